@@ -1,0 +1,1 @@
+//! C ABI for consent-ledger (see issue: consent-ffi).
