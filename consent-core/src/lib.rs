@@ -1,1 +1,67 @@
-//! placeholder
+//! # consent-core
+//!
+//! An embeddable, append-only, tamper-evident ledger of per-purpose consent.
+//!
+//! ```
+//! use consent_core::{Ledger, PurposeDef, NoticeDef, NewEvent, Method, State, Validity};
+//!
+//! let ledger = Ledger::in_memory()?;
+//! let mut marketing = PurposeDef::new("jmsu.marketing", "Students' union marketing", "JMSU");
+//! marketing.validity = Validity::ACADEMIC_YEAR;
+//! ledger.register_purpose(marketing)?;
+//! ledger.register_notice(NoticeDef::from_text("jmsu.privacy", "2024-09", "JMSU privacy notice", "..."))?;
+//!
+//! ledger.append(
+//!     NewEvent::give("student-1", "jmsu.marketing")
+//!         .notice("jmsu.privacy", "2024-09")
+//!         .method(Method::Portal),
+//! )?;
+//! assert_eq!(ledger.status("student-1", "jmsu.marketing", None)?.state, State::Given);
+//!
+//! ledger.append(NewEvent::withdraw("student-1", "jmsu.marketing"))?;
+//! assert_eq!(ledger.status("student-1", "jmsu.marketing", None)?.state, State::Withdrawn);
+//! assert!(ledger.verify()?.ok);
+//! # Ok::<(), consent_core::Error>(())
+//! ```
+//!
+//! ## The rules
+//! - Consent is per purpose (and, for sharing, per recipient).
+//! - A grant for a special-category purpose must be explicit; every grant names the
+//!   notice shown and how it was collected.
+//! - A withdrawal is never refused and never retroactive; an invalidation is retroactive.
+//! - Every event has an event time and a record time; [`Ledger::status_at`] answers
+//!   "at T, as known at K".
+//! - Expiry is computed when asked, never by a job.
+//! - [`Ledger::erase_subject`] blanks personal fields and leaves every hash verifiable.
+//!
+//! ## Threads and processes
+//! [`Ledger`] is `Send + Sync`; share it with an `Arc`. Many processes may open one
+//! file: appends are serialised by SQLite's write lock.
+//!
+//! The file format is specified in `docs/FORMAT.md`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod canonical;
+mod chain;
+mod error;
+mod event;
+mod ledger;
+pub mod merkle;
+mod notice;
+mod purpose;
+mod query;
+mod store;
+mod timestamp;
+
+pub use chain::{ConsistencyProof, Head, InclusionProof, VerifyReport};
+pub use error::{Error, ErrorKind, Result};
+pub use event::{Actor, ActorKind, Event, EventKind, Method, NewEvent, MAX_ID_LEN};
+pub use ledger::{ErasureReport, Ledger, SubjectExport};
+pub use merkle::{Hash, ProofError};
+pub use notice::{Notice, NoticeDef, NoticeRef};
+pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
+pub use query::{Consenting, ConsentingSubject, State, Status};
+pub use store::{LedgerOptions, Synchronous, MIN_SQLITE_VERSION, SCHEMA_VERSION};
+pub use timestamp::Timestamp;

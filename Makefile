@@ -1,0 +1,58 @@
+# consent-ledger — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+PREFIX ?= /usr/local
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help demo test test-rust test-c test-py header header-check lint bench bench-compare soak install develop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+demo: ## Play the seeds' scenario on a fresh ledger (the README's main job)
+	$(CARGO) build --release -p consent-cli
+	bash examples/ljmu/demo.sh target/release/consent
+
+test: test-rust header-check test-c test-py ## Every test: Rust, C and Python
+	@echo "make test: all suites passed"
+
+test-rust: ## Rust unit, property, integration and CLI tests
+	$(CARGO) test --workspace --release
+
+test-c: ## C example and C tests (valgrind), header compiled as C++
+	bash consent-ffi/tests/run.sh
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r consent-py/requirements-dev.txt
+
+test-py: $(VENV)/bin/activate ## Build the wheel into a local venv and run pytest + stubtest
+	VENV=$(VENV) bash consent-py/tests/run.sh
+
+header: ## Regenerate consent-ffi/include/consent.h with cbindgen
+	bash consent-ffi/tests/header.sh write
+
+header-check: ## Fail when the checked-in header differs from a fresh cbindgen run
+	bash consent-ffi/tests/header.sh check
+
+lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
+
+bench: ## Criterion benchmarks
+	$(CARGO) bench -p consent-benches
+
+install: ## Install libconsent, consent.h, consent.pc and the `consent` binary under PREFIX
+	bash consent-ffi/tests/install.sh "$(PREFIX)"
+
+develop: $(VENV)/bin/activate ## Install the Python package into the local venv, editable
+	$(VENV)/bin/maturin develop --release -m consent-py/Cargo.toml
+
+clean: ## Remove build output and the venv
+	$(CARGO) clean
+	rm -rf $(VENV)

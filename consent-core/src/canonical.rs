@@ -1,0 +1,180 @@
+//! The canonical encoding of an event: the bytes the Merkle leaf hashes.
+//!
+//! It is versioned and length-prefixed, independent of how SQLite lays out a row, and
+//! it holds personal fields (subject, source id, evidence) only through a salted
+//! digest, so erasing those fields later leaves every leaf hash recomputable.
+//! `docs/FORMAT.md` specifies it byte for byte.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::merkle::Hash;
+
+/// Version byte that opens every canonical encoding.
+pub const CANONICAL_VERSION: u8 = 1;
+
+/// Domain-separation prefix of the personal digest.
+const PERSONAL_DOMAIN: &[u8] = b"consent-ledger/personal/v1\0";
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> Hash {
+    Sha256::digest(data).into()
+}
+
+/// Parses 64 hex digits into a hash.
+pub fn parse_hash(text: &str) -> Result<Hash> {
+    let bytes = hex::decode(text.trim())
+        .map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))?;
+    bytes.try_into().map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))
+}
+
+/// Builder for the field sequence: absent = `0x00`; present = `0x01`, a 4-byte
+/// big-endian length, then the bytes.
+#[derive(Default)]
+pub(crate) struct Fields(Vec<u8>);
+
+impl Fields {
+    pub(crate) fn with_version() -> Self {
+        Fields(vec![CANONICAL_VERSION])
+    }
+    pub(crate) fn bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
+        match v {
+            None => self.0.push(0),
+            Some(b) => {
+                self.0.push(1);
+                let len = u32::try_from(b.len()).expect("fields are far below 4 GiB");
+                self.0.extend_from_slice(&len.to_be_bytes());
+                self.0.extend_from_slice(b);
+            }
+        }
+        self
+    }
+    pub(crate) fn text(&mut self, v: Option<&str>) -> &mut Self {
+        self.bytes(v.map(str::as_bytes))
+    }
+    pub(crate) fn int(&mut self, v: Option<i64>) -> &mut Self {
+        self.bytes(v.map(i64::to_be_bytes).as_ref().map(|b| &b[..]))
+    }
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// The hashed view of an event: exactly the columns of the `events` table that the
+/// canonical encoding covers, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalEvent<'a> {
+    /// Event id, 16 bytes.
+    pub id: &'a [u8],
+    /// Sequence number.
+    pub seq: i64,
+    /// Kind text.
+    pub kind: &'a str,
+    /// Personal digest (absent for registry events).
+    pub personal_digest: Option<&'a [u8]>,
+    /// Purpose id.
+    pub purpose: Option<&'a str>,
+    /// Purpose version.
+    pub purpose_version: Option<i64>,
+    /// Recipient.
+    pub recipient: Option<&'a str>,
+    /// Notice id.
+    pub notice_id: Option<&'a str>,
+    /// Notice version.
+    pub notice_version: Option<&'a str>,
+    /// Notice text hash.
+    pub notice_sha256: Option<&'a [u8]>,
+    /// Explicit marker, 0 or 1.
+    pub explicit: i64,
+    /// Method text.
+    pub method: Option<&'a str>,
+    /// Actor text.
+    pub recorded_by: &'a str,
+    /// Event time, ms.
+    pub effective_at: i64,
+    /// Record time, ms.
+    pub recorded_at: i64,
+    /// Expiry, ms.
+    pub expires_at: Option<i64>,
+    /// Downstream deadline, ms.
+    pub effect_deadline: Option<i64>,
+    /// Invalidation target, 16 bytes.
+    pub target: Option<&'a [u8]>,
+    /// Details JSON text, as stored.
+    pub details: Option<&'a str>,
+}
+
+impl CanonicalEvent<'_> {
+    /// The canonical bytes (version 1).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut f = Fields::with_version();
+        f.bytes(Some(self.id))
+            .int(Some(self.seq))
+            .text(Some(self.kind))
+            .bytes(self.personal_digest)
+            .text(self.purpose)
+            .int(self.purpose_version)
+            .text(self.recipient)
+            .text(self.notice_id)
+            .text(self.notice_version)
+            .bytes(self.notice_sha256)
+            .int(Some(self.explicit))
+            .text(self.method)
+            .text(Some(self.recorded_by))
+            .int(Some(self.effective_at))
+            .int(Some(self.recorded_at))
+            .int(self.expires_at)
+            .int(self.effect_deadline)
+            .bytes(self.target)
+            .text(self.details);
+        f.into_vec()
+    }
+
+    /// The Merkle leaf hash: SHA-256(0x00 || canonical bytes).
+    pub fn leaf_hash(&self) -> Hash {
+        crate::merkle::leaf_hash(&self.encode())
+    }
+}
+
+/// SHA-256 over the domain prefix, the salt and the personal fields in field encoding.
+pub fn personal_digest(
+    salt: &[u8],
+    subject: Option<&str>,
+    source_id: Option<&str>,
+    evidence: Option<&str>,
+) -> Hash {
+    let mut f = Fields::default();
+    f.bytes(Some(salt)).text(subject).text(source_id).text(evidence);
+    let mut h = Sha256::new();
+    h.update(PERSONAL_DOMAIN);
+    h.update(f.into_vec());
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_encoding_is_length_prefixed() {
+        let mut f = Fields::default();
+        f.text(Some("ab")).text(None).int(Some(-1));
+        assert_eq!(
+            f.into_vec(),
+            [&[1, 0, 0, 0, 2, b'a', b'b', 0, 1, 0, 0, 0, 8][..], &[0xff; 8]].concat()
+        );
+    }
+
+    #[test]
+    fn digest_separates_fields() {
+        let s = [7u8; 16];
+        assert_ne!(
+            personal_digest(&s, Some("ab"), Some("c"), None),
+            personal_digest(&s, Some("a"), Some("bc"), None)
+        );
+        assert_ne!(
+            personal_digest(&s, Some("a"), None, None),
+            personal_digest(&[8u8; 16], Some("a"), None, None)
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The one error type of the crate, with a stable numeric [`ErrorKind`] that the C and
+//! Python layers map from in a single `match`.
+//!
+//! Messages never contain a subject id: errors end up in logs, and a subject id there
+//! would survive an erasure.
+
+use thiserror::Error;
+
+/// Result with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the ledger.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument is malformed (empty id, bad JSON, bad enum text, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A timestamp could not be parsed or is out of the supported range.
+    #[error("invalid time: {0}")]
+    InvalidTime(String),
+    /// The purpose id is not registered in this ledger.
+    #[error("unknown purpose `{0}`")]
+    UnknownPurpose(String),
+    /// The notice id/version is not registered in this ledger.
+    #[error("unknown notice `{0}`")]
+    UnknownNotice(String),
+    /// The recipient is not among the purpose's allowed recipients.
+    #[error("recipient `{recipient}` is not allowed for purpose `{purpose}`")]
+    UnknownRecipient {
+        /// The purpose asked about.
+        purpose: String,
+        /// The recipient that was refused.
+        recipient: String,
+    },
+    /// The event is not valid for its purpose (e.g. a special-category grant without
+    /// the explicit-consent marker, or a grant without a notice).
+    #[error("invalid consent: {0}")]
+    InvalidConsent(String),
+    /// The subject has been erased; only withdrawals may still be recorded.
+    #[error("the subject has been erased; only withdrawals and objections can be recorded")]
+    SubjectErased,
+    /// The same source id or registry key was used with different content.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// No event, purpose version or notice with that key.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The file is not a consent ledger, or its contents are structurally damaged.
+    #[error("ledger corrupt: {0}")]
+    Corrupt(String),
+    /// The file was written by a newer version of this library.
+    #[error("ledger schema version {found} is newer than this library supports ({supported})")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: i64,
+        /// Newest version this build understands.
+        supported: i64,
+    },
+    /// The linked SQLite is older than the minimum this library accepts.
+    #[error("SQLite {found} is older than the required {required}")]
+    SqliteTooOld {
+        /// Version linked in.
+        found: String,
+        /// Minimum version.
+        required: String,
+    },
+    /// The ledger (or its folder) is read-only.
+    #[error("ledger is read-only: {0}")]
+    ReadOnly(String),
+    /// The disk (or the database's page limit) is full; nothing was written.
+    #[error("storage full: {0}")]
+    Full(String),
+    /// Another connection held the lock longer than the busy timeout.
+    #[error("ledger is busy (locked by another writer): {0}")]
+    Busy(String),
+    /// The ledger handle has been closed.
+    #[error("ledger is closed")]
+    Closed,
+    /// A batch was committed or rolled back without being begun, or begun twice.
+    #[error("batch: {0}")]
+    Batch(String),
+    /// An operating-system I/O error.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other SQLite error.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A Merkle proof did not check out against the head given.
+    #[error("proof rejected: {0}")]
+    ProofRejected(#[from] crate::merkle::ProofError),
+}
+
+/// Stable numeric classification of [`Error`]. The numbers are part of the C ABI and are
+/// never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(i32)]
+pub enum ErrorKind {
+    /// See [`Error::InvalidArgument`].
+    InvalidArgument = 2,
+    /// See [`Error::InvalidTime`].
+    InvalidTime = 3,
+    /// See [`Error::UnknownPurpose`].
+    UnknownPurpose = 4,
+    /// See [`Error::UnknownNotice`].
+    UnknownNotice = 5,
+    /// See [`Error::UnknownRecipient`].
+    UnknownRecipient = 6,
+    /// See [`Error::InvalidConsent`].
+    InvalidConsent = 7,
+    /// See [`Error::SubjectErased`].
+    SubjectErased = 8,
+    /// See [`Error::Conflict`].
+    Conflict = 9,
+    /// See [`Error::NotFound`].
+    NotFound = 10,
+    /// See [`Error::Corrupt`].
+    Corrupt = 11,
+    /// See [`Error::SchemaTooNew`].
+    SchemaTooNew = 12,
+    /// See [`Error::SqliteTooOld`].
+    SqliteTooOld = 13,
+    /// See [`Error::ReadOnly`].
+    ReadOnly = 14,
+    /// See [`Error::Full`].
+    Full = 15,
+    /// See [`Error::Busy`].
+    Busy = 16,
+    /// See [`Error::Closed`].
+    Closed = 17,
+    /// See [`Error::Batch`].
+    Batch = 18,
+    /// See [`Error::Io`].
+    Io = 19,
+    /// See [`Error::Storage`].
+    Storage = 20,
+    /// See [`Error::ProofRejected`].
+    ProofRejected = 21,
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::InvalidTime(_) => ErrorKind::InvalidTime,
+            Error::UnknownPurpose(_) => ErrorKind::UnknownPurpose,
+            Error::UnknownNotice(_) => ErrorKind::UnknownNotice,
+            Error::UnknownRecipient { .. } => ErrorKind::UnknownRecipient,
+            Error::InvalidConsent(_) => ErrorKind::InvalidConsent,
+            Error::SubjectErased => ErrorKind::SubjectErased,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Corrupt(_) => ErrorKind::Corrupt,
+            Error::SchemaTooNew { .. } => ErrorKind::SchemaTooNew,
+            Error::SqliteTooOld { .. } => ErrorKind::SqliteTooOld,
+            Error::ReadOnly(_) => ErrorKind::ReadOnly,
+            Error::Full(_) => ErrorKind::Full,
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::Closed => ErrorKind::Closed,
+            Error::Batch(_) => ErrorKind::Batch,
+            Error::Io(_) => ErrorKind::Io,
+            Error::Storage(_) => ErrorKind::Storage,
+            Error::ProofRejected(_) => ErrorKind::ProofRejected,
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode as C;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => {
+                let msg = e.to_string();
+                match f.code {
+                    C::DatabaseBusy | C::DatabaseLocked => Error::Busy(msg),
+                    C::DiskFull => Error::Full(msg),
+                    C::ReadOnly => Error::ReadOnly(msg),
+                    C::NotADatabase | C::DatabaseCorrupt => Error::Corrupt(msg),
+                    C::CannotOpen | C::PermissionDenied => Error::Storage(msg),
+                    _ => Error::Storage(msg),
+                }
+            }
+            _ => Error::Storage(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Events: the only thing the ledger stores. They are appended, never updated (erasure
+//! blanks personal fields but keeps their digests).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::notice::NoticeRef;
+use crate::timestamp::Timestamp;
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable text form used in the database, JSON and the canonical encoding.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(Error::invalid(format!(
+                        concat!("unknown ", stringify!($name), " `{}` (one of: {})"),
+                        s.chars().take(40).collect::<String>(),
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// What happened.
+    EventKind {
+        /// A purpose was registered or changed (registry event, no subject).
+        PurposeDefined = "purpose_defined",
+        /// A notice was registered (registry event, no subject).
+        NoticeDefined = "notice_defined",
+        /// The subject gave consent.
+        Given = "given",
+        /// The subject was asked and said no.
+        Refused = "refused",
+        /// The subject withdrew consent (never refused, never retroactive).
+        Withdrawn = "withdrawn",
+        /// The controller stopped relying on the consent (not retroactive).
+        Revoked = "revoked",
+        /// A grant turned out never to have been valid (retroactive).
+        Invalidated = "invalidated",
+        /// The subject objected to processing under legitimate interests.
+        Objected = "objected",
+        /// A notice was shown to the subject (no decision).
+        NoticeServed = "notice_served",
+        /// The subject's personal fields were erased (retention ended).
+        SubjectErased = "subject_erased",
+    }
+}
+
+impl EventKind {
+    /// Kinds a caller may append through [`crate::Ledger::append`].
+    pub fn is_subject_event(self) -> bool {
+        !matches!(self, EventKind::PurposeDefined | EventKind::NoticeDefined | EventKind::SubjectErased)
+    }
+
+    /// Kinds that end consent and so are accepted whatever the state of the subject.
+    pub fn is_withdrawal(self) -> bool {
+        matches!(self, EventKind::Withdrawn | EventKind::Objected)
+    }
+}
+
+text_enum! {
+    /// How the event reached the ledger.
+    Method {
+        /// The "My LJMU" portal or another self-service page.
+        Portal = "portal",
+        /// A web form (e.g. a students' union project sign-up).
+        WebForm = "web_form",
+        /// A paper form, typed in later.
+        Paper = "paper",
+        /// An email from the subject.
+        Email = "email",
+        /// An automated feed from another system.
+        Feed = "feed",
+        /// In person, e.g. at an appointment.
+        InPerson = "in_person",
+        /// By telephone.
+        Phone = "phone",
+        /// Another system's API call.
+        Api = "api",
+    }
+}
+
+text_enum! {
+    /// Who recorded an event.
+    ActorKind {
+        /// The subject, themselves.
+        Subject = "subject",
+        /// A member of staff on the subject's behalf.
+        Staff = "staff",
+        /// A system (feed, integration) on the subject's behalf.
+        System = "system",
+    }
+}
+
+/// Who recorded an event: `subject`, `staff:<id>` or `system:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Actor {
+    /// Subject, staff or system.
+    pub kind: ActorKind,
+    /// Staff or system id; `None` for the subject (whose id is personal and lives
+    /// only in the event's subject field).
+    pub id: Option<String>,
+}
+
+impl Actor {
+    /// The subject themselves.
+    pub fn subject() -> Self {
+        Actor { kind: ActorKind::Subject, id: None }
+    }
+    /// A member of staff.
+    pub fn staff(id: impl Into<String>) -> Self {
+        Actor { kind: ActorKind::Staff, id: Some(id.into()) }
+    }
+    /// A system.
+    pub fn system(id: impl Into<String>) -> Self {
+        Actor { kind: ActorKind::System, id: Some(id.into()) }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{}:{}", self.kind, id),
+            None => f.write_str(self.kind.as_str()),
+        }
+    }
+}
+
+impl FromStr for Actor {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (kind, id) = match s.split_once(':') {
+            Some((k, id)) => (k.parse::<ActorKind>()?, Some(id.to_string())),
+            None => (s.parse::<ActorKind>()?, None),
+        };
+        match (kind, id) {
+            (ActorKind::Subject, None) => Ok(Actor::subject()),
+            (ActorKind::Subject, Some(_)) => {
+                Err(Error::invalid("recorded_by `subject` takes no id"))
+            }
+            (k, Some(id)) => {
+                check_id("actor id", &id)?;
+                Ok(Actor { kind: k, id: Some(id) })
+            }
+            (k, None) => Err(Error::invalid(format!("recorded_by `{k}` needs an id: `{k}:<id>`"))),
+        }
+    }
+}
+
+impl Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The longest id (subject, purpose, recipient, source id, ...) the ledger accepts, in bytes.
+pub const MAX_ID_LEN: usize = 1024;
+
+/// Ids are non-empty, at most [`MAX_ID_LEN`] bytes and free of control characters.
+pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::invalid(format!("{what} is longer than {MAX_ID_LEN} bytes")));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(Error::invalid(format!("{what} contains a control character")));
+    }
+    Ok(())
+}
+
+/// An event to append. Build it with [`NewEvent::new`] and the chained setters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// What happened (one of the subject kinds).
+    pub kind: EventKind,
+    /// The data subject (student id). Personal: enters the hash only through a salted digest.
+    pub subject: String,
+    /// Purpose id.
+    pub purpose: String,
+    /// Recipient the consent names, if any.
+    pub recipient: Option<String>,
+    /// Notice shown: (id, version). Required for `given`.
+    pub notice: Option<(String, String)>,
+    /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
+    pub explicit: bool,
+    /// How it was collected. Required for `given` and `refused`.
+    pub method: Option<Method>,
+    /// Who recorded it.
+    pub recorded_by: Actor,
+    /// When it happened; defaults to the time of recording.
+    pub effective_at: Option<Timestamp>,
+    /// When a grant lapses; defaults to the purpose's validity rule.
+    pub expires_at: Option<Timestamp>,
+    /// The caller's idempotency key. Personal (it may embed a form number).
+    pub source_id: Option<String>,
+    /// Free-form evidence, a JSON object. Personal.
+    pub evidence: Option<serde_json::Value>,
+    /// For `invalidated`: the grant that was never valid (default: every earlier grant
+    /// for the same subject, purpose and recipient).
+    pub target: Option<Uuid>,
+}
+
+impl NewEvent {
+    /// A new event of `kind` for `subject` and `purpose`, recorded by the subject.
+    pub fn new(kind: EventKind, subject: impl Into<String>, purpose: impl Into<String>) -> Self {
+        NewEvent {
+            kind,
+            subject: subject.into(),
+            purpose: purpose.into(),
+            recipient: None,
+            notice: None,
+            explicit: false,
+            method: None,
+            recorded_by: Actor::subject(),
+            effective_at: None,
+            expires_at: None,
+            source_id: None,
+            evidence: None,
+            target: None,
+        }
+    }
+    /// Consent given.
+    pub fn give(subject: impl Into<String>, purpose: impl Into<String>) -> Self {
+        Self::new(EventKind::Given, subject, purpose)
+    }
+    /// Consent withdrawn.
+    pub fn withdraw(subject: impl Into<String>, purpose: impl Into<String>) -> Self {
+        Self::new(EventKind::Withdrawn, subject, purpose)
+    }
+    /// Sets the recipient.
+    pub fn recipient(mut self, r: impl Into<String>) -> Self {
+        self.recipient = Some(r.into());
+        self
+    }
+    /// Sets the notice shown.
+    pub fn notice(mut self, id: impl Into<String>, version: impl Into<String>) -> Self {
+        self.notice = Some((id.into(), version.into()));
+        self
+    }
+    /// Marks the consent as explicit.
+    pub fn explicit(mut self, yes: bool) -> Self {
+        self.explicit = yes;
+        self
+    }
+    /// Sets the collection method.
+    pub fn method(mut self, m: Method) -> Self {
+        self.method = Some(m);
+        self
+    }
+    /// Sets who recorded it.
+    pub fn recorded_by(mut self, a: Actor) -> Self {
+        self.recorded_by = a;
+        self
+    }
+    /// Sets when it happened.
+    pub fn effective_at(mut self, t: Timestamp) -> Self {
+        self.effective_at = Some(t);
+        self
+    }
+    /// Sets when the grant lapses.
+    pub fn expires_at(mut self, t: Timestamp) -> Self {
+        self.expires_at = Some(t);
+        self
+    }
+    /// Sets the idempotency key.
+    pub fn source_id(mut self, s: impl Into<String>) -> Self {
+        self.source_id = Some(s.into());
+        self
+    }
+    /// Sets the evidence (must be a JSON object).
+    pub fn evidence(mut self, v: serde_json::Value) -> Self {
+        self.evidence = Some(v);
+        self
+    }
+    /// Sets the invalidated grant.
+    pub fn target(mut self, id: Uuid) -> Self {
+        self.target = Some(id);
+        self
+    }
+}
+
+/// An event as stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// UUIDv7, unique in the ledger.
+    pub id: Uuid,
+    /// Position in the log, from 0; also the Merkle leaf index.
+    pub seq: u64,
+    /// What happened.
+    pub kind: EventKind,
+    /// The subject; `None` for registry events and once erased.
+    pub subject: Option<String>,
+    /// Purpose id (registry events: the purpose defined; none for notices and erasure).
+    pub purpose: Option<String>,
+    /// Version of the purpose in force when the event was appended.
+    pub purpose_version: Option<u32>,
+    /// Recipient named.
+    pub recipient: Option<String>,
+    /// Notice shown.
+    pub notice: Option<NoticeRef>,
+    /// Explicit consent marker.
+    pub explicit: bool,
+    /// Collection method.
+    pub method: Option<Method>,
+    /// Who recorded it.
+    pub recorded_by: Actor,
+    /// When it happened (event time).
+    pub effective_at: Timestamp,
+    /// When the ledger learnt it (record time).
+    pub recorded_at: Timestamp,
+    /// When a grant lapses.
+    pub expires_at: Option<Timestamp>,
+    /// For withdrawals: when downstream systems must have acted (effective time plus
+    /// the purpose's effect delay).
+    pub effect_deadline: Option<Timestamp>,
+    /// Idempotency key; `None` once erased.
+    pub source_id: Option<String>,
+    /// Evidence object; `None` once erased.
+    pub evidence: Option<serde_json::Value>,
+    /// For `invalidated`: the grant concerned.
+    pub target: Option<Uuid>,
+    /// Non-personal details: the definition for registry events, the reason for erasure.
+    pub details: Option<serde_json::Value>,
+    /// Whether the personal fields have been erased.
+    pub erased: bool,
+}
