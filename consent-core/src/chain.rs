@@ -277,6 +277,9 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
         let seq = (idx as u64) << lvl;
         return Ok(VerifyReport::bad(size, seq.min(size), format!("tree hash ({lvl}, {idx}) lies beyond the log")));
     }
+    if let Some((seq, why)) = crate::ledger::check_derived(conn)? {
+        return Ok(VerifyReport::bad(size, seq, why));
+    }
     let root = merkle::root(size, &mut TreeTable(conn))?;
     progress(size, size);
     Ok(VerifyReport { size, ok: true, first_bad_seq: None, problem: None, head: Some(Head { size, root }) })
@@ -332,7 +335,7 @@ impl<'c> LevelCheck<'c> {
     fn feed(&mut self, leaves: &mut Vec<Hash>, base: u64) -> Result<()> {
         let mut cur = std::mem::take(leaves);
         let mut level = 0u32;
-        let mut start = base;
+        let start = base;
         while cur.len() > 1 {
             let mut next = Vec::with_capacity(cur.len() / 2);
             for (i, pair) in cur.chunks_exact(2).enumerate() {

@@ -262,7 +262,12 @@ impl Ledger {
                 "INSERT INTO purposes(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![def.id, version, seq as i64, now.as_millis(), details],
             )?;
-            Ok(Purpose { def, version, seq, registered_at: now })
+            let purpose = Purpose { def, version, seq, registered_at: now };
+            if version > 1 {
+                // A new basis changes what every subject's events mean.
+                inner.rematerialize(&purpose)?;
+            }
+            Ok(purpose)
         })
     }
 
@@ -850,39 +855,50 @@ impl Inner {
     /// every row of the subject and purpose when the event names no recipient.
     fn refresh_current(&self, subject: &str, purpose: &Purpose, recipient: Option<&str>) -> Result<()> {
         let events = self.events_of(subject, &purpose.def.id)?;
-        let mut recipients: Vec<Option<&str>> = match recipient {
-            Some(r) => vec![Some(r)],
-            None => events.iter().map(|e| e.recipient.as_deref()).collect(),
-        };
-        recipients.push(None);
-        recipients.sort();
-        recipients.dedup();
-        for r in recipients {
-            if recipient.is_some() && r.is_none() {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for row in materialize(&events, purpose.def.lawful_basis) {
+            if recipient.is_some_and(|r| row.recipient != r) {
                 continue;
             }
-            let d = decide(&events, purpose.def.lawful_basis, r, max_ts(), max_ts(), false);
-            let last_effective = events
-                .iter()
-                .filter(|e| bears_on(e.recipient.as_deref(), r))
-                .map(|e| e.effective_at)
-                .max();
-            let Some(ev) = d.event else { continue };
-            self.conn.prepare_cached(
-                "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?.execute(params![
+            stmt.execute(params![
                 subject,
                 purpose.def.id,
-                r.unwrap_or(""),
-                d.state.as_str(),
-                ev.seq as i64,
-                d.since.map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
-                d.until.map(Timestamp::as_millis),
-                last_effective.map_or(0, Timestamp::as_millis),
+                row.recipient,
+                row.state.as_str(),
+                row.seq as i64,
+                row.since,
+                row.until,
+                row.last_effective,
             ])?;
         }
         Ok(())
+    }
+
+    /// Rebuilds every materialized row of one purpose from its events.
+    fn rematerialize(&self, purpose: &Purpose) -> Result<()> {
+        self.conn.execute("DELETE FROM current WHERE purpose = ?1", [&purpose.def.id])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for_each_group(&self.conn, Some(&purpose.def.id), |subject, _, events| {
+            for row in materialize(events, purpose.def.lawful_basis) {
+                insert.execute(params![
+                    subject,
+                    purpose.def.id,
+                    row.recipient,
+                    row.state.as_str(),
+                    row.seq as i64,
+                    row.since,
+                    row.until,
+                    row.last_effective
+                ])?;
+            }
+            Ok(true)
+        })
     }
 
     fn status_now(&self, subject: &str, purpose: &str, recipient: Option<&str>, now: Timestamp) -> Result<Status> {
@@ -1012,6 +1028,169 @@ impl Inner {
         }
         Ok(out)
     }
+}
+
+/// One row of the `current` table, without its subject and purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CurrentRow {
+    /// Recipient, `""` for purpose-wide.
+    pub recipient: String,
+    pub state: State,
+    pub seq: u64,
+    pub since: i64,
+    pub until: Option<i64>,
+    pub last_effective: i64,
+}
+
+/// The materialized rows of one subject and purpose: one purpose-wide and one per
+/// recipient named in the events, each the state after the latest decision (expiry is
+/// applied when read). One definition, used to write the table and by `verify` to
+/// check it.
+pub(crate) fn materialize(events: &[Event], basis: LawfulBasis) -> Vec<CurrentRow> {
+    let mut recipients: Vec<Option<&str>> = events.iter().map(|e| e.recipient.as_deref()).collect();
+    recipients.push(None);
+    recipients.sort();
+    recipients.dedup();
+    recipients
+        .into_iter()
+        .filter_map(|r| {
+            let d = decide(events, basis, r, max_ts(), max_ts(), false);
+            let ev = d.event?;
+            let last_effective = events
+                .iter()
+                .filter(|e| bears_on(e.recipient.as_deref(), r))
+                .map(|e| e.effective_at.as_millis())
+                .max()
+                .unwrap_or(0);
+            Some(CurrentRow {
+                recipient: r.unwrap_or("").to_string(),
+                state: d.state,
+                seq: ev.seq,
+                since: d.since.map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
+                until: d.until.map(Timestamp::as_millis),
+                last_effective,
+            })
+        })
+        .collect()
+}
+
+/// Calls `f(subject, purpose, events)` for each (subject, purpose) group of
+/// non-erased events, in index order; `f` returns false to stop.
+fn for_each_group(
+    conn: &Connection,
+    purpose: Option<&str>,
+    mut f: impl FnMut(&str, &str, &[Event]) -> Result<bool>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE subject IS NOT NULL AND purpose IS NOT NULL \
+         AND (?1 IS NULL OR purpose = ?1) ORDER BY subject, purpose, seq"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([purpose])?;
+    let mut group: Vec<Event> = Vec::new();
+    let flush = |group: &mut Vec<Event>, f: &mut dyn FnMut(&str, &str, &[Event]) -> Result<bool>| -> Result<bool> {
+        let go_on = match group.first() {
+            Some(g) => f(g.subject.as_deref().unwrap_or(""), g.purpose.as_deref().unwrap_or(""), group)?,
+            None => true,
+        };
+        group.clear();
+        Ok(go_on)
+    };
+    while let Some(r) = rows.next()? {
+        let e = event_from_row(r)?;
+        if group.first().is_some_and(|g| g.subject != e.subject || g.purpose != e.purpose) && !flush(&mut group, &mut f)? {
+            return Ok(());
+        }
+        group.push(e);
+    }
+    flush(&mut group, &mut f)?;
+    Ok(())
+}
+
+/// Checks the tables derived from the log (registry and materialized state) against
+/// the events. Returns the sequence number and description of the first mismatch.
+pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> {
+    // Registry tables: each row is exactly the definition in its event.
+    let mut stmt = conn.prepare(
+        "SELECT e.seq, e.kind, coalesce(e.purpose, e.notice_id), coalesce(e.purpose_version, e.notice_version), e.details, \
+         (SELECT count(*) FROM purposes p WHERE p.seq = e.seq AND p.id = e.purpose AND p.version = e.purpose_version AND p.def = e.details) + \
+         (SELECT count(*) FROM notices n WHERE n.seq = e.seq AND n.id = e.notice_id AND n.version = e.notice_version AND n.def = e.details) \
+         FROM events e WHERE e.kind IN ('purpose_defined', 'notice_defined') ORDER BY e.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut registry_events = 0i64;
+    while let Some(r) = rows.next()? {
+        registry_events += 1;
+        if r.get::<_, i64>(5)? != 1 {
+            let seq: i64 = r.get(0)?;
+            return Ok(Some((seq as u64, format!("the registry table row for event {seq} differs from the event"))));
+        }
+    }
+    let registry_rows: i64 = conn.query_row("SELECT (SELECT count(*) FROM purposes) + (SELECT count(*) FROM notices)", [], |r| r.get(0))?;
+    if registry_rows != registry_events {
+        let seq: i64 = conn.query_row(
+            "SELECT coalesce(min(seq), 0) FROM (SELECT seq FROM purposes UNION ALL SELECT seq FROM notices) \
+             WHERE seq NOT IN (SELECT seq FROM events WHERE kind IN ('purpose_defined', 'notice_defined'))",
+            [],
+            |r| r.get(0),
+        )?;
+        return Ok(Some((seq as u64, "the registry tables hold rows no event defines".into())));
+    }
+    // Materialized state: recompute every row from the events.
+    let mut bases = std::collections::HashMap::new();
+    for p in conn
+        .prepare("SELECT id, def FROM purposes ORDER BY id, version")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+    {
+        let (id, def) = p?;
+        let def: PurposeDef = serde_json::from_str(&def).map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?;
+        bases.insert(id, def.lawful_basis);
+    }
+    let mut found = None;
+    let mut expected_rows = 0i64;
+    let mut current = conn.prepare(
+        "SELECT recipient, state, seq, since, until, last_effective FROM current WHERE subject = ?1 AND purpose = ?2 ORDER BY recipient",
+    )?;
+    for_each_group(conn, None, |subject, purpose, events| {
+        let basis = bases.get(purpose).copied().unwrap_or(LawfulBasis::Consent);
+        let mut want = materialize(events, basis);
+        want.sort_by(|a, b| a.recipient.cmp(&b.recipient));
+        expected_rows += want.len() as i64;
+        let have = current
+            .query_map([subject, purpose], |r| {
+                let state: String = r.get(1)?;
+                Ok(CurrentRow {
+                    recipient: r.get(0)?,
+                    state: State::parse(&state).unwrap_or(State::Erased),
+                    seq: r.get::<_, i64>(2)? as u64,
+                    since: r.get(3)?,
+                    until: r.get(4)?,
+                    last_effective: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if have != want {
+            let seq = events.last().map_or(0, |e| e.seq);
+            found = Some((seq, format!("the materialized state of the events up to {seq} is wrong")));
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    let rows: i64 = conn.query_row("SELECT count(*) FROM current", [], |r| r.get(0))?;
+    if rows != expected_rows {
+        // Every group was checked, so the extra rows belong to no group of events.
+        let seq: i64 = conn.query_row(
+            "SELECT coalesce(min(c.seq), 0) FROM current c WHERE NOT EXISTS \
+             (SELECT 1 FROM events e WHERE e.subject = c.subject AND e.purpose = c.purpose)",
+            [],
+            |r| r.get(0),
+        )?;
+        return Ok(Some((seq as u64, format!("the materialized state has {rows} rows, the events imply {expected_rows}"))));
+    }
+    Ok(None)
 }
 
 fn max_ts() -> Timestamp {

@@ -94,6 +94,9 @@ pub struct LedgerOptions {
     pub read_only: bool,
     /// Create the file when missing (default true).
     pub create: bool,
+    /// Cap on the file's size in database pages (4 KiB each): a quota, and the way
+    /// tests make the disk "full". `None` (default) means no cap.
+    pub max_pages: Option<u64>,
     /// Source of "now" (default: the system clock). Tests inject a fake one.
     pub clock: Option<std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>>,
 }
@@ -105,6 +108,7 @@ impl Default for LedgerOptions {
             busy_timeout: Duration::from_secs(30),
             read_only: false,
             create: true,
+            max_pages: None,
             clock: None,
         }
     }
@@ -117,6 +121,7 @@ impl std::fmt::Debug for LedgerOptions {
             .field("busy_timeout", &self.busy_timeout)
             .field("read_only", &self.read_only)
             .field("create", &self.create)
+            .field("max_pages", &self.max_pages)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .finish()
     }
@@ -182,6 +187,9 @@ fn configure(conn: &Connection, opts: &LedgerOptions, file: bool) -> Result<()> 
     // Erased values must not linger in free space of pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    if let Some(pages) = opts.max_pages {
+        conn.pragma_update(None, "max_page_count", pages as i64)?;
+    }
     if file {
         // Reading the header fails on a file that is not SQLite at all.
         let _: i64 = conn

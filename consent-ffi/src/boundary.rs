@@ -76,65 +76,361 @@ pub enum consent_result {
 }
 
 impl consent_result {
-    /// Every code, for `consent_result_name` and the tests.
-    pub(crate) const ALL: [consent_result; 25] = [
-        Self::Ok,
-        Self::Other,
-        Self::InvalidArgument,
-        Self::InvalidTime,
-        Self::UnknownPurpose,
-        Self::UnknownNotice,
-        Self::UnknownRecipient,
-        Self::InvalidConsent,
-        Self::SubjectErased,
-        Self::Conflict,
-        Self::NotFound,
-        Self::Corrupt,
-        Self::SchemaTooNew,
-        Self::SqliteTooOld,
-        Self::ReadOnly,
-        Self::Full,
-        Self::Busy,
-        Self::Closed,
-        Self::Batch,
-        Self::Io,
-        Self::Storage,
-        Self::ProofRejected,
-        Self::NullArgument,
-        Self::InvalidUtf8,
-        Self::Panic,
-        Self::BufferTooSmall,
-    ]
-    .len()
-    .checked_sub(1)
-    .map(|_| Self::ALL_LIST)
-    .unwrap();
+    /// The stable name of a code, as spelled in the header.
+    pub(crate) fn name(code: i32) -> &'static CStr {
+        match code {
+            0 => c"CONSENT_RESULT_OK",
+            1 => c"CONSENT_RESULT_OTHER",
+            2 => c"CONSENT_RESULT_INVALID_ARGUMENT",
+            3 => c"CONSENT_RESULT_INVALID_TIME",
+            4 => c"CONSENT_RESULT_UNKNOWN_PURPOSE",
+            5 => c"CONSENT_RESULT_UNKNOWN_NOTICE",
+            6 => c"CONSENT_RESULT_UNKNOWN_RECIPIENT",
+            7 => c"CONSENT_RESULT_INVALID_CONSENT",
+            8 => c"CONSENT_RESULT_SUBJECT_ERASED",
+            9 => c"CONSENT_RESULT_CONFLICT",
+            10 => c"CONSENT_RESULT_NOT_FOUND",
+            11 => c"CONSENT_RESULT_CORRUPT",
+            12 => c"CONSENT_RESULT_SCHEMA_TOO_NEW",
+            13 => c"CONSENT_RESULT_SQLITE_TOO_OLD",
+            14 => c"CONSENT_RESULT_READ_ONLY",
+            15 => c"CONSENT_RESULT_FULL",
+            16 => c"CONSENT_RESULT_BUSY",
+            17 => c"CONSENT_RESULT_CLOSED",
+            18 => c"CONSENT_RESULT_BATCH",
+            19 => c"CONSENT_RESULT_IO",
+            20 => c"CONSENT_RESULT_STORAGE",
+            21 => c"CONSENT_RESULT_PROOF_REJECTED",
+            100 => c"CONSENT_RESULT_NULL_ARGUMENT",
+            101 => c"CONSENT_RESULT_INVALID_UTF8",
+            102 => c"CONSENT_RESULT_PANIC",
+            103 => c"CONSENT_RESULT_BUFFER_TOO_SMALL",
+            _ => c"CONSENT_RESULT_UNKNOWN_CODE",
+        }
+    }
 
-    const ALL_LIST: [consent_result; 25] = [
-        Self::Ok,
-        Self::Other,
-        Self::InvalidArgument,
-        Self::InvalidTime,
-        Self::UnknownPurpose,
-        Self::UnknownNotice,
-        Self::UnknownRecipient,
-        Self::InvalidConsent,
-        Self::SubjectErased,
-        Self::Conflict,
-        Self::NotFound,
-        Self::Corrupt,
-        Self::SchemaTooNew,
-        Self::SqliteTooOld,
-        Self::ReadOnly,
-        Self::Full,
-        Self::Busy,
-        Self::Closed,
-        Self::Batch,
-        Self::Io,
-        Self::Storage,
-        Self::ProofRejected,
-        Self::NullArgument,
-        Self::InvalidUtf8,
-        Self::Panic,
-    ];
+    fn from_kind(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidArgument => Self::InvalidArgument,
+            ErrorKind::InvalidTime => Self::InvalidTime,
+            ErrorKind::UnknownPurpose => Self::UnknownPurpose,
+            ErrorKind::UnknownNotice => Self::UnknownNotice,
+            ErrorKind::UnknownRecipient => Self::UnknownRecipient,
+            ErrorKind::InvalidConsent => Self::InvalidConsent,
+            ErrorKind::SubjectErased => Self::SubjectErased,
+            ErrorKind::Conflict => Self::Conflict,
+            ErrorKind::NotFound => Self::NotFound,
+            ErrorKind::Corrupt => Self::Corrupt,
+            ErrorKind::SchemaTooNew => Self::SchemaTooNew,
+            ErrorKind::SqliteTooOld => Self::SqliteTooOld,
+            ErrorKind::ReadOnly => Self::ReadOnly,
+            ErrorKind::Full => Self::Full,
+            ErrorKind::Busy => Self::Busy,
+            ErrorKind::Closed => Self::Closed,
+            ErrorKind::Batch => Self::Batch,
+            ErrorKind::Io => Self::Io,
+            ErrorKind::Storage => Self::Storage,
+            ErrorKind::ProofRejected => Self::ProofRejected,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// An error on its way to C: a code and a message (never containing a subject id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FfiError {
+    pub code: consent_result,
+    pub message: String,
+}
+
+impl FfiError {
+    pub fn new(code: consent_result, message: impl Into<String>) -> Self {
+        FfiError { code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(consent_result::InvalidArgument, message)
+    }
+}
+
+impl From<consent_core::Error> for FfiError {
+    fn from(e: consent_core::Error) -> Self {
+        FfiError { code: consent_result::from_kind(e.kind()), message: e.to_string() }
+    }
+}
+
+pub(crate) type FfiResult<T> = Result<T, FfiError>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<(consent_result, CString)> = RefCell::new((consent_result::Ok, CString::default()));
+}
+
+fn set_last_error(code: consent_result, message: &str) {
+    // A message with an interior NUL (it cannot come from the core, but be sure) is cut there.
+    let bytes = message.as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let text = CString::new(&bytes[..end]).unwrap_or_default();
+    let _ = LAST_ERROR.try_with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = (code, text);
+        }
+    });
+}
+
+/// The code of the last call on this thread.
+pub(crate) fn last_error_code() -> consent_result {
+    LAST_ERROR
+        .try_with(|cell| cell.try_borrow().map(|s| s.0).unwrap_or(consent_result::Ok))
+        .unwrap_or(consent_result::Ok)
+}
+
+/// Copies the last message of this thread into `buf` (see `consent_last_error_message`).
+pub(crate) fn last_error_message(buf: *mut c_char, len: usize) -> usize {
+    LAST_ERROR
+        .try_with(|cell| match cell.try_borrow() {
+            Ok(slot) => copy_to_buffer(slot.1.to_str().unwrap_or(""), buf, len),
+            Err(_) => 1,
+        })
+        .unwrap_or(1)
+}
+
+/// The panic boundary: runs `f`, turns an `Err` or a panic into a code and a
+/// thread-local message, and records success as "no error".
+pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> consent_result {
+    let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        // Dropping the payload runs foreign code only in pathological cases; keep it
+        // inside the boundary anyway.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        Err(FfiError::new(consent_result::Panic, format!("internal error (panic): {what}")))
+    });
+    match outcome {
+        Ok(()) => {
+            set_last_error(consent_result::Ok, "");
+            consent_result::Ok
+        }
+        Err(e) => {
+            set_last_error(e.code, &e.message);
+            e.code
+        }
+    }
+}
+
+/// A required string argument: not NULL, valid UTF-8.
+///
+/// # Safety
+/// `p` is NULL or points at a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<&'a str> {
+    match unsafe { opt_str_arg(p, name) }? {
+        Some(s) => Ok(s),
+        None => Err(FfiError::new(consent_result::NullArgument, format!("argument `{name}` is NULL"))),
+    }
+}
+
+/// An optional string argument: NULL means absent; otherwise valid UTF-8.
+///
+/// # Safety
+/// As [`str_arg`].
+pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller promises a NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    std::str::from_utf8(bytes).map(Some).map_err(|e| {
+        FfiError::new(
+            consent_result::InvalidUtf8,
+            format!("argument `{name}` is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
+        )
+    })
+}
+
+/// A required pointer to an input value.
+///
+/// # Safety
+/// `p` is NULL or points at a valid `T` that outlives `'a`.
+pub(crate) unsafe fn ref_arg<'a, T>(p: *const T, name: &str) -> FfiResult<&'a T> {
+    let p = checked_ptr(p.cast_mut(), name)?;
+    // SAFETY: non-NULL and aligned; the caller promises it is valid.
+    Ok(unsafe { &*p.as_ptr() })
+}
+
+/// A required out-parameter: not NULL and aligned. Write it with [`write_out`] only
+/// once the call has succeeded.
+pub(crate) fn out_arg<T>(p: *mut T, name: &str) -> FfiResult<NonNull<T>> {
+    checked_ptr(p, name)
+}
+
+/// An optional out-parameter: NULL means the caller does not want it.
+pub(crate) fn opt_out_arg<T>(p: *mut T, name: &str) -> FfiResult<Option<NonNull<T>>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        checked_ptr(p, name).map(Some)
+    }
+}
+
+fn checked_ptr<T>(p: *mut T, name: &str) -> FfiResult<NonNull<T>> {
+    let p = NonNull::new(p)
+        .ok_or_else(|| FfiError::new(consent_result::NullArgument, format!("argument `{name}` is NULL")))?;
+    if !p.as_ptr().is_aligned() {
+        return Err(FfiError::invalid(format!("argument `{name}` is not aligned for its type")));
+    }
+    Ok(p)
+}
+
+/// Writes an out-parameter without reading (or dropping) what was there.
+///
+/// # Safety
+/// `p` came from [`out_arg`]/[`opt_out_arg`] and points at writable memory for a `T`.
+pub(crate) unsafe fn write_out<T>(p: NonNull<T>, value: T) {
+    // SAFETY: checked non-NULL and aligned; the caller promises it is writable.
+    unsafe { p.as_ptr().write(value) }
+}
+
+/// The ledger behind a handle.
+///
+/// # Safety
+/// `p` is NULL or a handle from `consent_ledger_open*` not yet freed.
+pub(crate) unsafe fn ledger_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a Ledger> {
+    Ok(&unsafe { ref_arg(p, "ledger") }?.ledger)
+}
+
+/// A time argument: `CONSENT_TIME_ABSENT` means absent; otherwise milliseconds since
+/// the Unix epoch within the years 1..=9999.
+pub(crate) fn time_arg(ms: i64, name: &str) -> FfiResult<Option<Timestamp>> {
+    if ms == CONSENT_TIME_ABSENT {
+        return Ok(None);
+    }
+    if !(CONSENT_TIME_MIN..=CONSENT_TIME_MAX).contains(&ms) {
+        return Err(FfiError::new(
+            consent_result::InvalidTime,
+            format!("argument `{name}` ({ms} ms) is outside the years 1..9999"),
+        ));
+    }
+    Timestamp::from_millis(ms).map(Some).map_err(Into::into)
+}
+
+/// A time going out: absent becomes `CONSENT_TIME_ABSENT`.
+pub(crate) fn time_out(t: Option<Timestamp>) -> i64 {
+    t.map_or(CONSENT_TIME_ABSENT, Timestamp::as_millis)
+}
+
+/// Copies `s` and a NUL into `buf` of `len` bytes, cutting at a character boundary when
+/// it does not fit. Returns the size needed for all of it (bytes plus the NUL).
+/// Writes nothing when `buf` is NULL or `len` is 0.
+pub(crate) fn copy_to_buffer(s: &str, buf: *mut c_char, len: usize) -> usize {
+    let needed = s.len() + 1;
+    if !buf.is_null() && len > 0 {
+        let mut n = s.len().min(len - 1);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        // SAFETY: the caller promises `buf` has `len` writable bytes; n + 1 <= len.
+        unsafe {
+            std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), buf, n);
+            buf.add(n).write(0);
+        }
+    }
+    needed
+}
+
+/// `s` as a fixed, NUL-terminated C array, cut at a character boundary if too long.
+pub(crate) fn fixed_text<const N: usize>(s: &str) -> [c_char; N] {
+    let mut out = [0 as c_char; N];
+    if N > 0 {
+        copy_to_buffer(s, out.as_mut_ptr(), N);
+    }
+    out
+}
+
+/// An owned C string for the caller (freed with `consent_string_free`).
+pub(crate) fn owned_string(s: String) -> FfiResult<*mut c_char> {
+    CString::new(s)
+        .map(CString::into_raw)
+        .map_err(|_| FfiError::new(consent_result::Other, "output contains a NUL byte"))
+}
+
+/// A value as an owned JSON C string.
+pub(crate) fn owned_json<T: serde::Serialize>(v: &T) -> FfiResult<*mut c_char> {
+    let text = serde_json::to_string(v).map_err(|e| FfiError::new(consent_result::Other, format!("JSON: {e}")))?;
+    owned_string(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_and_utf8_are_checked() {
+        let e = unsafe { str_arg(std::ptr::null(), "subject") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        assert!(e.message.contains("`subject`"));
+        assert_eq!(unsafe { opt_str_arg(std::ptr::null(), "recipient") }.unwrap(), None);
+        let bad = CString::new(vec![b'a', b'b', 0xff, b'c']).unwrap();
+        let e = unsafe { str_arg(bad.as_ptr(), "purpose") }.unwrap_err();
+        assert_eq!(e.code, consent_result::InvalidUtf8);
+        assert!(e.message.contains("offset 2"), "{}", e.message);
+        let good = c"jmsu.marketing";
+        assert_eq!(unsafe { str_arg(good.as_ptr(), "purpose") }.unwrap(), "jmsu.marketing");
+    }
+
+    #[test]
+    fn out_pointers_are_checked() {
+        let e = out_arg::<u64>(std::ptr::null_mut(), "out").unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        let mut words = [0u64; 2];
+        let misaligned = (words.as_mut_ptr() as *mut u8).wrapping_add(1).cast::<u64>();
+        assert_eq!(out_arg(misaligned, "out").unwrap_err().code, consent_result::InvalidArgument);
+        assert!(opt_out_arg::<u64>(std::ptr::null_mut(), "out").unwrap().is_none());
+    }
+
+    #[test]
+    fn times_are_range_checked() {
+        assert_eq!(time_arg(CONSENT_TIME_ABSENT, "at").unwrap(), None);
+        assert_eq!(time_arg(0, "at").unwrap().unwrap().as_millis(), 0);
+        assert_eq!(time_arg(CONSENT_TIME_MAX + 1, "at").unwrap_err().code, consent_result::InvalidTime);
+        assert_eq!(time_arg(i64::MAX, "at").unwrap_err().code, consent_result::InvalidTime);
+        assert_eq!(time_arg(CONSENT_TIME_MIN - 1, "at").unwrap_err().code, consent_result::InvalidTime);
+    }
+
+    #[test]
+    fn buffers_are_cut_at_character_boundaries() {
+        let mut buf = [0x55 as c_char; 4];
+        // "aé€": 1 + 2 + 3 bytes; 3 bytes fit before the NUL, the cut falls inside nothing.
+        assert_eq!(copy_to_buffer("aé€", buf.as_mut_ptr(), buf.len()), 7);
+        assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), "aé");
+        let mut small = [0x55 as c_char; 2];
+        assert_eq!(copy_to_buffer("é", small.as_mut_ptr(), 2), 3);
+        assert_eq!(small[0], 0);
+        assert_eq!(copy_to_buffer("abc", std::ptr::null_mut(), 10), 4);
+        let t: [c_char; 3] = fixed_text("abcdef");
+        assert_eq!(unsafe { CStr::from_ptr(t.as_ptr()) }.to_bytes(), b"ab");
+    }
+
+    #[test]
+    fn panics_become_codes() {
+        let code = guard(|| panic!("boom"));
+        assert_eq!(code, consent_result::Panic);
+        assert_eq!(last_error_code(), consent_result::Panic);
+        let mut buf = [0 as c_char; 64];
+        last_error_message(buf.as_mut_ptr(), buf.len());
+        assert!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().contains("boom"));
+        assert_eq!(guard(|| Ok(())), consent_result::Ok);
+        assert_eq!(last_error_code(), consent_result::Ok);
+    }
+
+    #[test]
+    fn every_core_kind_has_its_own_code() {
+        for n in (0..=25).chain(100..=103) {
+            let name = consent_result::name(n).to_str().unwrap();
+            assert!(name.starts_with("CONSENT_RESULT_"), "{n}");
+        }
+        assert_eq!(consent_result::from_kind(ErrorKind::ProofRejected) as i32, ErrorKind::ProofRejected as i32);
+        assert_eq!(consent_result::from_kind(ErrorKind::InvalidArgument) as i32, ErrorKind::InvalidArgument as i32);
+    }
 }

@@ -1,1 +1,1433 @@
-//! C ABI for consent-ledger (see issue: consent-ffi).
+//! # consent-ffi
+//!
+//! The C ABI of consent-ledger, for Student Information System integrations. The
+//! header `include/consent.h` is generated from this crate by cbindgen (`make header`);
+//! every doc comment here ends up in it.
+//!
+//! ## Rules of the ABI
+//! - Every symbol starts with `consent_`. A ledger is an opaque `consent_ledger *`
+//!   from [`consent_ledger_open`], released with [`consent_ledger_free`] (NULL is fine;
+//!   never twice, and never use a handle after freeing it).
+//! - Fallible functions return a [`consent_result`]; 0 is success. Out-parameters are
+//!   written only on success. The message of the last failure on the calling thread is
+//!   copied out by [`consent_last_error_message`]; messages never contain a subject id.
+//! - Strings in are NUL-terminated UTF-8; optional ones may be NULL. Strings out
+//!   (JSON) are owned by the caller and freed with [`consent_string_free`]; strings
+//!   returned as `const char *` are static and must not be freed.
+//! - Times are signed 64-bit milliseconds since 1970-01-01T00:00:00Z, between
+//!   [`CONSENT_TIME_MIN`] and [`CONSENT_TIME_MAX`]; [`CONSENT_TIME_ABSENT`] means
+//!   "not given" (inputs) or "none" (outputs).
+//! - Every entry point runs behind a panic boundary: whatever the arguments, no panic
+//!   crosses into C. (Pointers that are not NULL must still be valid: C cannot tell.)
+//! - A handle may be shared by any number of threads: every call is atomic. A batch
+//!   belongs to the handle, so appends from other threads during a batch join it.
+
+#![deny(missing_docs)]
+#![allow(non_camel_case_types)]
+// Every function's contract is the header's: pointers are NULL or valid, strings are
+// NUL-terminated. It is stated once above instead of in a `# Safety` section per function.
+#![allow(clippy::missing_safety_doc)]
+
+mod boundary;
+
+use std::ffi::{c_char, c_void};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Duration;
+
+use consent_core::{
+    Actor, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof, Ledger, LedgerOptions, Method,
+    NewEvent, NoticeDef, PurposeDef, State, Status, Synchronous, Timestamp, VerifyReport,
+};
+use uuid::Uuid;
+
+pub use boundary::consent_result;
+use boundary::{
+    copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg, owned_json, ref_arg, str_arg,
+    time_arg, time_out, write_out, FfiError, FfiResult,
+};
+
+/// Major version of the library this header belongs to.
+pub const CONSENT_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to.
+pub const CONSENT_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to.
+pub const CONSENT_VERSION_PATCH: u32 = 0;
+
+/// "No time": an optional time that is not given, or an output time that does not exist.
+pub const CONSENT_TIME_ABSENT: i64 = i64::MIN;
+/// The earliest time accepted: 0001-01-01T00:00:00.000Z.
+pub const CONSENT_TIME_MIN: i64 = -62_135_596_800_000;
+/// The latest time accepted: 9999-12-31T23:59:59.999Z.
+pub const CONSENT_TIME_MAX: i64 = 253_402_300_799_999;
+/// "The ledger's current size", where a tree size is optional.
+pub const CONSENT_SIZE_CURRENT: u64 = u64::MAX;
+/// Bytes in an event id buffer: a hyphenated UUID (36 characters) and its NUL.
+pub const CONSENT_EVENT_ID_LEN: usize = 37;
+/// Bytes always enough for a head written `SIZE:ROOTHEX` and its NUL.
+pub const CONSENT_HEAD_STRING_LEN: usize = 86;
+/// Bytes of the problem text in a [`consent_verify_report`] (longer text is cut).
+pub const CONSENT_PROBLEM_LEN: usize = 256;
+
+/// An open ledger. Opaque; share it between threads freely.
+pub struct consent_ledger {
+    ledger: Ledger,
+}
+
+/// Durability of commits, for [`consent_options::synchronous`].
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum consent_synchronous {
+    /// fsync on every commit (default): an acknowledged event survives power loss.
+    Full = 0,
+    /// fsync at checkpoints only: survives a process crash, not a power cut.
+    Normal = 1,
+}
+
+/// The kind of an event appended with [`consent_append`] (the value of
+/// [`consent_event_params::kind`]).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum consent_event_kind {
+    /// The subject gave consent (needs a notice and a method).
+    Given = 1,
+    /// The subject was asked and said no (needs a method).
+    Refused = 2,
+    /// The subject withdrew consent: never refused, never retroactive.
+    Withdrawn = 3,
+    /// The controller stopped relying on the consent (not retroactive).
+    Revoked = 4,
+    /// A grant turned out never to have been valid (retroactive).
+    Invalidated = 5,
+    /// The subject objected to processing (legitimate interests / public task).
+    Objected = 6,
+    /// A notice was shown to the subject (no decision; needs a notice).
+    NoticeServed = 7,
+}
+
+/// How an event reached the ledger (the value of [`consent_event_params::method`]).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum consent_method {
+    /// Not said (allowed except for grants and refusals).
+    None = 0,
+    /// The "My LJMU" portal or another self-service page.
+    Portal = 1,
+    /// A web form.
+    WebForm = 2,
+    /// A paper form, typed in later.
+    Paper = 3,
+    /// An email from the subject.
+    Email = 4,
+    /// An automated feed from another system.
+    Feed = 5,
+    /// In person.
+    InPerson = 6,
+    /// By telephone.
+    Phone = 7,
+    /// Another system's API call.
+    Api = 8,
+}
+
+/// The state of consent in a [`consent_status`].
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum consent_state {
+    /// Consent is in force.
+    Given = 1,
+    /// The subject was asked and said no.
+    Refused = 2,
+    /// The subject withdrew (from that moment on; earlier use stays lawful).
+    Withdrawn = 3,
+    /// The controller stopped relying on the consent.
+    Revoked = 4,
+    /// The grant was never valid (retroactive).
+    Invalidated = 5,
+    /// The grant lapsed (e.g. at the end of the academic year).
+    Expired = 6,
+    /// The subject objected.
+    Objected = 7,
+    /// No decision on record.
+    NeverAsked = 8,
+    /// The purpose does not rest on consent; see the lawful basis.
+    NotConsentBased = 9,
+    /// The subject's records were erased; the ledger can no longer answer for them.
+    Erased = 10,
+    /// A state this build does not name (a newer consent-core).
+    Unknown = 99,
+}
+
+/// Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
+/// change what you need; NULL options mean the defaults.
+#[repr(C)]
+pub struct consent_options {
+    /// A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
+    pub synchronous: i32,
+    /// How long to wait for another writer's lock, in ms (default 30000; negative means
+    /// the default).
+    pub busy_timeout_ms: i64,
+    /// Open read-only: no writes, no schema creation (default false).
+    pub read_only: bool,
+    /// Create the file when missing (default true).
+    pub create: bool,
+    /// Source of "now" in ms since the epoch, or NULL for the system clock (default).
+    /// Called from any thread that uses the ledger, so it must be thread-safe; results
+    /// outside the supported range are clamped. Meant for tests and replays.
+    pub clock: Option<unsafe extern "C" fn(context: *mut c_void) -> i64>,
+    /// Passed to `clock`; must stay valid until the ledger is freed.
+    pub clock_context: *mut c_void,
+}
+
+/// The parameters of an event for [`consent_append`]. Fill with
+/// [`consent_event_params_init`] first (it sets every time to `CONSENT_TIME_ABSENT`,
+/// which zero-filling would not), then set what you need. Strings may be NULL when
+/// optional; they are only read during the call.
+#[repr(C)]
+pub struct consent_event_params {
+    /// A `consent_event_kind` value. Required.
+    pub kind: i32,
+    /// The data subject (student id). Required.
+    pub subject: *const c_char,
+    /// The purpose id. Required.
+    pub purpose: *const c_char,
+    /// The recipient the consent names, or NULL.
+    pub recipient: *const c_char,
+    /// The notice shown: id and version, both or neither. Required for grants.
+    pub notice_id: *const c_char,
+    /// See `notice_id`.
+    pub notice_version: *const c_char,
+    /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
+    /// Required for grants of special-category purposes.
+    pub explicit_consent: bool,
+    /// A `consent_method` value; `CONSENT_METHOD_NONE` if not said. Required for
+    /// grants and refusals.
+    pub method: i32,
+    /// Who recorded it: "subject", "staff:<id>" or "system:<id>"; NULL = "subject".
+    pub recorded_by: *const c_char,
+    /// When it happened (event time); `CONSENT_TIME_ABSENT` = when recorded.
+    pub effective_at_ms: i64,
+    /// When a grant lapses; `CONSENT_TIME_ABSENT` = the purpose's validity rule.
+    pub expires_at_ms: i64,
+    /// The caller's idempotency key, or NULL. A retry with the same key and content
+    /// returns the event already recorded; other content is `CONSENT_RESULT_CONFLICT`.
+    pub source_id: *const c_char,
+    /// Free-form evidence as a JSON object text, or NULL.
+    pub evidence_json: *const c_char,
+    /// For invalidations: the id of the grant that was never valid, or NULL for every
+    /// earlier grant of the subject, purpose and recipient.
+    pub target_event_id: *const c_char,
+}
+
+/// An event as appended: its id, sequence number and the times the ledger settled.
+#[repr(C)]
+pub struct consent_event_ref {
+    /// The event id (a UUID, NUL-terminated).
+    pub id: [c_char; CONSENT_EVENT_ID_LEN],
+    /// Its position in the log, from 0.
+    pub seq: u64,
+    /// When it happened.
+    pub effective_at_ms: i64,
+    /// When the ledger learnt it.
+    pub recorded_at_ms: i64,
+    /// When a grant lapses, or `CONSENT_TIME_ABSENT`.
+    pub expires_at_ms: i64,
+    /// For withdrawals, revocations and objections: when downstream systems must have
+    /// acted (effective time plus the purpose's effect delay); else `CONSENT_TIME_ABSENT`.
+    pub effect_deadline_ms: i64,
+}
+
+/// The answer of [`consent_status`] and [`consent_status_at`]. The full answer (with
+/// the notice id and version) is available as JSON from [`consent_status_json`].
+#[repr(C)]
+pub struct consent_status {
+    /// The state.
+    pub state: consent_state,
+    /// Whether processing may go ahead: consent in force, or a purpose that does not
+    /// rest on consent and was not objected to.
+    pub permits: bool,
+    /// The purpose's lawful basis as the letter of Art. 6(1): 'a' (consent) .. 'f'.
+    pub lawful_basis: c_char,
+    /// The purpose's current version.
+    pub purpose_version: u32,
+    /// Whether an event decided the state (then `event_id` and `event_seq` are set).
+    pub has_event: bool,
+    /// The deciding event's id, or "" when none.
+    pub event_id: [c_char; CONSENT_EVENT_ID_LEN],
+    /// The deciding event's sequence number (0 when none).
+    pub event_seq: u64,
+    /// Since when this state holds, or `CONSENT_TIME_ABSENT`.
+    pub since_ms: i64,
+    /// Until when (a grant's expiry), or `CONSENT_TIME_ABSENT`.
+    pub until_ms: i64,
+    /// For a withdrawal: when downstream systems must have acted, or `CONSENT_TIME_ABSENT`.
+    pub effect_deadline_ms: i64,
+    /// The moment asked about.
+    pub at_ms: i64,
+    /// The knowledge time asked about.
+    pub as_known_at_ms: i64,
+    /// Whether the deciding event names a notice (then `notice_sha256` is set).
+    pub has_notice: bool,
+    /// SHA-256 of the notice text shown.
+    pub notice_sha256: [u8; 32],
+}
+
+/// A head of the log: its size and Merkle root. Keep one elsewhere to detect a
+/// rewritten or truncated log later ([`consent_verify_against`]).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct consent_head {
+    /// Number of events.
+    pub size: u64,
+    /// RFC 9162 Merkle tree hash of those events.
+    pub root: [u8; 32],
+}
+
+/// The result of [`consent_verify`] and [`consent_verify_against`].
+#[repr(C)]
+pub struct consent_verify_report {
+    /// Whether every hash matched (and, against a head, the log still extends it).
+    pub ok: bool,
+    /// Events checked.
+    pub size: u64,
+    /// Whether `first_bad_seq` is set.
+    pub has_first_bad_seq: bool,
+    /// The first sequence number found bad.
+    pub first_bad_seq: u64,
+    /// Whether `head` is set (the log is intact).
+    pub has_head: bool,
+    /// The head recomputed from the rows.
+    pub head: consent_head,
+    /// Why the log is bad ("" when ok), NUL-terminated, cut to fit.
+    pub problem: [c_char; CONSENT_PROBLEM_LEN],
+}
+
+/// What [`consent_erase_subject`] did.
+#[repr(C)]
+pub struct consent_erasure_report {
+    /// The `subject_erased` event.
+    pub event_id: [c_char; CONSENT_EVENT_ID_LEN],
+    /// Its sequence number.
+    pub seq: u64,
+    /// Number of events whose personal fields were blanked.
+    pub events_erased: u64,
+    /// Whether the WAL was checkpointed and truncated; if false, call
+    /// [`consent_checkpoint`] again later.
+    pub wal_truncated: bool,
+}
+
+// ---- conversions -------------------------------------------------------------------
+
+fn event_kind(v: i32) -> FfiResult<EventKind> {
+    Ok(match v {
+        1 => EventKind::Given,
+        2 => EventKind::Refused,
+        3 => EventKind::Withdrawn,
+        4 => EventKind::Revoked,
+        5 => EventKind::Invalidated,
+        6 => EventKind::Objected,
+        7 => EventKind::NoticeServed,
+        _ => return Err(FfiError::invalid(format!("`kind` {v} is not a consent_event_kind"))),
+    })
+}
+
+fn method(v: i32) -> FfiResult<Option<Method>> {
+    Ok(Some(match v {
+        0 => return Ok(None),
+        1 => Method::Portal,
+        2 => Method::WebForm,
+        3 => Method::Paper,
+        4 => Method::Email,
+        5 => Method::Feed,
+        6 => Method::InPerson,
+        7 => Method::Phone,
+        8 => Method::Api,
+        _ => return Err(FfiError::invalid(format!("`method` {v} is not a consent_method"))),
+    }))
+}
+
+fn state(s: State) -> consent_state {
+    match s {
+        State::Given => consent_state::Given,
+        State::Refused => consent_state::Refused,
+        State::Withdrawn => consent_state::Withdrawn,
+        State::Revoked => consent_state::Revoked,
+        State::Invalidated => consent_state::Invalidated,
+        State::Expired => consent_state::Expired,
+        State::Objected => consent_state::Objected,
+        State::NeverAsked => consent_state::NeverAsked,
+        State::NotConsentBased => consent_state::NotConsentBased,
+        State::Erased => consent_state::Erased,
+    }
+}
+
+unsafe fn actor_arg(p: *const c_char, name: &str) -> FfiResult<Actor> {
+    match unsafe { opt_str_arg(p, name) }? {
+        None => Ok(Actor::subject()),
+        Some(text) => text.parse::<Actor>().map_err(|e| FfiError::invalid(format!("argument `{name}`: {e}"))),
+    }
+}
+
+fn uuid_arg(text: &str, name: &str) -> FfiResult<Uuid> {
+    Uuid::parse_str(text).map_err(|_| FfiError::invalid(format!("argument `{name}` is not an event id (a UUID)")))
+}
+
+unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
+    let kind = event_kind(p.kind)?;
+    let subject = unsafe { str_arg(p.subject, "params.subject") }?;
+    let purpose = unsafe { str_arg(p.purpose, "params.purpose") }?;
+    let mut e = NewEvent::new(kind, subject, purpose);
+    e.recipient = unsafe { opt_str_arg(p.recipient, "params.recipient") }?.map(Into::into);
+    let notice_id = unsafe { opt_str_arg(p.notice_id, "params.notice_id") }?;
+    let notice_version = unsafe { opt_str_arg(p.notice_version, "params.notice_version") }?;
+    e.notice = match (notice_id, notice_version) {
+        (Some(id), Some(v)) => Some((id.into(), v.into())),
+        (None, None) => None,
+        _ => return Err(FfiError::invalid("`params.notice_id` and `params.notice_version` go together")),
+    };
+    e.explicit = p.explicit_consent;
+    e.method = method(p.method)?;
+    e.recorded_by = unsafe { actor_arg(p.recorded_by, "params.recorded_by") }?;
+    e.effective_at = time_arg(p.effective_at_ms, "params.effective_at_ms")?;
+    e.expires_at = time_arg(p.expires_at_ms, "params.expires_at_ms")?;
+    e.source_id = unsafe { opt_str_arg(p.source_id, "params.source_id") }?.map(Into::into);
+    e.evidence = match unsafe { opt_str_arg(p.evidence_json, "params.evidence_json") }? {
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|err| FfiError::invalid(format!("`params.evidence_json` is not JSON: {err}")))?,
+        ),
+        None => None,
+    };
+    e.target = match unsafe { opt_str_arg(p.target_event_id, "params.target_event_id") }? {
+        Some(text) => Some(uuid_arg(text, "params.target_event_id")?),
+        None => None,
+    };
+    Ok(e)
+}
+
+fn event_ref(e: &Event) -> consent_event_ref {
+    consent_event_ref {
+        id: fixed_text(&e.id.hyphenated().to_string()),
+        seq: e.seq,
+        effective_at_ms: e.effective_at.as_millis(),
+        recorded_at_ms: e.recorded_at.as_millis(),
+        expires_at_ms: time_out(e.expires_at),
+        effect_deadline_ms: time_out(e.effect_deadline),
+    }
+}
+
+fn status_out(s: &Status) -> consent_status {
+    consent_status {
+        state: state(s.state),
+        permits: s.permits(),
+        lawful_basis: s.lawful_basis.letter() as c_char,
+        purpose_version: s.purpose_version,
+        has_event: s.event_id.is_some(),
+        event_id: fixed_text(&s.event_id.map(|u| u.hyphenated().to_string()).unwrap_or_default()),
+        event_seq: s.event_seq.unwrap_or(0),
+        since_ms: time_out(s.since),
+        until_ms: time_out(s.until),
+        effect_deadline_ms: time_out(s.effect_deadline),
+        at_ms: s.at.as_millis(),
+        as_known_at_ms: s.as_known_at.as_millis(),
+        has_notice: s.notice.is_some(),
+        notice_sha256: s.notice.as_ref().map_or([0; 32], |n| n.sha256),
+    }
+}
+
+fn head_out(h: &Head) -> consent_head {
+    consent_head { size: h.size, root: h.root }
+}
+
+fn head_in(h: &consent_head) -> Head {
+    Head { size: h.size, root: h.root }
+}
+
+fn report_out(r: &VerifyReport) -> consent_verify_report {
+    consent_verify_report {
+        ok: r.ok,
+        size: r.size,
+        has_first_bad_seq: r.first_bad_seq.is_some(),
+        first_bad_seq: r.first_bad_seq.unwrap_or(0),
+        has_head: r.head.is_some(),
+        head: r.head.as_ref().map_or(consent_head { size: 0, root: [0; 32] }, head_out),
+        problem: fixed_text(r.problem.as_deref().unwrap_or("")),
+    }
+}
+
+fn size_arg(v: u64) -> Option<u64> {
+    (v != CONSENT_SIZE_CURRENT).then_some(v)
+}
+
+/// Writes an owned JSON string of `value` to the required out-parameter `out`.
+unsafe fn json_out<T: serde::Serialize>(out: NonNull<*mut c_char>, value: &T) -> FfiResult<()> {
+    let text = owned_json(value)?;
+    unsafe { write_out(out, text) };
+    Ok(())
+}
+
+/// A thread-safe wrapper for a C clock callback.
+struct CClock {
+    f: unsafe extern "C" fn(*mut c_void) -> i64,
+    context: *mut c_void,
+}
+
+// SAFETY: the header requires the callback and its context to be usable from any thread.
+unsafe impl Send for CClock {}
+// SAFETY: as above.
+unsafe impl Sync for CClock {}
+
+impl CClock {
+    fn now(&self) -> Timestamp {
+        // SAFETY: the caller gave a valid function pointer and context.
+        let ms = unsafe { (self.f)(self.context) };
+        Timestamp::from_millis(ms.clamp(CONSENT_TIME_MIN, CONSENT_TIME_MAX)).unwrap_or_else(|_| Timestamp::now())
+    }
+}
+
+fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> {
+    let mut opts = LedgerOptions::default();
+    if let Some(o) = o {
+        opts.synchronous = match o.synchronous {
+            0 => Synchronous::Full,
+            1 => Synchronous::Normal,
+            v => return Err(FfiError::invalid(format!("`options.synchronous` {v} is not a consent_synchronous"))),
+        };
+        if o.busy_timeout_ms >= 0 {
+            opts.busy_timeout = Duration::from_millis(o.busy_timeout_ms as u64);
+        }
+        opts.read_only = o.read_only;
+        opts.create = o.create;
+        if let Some(f) = o.clock {
+            let clock = CClock { f, context: o.clock_context };
+            opts.clock = Some(Arc::new(move || clock.now()));
+        }
+    }
+    Ok(opts)
+}
+
+fn handle_out(out: NonNull<*mut consent_ledger>, ledger: Ledger) {
+    let handle = Box::into_raw(Box::new(consent_ledger { ledger }));
+    // SAFETY: `out` was checked by `out_arg`.
+    unsafe { write_out(out, handle) };
+}
+
+// ---- errors, versions, strings -------------------------------------------------------
+
+/// The library version, e.g. "0.1.0". Static: do not free.
+#[no_mangle]
+pub extern "C" fn consent_version() -> *const c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    V.as_ptr().cast()
+}
+
+/// The name of a result code, e.g. "CONSENT_RESULT_CLOSED" ("CONSENT_RESULT_UNKNOWN_CODE"
+/// for a number that is not a code). Static: do not free.
+#[no_mangle]
+pub extern "C" fn consent_result_name(code: i32) -> *const c_char {
+    consent_result::name(code).as_ptr()
+}
+
+/// The result of the last call made on this thread (`CONSENT_RESULT_OK` after a success).
+#[no_mangle]
+pub extern "C" fn consent_last_error_code() -> consent_result {
+    boundary::last_error_code()
+}
+
+/// Copies the message of the last failed call on this thread ("" after a success) into
+/// `buf`, NUL-terminated and cut at a character boundary if `len` is too small.
+/// Returns the buffer size the whole message needs, NUL included; nothing is written
+/// when `buf` is NULL or `len` is 0 (call once that way to size the buffer).
+#[no_mangle]
+pub unsafe extern "C" fn consent_last_error_message(buf: *mut c_char, len: usize) -> usize {
+    boundary::last_error_message(buf, len)
+}
+
+/// Frees a string this library returned as `char *` (JSON). NULL is fine; never twice.
+#[no_mangle]
+pub unsafe extern "C" fn consent_string_free(s: *mut c_char) {
+    if s.is_null() {
+        return;
+    }
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: the caller passes a string from `CString::into_raw` in this library.
+        drop(unsafe { std::ffi::CString::from_raw(s) });
+    });
+}
+
+/// Fills `out` with the default options: full durability, 30 s busy timeout,
+/// read-write, create when missing, system clock.
+#[no_mangle]
+pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> consent_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let value = consent_options {
+            synchronous: consent_synchronous::Full as i32,
+            busy_timeout_ms: 30_000,
+            read_only: false,
+            create: true,
+            clock: None,
+            clock_context: std::ptr::null_mut(),
+        };
+        unsafe { write_out(out, value) };
+        Ok(())
+    })
+}
+
+/// Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
+/// not explicit, no method, every time `CONSENT_TIME_ABSENT`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_event_params_init(out: *mut consent_event_params) -> consent_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let null = std::ptr::null();
+        let value = consent_event_params {
+            kind: 0,
+            subject: null,
+            purpose: null,
+            recipient: null,
+            notice_id: null,
+            notice_version: null,
+            explicit_consent: false,
+            method: consent_method::None as i32,
+            recorded_by: null,
+            effective_at_ms: CONSENT_TIME_ABSENT,
+            expires_at_ms: CONSENT_TIME_ABSENT,
+            source_id: null,
+            evidence_json: null,
+            target_event_id: null,
+        };
+        unsafe { write_out(out, value) };
+        Ok(())
+    })
+}
+
+// ---- opening and closing ---------------------------------------------------------------
+
+/// Opens (or creates) the ledger file at `path` with `options` (NULL = defaults) and
+/// writes the handle to `*out`. On Unix the path is taken as bytes; elsewhere it must
+/// be UTF-8. A file that is not a ledger is `CONSENT_RESULT_CORRUPT`; a missing file
+/// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_open(
+    path: *const c_char,
+    options: *const consent_options,
+    out: *mut *mut consent_ledger,
+) -> consent_result {
+    guard(|| {
+        if path.is_null() {
+            return Err(FfiError::new(consent_result::NullArgument, "argument `path` is NULL"));
+        }
+        let out = out_arg(out, "out")?;
+        let options = if options.is_null() { None } else { Some(unsafe { ref_arg(options, "options") }?) };
+        let opts = core_options(options)?;
+        // SAFETY: non-NULL, NUL-terminated by contract.
+        let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
+        #[cfg(unix)]
+        let path = {
+            use std::os::unix::ffi::OsStrExt;
+            std::path::Path::new(std::ffi::OsStr::from_bytes(bytes))
+        };
+        #[cfg(not(unix))]
+        let path = std::path::Path::new(std::str::from_utf8(bytes).map_err(|_| {
+            FfiError::new(consent_result::InvalidUtf8, "argument `path` is not valid UTF-8")
+        })?);
+        if bytes.is_empty() {
+            return Err(FfiError::invalid("argument `path` is empty"));
+        }
+        let ledger = Ledger::open_with(path, opts)?;
+        handle_out(out, ledger);
+        Ok(())
+    })
+}
+
+/// Creates a ledger that lives in memory only (tests, examples), with `options`
+/// (NULL = defaults; only `clock` applies), and writes the handle to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_open_in_memory(
+    options: *const consent_options,
+    out: *mut *mut consent_ledger,
+) -> consent_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let options = if options.is_null() { None } else { Some(unsafe { ref_arg(options, "options") }?) };
+        let ledger = Ledger::in_memory_with(core_options(options)?)?;
+        handle_out(out, ledger);
+        Ok(())
+    })
+}
+
+/// Closes the ledger: an open batch is rolled back and the file is released. Later
+/// calls on the handle return `CONSENT_RESULT_CLOSED`; closing twice is fine. The
+/// handle must still be freed with [`consent_ledger_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_close(ledger: *const consent_ledger) -> consent_result {
+    guard(|| Ok(unsafe { ledger_arg(ledger) }?.close()?))
+}
+
+/// Closes (if needed) and frees a ledger handle. NULL is fine; never twice, and no
+/// call may use the handle afterwards (or be running on another thread meanwhile).
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_free(ledger: *mut consent_ledger) {
+    if ledger.is_null() {
+        return;
+    }
+    let _ = guard(|| {
+        // SAFETY: a handle from `consent_ledger_open*`, freed once, by contract.
+        let handle = unsafe { Box::from_raw(ledger) };
+        let _ = handle.ledger.close();
+        drop(handle);
+        Ok(())
+    });
+}
+
+// ---- registry ------------------------------------------------------------------------
+
+/// Registers a purpose (or a new version of it) from its JSON definition, e.g.
+/// `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
+/// "special_category":null,"validity":{"kind":"academic_year"},"effect_delay_secs":0,
+/// "withdrawal_method":"My LJMU","recipients":[]}` (`lawful_basis` is the Art. 6(1)
+/// letter; `special_category` an Art. 9(2) letter; `validity.kind` is `none`, `days`
+/// (with `days`) or `academic_year` (with optional `end_month`/`end_day`)). An unchanged
+/// definition appends nothing. Writes the version in force to `*out_version` (NULL = not
+/// wanted).
+#[no_mangle]
+pub unsafe extern "C" fn consent_register_purpose_json(
+    ledger: *const consent_ledger,
+    purpose_json: *const c_char,
+    out_version: *mut u32,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let text = unsafe { str_arg(purpose_json, "purpose_json") }?;
+        let out = opt_out_arg(out_version, "out_version")?;
+        let def: PurposeDef = serde_json::from_str(text)
+            .map_err(|e| FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}")))?;
+        let purpose = ledger.register_purpose(def)?;
+        if let Some(out) = out {
+            unsafe { write_out(out, purpose.version) };
+        }
+        Ok(())
+    })
+}
+
+/// Registers a privacy notice from its JSON definition:
+/// `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
+/// "title":"JMSU privacy notice","url":"https://..."}` (`language` and `url` optional).
+/// The same id and version with another hash is `CONSENT_RESULT_CONFLICT`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_register_notice_json(
+    ledger: *const consent_ledger,
+    notice_json: *const c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let text = unsafe { str_arg(notice_json, "notice_json") }?;
+        let def: NoticeDef = serde_json::from_str(text)
+            .map_err(|e| FfiError::invalid(format!("`notice_json` is not a notice definition: {e}")))?;
+        ledger.register_notice(def)?;
+        Ok(())
+    })
+}
+
+/// Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
+/// shown (language "en-GB", no URL).
+#[no_mangle]
+pub unsafe extern "C" fn consent_register_notice_text(
+    ledger: *const consent_ledger,
+    id: *const c_char,
+    version: *const c_char,
+    title: *const c_char,
+    text: *const c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let id = unsafe { str_arg(id, "id") }?;
+        let version = unsafe { str_arg(version, "version") }?;
+        let title = unsafe { str_arg(title, "title") }?;
+        let text = unsafe { str_arg(text, "text") }?;
+        ledger.register_notice(NoticeDef::from_text(id, version, title, text))?;
+        Ok(())
+    })
+}
+
+/// The current version of a purpose as JSON (its definition plus `version`, `seq`,
+/// `registered_at`), written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_purpose_json(
+    ledger: *const consent_ledger,
+    purpose: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.purpose(purpose)?) }
+    })
+}
+
+/// Every version of every purpose as a JSON array, written to `*out_json`; free with
+/// [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_purposes_json(
+    ledger: *const consent_ledger,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.purposes()?) }
+    })
+}
+
+/// Every registered notice as a JSON array, written to `*out_json`; free with
+/// [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_notices_json(
+    ledger: *const consent_ledger,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.notices()?) }
+    })
+}
+
+// ---- appends -------------------------------------------------------------------------
+
+/// Appends an event after checking it against the consent rules. Writes what was
+/// recorded to `*out` (NULL = not wanted). A withdrawal or objection is never refused.
+#[no_mangle]
+pub unsafe extern "C" fn consent_append(
+    ledger: *const consent_ledger,
+    params: *const consent_event_params,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let params = unsafe { ref_arg(params, "params") }?;
+        let out = opt_out_arg(out, "out")?;
+        let event = unsafe { new_event(params) }?;
+        let recorded = ledger.append(event)?;
+        if let Some(out) = out {
+            unsafe { write_out(out, event_ref(&recorded)) };
+        }
+        Ok(())
+    })
+}
+
+/// The event appended by [`consent_append`] (or already recorded under the same
+/// source id) as full JSON, written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_append_json(
+    ledger: *const consent_ledger,
+    params: *const consent_event_params,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let params = unsafe { ref_arg(params, "params") }?;
+        let out = out_arg(out_json, "out_json")?;
+        let event = unsafe { new_event(params) }?;
+        let recorded = ledger.append(event)?;
+        unsafe { json_out(out, &recorded) }
+    })
+}
+
+unsafe fn append_simple(
+    ledger: *const consent_ledger,
+    kind: EventKind,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+    customise: impl FnOnce(&mut NewEvent) -> FfiResult<()>,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
+        let out = opt_out_arg(out, "out")?;
+        let mut event = NewEvent::new(kind, subject, purpose).recorded_by(actor);
+        customise(&mut event)?;
+        let recorded = ledger.append(event)?;
+        if let Some(out) = out {
+            unsafe { write_out(out, event_ref(&recorded)) };
+        }
+        Ok(())
+    })
+}
+
+/// Records consent given by `subject` for `purpose`, having been shown the notice
+/// `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
+/// or not, recorded by `recorded_by` (NULL = the subject), effective now. For a
+/// recipient, an event time or an idempotency key use [`consent_append`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_give(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    notice_id: *const c_char,
+    notice_version: *const c_char,
+    method: i32,
+    explicit_consent: bool,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe {
+        append_simple(ledger, EventKind::Given, subject, purpose, recorded_by, out, |e| {
+            let id = str_arg(notice_id, "notice_id")?;
+            let version = str_arg(notice_version, "notice_version")?;
+            e.notice = Some((id.into(), version.into()));
+            e.method = self::method(method)?;
+            e.explicit = explicit_consent;
+            Ok(())
+        })
+    }
+}
+
+/// Records that `subject` was asked about `purpose` and said no, collected by
+/// `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
+#[no_mangle]
+pub unsafe extern "C" fn consent_refuse(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    method: i32,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe {
+        append_simple(ledger, EventKind::Refused, subject, purpose, recorded_by, out, |e| {
+            e.method = self::method(method)?;
+            Ok(())
+        })
+    }
+}
+
+/// Records a withdrawal by `subject` of consent for `purpose`, effective now; never
+/// refused, even with no grant on record. `out->effect_deadline_ms` says when
+/// downstream systems must have acted.
+#[no_mangle]
+pub unsafe extern "C" fn consent_withdraw(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe { append_simple(ledger, EventKind::Withdrawn, subject, purpose, recorded_by, out, |_| Ok(())) }
+}
+
+/// Records that the controller stopped relying on the consent of `subject` for
+/// `purpose` (not retroactive).
+#[no_mangle]
+pub unsafe extern "C" fn consent_revoke(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe { append_simple(ledger, EventKind::Revoked, subject, purpose, recorded_by, out, |_| Ok(())) }
+}
+
+/// Records that a grant of `subject` for `purpose` was never valid (retroactive):
+/// the grant `target_event_id`, or every earlier grant when NULL.
+#[no_mangle]
+pub unsafe extern "C" fn consent_invalidate(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    target_event_id: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe {
+        append_simple(ledger, EventKind::Invalidated, subject, purpose, recorded_by, out, |e| {
+            if let Some(t) = opt_str_arg(target_event_id, "target_event_id")? {
+                e.target = Some(uuid_arg(t, "target_event_id")?);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Records an objection by `subject` to processing for `purpose` (legitimate interests
+/// or public task); never refused.
+#[no_mangle]
+pub unsafe extern "C" fn consent_object(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe { append_simple(ledger, EventKind::Objected, subject, purpose, recorded_by, out, |_| Ok(())) }
+}
+
+// ---- questions -----------------------------------------------------------------------
+
+/// May `subject`'s data be used for `purpose` (and `recipient`, NULL = none) now?
+/// Writes the answer to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_status(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recipient: *const c_char,
+    out: *mut consent_status,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
+        let out = out_arg(out, "out")?;
+        let status = ledger.status(subject, purpose, recipient)?;
+        unsafe { write_out(out, status_out(&status)) };
+        Ok(())
+    })
+}
+
+/// Could `subject`'s data be used for `purpose` (and `recipient`) at `at_ms`, as the
+/// ledger knew it at `as_known_at_ms` (`CONSENT_TIME_ABSENT` = now)? `at_ms` is
+/// required (`CONSENT_RESULT_INVALID_TIME` if absent).
+#[no_mangle]
+pub unsafe extern "C" fn consent_status_at(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recipient: *const c_char,
+    at_ms: i64,
+    as_known_at_ms: i64,
+    out: *mut consent_status,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
+        let out = out_arg(out, "out")?;
+        let at = time_arg(at_ms, "at_ms")?.ok_or_else(|| {
+            FfiError::new(consent_result::InvalidTime, "argument `at_ms` is required (use consent_status for now)")
+        })?;
+        let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
+        let status = ledger.status_at(subject, purpose, recipient, at, known)?;
+        unsafe { write_out(out, status_out(&status)) };
+        Ok(())
+    })
+}
+
+/// The full status (with the notice id and version) as JSON, written to `*out_json`:
+/// now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
+/// [`consent_status_at`]. Free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_status_json(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    recipient: *const c_char,
+    at_ms: i64,
+    as_known_at_ms: i64,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
+        let out = out_arg(out_json, "out_json")?;
+        let at = time_arg(at_ms, "at_ms")?;
+        let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
+        let status = match (at, known) {
+            (None, None) => ledger.status(subject, purpose, recipient)?,
+            (Some(at), known) => ledger.status_at(subject, purpose, recipient, at, known)?,
+            (None, Some(_)) => {
+                return Err(FfiError::new(
+                    consent_result::InvalidTime,
+                    "argument `at_ms` is required when `as_known_at_ms` is given",
+                ))
+            }
+        };
+        unsafe { json_out(out, &status) }
+    })
+}
+
+/// Every event about `subject`, in order, as a JSON array written to `*out_json`;
+/// free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_history_json(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.history(subject)?) }
+    })
+}
+
+/// One event by id as JSON, written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_event_json(
+    ledger: *const consent_ledger,
+    event_id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let id = uuid_arg(unsafe { str_arg(event_id, "event_id") }?, "event_id")?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.event(id)?) }
+    })
+}
+
+/// Every subject with consent in force for `purpose` (and `recipient`, NULL = none)
+/// at `at_ms` (`CONSENT_TIME_ABSENT` = now), with the head that answered, as JSON
+/// (`{"purpose":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
+/// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_consenting_json(
+    ledger: *const consent_ledger,
+    purpose: *const c_char,
+    recipient: *const c_char,
+    at_ms: i64,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let purpose = unsafe { str_arg(purpose, "purpose") }?;
+        let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
+        let out = out_arg(out_json, "out_json")?;
+        let at = time_arg(at_ms, "at_ms")?;
+        unsafe { json_out(out, &ledger.consenting(purpose, recipient, at)?) }
+    })
+}
+
+/// A change feed: events with `seq >= since`, at most `limit`, as a JSON array
+/// written to `*out_json`; free with [`consent_string_free`]. Continue from the last
+/// event's `seq + 1`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_changes_since_json(
+    ledger: *const consent_ledger,
+    since: u64,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.changes_since(since, limit)?) }
+    })
+}
+
+/// The subject-access copy of `subject` (every event, the purposes and notices they
+/// refer to, current statuses and the head) as JSON written to `*out_json`; free with
+/// [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_export_subject_json(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.export_subject(subject)?) }
+    })
+}
+
+// ---- integrity -----------------------------------------------------------------------
+
+/// The current head (size and Merkle root), written to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_head(ledger: *const consent_ledger, out: *mut consent_head) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out, "out")?;
+        let head = ledger.head()?;
+        unsafe { write_out(out, head_out(&head)) };
+        Ok(())
+    })
+}
+
+/// Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
+/// (`CONSENT_HEAD_STRING_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL`
+/// (and nothing written) if it does not fit.
+#[no_mangle]
+pub unsafe extern "C" fn consent_head_to_string(
+    head: *const consent_head,
+    buf: *mut c_char,
+    len: usize,
+) -> consent_result {
+    guard(|| {
+        let head = unsafe { ref_arg(head, "head") }?;
+        if buf.is_null() {
+            return Err(FfiError::new(consent_result::NullArgument, "argument `buf` is NULL"));
+        }
+        let text = head_in(head).to_string();
+        if text.len() + 1 > len {
+            return Err(FfiError::new(
+                consent_result::BufferTooSmall,
+                format!("the head needs {} bytes, the buffer has {len}", text.len() + 1),
+            ));
+        }
+        copy_to_buffer(&text, buf, len);
+        Ok(())
+    })
+}
+
+/// Parses a head written `SIZE:ROOTHEX` into `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_head_parse(text: *const c_char, out: *mut consent_head) -> consent_result {
+    guard(|| {
+        let text = unsafe { str_arg(text, "text") }?;
+        let out = out_arg(out, "out")?;
+        let head: Head = text.parse()?;
+        unsafe { write_out(out, head_out(&head)) };
+        Ok(())
+    })
+}
+
+/// Recomputes every hash from the stored rows and writes the report to `*out`. A
+/// tampered log is not an error: the call succeeds with `out->ok` false and
+/// `out->first_bad_seq` naming the first bad event.
+#[no_mangle]
+pub unsafe extern "C" fn consent_verify(
+    ledger: *const consent_ledger,
+    out: *mut consent_verify_report,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out, "out")?;
+        let report = ledger.verify()?;
+        unsafe { write_out(out, report_out(&report)) };
+        Ok(())
+    })
+}
+
+/// [`consent_verify`], and also checks that the log still extends `head` (catches a
+/// truncated or rewritten tail).
+#[no_mangle]
+pub unsafe extern "C" fn consent_verify_against(
+    ledger: *const consent_ledger,
+    head: *const consent_head,
+    out: *mut consent_verify_report,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let head = head_in(unsafe { ref_arg(head, "head") }?);
+        let out = out_arg(out, "out")?;
+        let report = ledger.verify_against(&head)?;
+        unsafe { write_out(out, report_out(&report)) };
+        Ok(())
+    })
+}
+
+/// A proof that event `event_id` is in the tree of `tree_size` events
+/// (`CONSENT_SIZE_CURRENT` = the current head), as JSON (`leaf_index`, `tree_size`,
+/// `leaf_hash`, `path`) written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_prove_inclusion_json(
+    ledger: *const consent_ledger,
+    event_id: *const c_char,
+    tree_size: u64,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let id = uuid_arg(unsafe { str_arg(event_id, "event_id") }?, "event_id")?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.prove_inclusion(id, size_arg(tree_size))?) }
+    })
+}
+
+/// A proof that the log at `old_head` is a prefix of the log at `new_size` events
+/// (`CONSENT_SIZE_CURRENT` = now), as JSON (`old_size`, `new_size`, `path`) written to
+/// `*out_json` (free with [`consent_string_free`]), and the head at `new_size` written to
+/// `*out_new_head` (NULL = not wanted). A log rewritten since `old_head` is
+/// `CONSENT_RESULT_CORRUPT`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_prove_consistency_json(
+    ledger: *const consent_ledger,
+    old_head: *const consent_head,
+    new_size: u64,
+    out_json: *mut *mut c_char,
+    out_new_head: *mut consent_head,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let old = head_in(unsafe { ref_arg(old_head, "old_head") }?);
+        let out = out_arg(out_json, "out_json")?;
+        let out_head = opt_out_arg(out_new_head, "out_new_head")?;
+        let (proof, head) = ledger.prove_consistency(&old, size_arg(new_size))?;
+        let text = owned_json(&proof)?;
+        unsafe { write_out(out, text) };
+        if let Some(h) = out_head {
+            unsafe { write_out(h, head_out(&head)) };
+        }
+        Ok(())
+    })
+}
+
+/// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) against a
+/// head of the same size. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it does
+/// not lead to the head's root.
+#[no_mangle]
+pub unsafe extern "C" fn consent_check_inclusion_proof(
+    proof_json: *const c_char,
+    head: *const consent_head,
+) -> consent_result {
+    guard(|| {
+        let text = unsafe { str_arg(proof_json, "proof_json") }?;
+        let head = head_in(unsafe { ref_arg(head, "head") }?);
+        let proof: InclusionProof = serde_json::from_str(text)
+            .map_err(|e| FfiError::invalid(format!("`proof_json` is not an inclusion proof: {e}")))?;
+        Ok(proof.verify(&head)?)
+    })
+}
+
+/// Checks a consistency proof (JSON from [`consent_prove_consistency_json`]) between
+/// two heads. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it fails.
+#[no_mangle]
+pub unsafe extern "C" fn consent_check_consistency_proof(
+    proof_json: *const c_char,
+    old_head: *const consent_head,
+    new_head: *const consent_head,
+) -> consent_result {
+    guard(|| {
+        let text = unsafe { str_arg(proof_json, "proof_json") }?;
+        let old = head_in(unsafe { ref_arg(old_head, "old_head") }?);
+        let new = head_in(unsafe { ref_arg(new_head, "new_head") }?);
+        let proof: ConsistencyProof = serde_json::from_str(text)
+            .map_err(|e| FfiError::invalid(format!("`proof_json` is not a consistency proof: {e}")))?;
+        Ok(proof.verify(&old, &new)?)
+    })
+}
+
+// ---- erasure -------------------------------------------------------------------------
+
+/// Erases `subject` at the end of retention: blanks their personal fields in every
+/// event (every hash still verifies), records a `subject_erased` event with `reason`,
+/// recorded by `recorded_by` ("staff:<id>" or "system:<id>"; NULL = "subject"), and
+/// checkpoints the WAL. Later grants for the subject are refused; withdrawals are still
+/// recorded. Writes the report to `*out` (NULL = not wanted).
+#[no_mangle]
+pub unsafe extern "C" fn consent_erase_subject(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    reason: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_erasure_report,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let reason = unsafe { str_arg(reason, "reason") }?;
+        let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
+        let out = opt_out_arg(out, "out")?;
+        let r: ErasureReport = ledger.erase_subject(subject, reason, actor)?;
+        if let Some(out) = out {
+            let value = consent_erasure_report {
+                event_id: fixed_text(&r.event_id.hyphenated().to_string()),
+                seq: r.seq,
+                events_erased: r.events_erased,
+                wal_truncated: r.wal_truncated,
+            };
+            unsafe { write_out(out, value) };
+        }
+        Ok(())
+    })
+}
+
+/// Checkpoints the WAL into the file and truncates it; writes whether it completed to
+/// `*out_done` (NULL = not wanted; false when another connection kept a read open).
+#[no_mangle]
+pub unsafe extern "C" fn consent_checkpoint(ledger: *const consent_ledger, out_done: *mut bool) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = opt_out_arg(out_done, "out_done")?;
+        let done = ledger.checkpoint()?;
+        if let Some(out) = out {
+            unsafe { write_out(out, done) };
+        }
+        Ok(())
+    })
+}
+
+// ---- batches -------------------------------------------------------------------------
+
+/// Starts a batch: every append until [`consent_batch_commit`] lands together or, on
+/// [`consent_batch_rollback`] (or close), not at all. The batch belongs to the handle:
+/// appends from other threads through it join the batch.
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_begin(ledger: *const consent_ledger) -> consent_result {
+    guard(|| Ok(unsafe { ledger_arg(ledger) }?.begin_batch()?))
+}
+
+/// Commits the open batch (`CONSENT_RESULT_BATCH` if none is open).
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_commit(ledger: *const consent_ledger) -> consent_result {
+    guard(|| Ok(unsafe { ledger_arg(ledger) }?.commit_batch()?))
+}
+
+/// Discards the open batch (`CONSENT_RESULT_BATCH` if none is open).
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_rollback(ledger: *const consent_ledger) -> consent_result {
+    guard(|| Ok(unsafe { ledger_arg(ledger) }?.rollback_batch()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_constants_match_cargo() {
+        assert_eq!(CONSENT_VERSION_MAJOR.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
+        assert_eq!(CONSENT_VERSION_MINOR.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
+        assert_eq!(CONSENT_VERSION_PATCH.to_string(), env!("CARGO_PKG_VERSION_PATCH"));
+        let v = unsafe { std::ffi::CStr::from_ptr(consent_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn time_bounds_match_the_core() {
+        assert!(Timestamp::from_millis(CONSENT_TIME_MIN).is_ok());
+        assert!(Timestamp::from_millis(CONSENT_TIME_MAX).is_ok());
+        assert!(Timestamp::from_millis(CONSENT_TIME_MIN - 1).is_err());
+        assert!(Timestamp::from_millis(CONSENT_TIME_MAX + 1).is_err());
+        let longest = Head { size: u64::MAX, root: [0xff; 32] }.to_string();
+        assert_eq!(longest.len() + 1, CONSENT_HEAD_STRING_LEN);
+    }
+
+    #[test]
+    fn params_validate_before_the_core() {
+        let mut p = std::mem::MaybeUninit::<consent_event_params>::uninit();
+        assert_eq!(unsafe { consent_event_params_init(p.as_mut_ptr()) }, consent_result::Ok);
+        let mut p = unsafe { p.assume_init() };
+        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        p.kind = consent_event_kind::Given as i32;
+        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::NullArgument);
+        p.subject = c"s1".as_ptr();
+        p.purpose = c"p".as_ptr();
+        p.notice_id = c"n".as_ptr();
+        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        p.notice_version = c"1".as_ptr();
+        p.method = 99;
+        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        p.method = consent_method::Paper as i32;
+        p.effective_at_ms = i64::MAX;
+        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidTime);
+        p.effective_at_ms = 0;
+        let e = unsafe { new_event(&p) }.unwrap();
+        assert_eq!(e.method, Some(Method::Paper));
+        assert_eq!(e.effective_at.unwrap().as_millis(), 0);
+        assert_eq!(e.recorded_by, Actor::subject());
+    }
+}

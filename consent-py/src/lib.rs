@@ -1,1 +1,350 @@
-//! Python bindings (see issue: consent-py).
+//! `consent_ledger._native`: the Rust half of the Python package.
+//!
+//! This layer is deliberately plain: it takes primitive arguments (strings, integer
+//! milliseconds since the epoch) and returns the core's own JSON encoding of its
+//! results. The pure-Python layer (`python/consent_ledger/`) turns those into
+//! `datetime`, `uuid.UUID`, enums and frozen dataclasses, so there is one place for
+//! the Python types and one place ([`to_py_err`]) for the error mapping.
+//!
+//! Every call that touches storage runs with the Python thread detached (the GIL
+//! released), so other Python threads keep running while SQLite waits for a lock or
+//! the disk. The core [`Ledger`] is `Send + Sync` (a connection behind a mutex), so
+//! one `Ledger` object may be shared by many Python threads.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use consent_core::{
+    Actor, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof, Ledger, LedgerOptions, Method,
+    NewEvent, NoticeDef, PurposeDef, Synchronous, Timestamp,
+};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use serde::Serialize;
+
+/// The Python package module holding the exception classes.
+const ERRORS_MODULE: &str = "consent_ledger.errors";
+
+/// Maps a core error to its Python exception: the one place where `ErrorKind`
+/// meets the Python hierarchy (classes are defined in `consent_ledger/errors.py`).
+fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    let kind = e.kind();
+    let name = match kind {
+        ErrorKind::InvalidArgument => "InvalidArgument",
+        ErrorKind::InvalidTime => "InvalidTime",
+        ErrorKind::UnknownPurpose => "UnknownPurpose",
+        ErrorKind::UnknownNotice => "UnknownNotice",
+        ErrorKind::UnknownRecipient => "UnknownRecipient",
+        ErrorKind::InvalidConsent => "InvalidConsent",
+        ErrorKind::SubjectErased => "SubjectErased",
+        ErrorKind::Conflict => "Conflict",
+        ErrorKind::NotFound => "NotFound",
+        ErrorKind::Corrupt => "LedgerCorrupt",
+        ErrorKind::SchemaTooNew => "SchemaTooNew",
+        ErrorKind::SqliteTooOld => "SqliteTooOld",
+        ErrorKind::ReadOnly => "LedgerReadOnly",
+        ErrorKind::Full => "StorageFull",
+        ErrorKind::Busy => "LedgerBusy",
+        ErrorKind::Closed => "LedgerClosed",
+        ErrorKind::Batch => "BatchError",
+        ErrorKind::Io | ErrorKind::Storage => "StorageError",
+        ErrorKind::ProofRejected => "ProofRejected",
+        // `ErrorKind` is non-exhaustive: a kind added later is still a ConsentError.
+        _ => "ConsentError",
+    };
+    let message = e.to_string();
+    let built = py
+        .import(ERRORS_MODULE)
+        .and_then(|m| m.getattr(name))
+        .and_then(|cls| cls.call1((message.clone(),)))
+        .and_then(|exc| {
+            exc.setattr("code", kind as i32)?;
+            Ok(exc)
+        });
+    match built {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(_) => PyRuntimeError::new_err(message),
+    }
+}
+
+/// Runs `f` with the thread detached from the interpreter and maps its error.
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> consent_core::Result<T> + Send) -> PyResult<T> {
+    py.detach(f).map_err(|e| to_py_err(py, &e))
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::InvalidArgument(msg.into())
+}
+
+fn to_json<T: Serialize>(value: &T) -> consent_core::Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Storage(format!("cannot encode result: {e}")))
+}
+
+fn ts(ms: Option<i64>) -> consent_core::Result<Option<Timestamp>> {
+    ms.map(Timestamp::from_millis).transpose()
+}
+
+fn parse_uuid(text: &str) -> consent_core::Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).map_err(|_| invalid("not a UUID"))
+}
+
+fn parse_head(text: &str) -> consent_core::Result<Head> {
+    Head::from_str(text)
+}
+
+/// A consent ledger on one SQLite file, or in memory. Use `consent_ledger.Ledger`.
+#[pyclass(module = "consent_ledger._native", name = "Ledger", frozen)]
+struct NativeLedger {
+    inner: Ledger,
+}
+
+#[pymethods]
+impl NativeLedger {
+    /// Opens (or creates) the ledger file at `path`.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true))]
+    fn open(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        read_only: bool,
+        create: bool,
+        busy_timeout_ms: u64,
+        durable: bool,
+    ) -> PyResult<Self> {
+        let options = LedgerOptions {
+            synchronous: if durable { Synchronous::Full } else { Synchronous::Normal },
+            busy_timeout: Duration::from_millis(busy_timeout_ms),
+            read_only,
+            create,
+            ..LedgerOptions::default()
+        };
+        let inner = detached(py, move || Ledger::open_with(path, options))?;
+        Ok(NativeLedger { inner })
+    }
+
+    /// A ledger that lives in memory only.
+    #[staticmethod]
+    fn in_memory(py: Python<'_>) -> PyResult<Self> {
+        let inner = detached(py, Ledger::in_memory)?;
+        Ok(NativeLedger { inner })
+    }
+
+    /// Closes the ledger; an open batch is rolled back. Closing twice is fine.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || self.inner.close())
+    }
+
+    /// Starts a batch (all or nothing until commit).
+    fn begin_batch(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || self.inner.begin_batch())
+    }
+
+    /// Commits the open batch.
+    fn commit_batch(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || self.inner.commit_batch())
+    }
+
+    /// Discards the open batch.
+    fn rollback_batch(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || self.inner.rollback_batch())
+    }
+
+    /// Registers a purpose from its JSON definition; returns the purpose as JSON.
+    fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+        detached(py, || {
+            let def: PurposeDef =
+                serde_json::from_str(definition).map_err(|e| invalid(format!("purpose definition: {e}")))?;
+            to_json(&self.inner.register_purpose(def)?)
+        })
+    }
+
+    /// Registers a notice from its JSON definition; returns the notice as JSON.
+    fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+        detached(py, || {
+            let def: NoticeDef =
+                serde_json::from_str(definition).map_err(|e| invalid(format!("notice definition: {e}")))?;
+            to_json(&self.inner.register_notice(def)?)
+        })
+    }
+
+    /// The current version of a purpose, as JSON.
+    fn purpose(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.purpose(id)?))
+    }
+
+    /// Every version of every purpose, as a JSON list.
+    fn purposes(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.purposes()?))
+    }
+
+    /// Every registered notice, as a JSON list.
+    fn notices(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.notices()?))
+    }
+
+    /// Appends a subject event; times are milliseconds since the epoch. Returns the
+    /// stored event as JSON.
+    #[pyo3(signature = (
+        kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
+        recorded_by = None, effective_at = None, expires_at = None, source_id = None, evidence = None,
+        target = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        subject: String,
+        purpose: String,
+        recipient: Option<String>,
+        notice: Option<(String, String)>,
+        explicit: bool,
+        method: Option<&str>,
+        recorded_by: Option<&str>,
+        effective_at: Option<i64>,
+        expires_at: Option<i64>,
+        source_id: Option<String>,
+        evidence: Option<&str>,
+        target: Option<&str>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let mut event = NewEvent::new(EventKind::from_str(kind)?, subject, purpose);
+            event.recipient = recipient;
+            event.notice = notice;
+            event.explicit = explicit;
+            event.method = method.map(Method::from_str).transpose()?;
+            if let Some(actor) = recorded_by {
+                event.recorded_by = Actor::from_str(actor)?;
+            }
+            event.effective_at = ts(effective_at)?;
+            event.expires_at = ts(expires_at)?;
+            event.source_id = source_id;
+            event.evidence = evidence
+                .map(|text| serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}"))))
+                .transpose()?;
+            event.target = target.map(parse_uuid).transpose()?;
+            to_json(&self.inner.append(event)?)
+        })
+    }
+
+    /// The event with this id (a UUID string), as JSON.
+    fn event(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.event(parse_uuid(id)?)?))
+    }
+
+    /// Status of `subject` for `purpose` (and `recipient`). Without `at` and
+    /// `as_known_at`: now, from the materialized state. Otherwise at `at` (default now)
+    /// as known at `as_known_at` (default now). Returns JSON.
+    #[pyo3(signature = (subject, purpose, recipient = None, at = None, as_known_at = None))]
+    fn status(
+        &self,
+        py: Python<'_>,
+        subject: &str,
+        purpose: &str,
+        recipient: Option<&str>,
+        at: Option<i64>,
+        as_known_at: Option<i64>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let status = match (ts(at)?, ts(as_known_at)?) {
+                (None, None) => self.inner.status(subject, purpose, recipient)?,
+                (at, known) => {
+                    let at = at.unwrap_or_else(Timestamp::now);
+                    self.inner.status_at(subject, purpose, recipient, at, known)?
+                }
+            };
+            to_json(&status)
+        })
+    }
+
+    /// Every event about a subject, as a JSON list.
+    fn history(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.history(subject)?))
+    }
+
+    /// Subjects with consent in force for a purpose, as JSON.
+    #[pyo3(signature = (purpose, recipient = None, at = None))]
+    fn consenting(&self, py: Python<'_>, purpose: &str, recipient: Option<&str>, at: Option<i64>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.consenting(purpose, recipient, ts(at)?)?))
+    }
+
+    /// Events with `seq >= since`, at most `limit`, as a JSON list.
+    fn changes_since(&self, py: Python<'_>, since: u64, limit: usize) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.changes_since(since, limit)?))
+    }
+
+    /// The subject-access copy, as JSON.
+    fn export_subject(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.export_subject(subject)?))
+    }
+
+    /// The current head, written `SIZE:ROOTHEX`.
+    fn head(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || Ok(self.inner.head()?.to_string()))
+    }
+
+    /// Recomputes every hash; returns the report as JSON.
+    fn verify(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.verify()?))
+    }
+
+    /// `verify`, and checks that the log still extends `head` (`SIZE:ROOTHEX`).
+    fn verify_against(&self, py: Python<'_>, head: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.verify_against(&parse_head(head)?)?))
+    }
+
+    /// Inclusion proof of an event (a UUID string), as JSON.
+    #[pyo3(signature = (event, tree_size = None))]
+    fn prove_inclusion(&self, py: Python<'_>, event: &str, tree_size: Option<u64>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.prove_inclusion(parse_uuid(event)?, tree_size)?))
+    }
+
+    /// Consistency proof from `old` (`SIZE:ROOTHEX`), as JSON `[proof, new_head]`.
+    #[pyo3(signature = (old, new_size = None))]
+    fn prove_consistency(&self, py: Python<'_>, old: &str, new_size: Option<u64>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.prove_consistency(&parse_head(old)?, new_size)?))
+    }
+
+    /// Erases a subject's personal fields; returns the report as JSON.
+    fn erase_subject(&self, py: Python<'_>, subject: &str, reason: &str, recorded_by: &str) -> PyResult<String> {
+        detached(py, || {
+            let actor = Actor::from_str(recorded_by)?;
+            to_json(&self.inner.erase_subject(subject, reason, actor)?)
+        })
+    }
+
+    /// Checkpoints and truncates the WAL; returns whether it completed.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<bool> {
+        detached(py, || self.inner.checkpoint())
+    }
+}
+
+/// Checks an inclusion proof (JSON) against a head (`SIZE:ROOTHEX`).
+#[pyfunction]
+fn verify_inclusion(py: Python<'_>, proof: &str, head: &str) -> PyResult<()> {
+    detached(py, || {
+        let proof: InclusionProof = serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
+        proof.verify(&parse_head(head)?)
+    })
+}
+
+/// Checks a consistency proof (JSON) between two heads (`SIZE:ROOTHEX`).
+#[pyfunction]
+fn verify_consistency(py: Python<'_>, proof: &str, old: &str, new: &str) -> PyResult<()> {
+    detached(py, || {
+        let proof: ConsistencyProof = serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
+        proof.verify(&parse_head(old)?, &parse_head(new)?)
+    })
+}
+
+/// The Rust half of `consent_ledger`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SCHEMA_VERSION", consent_core::SCHEMA_VERSION)?;
+    m.add("MAX_ID_LEN", consent_core::MAX_ID_LEN)?;
+    m.add_class::<NativeLedger>()?;
+    m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Exit codes: the one place where errors become process statuses.
+//!
+//! The table is printed at the end of `consent --help`, so scripts can rely on it.
+
+use consent_core::{Error, ErrorKind};
+
+/// Everything went as asked.
+pub const OK: u8 = 0;
+/// Integrity: `verify` found tampering, a proof or receipt did not check out.
+pub const TAMPER: u8 = 1;
+/// Usage: bad arguments, malformed times, ids, JSON or files.
+pub const USAGE: u8 = 2;
+/// Not found: no ledger file, unknown purpose, notice, recipient or event.
+pub const NOT_FOUND: u8 = 3;
+/// Refused by the consent rules (not explicit, no notice, erased subject, conflict).
+pub const REFUSED: u8 = 4;
+/// An import had rejected rows.
+pub const IMPORT_REJECTED: u8 = 5;
+/// Storage: busy, read-only, disk full, I/O, schema too new.
+pub const STORAGE: u8 = 6;
+/// `check-receipt --head` without a consistency proof: more evidence needed.
+pub const NEEDS_PROOF: u8 = 7;
+
+/// The table shown in `--help`.
+pub const TABLE: &str = "\
+Exit codes:
+  0  ok
+  1  integrity: verify found tampering, or a proof or receipt did not check out
+  2  usage: bad arguments, times, ids, JSON or input files
+  3  not found: no ledger file, unknown purpose, notice, recipient or event
+  4  refused by the consent rules: not explicit, no notice, erased subject, conflict
+  5  import: some rows were rejected (see the report on stderr)
+  6  storage: ledger busy, read-only, disk full, I/O, newer schema
+  7  check-receipt: the head given is later than the receipt's; pass --consistency";
+
+/// The exit code of a core error.
+pub fn code_of(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::Corrupt | ErrorKind::ProofRejected => TAMPER,
+        ErrorKind::InvalidArgument | ErrorKind::InvalidTime | ErrorKind::Batch => USAGE,
+        ErrorKind::UnknownPurpose
+        | ErrorKind::UnknownNotice
+        | ErrorKind::UnknownRecipient
+        | ErrorKind::NotFound => NOT_FOUND,
+        ErrorKind::InvalidConsent | ErrorKind::SubjectErased | ErrorKind::Conflict => REFUSED,
+        _ => STORAGE,
+    }
+}
+
+/// An error on its way out of the process: a message for stderr and an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code (see [`TABLE`]).
+    pub code: u8,
+    /// Message for stderr.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with an explicit code.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+    /// A usage error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure { code: code_of(&e), message: e.to_string() }
+    }
+}
+
+/// Result of a command.
+pub type CliResult<T = ()> = Result<T, Failure>;

@@ -1,0 +1,221 @@
+//! `consent import`: CSV or JSON Lines extracts (e.g. the registration feed).
+//!
+//! Columns / keys: `source_id, subject, purpose, kind, recipient, notice (ID@VERSION),
+//! notice_id, notice_version, explicit, method, recorded_by, effective_at, expires_at,
+//! evidence (JSON object), target`. Only `subject`, `purpose` and `kind` are required.
+//!
+//! Every row is tried inside one batch, so the report names every bad row; then the
+//! batch is committed only if no row failed (or `--skip-invalid` was given).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use consent_core::{Actor, EventKind, Ledger, Method, NewEvent, Timestamp};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::cli::{ImportArgs, ImportFormat};
+use crate::exit::{CliResult, Failure, NOT_FOUND, USAGE};
+
+/// A rejected row.
+#[derive(Debug, Serialize)]
+pub struct Rejected {
+    /// Line number in the file (1-based; for CSV, the line where the record starts).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize)]
+pub struct ImportReport {
+    /// The file.
+    pub file: String,
+    /// Data rows read.
+    pub rows: usize,
+    /// Events appended.
+    pub new: usize,
+    /// Rows whose source id was already on record with the same content.
+    pub already_recorded: usize,
+    /// Rows rejected, with line numbers.
+    pub rejected: Vec<Rejected>,
+    /// Whether anything was written.
+    pub committed: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+/// Reads the rows of `file` as (line, object) pairs; malformed lines become rejections.
+fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Vec<(u64, Map<String, Value>)>, Vec<Rejected>)> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    match format {
+        ImportFormat::Jsonl => {
+            for (i, line) in text.lines().enumerate() {
+                let n = i as u64 + 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(Value::Object(m)) => rows.push((n, m)),
+                    Ok(_) => bad.push(Rejected { line: n, reason: "not a JSON object".into() }),
+                    Err(e) => bad.push(Rejected { line: n, reason: format!("malformed JSON: {e}") }),
+                }
+            }
+        }
+        ImportFormat::Csv => {
+            let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
+            let headers = rdr.headers().map_err(|e| Failure::usage(format!("{}: header: {e}", file.display())))?.clone();
+            let mut rec = csv::StringRecord::new();
+            loop {
+                match rdr.read_record(&mut rec) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        let n = rec.position().map_or(0, |p| p.line());
+                        let m = headers
+                            .iter()
+                            .zip(rec.iter())
+                            .filter(|(_, v)| !v.is_empty())
+                            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                            .collect();
+                        rows.push((n, m));
+                    }
+                    Err(e) => {
+                        let n = e.position().map_or(0, |p| p.line());
+                        bad.push(Rejected { line: n, reason: format!("malformed CSV: {e}") });
+                        if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok((rows, bad))
+}
+
+const KNOWN: &[&str] = &[
+    "source_id", "subject", "purpose", "kind", "recipient", "notice", "notice_id", "notice_version", "explicit",
+    "method", "recorded_by", "effective_at", "expires_at", "evidence", "target",
+];
+
+fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, String> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(_) => Err(format!("`{k}` must be text")),
+    }
+}
+
+fn time(m: &Map<String, Value>, k: &str) -> Result<Option<Timestamp>, String> {
+    text(m, k)?.map(|s| Timestamp::parse(s).map_err(|e| format!("`{k}`: {e}"))).transpose()
+}
+
+/// Turns one row into an event, or says why it cannot be one.
+pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
+    if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(format!("unknown column `{k}`"));
+    }
+    let subject = text(m, "subject")?.ok_or("`subject` is missing")?;
+    let purpose = text(m, "purpose")?.ok_or("`purpose` is missing")?;
+    let kind: EventKind = text(m, "kind")?.ok_or("`kind` is missing")?.parse().map_err(|e: consent_core::Error| e.to_string())?;
+    let mut e = NewEvent::new(kind, subject, purpose);
+    e.recipient = text(m, "recipient")?.map(String::from);
+    e.source_id = text(m, "source_id")?.map(String::from);
+    e.notice = match (m.get("notice"), text(m, "notice_id")?, text(m, "notice_version")?) {
+        (Some(Value::Object(o)), None, None) => {
+            let id = o.get("id").and_then(Value::as_str).ok_or("`notice.id` is missing")?;
+            let v = o.get("version").and_then(Value::as_str).ok_or("`notice.version` is missing")?;
+            Some((id.to_string(), v.to_string()))
+        }
+        (_, Some(id), Some(v)) if text(m, "notice")?.is_none() => Some((id.to_string(), v.to_string())),
+        (_, None, None) => text(m, "notice")?.map(crate::commands::split_notice).transpose()?,
+        _ => return Err("give `notice` as ID@VERSION, or both `notice_id` and `notice_version`".into()),
+    };
+    e.explicit = match m.get("explicit") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "" | "false" | "no" | "n" | "0" => false,
+            "true" | "yes" | "y" | "1" => true,
+            other => return Err(format!("`explicit` must be true or false, not `{other}`")),
+        },
+        Some(_) => return Err("`explicit` must be true or false".into()),
+    };
+    e.method = text(m, "method")?.map(|s| s.parse::<Method>().map_err(|e| e.to_string())).transpose()?;
+    if let Some(a) = text(m, "recorded_by")? {
+        e.recorded_by = a.parse::<Actor>().map_err(|e| e.to_string())?;
+    }
+    e.effective_at = time(m, "effective_at")?;
+    e.expires_at = time(m, "expires_at")?;
+    e.evidence = match m.get("evidence") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            Some(serde_json::from_str(s).map_err(|err| format!("`evidence` is not JSON: {err}"))?)
+        }
+        Some(v) => Some(v.clone()),
+    };
+    e.target = text(m, "target")?
+        .map(|s| s.parse::<uuid::Uuid>().map_err(|_| format!("`target` is not an event id: `{s}`")))
+        .transpose()?;
+    Ok(e)
+}
+
+/// Runs an import.
+pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
+    let format = match args.format {
+        Some(f) => f,
+        None => match args.file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => ImportFormat::Csv,
+            Some("jsonl" | "ndjson" | "json") => ImportFormat::Jsonl,
+            _ => return Err(Failure::new(USAGE, "cannot tell the format from the extension: pass --format csv|jsonl")),
+        },
+    };
+    let (rows, mut rejected) = read_rows(&args.file, format)?;
+    let total = rows.len() + rejected.len();
+    let bar = (crate::output::interactive() && rows.len() >= 1000).then(|| {
+        let b = indicatif::ProgressBar::new(rows.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let before = ledger.head()?.size;
+    let mut seen = HashSet::new();
+    let (mut new, mut already) = (0, 0);
+    ledger.begin_batch()?;
+    for (line, m) in &rows {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        let result = row_to_event(m).and_then(|e| ledger.append(e).map_err(|err| err.to_string()));
+        match result {
+            Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => already += 1,
+            Ok(_) => new += 1,
+            Err(reason) => rejected.push(Rejected { line: *line, reason }),
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    rejected.sort_by_key(|r| r.line);
+    let commit = !args.dry_run && (rejected.is_empty() || args.skip_invalid);
+    if commit {
+        ledger.commit_batch()?;
+    } else {
+        ledger.rollback_batch()?;
+    }
+    Ok(ImportReport {
+        file: args.file.display().to_string(),
+        rows: total,
+        new: if commit || args.dry_run { new } else { 0 },
+        already_recorded: already,
+        rejected,
+        committed: commit,
+        dry_run: args.dry_run,
+    })
+}

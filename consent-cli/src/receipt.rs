@@ -1,0 +1,276 @@
+//! Consent receipts, and checking them without the ledger.
+//!
+//! Both layouts carry the same `ledger_proof` object: the event's leaf hash, its
+//! inclusion proof and the head it leads to. `check-receipt` needs nothing else.
+
+use consent_core::{ConsistencyProof, Event, EventKind, Head, InclusionProof, Ledger, Purpose, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::cli::ReceiptFormat;
+use crate::exit::{CliResult, Failure, NEEDS_PROOF, TAMPER, USAGE};
+
+/// The proof part of every receipt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerProof {
+    /// The head the proof leads to, `SIZE:ROOT`.
+    pub head: String,
+    /// Inclusion proof of the event's leaf.
+    pub inclusion: InclusionProof,
+}
+
+/// A consistency proof file, as written by `consent prove consistency`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsistencyFile {
+    /// Format marker.
+    pub format: String,
+    /// The earlier head.
+    pub old_head: String,
+    /// The head the ledger had when the proof was made.
+    pub new_head: String,
+    /// The proof.
+    pub proof: ConsistencyProof,
+}
+
+/// Format marker of consistency proof files.
+pub const CONSISTENCY_FORMAT: &str = "consent-ledger/consistency-proof/v1";
+
+fn state_of(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Given => "active",
+        EventKind::Refused => "refused",
+        EventKind::Withdrawn => "withdrawn",
+        EventKind::Revoked => "revoked",
+        EventKind::Invalidated => "invalidated",
+        EventKind::Objected => "objected",
+        _ => "n/a",
+    }
+}
+
+/// Builds the receipt of `id` in `format`.
+pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Value> {
+    let ev: Event = ledger.event(id)?;
+    if !ev.kind.is_subject_event() {
+        return Err(Failure::usage(format!("event {id} is a `{}` event, not a consent decision", ev.kind)));
+    }
+    let purpose_id = ev.purpose.clone().unwrap_or_default();
+    let purpose: Purpose = ledger
+        .purposes()?
+        .into_iter()
+        .find(|p| p.def.id == purpose_id && Some(p.version) == ev.purpose_version)
+        .ok_or_else(|| Failure::new(crate::exit::NOT_FOUND, format!("purpose {purpose_id} of the event")))?;
+    let notice = match &ev.notice {
+        Some(r) => ledger.notices()?.into_iter().find(|n| n.def.id == r.id && n.def.version == r.version),
+        None => None,
+    };
+    let current = match &ev.subject {
+        Some(s) => Some(ledger.status(s, &purpose_id, ev.recipient.as_deref())?),
+        None => None,
+    };
+    let proof = ledger.prove_inclusion(id, None)?;
+    let head = ledger.head()?;
+    if head.size != proof.tree_size {
+        return Err(Failure::new(crate::exit::STORAGE, "the ledger grew while the receipt was made; try again"));
+    }
+    let ledger_proof = serde_json::to_value(LedgerProof { head: head.to_string(), inclusion: proof })
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let def = &purpose.def;
+    let recipients: Vec<String> = match &ev.recipient {
+        Some(r) => vec![r.clone()],
+        None => def.recipients.clone(),
+    };
+    let special = def.special_category.map(|c| format!("Art. 9(2)({c})"));
+    let withdrawal = json!({
+        "method": def.withdrawal_method,
+        "effect_delay_secs": def.effect_delay_secs,
+    });
+    let v = match format {
+        ReceiptFormat::Iso27560 => json!({
+            "format": "consent-ledger/receipt/iso27560/v1",
+            "schema": "ISO/IEC TS 27560 consent record",
+            "record_id": ev.id,
+            "principal": { "id": ev.subject, "erased": ev.erased },
+            "controller": { "name": def.controller },
+            "notice": ev.notice.as_ref().map(|r| json!({
+                "id": r.id,
+                "version": r.version,
+                "sha256": hex::encode(r.sha256),
+                "title": notice.as_ref().map(|n| n.def.title.clone()),
+                "language": notice.as_ref().map(|n| n.def.language.clone()),
+                "url": notice.as_ref().and_then(|n| n.def.url.clone()),
+            })),
+            "purpose": {
+                "id": def.id,
+                "version": purpose.version,
+                "title": def.title,
+            },
+            "lawful_basis": {
+                "article_6": format!("6(1)({})", def.lawful_basis.letter()),
+                "description": def.lawful_basis.describe(),
+                "special_category": special,
+            },
+            "explicit": ev.explicit,
+            "collection_method": ev.method,
+            "recorded_by": ev.recorded_by,
+            "event": {
+                "type": ev.kind,
+                "time": ev.effective_at,
+                "recorded_at": ev.recorded_at,
+                "seq": ev.seq,
+            },
+            "state": state_of(ev.kind),
+            "current_state": current.as_ref().map(|s| s.state),
+            "validity": {
+                "from": ev.effective_at,
+                "until": ev.expires_at,
+            },
+            "withdrawal": withdrawal,
+            "effect_deadline": ev.effect_deadline,
+            "recipients": recipients,
+            "ledger_proof": ledger_proof,
+        }),
+        ReceiptFormat::Kantara => json!({
+            "version": "KI-CR-v1.1.0",
+            "jurisdiction": "UK",
+            "consentTimestamp": ev.effective_at.as_millis().div_euclid(1000),
+            "collectionMethod": ev.method,
+            "consentReceiptID": ev.id,
+            "publicKey": null,
+            "language": notice.as_ref().map_or("en-GB".to_string(), |n| n.def.language.clone()),
+            "piiPrincipalId": ev.subject,
+            "piiControllers": [{
+                "piiController": def.controller,
+                "onBehalf": false,
+                "contact": "see the privacy notice",
+            }],
+            "policyUrl": notice.as_ref().and_then(|n| n.def.url.clone()),
+            "services": [{
+                "service": def.title,
+                "purposes": [{
+                    "purpose": def.id,
+                    "purposeCategory": [def.title],
+                    "consentType": if ev.explicit { "EXPLICIT" } else { "IMPLICIT" },
+                    "piiCategory": [],
+                    "primaryPurpose": true,
+                    "termination": match ev.expires_at {
+                        Some(t) => format!("lapses at {t}; or withdraw: {}", def.withdrawal_method),
+                        None => format!("until withdrawn: {}", def.withdrawal_method),
+                    },
+                    "thirdPartyDisclosure": !recipients.is_empty(),
+                    "thirdPartyName": recipients.join(", "),
+                }],
+            }],
+            "sensitive": def.special_category.is_some(),
+            "spiCat": special.into_iter().collect::<Vec<_>>(),
+            "x-consent-ledger": {
+                "event_type": ev.kind,
+                "state": state_of(ev.kind),
+                "lawful_basis": def.lawful_basis.describe(),
+                "notice": ev.notice.as_ref().map(|r| json!({"id": r.id, "version": r.version, "sha256": hex::encode(r.sha256)})),
+                "recorded_at": ev.recorded_at,
+                "recorded_by": ev.recorded_by,
+                "valid_until": ev.expires_at,
+            },
+            "ledger_proof": ledger_proof,
+        }),
+    };
+    Ok(v)
+}
+
+/// The outcome of `check-receipt`.
+#[derive(Debug, Serialize)]
+pub struct CheckOutcome {
+    /// The receipt's record id.
+    pub record_id: Option<String>,
+    /// Leaf index (sequence number).
+    pub leaf_index: u64,
+    /// The receipt's head.
+    pub receipt_head: String,
+    /// Inclusion in the receipt's head checked.
+    pub inclusion_ok: bool,
+    /// The later head asked about, if any.
+    pub later_head: Option<String>,
+    /// Whether the later head was shown to extend the receipt's head.
+    pub consistency_ok: Option<bool>,
+}
+
+fn bad(msg: impl Into<String>) -> Failure {
+    Failure::new(TAMPER, msg)
+}
+
+/// Checks a receipt file; `later` and `consistency` as given on the command line.
+pub fn check(receipt_text: &str, later: Option<&str>, consistency: Option<&str>) -> CliResult<CheckOutcome> {
+    let v: Value = serde_json::from_str(receipt_text).map_err(|e| Failure::usage(format!("the receipt is not JSON: {e}")))?;
+    let lp = v.get("ledger_proof").ok_or_else(|| Failure::usage("the receipt has no `ledger_proof`"))?;
+    let lp: LedgerProof =
+        serde_json::from_value(lp.clone()).map_err(|e| bad(format!("the receipt's ledger_proof is malformed: {e}")))?;
+    let head: Head = lp.head.parse().map_err(|e| bad(format!("the receipt's head: {e}")))?;
+    let record_id = v
+        .get("record_id")
+        .or_else(|| v.get("consentReceiptID"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    lp.inclusion.verify(&head).map_err(|e| bad(format!("the receipt's inclusion proof does not check out: {e}")))?;
+    let mut out = CheckOutcome {
+        record_id,
+        leaf_index: lp.inclusion.leaf_index,
+        receipt_head: head.to_string(),
+        inclusion_ok: true,
+        later_head: None,
+        consistency_ok: None,
+    };
+    let Some(later) = later else { return Ok(out) };
+    let later: Head = later.parse().map_err(|e: consent_core::Error| Failure::new(USAGE, format!("--head: {e}")))?;
+    out.later_head = Some(later.to_string());
+    if later == head {
+        out.consistency_ok = Some(true);
+        return Ok(out);
+    }
+    if later.size < head.size {
+        return Err(bad(format!(
+            "--head has {} events, fewer than the receipt's {}: the receipt is not covered by it",
+            later.size, head.size
+        )));
+    }
+    if later.size == head.size {
+        return Err(bad("--head has the receipt's size but another root: the log was rewritten"));
+    }
+    let Some(text) = consistency else {
+        return Err(Failure::new(
+            NEEDS_PROOF,
+            format!(
+                "the receipt proves inclusion at {head}; to check it against the later head {later}, \
+                 ask the ledger's keeper for `consent prove consistency {head}` and pass it with --consistency"
+            ),
+        ));
+    };
+    let file: ConsistencyFile = serde_json::from_str(text).map_err(|e| Failure::usage(format!("consistency proof file: {e}")))?;
+    let old: Head = file.old_head.parse().map_err(|e| bad(format!("consistency proof old head: {e}")))?;
+    let new: Head = file.new_head.parse().map_err(|e| bad(format!("consistency proof new head: {e}")))?;
+    if old != head {
+        return Err(bad(format!("the consistency proof starts from {old}, not the receipt's head {head}")));
+    }
+    if new != later {
+        return Err(bad(format!("the consistency proof leads to {new}, not to --head {later}")));
+    }
+    file.proof.verify(&old, &new).map_err(|e| bad(format!("the consistency proof does not check out: {e}")))?;
+    out.consistency_ok = Some(true);
+    Ok(out)
+}
+
+/// State shown for people.
+pub fn describe_state(s: State) -> &'static str {
+    match s {
+        State::Given => "consent in force: processing may go ahead",
+        State::Refused => "refused: do not process",
+        State::Withdrawn => "withdrawn: stop processing (earlier use stays lawful)",
+        State::Revoked => "revoked by the controller: do not rely on it",
+        State::Invalidated => "invalidated: the grant was never valid",
+        State::Expired => "expired: the grant has lapsed",
+        State::Objected => "objected: the subject objected to this processing",
+        State::NeverAsked => "never asked: no decision on record",
+        State::NotConsentBased => "not consent-based: see the lawful basis",
+        State::Erased => "erased: the subject's records were erased",
+    }
+}

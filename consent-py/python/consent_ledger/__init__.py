@@ -1,0 +1,127 @@
+"""consent_ledger: an append-only, tamper-evident ledger of per-purpose consent.
+
+>>> from datetime import datetime, timezone
+>>> from consent_ledger import Ledger
+>>> with Ledger.in_memory() as ledger:
+...     _ = ledger.register_purpose("jmsu.marketing", "Students' union marketing", "JMSU")
+...     _ = ledger.register_notice("jmsu.privacy", "2024-09", "JMSU privacy notice", text="...")
+...     _ = ledger.give("s1", "jmsu.marketing", notice=("jmsu.privacy", "2024-09"), method="portal")
+...     ledger.status("s1", "jmsu.marketing").state
+<State.GIVEN: 'given'>
+
+Everything public is importable from the package root; see :class:`Ledger`.
+"""
+
+from . import _native
+from .errors import (
+    BatchError,
+    Conflict,
+    ConsentError,
+    InvalidArgument,
+    InvalidConsent,
+    InvalidTime,
+    LedgerBusy,
+    LedgerClosed,
+    LedgerCorrupt,
+    LedgerReadOnly,
+    NotFound,
+    ProofRejected,
+    SchemaTooNew,
+    SqliteTooOld,
+    StorageError,
+    StorageFull,
+    SubjectErased,
+    TamperDetected,
+    UnknownNotice,
+    UnknownPurpose,
+    UnknownRecipient,
+)
+from .ledger import ActorLike, Ledger, MethodLike, NoticeLike
+from .model import (
+    AcademicYear,
+    Actor,
+    ActorKind,
+    Consenting,
+    ConsentingSubject,
+    ConsistencyProof,
+    ErasureReport,
+    Event,
+    EventKind,
+    Head,
+    InclusionProof,
+    LawfulBasis,
+    Method,
+    Notice,
+    NoticeRef,
+    Purpose,
+    Record,
+    State,
+    Status,
+    SubjectExport,
+    Validity,
+    VerifyReport,
+)
+
+__version__: str = _native.__version__
+#: The newest file format this build reads and writes.
+SCHEMA_VERSION: int = _native.SCHEMA_VERSION
+#: The longest id (subject, purpose, recipient, source id...) the ledger accepts, in bytes.
+MAX_ID_LEN: int = _native.MAX_ID_LEN
+
+__all__ = [
+    # the ledger
+    "Ledger",
+    "NoticeLike",
+    "MethodLike",
+    "ActorLike",
+    # enums
+    "State",
+    "EventKind",
+    "Method",
+    "LawfulBasis",
+    "ActorKind",
+    # records
+    "Record",
+    "Actor",
+    "AcademicYear",
+    "Validity",
+    "Purpose",
+    "Notice",
+    "NoticeRef",
+    "Event",
+    "Status",
+    "Consenting",
+    "ConsentingSubject",
+    "Head",
+    "VerifyReport",
+    "InclusionProof",
+    "ConsistencyProof",
+    "ErasureReport",
+    "SubjectExport",
+    # errors
+    "ConsentError",
+    "InvalidArgument",
+    "InvalidTime",
+    "InvalidConsent",
+    "UnknownPurpose",
+    "UnknownNotice",
+    "UnknownRecipient",
+    "NotFound",
+    "Conflict",
+    "SubjectErased",
+    "LedgerCorrupt",
+    "TamperDetected",
+    "SchemaTooNew",
+    "SqliteTooOld",
+    "StorageError",
+    "StorageFull",
+    "LedgerReadOnly",
+    "LedgerBusy",
+    "LedgerClosed",
+    "BatchError",
+    "ProofRejected",
+    # constants
+    "__version__",
+    "SCHEMA_VERSION",
+    "MAX_ID_LEN",
+]

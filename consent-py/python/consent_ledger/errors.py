@@ -1,0 +1,143 @@
+"""The exception hierarchy of :mod:`consent_ledger`.
+
+Every error the ledger raises is a :class:`ConsentError`. Where a built-in exception
+means the same thing, the class also derives from it, so generic code keeps working:
+a malformed argument is a :class:`ValueError`, an unknown purpose a
+:class:`LookupError`, a storage failure an :class:`OSError`.
+
+The Rust extension maps the core's error kind to these classes in one ``match``
+(``consent-py/src/lib.rs``, ``to_py_err``); each instance carries that kind's stable
+number as :attr:`ConsentError.code` (the same numbers as the C ABI).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .model import VerifyReport
+
+__all__ = [
+    "BatchError",
+    "Conflict",
+    "ConsentError",
+    "InvalidArgument",
+    "InvalidConsent",
+    "InvalidTime",
+    "LedgerBusy",
+    "LedgerClosed",
+    "LedgerCorrupt",
+    "LedgerReadOnly",
+    "NotFound",
+    "ProofRejected",
+    "SchemaTooNew",
+    "SqliteTooOld",
+    "StorageError",
+    "StorageFull",
+    "SubjectErased",
+    "TamperDetected",
+    "UnknownNotice",
+    "UnknownPurpose",
+    "UnknownRecipient",
+]
+
+
+class ConsentError(Exception):
+    """Base class of every error raised by the ledger."""
+
+    #: The core's stable error number (as in the C ABI); ``None`` when raised by Python code.
+    code: Optional[int] = None
+
+
+class InvalidArgument(ConsentError, ValueError):
+    """An argument is malformed: an empty id, bad JSON, an unknown enum value..."""
+
+
+class InvalidTime(InvalidArgument):
+    """A time is naive, malformed or outside the years 1..9999, or an expiry precedes its start."""
+
+
+class UnknownPurpose(ConsentError, LookupError):
+    """The purpose id is not registered in this ledger."""
+
+
+class UnknownNotice(ConsentError, LookupError):
+    """The notice id and version are not registered in this ledger."""
+
+
+class NotFound(ConsentError, LookupError):
+    """No event (or ledger file) with that key."""
+
+
+class InvalidConsent(ConsentError, ValueError):
+    """The event breaks a consent rule: a special-category grant that is not explicit,
+    a grant without a notice or method, a grant for a purpose not based on consent."""
+
+
+class UnknownRecipient(InvalidConsent):
+    """The recipient is not among the purpose's allowed recipients."""
+
+
+class SubjectErased(ConsentError):
+    """The subject has been erased; only withdrawals, revocations and objections can be recorded."""
+
+
+class Conflict(ConsentError):
+    """A source id or registry key was reused with different content."""
+
+
+class LedgerCorrupt(ConsentError):
+    """The file is not a consent ledger, or its contents are structurally damaged."""
+
+
+class TamperDetected(LedgerCorrupt):
+    """``verify(raise_on_failure=True)`` found a hash that does not match.
+
+    The full :class:`~consent_ledger.VerifyReport` is in :attr:`report`.
+    """
+
+    def __init__(self, message: str, report: Optional[VerifyReport] = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class SchemaTooNew(ConsentError):
+    """The file was written by a newer version of this library."""
+
+
+class SqliteTooOld(ConsentError):
+    """The linked SQLite is older than the minimum this library accepts."""
+
+
+class StorageError(ConsentError, OSError):
+    """Storage failed: an I/O error or another SQLite error."""
+
+
+class LedgerReadOnly(StorageError):
+    """The ledger (or its folder) is read-only."""
+
+
+class StorageFull(StorageError):
+    """The disk is full; nothing was written."""
+
+
+class LedgerBusy(StorageError):
+    """Another writer held the lock longer than the busy timeout."""
+
+
+class LedgerClosed(ConsentError):
+    """The ledger has been closed."""
+
+
+class BatchError(ConsentError, RuntimeError):
+    """A batch was begun twice, or committed / rolled back without being begun."""
+
+
+class ProofRejected(ConsentError):
+    """A Merkle proof did not lead to the head it was checked against."""
+
+
+for _cls in [ConsentError, *(globals()[_n] for _n in __all__ if _n != "ConsentError")]:
+    # Show `consent_ledger.UnknownPurpose` in tracebacks, where users import it from.
+    _cls.__module__ = "consent_ledger"
+del _cls

@@ -1,0 +1,702 @@
+"""Values the ledger hands back: enums and frozen records.
+
+Every record is a frozen dataclass with a short ``repr`` (fields that are ``None`` or
+empty are left out) and :meth:`Record.to_dict` for JSON or pandas. Times are
+timezone-aware :class:`~datetime.datetime` objects in UTC with millisecond precision
+(what the ledger stores); ids of events are :class:`uuid.UUID`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from uuid import UUID
+
+from . import _native
+from ._time import from_text, to_text
+from .errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "AcademicYear",
+    "Actor",
+    "ActorKind",
+    "ConsentingSubject",
+    "Consenting",
+    "ConsistencyProof",
+    "ErasureReport",
+    "Event",
+    "EventKind",
+    "Head",
+    "InclusionProof",
+    "LawfulBasis",
+    "Method",
+    "Notice",
+    "NoticeRef",
+    "Purpose",
+    "Record",
+    "State",
+    "Status",
+    "SubjectExport",
+    "Validity",
+    "VerifyReport",
+]
+
+
+# ---- enums -------------------------------------------------------------------------
+
+
+class _TextEnum(str, enum.Enum):
+    """A string-valued enum whose ``str()`` is its value (like 3.11's ``StrEnum``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @classmethod
+    def _coerce(cls, value: object, what: str) -> Self:
+        """``value`` as a member: a member, or its text. Wrong types are a TypeError."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise TypeError(f"{what} must be a {cls.__name__} or str, not {type(value).__name__}")
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in cls)
+            raise InvalidArgument(f"unknown {what} {value!r} (one of: {choices})") from None
+
+
+class State(_TextEnum):
+    """The state of consent for a subject and purpose at a moment."""
+
+    GIVEN = "given"
+    """Consent is in force."""
+    REFUSED = "refused"
+    """The subject was asked and said no."""
+    WITHDRAWN = "withdrawn"
+    """The subject withdrew (from that moment on; earlier use stays lawful)."""
+    REVOKED = "revoked"
+    """The controller stopped relying on the consent."""
+    INVALIDATED = "invalidated"
+    """The grant was never valid (retroactive)."""
+    EXPIRED = "expired"
+    """The grant lapsed (e.g. at the end of the academic year)."""
+    OBJECTED = "objected"
+    """The subject objected (legitimate interests / public task)."""
+    NEVER_ASKED = "never_asked"
+    """No decision on record."""
+    NOT_CONSENT_BASED = "not_consent_based"
+    """The purpose does not rest on consent; see the lawful basis."""
+    ERASED = "erased"
+    """The subject's records were erased; the ledger can no longer answer for them."""
+
+
+class EventKind(_TextEnum):
+    """What an event records."""
+
+    PURPOSE_DEFINED = "purpose_defined"
+    NOTICE_DEFINED = "notice_defined"
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    INVALIDATED = "invalidated"
+    OBJECTED = "objected"
+    NOTICE_SERVED = "notice_served"
+    SUBJECT_ERASED = "subject_erased"
+
+
+class Method(_TextEnum):
+    """How an event reached the ledger."""
+
+    PORTAL = "portal"
+    WEB_FORM = "web_form"
+    PAPER = "paper"
+    EMAIL = "email"
+    FEED = "feed"
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    API = "api"
+
+
+class ActorKind(_TextEnum):
+    """Who recorded an event."""
+
+    SUBJECT = "subject"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+_LETTERS = {"a": "consent", "b": "contract", "c": "legal_obligation", "d": "vital_interests",
+            "e": "public_task", "f": "legitimate_interests"}
+
+
+class LawfulBasis(_TextEnum):
+    """The lawful basis of Art. 6(1) UK GDPR. Also accepts its letter: ``LawfulBasis("f")``."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTERESTS = "vital_interests"
+    PUBLIC_TASK = "public_task"
+    LEGITIMATE_INTERESTS = "legitimate_interests"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Optional[LawfulBasis]:
+        if isinstance(value, str) and value.strip().lower() in _LETTERS:
+            return cls(_LETTERS[value.strip().lower()])
+        return None
+
+    @property
+    def letter(self) -> str:
+        """The letter of Art. 6(1): ``"a"`` for consent and so on."""
+        return next(k for k, v in _LETTERS.items() if v == self.value)
+
+
+# ---- records -----------------------------------------------------------------------
+
+
+def _plain(value: Any, json_safe: bool) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict(json_safe=json_safe)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return to_text(value) if json_safe else value
+    if isinstance(value, timedelta):
+        return value.total_seconds() if json_safe else value
+    if isinstance(value, UUID):
+        return str(value) if json_safe else value
+    if isinstance(value, Mapping):
+        return {k: _plain(v, json_safe) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, json_safe) for v in value]
+    return value
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return repr(value.value)
+    if isinstance(value, datetime):
+        return to_text(value)
+    if isinstance(value, UUID):
+        return f"UUID('{value}')"
+    if isinstance(value, Mapping):
+        return repr(dict(value))
+    return repr(value)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Record:
+    """Base of every result record: frozen, with a compact ``repr`` and :meth:`to_dict`."""
+
+    def to_dict(self, *, json_safe: bool = False) -> Dict[str, Any]:
+        """The record as a plain ``dict`` (nested records become dicts, enums their text).
+
+        With ``json_safe=True`` times become RFC 3339 strings (``...Z``), UUIDs strings and
+        durations seconds, so ``json.dumps(record.to_dict(json_safe=True))`` works.
+        Without it times stay ``datetime`` objects, which pandas turns into UTC columns.
+        """
+        return {f.name: _plain(getattr(self, f.name), json_safe) for f in dataclasses.fields(self)}
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None or (isinstance(value, (tuple, Mapping)) and not value and f.repr):
+                continue
+            if not f.repr:
+                continue
+            parts.append(f"{f.name}={_short(value)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Actor(Record):
+    """Who recorded an event: the subject, a member of staff or a system.
+
+    Written ``subject``, ``staff:<id>`` or ``system:<id>``; anywhere an actor is expected
+    that text is accepted too.
+    """
+
+    kind: ActorKind
+    id: Optional[str] = None
+
+    @classmethod
+    def subject(cls) -> Actor:
+        """The subject themselves."""
+        return cls(ActorKind.SUBJECT)
+
+    @classmethod
+    def staff(cls, id: str) -> Actor:
+        """A member of staff acting on the subject's behalf."""
+        return cls(ActorKind.STAFF, id)
+
+    @classmethod
+    def system(cls, id: str) -> Actor:
+        """A system (a feed, an integration) acting on the subject's behalf."""
+        return cls(ActorKind.SYSTEM, id)
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        """From ``subject``, ``staff:<id>`` or ``system:<id>``."""
+        kind, sep, id = text.partition(":")
+        return cls(ActorKind._coerce(kind, "actor kind"), id if sep else None)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}" if self.id is not None else self.kind.value
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class NoticeRef(Record):
+    """The notice an event names: id, version and the SHA-256 (hex) of the text shown."""
+
+    id: str
+    version: str
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AcademicYear(Record):
+    """Validity until the end of the academic year: the first ``end_month``/``end_day``
+    (inclusive, UTC) on or after the grant. The notices' year ends on 31 July."""
+
+    end_month: int = 7
+    end_day: int = 31
+
+
+#: How long a grant lasts when the event does not say: ``None`` (until withdrawn),
+#: a whole number of days as a :class:`~datetime.timedelta`, or an :class:`AcademicYear`.
+Validity = Union[None, timedelta, AcademicYear]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Purpose(Record):
+    """A registered purpose at one version."""
+
+    id: str
+    title: str
+    controller: str
+    lawful_basis: LawfulBasis
+    special_category: Optional[str]
+    validity: Validity
+    effect_delay: timedelta
+    withdrawal_method: str
+    recipients: Tuple[str, ...]
+    version: int
+    seq: int
+    registered_at: datetime
+
+    @property
+    def requires_explicit(self) -> bool:
+        """Whether grants must be explicit (Art. 9(2)(a) special-category data)."""
+        return self.special_category is not None and self.lawful_basis is LawfulBasis.CONSENT
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Notice(Record):
+    """A registered privacy notice at one version."""
+
+    id: str
+    version: str
+    title: str
+    sha256: str
+    language: str
+    url: Optional[str]
+    seq: int
+    registered_at: datetime
+
+    @property
+    def ref(self) -> NoticeRef:
+        """This notice as an event names it."""
+        return NoticeRef(self.id, self.version, self.sha256)
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=True)
+class Event(Record):
+    """An event as stored in the ledger. Personal fields are ``None`` once erased."""
+
+    id: UUID
+    seq: int
+    kind: EventKind
+    subject: Optional[str]
+    purpose: Optional[str]
+    purpose_version: Optional[int]
+    recipient: Optional[str]
+    notice: Optional[NoticeRef]
+    explicit: bool
+    method: Optional[Method]
+    recorded_by: Actor
+    effective_at: datetime
+    recorded_at: datetime
+    expires_at: Optional[datetime]
+    effect_deadline: Optional[datetime]
+    source_id: Optional[str]
+    evidence: Optional[Mapping[str, Any]]
+    target: Optional[UUID]
+    details: Optional[Mapping[str, Any]]
+    erased: bool
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        keep = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
+                "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
+        parts = [f"id={_short(self.id)}"]
+        for name in keep:
+            value = getattr(self, name)
+            if value is None or (value is False and name in ("explicit", "erased")):
+                continue
+            if name == "recorded_by":
+                value = str(value)
+            parts.append(f"{name}={_short(value)}")
+        return f"Event({', '.join(parts)})"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Status(Record):
+    """The answer to "may we use this subject's data for this purpose at ``at``, as the
+    ledger knew it at ``as_known_at``?"."""
+
+    purpose: str
+    purpose_version: int
+    recipient: Optional[str]
+    state: State
+    lawful_basis: LawfulBasis
+    event_id: Optional[UUID]
+    event_seq: Optional[int]
+    since: Optional[datetime]
+    until: Optional[datetime]
+    notice: Optional[NoticeRef]
+    effect_deadline: Optional[datetime]
+    at: datetime
+    as_known_at: datetime
+
+    @property
+    def permits(self) -> bool:
+        """Whether processing may go ahead on this answer: consent in force, or a purpose
+        that does not rest on consent and was not objected to."""
+        return self.state in (State.GIVEN, State.NOT_CONSENT_BASED)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Head(Record):
+    """A state of the log: its size and Merkle root (hex). ``str(head)`` is ``SIZE:ROOTHEX``;
+    keep it elsewhere and pass it to :meth:`Ledger.verify_against` later."""
+
+    size: int
+    root: str
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        """From ``SIZE:ROOTHEX``."""
+        if not isinstance(text, str):
+            raise TypeError(f"a head is written SIZE:ROOTHEX, not {type(text).__name__}")
+        size, sep, root = text.strip().partition(":")
+        if not sep or not size.isdigit() or len(root) != 64:
+            raise InvalidArgument("a head is written SIZE:ROOTHEX (64 hex digits)")
+        try:
+            bytes.fromhex(root)
+        except ValueError:
+            raise InvalidArgument("a head's root must be 64 hex digits") from None
+        return cls(int(size), root.lower())
+
+    def __str__(self) -> str:
+        return f"{self.size}:{self.root}"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ConsentingSubject(Record):
+    """One subject with consent in force, in a :class:`Consenting` answer."""
+
+    subject: str
+    event_id: UUID
+    since: datetime
+    until: Optional[datetime]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Consenting(Record):
+    """Every subject with consent in force for a purpose at a moment, with the head that
+    answered. Iterating yields :class:`ConsentingSubject` records; ``"s1" in answer`` asks
+    about one subject."""
+
+    purpose: str
+    recipient: Optional[str]
+    at: datetime
+    subjects: Tuple[ConsentingSubject, ...]
+    head: Head
+
+    def __iter__(self) -> Iterator[ConsentingSubject]:
+        return iter(self.subjects)
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+    def __contains__(self, subject: object) -> bool:
+        return any(s.subject == subject for s in self.subjects)
+
+    @property
+    def subject_ids(self) -> Tuple[str, ...]:
+        """The subjects' ids, in order."""
+        return tuple(s.subject for s in self.subjects)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class VerifyReport(Record):
+    """Result of :meth:`Ledger.verify`; true when every hash matched."""
+
+    ok: bool
+    size: int
+    first_bad_seq: Optional[int]
+    problem: Optional[str]
+    head: Optional[Head]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class InclusionProof(Record):
+    """Proof that event ``leaf_index`` is in the tree of ``tree_size`` events."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    path: Tuple[str, ...]
+
+    def verify(self, head: Union[Head, str]) -> None:
+        """Checks the proof against a head of the same size.
+
+        Raises :class:`ProofRejected` when it does not lead to the head's root, and
+        :class:`InvalidArgument` for a head of another size.
+        """
+        _native.verify_inclusion(_proof_json(self), str(_head(head)))
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ConsistencyProof(Record):
+    """Proof that the log of ``old_size`` events is a prefix of the log of ``new_size``."""
+
+    old_size: int
+    new_size: int
+    path: Tuple[str, ...]
+
+    def verify(self, old: Union[Head, str], new: Union[Head, str]) -> None:
+        """Checks the proof between two heads; raises :class:`ProofRejected` if it fails."""
+        _native.verify_consistency(_proof_json(self), str(_head(old)), str(_head(new)))
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ErasureReport(Record):
+    """What :meth:`Ledger.erase_subject` did."""
+
+    event_id: UUID
+    seq: int
+    events_erased: int
+    wal_truncated: bool
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SubjectExport(Record):
+    """A subject-access copy: everything the ledger holds about one subject.
+    ``to_dict(json_safe=True)`` is the portable JSON document."""
+
+    format: str
+    subject: str
+    exported_at: datetime
+    events: Tuple[Event, ...]
+    purposes: Tuple[Purpose, ...]
+    notices: Tuple[Notice, ...]
+    statuses: Tuple[Status, ...]
+    head: Head
+
+
+# ---- decoding the core's JSON --------------------------------------------------------
+
+
+def _head(value: Union[Head, str]) -> Head:
+    if isinstance(value, Head):
+        return value
+    return Head.parse(value)
+
+
+def _proof_json(proof: Record) -> str:
+    import json
+
+    return json.dumps(proof.to_dict(json_safe=True))
+
+
+def _opt_time(value: Optional[str]) -> Optional[datetime]:
+    return None if value is None else from_text(value)
+
+
+def _opt_uuid(value: Optional[str]) -> Optional[UUID]:
+    return None if value is None else UUID(value)
+
+
+def _frozen_map(value: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    return None if value is None else MappingProxyType(dict(value))
+
+
+def notice_ref_from(d: Optional[Mapping[str, Any]]) -> Optional[NoticeRef]:
+    return None if d is None else NoticeRef(d["id"], d["version"], d["sha256"])
+
+
+def head_from(d: Mapping[str, Any]) -> Head:
+    return Head(d["size"], d["root"])
+
+
+def validity_from(d: Mapping[str, Any]) -> Validity:
+    kind = d.get("kind", "none")
+    if kind == "days":
+        return timedelta(days=d["days"])
+    if kind == "academic_year":
+        return AcademicYear(d.get("end_month", 7), d.get("end_day", 31))
+    return None
+
+
+def validity_to(value: Any) -> Dict[str, Any]:
+    """The core's JSON form of a validity rule (see :data:`Validity`)."""
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, str):
+        if value != "academic_year":
+            raise InvalidArgument(f"unknown validity {value!r} (None, a timedelta, 'academic_year' or AcademicYear)")
+        value = AcademicYear()
+    if isinstance(value, AcademicYear):
+        return {"kind": "academic_year", "end_month": value.end_month, "end_day": value.end_day}
+    if isinstance(value, timedelta):
+        if value <= timedelta(0) or value % timedelta(days=1):
+            raise InvalidArgument("a validity given as a timedelta must be a positive whole number of days")
+        return {"kind": "days", "days": value.days}
+    raise TypeError(f"validity must be None, a timedelta, 'academic_year' or AcademicYear, not {type(value).__name__}")
+
+
+def purpose_from(d: Mapping[str, Any]) -> Purpose:
+    return Purpose(
+        id=d["id"],
+        title=d["title"],
+        controller=d["controller"],
+        lawful_basis=LawfulBasis(d["lawful_basis"]),
+        special_category=d.get("special_category"),
+        validity=validity_from(d.get("validity") or {}),
+        effect_delay=timedelta(seconds=d.get("effect_delay_secs", 0)),
+        withdrawal_method=d.get("withdrawal_method", ""),
+        recipients=tuple(d.get("recipients", ())),
+        version=d["version"],
+        seq=d["seq"],
+        registered_at=from_text(d["registered_at"]),
+    )
+
+
+def notice_from(d: Mapping[str, Any]) -> Notice:
+    return Notice(
+        id=d["id"],
+        version=d["version"],
+        title=d["title"],
+        sha256=d["sha256"],
+        language=d.get("language", "en-GB"),
+        url=d.get("url"),
+        seq=d["seq"],
+        registered_at=from_text(d["registered_at"]),
+    )
+
+
+def event_from(d: Mapping[str, Any]) -> Event:
+    method = d.get("method")
+    return Event(
+        id=UUID(d["id"]),
+        seq=d["seq"],
+        kind=EventKind(d["kind"]),
+        subject=d.get("subject"),
+        purpose=d.get("purpose"),
+        purpose_version=d.get("purpose_version"),
+        recipient=d.get("recipient"),
+        notice=notice_ref_from(d.get("notice")),
+        explicit=d["explicit"],
+        method=None if method is None else Method(method),
+        recorded_by=Actor.parse(d["recorded_by"]),
+        effective_at=from_text(d["effective_at"]),
+        recorded_at=from_text(d["recorded_at"]),
+        expires_at=_opt_time(d.get("expires_at")),
+        effect_deadline=_opt_time(d.get("effect_deadline")),
+        source_id=d.get("source_id"),
+        evidence=_frozen_map(d.get("evidence")),
+        target=_opt_uuid(d.get("target")),
+        details=_frozen_map(d.get("details")),
+        erased=d["erased"],
+    )
+
+
+def status_from(d: Mapping[str, Any]) -> Status:
+    return Status(
+        purpose=d["purpose"],
+        purpose_version=d["purpose_version"],
+        recipient=d.get("recipient"),
+        state=State(d["state"]),
+        lawful_basis=LawfulBasis(d["lawful_basis"]),
+        event_id=_opt_uuid(d.get("event_id")),
+        event_seq=d.get("event_seq"),
+        since=_opt_time(d.get("since")),
+        until=_opt_time(d.get("until")),
+        notice=notice_ref_from(d.get("notice")),
+        effect_deadline=_opt_time(d.get("effect_deadline")),
+        at=from_text(d["at"]),
+        as_known_at=from_text(d["as_known_at"]),
+    )
+
+
+def consenting_from(d: Mapping[str, Any]) -> Consenting:
+    return Consenting(
+        purpose=d["purpose"],
+        recipient=d.get("recipient"),
+        at=from_text(d["at"]),
+        subjects=tuple(
+            ConsentingSubject(s["subject"], UUID(s["event_id"]), from_text(s["since"]), _opt_time(s.get("until")))
+            for s in d["subjects"]
+        ),
+        head=head_from(d["head"]),
+    )
+
+
+def verify_report_from(d: Mapping[str, Any]) -> VerifyReport:
+    head = d.get("head")
+    return VerifyReport(d["ok"], d["size"], d.get("first_bad_seq"), d.get("problem"),
+                        None if head is None else head_from(head))
+
+
+def inclusion_proof_from(d: Mapping[str, Any]) -> InclusionProof:
+    return InclusionProof(d["leaf_index"], d["tree_size"], d["leaf_hash"], tuple(d["path"]))
+
+
+def consistency_proof_from(d: Mapping[str, Any]) -> ConsistencyProof:
+    return ConsistencyProof(d["old_size"], d["new_size"], tuple(d["path"]))
+
+
+def erasure_report_from(d: Mapping[str, Any]) -> ErasureReport:
+    return ErasureReport(UUID(d["event_id"]), d["seq"], d["events_erased"], d["wal_truncated"])
+
+
+def subject_export_from(d: Mapping[str, Any]) -> SubjectExport:
+    return SubjectExport(
+        format=d["format"],
+        subject=d["subject"],
+        exported_at=from_text(d["exported_at"]),
+        events=tuple(event_from(e) for e in d["events"]),
+        purposes=tuple(purpose_from(p) for p in d["purposes"]),
+        notices=tuple(notice_from(n) for n in d["notices"]),
+        statuses=tuple(status_from(s) for s in d["statuses"]),
+        head=head_from(d["head"]),
+    )
+
+
