@@ -15,11 +15,6 @@ pub fn time(t: Timestamp) -> String {
     s.replacen('T', " ", 1)
 }
 
-/// An optional time for people, `-` when absent.
-pub fn opt_time(t: Option<Timestamp>) -> String {
-    t.map_or_else(|| "-".into(), time)
-}
-
 /// The first 12 hex digits of a hash, for tables.
 pub fn short_hash(h: &[u8]) -> String {
     let mut s = hex::encode(h);
