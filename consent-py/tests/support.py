@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+
 from consent_ledger import Ledger, Notice
 
 UTC = timezone.utc
@@ -37,7 +38,6 @@ def register_all(ledger: Ledger) -> Notice:
         "engagement", "My Engagement analytics", "LJMU", lawful_basis="legitimate_interests"
     )
     return ledger.register_notice("ljmu.wellbeing", "2024-09", "Wellbeing notice", text=WELLBEING_NOTICE)
-
 
 
 NOTICE = ("ljmu.wellbeing", "2024-09")
