@@ -574,9 +574,18 @@ fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
         let next = events.last().map_or(since, |e| e.seq + 1);
         return print_json(&json!({ "since": since, "next": next, "events": events }));
     }
-    let mut t = Table::new(EVENT_HEADER);
+    let mut header = EVENT_HEADER.to_vec();
+    header.insert(4, "SUBJECT");
+    let mut t = Table::new(&header);
     for e in &events {
-        t.row(event_row(e));
+        let mut row = event_row(e);
+        let who = match (&e.subject, e.erased) {
+            (Some(s), _) => s.clone(),
+            (None, true) => "[erased]".into(),
+            (None, false) => "-".into(),
+        };
+        row.insert(4, who);
+        t.row(row);
     }
     print!("{}", t.render());
     let next = events.last().map_or(since, |e| e.seq + 1);

@@ -1,5 +1,7 @@
 //! The [`Ledger`]: appends events under the consent rules and answers questions.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -33,6 +35,15 @@ struct Inner {
     clock: Option<Arc<dyn Fn() -> Timestamp + Send + Sync>>,
     pepper: Vec<u8>,
     in_batch: bool,
+    /// Current purpose versions, so a status check does not parse JSON. Emptied when
+    /// another connection commits (SQLite's `data_version` moves) or ours rolls back.
+    purposes: RefCell<PurposeCache>,
+}
+
+#[derive(Default)]
+struct PurposeCache {
+    data_version: i64,
+    by_id: HashMap<String, Purpose>,
 }
 
 /// What [`Ledger::erase_subject`] did.
@@ -97,7 +108,7 @@ impl Ledger {
 
     fn from_conn(conn: Connection, options: LedgerOptions, path: Option<PathBuf>) -> Result<Ledger> {
         let pepper = store::pepper(&conn)?;
-        let inner = Inner { conn, clock: options.clock, pepper, in_batch: false };
+        let inner = Inner { conn, clock: options.clock, pepper, in_batch: false, purposes: RefCell::default() };
         Ok(Ledger { inner: Mutex::new(Some(inner)), path })
     }
 
@@ -147,6 +158,7 @@ impl Ledger {
                         Ok(v)
                     }
                     Err(e) => {
+                        inner.forget_purposes();
                         conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
                         Err(e)
                     }
@@ -154,9 +166,11 @@ impl Ledger {
             } else {
                 let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
                 let now = inner.now();
-                let v = f(inner, now)?;
-                tx.commit()?;
-                Ok(v)
+                let result = f(inner, now).and_then(|v| Ok(tx.commit().map(|()| v)?));
+                if result.is_err() {
+                    inner.forget_purposes();
+                }
+                result
             }
         })
     }
@@ -210,6 +224,7 @@ impl Ledger {
                 return Err(Error::Batch("no batch is open".into()));
             }
             inner.in_batch = false;
+            inner.forget_purposes();
             inner.conn.execute_batch("ROLLBACK")?;
             Ok(())
         })
@@ -263,6 +278,7 @@ impl Ledger {
                 params![def.id, version, seq as i64, now.as_millis(), details],
             )?;
             let purpose = Purpose { def, version, seq, registered_at: now };
+            inner.forget_purposes();
             if version > 1 {
                 // A new basis changes what every subject's events mean.
                 inner.rematerialize(&purpose)?;
@@ -648,6 +664,27 @@ impl Inner {
     }
 
     fn purpose(&self, id: &str) -> Result<Option<Purpose>> {
+        let version: i64 = self.conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+        let mut cache = self.purposes.borrow_mut();
+        if cache.data_version != version {
+            cache.by_id.clear();
+            cache.data_version = version;
+        }
+        if let Some(p) = cache.by_id.get(id) {
+            return Ok(Some(p.clone()));
+        }
+        let found = self.purpose_uncached(id)?;
+        if let Some(p) = &found {
+            cache.by_id.insert(id.to_string(), p.clone());
+        }
+        Ok(found)
+    }
+
+    fn forget_purposes(&self) {
+        self.purposes.borrow_mut().by_id.clear();
+    }
+
+    fn purpose_uncached(&self, id: &str) -> Result<Option<Purpose>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT version, seq, registered_at, def FROM purposes WHERE id = ?1 ORDER BY version DESC LIMIT 1",
         )?;

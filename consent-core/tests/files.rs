@@ -268,3 +268,20 @@ fn erasure_leaves_no_trace_and_every_hash_verifies() {
     // Other subjects are untouched.
     assert_eq!(l.status("other-3", "jmsu.marketing", None).unwrap().state, State::Given);
 }
+
+#[test]
+fn a_purpose_changed_by_another_connection_is_seen_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = file_ledger(dir.path());
+    let b = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    a.append(give("s1", "jmsu.marketing")).unwrap();
+    assert_eq!(a.status("s1", "jmsu.marketing", None).unwrap().state, State::Given);
+    let mut def = b.purpose("jmsu.marketing").unwrap().def;
+    def.lawful_basis = LawfulBasis::LegitimateInterests;
+    assert_eq!(b.register_purpose(def).unwrap().version, 2);
+    // `a` cached version 1; the other connection's commit must invalidate it.
+    let s = a.status("s1", "jmsu.marketing", None).unwrap();
+    assert_eq!((s.state, s.purpose_version), (State::NotConsentBased, 2));
+    assert_eq!(a.append(give("s2", "jmsu.marketing")).unwrap_err().kind(), ErrorKind::InvalidConsent);
+    assert!(a.verify().unwrap().ok);
+}

@@ -236,8 +236,8 @@ pub struct consent_event_ref {
     pub effect_deadline_ms: i64,
 }
 
-/// The answer of [`consent_status`] and [`consent_status_at`]. The full answer (with
-/// the notice id and version) is available as JSON from [`consent_status_json`].
+/// The answer of [`consent_get_status`] and [`consent_get_status_at`]. The full answer (with
+/// the notice id and version) is available as JSON from [`consent_get_status_json`].
 #[repr(C)]
 pub struct consent_status {
     /// The state.
@@ -973,7 +973,7 @@ pub unsafe extern "C" fn consent_object(
 /// May `subject`'s data be used for `purpose` (and `recipient`, NULL = none) now?
 /// Writes the answer to `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_status(
+pub unsafe extern "C" fn consent_get_status(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -996,7 +996,7 @@ pub unsafe extern "C" fn consent_status(
 /// ledger knew it at `as_known_at_ms` (`CONSENT_TIME_ABSENT` = now)? `at_ms` is
 /// required (`CONSENT_RESULT_INVALID_TIME` if absent).
 #[no_mangle]
-pub unsafe extern "C" fn consent_status_at(
+pub unsafe extern "C" fn consent_get_status_at(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -1012,7 +1012,7 @@ pub unsafe extern "C" fn consent_status_at(
         let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
         let out = out_arg(out, "out")?;
         let at = time_arg(at_ms, "at_ms")?.ok_or_else(|| {
-            FfiError::new(consent_result::InvalidTime, "argument `at_ms` is required (use consent_status for now)")
+            FfiError::new(consent_result::InvalidTime, "argument `at_ms` is required (use consent_get_status for now)")
         })?;
         let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
         let status = ledger.status_at(subject, purpose, recipient, at, known)?;
@@ -1023,9 +1023,9 @@ pub unsafe extern "C" fn consent_status_at(
 
 /// The full status (with the notice id and version) as JSON, written to `*out_json`:
 /// now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
-/// [`consent_status_at`]. Free with [`consent_string_free`].
+/// [`consent_get_status_at`]. Free with [`consent_string_free`].
 #[no_mangle]
-pub unsafe extern "C" fn consent_status_json(
+pub unsafe extern "C" fn consent_get_status_json(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -1147,7 +1147,7 @@ pub unsafe extern "C" fn consent_export_subject_json(
 
 /// The current head (size and Merkle root), written to `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_head(ledger: *const consent_ledger, out: *mut consent_head) -> consent_result {
+pub unsafe extern "C" fn consent_get_head(ledger: *const consent_ledger, out: *mut consent_head) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let out = out_arg(out, "out")?;

@@ -102,7 +102,7 @@ struct NativeLedger {
 impl NativeLedger {
     /// Opens (or creates) the ledger file at `path`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true))]
+    #[pyo3(signature = (path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None))]
     fn open(
         py: Python<'_>,
         path: std::path::PathBuf,
@@ -110,12 +110,14 @@ impl NativeLedger {
         create: bool,
         busy_timeout_ms: u64,
         durable: bool,
+        max_pages: Option<u64>,
     ) -> PyResult<Self> {
         let options = LedgerOptions {
             synchronous: if durable { Synchronous::Full } else { Synchronous::Normal },
             busy_timeout: Duration::from_millis(busy_timeout_ms),
             read_only,
             create,
+            max_pages,
             ..LedgerOptions::default()
         };
         let inner = detached(py, move || Ledger::open_with(path, options))?;

@@ -412,7 +412,7 @@ def test_expiry_at_end_of_academic_year(ledger: Ledger) -> None:
                          expires_at=datetime(2100, 1, 1, tzinfo=UTC))
     assert custom.expires_at == datetime(2100, 1, 1, tzinfo=UTC)
     with pytest.raises(InvalidArgument):
-        ledger.withdraw("s2", "jmsu.project.rag", expires_at=at("2030-01-01T00:00"))  # type: ignore[call-arg]
+        ledger.append("withdrawn", "s2", "jmsu.project.rag", expires_at=at("2030-01-01T00:00"))
 
 
 def test_event_time_versus_record_time(ledger: Ledger) -> None:

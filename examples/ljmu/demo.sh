@@ -17,6 +17,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${CONSENT_DEMO_OUT:-demo-out}"
 SEEDS="${CONSENT_SEEDS:-$HERE/../../../shared/seeds}"
 
+if [ -d "$SEEDS" ]; then SEEDS="$(cd "$SEEDS" && pwd)"; fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json
@@ -29,11 +30,19 @@ heading() {
     printf '\n== %d. %s ==\n' "$step" "$1"
 }
 note() { printf '   %s\n' "$*"; }
+# show ARGS...: the arguments as a person would type them (quoted where needed).
+show() {
+    local out="" a
+    for a in "$@"; do
+        if [[ "$a" =~ ^[A-Za-z0-9_./:@,=+-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi
+    done
+    printf '%s' "${out# }"
+}
 # at TIME consent ARGS...: run the CLI as if it were TIME, echoing the command.
 at() {
     local now="$1"
     shift
-    printf '\n[%s] $ consent %s\n' "$now" "$*"
+    printf '\n[%s] $ consent %s\n' "$now" "$(show "$@")"
     CONSENT_NOW="$now" "$BIN" "$@"
 }
 # quiet TIME ARGS...: as `at`, without echoing (for ids captured by the script).
@@ -46,7 +55,7 @@ quiet() {
 refused() {
     local want="$1" now="$2"
     shift 2
-    printf '\n[%s] $ consent %s\n' "$now" "$*"
+    printf '\n[%s] $ consent %s\n' "$now" "$(show "$@")"
     local rc=0
     CONSENT_NOW="$now" "$BIN" "$@" 2>&1 || rc=$?
     if [ "$rc" -ne "$want" ]; then
@@ -105,12 +114,16 @@ at 2025-01-10T15:10:00Z receipt "$GRANT" -o "$OUT/receipt-770001-mobility.json"
 at 2025-01-10T15:10:00Z receipt "$GRANT" --format kantara -o "$OUT/receipt-770001-mobility.kantara.json"
 note "the student checks it (no ledger needed):"
 at 2025-01-10T15:11:00Z check-receipt "$OUT/receipt-770001-mobility.json"
+note "what it says (ISO/IEC TS 27560 fields; the Kantara v1.1 layout is beside it):"
+grep -E '^  "(record_id|state|collection_method|explicit|recorded_by)"|"(article_6|special_category|method|head|leaf_hash)"' \
+    "$OUT/receipt-770001-mobility.json" | sed 's/^ */     /'
 HEAD_RECEIPT="$(quiet 2025-01-10T15:11:00Z head)"
 
 heading "Opt-out in My LJMU: the feed must honour it within 24 hours"
 at 2025-03-03T10:00:00Z withdraw 770002 jmsu.data-sharing --method portal
 at 2025-03-03T12:00:00Z status 770002 jmsu.data-sharing
-note "the students' union feed two hours later no longer lists 770002:"
+note "the feed extract made two hours later no longer lists 770002;"
+note "JMSU's copy must be gone by the deadline above (24 hours after the opt-out):"
 at 2025-03-03T12:00:00Z consenting jmsu.data-sharing
 note "Was 770002's consent in force on 1 February? (a withdrawal is not retroactive)"
 at 2025-03-03T12:05:00Z status 770002 jmsu.data-sharing --at 2025-02-01
@@ -143,6 +156,8 @@ refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json"
 heading "Six years after leaving: 770002 is erased"
 at 2031-09-01T09:00:00Z erase 770002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
 at 2031-09-01T09:01:00Z history 770002
+note "the log keeps the erased events, their personal fields blank, so every hash still verifies:"
+at 2031-09-01T09:01:00Z changes --since 20 --limit 10
 at 2031-09-01T09:01:00Z status 770002 jmsu.data-sharing
 note "a withdrawal can still be recorded after the erasure:"
 at 2031-09-02T08:00:00Z withdraw 770002 jmsu.marketing --method email --recorded-by staff:dpo-01

@@ -6,6 +6,8 @@
 import os
 from typing import final
 
+__all__ = ["__version__", "SCHEMA_VERSION", "MAX_ID_LEN", "Ledger", "verify_inclusion", "verify_consistency"]
+
 __version__: str
 SCHEMA_VERSION: int
 MAX_ID_LEN: int
@@ -22,6 +24,7 @@ class Ledger:
         create: bool = True,
         busy_timeout_ms: int = 30000,
         durable: bool = True,
+        max_pages: int | None = None,
     ) -> Ledger: ...
     @staticmethod
     def in_memory() -> Ledger: ...

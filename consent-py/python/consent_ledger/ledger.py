@@ -136,13 +136,16 @@ class Ledger:
         create: bool = True,
         busy_timeout: Union[timedelta, float] = 30.0,
         durable: bool = True,
+        max_pages: Optional[int] = None,
     ) -> None:
         """Opens the ledger file at ``path``, creating it unless ``create=False`` or
         ``read_only=True``.
 
         ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
         writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
-        survives a crash of the process but not a power cut.
+        survives a crash of the process but not a power cut. ``max_pages`` caps the file
+        at that many database pages: an append beyond it raises :class:`StorageFull`
+        and writes nothing (a quota, and a way to test for a full disk).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
@@ -157,8 +160,13 @@ class Ledger:
             raise TypeError(f"busy_timeout must be a timedelta or seconds, not {type(busy_timeout).__name__}")
         if seconds < 0:
             raise InvalidArgument("busy_timeout must not be negative")
+        if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool)):
+            raise TypeError(f"max_pages must be an int or None, not {type(max_pages).__name__}")
+        if max_pages is not None and max_pages <= 0:
+            raise InvalidArgument("max_pages must be positive")
         self._native = _native.Ledger.open(
-            fspath, read_only=read_only, create=create, busy_timeout_ms=int(seconds * 1000), durable=durable
+            fspath, read_only=read_only, create=create, busy_timeout_ms=int(seconds * 1000), durable=durable,
+            max_pages=max_pages,
         )
         self._path = fspath
         self._closed = False

@@ -1,0 +1,293 @@
+/*
+ * The seeds' scenario through the C ABI, on a fresh ledger file:
+ *   1. a student opts in to LJMU -> JMSU data sharing, then opts out: the opt-out is
+ *      recorded at once and downstream systems have 24 hours to act;
+ *   2. explicit (Art. 9(2)(a)) consent to health data for a mobility programme; a
+ *      grant without the explicit marker is refused as invalid;
+ *   3. a students' union project consent on a paper form, signed on 1 October and
+ *      typed in on 5 October, which lapses at the end of 31 July;
+ *   4. questions about the past: "was consent in force at T?" and "as known at K?".
+ * Every answer is checked; the program exits non-zero on a wrong one.
+ *
+ * Build: cc -std=c99 scenario.c $(pkg-config --cflags --libs consent)
+ * Usage: scenario [LEDGER_FILE]   (default: a fresh file in a temporary folder)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consent.h"
+
+static int failures = 0;
+
+/* The scenario's clock: the ledger asks it for "now", so the story has fixed dates. */
+static int64_t scenario_now = 0;
+static int64_t scenario_clock(void *context) {
+    (void)context;
+    return scenario_now;
+}
+
+/* Milliseconds since the epoch of a UTC date and time (proleptic Gregorian). */
+static int64_t utc(int year, int month, int day, int hour, int minute) {
+    int64_t y = year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return ((days * 24 + hour) * 60 + minute) * 60000;
+}
+
+/* Writes a time as YYYY-MM-DD HH:MM (UTC) into a static buffer (one of four in turn). */
+static const char *show(int64_t ms) {
+    static char bufs[4][32];
+    static int next = 0;
+    char *buf = bufs[next++ % 4];
+    if (ms == CONSENT_TIME_ABSENT) {
+        snprintf(buf, 32, "(none)");
+        return buf;
+    }
+    int64_t days = ms / 86400000 - (ms % 86400000 < 0);
+    int64_t rest = ms - days * 86400000;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    snprintf(buf, 32, "%04lld-%02lld-%02lld %02lld:%02lld", (long long)y, (long long)m, (long long)d,
+             (long long)(rest / 3600000), (long long)(rest / 60000 % 60));
+    return buf;
+}
+
+static const char *state_name(consent_state s) {
+    switch (s) {
+    case CONSENT_STATE_GIVEN: return "given";
+    case CONSENT_STATE_REFUSED: return "refused";
+    case CONSENT_STATE_WITHDRAWN: return "withdrawn";
+    case CONSENT_STATE_REVOKED: return "revoked";
+    case CONSENT_STATE_INVALIDATED: return "invalidated";
+    case CONSENT_STATE_EXPIRED: return "expired";
+    case CONSENT_STATE_OBJECTED: return "objected";
+    case CONSENT_STATE_NEVER_ASKED: return "never asked";
+    case CONSENT_STATE_NOT_CONSENT_BASED: return "not consent-based";
+    case CONSENT_STATE_ERASED: return "erased";
+    default: return "unknown";
+    }
+}
+
+static void fail(const char *what) {
+    fprintf(stderr, "WRONG: %s\n", what);
+    failures++;
+}
+
+/* Stops the scenario when a call that must succeed fails. */
+static void must(consent_result r, const char *what) {
+    if (r != CONSENT_RESULT_OK) {
+        char msg[512];
+        consent_last_error_message(msg, sizeof msg);
+        fprintf(stderr, "FAILED: %s: %s: %s\n", what, consent_result_name(r), msg);
+        exit(1);
+    }
+}
+
+/* Asks "state of SUBJECT for PURPOSE at AT (as known at KNOWN)" and checks the answer. */
+static void expect_state(consent_ledger *ledger, const char *subject, const char *purpose, int64_t at,
+                         int64_t known, consent_state want, const char *question) {
+    consent_status st;
+    if (at == CONSENT_TIME_ABSENT) {
+        must(consent_get_status(ledger, subject, purpose, NULL, &st), question);
+    } else {
+        must(consent_get_status_at(ledger, subject, purpose, NULL, at, known, &st), question);
+    }
+    printf("  ? %s\n    -> %s%s (since %s, until %s)\n", question, state_name(st.state),
+           st.permits ? ", processing permitted" : "", show(st.since_ms), show(st.until_ms));
+    if (st.state != want) {
+        fail(question);
+    }
+}
+
+int main(int argc, char **argv) {
+    char folder[] = "/tmp/consent-scenario-XXXXXX";
+    char path[256];
+    int own_folder = argc < 2;
+    if (own_folder) {
+        if (!mkdtemp(folder)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/ledger.db", folder);
+    } else {
+        snprintf(path, sizeof path, "%s", argv[1]);
+    }
+    printf("consent-ledger %s, ledger at %s\n", consent_version(), path);
+
+    consent_options options;
+    must(consent_options_init(&options), "options");
+    options.clock = scenario_clock;
+    options.synchronous = CONSENT_SYNCHRONOUS_NORMAL;
+    scenario_now = utc(2024, 9, 1, 9, 0);
+
+    consent_ledger *ledger = NULL;
+    must(consent_ledger_open(path, &options, &ledger), "open");
+
+    /* ---- the registry ---- */
+    printf("\n== registry (1 September 2024)\n");
+    must(consent_register_purpose_json(ledger,
+        "{\"id\":\"jmsu.data-sharing\",\"title\":\"Sharing student data with the Students' Union\","
+        "\"controller\":\"LJMU\",\"lawful_basis\":\"a\",\"effect_delay_secs\":86400,"
+        "\"withdrawal_method\":\"My LJMU portal\",\"recipients\":[\"JMSU\"]}", NULL), "purpose data-sharing");
+    must(consent_register_purpose_json(ledger,
+        "{\"id\":\"mobility.health\",\"title\":\"Health data for mobility programmes\","
+        "\"controller\":\"LJMU\",\"lawful_basis\":\"a\",\"special_category\":\"a\","
+        "\"withdrawal_method\":\"email GoAbroad@ljmu.ac.uk\"}", NULL), "purpose mobility.health");
+    uint32_t version = 0;
+    must(consent_register_purpose_json(ledger,
+        "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week volunteering project\","
+        "\"controller\":\"JMSU\",\"lawful_basis\":\"a\",\"validity\":{\"kind\":\"academic_year\"}}",
+        &version), "purpose project");
+    must(consent_register_notice_text(ledger, "ljmu.it-registration", "2024-09", "IT account registration",
+                                      "We share your details with JMSU if you opt in ..."), "notice it");
+    must(consent_register_notice_text(ledger, "ljmu.mobility", "2024-09", "International Relations privacy notice",
+                                      "For some mobility programmes, we process special category data ..."),
+         "notice mobility");
+    must(consent_register_notice_text(ledger, "jmsu.projects", "2024-09", "JMSU Data Protection Statement",
+                                      "We keep your details for the remainder of the academic year ..."),
+         "notice projects");
+    printf("  3 purposes, 3 notices (project purpose at version %u)\n", version);
+
+    consent_event_ref ev;
+    consent_result r;
+
+    /* ---- 1. students' union data sharing: opt in, opt out, 24 h to take effect ---- */
+    printf("\n== 1. JMSU data sharing\n");
+    scenario_now = utc(2024, 9, 20, 10, 0);
+    must(consent_give(ledger, "s-1001", "jmsu.data-sharing", "ljmu.it-registration", "2024-09",
+                      CONSENT_METHOD_PORTAL, false, NULL, &ev), "opt in");
+    printf("  %s: s-1001 opts in at IT-account registration (event %llu)\n", show(scenario_now),
+           (unsigned long long)ev.seq);
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "may LJMU share s-1001's data with JMSU now?");
+
+    scenario_now = utc(2025, 1, 15, 9, 30);
+    must(consent_withdraw(ledger, "s-1001", "jmsu.data-sharing", NULL, &ev), "opt out");
+    printf("  %s: s-1001 opts out in My LJMU; the feed must drop them by %s\n", show(ev.effective_at_ms),
+           show(ev.effect_deadline_ms));
+    if (ev.effect_deadline_ms - ev.effective_at_ms != 24LL * 3600 * 1000) {
+        fail("the opt-out must take effect within 24 hours");
+    }
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_WITHDRAWN, "may LJMU share s-1001's data with JMSU now (after the opt-out)?");
+
+    /* ---- 2. explicit consent for special-category data ---- */
+    printf("\n== 2. mobility programme, health data (Art. 9(2)(a))\n");
+    scenario_now = utc(2025, 2, 3, 14, 0);
+    r = consent_give(ledger, "s-1001", "mobility.health", "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
+                     false, NULL, NULL);
+    {
+        char msg[512];
+        consent_last_error_message(msg, sizeof msg);
+        printf("  a grant without the explicit marker -> %s: %s\n", consent_result_name(r), msg);
+    }
+    if (r != CONSENT_RESULT_INVALID_CONSENT) {
+        fail("a non-explicit special-category grant must be refused as invalid");
+    }
+    expect_state(ledger, "s-1001", "mobility.health", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_NEVER_ASKED, "is the refused grant on record? (it must not be)");
+    must(consent_give(ledger, "s-1001", "mobility.health", "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
+                      true, NULL, &ev), "explicit grant");
+    printf("  the explicit grant is recorded (event %llu)\n", (unsigned long long)ev.seq);
+    expect_state(ledger, "s-1001", "mobility.health", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "may International Relations use s-1001's health data?");
+
+    /* ---- 3. a project consent on paper, entered later, lapsing on 31 July ---- */
+    printf("\n== 3. JMSU project consent (paper form)\n");
+    scenario_now = utc(2024, 10, 5, 11, 0);
+    consent_event_params p;
+    must(consent_event_params_init(&p), "params");
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "s-2002";
+    p.purpose = "jmsu.project.green-week";
+    p.notice_id = "jmsu.projects";
+    p.notice_version = "2024-09";
+    p.method = CONSENT_METHOD_PAPER;
+    p.recorded_by = "staff:jmsu-volunteering";
+    p.effective_at_ms = utc(2024, 10, 1, 12, 0);
+    p.source_id = "paper-form-0042";
+    p.evidence_json = "{\"form\":\"GW-2024\",\"box_ticked\":true}";
+    must(consent_append(ledger, &p, &ev), "paper grant");
+    printf("  signed %s, typed in %s by staff, lapses at %s\n", show(ev.effective_at_ms), show(ev.recorded_at_ms),
+           show(ev.expires_at_ms));
+    if (ev.expires_at_ms != utc(2025, 8, 1, 0, 0)) {
+        fail("a project consent must lapse at the end of 31 July");
+    }
+    /* The same form typed in twice is the same event, not a second one. */
+    consent_event_ref again;
+    must(consent_append(ledger, &p, &again), "retry");
+    if (again.seq != ev.seq) {
+        fail("a retried append with the same source id must return the same event");
+    }
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 7, 31, 18, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "on 31 July 2025 at 18:00, may JMSU use s-2002's details for the project?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 8, 1, 0, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_EXPIRED, "on 1 August 2025, may it still?");
+
+    /* ---- 4. questions about the past ---- */
+    printf("\n== 4. questions about the past\n");
+    scenario_now = utc(2025, 9, 1, 9, 0);
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 12, 1, 12, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN,
+                 "was sharing s-1001's data with JMSU lawful on 1 December 2024? (the opt-out is not retroactive)");
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 9, 19, 12, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_NEVER_ASKED, "and on 19 September 2024, before the opt-in?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2024, 10, 2, 12, 0), utc(2024, 10, 3, 12, 0),
+                 CONSENT_STATE_NEVER_ASKED,
+                 "on 2 October 2024, as the ledger knew it on 3 October (before the form was typed in)?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2024, 10, 2, 12, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "on 2 October 2024, as the ledger knows it now?");
+
+    /* ---- the ledger's own evidence ---- */
+    printf("\n== integrity\n");
+    consent_verify_report report;
+    must(consent_verify(ledger, &report), "verify");
+    char head_text[CONSENT_HEAD_STRING_LEN];
+    must(consent_head_to_string(&report.head, head_text, sizeof head_text), "head");
+    printf("  verify: %s, %llu events, head %s\n", report.ok ? "ok" : "TAMPERED", (unsigned long long)report.size,
+           head_text);
+    if (!report.ok || report.size != 11) {
+        fail("the ledger must verify with 11 events (6 registry + 5 consent events)");
+    }
+    char *history = NULL;
+    must(consent_history_json(ledger, "s-1001", &history), "history");
+    printf("  s-1001's history: %zu bytes of JSON\n", strlen(history));
+    if (!strstr(history, "\"withdrawn\"")) {
+        fail("the history must hold the withdrawal");
+    }
+    consent_string_free(history);
+
+    must(consent_ledger_close(ledger), "close");
+    consent_ledger_free(ledger);
+    if (own_folder) {
+        char file[300];
+        const char *suffixes[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+            unlink(file);
+        }
+        rmdir(folder);
+    }
+
+    if (failures) {
+        printf("\nscenario: %d wrong answer(s)\n", failures);
+        return 1;
+    }
+    printf("\nscenario: every answer as expected\n");
+    return 0;
+}
