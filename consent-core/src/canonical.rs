@@ -25,7 +25,9 @@ pub fn sha256(data: &[u8]) -> Hash {
 pub fn parse_hash(text: &str) -> Result<Hash> {
     let bytes = hex::decode(text.trim())
         .map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))?;
-    bytes.try_into().map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))
+    bytes
+        .try_into()
+        .map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))
 }
 
 /// Builder for the field sequence: absent = `0x00`; present = `0x01`, a 4-byte
@@ -144,7 +146,10 @@ pub fn personal_digest(
     evidence: Option<&str>,
 ) -> Hash {
     let mut f = Fields::default();
-    f.bytes(Some(salt)).text(subject).text(source_id).text(evidence);
+    f.bytes(Some(salt))
+        .text(subject)
+        .text(source_id)
+        .text(evidence);
     let mut h = Sha256::new();
     h.update(PERSONAL_DOMAIN);
     h.update(f.into_vec());
@@ -161,7 +166,11 @@ mod tests {
         f.text(Some("ab")).text(None).int(Some(-1));
         assert_eq!(
             f.into_vec(),
-            [&[1, 0, 0, 0, 2, b'a', b'b', 0, 1, 0, 0, 0, 8][..], &[0xff; 8]].concat()
+            [
+                &[1, 0, 0, 0, 2, b'a', b'b', 0, 1, 0, 0, 0, 8][..],
+                &[0xff; 8]
+            ]
+            .concat()
         );
     }
 

@@ -38,8 +38,13 @@ impl FromStr for Head {
             .trim()
             .split_once(':')
             .ok_or_else(|| Error::invalid("a head is written SIZE:ROOTHEX"))?;
-        let size = size.parse().map_err(|_| Error::invalid("a head's size must be a number"))?;
-        Ok(Head { size, root: parse_hash(root)? })
+        let size = size
+            .parse()
+            .map_err(|_| Error::invalid("a head's size must be a number"))?;
+        Ok(Head {
+            size,
+            root: parse_hash(root)?,
+        })
     }
 }
 
@@ -69,7 +74,13 @@ impl InclusionProof {
                 self.tree_size, head.size
             )));
         }
-        Ok(merkle::verify_inclusion(self.leaf_index, self.tree_size, &self.leaf_hash, &self.path, &head.root)?)
+        Ok(merkle::verify_inclusion(
+            self.leaf_index,
+            self.tree_size,
+            &self.leaf_hash,
+            &self.path,
+            &head.root,
+        )?)
     }
 }
 
@@ -93,7 +104,9 @@ impl ConsistencyProof {
         if old.size != self.old_size || new.size != self.new_size {
             return Err(Error::invalid("the heads' sizes differ from the proof's"));
         }
-        Ok(merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &self.path)?)
+        Ok(merkle::verify_consistency(
+            old.size, new.size, &old.root, &new.root, &self.path,
+        )?)
     }
 }
 
@@ -129,7 +142,13 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     fn bad(size: u64, seq: u64, problem: String) -> Self {
-        VerifyReport { size, ok: false, first_bad_seq: Some(seq), problem: Some(problem), head: None }
+        VerifyReport {
+            size,
+            ok: false,
+            first_bad_seq: Some(seq),
+            problem: Some(problem),
+            head: None,
+        }
     }
 }
 
@@ -141,13 +160,22 @@ impl Ledger {
             let size = tree_size.unwrap_or(store::size(conn)?);
             let path = merkle::inclusion_proof(seq, size, &mut TreeTable(conn))?
                 .map_err(|e| Error::invalid(format!("cannot prove inclusion: {e}")))?;
-            Ok(InclusionProof { leaf_index: seq, tree_size: size, leaf_hash: leaf, path })
+            Ok(InclusionProof {
+                leaf_index: seq,
+                tree_size: size,
+                leaf_hash: leaf,
+                path,
+            })
         })
     }
 
     /// Consistency proof from an earlier head to `new_size` (default: now). Fails if
     /// the ledger's root at the old size differs from the old head's.
-    pub fn prove_consistency(&self, old: &Head, new_size: Option<u64>) -> Result<(ConsistencyProof, Head)> {
+    pub fn prove_consistency(
+        &self,
+        old: &Head,
+        new_size: Option<u64>,
+    ) -> Result<(ConsistencyProof, Head)> {
         self.read_conn(|conn| {
             let size = store::size(conn)?;
             let new_size = new_size.unwrap_or(size);
@@ -240,15 +268,27 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
         let row = RawRow::from_row(r)?;
         let stored: Option<Vec<u8>> = r.get(23)?;
         if row.seq != expected as i64 {
-            return Ok(VerifyReport::bad(size, expected, format!("event {expected} is missing (next row has seq {})", row.seq)));
+            return Ok(VerifyReport::bad(
+                size,
+                expected,
+                format!("event {expected} is missing (next row has seq {})", row.seq),
+            ));
         }
         if let Some(problem) = check_row(&row) {
             return Ok(VerifyReport::bad(size, expected, problem));
         }
         let leaf = row.canonical().leaf_hash();
         if stored.as_deref() != Some(&leaf[..]) {
-            let why = if stored.is_none() { "its leaf hash is missing" } else { "its content does not match its leaf hash" };
-            return Ok(VerifyReport::bad(size, expected, format!("event {expected}: {why}")));
+            let why = if stored.is_none() {
+                "its leaf hash is missing"
+            } else {
+                "its content does not match its leaf hash"
+            };
+            return Ok(VerifyReport::bad(
+                size,
+                expected,
+                format!("event {expected}: {why}"),
+            ));
         }
         level.push(leaf);
         if level.len() == 1 << 16 {
@@ -258,7 +298,11 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
         expected += 1;
     }
     if count as u64 != size {
-        return Ok(VerifyReport::bad(size, expected, "row count differs from the highest sequence number".into()));
+        return Ok(VerifyReport::bad(
+            size,
+            expected,
+            "row count differs from the highest sequence number".into(),
+        ));
     }
     let base = expected - level.len() as u64;
     spill.feed(&mut level, base)?;
@@ -275,26 +319,45 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
         .ok();
     if let Some((lvl, idx)) = extra {
         let seq = (idx as u64) << lvl;
-        return Ok(VerifyReport::bad(size, seq.min(size), format!("tree hash ({lvl}, {idx}) lies beyond the log")));
+        return Ok(VerifyReport::bad(
+            size,
+            seq.min(size),
+            format!("tree hash ({lvl}, {idx}) lies beyond the log"),
+        ));
     }
     if let Some((seq, why)) = crate::ledger::check_derived(conn)? {
         return Ok(VerifyReport::bad(size, seq, why));
     }
     let root = merkle::root(size, &mut TreeTable(conn))?;
     progress(size, size);
-    Ok(VerifyReport { size, ok: true, first_bad_seq: None, problem: None, head: Some(Head { size, root }) })
+    Ok(VerifyReport {
+        size,
+        ok: true,
+        first_bad_seq: None,
+        problem: None,
+        head: Some(Head { size, root }),
+    })
 }
 
 /// Row checks beyond the leaf hash: personal fields against their digest.
 fn check_row(row: &RawRow) -> Option<String> {
     let seq = row.seq;
     if let Some(salt) = &row.salt {
-        let d = personal_digest(salt, row.subject.as_deref(), row.source_id.as_deref(), row.evidence.as_deref());
+        let d = personal_digest(
+            salt,
+            row.subject.as_deref(),
+            row.source_id.as_deref(),
+            row.evidence.as_deref(),
+        );
         if row.personal_digest.as_deref() != Some(&d[..]) {
-            return Some(format!("event {seq}: personal fields do not match their digest"));
+            return Some(format!(
+                "event {seq}: personal fields do not match their digest"
+            ));
         }
     } else if row.subject.is_some() || row.source_id.is_some() || row.evidence.is_some() {
-        return Some(format!("event {seq}: personal fields present without their salt"));
+        return Some(format!(
+            "event {seq}: personal fields present without their salt"
+        ));
     }
     None
 }
@@ -312,7 +375,11 @@ struct LevelCheck<'c> {
 
 impl<'c> LevelCheck<'c> {
     fn new(conn: &'c Connection) -> Self {
-        LevelCheck { conn, stack: Vec::new(), first_bad: None }
+        LevelCheck {
+            conn,
+            stack: Vec::new(),
+            first_bad: None,
+        }
     }
 
     fn check(&mut self, level: u32, idx: u64, hash: &Hash) -> Result<()> {
@@ -326,7 +393,12 @@ impl<'c> LevelCheck<'c> {
             .ok();
         if stored.as_deref() != Some(&hash[..]) {
             let seq = idx << level;
-            self.first_bad = Some((seq, format!("tree hash ({level}, {idx}) covering events from {seq} is wrong or missing")));
+            self.first_bad = Some((
+                seq,
+                format!(
+                    "tree hash ({level}, {idx}) covering events from {seq} is wrong or missing"
+                ),
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-/// Result with [`Error`] as the default error type.
+/// Result with [`Error`](enum@Error) as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in the ledger.
@@ -91,7 +91,7 @@ pub enum Error {
     ProofRejected(#[from] crate::merkle::ProofError),
 }
 
-/// Stable numeric classification of [`Error`]. The numbers are part of the C ABI and are
+/// Stable numeric classification of [`Error`](enum@Error). The numbers are part of the C ABI and are
 /// never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -80,7 +80,10 @@ text_enum! {
 impl EventKind {
     /// Kinds a caller may append through [`crate::Ledger::append`].
     pub fn is_subject_event(self) -> bool {
-        !matches!(self, EventKind::PurposeDefined | EventKind::NoticeDefined | EventKind::SubjectErased)
+        !matches!(
+            self,
+            EventKind::PurposeDefined | EventKind::NoticeDefined | EventKind::SubjectErased
+        )
     }
 
     /// Kinds that end consent and so are accepted whatever the state of the subject.
@@ -136,15 +139,24 @@ pub struct Actor {
 impl Actor {
     /// The subject themselves.
     pub fn subject() -> Self {
-        Actor { kind: ActorKind::Subject, id: None }
+        Actor {
+            kind: ActorKind::Subject,
+            id: None,
+        }
     }
     /// A member of staff.
     pub fn staff(id: impl Into<String>) -> Self {
-        Actor { kind: ActorKind::Staff, id: Some(id.into()) }
+        Actor {
+            kind: ActorKind::Staff,
+            id: Some(id.into()),
+        }
     }
     /// A system.
     pub fn system(id: impl Into<String>) -> Self {
-        Actor { kind: ActorKind::System, id: Some(id.into()) }
+        Actor {
+            kind: ActorKind::System,
+            id: Some(id.into()),
+        }
     }
 }
 
@@ -171,9 +183,14 @@ impl FromStr for Actor {
             }
             (k, Some(id)) => {
                 check_id("actor id", &id)?;
-                Ok(Actor { kind: k, id: Some(id) })
+                Ok(Actor {
+                    kind: k,
+                    id: Some(id),
+                })
             }
-            (k, None) => Err(Error::invalid(format!("recorded_by `{k}` needs an id: `{k}:<id>`"))),
+            (k, None) => Err(Error::invalid(format!(
+                "recorded_by `{k}` needs an id: `{k}:<id>`"
+            ))),
         }
     }
 }
@@ -186,7 +203,9 @@ impl Serialize for Actor {
 
 impl<'de> Deserialize<'de> for Actor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -199,10 +218,14 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
         return Err(Error::invalid(format!("{what} is empty")));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(Error::invalid(format!("{what} is longer than {MAX_ID_LEN} bytes")));
+        return Err(Error::invalid(format!(
+            "{what} is longer than {MAX_ID_LEN} bytes"
+        )));
     }
     if id.chars().any(char::is_control) {
-        return Err(Error::invalid(format!("{what} contains a control character")));
+        return Err(Error::invalid(format!(
+            "{what} contains a control character"
+        )));
     }
     Ok(())
 }

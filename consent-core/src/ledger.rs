@@ -106,10 +106,23 @@ impl Ledger {
         Self::from_conn(conn, options, None)
     }
 
-    fn from_conn(conn: Connection, options: LedgerOptions, path: Option<PathBuf>) -> Result<Ledger> {
+    fn from_conn(
+        conn: Connection,
+        options: LedgerOptions,
+        path: Option<PathBuf>,
+    ) -> Result<Ledger> {
         let pepper = store::pepper(&conn)?;
-        let inner = Inner { conn, clock: options.clock, pepper, in_batch: false, purposes: RefCell::default() };
-        Ok(Ledger { inner: Mutex::new(Some(inner)), path })
+        let inner = Inner {
+            conn,
+            clock: options.clock,
+            pepper,
+            in_batch: false,
+            purposes: RefCell::default(),
+        };
+        Ok(Ledger {
+            inner: Mutex::new(Some(inner)),
+            path,
+        })
     }
 
     /// The file this ledger is stored in (`None` in memory).
@@ -164,7 +177,8 @@ impl Ledger {
                     }
                 }
             } else {
-                let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+                let tx =
+                    rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
                 let now = inner.now();
                 let result = f(inner, now).and_then(|v| Ok(tx.commit().map(|()| v)?));
                 if result.is_err() {
@@ -182,7 +196,8 @@ impl Ledger {
             if inner.in_batch {
                 return f(inner, now);
             }
-            let tx = rusqlite::Transaction::new_unchecked(&inner.conn, TransactionBehavior::Deferred)?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&inner.conn, TransactionBehavior::Deferred)?;
             let v = f(inner, now)?;
             tx.commit()?;
             Ok(v)
@@ -319,7 +334,11 @@ impl Ledger {
 
     /// The current version of a purpose.
     pub fn purpose(&self, id: &str) -> Result<Purpose> {
-        self.read(|inner, _| inner.purpose(id)?.ok_or_else(|| Error::UnknownPurpose(id.into())))
+        self.read(|inner, _| {
+            inner
+                .purpose(id)?
+                .ok_or_else(|| Error::UnknownPurpose(id.into()))
+        })
     }
 
     /// Every version of every purpose, by id then version.
@@ -330,7 +349,9 @@ impl Ledger {
     /// Every registered notice.
     pub fn notices(&self) -> Result<Vec<Notice>> {
         self.read(|inner, _| {
-            let mut stmt = inner.conn.prepare_cached("SELECT seq, registered_at, def FROM notices ORDER BY id, version")?;
+            let mut stmt = inner.conn.prepare_cached(
+                "SELECT seq, registered_at, def FROM notices ORDER BY id, version",
+            )?;
             let rows = stmt.query_map([], notice_row)?;
             rows.map(|r| r?).collect()
         })
@@ -353,7 +374,10 @@ impl Ledger {
 
     /// Records consent given.
     pub fn give(&self, event: NewEvent) -> Result<Event> {
-        self.append(NewEvent { kind: EventKind::Given, ..event })
+        self.append(NewEvent {
+            kind: EventKind::Given,
+            ..event
+        })
     }
 
     /// Records a withdrawal (never refused).
@@ -367,7 +391,11 @@ impl Ledger {
     pub fn event(&self, id: Uuid) -> Result<Event> {
         self.read(|inner, _| {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
-            inner.conn.prepare_cached(&sql)?.query_row([&id.as_bytes()[..]], event_from_row).optional()?
+            inner
+                .conn
+                .prepare_cached(&sql)?
+                .query_row([&id.as_bytes()[..]], event_from_row)
+                .optional()?
                 .ok_or_else(|| Error::NotFound(format!("event {id}")))
         })
     }
@@ -388,7 +416,9 @@ impl Ledger {
         as_known_at: Option<Timestamp>,
     ) -> Result<Status> {
         self.read(|inner, now| {
-            let p = inner.purpose(purpose)?.ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+            let p = inner
+                .purpose(purpose)?
+                .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
             let known = as_known_at.unwrap_or(now);
             if inner.is_erased(subject)? {
                 return Ok(erased_status(&p, recipient, at, known));
@@ -407,9 +437,16 @@ impl Ledger {
 
     /// Every subject with consent in force for `purpose` (and `recipient`) at `at`
     /// (default now), with the head that answered.
-    pub fn consenting(&self, purpose: &str, recipient: Option<&str>, at: Option<Timestamp>) -> Result<Consenting> {
+    pub fn consenting(
+        &self,
+        purpose: &str,
+        recipient: Option<&str>,
+        at: Option<Timestamp>,
+    ) -> Result<Consenting> {
         self.read(|inner, now| {
-            let p = inner.purpose(purpose)?.ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+            let p = inner
+                .purpose(purpose)?
+                .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
             let at_t = at.unwrap_or(now);
             let subjects = if at.is_none() {
                 inner.consenting_now(&p, recipient, now)?
@@ -430,7 +467,8 @@ impl Ledger {
     /// `seq + 1` of the last event seen (or a head's size) to continue.
     pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
         self.read(|inner, _| {
-            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
+            let sql =
+                format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
             let mut stmt = inner.conn.prepare_cached(&sql)?;
             let since = i64::try_from(since).unwrap_or(i64::MAX);
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -460,7 +498,8 @@ impl Ledger {
                 }
                 statuses.push(inner.status_now(subject, p, r.as_deref(), now)?);
             }
-            let mut refs: Vec<&NoticeRef> = events.iter().filter_map(|e| e.notice.as_ref()).collect();
+            let mut refs: Vec<&NoticeRef> =
+                events.iter().filter_map(|e| e.notice.as_ref()).collect();
             refs.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
             refs.dedup();
             for r in refs {
@@ -500,7 +539,12 @@ impl Ledger {
     /// materialized state, records a pseudonymous marker so later grants are refused,
     /// appends a `subject_erased` event and checkpoints the WAL so no copy of the
     /// erased values remains in it.
-    pub fn erase_subject(&self, subject: &str, reason: &str, actor: Actor) -> Result<ErasureReport> {
+    pub fn erase_subject(
+        &self,
+        subject: &str,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<ErasureReport> {
         check_id("subject", subject)?;
         if reason.trim().is_empty() {
             return Err(Error::invalid("an erasure needs a reason"));
@@ -544,7 +588,11 @@ impl Ledger {
                 return Ok(inner.conn.path().is_none_or(str::is_empty) && !inner.in_batch);
             }
             let (busy, _, _): (i64, i64, i64) =
-                inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                inner
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?;
             Ok(busy == 0)
         })
     }
@@ -556,7 +604,8 @@ fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Notice>> {
     let def: String = r.get(2)?;
     Ok((|| {
         Ok(Notice {
-            def: serde_json::from_str(&def).map_err(|e| Error::Corrupt(format!("notice definition: {e}")))?,
+            def: serde_json::from_str(&def)
+                .map_err(|e| Error::Corrupt(format!("notice definition: {e}")))?,
             seq: seq as u64,
             registered_at: Timestamp::from_millis(at)?,
         })
@@ -570,7 +619,8 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
     let def: String = r.get(3)?;
     Ok((|| {
         Ok(Purpose {
-            def: serde_json::from_str(&def).map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?,
+            def: serde_json::from_str(&def)
+                .map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?,
             version: version as u32,
             seq: seq as u64,
             registered_at: Timestamp::from_millis(at)?,
@@ -581,7 +631,10 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
 /// Validation that needs no storage.
 fn check_new_event(e: &NewEvent) -> Result<()> {
     if !e.kind.is_subject_event() {
-        return Err(Error::invalid(format!("`{}` events are appended by the ledger itself", e.kind)));
+        return Err(Error::invalid(format!(
+            "`{}` events are appended by the ledger itself",
+            e.kind
+        )));
     }
     check_id("subject", &e.subject)?;
     check_id("purpose", &e.purpose)?;
@@ -608,7 +661,13 @@ fn check_new_event(e: &NewEvent) -> Result<()> {
     Ok(())
 }
 
-fn status_from(p: &Purpose, events: &[Event], recipient: Option<&str>, at: Timestamp, known: Timestamp) -> Status {
+fn status_from(
+    p: &Purpose,
+    events: &[Event],
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Status {
     let d = decide(events, p.def.lawful_basis, recipient, at, known, true);
     Status {
         purpose: p.def.id.clone(),
@@ -659,12 +718,17 @@ impl Inner {
 
     fn is_erased(&self, subject: &str) -> Result<bool> {
         let key = self.subject_key(subject);
-        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM erased WHERE subject_key = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM erased WHERE subject_key = ?1")?;
         Ok(stmt.exists([&key[..]])?)
     }
 
     fn purpose(&self, id: &str) -> Result<Option<Purpose>> {
-        let version: i64 = self.conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         let mut cache = self.purposes.borrow_mut();
         if cache.data_version != version {
             cache.by_id.clear();
@@ -700,8 +764,12 @@ impl Inner {
     }
 
     fn notice(&self, id: &str, version: &str) -> Result<Option<Notice>> {
-        let mut stmt = self.conn.prepare_cached("SELECT seq, registered_at, def FROM notices WHERE id = ?1 AND version = ?2")?;
-        stmt.query_row([id, version], notice_row).optional()?.transpose()
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, registered_at, def FROM notices WHERE id = ?1 AND version = ?2",
+        )?;
+        stmt.query_row([id, version], notice_row)
+            .optional()?
+            .transpose()
     }
 
     fn head(&self) -> Result<Head> {
@@ -751,7 +819,11 @@ impl Inner {
 
     fn event_by_source(&self, source_id: &str) -> Result<Option<Event>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE source_id = ?1");
-        Ok(self.conn.prepare_cached(&sql)?.query_row([source_id], event_from_row).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([source_id], event_from_row)
+            .optional()?)
     }
 
     fn append_event(&self, e: &NewEvent, evidence: Option<&str>, now: Timestamp) -> Result<Event> {
@@ -765,10 +837,17 @@ impl Inner {
                 ));
             }
         }
-        let purpose = self.purpose(&e.purpose)?.ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
+        let purpose = self
+            .purpose(&e.purpose)?
+            .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
         let def = &purpose.def;
         let erased = self.is_erased(&e.subject)?;
-        if erased && !matches!(e.kind, EventKind::Withdrawn | EventKind::Objected | EventKind::Revoked) {
+        if erased
+            && !matches!(
+                e.kind,
+                EventKind::Withdrawn | EventKind::Objected | EventKind::Revoked
+            )
+        {
             return Err(Error::SubjectErased);
         }
         let is_grant = e.kind == EventKind::Given;
@@ -781,12 +860,16 @@ impl Inner {
                 )));
             }
             if e.method.is_none() {
-                return Err(Error::InvalidConsent("a grant or refusal must say how it was collected".into()));
+                return Err(Error::InvalidConsent(
+                    "a grant or refusal must say how it was collected".into(),
+                ));
             }
         }
         if is_grant {
             if e.notice.is_none() {
-                return Err(Error::InvalidConsent("a grant must name the notice shown".into()));
+                return Err(Error::InvalidConsent(
+                    "a grant must name the notice shown".into(),
+                ));
             }
             if def.requires_explicit() && !e.explicit {
                 return Err(Error::InvalidConsent(format!(
@@ -801,8 +884,12 @@ impl Inner {
         }
         // Withdrawals are never refused, whatever recipient they name.
         if let Some(r) = &e.recipient {
-            if !e.kind.is_withdrawal() && !def.recipients.is_empty() && !def.recipients.contains(r) {
-                return Err(Error::UnknownRecipient { purpose: def.id.clone(), recipient: r.clone() });
+            if !e.kind.is_withdrawal() && !def.recipients.is_empty() && !def.recipients.contains(r)
+            {
+                return Err(Error::UnknownRecipient {
+                    purpose: def.id.clone(),
+                    recipient: r.clone(),
+                });
             }
         }
         let notice = match &e.notice {
@@ -814,30 +901,63 @@ impl Inner {
         };
         if let Some(t) = e.target {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
-            let target = self.conn.prepare_cached(&sql)?.query_row([&t.as_bytes()[..]], event_from_row).optional()?;
+            let target = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row([&t.as_bytes()[..]], event_from_row)
+                .optional()?;
             match target {
-                Some(g) if g.kind == EventKind::Given && g.subject.as_deref() == Some(&e.subject) && g.purpose.as_deref() == Some(&e.purpose) => {}
-                _ => return Err(Error::invalid("the invalidation target is not a grant of this subject and purpose")),
+                Some(g)
+                    if g.kind == EventKind::Given
+                        && g.subject.as_deref() == Some(&e.subject)
+                        && g.purpose.as_deref() == Some(&e.purpose) => {}
+                _ => {
+                    return Err(Error::invalid(
+                        "the invalidation target is not a grant of this subject and purpose",
+                    ))
+                }
             }
         }
         let effective = e.effective_at.unwrap_or(now);
-        let expires = if is_grant { e.expires_at.or_else(|| def.validity.expiry(effective)) } else { None };
+        let expires = if is_grant {
+            e.expires_at.or_else(|| def.validity.expiry(effective))
+        } else {
+            None
+        };
         if let Some(x) = expires {
             if x <= effective {
-                return Err(Error::InvalidTime("a grant must expire after it takes effect".into()));
+                return Err(Error::InvalidTime(
+                    "a grant must expire after it takes effect".into(),
+                ));
             }
         }
-        let deadline = matches!(e.kind, EventKind::Withdrawn | EventKind::Revoked | EventKind::Objected)
-            .then(|| effective.saturating_add_millis(i64::try_from(def.effect_delay_secs.saturating_mul(1000)).unwrap_or(i64::MAX)));
+        let deadline = matches!(
+            e.kind,
+            EventKind::Withdrawn | EventKind::Revoked | EventKind::Objected
+        )
+        .then(|| {
+            effective.saturating_add_millis(
+                i64::try_from(def.effect_delay_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            )
+        });
 
         // An erased subject's later events keep no personal field: only the pseudonymous key.
         let (subject, source_id, evidence_text) = if erased {
             (None, None, None)
         } else {
-            (Some(e.subject.clone()), e.source_id.clone(), evidence.map(String::from))
+            (
+                Some(e.subject.clone()),
+                e.source_id.clone(),
+                evidence.map(String::from),
+            )
         };
         let salt: [u8; 16] = rand::random();
-        let digest = personal_digest(&salt, Some(&e.subject), source_id.as_deref(), evidence_text.as_deref());
+        let digest = personal_digest(
+            &salt,
+            Some(&e.subject),
+            source_id.as_deref(),
+            evidence_text.as_deref(),
+        );
         let row = RawRow {
             kind: e.kind.as_str().into(),
             subject,
@@ -867,11 +987,16 @@ impl Inner {
             self.refresh_current(&e.subject, &purpose, e.recipient.as_deref())?;
         }
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1");
-        Ok(self.conn.prepare_cached(&sql)?.query_row([seq as i64], event_from_row)?)
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([seq as i64], event_from_row)?)
     }
 
     fn events_of(&self, subject: &str, purpose: &str) -> Result<Vec<Event>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 AND purpose = ?2 ORDER BY seq");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 AND purpose = ?2 ORDER BY seq"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([subject, purpose], event_from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -890,7 +1015,12 @@ impl Inner {
 
     /// Recomputes the materialized rows touched by an event: the recipient's row, or
     /// every row of the subject and purpose when the event names no recipient.
-    fn refresh_current(&self, subject: &str, purpose: &Purpose, recipient: Option<&str>) -> Result<()> {
+    fn refresh_current(
+        &self,
+        subject: &str,
+        purpose: &Purpose,
+        recipient: Option<&str>,
+    ) -> Result<()> {
         let events = self.events_of(subject, &purpose.def.id)?;
         let mut stmt = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
@@ -916,7 +1046,8 @@ impl Inner {
 
     /// Rebuilds every materialized row of one purpose from its events.
     fn rematerialize(&self, purpose: &Purpose) -> Result<()> {
-        self.conn.execute("DELETE FROM current WHERE purpose = ?1", [&purpose.def.id])?;
+        self.conn
+            .execute("DELETE FROM current WHERE purpose = ?1", [&purpose.def.id])?;
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -938,17 +1069,47 @@ impl Inner {
         })
     }
 
-    fn status_now(&self, subject: &str, purpose: &str, recipient: Option<&str>, now: Timestamp) -> Result<Status> {
-        let p = self.purpose(purpose)?.ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+    fn status_now(
+        &self,
+        subject: &str,
+        purpose: &str,
+        recipient: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Status> {
+        let p = self
+            .purpose(purpose)?
+            .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.state, c.since, c.until, c.last_effective, e.id, e.seq, e.notice_id, e.notice_version, \
              e.notice_sha256, e.effect_deadline, c.recipient FROM current c JOIN events e ON e.seq = c.seq \
              WHERE c.subject = ?1 AND c.purpose = ?2 AND c.recipient IN (?3, '') ORDER BY c.recipient DESC LIMIT 1",
         )?;
-        type CurrentRow = (String, i64, Option<i64>, i64, Vec<u8>, i64, Option<String>, Option<String>, Option<Vec<u8>>, Option<i64>);
+        type CurrentRow = (
+            String,
+            i64,
+            Option<i64>,
+            i64,
+            Vec<u8>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<Vec<u8>>,
+            Option<i64>,
+        );
         let row: Option<CurrentRow> = stmt
             .query_row(params![subject, purpose, recipient.unwrap_or("")], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
             })
             .optional()?;
         let row = match row {
@@ -999,7 +1160,12 @@ impl Inner {
         })
     }
 
-    fn consenting_now(&self, p: &Purpose, recipient: Option<&str>, now: Timestamp) -> Result<Vec<ConsentingSubject>> {
+    fn consenting_now(
+        &self,
+        p: &Purpose,
+        recipient: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<ConsentingSubject>> {
         let mut out = Vec::new();
         let mut undecided = Vec::new();
         {
@@ -1030,7 +1196,8 @@ impl Inner {
                 let id: Vec<u8> = r.get(5)?;
                 out.push(ConsentingSubject {
                     subject,
-                    event_id: Uuid::from_slice(&id).map_err(|_| Error::Corrupt("event id".into()))?,
+                    event_id: Uuid::from_slice(&id)
+                        .map_err(|_| Error::Corrupt("event id".into()))?,
                     since: Timestamp::from_millis(r.get(2)?)?,
                     until: until.map(Timestamp::from_millis).transpose()?,
                 });
@@ -1044,7 +1211,13 @@ impl Inner {
         Ok(out)
     }
 
-    fn consenting_at(&self, p: &Purpose, recipient: Option<&str>, at: Timestamp, now: Timestamp) -> Result<Vec<ConsentingSubject>> {
+    fn consenting_at(
+        &self,
+        p: &Purpose,
+        recipient: Option<&str>,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<ConsentingSubject>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY subject, seq");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([&p.def.id])?;
@@ -1103,7 +1276,9 @@ pub(crate) fn materialize(events: &[Event], basis: LawfulBasis) -> Vec<CurrentRo
                 recipient: r.unwrap_or("").to_string(),
                 state: d.state,
                 seq: ev.seq,
-                since: d.since.map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
+                since: d
+                    .since
+                    .map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
                 until: d.until.map(Timestamp::as_millis),
                 last_effective,
             })
@@ -1125,23 +1300,35 @@ fn for_each_group(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([purpose])?;
     let mut group: Vec<Event> = Vec::new();
-    let flush = |group: &mut Vec<Event>, f: &mut dyn FnMut(&str, &str, &[Event]) -> Result<bool>| -> Result<bool> {
-        let go_on = match group.first() {
-            Some(g) => f(g.subject.as_deref().unwrap_or(""), g.purpose.as_deref().unwrap_or(""), group)?,
-            None => true,
-        };
-        group.clear();
-        Ok(go_on)
-    };
     while let Some(r) = rows.next()? {
         let e = event_from_row(r)?;
-        if group.first().is_some_and(|g| g.subject != e.subject || g.purpose != e.purpose) && !flush(&mut group, &mut f)? {
-            return Ok(());
+        if group
+            .first()
+            .is_some_and(|g| g.subject != e.subject || g.purpose != e.purpose)
+        {
+            if !call_group(&mut f, &group)? {
+                return Ok(());
+            }
+            group.clear();
         }
         group.push(e);
     }
-    flush(&mut group, &mut f)?;
+    if !group.is_empty() {
+        call_group(&mut f, &group)?;
+    }
     Ok(())
+}
+
+fn call_group(
+    f: &mut impl FnMut(&str, &str, &[Event]) -> Result<bool>,
+    group: &[Event],
+) -> Result<bool> {
+    let first = &group[0];
+    f(
+        first.subject.as_deref().unwrap_or(""),
+        first.purpose.as_deref().unwrap_or(""),
+        group,
+    )
 }
 
 /// Checks the tables derived from the log (registry and materialized state) against
@@ -1160,10 +1347,17 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
         registry_events += 1;
         if r.get::<_, i64>(5)? != 1 {
             let seq: i64 = r.get(0)?;
-            return Ok(Some((seq as u64, format!("the registry table row for event {seq} differs from the event"))));
+            return Ok(Some((
+                seq as u64,
+                format!("the registry table row for event {seq} differs from the event"),
+            )));
         }
     }
-    let registry_rows: i64 = conn.query_row("SELECT (SELECT count(*) FROM purposes) + (SELECT count(*) FROM notices)", [], |r| r.get(0))?;
+    let registry_rows: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM purposes) + (SELECT count(*) FROM notices)",
+        [],
+        |r| r.get(0),
+    )?;
     if registry_rows != registry_events {
         let seq: i64 = conn.query_row(
             "SELECT coalesce(min(seq), 0) FROM (SELECT seq FROM purposes UNION ALL SELECT seq FROM notices) \
@@ -1171,7 +1365,10 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
             [],
             |r| r.get(0),
         )?;
-        return Ok(Some((seq as u64, "the registry tables hold rows no event defines".into())));
+        return Ok(Some((
+            seq as u64,
+            "the registry tables hold rows no event defines".into(),
+        )));
     }
     // Materialized state: recompute every row from the events.
     let mut bases = std::collections::HashMap::new();
@@ -1180,7 +1377,8 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
     {
         let (id, def) = p?;
-        let def: PurposeDef = serde_json::from_str(&def).map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?;
+        let def: PurposeDef = serde_json::from_str(&def)
+            .map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?;
         bases.insert(id, def.lawful_basis);
     }
     let mut found = None;
@@ -1208,7 +1406,10 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
             .collect::<rusqlite::Result<Vec<_>>>()?;
         if have != want {
             let seq = events.last().map_or(0, |e| e.seq);
-            found = Some((seq, format!("the materialized state of the events up to {seq} is wrong")));
+            found = Some((
+                seq,
+                format!("the materialized state of the events up to {seq} is wrong"),
+            ));
             return Ok(false);
         }
         Ok(true)
@@ -1225,7 +1426,10 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
             [],
             |r| r.get(0),
         )?;
-        return Ok(Some((seq as u64, format!("the materialized state has {rows} rows, the events imply {expected_rows}"))));
+        return Ok(Some((
+            seq as u64,
+            format!("the materialized state has {rows} rows, the events imply {expected_rows}"),
+        )));
     }
     Ok(None)
 }
@@ -1245,7 +1449,12 @@ fn push_if_given(
 ) {
     let d = decide(events, p.def.lawful_basis, recipient, at, known, true);
     if let (State::Given, Some(e), Some(since)) = (d.state, d.event, d.since) {
-        out.push(ConsentingSubject { subject, event_id: e.id, since, until: d.until });
+        out.push(ConsentingSubject {
+            subject,
+            event_id: e.id,
+            since,
+            until: d.until,
+        });
     }
 }
 
@@ -1256,7 +1465,11 @@ fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>) -> bool 
         && existing.subject.as_deref() == Some(e.subject.as_str())
         && existing.purpose.as_deref() == Some(e.purpose.as_str())
         && existing.recipient == e.recipient
-        && existing.notice.as_ref().map(|n| (n.id.clone(), n.version.clone())) == e.notice
+        && existing
+            .notice
+            .as_ref()
+            .map(|n| (n.id.clone(), n.version.clone()))
+            == e.notice
         && existing.explicit == e.explicit
         && existing.method == e.method
         && existing.recorded_by == e.recorded_by

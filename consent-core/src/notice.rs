@@ -33,7 +33,12 @@ fn default_language() -> String {
 
 impl NoticeDef {
     /// A notice whose hash is computed from `text`.
-    pub fn from_text(id: impl Into<String>, version: impl Into<String>, title: impl Into<String>, text: &str) -> Self {
+    pub fn from_text(
+        id: impl Into<String>,
+        version: impl Into<String>,
+        title: impl Into<String>,
+        text: &str,
+    ) -> Self {
         NoticeDef {
             id: id.into(),
             version: version.into(),

@@ -97,7 +97,10 @@ fn default_end_day() -> u8 {
 
 impl Validity {
     /// The academic year ending on 31 July, as in the students' union notice.
-    pub const ACADEMIC_YEAR: Validity = Validity::AcademicYear { end_month: 7, end_day: 31 };
+    pub const ACADEMIC_YEAR: Validity = Validity::AcademicYear {
+        end_month: 7,
+        end_day: 31,
+    };
 
     fn check(&self) -> Result<()> {
         if let Validity::AcademicYear { end_month, end_day } = *self {
@@ -168,7 +171,11 @@ pub struct PurposeDef {
 
 impl PurposeDef {
     /// A consent-based purpose with no expiry, no delay and no recipients.
-    pub fn new(id: impl Into<String>, title: impl Into<String>, controller: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        controller: impl Into<String>,
+    ) -> Self {
         PurposeDef {
             id: id.into(),
             title: title.into(),
@@ -194,7 +201,9 @@ impl PurposeDef {
         }
         if let Some(c) = self.special_category {
             if !('a'..='j').contains(&c) {
-                return Err(Error::invalid("special_category must be an Art. 9(2) letter a..j"));
+                return Err(Error::invalid(
+                    "special_category must be an Art. 9(2) letter a..j",
+                ));
             }
         }
         for r in &self.recipients {
@@ -226,19 +235,37 @@ mod tests {
     fn academic_year_lapses_after_31_july() {
         let v = Validity::ACADEMIC_YEAR;
         let oct = Timestamp::parse("2024-10-01T10:00:00Z").unwrap();
-        assert_eq!(v.expiry(oct).unwrap().to_string(), "2025-08-01T00:00:00.000Z");
+        assert_eq!(
+            v.expiry(oct).unwrap().to_string(),
+            "2025-08-01T00:00:00.000Z"
+        );
         let jul = Timestamp::parse("2025-07-31T23:00:00Z").unwrap();
-        assert_eq!(v.expiry(jul).unwrap().to_string(), "2025-08-01T00:00:00.000Z");
+        assert_eq!(
+            v.expiry(jul).unwrap().to_string(),
+            "2025-08-01T00:00:00.000Z"
+        );
         let aug = Timestamp::parse("2025-08-01T00:00:00Z").unwrap();
-        assert_eq!(v.expiry(aug).unwrap().to_string(), "2026-08-01T00:00:00.000Z");
-        let feb = Validity::AcademicYear { end_month: 2, end_day: 29 };
-        assert_eq!(feb.expiry(oct).unwrap().to_string(), "2025-03-01T00:00:00.000Z");
+        assert_eq!(
+            v.expiry(aug).unwrap().to_string(),
+            "2026-08-01T00:00:00.000Z"
+        );
+        let feb = Validity::AcademicYear {
+            end_month: 2,
+            end_day: 29,
+        };
+        assert_eq!(
+            feb.expiry(oct).unwrap().to_string(),
+            "2025-03-01T00:00:00.000Z"
+        );
     }
 
     #[test]
     fn basis_parses_letters_and_names() {
         assert_eq!(LawfulBasis::parse("a").unwrap(), LawfulBasis::Consent);
-        assert_eq!(LawfulBasis::parse("legitimate_interests").unwrap(), LawfulBasis::LegitimateInterests);
+        assert_eq!(
+            LawfulBasis::parse("legitimate_interests").unwrap(),
+            LawfulBasis::LegitimateInterests
+        );
         assert!(LawfulBasis::parse("z").is_err());
     }
 }

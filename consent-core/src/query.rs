@@ -176,9 +176,9 @@ pub(crate) fn decide<'a>(
     expire: bool,
 ) -> Decision<'a> {
     let known = || {
-        events
-            .iter()
-            .filter(move |e| e.recorded_at <= known_at && bears_on(e.recipient.as_deref(), recipient))
+        events.iter().filter(move |e| {
+            e.recorded_at <= known_at && bears_on(e.recipient.as_deref(), recipient)
+        })
     };
     let decides = |k: EventKind| match basis {
         LawfulBasis::Consent => matches!(
@@ -195,8 +195,17 @@ pub(crate) fn decide<'a>(
         .filter(|e| decides(e.kind) && e.effective_at <= at)
         .max_by_key(|e| (e.effective_at, e.seq));
     let Some(last) = last else {
-        let state = if basis == LawfulBasis::Consent { State::NeverAsked } else { State::NotConsentBased };
-        return Decision { state, event: None, since: None, until: None };
+        let state = if basis == LawfulBasis::Consent {
+            State::NeverAsked
+        } else {
+            State::NotConsentBased
+        };
+        return Decision {
+            state,
+            event: None,
+            since: None,
+            until: None,
+        };
     };
     let since = Some(last.effective_at);
     let state = match last.kind {
@@ -209,11 +218,21 @@ pub(crate) fn decide<'a>(
                     }
             });
             if let Some(inv) = invalidation {
-                return Decision { state: State::Invalidated, event: Some(inv), since, until: None };
+                return Decision {
+                    state: State::Invalidated,
+                    event: Some(inv),
+                    since,
+                    until: None,
+                };
             }
             match last.expires_at {
                 Some(exp) if expire && exp <= at => {
-                    return Decision { state: State::Expired, event: Some(last), since: Some(exp), until: None }
+                    return Decision {
+                        state: State::Expired,
+                        event: Some(last),
+                        since: Some(exp),
+                        until: None,
+                    }
                 }
                 _ => State::Given,
             }
@@ -223,6 +242,15 @@ pub(crate) fn decide<'a>(
         EventKind::Revoked => State::Revoked,
         _ => State::Objected,
     };
-    let until = if state == State::Given { last.expires_at } else { None };
-    Decision { state, event: Some(last), since, until }
+    let until = if state == State::Given {
+        last.expires_at
+    } else {
+        None
+    };
+    Decision {
+        state,
+        event: Some(last),
+        since,
+        until,
+    }
 }

@@ -131,7 +131,10 @@ impl std::fmt::Debug for LedgerOptions {
 pub(crate) fn check_sqlite_version() -> Result<()> {
     let found = rusqlite::version_number();
     if found < MIN_SQLITE_VERSION {
-        return Err(Error::SqliteTooOld { found: rusqlite::version().into(), required: "3.51.3".into() });
+        return Err(Error::SqliteTooOld {
+            found: rusqlite::version().into(),
+            required: "3.51.3".into(),
+        });
     }
     Ok(())
 }
@@ -171,13 +174,20 @@ pub(crate) fn open_memory(opts: &LedgerOptions) -> Result<Connection> {
 #[cfg(unix)]
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     Ok(())
 }
 
 #[cfg(not(unix))]
 fn create_private(path: &Path) -> Result<()> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     Ok(())
 }
 
@@ -219,7 +229,9 @@ fn init_schema(conn: &Connection, read_only: bool) -> Result<()> {
     if !has_meta {
         let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
         if tables > 0 {
-            return Err(Error::Corrupt("this SQLite file is not a consent ledger".into()));
+            return Err(Error::Corrupt(
+                "this SQLite file is not a consent ledger".into(),
+            ));
         }
         if read_only {
             return Err(Error::Corrupt("empty file opened read-only".into()));
@@ -252,18 +264,29 @@ fn init_schema(conn: &Connection, read_only: bool) -> Result<()> {
         }
     }
     let format: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key='format'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key='format'", [], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(|e| Error::Corrupt(format!("meta table unreadable: {e}")))?;
     if format.as_deref() != Some(FORMAT_NAME) {
-        return Err(Error::Corrupt("this SQLite file is not a consent ledger".into()));
+        return Err(Error::Corrupt(
+            "this SQLite file is not a consent ledger".into(),
+        ));
     }
     let version: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key='schema_version'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key='schema_version'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(|e| Error::Corrupt(format!("schema version unreadable: {e}")))?;
     match version {
         SCHEMA_VERSION => Ok(()),
-        v if v > SCHEMA_VERSION => Err(Error::SchemaTooNew { found: v, supported: SCHEMA_VERSION }),
+        v if v > SCHEMA_VERSION => Err(Error::SchemaTooNew {
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
         // Migrations from older versions go here, each in its own transaction.
         v => Err(Error::Corrupt(format!("unknown schema version {v}"))),
     }
@@ -271,8 +294,10 @@ fn init_schema(conn: &Connection, read_only: bool) -> Result<()> {
 
 /// Reads the ledger's pepper (the key of erased-subject pseudonyms).
 pub(crate) fn pepper(conn: &Connection) -> Result<Vec<u8>> {
-    conn.query_row("SELECT value FROM meta WHERE key='pepper'", [], |r| r.get(0))
-        .map_err(|e| Error::Corrupt(format!("pepper unreadable: {e}")))
+    conn.query_row("SELECT value FROM meta WHERE key='pepper'", [], |r| {
+        r.get(0)
+    })
+    .map_err(|e| Error::Corrupt(format!("pepper unreadable: {e}")))
 }
 
 /// Columns selected by [`event_from_row`], in order.
@@ -283,40 +308,66 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, kind, subject, salt, personal_d
 
 fn uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     let b: Vec<u8> = row.get(i)?;
-    Uuid::from_slice(&b).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e)))
+    Uuid::from_slice(&b).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+    })
 }
 
 fn ts_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
     let ms: i64 = row.get(i)?;
-    Timestamp::from_millis(ms).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e)))
+    Timestamp::from_millis(ms).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e))
+    })
 }
 
 fn opt_ts_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
     let ms: Option<i64> = row.get(i)?;
     ms.map(|m| {
-        Timestamp::from_millis(m).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e)))
+        Timestamp::from_millis(m).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                i,
+                rusqlite::types::Type::Integer,
+                Box::new(e),
+            )
+        })
     })
     .transpose()
 }
 
 fn parse_col<T: std::str::FromStr<Err = Error>>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     let s: String = row.get(i)?;
-    s.parse().map_err(|e: Error| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    s.parse().map_err(|e: Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
     let s: Option<String> = row.get(i)?;
-    s.map(|s| serde_json::from_str(&s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))))
-        .transpose()
+    s.map(|s| {
+        serde_json::from_str(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
 }
 
 /// Maps a row selected with [`EVENT_COLUMNS`].
 pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    let notice = match (row.get::<_, Option<String>>(9)?, row.get::<_, Option<String>>(10)?, row.get::<_, Option<Vec<u8>>>(11)?) {
+    let notice = match (
+        row.get::<_, Option<String>>(9)?,
+        row.get::<_, Option<String>>(10)?,
+        row.get::<_, Option<Vec<u8>>>(11)?,
+    ) {
         (Some(id), Some(version), Some(h)) => Some(NoticeRef {
             id,
             version,
-            sha256: h.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(11, "notice_sha256".into(), rusqlite::types::Type::Blob))?,
+            sha256: h.try_into().map_err(|_| {
+                rusqlite::Error::InvalidColumnType(
+                    11,
+                    "notice_sha256".into(),
+                    rusqlite::types::Type::Blob,
+                )
+            })?,
         }),
         _ => None,
     };
@@ -334,7 +385,15 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         notice,
         explicit: row.get::<_, i64>(12)? != 0,
         method: method
-            .map(|m| m.parse().map_err(|e: Error| rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, Box::new(e))))
+            .map(|m| {
+                m.parse().map_err(|e: Error| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        13,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })
             .transpose()?,
         recorded_by: parse_col(row, 14)?,
         effective_at: ts_col(row, 15)?,
@@ -343,7 +402,17 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         effect_deadline: opt_ts_col(row, 18)?,
         source_id: row.get(19)?,
         evidence: json_col(row, 20)?,
-        target: row.get::<_, Option<Vec<u8>>>(21)?.map(|b| Uuid::from_slice(&b)).transpose().map_err(|e| rusqlite::Error::FromSqlConversionFailure(21, rusqlite::types::Type::Blob, Box::new(e)))?,
+        target: row
+            .get::<_, Option<Vec<u8>>>(21)?
+            .map(|b| Uuid::from_slice(&b))
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    21,
+                    rusqlite::types::Type::Blob,
+                    Box::new(e),
+                )
+            })?,
         details: json_col(row, 22)?,
         erased: salt.is_none() && kind.is_subject_event(),
     })
@@ -502,10 +571,16 @@ pub(crate) struct TreeTable<'c>(pub &'c Connection);
 impl HashStore for TreeTable<'_> {
     type Error = Error;
     fn stored_hash(&mut self, level: u32, index: u64) -> Result<Hash> {
-        let mut stmt = self.0.prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
-        let h: Option<Vec<u8>> = stmt.query_row(params![level, index as i64], |r| r.get(0)).optional()?;
-        let h = h.ok_or_else(|| Error::Corrupt(format!("tree hash ({level}, {index}) is missing")))?;
-        h.try_into().map_err(|_| Error::Corrupt(format!("tree hash ({level}, {index}) is not 32 bytes")))
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
+        let h: Option<Vec<u8>> = stmt
+            .query_row(params![level, index as i64], |r| r.get(0))
+            .optional()?;
+        let h =
+            h.ok_or_else(|| Error::Corrupt(format!("tree hash ({level}, {index}) is missing")))?;
+        h.try_into()
+            .map_err(|_| Error::Corrupt(format!("tree hash ({level}, {index}) is not 32 bytes")))
     }
 }
 
@@ -521,6 +596,8 @@ pub(crate) fn append_leaf(conn: &Connection, seq: u64, leaf: Hash) -> Result<()>
 
 /// Number of events (the next sequence number).
 pub(crate) fn size(conn: &Connection) -> Result<u64> {
-    let n: Option<i64> = conn.prepare_cached("SELECT max(seq) FROM events")?.query_row([], |r| r.get(0))?;
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT max(seq) FROM events")?
+        .query_row([], |r| r.get(0))?;
     Ok(n.map_or(0, |n| n as u64 + 1))
 }

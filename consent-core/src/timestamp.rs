@@ -32,7 +32,9 @@ impl Timestamp {
         if (MIN_MS..=MAX_MS).contains(&ms) {
             Ok(Timestamp(ms))
         } else {
-            Err(Error::InvalidTime(format!("{ms} ms is outside the years 1..9999")))
+            Err(Error::InvalidTime(format!(
+                "{ms} ms is outside the years 1..9999"
+            )))
         }
     }
 
@@ -118,18 +120,36 @@ mod tests {
     fn parses_rfc3339_and_dates() {
         let t = Timestamp::parse("2024-10-01T09:30:00.123+01:00").unwrap();
         assert_eq!(t.to_string(), "2024-10-01T08:30:00.123Z");
-        assert_eq!(Timestamp::parse("2024-10-01").unwrap().to_string(), "2024-10-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp::parse("2024-10-01").unwrap().to_string(),
+            "2024-10-01T00:00:00.000Z"
+        );
         assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
     }
 
     #[test]
     fn rejects_malformed_and_out_of_range() {
-        for bad in ["", "yesterday", "2024-13-01", "2024-10-01T25:00:00Z", "2024-10-01 09:30"] {
-            assert!(matches!(Timestamp::parse(bad), Err(Error::InvalidTime(_))), "{bad}");
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-10-01T25:00:00Z",
+            "2024-10-01 09:30",
+        ] {
+            assert!(
+                matches!(Timestamp::parse(bad), Err(Error::InvalidTime(_))),
+                "{bad}"
+            );
         }
         assert!(Timestamp::from_millis(i64::MAX).is_err());
         assert!(Timestamp::from_millis(i64::MIN).is_err());
         assert!(Timestamp::from_millis(MAX_MS).is_ok());
-        assert_eq!(Timestamp::from_millis(MAX_MS).unwrap().saturating_add_millis(5).as_millis(), MAX_MS);
+        assert_eq!(
+            Timestamp::from_millis(MAX_MS)
+                .unwrap()
+                .saturating_add_millis(5)
+                .as_millis(),
+            MAX_MS
+        );
     }
 }

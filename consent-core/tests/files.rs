@@ -23,19 +23,27 @@ fn file_is_private_to_its_owner() {
     let dir = tempfile::tempdir().unwrap();
     let l = file_ledger(dir.path());
     l.append(give("s1", "jmsu.marketing")).unwrap();
-    let mode = std::fs::metadata(dir.path().join("ledger.db")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("ledger.db"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
 /// Child half of the multi-process test: appends `CONSENT_CHILD_N` events.
 #[test]
 fn child_writer() {
-    let (Ok(path), Ok(n), Ok(tag)) = (std::env::var("CONSENT_CHILD_LEDGER"), std::env::var("CONSENT_CHILD_N"), std::env::var("CONSENT_CHILD_TAG")) else {
+    let (Ok(path), Ok(n), Ok(tag)) = (
+        std::env::var("CONSENT_CHILD_LEDGER"),
+        std::env::var("CONSENT_CHILD_N"),
+        std::env::var("CONSENT_CHILD_TAG"),
+    ) else {
         return; // Only does work when started by `many_processes_append_to_one_file`.
     };
     let l = Ledger::open(path).unwrap();
     for i in 0..n.parse::<usize>().unwrap() {
-        l.append(give(&format!("{tag}-{i}"), "jmsu.marketing")).unwrap();
+        l.append(give(&format!("{tag}-{i}"), "jmsu.marketing"))
+            .unwrap();
     }
 }
 
@@ -64,10 +72,23 @@ fn many_processes_append_to_one_file() {
     let l = Ledger::open(&path).unwrap();
     let report = l.verify().unwrap();
     assert!(report.ok, "{report:?}");
-    assert_eq!(report.size, 8 + procs * per, "nothing lost, nothing duplicated");
+    assert_eq!(
+        report.size,
+        8 + procs * per,
+        "nothing lost, nothing duplicated"
+    );
     let changes = l.changes_since(0, usize::MAX).unwrap();
-    assert!(changes.iter().enumerate().all(|(i, e)| e.seq == i as u64), "no gaps");
-    assert_eq!(l.consenting("jmsu.marketing", None, None).unwrap().subjects.len() as u64, procs * per);
+    assert!(
+        changes.iter().enumerate().all(|(i, e)| e.seq == i as u64),
+        "no gaps"
+    );
+    assert_eq!(
+        l.consenting("jmsu.marketing", None, None)
+            .unwrap()
+            .subjects
+            .len() as u64,
+        procs * per
+    );
 }
 
 #[test]
@@ -79,8 +100,10 @@ fn many_threads_share_one_ledger() {
             let l = l.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
-                    l.append(give(&format!("t{t}-{i}"), "jmsu.marketing")).unwrap();
-                    l.status(&format!("t{t}-{i}"), "jmsu.marketing", None).unwrap();
+                    l.append(give(&format!("t{t}-{i}"), "jmsu.marketing"))
+                        .unwrap();
+                    l.status(&format!("t{t}-{i}"), "jmsu.marketing", None)
+                        .unwrap();
                 }
             })
         })
@@ -97,24 +120,51 @@ fn many_threads_share_one_ledger() {
 fn bad_files_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let random = dir.path().join("random.db");
-    let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&random, &bytes).unwrap();
     let err = Ledger::open(&random).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
-    assert_eq!(std::fs::read(&random).unwrap(), bytes, "a refused file is left as it was");
+    assert_eq!(
+        std::fs::read(&random).unwrap(),
+        bytes,
+        "a refused file is left as it was"
+    );
 
     let foreign = dir.path().join("foreign.db");
-    Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE students(id TEXT)").unwrap();
-    assert_eq!(Ledger::open(&foreign).err().unwrap().kind(), ErrorKind::Corrupt);
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE students(id TEXT)")
+        .unwrap();
+    assert_eq!(
+        Ledger::open(&foreign).err().unwrap().kind(),
+        ErrorKind::Corrupt
+    );
 
     let newer = dir.path().join("newer.db");
     drop(Ledger::open(&newer).unwrap());
-    Connection::open(&newer).unwrap().execute("UPDATE meta SET value = 99 WHERE key = 'schema_version'", []).unwrap();
-    assert_eq!(Ledger::open(&newer).err().unwrap().kind(), ErrorKind::SchemaTooNew);
+    Connection::open(&newer)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(
+        Ledger::open(&newer).err().unwrap().kind(),
+        ErrorKind::SchemaTooNew
+    );
 
     let missing = dir.path().join("missing.db");
-    let opts = LedgerOptions { create: false, ..LedgerOptions::default() };
-    assert_eq!(Ledger::open_with(&missing, opts).err().unwrap().kind(), ErrorKind::NotFound);
+    let opts = LedgerOptions {
+        create: false,
+        ..LedgerOptions::default()
+    };
+    assert_eq!(
+        Ledger::open_with(&missing, opts).err().unwrap().kind(),
+        ErrorKind::NotFound
+    );
     assert!(!missing.exists());
 }
 
@@ -124,8 +174,18 @@ fn read_only_ledger_answers_but_does_not_write() {
     let l = file_ledger(dir.path());
     l.append(give("s1", "jmsu.marketing")).unwrap();
     l.close().unwrap();
-    let ro = Ledger::open_with(dir.path().join("ledger.db"), LedgerOptions { read_only: true, ..Default::default() }).unwrap();
-    assert_eq!(ro.status("s1", "jmsu.marketing", None).unwrap().state, State::Given);
+    let ro = Ledger::open_with(
+        dir.path().join("ledger.db"),
+        LedgerOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        ro.status("s1", "jmsu.marketing", None).unwrap().state,
+        State::Given
+    );
     assert!(ro.verify().unwrap().ok);
     let err = ro.append(give("s2", "jmsu.marketing")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReadOnly, "{err}");
@@ -143,9 +203,14 @@ fn full_disk_loses_nothing() {
     l.close().unwrap();
     // Cap the file at its current size: the next page allocation fails as on a full disk.
     let conn = Connection::open(&path).unwrap();
-    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
     drop(conn);
-    let opts = LedgerOptions { max_pages: Some(pages as u64), ..LedgerOptions::default() };
+    let opts = LedgerOptions {
+        max_pages: Some(pages as u64),
+        ..LedgerOptions::default()
+    };
     let l = Ledger::open_with(&path, opts).unwrap();
     let mut err = None;
     for i in 0..500 {
@@ -173,7 +238,10 @@ fn tampering_with_rows_is_named_by_verify() {
     let path = dir.path().join("ledger.db");
     let l = file_ledger(dir.path());
     for i in 0..30 {
-        l.append(give(&format!("s{i}"), "jmsu.data-sharing").evidence(serde_json::json!({"form": i}))).unwrap();
+        l.append(
+            give(&format!("s{i}"), "jmsu.data-sharing").evidence(serde_json::json!({"form": i})),
+        )
+        .unwrap();
     }
     let head = l.head().unwrap();
     l.close().unwrap();
@@ -216,7 +284,10 @@ fn tampering_with_rows_is_named_by_verify() {
     std::fs::copy(&path, &copy).unwrap();
     raw(&copy).execute_batch("DELETE FROM events WHERE seq >= 30; DELETE FROM tree WHERE (idx << level) + (1 << level) > 30; DELETE FROM current WHERE seq >= 30;").unwrap();
     let l = Ledger::open(&copy).unwrap();
-    assert!(l.verify().unwrap().ok, "a clean truncation looks valid on its own");
+    assert!(
+        l.verify().unwrap().ok,
+        "a clean truncation looks valid on its own"
+    );
     let r = l.verify_against(&head).unwrap();
     assert!(!r.ok);
     assert_eq!(r.first_bad_seq, Some(30));
@@ -233,40 +304,72 @@ fn tampering_with_rows_is_named_by_verify() {
 #[test]
 fn erasure_leaves_no_trace_and_every_hash_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.db");
     let l = file_ledger(dir.path());
     let subject = "STU-7731-ZETA";
     for i in 0..50 {
-        l.append(give(&format!("other-{i}"), "jmsu.marketing")).unwrap();
+        l.append(give(&format!("other-{i}"), "jmsu.marketing"))
+            .unwrap();
     }
-    l.append(give(subject, "jmsu.marketing").source_id(format!("{subject}-form")).evidence(serde_json::json!({"signed": subject}))).unwrap();
-    l.append(give(subject, "wellbeing.share-external").recipient("NHS")).unwrap();
-    l.append(NewEvent::withdraw(subject, "jmsu.marketing")).unwrap();
+    l.append(
+        give(subject, "jmsu.marketing")
+            .source_id(format!("{subject}-form"))
+            .evidence(serde_json::json!({"signed": subject})),
+    )
+    .unwrap();
+    l.append(give(subject, "wellbeing.share-external").recipient("NHS"))
+        .unwrap();
+    l.append(NewEvent::withdraw(subject, "jmsu.marketing"))
+        .unwrap();
     let before = l.head().unwrap();
-    let report = l.erase_subject(subject, "retention period ended", Actor::staff("dpo")).unwrap();
+    let report = l
+        .erase_subject(subject, "retention period ended", Actor::staff("dpo"))
+        .unwrap();
     assert_eq!(report.events_erased, 3);
     assert!(report.wal_truncated);
     let v = l.verify_against(&before).unwrap();
     assert!(v.ok, "{v:?}");
     // Grants are refused; a withdrawal is still recorded.
-    assert_eq!(l.append(give(subject, "jmsu.marketing")).unwrap_err().kind(), ErrorKind::SubjectErased);
-    let w = l.append(NewEvent::withdraw(subject, "wellbeing.share-external")).unwrap();
+    assert_eq!(
+        l.append(give(subject, "jmsu.marketing"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::SubjectErased
+    );
+    let w = l
+        .append(NewEvent::withdraw(subject, "wellbeing.share-external"))
+        .unwrap();
     assert_eq!(w.subject, None);
-    assert_eq!(l.status(subject, "jmsu.marketing", None).unwrap().state, State::Erased);
+    assert_eq!(
+        l.status(subject, "jmsu.marketing", None).unwrap().state,
+        State::Erased
+    );
     let h = l.history(subject).unwrap();
-    assert_eq!(h.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::SubjectErased, EventKind::Withdrawn]);
-    assert_eq!(l.erase_subject(subject, "again", Actor::staff("dpo")).unwrap_err().kind(), ErrorKind::SubjectErased);
+    assert_eq!(
+        h.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [EventKind::SubjectErased, EventKind::Withdrawn]
+    );
+    assert_eq!(
+        l.erase_subject(subject, "again", Actor::staff("dpo"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::SubjectErased
+    );
     assert!(l.checkpoint().unwrap());
     assert!(l.verify().unwrap().ok);
     for suffix in ["", "-wal", "-shm"] {
         let file = dir.path().join(format!("ledger.db{suffix}"));
         if let Ok(bytes) = std::fs::read(&file) {
-            let found = bytes.windows(subject.len()).any(|w| w == subject.as_bytes());
+            let found = bytes
+                .windows(subject.len())
+                .any(|w| w == subject.as_bytes());
             assert!(!found, "the subject id is still in {}", file.display());
         }
     }
     // Other subjects are untouched.
-    assert_eq!(l.status("other-3", "jmsu.marketing", None).unwrap().state, State::Given);
+    assert_eq!(
+        l.status("other-3", "jmsu.marketing", None).unwrap().state,
+        State::Given
+    );
 }
 
 #[test]
@@ -275,13 +378,19 @@ fn a_purpose_changed_by_another_connection_is_seen_at_once() {
     let a = file_ledger(dir.path());
     let b = Ledger::open(dir.path().join("ledger.db")).unwrap();
     a.append(give("s1", "jmsu.marketing")).unwrap();
-    assert_eq!(a.status("s1", "jmsu.marketing", None).unwrap().state, State::Given);
+    assert_eq!(
+        a.status("s1", "jmsu.marketing", None).unwrap().state,
+        State::Given
+    );
     let mut def = b.purpose("jmsu.marketing").unwrap().def;
     def.lawful_basis = LawfulBasis::LegitimateInterests;
     assert_eq!(b.register_purpose(def).unwrap().version, 2);
     // `a` cached version 1; the other connection's commit must invalidate it.
     let s = a.status("s1", "jmsu.marketing", None).unwrap();
     assert_eq!((s.state, s.purpose_version), (State::NotConsentBased, 2));
-    assert_eq!(a.append(give("s2", "jmsu.marketing")).unwrap_err().kind(), ErrorKind::InvalidConsent);
+    assert_eq!(
+        a.append(give("s2", "jmsu.marketing")).unwrap_err().kind(),
+        ErrorKind::InvalidConsent
+    );
     assert!(a.verify().unwrap().ok);
 }

@@ -1,6 +1,8 @@
 //! Property test: random event sequences, and every `status_at` answer compared with
 //! a small reference model written here from the rules of DOMAIN.md.
 
+#![allow(clippy::needless_range_loop)] // indices are the model's subject ids
+
 mod common;
 
 use common::*;
@@ -9,12 +11,30 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Give { subject: usize, recipient: Option<usize>, eff: i64, expires: Option<i64> },
-    Refuse { subject: usize, eff: i64 },
-    Withdraw { subject: usize, recipient: Option<usize>, eff: i64 },
-    Revoke { subject: usize, eff: i64 },
+    Give {
+        subject: usize,
+        recipient: Option<usize>,
+        eff: i64,
+        expires: Option<i64>,
+    },
+    Refuse {
+        subject: usize,
+        eff: i64,
+    },
+    Withdraw {
+        subject: usize,
+        recipient: Option<usize>,
+        eff: i64,
+    },
+    Revoke {
+        subject: usize,
+        eff: i64,
+    },
     /// Invalidate the n-th grant so far of the subject, or every earlier one.
-    Invalidate { subject: usize, nth: Option<usize> },
+    Invalidate {
+        subject: usize,
+        nth: Option<usize>,
+    },
 }
 
 const SUBJECTS: [&str; 2] = ["s-a", "s-b"];
@@ -52,11 +72,20 @@ struct Fact {
 }
 
 /// The reference: scan the facts the way a person would read the rules.
-fn reference(facts: &[Fact], subject: usize, recipient: Option<usize>, at: i64, known: i64) -> State {
+fn reference(
+    facts: &[Fact],
+    subject: usize,
+    recipient: Option<usize>,
+    at: i64,
+    known: i64,
+) -> State {
     let mut deciding: Option<&Fact> = None;
     for f in facts {
         let applies = f.subject == subject && (f.recipient.is_none() || f.recipient == recipient);
-        let is_decision = matches!(f.kind, EventKind::Given | EventKind::Refused | EventKind::Withdrawn | EventKind::Revoked);
+        let is_decision = matches!(
+            f.kind,
+            EventKind::Given | EventKind::Refused | EventKind::Withdrawn | EventKind::Revoked
+        );
         if applies && is_decision && f.recorded <= known && f.eff <= at {
             let later = match deciding {
                 None => true,
@@ -67,7 +96,9 @@ fn reference(facts: &[Fact], subject: usize, recipient: Option<usize>, at: i64, 
             }
         }
     }
-    let Some(d) = deciding else { return State::NeverAsked };
+    let Some(d) = deciding else {
+        return State::NeverAsked;
+    };
     match d.kind {
         EventKind::Given => {
             let invalidated = facts.iter().any(|i| {

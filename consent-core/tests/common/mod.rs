@@ -21,7 +21,9 @@ impl Clock {
     pub fn options(&self) -> LedgerOptions {
         let c = self.0.clone();
         LedgerOptions {
-            clock: Some(Arc::new(move || Timestamp::from_millis(c.load(Ordering::SeqCst)).unwrap())),
+            clock: Some(Arc::new(move || {
+                Timestamp::from_millis(c.load(Ordering::SeqCst)).unwrap()
+            })),
             ..LedgerOptions::default()
         }
     }
@@ -48,14 +50,23 @@ pub fn register_all(l: &Ledger) {
     health.special_category = Some('a');
     health.withdrawal_method = "email GoAbroad@ljmu.ac.uk".into();
     l.register_purpose(health).unwrap();
-    let mut share = PurposeDef::new("wellbeing.share-external", "Share with external bodies", "LJMU");
+    let mut share = PurposeDef::new(
+        "wellbeing.share-external",
+        "Share with external bodies",
+        "LJMU",
+    );
     share.recipients = vec!["NHS".into(), "SFE".into(), "landlord".into()];
     l.register_purpose(share).unwrap();
     let mut engagement = PurposeDef::new("it.my-engagement", "My Engagement analytics", "LJMU");
     engagement.lawful_basis = LawfulBasis::LegitimateInterests;
     l.register_purpose(engagement).unwrap();
-    l.register_notice(NoticeDef::from_text(NOTICE.0, NOTICE.1, "JMSU privacy notice", "text of the JMSU notice"))
-        .unwrap();
+    l.register_notice(NoticeDef::from_text(
+        NOTICE.0,
+        NOTICE.1,
+        "JMSU privacy notice",
+        "text of the JMSU notice",
+    ))
+    .unwrap();
     l.register_notice(NoticeDef::from_text(
         MOBILITY_NOTICE.0,
         MOBILITY_NOTICE.1,
@@ -66,7 +77,9 @@ pub fn register_all(l: &Ledger) {
 }
 
 pub fn give(subject: &str, purpose: &str) -> NewEvent {
-    NewEvent::give(subject, purpose).notice(NOTICE.0, NOTICE.1).method(Method::Portal)
+    NewEvent::give(subject, purpose)
+        .notice(NOTICE.0, NOTICE.1)
+        .method(Method::Portal)
 }
 
 pub fn ledger_at(at: &str) -> (Ledger, Clock) {
