@@ -12,7 +12,13 @@ Times are RFC 3339 (2024-10-01T09:30:00Z) or dates (2024-10-01, midnight UTC).";
 #[command(name = "consent", version, about = ABOUT, after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// The ledger file.
-    #[arg(long, short = 'l', env = "CONSENT_LEDGER", global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        short = 'l',
+        env = "CONSENT_LEDGER",
+        global = true,
+        value_name = "PATH"
+    )]
     pub ledger: Option<PathBuf>,
     /// Machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
@@ -206,7 +212,12 @@ pub enum NoticeCmd {
         #[arg(long)]
         title: String,
         /// The text shown; its SHA-256 is recorded.
-        #[arg(long, value_name = "FILE", conflicts_with = "sha256", required_unless_present = "sha256")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "sha256",
+            required_unless_present = "sha256"
+        )]
         text_file: Option<PathBuf>,
         /// The SHA-256 of the text, as 64 hex digits.
         #[arg(long)]

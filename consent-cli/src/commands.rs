@@ -4,13 +4,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use consent_core::{
-    Actor, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions, Method, NewEvent,
-    NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity,
+    Actor, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions, Method,
+    NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::cli::{Cli, Command, EventArgs, FeedFormat, NoticeCmd, ProveCmd, PurposeAddArgs, PurposeCmd, RegistryCmd};
+use crate::cli::{
+    Cli, Command, EventArgs, FeedFormat, NoticeCmd, ProveCmd, PurposeAddArgs, PurposeCmd,
+    RegistryCmd,
+};
 use crate::exit::{CliResult, Failure, IMPORT_REJECTED, NOT_FOUND, TAMPER};
 use crate::output::{self, fields, print_json, short_hash, time, Table};
 use crate::receipt;
@@ -24,7 +27,10 @@ struct Ctx {
 
 impl Ctx {
     fn options(&self, create: bool) -> LedgerOptions {
-        let mut o = LedgerOptions { create, ..LedgerOptions::default() };
+        let mut o = LedgerOptions {
+            create,
+            ..LedgerOptions::default()
+        };
         if let Some(t) = self.now {
             o.clock = Some(Arc::new(move || t));
         }
@@ -43,7 +49,10 @@ impl Ctx {
         if !path.exists() {
             return Err(Failure::new(
                 NOT_FOUND,
-                format!("no ledger at {} (create one with `consent init`)", path.display()),
+                format!(
+                    "no ledger at {} (create one with `consent init`)",
+                    path.display()
+                ),
             ));
         }
         Ok(Ledger::open_with(path, self.options(false))?)
@@ -67,41 +76,72 @@ pub fn split_notice(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_uuid(what: &str, s: &str) -> CliResult<Uuid> {
-    s.trim().parse().map_err(|_| Failure::usage(format!("{what}: `{s}` is not an event id (UUID)")))
+    s.trim()
+        .parse()
+        .map_err(|_| Failure::usage(format!("{what}: `{s}` is not an event id (UUID)")))
 }
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> CliResult {
-    let now = cli.now.as_deref().map(|s| parse_time("--now", s)).transpose()?;
-    let ctx = Ctx { json: cli.json, ledger_path: cli.ledger, now };
+    let now = cli
+        .now
+        .as_deref()
+        .map(|s| parse_time("--now", s))
+        .transpose()?;
+    let ctx = Ctx {
+        json: cli.json,
+        ledger_path: cli.ledger,
+        now,
+    };
     match cli.command {
         Command::Init => init(&ctx),
         Command::Purpose(c) => purpose(&ctx, c),
         Command::Notice(c) => notice(&ctx, c),
-        Command::Registry(RegistryCmd::Load { file, texts }) => registry_load(&ctx, &file, texts.as_deref()),
+        Command::Registry(RegistryCmd::Load { file, texts }) => {
+            registry_load(&ctx, &file, texts.as_deref())
+        }
         Command::Give(a) => record(&ctx, EventKind::Given, a),
         Command::Refuse(a) => record(&ctx, EventKind::Refused, a),
         Command::Withdraw(a) => record(&ctx, EventKind::Withdrawn, a),
         Command::Revoke(a) => record(&ctx, EventKind::Revoked, a),
         Command::Invalidate(a) => record(&ctx, EventKind::Invalidated, a),
         Command::Object(a) => record(&ctx, EventKind::Objected, a),
-        Command::Status { subject, purpose, recipient, at, known_at } => {
-            status(&ctx, &subject, &purpose, recipient.as_deref(), at.as_ref(), known_at.as_ref())
-        }
+        Command::Status {
+            subject,
+            purpose,
+            recipient,
+            at,
+            known_at,
+        } => status(
+            &ctx,
+            &subject,
+            &purpose,
+            recipient.as_deref(),
+            at.as_ref(),
+            known_at.as_ref(),
+        ),
         Command::History { subject } => history(&ctx, &subject),
-        Command::Consenting { purpose, recipient, at, format } => {
-            consenting(&ctx, &purpose, recipient.as_deref(), at.as_ref(), format)
-        }
+        Command::Consenting {
+            purpose,
+            recipient,
+            at,
+            format,
+        } => consenting(&ctx, &purpose, recipient.as_deref(), at.as_ref(), format),
         Command::Changes { since, limit } => changes(&ctx, since, limit),
         Command::Export { subject, output } => export(&ctx, &subject, output.as_deref()),
-        Command::Receipt { event_id, format, output } => {
+        Command::Receipt {
+            event_id,
+            format,
+            output,
+        } => {
             let ledger = ctx.open()?;
             let id = parse_uuid("EVENT_ID", &event_id)?;
             let v = receipt::build(&ledger, id, format)?;
-            let text = serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))? + "\n";
+            let text =
+                serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))? + "\n";
             output::write_out(output.as_deref(), &text)?;
             if let Some(p) = output {
-                eprintln!("receipt for event {id} written to {}", p.display());
+                println!("receipt for event {id} written to {}", p.display());
             }
             Ok(())
         }
@@ -109,16 +149,28 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Head => {
             let head = ctx.open()?.head()?;
             if ctx.json {
-                print_json(&json!({ "head": head.to_string(), "size": head.size, "root": hex::encode(head.root) }))
+                print_json(
+                    &json!({ "head": head.to_string(), "size": head.size, "root": hex::encode(head.root) }),
+                )
             } else {
                 println!("{head}");
                 Ok(())
             }
         }
-        Command::Prove(ProveCmd::Consistency { old_head, output }) => prove_consistency(&ctx, &old_head, output.as_deref()),
-        Command::CheckReceipt { file, head, consistency } => check_receipt(&ctx, &file, head.as_deref(), consistency.as_deref()),
+        Command::Prove(ProveCmd::Consistency { old_head, output }) => {
+            prove_consistency(&ctx, &old_head, output.as_deref())
+        }
+        Command::CheckReceipt {
+            file,
+            head,
+            consistency,
+        } => check_receipt(&ctx, &file, head.as_deref(), consistency.as_deref()),
         Command::Import(args) => import(&ctx, &args),
-        Command::Erase { subject, reason, actor } => erase(&ctx, &subject, &reason, &actor),
+        Command::Erase {
+            subject,
+            reason,
+            actor,
+        } => erase(&ctx, &subject, &reason, &actor),
     }
 }
 
@@ -128,10 +180,16 @@ fn init(ctx: &Ctx) -> CliResult {
     let ledger = Ledger::open_with(path, ctx.options(true))?;
     let head = ledger.head()?;
     if ctx.json {
-        return print_json(&json!({ "ledger": path, "created": !existed, "head": head.to_string() }));
+        return print_json(
+            &json!({ "ledger": path, "created": !existed, "head": head.to_string() }),
+        );
     }
     if existed {
-        println!("ledger {} already exists: {} events, head {head}", path.display(), head.size);
+        println!(
+            "ledger {} already exists: {} events, head {head}",
+            path.display(),
+            head.size
+        );
     } else {
         println!("created ledger {}", path.display());
     }
@@ -142,7 +200,11 @@ fn init(ctx: &Ctx) -> CliResult {
 
 fn parse_validity(s: &str) -> CliResult<Validity> {
     let s = s.trim();
-    let bad = || Failure::usage(format!("--validity: `{s}` is not none, academic-year[:MM-DD] or days:N"));
+    let bad = || {
+        Failure::usage(format!(
+            "--validity: `{s}` is not none, academic-year[:MM-DD] or days:N"
+        ))
+    };
     Ok(match s {
         "none" => Validity::None,
         "academic-year" => Validity::ACADEMIC_YEAR,
@@ -154,7 +216,9 @@ fn parse_validity(s: &str) -> CliResult<Validity> {
                     end_day: d.parse().map_err(|_| bad())?,
                 }
             } else if let Some(n) = s.strip_prefix("days:") {
-                Validity::Days { days: n.parse().map_err(|_| bad())? }
+                Validity::Days {
+                    days: n.parse().map_err(|_| bad())?,
+                }
             } else {
                 return Err(bad());
             }
@@ -165,7 +229,11 @@ fn parse_validity(s: &str) -> CliResult<Validity> {
 /// `24h`, `30m`, `2d`, `90s` or plain seconds.
 fn parse_duration_secs(s: &str) -> CliResult<u64> {
     let s = s.trim();
-    let bad = || Failure::usage(format!("--effect-delay: `{s}` is not a duration like 24h, 30m, 2d or 86400"));
+    let bad = || {
+        Failure::usage(format!(
+            "--effect-delay: `{s}` is not a duration like 24h, 30m, 2d or 86400"
+        ))
+    };
     let (num, mult) = match s.chars().last() {
         Some('s') => (&s[..s.len() - 1], 1),
         Some('m') => (&s[..s.len() - 1], 60),
@@ -173,14 +241,19 @@ fn parse_duration_secs(s: &str) -> CliResult<u64> {
         Some('d') => (&s[..s.len() - 1], 86_400),
         _ => (s, 1),
     };
-    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)).ok_or_else(bad)
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(bad)
 }
 
 fn validity_text(v: &Validity) -> String {
     match v {
         Validity::None => "until withdrawn".into(),
         Validity::Days { days } => format!("{days} days"),
-        Validity::AcademicYear { end_month, end_day } => format!("academic year (to {end_day:02}/{end_month:02})"),
+        Validity::AcademicYear { end_month, end_day } => {
+            format!("academic year (to {end_day:02}/{end_month:02})")
+        }
     }
 }
 
@@ -203,7 +276,15 @@ fn basis_text(p: &PurposeDef) -> String {
 }
 
 fn purpose_table(list: &[Purpose]) -> String {
-    let mut t = Table::new(&["PURPOSE", "V", "CONTROLLER", "BASIS", "VALIDITY", "DELAY", "RECIPIENTS"]);
+    let mut t = Table::new(&[
+        "PURPOSE",
+        "V",
+        "CONTROLLER",
+        "BASIS",
+        "VALIDITY",
+        "DELAY",
+        "RECIPIENTS",
+    ]);
     for p in list {
         t.row(vec![
             p.def.id.clone(),
@@ -212,7 +293,11 @@ fn purpose_table(list: &[Purpose]) -> String {
             basis_text(&p.def),
             validity_text(&p.def.validity),
             delay_text(p.def.effect_delay_secs),
-            if p.def.recipients.is_empty() { "-".into() } else { p.def.recipients.join(", ") },
+            if p.def.recipients.is_empty() {
+                "-".into()
+            } else {
+                p.def.recipients.join(", ")
+            },
         ]);
     }
     t.render()
@@ -229,9 +314,15 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
                 return print_json(&p);
             }
             if p.seq >= before {
-                println!("registered purpose {} version {} (event #{})", p.def.id, p.version, p.seq);
+                println!(
+                    "registered purpose {} version {} (event #{})",
+                    p.def.id, p.version, p.seq
+                );
             } else {
-                println!("purpose {} version {} is unchanged; nothing recorded", p.def.id, p.version);
+                println!(
+                    "purpose {} version {} is unchanged; nothing recorded",
+                    p.def.id, p.version
+                );
             }
             Ok(())
         }
@@ -251,7 +342,11 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
             Ok(())
         }
         PurposeCmd::Show { id } => {
-            let versions: Vec<Purpose> = ledger.purposes()?.into_iter().filter(|p| p.def.id == id).collect();
+            let versions: Vec<Purpose> = ledger
+                .purposes()?
+                .into_iter()
+                .filter(|p| p.def.id == id)
+                .collect();
             if versions.is_empty() {
                 return Err(consent_core::Error::UnknownPurpose(id).into());
             }
@@ -269,13 +364,32 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
                         ("lawful basis", d.lawful_basis.describe().to_string()),
                         (
                             "special category",
-                            d.special_category.map_or("-".into(), |c| format!("Art. 9(2)({c}): grants must be explicit"))
+                            d.special_category.map_or("-".into(), |c| format!(
+                                "Art. 9(2)({c}): grants must be explicit"
+                            ))
                         ),
                         ("validity", validity_text(&d.validity)),
                         ("withdrawal delay", delay_text(d.effect_delay_secs)),
-                        ("how to withdraw", if d.withdrawal_method.is_empty() { "-".into() } else { d.withdrawal_method.clone() }),
-                        ("recipients", if d.recipients.is_empty() { "-".into() } else { d.recipients.join(", ") }),
-                        ("registered", format!("{} (event #{})", time(p.registered_at), p.seq)),
+                        (
+                            "how to withdraw",
+                            if d.withdrawal_method.is_empty() {
+                                "-".into()
+                            } else {
+                                d.withdrawal_method.clone()
+                            }
+                        ),
+                        (
+                            "recipients",
+                            if d.recipients.is_empty() {
+                                "-".into()
+                            } else {
+                                d.recipients.join(", ")
+                            }
+                        ),
+                        (
+                            "registered",
+                            format!("{} (event #{})", time(p.registered_at), p.seq)
+                        ),
                     ])
                 );
             }
@@ -298,24 +412,49 @@ fn purpose_def(a: PurposeAddArgs) -> CliResult<PurposeDef> {
 fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
     let ledger = ctx.open()?;
     match cmd {
-        NoticeCmd::Add { id, version, title, text_file, sha256, language, url } => {
+        NoticeCmd::Add {
+            id,
+            version,
+            title,
+            text_file,
+            sha256,
+            language,
+            url,
+        } => {
             let hash = match (text_file, sha256) {
                 (Some(f), _) => {
-                    let bytes = std::fs::read(&f)
-                        .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", f.display())))?;
+                    let bytes = std::fs::read(&f).map_err(|e| {
+                        Failure::new(NOT_FOUND, format!("cannot read {}: {e}", f.display()))
+                    })?;
                     consent_core::canonical::sha256(&bytes)
                 }
                 (None, Some(h)) => consent_core::canonical::parse_hash(&h)?,
                 (None, None) => return Err(Failure::usage("give --text-file or --sha256")),
             };
-            let def = NoticeDef { id, version, language, sha256: hash, title, url };
+            let def = NoticeDef {
+                id,
+                version,
+                language,
+                sha256: hash,
+                title,
+                url,
+            };
             let before = ledger.head()?.size;
             let n = ledger.register_notice(def)?;
             if ctx.json {
                 return print_json(&n);
             }
-            let what = if n.seq >= before { "registered" } else { "already registered:" };
-            println!("{what} notice {}@{} sha256 {}", n.def.id, n.def.version, hex::encode(n.def.sha256));
+            let what = if n.seq >= before {
+                "registered"
+            } else {
+                "already registered:"
+            };
+            println!(
+                "{what} notice {}@{} sha256 {}",
+                n.def.id,
+                n.def.version,
+                hex::encode(n.def.sha256)
+            );
             Ok(())
         }
         NoticeCmd::List => {
@@ -353,12 +492,32 @@ fn registry_load(ctx: &Ctx, file: &Path, texts: Option<&Path>) -> CliResult {
             Some(crate::registry::HashCheck::Unchecked) => "text not available",
             None => "",
         };
-        let detail = if l.what == "notice" { format!("{}  {check}", short_hash(&hex::decode(&l.detail).unwrap_or_default())) } else { l.detail.clone() };
-        t.row(vec![l.what.to_string(), l.id.clone(), if l.new { "new".into() } else { "unchanged".into() }, detail]);
+        let detail = if l.what == "notice" {
+            format!(
+                "{}  {check}",
+                short_hash(&hex::decode(&l.detail).unwrap_or_default())
+            )
+        } else {
+            l.detail.clone()
+        };
+        t.row(vec![
+            l.what.to_string(),
+            l.id.clone(),
+            if l.new {
+                "new".into()
+            } else {
+                "unchanged".into()
+            },
+            detail,
+        ]);
     }
     print!("{}", t.render());
     let new = loaded.iter().filter(|l| l.new).count();
-    println!("{} entries, {new} recorded, {} unchanged", loaded.len(), loaded.len() - new);
+    println!(
+        "{} entries, {new} recorded, {} unchanged",
+        loaded.len(),
+        loaded.len() - new
+    );
     Ok(())
 }
 
@@ -381,9 +540,16 @@ fn new_event(kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     e.evidence = a
         .evidence
         .as_deref()
-        .map(|s| serde_json::from_str(s).map_err(|err| Failure::usage(format!("--evidence is not JSON: {err}"))))
+        .map(|s| {
+            serde_json::from_str(s)
+                .map_err(|err| Failure::usage(format!("--evidence is not JSON: {err}")))
+        })
         .transpose()?;
-    e.target = a.target.as_deref().map(|s| parse_uuid("--target", s)).transpose()?;
+    e.target = a
+        .target
+        .as_deref()
+        .map(|s| parse_uuid("--target", s))
+        .transpose()?;
     Ok(e)
 }
 
@@ -398,13 +564,20 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
     let again = ev.seq < before;
     println!(
         "{} {} · {} · event #{} {}",
-        if again { "already on record:" } else { "recorded:" },
+        if again {
+            "already on record:"
+        } else {
+            "recorded:"
+        },
         ev.kind,
         ev.purpose.as_deref().unwrap_or("-"),
         ev.seq,
         ev.id
     );
-    let mut lines = vec![("effective", time(ev.effective_at)), ("recorded", time(ev.recorded_at))];
+    let mut lines = vec![
+        ("effective", time(ev.effective_at)),
+        ("recorded", time(ev.recorded_at)),
+    ];
     if let Some(x) = ev.expires_at {
         lines.push(("lapses", time(x)));
     }
@@ -414,7 +587,10 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
         }
     }
     if let Some(n) = &ev.notice {
-        lines.push(("notice", format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256))));
+        lines.push((
+            "notice",
+            format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256)),
+        ));
     }
     print!("{}", fields(&lines));
     Ok(())
@@ -436,7 +612,7 @@ fn status(
         (at, known) => {
             let at = match at {
                 Some(t) => t,
-                None => ctx.now.unwrap_or_else(Timestamp::now),
+                None => ledger.now()?,
             };
             ledger.status_at(subject, purpose, recipient, at, known)?
         }
@@ -451,8 +627,15 @@ fn status(
         Some(r) => format!("{subject} · {purpose} → {r}"),
         None => format!("{subject} · {purpose}"),
     };
-    println!("{who}  [{}, {}]", p.def.controller, s.lawful_basis.describe());
-    let mut lines = vec![("state", format!("{} — {}", s.state, receipt::describe_state(s.state)))];
+    println!(
+        "{who}  [{}, {}]",
+        p.def.controller,
+        s.lawful_basis.describe()
+    );
+    let mut lines = vec![(
+        "state",
+        format!("{} — {}", s.state, receipt::describe_state(s.state)),
+    )];
     if let Some(t) = s.since {
         lines.push(("since", time(t)));
     }
@@ -465,7 +648,10 @@ fn status(
         }
     }
     if let Some(n) = &s.notice {
-        lines.push(("notice", format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256))));
+        lines.push((
+            "notice",
+            format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256)),
+        ));
     }
     if let (Some(id), Some(seq)) = (s.event_id, s.event_seq) {
         lines.push(("decided by", format!("event #{seq} {id}")));
@@ -479,7 +665,10 @@ fn status(
 fn event_row(e: &Event) -> Vec<String> {
     let detail = match e.kind {
         EventKind::PurposeDefined => format!("v{}", e.purpose_version.unwrap_or(0)),
-        EventKind::NoticeDefined => e.notice.as_ref().map_or(String::new(), |n| format!("{}@{}", n.id, n.version)),
+        EventKind::NoticeDefined => e
+            .notice
+            .as_ref()
+            .map_or(String::new(), |n| format!("{}@{}", n.id, n.version)),
         EventKind::SubjectErased => e
             .details
             .as_ref()
@@ -521,7 +710,16 @@ fn event_row(e: &Event) -> Vec<String> {
     ]
 }
 
-const EVENT_HEADER: &[&str] = &["#", "EFFECTIVE", "RECORDED", "EVENT", "PURPOSE", "RECIPIENT", "BY", "DETAILS"];
+const EVENT_HEADER: &[&str] = &[
+    "#",
+    "EFFECTIVE",
+    "RECORDED",
+    "EVENT",
+    "PURPOSE",
+    "RECIPIENT",
+    "BY",
+    "DETAILS",
+];
 
 fn history(ctx: &Ctx, subject: &str) -> CliResult {
     let ledger = ctx.open()?;
@@ -541,7 +739,13 @@ fn history(ctx: &Ctx, subject: &str) -> CliResult {
     Ok(())
 }
 
-fn consenting(ctx: &Ctx, purpose: &str, recipient: Option<&str>, at: Option<&String>, format: FeedFormat) -> CliResult {
+fn consenting(
+    ctx: &Ctx,
+    purpose: &str,
+    recipient: Option<&str>,
+    at: Option<&String>,
+    format: FeedFormat,
+) -> CliResult {
     let ledger = ctx.open()?;
     let at = opt_parse_time("--at", at)?;
     let c = ledger.consenting(purpose, recipient, at)?;
@@ -550,7 +754,8 @@ fn consenting(ctx: &Ctx, purpose: &str, recipient: Option<&str>, at: Option<&Str
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| Failure::new(crate::exit::STORAGE, e.to_string());
-    w.write_record(["subject", "since", "until", "event_id"]).map_err(io)?;
+    w.write_record(["subject", "since", "until", "event_id"])
+        .map_err(io)?;
     for s in &c.subjects {
         w.write_record([
             s.subject.clone(),
@@ -560,9 +765,15 @@ fn consenting(ctx: &Ctx, purpose: &str, recipient: Option<&str>, at: Option<&Str
         ])
         .map_err(io)?;
     }
-    let body = String::from_utf8(w.into_inner().map_err(|e| Failure::usage(e.to_string()))?).unwrap_or_default();
+    let body = String::from_utf8(w.into_inner().map_err(|e| Failure::usage(e.to_string()))?)
+        .unwrap_or_default();
     print!("{body}");
-    println!("# purpose,{},at,{},subjects,{}", c.purpose, c.at, c.subjects.len());
+    println!(
+        "# purpose,{},at,{},subjects,{}",
+        c.purpose,
+        c.at,
+        c.subjects.len()
+    );
     println!("# head,{}", c.head);
     Ok(())
 }
@@ -599,7 +810,7 @@ fn export(ctx: &Ctx, subject: &str, output: Option<&Path>) -> CliResult {
     let text = serde_json::to_string_pretty(&x).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        eprintln!(
+        println!(
             "subject-access copy of {subject}: {} events, {} purposes, {} notices, head {} → {}",
             x.events.len(),
             x.purposes.len(),
@@ -615,7 +826,9 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
     let ledger = ctx.open()?;
     let report = match against {
         Some(h) => {
-            let head: Head = h.parse().map_err(|e: consent_core::Error| Failure::usage(format!("--against: {e}")))?;
+            let head: Head = h
+                .parse()
+                .map_err(|e: consent_core::Error| Failure::usage(format!("--against: {e}")))?;
             ledger.verify_against(&head)?
         }
         None => {
@@ -623,8 +836,10 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
             let bar = (output::interactive() && size > 1 << 16).then(|| {
                 let b = indicatif::ProgressBar::new(size);
                 b.set_style(
-                    indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} events ({eta})")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(
+                        "verifying {bar:40} {pos}/{len} events ({eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 b
             });
@@ -654,14 +869,21 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
     if report.ok {
         Ok(())
     } else {
-        let at = report.first_bad_seq.map_or(String::new(), |s| format!(" (first bad event #{s})"));
-        Err(Failure::new(TAMPER, format!("TAMPERED: {}{at}", report.problem.unwrap_or_default())))
+        let at = report
+            .first_bad_seq
+            .map_or(String::new(), |s| format!(" (first bad event #{s})"));
+        Err(Failure::new(
+            TAMPER,
+            format!("TAMPERED: {}{at}", report.problem.unwrap_or_default()),
+        ))
     }
 }
 
 fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
     let ledger = ctx.open()?;
-    let old: Head = old.parse().map_err(|e: consent_core::Error| Failure::usage(format!("OLD_HEAD: {e}")))?;
+    let old: Head = old
+        .parse()
+        .map_err(|e: consent_core::Error| Failure::usage(format!("OLD_HEAD: {e}")))?;
     let (proof, new): (ConsistencyProof, Head) = ledger.prove_consistency(&old, None)?;
     let file = receipt::ConsistencyFile {
         format: receipt::CONSISTENCY_FORMAT.into(),
@@ -669,17 +891,24 @@ fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
         new_head: new.to_string(),
         proof,
     };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| Failure::usage(e.to_string()))? + "\n";
+    let text =
+        serde_json::to_string_pretty(&file).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        eprintln!("consistency proof {old} → {new} written to {}", p.display());
+        println!("consistency proof {old} → {new} written to {}", p.display());
     }
     Ok(())
 }
 
-fn check_receipt(ctx: &Ctx, file: &Path, head: Option<&str>, consistency: Option<&Path>) -> CliResult {
+fn check_receipt(
+    ctx: &Ctx,
+    file: &Path,
+    head: Option<&str>,
+    consistency: Option<&Path>,
+) -> CliResult {
     let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", p.display())))
+        std::fs::read_to_string(p)
+            .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", p.display())))
     };
     let text = read(file)?;
     let proof = consistency.map(read).transpose()?;
@@ -694,7 +923,9 @@ fn check_receipt(ctx: &Ctx, file: &Path, head: Option<&str>, consistency: Option
         out.receipt_head
     );
     if let Some(h) = &out.later_head {
-        println!("ok: the later head {h} extends the receipt's head, so the event is still on record");
+        println!(
+            "ok: the later head {h} extends the receipt's head, so the event is still on record"
+        );
     }
     Ok(())
 }
@@ -713,7 +944,8 @@ fn import(ctx: &Ctx, args: &crate::cli::ImportArgs) -> CliResult {
         } else if report.committed {
             format!("imported {} new events", report.new)
         } else {
-            "nothing imported (the file is all or nothing; fix the rows or pass --skip-invalid)".to_string()
+            "nothing imported (the file is all or nothing; fix the rows or pass --skip-invalid)"
+                .to_string()
         };
         println!(
             "{}: {} rows, {} already on record, {} rejected; {outcome}",
@@ -726,7 +958,10 @@ fn import(ctx: &Ctx, args: &crate::cli::ImportArgs) -> CliResult {
     if report.rejected.is_empty() {
         Ok(())
     } else {
-        Err(Failure::new(IMPORT_REJECTED, format!("{} rows rejected", report.rejected.len())))
+        Err(Failure::new(
+            IMPORT_REJECTED,
+            format!("{} rows rejected", report.rejected.len()),
+        ))
     }
 }
 

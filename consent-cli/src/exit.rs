@@ -59,7 +59,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with an explicit code.
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+        Failure {
+            code,
+            message: message.into(),
+        }
     }
     /// A usage error.
     pub fn usage(message: impl Into<String>) -> Self {
@@ -69,7 +72,10 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure { code: code_of(&e), message: e.to_string() }
+        Failure {
+            code: code_of(&e),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -45,8 +45,11 @@ pub struct ImportReport {
     pub dry_run: bool,
 }
 
+/// Rows as (line number, object).
+type Rows = Vec<(u64, Map<String, Value>)>;
+
 /// Reads the rows of `file` as (line, object) pairs; malformed lines become rejections.
-fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Vec<(u64, Map<String, Value>)>, Vec<Rejected>)> {
+fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected>)> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
     let mut rows = Vec::new();
@@ -60,14 +63,26 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Vec<(u64, Map<Stri
                 }
                 match serde_json::from_str::<Value>(line) {
                     Ok(Value::Object(m)) => rows.push((n, m)),
-                    Ok(_) => bad.push(Rejected { line: n, reason: "not a JSON object".into() }),
-                    Err(e) => bad.push(Rejected { line: n, reason: format!("malformed JSON: {e}") }),
+                    Ok(_) => bad.push(Rejected {
+                        line: n,
+                        reason: "not a JSON object".into(),
+                    }),
+                    Err(e) => bad.push(Rejected {
+                        line: n,
+                        reason: format!("malformed JSON: {e}"),
+                    }),
                 }
             }
         }
         ImportFormat::Csv => {
-            let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
-            let headers = rdr.headers().map_err(|e| Failure::usage(format!("{}: header: {e}", file.display())))?.clone();
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(false)
+                .trim(csv::Trim::All)
+                .from_reader(text.as_bytes());
+            let headers = rdr
+                .headers()
+                .map_err(|e| Failure::usage(format!("{}: header: {e}", file.display())))?
+                .clone();
             let mut rec = csv::StringRecord::new();
             loop {
                 match rdr.read_record(&mut rec) {
@@ -84,7 +99,10 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Vec<(u64, Map<Stri
                     }
                     Err(e) => {
                         let n = e.position().map_or(0, |p| p.line());
-                        bad.push(Rejected { line: n, reason: format!("malformed CSV: {e}") });
+                        bad.push(Rejected {
+                            line: n,
+                            reason: format!("malformed CSV: {e}"),
+                        });
                         if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
                             break;
                         }
@@ -97,8 +115,21 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Vec<(u64, Map<Stri
 }
 
 const KNOWN: &[&str] = &[
-    "source_id", "subject", "purpose", "kind", "recipient", "notice", "notice_id", "notice_version", "explicit",
-    "method", "recorded_by", "effective_at", "expires_at", "evidence", "target",
+    "source_id",
+    "subject",
+    "purpose",
+    "kind",
+    "recipient",
+    "notice",
+    "notice_id",
+    "notice_version",
+    "explicit",
+    "method",
+    "recorded_by",
+    "effective_at",
+    "expires_at",
+    "evidence",
+    "target",
 ];
 
 fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, String> {
@@ -111,7 +142,9 @@ fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, Strin
 }
 
 fn time(m: &Map<String, Value>, k: &str) -> Result<Option<Timestamp>, String> {
-    text(m, k)?.map(|s| Timestamp::parse(s).map_err(|e| format!("`{k}`: {e}"))).transpose()
+    text(m, k)?
+        .map(|s| Timestamp::parse(s).map_err(|e| format!("`{k}`: {e}")))
+        .transpose()
 }
 
 /// Turns one row into an event, or says why it cannot be one.
@@ -121,19 +154,40 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
     }
     let subject = text(m, "subject")?.ok_or("`subject` is missing")?;
     let purpose = text(m, "purpose")?.ok_or("`purpose` is missing")?;
-    let kind: EventKind = text(m, "kind")?.ok_or("`kind` is missing")?.parse().map_err(|e: consent_core::Error| e.to_string())?;
+    let kind: EventKind = text(m, "kind")?
+        .ok_or("`kind` is missing")?
+        .parse()
+        .map_err(|e: consent_core::Error| e.to_string())?;
     let mut e = NewEvent::new(kind, subject, purpose);
     e.recipient = text(m, "recipient")?.map(String::from);
     e.source_id = text(m, "source_id")?.map(String::from);
-    e.notice = match (m.get("notice"), text(m, "notice_id")?, text(m, "notice_version")?) {
+    e.notice = match (
+        m.get("notice"),
+        text(m, "notice_id")?,
+        text(m, "notice_version")?,
+    ) {
         (Some(Value::Object(o)), None, None) => {
-            let id = o.get("id").and_then(Value::as_str).ok_or("`notice.id` is missing")?;
-            let v = o.get("version").and_then(Value::as_str).ok_or("`notice.version` is missing")?;
+            let id = o
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or("`notice.id` is missing")?;
+            let v = o
+                .get("version")
+                .and_then(Value::as_str)
+                .ok_or("`notice.version` is missing")?;
             Some((id.to_string(), v.to_string()))
         }
-        (_, Some(id), Some(v)) if text(m, "notice")?.is_none() => Some((id.to_string(), v.to_string())),
-        (_, None, None) => text(m, "notice")?.map(crate::commands::split_notice).transpose()?,
-        _ => return Err("give `notice` as ID@VERSION, or both `notice_id` and `notice_version`".into()),
+        (_, Some(id), Some(v)) if text(m, "notice")?.is_none() => {
+            Some((id.to_string(), v.to_string()))
+        }
+        (_, None, None) => text(m, "notice")?
+            .map(crate::commands::split_notice)
+            .transpose()?,
+        _ => {
+            return Err(
+                "give `notice` as ID@VERSION, or both `notice_id` and `notice_version`".into(),
+            )
+        }
     };
     e.explicit = match m.get("explicit") {
         None | Some(Value::Null) => false,
@@ -145,7 +199,9 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
         },
         Some(_) => return Err("`explicit` must be true or false".into()),
     };
-    e.method = text(m, "method")?.map(|s| s.parse::<Method>().map_err(|e| e.to_string())).transpose()?;
+    e.method = text(m, "method")?
+        .map(|s| s.parse::<Method>().map_err(|e| e.to_string()))
+        .transpose()?;
     if let Some(a) = text(m, "recorded_by")? {
         e.recorded_by = a.parse::<Actor>().map_err(|e| e.to_string())?;
     }
@@ -159,7 +215,10 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
         Some(v) => Some(v.clone()),
     };
     e.target = text(m, "target")?
-        .map(|s| s.parse::<uuid::Uuid>().map_err(|_| format!("`target` is not an event id: `{s}`")))
+        .map(|s| {
+            s.parse::<uuid::Uuid>()
+                .map_err(|_| format!("`target` is not an event id: `{s}`"))
+        })
         .transpose()?;
     Ok(e)
 }
@@ -168,10 +227,21 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
 pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
     let format = match args.format {
         Some(f) => f,
-        None => match args.file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        None => match args
+            .file
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("csv") => ImportFormat::Csv,
             Some("jsonl" | "ndjson" | "json") => ImportFormat::Jsonl,
-            _ => return Err(Failure::new(USAGE, "cannot tell the format from the extension: pass --format csv|jsonl")),
+            _ => {
+                return Err(Failure::new(
+                    USAGE,
+                    "cannot tell the format from the extension: pass --format csv|jsonl",
+                ))
+            }
         },
     };
     let (rows, mut rejected) = read_rows(&args.file, format)?;
@@ -196,7 +266,10 @@ pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
         match result {
             Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => already += 1,
             Ok(_) => new += 1,
-            Err(reason) => rejected.push(Rejected { line: *line, reason }),
+            Err(reason) => rejected.push(Rejected {
+                line: *line,
+                reason,
+            }),
         }
     }
     if let Some(b) = bar {

@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version print and exit 0; real usage errors exit 2.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     match commands::run(cli) {

@@ -10,7 +10,10 @@ use crate::exit::{CliResult, Failure, USAGE};
 /// A time for people: `2024-10-01 09:30Z`, seconds and milliseconds shown only when set.
 pub fn time(t: Timestamp) -> String {
     let s = t.to_string();
-    let s = s.strip_suffix(".000Z").map(|x| format!("{x}Z")).unwrap_or(s);
+    let s = s
+        .strip_suffix(".000Z")
+        .map(|x| format!("{x}Z"))
+        .unwrap_or(s);
     let s = s.strip_suffix(":00Z").map(|x| format!("{x}Z")).unwrap_or(s);
     s.replacen('T', " ", 1)
 }
@@ -31,7 +34,10 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
     /// Adds a row.
     pub fn row(&mut self, cells: Vec<String>) {
@@ -71,7 +77,10 @@ impl Table {
 /// Key/value lines, keys padded.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let w = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    pairs.iter().map(|(k, v)| format!("  {k:<w$}  {v}\n")).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| format!("  {k:<w$}  {v}\n"))
+        .collect()
 }
 
 /// Pretty JSON on stdout.
@@ -84,8 +93,12 @@ pub fn print_json<T: Serialize>(v: &T) -> CliResult {
 /// Writes `text` to `path`, or stdout when `None`.
 pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
     match path {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| Failure::new(crate::exit::STORAGE, format!("cannot write {}: {e}", p.display()))),
+        Some(p) => std::fs::write(p, text).map_err(|e| {
+            Failure::new(
+                crate::exit::STORAGE,
+                format!("cannot write {}: {e}", p.display()),
+            )
+        }),
         None => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

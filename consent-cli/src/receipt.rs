@@ -3,7 +3,9 @@
 //! Both layouts carry the same `ledger_proof` object: the event's leaf hash, its
 //! inclusion proof and the head it leads to. `check-receipt` needs nothing else.
 
-use consent_core::{ConsistencyProof, Event, EventKind, Head, InclusionProof, Ledger, Purpose, State};
+use consent_core::{
+    ConsistencyProof, Event, EventKind, Head, InclusionProof, Ledger, Purpose, State,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -52,16 +54,27 @@ fn state_of(kind: EventKind) -> &'static str {
 pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Value> {
     let ev: Event = ledger.event(id)?;
     if !ev.kind.is_subject_event() {
-        return Err(Failure::usage(format!("event {id} is a `{}` event, not a consent decision", ev.kind)));
+        return Err(Failure::usage(format!(
+            "event {id} is a `{}` event, not a consent decision",
+            ev.kind
+        )));
     }
     let purpose_id = ev.purpose.clone().unwrap_or_default();
     let purpose: Purpose = ledger
         .purposes()?
         .into_iter()
         .find(|p| p.def.id == purpose_id && Some(p.version) == ev.purpose_version)
-        .ok_or_else(|| Failure::new(crate::exit::NOT_FOUND, format!("purpose {purpose_id} of the event")))?;
+        .ok_or_else(|| {
+            Failure::new(
+                crate::exit::NOT_FOUND,
+                format!("purpose {purpose_id} of the event"),
+            )
+        })?;
     let notice = match &ev.notice {
-        Some(r) => ledger.notices()?.into_iter().find(|n| n.def.id == r.id && n.def.version == r.version),
+        Some(r) => ledger
+            .notices()?
+            .into_iter()
+            .find(|n| n.def.id == r.id && n.def.version == r.version),
         None => None,
     };
     let current = match &ev.subject {
@@ -71,10 +84,16 @@ pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Valu
     let proof = ledger.prove_inclusion(id, None)?;
     let head = ledger.head()?;
     if head.size != proof.tree_size {
-        return Err(Failure::new(crate::exit::STORAGE, "the ledger grew while the receipt was made; try again"));
+        return Err(Failure::new(
+            crate::exit::STORAGE,
+            "the ledger grew while the receipt was made; try again",
+        ));
     }
-    let ledger_proof = serde_json::to_value(LedgerProof { head: head.to_string(), inclusion: proof })
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let ledger_proof = serde_json::to_value(LedgerProof {
+        head: head.to_string(),
+        inclusion: proof,
+    })
+    .map_err(|e| Failure::usage(e.to_string()))?;
     let def = &purpose.def;
     let recipients: Vec<String> = match &ev.recipient {
         Some(r) => vec![r.clone()],
@@ -200,18 +219,32 @@ fn bad(msg: impl Into<String>) -> Failure {
 }
 
 /// Checks a receipt file; `later` and `consistency` as given on the command line.
-pub fn check(receipt_text: &str, later: Option<&str>, consistency: Option<&str>) -> CliResult<CheckOutcome> {
-    let v: Value = serde_json::from_str(receipt_text).map_err(|e| Failure::usage(format!("the receipt is not JSON: {e}")))?;
-    let lp = v.get("ledger_proof").ok_or_else(|| Failure::usage("the receipt has no `ledger_proof`"))?;
-    let lp: LedgerProof =
-        serde_json::from_value(lp.clone()).map_err(|e| bad(format!("the receipt's ledger_proof is malformed: {e}")))?;
-    let head: Head = lp.head.parse().map_err(|e| bad(format!("the receipt's head: {e}")))?;
+pub fn check(
+    receipt_text: &str,
+    later: Option<&str>,
+    consistency: Option<&str>,
+) -> CliResult<CheckOutcome> {
+    let v: Value = serde_json::from_str(receipt_text)
+        .map_err(|e| Failure::usage(format!("the receipt is not JSON: {e}")))?;
+    let lp = v
+        .get("ledger_proof")
+        .ok_or_else(|| Failure::usage("the receipt has no `ledger_proof`"))?;
+    let lp: LedgerProof = serde_json::from_value(lp.clone())
+        .map_err(|e| bad(format!("the receipt's ledger_proof is malformed: {e}")))?;
+    let head: Head = lp
+        .head
+        .parse()
+        .map_err(|e| bad(format!("the receipt's head: {e}")))?;
     let record_id = v
         .get("record_id")
         .or_else(|| v.get("consentReceiptID"))
         .and_then(Value::as_str)
         .map(String::from);
-    lp.inclusion.verify(&head).map_err(|e| bad(format!("the receipt's inclusion proof does not check out: {e}")))?;
+    lp.inclusion.verify(&head).map_err(|e| {
+        bad(format!(
+            "the receipt's inclusion proof does not check out: {e}"
+        ))
+    })?;
     let mut out = CheckOutcome {
         record_id,
         leaf_index: lp.inclusion.leaf_index,
@@ -221,7 +254,9 @@ pub fn check(receipt_text: &str, later: Option<&str>, consistency: Option<&str>)
         consistency_ok: None,
     };
     let Some(later) = later else { return Ok(out) };
-    let later: Head = later.parse().map_err(|e: consent_core::Error| Failure::new(USAGE, format!("--head: {e}")))?;
+    let later: Head = later
+        .parse()
+        .map_err(|e: consent_core::Error| Failure::new(USAGE, format!("--head: {e}")))?;
     out.later_head = Some(later.to_string());
     if later == head {
         out.consistency_ok = Some(true);
@@ -234,7 +269,9 @@ pub fn check(receipt_text: &str, later: Option<&str>, consistency: Option<&str>)
         )));
     }
     if later.size == head.size {
-        return Err(bad("--head has the receipt's size but another root: the log was rewritten"));
+        return Err(bad(
+            "--head has the receipt's size but another root: the log was rewritten",
+        ));
     }
     let Some(text) = consistency else {
         return Err(Failure::new(
@@ -245,16 +282,29 @@ pub fn check(receipt_text: &str, later: Option<&str>, consistency: Option<&str>)
             ),
         ));
     };
-    let file: ConsistencyFile = serde_json::from_str(text).map_err(|e| Failure::usage(format!("consistency proof file: {e}")))?;
-    let old: Head = file.old_head.parse().map_err(|e| bad(format!("consistency proof old head: {e}")))?;
-    let new: Head = file.new_head.parse().map_err(|e| bad(format!("consistency proof new head: {e}")))?;
+    let file: ConsistencyFile = serde_json::from_str(text)
+        .map_err(|e| Failure::usage(format!("consistency proof file: {e}")))?;
+    let old: Head = file
+        .old_head
+        .parse()
+        .map_err(|e| bad(format!("consistency proof old head: {e}")))?;
+    let new: Head = file
+        .new_head
+        .parse()
+        .map_err(|e| bad(format!("consistency proof new head: {e}")))?;
     if old != head {
-        return Err(bad(format!("the consistency proof starts from {old}, not the receipt's head {head}")));
+        return Err(bad(format!(
+            "the consistency proof starts from {old}, not the receipt's head {head}"
+        )));
     }
     if new != later {
-        return Err(bad(format!("the consistency proof leads to {new}, not to --head {later}")));
+        return Err(bad(format!(
+            "the consistency proof leads to {new}, not to --head {later}"
+        )));
     }
-    file.proof.verify(&old, &new).map_err(|e| bad(format!("the consistency proof does not check out: {e}")))?;
+    file.proof
+        .verify(&old, &new)
+        .map_err(|e| bad(format!("the consistency proof does not check out: {e}")))?;
     out.consistency_ok = Some(true);
     Ok(out)
 }

@@ -74,7 +74,9 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
         .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
     let reg: Registry =
         toml::from_str(&text).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
-    let base = texts.map(Path::to_path_buf).unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let base = texts
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).to_path_buf());
 
     // Check every notice before writing anything.
     let mut notices = Vec::new();
@@ -82,9 +84,16 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
         let stated = n
             .sha256
             .as_deref()
-            .map(|h| canonical::parse_hash(h).map_err(|e| Failure::usage(format!("notice {}: {e}", n.id))))
+            .map(|h| {
+                canonical::parse_hash(h)
+                    .map_err(|e| Failure::usage(format!("notice {}: {e}", n.id)))
+            })
             .transpose()?;
-        let computed = n.text_file.as_ref().and_then(|f| std::fs::read(base.join(f)).ok()).map(|b| canonical::sha256(&b));
+        let computed = n
+            .text_file
+            .as_ref()
+            .and_then(|f| std::fs::read(base.join(f)).ok())
+            .map(|b| canonical::sha256(&b));
         let (sha256, check) = match (stated, computed) {
             (Some(s), Some(c)) if s != c => {
                 return Err(Failure::new(
@@ -93,7 +102,8 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
                         "notice {}@{}: the text in {} hashes to {}, the registry says {}",
                         n.id,
                         n.version,
-                        base.join(n.text_file.as_deref().unwrap_or(Path::new(""))).display(),
+                        base.join(n.text_file.as_deref().unwrap_or(Path::new("")))
+                            .display(),
                         hex::encode(c),
                         hex::encode(s)
                     ),
@@ -105,11 +115,21 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
             (None, None) => {
                 return Err(Failure::new(
                     USAGE,
-                    format!("notice {}@{}: give `sha256` or a readable `text_file`", n.id, n.version),
+                    format!(
+                        "notice {}@{}: give `sha256` or a readable `text_file`",
+                        n.id, n.version
+                    ),
                 ))
             }
         };
-        let def = NoticeDef { id: n.id, version: n.version, language: n.language, sha256, title: n.title, url: n.url };
+        let def = NoticeDef {
+            id: n.id,
+            version: n.version,
+            language: n.language,
+            sha256,
+            title: n.title,
+            url: n.url,
+        };
         notices.push((def, check));
     }
 

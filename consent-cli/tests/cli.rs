@@ -9,7 +9,10 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_consent");
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn registry() -> PathBuf {
@@ -34,7 +37,10 @@ impl Ledger {
     /// A ledger with the LJMU registry loaded.
     fn ljmu() -> Self {
         let l = Self::new();
-        l.ok("2024-09-01T09:00:00Z", &["registry", "load", registry().to_str().unwrap()]);
+        l.ok(
+            "2024-09-01T09:00:00Z",
+            &["registry", "load", registry().to_str().unwrap()],
+        );
         l
     }
 
@@ -75,7 +81,12 @@ impl Ledger {
     fn fails(&self, code: i32, now: &str, args: &[&str]) -> String {
         let out = self.run(now, args);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(code), "consent {args:?}: stderr {err}\nstdout {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "consent {args:?}: stderr {err}\nstdout {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         err
     }
 
@@ -87,7 +98,10 @@ impl Ledger {
     fn give(&self, now: &str, args: &[&str]) -> String {
         let mut a = vec!["give"];
         a.extend_from_slice(args);
-        self.json(now, &a)["id"].as_str().expect("event id").to_string()
+        self.json(now, &a)["id"]
+            .as_str()
+            .expect("event id")
+            .to_string()
     }
 }
 
@@ -102,11 +116,22 @@ fn help_lists_commands_and_exit_codes() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
-    for word in ["Exit codes", "verify", "check-receipt", "import", "consenting", "erase", "receipt"] {
+    for word in [
+        "Exit codes",
+        "verify",
+        "check-receipt",
+        "import",
+        "consenting",
+        "erase",
+        "receipt",
+    ] {
         assert!(help.contains(word), "--help lacks {word}:\n{help}");
     }
     // clap usage errors exit 2
-    let out = Command::new(BIN).args(["give", "only-a-subject"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["give", "only-a-subject"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(BIN).arg("no-such-command").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -116,30 +141,80 @@ fn help_lists_commands_and_exit_codes() {
 fn missing_ledger_and_unknown_things_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
-        .args(["--ledger", dir.path().join("nope.db").to_str().unwrap(), "status", "s", "p"])
+        .args([
+            "--ledger",
+            dir.path().join("nope.db").to_str().unwrap(),
+            "status",
+            "s",
+            "p",
+        ])
         .env_remove("CONSENT_LEDGER")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("consent init"));
-    assert!(!dir.path().join("nope.db").exists(), "a typo must not create a ledger");
+    assert!(
+        !dir.path().join("nope.db").exists(),
+        "a typo must not create a ledger"
+    );
 
-    let out = Command::new(BIN).args(["head"]).env_remove("CONSENT_LEDGER").output().unwrap();
+    let out = Command::new(BIN)
+        .args(["head"])
+        .env_remove("CONSENT_LEDGER")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "no --ledger is a usage error");
 
     let l = Ledger::ljmu();
-    l.fails(3, "2024-09-02", &with(&["give", "s1", "no.such.purpose"], NOTICE));
-    l.fails(3, "2024-09-02", &["give", "s1", "jmsu.marketing", "--notice", "nope@1", "--method", "portal"]);
+    l.fails(
+        3,
+        "2024-09-02",
+        &with(&["give", "s1", "no.such.purpose"], NOTICE),
+    );
+    l.fails(
+        3,
+        "2024-09-02",
+        &[
+            "give",
+            "s1",
+            "jmsu.marketing",
+            "--notice",
+            "nope@1",
+            "--method",
+            "portal",
+        ],
+    );
     l.fails(3, "2024-09-02", &["purpose", "show", "no.such.purpose"]);
-    l.fails(3, "2024-09-02", &["receipt", "01a20985-3833-7430-8432-577a33ea8096"]);
-    l.fails(3, "2024-09-02", &with(&["give", "s1", "wellbeing.share-external", "--recipient", "bank"], NOTICE));
+    l.fails(
+        3,
+        "2024-09-02",
+        &["receipt", "01a20985-3833-7430-8432-577a33ea8096"],
+    );
+    l.fails(
+        3,
+        "2024-09-02",
+        &with(
+            &[
+                "give",
+                "s1",
+                "wellbeing.share-external",
+                "--recipient",
+                "bank",
+            ],
+            NOTICE,
+        ),
+    );
 }
 
 #[test]
 fn registry_purposes_and_notices() {
     let l = Ledger::new();
     let seeds = repo_root().join("../shared/seeds");
-    let mut args = vec!["registry", "load", registry().to_str().unwrap().to_string()];
+    let mut args = vec![
+        "registry".to_string(),
+        "load".to_string(),
+        registry().to_str().unwrap().to_string(),
+    ];
     if seeds.is_dir() {
         args.extend(["--texts".to_string(), seeds.to_str().unwrap().to_string()]);
     }
@@ -155,7 +230,12 @@ fn registry_purposes_and_notices() {
     assert_eq!(l.head(), head);
 
     let list: Value = l.json("2024-09-01", &["purpose", "list"]);
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     for id in [
         "jmsu.data-sharing",
         "jmsu.marketing",
@@ -170,39 +250,141 @@ fn registry_purposes_and_notices() {
     ] {
         assert!(ids.contains(&id), "registry lacks {id}");
     }
-    let sharing = list.as_array().unwrap().iter().find(|p| p["id"] == "jmsu.data-sharing").unwrap();
+    let sharing = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "jmsu.data-sharing")
+        .unwrap();
     assert_eq!(sharing["effect_delay_secs"], 86400);
-    let project = list.as_array().unwrap().iter().find(|p| p["id"] == "jmsu.project.freshers-tasters").unwrap();
+    let project = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "jmsu.project.freshers-tasters")
+        .unwrap();
     assert_eq!(project["validity"]["kind"], "academic_year");
-    let health = list.as_array().unwrap().iter().find(|p| p["id"] == "mobility.health").unwrap();
+    let health = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "mobility.health")
+        .unwrap();
     assert_eq!(health["special_category"], "a");
-    assert!(l.ok("2024-09-01", &["purpose", "list"]).contains("6(1)(a) + 9(2)(a)"));
-    assert!(l.ok("2024-09-01", &["purpose", "show", "jmsu.data-sharing"]).contains("My LJMU"));
+    assert!(l
+        .ok("2024-09-01", &["purpose", "list"])
+        .contains("6(1)(a) + 9(2)(a)"));
+    assert!(l
+        .ok("2024-09-01", &["purpose", "show", "jmsu.data-sharing"])
+        .contains("My LJMU"));
 
     // purpose add, and a new version on change.
-    l.ok("2024-09-01", &[
-        "purpose", "add", "jmsu.project.rag-week", "--title", "RAG week", "--controller", "JMSU",
-        "--validity", "academic-year", "--effect-delay", "2h", "--withdrawal-method", "Email jmsu@ljmu.ac.uk",
-    ]);
-    let p = l.json("2024-09-01", &["purpose", "add", "jmsu.project.rag-week", "--title", "RAG week 2025", "--controller", "JMSU"]);
+    l.ok(
+        "2024-09-01",
+        &[
+            "purpose",
+            "add",
+            "jmsu.project.rag-week",
+            "--title",
+            "RAG week",
+            "--controller",
+            "JMSU",
+            "--validity",
+            "academic-year",
+            "--effect-delay",
+            "2h",
+            "--withdrawal-method",
+            "Email jmsu@ljmu.ac.uk",
+        ],
+    );
+    let p = l.json(
+        "2024-09-01",
+        &[
+            "purpose",
+            "add",
+            "jmsu.project.rag-week",
+            "--title",
+            "RAG week 2025",
+            "--controller",
+            "JMSU",
+        ],
+    );
     assert_eq!(p["version"], 2);
     let versions = l.json("2024-09-01", &["purpose", "show", "jmsu.project.rag-week"]);
     assert_eq!(versions.as_array().unwrap().len(), 2);
     assert_eq!(versions[0]["effect_delay_secs"], 7200);
-    l.fails(2, "2024-09-01", &["purpose", "add", "x.y", "--title", "t", "--controller", "c", "--basis", "z"]);
-    l.fails(2, "2024-09-01", &["purpose", "add", "x.y", "--title", "t", "--controller", "c", "--validity", "forever"]);
+    l.fails(
+        2,
+        "2024-09-01",
+        &[
+            "purpose",
+            "add",
+            "x.y",
+            "--title",
+            "t",
+            "--controller",
+            "c",
+            "--basis",
+            "z",
+        ],
+    );
+    l.fails(
+        2,
+        "2024-09-01",
+        &[
+            "purpose",
+            "add",
+            "x.y",
+            "--title",
+            "t",
+            "--controller",
+            "c",
+            "--validity",
+            "forever",
+        ],
+    );
 
     // notice add hashes the text file.
     let text = l.file("notice.txt");
     std::fs::write(&text, "hello").unwrap();
-    let n = l.json("2024-09-01", &["notice", "add", "test.notice", "2", "--title", "Test", "--text-file", text.to_str().unwrap()]);
-    assert_eq!(n["sha256"], "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    let n = l.json(
+        "2024-09-01",
+        &[
+            "notice",
+            "add",
+            "test.notice",
+            "2",
+            "--title",
+            "Test",
+            "--text-file",
+            text.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        n["sha256"],
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
     let list = l.json("2024-09-01", &["notice", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 6);
-    assert!(l.ok("2024-09-01", &["notice", "list"]).contains("test.notice"));
+    assert!(l
+        .ok("2024-09-01", &["notice", "list"])
+        .contains("test.notice"));
     // Same id and version, other text: conflict.
     std::fs::write(&text, "hello, changed").unwrap();
-    l.fails(4, "2024-09-01", &["notice", "add", "test.notice", "2", "--title", "Test", "--text-file", text.to_str().unwrap()]);
+    l.fails(
+        4,
+        "2024-09-01",
+        &[
+            "notice",
+            "add",
+            "test.notice",
+            "2",
+            "--title",
+            "Test",
+            "--text-file",
+            text.to_str().unwrap(),
+        ],
+    );
 
     // A registry whose stated hash disagrees with the text is refused before writing anything.
     let dir = l.file("reg");
@@ -214,99 +396,355 @@ fn registry_purposes_and_notices() {
     )
     .unwrap();
     let before = l.head();
-    let err = l.fails(1, "2024-09-01", &["registry", "load", dir.join("r.toml").to_str().unwrap()]);
+    let err = l.fails(
+        1,
+        "2024-09-01",
+        &["registry", "load", dir.join("r.toml").to_str().unwrap()],
+    );
     assert!(err.contains("hashes to"), "{err}");
     assert_eq!(l.head(), before);
-    std::fs::write(dir.join("bad.toml"), "[[purpose]]\nid = \"x\"\nnonsense = 1\n").unwrap();
-    l.fails(2, "2024-09-01", &["registry", "load", dir.join("bad.toml").to_str().unwrap()]);
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[[purpose]]\nid = \"x\"\nnonsense = 1\n",
+    )
+    .unwrap();
+    l.fails(
+        2,
+        "2024-09-01",
+        &["registry", "load", dir.join("bad.toml").to_str().unwrap()],
+    );
 }
 
 #[test]
 fn events_status_and_history() {
     let l = Ledger::ljmu();
     // give, with --notice-id/--notice-version and evidence
-    let g = l.give("2024-09-20T10:00:00Z", &[
-        "s1", "jmsu.data-sharing", "--notice-id", "jmsu.privacy", "--notice-version", "1", "--method", "portal",
-        "--evidence", r#"{"portal_session":"abc"}"#, "--source-id", "reg-1",
-    ]);
+    let g = l.give(
+        "2024-09-20T10:00:00Z",
+        &[
+            "s1",
+            "jmsu.data-sharing",
+            "--notice-id",
+            "jmsu.privacy",
+            "--notice-version",
+            "1",
+            "--method",
+            "portal",
+            "--evidence",
+            r#"{"portal_session":"abc"}"#,
+            "--source-id",
+            "reg-1",
+        ],
+    );
     // same source id, same content: the same event
-    let again = l.give("2024-09-21", &[
-        "s1", "jmsu.data-sharing", "--notice", "jmsu.privacy@1", "--method", "portal",
-        "--evidence", r#"{"portal_session":"abc"}"#, "--source-id", "reg-1",
-    ]);
+    let again = l.give(
+        "2024-09-21",
+        &[
+            "s1",
+            "jmsu.data-sharing",
+            "--notice",
+            "jmsu.privacy@1",
+            "--method",
+            "portal",
+            "--evidence",
+            r#"{"portal_session":"abc"}"#,
+            "--source-id",
+            "reg-1",
+        ],
+    );
     assert_eq!(g, again);
     // same source id, other content: conflict
-    l.fails(4, "2024-09-21", &with(&["give", "s2", "jmsu.data-sharing", "--source-id", "reg-1"], NOTICE));
+    l.fails(
+        4,
+        "2024-09-21",
+        &with(
+            &["give", "s2", "jmsu.data-sharing", "--source-id", "reg-1"],
+            NOTICE,
+        ),
+    );
     // rules: explicit consent for special categories, a notice for grants
-    let err = l.fails(4, "2024-09-21", &["give", "s1", "mobility.health", "--notice", "ljmu.international-relations@1", "--method", "web_form"]);
+    let err = l.fails(
+        4,
+        "2024-09-21",
+        &[
+            "give",
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+        ],
+    );
     assert!(err.contains("explicit"), "{err}");
-    l.fails(4, "2024-09-21", &["give", "s1", "jmsu.marketing", "--method", "portal"]);
-    l.fails(4, "2024-09-21", &with(&["give", "s1", "tutor.records"], NOTICE));
+    l.fails(
+        4,
+        "2024-09-21",
+        &["give", "s1", "jmsu.marketing", "--method", "portal"],
+    );
+    l.fails(
+        4,
+        "2024-09-21",
+        &with(&["give", "s1", "tutor.records"], NOTICE),
+    );
     // usage errors
-    l.fails(2, "2024-09-21", &with(&["give", "s1", "jmsu.marketing", "--at", "yesterday"], NOTICE));
-    l.fails(2, "2024-09-21", &with(&["give", "s1", "jmsu.marketing", "--evidence", "{not json"], NOTICE));
-    l.fails(2, "2024-09-21", &with(&["give", "s1", "jmsu.marketing", "--recorded-by", "robot"], NOTICE));
-    l.fails(2, "2024-09-21", &["give", "s1", "jmsu.marketing", "--notice", "no-version", "--method", "portal"]);
-    l.fails(2, "2024-09-21", &with(&["give", "s1", "jmsu.marketing", "--method", "pigeon"], &NOTICE[..2]));
+    l.fails(
+        2,
+        "2024-09-21",
+        &with(
+            &["give", "s1", "jmsu.marketing", "--at", "yesterday"],
+            NOTICE,
+        ),
+    );
+    l.fails(
+        2,
+        "2024-09-21",
+        &with(
+            &["give", "s1", "jmsu.marketing", "--evidence", "{not json"],
+            NOTICE,
+        ),
+    );
+    l.fails(
+        2,
+        "2024-09-21",
+        &with(
+            &["give", "s1", "jmsu.marketing", "--recorded-by", "robot"],
+            NOTICE,
+        ),
+    );
+    l.fails(
+        2,
+        "2024-09-21",
+        &[
+            "give",
+            "s1",
+            "jmsu.marketing",
+            "--notice",
+            "no-version",
+            "--method",
+            "portal",
+        ],
+    );
+    l.fails(
+        2,
+        "2024-09-21",
+        &with(
+            &["give", "s1", "jmsu.marketing", "--method", "pigeon"],
+            &NOTICE[..2],
+        ),
+    );
     l.fails(2, "2024-09-21", &["--now", "soon", "head"]);
 
-    l.give("2024-09-21", &["s1", "mobility.health", "--notice", "ljmu.international-relations@1", "--method", "web_form", "--explicit"]);
-    l.ok("2024-09-22", &with(&["refuse", "s1", "jmsu.marketing"], NOTICE));
+    l.give(
+        "2024-09-21",
+        &[
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
+    l.ok(
+        "2024-09-22",
+        &with(&["refuse", "s1", "jmsu.marketing"], NOTICE),
+    );
     let st = l.json("2024-09-23", &["status", "s1", "jmsu.marketing"]);
     assert_eq!(st["state"], "refused");
     assert_eq!(st["permits"], false);
 
     // withdraw: never refused, even with nothing on record; effect deadline +24h
-    let w = l.json("2025-03-03T10:00:00Z", &["withdraw", "s1", "jmsu.data-sharing", "--method", "portal"]);
+    let w = l.json(
+        "2025-03-03T10:00:00Z",
+        &["withdraw", "s1", "jmsu.data-sharing", "--method", "portal"],
+    );
     assert_eq!(w["effect_deadline"], "2025-03-04T10:00:00.000Z");
     l.ok("2025-03-03", &["withdraw", "s9", "jmsu.course-rep"]);
-    let human = l.ok("2025-03-03T12:00:00Z", &["status", "s1", "jmsu.data-sharing"]);
-    assert!(human.contains("withdrawn") && human.contains("downstream by  2025-03-04 10:00Z"), "{human}");
+    let human = l.ok(
+        "2025-03-03T12:00:00Z",
+        &["status", "s1", "jmsu.data-sharing"],
+    );
+    assert!(
+        human.contains("withdrawn") && human.contains("downstream by  2025-03-04 10:00Z"),
+        "{human}"
+    );
     // past-time question: not retroactive
-    let st = l.json("2025-03-04", &["status", "s1", "jmsu.data-sharing", "--at", "2025-01-01"]);
+    let st = l.json(
+        "2025-03-04",
+        &["status", "s1", "jmsu.data-sharing", "--at", "2025-01-01"],
+    );
     assert_eq!(st["state"], "given");
     assert_eq!(st["permits"], true);
     assert_eq!(st["event_id"], g.as_str());
 
     // backdated paper form: as known before it was typed in, never asked
-    l.give("2024-10-05T11:00:00Z", &[
-        "s3", "jmsu.course-rep", "--notice", "jmsu.privacy@1", "--method", "paper", "--recorded-by", "staff:jmsu-0042", "--at", "2024-10-01",
-    ]);
-    let st = l.json("2024-10-06", &["status", "s3", "jmsu.course-rep", "--at", "2024-10-02", "--known-at", "2024-10-03"]);
+    l.give(
+        "2024-10-05T11:00:00Z",
+        &[
+            "s3",
+            "jmsu.course-rep",
+            "--notice",
+            "jmsu.privacy@1",
+            "--method",
+            "paper",
+            "--recorded-by",
+            "staff:jmsu-0042",
+            "--at",
+            "2024-10-01",
+        ],
+    );
+    let st = l.json(
+        "2024-10-06",
+        &[
+            "status",
+            "s3",
+            "jmsu.course-rep",
+            "--at",
+            "2024-10-02",
+            "--known-at",
+            "2024-10-03",
+        ],
+    );
     assert_eq!(st["state"], "never_asked");
-    let st = l.json("2024-10-06", &["status", "s3", "jmsu.course-rep", "--at", "2024-10-02"]);
+    let st = l.json(
+        "2024-10-06",
+        &["status", "s3", "jmsu.course-rep", "--at", "2024-10-02"],
+    );
     assert_eq!(st["state"], "given");
     assert_eq!(st["until"], "2025-08-01T00:00:00.000Z");
     let st = l.json("2025-08-02", &["status", "s3", "jmsu.course-rep"]);
     assert_eq!(st["state"], "expired");
 
     // revoke, invalidate with --target, object, with recipients
-    let nhs = l.give("2024-11-01", &[
-        "s4", "wellbeing.share-external", "--recipient", "nhs", "--notice", "ljmu.wellbeing@1", "--method", "in_person",
-        "--recorded-by", "staff:saw-7", "--expires", "2025-11-01",
-    ]);
-    let st = l.json("2024-11-02", &["status", "s4", "wellbeing.share-external", "--recipient", "nhs"]);
+    let nhs = l.give(
+        "2024-11-01",
+        &[
+            "s4",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+            "--notice",
+            "ljmu.wellbeing@1",
+            "--method",
+            "in_person",
+            "--recorded-by",
+            "staff:saw-7",
+            "--expires",
+            "2025-11-01",
+        ],
+    );
+    let st = l.json(
+        "2024-11-02",
+        &[
+            "status",
+            "s4",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+        ],
+    );
     assert_eq!(st["state"], "given");
     assert_eq!(st["until"], "2025-11-01T00:00:00.000Z");
-    let st = l.json("2024-11-02", &["status", "s4", "wellbeing.share-external", "--recipient", "landlord"]);
+    let st = l.json(
+        "2024-11-02",
+        &[
+            "status",
+            "s4",
+            "wellbeing.share-external",
+            "--recipient",
+            "landlord",
+        ],
+    );
     assert_eq!(st["state"], "never_asked");
-    l.ok("2024-11-03", &["invalidate", "s4", "wellbeing.share-external", "--recipient", "nhs", "--target", &nhs, "--recorded-by", "staff:saw-7"]);
-    let st = l.json("2024-11-04", &["status", "s4", "wellbeing.share-external", "--recipient", "nhs", "--at", "2024-11-02"]);
+    l.ok(
+        "2024-11-03",
+        &[
+            "invalidate",
+            "s4",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+            "--target",
+            &nhs,
+            "--recorded-by",
+            "staff:saw-7",
+        ],
+    );
+    let st = l.json(
+        "2024-11-04",
+        &[
+            "status",
+            "s4",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+            "--at",
+            "2024-11-02",
+        ],
+    );
     assert_eq!(st["state"], "invalidated", "an invalidation is retroactive");
-    l.fails(2, "2024-11-04", &["invalidate", "s4", "wellbeing.share-external", "--target", "not-a-uuid"]);
-    l.give("2024-11-05", &["s5", "tutor.share-with-services", "--notice", "ljmu.see-my-tutor@1", "--method", "in_person"]);
-    l.ok("2024-11-06", &["revoke", "s5", "tutor.share-with-services", "--recorded-by", "staff:tutor-1"]);
-    assert_eq!(l.json("2024-11-07", &["status", "s5", "tutor.share-with-services"])["state"], "revoked");
-    assert_eq!(l.json("2024-11-07", &["status", "s5", "engagement.monitoring"])["state"], "not_consent_based");
-    l.ok("2024-11-07", &["object", "s5", "engagement.monitoring", "--method", "email"]);
-    assert_eq!(l.json("2024-11-08", &["status", "s5", "engagement.monitoring"])["state"], "objected");
+    l.fails(
+        2,
+        "2024-11-04",
+        &[
+            "invalidate",
+            "s4",
+            "wellbeing.share-external",
+            "--target",
+            "not-a-uuid",
+        ],
+    );
+    l.give(
+        "2024-11-05",
+        &[
+            "s5",
+            "tutor.share-with-services",
+            "--notice",
+            "ljmu.see-my-tutor@1",
+            "--method",
+            "in_person",
+        ],
+    );
+    l.ok(
+        "2024-11-06",
+        &[
+            "revoke",
+            "s5",
+            "tutor.share-with-services",
+            "--recorded-by",
+            "staff:tutor-1",
+        ],
+    );
+    assert_eq!(
+        l.json("2024-11-07", &["status", "s5", "tutor.share-with-services"])["state"],
+        "revoked"
+    );
+    assert_eq!(
+        l.json("2024-11-07", &["status", "s5", "engagement.monitoring"])["state"],
+        "not_consent_based"
+    );
+    l.ok(
+        "2024-11-07",
+        &["object", "s5", "engagement.monitoring", "--method", "email"],
+    );
+    assert_eq!(
+        l.json("2024-11-08", &["status", "s5", "engagement.monitoring"])["state"],
+        "objected"
+    );
 
     // history, table and JSON
     let h = l.json("2025-04-01", &["history", "s1"]);
     assert_eq!(h.as_array().unwrap().len(), 4);
     let table = l.ok("2025-04-01", &["history", "s1"]);
-    assert!(table.starts_with('#') && table.contains("withdrawn") && table.contains("explicit"), "{table}");
-    assert!(l.ok("2025-04-01", &["history", "nobody"]).contains("no events"));
+    assert!(
+        table.starts_with('#') && table.contains("withdrawn") && table.contains("explicit"),
+        "{table}"
+    );
+    assert!(l
+        .ok("2025-04-01", &["history", "nobody"])
+        .contains("no events"));
 }
 
 #[test]
@@ -314,61 +752,135 @@ fn consenting_feed_and_changes() {
     let l = Ledger::ljmu();
     l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
     l.give("2024-09-16", &with(&["s2", "jmsu.data-sharing"], NOTICE));
-    l.ok("2025-03-03T10:00:00Z", &["withdraw", "s2", "jmsu.data-sharing"]);
+    l.ok(
+        "2025-03-03T10:00:00Z",
+        &["withdraw", "s2", "jmsu.data-sharing"],
+    );
     let csv = l.ok("2025-03-03T12:00:00Z", &["consenting", "jmsu.data-sharing"]);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "subject,since,until,event_id");
-    assert!(lines[1].starts_with("s1,2024-09-16T00:00:00.000Z,"), "{csv}");
+    assert!(
+        lines[1].starts_with("s1,2024-09-16T00:00:00.000Z,"),
+        "{csv}"
+    );
     assert_eq!(lines.len(), 4, "{csv}");
-    assert!(lines[3].starts_with("# head,") && lines[3].ends_with(&l.head()), "{csv}");
+    assert!(
+        lines[3].starts_with("# head,") && lines[3].ends_with(&l.head()),
+        "{csv}"
+    );
     // at a past time, both
-    let past = l.ok("2025-03-04", &["consenting", "jmsu.data-sharing", "--at", "2025-01-01"]);
+    let past = l.ok(
+        "2025-03-04",
+        &["consenting", "jmsu.data-sharing", "--at", "2025-01-01"],
+    );
     assert!(past.contains("\ns1,") && past.contains("\ns2,"), "{past}");
-    let j = l.ok("2025-03-04", &["consenting", "jmsu.data-sharing", "--format", "json"]);
+    let j = l.ok(
+        "2025-03-04",
+        &["consenting", "jmsu.data-sharing", "--format", "json"],
+    );
     let j: Value = serde_json::from_str(&j).unwrap();
     assert_eq!(j["subjects"].as_array().unwrap().len(), 1);
-    assert_eq!(j["head"]["size"].as_u64().unwrap().to_string() + ":" + j["head"]["root"].as_str().unwrap(), l.head());
-    assert_eq!(l.json("2025-03-04", &["consenting", "jmsu.data-sharing"])["subjects"][0]["subject"], "s1");
+    assert_eq!(
+        j["head"]["size"].as_u64().unwrap().to_string() + ":" + j["head"]["root"].as_str().unwrap(),
+        l.head()
+    );
+    assert_eq!(
+        l.json("2025-03-04", &["consenting", "jmsu.data-sharing"])["subjects"][0]["subject"],
+        "s1"
+    );
     l.fails(3, "2025-03-04", &["consenting", "nope"]);
 
     let size: u64 = l.head().split(':').next().unwrap().parse().unwrap();
-    let c = l.json("2025-03-04", &["changes", "--since", &(size - 3).to_string(), "--limit", "2"]);
+    let c = l.json(
+        "2025-03-04",
+        &[
+            "changes",
+            "--since",
+            &(size - 3).to_string(),
+            "--limit",
+            "2",
+        ],
+    );
     let events = c["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["seq"].as_u64().unwrap(), size - 3);
     assert_eq!(c["next"].as_u64().unwrap(), size - 1);
     let table = l.ok("2025-03-04", &["changes", "--since", "0", "--limit", "3"]);
-    assert!(table.contains("notice_defined") && table.contains("continue with --since 3"), "{table}");
+    assert!(
+        table.contains("notice_defined") && table.contains("continue with --since 3"),
+        "{table}"
+    );
 }
 
 #[test]
 fn export_is_a_complete_subject_access_copy() {
     let l = Ledger::ljmu();
     l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
-    l.give("2025-01-10", &["s1", "mobility.health", "--notice", "ljmu.international-relations@1", "--method", "web_form", "--explicit"]);
+    l.give(
+        "2025-01-10",
+        &[
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
     l.ok("2025-03-03", &["withdraw", "s1", "jmsu.data-sharing"]);
     l.give("2024-09-16", &with(&["s2", "jmsu.data-sharing"], NOTICE));
     let path = l.file("sar.json");
-    l.ok("2025-09-15", &["export", "s1", "-o", path.to_str().unwrap()]);
+    l.ok(
+        "2025-09-15",
+        &["export", "s1", "-o", path.to_str().unwrap()],
+    );
     let x: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    for key in ["format", "subject", "exported_at", "events", "purposes", "notices", "statuses", "head"] {
+    for key in [
+        "format",
+        "subject",
+        "exported_at",
+        "events",
+        "purposes",
+        "notices",
+        "statuses",
+        "head",
+    ] {
         assert!(x.get(key).is_some(), "export lacks {key}");
     }
     assert_eq!(x["subject"], "s1");
     assert_eq!(x["exported_at"], "2025-09-15T00:00:00.000Z");
     let events = x["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
-    assert!(events.iter().all(|e| e["subject"] == "s1"), "only this subject's events");
+    assert!(
+        events.iter().all(|e| e["subject"] == "s1"),
+        "only this subject's events"
+    );
     for e in events {
-        for key in ["id", "seq", "kind", "purpose", "effective_at", "recorded_at", "recorded_by"] {
+        for key in [
+            "id",
+            "seq",
+            "kind",
+            "purpose",
+            "effective_at",
+            "recorded_at",
+            "recorded_by",
+        ] {
             assert!(e.get(key).is_some(), "event lacks {key}");
         }
     }
-    let purposes: Vec<&str> = x["purposes"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let purposes: Vec<&str> = x["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(purposes, ["jmsu.data-sharing", "mobility.health"]);
     let notices = x["notices"].as_array().unwrap();
     assert_eq!(notices.len(), 2);
-    assert!(notices.iter().all(|n| n["sha256"].as_str().unwrap().len() == 64));
+    assert!(notices
+        .iter()
+        .all(|n| n["sha256"].as_str().unwrap().len() == 64));
     assert!(x["head"]["root"].as_str().unwrap().len() == 64);
     // stdout form
     let s = l.ok("2025-09-15", &["export", "s1"]);
@@ -378,34 +890,79 @@ fn export_is_a_complete_subject_access_copy() {
 #[test]
 fn receipts_and_their_checks() {
     let l = Ledger::ljmu();
-    let id = l.give("2025-01-10T15:00:00Z", &[
-        "s1", "mobility.health", "--notice", "ljmu.international-relations@1", "--method", "web_form", "--explicit",
-    ]);
+    let id = l.give(
+        "2025-01-10T15:00:00Z",
+        &[
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
     let iso = l.file("receipt.json");
-    l.ok("2025-01-10T15:10:00Z", &["receipt", &id, "-o", iso.to_str().unwrap()]);
+    l.ok(
+        "2025-01-10T15:10:00Z",
+        &["receipt", &id, "-o", iso.to_str().unwrap()],
+    );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&iso).unwrap()).unwrap();
     for key in [
-        "record_id", "principal", "notice", "purpose", "controller", "lawful_basis", "collection_method", "event", "state",
-        "validity", "withdrawal", "recipients", "ledger_proof",
+        "record_id",
+        "principal",
+        "notice",
+        "purpose",
+        "controller",
+        "lawful_basis",
+        "collection_method",
+        "event",
+        "state",
+        "validity",
+        "withdrawal",
+        "recipients",
+        "ledger_proof",
     ] {
         assert!(r.get(key).is_some(), "ISO receipt lacks {key}");
     }
     assert_eq!(r["record_id"], id.as_str());
     assert_eq!(r["principal"]["id"], "s1");
-    assert_eq!(r["notice"]["sha256"], "7526442e0aa232f483553fee3af3711b412c12306cea48a15cfe77538745de8d");
+    assert_eq!(
+        r["notice"]["sha256"],
+        "7526442e0aa232f483553fee3af3711b412c12306cea48a15cfe77538745de8d"
+    );
     assert_eq!(r["lawful_basis"]["special_category"], "Art. 9(2)(a)");
     assert_eq!(r["collection_method"], "web_form");
     assert_eq!(r["event"]["time"], "2025-01-10T15:00:00.000Z");
     assert_eq!(r["state"], "active");
     assert_eq!(r["withdrawal"]["method"], "Email GoAbroad@ljmu.ac.uk.");
     assert_eq!(r["ledger_proof"]["head"], l.head().as_str());
-    assert_eq!(r["ledger_proof"]["inclusion"]["leaf_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        r["ledger_proof"]["inclusion"]["leaf_hash"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
 
-    let k = l.ok("2025-01-10T15:10:00Z", &["receipt", &id, "--format", "kantara"]);
+    let k = l.ok(
+        "2025-01-10T15:10:00Z",
+        &["receipt", &id, "--format", "kantara"],
+    );
     let k: Value = serde_json::from_str(&k).unwrap();
     for key in [
-        "version", "jurisdiction", "consentTimestamp", "collectionMethod", "consentReceiptID", "language", "piiPrincipalId",
-        "piiControllers", "services", "sensitive", "spiCat", "ledger_proof",
+        "version",
+        "jurisdiction",
+        "consentTimestamp",
+        "collectionMethod",
+        "consentReceiptID",
+        "language",
+        "piiPrincipalId",
+        "piiControllers",
+        "services",
+        "sensitive",
+        "spiCat",
+        "ledger_proof",
     ] {
         assert!(k.get(key).is_some(), "Kantara receipt lacks {key}");
     }
@@ -421,14 +978,25 @@ fn receipts_and_their_checks() {
         .env_remove("CONSENT_LEDGER")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok:"));
     l.ok("2025-01-11", &["check-receipt", kantara.to_str().unwrap()]);
-    let c = l.json("2025-01-11", &["check-receipt", iso.to_str().unwrap(), "--head", &l.head()]);
+    let c = l.json(
+        "2025-01-11",
+        &["check-receipt", iso.to_str().unwrap(), "--head", &l.head()],
+    );
     assert_eq!(c["consistency_ok"], true);
 
     // tampered receipts are rejected
-    for (field, bad) in [("leaf_hash", Value::String("0".repeat(64))), ("leaf_index", Value::from(0))] {
+    for (field, bad) in [
+        ("leaf_hash", Value::String("0".repeat(64))),
+        ("leaf_index", Value::from(0)),
+    ] {
         let mut t = r.clone();
         t["ledger_proof"]["inclusion"][field] = bad;
         let p = l.file("tampered.json");
@@ -436,7 +1004,11 @@ fn receipts_and_their_checks() {
         l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
     }
     let mut t = r.clone();
-    t["ledger_proof"]["head"] = Value::String(format!("{}:{}", l.head().split(':').next().unwrap(), "ab".repeat(32)));
+    t["ledger_proof"]["head"] = Value::String(format!(
+        "{}:{}",
+        l.head().split(':').next().unwrap(),
+        "ab".repeat(32)
+    ));
     let p = l.file("tampered-head.json");
     std::fs::write(&p, t.to_string()).unwrap();
     l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
@@ -447,31 +1019,89 @@ fn receipts_and_their_checks() {
     // a later head needs a consistency proof
     let old = l.head();
     l.give("2025-02-01", &with(&["s2", "jmsu.data-sharing"], NOTICE));
-    l.ok("2025-02-02", &["withdraw", "s1", "mobility.health", "--method", "email"]);
+    l.ok(
+        "2025-02-02",
+        &["withdraw", "s1", "mobility.health", "--method", "email"],
+    );
     let new = l.head();
-    let err = l.fails(7, "2025-02-03", &["check-receipt", iso.to_str().unwrap(), "--head", &new]);
+    let err = l.fails(
+        7,
+        "2025-02-03",
+        &["check-receipt", iso.to_str().unwrap(), "--head", &new],
+    );
     assert!(err.contains("prove consistency"), "{err}");
     let proof = l.file("consistency.json");
-    l.ok("2025-02-03", &["prove", "consistency", &old, "-o", proof.to_str().unwrap()]);
-    let out = l.ok("2025-02-03", &["check-receipt", iso.to_str().unwrap(), "--head", &new, "--consistency", proof.to_str().unwrap()]);
+    l.ok(
+        "2025-02-03",
+        &["prove", "consistency", &old, "-o", proof.to_str().unwrap()],
+    );
+    let out = l.ok(
+        "2025-02-03",
+        &[
+            "check-receipt",
+            iso.to_str().unwrap(),
+            "--head",
+            &new,
+            "--consistency",
+            proof.to_str().unwrap(),
+        ],
+    );
     assert!(out.contains("extends"), "{out}");
     // the proof does not lead to another head
     let forged = format!("{}:{}", new.split(':').next().unwrap(), "cd".repeat(32));
-    l.fails(1, "2025-02-03", &["check-receipt", iso.to_str().unwrap(), "--head", &forged, "--consistency", proof.to_str().unwrap()]);
+    l.fails(
+        1,
+        "2025-02-03",
+        &[
+            "check-receipt",
+            iso.to_str().unwrap(),
+            "--head",
+            &forged,
+            "--consistency",
+            proof.to_str().unwrap(),
+        ],
+    );
     // a tampered consistency proof is rejected
     let mut pj: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
     pj["proof"]["path"][0] = Value::String("ee".repeat(32));
     let bad_proof = l.file("bad-consistency.json");
     std::fs::write(&bad_proof, pj.to_string()).unwrap();
-    l.fails(1, "2025-02-03", &["check-receipt", iso.to_str().unwrap(), "--head", &new, "--consistency", bad_proof.to_str().unwrap()]);
+    l.fails(
+        1,
+        "2025-02-03",
+        &[
+            "check-receipt",
+            iso.to_str().unwrap(),
+            "--head",
+            &new,
+            "--consistency",
+            bad_proof.to_str().unwrap(),
+        ],
+    );
     // a smaller head cannot cover the receipt
     let small = format!("3:{}", "ab".repeat(32));
-    l.fails(1, "2025-02-03", &["check-receipt", iso.to_str().unwrap(), "--head", &small]);
+    l.fails(
+        1,
+        "2025-02-03",
+        &["check-receipt", iso.to_str().unwrap(), "--head", &small],
+    );
     // prove consistency from a head the ledger never had
-    l.fails(1, "2025-02-03", &["prove", "consistency", &format!("{}:{}", old.split(':').next().unwrap(), "ab".repeat(32))]);
+    l.fails(
+        1,
+        "2025-02-03",
+        &[
+            "prove",
+            "consistency",
+            &format!("{}:{}", old.split(':').next().unwrap(), "ab".repeat(32)),
+        ],
+    );
     l.fails(2, "2025-02-03", &["prove", "consistency", "garbage"]);
     // receipt of a registry event is a usage error
-    let first = l.json("2025-02-03", &["changes", "--since", "0", "--limit", "1"])["events"][0]["id"].as_str().unwrap().to_string();
+    let first = l.json("2025-02-03", &["changes", "--since", "0", "--limit", "1"])["events"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     l.fails(2, "2025-02-03", &["receipt", &first]);
 }
 
@@ -495,7 +1125,10 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
     assert_eq!(rep["new"], 0);
     assert_eq!(rep["already_recorded"], 3);
     assert_eq!(l.head(), head);
-    assert_eq!(l.json("2024-09-19", &["status", "s3", "mobility.health"])["state"], "given");
+    assert_eq!(
+        l.json("2024-09-19", &["status", "s3", "mobility.health"])["state"],
+        "given"
+    );
 
     let bad = l.file("bad.csv");
     std::fs::write(
@@ -524,15 +1157,27 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
         (9, "conflict"),
     ] {
         let want = format!("{f}:{line}: ");
-        let hit = err.lines().find(|x| x.starts_with(&want)).unwrap_or_else(|| panic!("no report for line {line}:\n{err}"));
+        let hit = err
+            .lines()
+            .find(|x| x.starts_with(&want))
+            .unwrap_or_else(|| panic!("no report for line {line}:\n{err}"));
         assert!(hit.contains(why), "line {line} should say {why}: {hit}");
     }
-    assert!(!err.contains(&format!("{f}:2:")) && !err.contains(&format!("{f}:10:")), "{err}");
+    assert!(
+        !err.contains(&format!("{f}:2:")) && !err.contains(&format!("{f}:10:")),
+        "{err}"
+    );
     assert_eq!(l.head(), head, "all or nothing: nothing written");
-    assert_eq!(l.json("2024-09-20", &["status", "s4", "jmsu.data-sharing"])["state"], "never_asked");
+    assert_eq!(
+        l.json("2024-09-20", &["status", "s4", "jmsu.data-sharing"])["state"],
+        "never_asked"
+    );
 
     // dry run: same report, nothing written
-    let rep = l.run("2024-09-20", &["--json", "import", bad.to_str().unwrap(), "--dry-run"]);
+    let rep = l.run(
+        "2024-09-20",
+        &["--json", "import", bad.to_str().unwrap(), "--dry-run"],
+    );
     assert_eq!(rep.status.code(), Some(5));
     let rep: Value = serde_json::from_slice(&rep.stdout).unwrap();
     assert_eq!(rep["rejected"].as_array().unwrap().len(), 7);
@@ -540,15 +1185,29 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
     assert_eq!(l.head(), head);
 
     // --skip-invalid: the good rows land, the bad are still reported
-    let rep = l.run("2024-09-20", &["--json", "import", bad.to_str().unwrap(), "--skip-invalid"]);
+    let rep = l.run(
+        "2024-09-20",
+        &["--json", "import", bad.to_str().unwrap(), "--skip-invalid"],
+    );
     assert_eq!(rep.status.code(), Some(5));
     let rep: Value = serde_json::from_slice(&rep.stdout).unwrap();
     assert_eq!(rep["new"], 2);
     assert_eq!(rep["committed"], true);
-    let lines: Vec<u64> = rep["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = rep["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9]);
-    assert_eq!(l.json("2024-09-21", &["status", "s4", "jmsu.data-sharing"])["state"], "given");
-    assert_eq!(l.json("2024-09-21", &["status", "s11", "jmsu.data-sharing"])["state"], "withdrawn");
+    assert_eq!(
+        l.json("2024-09-21", &["status", "s4", "jmsu.data-sharing"])["state"],
+        "given"
+    );
+    assert_eq!(
+        l.json("2024-09-21", &["status", "s11", "jmsu.data-sharing"])["state"],
+        "withdrawn"
+    );
 
     // JSON Lines, with a malformed line and a blank line
     let jl = l.file("feed.jsonl");
@@ -564,35 +1223,91 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
     let err = l.fails(5, "2024-09-22", &["import", jl.to_str().unwrap()]);
     let f = jl.to_str().unwrap();
     assert!(err.contains(&format!("{f}:3: malformed JSON")), "{err}");
-    assert!(err.contains(&format!("{f}:4: unknown column `colour`")), "{err}");
+    assert!(
+        err.contains(&format!("{f}:4: unknown column `colour`")),
+        "{err}"
+    );
     assert!(err.contains(&format!("{f}:5: not a JSON object")), "{err}");
     let fixed = l.file("fixed.ndjson");
-    std::fs::write(&fixed, std::fs::read_to_string(&jl).unwrap().lines().next().unwrap()).unwrap();
+    std::fs::write(
+        &fixed,
+        std::fs::read_to_string(&jl)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     l.ok("2024-09-22", &["import", fixed.to_str().unwrap()]);
-    assert_eq!(l.json("2024-09-22", &["status", "s20", "jmsu.marketing"])["state"], "given");
+    assert_eq!(
+        l.json("2024-09-22", &["status", "s20", "jmsu.marketing"])["state"],
+        "given"
+    );
     let txt = l.file("feed.txt");
     std::fs::write(&txt, "").unwrap();
     l.fails(2, "2024-09-22", &["import", txt.to_str().unwrap()]);
-    l.ok("2024-09-22", &["import", txt.to_str().unwrap(), "--format", "jsonl"]);
-    l.fails(3, "2024-09-22", &["import", l.file("missing.csv").to_str().unwrap()]);
+    l.ok(
+        "2024-09-22",
+        &["import", txt.to_str().unwrap(), "--format", "jsonl"],
+    );
+    l.fails(
+        3,
+        "2024-09-22",
+        &["import", l.file("missing.csv").to_str().unwrap()],
+    );
 }
 
 #[test]
 fn erase_then_withdraw_then_verify() {
     let l = Ledger::ljmu();
     l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
-    l.give("2024-09-16", &with(&["s1", "jmsu.marketing", "--evidence", r#"{"ip":"10.1.2.3"}"#], NOTICE));
+    l.give(
+        "2024-09-16",
+        &with(
+            &["s1", "jmsu.marketing", "--evidence", r#"{"ip":"10.1.2.3"}"#],
+            NOTICE,
+        ),
+    );
     let before = l.head();
-    let r = l.json("2031-09-01", &["erase", "s1", "--reason", "retention ended", "--actor", "staff:dpo-01"]);
+    let r = l.json(
+        "2031-09-01",
+        &[
+            "erase",
+            "s1",
+            "--reason",
+            "retention ended",
+            "--actor",
+            "staff:dpo-01",
+        ],
+    );
     assert_eq!(r["events_erased"], 2);
-    assert_eq!(l.json("2031-09-01", &["status", "s1", "jmsu.data-sharing"])["state"], "erased");
-    l.fails(4, "2031-09-02", &with(&["give", "s1", "jmsu.data-sharing"], NOTICE));
+    assert_eq!(
+        l.json("2031-09-01", &["status", "s1", "jmsu.data-sharing"])["state"],
+        "erased"
+    );
+    l.fails(
+        4,
+        "2031-09-02",
+        &with(&["give", "s1", "jmsu.data-sharing"], NOTICE),
+    );
     l.fails(4, "2031-09-02", &["erase", "s1", "--reason", "again"]);
     l.fails(2, "2031-09-02", &["erase", "s2", "--reason", " "]);
-    l.ok("2031-09-02", &["withdraw", "s1", "jmsu.marketing", "--recorded-by", "staff:dpo-01"]);
+    l.ok(
+        "2031-09-02",
+        &[
+            "withdraw",
+            "s1",
+            "jmsu.marketing",
+            "--recorded-by",
+            "staff:dpo-01",
+        ],
+    );
     let changes = l.json("2031-09-03", &["changes", "--since", "20"]);
     let text = changes.to_string();
-    assert!(!text.contains("\"s1\"") && !text.contains("10.1.2.3"), "personal data left: {text}");
+    assert!(
+        !text.contains("\"s1\"") && !text.contains("10.1.2.3"),
+        "personal data left: {text}"
+    );
     let out = l.ok("2031-09-03", &["verify"]);
     assert!(out.starts_with("ok:"), "{out}");
     l.ok("2031-09-03", &["verify", "--against", &before]);
@@ -608,18 +1323,37 @@ fn verify_detects_tampering() {
     let head = l.head();
     // a head of the right size but another root: rewritten
     let size = head.split(':').next().unwrap();
-    let err = l.fails(1, "2024-09-17", &["verify", "--against", &format!("{size}:{}", "ab".repeat(32))]);
+    let err = l.fails(
+        1,
+        "2024-09-17",
+        &[
+            "verify",
+            "--against",
+            &format!("{size}:{}", "ab".repeat(32)),
+        ],
+    );
     assert!(err.contains("TAMPERED"), "{err}");
     // a head from the future: truncated
-    l.fails(1, "2024-09-17", &["verify", "--against", &format!("999:{}", "ab".repeat(32))]);
+    l.fails(
+        1,
+        "2024-09-17",
+        &["verify", "--against", &format!("999:{}", "ab".repeat(32))],
+    );
     l.fails(2, "2024-09-17", &["verify", "--against", "nonsense"]);
     // rewrite an event behind the ledger's back
     {
         let conn = rusqlite::Connection::open(&l.path).unwrap();
-        conn.execute("UPDATE events SET method = 'paper' WHERE seq = (SELECT max(seq) FROM events)", []).unwrap();
+        conn.execute(
+            "UPDATE events SET method = 'paper' WHERE seq = (SELECT max(seq) FROM events)",
+            [],
+        )
+        .unwrap();
     }
     let err = l.fails(1, "2024-09-17", &["verify"]);
-    assert!(err.contains("TAMPERED") && err.contains("first bad event"), "{err}");
+    assert!(
+        err.contains("TAMPERED") && err.contains("first bad event"),
+        "{err}"
+    );
     let v = l.run("2024-09-17", &["--json", "verify"]);
     assert_eq!(v.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&v.stdout).unwrap();
@@ -665,16 +1399,25 @@ fn demo_script_plays_the_scenario() {
         "extends the receipt's head",
         "(exit 1, as expected)",
         "erased 770002",
-        "ok: 31 events, every hash recomputed",
+        "ok: 30 events, every hash recomputed",
         "the log still extends",
         "demo complete",
     ] {
-        assert!(stdout.contains(want), "demo output lacks {want:?}:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(want),
+            "demo output lacks {want:?}:\n{stdout}\n{stderr}"
+        );
     }
     if repo_root().join("../shared/seeds").is_dir() {
         assert_eq!(stdout.matches("text checked").count(), 5, "{stdout}");
     }
-    for f in ["ledger.db", "receipt-770001-mobility.json", "receipt-770001-mobility.kantara.json", "sar-770001.json", "consistency.json"] {
+    for f in [
+        "ledger.db",
+        "receipt-770001-mobility.json",
+        "receipt-770001-mobility.kantara.json",
+        "sar-770001.json",
+        "consistency.json",
+    ] {
         assert!(out_dir.path().join(f).exists(), "demo did not write {f}");
     }
 }

@@ -138,6 +138,85 @@ impl CanonicalEvent<'_> {
     }
 }
 
+/// Reads canonical bytes back into their fields: the inverse of
+/// [`CanonicalEvent::encode`]. Lets a receipt holder check that the readable fields of
+/// a receipt are the ones its leaf hash covers. Rejects anything that is not exactly
+/// one well-formed version-1 encoding.
+pub fn decode(bytes: &[u8]) -> Result<CanonicalEvent<'_>> {
+    let bad = |why: &str| Error::invalid(format!("not a canonical event: {why}"));
+    let (&version, mut rest) = bytes.split_first().ok_or_else(|| bad("empty"))?;
+    if version != CANONICAL_VERSION {
+        return Err(bad("unknown version"));
+    }
+    let mut next = || -> Result<Option<&[u8]>> {
+        let (&tag, after) = rest.split_first().ok_or_else(|| bad("truncated"))?;
+        match tag {
+            0 => {
+                rest = after;
+                Ok(None)
+            }
+            1 => {
+                let len: [u8; 4] = after
+                    .get(..4)
+                    .ok_or_else(|| bad("truncated length"))?
+                    .try_into()
+                    .expect("4 bytes");
+                let len = u32::from_be_bytes(len) as usize;
+                let value = after
+                    .get(4..4 + len)
+                    .ok_or_else(|| bad("truncated field"))?;
+                rest = &after[4 + len..];
+                Ok(Some(value))
+            }
+            _ => Err(bad("bad field tag")),
+        }
+    };
+    fn text(v: Option<&[u8]>) -> Result<Option<&str>> {
+        v.map(|b| {
+            std::str::from_utf8(b)
+                .map_err(|_| Error::invalid("not a canonical event: text is not UTF-8"))
+        })
+        .transpose()
+    }
+    fn int(v: Option<&[u8]>) -> Result<Option<i64>> {
+        v.map(|b| {
+            <[u8; 8]>::try_from(b)
+                .map(i64::from_be_bytes)
+                .map_err(|_| Error::invalid("not a canonical event: an integer is not 8 bytes"))
+        })
+        .transpose()
+    }
+    let required = |v: Option<i64>| v.ok_or_else(|| bad("a required field is absent"));
+    let id = next()?.ok_or_else(|| bad("no id"))?;
+    let seq = required(int(next()?)?)?;
+    let kind = text(next()?)?.ok_or_else(|| bad("no kind"))?;
+    let event = CanonicalEvent {
+        id,
+        seq,
+        kind,
+        personal_digest: next()?,
+        purpose: text(next()?)?,
+        purpose_version: int(next()?)?,
+        recipient: text(next()?)?,
+        notice_id: text(next()?)?,
+        notice_version: text(next()?)?,
+        notice_sha256: next()?,
+        explicit: required(int(next()?)?)?,
+        method: text(next()?)?,
+        recorded_by: text(next()?)?.ok_or_else(|| bad("no recorded_by"))?,
+        effective_at: required(int(next()?)?)?,
+        recorded_at: required(int(next()?)?)?,
+        expires_at: int(next()?)?,
+        effect_deadline: int(next()?)?,
+        target: next()?,
+        details: text(next()?)?,
+    };
+    if !rest.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(event)
+}
+
 /// SHA-256 over the domain prefix, the salt and the personal fields in field encoding.
 pub fn personal_digest(
     salt: &[u8],
@@ -172,6 +251,66 @@ mod tests {
             ]
             .concat()
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_inverts_encode(
+            id in proptest::collection::vec(proptest::num::u8::ANY, 16),
+            seq in 0i64..i64::MAX,
+            kind in "[a-z_]{1,20}",
+            purpose in proptest::option::of("\\PC{0,30}"),
+            version in proptest::option::of(proptest::num::i64::ANY),
+            explicit in 0i64..2,
+            times in (proptest::num::i64::ANY, proptest::num::i64::ANY, proptest::option::of(proptest::num::i64::ANY)),
+            details in proptest::option::of("\\PC{0,60}"),
+        ) {
+            let e = CanonicalEvent {
+                id: &id, seq, kind: &kind, personal_digest: Some(&[9u8; 32]), purpose: purpose.as_deref(),
+                purpose_version: version, recipient: None, notice_id: Some("n"), notice_version: Some("1"),
+                notice_sha256: None, explicit, method: Some("paper"), recorded_by: "staff:x",
+                effective_at: times.0, recorded_at: times.1, expires_at: times.2, effect_deadline: None,
+                target: None, details: details.as_deref(),
+            };
+            let bytes = e.encode();
+            proptest::prop_assert_eq!(decode(&bytes).unwrap(), e);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn decode_rejects_trailing_and_truncated_bytes() {
+        let e = CanonicalEvent {
+            id: &[1; 16],
+            seq: 3,
+            kind: "given",
+            personal_digest: None,
+            purpose: Some("p"),
+            purpose_version: Some(1),
+            recipient: None,
+            notice_id: None,
+            notice_version: None,
+            notice_sha256: None,
+            explicit: 0,
+            method: None,
+            recorded_by: "subject",
+            effective_at: 1,
+            recorded_at: 2,
+            expires_at: None,
+            effect_deadline: None,
+            target: None,
+            details: None,
+        };
+        let mut bytes = e.encode();
+        assert!(decode(&bytes).is_ok());
+        bytes.push(0);
+        assert!(decode(&bytes).is_err());
+        bytes.truncate(bytes.len() - 3);
+        assert!(decode(&bytes).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -61,9 +61,20 @@ pub struct InclusionProof {
     /// Audit path, bottom-up, as hex.
     #[serde(with = "hex_hashes")]
     pub path: Vec<Hash>,
+    /// Root of the tree of `tree_size`, read in the same snapshot as the path.
+    #[serde(with = "hex_hash")]
+    pub root: Hash,
 }
 
 impl InclusionProof {
+    /// The head this proof was made against.
+    pub fn head(&self) -> Head {
+        Head {
+            size: self.tree_size,
+            root: self.root,
+        }
+    }
+
     /// Checks the proof against a head of the same size.
     /// A head of another size is an [`Error::InvalidArgument`]; a proof that does not
     /// lead to the head's root is [`Error::ProofRejected`].
@@ -158,15 +169,29 @@ impl Ledger {
         self.read_conn(|conn| {
             let (seq, leaf) = leaf_of(conn, event)?;
             let size = tree_size.unwrap_or(store::size(conn)?);
-            let path = merkle::inclusion_proof(seq, size, &mut TreeTable(conn))?
+            if size > store::size(conn)? {
+                return Err(Error::invalid(format!(
+                    "the ledger has fewer than {size} events"
+                )));
+            }
+            let mut tree = TreeTable(conn);
+            let path = merkle::inclusion_proof(seq, size, &mut tree)?
                 .map_err(|e| Error::invalid(format!("cannot prove inclusion: {e}")))?;
+            let root = merkle::root(size, &mut tree)?;
             Ok(InclusionProof {
                 leaf_index: seq,
                 tree_size: size,
                 leaf_hash: leaf,
                 path,
+                root,
             })
         })
+    }
+
+    /// The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
+    /// covers. A receipt can carry them so its readable fields can be checked.
+    pub fn canonical_event(&self, event: Uuid) -> Result<Vec<u8>> {
+        self.read_conn(|conn| Ok(raw_row(conn, event)?.canonical().encode()))
     }
 
     /// Consistency proof from an earlier head to `new_size` (default: now). Fails if
@@ -245,12 +270,16 @@ impl Ledger {
     }
 }
 
-fn leaf_of(conn: &Connection, event: Uuid) -> Result<(u64, Hash)> {
+fn raw_row(conn: &Connection, event: Uuid) -> Result<RawRow> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
-    let row = conn
-        .prepare_cached(&sql)?
+    conn.prepare_cached(&sql)?
         .query_row([&event.as_bytes()[..]], RawRow::from_row)
-        .map_err(|_| Error::NotFound(format!("event {event}")))?;
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("event {event}")))
+}
+
+fn leaf_of(conn: &Connection, event: Uuid) -> Result<(u64, Hash)> {
+    let row = raw_row(conn, event)?;
     Ok((row.seq as u64, row.canonical().leaf_hash()))
 }
 

@@ -38,6 +38,8 @@ struct Inner {
     /// Current purpose versions, so a status check does not parse JSON. Emptied when
     /// another connection commits (SQLite's `data_version` moves) or ours rolls back.
     purposes: RefCell<PurposeCache>,
+    /// Keeps UUIDv7 ids monotonic within a millisecond, on the ledger's own clock.
+    uuid_context: uuid::ContextV7,
 }
 
 #[derive(Default)]
@@ -118,11 +120,18 @@ impl Ledger {
             pepper,
             in_batch: false,
             purposes: RefCell::default(),
+            uuid_context: uuid::ContextV7::new(),
         };
         Ok(Ledger {
             inner: Mutex::new(Some(inner)),
             path,
         })
+    }
+
+    /// The ledger's "now": the system clock, or the clock given in the options.
+    /// Callers asking "as known now" about a past moment pass this as `as_known_at`.
+    pub fn now(&self) -> Result<Timestamp> {
+        self.with(|inner| Ok(inner.now()))
     }
 
     /// The file this ledger is stored in (`None` in memory).
@@ -554,12 +563,14 @@ impl Ledger {
                 return Err(Error::SubjectErased);
             }
             let conn = &inner.conn;
+            let key = inner.subject_key(subject);
+            // The pseudonymous key keeps the blanked events findable by `history`.
             let n = conn.execute(
-                "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL WHERE subject = ?1",
-                [subject],
+                "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL, \
+                 subject_key = ?2 WHERE subject = ?1",
+                params![subject, &key[..]],
             )?;
             conn.execute("DELETE FROM current WHERE subject = ?1", [subject])?;
-            let key = inner.subject_key(subject);
             // The erasure event carries a digest whose salt is thrown away at once.
             let salt: [u8; 16] = rand::random();
             let details = serde_json::json!({ "reason": reason, "events_erased": n }).to_string();
@@ -572,8 +583,16 @@ impl Ledger {
             };
             let id = Uuid::from_slice(&row.id).expect("16 bytes");
             let seq = inner.append_raw(row, Some(&key))?;
-            conn.execute("INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)", params![&key[..], seq as i64])?;
-            Ok(ErasureReport { event_id: id, seq, events_erased: n as u64, wal_truncated: false })
+            conn.execute(
+                "INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)",
+                params![&key[..], seq as i64],
+            )?;
+            Ok(ErasureReport {
+                event_id: id,
+                seq,
+                events_erased: n as u64,
+                wal_truncated: false,
+            })
         })?;
         report.wal_truncated = self.checkpoint()?;
         Ok(report)
@@ -709,6 +728,17 @@ impl Inner {
         self.clock.as_ref().map_or_else(Timestamp::now, |c| c())
     }
 
+    /// A UUIDv7 whose time is the ledger's clock (so ids agree with record times).
+    fn new_id(&self, now: Timestamp) -> Uuid {
+        let ms = u64::try_from(now.as_millis()).unwrap_or(0);
+        let ts = uuid::Timestamp::from_unix(
+            &self.uuid_context,
+            ms / 1000,
+            (ms % 1000) as u32 * 1_000_000,
+        );
+        Uuid::new_v7(ts)
+    }
+
     fn subject_key(&self, subject: &str) -> [u8; 32] {
         let mut data = b"consent-ledger/erased/v1\0".to_vec();
         data.extend_from_slice(&self.pepper);
@@ -781,7 +811,7 @@ impl Inner {
     fn blank_row(&self, now: Timestamp) -> RawRow {
         RawRow {
             seq: 0,
-            id: Uuid::now_v7().as_bytes().to_vec(),
+            id: self.new_id(now).as_bytes().to_vec(),
             kind: String::new(),
             subject: None,
             salt: None,
@@ -1006,7 +1036,7 @@ impl Inner {
         let key = self.subject_key(subject);
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 \
-             UNION ALL SELECT {EVENT_COLUMNS} FROM events WHERE subject_key = ?2 ORDER BY seq"
+             UNION ALL SELECT {EVENT_COLUMNS} FROM events WHERE subject_key = ?2 AND subject IS NULL ORDER BY seq"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![subject, &key[..]], event_from_row)?;
@@ -1435,7 +1465,7 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
 }
 
 fn max_ts() -> Timestamp {
-    Timestamp::from_millis(253_402_300_799_999).expect("in range")
+    Timestamp::MAX
 }
 
 fn push_if_given(

@@ -154,8 +154,7 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<Connection>
         OpenFlags::SQLITE_OPEN_READ_ONLY
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE
-    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     configure(&conn, opts, true)?;
     init_schema(&conn, opts.read_only)?;
@@ -192,7 +191,11 @@ fn create_private(path: &Path) -> Result<()> {
 }
 
 fn configure(conn: &Connection, opts: &LedgerOptions, file: bool) -> Result<()> {
-    conn.busy_timeout(opts.busy_timeout)?;
+    // SQLite takes the timeout as an i32 of milliseconds; longer waits are capped.
+    conn.busy_timeout(
+        opts.busy_timeout
+            .min(Duration::from_millis(i32::MAX as u64)),
+    )?;
     conn.set_prepared_statement_cache_capacity(64);
     // Erased values must not linger in free space of pages.
     conn.pragma_update(None, "secure_delete", "ON")?;

@@ -22,6 +22,11 @@ const MIN_MS: i64 = -62_135_596_800_000;
 const MAX_MS: i64 = 253_402_300_799_999;
 
 impl Timestamp {
+    /// The earliest supported instant, 0001-01-01T00:00:00Z.
+    pub const MIN: Timestamp = Timestamp(MIN_MS);
+    /// The latest supported instant, 9999-12-31T23:59:59.999Z.
+    pub const MAX: Timestamp = Timestamp(MAX_MS);
+
     /// The current time, truncated to the millisecond.
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc()).expect("the clock is within years 1..9999")

@@ -344,10 +344,21 @@ fn erasure_leaves_no_trace_and_every_hash_verifies() {
         State::Erased
     );
     let h = l.history(subject).unwrap();
+    // The blanked events stay in the subject's history, without their personal fields.
     assert_eq!(
         h.iter().map(|e| e.kind).collect::<Vec<_>>(),
-        [EventKind::SubjectErased, EventKind::Withdrawn]
+        [
+            EventKind::Given,
+            EventKind::Given,
+            EventKind::Withdrawn,
+            EventKind::SubjectErased,
+            EventKind::Withdrawn
+        ]
     );
+    assert!(h
+        .iter()
+        .all(|e| e.subject.is_none() && e.evidence.is_none() && e.source_id.is_none()));
+    assert!(h[..3].iter().all(|e| e.erased));
     assert_eq!(
         l.erase_subject(subject, "again", Actor::staff("dpo"))
             .unwrap_err()

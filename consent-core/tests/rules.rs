@@ -482,7 +482,18 @@ fn proofs_check_against_heads() {
     let g = l.append(give("s1", "jmsu.marketing")).unwrap();
     let old = l.head().unwrap();
     let p = l.prove_inclusion(g.id, None).unwrap();
+    assert_eq!(p.head(), old);
+    let bytes = l.canonical_event(g.id).unwrap();
+    assert_eq!(merkle::leaf_hash(&bytes), p.leaf_hash);
+    let decoded = canonical::decode(&bytes).unwrap();
+    assert_eq!(
+        (decoded.seq as u64, decoded.kind, decoded.purpose),
+        (g.seq, "given", Some("jmsu.marketing"))
+    );
+    assert_eq!(decoded.effective_at, g.effective_at.as_millis());
     p.verify(&old).unwrap();
+    let too_big = l.prove_inclusion(g.id, Some(old.size + 1)).unwrap_err();
+    assert_eq!(too_big.kind(), ErrorKind::InvalidArgument);
     for i in 0..10 {
         l.append(give(&format!("x{i}"), "jmsu.marketing")).unwrap();
     }

@@ -273,7 +273,7 @@ typedef struct consent_options {
   // A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
   int32_t synchronous;
   // How long to wait for another writer's lock, in ms (default 30000; negative means
-  // the default).
+  // the default; at most `INT32_MAX`).
   int64_t busy_timeout_ms;
   // Open read-only: no writes, no schema creation (default false).
   bool read_only;
@@ -310,7 +310,7 @@ typedef struct consent_event_params {
   // A `consent_method` value; `CONSENT_METHOD_NONE` if not said. Required for
   // grants and refusals.
   int32_t method;
-  // Who recorded it: "subject", "staff:<id>" or "system:<id>"; NULL = "subject".
+  // Who recorded it: `subject`, `staff:<id>` or `system:<id>`; NULL = `subject`.
   const char *recorded_by;
   // When it happened (event time); `CONSENT_TIME_ABSENT` = when recorded.
   int64_t effective_at_ms;
@@ -343,8 +343,8 @@ typedef struct consent_event_ref {
   int64_t effect_deadline_ms;
 } consent_event_ref;
 
-// The answer of [`consent_status`] and [`consent_status_at`]. The full answer (with
-// the notice id and version) is available as JSON from [`consent_status_json`].
+// The answer of [`consent_get_status`] and [`consent_get_status_at`]. The full answer (with
+// the notice id and version) is available as JSON from [`consent_get_status_json`].
 typedef struct consent_status {
   // The state.
   consent_state state;
@@ -582,33 +582,33 @@ consent_result consent_object(const struct consent_ledger *ledger,
 
 // May `subject`'s data be used for `purpose` (and `recipient`, NULL = none) now?
 // Writes the answer to `*out`.
-consent_result consent_status(const struct consent_ledger *ledger,
-                              const char *subject,
-                              const char *purpose,
-                              const char *recipient,
-                              struct consent_status *out);
+consent_result consent_get_status(const struct consent_ledger *ledger,
+                                  const char *subject,
+                                  const char *purpose,
+                                  const char *recipient,
+                                  struct consent_status *out);
 
 // Could `subject`'s data be used for `purpose` (and `recipient`) at `at_ms`, as the
 // ledger knew it at `as_known_at_ms` (`CONSENT_TIME_ABSENT` = now)? `at_ms` is
 // required (`CONSENT_RESULT_INVALID_TIME` if absent).
-consent_result consent_status_at(const struct consent_ledger *ledger,
-                                 const char *subject,
-                                 const char *purpose,
-                                 const char *recipient,
-                                 int64_t at_ms,
-                                 int64_t as_known_at_ms,
-                                 struct consent_status *out);
+consent_result consent_get_status_at(const struct consent_ledger *ledger,
+                                     const char *subject,
+                                     const char *purpose,
+                                     const char *recipient,
+                                     int64_t at_ms,
+                                     int64_t as_known_at_ms,
+                                     struct consent_status *out);
 
 // The full status (with the notice id and version) as JSON, written to `*out_json`:
 // now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
-// [`consent_status_at`]. Free with [`consent_string_free`].
-consent_result consent_status_json(const struct consent_ledger *ledger,
-                                   const char *subject,
-                                   const char *purpose,
-                                   const char *recipient,
-                                   int64_t at_ms,
-                                   int64_t as_known_at_ms,
-                                   char **out_json);
+// [`consent_get_status_at`]. Free with [`consent_string_free`].
+consent_result consent_get_status_json(const struct consent_ledger *ledger,
+                                       const char *subject,
+                                       const char *purpose,
+                                       const char *recipient,
+                                       int64_t at_ms,
+                                       int64_t as_known_at_ms,
+                                       char **out_json);
 
 // Every event about `subject`, in order, as a JSON array written to `*out_json`;
 // free with [`consent_string_free`].
@@ -647,7 +647,7 @@ consent_result consent_export_subject_json(const struct consent_ledger *ledger,
                                            char **out_json);
 
 // The current head (size and Merkle root), written to `*out`.
-consent_result consent_head(const struct consent_ledger *ledger, struct consent_head *out);
+consent_result consent_get_head(const struct consent_ledger *ledger, struct consent_head *out);
 
 // Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
 // (`CONSENT_HEAD_STRING_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL`
@@ -702,7 +702,7 @@ consent_result consent_check_consistency_proof(const char *proof_json,
 
 // Erases `subject` at the end of retention: blanks their personal fields in every
 // event (every hash still verifies), records a `subject_erased` event with `reason`,
-// recorded by `recorded_by` ("staff:<id>" or "system:<id>"; NULL = "subject"), and
+// recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
 // checkpoints the WAL. Later grants for the subject are refused; withdrawals are still
 // recorded. Writes the report to `*out` (NULL = not wanted).
 consent_result consent_erase_subject(const struct consent_ledger *ledger,

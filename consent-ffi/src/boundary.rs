@@ -145,7 +145,10 @@ pub(crate) struct FfiError {
 
 impl FfiError {
     pub fn new(code: consent_result, message: impl Into<String>) -> Self {
-        FfiError { code, message: message.into() }
+        FfiError {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -155,7 +158,10 @@ impl FfiError {
 
 impl From<consent_core::Error> for FfiError {
     fn from(e: consent_core::Error) -> Self {
-        FfiError { code: consent_result::from_kind(e.kind()), message: e.to_string() }
+        FfiError {
+            code: consent_result::from_kind(e.kind()),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -206,7 +212,10 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> consent_result {
         // Dropping the payload runs foreign code only in pathological cases; keep it
         // inside the boundary anyway.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        Err(FfiError::new(consent_result::Panic, format!("internal error (panic): {what}")))
+        Err(FfiError::new(
+            consent_result::Panic,
+            format!("internal error (panic): {what}"),
+        ))
     });
     match outcome {
         Ok(()) => {
@@ -227,7 +236,10 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> consent_result {
 pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<&'a str> {
     match unsafe { opt_str_arg(p, name) }? {
         Some(s) => Ok(s),
-        None => Err(FfiError::new(consent_result::NullArgument, format!("argument `{name}` is NULL"))),
+        None => Err(FfiError::new(
+            consent_result::NullArgument,
+            format!("argument `{name}` is NULL"),
+        )),
     }
 }
 
@@ -244,7 +256,10 @@ pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<
     std::str::from_utf8(bytes).map(Some).map_err(|e| {
         FfiError::new(
             consent_result::InvalidUtf8,
-            format!("argument `{name}` is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
+            format!(
+                "argument `{name}` is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ),
         )
     })
 }
@@ -275,10 +290,16 @@ pub(crate) fn opt_out_arg<T>(p: *mut T, name: &str) -> FfiResult<Option<NonNull<
 }
 
 fn checked_ptr<T>(p: *mut T, name: &str) -> FfiResult<NonNull<T>> {
-    let p = NonNull::new(p)
-        .ok_or_else(|| FfiError::new(consent_result::NullArgument, format!("argument `{name}` is NULL")))?;
+    let p = NonNull::new(p).ok_or_else(|| {
+        FfiError::new(
+            consent_result::NullArgument,
+            format!("argument `{name}` is NULL"),
+        )
+    })?;
     if !p.as_ptr().is_aligned() {
-        return Err(FfiError::invalid(format!("argument `{name}` is not aligned for its type")));
+        return Err(FfiError::invalid(format!(
+            "argument `{name}` is not aligned for its type"
+        )));
     }
     Ok(p)
 }
@@ -357,7 +378,8 @@ pub(crate) fn owned_string(s: String) -> FfiResult<*mut c_char> {
 
 /// A value as an owned JSON C string.
 pub(crate) fn owned_json<T: serde::Serialize>(v: &T) -> FfiResult<*mut c_char> {
-    let text = serde_json::to_string(v).map_err(|e| FfiError::new(consent_result::Other, format!("JSON: {e}")))?;
+    let text = serde_json::to_string(v)
+        .map_err(|e| FfiError::new(consent_result::Other, format!("JSON: {e}")))?;
     owned_string(text)
 }
 
@@ -370,13 +392,19 @@ mod tests {
         let e = unsafe { str_arg(std::ptr::null(), "subject") }.unwrap_err();
         assert_eq!(e.code, consent_result::NullArgument);
         assert!(e.message.contains("`subject`"));
-        assert_eq!(unsafe { opt_str_arg(std::ptr::null(), "recipient") }.unwrap(), None);
+        assert_eq!(
+            unsafe { opt_str_arg(std::ptr::null(), "recipient") }.unwrap(),
+            None
+        );
         let bad = CString::new(vec![b'a', b'b', 0xff, b'c']).unwrap();
         let e = unsafe { str_arg(bad.as_ptr(), "purpose") }.unwrap_err();
         assert_eq!(e.code, consent_result::InvalidUtf8);
         assert!(e.message.contains("offset 2"), "{}", e.message);
         let good = c"jmsu.marketing";
-        assert_eq!(unsafe { str_arg(good.as_ptr(), "purpose") }.unwrap(), "jmsu.marketing");
+        assert_eq!(
+            unsafe { str_arg(good.as_ptr(), "purpose") }.unwrap(),
+            "jmsu.marketing"
+        );
     }
 
     #[test]
@@ -384,18 +412,34 @@ mod tests {
         let e = out_arg::<u64>(std::ptr::null_mut(), "out").unwrap_err();
         assert_eq!(e.code, consent_result::NullArgument);
         let mut words = [0u64; 2];
-        let misaligned = (words.as_mut_ptr() as *mut u8).wrapping_add(1).cast::<u64>();
-        assert_eq!(out_arg(misaligned, "out").unwrap_err().code, consent_result::InvalidArgument);
-        assert!(opt_out_arg::<u64>(std::ptr::null_mut(), "out").unwrap().is_none());
+        let misaligned = (words.as_mut_ptr() as *mut u8)
+            .wrapping_add(1)
+            .cast::<u64>();
+        assert_eq!(
+            out_arg(misaligned, "out").unwrap_err().code,
+            consent_result::InvalidArgument
+        );
+        assert!(opt_out_arg::<u64>(std::ptr::null_mut(), "out")
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn times_are_range_checked() {
         assert_eq!(time_arg(CONSENT_TIME_ABSENT, "at").unwrap(), None);
         assert_eq!(time_arg(0, "at").unwrap().unwrap().as_millis(), 0);
-        assert_eq!(time_arg(CONSENT_TIME_MAX + 1, "at").unwrap_err().code, consent_result::InvalidTime);
-        assert_eq!(time_arg(i64::MAX, "at").unwrap_err().code, consent_result::InvalidTime);
-        assert_eq!(time_arg(CONSENT_TIME_MIN - 1, "at").unwrap_err().code, consent_result::InvalidTime);
+        assert_eq!(
+            time_arg(CONSENT_TIME_MAX + 1, "at").unwrap_err().code,
+            consent_result::InvalidTime
+        );
+        assert_eq!(
+            time_arg(i64::MAX, "at").unwrap_err().code,
+            consent_result::InvalidTime
+        );
+        assert_eq!(
+            time_arg(CONSENT_TIME_MIN - 1, "at").unwrap_err().code,
+            consent_result::InvalidTime
+        );
     }
 
     #[test]
@@ -403,7 +447,10 @@ mod tests {
         let mut buf = [0x55 as c_char; 4];
         // "aé€": 1 + 2 + 3 bytes; 3 bytes fit before the NUL, the cut falls inside nothing.
         assert_eq!(copy_to_buffer("aé€", buf.as_mut_ptr(), buf.len()), 7);
-        assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), "aé");
+        assert_eq!(
+            unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
+            "aé"
+        );
         let mut small = [0x55 as c_char; 2];
         assert_eq!(copy_to_buffer("é", small.as_mut_ptr(), 2), 3);
         assert_eq!(small[0], 0);
@@ -419,7 +466,10 @@ mod tests {
         assert_eq!(last_error_code(), consent_result::Panic);
         let mut buf = [0 as c_char; 64];
         last_error_message(buf.as_mut_ptr(), buf.len());
-        assert!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().contains("boom"));
+        assert!(unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .contains("boom"));
         assert_eq!(guard(|| Ok(())), consent_result::Ok);
         assert_eq!(last_error_code(), consent_result::Ok);
     }
@@ -430,7 +480,13 @@ mod tests {
             let name = consent_result::name(n).to_str().unwrap();
             assert!(name.starts_with("CONSENT_RESULT_"), "{n}");
         }
-        assert_eq!(consent_result::from_kind(ErrorKind::ProofRejected) as i32, ErrorKind::ProofRejected as i32);
-        assert_eq!(consent_result::from_kind(ErrorKind::InvalidArgument) as i32, ErrorKind::InvalidArgument as i32);
+        assert_eq!(
+            consent_result::from_kind(ErrorKind::ProofRejected) as i32,
+            ErrorKind::ProofRejected as i32
+        );
+        assert_eq!(
+            consent_result::from_kind(ErrorKind::InvalidArgument) as i32,
+            ErrorKind::InvalidArgument as i32
+        );
     }
 }

@@ -36,15 +36,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consent_core::{
-    Actor, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof, Ledger, LedgerOptions, Method,
-    NewEvent, NoticeDef, PurposeDef, State, Status, Synchronous, Timestamp, VerifyReport,
+    Actor, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof, Ledger,
+    LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, State, Status, Synchronous, Timestamp,
+    VerifyReport,
 };
 use uuid::Uuid;
 
 pub use boundary::consent_result;
 use boundary::{
-    copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg, owned_json, ref_arg, str_arg,
-    time_arg, time_out, write_out, FfiError, FfiResult,
+    copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg, owned_json,
+    ref_arg, str_arg, time_arg, time_out, write_out, FfiError, FfiResult,
 };
 
 /// Major version of the library this header belongs to.
@@ -164,7 +165,7 @@ pub struct consent_options {
     /// A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
     pub synchronous: i32,
     /// How long to wait for another writer's lock, in ms (default 30000; negative means
-    /// the default).
+    /// the default; at most `INT32_MAX`).
     pub busy_timeout_ms: i64,
     /// Open read-only: no writes, no schema creation (default false).
     pub read_only: bool,
@@ -202,7 +203,7 @@ pub struct consent_event_params {
     /// A `consent_method` value; `CONSENT_METHOD_NONE` if not said. Required for
     /// grants and refusals.
     pub method: i32,
-    /// Who recorded it: "subject", "staff:<id>" or "system:<id>"; NULL = "subject".
+    /// Who recorded it: `subject`, `staff:<id>` or `system:<id>`; NULL = `subject`.
     pub recorded_by: *const c_char,
     /// When it happened (event time); `CONSENT_TIME_ABSENT` = when recorded.
     pub effective_at_ms: i64,
@@ -326,7 +327,11 @@ fn event_kind(v: i32) -> FfiResult<EventKind> {
         5 => EventKind::Invalidated,
         6 => EventKind::Objected,
         7 => EventKind::NoticeServed,
-        _ => return Err(FfiError::invalid(format!("`kind` {v} is not a consent_event_kind"))),
+        _ => {
+            return Err(FfiError::invalid(format!(
+                "`kind` {v} is not a consent_event_kind"
+            )))
+        }
     })
 }
 
@@ -341,7 +346,11 @@ fn method(v: i32) -> FfiResult<Option<Method>> {
         6 => Method::InPerson,
         7 => Method::Phone,
         8 => Method::Api,
-        _ => return Err(FfiError::invalid(format!("`method` {v} is not a consent_method"))),
+        _ => {
+            return Err(FfiError::invalid(format!(
+                "`method` {v} is not a consent_method"
+            )))
+        }
     }))
 }
 
@@ -363,12 +372,15 @@ fn state(s: State) -> consent_state {
 unsafe fn actor_arg(p: *const c_char, name: &str) -> FfiResult<Actor> {
     match unsafe { opt_str_arg(p, name) }? {
         None => Ok(Actor::subject()),
-        Some(text) => text.parse::<Actor>().map_err(|e| FfiError::invalid(format!("argument `{name}`: {e}"))),
+        Some(text) => text
+            .parse::<Actor>()
+            .map_err(|e| FfiError::invalid(format!("argument `{name}`: {e}"))),
     }
 }
 
 fn uuid_arg(text: &str, name: &str) -> FfiResult<Uuid> {
-    Uuid::parse_str(text).map_err(|_| FfiError::invalid(format!("argument `{name}` is not an event id (a UUID)")))
+    Uuid::parse_str(text)
+        .map_err(|_| FfiError::invalid(format!("argument `{name}` is not an event id (a UUID)")))
 }
 
 unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
@@ -382,7 +394,11 @@ unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
     e.notice = match (notice_id, notice_version) {
         (Some(id), Some(v)) => Some((id.into(), v.into())),
         (None, None) => None,
-        _ => return Err(FfiError::invalid("`params.notice_id` and `params.notice_version` go together")),
+        _ => {
+            return Err(FfiError::invalid(
+                "`params.notice_id` and `params.notice_version` go together",
+            ))
+        }
     };
     e.explicit = p.explicit_consent;
     e.method = method(p.method)?;
@@ -391,10 +407,9 @@ unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
     e.expires_at = time_arg(p.expires_at_ms, "params.expires_at_ms")?;
     e.source_id = unsafe { opt_str_arg(p.source_id, "params.source_id") }?.map(Into::into);
     e.evidence = match unsafe { opt_str_arg(p.evidence_json, "params.evidence_json") }? {
-        Some(text) => Some(
-            serde_json::from_str(text)
-                .map_err(|err| FfiError::invalid(format!("`params.evidence_json` is not JSON: {err}")))?,
-        ),
+        Some(text) => Some(serde_json::from_str(text).map_err(|err| {
+            FfiError::invalid(format!("`params.evidence_json` is not JSON: {err}"))
+        })?),
         None => None,
     };
     e.target = match unsafe { opt_str_arg(p.target_event_id, "params.target_event_id") }? {
@@ -422,7 +437,11 @@ fn status_out(s: &Status) -> consent_status {
         lawful_basis: s.lawful_basis.letter() as c_char,
         purpose_version: s.purpose_version,
         has_event: s.event_id.is_some(),
-        event_id: fixed_text(&s.event_id.map(|u| u.hyphenated().to_string()).unwrap_or_default()),
+        event_id: fixed_text(
+            &s.event_id
+                .map(|u| u.hyphenated().to_string())
+                .unwrap_or_default(),
+        ),
         event_seq: s.event_seq.unwrap_or(0),
         since_ms: time_out(s.since),
         until_ms: time_out(s.until),
@@ -435,11 +454,17 @@ fn status_out(s: &Status) -> consent_status {
 }
 
 fn head_out(h: &Head) -> consent_head {
-    consent_head { size: h.size, root: h.root }
+    consent_head {
+        size: h.size,
+        root: h.root,
+    }
 }
 
 fn head_in(h: &consent_head) -> Head {
-    Head { size: h.size, root: h.root }
+    Head {
+        size: h.size,
+        root: h.root,
+    }
 }
 
 fn report_out(r: &VerifyReport) -> consent_verify_report {
@@ -449,7 +474,13 @@ fn report_out(r: &VerifyReport) -> consent_verify_report {
         has_first_bad_seq: r.first_bad_seq.is_some(),
         first_bad_seq: r.first_bad_seq.unwrap_or(0),
         has_head: r.head.is_some(),
-        head: r.head.as_ref().map_or(consent_head { size: 0, root: [0; 32] }, head_out),
+        head: r.head.as_ref().map_or(
+            consent_head {
+                size: 0,
+                root: [0; 32],
+            },
+            head_out,
+        ),
         problem: fixed_text(r.problem.as_deref().unwrap_or("")),
     }
 }
@@ -480,7 +511,8 @@ impl CClock {
     fn now(&self) -> Timestamp {
         // SAFETY: the caller gave a valid function pointer and context.
         let ms = unsafe { (self.f)(self.context) };
-        Timestamp::from_millis(ms.clamp(CONSENT_TIME_MIN, CONSENT_TIME_MAX)).unwrap_or_else(|_| Timestamp::now())
+        Timestamp::from_millis(ms.clamp(CONSENT_TIME_MIN, CONSENT_TIME_MAX))
+            .unwrap_or_else(|_| Timestamp::now())
     }
 }
 
@@ -490,15 +522,30 @@ fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> {
         opts.synchronous = match o.synchronous {
             0 => Synchronous::Full,
             1 => Synchronous::Normal,
-            v => return Err(FfiError::invalid(format!("`options.synchronous` {v} is not a consent_synchronous"))),
+            v => {
+                return Err(FfiError::invalid(format!(
+                    "`options.synchronous` {v} is not a consent_synchronous"
+                )))
+            }
         };
+        if o.busy_timeout_ms > i64::from(i32::MAX) {
+            // SQLite takes the timeout as a C int of milliseconds (about 24.8 days).
+            return Err(FfiError::invalid(format!(
+                "`options.busy_timeout_ms` {} is above the maximum {}",
+                o.busy_timeout_ms,
+                i32::MAX
+            )));
+        }
         if o.busy_timeout_ms >= 0 {
             opts.busy_timeout = Duration::from_millis(o.busy_timeout_ms as u64);
         }
         opts.read_only = o.read_only;
         opts.create = o.create;
         if let Some(f) = o.clock {
-            let clock = CClock { f, context: o.clock_context };
+            let clock = CClock {
+                f,
+                context: o.clock_context,
+            };
             opts.clock = Some(Arc::new(move || clock.now()));
         }
     }
@@ -524,13 +571,14 @@ pub extern "C" fn consent_version() -> *const c_char {
 /// for a number that is not a code). Static: do not free.
 #[no_mangle]
 pub extern "C" fn consent_result_name(code: i32) -> *const c_char {
-    consent_result::name(code).as_ptr()
+    // These cannot panic; the boundary is there so that no entry point goes without one.
+    std::panic::catch_unwind(|| consent_result::name(code).as_ptr()).unwrap_or(c"".as_ptr())
 }
 
 /// The result of the last call made on this thread (`CONSENT_RESULT_OK` after a success).
 #[no_mangle]
 pub extern "C" fn consent_last_error_code() -> consent_result {
-    boundary::last_error_code()
+    std::panic::catch_unwind(boundary::last_error_code).unwrap_or(consent_result::Panic)
 }
 
 /// Copies the message of the last failed call on this thread ("" after a success) into
@@ -539,7 +587,7 @@ pub extern "C" fn consent_last_error_code() -> consent_result {
 /// when `buf` is NULL or `len` is 0 (call once that way to size the buffer).
 #[no_mangle]
 pub unsafe extern "C" fn consent_last_error_message(buf: *mut c_char, len: usize) -> usize {
-    boundary::last_error_message(buf, len)
+    std::panic::catch_unwind(|| boundary::last_error_message(buf, len)).unwrap_or(0)
 }
 
 /// Frees a string this library returned as `char *` (JSON). NULL is fine; never twice.
@@ -576,7 +624,9 @@ pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> cons
 /// Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
 /// not explicit, no method, every time `CONSENT_TIME_ABSENT`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_event_params_init(out: *mut consent_event_params) -> consent_result {
+pub unsafe extern "C" fn consent_event_params_init(
+    out: *mut consent_event_params,
+) -> consent_result {
     guard(|| {
         let out = out_arg(out, "out")?;
         let null = std::ptr::null();
@@ -615,10 +665,17 @@ pub unsafe extern "C" fn consent_ledger_open(
 ) -> consent_result {
     guard(|| {
         if path.is_null() {
-            return Err(FfiError::new(consent_result::NullArgument, "argument `path` is NULL"));
+            return Err(FfiError::new(
+                consent_result::NullArgument,
+                "argument `path` is NULL",
+            ));
         }
         let out = out_arg(out, "out")?;
-        let options = if options.is_null() { None } else { Some(unsafe { ref_arg(options, "options") }?) };
+        let options = if options.is_null() {
+            None
+        } else {
+            Some(unsafe { ref_arg(options, "options") }?)
+        };
         let opts = core_options(options)?;
         // SAFETY: non-NULL, NUL-terminated by contract.
         let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
@@ -629,7 +686,10 @@ pub unsafe extern "C" fn consent_ledger_open(
         };
         #[cfg(not(unix))]
         let path = std::path::Path::new(std::str::from_utf8(bytes).map_err(|_| {
-            FfiError::new(consent_result::InvalidUtf8, "argument `path` is not valid UTF-8")
+            FfiError::new(
+                consent_result::InvalidUtf8,
+                "argument `path` is not valid UTF-8",
+            )
         })?);
         if bytes.is_empty() {
             return Err(FfiError::invalid("argument `path` is empty"));
@@ -649,7 +709,11 @@ pub unsafe extern "C" fn consent_ledger_open_in_memory(
 ) -> consent_result {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let options = if options.is_null() { None } else { Some(unsafe { ref_arg(options, "options") }?) };
+        let options = if options.is_null() {
+            None
+        } else {
+            Some(unsafe { ref_arg(options, "options") }?)
+        };
         let ledger = Ledger::in_memory_with(core_options(options)?)?;
         handle_out(out, ledger);
         Ok(())
@@ -700,8 +764,9 @@ pub unsafe extern "C" fn consent_register_purpose_json(
         let ledger = unsafe { ledger_arg(ledger) }?;
         let text = unsafe { str_arg(purpose_json, "purpose_json") }?;
         let out = opt_out_arg(out_version, "out_version")?;
-        let def: PurposeDef = serde_json::from_str(text)
-            .map_err(|e| FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}")))?;
+        let def: PurposeDef = serde_json::from_str(text).map_err(|e| {
+            FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}"))
+        })?;
         let purpose = ledger.register_purpose(def)?;
         if let Some(out) = out {
             unsafe { write_out(out, purpose.version) };
@@ -722,8 +787,9 @@ pub unsafe extern "C" fn consent_register_notice_json(
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let text = unsafe { str_arg(notice_json, "notice_json") }?;
-        let def: NoticeDef = serde_json::from_str(text)
-            .map_err(|e| FfiError::invalid(format!("`notice_json` is not a notice definition: {e}")))?;
+        let def: NoticeDef = serde_json::from_str(text).map_err(|e| {
+            FfiError::invalid(format!("`notice_json` is not a notice definition: {e}"))
+        })?;
         ledger.register_notice(def)?;
         Ok(())
     })
@@ -877,14 +943,22 @@ pub unsafe extern "C" fn consent_give(
     out: *mut consent_event_ref,
 ) -> consent_result {
     unsafe {
-        append_simple(ledger, EventKind::Given, subject, purpose, recorded_by, out, |e| {
-            let id = str_arg(notice_id, "notice_id")?;
-            let version = str_arg(notice_version, "notice_version")?;
-            e.notice = Some((id.into(), version.into()));
-            e.method = self::method(method)?;
-            e.explicit = explicit_consent;
-            Ok(())
-        })
+        append_simple(
+            ledger,
+            EventKind::Given,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |e| {
+                let id = str_arg(notice_id, "notice_id")?;
+                let version = str_arg(notice_version, "notice_version")?;
+                e.notice = Some((id.into(), version.into()));
+                e.method = self::method(method)?;
+                e.explicit = explicit_consent;
+                Ok(())
+            },
+        )
     }
 }
 
@@ -900,10 +974,18 @@ pub unsafe extern "C" fn consent_refuse(
     out: *mut consent_event_ref,
 ) -> consent_result {
     unsafe {
-        append_simple(ledger, EventKind::Refused, subject, purpose, recorded_by, out, |e| {
-            e.method = self::method(method)?;
-            Ok(())
-        })
+        append_simple(
+            ledger,
+            EventKind::Refused,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |e| {
+                e.method = self::method(method)?;
+                Ok(())
+            },
+        )
     }
 }
 
@@ -918,7 +1000,17 @@ pub unsafe extern "C" fn consent_withdraw(
     recorded_by: *const c_char,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe { append_simple(ledger, EventKind::Withdrawn, subject, purpose, recorded_by, out, |_| Ok(())) }
+    unsafe {
+        append_simple(
+            ledger,
+            EventKind::Withdrawn,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |_| Ok(()),
+        )
+    }
 }
 
 /// Records that the controller stopped relying on the consent of `subject` for
@@ -931,7 +1023,17 @@ pub unsafe extern "C" fn consent_revoke(
     recorded_by: *const c_char,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe { append_simple(ledger, EventKind::Revoked, subject, purpose, recorded_by, out, |_| Ok(())) }
+    unsafe {
+        append_simple(
+            ledger,
+            EventKind::Revoked,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |_| Ok(()),
+        )
+    }
 }
 
 /// Records that a grant of `subject` for `purpose` was never valid (retroactive):
@@ -946,12 +1048,20 @@ pub unsafe extern "C" fn consent_invalidate(
     out: *mut consent_event_ref,
 ) -> consent_result {
     unsafe {
-        append_simple(ledger, EventKind::Invalidated, subject, purpose, recorded_by, out, |e| {
-            if let Some(t) = opt_str_arg(target_event_id, "target_event_id")? {
-                e.target = Some(uuid_arg(t, "target_event_id")?);
-            }
-            Ok(())
-        })
+        append_simple(
+            ledger,
+            EventKind::Invalidated,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |e| {
+                if let Some(t) = opt_str_arg(target_event_id, "target_event_id")? {
+                    e.target = Some(uuid_arg(t, "target_event_id")?);
+                }
+                Ok(())
+            },
+        )
     }
 }
 
@@ -965,7 +1075,17 @@ pub unsafe extern "C" fn consent_object(
     recorded_by: *const c_char,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe { append_simple(ledger, EventKind::Objected, subject, purpose, recorded_by, out, |_| Ok(())) }
+    unsafe {
+        append_simple(
+            ledger,
+            EventKind::Objected,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |_| Ok(()),
+        )
+    }
 }
 
 // ---- questions -----------------------------------------------------------------------
@@ -1012,7 +1132,10 @@ pub unsafe extern "C" fn consent_get_status_at(
         let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
         let out = out_arg(out, "out")?;
         let at = time_arg(at_ms, "at_ms")?.ok_or_else(|| {
-            FfiError::new(consent_result::InvalidTime, "argument `at_ms` is required (use consent_get_status for now)")
+            FfiError::new(
+                consent_result::InvalidTime,
+                "argument `at_ms` is required (use consent_get_status for now)",
+            )
         })?;
         let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
         let status = ledger.status_at(subject, purpose, recipient, at, known)?;
@@ -1147,7 +1270,10 @@ pub unsafe extern "C" fn consent_export_subject_json(
 
 /// The current head (size and Merkle root), written to `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_get_head(ledger: *const consent_ledger, out: *mut consent_head) -> consent_result {
+pub unsafe extern "C" fn consent_get_head(
+    ledger: *const consent_ledger,
+    out: *mut consent_head,
+) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let out = out_arg(out, "out")?;
@@ -1169,13 +1295,19 @@ pub unsafe extern "C" fn consent_head_to_string(
     guard(|| {
         let head = unsafe { ref_arg(head, "head") }?;
         if buf.is_null() {
-            return Err(FfiError::new(consent_result::NullArgument, "argument `buf` is NULL"));
+            return Err(FfiError::new(
+                consent_result::NullArgument,
+                "argument `buf` is NULL",
+            ));
         }
         let text = head_in(head).to_string();
         if text.len() + 1 > len {
             return Err(FfiError::new(
                 consent_result::BufferTooSmall,
-                format!("the head needs {} bytes, the buffer has {len}", text.len() + 1),
+                format!(
+                    "the head needs {} bytes, the buffer has {len}",
+                    text.len() + 1
+                ),
             ));
         }
         copy_to_buffer(&text, buf, len);
@@ -1185,7 +1317,10 @@ pub unsafe extern "C" fn consent_head_to_string(
 
 /// Parses a head written `SIZE:ROOTHEX` into `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_head_parse(text: *const c_char, out: *mut consent_head) -> consent_result {
+pub unsafe extern "C" fn consent_head_parse(
+    text: *const c_char,
+    out: *mut consent_head,
+) -> consent_result {
     guard(|| {
         let text = unsafe { str_arg(text, "text") }?;
         let out = out_arg(out, "out")?;
@@ -1287,8 +1422,9 @@ pub unsafe extern "C" fn consent_check_inclusion_proof(
     guard(|| {
         let text = unsafe { str_arg(proof_json, "proof_json") }?;
         let head = head_in(unsafe { ref_arg(head, "head") }?);
-        let proof: InclusionProof = serde_json::from_str(text)
-            .map_err(|e| FfiError::invalid(format!("`proof_json` is not an inclusion proof: {e}")))?;
+        let proof: InclusionProof = serde_json::from_str(text).map_err(|e| {
+            FfiError::invalid(format!("`proof_json` is not an inclusion proof: {e}"))
+        })?;
         Ok(proof.verify(&head)?)
     })
 }
@@ -1305,8 +1441,9 @@ pub unsafe extern "C" fn consent_check_consistency_proof(
         let text = unsafe { str_arg(proof_json, "proof_json") }?;
         let old = head_in(unsafe { ref_arg(old_head, "old_head") }?);
         let new = head_in(unsafe { ref_arg(new_head, "new_head") }?);
-        let proof: ConsistencyProof = serde_json::from_str(text)
-            .map_err(|e| FfiError::invalid(format!("`proof_json` is not a consistency proof: {e}")))?;
+        let proof: ConsistencyProof = serde_json::from_str(text).map_err(|e| {
+            FfiError::invalid(format!("`proof_json` is not a consistency proof: {e}"))
+        })?;
         Ok(proof.verify(&old, &new)?)
     })
 }
@@ -1315,7 +1452,7 @@ pub unsafe extern "C" fn consent_check_consistency_proof(
 
 /// Erases `subject` at the end of retention: blanks their personal fields in every
 /// event (every hash still verifies), records a `subject_erased` event with `reason`,
-/// recorded by `recorded_by` ("staff:<id>" or "system:<id>"; NULL = "subject"), and
+/// recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
 /// checkpoints the WAL. Later grants for the subject are refused; withdrawals are still
 /// recorded. Writes the report to `*out` (NULL = not wanted).
 #[no_mangle]
@@ -1349,7 +1486,10 @@ pub unsafe extern "C" fn consent_erase_subject(
 /// Checkpoints the WAL into the file and truncates it; writes whether it completed to
 /// `*out_done` (NULL = not wanted; false when another connection kept a read open).
 #[no_mangle]
-pub unsafe extern "C" fn consent_checkpoint(ledger: *const consent_ledger, out_done: *mut bool) -> consent_result {
+pub unsafe extern "C" fn consent_checkpoint(
+    ledger: *const consent_ledger,
+    out_done: *mut bool,
+) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let out = opt_out_arg(out_done, "out_done")?;
@@ -1389,9 +1529,18 @@ mod tests {
 
     #[test]
     fn version_constants_match_cargo() {
-        assert_eq!(CONSENT_VERSION_MAJOR.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
-        assert_eq!(CONSENT_VERSION_MINOR.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
-        assert_eq!(CONSENT_VERSION_PATCH.to_string(), env!("CARGO_PKG_VERSION_PATCH"));
+        assert_eq!(
+            CONSENT_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            CONSENT_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            CONSENT_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
         let v = unsafe { std::ffi::CStr::from_ptr(consent_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
@@ -1402,28 +1551,50 @@ mod tests {
         assert!(Timestamp::from_millis(CONSENT_TIME_MAX).is_ok());
         assert!(Timestamp::from_millis(CONSENT_TIME_MIN - 1).is_err());
         assert!(Timestamp::from_millis(CONSENT_TIME_MAX + 1).is_err());
-        let longest = Head { size: u64::MAX, root: [0xff; 32] }.to_string();
+        let longest = Head {
+            size: u64::MAX,
+            root: [0xff; 32],
+        }
+        .to_string();
         assert_eq!(longest.len() + 1, CONSENT_HEAD_STRING_LEN);
     }
 
     #[test]
     fn params_validate_before_the_core() {
         let mut p = std::mem::MaybeUninit::<consent_event_params>::uninit();
-        assert_eq!(unsafe { consent_event_params_init(p.as_mut_ptr()) }, consent_result::Ok);
+        assert_eq!(
+            unsafe { consent_event_params_init(p.as_mut_ptr()) },
+            consent_result::Ok
+        );
         let mut p = unsafe { p.assume_init() };
-        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::InvalidArgument
+        );
         p.kind = consent_event_kind::Given as i32;
-        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::NullArgument);
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::NullArgument
+        );
         p.subject = c"s1".as_ptr();
         p.purpose = c"p".as_ptr();
         p.notice_id = c"n".as_ptr();
-        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::InvalidArgument
+        );
         p.notice_version = c"1".as_ptr();
         p.method = 99;
-        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidArgument);
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::InvalidArgument
+        );
         p.method = consent_method::Paper as i32;
         p.effective_at_ms = i64::MAX;
-        assert_eq!(unsafe { new_event(&p) }.unwrap_err().code, consent_result::InvalidTime);
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::InvalidTime
+        );
         p.effective_at_ms = 0;
         let e = unsafe { new_event(&p) }.unwrap();
         assert_eq!(e.method, Some(Method::Paper));

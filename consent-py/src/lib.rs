@@ -15,8 +15,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use consent_core::{
-    Actor, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof, Ledger, LedgerOptions, Method,
-    NewEvent, NoticeDef, PurposeDef, Synchronous, Timestamp,
+    Actor, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof, Ledger,
+    LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, Synchronous, Timestamp,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -68,7 +68,10 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
 }
 
 /// Runs `f` with the thread detached from the interpreter and maps its error.
-fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> consent_core::Result<T> + Send) -> PyResult<T> {
+fn detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> consent_core::Result<T> + Send,
+) -> PyResult<T> {
     py.detach(f).map_err(|e| to_py_err(py, &e))
 }
 
@@ -113,7 +116,11 @@ impl NativeLedger {
         max_pages: Option<u64>,
     ) -> PyResult<Self> {
         let options = LedgerOptions {
-            synchronous: if durable { Synchronous::Full } else { Synchronous::Normal },
+            synchronous: if durable {
+                Synchronous::Full
+            } else {
+                Synchronous::Normal
+            },
             busy_timeout: Duration::from_millis(busy_timeout_ms),
             read_only,
             create,
@@ -154,8 +161,8 @@ impl NativeLedger {
     /// Registers a purpose from its JSON definition; returns the purpose as JSON.
     fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
         detached(py, || {
-            let def: PurposeDef =
-                serde_json::from_str(definition).map_err(|e| invalid(format!("purpose definition: {e}")))?;
+            let def: PurposeDef = serde_json::from_str(definition)
+                .map_err(|e| invalid(format!("purpose definition: {e}")))?;
             to_json(&self.inner.register_purpose(def)?)
         })
     }
@@ -163,8 +170,8 @@ impl NativeLedger {
     /// Registers a notice from its JSON definition; returns the notice as JSON.
     fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
         detached(py, || {
-            let def: NoticeDef =
-                serde_json::from_str(definition).map_err(|e| invalid(format!("notice definition: {e}")))?;
+            let def: NoticeDef = serde_json::from_str(definition)
+                .map_err(|e| invalid(format!("notice definition: {e}")))?;
             to_json(&self.inner.register_notice(def)?)
         })
     }
@@ -222,7 +229,9 @@ impl NativeLedger {
             event.expires_at = ts(expires_at)?;
             event.source_id = source_id;
             event.evidence = evidence
-                .map(|text| serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}"))))
+                .map(|text| {
+                    serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}")))
+                })
                 .transpose()?;
             event.target = target.map(parse_uuid).transpose()?;
             to_json(&self.inner.append(event)?)
@@ -252,7 +261,8 @@ impl NativeLedger {
                 (None, None) => self.inner.status(subject, purpose, recipient)?,
                 (at, known) => {
                     let at = at.unwrap_or_else(Timestamp::now);
-                    self.inner.status_at(subject, purpose, recipient, at, known)?
+                    self.inner
+                        .status_at(subject, purpose, recipient, at, known)?
                 }
             };
             to_json(&status)
@@ -266,8 +276,16 @@ impl NativeLedger {
 
     /// Subjects with consent in force for a purpose, as JSON.
     #[pyo3(signature = (purpose, recipient = None, at = None))]
-    fn consenting(&self, py: Python<'_>, purpose: &str, recipient: Option<&str>, at: Option<i64>) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.consenting(purpose, recipient, ts(at)?)?))
+    fn consenting(
+        &self,
+        py: Python<'_>,
+        purpose: &str,
+        recipient: Option<&str>,
+        at: Option<i64>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            to_json(&self.inner.consenting(purpose, recipient, ts(at)?)?)
+        })
     }
 
     /// Events with `seq >= since`, at most `limit`, as a JSON list.
@@ -292,23 +310,45 @@ impl NativeLedger {
 
     /// `verify`, and checks that the log still extends `head` (`SIZE:ROOTHEX`).
     fn verify_against(&self, py: Python<'_>, head: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.verify_against(&parse_head(head)?)?))
+        detached(py, || {
+            to_json(&self.inner.verify_against(&parse_head(head)?)?)
+        })
     }
 
     /// Inclusion proof of an event (a UUID string), as JSON.
     #[pyo3(signature = (event, tree_size = None))]
-    fn prove_inclusion(&self, py: Python<'_>, event: &str, tree_size: Option<u64>) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.prove_inclusion(parse_uuid(event)?, tree_size)?))
+    fn prove_inclusion(
+        &self,
+        py: Python<'_>,
+        event: &str,
+        tree_size: Option<u64>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            to_json(&self.inner.prove_inclusion(parse_uuid(event)?, tree_size)?)
+        })
     }
 
     /// Consistency proof from `old` (`SIZE:ROOTHEX`), as JSON `[proof, new_head]`.
     #[pyo3(signature = (old, new_size = None))]
-    fn prove_consistency(&self, py: Python<'_>, old: &str, new_size: Option<u64>) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.prove_consistency(&parse_head(old)?, new_size)?))
+    fn prove_consistency(
+        &self,
+        py: Python<'_>,
+        old: &str,
+        new_size: Option<u64>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            to_json(&self.inner.prove_consistency(&parse_head(old)?, new_size)?)
+        })
     }
 
     /// Erases a subject's personal fields; returns the report as JSON.
-    fn erase_subject(&self, py: Python<'_>, subject: &str, reason: &str, recorded_by: &str) -> PyResult<String> {
+    fn erase_subject(
+        &self,
+        py: Python<'_>,
+        subject: &str,
+        reason: &str,
+        recorded_by: &str,
+    ) -> PyResult<String> {
         detached(py, || {
             let actor = Actor::from_str(recorded_by)?;
             to_json(&self.inner.erase_subject(subject, reason, actor)?)
@@ -325,7 +365,8 @@ impl NativeLedger {
 #[pyfunction]
 fn verify_inclusion(py: Python<'_>, proof: &str, head: &str) -> PyResult<()> {
     detached(py, || {
-        let proof: InclusionProof = serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
+        let proof: InclusionProof =
+            serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
         proof.verify(&parse_head(head)?)
     })
 }
@@ -334,7 +375,8 @@ fn verify_inclusion(py: Python<'_>, proof: &str, head: &str) -> PyResult<()> {
 #[pyfunction]
 fn verify_consistency(py: Python<'_>, proof: &str, old: &str, new: &str) -> PyResult<()> {
     detached(py, || {
-        let proof: ConsistencyProof = serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
+        let proof: ConsistencyProof =
+            serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
         proof.verify(&parse_head(old)?, &parse_head(new)?)
     })
 }

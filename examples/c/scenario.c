@@ -4,8 +4,8 @@
  *      recorded at once and downstream systems have 24 hours to act;
  *   2. explicit (Art. 9(2)(a)) consent to health data for a mobility programme; a
  *      grant without the explicit marker is refused as invalid;
- *   3. a students' union project consent on a paper form, signed on 1 October and
- *      typed in on 5 October, which lapses at the end of 31 July;
+ *   3. a students' union project consent on a paper form, signed on 1 October 2025
+ *      and typed in on 5 October, which lapses at the end of 31 July;
  *   4. questions about the past: "was consent in force at T?" and "as known at K?".
  * Every answer is checked; the program exits non-zero on a wrong one.
  *
@@ -44,11 +44,11 @@ static int64_t utc(int year, int month, int day, int hour, int minute) {
 
 /* Writes a time as YYYY-MM-DD HH:MM (UTC) into a static buffer (one of four in turn). */
 static const char *show(int64_t ms) {
-    static char bufs[4][32];
+    static char bufs[4][64];
     static int next = 0;
     char *buf = bufs[next++ % 4];
     if (ms == CONSENT_TIME_ABSENT) {
-        snprintf(buf, 32, "(none)");
+        snprintf(buf, 64, "(none)");
         return buf;
     }
     int64_t days = ms / 86400000 - (ms % 86400000 < 0);
@@ -62,7 +62,7 @@ static const char *show(int64_t ms) {
     int64_t d = doy - (153 * mp + 2) / 5 + 1;
     int64_t m = mp < 10 ? mp + 3 : mp - 9;
     int64_t y = yoe + era * 400 + (m <= 2);
-    snprintf(buf, 32, "%04lld-%02lld-%02lld %02lld:%02lld", (long long)y, (long long)m, (long long)d,
+    snprintf(buf, 64, "%04lld-%02lld-%02lld %02lld:%02lld", (long long)y, (long long)m, (long long)d,
              (long long)(rest / 3600000), (long long)(rest / 60000 % 60));
     return buf;
 }
@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
 
     /* ---- 3. a project consent on paper, entered later, lapsing on 31 July ---- */
     printf("\n== 3. JMSU project consent (paper form)\n");
-    scenario_now = utc(2024, 10, 5, 11, 0);
+    scenario_now = utc(2025, 10, 5, 11, 0);
     consent_event_params p;
     must(consent_event_params_init(&p), "params");
     p.kind = CONSENT_EVENT_KIND_GIVEN;
@@ -219,13 +219,13 @@ int main(int argc, char **argv) {
     p.notice_version = "2024-09";
     p.method = CONSENT_METHOD_PAPER;
     p.recorded_by = "staff:jmsu-volunteering";
-    p.effective_at_ms = utc(2024, 10, 1, 12, 0);
+    p.effective_at_ms = utc(2025, 10, 1, 12, 0);
     p.source_id = "paper-form-0042";
-    p.evidence_json = "{\"form\":\"GW-2024\",\"box_ticked\":true}";
+    p.evidence_json = "{\"form\":\"GW-2025\",\"box_ticked\":true}";
     must(consent_append(ledger, &p, &ev), "paper grant");
     printf("  signed %s, typed in %s by staff, lapses at %s\n", show(ev.effective_at_ms), show(ev.recorded_at_ms),
            show(ev.expires_at_ms));
-    if (ev.expires_at_ms != utc(2025, 8, 1, 0, 0)) {
+    if (ev.expires_at_ms != utc(2026, 8, 1, 0, 0)) {
         fail("a project consent must lapse at the end of 31 July");
     }
     /* The same form typed in twice is the same event, not a second one. */
@@ -234,24 +234,24 @@ int main(int argc, char **argv) {
     if (again.seq != ev.seq) {
         fail("a retried append with the same source id must return the same event");
     }
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 7, 31, 18, 0), CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_GIVEN, "on 31 July 2025 at 18:00, may JMSU use s-2002's details for the project?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 8, 1, 0, 0), CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_EXPIRED, "on 1 August 2025, may it still?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2026, 7, 31, 18, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "on 31 July 2026 at 18:00, may JMSU use s-2002's details for the project?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2026, 8, 1, 0, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_EXPIRED, "on 1 August 2026, may it still?");
 
     /* ---- 4. questions about the past ---- */
     printf("\n== 4. questions about the past\n");
-    scenario_now = utc(2025, 9, 1, 9, 0);
+    scenario_now = utc(2026, 9, 1, 9, 0);
     expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 12, 1, 12, 0), CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN,
                  "was sharing s-1001's data with JMSU lawful on 1 December 2024? (the opt-out is not retroactive)");
     expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 9, 19, 12, 0), CONSENT_TIME_ABSENT,
                  CONSENT_STATE_NEVER_ASKED, "and on 19 September 2024, before the opt-in?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2024, 10, 2, 12, 0), utc(2024, 10, 3, 12, 0),
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 10, 2, 12, 0), utc(2025, 10, 3, 12, 0),
                  CONSENT_STATE_NEVER_ASKED,
-                 "on 2 October 2024, as the ledger knew it on 3 October (before the form was typed in)?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2024, 10, 2, 12, 0), CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_GIVEN, "on 2 October 2024, as the ledger knows it now?");
+                 "on 2 October 2025, as the ledger knew it on 3 October (before the form was typed in)?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 10, 2, 12, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "on 2 October 2025, as the ledger knows it now?");
 
     /* ---- the ledger's own evidence ---- */
     printf("\n== integrity\n");
@@ -261,8 +261,8 @@ int main(int argc, char **argv) {
     must(consent_head_to_string(&report.head, head_text, sizeof head_text), "head");
     printf("  verify: %s, %llu events, head %s\n", report.ok ? "ok" : "TAMPERED", (unsigned long long)report.size,
            head_text);
-    if (!report.ok || report.size != 11) {
-        fail("the ledger must verify with 11 events (6 registry + 5 consent events)");
+    if (!report.ok || report.size != 10) {
+        fail("the ledger must verify with 10 events (6 registry + 4 consent events)");
     }
     char *history = NULL;
     must(consent_history_json(ledger, "s-1001", &history), "history");

@@ -211,12 +211,22 @@ class Record:
         parts = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None or (isinstance(value, (tuple, Mapping)) and not value and f.repr):
-                continue
-            if not f.repr:
+            if value is None or (isinstance(value, (tuple, Mapping)) and not value):
                 continue
             parts.append(f"{f.name}={_short(value)}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    # Mappings inside records (evidence, details) are read-only proxies, which pickle
+    # cannot copy: records travel between processes as plain dicts and are re-wrapped.
+    def __getstate__(self) -> Dict[str, Any]:
+        return {
+            f.name: dict(v) if isinstance(v := getattr(self, f.name), MappingProxyType) else v
+            for f in dataclasses.fields(self)
+        }
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, MappingProxyType(value) if isinstance(value, dict) else value)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

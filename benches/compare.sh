@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Comparison harness (`make bench-compare`): in one run, side by side,
+#   (1) the storage limit: plain rusqlite rows of the same size, WAL, synchronous=FULL,
+#       and a plain indexed point query;
+#   (2) what welfare scripts do today: Python sqlite3, one mutable row per student and
+#       purpose, updated in place;
+#   consent-ledger from Rust, through the C ABI (libconsent + consent.h) and from
+#   Python (consent_ledger in the venv); the last two print "not available" when they
+#   cannot be built or imported.
+# Every figure is printed with its speed ratio to (1) and (2), plus each process's peak
+# memory. The table is also written to target-bench/compare-results.md (+ .jsonl).
+#
+# Knobs (environment):
+#   CONSENT_BENCH_SIZES   comma-separated ledger sizes (default 10000,100000,1000000)
+#   CONSENT_BENCH_10M=1   add 10 million (building that fixture takes a long time)
+#   CARGO_TARGET_DIR      default <repo>/target-bench
+#   CONSENT_BENCH_DIR     fixture cache (default $CARGO_TARGET_DIR/fixtures)
+#   VENV                  venv with consent_ledger (default <repo>/.venv)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-bench}"
+export CONSENT_BENCH_DIR="${CONSENT_BENCH_DIR:-$CARGO_TARGET_DIR/fixtures}"
+mkdir -p "$CONSENT_BENCH_DIR"
+SIZES="${CONSENT_BENCH_SIZES:-10000,100000,1000000}"
+if [[ "${CONSENT_BENCH_10M:-}" == 1 ]]; then SIZES="$SIZES,10000000"; fi
+VENV="${VENV:-$ROOT/.venv}"
+CARGO="${CARGO:-cargo}"
+PYTHON="${PYTHON:-python3}"
+
+echo "== building the Rust harness (release)" >&2
+$CARGO build --release -p consent-benches --bin compare >&2
+
+# The C ABI: libconsent.so from consent-ffi, a small C program against consent.h.
+C_BIN="" C_WHY=""
+HEADER="$ROOT/consent-ffi/include/consent.h"
+if [[ ! -f "$HEADER" ]]; then
+    C_WHY="consent-ffi/include/consent.h not found"
+elif ! $CARGO build --release -p consent-ffi >&2; then
+    C_WHY="cargo build -p consent-ffi failed"
+elif [[ ! -f "$CARGO_TARGET_DIR/release/libconsent.so" ]]; then
+    C_WHY="libconsent.so not built"
+else
+    STATUS_FN=consent_status STATUS_AT_FN=consent_status_at
+    if grep -q 'consent_get_status(' "$HEADER"; then STATUS_FN=consent_get_status; fi
+    if grep -q 'consent_get_status_at(' "$HEADER"; then STATUS_AT_FN=consent_get_status_at; fi
+    C_BIN="$CARGO_TARGET_DIR/bench_consent"
+    if ! ${CC:-cc} -O2 -std=c11 -Wall -Wextra -DSTATUS_FN="$STATUS_FN" -DSTATUS_AT_FN="$STATUS_AT_FN" \
+        -I "$ROOT/consent-ffi/include" benches/c/bench_consent.c -o "$C_BIN" \
+        -L "$CARGO_TARGET_DIR/release" -lconsent -Wl,-rpath,"$CARGO_TARGET_DIR/release" >&2; then
+        C_BIN="" C_WHY="benches/c/bench_consent.c does not compile against the current consent.h"
+    fi
+fi
+
+# Python: the venv's interpreter, if it can import consent_ledger.
+PY_BIN="" PY_WHY=""
+if [[ ! -x "$VENV/bin/python" ]]; then
+    PY_WHY="no venv at $VENV (make develop)"
+elif ! "$VENV/bin/python" -c 'import consent_ledger' 2>/dev/null; then
+    PY_WHY="consent_ledger does not import in $VENV (make develop)"
+else
+    PY_BIN="$VENV/bin/python"
+fi
+
+echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+exec "$PYTHON" benches/py/compare.py \
+    --sizes "$SIZES" \
+    --fixtures "$CONSENT_BENCH_DIR" \
+    --compare-bin "$CARGO_TARGET_DIR/release/compare" \
+    --c-bin "$C_BIN" --c-why "$C_WHY" \
+    --py "$PY_BIN" --py-why "$PY_WHY" \
+    --welfare-py "$PYTHON" \
+    --out "$CARGO_TARGET_DIR/compare-results.md"

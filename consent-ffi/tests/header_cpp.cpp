@@ -1,0 +1,25 @@
+// The header compiled as C++ (g++ -std=c++17 -Wall -Wextra -Werror) and linked: the
+// declarations must be usable from C++ with C linkage.
+#include "consent.h"
+
+#include <cstdio>
+#include <cstring>
+#include <type_traits>
+
+static_assert(std::is_same<std::underlying_type<consent_result>::type, int32_t>::value,
+              "consent_result is an int32_t");
+static_assert(sizeof(consent_head) == 40, "consent_head is 8 + 32 bytes");
+static_assert(CONSENT_EVENT_ID_LEN == 37, "a UUID and its NUL");
+
+int main() {
+    consent_ledger *ledger = nullptr;
+    if (consent_ledger_open_in_memory(nullptr, &ledger) != CONSENT_RESULT_OK) {
+        return 1;
+    }
+    consent_head head{};
+    consent_result r = consent_get_head(ledger, &head);
+    consent_ledger_free(ledger);
+    std::printf("header_cpp: consent %s from C++, head size %llu\n", consent_version(),
+                static_cast<unsigned long long>(head.size));
+    return r == CONSENT_RESULT_OK && head.size == 0 && std::strlen(consent_version()) > 0 ? 0 : 1;
+}

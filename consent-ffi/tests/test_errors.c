@@ -1,0 +1,428 @@
+/*
+ * Every error path from C: NULL for each pointer argument, invalid UTF-8, unknown
+ * purposes, out-of-range times, bad enum values and JSON, calls on a closed ledger,
+ * a read-only ledger and a corrupt file. Each must give its code and a message, leave
+ * out-parameters untouched, and neither crash nor leak (run under valgrind).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#define NUL_ARG CONSENT_RESULT_NULL_ARGUMENT
+
+static const char *BAD_UTF8 = "s-\xff\xfe";
+
+static const char *PURPOSE =
+    "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}";
+
+static consent_ledger *fresh_ledger(void) {
+    consent_ledger *l = NULL;
+    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text"));
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
+                           NULL, NULL));
+    return l;
+}
+
+static void null_arguments(consent_ledger *l) {
+    consent_ledger *out_ledger = (consent_ledger *)(uintptr_t)0x1;
+    consent_event_ref ref;
+    consent_status st;
+    consent_head head = {0, {0}};
+    consent_verify_report rep;
+    consent_erasure_report er;
+    consent_event_params p;
+    char *json = NULL;
+    char buf[CONSENT_HEAD_STRING_LEN];
+    uint32_t version = 77;
+    bool done = false;
+
+    EXPECT(consent_ledger_open(NULL, NULL, &out_ledger), NUL_ARG);
+    EXPECT(consent_ledger_open("/tmp/never-created.db", NULL, NULL), NUL_ARG);
+    CHECK(out_ledger == (consent_ledger *)(uintptr_t)0x1); /* untouched on failure */
+    EXPECT(consent_ledger_open_in_memory(NULL, NULL), NUL_ARG);
+    EXPECT(consent_options_init(NULL), NUL_ARG);
+    EXPECT(consent_event_params_init(NULL), NUL_ARG);
+    EXPECT(consent_ledger_close(NULL), NUL_ARG);
+    consent_ledger_free(NULL);
+    consent_string_free(NULL);
+
+    EXPECT(consent_register_purpose_json(NULL, PURPOSE, &version), NUL_ARG);
+    EXPECT(consent_register_purpose_json(l, NULL, &version), NUL_ARG);
+    CHECK(version == 77);
+    EXPECT(consent_register_notice_json(NULL, "{}"), NUL_ARG);
+    EXPECT(consent_register_notice_json(l, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(NULL, "n", "1", "t", "x"), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, NULL, "1", "t", "x"), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", NULL, "t", "x"), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", NULL, "x"), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", NULL), NUL_ARG);
+    EXPECT(consent_purpose_json(NULL, "jmsu.marketing", &json), NUL_ARG);
+    EXPECT(consent_purpose_json(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_purpose_json(l, "jmsu.marketing", NULL), NUL_ARG);
+    EXPECT(consent_purposes_json(NULL, &json), NUL_ARG);
+    EXPECT(consent_purposes_json(l, NULL), NUL_ARG);
+    EXPECT(consent_notices_json(NULL, &json), NUL_ARG);
+    EXPECT(consent_notices_json(l, NULL), NUL_ARG);
+
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    p.subject = "s-1";
+    p.purpose = "jmsu.marketing";
+    EXPECT(consent_append(NULL, &p, &ref), NUL_ARG);
+    EXPECT(consent_append(l, NULL, &ref), NUL_ARG);
+    EXPECT(consent_append_json(l, &p, NULL), NUL_ARG);
+    EXPECT(consent_append_json(NULL, &p, &json), NUL_ARG);
+    p.subject = NULL;
+    EXPECT(consent_append(l, &p, &ref), NUL_ARG);
+    p.subject = "s-1";
+    p.purpose = NULL;
+    EXPECT(consent_append(l, &p, &ref), NUL_ARG);
+
+    EXPECT(consent_give(NULL, "s", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
+    EXPECT(consent_give(l, NULL, "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", "jmsu.marketing", NULL, "2024-09", 1, false, NULL, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", "jmsu.marketing", "jmsu.privacy", NULL, 1, false, NULL, &ref), NUL_ARG);
+    EXPECT(consent_refuse(NULL, "s", "jmsu.marketing", 1, NULL, &ref), NUL_ARG);
+    EXPECT(consent_refuse(l, NULL, "jmsu.marketing", 1, NULL, &ref), NUL_ARG);
+    EXPECT(consent_refuse(l, "s", NULL, 1, NULL, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(l, "s", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_revoke(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_revoke(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_revoke(l, "s", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_invalidate(NULL, "s", "jmsu.marketing", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_invalidate(l, NULL, "jmsu.marketing", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_invalidate(l, "s", NULL, NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_object(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_object(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
+    EXPECT(consent_object(l, "s", NULL, NULL, &ref), NUL_ARG);
+
+    EXPECT(consent_get_status(NULL, "s-1", "jmsu.marketing", NULL, &st), NUL_ARG);
+    EXPECT(consent_get_status(l, NULL, "jmsu.marketing", NULL, &st), NUL_ARG);
+    EXPECT(consent_get_status(l, "s-1", NULL, NULL, &st), NUL_ARG);
+    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", NULL, NULL), NUL_ARG);
+    EXPECT(consent_get_status_at(NULL, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_get_status_at(l, NULL, "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_get_status_at(l, "s-1", NULL, NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_get_status_json(NULL, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_get_status_json(l, NULL, "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_get_status_json(l, "s-1", NULL, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_get_status_json(l, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_history_json(NULL, "s-1", &json), NUL_ARG);
+    EXPECT(consent_history_json(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_history_json(l, "s-1", NULL), NUL_ARG);
+    EXPECT(consent_event_json(NULL, "00000000-0000-0000-0000-000000000000", &json), NUL_ARG);
+    EXPECT(consent_event_json(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_event_json(l, "00000000-0000-0000-0000-000000000000", NULL), NUL_ARG);
+    EXPECT(consent_consenting_json(NULL, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_consenting_json(l, NULL, NULL, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_changes_since_json(NULL, 0, 10, &json), NUL_ARG);
+    EXPECT(consent_changes_since_json(l, 0, 10, NULL), NUL_ARG);
+    EXPECT(consent_export_subject_json(NULL, "s-1", &json), NUL_ARG);
+    EXPECT(consent_export_subject_json(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_export_subject_json(l, "s-1", NULL), NUL_ARG);
+    CHECK(json == NULL);
+
+    EXPECT(consent_get_head(NULL, &head), NUL_ARG);
+    EXPECT(consent_get_head(l, NULL), NUL_ARG);
+    EXPECT(consent_head_to_string(NULL, buf, sizeof buf), NUL_ARG);
+    EXPECT(consent_head_to_string(&head, NULL, sizeof buf), NUL_ARG);
+    EXPECT(consent_head_parse(NULL, &head), NUL_ARG);
+    EXPECT(consent_head_parse("1:00", NULL), NUL_ARG);
+    EXPECT(consent_verify(NULL, &rep), NUL_ARG);
+    EXPECT(consent_verify(l, NULL), NUL_ARG);
+    EXPECT(consent_verify_against(NULL, &head, &rep), NUL_ARG);
+    EXPECT(consent_verify_against(l, NULL, &rep), NUL_ARG);
+    EXPECT(consent_verify_against(l, &head, NULL), NUL_ARG);
+    EXPECT(consent_prove_inclusion_json(NULL, "x", CONSENT_SIZE_CURRENT, &json), NUL_ARG);
+    EXPECT(consent_prove_inclusion_json(l, NULL, CONSENT_SIZE_CURRENT, &json), NUL_ARG);
+    EXPECT(consent_prove_inclusion_json(l, "00000000-0000-0000-0000-000000000000", 1, NULL), NUL_ARG);
+    EXPECT(consent_prove_consistency_json(NULL, &head, CONSENT_SIZE_CURRENT, &json, NULL), NUL_ARG);
+    EXPECT(consent_prove_consistency_json(l, NULL, CONSENT_SIZE_CURRENT, &json, NULL), NUL_ARG);
+    EXPECT(consent_prove_consistency_json(l, &head, CONSENT_SIZE_CURRENT, NULL, NULL), NUL_ARG);
+    EXPECT(consent_check_inclusion_proof(NULL, &head), NUL_ARG);
+    EXPECT(consent_check_inclusion_proof("{}", NULL), NUL_ARG);
+    EXPECT(consent_check_consistency_proof(NULL, &head, &head), NUL_ARG);
+    EXPECT(consent_check_consistency_proof("{}", NULL, &head), NUL_ARG);
+    EXPECT(consent_check_consistency_proof("{}", &head, NULL), NUL_ARG);
+    EXPECT(consent_erase_subject(NULL, "s-1", "retention", "system:ret", &er), NUL_ARG);
+    EXPECT(consent_erase_subject(l, NULL, "retention", "system:ret", &er), NUL_ARG);
+    EXPECT(consent_erase_subject(l, "s-1", NULL, "system:ret", &er), NUL_ARG);
+    EXPECT(consent_checkpoint(NULL, &done), NUL_ARG);
+    EXPECT(consent_batch_begin(NULL), NUL_ARG);
+    EXPECT(consent_batch_commit(NULL), NUL_ARG);
+    EXPECT(consent_batch_rollback(NULL), NUL_ARG);
+    CHECK(json == NULL);
+}
+
+static void bad_utf8_and_values(consent_ledger *l) {
+    consent_status st;
+    consent_event_ref ref;
+    consent_event_params p;
+    char *json = NULL;
+    st.event_seq = 4242;
+
+    EXPECT(consent_give(l, BAD_UTF8, "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+           CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_get_status(l, "s-1", BAD_UTF8, NULL, &st), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", BAD_UTF8, &st), CONSENT_RESULT_INVALID_UTF8);
+    CHECK(st.event_seq == 4242);
+    EXPECT(consent_history_json(l, BAD_UTF8, &json), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_register_purpose_json(l, "{\"id\":\"\xc3\x28\"}", NULL), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", BAD_UTF8, &ref), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_head_parse(BAD_UTF8, &(consent_head){0, {0}}), CONSENT_RESULT_INVALID_UTF8);
+
+    /* Unknown purpose, notice, recipient, actor, and malformed values. */
+    EXPECT(consent_give(l, "s-2", "no.such.purpose", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+           CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_get_status(l, "s-2", "no.such.purpose", NULL, &st), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_consenting_json(l, "no.such.purpose", NULL, CONSENT_TIME_ABSENT, &json),
+           CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_purpose_json(l, "no.such.purpose", &json), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "1999", 1, false, NULL, &ref),
+           CONSENT_RESULT_UNKNOWN_NOTICE);
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, "teacher", &ref),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", 99, false, NULL, &ref),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_NONE, false, NULL,
+                        &ref),
+           CONSENT_RESULT_INVALID_CONSENT);
+    EXPECT(consent_give(l, "", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_purpose_json(l, "{", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_purpose_json(l, "{\"id\":\"x\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"z\"}",
+                                         NULL),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_json(l, "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"sha256\":\"00\"}"),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_event_json(l, "not-a-uuid", &json), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_event_json(l, "00000000-0000-0000-0000-000000000000", &json), CONSENT_RESULT_NOT_FOUND);
+    EXPECT(consent_invalidate(l, "s-1", "jmsu.marketing", "not-a-uuid", "staff:dpo", &ref),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_head_parse("12", &(consent_head){0, {0}}), CONSENT_RESULT_INVALID_ARGUMENT);
+
+    EXPECT_OK(consent_event_params_init(&p));
+    p.subject = "s-3";
+    p.purpose = "jmsu.marketing";
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT); /* kind 0 */
+    p.kind = 12345;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    p.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    p.notice_id = "jmsu.privacy"; /* without its version */
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    p.notice_id = NULL;
+    p.evidence_json = "[1,2";
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    p.evidence_json = "[1,2]"; /* JSON, but not an object */
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    p.evidence_json = NULL;
+    p.target_event_id = BAD_UTF8;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_UTF8);
+    p.target_event_id = NULL;
+
+    /* Malformed times. */
+    p.effective_at_ms = CONSENT_TIME_MAX + 1;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
+    p.effective_at_ms = CONSENT_TIME_MIN - 1;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
+    p.effective_at_ms = INT64_MAX;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
+    p.effective_at_ms = CONSENT_TIME_ABSENT;
+    p.expires_at_ms = INT64_MIN + 1;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, INT64_MAX, CONSENT_TIME_ABSENT, &st),
+           CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_MAX + 1, &st),
+           CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &st),
+           CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_get_status_json(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, 0, &json),
+           CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, -CONSENT_TIME_MAX, &json), CONSENT_RESULT_INVALID_TIME);
+    CHECK(st.event_seq == 4242);
+    CHECK(json == NULL);
+
+    /* Options with a bad value. */
+    consent_options o;
+    consent_ledger *other = NULL;
+    EXPECT_OK(consent_options_init(&o));
+    o.synchronous = 7;
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    o.synchronous = CONSENT_SYNCHRONOUS_FULL;
+    o.busy_timeout_ms = INT64_MAX; /* SQLite's limit is a C int of milliseconds */
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(other == NULL);
+    EXPECT(consent_ledger_open("", NULL, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+
+    /* Batches out of order. */
+    EXPECT(consent_batch_commit(l), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_rollback(l), CONSENT_RESULT_BATCH);
+    EXPECT_OK(consent_batch_begin(l));
+    EXPECT(consent_batch_begin(l), CONSENT_RESULT_BATCH);
+    EXPECT_OK(consent_batch_rollback(l));
+}
+
+static void messages(void) {
+    /* A failure leaves a message; sizing, truncation and a success clearing it. */
+    consent_ledger *l = NULL;
+    EXPECT(consent_ledger_open(NULL, NULL, &l), NUL_ARG);
+    CHECK(consent_last_error_code() == CONSENT_RESULT_NULL_ARGUMENT);
+    size_t need = consent_last_error_message(NULL, 0);
+    CHECK(need > 1);
+    char *full = malloc(need);
+    CHECK(consent_last_error_message(full, need) == need);
+    CHECK(strlen(full) == need - 1);
+    CHECK(strstr(full, "path") != NULL);
+    char tiny[5] = {'x', 'x', 'x', 'x', 'x'};
+    CHECK(consent_last_error_message(tiny, sizeof tiny) == need);
+    CHECK(strlen(tiny) == 4 && strncmp(tiny, full, 4) == 0);
+    free(full);
+    CHECK(strcmp(consent_result_name(CONSENT_RESULT_CLOSED), "CONSENT_RESULT_CLOSED") == 0);
+    CHECK(strcmp(consent_result_name(9999), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
+    CHECK(strcmp(consent_result_name(-1), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
+    consent_options o;
+    EXPECT_OK(consent_options_init(&o));
+    CHECK(consent_last_error_code() == CONSENT_RESULT_OK);
+    CHECK(consent_last_error_message(NULL, 0) == 1);
+    consent_head h = {3, {0}};
+    char small[10];
+    EXPECT(consent_head_to_string(&h, small, sizeof small), CONSENT_RESULT_BUFFER_TOO_SMALL);
+}
+
+static void closed_ledger(void) {
+    consent_ledger *l = fresh_ledger();
+    consent_status st;
+    consent_head head;
+    consent_verify_report rep;
+    char *json = NULL;
+    EXPECT_OK(consent_ledger_close(l));
+    EXPECT_OK(consent_ledger_close(l)); /* twice is fine */
+    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_register_purpose_json(l, PURPOSE, NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_get_head(l, &head), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_verify(l, &rep), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_history_json(l, "s-1", &json), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_batch_begin(l), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_checkpoint(l, NULL), CONSENT_RESULT_CLOSED);
+    CHECK(json == NULL);
+    consent_ledger_free(l);
+}
+
+static void remove_ledger(const char *path) {
+    char file[300];
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+        unlink(file);
+    }
+}
+
+static void files(const char *folder) {
+    char path[256], junk[256];
+    snprintf(path, sizeof path, "%s/ledger.db", folder);
+    snprintf(junk, sizeof junk, "%s/junk.db", folder);
+    consent_ledger *l = NULL;
+    consent_options ro;
+    EXPECT_OK(consent_options_init(&ro));
+    ro.read_only = true;
+
+    /* Missing file, read-only or without create. */
+    EXPECT(consent_ledger_open(path, &ro, &l), CONSENT_RESULT_NOT_FOUND);
+    consent_options nocreate;
+    EXPECT_OK(consent_options_init(&nocreate));
+    nocreate.create = false;
+    EXPECT(consent_ledger_open(path, &nocreate, &l), CONSENT_RESULT_NOT_FOUND);
+    CHECK(l == NULL);
+
+    /* A ledger opened read-only answers but does not write. */
+    EXPECT_OK(consent_ledger_open(path, NULL, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_ledger_close(l));
+    consent_ledger_free(l);
+    l = NULL;
+    EXPECT_OK(consent_ledger_open(path, &ro, &l));
+    consent_status st;
+    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_NEVER_ASKED);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_READ_ONLY);
+    EXPECT(consent_register_purpose_json(
+               l, "{\"id\":\"other\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"a\"}", NULL),
+           CONSENT_RESULT_READ_ONLY);
+    consent_ledger_free(l); /* free without close */
+    l = NULL;
+
+    /* A read-only file (permissions do not bind root, so only as another user). */
+    if (geteuid() != 0) {
+        chmod(path, 0444);
+        consent_result r = consent_ledger_open(path, NULL, &l);
+        if (r == CONSENT_RESULT_OK) {
+            EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_READ_ONLY);
+            consent_ledger_free(l);
+            l = NULL;
+        } else {
+            CHECK(r == CONSENT_RESULT_READ_ONLY || r == CONSENT_RESULT_STORAGE);
+            CHECK(consent_last_error_message(NULL, 0) > 1);
+        }
+        chmod(path, 0600);
+    }
+    remove_ledger(path);
+
+    /* A file of random bytes is not a ledger. */
+    FILE *f = fopen(junk, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        uint32_t x = 2463534242u;
+        for (int i = 0; i < 8192; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            fputc((int)(x & 0xff), f);
+        }
+        fclose(f);
+    }
+    EXPECT(consent_ledger_open(junk, NULL, &l), CONSENT_RESULT_CORRUPT);
+    EXPECT(consent_ledger_open(junk, &ro, &l), CONSENT_RESULT_CORRUPT);
+    CHECK(l == NULL);
+    remove_ledger(junk);
+
+    /* A folder is not a ledger either. */
+    consent_result r = consent_ledger_open(folder, NULL, &l);
+    CHECK(r != CONSENT_RESULT_OK);
+    CHECK(consent_last_error_message(NULL, 0) > 1);
+    CHECK(l == NULL);
+}
+
+int main(void) {
+    char folder[] = "/tmp/consent-test-errors-XXXXXX";
+    if (!mkdtemp(folder)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    consent_ledger *l = fresh_ledger();
+    null_arguments(l);
+    bad_utf8_and_values(l);
+    consent_status st;
+    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_GIVEN); /* nothing above changed the ledger */
+    consent_head head;
+    EXPECT_OK(consent_get_head(l, &head));
+    CHECK(head.size == 3);
+    consent_ledger_free(l);
+    messages();
+    closed_ledger();
+    files(folder);
+    rmdir(folder);
+    return finish("test_errors");
+}
