@@ -4,7 +4,7 @@
 //! inclusion proof and the head it leads to. `check-receipt` needs nothing else.
 
 use consent_core::{
-    ConsistencyProof, Event, EventKind, Head, InclusionProof, Ledger, Purpose, State,
+    ConsistencyProof, Event, EventKind, Head, InclusionProof, Ledger, Purpose, State, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -20,6 +20,10 @@ pub struct LedgerProof {
     pub head: String,
     /// Inclusion proof of the event's leaf.
     pub inclusion: InclusionProof,
+    /// The event's canonical bytes (docs/FORMAT.md §3.3), hex: what the leaf hash
+    /// covers. `check-receipt` decodes them and compares the receipt's readable fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_event: Option<String>,
 }
 
 /// A consistency proof file, as written by `consent prove consistency`.
@@ -82,16 +86,10 @@ pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Valu
         None => None,
     };
     let proof = ledger.prove_inclusion(id, None)?;
-    let head = ledger.head()?;
-    if head.size != proof.tree_size {
-        return Err(Failure::new(
-            crate::exit::STORAGE,
-            "the ledger grew while the receipt was made; try again",
-        ));
-    }
     let ledger_proof = serde_json::to_value(LedgerProof {
-        head: head.to_string(),
+        head: proof.head().to_string(),
         inclusion: proof,
+        canonical_event: Some(hex::encode(ledger.canonical_event(id)?)),
     })
     .map_err(|e| Failure::usage(e.to_string()))?;
     let def = &purpose.def;
@@ -245,6 +243,18 @@ pub fn check(
             "the receipt's inclusion proof does not check out: {e}"
         ))
     })?;
+    let canonical = lp.canonical_event.as_deref().ok_or_else(|| {
+        bad("the receipt carries no canonical event: its fields cannot be checked")
+    })?;
+    let bytes =
+        hex::decode(canonical).map_err(|_| bad("the receipt's canonical event is not hex"))?;
+    if consent_core::merkle::leaf_hash(&bytes) != lp.inclusion.leaf_hash {
+        return Err(bad(
+            "the receipt's canonical event does not hash to its leaf",
+        ));
+    }
+    let event = consent_core::canonical::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+    check_fields(&v, &event)?;
     let mut out = CheckOutcome {
         record_id,
         leaf_index: lp.inclusion.leaf_index,
@@ -307,6 +317,68 @@ pub fn check(
         .map_err(|e| bad(format!("the consistency proof does not check out: {e}")))?;
     out.consistency_ok = Some(true);
     Ok(out)
+}
+
+/// Compares the receipt's readable fields with the event its leaf hash covers, so an
+/// edited receipt (another purpose, time or state) is rejected.
+fn check_fields(v: &Value, e: &consent_core::canonical::CanonicalEvent<'_>) -> CliResult<()> {
+    let ts = |ms: i64| Timestamp::from_millis(ms).map(|t| t.to_string()).ok();
+    let id = Uuid::from_slice(e.id)
+        .map_err(|_| bad("the canonical event's id is not a UUID"))?
+        .to_string();
+    let kind: EventKind = e
+        .kind
+        .parse()
+        .map_err(|_| bad("the canonical event's kind is unknown"))?;
+    let checks: Vec<(&str, Value)> = if v.get("record_id").is_some() {
+        vec![
+            ("/record_id", json!(id)),
+            ("/event/type", json!(e.kind)),
+            ("/event/seq", json!(e.seq)),
+            ("/event/time", json!(ts(e.effective_at))),
+            ("/event/recorded_at", json!(ts(e.recorded_at))),
+            ("/state", json!(state_of(kind))),
+            ("/purpose/id", json!(e.purpose)),
+            ("/purpose/version", json!(e.purpose_version)),
+            ("/explicit", json!(e.explicit != 0)),
+            ("/collection_method", json!(e.method)),
+            ("/recorded_by", json!(e.recorded_by)),
+            ("/validity/from", json!(ts(e.effective_at))),
+            ("/validity/until", json!(e.expires_at.and_then(ts))),
+            ("/effect_deadline", json!(e.effect_deadline.and_then(ts))),
+            ("/notice/id", json!(e.notice_id)),
+            ("/notice/version", json!(e.notice_version)),
+            ("/notice/sha256", json!(e.notice_sha256.map(hex::encode))),
+        ]
+    } else {
+        vec![
+            ("/consentReceiptID", json!(id)),
+            ("/consentTimestamp", json!(e.effective_at.div_euclid(1000))),
+            ("/collectionMethod", json!(e.method)),
+            ("/services/0/purposes/0/purpose", json!(e.purpose)),
+            ("/x-consent-ledger/event_type", json!(e.kind)),
+            ("/x-consent-ledger/state", json!(state_of(kind))),
+            ("/x-consent-ledger/recorded_at", json!(ts(e.recorded_at))),
+            ("/x-consent-ledger/recorded_by", json!(e.recorded_by)),
+            (
+                "/x-consent-ledger/valid_until",
+                json!(e.expires_at.and_then(ts)),
+            ),
+            (
+                "/x-consent-ledger/notice/sha256",
+                json!(e.notice_sha256.map(hex::encode)),
+            ),
+        ]
+    };
+    for (pointer, want) in checks {
+        let got = v.pointer(pointer).cloned().unwrap_or(Value::Null);
+        if got != want {
+            return Err(bad(format!(
+                "the receipt's `{pointer}` is {got}, but the event its proof covers says {want}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// State shown for people.

@@ -1012,6 +1012,27 @@ fn receipts_and_their_checks() {
     let p = l.file("tampered-head.json");
     std::fs::write(&p, t.to_string()).unwrap();
     l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+    // Readable fields are bound to the leaf: editing one is caught.
+    for (pointer, bad) in [
+        ("/purpose/id", Value::String("jmsu.marketing".into())),
+        (
+            "/event/time",
+            Value::String("2020-01-01T00:00:00.000Z".into()),
+        ),
+        ("/explicit", Value::Bool(false)),
+        ("/state", Value::String("withdrawn".into())),
+    ] {
+        let mut t = r.clone();
+        *t.pointer_mut(pointer).unwrap() = bad;
+        let p = l.file("edited.json");
+        std::fs::write(&p, t.to_string()).unwrap();
+        l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+    }
+    let mut t = r.clone();
+    t["ledger_proof"]["canonical_event"] = Value::String("00".into());
+    let p = l.file("edited.json");
+    std::fs::write(&p, t.to_string()).unwrap();
+    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
     let p = l.file("not-a-receipt.json");
     std::fs::write(&p, "{}").unwrap();
     l.fails(2, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
