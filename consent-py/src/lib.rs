@@ -4,7 +4,7 @@
 //! milliseconds since the epoch) and returns the core's own JSON encoding of its
 //! results. The pure-Python layer (`python/consent_ledger/`) turns those into
 //! `datetime`, `uuid.UUID`, enums and frozen dataclasses, so there is one place for
-//! the Python types and one place ([`to_py_err`]) for the error mapping.
+//! the Python types and one place (`to_py_err`) for the error mapping.
 //!
 //! Every call that touches storage runs with the Python thread detached (the GIL
 //! released), so other Python threads keep running while SQLite waits for a lock or

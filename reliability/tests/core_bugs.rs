@@ -225,3 +225,29 @@ fn forged_tree_rows_at_negative_positions_are_caught() {
         assert!(!r.ok, "{sql}: {r:?}");
     }
 }
+
+/// Issue 9 (availability, not integrity): `erase_subject` ends with `checkpoint()`,
+/// which runs `PRAGMA wal_checkpoint(TRUNCATE)`. In TRUNCATE mode SQLite calls the busy
+/// handler until every reader has moved to the newest snapshot, so while any other
+/// connection keeps a read transaction open, the erasure blocks for the whole
+/// `busy_timeout` (30 s by default), holding the handle's mutex, and only then reports
+/// `wal_truncated: false`. Fix (consent-core/src/ledger.rs, `Ledger::checkpoint` or
+/// `erase_subject`): run `wal_checkpoint(PASSIVE)` first and TRUNCATE only when no
+/// frame was left behind, or lower the busy timeout around the checkpoint
+/// (`conn.busy_timeout(short)` then restore), and document in FORMAT.md §6 that a
+/// reader defers the truncation to a later `checkpoint()`.
+#[test]
+#[ignore = "core issue 9: erasure under an open reader stalls for the busy timeout (30 s)"]
+fn erasure_under_a_reader_does_not_stall() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let l = Ledger::open(&path).unwrap();
+    populate(&l, 4).unwrap();
+    let reader = Connection::open(&path).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+    let start = std::time::Instant::now();
+    let report = l.erase_subject("stu-0002", "retention period ended", Actor::staff("dpo")).unwrap();
+    assert!(!report.wal_truncated);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2), "erasure took {:?}", start.elapsed());
+}

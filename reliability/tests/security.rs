@@ -62,12 +62,12 @@ fn hostile_strings_are_stored_and_returned_intact() {
     let mut ids = Vec::new();
     for (i, s) in hostile_ids.iter().enumerate() {
         let e = l
-            .append(give(s, "wellbeing.share-external").recipient("NHS").source_id(format!("{s}#{i}")).evidence(evidence.clone()))
+            .append(give(s, "wellbeing.share-external").recipient("NHS").source_id(source(i, s)).evidence(evidence.clone()))
             .unwrap();
         ids.push(e.id);
         let back = l.event(e.id).unwrap();
         assert_eq!(back.subject.as_deref(), Some(*s));
-        assert_eq!(back.source_id.as_deref(), Some(format!("{s}#{i}").as_str()));
+        assert_eq!(back.source_id, Some(source(i, s)));
         assert_eq!(back.evidence.as_ref(), Some(&evidence), "evidence changed on the way");
         assert_eq!(l.history(s).unwrap().len(), 1);
         assert_eq!(l.status(s, "wellbeing.share-external", Some("NHS")).unwrap().state, consent_core::State::Given);
@@ -97,10 +97,17 @@ fn hostile_strings_are_stored_and_returned_intact() {
     }
 }
 
+fn source(i: usize, s: &str) -> String {
+    if s.len() < 1000 { format!("{i}#{s}") } else { format!("{i}#long") }
+}
+
 fn erase_and_search(events_per_subject: usize, reader_open: bool) -> (bool, bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
-    let l = Ledger::open(&path).unwrap();
+    // With a reader open, the erasure's WAL truncation waits for the whole busy
+    // timeout (core issue 9, core_bugs.rs): keep it short here.
+    let opts = LedgerOptions { busy_timeout: std::time::Duration::from_millis(300), ..Default::default() };
+    let l = Ledger::open_with(&path, opts).unwrap();
     populate(&l, 20).unwrap();
     let subject = "ZQ-ERASE-ME-88412";
     let purposes = ["jmsu.data-sharing", "jmsu.marketing", "jmsu.project.green-week"];
@@ -141,8 +148,8 @@ fn erase_and_search(events_per_subject: usize, reader_open: bool) -> (bool, bool
     assert!(found.is_empty(), "the erased subject is still in {found:?}");
     assert!(l.verify_against(&before).unwrap().ok);
     let h = l.history(subject).unwrap();
-    assert_eq!(h.len(), 1);
-    assert_eq!(h[0].kind, EventKind::SubjectErased);
+    assert_eq!(h.last().map(|e| e.kind), Some(EventKind::SubjectErased));
+    assert!(h.iter().all(|e| e.subject.is_none() && e.source_id.is_none() && e.evidence.is_none()), "history keeps no personal field");
     // A withdrawal is still recorded, and leaves no id behind.
     l.append(NewEvent::withdraw(subject, "jmsu.marketing")).unwrap();
     assert!(l.checkpoint().unwrap());

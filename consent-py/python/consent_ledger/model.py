@@ -483,6 +483,13 @@ class InclusionProof(Record):
     tree_size: int
     leaf_hash: str
     path: Tuple[str, ...]
+    root: str
+
+    @property
+    def head(self) -> Head:
+        """The head the proof was made against. Check the proof against a head you kept
+        yourself (or obtained independently): checking it against its own is circular."""
+        return Head(self.tree_size, self.root)
 
     def verify(self, head: Union[Head, str]) -> None:
         """Checks the proof against a head of the same size.
@@ -686,7 +693,7 @@ def verify_report_from(d: Mapping[str, Any]) -> VerifyReport:
 
 
 def inclusion_proof_from(d: Mapping[str, Any]) -> InclusionProof:
-    return InclusionProof(d["leaf_index"], d["tree_size"], d["leaf_hash"], tuple(d["path"]))
+    return InclusionProof(d["leaf_index"], d["tree_size"], d["leaf_hash"], tuple(d["path"]), d["root"])
 
 
 def consistency_proof_from(d: Mapping[str, Any]) -> ConsistencyProof:
