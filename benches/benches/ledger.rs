@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use consent_benches::{ledger_fixture, remove_db, sizes, work_copy, Query, Workload};
 use consent_core::{Ledger, NewEvent, Timestamp};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 
 /// A copy of a fixture to append to, reset to the pristine fixture after `n / 10`
 /// appends (at least 1 000).
@@ -33,7 +35,15 @@ impl Work {
     fn new(n: u64, tag: &'static str) -> Self {
         let path = work_copy(n, tag);
         let ledger = Some(Ledger::open(&path).expect("open work copy"));
-        Work { n, tag, path, ledger, appended: 0, next: 0, workload: Workload::new() }
+        Work {
+            n,
+            tag,
+            path,
+            ledger,
+            appended: 0,
+            next: 0,
+            workload: Workload::new(),
+        }
     }
 
     fn ledger(&self) -> &Ledger {
@@ -92,13 +102,19 @@ fn bench_size(c: &mut Criterion, n: u64) {
     let ledger = Ledger::open(&fixture).expect("open fixture");
     {
         let mut g = c.benchmark_group("status");
-        g.sample_size(30).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let mut i = 0;
             b.iter(|| {
                 let q = &queries[i % queries.len()];
                 i += 1;
-                black_box(ledger.status(&q.subject, q.purpose, q.recipient).expect("status"))
+                black_box(
+                    ledger
+                        .status(&q.subject, q.purpose, q.recipient)
+                        .expect("status"),
+                )
             })
         });
         g.finish();
@@ -107,13 +123,19 @@ fn bench_size(c: &mut Criterion, n: u64) {
         // "Was consent in force on 1 January 2023, as known now?"
         let at = Timestamp::parse("2023-01-01T00:00:00Z").expect("time");
         let mut g = c.benchmark_group("status_at");
-        g.sample_size(30).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let mut i = 0;
             b.iter(|| {
                 let q = &queries[i % queries.len()];
                 i += 1;
-                black_box(ledger.status_at(&q.subject, q.purpose, q.recipient, at, None).expect("status_at"))
+                black_box(
+                    ledger
+                        .status_at(&q.subject, q.purpose, q.recipient, at, None)
+                        .expect("status_at"),
+                )
             })
         });
         g.finish();
@@ -121,13 +143,25 @@ fn bench_size(c: &mut Criterion, n: u64) {
     {
         // Every student with the LJMU → JMSU feed consent in force now: the whole
         // population at 1 million events.
-        let found = ledger.consenting("jmsu.data-sharing", None, None).expect("consenting").subjects.len();
+        let found = ledger
+            .consenting("jmsu.data-sharing", None, None)
+            .expect("consenting")
+            .subjects
+            .len();
         eprintln!("consenting/{n}: {found} subjects with jmsu.data-sharing in force");
         let mut g = c.benchmark_group("consenting");
-        g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(3));
         g.sampling_mode(SamplingMode::Flat);
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
-            b.iter(|| black_box(ledger.consenting("jmsu.data-sharing", None, None).expect("consenting")))
+            b.iter(|| {
+                black_box(
+                    ledger
+                        .consenting("jmsu.data-sharing", None, None)
+                        .expect("consenting"),
+                )
+            })
         });
         g.finish();
     }
@@ -149,7 +183,9 @@ fn bench_size(c: &mut Criterion, n: u64) {
     ledger.close().expect("close");
     {
         let mut g = c.benchmark_group("open");
-        g.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        g.sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             b.iter(|| {
                 let l = Ledger::open(&fixture).expect("open");
@@ -163,7 +199,9 @@ fn bench_size(c: &mut Criterion, n: u64) {
     {
         let mut work = Work::new(n, "durable");
         let mut g = c.benchmark_group("append_durable");
-        g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(3));
         g.sampling_mode(SamplingMode::Flat);
         g.throughput(Throughput::Elements(1));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
@@ -185,7 +223,9 @@ fn bench_size(c: &mut Criterion, n: u64) {
     {
         let mut work = Work::new(n, "batch");
         let mut g = c.benchmark_group("append_batch");
-        g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(4));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(4));
         g.sampling_mode(SamplingMode::Flat);
         g.throughput(Throughput::Elements(BATCH));
         g.bench_function(BenchmarkId::new("x1000", n), |b| {

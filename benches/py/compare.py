@@ -180,7 +180,9 @@ def main():
                 v = results[(n, impl)].get(key)
                 cell = fmt(v, kind)
                 if impl not in ("plain", "welfare") and v is not None and key != "peak_rss_mib":
-                    cell += f" ({ratio(v, base1, kind)} / {ratio(v, base2, kind)})"
+                    r1, r2 = ratio(v, base1, kind), ratio(v, base2, kind)
+                    if (r1, r2) != ("—", "—"):
+                        cell += f" ({r1} / {r2})"
                 elif impl == "welfare" and v is not None and key != "peak_rss_mib":
                     cell += f" ({ratio(v, base1, kind)})"
                 cells.append(cell)

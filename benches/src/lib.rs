@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use consent_core::{
-    Actor, EventKind, LawfulBasis, Ledger, Method, NewEvent, NoticeDef, PurposeDef, Timestamp, Validity,
+    Actor, EventKind, LawfulBasis, Ledger, Method, NewEvent, NoticeDef, PurposeDef, Timestamp,
+    Validity,
 };
 
 /// Bump when the workload changes, so stale cached fixtures are rebuilt.
@@ -33,7 +34,10 @@ pub const SIZES: [u64; 3] = [10_000, 100_000, 1_000_000];
 /// exactly the comma-separated list in `CONSENT_BENCH_SIZES`.
 pub fn sizes() -> Vec<u64> {
     if let Ok(list) = std::env::var("CONSENT_BENCH_SIZES") {
-        return list.split(',').filter_map(|s| s.trim().replace('_', "").parse().ok()).collect();
+        return list
+            .split(',')
+            .filter_map(|s| s.trim().replace('_', "").parse().ok())
+            .collect();
     }
     let mut v = SIZES.to_vec();
     if std::env::var("CONSENT_BENCH_10M").is_ok_and(|v| v == "1") {
@@ -81,7 +85,13 @@ struct PurposeSpec {
     weight: u32,
 }
 
-const PROJECTS: [&str; 5] = ["green-week", "mentoring", "volunteering", "sports-survey", "welcome-fair"];
+const PROJECTS: [&str; 5] = [
+    "green-week",
+    "mentoring",
+    "volunteering",
+    "sports-survey",
+    "welcome-fair",
+];
 
 fn purpose_specs() -> Vec<PurposeSpec> {
     let consent = |id, title, controller, notice, weight| PurposeSpec {
@@ -97,31 +107,130 @@ fn purpose_specs() -> Vec<PurposeSpec> {
         weight,
     };
     let mut v = vec![
-        PurposeSpec { delay_secs: 86_400, ..consent("jmsu.data-sharing", "LJMU to JMSU data feed", "LJMU", "ljmu.it-registration", 300) },
-        consent("jmsu.marketing", "Students' union marketing", "JMSU", "jmsu.privacy", 200),
-        PurposeSpec { validity: Validity::ACADEMIC_YEAR, ..consent("jmsu.course-rep", "Course representatives", "JMSU", "jmsu.privacy", 50) },
-        PurposeSpec { special: Some('a'), ..consent("mobility.health", "Mobility: health data", "LJMU", "ljmu.international", 30) },
-        PurposeSpec { special: Some('a'), ..consent("mobility.vaccination", "Mobility: vaccination", "LJMU", "ljmu.international", 30) },
-        PurposeSpec { special: Some('a'), ..consent("mobility.ethnicity", "Mobility: ethnicity", "LJMU", "ljmu.international", 20) },
-        PurposeSpec { special: Some('a'), ..consent("wellbeing.special-category", "Disability services", "LJMU", "ljmu.wellbeing", 50) },
+        PurposeSpec {
+            delay_secs: 86_400,
+            ..consent(
+                "jmsu.data-sharing",
+                "LJMU to JMSU data feed",
+                "LJMU",
+                "ljmu.it-registration",
+                300,
+            )
+        },
+        consent(
+            "jmsu.marketing",
+            "Students' union marketing",
+            "JMSU",
+            "jmsu.privacy",
+            200,
+        ),
+        PurposeSpec {
+            validity: Validity::ACADEMIC_YEAR,
+            ..consent(
+                "jmsu.course-rep",
+                "Course representatives",
+                "JMSU",
+                "jmsu.privacy",
+                50,
+            )
+        },
+        PurposeSpec {
+            special: Some('a'),
+            ..consent(
+                "mobility.health",
+                "Mobility: health data",
+                "LJMU",
+                "ljmu.international",
+                30,
+            )
+        },
+        PurposeSpec {
+            special: Some('a'),
+            ..consent(
+                "mobility.vaccination",
+                "Mobility: vaccination",
+                "LJMU",
+                "ljmu.international",
+                30,
+            )
+        },
+        PurposeSpec {
+            special: Some('a'),
+            ..consent(
+                "mobility.ethnicity",
+                "Mobility: ethnicity",
+                "LJMU",
+                "ljmu.international",
+                20,
+            )
+        },
+        PurposeSpec {
+            special: Some('a'),
+            ..consent(
+                "wellbeing.special-category",
+                "Disability services",
+                "LJMU",
+                "ljmu.wellbeing",
+                50,
+            )
+        },
         PurposeSpec {
             recipients: &["nhs", "student-finance-england", "landlord"],
-            ..consent("wellbeing.share-external", "Sharing with external bodies", "LJMU", "ljmu.wellbeing", 70)
+            ..consent(
+                "wellbeing.share-external",
+                "Sharing with external bodies",
+                "LJMU",
+                "ljmu.wellbeing",
+                70,
+            )
         },
-        consent("tutor.share-with-services", "Tutor notes to other services", "LJMU", "ljmu.see-my-tutor", 100),
+        consent(
+            "tutor.share-with-services",
+            "Tutor notes to other services",
+            "LJMU",
+            "ljmu.see-my-tutor",
+            100,
+        ),
     ];
     for p in PROJECTS {
         let id: &'static str = Box::leak(format!("jmsu.project.{p}").into_boxed_str());
-        v.push(PurposeSpec { validity: Validity::ACADEMIC_YEAR, ..consent(id, "A students' union project", "JMSU", "jmsu.projects", 30) });
+        v.push(PurposeSpec {
+            validity: Validity::ACADEMIC_YEAR,
+            ..consent(id, "A students' union project", "JMSU", "jmsu.projects", 30)
+        });
     }
     // Purposes that do not rest on consent: registered, never granted.
-    v.push(PurposeSpec { basis: LawfulBasis::LegitimateInterests, ..consent("ljmu.my-engagement", "My Engagement", "LJMU", "ljmu.it-registration", 0) });
-    v.push(PurposeSpec { basis: LawfulBasis::PublicTask, ..consent("ljmu.see-my-tutor", "See My Tutor records", "LJMU", "ljmu.see-my-tutor", 0) });
+    v.push(PurposeSpec {
+        basis: LawfulBasis::LegitimateInterests,
+        ..consent(
+            "ljmu.my-engagement",
+            "My Engagement",
+            "LJMU",
+            "ljmu.it-registration",
+            0,
+        )
+    });
+    v.push(PurposeSpec {
+        basis: LawfulBasis::PublicTask,
+        ..consent(
+            "ljmu.see-my-tutor",
+            "See My Tutor records",
+            "LJMU",
+            "ljmu.see-my-tutor",
+            0,
+        )
+    });
     v
 }
 
-const NOTICES: [&str; 6] =
-    ["ljmu.it-registration", "jmsu.privacy", "jmsu.projects", "ljmu.international", "ljmu.wellbeing", "ljmu.see-my-tutor"];
+const NOTICES: [&str; 6] = [
+    "ljmu.it-registration",
+    "jmsu.privacy",
+    "jmsu.projects",
+    "ljmu.international",
+    "ljmu.wellbeing",
+    "ljmu.see-my-tutor",
+];
 
 /// One event of the workload, as plain values (what every harness replays).
 #[derive(Debug, Clone, PartialEq)]
@@ -188,13 +297,21 @@ impl Workload {
                 acc
             })
             .collect();
-        Workload { purposes, cumulative }
+        Workload {
+            purposes,
+            cumulative,
+        }
     }
 
     /// Registers the purposes and notices.
     pub fn register(&self, ledger: &Ledger) -> consent_core::Result<()> {
         for n in NOTICES {
-            ledger.register_notice(NoticeDef::from_text(n, "2024-09", format!("{n} privacy notice"), &format!("text of {n}")))?;
+            ledger.register_notice(NoticeDef::from_text(
+                n,
+                "2024-09",
+                format!("{n} privacy notice"),
+                &format!("text of {n}"),
+            ))?;
         }
         for p in &self.purposes {
             let mut def = PurposeDef::new(p.id, p.title, p.controller);
@@ -221,9 +338,14 @@ impl Workload {
             72..=95 => EventKind::Withdrawn,
             _ => EventKind::Refused,
         };
-        let recipient = (!p.recipients.is_empty()).then(|| p.recipients[r.below(p.recipients.len() as u64) as usize]);
+        let recipient = (!p.recipients.is_empty())
+            .then(|| p.recipients[r.below(p.recipients.len() as u64) as usize]);
         let method = if p.id.starts_with("jmsu.project.") {
-            if r.below(4) == 0 { Method::Paper } else { Method::WebForm }
+            if r.below(4) == 0 {
+                Method::Paper
+            } else {
+                Method::WebForm
+            }
         } else if p.id.starts_with("mobility.") {
             Method::Email
         } else if p.id.starts_with("wellbeing.") || p.id.starts_with("tutor.") {
@@ -231,12 +353,14 @@ impl Workload {
         } else {
             Method::Portal
         };
-        let staff = matches!(method, Method::Paper | Method::Email | Method::InPerson).then(|| format!("staff:{:04}", r.below(300)));
+        let staff = matches!(method, Method::Paper | Method::Email | Method::InPerson)
+            .then(|| format!("staff:{:04}", r.below(300)));
         let span = (END_MS - START_MS) as u64;
         let base = START_MS + (span as u128 * i as u128 / n.max(1) as u128) as i64;
         let jitter = r.below(3 * 86_400_000) as i64;
         let effective_ms = (base - jitter).max(START_MS);
-        let source_id = matches!(method, Method::Paper | Method::WebForm).then(|| format!("form-{i:09}"));
+        let source_id =
+            matches!(method, Method::Paper | Method::WebForm).then(|| format!("form-{i:09}"));
         Spec {
             subject,
             purpose: p.id,
@@ -263,7 +387,11 @@ impl Workload {
         (0..k)
             .map(|_| {
                 let s = self.spec(r.below(n), n);
-                Query { subject: s.subject, purpose: s.purpose, recipient: s.recipient }
+                Query {
+                    subject: s.subject,
+                    purpose: s.purpose,
+                    recipient: s.recipient,
+                }
             })
             .collect()
     }
@@ -325,7 +453,9 @@ pub fn ledger_fixture(n: u64) -> PathBuf {
         let end = (i + BUILD_CHUNK).min(n);
         ledger.begin_batch().expect("begin");
         for j in i..end {
-            ledger.append(w.event(j, n)).unwrap_or_else(|e| panic!("event {j}: {e}"));
+            ledger
+                .append(w.event(j, n))
+                .unwrap_or_else(|e| panic!("event {j}: {e}"));
         }
         ledger.commit_batch().expect("commit");
         i = end;
@@ -336,7 +466,11 @@ pub fn ledger_fixture(n: u64) -> PathBuf {
     ledger.checkpoint().expect("checkpoint");
     ledger.close().expect("close");
     fs::rename(&tmp, &path).expect("rename fixture");
-    fs::write(&done, format!("built in {:.1} s\n", t0.elapsed().as_secs_f64())).expect("marker");
+    fs::write(
+        &done,
+        format!("built in {:.1} s\n", t0.elapsed().as_secs_f64()),
+    )
+    .expect("marker");
     path
 }
 
@@ -370,7 +504,9 @@ pub fn stream_file(n: u64) -> PathBuf {
     let mut out = BufWriter::new(fs::File::create(&tmp).expect("create stream"));
     for i in 0..n {
         let s = w.spec(i, n);
-        let expires = if s.kind == EventKind::Given && (s.purpose.starts_with("jmsu.project.") || s.purpose == "jmsu.course-rep") {
+        let expires = if s.kind == EventKind::Given
+            && (s.purpose.starts_with("jmsu.project.") || s.purpose == "jmsu.course-rep")
+        {
             Validity::ACADEMIC_YEAR
                 .expiry(Timestamp::from_millis(s.effective_ms).expect("in range"))
                 .map(|t| t.as_millis().to_string())
@@ -406,7 +542,12 @@ pub fn query_file(n: u64, k: usize) -> PathBuf {
     if !path.exists() {
         let mut out = String::new();
         for q in Workload::new().sample_pairs(n, k, 42) {
-            out.push_str(&format!("{}\t{}\t{}\n", q.subject, q.purpose, q.recipient.unwrap_or("")));
+            out.push_str(&format!(
+                "{}\t{}\t{}\n",
+                q.subject,
+                q.purpose,
+                q.recipient.unwrap_or("")
+            ));
         }
         fs::write(&path, out).expect("write queries");
     }
@@ -420,7 +561,11 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }
 
 /// Peak resident set size of this process so far, in KiB (Linux `VmHWM`).
@@ -442,7 +587,9 @@ mod tests {
         let ledger = Ledger::in_memory().unwrap();
         let w = Workload::new();
         w.register(&ledger).unwrap();
-        ledger.append_all((0..2_000).map(|i| w.event(i, 2_000))).unwrap();
+        ledger
+            .append_all((0..2_000).map(|i| w.event(i, 2_000)))
+            .unwrap();
         assert!(ledger.verify().unwrap().ok);
         let pairs = w.sample_pairs(2_000, 50, 1);
         for q in pairs {

@@ -295,7 +295,10 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
     let mut spill = LevelCheck::new(conn);
     while let Some(r) = rows.next()? {
         let row = RawRow::from_row(r)?;
-        let stored: Option<Vec<u8>> = r.get(23)?;
+        let stored: Option<Vec<u8>> = match r.get_ref(23)? {
+            rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
+            _ => None,
+        };
         if row.seq != expected as i64 {
             return Ok(VerifyReport::bad(
                 size,
@@ -341,21 +344,45 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
     // Tree rows beyond what `size` implies were forged.
     let extra: Option<(i64, i64)> = conn
         .query_row(
-            "SELECT level, idx FROM tree WHERE idx >= (?1 >> level) ORDER BY level LIMIT 1",
+            "SELECT CAST(level AS INTEGER), CAST(idx AS INTEGER) FROM tree \
+             WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
+             OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
+             ORDER BY level LIMIT 1",
             params![size as i64],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .ok();
+        .optional()?;
     if let Some((lvl, idx)) = extra {
-        let seq = (idx as u64) << lvl;
+        let seq = u64::try_from(idx)
+            .ok()
+            .zip(u32::try_from(lvl).ok())
+            .and_then(|(i, l)| i.checked_shl(l))
+            .unwrap_or(size);
         return Ok(VerifyReport::bad(
             size,
             seq.min(size),
             format!("tree hash ({lvl}, {idx}) lies beyond the log"),
         ));
     }
-    if let Some((seq, why)) = crate::ledger::check_derived(conn)? {
-        return Ok(VerifyReport::bad(size, seq, why));
+    match crate::ledger::check_derived(conn) {
+        Ok(None) => {}
+        Ok(Some((seq, why))) => return Ok(VerifyReport::bad(size, seq, why)),
+        // The log is intact but a derived table cannot even be read back.
+        Err(
+            e @ (Error::Storage(_)
+            | Error::Corrupt(_)
+            | Error::InvalidArgument(_)
+            | Error::InvalidTime(_)),
+        ) => {
+            return Ok(VerifyReport {
+                size,
+                ok: false,
+                first_bad_seq: None,
+                problem: Some(format!("a table derived from the log is unreadable: {e}")),
+                head: None,
+            })
+        }
+        Err(e) => return Err(e),
     }
     let root = merkle::root(size, &mut TreeTable(conn))?;
     progress(size, size);
@@ -368,9 +395,14 @@ fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<
     })
 }
 
-/// Row checks beyond the leaf hash: personal fields against their digest.
+/// Row checks beyond the leaf hash: storage types, and personal fields against their digest.
 fn check_row(row: &RawRow) -> Option<String> {
     let seq = row.seq;
+    if let Some(column) = row.malformed {
+        return Some(format!(
+            "event {seq}: column `{column}` holds a value of the wrong type or invalid UTF-8"
+        ));
+    }
     if let Some(salt) = &row.salt {
         let d = personal_digest(
             salt,

@@ -35,6 +35,11 @@ struct Inner {
     clock: Option<Arc<dyn Fn() -> Timestamp + Send + Sync>>,
     pepper: Vec<u8>,
     in_batch: bool,
+    /// Set when SQLite itself aborted the open batch (e.g. on a full disk): every
+    /// write then fails until the batch is rolled back, so the batch stays all or nothing.
+    batch_aborted: Option<String>,
+    /// The configured busy timeout, restored after a short checkpoint wait.
+    busy_timeout: std::time::Duration,
     /// Current purpose versions, so a status check does not parse JSON. Emptied when
     /// another connection commits (SQLite's `data_version` moves) or ours rolls back.
     purposes: RefCell<PurposeCache>,
@@ -119,6 +124,8 @@ impl Ledger {
             clock: options.clock,
             pepper,
             in_batch: false,
+            batch_aborted: None,
+            busy_timeout: options.busy_timeout,
             purposes: RefCell::default(),
             uuid_context: uuid::ContextV7::new(),
         };
@@ -170,24 +177,41 @@ impl Ledger {
     /// it lands or none of it does.
     fn write<T>(&self, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
         self.with(|inner| {
-            let conn = &inner.conn;
             if inner.in_batch {
-                conn.execute_batch("SAVEPOINT op")?;
-                let now = inner.now();
-                match f(inner, now) {
-                    Ok(v) => {
-                        conn.execute_batch("RELEASE op")?;
-                        Ok(v)
-                    }
-                    Err(e) => {
-                        inner.forget_purposes();
-                        conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
-                        Err(e)
-                    }
+                if let Some(why) = &inner.batch_aborted {
+                    return Err(Error::Batch(format!(
+                        "the batch was aborted ({why}); roll it back"
+                    )));
                 }
+                inner.conn.execute_batch("SAVEPOINT op")?;
+                let now = inner.now();
+                let result = f(inner, now);
+                let conn = &inner.conn;
+                let undone = match &result {
+                    Ok(_) => conn.execute_batch("RELEASE op"),
+                    Err(_) if conn.is_autocommit() => Ok(()),
+                    Err(_) => conn.execute_batch("ROLLBACK TO op; RELEASE op"),
+                };
+                if result.is_err() {
+                    inner.forget_purposes();
+                }
+                // SQLite rolls the whole transaction back on some errors (a full disk):
+                // remember it rather than let later appends commit on their own.
+                if inner.conn.is_autocommit() || undone.is_err() {
+                    let why = match (&result, undone) {
+                        (Err(e), _) => e.to_string(),
+                        (Ok(_), Err(e)) => e.to_string(),
+                        (Ok(_), Ok(())) => "SQLite ended the transaction".into(),
+                    };
+                    inner.batch_aborted = Some(why.clone());
+                    return Err(result.err().unwrap_or(Error::Batch(why)));
+                }
+                result
             } else {
-                let tx =
-                    rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &inner.conn,
+                    TransactionBehavior::Immediate,
+                )?;
                 let now = inner.now();
                 let result = f(inner, now).and_then(|v| Ok(tx.commit().map(|()| v)?));
                 if result.is_err() {
@@ -235,9 +259,20 @@ impl Ledger {
             if !inner.in_batch {
                 return Err(Error::Batch("no batch is open".into()));
             }
-            inner.conn.execute_batch("COMMIT")?;
-            inner.in_batch = false;
-            Ok(())
+            if let Some(why) = inner.batch_aborted.take() {
+                inner.in_batch = false;
+                let _ = inner.conn.execute_batch("ROLLBACK");
+                return Err(Error::Batch(format!(
+                    "the batch was aborted ({why}); nothing was committed"
+                )));
+            }
+            let committed = inner.conn.execute_batch("COMMIT");
+            // A failed COMMIT may leave the transaction open (busy: retry or roll back)
+            // or gone (SQLite rolled it back): the handle follows SQLite.
+            if committed.is_ok() || inner.conn.is_autocommit() {
+                inner.in_batch = false;
+            }
+            Ok(committed?)
         })
     }
 
@@ -249,6 +284,10 @@ impl Ledger {
             }
             inner.in_batch = false;
             inner.forget_purposes();
+            if inner.batch_aborted.take().is_some() || inner.conn.is_autocommit() {
+                // SQLite already rolled the transaction back.
+                return Ok(());
+            }
             inner.conn.execute_batch("ROLLBACK")?;
             Ok(())
         })
@@ -262,7 +301,8 @@ impl Ledger {
             match self.append(e) {
                 Ok(ev) => out.push(ev),
                 Err(err) => {
-                    self.rollback_batch()?;
+                    // The append's error is the one to report, whatever the rollback says.
+                    let _ = self.rollback_batch();
                     return Err(err);
                 }
             }
@@ -573,7 +613,12 @@ impl Ledger {
             conn.execute("DELETE FROM current WHERE subject = ?1", [subject])?;
             // The erasure event carries a digest whose salt is thrown away at once.
             let salt: [u8; 16] = rand::random();
-            let details = serde_json::json!({ "reason": reason, "events_erased": n }).to_string();
+            let details = serde_json::json!({
+                "reason": reason,
+                "events_erased": n,
+                "subject_key": hex::encode(key),
+            })
+            .to_string();
             let row = RawRow {
                 kind: EventKind::SubjectErased.as_str().into(),
                 personal_digest: Some(personal_digest(&salt, Some(subject), None, None).to_vec()),
@@ -606,13 +651,28 @@ impl Ledger {
             if inner.in_batch || inner.conn.path().is_none_or(str::is_empty) {
                 return Ok(inner.conn.path().is_none_or(str::is_empty) && !inner.in_batch);
             }
-            let (busy, _, _): (i64, i64, i64) =
+            // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
+            // than the full busy timeout while holding this handle.
+            inner
+                .conn
+                .busy_timeout(std::time::Duration::from_millis(250))?;
+            let done = inner
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok(r.get::<_, i64>(0)? == 0)
+                });
+            inner.conn.busy_timeout(
                 inner
-                    .conn
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?;
-            Ok(busy == 0)
+                    .busy_timeout
+                    .min(std::time::Duration::from_millis(i32::MAX as u64)),
+            )?;
+            match done {
+                Ok(done) => Ok(done),
+                Err(e) => match Error::from(e) {
+                    Error::Busy(_) => Ok(false),
+                    other => Err(other),
+                },
+            }
         })
     }
 }
@@ -833,6 +893,7 @@ impl Inner {
             evidence: None,
             target: None,
             details: None,
+            malformed: None,
         }
     }
 
@@ -1367,8 +1428,10 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
     // Registry tables: each row is exactly the definition in its event.
     let mut stmt = conn.prepare(
         "SELECT e.seq, e.kind, coalesce(e.purpose, e.notice_id), coalesce(e.purpose_version, e.notice_version), e.details, \
-         (SELECT count(*) FROM purposes p WHERE p.seq = e.seq AND p.id = e.purpose AND p.version = e.purpose_version AND p.def = e.details) + \
-         (SELECT count(*) FROM notices n WHERE n.seq = e.seq AND n.id = e.notice_id AND n.version = e.notice_version AND n.def = e.details) \
+         (SELECT count(*) FROM purposes p WHERE p.seq = e.seq AND p.id = e.purpose AND p.version = e.purpose_version \
+          AND p.def = e.details AND p.registered_at = e.recorded_at) + \
+         (SELECT count(*) FROM notices n WHERE n.seq = e.seq AND n.id = e.notice_id AND n.version = e.notice_version \
+          AND n.def = e.details AND n.registered_at = e.recorded_at) \
          FROM events e WHERE e.kind IN ('purpose_defined', 'notice_defined') ORDER BY e.seq",
     )?;
     let mut rows = stmt.query([])?;
@@ -1390,7 +1453,7 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
     )?;
     if registry_rows != registry_events {
         let seq: i64 = conn.query_row(
-            "SELECT coalesce(min(seq), 0) FROM (SELECT seq FROM purposes UNION ALL SELECT seq FROM notices) \
+            "SELECT coalesce(min(CAST(seq AS INTEGER)), 0) FROM (SELECT seq FROM purposes UNION ALL SELECT seq FROM notices) \
              WHERE seq NOT IN (SELECT seq FROM events WHERE kind IN ('purpose_defined', 'notice_defined'))",
             [],
             |r| r.get(0),
@@ -1422,17 +1485,7 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
         want.sort_by(|a, b| a.recipient.cmp(&b.recipient));
         expected_rows += want.len() as i64;
         let have = current
-            .query_map([subject, purpose], |r| {
-                let state: String = r.get(1)?;
-                Ok(CurrentRow {
-                    recipient: r.get(0)?,
-                    state: State::parse(&state).unwrap_or(State::Erased),
-                    seq: r.get::<_, i64>(2)? as u64,
-                    since: r.get(3)?,
-                    until: r.get(4)?,
-                    last_effective: r.get(5)?,
-                })
-            })?
+            .query_map([subject, purpose], current_row_loosely)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         if have != want {
             let seq = events.last().map_or(0, |e| e.seq);
@@ -1451,7 +1504,7 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
     if rows != expected_rows {
         // Every group was checked, so the extra rows belong to no group of events.
         let seq: i64 = conn.query_row(
-            "SELECT coalesce(min(c.seq), 0) FROM current c WHERE NOT EXISTS \
+            "SELECT coalesce(min(CAST(c.seq AS INTEGER)), 0) FROM current c WHERE NOT EXISTS \
              (SELECT 1 FROM events e WHERE e.subject = c.subject AND e.purpose = c.purpose)",
             [],
             |r| r.get(0),
@@ -1461,7 +1514,71 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
             format!("the materialized state has {rows} rows, the events imply {expected_rows}"),
         )));
     }
+    // Erasure markers: exactly one per `subject_erased` event, with the key its hashed
+    // details name (so a marker cannot be dropped or re-pointed to revive a subject).
+    let bad_marker: Option<i64> = conn
+        .query_row(
+            "SELECT e.seq FROM events e WHERE e.kind = 'subject_erased' AND NOT EXISTS \
+             (SELECT 1 FROM erased x WHERE x.seq = e.seq AND x.subject_key = e.subject_key \
+              AND lower(hex(x.subject_key)) = json_extract(e.details, '$.subject_key')) \
+             ORDER BY e.seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(seq) = bad_marker {
+        return Ok(Some((
+            seq as u64,
+            format!("the erasure marker of event {seq} is missing or altered"),
+        )));
+    }
+    let (markers, erasures): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM erased), (SELECT count(*) FROM events WHERE kind = 'subject_erased')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if markers != erasures {
+        let seq: i64 = conn.query_row(
+            "SELECT coalesce(min(CAST(seq AS INTEGER)), 0) FROM erased x WHERE NOT EXISTS \
+             (SELECT 1 FROM events e WHERE e.seq = x.seq AND e.kind = 'subject_erased')",
+            [],
+            |r| r.get(0),
+        )?;
+        return Ok(Some((
+            seq as u64,
+            "the erasure markers include one no event records".into(),
+        )));
+    }
     Ok(None)
+}
+
+/// Reads a `current` row without failing on a tampered storage type: a value of the
+/// wrong type becomes one that cannot equal a recomputed row.
+fn current_row_loosely(r: &rusqlite::Row<'_>) -> rusqlite::Result<CurrentRow> {
+    use rusqlite::types::ValueRef;
+    let text = |i: usize| -> rusqlite::Result<Option<String>> {
+        Ok(match r.get_ref(i)? {
+            ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
+            _ => None,
+        })
+    };
+    let int = |i: usize| -> rusqlite::Result<Option<i64>> {
+        Ok(match r.get_ref(i)? {
+            ValueRef::Integer(n) => Some(n),
+            ValueRef::Null => None,
+            _ => Some(i64::MIN),
+        })
+    };
+    Ok(CurrentRow {
+        recipient: text(0)?.unwrap_or_else(|| "\u{0}malformed".into()),
+        state: text(1)?
+            .and_then(|s| State::parse(&s))
+            .unwrap_or(State::Erased),
+        seq: int(2)?.map_or(u64::MAX, |n| n as u64),
+        since: int(3)?.unwrap_or(i64::MIN),
+        until: int(4)?,
+        last_effective: int(5)?.unwrap_or(i64::MIN),
+    })
 }
 
 fn max_ts() -> Timestamp {

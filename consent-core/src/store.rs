@@ -446,64 +446,138 @@ pub(crate) struct RawRow {
     pub evidence: Option<String>,
     pub target: Option<Vec<u8>>,
     pub details: Option<String>,
+    /// The first column read back with the wrong storage type or invalid UTF-8.
+    pub malformed: Option<&'static str>,
 }
 
 impl RawRow {
     /// Reads a row selected with [`EVENT_COLUMNS`] without interpreting it, so that
     /// `verify` can hash exactly what is stored, even when it is malformed.
     pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
-        use rusqlite::types::Value;
-        // Tampering may store a value of the wrong type; read loosely, never fail.
-        fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
-            Ok(match r.get::<_, Value>(i)? {
-                Value::Null => None,
-                Value::Text(s) => Some(s),
-                Value::Integer(n) => Some(n.to_string()),
-                Value::Real(f) => Some(f.to_string()),
-                Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        use rusqlite::types::ValueRef;
+        // Tampering may store a value of the wrong type or invalid UTF-8: read it
+        // without failing, note the first such column, and let `verify` name the row.
+        let mut malformed: Option<&'static str> = None;
+        let mut wrong = |name: &'static str| {
+            malformed.get_or_insert(name);
+        };
+        let cols = [
+            "seq",
+            "id",
+            "kind",
+            "subject",
+            "salt",
+            "personal_digest",
+            "purpose",
+            "purpose_version",
+            "recipient",
+            "notice_id",
+            "notice_version",
+            "notice_sha256",
+            "explicit",
+            "method",
+            "recorded_by",
+            "effective_at",
+            "recorded_at",
+            "expires_at",
+            "effect_deadline",
+            "source_id",
+            "evidence",
+            "target",
+            "details",
+        ];
+        let mut text = |i: usize| -> rusqlite::Result<Option<String>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Null => None,
+                ValueRef::Text(b) => match std::str::from_utf8(b) {
+                    Ok(s) => Some(s.to_string()),
+                    Err(_) => {
+                        wrong(cols[i]);
+                        Some(String::new())
+                    }
+                },
+                _ => {
+                    wrong(cols[i]);
+                    Some(String::new())
+                }
             })
-        }
-        fn blob(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Vec<u8>>> {
-            Ok(match r.get::<_, Value>(i)? {
-                Value::Null => None,
-                Value::Blob(b) => Some(b),
-                Value::Text(s) => Some(s.into_bytes()),
-                Value::Integer(n) => Some(n.to_be_bytes().to_vec()),
-                Value::Real(f) => Some(f.to_be_bytes().to_vec()),
+        };
+        let texts: Vec<Option<String>> = [2, 3, 6, 8, 9, 10, 13, 14, 19, 20, 22]
+            .iter()
+            .map(|&i| text(i))
+            .collect::<rusqlite::Result<_>>()?;
+        let mut blob = |i: usize| -> rusqlite::Result<Option<Vec<u8>>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Null => None,
+                ValueRef::Blob(b) => Some(b.to_vec()),
+                _ => {
+                    wrong(cols[i]);
+                    Some(Vec::new())
+                }
             })
-        }
-        fn int(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
-            Ok(match r.get::<_, Value>(i)? {
-                Value::Null => None,
-                Value::Integer(n) => Some(n),
-                Value::Real(f) => Some(f as i64 ^ 0x5a5a),
-                Value::Text(_) | Value::Blob(_) => Some(i64::MIN),
+        };
+        let blobs: Vec<Option<Vec<u8>>> = [1, 4, 5, 11, 21]
+            .iter()
+            .map(|&i| blob(i))
+            .collect::<rusqlite::Result<_>>()?;
+        let mut int = |i: usize| -> rusqlite::Result<Option<i64>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Null => None,
+                ValueRef::Integer(n) => Some(n),
+                _ => {
+                    wrong(cols[i]);
+                    Some(i64::MIN)
+                }
             })
-        }
+        };
+        let ints: Vec<Option<i64>> = [0, 7, 12, 15, 16, 17, 18]
+            .iter()
+            .map(|&i| int(i))
+            .collect::<rusqlite::Result<_>>()?;
+        let mut texts = texts.into_iter();
+        let mut t = || texts.next().expect("11 text columns");
+        let mut blobs = blobs.into_iter();
+        let mut b = || blobs.next().expect("5 blob columns");
+        let mut ints = ints.into_iter();
+        let mut n = || ints.next().expect("7 integer columns");
+        let (kind, subject, purpose, recipient, notice_id, notice_version) =
+            (t(), t(), t(), t(), t(), t());
+        let (method, recorded_by, source_id, evidence, details) = (t(), t(), t(), t(), t());
+        let (id, salt, personal_digest, notice_sha256, target) = (b(), b(), b(), b(), b());
+        let (
+            seq,
+            purpose_version,
+            explicit,
+            effective_at,
+            recorded_at,
+            expires_at,
+            effect_deadline,
+        ) = (n(), n(), n(), n(), n(), n(), n());
         Ok(RawRow {
-            seq: int(r, 0)?.unwrap_or(-1),
-            id: blob(r, 1)?.unwrap_or_default(),
-            kind: text(r, 2)?.unwrap_or_default(),
-            subject: text(r, 3)?,
-            salt: blob(r, 4)?,
-            personal_digest: blob(r, 5)?,
-            purpose: text(r, 6)?,
-            purpose_version: int(r, 7)?,
-            recipient: text(r, 8)?,
-            notice_id: text(r, 9)?,
-            notice_version: text(r, 10)?,
-            notice_sha256: blob(r, 11)?,
-            explicit: int(r, 12)?.unwrap_or(-1),
-            method: text(r, 13)?,
-            recorded_by: text(r, 14)?.unwrap_or_default(),
-            effective_at: int(r, 15)?.unwrap_or(i64::MIN),
-            recorded_at: int(r, 16)?.unwrap_or(i64::MIN),
-            expires_at: int(r, 17)?,
-            effect_deadline: int(r, 18)?,
-            source_id: text(r, 19)?,
-            evidence: text(r, 20)?,
-            target: blob(r, 21)?,
-            details: text(r, 22)?,
+            seq: seq.unwrap_or(-1),
+            id: id.unwrap_or_default(),
+            kind: kind.unwrap_or_default(),
+            subject,
+            salt,
+            personal_digest,
+            purpose,
+            purpose_version,
+            recipient,
+            notice_id,
+            notice_version,
+            notice_sha256,
+            explicit: explicit.unwrap_or(-1),
+            method,
+            recorded_by: recorded_by.unwrap_or_default(),
+            effective_at: effective_at.unwrap_or(i64::MIN),
+            recorded_at: recorded_at.unwrap_or(i64::MIN),
+            expires_at,
+            effect_deadline,
+            source_id,
+            evidence,
+            target,
+            details,
+            malformed,
         })
     }
 

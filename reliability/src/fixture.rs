@@ -18,7 +18,11 @@ pub fn populate(l: &Ledger, n: usize) -> Result<()> {
                 .evidence(json!({"form": i, "ticked": true, "note": format!("signed by {s}")})),
         )?;
         if i % 2 == 0 {
-            l.append(give(&s, "jmsu.project.green-week").method(Method::Paper).recorded_by(Actor::staff("clerk-1")))?;
+            l.append(
+                give(&s, "jmsu.project.green-week")
+                    .method(Method::Paper)
+                    .recorded_by(Actor::staff("clerk-1")),
+            )?;
         }
         if i % 3 == 0 {
             l.append(give(&s, "wellbeing.share-external").recipient("NHS"))?;
@@ -27,12 +31,18 @@ pub fn populate(l: &Ledger, n: usize) -> Result<()> {
             l.append(NewEvent::withdraw(&s, "jmsu.data-sharing"))?;
         }
         if i % 5 == 2 {
-            l.append(NewEvent::new(EventKind::Refused, &s, "jmsu.marketing").method(Method::WebForm))?;
+            l.append(
+                NewEvent::new(EventKind::Refused, &s, "jmsu.marketing").method(Method::WebForm),
+            )?;
         }
     }
     let g = l.append(give("stu-bad", "jmsu.marketing"))?;
     l.append(NewEvent::new(EventKind::Invalidated, "stu-bad", "jmsu.marketing").target(g.id))?;
-    l.append(NewEvent::new(EventKind::Objected, "stu-0000", "it.my-engagement"))?;
+    l.append(NewEvent::new(
+        EventKind::Objected,
+        "stu-0000",
+        "it.my-engagement",
+    ))?;
     l.erase_subject("stu-0001", "retention period ended", Actor::staff("dpo"))?;
     l.append(NewEvent::withdraw("stu-0001", "jmsu.marketing"))?;
     l.append(give("stu-late", "jmsu.marketing"))?;

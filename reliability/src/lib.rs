@@ -14,11 +14,19 @@ use consent_core::{LawfulBasis, Ledger, Method, NewEvent, NoticeDef, PurposeDef,
 pub const NOTICE: (&str, &str) = ("jmsu.privacy", "2024-09");
 
 /// Purposes the writers and tamper tests use.
-pub const PURPOSES: [&str; 4] = ["jmsu.data-sharing", "jmsu.marketing", "jmsu.project.green-week", "wellbeing.share-external"];
+pub const PURPOSES: [&str; 4] = [
+    "jmsu.data-sharing",
+    "jmsu.marketing",
+    "jmsu.project.green-week",
+    "wellbeing.share-external",
+];
 
 /// Reads a count from the environment (`soak.sh` raises them), else `default`.
 pub fn count(var: &str, default: u64) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Registers the suite's purposes and notices (idempotent).
@@ -30,7 +38,11 @@ pub fn register_all(l: &Ledger) -> consent_core::Result<()> {
     let mut project = PurposeDef::new("jmsu.project.green-week", "Green Week project", "JMSU");
     project.validity = Validity::ACADEMIC_YEAR;
     l.register_purpose(project)?;
-    let mut share = PurposeDef::new("wellbeing.share-external", "Share with external bodies", "LJMU");
+    let mut share = PurposeDef::new(
+        "wellbeing.share-external",
+        "Share with external bodies",
+        "LJMU",
+    );
     share.recipients = vec!["NHS".into(), "SFE".into(), "landlord".into()];
     l.register_purpose(share)?;
     let mut health = PurposeDef::new("mobility.health", "Health data for mobility", "LJMU");
@@ -39,13 +51,20 @@ pub fn register_all(l: &Ledger) -> consent_core::Result<()> {
     let mut engagement = PurposeDef::new("it.my-engagement", "My Engagement analytics", "LJMU");
     engagement.lawful_basis = LawfulBasis::LegitimateInterests;
     l.register_purpose(engagement)?;
-    l.register_notice(NoticeDef::from_text(NOTICE.0, NOTICE.1, "JMSU privacy notice", "text of the JMSU notice"))?;
+    l.register_notice(NoticeDef::from_text(
+        NOTICE.0,
+        NOTICE.1,
+        "JMSU privacy notice",
+        "text of the JMSU notice",
+    ))?;
     Ok(())
 }
 
 /// A grant through the portal, naming the suite's notice.
 pub fn give(subject: &str, purpose: &str) -> NewEvent {
-    NewEvent::give(subject, purpose).notice(NOTICE.0, NOTICE.1).method(Method::Portal)
+    NewEvent::give(subject, purpose)
+        .notice(NOTICE.0, NOTICE.1)
+        .method(Method::Portal)
 }
 
 /// One acknowledged event, as a writer logs it: `ID KIND SUBJECT PURPOSE`.
@@ -64,7 +83,10 @@ pub struct Ack {
 impl Ack {
     /// The log line, newline included.
     pub fn line(&self) -> String {
-        format!("{} {} {} {}\n", self.id, self.kind, self.subject, self.purpose)
+        format!(
+            "{} {} {} {}\n",
+            self.id, self.kind, self.subject, self.purpose
+        )
     }
 
     /// Parses a writer's log. A last line without its newline was cut by the kill
@@ -79,8 +101,17 @@ impl Ack {
             .lines()
             .map(|l| {
                 let mut f = l.split(' ');
-                let mut next = || f.next().unwrap_or_else(|| panic!("malformed log line {l:?}")).to_string();
-                Ack { id: next().parse().expect("uuid"), kind: next(), subject: next(), purpose: next() }
+                let mut next = || {
+                    f.next()
+                        .unwrap_or_else(|| panic!("malformed log line {l:?}"))
+                        .to_string()
+                };
+                Ack {
+                    id: next().parse().expect("uuid"),
+                    kind: next(),
+                    subject: next(),
+                    purpose: next(),
+                }
             })
             .collect()
     }
@@ -107,13 +138,24 @@ pub fn python_verify(ledger: &std::path::Path, head: Option<&str>) -> Option<PyV
         cmd.arg("--head").arg(h);
     }
     let out = cmd.output().ok()?;
-    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(matches!(out.status.code(), Some(0 | 1)), "verify_ledger.py crashed: {output}");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "verify_ledger.py crashed: {output}"
+    );
     // "BAD seq N: why" names the first bad event.
     let first_bad_seq = output
         .lines()
         .find_map(|l| l.strip_prefix("BAD seq "))
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.trim().parse().ok());
-    Some(PyVerdict { ok: out.status.success(), first_bad_seq, output })
+    Some(PyVerdict {
+        ok: out.status.success(),
+        first_bad_seq,
+        output,
+    })
 }

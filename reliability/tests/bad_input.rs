@@ -16,7 +16,11 @@ use proptest::prelude::*;
 static TRIED: AtomicU64 = AtomicU64::new(0);
 
 fn cases() -> ProptestConfig {
-    ProptestConfig { cases: count("CONSENT_SOAK_CASES", 256) as u32, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: count("CONSENT_SOAK_CASES", 256) as u32,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn tried() {
@@ -218,7 +222,14 @@ fn zz_report_inputs_tried() {
     // Runs after (or alongside) the properties; the figure is printed by each run of
     // the whole file with --test-threads=1 (see RELIABILITY.md).
     let l = ledger();
-    assert!(l.verify().unwrap().ok, "random appends left the ledger verifiable");
+    assert!(
+        l.verify().unwrap().ok,
+        "random appends left the ledger verifiable"
+    );
     let _ = give("x", "y");
-    println!("bad input: {} property cases run so far in this process ({} per property)", TRIED.load(Ordering::Relaxed), count("CONSENT_SOAK_CASES", 256));
+    println!(
+        "bad input: {} property cases run so far in this process ({} per property)",
+        TRIED.load(Ordering::Relaxed),
+        count("CONSENT_SOAK_CASES", 256)
+    );
 }

@@ -29,7 +29,9 @@ fn spawn(ledger: &std::path::Path, log: &std::path::Path, tag: &str, seed: u64) 
 fn wait_for_progress(log: &std::path::Path, before: usize, lines: usize, limit: Duration) {
     let start = Instant::now();
     while start.elapsed() < limit {
-        let n = std::fs::read_to_string(log).map(|t| t.lines().count()).unwrap_or(0);
+        let n = std::fs::read_to_string(log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if n >= before + lines {
             return;
         }
@@ -50,14 +52,23 @@ fn killed_writers_lose_no_acknowledged_event() {
         let l = Ledger::open(&ledger).unwrap();
         register_all(&l).unwrap();
     }
-    let logs: Vec<_> = (0..writers).map(|w| dir.path().join(format!("w{w}.log"))).collect();
+    let logs: Vec<_> = (0..writers)
+        .map(|w| dir.path().join(format!("w{w}.log")))
+        .collect();
     let mut killed_mid_run = 0u64;
     let mut unlogged_total = 0u64;
     for round in 0..rounds {
-        let before: Vec<usize> =
-            logs.iter().map(|p| std::fs::read_to_string(p).map(|t| t.lines().count()).unwrap_or(0)).collect();
-        let mut children: Vec<Child> =
-            (0..writers).map(|w| spawn(&ledger, &logs[w as usize], &format!("w{w}"), rng.random())).collect();
+        let before: Vec<usize> = logs
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|t| t.lines().count())
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut children: Vec<Child> = (0..writers)
+            .map(|w| spawn(&ledger, &logs[w as usize], &format!("w{w}"), rng.random()))
+            .collect();
         // Let at least one writer acknowledge something, then kill each at a random moment.
         wait_for_progress(&logs[0], before[0], 1, Duration::from_secs(10));
         for child in children.iter_mut() {
@@ -73,7 +84,12 @@ fn killed_writers_lose_no_acknowledged_event() {
             if status.code().is_some() {
                 let mut err = String::new();
                 use std::io::Read;
-                child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
                 panic!("round {round}: a writer exited by itself ({status}): {err}");
             }
         }
@@ -82,23 +98,47 @@ fn killed_writers_lose_no_acknowledged_event() {
         let l = Ledger::open(&ledger).unwrap();
         let report = l.verify().unwrap();
         assert!(report.ok, "round {round}: verify after SIGKILL: {report:?}");
-        let acks: Vec<Ack> = logs.iter().flat_map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default())).collect();
+        let acks: Vec<Ack> = logs
+            .iter()
+            .flat_map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default()))
+            .collect();
         let conn = Connection::open(&ledger).unwrap();
-        let mut stmt = conn.prepare("SELECT count(*) FROM events WHERE id = ?1").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT count(*) FROM events WHERE id = ?1")
+            .unwrap();
         let mut seen = HashSet::new();
         for a in &acks {
-            assert!(seen.insert(a.id), "round {round}: event {} logged twice", a.id);
-            let n: i64 = stmt.query_row([&a.id.as_bytes()[..]], |r| r.get(0)).unwrap();
-            assert_eq!(n, 1, "round {round}: acknowledged event {} ({} {}) is present {n} times", a.id, a.kind, a.subject);
+            assert!(
+                seen.insert(a.id),
+                "round {round}: event {} logged twice",
+                a.id
+            );
+            let n: i64 = stmt
+                .query_row([&a.id.as_bytes()[..]], |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                n, 1,
+                "round {round}: acknowledged event {} ({} {}) is present {n} times",
+                a.id, a.kind, a.subject
+            );
             let e = l.event(a.id).unwrap();
             assert_eq!(e.kind.as_str(), a.kind);
             assert_eq!(e.subject.as_deref(), Some(a.subject.as_str()));
         }
         // Every subject event in the ledger was acknowledged, except those of the one
         // operation per writer that the kill cut between commit and log.
-        let in_db: i64 = conn.query_row("SELECT count(*) FROM events WHERE subject IS NOT NULL", [], |r| r.get(0)).unwrap();
+        let in_db: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM events WHERE subject IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         let unlogged = in_db as u64 - acks.len() as u64;
-        assert!(unlogged <= writers * 5 * (round + 1), "round {round}: {unlogged} events were never acknowledged");
+        assert!(
+            unlogged <= writers * 5 * (round + 1),
+            "round {round}: {unlogged} events were never acknowledged"
+        );
         unlogged_total = unlogged;
         // An acknowledged withdrawal that is the subject's last event decides its status.
         let mut last: HashMap<(String, String), (u64, &Ack)> = HashMap::new();
@@ -111,10 +151,18 @@ fn killed_writers_lose_no_acknowledged_event() {
         }
         for ((subject, purpose), (seq, a)) in &last {
             let max: i64 = conn
-                .query_row("SELECT max(seq) FROM events WHERE subject = ?1 AND purpose = ?2", [subject, purpose], |r| r.get(0))
+                .query_row(
+                    "SELECT max(seq) FROM events WHERE subject = ?1 AND purpose = ?2",
+                    [subject, purpose],
+                    |r| r.get(0),
+                )
                 .unwrap();
             if max as u64 == *seq && a.kind == "withdrawn" {
-                assert_eq!(l.status(subject, purpose, None).unwrap().state, State::Withdrawn, "round {round}: {subject} {purpose}");
+                assert_eq!(
+                    l.status(subject, purpose, None).unwrap().state,
+                    State::Withdrawn,
+                    "round {round}: {subject} {purpose}"
+                );
             }
         }
         drop(stmt);
@@ -123,7 +171,10 @@ fn killed_writers_lose_no_acknowledged_event() {
     }
     let l = Ledger::open(&ledger).unwrap();
     let size = l.verify().unwrap().size;
-    let acks: usize = logs.iter().map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default()).len()).sum();
+    let acks: usize = logs
+        .iter()
+        .map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default()).len())
+        .sum();
     println!(
         "crash test: {rounds} rounds survived, {killed_mid_run} writers killed mid-run, {acks} acknowledged events all present once \
          ({unlogged_total} committed but cut before logging), ledger size {size}"

@@ -10,8 +10,10 @@ fn python_verifier_agrees_with_verify() {
     let path = dir.path().join("ledger.db");
     let l = Ledger::open(&path).unwrap();
     populate(&l, 40).unwrap();
-    l.erase_subject("stu-0007", "retention period ended", Actor::staff("dpo")).unwrap();
-    l.append(NewEvent::withdraw("stu-0007", "jmsu.data-sharing")).unwrap();
+    l.erase_subject("stu-0007", "retention period ended", Actor::staff("dpo"))
+        .unwrap();
+    l.append(NewEvent::withdraw("stu-0007", "jmsu.data-sharing"))
+        .unwrap();
     let old = l.head().unwrap();
     l.append(give("stu-after", "jmsu.marketing")).unwrap();
     let head = l.head().unwrap();
@@ -22,7 +24,10 @@ fn python_verifier_agrees_with_verify() {
     };
     assert!(py.ok, "{}", py.output);
     assert_eq!(py.output.trim(), format!("OK {head}"), "the same root");
-    assert!(python_verify(&path, Some(&old.to_string())).unwrap().ok, "extends an earlier head");
+    assert!(
+        python_verify(&path, Some(&old.to_string())).unwrap().ok,
+        "extends an earlier head"
+    );
     assert!(python_verify(&path, Some(&head.to_string())).unwrap().ok);
     let forged = format!("{}:{}", old.size, "00".repeat(32));
     assert!(!python_verify(&path, Some(&forged)).unwrap().ok);
@@ -58,6 +63,9 @@ fn python_verifier_agrees_with_verify() {
     assert!(!python_verify(&random, None).unwrap().ok);
     let newer = dir.path().join("newer.db");
     std::fs::copy(&path, &newer).unwrap();
-    Connection::open(&newer).unwrap().execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'", []).unwrap();
+    Connection::open(&newer)
+        .unwrap()
+        .execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'", [])
+        .unwrap();
     assert!(!python_verify(&newer, None).unwrap().ok);
 }

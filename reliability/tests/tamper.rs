@@ -17,9 +17,29 @@ use rusqlite::{params_from_iter, Connection};
 /// Columns of `events`, in the order of the schema. `subject_key` is left out: the
 /// format makes it an index outside the hash (see `core_bugs.rs`).
 const EVENT_COLUMNS: &[&str] = &[
-    "seq", "id", "kind", "subject", "salt", "personal_digest", "purpose", "purpose_version", "recipient", "notice_id",
-    "notice_version", "notice_sha256", "explicit", "method", "recorded_by", "effective_at", "recorded_at", "expires_at",
-    "effect_deadline", "source_id", "evidence", "target", "details",
+    "seq",
+    "id",
+    "kind",
+    "subject",
+    "salt",
+    "personal_digest",
+    "purpose",
+    "purpose_version",
+    "recipient",
+    "notice_id",
+    "notice_version",
+    "notice_sha256",
+    "explicit",
+    "method",
+    "recorded_by",
+    "effective_at",
+    "recorded_at",
+    "expires_at",
+    "effect_deadline",
+    "source_id",
+    "evidence",
+    "target",
+    "details",
 ];
 
 /// (table, key columns, other columns). `registered_at` of the registry tables is
@@ -28,7 +48,11 @@ const DERIVED: &[(&str, &[&str], &[&str])] = &[
     ("tree", &["level", "idx"], &["hash"]),
     ("purposes", &["id", "version"], &["seq", "def"]),
     ("notices", &["id", "version"], &["seq", "def"]),
-    ("current", &["subject", "purpose", "recipient"], &["state", "seq", "since", "until", "last_effective"]),
+    (
+        "current",
+        &["subject", "purpose", "recipient"],
+        &["state", "seq", "since", "until", "last_effective"],
+    ),
 ];
 
 struct Matrix {
@@ -54,7 +78,10 @@ fn variants(old: &Value, rng: &mut StdRng) -> Vec<(&'static str, Value)> {
         Value::Integer(n) => vec![
             ("plus one", Value::Integer(n.wrapping_add(1))),
             ("minus one", Value::Integer(n.wrapping_sub(1))),
-            ("bit flip", Value::Integer(n ^ (1 << rng.random_range(0..62)))),
+            (
+                "bit flip",
+                Value::Integer(n ^ (1 << rng.random_range(0..62))),
+            ),
             ("null", Value::Null),
             ("text", Value::Text(format!("{n}x"))),
             ("real", Value::Real(*n as f64 + 0.5)),
@@ -63,7 +90,15 @@ fn variants(old: &Value, rng: &mut StdRng) -> Vec<(&'static str, Value)> {
             let mut flipped = s.clone().into_bytes();
             let i = rng.random_range(0..flipped.len().max(1));
             if let Some(b) = flipped.get_mut(i) {
-                *b = if b.is_ascii_lowercase() { b.to_ascii_uppercase() } else if b.is_ascii_uppercase() { b.to_ascii_lowercase() } else if *b == b'0' { b'1' } else { b'0' };
+                *b = if b.is_ascii_lowercase() {
+                    b.to_ascii_uppercase()
+                } else if b.is_ascii_uppercase() {
+                    b.to_ascii_lowercase()
+                } else if *b == b'0' {
+                    b'1'
+                } else {
+                    b'0'
+                };
             }
             let flipped = String::from_utf8(flipped).unwrap_or_else(|_| format!("{s}!"));
             vec![
@@ -72,7 +107,10 @@ fn variants(old: &Value, rng: &mut StdRng) -> Vec<(&'static str, Value)> {
                 ("emptied", Value::Text(String::new())),
                 ("null", Value::Null),
                 ("integer", Value::Integer(7)),
-                ("blob with extra byte", Value::Blob([s.as_bytes(), &[0xff]].concat())),
+                (
+                    "blob with extra byte",
+                    Value::Blob([s.as_bytes(), &[0xff]].concat()),
+                ),
             ]
         }
         Value::Blob(b) => {
@@ -83,9 +121,15 @@ fn variants(old: &Value, rng: &mut StdRng) -> Vec<(&'static str, Value)> {
             }
             vec![
                 ("bit flip", Value::Blob(flipped)),
-                ("truncated", Value::Blob(b[..b.len().saturating_sub(1)].to_vec())),
+                (
+                    "truncated",
+                    Value::Blob(b[..b.len().saturating_sub(1)].to_vec()),
+                ),
                 ("extended", Value::Blob([&b[..], &[0]].concat())),
-                ("random", Value::Blob((0..b.len()).map(|_| rng.random()).collect())),
+                (
+                    "random",
+                    Value::Blob((0..b.len()).map(|_| rng.random()).collect()),
+                ),
                 ("null", Value::Null),
             ]
         }
@@ -98,10 +142,24 @@ fn variants(old: &Value, rng: &mut StdRng) -> Vec<(&'static str, Value)> {
     }
 }
 
-fn quote(conn: &Connection, table: &str, col: &str, keys: &[&str], key: &[Value]) -> Option<String> {
-    let cond: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k} IS ?{}", i + 1)).collect();
-    let sql = format!("SELECT quote({col}) FROM {table} WHERE {}", cond.join(" AND "));
-    conn.query_row(&sql, params_from_iter(key.iter()), |r| r.get(0)).ok()
+fn quote(
+    conn: &Connection,
+    table: &str,
+    col: &str,
+    keys: &[&str],
+    key: &[Value],
+) -> Option<String> {
+    let cond: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k} IS ?{}", i + 1))
+        .collect();
+    let sql = format!(
+        "SELECT quote({col}) FROM {table} WHERE {}",
+        cond.join(" AND ")
+    );
+    conn.query_row(&sql, params_from_iter(key.iter()), |r| r.get(0))
+        .ok()
 }
 
 impl Matrix {
@@ -133,23 +191,42 @@ impl Matrix {
     }
 
     fn size(&self) -> u64 {
-        self.conn().query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)).unwrap() as u64
+        self.conn()
+            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .unwrap() as u64
     }
 
     /// Last event of a (subject, purpose) group: what verify names for its `current` rows.
     fn group_seq(&self, subject: &Value, purpose: &Value) -> u64 {
         self.conn()
-            .query_row("SELECT max(seq) FROM events WHERE subject = ?1 AND purpose = ?2", [subject, purpose], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT max(seq) FROM events WHERE subject = ?1 AND purpose = ?2",
+                [subject, purpose],
+                |r| r.get::<_, i64>(0),
+            )
             .unwrap() as u64
     }
 
     /// Copies the base ledger, lets `tamper` change the copy, then runs verify.
     /// `tamper` returns false when its change could not be made (skipped, not counted).
-    fn case(&mut self, kind: &str, what: String, want: Option<u64>, tamper: impl FnOnce(&Connection) -> bool) {
+    fn case(
+        &mut self,
+        kind: &str,
+        what: String,
+        want: Option<u64>,
+        tamper: impl FnOnce(&Connection) -> bool,
+    ) {
         self.case_known(kind, what, want, false, tamper)
     }
 
-    fn case_known(&mut self, kind: &str, what: String, want: Option<u64>, known_error: bool, tamper: impl FnOnce(&Connection) -> bool) {
+    fn case_known(
+        &mut self,
+        kind: &str,
+        what: String,
+        want: Option<u64>,
+        known_error: bool,
+        tamper: impl FnOnce(&Connection) -> bool,
+    ) {
         self.case_no += 1;
         let copy = self.dir.join(format!("case{}.db", self.case_no));
         std::fs::copy(&self.base, &copy).unwrap();
@@ -167,7 +244,7 @@ impl Matrix {
         entry.0 += 1;
         let result = Ledger::open(&copy).and_then(|l| l.verify());
         let good = matches!(&result, Ok(VerifyReport { ok: false, first_bad_seq, .. }) if *first_bad_seq == want);
-        if known_error && matches!(&result, Err(_)) {
+        if known_error && result.is_err() {
             self.errored += 1;
             self.tried -= 1;
             self.by_kind.get_mut(kind).unwrap().0 -= 1;
@@ -175,7 +252,9 @@ impl Matrix {
             self.caught += 1;
             entry.1 += 1;
         } else {
-            self.misses.push(format!("{kind}: {what}: want first bad {want:?}, got {result:?}"));
+            self.misses.push(format!(
+                "{kind}: {what}: want first bad {want:?}, got {result:?}"
+            ));
         }
         // Every 7th events/tree case is also shown to the independent verifier.
         if (kind.starts_with("events") || kind.starts_with("tree")) && self.case_no % 7 == 0 {
@@ -184,20 +263,30 @@ impl Matrix {
                 if !py.ok && py.first_bad_seq == want {
                     self.python_agreed += 1;
                 } else {
-                    self.misses.push(format!("python verifier on {kind}: {what}: want {want:?}, got {py:?}"));
+                    self.misses.push(format!(
+                        "python verifier on {kind}: {what}: want {want:?}, got {py:?}"
+                    ));
                 }
             }
         }
         remove(&copy);
     }
 
-    fn alter_column(&mut self, table: &'static str, keys: &'static [&'static str], col: &'static str, per_variant: u64) {
+    fn alter_column(
+        &mut self,
+        table: &'static str,
+        keys: &'static [&'static str],
+        col: &'static str,
+        per_variant: u64,
+    ) {
         let conn = self.conn();
         let key_list = keys.join(", ");
         let rows: Vec<Vec<Value>> = conn
             .prepare(&format!("SELECT {key_list}, {col} FROM {table}"))
             .unwrap()
-            .query_map([], |r| (0..=keys.len()).map(|i| r.get::<_, Value>(i)).collect())
+            .query_map([], |r| {
+                (0..=keys.len()).map(|i| r.get::<_, Value>(i)).collect()
+            })
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -208,7 +297,9 @@ impl Matrix {
                 let row = rows.choose(&mut self.rng).unwrap().clone();
                 let (key, old) = row.split_at(keys.len());
                 let vs = variants(&old[0], &mut self.rng);
-                let Some((vname, new)) = vs.get(v % vs.len()).cloned() else { continue };
+                let Some((vname, new)) = vs.get(v % vs.len()).cloned() else {
+                    continue;
+                };
                 let want = match table {
                     "events" => match &key[0] {
                         Value::Integer(s) => Some(*s as u64),
@@ -220,13 +311,20 @@ impl Matrix {
                     },
                     "purposes" | "notices" => {
                         let c = self.conn();
-                        let sql = format!("SELECT seq FROM {table} WHERE id IS ?1 AND version IS ?2");
-                        Some(c.query_row(&sql, [&key[0], &key[1]], |r| r.get::<_, i64>(0)).unwrap() as u64)
+                        let sql =
+                            format!("SELECT seq FROM {table} WHERE id IS ?1 AND version IS ?2");
+                        Some(
+                            c.query_row(&sql, [&key[0], &key[1]], |r| r.get::<_, i64>(0))
+                                .unwrap() as u64,
+                        )
                     }
                     "current" => Some(self.group_seq(&key[0], &key[1])),
                     _ => unreachable!(),
                 };
-                let what = format!("{col} of row {key:?}: {vname} ({old:?} -> {new:?})", old = old[0]);
+                let what = format!(
+                    "{col} of row {key:?}: {vname} ({old:?} -> {new:?})",
+                    old = old[0]
+                );
                 let key = key.to_vec();
                 let kind = format!("{table}.{col}");
                 // Core bug 2: a value of the wrong type in `current` makes verify fail
@@ -235,9 +333,15 @@ impl Matrix {
                 let known = table == "current" && type_changed && !matches!(new, Value::Null);
                 self.case_known(&kind, what, want, known, move |c| {
                     let before = quote(c, table, col, keys, &key);
-                    let cond: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k} IS ?{}", i + 2)).collect();
+                    let cond: Vec<String> = keys
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| format!("{k} IS ?{}", i + 2))
+                        .collect();
                     let sql = format!("UPDATE {table} SET {col} = ?1 WHERE {}", cond.join(" AND "));
-                    let params: Vec<Value> = std::iter::once(new.clone()).chain(key.iter().cloned()).collect();
+                    let params: Vec<Value> = std::iter::once(new.clone())
+                        .chain(key.iter().cloned())
+                        .collect();
                     if c.execute(&sql, params_from_iter(params.iter())).is_err() {
                         return false; // constraint or type the schema refuses
                     }
@@ -281,24 +385,73 @@ fn every_tampering_is_caught_and_named() {
     // 2. Deleted rows.
     for _ in 0..per * 4 {
         let s = m.rng.random_range(0..size);
-        m.case("delete events", format!("event {s}"), Some(s), |c| c.execute("DELETE FROM events WHERE seq = ?1", [s as i64]).unwrap() == 1);
-        let (level, idx): (i64, i64) = m.conn().query_row("SELECT level, idx FROM tree ORDER BY random() LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        m.case("delete tree", format!("tree ({level}, {idx})"), Some((idx as u64) << level), |c| {
-            c.execute("DELETE FROM tree WHERE level = ?1 AND idx = ?2", [level, idx]).unwrap() == 1
+        m.case("delete events", format!("event {s}"), Some(s), |c| {
+            c.execute("DELETE FROM events WHERE seq = ?1", [s as i64])
+                .unwrap()
+                == 1
         });
+        let (level, idx): (i64, i64) = m
+            .conn()
+            .query_row(
+                "SELECT level, idx FROM tree ORDER BY random() LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        m.case(
+            "delete tree",
+            format!("tree ({level}, {idx})"),
+            Some((idx as u64) << level),
+            |c| {
+                c.execute(
+                    "DELETE FROM tree WHERE level = ?1 AND idx = ?2",
+                    [level, idx],
+                )
+                .unwrap()
+                    == 1
+            },
+        );
         let (subject, purpose, recipient): (Value, Value, Value) = m
             .conn()
-            .query_row("SELECT subject, purpose, recipient FROM current ORDER BY random() LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT subject, purpose, recipient FROM current ORDER BY random() LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         let want = m.group_seq(&subject, &purpose);
-        m.case("delete current", format!("current row {subject:?} {purpose:?} {recipient:?}"), Some(want), |c| {
-            c.execute("DELETE FROM current WHERE subject = ?1 AND purpose = ?2 AND recipient = ?3", [&subject, &purpose, &recipient]).unwrap() == 1
-        });
+        m.case(
+            "delete current",
+            format!("current row {subject:?} {purpose:?} {recipient:?}"),
+            Some(want),
+            |c| {
+                c.execute(
+                    "DELETE FROM current WHERE subject = ?1 AND purpose = ?2 AND recipient = ?3",
+                    [&subject, &purpose, &recipient],
+                )
+                .unwrap()
+                    == 1
+            },
+        );
         for table in ["purposes", "notices"] {
-            let seq: i64 = m.conn().query_row(&format!("SELECT seq FROM {table} ORDER BY random() LIMIT 1"), [], |r| r.get(0)).unwrap();
-            m.case(&format!("delete {table}"), format!("{table} row of event {seq}"), Some(seq as u64), |c| {
-                c.execute(&format!("DELETE FROM {table} WHERE seq = ?1"), [seq]).unwrap() == 1
-            });
+            let seq: i64 = m
+                .conn()
+                .query_row(
+                    &format!("SELECT seq FROM {table} ORDER BY random() LIMIT 1"),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            m.case(
+                &format!("delete {table}"),
+                format!("{table} row of event {seq}"),
+                Some(seq as u64),
+                |c| {
+                    c.execute(&format!("DELETE FROM {table} WHERE seq = ?1"), [seq])
+                        .unwrap()
+                        == 1
+                },
+            );
         }
     }
 
@@ -309,20 +462,59 @@ fn every_tampering_is_caught_and_named() {
     for _ in 0..per * 2 {
         let from = m.rng.random_range(0..size) as i64;
         for (at, want) in [(size as i64, size), (size as i64 + 3, size), (-1, 0)] {
-            m.case("forge events", format!("copy of event {from} at seq {at}"), Some(want), |c| c.execute(copy_row, [at, from]).unwrap() == 1);
+            m.case(
+                "forge events",
+                format!("copy of event {from} at seq {at}"),
+                Some(want),
+                |c| c.execute(copy_row, [at, from]).unwrap() == 1,
+            );
         }
         let fake: [u8; 32] = m.rng.random();
-        m.case("forge tree", "leaf beyond the log".into(), Some(size), |c| {
-            c.execute("INSERT INTO tree(level, idx, hash) VALUES (0, ?1, ?2)", rusqlite::params![size as i64, &fake[..]]).unwrap() == 1
-        });
-        m.case("forge tree", "interior node beyond the log".into(), Some(size), |c| {
-            c.execute("INSERT INTO tree(level, idx, hash) VALUES (3, ?1, ?2)", rusqlite::params![(size >> 3) as i64 + 1, &fake[..]]).unwrap() == 1
-        });
-        let seq: i64 = m.conn().query_row("SELECT seq FROM current ORDER BY random() LIMIT 1", [], |r| r.get(0)).unwrap();
+        m.case(
+            "forge tree",
+            "leaf beyond the log".into(),
+            Some(size),
+            |c| {
+                c.execute(
+                    "INSERT INTO tree(level, idx, hash) VALUES (0, ?1, ?2)",
+                    rusqlite::params![size as i64, &fake[..]],
+                )
+                .unwrap()
+                    == 1
+            },
+        );
+        m.case(
+            "forge tree",
+            "interior node beyond the log".into(),
+            Some(size),
+            |c| {
+                c.execute(
+                    "INSERT INTO tree(level, idx, hash) VALUES (3, ?1, ?2)",
+                    rusqlite::params![(size >> 3) as i64 + 1, &fake[..]],
+                )
+                .unwrap()
+                    == 1
+            },
+        );
+        let seq: i64 = m
+            .conn()
+            .query_row(
+                "SELECT seq FROM current ORDER BY random() LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         m.case("forge current", format!("row for a subject with no events, copied from the row of event {seq}"), Some(seq as u64), |c| {
             c.execute("INSERT INTO current SELECT 'intruder', purpose, recipient, 'given', seq, since, until, last_effective FROM current WHERE seq = ?1 LIMIT 1", [seq]).unwrap() == 1
         });
-        let subject_seq: i64 = m.conn().query_row("SELECT seq FROM events WHERE subject IS NOT NULL ORDER BY random() LIMIT 1", [], |r| r.get(0)).unwrap();
+        let subject_seq: i64 = m
+            .conn()
+            .query_row(
+                "SELECT seq FROM events WHERE subject IS NOT NULL ORDER BY random() LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         m.case("forge purposes", format!("purpose defined by no event, seq {subject_seq}"), Some(subject_seq as u64), |c| {
             c.execute("INSERT INTO purposes SELECT 'forged.purpose', 1, ?1, registered_at, def FROM purposes LIMIT 1", [subject_seq]).unwrap() == 1
         });
@@ -352,7 +544,10 @@ fn every_tampering_is_caught_and_named() {
     let (tail_tried, tail_caught) = tails(&m.dir, per);
     m.tried += tail_tried;
     m.caught += tail_caught;
-    m.by_kind.insert("tail truncated / rewritten".into(), (tail_tried, tail_caught));
+    m.by_kind.insert(
+        "tail truncated / rewritten".into(),
+        (tail_tried, tail_caught),
+    );
 
     println!("tamper matrix (seed {seed}, ledger of {size} events):");
     for (k, (t, c)) in &m.by_kind {
@@ -364,7 +559,12 @@ fn every_tampering_is_caught_and_named() {
         m.caught, m.tried, m.skipped, m.errored, m.python_agreed, m.python_checked
     );
     let _ = std::fs::remove_dir_all(&m.dir);
-    assert!(m.misses.is_empty(), "{} missed:\n{}", m.misses.len(), m.misses.join("\n"));
+    assert!(
+        m.misses.is_empty(),
+        "{} missed:\n{}",
+        m.misses.len(),
+        m.misses.join("\n")
+    );
     assert_eq!(m.caught, m.tried);
 }
 
@@ -378,14 +578,16 @@ fn tails(dir: &Path, per: u64) -> (u64, u64) {
     let mut snaps: Vec<(PathBuf, Head)> = Vec::new();
     for i in 0..(per * 3).max(4) {
         for k in 0..3 {
-            l.append(give(&format!("tail-{i}-{k}"), "jmsu.marketing")).unwrap();
+            l.append(give(&format!("tail-{i}-{k}"), "jmsu.marketing"))
+                .unwrap();
         }
         assert!(l.checkpoint().unwrap());
         let snap = dir.join(format!("snap{i}.db"));
         std::fs::copy(&path, &snap).unwrap();
         snaps.push((snap, l.head().unwrap()));
     }
-    l.append(NewEvent::withdraw("tail-0-0", "jmsu.marketing")).unwrap();
+    l.append(NewEvent::withdraw("tail-0-0", "jmsu.marketing"))
+        .unwrap();
     let head = l.head().unwrap();
     let (mut tried, mut caught) = (0, 0);
     for (n, (snap, old)) in snaps.iter().enumerate() {
@@ -403,7 +605,8 @@ fn tails(dir: &Path, per: u64) -> (u64, u64) {
         // every hash is consistent. Some rewrites are shorter than the real tail, some
         // as long, some longer.
         for k in 0..=(n % 4) * 2 {
-            s.append(give(&format!("forged-{n}-{k}"), "jmsu.marketing")).unwrap();
+            s.append(give(&format!("forged-{n}-{k}"), "jmsu.marketing"))
+                .unwrap();
         }
         let size = s.head().unwrap().size;
         assert!(s.verify().unwrap().ok);
@@ -417,7 +620,11 @@ fn tails(dir: &Path, per: u64) -> (u64, u64) {
         }
         // The independent verifier agrees, given the head.
         if let Some(py) = python_verify(snap, Some(&head.to_string())) {
-            assert!(!py.ok, "python verifier missed a rewritten tail: {}", py.output);
+            assert!(
+                !py.ok,
+                "python verifier missed a rewritten tail: {}",
+                py.output
+            );
         }
         s.close().unwrap();
     }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use consent_benches::{
-    fixture_dir, ledger_fixture, median, mix, peak_rss_kib, query_file, remove_db, stream_file, work_copy, Rng, Workload,
-    WORKLOAD_VERSION,
+    fixture_dir, ledger_fixture, median, mix, peak_rss_kib, query_file, remove_db, stream_file,
+    work_copy, Rng, Workload, WORKLOAD_VERSION,
 };
 use consent_core::{Ledger, NewEvent, Timestamp};
 use rusqlite::{params, Connection};
@@ -33,7 +33,9 @@ const QUERIES: usize = 10_000;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n = |i: usize| -> u64 {
-        args.get(i).and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| usage())
+        args.get(i)
+            .and_then(|s| s.replace('_', "").parse().ok())
+            .unwrap_or_else(|| usage())
     };
     match args.first().map(String::as_str) {
         Some("fixtures") => {
@@ -44,7 +46,10 @@ fn main() {
                 plain_fixture(n);
                 stream_file(n);
                 query_file(n, QUERIES);
-                eprintln!("fixtures for {n} events ready ({:.1} s)", t.elapsed().as_secs_f64());
+                eprintln!(
+                    "fixtures for {n} events ready ({:.1} s)",
+                    t.elapsed().as_secs_f64()
+                );
             }
         }
         Some("plain") => print(plain(n(1))),
@@ -96,7 +101,9 @@ CREATE INDEX events_by_subject ON events(subject, purpose);
 
 /// Bytes that stand in for a hash or a UUID: what matters is their size.
 fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| mix(seed ^ (i as u64).wrapping_mul(0x9e37)) as u8).collect()
+    (0..len)
+        .map(|i| mix(seed ^ (i as u64).wrapping_mul(0x9e37)) as u8)
+        .collect()
 }
 
 /// Inserts workload event `i` as a plain row with the same columns and value sizes as
@@ -136,7 +143,9 @@ const PLAIN_INSERT: &str = "INSERT INTO events VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?
 
 fn open_plain(path: &Path) -> Connection {
     let c = Connection::open(path).expect("open plain");
-    let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).expect("wal");
+    let mode: String = c
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .expect("wal");
     assert_eq!(mode, "wal");
     c.pragma_update(None, "synchronous", "FULL").expect("sync");
     c
@@ -167,7 +176,8 @@ fn plain_fixture(n: u64) -> PathBuf {
         tx.commit().expect("commit");
         i = end;
     }
-    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
     drop(c);
     fs::rename(&tmp, &path).expect("rename");
     fs::write(done, "ok\n").expect("marker");
@@ -186,7 +196,9 @@ fn plain(n: u64) -> Value {
     for _ in 0..20 {
         let t = Instant::now();
         let c = open_plain(&path);
-        let _: i64 = c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).expect("schema");
+        let _: i64 = c
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .expect("schema");
         drop(c);
         opens.push(us(t.elapsed()));
     }
@@ -202,8 +214,9 @@ fn plain(n: u64) -> Value {
             .expect("prepare");
         for (s, p, _) in &qs {
             let t = Instant::now();
-            let row: Option<(i64, String, i64, Option<i64>)> =
-                stmt.query_row([s, p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).ok();
+            let row: Option<(i64, String, i64, Option<i64>)> = stmt
+                .query_row([s, p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .ok();
             black_box(row);
             point.push(us(t.elapsed()));
         }
@@ -291,14 +304,19 @@ fn ledger(n: u64, skip_verify: bool) -> Value {
     let mut status_at = Vec::with_capacity(qs.len());
     for (s, p, r) in &qs {
         let t = Instant::now();
-        black_box(l.status_at(s, p, r.as_deref(), at, None).expect("status_at"));
+        black_box(
+            l.status_at(s, p, r.as_deref(), at, None)
+                .expect("status_at"),
+        );
         status_at.push(us(t.elapsed()));
     }
     let mut consenting = Vec::new();
     let mut population = 0;
     for _ in 0..5 {
         let t = Instant::now();
-        let c = l.consenting("jmsu.data-sharing", None, None).expect("consenting");
+        let c = l
+            .consenting("jmsu.data-sharing", None, None)
+            .expect("consenting");
         consenting.push(us(t.elapsed()) / 1000.0);
         population = c.subjects.len();
     }

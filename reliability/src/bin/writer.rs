@@ -28,7 +28,11 @@ fn main() {
     };
     let mut rng = StdRng::seed_from_u64(seed.parse().expect("seed"));
     let l = Ledger::open(ledger).expect("open ledger");
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log");
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("open log");
     let mut record = |events: &[Event]| {
         let text: String = events.iter().map(|e| ack_of(e).line()).collect();
         log.write_all(text.as_bytes()).expect("write log");
@@ -43,20 +47,30 @@ fn main() {
         let source = format!("{tag}-{seed}-{n}");
         match rng.random_range(0..10) {
             0..=3 => {
-                let e = l.append(give(&subject, purpose).source_id(source)).expect("append grant");
+                let e = l
+                    .append(give(&subject, purpose).source_id(source))
+                    .expect("append grant");
                 record(&[e]);
             }
             4..=6 => {
-                let e = l.append(NewEvent::withdraw(&subject, purpose).source_id(source)).expect("append withdrawal");
+                let e = l
+                    .append(NewEvent::withdraw(&subject, purpose).source_id(source))
+                    .expect("append withdrawal");
                 record(&[e]);
             }
             7 => {
                 let k = rng.random_range(2..6);
                 let events = (0..k).map(|i| {
                     let s = format!("{tag}-s{}", rng.random_range(0..8));
-                    if i % 2 == 0 { give(&s, purpose) } else { NewEvent::withdraw(&s, purpose) }
+                    if i % 2 == 0 {
+                        give(&s, purpose)
+                    } else {
+                        NewEvent::withdraw(&s, purpose)
+                    }
                 });
-                let done = l.append_all(events.collect::<Vec<_>>()).expect("append_all");
+                let done = l
+                    .append_all(events.collect::<Vec<_>>())
+                    .expect("append_all");
                 record(&done);
             }
             _ => {
@@ -65,7 +79,10 @@ fn main() {
                 let mut pending = Vec::new();
                 for _ in 0..rng.random_range(1..5) {
                     let s = format!("{tag}-s{}", rng.random_range(0..8));
-                    pending.push(l.append(NewEvent::withdraw(&s, "jmsu.data-sharing")).expect("append in batch"));
+                    pending.push(
+                        l.append(NewEvent::withdraw(&s, "jmsu.data-sharing"))
+                            .expect("append in batch"),
+                    );
                 }
                 if rng.random_bool(0.2) {
                     l.rollback_batch().expect("rollback");
