@@ -44,8 +44,14 @@ lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
 
-bench: ## Criterion benchmarks
+bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 10M)
 	$(CARGO) bench -p consent-benches
+
+bench-compare: ## One run: ledger vs plain SQLite vs a Python sqlite3 script, from Rust, C and Python
+	bash benches/compare.sh
+
+soak: ## The reliability suite with hundreds of crash rounds and large tamper/fuzz counts
+	bash reliability/soak.sh
 
 install: ## Install libconsent, consent.h, consent.pc and the `consent` binary under PREFIX
 	bash consent-ffi/tests/install.sh "$(PREFIX)"

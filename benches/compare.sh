@@ -14,14 +14,14 @@
 #   CONSENT_BENCH_SIZES   comma-separated ledger sizes (default 10000,100000,1000000)
 #   CONSENT_BENCH_10M=1   add 10 million (building that fixture takes a long time)
 #   CARGO_TARGET_DIR      default <repo>/target-bench
-#   CONSENT_BENCH_DIR     fixture cache (default $CARGO_TARGET_DIR/fixtures)
+#   CONSENT_BENCH_DIR     fixture cache (default <repo>/target-bench/fixtures, shared with cargo bench)
 #   VENV                  venv with consent_ledger (default <repo>/.venv)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-bench}"
-export CONSENT_BENCH_DIR="${CONSENT_BENCH_DIR:-$CARGO_TARGET_DIR/fixtures}"
+export CONSENT_BENCH_DIR="${CONSENT_BENCH_DIR:-$ROOT/target-bench/fixtures}"
 mkdir -p "$CONSENT_BENCH_DIR"
 SIZES="${CONSENT_BENCH_SIZES:-10000,100000,1000000}"
 if [[ "${CONSENT_BENCH_10M:-}" == 1 ]]; then SIZES="$SIZES,10000000"; fi

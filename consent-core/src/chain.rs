@@ -444,15 +444,39 @@ impl<'c> LevelCheck<'c> {
     }
 
     fn check(&mut self, level: u32, idx: u64, hash: &Hash) -> Result<()> {
-        if self.first_bad.is_some() {
+        self.check_range(level, idx, std::slice::from_ref(hash))
+    }
+
+    /// Compares `hashes` with the stored hashes at (`level`, `first`..), read in one
+    /// range query.
+    fn check_range(&mut self, level: u32, first: u64, hashes: &[Hash]) -> Result<()> {
+        if self.first_bad.is_some() || hashes.is_empty() {
             return Ok(());
         }
-        let stored: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![level, idx as i64], |r| r.get(0))
-            .ok();
-        if stored.as_deref() != Some(&hash[..]) {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idx, hash FROM tree WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+        )?;
+        let end = first + hashes.len() as u64;
+        let mut rows = stmt.query(params![level, first as i64, end as i64])?;
+        let mut expected = first;
+        let mut bad_at = None;
+        while let Some(r) = rows.next()? {
+            let idx = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(n) => n as u64,
+                _ => u64::MAX,
+            };
+            let ok = idx == expected
+                && matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b == &hashes[(idx - first) as usize][..]);
+            if !ok {
+                bad_at = Some(expected);
+                break;
+            }
+            expected += 1;
+        }
+        if bad_at.is_none() && expected < end {
+            bad_at = Some(expected);
+        }
+        if let Some(idx) = bad_at {
             let seq = idx << level;
             self.first_bad = Some((
                 seq,
@@ -470,13 +494,11 @@ impl<'c> LevelCheck<'c> {
         let mut level = 0u32;
         let start = base;
         while cur.len() > 1 {
-            let mut next = Vec::with_capacity(cur.len() / 2);
-            for (i, pair) in cur.chunks_exact(2).enumerate() {
-                let h = merkle::node_hash(&pair[0], &pair[1]);
-                let idx = (start >> (level + 1)) + i as u64;
-                self.check(level + 1, idx, &h)?;
-                next.push(h);
-            }
+            let next: Vec<Hash> = cur
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+            self.check_range(level + 1, start >> (level + 1), &next)?;
             level += 1;
             cur = next;
             if self.first_bad.is_some() {

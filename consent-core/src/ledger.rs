@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -183,14 +183,14 @@ impl Ledger {
                         "the batch was aborted ({why}); roll it back"
                     )));
                 }
-                inner.conn.execute_batch("SAVEPOINT op")?;
+                exec(&inner.conn, "SAVEPOINT op")?;
                 let now = inner.now();
                 let result = f(inner, now);
                 let conn = &inner.conn;
                 let undone = match &result {
-                    Ok(_) => conn.execute_batch("RELEASE op"),
+                    Ok(_) => exec(conn, "RELEASE op"),
                     Err(_) if conn.is_autocommit() => Ok(()),
-                    Err(_) => conn.execute_batch("ROLLBACK TO op; RELEASE op"),
+                    Err(_) => exec(conn, "ROLLBACK TO op").and_then(|()| exec(conn, "RELEASE op")),
                 };
                 if result.is_err() {
                     inner.forget_purposes();
@@ -208,12 +208,9 @@ impl Ledger {
                 }
                 result
             } else {
-                let tx = rusqlite::Transaction::new_unchecked(
-                    &inner.conn,
-                    TransactionBehavior::Immediate,
-                )?;
+                let tx = Tx::begin(&inner.conn, "BEGIN IMMEDIATE")?;
                 let now = inner.now();
-                let result = f(inner, now).and_then(|v| Ok(tx.commit().map(|()| v)?));
+                let result = f(inner, now).and_then(|v| tx.commit().map(|()| v));
                 if result.is_err() {
                     inner.forget_purposes();
                 }
@@ -229,11 +226,19 @@ impl Ledger {
             if inner.in_batch {
                 return f(inner, now);
             }
-            let tx =
-                rusqlite::Transaction::new_unchecked(&inner.conn, TransactionBehavior::Deferred)?;
+            let tx = Tx::begin(&inner.conn, "BEGIN")?;
             let v = f(inner, now)?;
             tx.commit()?;
             Ok(v)
+        })
+    }
+
+    /// Runs `f` without an explicit transaction: for answers that come from one
+    /// statement (plus cached registry data), where a snapshot adds only cost.
+    fn read_single<T>(&self, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+        self.with(|inner| {
+            let now = inner.now();
+            f(inner, now)
         })
     }
 
@@ -330,7 +335,7 @@ impl Ledger {
                 |r| r.get(0),
             )?;
             let details = serde_json::to_string(&def).map_err(|e| Error::invalid(e.to_string()))?;
-            let seq = inner.append_raw(RawRow {
+            let seq = inner.append_raw(&mut RawRow {
                 kind: EventKind::PurposeDefined.as_str().into(),
                 purpose: Some(def.id.clone()),
                 purpose_version: Some(version.into()),
@@ -365,7 +370,7 @@ impl Ledger {
                 )));
             }
             let details = serde_json::to_string(&def).map_err(|e| Error::invalid(e.to_string()))?;
-            let seq = inner.append_raw(RawRow {
+            let seq = inner.append_raw(&mut RawRow {
                 kind: EventKind::NoticeDefined.as_str().into(),
                 notice_id: Some(def.id.clone()),
                 notice_version: Some(def.version.clone()),
@@ -451,7 +456,7 @@ impl Ledger {
 
     /// Status now, from the materialized current state (an index lookup).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
-        self.read(|inner, now| inner.status_now(subject, purpose, recipient, now))
+        self.read_single(|inner, now| inner.status_now(subject, purpose, recipient, now))
     }
 
     /// Status at `at` as the ledger knew it at `as_known_at` (default: now). Reads only
@@ -619,7 +624,7 @@ impl Ledger {
                 "subject_key": hex::encode(key),
             })
             .to_string();
-            let row = RawRow {
+            let mut row = RawRow {
                 kind: EventKind::SubjectErased.as_str().into(),
                 personal_digest: Some(personal_digest(&salt, Some(subject), None, None).to_vec()),
                 recorded_by: actor.to_string(),
@@ -627,7 +632,7 @@ impl Ledger {
                 ..inner.blank_row(now)
             };
             let id = Uuid::from_slice(&row.id).expect("16 bytes");
-            let seq = inner.append_raw(row, Some(&key))?;
+            let seq = inner.append_raw(&mut row, Some(&key))?;
             conn.execute(
                 "INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)",
                 params![&key[..], seq as i64],
@@ -674,6 +679,40 @@ impl Ledger {
                 },
             }
         })
+    }
+}
+
+/// Runs one cached statement that returns no rows (transaction control).
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// A transaction begun with cached statements; rolled back when dropped uncommitted
+/// (also on a panic, so the connection is never left inside a transaction).
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Connection, sql: &str) -> Result<Self> {
+        exec(conn, sql)?;
+        Ok(Tx { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        exec(self.conn, "COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            let _ = exec(self.conn, "ROLLBACK");
+        }
     }
 }
 
@@ -899,7 +938,7 @@ impl Inner {
 
     /// Assigns the next sequence number, inserts the row and its tree hashes. Must run
     /// inside a write transaction.
-    fn append_raw(&self, mut row: RawRow, subject_key: Option<&[u8]>) -> Result<u64> {
+    fn append_raw(&self, row: &mut RawRow, subject_key: Option<&[u8]>) -> Result<u64> {
         let seq = store::size(&self.conn)?;
         row.seq = i64::try_from(seq).map_err(|_| Error::Corrupt("sequence overflow".into()))?;
         let leaf = row.canonical().leaf_hash();
@@ -1049,7 +1088,7 @@ impl Inner {
             source_id.as_deref(),
             evidence_text.as_deref(),
         );
-        let row = RawRow {
+        let mut row = RawRow {
             kind: e.kind.as_str().into(),
             subject,
             salt: (!erased).then(|| salt.to_vec()),
@@ -1073,15 +1112,11 @@ impl Inner {
             ..self.blank_row(now)
         };
         let key = erased.then(|| self.subject_key(&e.subject));
-        let seq = self.append_raw(row, key.as_ref().map(|k| &k[..]))?;
+        self.append_raw(&mut row, key.as_ref().map(|k| &k[..]))?;
         if !erased {
             self.refresh_current(&e.subject, &purpose, e.recipient.as_deref())?;
         }
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([seq as i64], event_from_row)?)
+        row.to_event()
     }
 
     fn events_of(&self, subject: &str, purpose: &str) -> Result<Vec<Event>> {
@@ -1113,24 +1148,10 @@ impl Inner {
         recipient: Option<&str>,
     ) -> Result<()> {
         let events = self.events_of(subject, &purpose.def.id)?;
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
         for row in materialize(&events, purpose.def.lawful_basis) {
-            if recipient.is_some_and(|r| row.recipient != r) {
-                continue;
+            if recipient.is_none_or(|r| row.recipient == r) {
+                write_current(&self.conn, subject, &purpose.def.id, &row)?;
             }
-            stmt.execute(params![
-                subject,
-                purpose.def.id,
-                row.recipient,
-                row.state.as_str(),
-                row.seq as i64,
-                row.since,
-                row.until,
-                row.last_effective,
-            ])?;
         }
         Ok(())
     }
@@ -1139,22 +1160,9 @@ impl Inner {
     fn rematerialize(&self, purpose: &Purpose) -> Result<()> {
         self.conn
             .execute("DELETE FROM current WHERE purpose = ?1", [&purpose.def.id])?;
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO current(subject, purpose, recipient, state, seq, since, until, last_effective) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
         for_each_group(&self.conn, Some(&purpose.def.id), |subject, _, events| {
             for row in materialize(events, purpose.def.lawful_basis) {
-                insert.execute(params![
-                    subject,
-                    purpose.def.id,
-                    row.recipient,
-                    row.state.as_str(),
-                    row.seq as i64,
-                    row.since,
-                    row.until,
-                    row.last_effective
-                ])?;
+                write_current(&self.conn, subject, &purpose.def.id, &row)?;
             }
             Ok(true)
         })
@@ -1260,38 +1268,48 @@ impl Inner {
         let mut out = Vec::new();
         let mut undecided = Vec::new();
         {
-            // Rows for the recipient win over purpose-wide rows of the same subject.
+            // One covering-index range scan in subject order. Per subject, the
+            // purpose-wide row ('') comes first and the recipient's row, if any, wins.
             let mut stmt = self.conn.prepare_cached(
-                "SELECT c.subject, c.state, c.since, c.until, c.last_effective, e.id FROM current c \
-                 JOIN events e ON e.seq = c.seq WHERE c.purpose = ?1 AND c.recipient IN (?2, '') \
-                 ORDER BY c.subject, c.recipient DESC",
+                "SELECT subject, state, since, until, last_effective, event_id FROM current \
+                 WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient",
             )?;
             let mut rows = stmt.query(params![p.def.id, recipient.unwrap_or("")])?;
-            let mut last: Option<String> = None;
-            while let Some(r) = rows.next()? {
-                let subject: String = r.get(0)?;
-                if last.as_deref() == Some(subject.as_str()) {
-                    continue;
-                }
-                last = Some(subject.clone());
-                let last_effective: i64 = r.get(4)?;
-                if last_effective > now.as_millis() {
+            let now_ms = now.as_millis();
+            let mut pending: Option<(String, String, i64, Option<i64>, i64, Vec<u8>)> = None;
+            let mut settle = |row: (String, String, i64, Option<i64>, i64, Vec<u8>)| -> Result<()> {
+                let (subject, state, since, until, last_effective, id) = row;
+                if last_effective > now_ms {
                     undecided.push(subject);
-                    continue;
+                } else if state == "given" && until.is_none_or(|u| u > now_ms) {
+                    out.push(ConsentingSubject {
+                        subject,
+                        event_id: Uuid::from_slice(&id)
+                            .map_err(|_| Error::Corrupt("event id".into()))?,
+                        since: Timestamp::from_millis(since)?,
+                        until: until.map(Timestamp::from_millis).transpose()?,
+                    });
                 }
-                let state: String = r.get(1)?;
-                let until: Option<i64> = r.get(3)?;
-                if state != "given" || until.is_some_and(|u| u <= now.as_millis()) {
-                    continue;
+                Ok(())
+            };
+            while let Some(r) = rows.next()? {
+                let row = (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                );
+                if let Some(prev) = pending.take() {
+                    if prev.0 != row.0 {
+                        settle(prev)?;
+                    }
                 }
-                let id: Vec<u8> = r.get(5)?;
-                out.push(ConsentingSubject {
-                    subject,
-                    event_id: Uuid::from_slice(&id)
-                        .map_err(|_| Error::Corrupt("event id".into()))?,
-                    since: Timestamp::from_millis(r.get(2)?)?,
-                    until: until.map(Timestamp::from_millis).transpose()?,
-                });
+                pending = Some(row);
+            }
+            if let Some(prev) = pending {
+                settle(prev)?;
             }
         }
         for subject in undecided {
@@ -1331,6 +1349,26 @@ impl Inner {
     }
 }
 
+/// Writes (or replaces) one materialized row.
+fn write_current(conn: &Connection, subject: &str, purpose: &str, row: &CurrentRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, event_id, since, until, \
+         last_effective) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        subject,
+        purpose,
+        row.recipient,
+        row.state.as_str(),
+        row.seq as i64,
+        &row.event_id.as_bytes()[..],
+        row.since,
+        row.until,
+        row.last_effective,
+    ])?;
+    Ok(())
+}
+
 /// One row of the `current` table, without its subject and purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CurrentRow {
@@ -1338,6 +1376,7 @@ pub(crate) struct CurrentRow {
     pub recipient: String,
     pub state: State,
     pub seq: u64,
+    pub event_id: Uuid,
     pub since: i64,
     pub until: Option<i64>,
     pub last_effective: i64,
@@ -1367,6 +1406,7 @@ pub(crate) fn materialize(events: &[Event], basis: LawfulBasis) -> Vec<CurrentRo
                 recipient: r.unwrap_or("").to_string(),
                 state: d.state,
                 seq: ev.seq,
+                event_id: ev.id,
                 since: d
                     .since
                     .map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
@@ -1477,7 +1517,8 @@ pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> 
     let mut found = None;
     let mut expected_rows = 0i64;
     let mut current = conn.prepare(
-        "SELECT recipient, state, seq, since, until, last_effective FROM current WHERE subject = ?1 AND purpose = ?2 ORDER BY recipient",
+        "SELECT recipient, state, seq, since, until, last_effective, event_id FROM current \
+         WHERE subject = ?1 AND purpose = ?2 ORDER BY recipient",
     )?;
     for_each_group(conn, None, |subject, purpose, events| {
         let basis = bases.get(purpose).copied().unwrap_or(LawfulBasis::Consent);
@@ -1575,6 +1616,10 @@ fn current_row_loosely(r: &rusqlite::Row<'_>) -> rusqlite::Result<CurrentRow> {
             .and_then(|s| State::parse(&s))
             .unwrap_or(State::Erased),
         seq: int(2)?.map_or(u64::MAX, |n| n as u64),
+        event_id: match r.get_ref(6)? {
+            ValueRef::Blob(b) => Uuid::from_slice(b).unwrap_or(Uuid::max()),
+            _ => Uuid::max(),
+        },
         since: int(3)?.unwrap_or(i64::MIN),
         until: int(4)?,
         last_effective: int(5)?.unwrap_or(i64::MIN),

@@ -66,10 +66,11 @@ CREATE TABLE notices(id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NU
                      registered_at INTEGER NOT NULL, def TEXT NOT NULL,
                      PRIMARY KEY(id, version)) WITHOUT ROWID;
 CREATE TABLE current(subject TEXT NOT NULL, purpose TEXT NOT NULL, recipient TEXT NOT NULL,
-                     state TEXT NOT NULL, seq INTEGER NOT NULL, since INTEGER NOT NULL,
-                     until INTEGER, last_effective INTEGER NOT NULL,
+                     state TEXT NOT NULL, seq INTEGER NOT NULL, event_id BLOB NOT NULL,
+                     since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
                      PRIMARY KEY(subject, purpose, recipient)) WITHOUT ROWID;
-CREATE INDEX current_by_purpose ON current(purpose, recipient, state, subject);
+CREATE INDEX current_by_purpose ON current(purpose, subject, recipient, state, since, until,
+                                           last_effective, event_id);
 CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
@@ -200,6 +201,14 @@ fn configure(conn: &Connection, opts: &LedgerOptions, file: bool) -> Result<()> 
     // Erased values must not linger in free space of pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // Keep one plan per cached statement: without this, STAT4 makes SQLite re-prepare
+    // statements on every rebind, which dominated every query's cost.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    // A 32 MiB page cache (the default is 2 MiB) keeps a large batch from spilling.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     if let Some(pages) = opts.max_pages {
         conn.pragma_update(None, "max_page_count", pages as i64)?;
     }
@@ -309,115 +318,10 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, kind, subject, salt, personal_d
     recorded_by, effective_at, recorded_at, expires_at, effect_deadline, source_id, evidence, \
     target, details";
 
-fn uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
-    let b: Vec<u8> = row.get(i)?;
-    Uuid::from_slice(&b).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
-    })
-}
-
-fn ts_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
-    let ms: i64 = row.get(i)?;
-    Timestamp::from_millis(ms).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e))
-    })
-}
-
-fn opt_ts_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
-    let ms: Option<i64> = row.get(i)?;
-    ms.map(|m| {
-        Timestamp::from_millis(m).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                i,
-                rusqlite::types::Type::Integer,
-                Box::new(e),
-            )
-        })
-    })
-    .transpose()
-}
-
-fn parse_col<T: std::str::FromStr<Err = Error>>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
-    let s: String = row.get(i)?;
-    s.parse().map_err(|e: Error| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
-    let s: Option<String> = row.get(i)?;
-    s.map(|s| {
-        serde_json::from_str(&s).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
-}
-
-/// Maps a row selected with [`EVENT_COLUMNS`].
+/// Maps a row selected with [`EVENT_COLUMNS`]: read as stored, then interpreted.
 pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    let notice = match (
-        row.get::<_, Option<String>>(9)?,
-        row.get::<_, Option<String>>(10)?,
-        row.get::<_, Option<Vec<u8>>>(11)?,
-    ) {
-        (Some(id), Some(version), Some(h)) => Some(NoticeRef {
-            id,
-            version,
-            sha256: h.try_into().map_err(|_| {
-                rusqlite::Error::InvalidColumnType(
-                    11,
-                    "notice_sha256".into(),
-                    rusqlite::types::Type::Blob,
-                )
-            })?,
-        }),
-        _ => None,
-    };
-    let method: Option<String> = row.get(13)?;
-    let salt: Option<Vec<u8>> = row.get(4)?;
-    let kind: crate::EventKind = parse_col(row, 2)?;
-    Ok(Event {
-        seq: row.get::<_, i64>(0)? as u64,
-        id: uuid_col(row, 1)?,
-        kind,
-        subject: row.get(3)?,
-        purpose: row.get(6)?,
-        purpose_version: row.get::<_, Option<i64>>(7)?.map(|v| v as u32),
-        recipient: row.get(8)?,
-        notice,
-        explicit: row.get::<_, i64>(12)? != 0,
-        method: method
-            .map(|m| {
-                m.parse().map_err(|e: Error| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        13,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })
-            })
-            .transpose()?,
-        recorded_by: parse_col(row, 14)?,
-        effective_at: ts_col(row, 15)?,
-        recorded_at: ts_col(row, 16)?,
-        expires_at: opt_ts_col(row, 17)?,
-        effect_deadline: opt_ts_col(row, 18)?,
-        source_id: row.get(19)?,
-        evidence: json_col(row, 20)?,
-        target: row
-            .get::<_, Option<Vec<u8>>>(21)?
-            .map(|b| Uuid::from_slice(&b))
-            .transpose()
-            .map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    21,
-                    rusqlite::types::Type::Blob,
-                    Box::new(e),
-                )
-            })?,
-        details: json_col(row, 22)?,
-        erased: salt.is_none() && kind.is_subject_event(),
+    RawRow::from_row(row)?.to_event().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Null, Box::new(e))
     })
 }
 
@@ -578,6 +482,71 @@ impl RawRow {
             target,
             details,
             malformed,
+        })
+    }
+
+    /// Interprets the row as an [`Event`]; a malformed value is [`Error::Corrupt`].
+    pub(crate) fn to_event(&self) -> Result<Event> {
+        let seq = self.seq;
+        let bad = |what: &str| Error::Corrupt(format!("event {seq}: {what}"));
+        if let Some(column) = self.malformed {
+            return Err(bad(&format!("column `{column}` has the wrong type")));
+        }
+        let uuid = |b: &[u8], what: &str| Uuid::from_slice(b).map_err(|_| bad(what));
+        let ts = |ms: i64| Timestamp::from_millis(ms).map_err(|_| bad("time out of range"));
+        let json = |t: &Option<String>| {
+            t.as_deref()
+                .map(|t| serde_json::from_str(t).map_err(|_| bad("JSON column is not JSON")))
+                .transpose()
+        };
+        let notice = match (&self.notice_id, &self.notice_version, &self.notice_sha256) {
+            (Some(id), Some(version), Some(h)) => Some(NoticeRef {
+                id: id.clone(),
+                version: version.clone(),
+                sha256: h
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| bad("notice hash is not 32 bytes"))?,
+            }),
+            _ => None,
+        };
+        let kind: crate::EventKind = self.kind.parse().map_err(|_| bad("unknown kind"))?;
+        Ok(Event {
+            seq: u64::try_from(seq).map_err(|_| bad("negative sequence number"))?,
+            id: uuid(&self.id, "id is not a UUID")?,
+            kind,
+            subject: self.subject.clone(),
+            purpose: self.purpose.clone(),
+            purpose_version: self
+                .purpose_version
+                .map(|v| u32::try_from(v).map_err(|_| bad("purpose version out of range")))
+                .transpose()?,
+            recipient: self.recipient.clone(),
+            notice,
+            explicit: self.explicit != 0,
+            method: self
+                .method
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| bad("unknown method"))?,
+            recorded_by: self
+                .recorded_by
+                .parse()
+                .map_err(|_| bad("bad recorded_by"))?,
+            effective_at: ts(self.effective_at)?,
+            recorded_at: ts(self.recorded_at)?,
+            expires_at: self.expires_at.map(ts).transpose()?,
+            effect_deadline: self.effect_deadline.map(ts).transpose()?,
+            source_id: self.source_id.clone(),
+            evidence: json(&self.evidence)?,
+            target: self
+                .target
+                .as_deref()
+                .map(|b| uuid(b, "target is not a UUID"))
+                .transpose()?,
+            details: json(&self.details)?,
+            erased: self.salt.is_none() && kind.is_subject_event(),
         })
     }
 

@@ -259,7 +259,7 @@ fn tampering_with_rows_is_named_by_verify() {
         ("registry table", "UPDATE purposes SET def = replace(def, 'Share', 'Sell') WHERE id = 'jmsu.data-sharing'", Some(0)),
         ("materialized state", "UPDATE current SET state = 'withdrawn' WHERE subject = 's5'", Some(13)),
         ("materialized row deleted", "DELETE FROM current WHERE subject = 's6'", Some(14)),
-        ("materialized row forged", "INSERT INTO current SELECT 'intruder', purpose, recipient, state, seq, since, until, last_effective FROM current WHERE subject = 's7'", Some(15)),
+        ("materialized row forged", "INSERT INTO current SELECT 'intruder', purpose, recipient, state, seq, event_id, since, until, last_effective FROM current WHERE subject = 's7'", Some(15)),
     ];
     for (what, sql, want) in cases {
         let copy = dir.path().join("copy.db");

@@ -505,7 +505,7 @@ fn every_tampering_is_caught_and_named() {
             )
             .unwrap();
         m.case("forge current", format!("row for a subject with no events, copied from the row of event {seq}"), Some(seq as u64), |c| {
-            c.execute("INSERT INTO current SELECT 'intruder', purpose, recipient, 'given', seq, since, until, last_effective FROM current WHERE seq = ?1 LIMIT 1", [seq]).unwrap() == 1
+            c.execute("INSERT INTO current SELECT 'intruder', purpose, recipient, 'given', seq, event_id, since, until, last_effective FROM current WHERE seq = ?1 LIMIT 1", [seq]).unwrap() == 1
         });
         let subject_seq: i64 = m
             .conn()
