@@ -15,7 +15,7 @@ use crate::event::{check_id, Actor, Event, EventKind, NewEvent};
 use crate::notice::{Notice, NoticeDef, NoticeRef};
 use crate::purpose::{LawfulBasis, Purpose, PurposeDef};
 use crate::query::{bears_on, decide, Consenting, ConsentingSubject, State, Status};
-use crate::store::{self, event_from_row, LedgerOptions, RawRow, EVENT_COLUMNS};
+use crate::store::{self, event_from_row, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS};
 use crate::timestamp::Timestamp;
 use crate::Head;
 
@@ -51,6 +51,8 @@ struct Inner {
 struct PurposeCache {
     data_version: i64,
     by_id: HashMap<String, Purpose>,
+    /// Notices never change once registered, but a rolled-back batch can remove one.
+    notices: HashMap<(String, String), Notice>,
 }
 
 /// What [`Ledger::erase_subject`] did.
@@ -874,7 +876,9 @@ impl Inner {
     }
 
     fn forget_purposes(&self) {
-        self.purposes.borrow_mut().by_id.clear();
+        let mut cache = self.purposes.borrow_mut();
+        cache.by_id.clear();
+        cache.notices.clear();
     }
 
     fn purpose_uncached(&self, id: &str) -> Result<Option<Purpose>> {
@@ -893,6 +897,18 @@ impl Inner {
     }
 
     fn notice(&self, id: &str, version: &str) -> Result<Option<Notice>> {
+        let key = (id.to_string(), version.to_string());
+        if let Some(n) = self.purposes.borrow().notices.get(&key) {
+            return Ok(Some(n.clone()));
+        }
+        let found = self.notice_uncached(id, version)?;
+        if let Some(n) = &found {
+            self.purposes.borrow_mut().notices.insert(key, n.clone());
+        }
+        Ok(found)
+    }
+
+    fn notice_uncached(&self, id: &str, version: &str) -> Result<Option<Notice>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, registered_at, def FROM notices WHERE id = ?1 AND version = ?2",
         )?;
@@ -1119,9 +1135,10 @@ impl Inner {
         row.to_event()
     }
 
+    /// The events of one subject and purpose, without the fields deciding never reads.
     fn events_of(&self, subject: &str, purpose: &str) -> Result<Vec<Event>> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 AND purpose = ?2 ORDER BY seq"
+            "SELECT {DECIDE_COLUMNS} FROM events WHERE subject = ?1 AND purpose = ?2 ORDER BY seq"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([subject, purpose], event_from_row)?;
@@ -1327,7 +1344,7 @@ impl Inner {
         at: Timestamp,
         now: Timestamp,
     ) -> Result<Vec<ConsentingSubject>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY subject, seq");
+        let sql = format!("SELECT {DECIDE_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY subject, seq");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([&p.def.id])?;
         let mut out = Vec::new();
@@ -1425,7 +1442,7 @@ fn for_each_group(
     mut f: impl FnMut(&str, &str, &[Event]) -> Result<bool>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE subject IS NOT NULL AND purpose IS NOT NULL \
+        "SELECT {DECIDE_COLUMNS} FROM events WHERE subject IS NOT NULL AND purpose IS NOT NULL \
          AND (?1 IS NULL OR purpose = ?1) ORDER BY subject, purpose, seq"
     );
     let mut stmt = conn.prepare(&sql)?;

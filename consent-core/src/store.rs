@@ -209,6 +209,8 @@ fn configure(conn: &Connection, opts: &LedgerOptions, file: bool) -> Result<()> 
     )?;
     // A 32 MiB page cache (the default is 2 MiB) keeps a large batch from spilling.
     conn.pragma_update(None, "cache_size", -32_768)?;
+    // Savepoints inside a batch journal each page they touch: keep that in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if let Some(pages) = opts.max_pages {
         conn.pragma_update(None, "max_page_count", pages as i64)?;
     }
@@ -317,6 +319,12 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, kind, subject, salt, personal_d
     purpose_version, recipient, notice_id, notice_version, notice_sha256, explicit, method, \
     recorded_by, effective_at, recorded_at, expires_at, effect_deadline, source_id, evidence, \
     target, details";
+
+/// [`EVENT_COLUMNS`] without the columns deciding a state never reads (source id,
+/// evidence, details): for the hot paths that only run [`crate::query`] over events.
+pub(crate) const DECIDE_COLUMNS: &str = "seq, id, kind, subject, salt, personal_digest, purpose, \
+    purpose_version, recipient, notice_id, notice_version, notice_sha256, explicit, method, \
+    recorded_by, effective_at, recorded_at, expires_at, effect_deadline, NULL, NULL, target, NULL";
 
 /// Maps a row selected with [`EVENT_COLUMNS`]: read as stored, then interpreted.
 pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
