@@ -1,7 +1,8 @@
 # Stubs for the Rust extension `consent_ledger._native` (consent-py/src/lib.rs).
 # Checked by `python -m mypy.stubtest consent_ledger._native`. This layer takes plain
-# values (milliseconds since the epoch, strings) and returns the core's JSON; use the
-# typed API of `consent_ledger.Ledger` instead.
+# values (milliseconds since the epoch, strings) and returns the core's JSON (or, for
+# the hot `status` call, a tuple of plain values); use the typed API of
+# `consent_ledger.Ledger` instead.
 
 import os
 from typing import final
@@ -62,7 +63,20 @@ class Ledger:
         recipient: str | None = None,
         at: int | None = None,
         as_known_at: int | None = None,
-    ) -> str: ...
+    ) -> tuple[
+        str,
+        int,
+        str | None,
+        str,
+        str,
+        bytes | None,
+        int | None,
+        int | None,
+        int | None,
+        tuple[str, str, str] | None,
+        int | None,
+        tuple[int, int],
+    ]: ...
     def history(self, subject: str) -> str: ...
     def consenting(self, purpose: str, recipient: str | None = None, at: int | None = None) -> str: ...
     def changes_since(self, since: int, limit: int) -> str: ...

@@ -28,6 +28,11 @@ def to_millis(value: Optional[datetime], what: str) -> Optional[int]:
     return (value - EPOCH) // _MS
 
 
+def from_millis(ms: Optional[int]) -> Optional[datetime]:
+    """Milliseconds since the epoch as an aware UTC ``datetime`` (``None`` stays ``None``)."""
+    return None if ms is None else EPOCH + timedelta(milliseconds=ms)
+
+
 def from_text(text: str) -> datetime:
     """The core's ``2024-10-01T08:30:00.123Z`` as an aware UTC ``datetime``."""
     if text.endswith("Z"):

@@ -41,7 +41,7 @@ from .model import (
     inclusion_proof_from,
     notice_from,
     purpose_from,
-    status_from,
+    status_from_tuple,
     subject_export_from,
     validity_to,
     verify_report_from,
@@ -537,14 +537,15 @@ class Ledger:
         ``status(..., at=T).permits`` answers "was this use at T lawful?"; a later
         withdrawal does not change it. :class:`UnknownPurpose` if the purpose is not registered.
         """
-        text = self._native.status(
-            _str(subject, "subject"),
-            _str(purpose, "purpose"),
-            _opt_str(recipient, "recipient"),
-            to_millis(at, "at"),
-            to_millis(as_known_at, "as_known_at"),
+        return status_from_tuple(
+            self._native.status(
+                _str(subject, "subject"),
+                _str(purpose, "purpose"),
+                _opt_str(recipient, "recipient"),
+                to_millis(at, "at"),
+                to_millis(as_known_at, "as_known_at"),
+            )
         )
-        return status_from(json.loads(text))
 
     def event(self, id: Union[UUID, Event]) -> Event:
         """The event with this id (:class:`NotFound` if none)."""

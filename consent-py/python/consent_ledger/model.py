@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Tuple,
 from uuid import UUID
 
 from . import _native
-from ._time import from_text, to_text
+from ._time import EPOCH, from_millis, from_text, to_text
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -670,6 +670,48 @@ def status_from(d: Mapping[str, Any]) -> Status:
         effect_deadline=_opt_time(d.get("effect_deadline")),
         at=from_text(d["at"]),
         as_known_at=from_text(d["as_known_at"]),
+    )
+
+
+StatusTuple = Tuple[
+    str,
+    int,
+    Optional[str],
+    str,
+    str,
+    Optional[bytes],
+    Optional[int],
+    Optional[int],
+    Optional[int],
+    Optional[Tuple[str, str, str]],
+    Optional[int],
+    Tuple[int, int],
+]
+"""The native layer's plain-value status (see consent-py/src/lib.rs ``status_tuple``)."""
+
+
+_STATE_BY_TEXT: Dict[str, State] = {s.value: s for s in State}
+_BASIS_BY_LETTER: Dict[str, LawfulBasis] = {b.letter: b for b in LawfulBasis}
+
+
+def status_from_tuple(t: StatusTuple) -> Status:
+    """A :class:`Status` from the native layer's tuple (see ``StatusTuple``). The hot
+    path of every check, so enums come from dicts rather than enum construction."""
+    purpose, version, recipient, state, basis, event_id, seq, since, until, notice, deadline, (at, known) = t
+    return Status(
+        purpose=purpose,
+        purpose_version=version,
+        recipient=recipient,
+        state=_STATE_BY_TEXT[state],
+        lawful_basis=_BASIS_BY_LETTER[basis],
+        event_id=None if event_id is None else UUID(bytes=event_id),
+        event_seq=seq,
+        since=from_millis(since),
+        until=from_millis(until),
+        notice=None if notice is None else NoticeRef(*notice),
+        effect_deadline=from_millis(deadline),
+        at=EPOCH + timedelta(milliseconds=at),
+        as_known_at=EPOCH + timedelta(milliseconds=known),
     )
 
 
