@@ -16,7 +16,7 @@ demo: ## Play the seeds' scenario on a fresh ledger (the README's main job)
 	$(CARGO) build --release -p consent-cli
 	bash examples/ljmu/demo.sh target/release/consent
 
-test: test-rust header-check test-c test-py ## Every test: Rust, C and Python
+test: lint test-rust header-check test-c test-py ## Every test: lint, Rust, C and Python
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, property, integration and CLI tests
@@ -42,7 +42,7 @@ header-check: ## Fail when the checked-in header differs from a fresh cbindgen r
 lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps --lib
 
 bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 10M)
 	$(CARGO) bench -p consent-benches

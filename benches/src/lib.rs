@@ -431,7 +431,7 @@ pub fn fixture_dir() -> PathBuf {
 }
 
 /// Path of the pristine ledger fixture of `n` events, built on first use (with the
-/// batch API, [`BUILD_CHUNK`] events per transaction) and cached.
+/// batch API, `BUILD_CHUNK` events per transaction) and cached.
 pub fn ledger_fixture(n: u64) -> PathBuf {
     let dir = fixture_dir();
     let path = dir.join(format!("ledger-{n}.v{WORKLOAD_VERSION}.db"));

@@ -1293,8 +1293,8 @@ impl Inner {
             )?;
             let mut rows = stmt.query(params![p.def.id, recipient.unwrap_or("")])?;
             let now_ms = now.as_millis();
-            let mut pending: Option<(String, String, i64, Option<i64>, i64, Vec<u8>)> = None;
-            let mut settle = |row: (String, String, i64, Option<i64>, i64, Vec<u8>)| -> Result<()> {
+            let mut pending: Option<FeedRow> = None;
+            let mut settle = |row: FeedRow| -> Result<()> {
                 let (subject, state, since, until, last_effective, id) = row;
                 if last_effective > now_ms {
                     undecided.push(subject);
@@ -1365,6 +1365,10 @@ impl Inner {
         Ok(out)
     }
 }
+
+/// A `current` row as the feed reads it: subject, state, since, until, last effective
+/// time, deciding event id.
+type FeedRow = (String, String, i64, Option<i64>, i64, Vec<u8>);
 
 /// Writes (or replaces) one materialized row.
 fn write_current(conn: &Connection, subject: &str, purpose: &str, row: &CurrentRow) -> Result<()> {
