@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py header header-check lint bench bench-compare soak install develop clean
+.PHONY: help demo test test-rust test-c test-py header header-check lint bench bench-compare fuzz soak install develop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 1
 
 bench-compare: ## One run: ledger vs plain SQLite vs a Python sqlite3 script, from Rust, C and Python
 	bash benches/compare.sh
+
+fuzz: ## cargo-fuzz (nightly): canonical decoder, parsers, import rows; FUZZ_SECONDS each (default 60)
+	bash fuzz/fuzz.sh
 
 soak: ## The reliability suite with hundreds of crash rounds and large tamper/fuzz counts
 	bash reliability/soak.sh

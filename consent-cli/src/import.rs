@@ -46,12 +46,19 @@ pub struct ImportReport {
 }
 
 /// Rows as (line number, object).
-type Rows = Vec<(u64, Map<String, Value>)>;
+pub type Rows = Vec<(u64, Map<String, Value>)>;
 
 /// Reads the rows of `file` as (line, object) pairs; malformed lines become rejections.
 fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected>)> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
+    parse_rows(&text, format).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+}
+
+/// Splits the text of an extract into rows as (line, object) pairs (lines 1-based);
+/// malformed lines become rejections with their line number. The only error is a CSV
+/// header that cannot be read. Turn each row into an event with [`row_to_event`].
+pub fn parse_rows(text: &str, format: ImportFormat) -> Result<(Rows, Vec<Rejected>), String> {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     match format {
@@ -79,16 +86,14 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected
                 .flexible(false)
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
-            let headers = rdr
-                .headers()
-                .map_err(|e| Failure::usage(format!("{}: header: {e}", file.display())))?
-                .clone();
+            let headers = rdr.headers().map_err(|e| format!("header: {e}"))?.clone();
+            let mut lines = LineCounter::new(text);
             let mut rec = csv::StringRecord::new();
             loop {
                 match rdr.read_record(&mut rec) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let n = rec.position().map_or(0, |p| p.line());
+                        let n = lines.line_at(rec.position().unwrap_or(rdr.position()));
                         let m = headers
                             .iter()
                             .zip(rec.iter())
@@ -98,12 +103,20 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected
                         rows.push((n, m));
                     }
                     Err(e) => {
-                        let n = e.position().map_or(0, |p| p.line());
-                        bad.push(Rejected {
-                            line: n,
-                            reason: format!("malformed CSV: {e}"),
-                        });
-                        if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                        let n = lines.line_at(e.position().unwrap_or(rdr.position()));
+                        // csv's own message names its (wrong) line number: say it anew.
+                        let (reason, go_on) = match e.kind() {
+                            csv::ErrorKind::UnequalLengths { len, .. } => (
+                                format!(
+                                    "malformed CSV: {len} fields, but the header has {}",
+                                    headers.len()
+                                ),
+                                true,
+                            ),
+                            _ => (format!("malformed CSV: {e}"), false),
+                        };
+                        bad.push(Rejected { line: n, reason });
+                        if !go_on {
                             break;
                         }
                     }
@@ -112,6 +125,52 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected
         }
     }
     Ok((rows, bad))
+}
+
+/// Line numbers of CSV records, counted here from byte offsets. The csv crate's own
+/// `Position::line` is one too low after a blank line and for every record of a CRLF
+/// file (rust-csv issues #208 and #395), and its byte offset can point at the end of
+/// the line before the record, so the offset is first moved past line breaks (a
+/// record never starts with one: blank lines are skipped). `\n`, `\r\n` and a lone
+/// `\r` each end a line, as they each end a CSV record.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    /// Byte offset up to which lines have been counted.
+    at: usize,
+    /// Line number at `at`.
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record that csv places at `pos`. Records come in order, so the
+    /// counting resumes where the previous call stopped.
+    fn line_at(&mut self, pos: &csv::Position) -> u64 {
+        let mut start =
+            usize::try_from(pos.byte()).map_or(self.text.len(), |b| b.min(self.text.len()));
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        for i in self.at..start {
+            match self.text[i] {
+                b'\n' => self.line += 1,
+                b'\r' if self.text.get(i + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+        }
+        self.at = start;
+        self.line
+    }
 }
 
 const KNOWN: &[&str] = &[

@@ -1,0 +1,50 @@
+//! The `consent` command-line tool of consent-ledger, as a library.
+//!
+//! The binary (`src/main.rs`) only calls [`run`]. Every command works on one ledger
+//! file (`--ledger PATH` or `CONSENT_LEDGER`), prints tables for people and JSON with
+//! `--json`, writes errors to stderr and exits with a code from the table at the end
+//! of `consent --help`.
+//!
+//! The import parser ([`parse_rows`], [`row_to_event`]) is public so that the fuzz
+//! targets (`fuzz/`) and the property tests can call it in-process; it is not a stable
+//! API.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod import;
+mod output;
+mod receipt;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use cli::ImportFormat;
+pub use import::{parse_rows, row_to_event, Rejected, Rows};
+
+/// Parses the process's arguments, runs the command and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print and exit 0; real usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            eprintln!("consent: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
