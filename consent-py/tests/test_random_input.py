@@ -1,0 +1,107 @@
+"""Property: whatever a script passes — random text (with NUL, control characters,
+lone surrogates, SQL metacharacters), wrong types, naive or extreme datetimes — the
+ledger answers with a value or a clear exception from the documented families
+(``ConsentError``, ``TypeError``, ``ValueError``), never anything else, and it still
+verifies afterwards."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent_ledger import ConsentError, Ledger
+
+from support import register_all
+
+ALLOWED = (ConsentError, TypeError, ValueError)
+
+texts = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["wellbeing.share-external", "ljmu.wellbeing", "NHS", "'; DROP TABLE events; --", "\x00", ""]),
+)
+anything: st.SearchStrategy[Any] = st.one_of(
+    texts,
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.binary(max_size=20),
+    st.lists(st.integers(), max_size=3),
+)
+times: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.datetimes(timezones=st.just(timezone.utc)),
+    st.datetimes(),  # naive: refused, never guessed
+    st.sampled_from([datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)]),
+    anything,
+)
+
+
+def attempt(call: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        call(*args, **kwargs)
+    except ALLOWED:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    subject=anything,
+    purpose=anything,
+    recipient=anything,
+    notice=st.one_of(st.tuples(texts, texts), anything),
+    method=anything,
+    recorded_by=anything,
+    effective_at=times,
+    at=times,
+    evidence=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3), anything),
+)
+def test_hostile_arguments_get_clear_errors(
+    subject: Any,
+    purpose: Any,
+    recipient: Any,
+    notice: Any,
+    method: Any,
+    recorded_by: Any,
+    effective_at: Any,
+    at: Any,
+    evidence: Any,
+) -> None:
+    with Ledger.in_memory() as ledger:
+        register_all(ledger)
+        attempt(
+            ledger.give,
+            subject,
+            purpose,
+            notice=notice,
+            method=method,
+            recipient=recipient,
+            recorded_by=recorded_by,
+            effective_at=effective_at,
+            evidence=evidence,
+        )
+        attempt(ledger.withdraw, subject, purpose, recipient=recipient, effective_at=effective_at)
+        attempt(ledger.status, subject, purpose, recipient=recipient, at=at, as_known_at=at)
+        attempt(ledger.history, subject)
+        attempt(ledger.changes_since, subject, 10)
+        assert ledger.verify().ok
+
+
+def test_hostile_values_are_stored_and_returned_intact() -> None:
+    hostile = "'; DROP TABLE events; -- \x00\x1b[31m\u202e\U0001f600 " + "z" * (1 << 20)
+    with Ledger.in_memory() as ledger:
+        register_all(ledger)
+        when = datetime(2024, 10, 1, tzinfo=timezone.utc)
+        event = ledger.give(
+            "s-hostile",
+            "wellbeing.share-external",
+            recipient="NHS",
+            notice=("ljmu.wellbeing", "2024-09"),
+            method="paper",
+            effective_at=when,
+            evidence={"note": hostile},
+        )
+        assert ledger.event(event.id).evidence == {"note": hostile}
+        assert ledger.status("s-hostile", "wellbeing.share-external", recipient="NHS", at=when + timedelta(days=1)).permits
