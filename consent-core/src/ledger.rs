@@ -655,8 +655,11 @@ impl Ledger {
     /// batch it does nothing and returns false.
     pub fn checkpoint(&self) -> Result<bool> {
         self.with(|inner| {
-            if inner.in_batch || inner.conn.path().is_none_or(str::is_empty) {
-                return Ok(inner.conn.path().is_none_or(str::is_empty) && !inner.in_batch);
+            if inner.conn.path().is_none_or(str::is_empty) {
+                return Ok(true); // in memory: no file, no WAL
+            }
+            if inner.in_batch {
+                return Ok(false); // the batch's transaction pins the WAL
             }
             // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
             // than the full busy timeout while holding this handle.
@@ -1197,7 +1200,7 @@ impl Inner {
             .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.state, c.since, c.until, c.last_effective, e.id, e.seq, e.notice_id, e.notice_version, \
-             e.notice_sha256, e.effect_deadline, c.recipient FROM current c JOIN events e ON e.seq = c.seq \
+             e.notice_sha256, e.effect_deadline FROM current c JOIN events e ON e.seq = c.seq \
              WHERE c.subject = ?1 AND c.purpose = ?2 AND c.recipient IN (?3, '') ORDER BY c.recipient DESC LIMIT 1",
         )?;
         type CurrentRow = (
