@@ -120,6 +120,17 @@ fn status_tuple(s: consent_core::Status) -> StatusTuple {
     )
 }
 
+/// A feed answer as plain values (one Python tuple per subject costs far less than
+/// JSON): purpose, recipient, at, [(subject, event id bytes, since, until)], (head
+/// size, head root hex); times in milliseconds.
+type ConsentingTuple = (
+    String,
+    Option<String>,
+    i64,
+    Vec<(String, Vec<u8>, i64, Option<i64>)>,
+    (u64, String),
+);
+
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -326,9 +337,28 @@ impl NativeLedger {
         purpose: &str,
         recipient: Option<&str>,
         at: Option<i64>,
-    ) -> PyResult<String> {
+    ) -> PyResult<ConsentingTuple> {
         detached(py, || {
-            to_json(&self.inner.consenting(purpose, recipient, ts(at)?)?)
+            let c = self.inner.consenting(purpose, recipient, ts(at)?)?;
+            let subjects = c
+                .subjects
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.subject,
+                        s.event_id.as_bytes().to_vec(),
+                        s.since.as_millis(),
+                        s.until.map(Timestamp::as_millis),
+                    )
+                })
+                .collect();
+            Ok((
+                c.purpose,
+                c.recipient,
+                c.at.as_millis(),
+                subjects,
+                (c.head.size, hex_lower(&c.head.root)),
+            ))
         })
     }
 

@@ -33,7 +33,7 @@ from .model import (
     SubjectExport,
     VerifyReport,
     _head,
-    consenting_from,
+    consenting_from_tuple,
     consistency_proof_from,
     erasure_report_from,
     event_from,
@@ -560,8 +560,9 @@ class Ledger:
     ) -> Consenting:
         """Every subject with consent in force for ``purpose`` (and ``recipient``) at
         ``at`` (default now), with the head that answered."""
-        text = self._native.consenting(_str(purpose, "purpose"), _opt_str(recipient, "recipient"), to_millis(at, "at"))
-        return consenting_from(json.loads(text))
+        return consenting_from_tuple(
+            self._native.consenting(_str(purpose, "purpose"), _opt_str(recipient, "recipient"), to_millis(at, "at"))
+        )
 
     def changes_since(self, since: Union[int, Head] = 0, limit: int = 1000) -> List[Event]:
         """Events with ``seq >= since`` (a sequence number or a :class:`Head`: events

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from uuid import UUID
 
 from . import _native
@@ -715,16 +715,24 @@ def status_from_tuple(t: StatusTuple) -> Status:
     )
 
 
-def consenting_from(d: Mapping[str, Any]) -> Consenting:
+ConsentingTuple = Tuple[str, Optional[str], int, List[Tuple[str, bytes, int, Optional[int]]], Tuple[int, str]]
+"""The native layer's plain-value feed answer (see consent-py/src/lib.rs)."""
+
+
+def consenting_from_tuple(t: ConsentingTuple) -> Consenting:
+    """A :class:`Consenting` from the native layer's tuple: the feed can list a whole
+    year's students, so each costs one tuple, not a JSON object."""
+    purpose, recipient, at, subjects, (size, root) = t
+    epoch, ms = EPOCH, timedelta(milliseconds=1)
     return Consenting(
-        purpose=d["purpose"],
-        recipient=d.get("recipient"),
-        at=from_text(d["at"]),
+        purpose=purpose,
+        recipient=recipient,
+        at=epoch + at * ms,
         subjects=tuple(
-            ConsentingSubject(s["subject"], UUID(s["event_id"]), from_text(s["since"]), _opt_time(s.get("until")))
-            for s in d["subjects"]
+            ConsentingSubject(subject, UUID(bytes=event_id), epoch + since * ms, None if until is None else epoch + until * ms)
+            for subject, event_id, since, until in subjects
         ),
-        head=head_from(d["head"]),
+        head=Head(size, root),
     )
 
 
