@@ -173,7 +173,8 @@ impl<'a> LineCounter<'a> {
     }
 }
 
-const KNOWN: &[&str] = &[
+/// The columns an import row may have (CSV header names or JSON Lines keys).
+pub const COLUMNS: &[&str] = &[
     "source_id",
     "subject",
     "purpose",
@@ -208,7 +209,7 @@ fn time(m: &Map<String, Value>, k: &str) -> Result<Option<Timestamp>, String> {
 
 /// Turns one row into an event, or says why it cannot be one.
 pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
-    if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    if let Some(k) = m.keys().find(|k| !COLUMNS.contains(&k.as_str())) {
         return Err(format!("unknown column `{k}`"));
     }
     let subject = text(m, "subject")?.ok_or("`subject` is missing")?;

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use cli::ImportFormat;
-pub use import::{parse_rows, row_to_event, Rejected, Rows};
+pub use import::{parse_rows, row_to_event, Rejected, Rows, COLUMNS};
 
 /// Parses the process's arguments, runs the command and returns its exit code.
 pub fn run() -> ExitCode {

@@ -8,28 +8,10 @@
 //! The cargo-fuzz target `fuzz/fuzz_targets/import_rows.rs` does the same with coverage
 //! guidance; this runs in `make test`.
 
-use consent_cli::{parse_rows, row_to_event, ImportFormat, Rejected, Rows};
+use consent_cli::{parse_rows, row_to_event, ImportFormat, Rejected, Rows, COLUMNS};
 use consent_core::{Ledger, NoticeDef, PurposeDef};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-
-const COLUMNS: &[&str] = &[
-    "source_id",
-    "subject",
-    "purpose",
-    "kind",
-    "recipient",
-    "notice",
-    "notice_id",
-    "notice_version",
-    "explicit",
-    "method",
-    "recorded_by",
-    "effective_at",
-    "expires_at",
-    "evidence",
-    "target",
-];
 
 /// A ledger that knows purpose `p` and notice `n@1`, so that some rows succeed.
 fn ledger() -> Ledger {
