@@ -50,7 +50,7 @@ struct Inner {
 #[derive(Default)]
 struct PurposeCache {
     data_version: i64,
-    by_id: HashMap<String, Purpose>,
+    by_id: HashMap<String, Arc<Purpose>>,
     /// Notices never change once registered, but a rolled-back batch can remove one.
     notices: HashMap<(String, String), Notice>,
 }
@@ -327,7 +327,7 @@ impl Ledger {
         self.write(|inner, now| {
             if let Some(p) = inner.purpose(&def.id)? {
                 if p.def == def {
-                    return Ok(p);
+                    return Ok(Purpose::clone(&p));
                 }
             }
             let conn = &inner.conn;
@@ -393,6 +393,7 @@ impl Ledger {
         self.read(|inner, _| {
             inner
                 .purpose(id)?
+                .map(|p| Purpose::clone(&p))
                 .ok_or_else(|| Error::UnknownPurpose(id.into()))
         })
     }
@@ -858,7 +859,8 @@ impl Inner {
         Ok(stmt.exists([&key[..]])?)
     }
 
-    fn purpose(&self, id: &str) -> Result<Option<Purpose>> {
+    /// The current version of a purpose, shared from the cache (no copy per call).
+    fn purpose(&self, id: &str) -> Result<Option<Arc<Purpose>>> {
         let version: i64 = self
             .conn
             .prepare_cached("PRAGMA data_version")?
@@ -869,11 +871,11 @@ impl Inner {
             cache.data_version = version;
         }
         if let Some(p) = cache.by_id.get(id) {
-            return Ok(Some(p.clone()));
+            return Ok(Some(Arc::clone(p)));
         }
-        let found = self.purpose_uncached(id)?;
+        let found = self.purpose_uncached(id)?.map(Arc::new);
         if let Some(p) = &found {
-            cache.by_id.insert(id.to_string(), p.clone());
+            cache.by_id.insert(id.to_string(), Arc::clone(p));
         }
         Ok(found)
     }

@@ -65,3 +65,9 @@ pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
 pub use store::{LedgerOptions, Synchronous, MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
+
+/// `Ledger` is shared between threads by the C and Python layers: keep it so.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Ledger>();
+};
