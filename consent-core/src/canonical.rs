@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::merkle::Hash;
 
-/// Version byte that opens every canonical encoding.
-pub const CANONICAL_VERSION: u8 = 1;
+/// Version byte of the canonical encoding this build writes. Version 1 (events of a
+/// ledger created by 0.1.0) is still read and hashed as it was, so old heads hold.
+pub const CANONICAL_VERSION: u8 = 2;
 
 /// Domain-separation prefix of the personal digest.
 const PERSONAL_DOMAIN: &[u8] = b"consent-ledger/personal/v1\0";
@@ -36,8 +37,8 @@ pub fn parse_hash(text: &str) -> Result<Hash> {
 pub(crate) struct Fields(Vec<u8>);
 
 impl Fields {
-    pub(crate) fn with_version() -> Self {
-        Fields(vec![CANONICAL_VERSION])
+    pub(crate) fn with_version(version: u8) -> Self {
+        Fields(vec![version])
     }
     pub(crate) fn bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
         match v {
@@ -66,6 +67,8 @@ impl Fields {
 /// canonical encoding covers, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CanonicalEvent<'a> {
+    /// Encoding version: 1 or 2 (the row's `encoding` column).
+    pub version: u8,
     /// Event id, 16 bytes.
     pub id: &'a [u8],
     /// Sequence number.
@@ -104,12 +107,16 @@ pub struct CanonicalEvent<'a> {
     pub target: Option<&'a [u8]>,
     /// Details JSON text, as stored.
     pub details: Option<&'a str>,
+    /// Version 2: the subject's keyed pseudonym (docs/FORMAT.md §6), 32 bytes.
+    pub subject_key: Option<&'a [u8]>,
+    /// Version 2: the keyed pseudonym of the caller's source id, 32 bytes.
+    pub source_key: Option<&'a [u8]>,
 }
 
 impl CanonicalEvent<'_> {
-    /// The canonical bytes (version 1).
+    /// The canonical bytes: version 1 has fields 1–19, version 2 adds 20–21.
     pub fn encode(&self) -> Vec<u8> {
-        let mut f = Fields::with_version();
+        let mut f = Fields::with_version(self.version);
         f.bytes(Some(self.id))
             .int(Some(self.seq))
             .text(Some(self.kind))
@@ -129,6 +136,9 @@ impl CanonicalEvent<'_> {
             .int(self.effect_deadline)
             .bytes(self.target)
             .text(self.details);
+        if self.version >= 2 {
+            f.bytes(self.subject_key).bytes(self.source_key);
+        }
         f.into_vec()
     }
 
@@ -145,7 +155,7 @@ impl CanonicalEvent<'_> {
 pub fn decode(bytes: &[u8]) -> Result<CanonicalEvent<'_>> {
     let bad = |why: &str| Error::invalid(format!("not a canonical event: {why}"));
     let (&version, mut rest) = bytes.split_first().ok_or_else(|| bad("empty"))?;
-    if version != CANONICAL_VERSION {
+    if !(1..=CANONICAL_VERSION).contains(&version) {
         return Err(bad("unknown version"));
     }
     let mut next = || -> Result<Option<&[u8]>> {
@@ -190,7 +200,8 @@ pub fn decode(bytes: &[u8]) -> Result<CanonicalEvent<'_>> {
     let id = next()?.ok_or_else(|| bad("no id"))?;
     let seq = required(int(next()?)?)?;
     let kind = text(next()?)?.ok_or_else(|| bad("no kind"))?;
-    let event = CanonicalEvent {
+    let mut event = CanonicalEvent {
+        version,
         id,
         seq,
         kind,
@@ -210,7 +221,13 @@ pub fn decode(bytes: &[u8]) -> Result<CanonicalEvent<'_>> {
         effect_deadline: int(next()?)?,
         target: next()?,
         details: text(next()?)?,
+        subject_key: None,
+        source_key: None,
     };
+    if version >= 2 {
+        event.subject_key = next()?;
+        event.source_key = next()?;
+    }
     if !rest.is_empty() {
         return Err(bad("trailing bytes"));
     }
@@ -266,6 +283,7 @@ mod tests {
             details in proptest::option::of("\\PC{0,60}"),
         ) {
             let e = CanonicalEvent {
+                version: 2, subject_key: Some(&[3u8; 32]), source_key: None,
                 id: &id, seq, kind: &kind, personal_digest: Some(&[9u8; 32]), purpose: purpose.as_deref(),
                 purpose_version: version, recipient: None, notice_id: Some("n"), notice_version: Some("1"),
                 notice_sha256: None, explicit, method: Some("paper"), recorded_by: "staff:x",
@@ -285,6 +303,9 @@ mod tests {
     #[test]
     fn decode_rejects_trailing_and_truncated_bytes() {
         let e = CanonicalEvent {
+            version: 1,
+            subject_key: None,
+            source_key: None,
             id: &[1; 16],
             seq: 3,
             kind: "given",

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::canonical::{parse_hash, personal_digest};
+use crate::canonical::parse_hash;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::merkle::{self, Hash};
@@ -75,10 +75,25 @@ impl InclusionProof {
         }
     }
 
-    /// Checks the proof against a head of the same size.
-    /// A head of another size is an [`Error::InvalidArgument`]; a proof that does not
-    /// lead to the head's root is [`Error::ProofRejected`].
-    pub fn verify(&self, head: &Head) -> Result<()> {
+    /// Checks that `event` — its canonical bytes (docs/FORMAT.md §3.3), as
+    /// [`Ledger::canonical_event`] gives them — is leaf `leaf_index` of the tree whose
+    /// head is `head`. The proof is bound to its event: the leaf hash is recomputed
+    /// from the bytes and the leaf index must equal the event's `seq`, so the proof
+    /// of one event can never be taken for another's.
+    /// A head of another size is an [`Error::InvalidArgument`]; anything that does not
+    /// hold is [`Error::ProofRejected`].
+    pub fn verify(&self, event: &[u8], head: &Head) -> Result<()> {
+        let decoded = crate::canonical::decode(event)?;
+        if merkle::leaf_hash(event) != self.leaf_hash {
+            return Err(Error::ProofRejected(merkle::ProofError::NotThisEvent(
+                "the event's bytes do not hash to the proof's leaf",
+            )));
+        }
+        if u64::try_from(decoded.seq).ok() != Some(self.leaf_index) {
+            return Err(Error::ProofRejected(merkle::ProofError::NotThisEvent(
+                "the proof's leaf index is not the event's sequence number",
+            )));
+        }
         if head.size != self.tree_size {
             return Err(Error::invalid(format!(
                 "the proof is for a tree of {} events, the head has {}",
@@ -149,16 +164,21 @@ pub struct VerifyReport {
     pub problem: Option<String>,
     /// The head recomputed from the rows (when the log is intact).
     pub head: Option<Head>,
+    /// Whether the ledger was created as a simulation: its record times come from a
+    /// simulated clock, not the system's.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 impl VerifyReport {
-    fn bad(size: u64, seq: u64, problem: String) -> Self {
+    pub(crate) fn bad(size: u64, seq: u64, problem: String) -> Self {
         VerifyReport {
             size,
             ok: false,
             first_bad_seq: Some(seq),
             problem: Some(problem),
             head: None,
+            simulated: false,
         }
     }
 }
@@ -166,7 +186,7 @@ impl VerifyReport {
 impl Ledger {
     /// Inclusion proof of an event in the tree of `tree_size` (default: the current head).
     pub fn prove_inclusion(&self, event: Uuid, tree_size: Option<u64>) -> Result<InclusionProof> {
-        self.read_conn(|conn| {
+        self.read_conn(|conn, _| {
             let (seq, leaf) = leaf_of(conn, event)?;
             let size = tree_size.unwrap_or(store::size(conn)?);
             if size > store::size(conn)? {
@@ -191,7 +211,7 @@ impl Ledger {
     /// The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
     /// covers. A receipt can carry them so its readable fields can be checked.
     pub fn canonical_event(&self, event: Uuid) -> Result<Vec<u8>> {
-        self.read_conn(|conn| Ok(raw_row(conn, event)?.canonical().encode()))
+        self.read_conn(|conn, _| Ok(raw_row(conn, event)?.canonical().encode()))
     }
 
     /// Consistency proof from an earlier head to `new_size` (default: now). Fails if
@@ -201,7 +221,7 @@ impl Ledger {
         old: &Head,
         new_size: Option<u64>,
     ) -> Result<(ConsistencyProof, Head)> {
-        self.read_conn(|conn| {
+        self.read_conn(|conn, _| {
             let size = store::size(conn)?;
             let new_size = new_size.unwrap_or(size);
             if old.size > new_size || new_size > size {
@@ -232,14 +252,14 @@ impl Ledger {
 
     /// [`Ledger::verify`] calling `progress(done, total)` every 64k events.
     pub fn verify_with_progress(&self, mut progress: impl FnMut(u64, u64)) -> Result<VerifyReport> {
-        self.read_conn(|conn| verify_conn(conn, &mut progress))
+        self.read_conn(|conn, key| crate::verify::verify_conn(conn, key, &mut progress))
     }
 
     /// [`Ledger::verify`], and also checks that the log still extends `head`: catches
     /// a truncated tail or a tail rewritten with a consistent new chain.
     pub fn verify_against(&self, head: &Head) -> Result<VerifyReport> {
-        self.read_conn(|conn| {
-            let report = verify_conn(conn, &mut |_, _| {})?;
+        self.read_conn(|conn, key| {
+            let report = crate::verify::verify_conn(conn, key, &mut |_, _| {})?;
             if !report.ok {
                 return Ok(report);
             }
@@ -263,6 +283,7 @@ impl Ledger {
                         head.size, head.size
                     )),
                     head: report.head,
+                    simulated: report.simulated,
                 });
             }
             Ok(report)
@@ -283,239 +304,3 @@ fn leaf_of(conn: &Connection, event: Uuid) -> Result<(u64, Hash)> {
     Ok((row.seq as u64, row.canonical().leaf_hash()))
 }
 
-fn verify_conn(conn: &Connection, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
-    let size = store::size(conn)?;
-    let count: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
-    // Every row's canonical encoding, recomputed; the leaf hashes are compared with
-    // the stored ones a chunk at a time (one range read per 2^16 events).
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq");
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
-    let mut expected: u64 = 0;
-    let mut level: Vec<Hash> = Vec::new();
-    let mut spill = LevelCheck::new(conn);
-    let mut row_problem = None;
-    while let Some(r) = rows.next()? {
-        let row = RawRow::from_row(r)?;
-        if row.seq != expected as i64 {
-            let why = format!("event {expected} is missing (next row has seq {})", row.seq);
-            row_problem = Some((expected, why));
-            break;
-        }
-        if let Some(problem) = check_row(&row) {
-            row_problem = Some((expected, problem));
-            break;
-        }
-        level.push(row.canonical().leaf_hash());
-        expected += 1;
-        if level.len() == 1 << 16 {
-            spill.feed(&mut level, expected - (1 << 16))?;
-            if let Some((seq, why)) = spill.first_bad.take() {
-                return Ok(VerifyReport::bad(size, seq, why));
-            }
-            progress(expected, size);
-        }
-    }
-    let base = expected - level.len() as u64;
-    if let Some((seq, why)) = row_problem {
-        // A bad leaf earlier in the same chunk comes first.
-        spill.check_range(0, base, &level)?;
-        let (seq, why) = spill.first_bad.take().unwrap_or((seq, why));
-        return Ok(VerifyReport::bad(size, seq, why));
-    }
-    if count as u64 != size {
-        return Ok(VerifyReport::bad(
-            size,
-            expected,
-            "row count differs from the highest sequence number".into(),
-        ));
-    }
-    spill.feed(&mut level, base)?;
-    if let Some((seq, why)) = spill.first_bad {
-        return Ok(VerifyReport::bad(size, seq, why));
-    }
-    // Tree rows beyond what `size` implies were forged.
-    let extra: Option<(i64, i64)> = conn
-        .query_row(
-            "SELECT CAST(level AS INTEGER), CAST(idx AS INTEGER) FROM tree \
-             WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
-             OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
-             ORDER BY level LIMIT 1",
-            params![size as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    if let Some((lvl, idx)) = extra {
-        let seq = u64::try_from(idx)
-            .ok()
-            .zip(u32::try_from(lvl).ok())
-            .and_then(|(i, l)| i.checked_shl(l))
-            .unwrap_or(size);
-        return Ok(VerifyReport::bad(
-            size,
-            seq.min(size),
-            format!("tree hash ({lvl}, {idx}) lies beyond the log"),
-        ));
-    }
-    match crate::ledger::check_derived(conn) {
-        Ok(None) => {}
-        Ok(Some((seq, why))) => return Ok(VerifyReport::bad(size, seq, why)),
-        // The log is intact but a derived table cannot even be read back.
-        Err(
-            e @ (Error::Storage(_)
-            | Error::Corrupt(_)
-            | Error::InvalidArgument(_)
-            | Error::InvalidTime(_)),
-        ) => {
-            return Ok(VerifyReport {
-                size,
-                ok: false,
-                first_bad_seq: None,
-                problem: Some(format!("a table derived from the log is unreadable: {e}")),
-                head: None,
-            })
-        }
-        Err(e) => return Err(e),
-    }
-    let root = merkle::root(size, &mut TreeTable(conn))?;
-    progress(size, size);
-    Ok(VerifyReport {
-        size,
-        ok: true,
-        first_bad_seq: None,
-        problem: None,
-        head: Some(Head { size, root }),
-    })
-}
-
-/// Row checks beyond the leaf hash: storage types, and personal fields against their digest.
-fn check_row(row: &RawRow) -> Option<String> {
-    let seq = row.seq;
-    if let Some(column) = row.malformed {
-        return Some(format!(
-            "event {seq}: column `{column}` holds a value of the wrong type or invalid UTF-8"
-        ));
-    }
-    if let Some(salt) = &row.salt {
-        let d = personal_digest(
-            salt,
-            row.subject.as_deref(),
-            row.source_id.as_deref(),
-            row.evidence.as_deref(),
-        );
-        if row.personal_digest.as_deref() != Some(&d[..]) {
-            return Some(format!(
-                "event {seq}: personal fields do not match their digest"
-            ));
-        }
-    } else if row.subject.is_some() || row.source_id.is_some() || row.evidence.is_some() {
-        return Some(format!(
-            "event {seq}: personal fields present without their salt"
-        ));
-    }
-    None
-}
-
-/// Checks interior tree hashes a chunk of leaves at a time: for each complete aligned
-/// subtree inside the chunk, recomputes its hash and compares it with the stored one.
-/// Chunks are aligned to 2^16 leaves, so subtrees spanning chunks are checked through
-/// the carried `stack` of chunk roots.
-struct LevelCheck<'c> {
-    conn: &'c Connection,
-    /// Roots of complete 2^16-leaf chunks not yet combined: (level, index, hash).
-    stack: Vec<(u32, u64, Hash)>,
-    first_bad: Option<(u64, String)>,
-}
-
-impl<'c> LevelCheck<'c> {
-    fn new(conn: &'c Connection) -> Self {
-        LevelCheck {
-            conn,
-            stack: Vec::new(),
-            first_bad: None,
-        }
-    }
-
-    fn check(&mut self, level: u32, idx: u64, hash: &Hash) -> Result<()> {
-        self.check_range(level, idx, std::slice::from_ref(hash))
-    }
-
-    /// Compares `hashes` with the stored hashes at (`level`, `first`..), read in one
-    /// range query.
-    fn check_range(&mut self, level: u32, first: u64, hashes: &[Hash]) -> Result<()> {
-        if self.first_bad.is_some() || hashes.is_empty() {
-            return Ok(());
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT idx, hash FROM tree WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
-        )?;
-        let end = first + hashes.len() as u64;
-        let mut rows = stmt.query(params![level, first as i64, end as i64])?;
-        let mut expected = first;
-        let mut bad_at = None;
-        while let Some(r) = rows.next()? {
-            let idx = match r.get_ref(0)? {
-                rusqlite::types::ValueRef::Integer(n) => n as u64,
-                _ => u64::MAX,
-            };
-            let ok = idx == expected
-                && matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b == &hashes[(idx - first) as usize][..]);
-            if !ok {
-                bad_at = Some(expected);
-                break;
-            }
-            expected += 1;
-        }
-        if bad_at.is_none() && expected < end {
-            bad_at = Some(expected);
-        }
-        if let Some(idx) = bad_at {
-            let seq = idx << level;
-            self.first_bad = Some((
-                seq,
-                format!(
-                    "tree hash ({level}, {idx}) covering events from {seq} is wrong or missing"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `leaves` start at `base` (a multiple of 2^16, or the tail). Checks them and every
-    /// complete subtree above them; drains `leaves`.
-    fn feed(&mut self, leaves: &mut Vec<Hash>, base: u64) -> Result<()> {
-        let mut cur = std::mem::take(leaves);
-        self.check_range(0, base, &cur)?;
-        let mut level = 0u32;
-        let start = base;
-        while cur.len() > 1 {
-            let next: Vec<Hash> = cur
-                .chunks_exact(2)
-                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
-                .collect();
-            self.check_range(level + 1, start >> (level + 1), &next)?;
-            level += 1;
-            cur = next;
-            if self.first_bad.is_some() {
-                return Ok(());
-            }
-        }
-        if let [root] = cur[..] {
-            if level == 16 {
-                // A complete chunk: combine with earlier chunk roots of the same level.
-                let mut node = (level, base >> level, root);
-                while let Some(&(l, i, h)) = self.stack.last() {
-                    if l != node.0 || i + 1 != node.1 || i % 2 != 0 {
-                        break;
-                    }
-                    self.stack.pop();
-                    let parent = (l + 1, i / 2, merkle::node_hash(&h, &node.2));
-                    self.check(parent.0, parent.1, &parent.2)?;
-                    node = parent;
-                }
-                self.stack.push(node);
-            }
-        }
-        Ok(())
-    }
-}

@@ -89,6 +89,13 @@ pub enum Error {
     /// A Merkle proof did not check out against the head given.
     #[error("proof rejected: {0}")]
     ProofRejected(#[from] crate::merkle::ProofError),
+    /// The file is not a consent ledger (another application's SQLite file, an empty
+    /// file): refused before a byte of it is changed.
+    #[error("not a consent ledger: {0}")]
+    NotALedger(String),
+    /// The pseudonym key is missing, unreadable, or not the one this ledger committed to.
+    #[error("pseudonym key: {0}")]
+    Key(String),
 }
 
 /// Stable numeric classification of [`Error`](enum@Error). The numbers are part of the C ABI and are
@@ -137,6 +144,10 @@ pub enum ErrorKind {
     Storage = 20,
     /// See [`Error::ProofRejected`].
     ProofRejected = 21,
+    /// See [`Error::NotALedger`].
+    NotALedger = 22,
+    /// See [`Error::Key`].
+    Key = 23,
 }
 
 impl Error {
@@ -163,6 +174,8 @@ impl Error {
             Error::Io(_) => ErrorKind::Io,
             Error::Storage(_) => ErrorKind::Storage,
             Error::ProofRejected(_) => ErrorKind::ProofRejected,
+            Error::NotALedger(_) => ErrorKind::NotALedger,
+            Error::Key(_) => ErrorKind::Key,
         }
     }
 
@@ -181,7 +194,8 @@ impl From<rusqlite::Error> for Error {
                     C::DatabaseBusy | C::DatabaseLocked => Error::Busy(msg),
                     C::DiskFull => Error::Full(msg),
                     C::ReadOnly => Error::ReadOnly(msg),
-                    C::NotADatabase | C::DatabaseCorrupt => Error::Corrupt(msg),
+                    C::NotADatabase => Error::NotALedger(format!("not a SQLite database ({msg})")),
+                    C::DatabaseCorrupt => Error::Corrupt(msg),
                     C::CannotOpen | C::PermissionDenied => Error::Storage(msg),
                     _ => Error::Storage(msg),
                 }

@@ -74,6 +74,9 @@ text_enum! {
         NoticeServed = "notice_served",
         /// The subject's personal fields were erased (retention ended).
         SubjectErased = "subject_erased",
+        /// The ledger's own first event (or the one a migration appends): the hashed
+        /// commitment to its configuration — pseudonym key id, real or simulated clock.
+        LedgerConfigured = "ledger_configured",
     }
 }
 
@@ -82,7 +85,10 @@ impl EventKind {
     pub fn is_subject_event(self) -> bool {
         !matches!(
             self,
-            EventKind::PurposeDefined | EventKind::NoticeDefined | EventKind::SubjectErased
+            EventKind::PurposeDefined
+                | EventKind::NoticeDefined
+                | EventKind::SubjectErased
+                | EventKind::LedgerConfigured
         )
     }
 
@@ -212,8 +218,12 @@ impl<'de> Deserialize<'de> for Actor {
 /// The longest id (subject, purpose, recipient, source id, ...) the ledger accepts, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
 
-/// Ids are non-empty, at most [`MAX_ID_LEN`] bytes and free of control characters.
+/// Ids are non-empty, at most [`MAX_ID_LEN`] bytes, free of control characters, in
+/// Unicode NFC and without white space at either end. One spelling per id: an id that
+/// is not in that form is refused, never silently changed, so "José" typed in NFD or
+/// "770001 " cannot name a second student beside "José" or "770001".
 pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
     if id.is_empty() {
         return Err(Error::invalid(format!("{what} is empty")));
     }
@@ -225,6 +235,20 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
     if id.chars().any(char::is_control) {
         return Err(Error::invalid(format!(
             "{what} contains a control character"
+        )));
+    }
+    if id.trim() != id {
+        return Err(Error::invalid(format!(
+            "{what} begins or ends with white space"
+        )));
+    }
+    let nfc = match is_nfc_quick(id.chars()) {
+        IsNormalized::Yes => true,
+        _ => id.nfc().eq(id.chars()),
+    };
+    if !nfc {
+        return Err(Error::invalid(format!(
+            "{what} is not in Unicode normal form C (NFC): normalise it before sending"
         )));
     }
     Ok(())

@@ -1,45 +1,87 @@
 //! The [`Ledger`]: appends events under the consent rules and answers questions.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::canonical::{personal_digest, sha256};
+use crate::canonical::{personal_digest, CANONICAL_VERSION};
+use crate::current::{self, CurrentRow, Step};
 use crate::error::{Error, Result};
 use crate::event::{check_id, Actor, Event, EventKind, NewEvent};
+use crate::key::{self, KeySource, PseudonymKey};
+use crate::lockfile::WriteLock;
 use crate::notice::{Notice, NoticeDef, NoticeRef};
 use crate::purpose::{LawfulBasis, Purpose, PurposeDef};
-use crate::query::{bears_on, decide, Consenting, ConsentingSubject, State, Status};
-use crate::store::{self, event_from_row, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS};
+use crate::query::{decide, Consenting, ConsentingSubject, State, Status};
+use crate::store::{self, event_from_row, Found, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS};
 use crate::timestamp::Timestamp;
 use crate::Head;
 
 /// A consent ledger on one SQLite file (or in memory).
 ///
 /// `Ledger` is `Send + Sync`: one connection sits behind a mutex, so threads may share
-/// a ledger through an `Arc` and each call is atomic. Many processes may open the same
-/// file; SQLite's write lock serialises their appends, and every append reads the
-/// next sequence number inside its own write transaction, so none is skipped or reused.
+/// a ledger through an `Arc` and each call is atomic. A [`Batch`] belongs to the caller
+/// that opened it: other threads' calls wait until it ends (at most the busy timeout)
+/// and never join it, so a rollback can only undo the batch owner's own appends.
+/// Many processes may open the same file: writers are serialised by the lock file
+/// (`<path>-lock`, see `lockfile.rs`) and SQLite's write lock, and every append reads
+/// the next sequence number inside its own write transaction.
 pub struct Ledger {
-    inner: Mutex<Option<Inner>>,
+    slot: Mutex<Slot>,
+    /// Signalled when a batch ends or the ledger closes.
+    turn: Condvar,
     path: Option<PathBuf>,
+    busy_timeout: Duration,
 }
+
+struct Slot {
+    inner: Option<Inner>,
+    batch: Option<BatchOwner>,
+}
+
+struct BatchOwner {
+    id: u64,
+    thread: ThreadId,
+}
+
+/// The right to act inside one open batch; see [`Ledger::begin_batch`]. Not `Clone`:
+/// whoever holds it owns the batch.
+#[derive(Debug)]
+pub struct BatchToken {
+    id: u64,
+}
+
+static NEXT_BATCH: AtomicU64 = AtomicU64::new(1);
 
 struct Inner {
     conn: Connection,
+    /// A simulation's clock; `None` on a real ledger (the system clock).
     clock: Option<Arc<dyn Fn() -> Timestamp + Send + Sync>>,
-    pepper: Vec<u8>,
-    in_batch: bool,
+    /// Whether the ledger was created as a simulation (its hashed first event says so).
+    simulated: bool,
+    /// The pseudonym key; `None` only when opened read-only without one.
+    key: Option<PseudonymKey>,
+    /// Whether subjects were erased under schema version 1 (their markers use the
+    /// version-1 formula).
+    legacy_markers: bool,
+    /// The writer lock file (file ledgers opened for writing).
+    lock: Option<WriteLock>,
+    /// The schema cookie last checked against the expected schema.
+    schema_cookie: Cell<i64>,
     /// Set when SQLite itself aborted the open batch (e.g. on a full disk): every
     /// write then fails until the batch is rolled back, so the batch stays all or nothing.
     batch_aborted: Option<String>,
     /// The configured busy timeout, restored after a short checkpoint wait.
-    busy_timeout: std::time::Duration,
+    busy_timeout: Duration,
+    erasure_wait: Duration,
     /// Current purpose versions, so a status check does not parse JSON. Emptied when
     /// another connection commits (SQLite's `data_version` moves) or ours rolls back.
     purposes: RefCell<PurposeCache>,
@@ -64,9 +106,10 @@ pub struct ErasureReport {
     pub seq: u64,
     /// Number of events whose personal fields were blanked.
     pub events_erased: u64,
-    /// Whether the WAL was checkpointed and truncated, so no copy of the erased
-    /// values remains in it. False when another connection kept a read open; run
-    /// [`Ledger::checkpoint`] again later.
+    /// Whether the erasure is complete: the WAL was checkpointed and truncated, so the
+    /// erased values are gone from every file. False ("pending") when another
+    /// connection kept an old snapshot open for longer than the erasure wait; finish
+    /// it with [`Ledger::complete_erasures`] (`consent erase --complete`).
     pub wal_truncated: bool,
 }
 
@@ -91,17 +134,46 @@ pub struct SubjectExport {
     pub head: Head,
 }
 
+/// The configuration a ledger committed to in its `ledger_configured` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LedgerConfig {
+    pub format: String,
+    pub schema_version: i64,
+    /// `system` or `simulated`.
+    pub clock: String,
+    /// SHA-256 of the pseudonym key with its domain prefix, hex.
+    pub pseudonym_key_id: String,
+    /// Set on the event a migration appends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<i64>,
+    /// Migration: every blanked version-1 row, as `[row seq, erasure seq]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_before_migration: Option<Vec<[u64; 2]>>,
+}
+
 impl Ledger {
-    /// Opens or creates the ledger file at `path` with default options.
+    /// Opens the ledger file at `path` with default options, creating it if the path
+    /// does not exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Ledger> {
         Self::open_with(path, LedgerOptions::default())
     }
 
-    /// Opens or creates the ledger file at `path`.
+    /// Opens (or, with `options.create`, creates) the ledger at `path`. A version-1
+    /// file is migrated in place, in one transaction.
     pub fn open_with(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Ledger> {
         let path = path.as_ref();
-        let conn = store::open_file(path, &options)?;
-        Self::from_conn(conn, options, Some(path.to_path_buf()))
+        let (conn, found) = store::open_file(path, &options)?;
+        let lock = if options.read_only {
+            None
+        } else {
+            Some(WriteLock::open(path)?)
+        };
+        let key_path = match &options.pseudonym_key {
+            KeySource::Beside => Some(key::default_key_path(path)),
+            KeySource::File(p) => Some(p.clone()),
+            _ => None,
+        };
+        Self::start(conn, found, options, lock, key_path, Some(path.to_path_buf()))
     }
 
     /// A ledger that lives in memory only.
@@ -109,38 +181,55 @@ impl Ledger {
         Self::in_memory_with(LedgerOptions::default())
     }
 
-    /// A ledger in memory with options (e.g. a fake clock).
+    /// A ledger in memory with options (e.g. a simulated clock).
     pub fn in_memory_with(options: LedgerOptions) -> Result<Ledger> {
         let conn = store::open_memory(&options)?;
-        Self::from_conn(conn, options, None)
+        Self::start(conn, Found::Fresh, options, None, None, None)
     }
 
-    fn from_conn(
+    fn start(
         conn: Connection,
+        found: Found,
         options: LedgerOptions,
+        lock: Option<WriteLock>,
+        key_path: Option<PathBuf>,
         path: Option<PathBuf>,
     ) -> Result<Ledger> {
-        let pepper = store::pepper(&conn)?;
-        let inner = Inner {
+        let mut inner = Inner {
             conn,
-            clock: options.clock,
-            pepper,
-            in_batch: false,
+            clock: options.clock.clone(),
+            simulated: false,
+            key: None,
+            legacy_markers: false,
+            lock,
+            schema_cookie: Cell::new(-1),
             batch_aborted: None,
             busy_timeout: options.busy_timeout,
+            erasure_wait: options.erasure_wait,
             purposes: RefCell::default(),
             uuid_context: uuid::ContextV7::new(),
         };
+        inner.setup(found, &options, key_path.as_deref())?;
         Ok(Ledger {
-            inner: Mutex::new(Some(inner)),
+            slot: Mutex::new(Slot {
+                inner: Some(inner),
+                batch: None,
+            }),
+            turn: Condvar::new(),
             path,
+            busy_timeout: options.busy_timeout,
         })
     }
 
-    /// The ledger's "now": the system clock, or the clock given in the options.
+    /// The ledger's "now": the system clock, or a simulation's clock.
     /// Callers asking "as known now" about a past moment pass this as `as_known_at`.
     pub fn now(&self) -> Result<Timestamp> {
-        self.with(|inner| Ok(inner.now()))
+        self.with(None, |inner| Ok(inner.now()))
+    }
+
+    /// Whether this ledger was created as a simulation (its clock is not the system's).
+    pub fn is_simulated(&self) -> Result<bool> {
+        self.with(None, |inner| Ok(inner.simulated))
     }
 
     /// The file this ledger is stored in (`None` in memory).
@@ -150,44 +239,84 @@ impl Ledger {
 
     /// Closes the ledger; later calls return [`Error::Closed`]. An open batch is rolled back.
     pub fn close(&self) -> Result<()> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(inner) = guard.take() {
-            if inner.in_batch {
-                let _ = inner.conn.execute_batch("ROLLBACK");
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let batch = slot.batch.take();
+        let closed = match slot.inner.take() {
+            Some(mut inner) => {
+                if batch.is_some() && !inner.conn.is_autocommit() {
+                    let _ = inner.conn.execute_batch("ROLLBACK");
+                }
+                if let Some(l) = inner.lock.as_mut() {
+                    l.release();
+                }
+                inner.conn.close().map_err(|(_, e)| Error::from(e))
             }
-            inner.conn.close().map_err(|(_, e)| Error::from(e))?;
-        }
-        Ok(())
+            None => Ok(()),
+        };
+        drop(slot);
+        self.turn.notify_all();
+        closed
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Option<Inner>>> {
+    /// Runs `f` on the connection once no other caller's batch is open. `owner` is the
+    /// batch the caller acts in, if any.
+    fn with<T>(&self, owner: Option<u64>, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
+        let mut slot = self.wait_turn(owner)?;
+        let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
+        f(inner)
+    }
+
+    fn wait_turn(&self, owner: Option<u64>) -> Result<MutexGuard<'_, Slot>> {
         // A panic while holding the lock cannot leave a half-written transaction behind
         // (SQLite rolls it back), so a poisoned lock is safe to reuse.
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            return Err(Error::Closed);
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let deadline = Instant::now() + self.busy_timeout;
+        loop {
+            if slot.inner.is_none() {
+                return Err(Error::Closed);
+            }
+            match (&slot.batch, owner) {
+                (None, None) => return Ok(slot),
+                (None, Some(_)) => return Err(Error::Batch("the batch is no longer open".into())),
+                (Some(b), Some(o)) if b.id == o => return Ok(slot),
+                (Some(_), Some(_)) => return Err(Error::Batch("the batch is no longer open".into())),
+                (Some(b), None) if b.thread == std::thread::current().id() => {
+                    return Err(Error::Batch(
+                        "this thread has a batch open: make the call through the batch, or end the batch first"
+                            .into(),
+                    ))
+                }
+                (Some(_), None) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Busy(format!(
+                            "another caller's batch stayed open for more than {:?}",
+                            self.busy_timeout
+                        )));
+                    }
+                    slot = self
+                        .turn
+                        .wait_timeout(slot, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
         }
-        Ok(guard)
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
-        let mut guard = self.lock()?;
-        f(guard.as_mut().expect("checked by lock"))
-    }
-
-    /// Runs `f` in a write transaction (or a savepoint inside an open batch): all of
-    /// it lands or none of it does.
-    fn write<T>(&self, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
-        self.with(|inner| {
-            if inner.in_batch {
+    /// Runs `f` in a write transaction (or a savepoint inside the caller's batch): all
+    /// of it lands or none of it does. `now` is the record time: the clock, never
+    /// earlier than the last record time in the log.
+    fn write<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+        self.with(owner, |inner| {
+            if owner.is_some() {
                 if let Some(why) = &inner.batch_aborted {
                     return Err(Error::Batch(format!(
                         "the batch was aborted ({why}); roll it back"
                     )));
                 }
                 exec(&inner.conn, "SAVEPOINT op")?;
-                let now = inner.now();
-                let result = f(inner, now);
+                let result = inner.record_time().and_then(|now| f(inner, now));
                 let conn = &inner.conn;
                 let undone = match &result {
                     Ok(_) => exec(conn, "RELEASE op"),
@@ -210,22 +339,28 @@ impl Ledger {
                 }
                 result
             } else {
-                let tx = Tx::begin(&inner.conn, "BEGIN IMMEDIATE")?;
-                let now = inner.now();
-                let result = f(inner, now).and_then(|v| tx.commit().map(|()| v));
+                inner.begin_write()?;
+                let result = {
+                    let tx = Tx { conn: &inner.conn, open: true };
+                    inner
+                        .record_time()
+                        .and_then(|now| f(inner, now))
+                        .and_then(|v| tx.commit().map(|()| v))
+                };
                 if result.is_err() {
                     inner.forget_purposes();
                 }
+                inner.end_write();
                 result
             }
         })
     }
 
     /// Runs `f` in a read transaction, so every read sees one snapshot.
-    fn read<T>(&self, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
-        self.with(|inner| {
+    fn read<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+        self.with(owner, |inner| {
             let now = inner.now();
-            if inner.in_batch {
+            if owner.is_some() {
                 return f(inner, now);
             }
             let tx = Tx::begin(&inner.conn, "BEGIN")?;
@@ -237,8 +372,8 @@ impl Ledger {
 
     /// Runs `f` without an explicit transaction: for answers that come from one
     /// statement (plus cached registry data), where a snapshot adds only cost.
-    fn read_single<T>(&self, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
-        self.with(|inner| {
+    fn read_single<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+        self.with(owner, |inner| {
             let now = inner.now();
             f(inner, now)
         })
@@ -246,76 +381,134 @@ impl Ledger {
 
     // ---- batches ---------------------------------------------------------------
 
-    /// Starts a batch: every append until [`Ledger::commit_batch`] lands together or,
-    /// on [`Ledger::rollback_batch`] (or close), not at all. The batch belongs to this
-    /// handle: appends from other threads through the same handle join it.
-    pub fn begin_batch(&self) -> Result<()> {
-        self.with(|inner| {
-            if inner.in_batch {
-                return Err(Error::Batch("a batch is already open".into()));
-            }
-            inner.conn.execute_batch("BEGIN IMMEDIATE")?;
-            inner.in_batch = true;
-            Ok(())
+    /// Opens a batch owned by the caller: appends made through it land together on
+    /// [`Batch::commit`] or not at all ([`Batch::rollback`], or dropping it). While it
+    /// is open other threads' calls on this ledger wait (at most the busy timeout);
+    /// a call on the ledger itself from the thread that holds the batch is refused
+    /// rather than left to deadlock.
+    pub fn batch(&self) -> Result<Batch<'_>> {
+        Ok(Batch {
+            ledger: self,
+            token: Some(self.begin_batch()?),
         })
     }
 
-    /// Commits the open batch.
-    pub fn commit_batch(&self) -> Result<()> {
-        self.with(|inner| {
-            if !inner.in_batch {
-                return Err(Error::Batch("no batch is open".into()));
-            }
-            if let Some(why) = inner.batch_aborted.take() {
-                inner.in_batch = false;
-                let _ = inner.conn.execute_batch("ROLLBACK");
-                return Err(Error::Batch(format!(
+    /// The low-level form of [`Ledger::batch`] for bindings that keep the batch in a
+    /// handle of their own: returns the token that [`Ledger::append_in`],
+    /// [`Ledger::commit_batch`] and [`Ledger::rollback_batch`] take.
+    pub fn begin_batch(&self) -> Result<BatchToken> {
+        let mut slot = self.wait_turn(None)?;
+        let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
+        inner.begin_write()?;
+        inner.batch_aborted = None;
+        let id = NEXT_BATCH.fetch_add(1, Ordering::Relaxed);
+        slot.batch = Some(BatchOwner {
+            id,
+            thread: std::thread::current().id(),
+        });
+        Ok(BatchToken { id })
+    }
+
+    /// Commits the batch of `token`. A failed commit rolls the batch back: nothing of
+    /// it lands, and the token is spent either way.
+    pub fn commit_batch(&self, token: BatchToken) -> Result<()> {
+        self.end_batch(token, true)
+    }
+
+    /// Discards the batch of `token`.
+    pub fn rollback_batch(&self, token: BatchToken) -> Result<()> {
+        self.end_batch(token, false)
+    }
+
+    fn end_batch(&self, token: BatchToken, commit: bool) -> Result<()> {
+        let mut slot = self.wait_turn(Some(token.id))?;
+        slot.batch = None;
+        let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
+        let result = if commit {
+            match inner.batch_aborted.take() {
+                Some(why) => Err(Error::Batch(format!(
                     "the batch was aborted ({why}); nothing was committed"
-                )));
+                ))),
+                None => exec(&inner.conn, "COMMIT"),
             }
-            let committed = inner.conn.execute_batch("COMMIT");
-            // A failed COMMIT may leave the transaction open (busy: retry or roll back)
-            // or gone (SQLite rolled it back): the handle follows SQLite.
-            if committed.is_ok() || inner.conn.is_autocommit() {
-                inner.in_batch = false;
-            }
-            Ok(committed?)
-        })
+        } else {
+            inner.batch_aborted = None;
+            Ok(())
+        };
+        if !inner.conn.is_autocommit() {
+            let _ = exec(&inner.conn, "ROLLBACK");
+        }
+        if result.is_err() || !commit {
+            inner.forget_purposes();
+        }
+        inner.end_write();
+        drop(slot);
+        self.turn.notify_all();
+        result
     }
 
-    /// Discards the open batch.
-    pub fn rollback_batch(&self) -> Result<()> {
-        self.with(|inner| {
-            if !inner.in_batch {
-                return Err(Error::Batch("no batch is open".into()));
-            }
-            inner.in_batch = false;
-            inner.forget_purposes();
-            if inner.batch_aborted.take().is_some() || inner.conn.is_autocommit() {
-                // SQLite already rolled the transaction back.
-                return Ok(());
-            }
-            inner.conn.execute_batch("ROLLBACK")?;
-            Ok(())
-        })
+    /// Appends an event inside the batch of `token`.
+    pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
+        self.append_as(Some(token.id), event)
+    }
+
+    /// Registers a purpose inside the batch of `token`.
+    pub fn register_purpose_in(&self, token: &BatchToken, def: PurposeDef) -> Result<Purpose> {
+        self.register_purpose_as(Some(token.id), def)
+    }
+
+    /// Registers a notice inside the batch of `token`.
+    pub fn register_notice_in(&self, token: &BatchToken, def: NoticeDef) -> Result<Notice> {
+        self.register_notice_as(Some(token.id), def)
+    }
+
+    /// The head inside the batch of `token` (its appends included).
+    pub fn head_in(&self, token: &BatchToken) -> Result<Head> {
+        self.read(Some(token.id), |inner, _| inner.head())
     }
 
     /// Appends every event or none: the batch API for imports.
     pub fn append_all(&self, events: impl IntoIterator<Item = NewEvent>) -> Result<Vec<Event>> {
-        self.begin_batch()?;
+        let batch = self.batch()?;
         let mut out = Vec::new();
         for e in events {
-            match self.append(e) {
-                Ok(ev) => out.push(ev),
-                Err(err) => {
-                    // The append's error is the one to report, whatever the rollback says.
-                    let _ = self.rollback_batch();
-                    return Err(err);
+            out.push(batch.append(e)?);
+        }
+        batch.commit()?;
+        Ok(out)
+    }
+
+    /// Appends a long run of events in chunks of at most `chunk` events, each chunk
+    /// committed on its own, so the write lock is never held for long: between chunks
+    /// other writers (a withdrawal from the portal) get in. Readers see whole chunks
+    /// appear. Stops at the first error; the events of earlier chunks stay committed
+    /// and are returned in the error's place by [`ChunkedError`].
+    pub fn append_chunked(
+        &self,
+        events: impl IntoIterator<Item = NewEvent>,
+        chunk: usize,
+    ) -> std::result::Result<Vec<Event>, ChunkedError> {
+        let chunk = chunk.max(1);
+        let mut done: Vec<Event> = Vec::new();
+        let mut pending: Vec<NewEvent> = Vec::with_capacity(chunk);
+        let mut iter = events.into_iter().peekable();
+        while iter.peek().is_some() {
+            pending.clear();
+            pending.extend(iter.by_ref().take(chunk));
+            match self.append_all(pending.drain(..)) {
+                Ok(evs) => done.extend(evs),
+                Err(error) => {
+                    return Err(ChunkedError {
+                        committed: done,
+                        error,
+                    })
                 }
             }
+            // Let a waiting writer (another thread or process) take the lock before
+            // the next chunk: lock waiters poll at most every millisecond.
+            std::thread::sleep(CHUNK_PAUSE);
         }
-        self.commit_batch()?;
-        Ok(out)
+        Ok(done)
     }
 
     // ---- registry --------------------------------------------------------------
@@ -323,8 +516,12 @@ impl Ledger {
     /// Registers a purpose or a new version of it. Registering an unchanged definition
     /// returns the current version and appends nothing.
     pub fn register_purpose(&self, def: PurposeDef) -> Result<Purpose> {
+        self.register_purpose_as(None, def)
+    }
+
+    fn register_purpose_as(&self, owner: Option<u64>, def: PurposeDef) -> Result<Purpose> {
         def.validate()?;
-        self.write(|inner, now| {
+        self.write(owner, |inner, now| {
             if let Some(p) = inner.purpose(&def.id)? {
                 if p.def == def {
                     return Ok(Purpose::clone(&p));
@@ -343,7 +540,7 @@ impl Ledger {
                 purpose_version: Some(version.into()),
                 details: Some(details.clone()),
                 ..inner.blank_row(now)
-            }, None)?;
+            })?;
             conn.execute(
                 "INSERT INTO purposes(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![def.id, version, seq as i64, now.as_millis(), details],
@@ -360,8 +557,12 @@ impl Ledger {
 
     /// Registers a notice. The same id and version with a different text hash is a conflict.
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
+        self.register_notice_as(None, def)
+    }
+
+    fn register_notice_as(&self, owner: Option<u64>, def: NoticeDef) -> Result<Notice> {
         def.validate()?;
-        self.write(|inner, now| {
+        self.write(owner, |inner, now| {
             if let Some(n) = inner.notice(&def.id, &def.version)? {
                 if n.def == def {
                     return Ok(n);
@@ -379,7 +580,7 @@ impl Ledger {
                 notice_sha256: Some(def.sha256.to_vec()),
                 details: Some(details.clone()),
                 ..inner.blank_row(now)
-            }, None)?;
+            })?;
             inner.conn.execute(
                 "INSERT INTO notices(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![def.id, def.version, seq as i64, now.as_millis(), details],
@@ -390,7 +591,7 @@ impl Ledger {
 
     /// The current version of a purpose.
     pub fn purpose(&self, id: &str) -> Result<Purpose> {
-        self.read(|inner, _| {
+        self.read(None, |inner, _| {
             inner
                 .purpose(id)?
                 .map(|p| Purpose::clone(&p))
@@ -400,12 +601,12 @@ impl Ledger {
 
     /// Every version of every purpose, by id then version.
     pub fn purposes(&self) -> Result<Vec<Purpose>> {
-        self.read(|inner, _| inner.all_purposes(None))
+        self.read(None, |inner, _| inner.all_purposes(None))
     }
 
     /// Every registered notice.
     pub fn notices(&self) -> Result<Vec<Notice>> {
-        self.read(|inner, _| {
+        self.read(None, |inner, _| {
             let mut stmt = inner.conn.prepare_cached(
                 "SELECT seq, registered_at, def FROM notices ORDER BY id, version",
             )?;
@@ -420,13 +621,17 @@ impl Ledger {
     /// With a source id already on record, returns the existing event when the content
     /// is the same and [`Error::Conflict`] when it is not.
     pub fn append(&self, event: NewEvent) -> Result<Event> {
+        self.append_as(None, event)
+    }
+
+    fn append_as(&self, owner: Option<u64>, event: NewEvent) -> Result<Event> {
         check_new_event(&event)?;
         let evidence = event
             .evidence
             .as_ref()
             .map(|v| serde_json::to_string(v).map_err(|e| Error::invalid(e.to_string())))
             .transpose()?;
-        self.write(|inner, now| inner.append_event(&event, evidence.as_deref(), now))
+        self.write(owner, |inner, now| inner.append_event(&event, evidence.as_deref(), now))
     }
 
     /// Records consent given.
@@ -446,7 +651,7 @@ impl Ledger {
 
     /// The event with this id.
     pub fn event(&self, id: Uuid) -> Result<Event> {
-        self.read(|inner, _| {
+        self.read(None, |inner, _| {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
             inner
                 .conn
@@ -459,7 +664,8 @@ impl Ledger {
 
     /// Status now, from the materialized current state (an index lookup).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
-        self.read_single(|inner, now| inner.status_now(subject, purpose, recipient, now))
+        check_question(subject, recipient)?;
+        self.read_single(None, |inner, now| inner.status_now(subject, purpose, recipient, now))
     }
 
     /// Status at `at` as the ledger knew it at `as_known_at` (default: now). Reads only
@@ -472,7 +678,8 @@ impl Ledger {
         at: Timestamp,
         as_known_at: Option<Timestamp>,
     ) -> Result<Status> {
-        self.read(|inner, now| {
+        check_question(subject, recipient)?;
+        self.read(None, |inner, now| {
             let p = inner
                 .purpose(purpose)?
                 .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
@@ -489,7 +696,7 @@ impl Ledger {
     /// their personal fields blank, when the subject is erased).
     pub fn history(&self, subject: &str) -> Result<Vec<Event>> {
         check_id("subject", subject)?;
-        self.read(|inner, _| inner.history(subject))
+        self.read(None, |inner, _| inner.history(subject))
     }
 
     /// Every subject with consent in force for `purpose` (and `recipient`) at `at`
@@ -500,7 +707,7 @@ impl Ledger {
         recipient: Option<&str>,
         at: Option<Timestamp>,
     ) -> Result<Consenting> {
-        self.read(|inner, now| {
+        self.read(None, |inner, now| {
             let p = inner
                 .purpose(purpose)?
                 .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
@@ -523,7 +730,7 @@ impl Ledger {
     /// Events with `seq >= since`, at most `limit` of them: a change feed. Pass the
     /// `seq + 1` of the last event seen (or a head's size) to continue.
     pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
-        self.read(|inner, _| {
+        self.read(None, |inner, _| {
             let sql =
                 format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
             let mut stmt = inner.conn.prepare_cached(&sql)?;
@@ -538,7 +745,7 @@ impl Ledger {
     /// the current statuses and the head.
     pub fn export_subject(&self, subject: &str) -> Result<SubjectExport> {
         check_id("subject", subject)?;
-        self.read(|inner, now| {
+        self.read(None, |inner, now| {
             let events = inner.history(subject)?;
             let mut purposes = Vec::new();
             let mut notices = Vec::new();
@@ -581,21 +788,28 @@ impl Ledger {
 
     /// The current head: (size, root). Keep it elsewhere to detect a rewritten tail later.
     pub fn head(&self) -> Result<Head> {
-        self.read(|inner, _| inner.head())
+        self.read(None, |inner, _| inner.head())
     }
 
-    /// Runs `f` with the connection in a read transaction (for `chain.rs` and `verify.rs`).
-    pub(crate) fn read_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.read(|inner, _| f(&inner.conn))
+    /// Runs `f` with the connection in a read transaction (for `chain.rs` and `verify.rs`),
+    /// with the pseudonym key when the ledger has one.
+    pub(crate) fn read_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection, Option<&PseudonymKey>) -> Result<T>,
+    ) -> Result<T> {
+        self.read(None, |inner, _| f(&inner.conn, inner.key.as_ref()))
     }
 
     // ---- erasure ---------------------------------------------------------------
 
     /// Erases a subject: blanks subject, source id, evidence and salt in every event
     /// about them (their digests stay, so every hash still verifies), drops their
-    /// materialized state, records a pseudonymous marker so later grants are refused,
-    /// appends a `subject_erased` event and checkpoints the WAL so no copy of the
-    /// erased values remains in it.
+    /// materialized state, and appends a `subject_erased` event whose hashed fields
+    /// name the subject's keyed pseudonym and every event it blanked — so a blanked
+    /// row is provably part of an erasure and later grants are refused. Then it
+    /// truncates the WAL, retrying for up to the erasure wait while another
+    /// connection holds an old snapshot; [`ErasureReport::wal_truncated`] says whether
+    /// the erasure is complete or still pending.
     pub fn erase_subject(
         &self,
         subject: &str,
@@ -606,25 +820,31 @@ impl Ledger {
         if reason.trim().is_empty() {
             return Err(Error::invalid("an erasure needs a reason"));
         }
-        let mut report = self.write(|inner, now| {
-            if inner.is_erased(subject)? {
+        let mut report = self.write(None, |inner, now| {
+            let key = inner.key()?;
+            if inner.erased_marker(subject)?.is_some() {
                 return Err(Error::SubjectErased);
             }
             let conn = &inner.conn;
-            let key = inner.subject_key(subject);
+            let marker = key.subject_key(subject);
+            let seqs: Vec<u64> = conn
+                .prepare_cached("SELECT seq FROM events WHERE subject = ?1 ORDER BY seq")?
+                .query_map([subject], |r| r.get::<_, i64>(0).map(|n| n as u64))?
+                .collect::<rusqlite::Result<_>>()?;
             // The pseudonymous key keeps the blanked events findable by `history`.
             let n = conn.execute(
                 "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL, \
                  subject_key = ?2 WHERE subject = ?1",
-                params![subject, &key[..]],
+                params![subject, &marker[..]],
             )?;
+            debug_assert_eq!(n, seqs.len());
             conn.execute("DELETE FROM current WHERE subject = ?1", [subject])?;
             // The erasure event carries a digest whose salt is thrown away at once.
             let salt: [u8; 16] = rand::random();
             let details = serde_json::json!({
                 "reason": reason,
-                "events_erased": n,
-                "subject_key": hex::encode(key),
+                "events_erased": seqs.len(),
+                "erased_seqs": seqs,
             })
             .to_string();
             let mut row = RawRow {
@@ -632,51 +852,62 @@ impl Ledger {
                 personal_digest: Some(personal_digest(&salt, Some(subject), None, None).to_vec()),
                 recorded_by: actor.to_string(),
                 details: Some(details),
+                subject_key: Some(marker.to_vec()),
                 ..inner.blank_row(now)
             };
             let id = Uuid::from_slice(&row.id).expect("16 bytes");
-            let seq = inner.append_raw(&mut row, Some(&key))?;
+            let seq = inner.append_raw(&mut row)?;
             conn.execute(
                 "INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)",
-                params![&key[..], seq as i64],
+                params![&marker[..], seq as i64],
             )?;
             Ok(ErasureReport {
                 event_id: id,
                 seq,
-                events_erased: n as u64,
+                events_erased: seqs.len() as u64,
                 wal_truncated: false,
             })
         })?;
-        report.wal_truncated = self.checkpoint()?;
+        let wait = self.with(None, |inner| Ok(inner.erasure_wait))?;
+        report.wal_truncated = self.complete_erasures(wait)?;
         Ok(report)
     }
 
-    /// Checkpoints the WAL into the database file and truncates it. Returns whether the
-    /// checkpoint completed (false if another connection kept a read open). Inside a
-    /// batch it does nothing and returns false.
+    /// Finishes pending erasures: checkpoints the WAL into the database file and
+    /// truncates it, retrying until `wait` has passed while another connection holds
+    /// an old snapshot (which pins the erased values in the WAL). Returns whether the
+    /// WAL is now empty. Safe to call at any time; `consent erase --complete` calls it.
+    pub fn complete_erasures(&self, wait: Duration) -> Result<bool> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if self.checkpoint()? {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Checkpoints the WAL into the database file and truncates it, once. Returns
+    /// whether the checkpoint completed (false if another connection kept a read open).
     pub fn checkpoint(&self) -> Result<bool> {
-        self.with(|inner| {
+        self.with(None, |inner| {
             if inner.conn.path().is_none_or(str::is_empty) {
                 return Ok(true); // in memory: no file, no WAL
             }
-            if inner.in_batch {
-                return Ok(false); // the batch's transaction pins the WAL
-            }
             // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
             // than the full busy timeout while holding this handle.
-            inner
-                .conn
-                .busy_timeout(std::time::Duration::from_millis(250))?;
+            inner.conn.busy_timeout(Duration::from_millis(100))?;
             let done = inner
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok(r.get::<_, i64>(0)? == 0)
                 });
-            inner.conn.busy_timeout(
-                inner
-                    .busy_timeout
-                    .min(std::time::Duration::from_millis(i32::MAX as u64)),
-            )?;
+            inner
+                .conn
+                .busy_timeout(inner.busy_timeout.min(Duration::from_millis(i32::MAX as u64)))?;
             match done {
                 Ok(done) => Ok(done),
                 Err(e) => match Error::from(e) {
@@ -685,6 +916,90 @@ impl Ledger {
                 },
             }
         })
+    }
+}
+
+/// How long [`Ledger::append_chunked`] pauses between chunks.
+const CHUNK_PAUSE: Duration = Duration::from_millis(2);
+
+/// The error of [`Ledger::append_chunked`]: what failed, and what was committed first.
+#[derive(Debug)]
+pub struct ChunkedError {
+    /// The events of the chunks committed before the failure.
+    pub committed: Vec<Event>,
+    /// Why the next chunk failed (none of it was committed).
+    pub error: Error,
+}
+
+impl std::fmt::Display for ChunkedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (after {} events were committed)",
+            self.error,
+            self.committed.len()
+        )
+    }
+}
+
+impl std::error::Error for ChunkedError {}
+
+/// A batch owned by its caller (see [`Ledger::batch`]). Dropped without
+/// [`Batch::commit`], it rolls back.
+pub struct Batch<'l> {
+    ledger: &'l Ledger,
+    token: Option<BatchToken>,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("token", &self.token).finish()
+    }
+}
+
+impl Batch<'_> {
+    fn token(&self) -> &BatchToken {
+        self.token.as_ref().expect("a batch is live until commit or rollback")
+    }
+
+    /// Appends an event to the batch.
+    pub fn append(&self, event: NewEvent) -> Result<Event> {
+        self.ledger.append_in(self.token(), event)
+    }
+
+    /// Registers a purpose in the batch.
+    pub fn register_purpose(&self, def: PurposeDef) -> Result<Purpose> {
+        self.ledger.register_purpose_in(self.token(), def)
+    }
+
+    /// Registers a notice in the batch.
+    pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
+        self.ledger.register_notice_in(self.token(), def)
+    }
+
+    /// The head including the batch's appends.
+    pub fn head(&self) -> Result<Head> {
+        self.ledger.head_in(self.token())
+    }
+
+    /// Commits every append of the batch.
+    pub fn commit(mut self) -> Result<()> {
+        let token = self.token.take().expect("live");
+        self.ledger.commit_batch(token)
+    }
+
+    /// Discards every append of the batch.
+    pub fn rollback(mut self) -> Result<()> {
+        let token = self.token.take().expect("live");
+        self.ledger.rollback_batch(token)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            let _ = self.ledger.rollback_batch(token);
+        }
     }
 }
 
@@ -750,6 +1065,16 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
             registered_at: Timestamp::from_millis(at)?,
         })
     })())
+}
+
+/// A question names its subject (and recipient) in the one spelling appends accept,
+/// so another spelling is refused rather than answered "never asked".
+fn check_question(subject: &str, recipient: Option<&str>) -> Result<()> {
+    check_id("subject", subject)?;
+    if let Some(r) = recipient {
+        check_id("recipient", r)?;
+    }
+    Ok(())
 }
 
 /// Validation that needs no storage.
@@ -833,6 +1158,295 @@ impl Inner {
         self.clock.as_ref().map_or_else(Timestamp::now, |c| c())
     }
 
+    /// Creates a fresh ledger, migrates a version-1 one, loads the configuration and
+    /// the key, and checks the key against the ledger's commitment.
+    fn setup(&mut self, found: Found, options: &LedgerOptions, key_path: Option<&Path>) -> Result<()> {
+        let fresh = match found {
+            Found::Fresh => {
+                // Another process may have created the ledger while we waited.
+                let created = self.in_setup_tx(|me| {
+                    if store::is_empty(&me.conn)? {
+                        me.create(options, key_path)?;
+                        Ok(true)
+                    } else {
+                        Ok(false)
+                    }
+                })?;
+                if !created {
+                    store::check_schema(&self.conn, store::SCHEMA_VERSION)?;
+                }
+                created
+            }
+            Found::Ledger(1) => {
+                if options.read_only {
+                    return Err(Error::ReadOnly(
+                        "a schema-1 ledger must be migrated by opening it for writing once".into(),
+                    ));
+                }
+                self.in_setup_tx(|me| {
+                    store::check_schema(&me.conn, 1)?;
+                    me.migrate_v1(options, key_path)
+                })?;
+                let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                false
+            }
+            Found::Ledger(_) => false,
+        };
+        self.schema_cookie.set(store::schema_cookie(&self.conn)?);
+        let config = self.config()?;
+        self.simulated = config.clock == "simulated";
+        if self.clock.is_some() && !self.simulated {
+            return Err(Error::invalid(
+                "a clock can only be set on a ledger created as a simulation: a real ledger's record times come from the system clock",
+            ));
+        }
+        if !fresh {
+            self.key = self.load_key(&options.pseudonym_key, key_path, options.read_only)?;
+        }
+        if let Some(k) = &self.key {
+            if k.id() != config.pseudonym_key_id {
+                return Err(Error::Key(
+                    "this is not the key the ledger was created with (its id differs from the one in the ledger's first event)"
+                        .into(),
+                ));
+            }
+        }
+        self.legacy_markers = config.migrated_from.is_some()
+            && self
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM events WHERE kind = 'subject_erased' AND encoding = 1",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?
+                > 0;
+        Ok(())
+    }
+
+    /// Runs `f` in a write transaction under the lock file (creation, migration).
+    fn in_setup_tx<T>(&mut self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
+        self.begin_write()?;
+        let result = f(self).and_then(|v| exec(&self.conn, "COMMIT").map(|()| v));
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = exec(&self.conn, "ROLLBACK");
+        }
+        self.end_write();
+        result
+    }
+
+    /// Loads an existing ledger's key; `None` only for a read-only open without one.
+    fn load_key(&self, source: &KeySource, key_path: Option<&Path>, read_only: bool) -> Result<Option<PseudonymKey>> {
+        match (source, key_path) {
+            (KeySource::Bytes(b), _) => Ok(Some(PseudonymKey::from_bytes(*b))),
+            (KeySource::None, _) if read_only => Ok(None),
+            (KeySource::None, _) => Err(Error::Key(
+                "a ledger opened for writing needs its pseudonym key".into(),
+            )),
+            (_, Some(p)) => match key::read_key_file(p) {
+                Ok(k) => Ok(Some(k)),
+                Err(_) if read_only && !p.exists() => Ok(None),
+                Err(e) => Err(e),
+            },
+            (_, None) => Err(Error::Key("no key file for a ledger in memory".into())),
+        }
+    }
+
+    /// The key a new ledger commits to: supplied, read from an existing key file, or
+    /// made and written to a new one.
+    fn new_key(&self, source: &KeySource, key_path: Option<&Path>) -> Result<PseudonymKey> {
+        match (source, key_path) {
+            (KeySource::Bytes(b), _) => Ok(PseudonymKey::from_bytes(*b)),
+            (KeySource::None, _) => Err(Error::Key("a new ledger needs a pseudonym key".into())),
+            (_, Some(p)) if p.exists() => key::read_key_file(p),
+            (_, Some(p)) => {
+                let k = PseudonymKey::random();
+                key::write_key_file(p, &k)?;
+                Ok(k)
+            }
+            (_, None) => Ok(PseudonymKey::random()),
+        }
+    }
+
+    fn create(&mut self, options: &LedgerOptions, key_path: Option<&Path>) -> Result<()> {
+        store::create_schema(&self.conn)?;
+        let key = self.new_key(&options.pseudonym_key, key_path)?;
+        let config = LedgerConfig {
+            format: store::FORMAT_NAME.into(),
+            schema_version: store::SCHEMA_VERSION,
+            clock: if options.clock.is_some() { "simulated" } else { "system" }.into(),
+            pseudonym_key_id: key.id(),
+            migrated_from: None,
+            erased_before_migration: None,
+        };
+        self.key = Some(key);
+        self.append_config(&config)
+    }
+
+    fn migrate_v1(&mut self, options: &LedgerOptions, key_path: Option<&Path>) -> Result<()> {
+        let pepper = store::migrate_v1_tables(&self.conn)?;
+        let key = PseudonymKey::from_bytes(pepper.try_into().expect("checked: 32 bytes"));
+        // The old pepper becomes the key and leaves the file.
+        match (&options.pseudonym_key, key_path) {
+            (KeySource::Bytes(b), _) if b != key.bytes() => {
+                return Err(Error::Key(
+                    "migrating a schema-1 ledger: its key is the file's old pepper; supply that or none".into(),
+                ))
+            }
+            (KeySource::Bytes(_), _) => {}
+            (KeySource::None, _) => return Err(Error::Key("migration needs a key file".into())),
+            (_, Some(p)) if p.exists() => {
+                if key::read_key_file(p)?.bytes() != key.bytes() {
+                    return Err(Error::Key(format!(
+                        "{} exists and holds another key; move it away to migrate",
+                        p.display()
+                    )));
+                }
+            }
+            (_, Some(p)) => key::write_key_file(p, &key)?,
+            (_, None) => {}
+        }
+        // Source ids keep working for idempotency through their keyed pseudonyms.
+        let sources: Vec<(i64, String)> = self
+            .conn
+            .prepare("SELECT seq, source_id FROM events WHERE source_id IS NOT NULL")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (seq, src) in sources {
+            self.conn.execute(
+                "UPDATE events SET source_key = ?2 WHERE seq = ?1",
+                params![seq, &key.source_key(&src)[..]],
+            )?;
+        }
+        // Bind every blanked version-1 row to its erasure, in a hashed event.
+        let erasures: Vec<(i64, Vec<u8>)> = self
+            .conn
+            .prepare("SELECT seq, subject_key FROM events WHERE kind = 'subject_erased' ORDER BY seq")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut bound = Vec::new();
+        for (eseq, marker) in &erasures {
+            let rows: Vec<i64> = self
+                .conn
+                .prepare("SELECT seq FROM events WHERE subject IS NULL AND subject_key = ?1 AND seq != ?2 ORDER BY seq")?
+                .query_map(params![marker, eseq], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            bound.extend(rows.into_iter().map(|r| [r as u64, *eseq as u64]));
+        }
+        bound.sort_unstable();
+        let config = LedgerConfig {
+            format: store::FORMAT_NAME.into(),
+            schema_version: store::SCHEMA_VERSION,
+            clock: "system".into(),
+            pseudonym_key_id: key.id(),
+            migrated_from: Some(1),
+            erased_before_migration: Some(bound),
+        };
+        self.key = Some(key);
+        self.append_config(&config)?;
+        // `current` is rebuilt under the version-2 rules.
+        self.conn.execute("DELETE FROM current", [])?;
+        let purposes = self.all_purposes(None)?;
+        for p in purposes.iter().filter(|p| {
+            purposes
+                .iter()
+                .all(|q| q.def.id != p.def.id || q.version <= p.version)
+        }) {
+            self.rematerialize(p)?;
+        }
+        Ok(())
+    }
+
+    fn append_config(&self, config: &LedgerConfig) -> Result<()> {
+        let now = match &self.clock {
+            Some(c) => c(),
+            None => Timestamp::now(),
+        };
+        let details = serde_json::to_string(config).map_err(|e| Error::invalid(e.to_string()))?;
+        let last = self.last_recorded()?;
+        let now = match last {
+            Some(l) if l > now.as_millis() => Timestamp::from_millis(l)?,
+            _ => now,
+        };
+        self.append_raw(&mut RawRow {
+            kind: EventKind::LedgerConfigured.as_str().into(),
+            details: Some(details),
+            ..self.blank_row(now)
+        })?;
+        Ok(())
+    }
+
+    /// The configuration from the `ledger_configured` event.
+    fn config(&self) -> Result<LedgerConfig> {
+        let details: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT details FROM events WHERE kind = 'ledger_configured' ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::Corrupt(format!("configuration unreadable: {e}")))?;
+        let details =
+            details.ok_or_else(|| Error::Corrupt("the ledger has no `ledger_configured` event".into()))?;
+        serde_json::from_str(&details)
+            .map_err(|e| Error::Corrupt(format!("the ledger's configuration is malformed: {e}")))
+    }
+
+    fn key(&self) -> Result<&PseudonymKey> {
+        self.key.as_ref().ok_or_else(|| {
+            Error::Key("the ledger was opened without its pseudonym key: questions about subjects need it".into())
+        })
+    }
+
+    /// Takes the writer lock file, checks that nobody changed the schema since it was
+    /// last checked, and begins an immediate transaction.
+    fn begin_write(&mut self) -> Result<()> {
+        if let Some(lock) = self.lock.as_mut() {
+            lock.acquire(self.busy_timeout)?;
+        }
+        let begun = (|| {
+            exec(&self.conn, "BEGIN IMMEDIATE")?;
+            let cookie = store::schema_cookie(&self.conn)?;
+            if cookie != self.schema_cookie.get() && self.schema_cookie.get() >= 0 {
+                if let Err(e) = store::check_schema(&self.conn, store::SCHEMA_VERSION) {
+                    let _ = exec(&self.conn, "ROLLBACK");
+                    return Err(e);
+                }
+                self.schema_cookie.set(cookie);
+            }
+            Ok(())
+        })();
+        if begun.is_err() {
+            self.end_write();
+        }
+        begun
+    }
+
+    /// Releases the writer lock file.
+    fn end_write(&mut self) {
+        if let Some(lock) = self.lock.as_mut() {
+            lock.release();
+        }
+    }
+
+    fn last_recorded(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The record time of a write: the clock, but never earlier than the last record
+    /// time in the log (a system clock stepped back must not make the log go back).
+    fn record_time(&self) -> Result<Timestamp> {
+        let now = self.now();
+        match self.last_recorded()? {
+            Some(last) if last > now.as_millis() => Ok(Timestamp::from_millis(last)?),
+            _ => Ok(now),
+        }
+    }
+
     /// A UUIDv7 whose time is the ledger's clock (so ids agree with record times).
     fn new_id(&self, now: Timestamp) -> Uuid {
         let ms = u64::try_from(now.as_millis()).unwrap_or(0);
@@ -844,19 +1458,28 @@ impl Inner {
         Uuid::new_v7(ts)
     }
 
-    fn subject_key(&self, subject: &str) -> [u8; 32] {
-        let mut data = b"consent-ledger/erased/v1\0".to_vec();
-        data.extend_from_slice(&self.pepper);
-        data.extend_from_slice(subject.as_bytes());
-        sha256(&data)
-    }
-
-    fn is_erased(&self, subject: &str) -> Result<bool> {
-        let key = self.subject_key(subject);
+    /// The erasure marker of `subject` if it was erased: its keyed pseudonym, or for a
+    /// subject erased before a migration, the version-1 marker.
+    fn erased_marker(&self, subject: &str) -> Result<Option<[u8; 32]>> {
+        let key = self.key()?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT 1 FROM erased WHERE subject_key = ?1")?;
-        Ok(stmt.exists([&key[..]])?)
+        let k = key.subject_key(subject);
+        if stmt.exists([&k[..]])? {
+            return Ok(Some(k));
+        }
+        if self.legacy_markers {
+            let k = key.legacy_marker(subject);
+            if stmt.exists([&k[..]])? {
+                return Ok(Some(k));
+            }
+        }
+        Ok(None)
+    }
+
+    fn is_erased(&self, subject: &str) -> Result<bool> {
+        Ok(self.erased_marker(subject)?.is_some())
     }
 
     /// The current version of a purpose, shared from the cache (no copy per call).
@@ -953,34 +1576,54 @@ impl Inner {
             evidence: None,
             target: None,
             details: None,
+            subject_key: None,
+            source_key: None,
+            encoding: CANONICAL_VERSION.into(),
             malformed: None,
         }
     }
 
     /// Assigns the next sequence number, inserts the row and its tree hashes. Must run
     /// inside a write transaction.
-    fn append_raw(&self, row: &mut RawRow, subject_key: Option<&[u8]>) -> Result<u64> {
+    fn append_raw(&self, row: &mut RawRow) -> Result<u64> {
         let seq = store::size(&self.conn)?;
         row.seq = i64::try_from(seq).map_err(|_| Error::Corrupt("sequence overflow".into()))?;
         let leaf = row.canonical().leaf_hash();
-        row.insert(&self.conn, subject_key)?;
+        row.insert(&self.conn)?;
         store::append_leaf(&self.conn, seq, leaf)?;
         Ok(seq)
     }
 
-    fn event_by_source(&self, source_id: &str) -> Result<Option<Event>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE source_id = ?1");
+    /// The event recorded under a caller's source id, found by its keyed pseudonym
+    /// (which outlives an erasure, unlike the id itself).
+    fn event_by_source(&self, source_key: &[u8]) -> Result<Option<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE source_key = ?1");
         Ok(self
             .conn
             .prepare_cached(&sql)?
-            .query_row([source_id], event_from_row)
+            .query_row([source_key], event_from_row)
             .optional()?)
     }
 
     fn append_event(&self, e: &NewEvent, evidence: Option<&str>, now: Timestamp) -> Result<Event> {
-        if let Some(src) = &e.source_id {
-            if let Some(existing) = self.event_by_source(src)? {
-                if same_content(&existing, e, evidence) {
+        let key = self.key()?;
+        let marker = self.erased_marker(&e.subject)?;
+        let source_key = e.source_id.as_deref().map(|s| key.source_key(s));
+        if let Some(sk) = &source_key {
+            if let Some(existing) = self.event_by_source(sk)? {
+                let same = if existing.erased {
+                    // The personal fields are gone; the retry is the same event when
+                    // it is about the same erased subject and everything else agrees.
+                    let stored: Option<Vec<u8>> = self
+                        .conn
+                        .prepare_cached("SELECT subject_key FROM events WHERE seq = ?1")?
+                        .query_row([existing.seq as i64], |r| r.get(0))?;
+                    marker.is_some_and(|m| stored.as_deref() == Some(&m[..]))
+                        && same_content(&existing, e, evidence, true)
+                } else {
+                    same_content(&existing, e, evidence, false)
+                };
+                if same {
                     return Ok(existing);
                 }
                 return Err(Error::Conflict(
@@ -992,7 +1635,7 @@ impl Inner {
             .purpose(&e.purpose)?
             .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
         let def = &purpose.def;
-        let erased = self.is_erased(&e.subject)?;
+        let erased = marker.is_some();
         if erased
             && !matches!(
                 e.kind,
@@ -1132,10 +1775,13 @@ impl Inner {
             target: e.target.map(|t| t.as_bytes().to_vec()),
             ..self.blank_row(now)
         };
-        let key = erased.then(|| self.subject_key(&e.subject));
-        self.append_raw(&mut row, key.as_ref().map(|k| &k[..]))?;
+        // The subject's pseudonym is hashed with the event: it binds the event to its
+        // subject's erasure, if one ever comes.
+        row.subject_key = Some(marker.unwrap_or_else(|| key.subject_key(&e.subject)).to_vec());
+        row.source_key = source_key.map(|k| k.to_vec());
+        self.append_raw(&mut row)?;
         if !erased {
-            self.refresh_current(&e.subject, &purpose, e.recipient.as_deref())?;
+            self.refresh_current(&e.subject, &purpose, &row)?;
         }
         row.to_event()
     }
@@ -1151,43 +1797,63 @@ impl Inner {
     }
 
     fn history(&self, subject: &str) -> Result<Vec<Event>> {
-        let key = self.subject_key(subject);
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 \
-             UNION ALL SELECT {EVENT_COLUMNS} FROM events WHERE subject_key = ?2 AND subject IS NULL ORDER BY seq"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![subject, &key[..]], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq");
+        let mut events: Vec<Event> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map([subject], event_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(marker) = self.erased_marker(subject)? {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE subject IS NULL AND subject_key = ?1 ORDER BY seq"
+            );
+            let erased = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_map([&marker[..]], event_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            events.extend(erased);
+            events.sort_by_key(|e| e.seq);
+        }
+        Ok(events)
     }
 
-    /// Recomputes the materialized rows touched by an event: the recipient's row, or
-    /// every row of the subject and purpose when the event names no recipient.
-    fn refresh_current(
-        &self,
-        subject: &str,
-        purpose: &Purpose,
-        recipient: Option<&str>,
-    ) -> Result<()> {
-        let events = self.events_of(subject, &purpose.def.id)?;
-        for row in materialize(&events, purpose.def.lawful_basis) {
-            if recipient.is_none_or(|r| row.recipient == r) {
-                write_current(&self.conn, subject, &purpose.def.id, &row)?;
+    /// Folds a new event into the materialized rows of its subject and purpose: reads
+    /// and writes only that group's few rows, never the subject's history.
+    fn refresh_current(&self, subject: &str, purpose: &Purpose, row: &RawRow) -> Result<()> {
+        let mut rows = read_current(&self.conn, subject, &purpose.def.id)?;
+        let step = step_of(row)?;
+        for recipient in current::apply(&mut rows, &step, purpose.def.lawful_basis) {
+            if let Some(r) = rows.iter().find(|r| r.recipient == recipient) {
+                write_current(&self.conn, subject, &purpose.def.id, r)?;
             }
         }
         Ok(())
     }
 
-    /// Rebuilds every materialized row of one purpose from its events.
+    /// Rebuilds every materialized row of one purpose from its events (a new version
+    /// changed its lawful basis): one pass over that purpose's events in log order.
     fn rematerialize(&self, purpose: &Purpose) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM current WHERE purpose = ?1", [&purpose.def.id])?;
-        for_each_group(&self.conn, Some(&purpose.def.id), |subject, _, events| {
-            for row in materialize(events, purpose.def.lawful_basis) {
-                write_current(&self.conn, subject, &purpose.def.id, &row)?;
+        let id = &purpose.def.id;
+        self.conn.execute("DELETE FROM current WHERE purpose = ?1", [id])?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY seq"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut q = stmt.query([id])?;
+        let mut groups: HashMap<String, Vec<CurrentRow>> = HashMap::new();
+        while let Some(r) = q.next()? {
+            let row = RawRow::from_row(r)?;
+            let subject = row.subject.clone().unwrap_or_default();
+            let rows = groups.entry(subject).or_default();
+            current::apply(rows, &step_of(&row)?, purpose.def.lawful_basis);
+        }
+        for (subject, rows) in groups {
+            for r in &rows {
+                write_current(&self.conn, &subject, id, r)?;
             }
-            Ok(true)
-        })
+        }
+        Ok(())
     }
 
     fn status_now(
@@ -1395,266 +2061,55 @@ fn write_current(conn: &Connection, subject: &str, purpose: &str, row: &CurrentR
     Ok(())
 }
 
-/// One row of the `current` table, without its subject and purpose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CurrentRow {
-    /// Recipient, `""` for purpose-wide.
-    pub recipient: String,
-    pub state: State,
-    pub seq: u64,
-    pub event_id: Uuid,
-    pub since: i64,
-    pub until: Option<i64>,
-    pub last_effective: i64,
-}
-
-/// The materialized rows of one subject and purpose: one purpose-wide and one per
-/// recipient named in the events, each the state after the latest decision (expiry is
-/// applied when read). One definition, used to write the table and by `verify` to
-/// check it.
-pub(crate) fn materialize(events: &[Event], basis: LawfulBasis) -> Vec<CurrentRow> {
-    let mut recipients: Vec<Option<&str>> = events.iter().map(|e| e.recipient.as_deref()).collect();
-    recipients.push(None);
-    recipients.sort();
-    recipients.dedup();
-    recipients
-        .into_iter()
-        .filter_map(|r| {
-            let d = decide(events, basis, r, max_ts(), max_ts(), false);
-            let ev = d.event?;
-            let last_effective = events
-                .iter()
-                .filter(|e| bears_on(e.recipient.as_deref(), r))
-                .map(|e| e.effective_at.as_millis())
-                .max()
-                .unwrap_or(0);
-            Some(CurrentRow {
-                recipient: r.unwrap_or("").to_string(),
-                state: d.state,
-                seq: ev.seq,
-                event_id: ev.id,
-                since: d
-                    .since
-                    .map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
-                until: d.until.map(Timestamp::as_millis),
-                last_effective,
-            })
-        })
-        .collect()
-}
-
-/// Calls `f(subject, purpose, events)` for each (subject, purpose) group of
-/// non-erased events, in index order; `f` returns false to stop.
-fn for_each_group(
-    conn: &Connection,
-    purpose: Option<&str>,
-    mut f: impl FnMut(&str, &str, &[Event]) -> Result<bool>,
-) -> Result<()> {
-    let sql = format!(
-        "SELECT {DECIDE_COLUMNS} FROM events WHERE subject IS NOT NULL AND purpose IS NOT NULL \
-         AND (?1 IS NULL OR purpose = ?1) ORDER BY subject, purpose, seq"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([purpose])?;
-    let mut group: Vec<Event> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let e = event_from_row(r)?;
-        if group
-            .first()
-            .is_some_and(|g| g.subject != e.subject || g.purpose != e.purpose)
-        {
-            if !call_group(&mut f, &group)? {
-                return Ok(());
-            }
-            group.clear();
-        }
-        group.push(e);
-    }
-    if !group.is_empty() {
-        call_group(&mut f, &group)?;
-    }
-    Ok(())
-}
-
-fn call_group(
-    f: &mut impl FnMut(&str, &str, &[Event]) -> Result<bool>,
-    group: &[Event],
-) -> Result<bool> {
-    let first = &group[0];
-    f(
-        first.subject.as_deref().unwrap_or(""),
-        first.purpose.as_deref().unwrap_or(""),
-        group,
-    )
-}
-
-/// Checks the tables derived from the log (registry and materialized state) against
-/// the events. Returns the sequence number and description of the first mismatch.
-pub(crate) fn check_derived(conn: &Connection) -> Result<Option<(u64, String)>> {
-    // Registry tables: each row is exactly the definition in its event.
-    let mut stmt = conn.prepare(
-        "SELECT e.seq, e.kind, coalesce(e.purpose, e.notice_id), coalesce(e.purpose_version, e.notice_version), e.details, \
-         (SELECT count(*) FROM purposes p WHERE p.seq = e.seq AND p.id = e.purpose AND p.version = e.purpose_version \
-          AND p.def = e.details AND p.registered_at = e.recorded_at) + \
-         (SELECT count(*) FROM notices n WHERE n.seq = e.seq AND n.id = e.notice_id AND n.version = e.notice_version \
-          AND n.def = e.details AND n.registered_at = e.recorded_at) \
-         FROM events e WHERE e.kind IN ('purpose_defined', 'notice_defined') ORDER BY e.seq",
+/// The materialized rows of one subject and purpose.
+fn read_current(conn: &Connection, subject: &str, purpose: &str) -> Result<Vec<CurrentRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT recipient, state, seq, event_id, since, until, last_effective FROM current \
+         WHERE subject = ?1 AND purpose = ?2",
     )?;
-    let mut rows = stmt.query([])?;
-    let mut registry_events = 0i64;
-    while let Some(r) = rows.next()? {
-        registry_events += 1;
-        if r.get::<_, i64>(5)? != 1 {
-            let seq: i64 = r.get(0)?;
-            return Ok(Some((
-                seq as u64,
-                format!("the registry table row for event {seq} differs from the event"),
-            )));
-        }
-    }
-    let registry_rows: i64 = conn.query_row(
-        "SELECT (SELECT count(*) FROM purposes) + (SELECT count(*) FROM notices)",
-        [],
-        |r| r.get(0),
-    )?;
-    if registry_rows != registry_events {
-        let seq: i64 = conn.query_row(
-            "SELECT coalesce(min(CAST(seq AS INTEGER)), 0) FROM (SELECT seq FROM purposes UNION ALL SELECT seq FROM notices) \
-             WHERE seq NOT IN (SELECT seq FROM events WHERE kind IN ('purpose_defined', 'notice_defined'))",
-            [],
-            |r| r.get(0),
-        )?;
-        return Ok(Some((
-            seq as u64,
-            "the registry tables hold rows no event defines".into(),
-        )));
-    }
-    // Materialized state: recompute every row from the events.
-    let mut bases = std::collections::HashMap::new();
-    for p in conn
-        .prepare("SELECT id, def FROM purposes ORDER BY id, version")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-    {
-        let (id, def) = p?;
-        let def: PurposeDef = serde_json::from_str(&def)
-            .map_err(|e| Error::Corrupt(format!("purpose definition: {e}")))?;
-        bases.insert(id, def.lawful_basis);
-    }
-    let mut found = None;
-    let mut expected_rows = 0i64;
-    let mut current = conn.prepare(
-        "SELECT recipient, state, seq, since, until, last_effective, event_id FROM current \
-         WHERE subject = ?1 AND purpose = ?2 ORDER BY recipient",
-    )?;
-    for_each_group(conn, None, |subject, purpose, events| {
-        let basis = bases.get(purpose).copied().unwrap_or(LawfulBasis::Consent);
-        let mut want = materialize(events, basis);
-        want.sort_by(|a, b| a.recipient.cmp(&b.recipient));
-        expected_rows += want.len() as i64;
-        let have = current
-            .query_map([subject, purpose], current_row_loosely)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        if have != want {
-            let seq = events.last().map_or(0, |e| e.seq);
-            found = Some((
-                seq,
-                format!("the materialized state of the events up to {seq} is wrong"),
-            ));
-            return Ok(false);
-        }
-        Ok(true)
+    let rows = stmt.query_map([subject, purpose], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<i64>>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
     })?;
-    if found.is_some() {
-        return Ok(found);
+    let corrupt = |what: &str| Error::Corrupt(format!("materialized state: {what}"));
+    let mut out = Vec::new();
+    for r in rows {
+        let (recipient, state, seq, id, since, until, last_effective) = r?;
+        out.push(CurrentRow {
+            recipient,
+            state: State::parse(&state).ok_or_else(|| corrupt("unknown state"))?,
+            seq: u64::try_from(seq).map_err(|_| corrupt("negative seq"))?,
+            event_id: Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?,
+            since,
+            until,
+            last_effective,
+        });
     }
-    let rows: i64 = conn.query_row("SELECT count(*) FROM current", [], |r| r.get(0))?;
-    if rows != expected_rows {
-        // Every group was checked, so the extra rows belong to no group of events.
-        let seq: i64 = conn.query_row(
-            "SELECT coalesce(min(CAST(c.seq AS INTEGER)), 0) FROM current c WHERE NOT EXISTS \
-             (SELECT 1 FROM events e WHERE e.subject = c.subject AND e.purpose = c.purpose)",
-            [],
-            |r| r.get(0),
-        )?;
-        return Ok(Some((
-            seq as u64,
-            format!("the materialized state has {rows} rows, the events imply {expected_rows}"),
-        )));
-    }
-    // Erasure markers: exactly one per `subject_erased` event, with the key its hashed
-    // details name (so a marker cannot be dropped or re-pointed to revive a subject).
-    let bad_marker: Option<i64> = conn
-        .query_row(
-            "SELECT e.seq FROM events e WHERE e.kind = 'subject_erased' AND NOT EXISTS \
-             (SELECT 1 FROM erased x WHERE x.seq = e.seq AND x.subject_key = e.subject_key \
-              AND lower(hex(x.subject_key)) = json_extract(e.details, '$.subject_key')) \
-             ORDER BY e.seq LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(seq) = bad_marker {
-        return Ok(Some((
-            seq as u64,
-            format!("the erasure marker of event {seq} is missing or altered"),
-        )));
-    }
-    let (markers, erasures): (i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM erased), (SELECT count(*) FROM events WHERE kind = 'subject_erased')",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if markers != erasures {
-        let seq: i64 = conn.query_row(
-            "SELECT coalesce(min(CAST(seq AS INTEGER)), 0) FROM erased x WHERE NOT EXISTS \
-             (SELECT 1 FROM events e WHERE e.seq = x.seq AND e.kind = 'subject_erased')",
-            [],
-            |r| r.get(0),
-        )?;
-        return Ok(Some((
-            seq as u64,
-            "the erasure markers include one no event records".into(),
-        )));
-    }
-    Ok(None)
+    Ok(out)
 }
 
-/// Reads a `current` row without failing on a tampered storage type: a value of the
-/// wrong type becomes one that cannot equal a recomputed row.
-fn current_row_loosely(r: &rusqlite::Row<'_>) -> rusqlite::Result<CurrentRow> {
-    use rusqlite::types::ValueRef;
-    let text = |i: usize| -> rusqlite::Result<Option<String>> {
-        Ok(match r.get_ref(i)? {
-            ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
-            _ => None,
-        })
-    };
-    let int = |i: usize| -> rusqlite::Result<Option<i64>> {
-        Ok(match r.get_ref(i)? {
-            ValueRef::Integer(n) => Some(n),
-            ValueRef::Null => None,
-            _ => Some(i64::MIN),
-        })
-    };
-    Ok(CurrentRow {
-        recipient: text(0)?.unwrap_or_else(|| "\u{0}malformed".into()),
-        state: text(1)?
-            .and_then(|s| State::parse(&s))
-            .unwrap_or(State::Erased),
-        seq: int(2)?.map_or(u64::MAX, |n| n as u64),
-        event_id: match r.get_ref(6)? {
-            ValueRef::Blob(b) => Uuid::from_slice(b).unwrap_or(Uuid::max()),
-            _ => Uuid::max(),
-        },
-        since: int(3)?.unwrap_or(i64::MIN),
-        until: int(4)?,
-        last_effective: int(5)?.unwrap_or(i64::MIN),
+/// What the materialized state reads of a row.
+pub(crate) fn step_of(row: &RawRow) -> Result<Step<'_>> {
+    let bad = |what: &str| Error::Corrupt(format!("event {}: {what}", row.seq));
+    let uuid = |b: &[u8]| Uuid::from_slice(b).map_err(|_| bad("not a UUID"));
+    Ok(Step {
+        seq: u64::try_from(row.seq).map_err(|_| bad("negative seq"))?,
+        id: uuid(&row.id)?,
+        kind: row.kind.parse().map_err(|_| bad("unknown kind"))?,
+        recipient: row.recipient.as_deref(),
+        effective_at: row.effective_at,
+        expires_at: row.expires_at,
+        target: row.target.as_deref().map(uuid).transpose()?,
     })
 }
 
-fn max_ts() -> Timestamp {
-    Timestamp::MAX
-}
 
 fn push_if_given(
     out: &mut Vec<ConsentingSubject>,
@@ -1677,10 +2132,12 @@ fn push_if_given(
 }
 
 /// Whether a stored event has the same content as a retried append (idempotency).
-fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>) -> bool {
+/// For an erased event (`erased`), the personal fields (subject, evidence) are gone
+/// and only the rest is compared; the caller has matched the subject's pseudonym.
+fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>, erased: bool) -> bool {
     let existing_evidence = existing.evidence.as_ref().map(|v| v.to_string());
     existing.kind == e.kind
-        && existing.subject.as_deref() == Some(e.subject.as_str())
+        && (erased || existing.subject.as_deref() == Some(e.subject.as_str()))
         && existing.purpose.as_deref() == Some(e.purpose.as_str())
         && existing.recipient == e.recipient
         && existing
@@ -1693,6 +2150,6 @@ fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>) -> bool 
         && existing.recorded_by == e.recorded_by
         && e.effective_at.is_none_or(|t| t == existing.effective_at)
         && e.expires_at.is_none_or(|t| Some(t) == existing.expires_at)
-        && existing_evidence.as_deref() == evidence
+        && (erased || existing_evidence.as_deref() == evidence)
         && existing.target == e.target
 }

@@ -45,20 +45,26 @@
 
 pub mod canonical;
 mod chain;
+mod current;
 mod error;
 mod event;
+mod key;
 mod ledger;
+mod lockfile;
 pub mod merkle;
 mod notice;
 mod purpose;
 mod query;
 mod store;
 mod timestamp;
+mod verify;
 
 pub use chain::{ConsistencyProof, Head, InclusionProof, VerifyReport};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Actor, ActorKind, Event, EventKind, Method, NewEvent, MAX_ID_LEN};
-pub use ledger::{ErasureReport, Ledger, SubjectExport};
+pub use key::{default_key_path, KeySource};
+pub use ledger::{Batch, BatchToken, ChunkedError, ErasureReport, Ledger, SubjectExport};
+pub use lockfile::lock_path;
 pub use merkle::{Hash, ProofError};
 pub use notice::{Notice, NoticeDef, NoticeRef};
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};

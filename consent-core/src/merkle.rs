@@ -124,6 +124,9 @@ pub enum ProofError {
     /// The consistency proof does not reproduce the given old root.
     #[error("the proof does not lead to the given old root")]
     OldRootMismatch,
+    /// The proof is not about the event it was offered for (leaf hash or index).
+    #[error("the proof is not about this event: {0}")]
+    NotThisEvent(&'static str),
 }
 
 /// Hashes to store when the leaf with index `n` (0-based; the tree had n leaves before) is appended:

@@ -74,7 +74,7 @@ fn many_processes_append_to_one_file() {
     assert!(report.ok, "{report:?}");
     assert_eq!(
         report.size,
-        8 + procs * per,
+        9 + procs * per,
         "nothing lost, nothing duplicated"
     );
     let changes = l.changes_since(0, usize::MAX).unwrap();
@@ -113,7 +113,7 @@ fn many_threads_share_one_ledger() {
     }
     let r = l.verify().unwrap();
     assert!(r.ok);
-    assert_eq!(r.size, 8 + 200);
+    assert_eq!(r.size, 9 + 200);
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn bad_files_are_refused_clearly() {
         .collect();
     std::fs::write(&random, &bytes).unwrap();
     let err = Ledger::open(&random).err().unwrap();
-    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert_eq!(err.kind(), ErrorKind::NotALedger, "{err}");
     assert_eq!(
         std::fs::read(&random).unwrap(),
         bytes,
@@ -137,10 +137,30 @@ fn bad_files_are_refused_clearly() {
         .unwrap()
         .execute_batch("CREATE TABLE students(id TEXT)")
         .unwrap();
+    let before = std::fs::read(&foreign).unwrap();
+    let err = Ledger::open(&foreign).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::NotALedger);
+    assert!(err.to_string().contains("not a consent ledger"), "{err}");
     assert_eq!(
-        Ledger::open(&foreign).err().unwrap().kind(),
-        ErrorKind::Corrupt
+        std::fs::read(&foreign).unwrap(),
+        before,
+        "another application's file is not switched to WAL or touched at all"
     );
+    assert!(!dir.path().join("foreign.db-wal").exists());
+
+    // A 0-byte file (a power cut during `init`) is not a ledger: only creating one
+    // may write into it.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let check_only = LedgerOptions {
+        create: false,
+        ..LedgerOptions::default()
+    };
+    assert_eq!(
+        Ledger::open_with(&empty, check_only).err().unwrap().kind(),
+        ErrorKind::NotALedger
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
 
     let newer = dir.path().join("newer.db");
     drop(Ledger::open(&newer).unwrap());
@@ -228,6 +248,16 @@ fn full_disk_loses_nothing() {
     assert!(l.verify_against(&head).unwrap().ok);
 }
 
+/// A copied ledger needs its key file beside it too.
+fn copy_key(from: &Path, to: &Path) {
+    let _ = std::fs::remove_file(consent_core::default_key_path(to));
+    std::fs::copy(
+        consent_core::default_key_path(from),
+        consent_core::default_key_path(to),
+    )
+    .unwrap();
+}
+
 fn raw(path: &Path) -> Connection {
     Connection::open(path).unwrap()
 }
@@ -253,17 +283,18 @@ fn tampering_with_rows_is_named_by_verify() {
         ("explicit flag", "UPDATE events SET explicit = 1 WHERE seq = 9", Some(9)),
         ("deleted row", "DELETE FROM events WHERE seq = 17", Some(17)),
         ("tree hash", "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 3", Some(12)),
-        ("forged row", "INSERT INTO events SELECT seq + 100, randomblob(16), kind, subject, salt, personal_digest, purpose, purpose_version, recipient, notice_id, notice_version, notice_sha256, explicit, method, recorded_by, effective_at, recorded_at, expires_at, effect_deadline, 'forged', evidence, target, details, subject_key FROM events WHERE seq = 37", Some(38)),
+        ("forged row", "INSERT INTO events SELECT seq + 100, randomblob(16), kind, subject, salt, personal_digest, purpose, purpose_version, recipient, notice_id, notice_version, notice_sha256, explicit, method, recorded_by, effective_at, recorded_at, expires_at, effect_deadline, 'forged', evidence, target, details, subject_key, randomblob(32), encoding FROM events WHERE seq = 37", Some(39)),
         ("swapped rows", "UPDATE events SET seq = CASE seq WHEN 10 THEN 11 ELSE 10 END WHERE seq IN (10, 11)", Some(10)),
-        ("registry", "UPDATE events SET details = replace(details, 'Share', 'Sell') WHERE seq = 0", Some(0)),
-        ("registry table", "UPDATE purposes SET def = replace(def, 'Share', 'Sell') WHERE id = 'jmsu.data-sharing'", Some(0)),
-        ("materialized state", "UPDATE current SET state = 'withdrawn' WHERE subject = 's5'", Some(13)),
-        ("materialized row deleted", "DELETE FROM current WHERE subject = 's6'", Some(14)),
-        ("materialized row forged", "INSERT INTO current SELECT 'intruder', purpose, recipient, state, seq, event_id, since, until, last_effective FROM current WHERE subject = 's7'", Some(15)),
+        ("registry", "UPDATE events SET details = replace(details, 'Share', 'Sell') WHERE seq = 1", Some(1)),
+        ("registry table", "UPDATE purposes SET def = replace(def, 'Share', 'Sell') WHERE id = 'jmsu.data-sharing'", Some(1)),
+        ("materialized state", "UPDATE current SET state = 'withdrawn' WHERE subject = 's5'", Some(14)),
+        ("materialized row deleted", "DELETE FROM current WHERE subject = 's6'", Some(15)),
+        ("materialized row forged", "INSERT INTO current SELECT 'intruder', purpose, recipient, state, seq, event_id, since, until, last_effective FROM current WHERE subject = 's7'", Some(16)),
     ];
     for (what, sql, want) in cases {
         let copy = dir.path().join("copy.db");
         std::fs::copy(&path, &copy).unwrap();
+        copy_key(&path, &copy);
         // The swap needs a free seq to pass through.
         if *what == "swapped rows" {
             raw(&copy).execute_batch("UPDATE events SET seq = -1 WHERE seq = 10; UPDATE events SET seq = 10 WHERE seq = 11; UPDATE events SET seq = 11 WHERE seq = -1;").unwrap();
@@ -282,6 +313,7 @@ fn tampering_with_rows_is_named_by_verify() {
     // A truncated tail, and a tail rewritten consistently, need the earlier head.
     let copy = dir.path().join("copy.db");
     std::fs::copy(&path, &copy).unwrap();
+    copy_key(&path, &copy);
     raw(&copy).execute_batch("DELETE FROM events WHERE seq >= 30; DELETE FROM tree WHERE (idx << level) + (1 << level) > 30; DELETE FROM current WHERE seq >= 30;").unwrap();
     let l = Ledger::open(&copy).unwrap();
     assert!(

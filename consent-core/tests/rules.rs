@@ -31,7 +31,7 @@ fn special_category_needs_explicit_consent() {
         .method(Method::WebForm);
     let err = l.append(grant.clone()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConsent, "{err}");
-    assert_eq!(l.head().unwrap().size, 8, "nothing was appended");
+    assert_eq!(l.head().unwrap().size, 9, "nothing was appended");
     let ev = l.append(grant.explicit(true)).unwrap();
     assert!(ev.explicit);
     assert_eq!(
@@ -393,17 +393,30 @@ fn batches_are_all_or_nothing() {
         ])
         .unwrap();
     assert_eq!(ok.len(), 2);
-    l.begin_batch().unwrap();
-    assert_eq!(l.begin_batch().unwrap_err().kind(), ErrorKind::Batch);
-    l.append(give("s3", "jmsu.marketing")).unwrap();
+    let batch = l.batch().unwrap();
+    // The thread holding a batch is told to use it, not left to deadlock.
+    assert_eq!(l.batch().unwrap_err().kind(), ErrorKind::Batch);
+    assert_eq!(
+        l.append(give("s9", "jmsu.marketing")).unwrap_err().kind(),
+        ErrorKind::Batch
+    );
+    batch.append(give("s3", "jmsu.marketing")).unwrap();
     // A failed append inside a batch leaves the batch usable.
-    assert!(l.append(give("s4", "no.such")).is_err());
-    l.rollback_batch().unwrap();
+    assert!(batch.append(give("s4", "no.such")).is_err());
+    batch.rollback().unwrap();
     assert_eq!(
         l.status("s3", "jmsu.marketing", None).unwrap().state,
         State::NeverAsked
     );
-    assert_eq!(l.commit_batch().unwrap_err().kind(), ErrorKind::Batch);
+    // Dropping a batch rolls it back.
+    {
+        let b = l.batch().unwrap();
+        b.append(give("s5", "jmsu.marketing")).unwrap();
+    }
+    assert_eq!(
+        l.status("s5", "jmsu.marketing", None).unwrap().state,
+        State::NeverAsked
+    );
     assert!(l.verify().unwrap().ok);
 }
 
@@ -491,7 +504,7 @@ fn proofs_check_against_heads() {
         (g.seq, "given", Some("jmsu.marketing"))
     );
     assert_eq!(decoded.effective_at, g.effective_at.as_millis());
-    p.verify(&old).unwrap();
+    p.verify(&bytes, &old).unwrap();
     let too_big = l.prove_inclusion(g.id, Some(old.size + 1)).unwrap_err();
     assert_eq!(too_big.kind(), ErrorKind::InvalidArgument);
     for i in 0..10 {
@@ -502,15 +515,31 @@ fn proofs_check_against_heads() {
     assert_eq!(head, new);
     c.verify(&old, &new).unwrap();
     let p2 = l.prove_inclusion(g.id, None).unwrap();
-    p2.verify(&new).unwrap();
+    p2.verify(&bytes, &new).unwrap();
     assert_eq!(
-        p2.verify(&old).unwrap_err().kind(),
+        p2.verify(&bytes, &old).unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
     let mut forged = p2.clone();
     forged.leaf_hash[0] ^= 1;
     assert_eq!(
-        forged.verify(&new).unwrap_err().kind(),
+        forged.verify(&bytes, &new).unwrap_err().kind(),
+        ErrorKind::ProofRejected
+    );
+    // A proof is bound to its event: event B's proof never vouches for event A, even
+    // re-labelled with A's leaf hash.
+    let other = l.history("x3").unwrap()[0].id;
+    let other_bytes = l.canonical_event(other).unwrap();
+    let p_other = l.prove_inclusion(other, None).unwrap();
+    p_other.verify(&other_bytes, &new).unwrap();
+    assert_eq!(
+        p_other.verify(&bytes, &new).unwrap_err().kind(),
+        ErrorKind::ProofRejected
+    );
+    let mut relabelled = p_other.clone();
+    relabelled.leaf_hash = p2.leaf_hash;
+    assert_eq!(
+        relabelled.verify(&bytes, &new).unwrap_err().kind(),
         ErrorKind::ProofRejected
     );
     let wrong = Head {

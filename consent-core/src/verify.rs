@@ -1,0 +1,708 @@
+//! `verify`: every check a reader of docs/FORMAT.md can make, in one pass over the log
+//! in `seq` order plus one read of each derived table. Nothing here reads through an
+//! index it could be fooled by: SQLite's own integrity check vouches for the b-trees,
+//! and every derived row is rebuilt from the log itself.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::canonical::personal_digest;
+use crate::chain::{Head, VerifyReport};
+use crate::current::{self, CurrentRow};
+use crate::error::Result;
+use crate::event::EventKind;
+use crate::key::PseudonymKey;
+use crate::ledger::{step_of, LedgerConfig};
+use crate::merkle::{self, Hash};
+use crate::purpose::{LawfulBasis, PurposeDef};
+use crate::query::State;
+use crate::store::{self, RawRow, TreeTable, EVENT_COLUMNS};
+
+/// The first problem found: the smallest sequence number wins (docs/FORMAT.md §4).
+#[derive(Default)]
+struct First(Option<(u64, String)>);
+
+impl First {
+    fn note(&mut self, seq: u64, why: impl Into<String>) {
+        if self.0.as_ref().is_none_or(|(s, _)| seq < *s) {
+            self.0 = Some((seq, why.into()));
+        }
+    }
+}
+
+/// A `subject_erased` event as the scan saw it.
+struct Erasure {
+    seq: u64,
+    key: Vec<u8>,
+    encoding: i64,
+    events_erased: u64,
+    /// Version 2: the seqs it blanked, from its hashed details.
+    listed: Option<Vec<u64>>,
+}
+
+/// What the scan collects for the checks that need the whole log.
+#[derive(Default)]
+struct Scan {
+    config: Option<(u64, LedgerConfig)>,
+    last_recorded: Option<i64>,
+    purposes: HashMap<(String, i64), (u64, i64, String)>,
+    notices: HashMap<(String, String), (u64, i64, String)>,
+    /// Latest lawful basis per purpose id.
+    basis: HashMap<String, (i64, LawfulBasis)>,
+    /// Per (subject, purpose): rows under a consent basis and under any other.
+    groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
+    /// Blanked subject rows: (seq, subject_key column, encoding).
+    blanked: Vec<(u64, Option<Vec<u8>>, i64)>,
+    /// Pseudonyms of subjects with personal fields present: (key, first such seq).
+    live_keys: HashMap<Vec<u8>, u64>,
+    erasures: Vec<Erasure>,
+    simulated: bool,
+}
+
+pub(crate) fn verify_conn(
+    conn: &Connection,
+    key: Option<&PseudonymKey>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
+    let size = store::size(conn)?;
+    let unplaced = |why: String| VerifyReport {
+        size,
+        ok: false,
+        first_bad_seq: None,
+        problem: Some(why),
+        head: None,
+        simulated: false,
+    };
+    if let Err(e) = store::check_schema(conn, store::SCHEMA_VERSION) {
+        return Ok(unplaced(e.to_string()));
+    }
+    if let Some(why) = check_meta(conn)? {
+        return Ok(unplaced(why));
+    }
+    // SQLite's own check of every b-tree and of every index against its table.
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if integrity != ["ok"] {
+        return Ok(unplaced(format!(
+            "SQLite integrity check failed: {}",
+            integrity.join("; ")
+        )));
+    }
+    let count: i64 = conn.query_row("SELECT count(*) FROM events NOT INDEXED", [], |r| r.get(0))?;
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events NOT INDEXED ORDER BY seq");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut expected: u64 = 0;
+    let mut level: Vec<Hash> = Vec::new();
+    let mut spill = LevelCheck::new(conn);
+    let mut row_problem = None;
+    let mut scan = Scan::default();
+    while let Some(r) = rows.next()? {
+        let row = RawRow::from_row(r)?;
+        if row.seq != expected as i64 {
+            let why = format!("event {expected} is missing (next row has seq {})", row.seq);
+            row_problem = Some((expected, why));
+            break;
+        }
+        if let Some(problem) = check_row(&row).or_else(|| scan.row(&row, key)) {
+            row_problem = Some((expected, problem));
+            break;
+        }
+        level.push(row.canonical().leaf_hash());
+        expected += 1;
+        if level.len() == 1 << 16 {
+            spill.feed(&mut level, expected - (1 << 16))?;
+            if let Some((seq, why)) = spill.first_bad.take() {
+                return Ok(VerifyReport::bad(size, seq, why));
+            }
+            progress(expected, size);
+        }
+    }
+    drop(rows);
+    let base = expected - level.len() as u64;
+    if let Some((seq, why)) = row_problem {
+        // A bad leaf earlier in the same chunk comes first.
+        spill.check_range(0, base, &level)?;
+        let (seq, why) = spill.first_bad.take().unwrap_or((seq, why));
+        return Ok(VerifyReport::bad(size, seq, why));
+    }
+    if count as u64 != size {
+        return Ok(VerifyReport::bad(
+            size,
+            expected,
+            "row count differs from the highest sequence number".into(),
+        ));
+    }
+    spill.feed(&mut level, base)?;
+    if let Some((seq, why)) = spill.first_bad {
+        return Ok(VerifyReport::bad(size, seq, why));
+    }
+    // Tree rows beyond what `size` implies were forged.
+    let extra: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT CAST(level AS INTEGER), CAST(idx AS INTEGER) FROM tree \
+             WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
+             OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
+             ORDER BY level LIMIT 1",
+            params![size as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((lvl, idx)) = extra {
+        let seq = u64::try_from(idx)
+            .ok()
+            .zip(u32::try_from(lvl).ok())
+            .and_then(|(i, l)| i.checked_shl(l))
+            .unwrap_or(size);
+        return Ok(VerifyReport::bad(
+            size,
+            seq.min(size),
+            format!("tree hash ({lvl}, {idx}) lies beyond the log"),
+        ));
+    }
+    if size > 0 && scan.config.is_none() {
+        return Ok(VerifyReport::bad(
+            size,
+            0,
+            "the log has no `ledger_configured` event".into(),
+        ));
+    }
+    let mut first = First::default();
+    scan.check_erasures(&mut first);
+    check_derived(conn, &scan, &mut first)?;
+    if let Some((seq, why)) = first.0 {
+        return Ok(VerifyReport::bad(size, seq, why));
+    }
+    let root = merkle::root(size, &mut TreeTable(conn))?;
+    progress(size, size);
+    Ok(VerifyReport {
+        size,
+        ok: true,
+        first_bad_seq: None,
+        problem: None,
+        head: Some(Head { size, root }),
+        simulated: scan.simulated,
+    })
+}
+
+/// `meta` holds exactly `format` and `schema_version`, with their values.
+fn check_meta(conn: &Connection) -> Result<Option<String>> {
+    let rows: Vec<(Vec<u8>, String, Vec<u8>)> = conn
+        .prepare("SELECT CAST(key AS BLOB), typeof(value), CASE typeof(value) WHEN 'blob' THEN CAST(hex(value) AS BLOB) \
+             ELSE CAST(value AS BLOB) END FROM meta ORDER BY key")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let want = [
+        (b"format".to_vec(), "text".to_string(), store::FORMAT_NAME.as_bytes().to_vec()),
+        (
+            b"schema_version".to_vec(),
+            "integer".to_string(),
+            store::SCHEMA_VERSION.to_string().into_bytes(),
+        ),
+    ];
+    Ok((rows != want).then(|| {
+        "the `meta` table holds other rows than `format` and `schema_version` (a pepper or key must never be stored in the file)".into()
+    }))
+}
+
+fn hex_key(k: &[u8]) -> String {
+    hex::encode(k)
+}
+
+impl Scan {
+    /// Checks one row in log order and records what the whole-log checks need.
+    fn row(&mut self, row: &RawRow, key: Option<&PseudonymKey>) -> Option<String> {
+        let seq = row.seq as u64;
+        let bad = |why: &str| Some(format!("event {seq}: {why}"));
+        let kind: EventKind = match row.kind.parse() {
+            Ok(k) => k,
+            Err(_) => return bad("unknown kind"),
+        };
+        // Encoding: version 1 only before the configuration event of a migration.
+        let config_event = kind == EventKind::LedgerConfigured;
+        match (&self.config, row.encoding) {
+            (None, 1) if !config_event => {}
+            (None, 2) if config_event => {}
+            (Some(_), 2) => {}
+            (None, 2) => return bad("the first event of a ledger must be `ledger_configured`"),
+            _ => return bad("wrong canonical encoding version for its place in the log"),
+        }
+        if kind == EventKind::LedgerConfigured {
+            if self.config.is_some() {
+                return bad("a second `ledger_configured` event");
+            }
+            let config: LedgerConfig = match row.details.as_deref().map(serde_json::from_str) {
+                Some(Ok(c)) => c,
+                _ => return bad("the configuration is malformed"),
+            };
+            if config.format != store::FORMAT_NAME
+                || config.schema_version != store::SCHEMA_VERSION
+                || !matches!(config.clock.as_str(), "system" | "simulated")
+                || (seq == 0) != config.migrated_from.is_none()
+                || config.migrated_from.is_some() != config.erased_before_migration.is_some()
+                || (config.migrated_from.is_some() && config.clock != "system")
+            {
+                return bad("the configuration does not describe a ledger of this format");
+            }
+            if let Some(k) = key {
+                if k.id() != config.pseudonym_key_id {
+                    return bad("the pseudonym key is not the one the ledger committed to");
+                }
+            }
+            self.simulated = config.clock == "simulated";
+            self.config = Some((seq, config));
+            self.last_recorded = Some(row.recorded_at);
+            return None;
+        }
+        // Record time never goes back from the configuration on.
+        if let Some(last) = self.last_recorded {
+            if row.recorded_at < last {
+                return bad("record time goes backwards");
+            }
+            self.last_recorded = Some(row.recorded_at);
+        }
+        let v2 = row.encoding == 2;
+        let is32 = |b: &Option<Vec<u8>>| b.as_ref().is_some_and(|b| b.len() == 32);
+        match kind {
+            EventKind::PurposeDefined => {
+                let (Some(id), Some(version), Some(def)) = (&row.purpose, row.purpose_version, &row.details) else {
+                    return bad("a purpose definition lacks its id, version or definition");
+                };
+                let Ok(parsed) = serde_json::from_str::<PurposeDef>(def) else {
+                    return bad("the purpose definition is not valid");
+                };
+                if parsed.id != *id {
+                    return bad("the purpose definition names another id");
+                }
+                let latest = self.basis.get(id).map_or(0, |(v, _)| *v);
+                if version != latest + 1 {
+                    return bad("purpose versions must count up from 1");
+                }
+                self.basis.insert(id.clone(), (version, parsed.lawful_basis));
+                self.purposes
+                    .insert((id.clone(), version), (seq, row.recorded_at, def.clone()));
+            }
+            EventKind::NoticeDefined => {
+                let (Some(id), Some(version), Some(def)) = (&row.notice_id, &row.notice_version, &row.details) else {
+                    return bad("a notice definition lacks its id, version or definition");
+                };
+                if self
+                    .notices
+                    .insert((id.clone(), version.clone()), (seq, row.recorded_at, def.clone()))
+                    .is_some()
+                {
+                    return bad("a notice version is defined twice");
+                }
+            }
+            EventKind::SubjectErased => {
+                let details: serde_json::Value = match row.details.as_deref().map(serde_json::from_str) {
+                    Some(Ok(v)) => v,
+                    _ => return bad("the erasure details are malformed"),
+                };
+                let Some(events_erased) = details.get("events_erased").and_then(|v| v.as_u64()) else {
+                    return bad("the erasure details lack `events_erased`");
+                };
+                let (key_bytes, listed) = if v2 {
+                    let listed: Option<Vec<u64>> = details
+                        .get("erased_seqs")
+                        .and_then(|v| v.as_array())
+                        .and_then(|a| a.iter().map(|x| x.as_u64()).collect());
+                    if !is32(&row.subject_key) || listed.is_none() {
+                        return bad("an erasure must name its subject's pseudonym and the events it blanked");
+                    }
+                    (row.subject_key.clone().unwrap_or_default(), listed)
+                } else {
+                    let from_details = details
+                        .get("subject_key")
+                        .and_then(|v| v.as_str())
+                        .and_then(|h| hex::decode(h).ok());
+                    if from_details.is_none() || from_details != row.subject_key {
+                        return bad("the erasure marker differs from the one its hashed details name");
+                    }
+                    (from_details.unwrap_or_default(), None)
+                };
+                if self.erasures.iter().any(|x| x.key == key_bytes) {
+                    return bad("a subject is erased twice");
+                }
+                self.erasures.push(Erasure {
+                    seq,
+                    key: key_bytes,
+                    encoding: row.encoding,
+                    events_erased,
+                    listed,
+                });
+            }
+            EventKind::LedgerConfigured => unreachable!("handled above"),
+            _ => {
+                // A subject event.
+                let (Some(purpose), Some(_)) = (&row.purpose, row.purpose_version) else {
+                    return bad("a subject event lacks its purpose");
+                };
+                if v2 && !is32(&row.subject_key) {
+                    return bad("a subject event lacks its subject's pseudonym");
+                }
+                if row.source_key.as_ref().is_some_and(|k| k.len() != 32) {
+                    return bad("a source pseudonym is not 32 bytes");
+                }
+                if row.salt.is_none() {
+                    self.blanked.push((seq, row.subject_key.clone(), row.encoding));
+                    return None;
+                }
+                let subject = row.subject.clone().unwrap_or_default();
+                if row.source_id.is_some() != row.source_key.is_some() {
+                    return bad("a source id and its pseudonym must come together");
+                }
+                if !v2 && row.subject_key.is_some() {
+                    return bad("a schema-1 event with personal fields carries an erasure marker");
+                }
+                if let Some(k) = key {
+                    if v2 && row.subject_key.as_deref() != Some(&k.subject_key(&subject)[..]) {
+                        return bad("the subject's pseudonym does not match the subject");
+                    }
+                    if let Some(src) = &row.source_id {
+                        if row.source_key.as_deref() != Some(&k.source_key(src)[..]) {
+                            return bad("the source id's pseudonym does not match the source id");
+                        }
+                    }
+                }
+                if let Some(k) = &row.subject_key {
+                    self.live_keys.entry(k.clone()).or_insert(seq);
+                }
+                let step = match step_of(row) {
+                    Ok(s) => s,
+                    Err(e) => return Some(e.to_string()),
+                };
+                let group = self.groups.entry((subject, purpose.clone())).or_default();
+                current::apply(&mut group[0], &step, LawfulBasis::Consent);
+                current::apply(&mut group[1], &step, LawfulBasis::LegitimateInterests);
+            }
+        }
+        None
+    }
+
+    /// Every blanked row belongs to an erasure, and every erasure blanked exactly the
+    /// rows its hashed fields name (docs/FORMAT.md §6).
+    fn check_erasures(&self, first: &mut First) {
+        let by_key: HashMap<&[u8], &Erasure> =
+            self.erasures.iter().map(|x| (&x.key[..], x)).collect();
+        let by_seq: HashMap<u64, &Erasure> = self.erasures.iter().map(|x| (x.seq, x)).collect();
+        let blanked: HashMap<u64, (&Option<Vec<u8>>, i64)> =
+            self.blanked.iter().map(|(s, k, e)| (*s, (k, *e))).collect();
+        let migrated: HashMap<u64, u64> = self
+            .config
+            .as_ref()
+            .and_then(|(_, c)| c.erased_before_migration.as_ref())
+            .map(|v| v.iter().map(|[r, e]| (*r, *e)).collect())
+            .unwrap_or_default();
+        let mut explained: HashSet<u64> = HashSet::new();
+        for x in &self.erasures {
+            if let Some(listed) = &x.listed {
+                if listed.len() as u64 != x.events_erased {
+                    first.note(x.seq, format!("erasure {}: `events_erased` differs from the events it lists", x.seq));
+                }
+                for &s in listed {
+                    let ok = s < x.seq
+                        && blanked
+                            .get(&s)
+                            .is_some_and(|(k, _)| k.as_deref() == Some(&x.key[..]));
+                    if !ok || !explained.insert(s) {
+                        first.note(s.min(x.seq), format!("erasure {}: event {s} it lists is not one of its subject's blanked events", x.seq));
+                    }
+                }
+            } else {
+                // Schema 1: the migration's hashed list binds the rows.
+                let n = migrated.iter().filter(|(r, e)| **e == x.seq && **r < x.seq).count() as u64;
+                if n != x.events_erased {
+                    first.note(x.seq, format!("erasure {}: the blanked events bound to it differ from its `events_erased`", x.seq));
+                }
+            }
+            if let Some(&s) = self.live_keys.get(&x.key) {
+                first.note(s, format!("event {s} keeps personal fields although its subject was erased"));
+            }
+        }
+        for (&s, &(k, encoding)) in &blanked {
+            if explained.contains(&s) {
+                continue;
+            }
+            let ok = match migrated.get(&s) {
+                Some(e) => by_seq.get(e).is_some_and(|x| x.encoding == 1 && k.as_deref() == Some(&x.key[..])),
+                // Appended after its subject's erasure, blank from the start.
+                None => encoding == 2
+                    && k.as_deref()
+                        .and_then(|k| by_key.get(k))
+                        .is_some_and(|x| x.seq < s),
+            };
+            if !ok {
+                first.note(s, format!("event {s} is blanked but no erasure accounts for it"));
+            }
+        }
+        for (&r, e) in &migrated {
+            if !blanked.contains_key(&r) || !by_seq.contains_key(e) {
+                first.note(r, format!("the migration binds event {r} to an erasure that does not account for it"));
+            }
+        }
+    }
+}
+
+/// Compares every derived table with what the scan rebuilt from the log.
+fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()> {
+    // Registry tables.
+    let mut seen = 0usize;
+    let mut stmt = conn.prepare("SELECT id, version, seq, registered_at, def, typeof(id), typeof(version), typeof(seq), typeof(registered_at), typeof(def) FROM purposes")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+        let ok_types = types == ["text", "integer", "integer", "integer", "text"];
+        let row = ok_types
+            .then(|| -> rusqlite::Result<_> { Ok(((r.get::<_, String>(0)?, r.get::<_, i64>(1)?), (r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))) })
+            .transpose()?;
+        match row {
+            Some((k, v)) if scan.purposes.get(&k) == Some(&v) => seen += 1,
+            Some((k, _)) => {
+                let seq = scan.purposes.get(&k).map_or(0, |v| v.0);
+                first.note(seq, format!("the purposes row for event {seq} differs from the event"));
+            }
+            None => first.note(0, "a purposes row has the wrong storage types"),
+        }
+    }
+    if seen != scan.purposes.len() {
+        let seq = scan.purposes.values().map(|v| v.0).min().unwrap_or(0);
+        first.note(seq, "the purposes table lacks a row its events define");
+    }
+    let mut seen = 0usize;
+    let mut stmt = conn.prepare("SELECT id, version, seq, registered_at, def, typeof(id), typeof(version), typeof(seq), typeof(registered_at), typeof(def) FROM notices")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+        let ok_types = types == ["text", "text", "integer", "integer", "text"];
+        let row = ok_types
+            .then(|| -> rusqlite::Result<_> { Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))) })
+            .transpose()?;
+        match row {
+            Some((k, v)) if scan.notices.get(&k) == Some(&v) => seen += 1,
+            Some((k, _)) => {
+                let seq = scan.notices.get(&k).map_or(0, |v| v.0);
+                first.note(seq, format!("the notices row for event {seq} differs from the event"));
+            }
+            None => first.note(0, "a notices row has the wrong storage types"),
+        }
+    }
+    if seen != scan.notices.len() {
+        let seq = scan.notices.values().map(|v| v.0).min().unwrap_or(0);
+        first.note(seq, "the notices table lacks a row its events define");
+    }
+    // Materialized state: rows under each purpose's latest basis.
+    let mut want: HashMap<(String, String, String), CurrentRow> = HashMap::new();
+    for ((subject, purpose), rows) in &scan.groups {
+        let consent = scan
+            .basis
+            .get(purpose)
+            .is_none_or(|(_, b)| *b == LawfulBasis::Consent);
+        for r in &rows[if consent { 0 } else { 1 }] {
+            want.insert((subject.clone(), purpose.clone(), r.recipient.clone()), r.clone());
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective, \
+         typeof(subject) || typeof(purpose) || typeof(recipient) || typeof(state) || typeof(seq) \
+         || typeof(event_id) || typeof(since) || typeof(until) || typeof(last_effective) FROM current",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let types: String = r.get(9)?;
+        let okt = matches!(
+            types.as_str(),
+            "texttexttexttextintegerblobintegerintegerinteger" | "texttexttexttextintegerblobintegernullinteger"
+        );
+        let parsed = if okt {
+            let k = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
+            let state = State::parse(&r.get::<_, String>(3)?);
+            let id = uuid::Uuid::from_slice(&r.get::<_, Vec<u8>>(5)?).ok();
+            state.zip(id).map(|(state, event_id)| {
+                (
+                    k.clone(),
+                    CurrentRow {
+                        recipient: k.2.clone(),
+                        state,
+                        seq: r.get::<_, i64>(4).unwrap_or(-1) as u64,
+                        event_id,
+                        since: r.get(6).unwrap_or(i64::MIN),
+                        until: r.get(7).unwrap_or(None),
+                        last_effective: r.get(8).unwrap_or(i64::MIN),
+                    },
+                )
+            })
+        } else {
+            None
+        };
+        match parsed {
+            Some((k, row)) => match want.remove(&k) {
+                Some(w) if w == row => {}
+                Some(w) => first.note(w.seq, format!("the materialized state decided by event {} is wrong", w.seq)),
+                None => first.note(row.seq, format!("the materialized state has a row (naming event {}) that no events imply", row.seq)),
+            },
+            None => first.note(0, "a materialized row has the wrong storage types or values"),
+        }
+    }
+    if let Some(w) = want.values().min_by_key(|w| w.seq) {
+        first.note(w.seq, format!("the materialized state lacks the row decided by event {}", w.seq));
+    }
+    // Erasure markers: exactly one per erasure, with its pseudonym and seq.
+    let mut markers: HashMap<Vec<u8>, u64> =
+        scan.erasures.iter().map(|x| (x.key.clone(), x.seq)).collect();
+    let mut stmt = conn.prepare("SELECT subject_key, seq, typeof(subject_key), typeof(seq) FROM erased")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let types = (r.get::<_, String>(2)?, r.get::<_, String>(3)?);
+        if types != ("blob".into(), "integer".into()) {
+            first.note(0, "an erasure marker has the wrong storage types");
+            continue;
+        }
+        let (k, seq): (Vec<u8>, i64) = (r.get(0)?, r.get(1)?);
+        match markers.remove(&k) {
+            Some(s) if s as i64 == seq => {}
+            Some(s) => first.note(s, format!("the erasure marker of event {s} is altered")),
+            None => first.note(u64::try_from(seq).unwrap_or(0), "an erasure marker that no event records"),
+        }
+    }
+    if let Some(&s) = markers.values().min() {
+        first.note(s, format!("the erasure marker of event {s} is missing"));
+    }
+    let _ = hex_key;
+    Ok(())
+}
+
+/// Row checks beyond the leaf hash: storage types, and personal fields against their digest.
+fn check_row(row: &RawRow) -> Option<String> {
+    let seq = row.seq;
+    if let Some(column) = row.malformed {
+        return Some(format!(
+            "event {seq}: column `{column}` holds a value of the wrong type or invalid UTF-8"
+        ));
+    }
+    if let Some(salt) = &row.salt {
+        let d = personal_digest(
+            salt,
+            row.subject.as_deref(),
+            row.source_id.as_deref(),
+            row.evidence.as_deref(),
+        );
+        if row.personal_digest.as_deref() != Some(&d[..]) {
+            return Some(format!(
+                "event {seq}: personal fields do not match their digest"
+            ));
+        }
+    } else if row.subject.is_some() || row.source_id.is_some() || row.evidence.is_some() {
+        return Some(format!(
+            "event {seq}: personal fields present without their salt"
+        ));
+    }
+    None
+}
+
+/// Checks interior tree hashes a chunk of leaves at a time: for each complete aligned
+/// subtree inside the chunk, recomputes its hash and compares it with the stored one.
+/// Chunks are aligned to 2^16 leaves, so subtrees spanning chunks are checked through
+/// the carried `stack` of chunk roots.
+struct LevelCheck<'c> {
+    conn: &'c Connection,
+    /// Roots of complete 2^16-leaf chunks not yet combined: (level, index, hash).
+    stack: Vec<(u32, u64, Hash)>,
+    first_bad: Option<(u64, String)>,
+}
+
+impl<'c> LevelCheck<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        LevelCheck {
+            conn,
+            stack: Vec::new(),
+            first_bad: None,
+        }
+    }
+
+    fn check(&mut self, level: u32, idx: u64, hash: &Hash) -> Result<()> {
+        self.check_range(level, idx, std::slice::from_ref(hash))
+    }
+
+    /// Compares `hashes` with the stored hashes at (`level`, `first`..), read in one
+    /// range query.
+    fn check_range(&mut self, level: u32, first: u64, hashes: &[Hash]) -> Result<()> {
+        if self.first_bad.is_some() || hashes.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idx, hash FROM tree WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+        )?;
+        let end = first + hashes.len() as u64;
+        let mut rows = stmt.query(params![level, first as i64, end as i64])?;
+        let mut expected = first;
+        let mut bad_at = None;
+        while let Some(r) = rows.next()? {
+            let idx = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(n) => n as u64,
+                _ => u64::MAX,
+            };
+            let ok = idx == expected
+                && matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b == &hashes[(idx - first) as usize][..]);
+            if !ok {
+                bad_at = Some(expected);
+                break;
+            }
+            expected += 1;
+        }
+        if bad_at.is_none() && expected < end {
+            bad_at = Some(expected);
+        }
+        if let Some(idx) = bad_at {
+            let seq = idx << level;
+            self.first_bad = Some((
+                seq,
+                format!(
+                    "tree hash ({level}, {idx}) covering events from {seq} is wrong or missing"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `leaves` start at `base` (a multiple of 2^16, or the tail). Checks them and every
+    /// complete subtree above them; drains `leaves`.
+    fn feed(&mut self, leaves: &mut Vec<Hash>, base: u64) -> Result<()> {
+        let mut cur = std::mem::take(leaves);
+        self.check_range(0, base, &cur)?;
+        let mut level = 0u32;
+        let start = base;
+        while cur.len() > 1 {
+            let next: Vec<Hash> = cur
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+            self.check_range(level + 1, start >> (level + 1), &next)?;
+            level += 1;
+            cur = next;
+            if self.first_bad.is_some() {
+                return Ok(());
+            }
+        }
+        if let [root] = cur[..] {
+            if level == 16 {
+                // A complete chunk: combine with earlier chunk roots of the same level.
+                let mut node = (level, base >> level, root);
+                while let Some(&(l, i, h)) = self.stack.last() {
+                    if l != node.0 || i + 1 != node.1 || i % 2 != 0 {
+                        break;
+                    }
+                    self.stack.pop();
+                    let parent = (l + 1, i / 2, merkle::node_hash(&h, &node.2));
+                    self.check(parent.0, parent.1, &parent.2)?;
+                    node = parent;
+                }
+                self.stack.push(node);
+            }
+        }
+        Ok(())
+    }
+}
