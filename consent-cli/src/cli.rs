@@ -235,12 +235,14 @@ pub enum NoticeCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCmd {
-    /// Register every purpose and notice of FILE (unchanged entries append nothing).
+    /// Register every purpose and notice of FILE, or none if one entry fails
+    /// (unchanged entries append nothing).
     Load {
         /// The registry (TOML) file.
         file: PathBuf,
-        /// Folder holding the notices' `text_file`s, to check their hashes
-        /// (default: next to FILE).
+        /// Folder holding the notices' `text_file`s, to check their hashes; each one
+        /// must then be readable (default: next to FILE, where a missing text is
+        /// reported as "text not available").
         #[arg(long, value_name = "DIR")]
         texts: Option<PathBuf>,
     },

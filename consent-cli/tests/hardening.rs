@@ -1,0 +1,174 @@
+//! Drives the real `consent` binary on hostile paths and data: private, atomic output
+//! files; escape sequences and formulas in stored strings; a reader that closes stdout
+//! early; a registry that fails half-way.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_consent");
+
+fn registry() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/ljmu/registry.toml")
+}
+
+/// A ledger with the LJMU registry, in a temporary folder.
+struct Ledger {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Ledger {
+    fn ljmu() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.db");
+        let l = Ledger { dir, path };
+        l.ok(&["init"]);
+        l.ok(&["registry", "load", registry().to_str().unwrap()]);
+        l
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("CONSENT_LEDGER", &self.path)
+            .env("CONSENT_NOW", "2024-09-16T10:00:00Z");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run consent")
+    }
+
+    /// Runs, expects exit 0, returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "consent {args:?} failed ({:?}):\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs, expects exit `code`, returns stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(code), "consent {args:?}: {err}");
+        err
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let s = self.ok(&[&["--json"], args].concat());
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+    }
+    fn head(&self) -> String {
+        self.ok(&["head"]).trim().to_string()
+    }
+}
+
+// ---- 3. registry load is all or nothing -------------------------------------------
+
+const PURPOSE_OK: &str =
+    "[[purpose]]\nid = \"reg.one\"\ntitle = \"One\"\ncontroller = \"LJMU\"\nlawful_basis = \"a\"\n";
+
+/// A notice entry with a stated hash, and a text file when `text_file` is not empty.
+fn notice(id: &str, text_file: &str) -> String {
+    let mut s = format!("[[notice]]\nid = \"{id}\"\nversion = \"1\"\ntitle = \"T\"\n");
+    if !text_file.is_empty() {
+        s += &format!("text_file = \"{text_file}\"\n");
+    }
+    s + &format!("sha256 = \"{}\"\n", "ab".repeat(32))
+}
+
+fn registered(l: &Ledger) -> (Value, Value, String) {
+    (
+        l.json(&["purpose", "list"]),
+        l.json(&["notice", "list"]),
+        l.head(),
+    )
+}
+
+#[test]
+fn registry_load_registers_nothing_when_an_entry_is_bad() {
+    let l = Ledger::ljmu();
+    let before = registered(&l);
+    // Entries 1 and 2 are fine; the third has no Art. 9(2) letter `z`.
+    let reg = l.file("reg.toml");
+    std::fs::write(
+        &reg,
+        format!(
+            "{}{PURPOSE_OK}[[purpose]]\nid = \"reg.two\"\ntitle = \"Two\"\ncontroller = \"LJMU\"\nlawful_basis = \"a\"\nspecial_category = \"z\"\n",
+            notice("reg.notice", "")
+        ),
+    )
+    .unwrap();
+    let err = l.fails(2, &["registry", "load", reg.to_str().unwrap()]);
+    assert_eq!(registered(&l), before);
+    assert!(
+        err.contains("reg.two"),
+        "the message names the entry: {err}"
+    );
+
+    // A conflict found only by the ledger (jmsu.privacy@1 has another text) also
+    // undoes the entries before it.
+    std::fs::write(
+        &reg,
+        format!(
+            "{}{}{PURPOSE_OK}",
+            notice("reg.notice", ""),
+            notice("jmsu.privacy", "")
+        ),
+    )
+    .unwrap();
+    l.fails(4, &["registry", "load", reg.to_str().unwrap()]);
+    assert_eq!(registered(&l), before);
+}
+
+#[test]
+fn registry_load_needs_every_text_it_is_given() {
+    let l = Ledger::ljmu();
+    let before = registered(&l);
+    let texts = l.file("texts");
+    std::fs::create_dir(&texts).unwrap();
+    std::fs::write(texts.join("a.txt"), "text a").unwrap();
+    std::fs::create_dir(texts.join("dir.txt")).unwrap();
+    let reg = l.file("reg.toml");
+    let a = "[[notice]]\nid = \"reg.a\"\nversion = \"1\"\ntitle = \"A\"\ntext_file = \"a.txt\"\n";
+    // A missing text, with --texts: refused, naming the file.
+    std::fs::write(
+        &reg,
+        format!("{a}{PURPOSE_OK}{}", notice("reg.b", "missing-b.txt")),
+    )
+    .unwrap();
+    let args = [
+        "registry",
+        "load",
+        reg.to_str().unwrap(),
+        "--texts",
+        texts.to_str().unwrap(),
+    ];
+    let err = l.fails(3, &args);
+    assert!(err.contains("missing-b.txt"), "{err}");
+    assert_eq!(registered(&l), before);
+    // An unreadable one (here a folder) is refused with or without --texts.
+    std::fs::write(&reg, format!("{a}{}", notice("reg.c", "dir.txt"))).unwrap();
+    let err = l.fails(3, &args);
+    assert!(err.contains("dir.txt"), "{err}");
+    std::fs::copy(texts.join("a.txt"), l.file("a.txt")).unwrap();
+    std::fs::create_dir(l.file("dir.txt")).unwrap();
+    let err = l.fails(3, &["registry", "load", reg.to_str().unwrap()]);
+    assert!(err.contains("dir.txt"), "{err}");
+    assert_eq!(registered(&l), before);
+    // With every text there, it loads.
+    std::fs::write(&reg, format!("{a}{PURPOSE_OK}")).unwrap();
+    let out = l.ok(&args);
+    assert!(out.contains("text") && out.contains("2 recorded"), "{out}");
+}
