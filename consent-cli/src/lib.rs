@@ -15,6 +15,7 @@ mod cli;
 mod commands;
 mod exit;
 mod import;
+mod outfile;
 mod output;
 mod receipt;
 mod registry;

@@ -90,15 +90,11 @@ pub fn print_json<T: Serialize>(v: &T) -> CliResult {
     Ok(())
 }
 
-/// Writes `text` to `path`, or stdout when `None`.
+/// Writes a document to `path` (private and atomic: see [`crate::outfile`]), or to
+/// stdout when `None`.
 pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
     match path {
-        Some(p) => std::fs::write(p, text).map_err(|e| {
-            Failure::new(
-                crate::exit::STORAGE,
-                format!("cannot write {}: {e}", p.display()),
-            )
-        }),
+        Some(p) => crate::outfile::write(p, text.as_bytes()),
         None => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

@@ -69,9 +69,111 @@ impl Ledger {
         let s = self.ok(&[&["--json"], args].concat());
         serde_json::from_str(&s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
     }
+
+    fn give(&self, subject: &str) -> String {
+        let v = self.json(&[
+            "give",
+            "--notice",
+            "jmsu.privacy@1",
+            "--method",
+            "portal",
+            "--",
+            subject,
+            "jmsu.data-sharing",
+        ]);
+        v["id"].as_str().expect("event id").to_string()
+    }
+
     fn head(&self) -> String {
         self.ok(&["head"]).trim().to_string()
     }
+}
+
+// ---- 1. files written with personal data ------------------------------------------
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_are_owner_only() {
+    let l = Ledger::ljmu();
+    let old_head = l.head();
+    let id = l.give("s1");
+    let sar = l.file("sar.json");
+    let receipt = l.file("receipt.json");
+    let proof = l.file("proof.json");
+    l.ok(&["export", "s1", "-o", sar.to_str().unwrap()]);
+    l.ok(&["receipt", &id, "-o", receipt.to_str().unwrap()]);
+    l.ok(&[
+        "prove",
+        "consistency",
+        &old_head,
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    for p in [&sar, &receipt, &proof] {
+        assert_eq!(mode(p), 0o600, "{}", p.display());
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert!(v.is_object());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_refuse_a_symlink() {
+    let l = Ledger::ljmu();
+    let id = l.give("s1");
+    let victim = l.file("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let link = l.file("link.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for args in [
+        vec!["export", "s1", "-o", link.to_str().unwrap()],
+        vec!["receipt", &id, "-o", link.to_str().unwrap()],
+    ] {
+        let err = l.fails(2, &args);
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    // A dangling link is refused too: it would otherwise create its target.
+    let dangling = l.file("dangling.json");
+    std::os::unix::fs::symlink(l.file("nowhere.json"), &dangling).unwrap();
+    l.fails(2, &["export", "s1", "-o", dangling.to_str().unwrap()]);
+    assert!(!l.file("nowhere.json").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_replace_an_existing_file_atomically() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let l = Ledger::ljmu();
+    l.give("s1");
+    let sar = l.file("sar.json");
+    std::fs::write(&sar, "old copy").unwrap();
+    std::fs::set_permissions(&sar, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let old_inode = std::fs::metadata(&sar).unwrap().ino();
+    l.ok(&["export", "s1", "-o", sar.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&sar).unwrap()).unwrap();
+    assert_eq!(v["subject"], "s1");
+    assert_eq!(mode(&sar), 0o600);
+    // Renamed into place, not rewritten in place: a reader never sees half a file.
+    assert_ne!(std::fs::metadata(&sar).unwrap().ino(), old_inode);
+    // No temporary file is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(l.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("ledger.db"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["sar.json"]);
 }
 
 // ---- 3. registry load is all or nothing -------------------------------------------
