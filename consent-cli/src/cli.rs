@@ -77,6 +77,11 @@ pub enum Command {
         subject: String,
     },
     /// Every subject with consent in force for PURPOSE (the students' union feed).
+    ///
+    /// In CSV, a cell that starts with =, +, -, @, a tab or a carriage return is
+    /// written with a leading ' so that spreadsheets show it as text instead of running
+    /// it as a formula (CSV injection, as OWASP advises); strip it to get the id back.
+    /// JSON carries the ids unchanged.
     Consenting {
         /// Purpose id.
         purpose: String,
@@ -330,7 +335,8 @@ pub enum ImportFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FeedFormat {
-    /// CSV with a header; the last line is `# head,SIZE:ROOT`.
+    /// CSV with a header; the last line is `# head,SIZE:ROOT`. Cells that would run
+    /// as spreadsheet formulas start with '.
     Csv,
     /// One JSON document with the subjects and the head.
     Json,

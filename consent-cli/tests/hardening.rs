@@ -2,8 +2,9 @@
 //! files; escape sequences and formulas in stored strings; a reader that closes stdout
 //! early; a registry that fails half-way.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -86,6 +87,18 @@ impl Ledger {
 
     fn head(&self) -> String {
         self.ok(&["head"]).trim().to_string()
+    }
+
+    /// Imports `rows` (CSV lines after the header) in one go.
+    fn import(&self, rows: impl Iterator<Item = String>) {
+        let f = self.file("rows.csv");
+        let mut text = String::from("source_id,subject,purpose,kind,notice,method\n");
+        for r in rows {
+            text.push_str(&r);
+            text.push('\n');
+        }
+        std::fs::write(&f, text).unwrap();
+        self.ok(&["import", f.to_str().unwrap()]);
     }
 }
 
@@ -174,6 +187,166 @@ fn output_files_replace_an_existing_file_atomically() {
         .collect();
     names.sort();
     assert_eq!(names, ["sar.json"]);
+}
+
+// ---- 2. output for people, spreadsheets and pipes ---------------------------------
+
+#[test]
+fn human_output_escapes_terminal_controls() {
+    let l = Ledger::ljmu();
+    // The subject as asked is echoed back; ESC must not reach the terminal.
+    let out = l.ok(&["status", "\x1b[31mevil", "jmsu.data-sharing"]);
+    assert!(out.contains("\\x1b[31mevil"), "{out}");
+    assert!(!out.contains('\x1b'), "{out:?}");
+
+    // history refuses it (ids hold no control characters), and says so escaped.
+    let err = l.fails(2, &["history", "\x1b[31mevil"]);
+    assert!(!err.contains('\x1b'), "{err:?}");
+
+    // A bidi override is a valid id; it is stored and shown escaped.
+    let rlo = "\u{202e}evil";
+    let out = l.ok(&["history", rlo]);
+    assert_eq!(out, "no events about \\u{202e}evil\n");
+    l.give(rlo);
+    for args in [
+        vec!["status", rlo, "jmsu.data-sharing"],
+        vec!["changes", "--since", "0", "--limit", "1000"],
+    ] {
+        let out = l.ok(&args);
+        assert!(out.contains("\\u{202e}evil"), "{args:?}: {out}");
+        assert!(!out.contains('\u{202e}'), "{args:?}: {out:?}");
+    }
+    assert!(l.ok(&["history", rlo]).contains("given"));
+
+    // Free text: titles, withdrawal methods, erasure reasons.
+    l.ok(&[
+        "purpose",
+        "add",
+        "evil.purpose",
+        "--title",
+        "Evil\x1b]0;pwned\x07 title",
+        "--controller",
+        "C\u{9b}31m",
+        "--withdrawal-method",
+        "line one\nline two \u{2066}x\u{2069}",
+    ]);
+    let show = l.ok(&["purpose", "show", "evil.purpose"]);
+    for want in [
+        "Evil\\x1b]0;pwned\\x07 title",
+        "C\\u{9b}31m",
+        "line one\\nline two \\u{2066}x\\u{2069}",
+    ] {
+        assert!(show.contains(want), "lacks {want}: {show}");
+    }
+    let list = l.ok(&["purpose", "list"]);
+    assert!(list.contains("C\\u{9b}31m"), "{list}");
+    l.give("s2");
+    l.ok(&["erase", "s2", "--reason", "asked \x1b[2J by email"]);
+    let changes = l.ok(&["changes", "--since", "0", "--limit", "1000"]);
+    assert!(
+        changes.contains("reason: asked \\x1b[2J by email"),
+        "{changes}"
+    );
+    for out in [&show, &list, &changes] {
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{out:?}"
+        );
+    }
+
+    // JSON keeps the stored values exactly.
+    let v = l.json(&["purpose", "show", "evil.purpose"]);
+    assert_eq!(v[0]["title"], "Evil\x1b]0;pwned\x07 title");
+    assert_eq!(v[0]["controller"], "C\u{9b}31m");
+    let h = l.json(&["history", rlo]);
+    assert_eq!(h[0]["subject"], rlo);
+}
+
+#[test]
+fn csv_feed_neutralises_formulas() {
+    let l = Ledger::ljmu();
+    for s in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "plain"] {
+        l.give(s);
+    }
+    let csv = l.ok(&["consenting", "jmsu.data-sharing"]);
+    for s in ["'=1+1,", "'+SUM(A1),", "'-2+3,", "'@cmd,", "\nplain,"] {
+        assert!(csv.contains(s), "lacks {s}: {csv}");
+    }
+    assert!(!csv.contains("\n=") && !csv.contains("\n+") && !csv.contains("\n@"));
+    // The trailer's cells are neutralised too.
+    l.ok(&[
+        "purpose",
+        "add",
+        "=HYPERLINK(x)",
+        "--title",
+        "t",
+        "--controller",
+        "c",
+    ]);
+    let csv = l.ok(&["consenting", "=HYPERLINK(x)"]);
+    assert!(csv.contains("# purpose,'=HYPERLINK(x),"), "{csv}");
+    // JSON carries the ids as they are.
+    let v = l.json(&["consenting", "jmsu.data-sharing"]);
+    let ids: Vec<&str> = v["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"=1+1") && ids.contains(&"@cmd"), "{ids:?}");
+    // And the help says so.
+    let help = l.ok(&["consenting", "--help"]);
+    assert!(help.contains("formula"), "{help}");
+}
+
+/// Runs `args`, reads a few bytes of stdout, closes it and waits.
+fn close_early(l: &Ledger, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = l
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn consent");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_exact(&mut first)
+        .expect("some output");
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let l = Ledger::ljmu();
+    // Well over a pipe's buffer (64 KiB): 12 000 subjects in the feed (850 kB of
+    // CSV), 1 000 events of one subject (140 kB of history, 700 kB of export).
+    l.import(
+        (0..12_000)
+            .map(|i| format!("f{i},student-{i:06},jmsu.data-sharing,given,jmsu.privacy@1,portal")),
+    );
+    l.import((0..1_000).map(|i| {
+        let kind = if i % 2 == 0 { "given" } else { "withdrawn" };
+        format!("h{i},busy,jmsu.data-sharing,{kind},jmsu.privacy@1,portal")
+    }));
+    for args in [
+        vec!["consenting", "jmsu.data-sharing"],
+        vec!["--json", "consenting", "jmsu.data-sharing"],
+        vec!["history", "busy"],
+        vec!["changes", "--since", "0", "--limit", "100000"],
+        vec!["export", "busy"],
+    ] {
+        let (code, err) = close_early(&l, &args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: stderr {err}");
+        assert_eq!(code, Some(141), "{args:?}: {err}");
+    }
 }
 
 // ---- 3. registry load is all or nothing -------------------------------------------
