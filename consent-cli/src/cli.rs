@@ -77,6 +77,11 @@ pub enum Command {
         subject: String,
     },
     /// Every subject with consent in force for PURPOSE (the students' union feed).
+    ///
+    /// In CSV, a cell that starts with =, +, -, @, a tab or a carriage return is
+    /// written with a leading ' so that spreadsheets show it as text instead of running
+    /// it as a formula (CSV injection, as OWASP advises); strip it to get the id back.
+    /// JSON carries the ids unchanged.
     Consenting {
         /// Purpose id.
         purpose: String,
@@ -235,12 +240,14 @@ pub enum NoticeCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCmd {
-    /// Register every purpose and notice of FILE (unchanged entries append nothing).
+    /// Register every purpose and notice of FILE, or none if one entry fails
+    /// (unchanged entries append nothing).
     Load {
         /// The registry (TOML) file.
         file: PathBuf,
-        /// Folder holding the notices' `text_file`s, to check their hashes
-        /// (default: next to FILE).
+        /// Folder holding the notices' `text_file`s, to check their hashes; each one
+        /// must then be readable (default: next to FILE, where a missing text is
+        /// reported as "text not available").
         #[arg(long, value_name = "DIR")]
         texts: Option<PathBuf>,
     },
@@ -328,7 +335,8 @@ pub enum ImportFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FeedFormat {
-    /// CSV with a header; the last line is `# head,SIZE:ROOT`.
+    /// CSV with a header; the last line is `# head,SIZE:ROOT`. Cells that would run
+    /// as spreadsheet formulas start with '.
     Csv,
     /// One JSON document with the subjects and the head.
     Json,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use consent_core::{
     Actor, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions, Method,
-    NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity,
+    NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -15,8 +15,10 @@ use crate::cli::{
     RegistryCmd,
 };
 use crate::exit::{CliResult, Failure, IMPORT_REJECTED, NOT_FOUND, TAMPER};
-use crate::output::{self, fields, print_json, short_hash, time, Table};
+use crate::output::{self, fields, outln, print_json, short_hash, time, Table};
 use crate::receipt;
+use crate::spreadsheet;
+use crate::terminal;
 
 /// Shared state of one invocation.
 struct Ctx {
@@ -141,7 +143,7 @@ pub fn run(cli: Cli) -> CliResult {
                 serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))? + "\n";
             output::write_out(output.as_deref(), &text)?;
             if let Some(p) = output {
-                println!("receipt for event {id} written to {}", p.display());
+                outln!("receipt for event {id} written to {}", p.display())?;
             }
             Ok(())
         }
@@ -153,7 +155,7 @@ pub fn run(cli: Cli) -> CliResult {
                     &json!({ "head": head.to_string(), "size": head.size, "root": hex::encode(head.root) }),
                 )
             } else {
-                println!("{head}");
+                outln!("{head}")?;
                 Ok(())
             }
         }
@@ -185,13 +187,13 @@ fn init(ctx: &Ctx) -> CliResult {
         );
     }
     if existed {
-        println!(
+        outln!(
             "ledger {} already exists: {} events, head {head}",
             path.display(),
             head.size
-        );
+        )?;
     } else {
-        println!("created ledger {}", path.display());
+        outln!("created ledger {}", path.display())?;
     }
     Ok(())
 }
@@ -314,15 +316,18 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
                 return print_json(&p);
             }
             if p.seq >= before {
-                println!(
+                outln!(
                     "registered purpose {} version {} (event #{})",
-                    p.def.id, p.version, p.seq
-                );
+                    p.def.id,
+                    p.version,
+                    p.seq
+                )?;
             } else {
-                println!(
+                outln!(
                     "purpose {} version {} is unchanged; nothing recorded",
-                    p.def.id, p.version
-                );
+                    p.def.id,
+                    p.version
+                )?;
             }
             Ok(())
         }
@@ -338,7 +343,7 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
             if ctx.json {
                 return print_json(&current);
             }
-            print!("{}", purpose_table(&current));
+            output::print(&purpose_table(&current))?;
             Ok(())
         }
         PurposeCmd::Show { id } => {
@@ -355,43 +360,40 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
             }
             for p in &versions {
                 let d = &p.def;
-                println!("{} — version {}", d.id, p.version);
-                print!(
-                    "{}",
-                    fields(&[
-                        ("title", d.title.clone()),
-                        ("controller", d.controller.clone()),
-                        ("lawful basis", d.lawful_basis.describe().to_string()),
-                        (
-                            "special category",
-                            d.special_category.map_or("-".into(), |c| format!(
-                                "Art. 9(2)({c}): grants must be explicit"
-                            ))
-                        ),
-                        ("validity", validity_text(&d.validity)),
-                        ("withdrawal delay", delay_text(d.effect_delay_secs)),
-                        (
-                            "how to withdraw",
-                            if d.withdrawal_method.is_empty() {
-                                "-".into()
-                            } else {
-                                d.withdrawal_method.clone()
-                            }
-                        ),
-                        (
-                            "recipients",
-                            if d.recipients.is_empty() {
-                                "-".into()
-                            } else {
-                                d.recipients.join(", ")
-                            }
-                        ),
-                        (
-                            "registered",
-                            format!("{} (event #{})", time(p.registered_at), p.seq)
-                        ),
-                    ])
-                );
+                outln!("{} — version {}", d.id, p.version)?;
+                output::print(&fields(&[
+                    ("title", d.title.clone()),
+                    ("controller", d.controller.clone()),
+                    ("lawful basis", d.lawful_basis.describe().to_string()),
+                    (
+                        "special category",
+                        d.special_category.map_or("-".into(), |c| {
+                            format!("Art. 9(2)({c}): grants must be explicit")
+                        }),
+                    ),
+                    ("validity", validity_text(&d.validity)),
+                    ("withdrawal delay", delay_text(d.effect_delay_secs)),
+                    (
+                        "how to withdraw",
+                        if d.withdrawal_method.is_empty() {
+                            "-".into()
+                        } else {
+                            d.withdrawal_method.clone()
+                        },
+                    ),
+                    (
+                        "recipients",
+                        if d.recipients.is_empty() {
+                            "-".into()
+                        } else {
+                            d.recipients.join(", ")
+                        },
+                    ),
+                    (
+                        "registered",
+                        format!("{} (event #{})", time(p.registered_at), p.seq),
+                    ),
+                ]))?;
             }
             Ok(())
         }
@@ -449,12 +451,12 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
             } else {
                 "already registered:"
             };
-            println!(
+            outln!(
                 "{what} notice {}@{} sha256 {}",
                 n.def.id,
                 n.def.version,
                 hex::encode(n.def.sha256)
-            );
+            )?;
             Ok(())
         }
         NoticeCmd::List => {
@@ -472,7 +474,7 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
                     n.def.title.clone(),
                 ]);
             }
-            print!("{}", t.render());
+            output::print(&t.render())?;
             Ok(())
         }
     }
@@ -511,13 +513,13 @@ fn registry_load(ctx: &Ctx, file: &Path, texts: Option<&Path>) -> CliResult {
             detail,
         ]);
     }
-    print!("{}", t.render());
+    output::print(&t.render())?;
     let new = loaded.iter().filter(|l| l.new).count();
-    println!(
+    outln!(
         "{} entries, {new} recorded, {} unchanged",
         loaded.len(),
         loaded.len() - new
-    );
+    )?;
     Ok(())
 }
 
@@ -562,7 +564,7 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
         return print_json(&ev);
     }
     let again = ev.seq < before;
-    println!(
+    outln!(
         "{} {} · {} · event #{} {}",
         if again {
             "already on record:"
@@ -573,7 +575,7 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
         ev.purpose.as_deref().unwrap_or("-"),
         ev.seq,
         ev.id
-    );
+    )?;
     let mut lines = vec![
         ("effective", time(ev.effective_at)),
         ("recorded", time(ev.recorded_at)),
@@ -592,7 +594,7 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
             format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256)),
         ));
     }
-    print!("{}", fields(&lines));
+    output::print(&fields(&lines))?;
     Ok(())
 }
 
@@ -623,15 +625,17 @@ fn status(
         return print_json(&v);
     }
     let p = ledger.purpose(purpose)?;
-    let who = match recipient {
+    // Echoed as asked, so escaped as a value: a line break stays on this line.
+    let (subject, purpose) = (terminal::value(subject), terminal::value(purpose));
+    let who = match recipient.map(terminal::value) {
         Some(r) => format!("{subject} · {purpose} → {r}"),
         None => format!("{subject} · {purpose}"),
     };
-    println!(
+    outln!(
         "{who}  [{}, {}]",
         p.def.controller,
         s.lawful_basis.describe()
-    );
+    )?;
     let mut lines = vec![(
         "state",
         format!("{} — {}", s.state, receipt::describe_state(s.state)),
@@ -658,7 +662,7 @@ fn status(
     }
     lines.push(("asked at", time(s.at)));
     lines.push(("as known at", time(s.as_known_at)));
-    print!("{}", fields(&lines));
+    output::print(&fields(&lines))?;
     Ok(())
 }
 
@@ -728,14 +732,14 @@ fn history(ctx: &Ctx, subject: &str) -> CliResult {
         return print_json(&events);
     }
     if events.is_empty() {
-        println!("no events about {subject}");
+        outln!("no events about {}", terminal::value(subject))?;
         return Ok(());
     }
     let mut t = Table::new(EVENT_HEADER);
     for e in &events {
         t.row(event_row(e));
     }
-    print!("{}", t.render());
+    output::print(&t.render())?;
     Ok(())
 }
 
@@ -752,30 +756,25 @@ fn consenting(
     if ctx.json || format == FeedFormat::Json {
         return print_json(&c);
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // The trailer lines are records too, so a purpose id is quoted and neutralised
+    // like any other cell.
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     let io = |e: csv::Error| Failure::new(crate::exit::STORAGE, e.to_string());
-    w.write_record(["subject", "since", "until", "event_id"])
-        .map_err(io)?;
+    spreadsheet::write_record(&mut w, &["subject", "since", "until", "event_id"]).map_err(io)?;
     for s in &c.subjects {
-        w.write_record([
-            s.subject.clone(),
-            s.since.to_string(),
-            s.until.map(|t| t.to_string()).unwrap_or_default(),
-            s.event_id.to_string(),
-        ])
-        .map_err(io)?;
+        let since = s.since.to_string();
+        let until = s.until.map(|t| t.to_string()).unwrap_or_default();
+        let id = s.event_id.to_string();
+        spreadsheet::write_record(&mut w, &[&s.subject, &since, &until, &id]).map_err(io)?;
     }
-    let body = String::from_utf8(w.into_inner().map_err(|e| Failure::usage(e.to_string()))?)
-        .unwrap_or_default();
-    print!("{body}");
-    println!(
-        "# purpose,{},at,{},subjects,{}",
-        c.purpose,
-        c.at,
-        c.subjects.len()
-    );
-    println!("# head,{}", c.head);
-    Ok(())
+    let (at, n) = (c.at.to_string(), c.subjects.len().to_string());
+    let trailer = ["# purpose", &c.purpose, "at", &at, "subjects", &n];
+    spreadsheet::write_record(&mut w, &trailer).map_err(io)?;
+    spreadsheet::write_record(&mut w, &["# head", &c.head.to_string()]).map_err(io)?;
+    let body = w.into_inner().map_err(|e| Failure::usage(e.to_string()))?;
+    output::emit(&String::from_utf8_lossy(&body))
 }
 
 fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
@@ -798,9 +797,9 @@ fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
         row.insert(4, who);
         t.row(row);
     }
-    print!("{}", t.render());
+    output::print(&t.render())?;
     let next = events.last().map_or(since, |e| e.seq + 1);
-    println!("{} events; continue with --since {next}", events.len());
+    outln!("{} events; continue with --since {next}", events.len())?;
     Ok(())
 }
 
@@ -810,14 +809,14 @@ fn export(ctx: &Ctx, subject: &str, output: Option<&Path>) -> CliResult {
     let text = serde_json::to_string_pretty(&x).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        println!(
+        outln!(
             "subject-access copy of {subject}: {} events, {} purposes, {} notices, head {} → {}",
             x.events.len(),
             x.purposes.len(),
             x.notices.len(),
             x.head,
             p.display()
-        );
+        )?;
     }
     Ok(())
 }
@@ -854,20 +853,10 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
             r
         }
     };
-    if ctx.json {
-        print_json(&report)?;
-    } else if report.ok {
-        println!(
-            "ok: {} events, every hash recomputed; head {}",
-            report.size,
-            report.head.map(|h| h.to_string()).unwrap_or_default()
-        );
-        if let Some(h) = against {
-            println!("the log still extends {h}");
-        }
-    }
+    // A reader that closed stdout early must not turn tampering into exit 141.
+    let printed = print_verify(ctx, &report, against);
     if report.ok {
-        Ok(())
+        printed
     } else {
         let at = report
             .first_bad_seq
@@ -877,6 +866,26 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
             format!("TAMPERED: {}{at}", report.problem.unwrap_or_default()),
         ))
     }
+}
+
+fn print_verify(ctx: &Ctx, report: &VerifyReport, against: Option<&str>) -> CliResult {
+    if ctx.json {
+        print_json(report)?;
+    } else if report.ok {
+        outln!(
+            "ok: {} events, every hash recomputed; head {}",
+            report.size,
+            report
+                .head
+                .as_ref()
+                .map(Head::to_string)
+                .unwrap_or_default()
+        )?;
+        if let Some(h) = against {
+            outln!("the log still extends {h}")?;
+        }
+    }
+    Ok(())
 }
 
 fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
@@ -895,7 +904,7 @@ fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
         serde_json::to_string_pretty(&file).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        println!("consistency proof {old} → {new} written to {}", p.display());
+        outln!("consistency proof {old} → {new} written to {}", p.display())?;
     }
     Ok(())
 }
@@ -916,16 +925,16 @@ fn check_receipt(
     if ctx.json {
         return print_json(&out);
     }
-    println!(
+    outln!(
         "ok: event {} is leaf #{} of the log at head {}",
         out.record_id.as_deref().unwrap_or("?"),
         out.leaf_index,
         out.receipt_head
-    );
+    )?;
     if let Some(h) = &out.later_head {
-        println!(
+        outln!(
             "ok: the later head {h} extends the receipt's head, so the event is still on record"
-        );
+        )?;
     }
     Ok(())
 }
@@ -933,11 +942,24 @@ fn check_receipt(
 fn import(ctx: &Ctx, args: &crate::cli::ImportArgs) -> CliResult {
     let ledger = ctx.open()?;
     let report = crate::import::run(&ledger, args)?;
+    // A reader that closed stdout early must not hide rejected rows.
+    let printed = print_import(ctx, &report);
+    if report.rejected.is_empty() {
+        printed
+    } else {
+        Err(Failure::new(
+            IMPORT_REJECTED,
+            format!("{} rows rejected", report.rejected.len()),
+        ))
+    }
+}
+
+fn print_import(ctx: &Ctx, report: &crate::import::ImportReport) -> CliResult {
     if ctx.json {
-        print_json(&report)?;
+        print_json(report)?;
     } else {
         for r in &report.rejected {
-            eprintln!("{}:{}: {}", report.file, r.line, r.reason);
+            output::warn(&format!("{}:{}: {}", report.file, r.line, r.reason));
         }
         let outcome = if report.dry_run {
             "dry run: nothing written".to_string()
@@ -947,22 +969,15 @@ fn import(ctx: &Ctx, args: &crate::cli::ImportArgs) -> CliResult {
             "nothing imported (the file is all or nothing; fix the rows or pass --skip-invalid)"
                 .to_string()
         };
-        println!(
+        outln!(
             "{}: {} rows, {} already on record, {} rejected; {outcome}",
             report.file,
             report.rows,
             report.already_recorded,
             report.rejected.len()
-        );
+        )?;
     }
-    if report.rejected.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            IMPORT_REJECTED,
-            format!("{} rows rejected", report.rejected.len()),
-        ))
-    }
+    Ok(())
 }
 
 fn erase(ctx: &Ctx, subject: &str, reason: &str, actor: &str) -> CliResult {
@@ -972,12 +987,14 @@ fn erase(ctx: &Ctx, subject: &str, reason: &str, actor: &str) -> CliResult {
     if ctx.json {
         return print_json(&r);
     }
-    println!(
+    outln!(
         "erased {subject}: personal fields blanked in {} events; marker event #{} {}",
-        r.events_erased, r.seq, r.event_id
-    );
+        r.events_erased,
+        r.seq,
+        r.event_id
+    )?;
     if !r.wal_truncated {
-        println!("note: another connection kept the WAL open; erased values may stay in it until its next checkpoint");
+        outln!("note: another connection kept the WAL open; erased values may stay in it until its next checkpoint")?;
     }
     Ok(())
 }

@@ -20,6 +20,10 @@ pub const IMPORT_REJECTED: u8 = 5;
 pub const STORAGE: u8 = 6;
 /// `check-receipt --head` without a consistency proof: more evidence needed.
 pub const NEEDS_PROOF: u8 = 7;
+/// Stdout was closed before all output was written (`consent … | head`). The status a
+/// shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would
+/// give: cut-short output is never reported as success, yet nothing is printed.
+pub const CLOSED_PIPE: u8 = 141;
 
 /// The table shown in `--help`.
 pub const TABLE: &str = "\
@@ -31,7 +35,9 @@ Exit codes:
   4  refused by the consent rules: not explicit, no notice, erased subject, conflict
   5  import: some rows were rejected (see the report on stderr)
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
-  7  check-receipt: the head given is later than the receipt's; pass --consistency";
+  7  check-receipt: the head given is later than the receipt's; pass --consistency
+141  stdout was closed early (e.g. `| head`): output cut short, quietly; what the
+     command recorded stays recorded, and codes 1 and 5 take precedence";
 
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {
@@ -67,6 +73,10 @@ impl Failure {
     /// A usage error.
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(USAGE, message)
+    }
+    /// Stdout was closed by its reader: exit [`CLOSED_PIPE`] without a message.
+    pub fn closed_pipe() -> Self {
+        Self::new(CLOSED_PIPE, "")
     }
 }
 

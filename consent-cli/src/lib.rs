@@ -15,9 +15,12 @@ mod cli;
 mod commands;
 mod exit;
 mod import;
+mod outfile;
 mod output;
 mod receipt;
 mod registry;
+mod spreadsheet;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -43,7 +46,9 @@ pub fn run() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
-            eprintln!("consent: {}", f.message);
+            if f.code != exit::CLOSED_PIPE {
+                output::warn(&format!("consent: {}", f.message));
+            }
             ExitCode::from(f.code)
         }
     }

@@ -1,11 +1,25 @@
 //! Output for people (aligned tables, short times) and for scripts (JSON).
+//!
+//! Everything reaches stdout through [`print`] (people: escaped, see
+//! [`crate::terminal`]) or [`emit`] (scripts: as is), never `println!`, which panics
+//! when the reader has gone (`consent consenting … | head`). A closed stdout becomes
+//! [`Failure::closed_pipe`]: a quiet exit 141, like any tool killed by SIGPIPE.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 
 use consent_core::Timestamp;
 use serde::Serialize;
 
-use crate::exit::{CliResult, Failure, USAGE};
+use crate::exit::{CliResult, Failure, STORAGE, USAGE};
+use crate::terminal;
+
+/// `println!` for people: through [`print`], so escaped, and an error instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::print(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
 
 /// A time for people: `2024-10-01 09:30Z`, seconds and milliseconds shown only when set.
 pub fn time(t: Timestamp) -> String {
@@ -39,9 +53,14 @@ impl Table {
             rows: Vec::new(),
         }
     }
-    /// Adds a row.
+    /// Adds a row, each cell escaped for the terminal (widths count what is shown).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| terminal::value(&c).into_owned())
+                .collect(),
+        );
     }
     /// Renders with two spaces between columns.
     pub fn render(&self) -> String {
@@ -74,36 +93,49 @@ impl Table {
     }
 }
 
-/// Key/value lines, keys padded.
+/// Key/value lines, keys padded, values escaped for the terminal.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let w = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     pairs
         .iter()
-        .map(|(k, v)| format!("  {k:<w$}  {v}\n"))
+        .map(|(k, v)| format!("  {k:<w$}  {}\n", terminal::value(v)))
         .collect()
+}
+
+/// Human text on stdout, escaped for the terminal.
+pub fn print(text: &str) -> CliResult {
+    emit(&terminal::text(text))
+}
+
+/// Machine output (JSON, CSV) on stdout, byte for byte.
+pub fn emit(text: &str) -> CliResult {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Failure::closed_pipe(),
+            _ => Failure::new(STORAGE, format!("cannot write to stdout: {e}")),
+        })
+}
+
+/// A line for stderr (errors, import rejections), escaped. Nothing is left to report
+/// a failure to write it to, so that is ignored rather than a panic as in `eprintln!`.
+pub fn warn(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{}", terminal::text(line));
 }
 
 /// Pretty JSON on stdout.
 pub fn print_json<T: Serialize>(v: &T) -> CliResult {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::new(USAGE, e.to_string()))?;
-    println!("{s}");
-    Ok(())
+    emit(&(s + "\n"))
 }
 
-/// Writes `text` to `path`, or stdout when `None`.
+/// Writes a document to `path` (private and atomic: see [`crate::outfile`]), or to
+/// stdout when `None`.
 pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
     match path {
-        Some(p) => std::fs::write(p, text).map_err(|e| {
-            Failure::new(
-                crate::exit::STORAGE,
-                format!("cannot write {}: {e}", p.display()),
-            )
-        }),
-        None => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            Ok(())
-        }
+        Some(p) => crate::outfile::write(p, text.as_bytes()),
+        None => emit(text),
     }
 }
 

@@ -3,6 +3,9 @@
 //! A purpose table has exactly the fields of [`consent_core::PurposeDef`]. A notice
 //! table names its text file and/or the SHA-256 of the text; when both are there and
 //! the file can be read, they must agree, so the registry cannot drift from the text.
+//!
+//! A load is all or nothing: every file is read and every hash checked first, then
+//! every entry is registered in one batch, so one bad entry registers none.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +13,12 @@ use consent_core::{canonical, Ledger, NoticeDef, PurposeDef};
 use serde::Deserialize;
 
 use crate::exit::{CliResult, Failure, NOT_FOUND, USAGE};
+
+/// An error about one entry, named so the user can find it in the file.
+fn about(what: &str, id: &str, e: consent_core::Error) -> Failure {
+    let f = Failure::from(e);
+    Failure::new(f.code, format!("{what} {id}: {}", f.message))
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +57,8 @@ pub enum HashCheck {
     Checked,
     /// Computed from the text file; the registry gave none.
     Computed,
-    /// Taken from the registry; the text file was not available.
+    /// Taken from the registry; no `--texts` was given and the text file is not
+    /// next to the registry.
     Unchecked,
 }
 
@@ -68,7 +78,7 @@ pub struct Loaded {
     pub hash: Option<HashCheck>,
 }
 
-/// Reads and checks `file`, then registers every entry.
+/// Reads and checks `file`, then registers every entry, or none.
 pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec<Loaded>> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
@@ -89,11 +99,26 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
                     .map_err(|e| Failure::usage(format!("notice {}: {e}", n.id)))
             })
             .transpose()?;
-        let computed = n
-            .text_file
-            .as_ref()
-            .and_then(|f| std::fs::read(base.join(f)).ok())
-            .map(|b| canonical::sha256(&b));
+        let computed = match &n.text_file {
+            None => None,
+            Some(f) => match std::fs::read(base.join(f)) {
+                Ok(b) => Some(canonical::sha256(&b)),
+                // Without --texts the texts may simply not be kept by the registry;
+                // anything else (asked-for, or there but unreadable) is an error.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && texts.is_none() => None,
+                Err(e) => {
+                    return Err(Failure::new(
+                        NOT_FOUND,
+                        format!(
+                            "notice {}@{}: cannot read its text {}: {e}",
+                            n.id,
+                            n.version,
+                            base.join(f).display()
+                        ),
+                    ))
+                }
+            },
+        };
         let (sha256, check) = match (stated, computed) {
             (Some(s), Some(c)) if s != c => {
                 return Err(Failure::new(
@@ -133,24 +158,50 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
         notices.push((def, check));
     }
 
+    ledger.begin_batch()?;
+    match register(ledger, notices, reg.purpose) {
+        Ok(out) => {
+            ledger.commit_batch()?;
+            Ok(out)
+        }
+        Err(e) => {
+            // The entry's error is the one to report, whatever the rollback says.
+            let _ = ledger.rollback_batch();
+            Err(e)
+        }
+    }
+}
+
+/// Registers every entry inside the open batch; the first error stops it.
+fn register(
+    ledger: &Ledger,
+    notices: Vec<(NoticeDef, HashCheck)>,
+    purposes: Vec<PurposeDef>,
+) -> CliResult<Vec<Loaded>> {
     let mut out = Vec::new();
     for (def, check) in notices {
+        let id = format!("{}@{}", def.id, def.version);
         let before = ledger.head()?.size;
-        let n = ledger.register_notice(def)?;
+        let n = ledger
+            .register_notice(def)
+            .map_err(|e| about("notice", &id, e))?;
         out.push(Loaded {
             what: "notice",
-            id: format!("{}@{}", n.def.id, n.def.version),
+            id,
             detail: hex::encode(n.def.sha256),
             new: n.seq >= before,
             hash: Some(check),
         });
     }
-    for def in reg.purpose {
+    for def in purposes {
+        let id = def.id.clone();
         let before = ledger.head()?.size;
-        let p = ledger.register_purpose(def)?;
+        let p = ledger
+            .register_purpose(def)
+            .map_err(|e| about("purpose", &id, e))?;
         out.push(Loaded {
             what: "purpose",
-            id: p.def.id.clone(),
+            id,
             detail: format!("v{}", p.version),
             new: p.seq >= before,
             hash: None,
