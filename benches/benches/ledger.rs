@@ -236,11 +236,11 @@ fn bench_size(c: &mut Criterion, n: u64) {
                     let events: Vec<NewEvent> = (0..BATCH).map(|_| work.next_event()).collect();
                     let l = work.ledger();
                     let t = Instant::now();
-                    l.begin_batch().expect("begin");
+                    let batch = l.batch().expect("begin");
                     for e in events {
-                        black_box(l.append(e).expect("append"));
+                        black_box(batch.append(e).expect("append"));
                     }
-                    l.commit_batch().expect("commit");
+                    batch.commit().expect("commit");
                     total += t.elapsed();
                     work.appended += BATCH;
                 }

@@ -178,12 +178,14 @@ int main(int argc, char **argv) {
     double rates[5];
     for (int b = 0; b < 5; b++) {
         double t0 = now_us();
-        if ((rc = consent_batch_begin(l)) != CONSENT_RESULT_OK) die("batch_begin", rc);
+        struct consent_batch *batch = NULL;
+        if ((rc = consent_batch_begin(l, &batch)) != CONSENT_RESULT_OK) die("batch_begin", rc);
         for (size_t i = 200 + (size_t)b * 1000; i < 200 + (size_t)(b + 1) * 1000 && i < nr; i++) {
             params_of(&rows[i], &p);
-            if ((rc = consent_append(l, &p, &ref)) != CONSENT_RESULT_OK) die("append", rc);
+            if ((rc = consent_batch_append(batch, &p, &ref)) != CONSENT_RESULT_OK) die("batch_append", rc);
         }
-        if ((rc = consent_batch_commit(l)) != CONSENT_RESULT_OK) die("batch_commit", rc);
+        if ((rc = consent_batch_commit(batch)) != CONSENT_RESULT_OK) die("batch_commit", rc);
+        consent_batch_free(batch);
         rates[b] = 1000.0 / ((now_us() - t0) / 1e6);
     }
     double batch_eps = median(rates, 5);

@@ -136,13 +136,16 @@ def main():
                     continue
                 copy = os.path.join(args.fixtures, f"work-{impl}-{n}.db")
                 shutil.copyfile(ledger_fixture, copy)
+                # The pseudonym key lives beside a ledger, never in it: the copy needs its own.
+                if os.path.exists(ledger_fixture + ".key"):
+                    shutil.copy2(ledger_fixture + ".key", copy + ".key")
                 if impl == "c":
                     cmd = [binary, str(n), args.fixtures, copy]
                 else:
                     cmd = [binary, os.path.join(here, "ledger_py.py"), str(n), args.fixtures, copy]
             data, err, maxrss = run_rss(cmd)
             if copy:
-                for ext in ("", "-wal", "-shm"):
+                for ext in ("", "-wal", "-shm", "-lock", ".key"):
                     if os.path.exists(copy + ext):
                         os.remove(copy + ext)
             if data is None:

@@ -44,10 +44,10 @@ def main():
     opens = []
     for _ in range(20):
         t = time.perf_counter_ns()
-        consent_ledger.Ledger(path).close()
+        consent_ledger.Ledger(path, create=False).close()
         opens.append((time.perf_counter_ns() - t) / 1e3)
 
-    ledger = consent_ledger.Ledger(path)
+    ledger = consent_ledger.Ledger(path, create=False)
     st = []
     for s, p, r in queries:
         t = time.perf_counter_ns()
@@ -82,9 +82,9 @@ def main():
     for b in range(5):
         rows = [append_args(line) for line in lines[200 + b * 1000 : 200 + (b + 1) * 1000]]
         t = time.perf_counter_ns()
-        with ledger.batch():
+        with ledger.batch() as batch:
             for kind, subject, purpose, kw in rows:
-                ledger.append(kind, subject, purpose, **kw)
+                batch.append(kind, subject, purpose, **kw)
         batches.append(len(rows) / ((time.perf_counter_ns() - t) / 1e9))
     ledger.close()
     print(

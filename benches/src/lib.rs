@@ -451,13 +451,13 @@ pub fn ledger_fixture(n: u64) -> PathBuf {
     let mut i = 0;
     while i < n {
         let end = (i + BUILD_CHUNK).min(n);
-        ledger.begin_batch().expect("begin");
+        let batch = ledger.batch().expect("begin");
         for j in i..end {
-            ledger
+            batch
                 .append(w.event(j, n))
                 .unwrap_or_else(|e| panic!("event {j}: {e}"));
         }
-        ledger.commit_batch().expect("commit");
+        batch.commit().expect("commit");
         i = end;
         if i % 500_000 == 0 || i == n {
             eprintln!("  {i} events, {:.1} s", t0.elapsed().as_secs_f64());

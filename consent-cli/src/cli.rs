@@ -23,9 +23,16 @@ pub struct Cli {
     /// Machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Pretend the current time is TIME (demos and tests). Record times use it.
+    /// Simulated time (demos and tests). Only for a ledger that `consent init` created
+    /// as a simulation (with --now given to `init`); a real ledger refuses it, since
+    /// its record times come from the system clock.
     #[arg(long, env = "CONSENT_NOW", global = true, value_name = "TIME")]
     pub now: Option<String>,
+    /// The ledger's pseudonym key file (default: the ledger path + `.key`). Keep it
+    /// apart from the ledger: without it, nothing in the ledger files identifies an
+    /// erased student.
+    #[arg(long, env = "CONSENT_KEY_FILE", global = true, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -158,6 +165,13 @@ pub enum Command {
         /// Who erased: staff:ID or system:ID.
         #[arg(long, default_value = "system:consent-cli")]
         actor: String,
+    },
+    /// Finish erasures still pending because a reader held an old snapshot: waits for
+    /// the readers, then truncates the WAL so the erased values are gone from every file.
+    CompleteErasures {
+        /// How long to keep trying, in seconds.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
     },
 }
 
@@ -323,6 +337,13 @@ pub struct ImportArgs {
     /// Check every row, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Rows per transaction. A file of at most this many rows is all or nothing; a
+    /// longer one is committed in chunks of this size so that the write lock is never
+    /// held for long (a withdrawal from the portal gets in between two chunks). If a
+    /// chunk fails, the chunks before it stay committed and the report says where it
+    /// stopped; rows with a `source_id` make a re-run safe (nothing is recorded twice).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use consent_core::{
-    Actor, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions, Method,
-    NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
+    Actor, ConsistencyProof, Event, EventKind, Head, KeySource, LawfulBasis, Ledger, LedgerOptions,
+    Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ struct Ctx {
     json: bool,
     ledger_path: Option<PathBuf>,
     now: Option<Timestamp>,
+    key_file: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -35,6 +36,9 @@ impl Ctx {
         };
         if let Some(t) = self.now {
             o.clock = Some(Arc::new(move || t));
+        }
+        if let Some(k) = &self.key_file {
+            o.pseudonym_key = KeySource::File(k.clone());
         }
         o
     }
@@ -94,6 +98,7 @@ pub fn run(cli: Cli) -> CliResult {
         json: cli.json,
         ledger_path: cli.ledger,
         now,
+        key_file: cli.key_file,
     };
     match cli.command {
         Command::Init => init(&ctx),
@@ -173,6 +178,7 @@ pub fn run(cli: Cli) -> CliResult {
             reason,
             actor,
         } => erase(&ctx, &subject, &reason, &actor),
+        Command::CompleteErasures { wait } => complete_erasures(&ctx, wait),
     }
 }
 
@@ -186,7 +192,7 @@ fn init(ctx: &Ctx) -> CliResult {
             &json!({ "ledger": path, "created": !existed, "head": head.to_string() }),
         );
     }
-    if existed {
+    if existed && !created_now(&ledger, &head) {
         outln!(
             "ledger {} already exists: {} events, head {head}",
             path.display(),
@@ -194,8 +200,24 @@ fn init(ctx: &Ctx) -> CliResult {
         )?;
     } else {
         outln!("created ledger {}", path.display())?;
+        let key = ctx
+            .key_file
+            .clone()
+            .unwrap_or_else(|| consent_core::default_key_path(path));
+        outln!(
+            "pseudonym key in {} (0600): keep it, apart from the ledger; without it the ledger cannot answer for erased students",
+            key.display()
+        )?;
+    }
+    if ledger.is_simulated()? {
+        outln!("SIMULATED: created with --now; its record times are simulated, and verify and receipts say so")?;
     }
     Ok(())
+}
+
+/// Whether `init` just wrote the ledger into an empty file (only its first event).
+fn created_now(_ledger: &Ledger, head: &Head) -> bool {
+    head.size == 1
 }
 
 // ---- registry -------------------------------------------------------------------
@@ -884,6 +906,9 @@ fn print_verify(ctx: &Ctx, report: &VerifyReport, against: Option<&str>) -> CliR
         if let Some(h) = against {
             outln!("the log still extends {h}")?;
         }
+        if report.simulated {
+            outln!("SIMULATED: this ledger was created with a simulated clock; its record times are not the system's")?;
+        }
     }
     Ok(())
 }
@@ -980,21 +1005,38 @@ fn print_import(ctx: &Ctx, report: &crate::import::ImportReport) -> CliResult {
     Ok(())
 }
 
+fn complete_erasures(ctx: &Ctx, wait: u64) -> CliResult {
+    let ledger = ctx.open()?;
+    let done = ledger.complete_erasures(std::time::Duration::from_secs(wait))?;
+    if ctx.json {
+        print_json(&json!({ "complete": done }))?;
+    } else if done {
+        outln!("erasures complete: the WAL is empty, erased values are gone from every file")?;
+    }
+    if !done {
+        output::warn("erasure still PENDING: a reader still holds an old snapshot; try again when it has finished");
+        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
+    }
+    Ok(())
+}
+
 fn erase(ctx: &Ctx, subject: &str, reason: &str, actor: &str) -> CliResult {
     let ledger = ctx.open()?;
     let actor: Actor = actor.parse()?;
     let r = ledger.erase_subject(subject, reason, actor)?;
     if ctx.json {
-        return print_json(&r);
+        print_json(&r)?;
+    } else {
+        outln!(
+            "erased {subject}: personal fields blanked in {} events; marker event #{} {}",
+            r.events_erased,
+            r.seq,
+            r.event_id
+        )?;
     }
-    outln!(
-        "erased {subject}: personal fields blanked in {} events; marker event #{} {}",
-        r.events_erased,
-        r.seq,
-        r.event_id
-    )?;
     if !r.wal_truncated {
-        outln!("note: another connection kept the WAL open; erased values may stay in it until its next checkpoint")?;
+        output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
+        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
     }
     Ok(())
 }

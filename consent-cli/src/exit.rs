@@ -20,6 +20,13 @@ pub const IMPORT_REJECTED: u8 = 5;
 pub const STORAGE: u8 = 6;
 /// `check-receipt --head` without a consistency proof: more evidence needed.
 pub const NEEDS_PROOF: u8 = 7;
+/// The file is not a consent ledger (another application's database, an empty file).
+pub const NOT_A_LEDGER: u8 = 8;
+/// The pseudonym key file is missing, unreadable, or not this ledger's.
+pub const KEY: u8 = 9;
+/// An erasure was recorded but is not complete yet: a reader held an old snapshot, so
+/// the erased values may remain in the WAL. Run `consent complete-erasures`.
+pub const ERASURE_PENDING: u8 = 10;
 /// Stdout was closed before all output was written (`consent … | head`). The status a
 /// shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would
 /// give: cut-short output is never reported as success, yet nothing is printed.
@@ -36,6 +43,10 @@ Exit codes:
   5  import: some rows were rejected (see the report on stderr)
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
   7  check-receipt: the head given is later than the receipt's; pass --consistency
+  8  not a consent ledger: another application's file, or an empty file
+  9  pseudonym key: the key file is missing, unreadable or not this ledger's
+ 10  erasure pending: recorded, but a reader kept the erased values in the WAL;
+     run `consent complete-erasures`
 141  stdout was closed early (e.g. `| head`): output cut short, quietly; what the
      command recorded stays recorded, and codes 1 and 5 take precedence";
 
@@ -49,6 +60,8 @@ pub fn code_of(e: &Error) -> u8 {
         | ErrorKind::UnknownRecipient
         | ErrorKind::NotFound => NOT_FOUND,
         ErrorKind::InvalidConsent | ErrorKind::SubjectErased | ErrorKind::Conflict => REFUSED,
+        ErrorKind::NotALedger => NOT_A_LEDGER,
+        ErrorKind::Key => KEY,
         _ => STORAGE,
     }
 }

@@ -43,6 +43,11 @@ pub struct ImportReport {
     pub committed: bool,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// Transactions committed (one unless the file was longer than `--chunk`).
+    pub chunks_committed: usize,
+    /// For a chunked import that stopped: the first line not imported. Every row
+    /// before it is on record; nothing from it on is.
+    pub stopped_at_line: Option<u64>,
 }
 
 /// Rows as (line number, object).
@@ -317,38 +322,88 @@ pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
     let before = ledger.head()?.size;
     let mut seen = HashSet::new();
     let (mut new, mut already) = (0, 0);
-    ledger.begin_batch()?;
-    for (line, m) in &rows {
-        if let Some(b) = &bar {
-            b.inc(1);
+    let chunk = args.chunk as usize;
+    // A short file is one transaction: all or nothing. A long one is cut into chunks,
+    // and only when no row failed to parse (unless invalid rows are to be skipped).
+    let chunked = rows.len() > chunk && !args.dry_run;
+    if chunked && !rejected.is_empty() && !args.skip_invalid {
+        // Rows of a long file failed to parse: report them all, write nothing.
+        return Ok(ImportReport {
+            file: args.file.display().to_string(),
+            rows: total,
+            new: 0,
+            already_recorded: 0,
+            rejected: sorted(rejected),
+            committed: false,
+            dry_run: false,
+            chunks_committed: 0,
+            stopped_at_line: None,
+        });
+    }
+    let (mut chunks_committed, mut stopped_at_line) = (0, None);
+    for part in rows.chunks(if chunked { chunk } else { rows.len().max(1) }) {
+        let batch = ledger.batch()?;
+        let (mut part_new, mut part_already, mut failed) = (0, 0, false);
+        for (line, m) in part {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            let result =
+                row_to_event(m).and_then(|e| batch.append(e).map_err(|err| err.to_string()));
+            match result {
+                Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => part_already += 1,
+                Ok(_) => part_new += 1,
+                Err(reason) => {
+                    rejected.push(Rejected {
+                        line: *line,
+                        reason,
+                    });
+                    failed = true;
+                }
+            }
         }
-        let result = row_to_event(m).and_then(|e| ledger.append(e).map_err(|err| err.to_string()));
-        match result {
-            Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => already += 1,
-            Ok(_) => new += 1,
-            Err(reason) => rejected.push(Rejected {
-                line: *line,
-                reason,
-            }),
+        already += part_already;
+        let keep = !args.dry_run
+            && (args.skip_invalid
+                || if chunked {
+                    !failed
+                } else {
+                    rejected.is_empty()
+                });
+        if keep {
+            batch.commit()?;
+            chunks_committed += 1;
+            new += part_new;
+            // Let a waiting writer take the lock before the next chunk.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        } else {
+            batch.rollback()?;
+            if args.dry_run {
+                new += part_new;
+            }
+            if chunked {
+                stopped_at_line = part.first().map(|(line, _)| *line);
+                break;
+            }
         }
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    rejected.sort_by_key(|r| r.line);
-    let commit = !args.dry_run && (rejected.is_empty() || args.skip_invalid);
-    if commit {
-        ledger.commit_batch()?;
-    } else {
-        ledger.rollback_batch()?;
-    }
     Ok(ImportReport {
         file: args.file.display().to_string(),
         rows: total,
-        new: if commit || args.dry_run { new } else { 0 },
+        new,
         already_recorded: already,
-        rejected,
-        committed: commit,
+        rejected: sorted(rejected),
+        committed: chunks_committed > 0,
         dry_run: args.dry_run,
+        chunks_committed,
+        stopped_at_line,
     })
+}
+
+fn sorted(mut rejected: Vec<Rejected>) -> Vec<Rejected> {
+    rejected.sort_by_key(|r| r.line);
+    rejected
 }

@@ -46,7 +46,7 @@ pub fn run() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
-            if f.code != exit::CLOSED_PIPE {
+            if f.code != exit::CLOSED_PIPE && !f.message.is_empty() {
                 output::warn(&format!("consent: {}", f.message));
             }
             ExitCode::from(f.code)

@@ -238,11 +238,6 @@ pub fn check(
         .or_else(|| v.get("consentReceiptID"))
         .and_then(Value::as_str)
         .map(String::from);
-    lp.inclusion.verify(&head).map_err(|e| {
-        bad(format!(
-            "the receipt's inclusion proof does not check out: {e}"
-        ))
-    })?;
     let canonical = lp.canonical_event.as_deref().ok_or_else(|| {
         bad("the receipt carries no canonical event: its fields cannot be checked")
     })?;
@@ -253,6 +248,12 @@ pub fn check(
             "the receipt's canonical event does not hash to its leaf",
         ));
     }
+    // The proof is checked for exactly these bytes: its leaf index must be their seq.
+    lp.inclusion.verify(&bytes, &head).map_err(|e| {
+        bad(format!(
+            "the receipt's inclusion proof does not check out: {e}"
+        ))
+    })?;
     let event = consent_core::canonical::decode(&bytes).map_err(|e| bad(e.to_string()))?;
     check_fields(&v, &event)?;
     let mut out = CheckOutcome {

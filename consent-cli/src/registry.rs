@@ -158,15 +158,15 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
         notices.push((def, check));
     }
 
-    ledger.begin_batch()?;
-    match register(ledger, notices, reg.purpose) {
+    let batch = ledger.batch()?;
+    match register(&batch, notices, reg.purpose) {
         Ok(out) => {
-            ledger.commit_batch()?;
+            batch.commit()?;
             Ok(out)
         }
         Err(e) => {
             // The entry's error is the one to report, whatever the rollback says.
-            let _ = ledger.rollback_batch();
+            let _ = batch.rollback();
             Err(e)
         }
     }
@@ -174,7 +174,7 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
 
 /// Registers every entry inside the open batch; the first error stops it.
 fn register(
-    ledger: &Ledger,
+    ledger: &consent_core::Batch<'_>,
     notices: Vec<(NoticeDef, HashCheck)>,
     purposes: Vec<PurposeDef>,
 ) -> CliResult<Vec<Loaded>> {

@@ -47,7 +47,7 @@ fn parse_and_try(
         assert!(!r.reason.is_empty());
     }
     let before = ledger.head().unwrap();
-    ledger.begin_batch().unwrap();
+    let batch = ledger.batch().unwrap();
     for (line, row) in &rows {
         assert!(
             (1..=max).contains(line),
@@ -56,12 +56,12 @@ fn parse_and_try(
         match row_to_event(row) {
             Ok(event) => {
                 // Accepted or refused by the core; either way no panic.
-                let _ = ledger.append(event);
+                let _ = batch.append(event);
             }
             Err(reason) => assert!(!reason.is_empty()),
         }
     }
-    ledger.rollback_batch().unwrap();
+    batch.rollback().unwrap();
     assert_eq!(ledger.head().unwrap(), before, "the batch was rolled back");
     Some((rows, rejected))
 }

@@ -303,4 +303,3 @@ fn leaf_of(conn: &Connection, event: Uuid) -> Result<(u64, Hash)> {
     let row = raw_row(conn, event)?;
     Ok((row.seq as u64, row.canonical().leaf_hash()))
 }
-

@@ -69,7 +69,12 @@ fn state_of(kind: EventKind) -> State {
 }
 
 /// Folds `e` into one row (`None`: no deciding event bears on it yet).
-fn apply_row(row: Option<CurrentRow>, recipient: &str, e: &Step<'_>, basis: LawfulBasis) -> Option<CurrentRow> {
+fn apply_row(
+    row: Option<CurrentRow>,
+    recipient: &str,
+    e: &Step<'_>,
+    basis: LawfulBasis,
+) -> Option<CurrentRow> {
     if decides(basis, e.kind) {
         // `e` is the newest event, so it wins every tie on effective time.
         let last_effective = row
@@ -148,10 +153,13 @@ pub(crate) fn apply(rows: &mut Vec<CurrentRow>, e: &Step<'_>, basis: LawfulBasis
         // A recipient's first event starts from the purpose-wide row: until now the
         // same events decided both.
         Some(r) => {
-            let seed = rows.iter().find(|x| x.recipient.is_empty()).map(|x| CurrentRow {
-                recipient: r.to_string(),
-                ..x.clone()
-            });
+            let seed = rows
+                .iter()
+                .find(|x| x.recipient.is_empty())
+                .map(|x| CurrentRow {
+                    recipient: r.to_string(),
+                    ..x.clone()
+                });
             fold(rows, r, seed);
         }
     }
@@ -191,7 +199,9 @@ mod tests {
                     state: d.state,
                     seq: ev.seq,
                     event_id: ev.id,
-                    since: d.since.map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
+                    since: d
+                        .since
+                        .map_or(ev.effective_at.as_millis(), Timestamp::as_millis),
                     until: d.until.map(Timestamp::as_millis),
                     last_effective,
                 })
@@ -201,7 +211,13 @@ mod tests {
         out
     }
 
-    fn event(seq: u64, kind: EventKind, recipient: Option<&str>, eff: i64, target: Option<u64>) -> Event {
+    fn event(
+        seq: u64,
+        kind: EventKind,
+        recipient: Option<&str>,
+        eff: i64,
+        target: Option<u64>,
+    ) -> Event {
         Event {
             seq,
             id: Uuid::from_u128(seq as u128 + 1),
@@ -216,7 +232,8 @@ mod tests {
             recorded_by: crate::Actor::subject(),
             effective_at: Timestamp::from_millis(eff).unwrap(),
             recorded_at: Timestamp::from_millis(1).unwrap(),
-            expires_at: (kind == EventKind::Given).then(|| Timestamp::from_millis(eff + 50).unwrap()),
+            expires_at: (kind == EventKind::Given)
+                .then(|| Timestamp::from_millis(eff + 50).unwrap()),
             effect_deadline: None,
             source_id: None,
             evidence: None,

@@ -140,7 +140,10 @@ pub(crate) fn write_key_file(path: &Path, key: &PseudonymKey) -> Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path).map_err(|e| {
-        Error::Key(format!("cannot create the key file {}: {e}", path.display()))
+        Error::Key(format!(
+            "cannot create the key file {}: {e}",
+            path.display()
+        ))
     })?;
     f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())?;
     f.sync_all()?;

@@ -3,9 +3,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -21,7 +20,9 @@ use crate::lockfile::WriteLock;
 use crate::notice::{Notice, NoticeDef, NoticeRef};
 use crate::purpose::{LawfulBasis, Purpose, PurposeDef};
 use crate::query::{decide, Consenting, ConsentingSubject, State, Status};
-use crate::store::{self, event_from_row, Found, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS};
+use crate::store::{
+    self, event_from_row, Found, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS,
+};
 use crate::timestamp::Timestamp;
 use crate::Head;
 
@@ -49,7 +50,17 @@ struct Slot {
 
 struct BatchOwner {
     id: u64,
-    thread: ThreadId,
+    /// The opening thread (see [`thread_mark`]).
+    thread: usize,
+    /// Cleared when the owner's token is dropped without ending the batch.
+    live: Arc<AtomicBool>,
+}
+
+/// Tells threads apart without `std::thread::current()`, which allocates a handle
+/// that lives until the thread ends (a leak report under valgrind in C programs).
+fn thread_mark() -> usize {
+    thread_local!(static MARK: u8 = const { 0 });
+    MARK.with(|m| m as *const u8 as usize)
 }
 
 /// The right to act inside one open batch; see [`Ledger::begin_batch`]. Not `Clone`:
@@ -57,6 +68,15 @@ struct BatchOwner {
 #[derive(Debug)]
 pub struct BatchToken {
     id: u64,
+    live: Arc<AtomicBool>,
+}
+
+impl Drop for BatchToken {
+    /// A token dropped without [`Ledger::commit_batch`] or [`Ledger::rollback_batch`]
+    /// abandons its batch: the next caller rolls it back instead of waiting forever.
+    fn drop(&mut self) {
+        self.live.store(false, Ordering::Release);
+    }
 }
 
 static NEXT_BATCH: AtomicU64 = AtomicU64::new(1);
@@ -173,7 +193,14 @@ impl Ledger {
             KeySource::File(p) => Some(p.clone()),
             _ => None,
         };
-        Self::start(conn, found, options, lock, key_path, Some(path.to_path_buf()))
+        Self::start(
+            conn,
+            found,
+            options,
+            lock,
+            key_path,
+            Some(path.to_path_buf()),
+        )
     }
 
     /// A ledger that lives in memory only.
@@ -275,12 +302,30 @@ impl Ledger {
             if slot.inner.is_none() {
                 return Err(Error::Closed);
             }
+            if slot
+                .batch
+                .as_ref()
+                .is_some_and(|b| !b.live.load(Ordering::Acquire))
+            {
+                // Its token was dropped: nobody can end that batch, so roll it back.
+                slot.batch = None;
+                if let Some(inner) = slot.inner.as_mut() {
+                    if !inner.conn.is_autocommit() {
+                        let _ = exec(&inner.conn, "ROLLBACK");
+                    }
+                    inner.batch_aborted = None;
+                    inner.forget_purposes();
+                    inner.end_write();
+                }
+                self.turn.notify_all();
+                continue;
+            }
             match (&slot.batch, owner) {
                 (None, None) => return Ok(slot),
                 (None, Some(_)) => return Err(Error::Batch("the batch is no longer open".into())),
                 (Some(b), Some(o)) if b.id == o => return Ok(slot),
                 (Some(_), Some(_)) => return Err(Error::Batch("the batch is no longer open".into())),
-                (Some(b), None) if b.thread == std::thread::current().id() => {
+                (Some(b), None) if b.thread == thread_mark() => {
                     return Err(Error::Batch(
                         "this thread has a batch open: make the call through the batch, or end the batch first"
                             .into(),
@@ -307,7 +352,11 @@ impl Ledger {
     /// Runs `f` in a write transaction (or a savepoint inside the caller's batch): all
     /// of it lands or none of it does. `now` is the record time: the clock, never
     /// earlier than the last record time in the log.
-    fn write<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+    fn write<T>(
+        &self,
+        owner: Option<u64>,
+        f: impl FnOnce(&Inner, Timestamp) -> Result<T>,
+    ) -> Result<T> {
         self.with(owner, |inner| {
             if owner.is_some() {
                 if let Some(why) = &inner.batch_aborted {
@@ -341,7 +390,10 @@ impl Ledger {
             } else {
                 inner.begin_write()?;
                 let result = {
-                    let tx = Tx { conn: &inner.conn, open: true };
+                    let tx = Tx {
+                        conn: &inner.conn,
+                        open: true,
+                    };
                     inner
                         .record_time()
                         .and_then(|now| f(inner, now))
@@ -357,7 +409,11 @@ impl Ledger {
     }
 
     /// Runs `f` in a read transaction, so every read sees one snapshot.
-    fn read<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+    fn read<T>(
+        &self,
+        owner: Option<u64>,
+        f: impl FnOnce(&Inner, Timestamp) -> Result<T>,
+    ) -> Result<T> {
         self.with(owner, |inner| {
             let now = inner.now();
             if owner.is_some() {
@@ -372,7 +428,11 @@ impl Ledger {
 
     /// Runs `f` without an explicit transaction: for answers that come from one
     /// statement (plus cached registry data), where a snapshot adds only cost.
-    fn read_single<T>(&self, owner: Option<u64>, f: impl FnOnce(&Inner, Timestamp) -> Result<T>) -> Result<T> {
+    fn read_single<T>(
+        &self,
+        owner: Option<u64>,
+        f: impl FnOnce(&Inner, Timestamp) -> Result<T>,
+    ) -> Result<T> {
         self.with(owner, |inner| {
             let now = inner.now();
             f(inner, now)
@@ -402,11 +462,13 @@ impl Ledger {
         inner.begin_write()?;
         inner.batch_aborted = None;
         let id = NEXT_BATCH.fetch_add(1, Ordering::Relaxed);
+        let live = Arc::new(AtomicBool::new(true));
         slot.batch = Some(BatchOwner {
             id,
-            thread: std::thread::current().id(),
+            thread: thread_mark(),
+            live: Arc::clone(&live),
         });
-        Ok(BatchToken { id })
+        Ok(BatchToken { id, live })
     }
 
     /// Commits the batch of `token`. A failed commit rolls the batch back: nothing of
@@ -631,7 +693,9 @@ impl Ledger {
             .as_ref()
             .map(|v| serde_json::to_string(v).map_err(|e| Error::invalid(e.to_string())))
             .transpose()?;
-        self.write(owner, |inner, now| inner.append_event(&event, evidence.as_deref(), now))
+        self.write(owner, |inner, now| {
+            inner.append_event(&event, evidence.as_deref(), now)
+        })
     }
 
     /// Records consent given.
@@ -664,8 +728,10 @@ impl Ledger {
 
     /// Status now, from the materialized current state (an index lookup).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
-        check_question(subject, recipient)?;
-        self.read_single(None, |inner, now| inner.status_now(subject, purpose, recipient, now))
+        check_question(subject, purpose, recipient)?;
+        self.read_single(None, |inner, now| {
+            inner.status_now(subject, purpose, recipient, now)
+        })
     }
 
     /// Status at `at` as the ledger knew it at `as_known_at` (default: now). Reads only
@@ -678,7 +744,7 @@ impl Ledger {
         at: Timestamp,
         as_known_at: Option<Timestamp>,
     ) -> Result<Status> {
-        check_question(subject, recipient)?;
+        check_question(subject, purpose, recipient)?;
         self.read(None, |inner, now| {
             let p = inner
                 .purpose(purpose)?
@@ -905,9 +971,11 @@ impl Ledger {
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok(r.get::<_, i64>(0)? == 0)
                 });
-            inner
-                .conn
-                .busy_timeout(inner.busy_timeout.min(Duration::from_millis(i32::MAX as u64)))?;
+            inner.conn.busy_timeout(
+                inner
+                    .busy_timeout
+                    .min(Duration::from_millis(i32::MAX as u64)),
+            )?;
             match done {
                 Ok(done) => Ok(done),
                 Err(e) => match Error::from(e) {
@@ -959,7 +1027,9 @@ impl std::fmt::Debug for Batch<'_> {
 
 impl Batch<'_> {
     fn token(&self) -> &BatchToken {
-        self.token.as_ref().expect("a batch is live until commit or rollback")
+        self.token
+            .as_ref()
+            .expect("a batch is live until commit or rollback")
     }
 
     /// Appends an event to the batch.
@@ -1069,8 +1139,9 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
 
 /// A question names its subject (and recipient) in the one spelling appends accept,
 /// so another spelling is refused rather than answered "never asked".
-fn check_question(subject: &str, recipient: Option<&str>) -> Result<()> {
+fn check_question(subject: &str, purpose: &str, recipient: Option<&str>) -> Result<()> {
     check_id("subject", subject)?;
+    check_id("purpose", purpose)?;
     if let Some(r) = recipient {
         check_id("recipient", r)?;
     }
@@ -1160,7 +1231,12 @@ impl Inner {
 
     /// Creates a fresh ledger, migrates a version-1 one, loads the configuration and
     /// the key, and checks the key against the ledger's commitment.
-    fn setup(&mut self, found: Found, options: &LedgerOptions, key_path: Option<&Path>) -> Result<()> {
+    fn setup(
+        &mut self,
+        found: Found,
+        options: &LedgerOptions,
+        key_path: Option<&Path>,
+    ) -> Result<()> {
         let fresh = match found {
             Found::Fresh => {
                 // Another process may have created the ledger while we waited.
@@ -1187,7 +1263,9 @@ impl Inner {
                     store::check_schema(&me.conn, 1)?;
                     me.migrate_v1(options, key_path)
                 })?;
-                let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                let _ = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
                 false
             }
             Found::Ledger(_) => false,
@@ -1212,14 +1290,11 @@ impl Inner {
             }
         }
         self.legacy_markers = config.migrated_from.is_some()
-            && self
-                .conn
-                .query_row(
-                    "SELECT count(*) FROM events WHERE kind = 'subject_erased' AND encoding = 1",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )?
-                > 0;
+            && self.conn.query_row(
+                "SELECT count(*) FROM events WHERE kind = 'subject_erased' AND encoding = 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? > 0;
         Ok(())
     }
 
@@ -1235,7 +1310,12 @@ impl Inner {
     }
 
     /// Loads an existing ledger's key; `None` only for a read-only open without one.
-    fn load_key(&self, source: &KeySource, key_path: Option<&Path>, read_only: bool) -> Result<Option<PseudonymKey>> {
+    fn load_key(
+        &self,
+        source: &KeySource,
+        key_path: Option<&Path>,
+        read_only: bool,
+    ) -> Result<Option<PseudonymKey>> {
         match (source, key_path) {
             (KeySource::Bytes(b), _) => Ok(Some(PseudonymKey::from_bytes(*b))),
             (KeySource::None, _) if read_only => Ok(None),
@@ -1273,7 +1353,12 @@ impl Inner {
         let config = LedgerConfig {
             format: store::FORMAT_NAME.into(),
             schema_version: store::SCHEMA_VERSION,
-            clock: if options.clock.is_some() { "simulated" } else { "system" }.into(),
+            clock: if options.clock.is_some() {
+                "simulated"
+            } else {
+                "system"
+            }
+            .into(),
             pseudonym_key_id: key.id(),
             migrated_from: None,
             erased_before_migration: None,
@@ -1320,7 +1405,9 @@ impl Inner {
         // Bind every blanked version-1 row to its erasure, in a hashed event.
         let erasures: Vec<(i64, Vec<u8>)> = self
             .conn
-            .prepare("SELECT seq, subject_key FROM events WHERE kind = 'subject_erased' ORDER BY seq")?
+            .prepare(
+                "SELECT seq, subject_key FROM events WHERE kind = 'subject_erased' ORDER BY seq",
+            )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut bound = Vec::new();
@@ -1386,15 +1473,18 @@ impl Inner {
             )
             .optional()
             .map_err(|e| Error::Corrupt(format!("configuration unreadable: {e}")))?;
-        let details =
-            details.ok_or_else(|| Error::Corrupt("the ledger has no `ledger_configured` event".into()))?;
+        let details = details
+            .ok_or_else(|| Error::Corrupt("the ledger has no `ledger_configured` event".into()))?;
         serde_json::from_str(&details)
             .map_err(|e| Error::Corrupt(format!("the ledger's configuration is malformed: {e}")))
     }
 
     fn key(&self) -> Result<&PseudonymKey> {
         self.key.as_ref().ok_or_else(|| {
-            Error::Key("the ledger was opened without its pseudonym key: questions about subjects need it".into())
+            Error::Key(
+                "the ledger was opened without its pseudonym key: questions about subjects need it"
+                    .into(),
+            )
         })
     }
 
@@ -1437,10 +1527,14 @@ impl Inner {
             .optional()?)
     }
 
-    /// The record time of a write: the clock, but never earlier than the last record
-    /// time in the log (a system clock stepped back must not make the log go back).
+    /// The record time of a write: the clock, but on a real ledger never earlier than
+    /// the last record time in the log (a system clock stepped back must not make the
+    /// log go back). A simulation may travel in time; it says that it is one.
     fn record_time(&self) -> Result<Timestamp> {
         let now = self.now();
+        if self.simulated {
+            return Ok(now);
+        }
         match self.last_recorded()? {
             Some(last) if last > now.as_millis() => Ok(Timestamp::from_millis(last)?),
             _ => Ok(now),
@@ -1686,11 +1780,21 @@ impl Inner {
                 });
             }
         }
+        // A withdrawal is never refused: a notice it names that the registry lacks is
+        // kept in its hashed details instead of failing the append.
+        let mut unknown_notice = None;
         let notice = match &e.notice {
-            Some((id, version)) => Some(
-                self.notice(id, version)?
-                    .ok_or_else(|| Error::UnknownNotice(format!("{id} version {version}")))?,
-            ),
+            Some((id, version)) => match self.notice(id, version)? {
+                Some(n) => Some(n),
+                None if e.kind.is_withdrawal() => {
+                    unknown_notice = Some(
+                        serde_json::json!({ "unknown_notice": { "id": id, "version": version } })
+                            .to_string(),
+                    );
+                    None
+                }
+                None => return Err(Error::UnknownNotice(format!("{id} version {version}"))),
+            },
             None => None,
         };
         if let Some(t) = e.target {
@@ -1773,11 +1877,16 @@ impl Inner {
             source_id,
             evidence: evidence_text,
             target: e.target.map(|t| t.as_bytes().to_vec()),
+            details: unknown_notice,
             ..self.blank_row(now)
         };
         // The subject's pseudonym is hashed with the event: it binds the event to its
         // subject's erasure, if one ever comes.
-        row.subject_key = Some(marker.unwrap_or_else(|| key.subject_key(&e.subject)).to_vec());
+        row.subject_key = Some(
+            marker
+                .unwrap_or_else(|| key.subject_key(&e.subject))
+                .to_vec(),
+        );
         row.source_key = source_key.map(|k| k.to_vec());
         self.append_raw(&mut row)?;
         if !erased {
@@ -1835,7 +1944,8 @@ impl Inner {
     /// changed its lawful basis): one pass over that purpose's events in log order.
     fn rematerialize(&self, purpose: &Purpose) -> Result<()> {
         let id = &purpose.def.id;
-        self.conn.execute("DELETE FROM current WHERE purpose = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM current WHERE purpose = ?1", [id])?;
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY seq"
         );
@@ -1863,6 +1973,8 @@ impl Inner {
         recipient: Option<&str>,
         now: Timestamp,
     ) -> Result<Status> {
+        // Without the key an erased subject cannot be recognised: fail closed for all.
+        self.key()?;
         let p = self
             .purpose(purpose)?
             .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
@@ -2110,7 +2222,6 @@ pub(crate) fn step_of(row: &RawRow) -> Result<Step<'_>> {
     })
 }
 
-
 fn push_if_given(
     out: &mut Vec<ConsentingSubject>,
     p: &Purpose,
@@ -2132,6 +2243,15 @@ fn push_if_given(
 }
 
 /// Whether a stored event has the same content as a retried append (idempotency).
+/// The notice a withdrawal named that the registry lacked (kept in its details).
+fn unknown_notice_of(e: &Event) -> Option<(String, String)> {
+    let n = e.details.as_ref()?.get("unknown_notice")?;
+    Some((
+        n.get("id")?.as_str()?.to_string(),
+        n.get("version")?.as_str()?.to_string(),
+    ))
+}
+
 /// For an erased event (`erased`), the personal fields (subject, evidence) are gone
 /// and only the rest is compared; the caller has matched the subject's pseudonym.
 fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>, erased: bool) -> bool {
@@ -2144,6 +2264,7 @@ fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>, erased: 
             .notice
             .as_ref()
             .map(|n| (n.id.clone(), n.version.clone()))
+            .or_else(|| unknown_notice_of(existing))
             == e.notice
         && existing.explicit == e.explicit
         && existing.method == e.method

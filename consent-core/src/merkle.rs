@@ -178,7 +178,7 @@ pub fn subtree_hash<S: HashStore>(lo: u64, hi: u64, store: &mut S) -> Result<Has
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return store.stored_hash(level, lo >> level);
     }

@@ -11,9 +11,9 @@ use uuid::Uuid;
 use crate::canonical::CanonicalEvent;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::key::KeySource;
 use crate::merkle::{self, Hash, HashStore};
 use crate::notice::NoticeRef;
-use crate::key::KeySource;
 use crate::timestamp::Timestamp;
 
 /// Schema version written by this build.
@@ -139,7 +139,11 @@ fn expected_master(version: i64) -> &'static [MasterRow] {
     use std::sync::OnceLock;
     static V1: OnceLock<Vec<MasterRow>> = OnceLock::new();
     static V2: OnceLock<Vec<MasterRow>> = OnceLock::new();
-    let (cell, text) = if version == 1 { (&V1, SCHEMA_V1) } else { (&V2, SCHEMA_V2) };
+    let (cell, text) = if version == 1 {
+        (&V1, SCHEMA_V1)
+    } else {
+        (&V2, SCHEMA_V2)
+    };
     cell.get_or_init(|| {
         let c = Connection::open_in_memory().expect("in-memory SQLite");
         c.execute_batch(text).expect("the schema text is valid");
@@ -148,9 +152,8 @@ fn expected_master(version: i64) -> &'static [MasterRow] {
 }
 
 fn read_master(conn: &Connection) -> rusqlite::Result<Vec<MasterRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     rows.collect()
 }
@@ -282,7 +285,10 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
     check_sqlite_version()?;
     let len = match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
-            return Err(Error::NotALedger(format!("{} is a directory", path.display())))
+            return Err(Error::NotALedger(format!(
+                "{} is a directory",
+                path.display()
+            )))
         }
         Ok(m) => Some(m.len()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -308,7 +314,11 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     configure(&conn, opts)?;
-    let found = if fresh { Found::Fresh } else { identify(&conn)? };
+    let found = if fresh {
+        Found::Fresh
+    } else {
+        identify(&conn)?
+    };
     if !opts.read_only {
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -398,7 +408,9 @@ fn identify(conn: &Connection) -> Result<Found> {
         .optional()
         .map_err(|_| not_ledger("a SQLite database of another application".into()))?;
     if format.as_deref() != Some(FORMAT_NAME) {
-        return Err(not_ledger("a SQLite database of another application".into()));
+        return Err(not_ledger(
+            "a SQLite database of another application".into(),
+        ));
     }
     let version: i64 = conn
         .query_row(
@@ -443,10 +455,14 @@ pub(crate) fn is_empty(conn: &Connection) -> Result<bool> {
 /// drops the pepper from `meta` and returns it — it becomes the pseudonym key.
 pub(crate) fn migrate_v1_tables(conn: &Connection) -> Result<Vec<u8>> {
     let pepper: Vec<u8> = conn
-        .query_row("SELECT value FROM meta WHERE key='pepper'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key='pepper'", [], |r| {
+            r.get(0)
+        })
         .map_err(|e| Error::Corrupt(format!("pepper unreadable: {e}")))?;
     if pepper.len() != 32 {
-        return Err(Error::Corrupt("the version-1 pepper is not 32 bytes".into()));
+        return Err(Error::Corrupt(
+            "the version-1 pepper is not 32 bytes".into(),
+        ));
     }
     conn.execute_batch(
         "DROP INDEX events_by_subject; DROP INDEX events_by_purpose;

@@ -196,7 +196,11 @@ fn check_meta(conn: &Connection) -> Result<Option<String>> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let want = [
-        (b"format".to_vec(), "text".to_string(), store::FORMAT_NAME.as_bytes().to_vec()),
+        (
+            b"format".to_vec(),
+            "text".to_string(),
+            store::FORMAT_NAME.as_bytes().to_vec(),
+        ),
         (
             b"schema_version".to_vec(),
             "integer".to_string(),
@@ -254,10 +258,11 @@ impl Scan {
             }
             self.simulated = config.clock == "simulated";
             self.config = Some((seq, config));
-            self.last_recorded = Some(row.recorded_at);
+            // A real ledger's record times never go back from here on.
+            self.last_recorded = (!self.simulated).then_some(row.recorded_at);
             return None;
         }
-        // Record time never goes back from the configuration on.
+        // Record time never goes back from the configuration on (real ledgers).
         if let Some(last) = self.last_recorded {
             if row.recorded_at < last {
                 return bad("record time goes backwards");
@@ -268,7 +273,9 @@ impl Scan {
         let is32 = |b: &Option<Vec<u8>>| b.as_ref().is_some_and(|b| b.len() == 32);
         match kind {
             EventKind::PurposeDefined => {
-                let (Some(id), Some(version), Some(def)) = (&row.purpose, row.purpose_version, &row.details) else {
+                let (Some(id), Some(version), Some(def)) =
+                    (&row.purpose, row.purpose_version, &row.details)
+                else {
                     return bad("a purpose definition lacks its id, version or definition");
                 };
                 let Ok(parsed) = serde_json::from_str::<PurposeDef>(def) else {
@@ -281,28 +288,36 @@ impl Scan {
                 if version != latest + 1 {
                     return bad("purpose versions must count up from 1");
                 }
-                self.basis.insert(id.clone(), (version, parsed.lawful_basis));
+                self.basis
+                    .insert(id.clone(), (version, parsed.lawful_basis));
                 self.purposes
                     .insert((id.clone(), version), (seq, row.recorded_at, def.clone()));
             }
             EventKind::NoticeDefined => {
-                let (Some(id), Some(version), Some(def)) = (&row.notice_id, &row.notice_version, &row.details) else {
+                let (Some(id), Some(version), Some(def)) =
+                    (&row.notice_id, &row.notice_version, &row.details)
+                else {
                     return bad("a notice definition lacks its id, version or definition");
                 };
                 if self
                     .notices
-                    .insert((id.clone(), version.clone()), (seq, row.recorded_at, def.clone()))
+                    .insert(
+                        (id.clone(), version.clone()),
+                        (seq, row.recorded_at, def.clone()),
+                    )
                     .is_some()
                 {
                     return bad("a notice version is defined twice");
                 }
             }
             EventKind::SubjectErased => {
-                let details: serde_json::Value = match row.details.as_deref().map(serde_json::from_str) {
-                    Some(Ok(v)) => v,
-                    _ => return bad("the erasure details are malformed"),
-                };
-                let Some(events_erased) = details.get("events_erased").and_then(|v| v.as_u64()) else {
+                let details: serde_json::Value =
+                    match row.details.as_deref().map(serde_json::from_str) {
+                        Some(Ok(v)) => v,
+                        _ => return bad("the erasure details are malformed"),
+                    };
+                let Some(events_erased) = details.get("events_erased").and_then(|v| v.as_u64())
+                else {
                     return bad("the erasure details lack `events_erased`");
                 };
                 let (key_bytes, listed) = if v2 {
@@ -320,7 +335,9 @@ impl Scan {
                         .and_then(|v| v.as_str())
                         .and_then(|h| hex::decode(h).ok());
                     if from_details.is_none() || from_details != row.subject_key {
-                        return bad("the erasure marker differs from the one its hashed details name");
+                        return bad(
+                            "the erasure marker differs from the one its hashed details name",
+                        );
                     }
                     (from_details.unwrap_or_default(), None)
                 };
@@ -348,7 +365,8 @@ impl Scan {
                     return bad("a source pseudonym is not 32 bytes");
                 }
                 if row.salt.is_none() {
-                    self.blanked.push((seq, row.subject_key.clone(), row.encoding));
+                    self.blanked
+                        .push((seq, row.subject_key.clone(), row.encoding));
                     return None;
                 }
                 let subject = row.subject.clone().unwrap_or_default();
@@ -401,7 +419,13 @@ impl Scan {
         for x in &self.erasures {
             if let Some(listed) = &x.listed {
                 if listed.len() as u64 != x.events_erased {
-                    first.note(x.seq, format!("erasure {}: `events_erased` differs from the events it lists", x.seq));
+                    first.note(
+                        x.seq,
+                        format!(
+                            "erasure {}: `events_erased` differs from the events it lists",
+                            x.seq
+                        ),
+                    );
                 }
                 for &s in listed {
                     let ok = s < x.seq
@@ -414,13 +438,19 @@ impl Scan {
                 }
             } else {
                 // Schema 1: the migration's hashed list binds the rows.
-                let n = migrated.iter().filter(|(r, e)| **e == x.seq && **r < x.seq).count() as u64;
+                let n = migrated
+                    .iter()
+                    .filter(|(r, e)| **e == x.seq && **r < x.seq)
+                    .count() as u64;
                 if n != x.events_erased {
                     first.note(x.seq, format!("erasure {}: the blanked events bound to it differ from its `events_erased`", x.seq));
                 }
             }
             if let Some(&s) = self.live_keys.get(&x.key) {
-                first.note(s, format!("event {s} keeps personal fields although its subject was erased"));
+                first.note(
+                    s,
+                    format!("event {s} keeps personal fields although its subject was erased"),
+                );
             }
         }
         for (&s, &(k, encoding)) in &blanked {
@@ -428,20 +458,32 @@ impl Scan {
                 continue;
             }
             let ok = match migrated.get(&s) {
-                Some(e) => by_seq.get(e).is_some_and(|x| x.encoding == 1 && k.as_deref() == Some(&x.key[..])),
+                Some(e) => by_seq
+                    .get(e)
+                    .is_some_and(|x| x.encoding == 1 && k.as_deref() == Some(&x.key[..])),
                 // Appended after its subject's erasure, blank from the start.
-                None => encoding == 2
-                    && k.as_deref()
-                        .and_then(|k| by_key.get(k))
-                        .is_some_and(|x| x.seq < s),
+                None => {
+                    encoding == 2
+                        && k.as_deref()
+                            .and_then(|k| by_key.get(k))
+                            .is_some_and(|x| x.seq < s)
+                }
             };
             if !ok {
-                first.note(s, format!("event {s} is blanked but no erasure accounts for it"));
+                first.note(
+                    s,
+                    format!("event {s} is blanked but no erasure accounts for it"),
+                );
             }
         }
         for (&r, e) in &migrated {
             if !blanked.contains_key(&r) || !by_seq.contains_key(e) {
-                first.note(r, format!("the migration binds event {r} to an erasure that does not account for it"));
+                first.note(
+                    r,
+                    format!(
+                        "the migration binds event {r} to an erasure that does not account for it"
+                    ),
+                );
             }
         }
     }
@@ -457,13 +499,25 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
         let ok_types = types == ["text", "integer", "integer", "integer", "text"];
         let row = ok_types
-            .then(|| -> rusqlite::Result<_> { Ok(((r.get::<_, String>(0)?, r.get::<_, i64>(1)?), (r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))) })
+            .then(|| -> rusqlite::Result<_> {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)?),
+                    (
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                ))
+            })
             .transpose()?;
         match row {
             Some((k, v)) if scan.purposes.get(&k) == Some(&v) => seen += 1,
             Some((k, _)) => {
                 let seq = scan.purposes.get(&k).map_or(0, |v| v.0);
-                first.note(seq, format!("the purposes row for event {seq} differs from the event"));
+                first.note(
+                    seq,
+                    format!("the purposes row for event {seq} differs from the event"),
+                );
             }
             None => first.note(0, "a purposes row has the wrong storage types"),
         }
@@ -479,13 +533,25 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
         let ok_types = types == ["text", "text", "integer", "integer", "text"];
         let row = ok_types
-            .then(|| -> rusqlite::Result<_> { Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))) })
+            .then(|| -> rusqlite::Result<_> {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    (
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                ))
+            })
             .transpose()?;
         match row {
             Some((k, v)) if scan.notices.get(&k) == Some(&v) => seen += 1,
             Some((k, _)) => {
                 let seq = scan.notices.get(&k).map_or(0, |v| v.0);
-                first.note(seq, format!("the notices row for event {seq} differs from the event"));
+                first.note(
+                    seq,
+                    format!("the notices row for event {seq} differs from the event"),
+                );
             }
             None => first.note(0, "a notices row has the wrong storage types"),
         }
@@ -502,7 +568,10 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
             .get(purpose)
             .is_none_or(|(_, b)| *b == LawfulBasis::Consent);
         for r in &rows[if consent { 0 } else { 1 }] {
-            want.insert((subject.clone(), purpose.clone(), r.recipient.clone()), r.clone());
+            want.insert(
+                (subject.clone(), purpose.clone(), r.recipient.clone()),
+                r.clone(),
+            );
         }
     }
     let mut stmt = conn.prepare(
@@ -515,10 +584,15 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         let types: String = r.get(9)?;
         let okt = matches!(
             types.as_str(),
-            "texttexttexttextintegerblobintegerintegerinteger" | "texttexttexttextintegerblobintegernullinteger"
+            "texttexttexttextintegerblobintegerintegerinteger"
+                | "texttexttexttextintegerblobintegernullinteger"
         );
         let parsed = if okt {
-            let k = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
+            let k = (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            );
             let state = State::parse(&r.get::<_, String>(3)?);
             let id = uuid::Uuid::from_slice(&r.get::<_, Vec<u8>>(5)?).ok();
             state.zip(id).map(|(state, event_id)| {
@@ -541,19 +615,41 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         match parsed {
             Some((k, row)) => match want.remove(&k) {
                 Some(w) if w == row => {}
-                Some(w) => first.note(w.seq, format!("the materialized state decided by event {} is wrong", w.seq)),
-                None => first.note(row.seq, format!("the materialized state has a row (naming event {}) that no events imply", row.seq)),
+                Some(w) => first.note(
+                    w.seq,
+                    format!("the materialized state decided by event {} is wrong", w.seq),
+                ),
+                None => first.note(
+                    row.seq,
+                    format!(
+                        "the materialized state has a row (naming event {}) that no events imply",
+                        row.seq
+                    ),
+                ),
             },
-            None => first.note(0, "a materialized row has the wrong storage types or values"),
+            None => first.note(
+                0,
+                "a materialized row has the wrong storage types or values",
+            ),
         }
     }
     if let Some(w) = want.values().min_by_key(|w| w.seq) {
-        first.note(w.seq, format!("the materialized state lacks the row decided by event {}", w.seq));
+        first.note(
+            w.seq,
+            format!(
+                "the materialized state lacks the row decided by event {}",
+                w.seq
+            ),
+        );
     }
     // Erasure markers: exactly one per erasure, with its pseudonym and seq.
-    let mut markers: HashMap<Vec<u8>, u64> =
-        scan.erasures.iter().map(|x| (x.key.clone(), x.seq)).collect();
-    let mut stmt = conn.prepare("SELECT subject_key, seq, typeof(subject_key), typeof(seq) FROM erased")?;
+    let mut markers: HashMap<Vec<u8>, u64> = scan
+        .erasures
+        .iter()
+        .map(|x| (x.key.clone(), x.seq))
+        .collect();
+    let mut stmt =
+        conn.prepare("SELECT subject_key, seq, typeof(subject_key), typeof(seq) FROM erased")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let types = (r.get::<_, String>(2)?, r.get::<_, String>(3)?);
@@ -565,7 +661,10 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         match markers.remove(&k) {
             Some(s) if s as i64 == seq => {}
             Some(s) => first.note(s, format!("the erasure marker of event {s} is altered")),
-            None => first.note(u64::try_from(seq).unwrap_or(0), "an erasure marker that no event records"),
+            None => first.note(
+                u64::try_from(seq).unwrap_or(0),
+                "an erasure marker that no event records",
+            ),
         }
     }
     if let Some(&s) = markers.values().min() {

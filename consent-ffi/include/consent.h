@@ -9,7 +9,9 @@
  *   consent_ledger_open(), released with consent_ledger_free() (NULL is fine; never
  *   twice, and never use a handle after freeing it: that is undefined behaviour).
  *   consent_ledger_close() releases the file early; later calls on the handle return
- *   CONSENT_RESULT_CLOSED.
+ *   CONSENT_RESULT_CLOSED. A batch is an opaque consent_batch * from
+ *   consent_batch_begin(), released with consent_batch_free() under the same rules; it
+ *   keeps its ledger open until it is freed.
  * - Fallible functions return a consent_result; CONSENT_RESULT_OK (0) is success. The
  *   numbers are fixed and never reused. Out-parameters are written only on success.
  *   consent_last_error_message() copies the message of the last failure on the
@@ -17,11 +19,21 @@
  * - Strings in are NUL-terminated UTF-8, read only during the call; optional ones may
  *   be NULL. Strings out (char *, JSON) belong to the caller: free them with
  *   consent_string_free(). Strings returned as const char * are static: never free them.
+ *   Byte buffers out (uint8_t *, with a length) are freed with consent_bytes_free().
+ * - Identifiers (subject, purpose, recipient, notice, source and actor ids) must be
+ *   Unicode NFC with no control characters and no white space at either end; others
+ *   are refused with CONSENT_RESULT_INVALID_ARGUMENT, never silently changed.
  * - Times are int64_t milliseconds since 1970-01-01T00:00:00Z (UTC), between
  *   CONSENT_TIME_MIN and CONSENT_TIME_MAX. CONSENT_TIME_ABSENT means "not given" for an
  *   input and "none" for an output.
  * - Initialise consent_event_params with consent_event_params_init() and
  *   consent_options with consent_options_init() before setting fields.
+ * - The pseudonym key is never stored in the ledger file: by default it is the file
+ *   <ledger>.key, created (0600) with a new ledger; keep it, and back it up apart from
+ *   the ledger. A ledger opened without its key, or with another, is CONSENT_RESULT_KEY.
+ * - A clock (consent_options.clock) is for simulations only: a ledger created with one
+ *   is a simulation for good (consent_ledger_is_simulated(), and the verify report's
+ *   `simulated`), and a real ledger refuses one (CONSENT_RESULT_INVALID_ARGUMENT).
  * - No input can make the library panic across the boundary or crash on NULL or bad
  *   UTF-8; non-NULL pointers must still point at what their type says.
  *
@@ -29,9 +41,14 @@
  * - One consent_ledger * may be shared by any number of threads at once: every call
  *   is atomic (calls on one handle are serialised). Many processes may open the same
  *   file; SQLite's write lock serialises their appends.
- * - A batch (consent_batch_begin) belongs to the handle, not the thread: appends from
- *   other threads through that handle during the batch join it.
- * - consent_ledger_free() must not run while another thread still uses the handle.
+ * - A batch belongs to its consent_batch *, never to the ledger: while it is open,
+ *   other threads' calls on the ledger wait until it ends (at most the busy timeout,
+ *   then CONSENT_RESULT_BUSY) and never join it, so a rollback only undoes the batch's
+ *   own appends. On the thread that began it, calls on the ledger itself return
+ *   CONSENT_RESULT_BATCH: make them through the batch. A batch handle may move between
+ *   threads, one call at a time.
+ * - consent_ledger_free() and consent_batch_free() must not run while another thread
+ *   still uses that handle.
  * - The last error is per thread.
  */
 
@@ -75,9 +92,12 @@
 // Bytes of the problem text in a [`consent_verify_report`] (longer text is cut).
 #define CONSENT_PROBLEM_LEN 256
 
+// Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
+#define CONSENT_KEY_LEN 32
+
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 // whose message `consent_last_error_message` returns. The numbers are fixed and never
-// reused: 2..=21 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
+// reused: 2..=23 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
 enum consent_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -106,7 +126,8 @@ enum consent_result
   CONSENT_RESULT_CONFLICT = 9,
   // No event, purpose or notice with that key (or no ledger file at the path).
   CONSENT_RESULT_NOT_FOUND = 10,
-  // The file is not a consent ledger, or it is structurally damaged.
+  // The ledger is structurally damaged, or its schema differs from the library's
+  // (e.g. an extra trigger).
   CONSENT_RESULT_CORRUPT = 11,
   // The file was written by a newer version of the library.
   CONSENT_RESULT_SCHEMA_TOO_NEW = 12,
@@ -120,14 +141,23 @@ enum consent_result
   CONSENT_RESULT_BUSY = 16,
   // The ledger handle has been closed with `consent_ledger_close`.
   CONSENT_RESULT_CLOSED = 17,
-  // A batch was committed or rolled back without being begun, or begun twice.
+  // A batch call out of turn: the batch has already ended, the calling thread
+  // already has a batch open, or a call was made on the ledger (instead of through
+  // the batch) by the thread that holds the ledger's open batch.
   CONSENT_RESULT_BATCH = 18,
   // An operating-system I/O error.
   CONSENT_RESULT_IO = 19,
   // Any other storage (SQLite) error.
   CONSENT_RESULT_STORAGE = 20,
-  // A Merkle proof did not check out against the head given.
+  // A Merkle proof did not check out against the head given, or it is the proof
+  // of another event than the one offered.
   CONSENT_RESULT_PROOF_REJECTED = 21,
+  // The file is not a consent ledger (an empty file, another application's SQLite
+  // file): refused before a byte of it is changed.
+  CONSENT_RESULT_NOT_A_LEDGER = 22,
+  // The pseudonym key is missing, unreadable, or not the one the ledger was created
+  // with (or the ledger was opened without a key and the call needs it).
+  CONSENT_RESULT_KEY = 23,
   // A required pointer argument was NULL.
   CONSENT_RESULT_NULL_ARGUMENT = 100,
   // A string argument was not valid UTF-8.
@@ -264,11 +294,47 @@ typedef int32_t consent_synchronous;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Where the pseudonym key of a ledger comes from, for
+// [`consent_options::pseudonym_key_source`]. The key turns subject ids into keyed
+// pseudonyms; it is never stored in the ledger file, and the ledger commits to its id
+// in its first event, so a missing or different key is `CONSENT_RESULT_KEY`.
+enum consent_key_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The key file beside the ledger, `<ledger path>.key` (created 0600 with a new
+  // ledger); a new random key for a ledger in memory. The default.
+  CONSENT_KEY_SOURCE_BESIDE = 0,
+  // The key file at [`consent_options::pseudonym_key_path`] (created 0600 with a new
+  // ledger when missing). Not for ledgers in memory.
+  CONSENT_KEY_SOURCE_FILE = 1,
+  // The [`CONSENT_KEY_LEN`] bytes in [`consent_options::pseudonym_key`], supplied by
+  // the application.
+  CONSENT_KEY_SOURCE_BYTES = 2,
+  // No key: read-only opens only. Verification and proofs work; questions about a
+  // subject return `CONSENT_RESULT_KEY`.
+  CONSENT_KEY_SOURCE_NONE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_key_source consent_key_source;
+#else
+typedef int32_t consent_key_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// An open batch on a ledger, from [`consent_batch_begin`]. Opaque. Appends made
+// through it land together on [`consent_batch_commit`] or not at all. It keeps its
+// ledger open (even after [`consent_ledger_free`]) until [`consent_batch_free`].
+typedef struct consent_batch consent_batch;
+
 // An open ledger. Opaque; share it between threads freely.
 typedef struct consent_ledger consent_ledger;
 
 // Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
-// change what you need; NULL options mean the defaults.
+// change what you need; NULL options mean the defaults. New fields are only ever
+// added at the end.
 typedef struct consent_options {
   // A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
   int32_t synchronous;
@@ -277,14 +343,36 @@ typedef struct consent_options {
   int64_t busy_timeout_ms;
   // Open read-only: no writes, no schema creation (default false).
   bool read_only;
-  // Create the file when missing (default true).
+  // Create a new ledger when the path does not exist or is an empty file (default
+  // true). Programs that only read or check a ledger pass false, so that a mistyped
+  // path is `CONSENT_RESULT_NOT_FOUND` and an empty file `CONSENT_RESULT_NOT_A_LEDGER`
+  // instead of a new, empty ledger that answers "never asked" for everyone.
   bool create;
-  // Source of "now" in ms since the epoch, or NULL for the system clock (default).
-  // Called from any thread that uses the ledger, so it must be thread-safe; results
-  // outside the supported range are clamped. Meant for tests and replays.
+  // A simulated clock: "now" in ms since the epoch, or NULL for the system clock
+  // (default). Only for simulations (tests, demos, replays): a ledger *created*
+  // with a clock (a new file, or in memory) is a simulation for good, says so in its
+  // hashed first event and in `consent_verify_report.simulated`, and may be reopened
+  // with a clock; opening a real ledger (created without one) with a clock is
+  // `CONSENT_RESULT_INVALID_ARGUMENT`. Called from any thread that uses the ledger,
+  // with the ledger locked: it must be thread-safe and must not call this library.
+  // Results outside the supported range are clamped. A simulation's record times
+  // are what its clock says, even earlier than the last one (a real ledger's never
+  // go backwards).
   int64_t (*clock)(void *context);
   // Passed to `clock`; must stay valid until the ledger is freed.
   void *clock_context;
+  // Where the pseudonym key comes from: a `consent_key_source` value (default
+  // `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`).
+  int32_t pseudonym_key_source;
+  // With `CONSENT_KEY_SOURCE_FILE`: the key file's path (NUL-terminated, read only
+  // during the open). Must be NULL with any other source.
+  const char *pseudonym_key_path;
+  // With `CONSENT_KEY_SOURCE_BYTES`: the key. Ignored with any other source.
+  uint8_t pseudonym_key[CONSENT_KEY_LEN];
+  // How long [`consent_erase_subject`] keeps retrying to complete an erasure while
+  // another connection holds an old snapshot, in ms (default 2000; negative means
+  // the default).
+  int64_t erasure_wait_ms;
 } consent_options;
 
 // The parameters of an event for [`consent_append`]. Fill with
@@ -402,6 +490,9 @@ typedef struct consent_verify_report {
   struct consent_head head;
   // Why the log is bad ("" when ok), NUL-terminated, cut to fit.
   char problem[CONSENT_PROBLEM_LEN];
+  // Whether the ledger was created as a simulation: its record times come from a
+  // simulated clock ([`consent_options::clock`]), not the system's.
+  bool simulated;
 } consent_verify_report;
 
 // What [`consent_erase_subject`] did.
@@ -412,8 +503,10 @@ typedef struct consent_erasure_report {
   uint64_t seq;
   // Number of events whose personal fields were blanked.
   uint64_t events_erased;
-  // Whether the WAL was checkpointed and truncated; if false, call
-  // [`consent_checkpoint`] again later.
+  // Whether the erasure is complete: the WAL was checkpointed and truncated, so the
+  // erased values are gone from every file. False ("pending") when another
+  // connection kept an old snapshot open for longer than the erasure wait; finish it
+  // with [`consent_complete_erasures`].
   bool wal_truncated;
 } consent_erasure_report;
 
@@ -441,7 +534,8 @@ size_t consent_last_error_message(char *buf, size_t len);
 void consent_string_free(char *s);
 
 // Fills `out` with the default options: full durability, 30 s busy timeout,
-// read-write, create when missing, system clock.
+// read-write, create when missing, system clock, the key file beside the ledger,
+// 2 s erasure wait.
 consent_result consent_options_init(struct consent_options *out);
 
 // Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
@@ -450,25 +544,38 @@ consent_result consent_event_params_init(struct consent_event_params *out);
 
 // Opens (or creates) the ledger file at `path` with `options` (NULL = defaults) and
 // writes the handle to `*out`. On Unix the path is taken as bytes; elsewhere it must
-// be UTF-8. A file that is not a ledger is `CONSENT_RESULT_CORRUPT`; a missing file
-// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`.
+// be UTF-8. A new ledger is created only when the path does not exist or is an empty
+// file, and `create` is true; its pseudonym key file is created with it (see
+// [`consent_options::pseudonym_key_source`]). A missing path with `create` false or
+// `read_only` true is `CONSENT_RESULT_NOT_FOUND`; an empty file then, or a file that
+// is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
+// ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
+// key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
 consent_result consent_ledger_open(const char *path,
                                    const struct consent_options *options,
                                    struct consent_ledger **out);
 
 // Creates a ledger that lives in memory only (tests, examples), with `options`
-// (NULL = defaults; only `clock` applies), and writes the handle to `*out`.
+// (NULL = defaults; `clock` makes it a simulation, the key source may be
+// `CONSENT_KEY_SOURCE_BESIDE` (a random key) or `CONSENT_KEY_SOURCE_BYTES`), and
+// writes the handle to `*out`.
 consent_result consent_ledger_open_in_memory(const struct consent_options *options,
                                              struct consent_ledger **out);
 
 // Closes the ledger: an open batch is rolled back and the file is released. Later
-// calls on the handle return `CONSENT_RESULT_CLOSED`; closing twice is fine. The
-// handle must still be freed with [`consent_ledger_free`].
+// calls on the handle (and on its batches) return `CONSENT_RESULT_CLOSED`; closing
+// twice is fine. The handle must still be freed with [`consent_ledger_free`].
 consent_result consent_ledger_close(const struct consent_ledger *ledger);
 
-// Closes (if needed) and frees a ledger handle. NULL is fine; never twice, and no
-// call may use the handle afterwards (or be running on another thread meanwhile).
+// Frees a ledger handle, closing the ledger unless a batch begun on it has not been
+// freed yet (the batch keeps it open; the last of them to be freed closes it). NULL
+// is fine; never twice, and no call may use the handle afterwards (or be running on
+// another thread meanwhile).
 void consent_ledger_free(struct consent_ledger *ledger);
+
+// Whether the ledger was created as a simulation (with a clock, see
+// [`consent_options::clock`]), written to `*out`.
+consent_result consent_ledger_is_simulated(const struct consent_ledger *ledger, bool *out);
 
 // Registers a purpose (or a new version of it) from its JSON definition, e.g.
 // `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
@@ -513,6 +620,10 @@ consent_result consent_notices_json(const struct consent_ledger *ledger, char **
 
 // Appends an event after checking it against the consent rules. Writes what was
 // recorded to `*out` (NULL = not wanted). A withdrawal or objection is never refused.
+// Identifiers (subject, purpose, recipient, notice id and version, source id, the id
+// in `recorded_by`) must be Unicode NFC without control characters or white space at
+// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
+// changed), here and in every question.
 consent_result consent_append(const struct consent_ledger *ledger,
                               const struct consent_event_params *params,
                               struct consent_event_ref *out);
@@ -671,7 +782,9 @@ consent_result consent_verify_against(const struct consent_ledger *ledger,
 
 // A proof that event `event_id` is in the tree of `tree_size` events
 // (`CONSENT_SIZE_CURRENT` = the current head), as JSON (`leaf_index`, `tree_size`,
-// `leaf_hash`, `path`) written to `*out_json`; free with [`consent_string_free`].
+// `leaf_hash`, `path`, `root`) written to `*out_json`; free with
+// [`consent_string_free`]. Whoever checks it ([`consent_check_inclusion_proof`]) also
+// needs the event's canonical bytes ([`consent_event_canonical`]).
 consent_result consent_prove_inclusion_json(const struct consent_ledger *ledger,
                                             const char *event_id,
                                             uint64_t tree_size,
@@ -688,10 +801,30 @@ consent_result consent_prove_consistency_json(const struct consent_ledger *ledge
                                               char **out_json,
                                               struct consent_head *out_new_head);
 
-// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) against a
-// head of the same size. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it does
-// not lead to the head's root.
+// The canonical bytes of event `event_id` (docs/FORMAT.md §3.3): exactly what its
+// Merkle leaf hash covers, and what [`consent_check_inclusion_proof`] checks a proof
+// against. Writes a new buffer to `*out_bytes` and its length to `*out_len`; free it
+// with [`consent_bytes_free`] and that same length.
+consent_result consent_event_canonical(const struct consent_ledger *ledger,
+                                       const char *event_id,
+                                       uint8_t **out_bytes,
+                                       size_t *out_len);
+
+// Frees a buffer of `len` bytes this library returned (from
+// [`consent_event_canonical`]), with the length it returned. NULL is fine; never twice.
+void consent_bytes_free(uint8_t *bytes, size_t len);
+
+// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) of the event
+// whose canonical bytes are the `event_len` bytes at `event` (from
+// [`consent_event_canonical`], e.g. kept in a receipt) against a head of the same
+// size. No ledger needed. The proof is bound to its event: the leaf hash is recomputed
+// from the bytes and the leaf index must be the event's sequence number.
+// `CONSENT_RESULT_PROOF_REJECTED` if the proof is another event's or does not lead to
+// the head's root; a head of another size, or bytes that are not a canonical event,
+// are `CONSENT_RESULT_INVALID_ARGUMENT`.
 consent_result consent_check_inclusion_proof(const char *proof_json,
+                                             const uint8_t *event,
+                                             size_t event_len,
                                              const struct consent_head *head);
 
 // Checks a consistency proof (JSON from [`consent_prove_consistency_json`]) between
@@ -703,28 +836,85 @@ consent_result consent_check_consistency_proof(const char *proof_json,
 // Erases `subject` at the end of retention: blanks their personal fields in every
 // event (every hash still verifies), records a `subject_erased` event with `reason`,
 // recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
-// checkpoints the WAL. Later grants for the subject are refused; withdrawals are still
-// recorded. Writes the report to `*out` (NULL = not wanted).
+// truncates the WAL so the erased values leave every file, retrying for up to the
+// erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
+// old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
+// it with [`consent_complete_erasures`]). Later grants for the subject are refused;
+// withdrawals are still recorded. Writes the report to `*out` (NULL = not wanted).
 consent_result consent_erase_subject(const struct consent_ledger *ledger,
                                      const char *subject,
                                      const char *reason,
                                      const char *recorded_by,
                                      struct consent_erasure_report *out);
 
-// Checkpoints the WAL into the file and truncates it; writes whether it completed to
-// `*out_done` (NULL = not wanted; false when another connection kept a read open).
+// Finishes pending erasures: checkpoints the WAL into the file and truncates it,
+// retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
+// snapshot. Writes whether every erasure is now complete (the WAL is empty) to
+// `*out_done` (NULL = not wanted). Safe to call at any time.
+consent_result consent_complete_erasures(const struct consent_ledger *ledger,
+                                         int64_t wait_ms,
+                                         bool *out_done);
+
+// Checkpoints the WAL into the file and truncates it, once; writes whether it completed
+// to `*out_done` (NULL = not wanted; false when another connection kept a read open).
 consent_result consent_checkpoint(const struct consent_ledger *ledger, bool *out_done);
 
-// Starts a batch: every append until [`consent_batch_commit`] lands together or, on
-// [`consent_batch_rollback`] (or close), not at all. The batch belongs to the handle:
-// appends from other threads through it join the batch.
-consent_result consent_batch_begin(const struct consent_ledger *ledger);
+// Begins a batch on `ledger` and writes its handle to `*out`: every append made
+// through it ([`consent_batch_append`], [`consent_batch_register_purpose_json`], ...)
+// lands together on [`consent_batch_commit`], or not at all on
+// [`consent_batch_rollback`] or [`consent_batch_free`]. The batch is its handle's, not
+// the ledger's: while it is open, calls on the ledger from other threads (and other
+// processes' writes) wait for it to end (at most the busy timeout, then
+// `CONSENT_RESULT_BUSY`) and never join it, so a rollback undoes only the batch's own
+// appends; a call on the ledger from the thread that began the batch is
+// `CONSENT_RESULT_BATCH` (make it through the batch, or end the batch first), and so
+// is a second batch begun on that thread. Keep batches short. The batch handle may be
+// used from any thread, one call at a time, and keeps the ledger open until it is
+// freed.
+consent_result consent_batch_begin(const struct consent_ledger *ledger, struct consent_batch **out);
 
-// Commits the open batch (`CONSENT_RESULT_BATCH` if none is open).
-consent_result consent_batch_commit(const struct consent_ledger *ledger);
+// [`consent_append`] inside the batch: checked against the consent rules as they
+// stand with the batch's earlier appends; writes what was recorded to `*out` (NULL =
+// not wanted). It lands only when the batch is committed. A failed append leaves the
+// batch as it was.
+consent_result consent_batch_append(struct consent_batch *batch,
+                                    const struct consent_event_params *params,
+                                    struct consent_event_ref *out);
 
-// Discards the open batch (`CONSENT_RESULT_BATCH` if none is open).
-consent_result consent_batch_rollback(const struct consent_ledger *ledger);
+// [`consent_register_purpose_json`] inside the batch.
+consent_result consent_batch_register_purpose_json(struct consent_batch *batch,
+                                                   const char *purpose_json,
+                                                   uint32_t *out_version);
+
+// [`consent_register_notice_json`] inside the batch.
+consent_result consent_batch_register_notice_json(struct consent_batch *batch,
+                                                  const char *notice_json);
+
+// [`consent_register_notice_text`] inside the batch.
+consent_result consent_batch_register_notice_text(struct consent_batch *batch,
+                                                  const char *id,
+                                                  const char *version,
+                                                  const char *title,
+                                                  const char *text);
+
+// The head as it would be if the batch were committed now (its appends included),
+// written to `*out`.
+consent_result consent_batch_get_head(struct consent_batch *batch, struct consent_head *out);
+
+// Commits the batch: all of its appends land, or (on an error) none of them. Either
+// way the batch has ended: later calls on it return `CONSENT_RESULT_BATCH`, and the
+// handle must still be freed with [`consent_batch_free`].
+consent_result consent_batch_commit(struct consent_batch *batch);
+
+// Rolls the batch back: none of its appends land. The batch has ended: later calls on
+// it return `CONSENT_RESULT_BATCH`, and the handle must still be freed with
+// [`consent_batch_free`].
+consent_result consent_batch_rollback(struct consent_batch *batch);
+
+// Frees a batch handle, rolling the batch back if it is still open (and closing the
+// ledger if its handle was already freed). NULL is fine; never twice, and no call may
+// use the handle afterwards (or be running on another thread meanwhile).
+void consent_batch_free(struct consent_batch *batch);
 
 #ifdef __cplusplus
 }  // extern "C"

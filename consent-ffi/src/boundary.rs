@@ -16,7 +16,7 @@ use crate::{consent_ledger, CONSENT_TIME_ABSENT, CONSENT_TIME_MAX, CONSENT_TIME_
 
 /// What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 /// whose message `consent_last_error_message` returns. The numbers are fixed and never
-/// reused: 2..=21 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
+/// reused: 2..=23 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum consent_result {
@@ -43,7 +43,8 @@ pub enum consent_result {
     Conflict = 9,
     /// No event, purpose or notice with that key (or no ledger file at the path).
     NotFound = 10,
-    /// The file is not a consent ledger, or it is structurally damaged.
+    /// The ledger is structurally damaged, or its schema differs from the library's
+    /// (e.g. an extra trigger).
     Corrupt = 11,
     /// The file was written by a newer version of the library.
     SchemaTooNew = 12,
@@ -57,14 +58,23 @@ pub enum consent_result {
     Busy = 16,
     /// The ledger handle has been closed with `consent_ledger_close`.
     Closed = 17,
-    /// A batch was committed or rolled back without being begun, or begun twice.
+    /// A batch call out of turn: the batch has already ended, the calling thread
+    /// already has a batch open, or a call was made on the ledger (instead of through
+    /// the batch) by the thread that holds the ledger's open batch.
     Batch = 18,
     /// An operating-system I/O error.
     Io = 19,
     /// Any other storage (SQLite) error.
     Storage = 20,
-    /// A Merkle proof did not check out against the head given.
+    /// A Merkle proof did not check out against the head given, or it is the proof
+    /// of another event than the one offered.
     ProofRejected = 21,
+    /// The file is not a consent ledger (an empty file, another application's SQLite
+    /// file): refused before a byte of it is changed.
+    NotALedger = 22,
+    /// The pseudonym key is missing, unreadable, or not the one the ledger was created
+    /// with (or the ledger was opened without a key and the call needs it).
+    Key = 23,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -101,6 +111,8 @@ impl consent_result {
             19 => c"CONSENT_RESULT_IO",
             20 => c"CONSENT_RESULT_STORAGE",
             21 => c"CONSENT_RESULT_PROOF_REJECTED",
+            22 => c"CONSENT_RESULT_NOT_A_LEDGER",
+            23 => c"CONSENT_RESULT_KEY",
             100 => c"CONSENT_RESULT_NULL_ARGUMENT",
             101 => c"CONSENT_RESULT_INVALID_UTF8",
             102 => c"CONSENT_RESULT_PANIC",
@@ -131,6 +143,8 @@ impl consent_result {
             ErrorKind::Io => Self::Io,
             ErrorKind::Storage => Self::Storage,
             ErrorKind::ProofRejected => Self::ProofRejected,
+            ErrorKind::NotALedger => Self::NotALedger,
+            ErrorKind::Key => Self::Key,
             _ => Self::Other,
         }
     }
@@ -321,6 +335,27 @@ pub(crate) unsafe fn ledger_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a L
     Ok(&unsafe { ref_arg(p, "ledger") }?.ledger)
 }
 
+/// A required byte-array argument of `len` bytes at `p` (NULL is refused even when
+/// `len` is 0).
+///
+/// # Safety
+/// `p` is NULL or points at `len` readable bytes that outlive `'a`.
+pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize, name: &str) -> FfiResult<&'a [u8]> {
+    if p.is_null() {
+        return Err(FfiError::new(
+            consent_result::NullArgument,
+            format!("argument `{name}` is NULL"),
+        ));
+    }
+    if len > isize::MAX as usize {
+        return Err(FfiError::invalid(format!(
+            "argument `{name}`: length {len} is not the length of an array"
+        )));
+    }
+    // SAFETY: non-NULL, a length an allocation can have; the caller promises the bytes.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
 /// A time argument: `CONSENT_TIME_ABSENT` means absent; otherwise milliseconds since
 /// the Unix epoch within the years 1..=9999.
 pub(crate) fn time_arg(ms: i64, name: &str) -> FfiResult<Option<Timestamp>> {
@@ -374,6 +409,14 @@ pub(crate) fn owned_string(s: String) -> FfiResult<*mut c_char> {
     CString::new(s)
         .map(CString::into_raw)
         .map_err(|_| FfiError::new(consent_result::Other, "output contains a NUL byte"))
+}
+
+/// Bytes for the caller: a pointer and a length, freed with `consent_bytes_free`
+/// (which rebuilds the boxed slice from both).
+pub(crate) fn owned_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
+    let boxed = bytes.into_boxed_slice();
+    let len = boxed.len();
+    (Box::into_raw(boxed).cast::<u8>(), len)
 }
 
 /// A value as an owned JSON C string.
@@ -474,19 +517,82 @@ mod tests {
         assert_eq!(last_error_code(), consent_result::Ok);
     }
 
+    /// Every kind the core names, in its numeric order (`ErrorKind` is non-exhaustive:
+    /// a kind added there must be added here and to `consent_result`).
+    const KINDS: [ErrorKind; 22] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::InvalidTime,
+        ErrorKind::UnknownPurpose,
+        ErrorKind::UnknownNotice,
+        ErrorKind::UnknownRecipient,
+        ErrorKind::InvalidConsent,
+        ErrorKind::SubjectErased,
+        ErrorKind::Conflict,
+        ErrorKind::NotFound,
+        ErrorKind::Corrupt,
+        ErrorKind::SchemaTooNew,
+        ErrorKind::SqliteTooOld,
+        ErrorKind::ReadOnly,
+        ErrorKind::Full,
+        ErrorKind::Busy,
+        ErrorKind::Closed,
+        ErrorKind::Batch,
+        ErrorKind::Io,
+        ErrorKind::Storage,
+        ErrorKind::ProofRejected,
+        ErrorKind::NotALedger,
+        ErrorKind::Key,
+    ];
+
     #[test]
     fn every_core_kind_has_its_own_code() {
-        for n in (0..=25).chain(100..=103) {
-            let name = consent_result::name(n).to_str().unwrap();
-            assert!(name.starts_with("CONSENT_RESULT_"), "{n}");
+        for (i, kind) in KINDS.into_iter().enumerate() {
+            let code = consent_result::from_kind(kind);
+            assert_eq!(
+                kind as i32,
+                i as i32 + 2,
+                "{kind:?}: the kinds are 2, 3, ..."
+            );
+            assert_eq!(code as i32, kind as i32, "{kind:?}");
+            let name = consent_result::name(code as i32).to_str().unwrap();
+            assert!(name.starts_with("CONSENT_RESULT_"), "{kind:?}");
+            assert_ne!(name, "CONSENT_RESULT_UNKNOWN_CODE", "{kind:?}");
         }
         assert_eq!(
-            consent_result::from_kind(ErrorKind::ProofRejected) as i32,
-            ErrorKind::ProofRejected as i32
+            consent_result::name(consent_result::NotALedger as i32),
+            c"CONSENT_RESULT_NOT_A_LEDGER"
         );
         assert_eq!(
-            consent_result::from_kind(ErrorKind::InvalidArgument) as i32,
-            ErrorKind::InvalidArgument as i32
+            consent_result::name(consent_result::Key as i32),
+            c"CONSENT_RESULT_KEY"
+        );
+        for n in (0..=23).chain(100..=103) {
+            let name = consent_result::name(n).to_str().unwrap();
+            assert_ne!(name, "CONSENT_RESULT_UNKNOWN_CODE", "{n}");
+        }
+        for n in [-1, 24, 99, 104] {
+            assert_eq!(
+                consent_result::name(n),
+                c"CONSENT_RESULT_UNKNOWN_CODE",
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_arguments_are_checked() {
+        let e = unsafe { bytes_arg(std::ptr::null(), 0, "event") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        let data = [1u8, 2, 3];
+        assert_eq!(
+            unsafe { bytes_arg(data.as_ptr(), usize::MAX, "event") }
+                .unwrap_err()
+                .code,
+            consent_result::InvalidArgument
+        );
+        assert_eq!(
+            unsafe { bytes_arg(data.as_ptr(), 2, "event") }.unwrap(),
+            &[1, 2]
         );
     }
 }

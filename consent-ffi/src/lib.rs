@@ -7,7 +7,8 @@
 //! ## Rules of the ABI
 //! - Every symbol starts with `consent_`. A ledger is an opaque `consent_ledger *`
 //!   from [`consent_ledger_open`], released with [`consent_ledger_free`] (NULL is fine;
-//!   never twice, and never use a handle after freeing it).
+//!   never twice, and never use a handle after freeing it). A batch is an opaque
+//!   `consent_batch *` from [`consent_batch_begin`], released with [`consent_batch_free`].
 //! - Fallible functions return a [`consent_result`]; 0 is success. Out-parameters are
 //!   written only on success. The message of the last failure on the calling thread is
 //!   copied out by [`consent_last_error_message`]; messages never contain a subject id.
@@ -20,7 +21,9 @@
 //! - Every entry point runs behind a panic boundary: whatever the arguments, no panic
 //!   crosses into C. (Pointers that are not NULL must still be valid: C cannot tell.)
 //! - A handle may be shared by any number of threads: every call is atomic. A batch
-//!   belongs to the handle, so appends from other threads during a batch join it.
+//!   belongs to its `consent_batch *`, never to the ledger handle: while it is open,
+//!   other threads' calls on the ledger wait for it to end (at most the busy timeout)
+//!   and never join it, so a rollback only undoes what was appended through the batch.
 
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
@@ -32,20 +35,20 @@ mod boundary;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use consent_core::{
-    Actor, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof, Ledger,
-    LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, State, Status, Synchronous, Timestamp,
-    VerifyReport,
+    Actor, BatchToken, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof,
+    KeySource, Ledger, LedgerOptions, Method, NewEvent, Notice, NoticeDef, Purpose, PurposeDef,
+    State, Status, Synchronous, Timestamp, VerifyReport,
 };
 use uuid::Uuid;
 
 pub use boundary::consent_result;
 use boundary::{
-    copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg, owned_json,
-    ref_arg, str_arg, time_arg, time_out, write_out, FfiError, FfiResult,
+    bytes_arg, copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg,
+    owned_bytes, owned_json, ref_arg, str_arg, time_arg, time_out, write_out, FfiError, FfiResult,
 };
 
 /// Major version of the library this header belongs to.
@@ -69,10 +72,59 @@ pub const CONSENT_EVENT_ID_LEN: usize = 37;
 pub const CONSENT_HEAD_STRING_LEN: usize = 86;
 /// Bytes of the problem text in a [`consent_verify_report`] (longer text is cut).
 pub const CONSENT_PROBLEM_LEN: usize = 256;
+/// Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
+pub const CONSENT_KEY_LEN: usize = 32;
 
 /// An open ledger. Opaque; share it between threads freely.
 pub struct consent_ledger {
-    ledger: Ledger,
+    /// Shared with the batches begun on it, which keep it open.
+    ledger: Arc<Ledger>,
+}
+
+/// An open batch on a ledger, from [`consent_batch_begin`]. Opaque. Appends made
+/// through it land together on [`consent_batch_commit`] or not at all. It keeps its
+/// ledger open (even after [`consent_ledger_free`]) until [`consent_batch_free`].
+pub struct consent_batch {
+    ledger: Arc<Ledger>,
+    /// `None` once committed or rolled back. The lock makes a batch handle safe to use
+    /// from any thread, one call at a time.
+    token: Mutex<Option<BatchToken>>,
+}
+
+impl Drop for consent_batch {
+    fn drop(&mut self) {
+        // A batch still open when its handle goes away is rolled back, never left
+        // holding the ledger.
+        let token = self
+            .token
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(token) = token {
+            let _ = self.ledger.rollback_batch(token);
+        }
+    }
+}
+
+/// Where the pseudonym key of a ledger comes from, for
+/// [`consent_options::pseudonym_key_source`]. The key turns subject ids into keyed
+/// pseudonyms; it is never stored in the ledger file, and the ledger commits to its id
+/// in its first event, so a missing or different key is `CONSENT_RESULT_KEY`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum consent_key_source {
+    /// The key file beside the ledger, `<ledger path>.key` (created 0600 with a new
+    /// ledger); a new random key for a ledger in memory. The default.
+    Beside = 0,
+    /// The key file at [`consent_options::pseudonym_key_path`] (created 0600 with a new
+    /// ledger when missing). Not for ledgers in memory.
+    File = 1,
+    /// The [`CONSENT_KEY_LEN`] bytes in [`consent_options::pseudonym_key`], supplied by
+    /// the application.
+    Bytes = 2,
+    /// No key: read-only opens only. Verification and proofs work; questions about a
+    /// subject return `CONSENT_RESULT_KEY`.
+    None = 3,
 }
 
 /// Durability of commits, for [`consent_options::synchronous`].
@@ -159,7 +211,8 @@ pub enum consent_state {
 }
 
 /// Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
-/// change what you need; NULL options mean the defaults.
+/// change what you need; NULL options mean the defaults. New fields are only ever
+/// added at the end.
 #[repr(C)]
 pub struct consent_options {
     /// A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
@@ -169,14 +222,36 @@ pub struct consent_options {
     pub busy_timeout_ms: i64,
     /// Open read-only: no writes, no schema creation (default false).
     pub read_only: bool,
-    /// Create the file when missing (default true).
+    /// Create a new ledger when the path does not exist or is an empty file (default
+    /// true). Programs that only read or check a ledger pass false, so that a mistyped
+    /// path is `CONSENT_RESULT_NOT_FOUND` and an empty file `CONSENT_RESULT_NOT_A_LEDGER`
+    /// instead of a new, empty ledger that answers "never asked" for everyone.
     pub create: bool,
-    /// Source of "now" in ms since the epoch, or NULL for the system clock (default).
-    /// Called from any thread that uses the ledger, so it must be thread-safe; results
-    /// outside the supported range are clamped. Meant for tests and replays.
+    /// A simulated clock: "now" in ms since the epoch, or NULL for the system clock
+    /// (default). Only for simulations (tests, demos, replays): a ledger *created*
+    /// with a clock (a new file, or in memory) is a simulation for good, says so in its
+    /// hashed first event and in `consent_verify_report.simulated`, and may be reopened
+    /// with a clock; opening a real ledger (created without one) with a clock is
+    /// `CONSENT_RESULT_INVALID_ARGUMENT`. Called from any thread that uses the ledger,
+    /// with the ledger locked: it must be thread-safe and must not call this library.
+    /// Results outside the supported range are clamped. A simulation's record times
+    /// are what its clock says, even earlier than the last one (a real ledger's never
+    /// go backwards).
     pub clock: Option<unsafe extern "C" fn(context: *mut c_void) -> i64>,
     /// Passed to `clock`; must stay valid until the ledger is freed.
     pub clock_context: *mut c_void,
+    /// Where the pseudonym key comes from: a `consent_key_source` value (default
+    /// `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`).
+    pub pseudonym_key_source: i32,
+    /// With `CONSENT_KEY_SOURCE_FILE`: the key file's path (NUL-terminated, read only
+    /// during the open). Must be NULL with any other source.
+    pub pseudonym_key_path: *const c_char,
+    /// With `CONSENT_KEY_SOURCE_BYTES`: the key. Ignored with any other source.
+    pub pseudonym_key: [u8; CONSENT_KEY_LEN],
+    /// How long [`consent_erase_subject`] keeps retrying to complete an erasure while
+    /// another connection holds an old snapshot, in ms (default 2000; negative means
+    /// the default).
+    pub erasure_wait_ms: i64,
 }
 
 /// The parameters of an event for [`consent_append`]. Fill with
@@ -300,6 +375,9 @@ pub struct consent_verify_report {
     pub head: consent_head,
     /// Why the log is bad ("" when ok), NUL-terminated, cut to fit.
     pub problem: [c_char; CONSENT_PROBLEM_LEN],
+    /// Whether the ledger was created as a simulation: its record times come from a
+    /// simulated clock ([`consent_options::clock`]), not the system's.
+    pub simulated: bool,
 }
 
 /// What [`consent_erase_subject`] did.
@@ -311,8 +389,10 @@ pub struct consent_erasure_report {
     pub seq: u64,
     /// Number of events whose personal fields were blanked.
     pub events_erased: u64,
-    /// Whether the WAL was checkpointed and truncated; if false, call
-    /// [`consent_checkpoint`] again later.
+    /// Whether the erasure is complete: the WAL was checkpointed and truncated, so the
+    /// erased values are gone from every file. False ("pending") when another
+    /// connection kept an old snapshot open for longer than the erasure wait; finish it
+    /// with [`consent_complete_erasures`].
     pub wal_truncated: bool,
 }
 
@@ -482,6 +562,7 @@ fn report_out(r: &VerifyReport) -> consent_verify_report {
             head_out,
         ),
         problem: fixed_text(r.problem.as_deref().unwrap_or("")),
+        simulated: r.simulated,
     }
 }
 
@@ -516,7 +597,11 @@ impl CClock {
     }
 }
 
-fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> {
+/// The core options of C options (NULL = the defaults).
+///
+/// # Safety
+/// `o.pseudonym_key_path` is NULL or a NUL-terminated string.
+unsafe fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> {
     let mut opts = LedgerOptions::default();
     if let Some(o) = o {
         opts.synchronous = match o.synchronous {
@@ -548,14 +633,206 @@ fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> {
             };
             opts.clock = Some(Arc::new(move || clock.now()));
         }
+        let path = unsafe { opt_str_arg(o.pseudonym_key_path, "options.pseudonym_key_path") }?;
+        opts.pseudonym_key = match (o.pseudonym_key_source, path) {
+            (0, None) => KeySource::Beside,
+            (1, Some("")) => {
+                return Err(FfiError::invalid(
+                    "`options.pseudonym_key_path` is empty",
+                ))
+            }
+            (1, Some(path)) => KeySource::File(path.into()),
+            (1, None) => {
+                return Err(FfiError::new(
+                    consent_result::NullArgument,
+                    "`options.pseudonym_key_path` is NULL but the key source is CONSENT_KEY_SOURCE_FILE",
+                ))
+            }
+            (2, None) => KeySource::Bytes(o.pseudonym_key),
+            (3, None) => KeySource::None,
+            (0 | 2 | 3, Some(_)) => {
+                return Err(FfiError::invalid(
+                    "`options.pseudonym_key_path` is set but the key source is not CONSENT_KEY_SOURCE_FILE",
+                ))
+            }
+            (v, _) => {
+                return Err(FfiError::invalid(format!(
+                    "`options.pseudonym_key_source` {v} is not a consent_key_source"
+                )))
+            }
+        };
+        if o.erasure_wait_ms >= 0 {
+            opts.erasure_wait = Duration::from_millis(o.erasure_wait_ms as u64);
+        }
     }
     Ok(opts)
 }
 
+/// The options argument of the open functions: NULL means the defaults.
+///
+/// # Safety
+/// `options` is NULL or points at a valid `consent_options`.
+unsafe fn options_arg(options: *const consent_options) -> FfiResult<LedgerOptions> {
+    let options = if options.is_null() {
+        None
+    } else {
+        Some(unsafe { ref_arg(options, "options") }?)
+    };
+    unsafe { core_options(options) }
+}
+
 fn handle_out(out: NonNull<*mut consent_ledger>, ledger: Ledger) {
-    let handle = Box::into_raw(Box::new(consent_ledger { ledger }));
+    let handle = Box::into_raw(Box::new(consent_ledger {
+        ledger: Arc::new(ledger),
+    }));
     // SAFETY: `out` was checked by `out_arg`.
     unsafe { write_out(out, handle) };
+}
+
+/// Where a write goes: straight to the ledger (a transaction of its own), or into an
+/// open batch. The ledger's functions and the batch's share everything else.
+#[derive(Clone, Copy)]
+enum Writer<'a> {
+    Ledger(&'a Ledger),
+    Batch(&'a Ledger, &'a BatchToken),
+}
+
+impl Writer<'_> {
+    fn append(self, event: NewEvent) -> consent_core::Result<Event> {
+        match self {
+            Writer::Ledger(l) => l.append(event),
+            Writer::Batch(l, token) => l.append_in(token, event),
+        }
+    }
+
+    fn register_purpose(self, def: PurposeDef) -> consent_core::Result<Purpose> {
+        match self {
+            Writer::Ledger(l) => l.register_purpose(def),
+            Writer::Batch(l, token) => l.register_purpose_in(token, def),
+        }
+    }
+
+    fn register_notice(self, def: NoticeDef) -> consent_core::Result<Notice> {
+        match self {
+            Writer::Ledger(l) => l.register_notice(def),
+            Writer::Batch(l, token) => l.register_notice_in(token, def),
+        }
+    }
+
+    fn head(self) -> consent_core::Result<Head> {
+        match self {
+            Writer::Ledger(l) => l.head(),
+            Writer::Batch(l, token) => l.head_in(token),
+        }
+    }
+}
+
+/// [`consent_register_purpose_json`] and [`consent_batch_register_purpose_json`].
+unsafe fn register_purpose_json(
+    to: Writer<'_>,
+    purpose_json: *const c_char,
+    out_version: *mut u32,
+) -> FfiResult<()> {
+    let text = unsafe { str_arg(purpose_json, "purpose_json") }?;
+    let out = opt_out_arg(out_version, "out_version")?;
+    let def: PurposeDef = serde_json::from_str(text).map_err(|e| {
+        FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}"))
+    })?;
+    let purpose = to.register_purpose(def)?;
+    if let Some(out) = out {
+        unsafe { write_out(out, purpose.version) };
+    }
+    Ok(())
+}
+
+/// [`consent_register_notice_json`] and [`consent_batch_register_notice_json`].
+unsafe fn register_notice_json(to: Writer<'_>, notice_json: *const c_char) -> FfiResult<()> {
+    let text = unsafe { str_arg(notice_json, "notice_json") }?;
+    let def: NoticeDef = serde_json::from_str(text)
+        .map_err(|e| FfiError::invalid(format!("`notice_json` is not a notice definition: {e}")))?;
+    to.register_notice(def)?;
+    Ok(())
+}
+
+/// [`consent_register_notice_text`] and [`consent_batch_register_notice_text`].
+unsafe fn register_notice_text(
+    to: Writer<'_>,
+    id: *const c_char,
+    version: *const c_char,
+    title: *const c_char,
+    text: *const c_char,
+) -> FfiResult<()> {
+    let id = unsafe { str_arg(id, "id") }?;
+    let version = unsafe { str_arg(version, "version") }?;
+    let title = unsafe { str_arg(title, "title") }?;
+    let text = unsafe { str_arg(text, "text") }?;
+    to.register_notice(NoticeDef::from_text(id, version, title, text))?;
+    Ok(())
+}
+
+/// [`consent_append`] and [`consent_batch_append`].
+unsafe fn append_params(
+    to: Writer<'_>,
+    params: *const consent_event_params,
+    out: *mut consent_event_ref,
+) -> FfiResult<()> {
+    let params = unsafe { ref_arg(params, "params") }?;
+    let out = opt_out_arg(out, "out")?;
+    let event = unsafe { new_event(params) }?;
+    let recorded = to.append(event)?;
+    if let Some(out) = out {
+        unsafe { write_out(out, event_ref(&recorded)) };
+    }
+    Ok(())
+}
+
+/// [`consent_get_head`] and [`consent_batch_get_head`].
+unsafe fn head_into(from: Writer<'_>, out: *mut consent_head) -> FfiResult<()> {
+    let out = out_arg(out, "out")?;
+    let head = from.head()?;
+    unsafe { write_out(out, head_out(&head)) };
+    Ok(())
+}
+
+/// Runs `f` with the open batch behind `batch` (`CONSENT_RESULT_BATCH` once it has
+/// ended). The batch's lock is held meanwhile: calls on one batch handle are serialised.
+///
+/// # Safety
+/// `batch` is NULL or a handle from [`consent_batch_begin`] not yet freed.
+unsafe fn with_batch<T>(
+    batch: *const consent_batch,
+    f: impl FnOnce(Writer<'_>) -> FfiResult<T>,
+) -> FfiResult<T> {
+    let batch = unsafe { ref_arg(batch, "batch") }?;
+    let token = batch.token.lock().unwrap_or_else(PoisonError::into_inner);
+    let token = token.as_ref().ok_or_else(batch_ended)?;
+    f(Writer::Batch(&batch.ledger, token))
+}
+
+fn batch_ended() -> FfiError {
+    FfiError::new(
+        consent_result::Batch,
+        "the batch has already been committed or rolled back",
+    )
+}
+
+/// Ends the batch behind `batch`: commits it or rolls it back.
+///
+/// # Safety
+/// As [`with_batch`].
+unsafe fn end_batch(batch: *const consent_batch, commit: bool) -> FfiResult<()> {
+    let batch = unsafe { ref_arg(batch, "batch") }?;
+    let token = batch
+        .token
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .ok_or_else(batch_ended)?;
+    if commit {
+        Ok(batch.ledger.commit_batch(token)?)
+    } else {
+        Ok(batch.ledger.rollback_batch(token)?)
+    }
 }
 
 // ---- errors, versions, strings -------------------------------------------------------
@@ -603,7 +880,8 @@ pub unsafe extern "C" fn consent_string_free(s: *mut c_char) {
 }
 
 /// Fills `out` with the default options: full durability, 30 s busy timeout,
-/// read-write, create when missing, system clock.
+/// read-write, create when missing, system clock, the key file beside the ledger,
+/// 2 s erasure wait.
 #[no_mangle]
 pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> consent_result {
     guard(|| {
@@ -615,6 +893,10 @@ pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> cons
             create: true,
             clock: None,
             clock_context: std::ptr::null_mut(),
+            pseudonym_key_source: consent_key_source::Beside as i32,
+            pseudonym_key_path: std::ptr::null(),
+            pseudonym_key: [0; CONSENT_KEY_LEN],
+            erasure_wait_ms: 2_000,
         };
         unsafe { write_out(out, value) };
         Ok(())
@@ -655,8 +937,13 @@ pub unsafe extern "C" fn consent_event_params_init(
 
 /// Opens (or creates) the ledger file at `path` with `options` (NULL = defaults) and
 /// writes the handle to `*out`. On Unix the path is taken as bytes; elsewhere it must
-/// be UTF-8. A file that is not a ledger is `CONSENT_RESULT_CORRUPT`; a missing file
-/// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`.
+/// be UTF-8. A new ledger is created only when the path does not exist or is an empty
+/// file, and `create` is true; its pseudonym key file is created with it (see
+/// [`consent_options::pseudonym_key_source`]). A missing path with `create` false or
+/// `read_only` true is `CONSENT_RESULT_NOT_FOUND`; an empty file then, or a file that
+/// is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
+/// ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
+/// key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_open(
     path: *const c_char,
@@ -671,12 +958,7 @@ pub unsafe extern "C" fn consent_ledger_open(
             ));
         }
         let out = out_arg(out, "out")?;
-        let options = if options.is_null() {
-            None
-        } else {
-            Some(unsafe { ref_arg(options, "options") }?)
-        };
-        let opts = core_options(options)?;
+        let opts = unsafe { options_arg(options) }?;
         // SAFETY: non-NULL, NUL-terminated by contract.
         let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
         #[cfg(unix)]
@@ -701,7 +983,9 @@ pub unsafe extern "C" fn consent_ledger_open(
 }
 
 /// Creates a ledger that lives in memory only (tests, examples), with `options`
-/// (NULL = defaults; only `clock` applies), and writes the handle to `*out`.
+/// (NULL = defaults; `clock` makes it a simulation, the key source may be
+/// `CONSENT_KEY_SOURCE_BESIDE` (a random key) or `CONSENT_KEY_SOURCE_BYTES`), and
+/// writes the handle to `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_open_in_memory(
     options: *const consent_options,
@@ -709,27 +993,30 @@ pub unsafe extern "C" fn consent_ledger_open_in_memory(
 ) -> consent_result {
     guard(|| {
         let out = out_arg(out, "out")?;
-        let options = if options.is_null() {
-            None
-        } else {
-            Some(unsafe { ref_arg(options, "options") }?)
-        };
-        let ledger = Ledger::in_memory_with(core_options(options)?)?;
+        let opts = unsafe { options_arg(options) }?;
+        if matches!(opts.pseudonym_key, KeySource::File(_)) {
+            return Err(FfiError::invalid(
+                "a ledger in memory has no key file: use CONSENT_KEY_SOURCE_BESIDE (a random key) or CONSENT_KEY_SOURCE_BYTES",
+            ));
+        }
+        let ledger = Ledger::in_memory_with(opts)?;
         handle_out(out, ledger);
         Ok(())
     })
 }
 
 /// Closes the ledger: an open batch is rolled back and the file is released. Later
-/// calls on the handle return `CONSENT_RESULT_CLOSED`; closing twice is fine. The
-/// handle must still be freed with [`consent_ledger_free`].
+/// calls on the handle (and on its batches) return `CONSENT_RESULT_CLOSED`; closing
+/// twice is fine. The handle must still be freed with [`consent_ledger_free`].
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_close(ledger: *const consent_ledger) -> consent_result {
     guard(|| Ok(unsafe { ledger_arg(ledger) }?.close()?))
 }
 
-/// Closes (if needed) and frees a ledger handle. NULL is fine; never twice, and no
-/// call may use the handle afterwards (or be running on another thread meanwhile).
+/// Frees a ledger handle, closing the ledger unless a batch begun on it has not been
+/// freed yet (the batch keeps it open; the last of them to be freed closes it). NULL
+/// is fine; never twice, and no call may use the handle afterwards (or be running on
+/// another thread meanwhile).
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_free(ledger: *mut consent_ledger) {
     if ledger.is_null() {
@@ -738,10 +1025,27 @@ pub unsafe extern "C" fn consent_ledger_free(ledger: *mut consent_ledger) {
     let _ = guard(|| {
         // SAFETY: a handle from `consent_ledger_open*`, freed once, by contract.
         let handle = unsafe { Box::from_raw(ledger) };
-        let _ = handle.ledger.close();
-        drop(handle);
+        if let Some(ledger) = Arc::into_inner(handle.ledger) {
+            let _ = ledger.close();
+        }
         Ok(())
     });
+}
+
+/// Whether the ledger was created as a simulation (with a clock, see
+/// [`consent_options::clock`]), written to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_is_simulated(
+    ledger: *const consent_ledger,
+    out: *mut bool,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = out_arg(out, "out")?;
+        let simulated = ledger.is_simulated()?;
+        unsafe { write_out(out, simulated) };
+        Ok(())
+    })
 }
 
 // ---- registry ------------------------------------------------------------------------
@@ -762,16 +1066,7 @@ pub unsafe extern "C" fn consent_register_purpose_json(
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        let text = unsafe { str_arg(purpose_json, "purpose_json") }?;
-        let out = opt_out_arg(out_version, "out_version")?;
-        let def: PurposeDef = serde_json::from_str(text).map_err(|e| {
-            FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}"))
-        })?;
-        let purpose = ledger.register_purpose(def)?;
-        if let Some(out) = out {
-            unsafe { write_out(out, purpose.version) };
-        }
-        Ok(())
+        unsafe { register_purpose_json(Writer::Ledger(ledger), purpose_json, out_version) }
     })
 }
 
@@ -786,12 +1081,7 @@ pub unsafe extern "C" fn consent_register_notice_json(
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        let text = unsafe { str_arg(notice_json, "notice_json") }?;
-        let def: NoticeDef = serde_json::from_str(text).map_err(|e| {
-            FfiError::invalid(format!("`notice_json` is not a notice definition: {e}"))
-        })?;
-        ledger.register_notice(def)?;
-        Ok(())
+        unsafe { register_notice_json(Writer::Ledger(ledger), notice_json) }
     })
 }
 
@@ -807,12 +1097,7 @@ pub unsafe extern "C" fn consent_register_notice_text(
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        let id = unsafe { str_arg(id, "id") }?;
-        let version = unsafe { str_arg(version, "version") }?;
-        let title = unsafe { str_arg(title, "title") }?;
-        let text = unsafe { str_arg(text, "text") }?;
-        ledger.register_notice(NoticeDef::from_text(id, version, title, text))?;
-        Ok(())
+        unsafe { register_notice_text(Writer::Ledger(ledger), id, version, title, text) }
     })
 }
 
@@ -864,6 +1149,10 @@ pub unsafe extern "C" fn consent_notices_json(
 
 /// Appends an event after checking it against the consent rules. Writes what was
 /// recorded to `*out` (NULL = not wanted). A withdrawal or objection is never refused.
+/// Identifiers (subject, purpose, recipient, notice id and version, source id, the id
+/// in `recorded_by`) must be Unicode NFC without control characters or white space at
+/// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
+/// changed), here and in every question.
 #[no_mangle]
 pub unsafe extern "C" fn consent_append(
     ledger: *const consent_ledger,
@@ -872,14 +1161,7 @@ pub unsafe extern "C" fn consent_append(
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        let params = unsafe { ref_arg(params, "params") }?;
-        let out = opt_out_arg(out, "out")?;
-        let event = unsafe { new_event(params) }?;
-        let recorded = ledger.append(event)?;
-        if let Some(out) = out {
-            unsafe { write_out(out, event_ref(&recorded)) };
-        }
-        Ok(())
+        unsafe { append_params(Writer::Ledger(ledger), params, out) }
     })
 }
 
@@ -1274,13 +1556,7 @@ pub unsafe extern "C" fn consent_get_head(
     ledger: *const consent_ledger,
     out: *mut consent_head,
 ) -> consent_result {
-    guard(|| {
-        let ledger = unsafe { ledger_arg(ledger) }?;
-        let out = out_arg(out, "out")?;
-        let head = ledger.head()?;
-        unsafe { write_out(out, head_out(&head)) };
-        Ok(())
-    })
+    guard(|| unsafe { head_into(Writer::Ledger(ledger_arg(ledger)?), out) })
 }
 
 /// Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
@@ -1367,7 +1643,9 @@ pub unsafe extern "C" fn consent_verify_against(
 
 /// A proof that event `event_id` is in the tree of `tree_size` events
 /// (`CONSENT_SIZE_CURRENT` = the current head), as JSON (`leaf_index`, `tree_size`,
-/// `leaf_hash`, `path`) written to `*out_json`; free with [`consent_string_free`].
+/// `leaf_hash`, `path`, `root`) written to `*out_json`; free with
+/// [`consent_string_free`]. Whoever checks it ([`consent_check_inclusion_proof`]) also
+/// needs the event's canonical bytes ([`consent_event_canonical`]).
 #[no_mangle]
 pub unsafe extern "C" fn consent_prove_inclusion_json(
     ledger: *const consent_ledger,
@@ -1411,21 +1689,67 @@ pub unsafe extern "C" fn consent_prove_consistency_json(
     })
 }
 
-/// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) against a
-/// head of the same size. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it does
-/// not lead to the head's root.
+/// The canonical bytes of event `event_id` (docs/FORMAT.md §3.3): exactly what its
+/// Merkle leaf hash covers, and what [`consent_check_inclusion_proof`] checks a proof
+/// against. Writes a new buffer to `*out_bytes` and its length to `*out_len`; free it
+/// with [`consent_bytes_free`] and that same length.
+#[no_mangle]
+pub unsafe extern "C" fn consent_event_canonical(
+    ledger: *const consent_ledger,
+    event_id: *const c_char,
+    out_bytes: *mut *mut u8,
+    out_len: *mut usize,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let id = uuid_arg(unsafe { str_arg(event_id, "event_id") }?, "event_id")?;
+        let out = out_arg(out_bytes, "out_bytes")?;
+        let out_len = out_arg(out_len, "out_len")?;
+        let (bytes, len) = owned_bytes(ledger.canonical_event(id)?);
+        unsafe {
+            write_out(out, bytes);
+            write_out(out_len, len);
+        }
+        Ok(())
+    })
+}
+
+/// Frees a buffer of `len` bytes this library returned (from
+/// [`consent_event_canonical`]), with the length it returned. NULL is fine; never twice.
+#[no_mangle]
+pub unsafe extern "C" fn consent_bytes_free(bytes: *mut u8, len: usize) {
+    if bytes.is_null() {
+        return;
+    }
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: by contract, a boxed slice of `len` bytes from `owned_bytes`.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
+    });
+}
+
+/// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) of the event
+/// whose canonical bytes are the `event_len` bytes at `event` (from
+/// [`consent_event_canonical`], e.g. kept in a receipt) against a head of the same
+/// size. No ledger needed. The proof is bound to its event: the leaf hash is recomputed
+/// from the bytes and the leaf index must be the event's sequence number.
+/// `CONSENT_RESULT_PROOF_REJECTED` if the proof is another event's or does not lead to
+/// the head's root; a head of another size, or bytes that are not a canonical event,
+/// are `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_check_inclusion_proof(
     proof_json: *const c_char,
+    event: *const u8,
+    event_len: usize,
     head: *const consent_head,
 ) -> consent_result {
     guard(|| {
         let text = unsafe { str_arg(proof_json, "proof_json") }?;
+        let event = unsafe { bytes_arg(event, event_len, "event") }?;
         let head = head_in(unsafe { ref_arg(head, "head") }?);
         let proof: InclusionProof = serde_json::from_str(text).map_err(|e| {
             FfiError::invalid(format!("`proof_json` is not an inclusion proof: {e}"))
         })?;
-        Ok(proof.verify(&head)?)
+        Ok(proof.verify(event, &head)?)
     })
 }
 
@@ -1453,8 +1777,11 @@ pub unsafe extern "C" fn consent_check_consistency_proof(
 /// Erases `subject` at the end of retention: blanks their personal fields in every
 /// event (every hash still verifies), records a `subject_erased` event with `reason`,
 /// recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
-/// checkpoints the WAL. Later grants for the subject are refused; withdrawals are still
-/// recorded. Writes the report to `*out` (NULL = not wanted).
+/// truncates the WAL so the erased values leave every file, retrying for up to the
+/// erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
+/// old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
+/// it with [`consent_complete_erasures`]). Later grants for the subject are refused;
+/// withdrawals are still recorded. Writes the report to `*out` (NULL = not wanted).
 #[no_mangle]
 pub unsafe extern "C" fn consent_erase_subject(
     ledger: *const consent_ledger,
@@ -1483,8 +1810,32 @@ pub unsafe extern "C" fn consent_erase_subject(
     })
 }
 
-/// Checkpoints the WAL into the file and truncates it; writes whether it completed to
-/// `*out_done` (NULL = not wanted; false when another connection kept a read open).
+/// Finishes pending erasures: checkpoints the WAL into the file and truncates it,
+/// retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
+/// snapshot. Writes whether every erasure is now complete (the WAL is empty) to
+/// `*out_done` (NULL = not wanted). Safe to call at any time.
+#[no_mangle]
+pub unsafe extern "C" fn consent_complete_erasures(
+    ledger: *const consent_ledger,
+    wait_ms: i64,
+    out_done: *mut bool,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let out = opt_out_arg(out_done, "out_done")?;
+        let wait = u64::try_from(wait_ms).map_err(|_| {
+            FfiError::invalid(format!("argument `wait_ms` ({wait_ms}) is negative"))
+        })?;
+        let done = ledger.complete_erasures(Duration::from_millis(wait))?;
+        if let Some(out) = out {
+            unsafe { write_out(out, done) };
+        }
+        Ok(())
+    })
+}
+
+/// Checkpoints the WAL into the file and truncates it, once; writes whether it completed
+/// to `*out_done` (NULL = not wanted; false when another connection kept a read open).
 #[no_mangle]
 pub unsafe extern "C" fn consent_checkpoint(
     ledger: *const consent_ledger,
@@ -1503,24 +1854,129 @@ pub unsafe extern "C" fn consent_checkpoint(
 
 // ---- batches -------------------------------------------------------------------------
 
-/// Starts a batch: every append until [`consent_batch_commit`] lands together or, on
-/// [`consent_batch_rollback`] (or close), not at all. The batch belongs to the handle:
-/// appends from other threads through it join the batch.
+/// Begins a batch on `ledger` and writes its handle to `*out`: every append made
+/// through it ([`consent_batch_append`], [`consent_batch_register_purpose_json`], ...)
+/// lands together on [`consent_batch_commit`], or not at all on
+/// [`consent_batch_rollback`] or [`consent_batch_free`]. The batch is its handle's, not
+/// the ledger's: while it is open, calls on the ledger from other threads (and other
+/// processes' writes) wait for it to end (at most the busy timeout, then
+/// `CONSENT_RESULT_BUSY`) and never join it, so a rollback undoes only the batch's own
+/// appends; a call on the ledger from the thread that began the batch is
+/// `CONSENT_RESULT_BATCH` (make it through the batch, or end the batch first), and so
+/// is a second batch begun on that thread. Keep batches short. The batch handle may be
+/// used from any thread, one call at a time, and keeps the ledger open until it is
+/// freed.
 #[no_mangle]
-pub unsafe extern "C" fn consent_batch_begin(ledger: *const consent_ledger) -> consent_result {
-    guard(|| Ok(unsafe { ledger_arg(ledger) }?.begin_batch()?))
+pub unsafe extern "C" fn consent_batch_begin(
+    ledger: *const consent_ledger,
+    out: *mut *mut consent_batch,
+) -> consent_result {
+    guard(|| {
+        let handle = unsafe { ref_arg(ledger, "ledger") }?;
+        let out = out_arg(out, "out")?;
+        let token = handle.ledger.begin_batch()?;
+        let batch = Box::new(consent_batch {
+            ledger: Arc::clone(&handle.ledger),
+            token: Mutex::new(Some(token)),
+        });
+        unsafe { write_out(out, Box::into_raw(batch)) };
+        Ok(())
+    })
 }
 
-/// Commits the open batch (`CONSENT_RESULT_BATCH` if none is open).
+/// [`consent_append`] inside the batch: checked against the consent rules as they
+/// stand with the batch's earlier appends; writes what was recorded to `*out` (NULL =
+/// not wanted). It lands only when the batch is committed. A failed append leaves the
+/// batch as it was.
 #[no_mangle]
-pub unsafe extern "C" fn consent_batch_commit(ledger: *const consent_ledger) -> consent_result {
-    guard(|| Ok(unsafe { ledger_arg(ledger) }?.commit_batch()?))
+pub unsafe extern "C" fn consent_batch_append(
+    batch: *mut consent_batch,
+    params: *const consent_event_params,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    guard(|| unsafe { with_batch(batch, |to| append_params(to, params, out)) })
 }
 
-/// Discards the open batch (`CONSENT_RESULT_BATCH` if none is open).
+/// [`consent_register_purpose_json`] inside the batch.
 #[no_mangle]
-pub unsafe extern "C" fn consent_batch_rollback(ledger: *const consent_ledger) -> consent_result {
-    guard(|| Ok(unsafe { ledger_arg(ledger) }?.rollback_batch()?))
+pub unsafe extern "C" fn consent_batch_register_purpose_json(
+    batch: *mut consent_batch,
+    purpose_json: *const c_char,
+    out_version: *mut u32,
+) -> consent_result {
+    guard(|| unsafe {
+        with_batch(batch, |to| {
+            register_purpose_json(to, purpose_json, out_version)
+        })
+    })
+}
+
+/// [`consent_register_notice_json`] inside the batch.
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_register_notice_json(
+    batch: *mut consent_batch,
+    notice_json: *const c_char,
+) -> consent_result {
+    guard(|| unsafe { with_batch(batch, |to| register_notice_json(to, notice_json)) })
+}
+
+/// [`consent_register_notice_text`] inside the batch.
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_register_notice_text(
+    batch: *mut consent_batch,
+    id: *const c_char,
+    version: *const c_char,
+    title: *const c_char,
+    text: *const c_char,
+) -> consent_result {
+    guard(|| unsafe {
+        with_batch(batch, |to| {
+            register_notice_text(to, id, version, title, text)
+        })
+    })
+}
+
+/// The head as it would be if the batch were committed now (its appends included),
+/// written to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_get_head(
+    batch: *mut consent_batch,
+    out: *mut consent_head,
+) -> consent_result {
+    guard(|| unsafe { with_batch(batch, |from| head_into(from, out)) })
+}
+
+/// Commits the batch: all of its appends land, or (on an error) none of them. Either
+/// way the batch has ended: later calls on it return `CONSENT_RESULT_BATCH`, and the
+/// handle must still be freed with [`consent_batch_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_commit(batch: *mut consent_batch) -> consent_result {
+    guard(|| unsafe { end_batch(batch, true) })
+}
+
+/// Rolls the batch back: none of its appends land. The batch has ended: later calls on
+/// it return `CONSENT_RESULT_BATCH`, and the handle must still be freed with
+/// [`consent_batch_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_rollback(batch: *mut consent_batch) -> consent_result {
+    guard(|| unsafe { end_batch(batch, false) })
+}
+
+/// Frees a batch handle, rolling the batch back if it is still open (and closing the
+/// ledger if its handle was already freed). NULL is fine; never twice, and no call may
+/// use the handle afterwards (or be running on another thread meanwhile).
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_free(batch: *mut consent_batch) {
+    if batch.is_null() {
+        return;
+    }
+    let _ = guard(|| {
+        // SAFETY: a handle from `consent_batch_begin`, freed once, by contract. Its
+        // `Drop` rolls an open batch back.
+        let batch = unsafe { Box::from_raw(batch) };
+        drop(batch);
+        Ok(())
+    });
 }
 
 #[cfg(test)]
@@ -1557,6 +2013,111 @@ mod tests {
         }
         .to_string();
         assert_eq!(longest.len() + 1, CONSENT_HEAD_STRING_LEN);
+    }
+
+    fn default_options() -> consent_options {
+        let mut o = std::mem::MaybeUninit::<consent_options>::uninit();
+        assert_eq!(
+            unsafe { consent_options_init(o.as_mut_ptr()) },
+            consent_result::Ok
+        );
+        unsafe { o.assume_init() }
+    }
+
+    #[test]
+    fn options_map_to_the_core() {
+        let mut o = default_options();
+        let core = unsafe { core_options(Some(&o)) }.unwrap();
+        assert_eq!(core.pseudonym_key, KeySource::Beside);
+        assert_eq!(core.erasure_wait, Duration::from_secs(2));
+        assert!(core.create && !core.read_only && core.clock.is_none());
+
+        o.pseudonym_key_source = consent_key_source::Bytes as i32;
+        o.pseudonym_key = [7; CONSENT_KEY_LEN];
+        o.erasure_wait_ms = 0;
+        let core = unsafe { core_options(Some(&o)) }.unwrap();
+        assert_eq!(core.pseudonym_key, KeySource::Bytes([7; 32]));
+        assert_eq!(core.erasure_wait, Duration::ZERO);
+
+        o.pseudonym_key_source = consent_key_source::File as i32;
+        let err = |o: &consent_options| unsafe { core_options(Some(o)) }.unwrap_err().code;
+        assert_eq!(err(&o), consent_result::NullArgument);
+        o.pseudonym_key_path = c"".as_ptr();
+        assert_eq!(err(&o), consent_result::InvalidArgument);
+        o.pseudonym_key_path = c"/keys/ledger.key".as_ptr();
+        assert_eq!(
+            unsafe { core_options(Some(&o)) }.unwrap().pseudonym_key,
+            KeySource::File("/keys/ledger.key".into())
+        );
+        for other in [
+            consent_key_source::Beside,
+            consent_key_source::Bytes,
+            consent_key_source::None,
+        ] {
+            o.pseudonym_key_source = other as i32;
+            assert_eq!(
+                err(&o),
+                consent_result::InvalidArgument,
+                "{other:?} with a path"
+            );
+        }
+        o.pseudonym_key_path = std::ptr::null();
+        o.pseudonym_key_source = consent_key_source::None as i32;
+        assert_eq!(
+            unsafe { core_options(Some(&o)) }.unwrap().pseudonym_key,
+            KeySource::None
+        );
+        o.pseudonym_key_source = 4;
+        assert_eq!(err(&o), consent_result::InvalidArgument);
+        o.pseudonym_key_source = -1;
+        assert_eq!(err(&o), consent_result::InvalidArgument);
+    }
+
+    #[test]
+    fn a_batch_handle_owns_its_batch() {
+        let mut ledger = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { consent_ledger_open_in_memory(std::ptr::null(), &mut ledger) },
+            consent_result::Ok
+        );
+        let size = |l| {
+            let mut h = consent_head {
+                size: 0,
+                root: [0; 32],
+            };
+            assert_eq!(unsafe { consent_get_head(l, &mut h) }, consent_result::Ok);
+            h.size
+        };
+        assert_eq!(size(ledger), 1);
+        let mut batch = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { consent_batch_begin(ledger, &mut batch) },
+            consent_result::Ok
+        );
+        let purpose = c"{\"id\":\"p\",\"title\":\"P\",\"controller\":\"C\",\"lawful_basis\":\"a\"}";
+        assert_eq!(
+            unsafe {
+                consent_batch_register_purpose_json(batch, purpose.as_ptr(), std::ptr::null_mut())
+            },
+            consent_result::Ok
+        );
+        // Another thread's call waits for the batch, then lands on its own.
+        let shared = ledger as usize;
+        let other = std::thread::spawn(move || unsafe {
+            consent_withdraw(
+                shared as *const consent_ledger,
+                c"s-1".as_ptr(),
+                c"p".as_ptr(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!other.is_finished());
+        unsafe { consent_batch_free(batch) }; // rolls back: the purpose goes
+        assert_eq!(other.join().unwrap(), consent_result::UnknownPurpose);
+        assert_eq!(size(ledger), 1);
+        unsafe { consent_ledger_free(ledger) };
     }
 
     #[test]

@@ -10,6 +10,8 @@ static_assert(std::is_same<std::underlying_type<consent_result>::type, int32_t>:
               "consent_result is an int32_t");
 static_assert(sizeof(consent_head) == 40, "consent_head is 8 + 32 bytes");
 static_assert(CONSENT_EVENT_ID_LEN == 37, "a UUID and its NUL");
+static_assert(CONSENT_KEY_LEN == 32, "a pseudonym key is 32 bytes");
+static_assert(CONSENT_RESULT_KEY == 23, "result codes are fixed");
 
 int main() {
     consent_ledger *ledger = nullptr;
@@ -21,5 +23,6 @@ int main() {
     consent_ledger_free(ledger);
     std::printf("header_cpp: consent %s from C++, head size %llu\n", consent_version(),
                 static_cast<unsigned long long>(head.size));
-    return r == CONSENT_RESULT_OK && head.size == 0 && std::strlen(consent_version()) > 0 ? 0 : 1;
+    // A new ledger holds one event: its own configuration (ledger_configured).
+    return r == CONSENT_RESULT_OK && head.size == 1 && std::strlen(consent_version()) > 0 ? 0 : 1;
 }

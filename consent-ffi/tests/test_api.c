@@ -1,7 +1,8 @@
 /*
- * The whole surface from C, on an in-memory ledger with a fixed clock: registry,
- * every event kind, statuses, JSON answers, heads, proofs, verification, batches and
- * erasure.
+ * The whole surface from C, on an in-memory ledger created with a fixed clock (a
+ * simulation): registry, every event kind, statuses, JSON answers, heads, proofs bound
+ * to their event, verification, batch handles and erasure. Event 0 of every ledger is
+ * its own `ledger_configured` event, so the caller's events start at 1.
  */
 #include <stdint.h>
 
@@ -36,10 +37,20 @@ int main(void) {
     consent_options o;
     EXPECT_OK(consent_options_init(&o));
     CHECK(o.create && !o.read_only && o.busy_timeout_ms == 30000 && o.clock == NULL);
+    CHECK(o.pseudonym_key_source == CONSENT_KEY_SOURCE_BESIDE && o.pseudonym_key_path == NULL);
+    CHECK(o.erasure_wait_ms == 2000);
     o.clock = clock_fn;
     o.clock_context = &now_ms;
     consent_ledger *l = NULL;
     EXPECT_OK(consent_ledger_open_in_memory(&o, &l));
+    bool simulated = false;
+    EXPECT_OK(consent_ledger_is_simulated(l, &simulated));
+    CHECK(simulated); /* created with a clock */
+    CHECK(size_of(l) == 1); /* its ledger_configured event */
+    char *json = NULL;
+    EXPECT_OK(consent_changes_since_json(l, 0, 10, &json));
+    CHECK(json && strstr(json, "\"ledger_configured\"") && strstr(json, "\"seq\":0"));
+    consent_string_free(json);
 
     /* ---- registry ---- */
     uint32_t version = 0;
@@ -60,7 +71,6 @@ int main(void) {
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
         "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000002\"}"),
         CONSENT_RESULT_CONFLICT);
-    char *json = NULL;
     EXPECT_OK(consent_purposes_json(l, &json));
     CHECK(json && strstr(json, "\"engagement\"") && strstr(json, "\"NHS\""));
     consent_string_free(json);
@@ -70,7 +80,7 @@ int main(void) {
     EXPECT_OK(consent_notices_json(l, &json));
     CHECK(json && strstr(json, "ljmu.wellbeing"));
     consent_string_free(json);
-    CHECK(size_of(l) == 3);
+    CHECK(size_of(l) == 4);
 
     /* ---- appends with a recipient, idempotency, invalidation ---- */
     consent_event_params p;
@@ -87,7 +97,7 @@ int main(void) {
     p.source_id = "appointment-91";
     p.expires_at_ms = now_ms + 30 * DAY;
     EXPECT_OK(consent_append(l, &p, &nhs));
-    CHECK(strlen(nhs.id) == 36 && nhs.seq == 3);
+    CHECK(strlen(nhs.id) == 36 && nhs.seq == 4);
     CHECK(nhs.effective_at_ms == now_ms && nhs.recorded_at_ms == now_ms && nhs.expires_at_ms == now_ms + 30 * DAY);
     CHECK(nhs.effect_deadline_ms == CONSENT_TIME_ABSENT);
     EXPECT_OK(consent_append(l, &p, &again));
@@ -157,7 +167,8 @@ int main(void) {
     CHECK(json && strstr(json, "\"invalidated\"") && strstr(json, "appointment-91"));
     consent_string_free(json);
     EXPECT_OK(consent_changes_since_json(l, 0, 2, &json));
-    CHECK(json && strstr(json, "\"purpose_defined\"") && !strstr(json, "\"notice_defined\""));
+    CHECK(json && strstr(json, "\"ledger_configured\"") && strstr(json, "\"purpose_defined\"") &&
+          !strstr(json, "\"notice_defined\""));
     consent_string_free(json);
     EXPECT_OK(consent_changes_since_json(l, 1000, 10, &json));
     CHECK(json && strcmp(json, "[]") == 0);
@@ -180,6 +191,7 @@ int main(void) {
     consent_verify_report rep;
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.size == head.size && rep.has_head && !rep.has_first_bad_seq && rep.problem[0] == '\0');
+    CHECK(rep.simulated);
     CHECK(memcmp(rep.head.root, head.root, 32) == 0);
     EXPECT_OK(consent_verify_against(l, &old_head, &rep));
     CHECK(rep.ok);
@@ -192,15 +204,39 @@ int main(void) {
     EXPECT_OK(consent_verify_against(l, &forged, &rep));
     CHECK(!rep.ok && !rep.has_first_bad_seq && rep.problem[0] != '\0');
 
+    /* An inclusion proof is checked against the event's canonical bytes: it is bound to
+     * its event, so event B's proof offered for event A is rejected. */
+    uint8_t *nhs_bytes = NULL, *inv_bytes = NULL;
+    size_t nhs_len = 0, inv_len = 0;
+    EXPECT_OK(consent_event_canonical(l, nhs.id, &nhs_bytes, &nhs_len));
+    EXPECT_OK(consent_event_canonical(l, inv.id, &inv_bytes, &inv_len));
+    CHECK(nhs_bytes && inv_bytes && nhs_len > 0 && inv_len > 0);
+    CHECK(nhs_len != inv_len || memcmp(nhs_bytes, inv_bytes, nhs_len) != 0);
     EXPECT_OK(consent_prove_inclusion_json(l, nhs.id, CONSENT_SIZE_CURRENT, &json));
-    CHECK(json && strstr(json, "\"leaf_index\":3"));
-    EXPECT_OK(consent_check_inclusion_proof(json, &head));
-    EXPECT(consent_check_inclusion_proof(json, &old_head), CONSENT_RESULT_INVALID_ARGUMENT); /* other size */
+    CHECK(json && strstr(json, "\"leaf_index\":4"));
+    EXPECT_OK(consent_check_inclusion_proof(json, nhs_bytes, nhs_len, &head));
+    EXPECT(consent_check_inclusion_proof(json, nhs_bytes, nhs_len, &old_head),
+           CONSENT_RESULT_INVALID_ARGUMENT); /* other size */
     consent_head wrong = head;
     wrong.root[5] ^= 0x80;
-    EXPECT(consent_check_inclusion_proof(json, &wrong), CONSENT_RESULT_PROOF_REJECTED);
+    EXPECT(consent_check_inclusion_proof(json, nhs_bytes, nhs_len, &wrong), CONSENT_RESULT_PROOF_REJECTED);
+    EXPECT(consent_check_inclusion_proof(json, inv_bytes, inv_len, &head), CONSENT_RESULT_PROOF_REJECTED);
     consent_string_free(json);
+    EXPECT_OK(consent_prove_inclusion_json(l, inv.id, CONSENT_SIZE_CURRENT, &json));
+    EXPECT_OK(consent_check_inclusion_proof(json, inv_bytes, inv_len, &head));
+    EXPECT(consent_check_inclusion_proof(json, nhs_bytes, nhs_len, &head), CONSENT_RESULT_PROOF_REJECTED);
+    /* One flipped byte of the event: its bytes no longer hash to the proof's leaf. */
+    inv_bytes[inv_len - 1] ^= 1;
+    consent_result flipped = consent_check_inclusion_proof(json, inv_bytes, inv_len, &head);
+    CHECK(flipped == CONSENT_RESULT_PROOF_REJECTED || flipped == CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_check_inclusion_proof(json, (const uint8_t *)"", 0, &head), CONSENT_RESULT_INVALID_ARGUMENT);
+    consent_string_free(json);
+    consent_bytes_free(nhs_bytes, nhs_len);
+    consent_bytes_free(inv_bytes, inv_len);
+    consent_bytes_free(NULL, 0);
     EXPECT(consent_prove_inclusion_json(l, "00000000-0000-0000-0000-000000000000", CONSENT_SIZE_CURRENT, &json),
+           CONSENT_RESULT_NOT_FOUND);
+    EXPECT(consent_event_canonical(l, "00000000-0000-0000-0000-000000000000", &nhs_bytes, &nhs_len),
            CONSENT_RESULT_NOT_FOUND);
 
     json = NULL;
@@ -214,21 +250,78 @@ int main(void) {
 
     /* ---- batches ---- */
     uint64_t before = size_of(l);
-    EXPECT_OK(consent_batch_begin(l));
-    EXPECT_OK(consent_withdraw(l, "s-8", "wellbeing.share-external", NULL, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-9", "wellbeing.share-external", NULL, NULL));
-    EXPECT_OK(consent_batch_rollback(l));
+    consent_batch *b = NULL;
+    consent_event_params w;
+    consent_event_ref in_batch;
+    EXPECT_OK(consent_event_params_init(&w));
+    w.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    w.subject = "s-8";
+    w.purpose = "wellbeing.share-external";
+    EXPECT_OK(consent_batch_begin(l, &b));
+    CHECK(b != NULL);
+    EXPECT_OK(consent_batch_append(b, &w, &in_batch));
+    CHECK(in_batch.seq == before);
+    w.subject = "s-9";
+    EXPECT_OK(consent_batch_append(b, &w, NULL));
+    EXPECT_OK(consent_batch_get_head(b, &head));
+    CHECK(head.size == before + 2);
+    /* This thread holds the batch: calls on the ledger itself are refused, not deadlocked. */
+    EXPECT(consent_withdraw(l, "s-10", "wellbeing.share-external", NULL, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_get_head(l, &head), CONSENT_RESULT_BATCH);
+    consent_batch *second = NULL;
+    EXPECT(consent_batch_begin(l, &second), CONSENT_RESULT_BATCH);
+    CHECK(second == NULL);
+    EXPECT_OK(consent_batch_rollback(b));
     CHECK(size_of(l) == before);
-    EXPECT_OK(consent_batch_begin(l));
-    EXPECT_OK(consent_withdraw(l, "s-8", "wellbeing.share-external", NULL, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-9", "wellbeing.share-external", NULL, NULL));
-    EXPECT_OK(consent_batch_commit(l));
-    CHECK(size_of(l) == before + 2);
+    /* An ended batch refuses everything but consent_batch_free. */
+    EXPECT(consent_batch_rollback(b), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_commit(b), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_append(b, &w, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_get_head(b, &head), CONSENT_RESULT_BATCH);
+    consent_batch_free(b);
+
+    /* Registry and events in one batch; a failed append leaves the batch as it was. */
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT_OK(consent_batch_register_purpose_json(b,
+        "{\"id\":\"alumni.news\",\"title\":\"Alumni newsletter\",\"controller\":\"LJMU\",\"lawful_basis\":\"a\"}",
+        &version));
+    CHECK(version == 1);
+    EXPECT_OK(consent_batch_register_notice_text(b, "ljmu.alumni", "2024-09", "Alumni notice", "We will email you."));
+    EXPECT(consent_batch_register_notice_json(b,
+        "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000003\"}"),
+        CONSENT_RESULT_CONFLICT);
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "s-8";
+    p.purpose = "alumni.news";
+    p.notice_id = "ljmu.alumni";
+    p.notice_version = "2024-09";
+    p.method = CONSENT_METHOD_WEB_FORM;
+    EXPECT_OK(consent_batch_append(b, &p, &in_batch));
+    CHECK(in_batch.seq == before + 2);
+    p.purpose = "no.such.purpose";
+    EXPECT(consent_batch_append(b, &p, NULL), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT_OK(consent_batch_append(b, &w, NULL)); /* s-9 withdraws */
+    EXPECT_OK(consent_batch_commit(b));
+    EXPECT(consent_batch_append(b, &w, NULL), CONSENT_RESULT_BATCH);
+    consent_batch_free(b);
+    CHECK(size_of(l) == before + 4);
+    expect_state(l, "s-8", "alumni.news", NULL, CONSENT_STATE_GIVEN);
+    expect_state(l, "s-9", "wellbeing.share-external", NULL, CONSENT_STATE_WITHDRAWN);
+
+    /* A batch freed while open is rolled back. */
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT_OK(consent_batch_append(b, &w, NULL));
+    consent_batch_free(b);
+    consent_batch_free(NULL);
+    CHECK(size_of(l) == before + 4);
 
     /* ---- erasure ---- */
     consent_erasure_report er;
     EXPECT_OK(consent_erase_subject(l, "s-5", "six years after leaving", "system:retention", &er));
-    CHECK(er.events_erased == 2 && strlen(er.event_id) == 36 && er.seq == before + 2);
+    CHECK(er.events_erased == 2 && strlen(er.event_id) == 36 && er.seq == before + 4);
+    CHECK(er.wal_truncated); /* in memory: nothing can pin the erased values */
     expect_state(l, "s-5", "wellbeing.share-external", NULL, CONSENT_STATE_ERASED);
     EXPECT(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
                         false, NULL, NULL),
@@ -241,9 +334,33 @@ int main(void) {
     consent_string_free(json);
     bool done = false;
     EXPECT_OK(consent_checkpoint(l, &done));
+    done = false;
+    EXPECT_OK(consent_complete_erasures(l, 0, &done));
+    CHECK(done);
+    EXPECT_OK(consent_complete_erasures(l, 100, NULL));
+    EXPECT(consent_complete_erasures(l, -1, &done), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT_OK(consent_verify(l, &rep));
-    CHECK(rep.ok);
+    CHECK(rep.ok && rep.simulated);
 
+    /* A batch keeps its ledger open after the ledger's handle is freed... */
+    EXPECT_OK(consent_batch_begin(l, &b));
     consent_ledger_free(l);
+    w.subject = "s-11";
+    EXPECT_OK(consent_batch_append(b, &w, NULL));
+    EXPECT_OK(consent_batch_get_head(b, &head));
+    EXPECT_OK(consent_batch_commit(b));
+    consent_batch_free(b); /* ...and the last handle to go closes it */
+
+    /* Closing the ledger rolls its open batch back; the batch then reports CLOSED. */
+    consent_ledger *m = NULL;
+    EXPECT_OK(consent_ledger_open_in_memory(NULL, &m));
+    EXPECT_OK(consent_ledger_is_simulated(m, &simulated));
+    CHECK(!simulated);
+    EXPECT_OK(consent_batch_begin(m, &b));
+    EXPECT_OK(consent_ledger_close(m));
+    EXPECT(consent_batch_append(b, &w, NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_batch_commit(b), CONSENT_RESULT_CLOSED);
+    consent_batch_free(b);
+    consent_ledger_free(m);
     return finish("test_api");
 }

@@ -1,8 +1,10 @@
 /*
  * Every error path from C: NULL for each pointer argument, invalid UTF-8, unknown
- * purposes, out-of-range times, bad enum values and JSON, calls on a closed ledger,
- * a read-only ledger and a corrupt file. Each must give its code and a message, leave
- * out-parameters untouched, and neither crash nor leak (run under valgrind).
+ * purposes, out-of-range times, bad enum values and JSON, identifiers that are not in
+ * their one spelling, batches out of turn, calls on a closed ledger, a read-only
+ * ledger, files that are not ledgers, missing or wrong pseudonym keys and a clock on a
+ * real ledger. Each must give its code and a message, leave out-parameters untouched,
+ * and neither crash nor leak (run under valgrind).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,6 +43,10 @@ static void null_arguments(consent_ledger *l) {
     char buf[CONSENT_HEAD_STRING_LEN];
     uint32_t version = 77;
     bool done = false;
+    consent_batch *batch = (consent_batch *)(uintptr_t)0x1;
+    uint8_t *bytes = (uint8_t *)(uintptr_t)0x1;
+    size_t len = 4242;
+    const uint8_t event[1] = {1};
 
     EXPECT(consent_ledger_open(NULL, NULL, &out_ledger), NUL_ARG);
     EXPECT(consent_ledger_open("/tmp/never-created.db", NULL, NULL), NUL_ARG);
@@ -150,8 +156,15 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_prove_consistency_json(NULL, &head, CONSENT_SIZE_CURRENT, &json, NULL), NUL_ARG);
     EXPECT(consent_prove_consistency_json(l, NULL, CONSENT_SIZE_CURRENT, &json, NULL), NUL_ARG);
     EXPECT(consent_prove_consistency_json(l, &head, CONSENT_SIZE_CURRENT, NULL, NULL), NUL_ARG);
-    EXPECT(consent_check_inclusion_proof(NULL, &head), NUL_ARG);
-    EXPECT(consent_check_inclusion_proof("{}", NULL), NUL_ARG);
+    EXPECT(consent_event_canonical(NULL, "00000000-0000-0000-0000-000000000000", &bytes, &len), NUL_ARG);
+    EXPECT(consent_event_canonical(l, NULL, &bytes, &len), NUL_ARG);
+    EXPECT(consent_event_canonical(l, "00000000-0000-0000-0000-000000000000", NULL, &len), NUL_ARG);
+    EXPECT(consent_event_canonical(l, "00000000-0000-0000-0000-000000000000", &bytes, NULL), NUL_ARG);
+    CHECK(bytes == (uint8_t *)(uintptr_t)0x1 && len == 4242);
+    consent_bytes_free(NULL, 0);
+    EXPECT(consent_check_inclusion_proof(NULL, event, 1, &head), NUL_ARG);
+    EXPECT(consent_check_inclusion_proof("{}", NULL, 0, &head), NUL_ARG);
+    EXPECT(consent_check_inclusion_proof("{}", event, 1, NULL), NUL_ARG);
     EXPECT(consent_check_consistency_proof(NULL, &head, &head), NUL_ARG);
     EXPECT(consent_check_consistency_proof("{}", NULL, &head), NUL_ARG);
     EXPECT(consent_check_consistency_proof("{}", &head, NULL), NUL_ARG);
@@ -159,9 +172,33 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_erase_subject(l, NULL, "retention", "system:ret", &er), NUL_ARG);
     EXPECT(consent_erase_subject(l, "s-1", NULL, "system:ret", &er), NUL_ARG);
     EXPECT(consent_checkpoint(NULL, &done), NUL_ARG);
-    EXPECT(consent_batch_begin(NULL), NUL_ARG);
+    EXPECT(consent_complete_erasures(NULL, 0, &done), NUL_ARG);
+    EXPECT(consent_ledger_is_simulated(NULL, &done), NUL_ARG);
+    EXPECT(consent_ledger_is_simulated(l, NULL), NUL_ARG);
+
+    EXPECT(consent_batch_begin(NULL, &batch), NUL_ARG);
+    EXPECT(consent_batch_begin(l, NULL), NUL_ARG);
+    CHECK(batch == (consent_batch *)(uintptr_t)0x1);
+    EXPECT(consent_batch_append(NULL, &p, &ref), NUL_ARG);
+    EXPECT(consent_batch_register_purpose_json(NULL, PURPOSE, &version), NUL_ARG);
+    EXPECT(consent_batch_register_notice_json(NULL, "{}"), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(NULL, "n", "1", "t", "x"), NUL_ARG);
+    EXPECT(consent_batch_get_head(NULL, &head), NUL_ARG);
     EXPECT(consent_batch_commit(NULL), NUL_ARG);
     EXPECT(consent_batch_rollback(NULL), NUL_ARG);
+    consent_batch_free(NULL);
+    EXPECT_OK(consent_batch_begin(l, &batch));
+    EXPECT(consent_batch_append(batch, NULL, &ref), NUL_ARG);
+    EXPECT(consent_batch_register_purpose_json(batch, NULL, &version), NUL_ARG);
+    EXPECT(consent_batch_register_notice_json(batch, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, NULL, "1", "t", "x"), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", NULL, "t", "x"), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", NULL, "x"), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", NULL), NUL_ARG);
+    EXPECT(consent_batch_get_head(batch, NULL), NUL_ARG);
+    EXPECT_OK(consent_batch_rollback(batch));
+    consent_batch_free(batch);
+    CHECK(version == 77);
     CHECK(json == NULL);
 }
 
@@ -265,12 +302,61 @@ static void bad_utf8_and_values(consent_ledger *l) {
     CHECK(other == NULL);
     EXPECT(consent_ledger_open("", NULL, &other), CONSENT_RESULT_INVALID_ARGUMENT);
 
-    /* Batches out of order. */
-    EXPECT(consent_batch_commit(l), CONSENT_RESULT_BATCH);
-    EXPECT(consent_batch_rollback(l), CONSENT_RESULT_BATCH);
-    EXPECT_OK(consent_batch_begin(l));
-    EXPECT(consent_batch_begin(l), CONSENT_RESULT_BATCH);
-    EXPECT_OK(consent_batch_rollback(l));
+    /* Key options that do not fit together. */
+    EXPECT_OK(consent_options_init(&o));
+    o.pseudonym_key_source = 9;
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
+    EXPECT(consent_ledger_open("/tmp/never-created.db", &o, &other), NUL_ARG); /* FILE without a path */
+    o.pseudonym_key_path = "/tmp/never-created.key";
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT); /* no file in memory */
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_BESIDE; /* a path, but not the FILE source */
+    EXPECT(consent_ledger_open("/tmp/never-created.db", &o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
+    o.pseudonym_key_path = BAD_UTF8;
+    EXPECT(consent_ledger_open("/tmp/never-created.db", &o, &other), CONSENT_RESULT_INVALID_UTF8);
+    o.pseudonym_key_path = NULL;
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_NONE; /* a new ledger needs a key */
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_KEY);
+    CHECK(other == NULL);
+    CHECK(access("/tmp/never-created.db", F_OK) != 0);
+
+    /* Identifiers have one spelling: white space at either end, control characters
+     * and other normal forms than NFC are refused (never trimmed or normalised), in
+     * appends and in questions. */
+    static const char *const NOT_AN_ID[] = {
+        " s-1", "s-1 ", "s-1\n", "\ts-1", "s\x01-1", "Jose\xcc\x81" /* NFD */, "s-1\xc2\xa0" /* NBSP */,
+    };
+    for (size_t i = 0; i < sizeof NOT_AN_ID / sizeof NOT_AN_ID[0]; i++) {
+        EXPECT(consent_withdraw(l, NOT_AN_ID[i], "jmsu.marketing", NULL, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+        EXPECT(consent_get_status(l, NOT_AN_ID[i], "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
+        EXPECT(consent_history_json(l, NOT_AN_ID[i], &json), CONSENT_RESULT_INVALID_ARGUMENT);
+    }
+    EXPECT(consent_withdraw(l, "s-1", " jmsu.marketing", NULL, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", " NHS", &st), CONSENT_RESULT_INVALID_ARGUMENT);
+    /* A purpose id in a question is looked up, not checked for its spelling: one with
+     * white space is simply not registered. Either way it is refused. */
+    consent_result r = consent_get_status(l, "s-1", "jmsu.marketing ", NULL, &st);
+    CHECK(r == CONSENT_RESULT_INVALID_ARGUMENT || r == CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", "staff:dpo ", &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(st.event_seq == 4242);
+    CHECK(json == NULL);
+}
+
+static void batches_out_of_turn(consent_ledger *l) {
+    consent_batch *b = NULL, *again = NULL;
+    consent_head head;
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT(consent_batch_begin(l, &again), CONSENT_RESULT_BATCH); /* one batch per thread */
+    CHECK(again == NULL);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_get_head(l, &head), CONSENT_RESULT_BATCH);
+    EXPECT_OK(consent_batch_commit(b)); /* an empty batch commits */
+    EXPECT(consent_batch_commit(b), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_rollback(b), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_register_notice_text(b, "n", "1", "t", "x"), CONSENT_RESULT_BATCH);
+    consent_batch_free(b);
+    EXPECT_OK(consent_get_head(l, &head)); /* the ledger is free again */
 }
 
 static void messages(void) {
@@ -289,6 +375,17 @@ static void messages(void) {
     CHECK(strlen(tiny) == 4 && strncmp(tiny, full, 4) == 0);
     free(full);
     CHECK(strcmp(consent_result_name(CONSENT_RESULT_CLOSED), "CONSENT_RESULT_CLOSED") == 0);
+    /* The codes are fixed: 2..=23 are consent_core's ErrorKind numbers. */
+    CHECK(CONSENT_RESULT_OK == 0 && CONSENT_RESULT_INVALID_ARGUMENT == 2 && CONSENT_RESULT_BATCH == 18);
+    CHECK(CONSENT_RESULT_PROOF_REJECTED == 21 && CONSENT_RESULT_NOT_A_LEDGER == 22 && CONSENT_RESULT_KEY == 23);
+    CHECK(CONSENT_RESULT_NULL_ARGUMENT == 100 && CONSENT_RESULT_BUFFER_TOO_SMALL == 103);
+    CHECK(strcmp(consent_result_name(22), "CONSENT_RESULT_NOT_A_LEDGER") == 0);
+    CHECK(strcmp(consent_result_name(23), "CONSENT_RESULT_KEY") == 0);
+    CHECK(strcmp(consent_result_name(24), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
+    for (int code = 0; code <= 23; code++) {
+        CHECK(strncmp(consent_result_name(code), "CONSENT_RESULT_", 15) == 0);
+        CHECK(strcmp(consent_result_name(code), "CONSENT_RESULT_UNKNOWN_CODE") != 0);
+    }
     CHECK(strcmp(consent_result_name(9999), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
     CHECK(strcmp(consent_result_name(-1), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
     consent_options o;
@@ -314,16 +411,21 @@ static void closed_ledger(void) {
     EXPECT(consent_get_head(l, &head), CONSENT_RESULT_CLOSED);
     EXPECT(consent_verify(l, &rep), CONSENT_RESULT_CLOSED);
     EXPECT(consent_history_json(l, "s-1", &json), CONSENT_RESULT_CLOSED);
-    EXPECT(consent_batch_begin(l), CONSENT_RESULT_CLOSED);
+    consent_batch *b = NULL;
+    EXPECT(consent_batch_begin(l, &b), CONSENT_RESULT_CLOSED);
+    CHECK(b == NULL);
     EXPECT(consent_checkpoint(l, NULL), CONSENT_RESULT_CLOSED);
-    CHECK(json == NULL);
+    EXPECT(consent_complete_erasures(l, 0, NULL), CONSENT_RESULT_CLOSED);
+    bool simulated = true;
+    EXPECT(consent_ledger_is_simulated(l, &simulated), CONSENT_RESULT_CLOSED);
+    CHECK(json == NULL && simulated);
     consent_ledger_free(l);
 }
 
 static void remove_ledger(const char *path) {
     char file[300];
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal", "-lock", ".key"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
         unlink(file);
     }
@@ -379,8 +481,26 @@ static void files(const char *folder) {
     }
     remove_ledger(path);
 
+    /* An empty file (an interrupted creation?) is not a ledger to a program that only
+     * reads or checks; only creating a ledger may write one into it. */
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fclose(f);
+    }
+    EXPECT(consent_ledger_open(path, &nocreate, &l), CONSENT_RESULT_NOT_A_LEDGER);
+    EXPECT(consent_ledger_open(path, &ro, &l), CONSENT_RESULT_NOT_A_LEDGER);
+    CHECK(l == NULL);
+    EXPECT_OK(consent_ledger_open(path, NULL, &l));
+    consent_head head;
+    EXPECT_OK(consent_get_head(l, &head));
+    CHECK(head.size == 1);
+    consent_ledger_free(l);
+    l = NULL;
+    remove_ledger(path);
+
     /* A file of random bytes is not a ledger. */
-    FILE *f = fopen(junk, "wb");
+    f = fopen(junk, "wb");
     CHECK(f != NULL);
     if (f) {
         uint32_t x = 2463534242u;
@@ -392,16 +512,164 @@ static void files(const char *folder) {
         }
         fclose(f);
     }
-    EXPECT(consent_ledger_open(junk, NULL, &l), CONSENT_RESULT_CORRUPT);
-    EXPECT(consent_ledger_open(junk, &ro, &l), CONSENT_RESULT_CORRUPT);
+    EXPECT(consent_ledger_open(junk, NULL, &l), CONSENT_RESULT_NOT_A_LEDGER);
+    EXPECT(consent_ledger_open(junk, &ro, &l), CONSENT_RESULT_NOT_A_LEDGER);
     CHECK(l == NULL);
     remove_ledger(junk);
 
     /* A folder is not a ledger either. */
-    consent_result r = consent_ledger_open(folder, NULL, &l);
-    CHECK(r != CONSENT_RESULT_OK);
-    CHECK(consent_last_error_message(NULL, 0) > 1);
+    EXPECT(consent_ledger_open(folder, NULL, &l), CONSENT_RESULT_NOT_A_LEDGER);
     CHECK(l == NULL);
+}
+
+static bool file_exists(const char *path) {
+    return access(path, F_OK) == 0;
+}
+
+/* The pseudonym key lives beside the ledger, never in it: a ledger opened without its
+ * key, or with another, is refused with CONSENT_RESULT_KEY. */
+static void keys(const char *folder) {
+    char path[256], key[300], moved[300];
+    snprintf(path, sizeof path, "%s/keyed.db", folder);
+    snprintf(key, sizeof key, "%s.key", path);
+    snprintf(moved, sizeof moved, "%s/elsewhere.key", folder);
+    consent_ledger *l = NULL;
+    consent_status st;
+    consent_verify_report rep;
+
+    EXPECT_OK(consent_ledger_open(path, NULL, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL));
+    consent_ledger_free(l);
+    l = NULL;
+    CHECK(file_exists(key));
+    struct stat info;
+    CHECK(stat(key, &info) == 0 && (info.st_mode & 0077) == 0); /* 0600 */
+
+    /* Without its key: refused for writing; read-only it verifies but cannot answer
+     * about a subject. */
+    CHECK(rename(key, moved) == 0);
+    EXPECT(consent_ledger_open(path, NULL, &l), CONSENT_RESULT_KEY);
+    CHECK(l == NULL);
+    consent_options o;
+    EXPECT_OK(consent_options_init(&o));
+    o.read_only = true;
+    o.create = false;
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok && rep.size == 3 && !rep.simulated);
+    EXPECT(consent_history_json(l, "s-1", &(char *){NULL}), CONSENT_RESULT_KEY);
+    /* Whether a subject with no events was erased takes the key to tell. */
+    EXPECT(consent_get_status(l, "s-404", "jmsu.marketing", NULL, &st), CONSENT_RESULT_KEY);
+    consent_ledger_free(l);
+    l = NULL;
+
+    /* The key named by path. */
+    EXPECT_OK(consent_options_init(&o));
+    o.create = false;
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
+    o.pseudonym_key_path = moved;
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_WITHDRAWN);
+    consent_ledger_free(l);
+    l = NULL;
+
+    /* Another key, as bytes: refused. */
+    EXPECT_OK(consent_options_init(&o));
+    o.create = false;
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_BYTES;
+    memset(o.pseudonym_key, 0x5a, CONSENT_KEY_LEN);
+    EXPECT(consent_ledger_open(path, &o, &l), CONSENT_RESULT_KEY);
+    CHECK(l == NULL);
+
+    /* No key on purpose: read-only opens only. */
+    EXPECT_OK(consent_options_init(&o));
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_NONE;
+    o.create = false;
+    EXPECT(consent_ledger_open(path, &o, &l), CONSENT_RESULT_KEY);
+    o.read_only = true;
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok);
+    EXPECT(consent_history_json(l, "s-1", &(char *){NULL}), CONSENT_RESULT_KEY);
+    consent_ledger_free(l);
+    l = NULL;
+    remove_ledger(path);
+    unlink(moved);
+
+    /* A new ledger with a key given as bytes writes no key file, and reopens with it. */
+    EXPECT_OK(consent_options_init(&o));
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_BYTES;
+    for (size_t i = 0; i < CONSENT_KEY_LEN; i++) {
+        o.pseudonym_key[i] = (uint8_t)i;
+    }
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL));
+    consent_ledger_free(l);
+    l = NULL;
+    CHECK(!file_exists(key));
+    o.create = false;
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_get_status(l, "s-2", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_WITHDRAWN);
+    consent_ledger_free(l);
+    l = NULL;
+    remove_ledger(path);
+}
+
+static int64_t fixed_now = 1727776800000; /* 2024-10-01T10:00:00Z */
+static int64_t fixed_clock(void *context) {
+    return *(int64_t *)context;
+}
+
+/* A clock is for simulations: a ledger created with one is a simulation for good; a
+ * real ledger refuses one. */
+static void clocks(const char *folder) {
+    char real[256], sim[256];
+    snprintf(real, sizeof real, "%s/real.db", folder);
+    snprintf(sim, sizeof sim, "%s/simulation.db", folder);
+    consent_ledger *l = NULL;
+    consent_options o;
+    consent_verify_report rep;
+    consent_event_ref ref;
+    bool simulated = true;
+
+    EXPECT_OK(consent_ledger_open(real, NULL, &l));
+    EXPECT_OK(consent_ledger_is_simulated(l, &simulated));
+    CHECK(!simulated);
+    consent_ledger_free(l);
+    l = NULL;
+    EXPECT_OK(consent_options_init(&o));
+    o.clock = fixed_clock;
+    o.clock_context = &fixed_now;
+    EXPECT(consent_ledger_open(real, &o, &l), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(l == NULL);
+
+    EXPECT_OK(consent_ledger_open(sim, &o, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, &ref));
+    CHECK(ref.recorded_at_ms == fixed_now);
+    consent_ledger_free(l);
+    l = NULL;
+    fixed_now += 1000;
+    EXPECT_OK(consent_ledger_open(sim, &o, &l)); /* a simulation reopens with its clock */
+    EXPECT_OK(consent_ledger_is_simulated(l, &simulated));
+    CHECK(simulated);
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok && rep.simulated && rep.size == 3);
+    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, &ref));
+    CHECK(ref.recorded_at_ms == fixed_now);
+    fixed_now -= 60000; /* a simulation may travel back in time: it says it is one */
+    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, &ref));
+    CHECK(ref.recorded_at_ms == fixed_now);
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok && rep.simulated && rep.size == 5);
+    consent_ledger_free(l);
+    l = NULL;
+    remove_ledger(real);
+    remove_ledger(sim);
 }
 
 int main(void) {
@@ -413,16 +681,19 @@ int main(void) {
     consent_ledger *l = fresh_ledger();
     null_arguments(l);
     bad_utf8_and_values(l);
+    batches_out_of_turn(l);
     consent_status st;
     EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_GIVEN); /* nothing above changed the ledger */
     consent_head head;
     EXPECT_OK(consent_get_head(l, &head));
-    CHECK(head.size == 3);
+    CHECK(head.size == 4); /* ledger_configured, purpose, notice, grant */
     consent_ledger_free(l);
     messages();
     closed_ledger();
     files(folder);
+    keys(folder);
+    clocks(folder);
     rmdir(folder);
     return finish("test_errors");
 }

@@ -2,11 +2,17 @@
  * One handle shared by several threads: each appends its own subjects' events (and
  * asks questions) at the same time. Afterwards the log verifies and holds exactly
  * the events appended, with no sequence number skipped or reused.
+ *
+ * Then a batch against another thread: thread A begins a batch and appends; thread B
+ * appends a withdrawal on the ledger and waits for the batch to end; A rolls back.
+ * B's withdrawal must be in the log afterwards (never swallowed by A's rollback), and
+ * A's append must not.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -56,6 +62,100 @@ static void *work(void *arg) {
     return NULL;
 }
 
+/* Thread B of the batch test: one withdrawal on the ledger, timed. */
+struct withdrawer {
+    consent_ledger *ledger;
+    pthread_mutex_t lock;
+    int started;
+    int finished;
+    consent_result result;
+    consent_event_ref ref;
+};
+
+static void *withdraw_during_batch(void *arg) {
+    struct withdrawer *b = arg;
+    pthread_mutex_lock(&b->lock);
+    b->started = 1;
+    pthread_mutex_unlock(&b->lock);
+    consent_event_ref ref;
+    consent_result r = consent_withdraw(b->ledger, "b-1", "jmsu.marketing", "system:portal", &ref);
+    pthread_mutex_lock(&b->lock);
+    b->result = r;
+    b->ref = ref;
+    b->finished = 1;
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static int flag(struct withdrawer *b, const int *field) {
+    pthread_mutex_lock(&b->lock);
+    int v = *field;
+    pthread_mutex_unlock(&b->lock);
+    return v;
+}
+
+static void batch_against_another_thread(consent_ledger *l) {
+    consent_head before;
+    EXPECT_OK(consent_get_head(l, &before));
+
+    /* Thread A (this one) begins a batch and appends. */
+    consent_batch *batch = NULL;
+    EXPECT_OK(consent_batch_begin(l, &batch));
+    consent_event_params p;
+    consent_event_ref a_ref;
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "a-1";
+    p.purpose = "jmsu.marketing";
+    p.notice_id = "jmsu.privacy";
+    p.notice_version = "2024-09";
+    p.method = CONSENT_METHOD_PORTAL;
+    EXPECT_OK(consent_batch_append(batch, &p, &a_ref));
+    CHECK(a_ref.seq == before.size);
+    /* On the thread holding the batch, the ledger itself refuses: use the batch. */
+    EXPECT(consent_withdraw(l, "a-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_BATCH);
+
+    /* Thread B appends a withdrawal on the ledger: it waits for the batch. */
+    struct withdrawer b = {l, PTHREAD_MUTEX_INITIALIZER, 0, 0, CONSENT_RESULT_OTHER, {{0}, 0, 0, 0, 0, 0}};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, withdraw_during_batch, &b) == 0);
+    while (!flag(&b, &b.started)) {
+        sleep_ms(1);
+    }
+    sleep_ms(300); /* long enough for B to reach the ledger (and wait), even under valgrind */
+    CHECK(!flag(&b, &b.finished)); /* B waited: it did not join the batch */
+
+    /* A rolls back: only its own append goes. */
+    EXPECT_OK(consent_batch_rollback(batch));
+    consent_batch_free(batch);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(b.finished && b.result == CONSENT_RESULT_OK);
+    CHECK(b.ref.seq == before.size); /* the seq A's rolled-back append had taken */
+
+    consent_head after;
+    EXPECT_OK(consent_get_head(l, &after));
+    CHECK(after.size == before.size + 1);
+    char *json = NULL;
+    EXPECT_OK(consent_history_json(l, "b-1", &json));
+    CHECK(json && strstr(json, "\"withdrawn\"") && strstr(json, b.ref.id) && strstr(json, "system:portal"));
+    consent_string_free(json);
+    json = NULL;
+    EXPECT_OK(consent_history_json(l, "a-1", &json));
+    CHECK(json && strcmp(json, "[]") == 0);
+    consent_string_free(json);
+    consent_status st;
+    EXPECT_OK(consent_get_status(l, "b-1", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_WITHDRAWN && st.event_seq == b.ref.seq);
+    EXPECT_OK(consent_get_status(l, "a-1", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_NEVER_ASKED);
+    pthread_mutex_destroy(&b.lock);
+}
+
 int main(void) {
     char folder[] = "/tmp/consent-test-threads-XXXXXX";
     char path[256], file[300];
@@ -90,12 +190,12 @@ int main(void) {
     /* Exact count, and every sequence number used once. */
     consent_head head;
     EXPECT_OK(consent_get_head(l, &head));
-    CHECK(head.size == 2 + THREADS * PER_THREAD);
-    unsigned char seen[2 + THREADS * PER_THREAD] = {0};
+    CHECK(head.size == 3 + THREADS * PER_THREAD); /* ledger_configured, purpose, notice, ... */
+    unsigned char seen[3 + THREADS * PER_THREAD] = {0};
     for (int t = 0; t < THREADS; t++) {
         for (int i = 0; i < PER_THREAD; i++) {
             uint64_t s = workers[t].seqs[i];
-            CHECK(s >= 2 && s < head.size && !seen[s]);
+            CHECK(s >= 3 && s < head.size && !seen[s]);
             if (s < head.size) {
                 seen[s] = 1;
             }
@@ -109,9 +209,13 @@ int main(void) {
     CHECK(json && strstr(json, "\"subjects\":[]") != NULL); /* every grant was withdrawn */
     consent_string_free(json);
 
+    batch_against_another_thread(l);
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok && !rep.simulated);
+
     consent_ledger_free(l);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-lock", ".key"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
         unlink(file);
     }

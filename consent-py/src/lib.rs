@@ -4,19 +4,23 @@
 //! milliseconds since the epoch) and returns the core's own JSON encoding of its
 //! results. The pure-Python layer (`python/consent_ledger/`) turns those into
 //! `datetime`, `uuid.UUID`, enums and frozen dataclasses, so there is one place for
-//! the Python types and one place (`to_py_err`) for the error mapping.
+//! the Python types and one place (`ERROR_CLASSES`) for the error mapping.
 //!
 //! Every call that touches storage runs with the Python thread detached (the GIL
 //! released), so other Python threads keep running while SQLite waits for a lock or
-//! the disk. The core [`Ledger`] is `Send + Sync` (a connection behind a mutex), so
-//! one `Ledger` object may be shared by many Python threads.
+//! the disk, or while another thread's batch is open. The core [`Ledger`] is
+//! `Send + Sync`; the native ledger holds it in an `Arc` so that a batch handle
+//! ([`NativeBatch`]) can keep it alive on its own.
 
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use consent_core::{
-    Actor, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof, Ledger,
-    LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, Synchronous, Timestamp,
+    Actor, BatchToken, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof,
+    KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, Synchronous,
+    Timestamp,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -25,33 +29,44 @@ use serde::Serialize;
 /// The Python package module holding the exception classes.
 const ERRORS_MODULE: &str = "consent_ledger.errors";
 
-/// Maps a core error to its Python exception: the one place where `ErrorKind`
-/// meets the Python hierarchy (classes are defined in `consent_ledger/errors.py`).
+/// Every core error kind with its exception class in `consent_ledger/errors.py`: the
+/// one place where `ErrorKind` meets the Python hierarchy. Exported to Python as
+/// `ERROR_CLASSES` (code -> class name) so the tests can check that every kind has a
+/// class of its own.
+const ERROR_CLASSES: &[(ErrorKind, &str)] = &[
+    (ErrorKind::InvalidArgument, "InvalidArgument"),
+    (ErrorKind::InvalidTime, "InvalidTime"),
+    (ErrorKind::UnknownPurpose, "UnknownPurpose"),
+    (ErrorKind::UnknownNotice, "UnknownNotice"),
+    (ErrorKind::UnknownRecipient, "UnknownRecipient"),
+    (ErrorKind::InvalidConsent, "InvalidConsent"),
+    (ErrorKind::SubjectErased, "SubjectErased"),
+    (ErrorKind::Conflict, "Conflict"),
+    (ErrorKind::NotFound, "NotFound"),
+    (ErrorKind::Corrupt, "LedgerCorrupt"),
+    (ErrorKind::SchemaTooNew, "SchemaTooNew"),
+    (ErrorKind::SqliteTooOld, "SqliteTooOld"),
+    (ErrorKind::ReadOnly, "LedgerReadOnly"),
+    (ErrorKind::Full, "StorageFull"),
+    (ErrorKind::Busy, "LedgerBusy"),
+    (ErrorKind::Closed, "LedgerClosed"),
+    (ErrorKind::Batch, "BatchError"),
+    (ErrorKind::Io, "StorageError"),
+    (ErrorKind::Storage, "StorageError"),
+    (ErrorKind::ProofRejected, "ProofRejected"),
+    (ErrorKind::NotALedger, "NotALedger"),
+    (ErrorKind::Key, "PseudonymKeyError"),
+];
+
+/// Maps a core error to its Python exception (see [`ERROR_CLASSES`]); the instance
+/// carries the kind's stable number as `code`.
 fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     let kind = e.kind();
-    let name = match kind {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::InvalidTime => "InvalidTime",
-        ErrorKind::UnknownPurpose => "UnknownPurpose",
-        ErrorKind::UnknownNotice => "UnknownNotice",
-        ErrorKind::UnknownRecipient => "UnknownRecipient",
-        ErrorKind::InvalidConsent => "InvalidConsent",
-        ErrorKind::SubjectErased => "SubjectErased",
-        ErrorKind::Conflict => "Conflict",
-        ErrorKind::NotFound => "NotFound",
-        ErrorKind::Corrupt => "LedgerCorrupt",
-        ErrorKind::SchemaTooNew => "SchemaTooNew",
-        ErrorKind::SqliteTooOld => "SqliteTooOld",
-        ErrorKind::ReadOnly => "LedgerReadOnly",
-        ErrorKind::Full => "StorageFull",
-        ErrorKind::Busy => "LedgerBusy",
-        ErrorKind::Closed => "LedgerClosed",
-        ErrorKind::Batch => "BatchError",
-        ErrorKind::Io | ErrorKind::Storage => "StorageError",
-        ErrorKind::ProofRejected => "ProofRejected",
-        // `ErrorKind` is non-exhaustive: a kind added later is still a ConsentError.
-        _ => "ConsentError",
-    };
+    // `ErrorKind` is non-exhaustive: a kind added later is still a ConsentError.
+    let name = ERROR_CLASSES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("ConsentError", |(_, name)| *name);
     let message = e.to_string();
     let built = py
         .import(ERRORS_MODULE)
@@ -147,47 +162,131 @@ fn parse_head(text: &str) -> consent_core::Result<Head> {
     Head::from_str(text)
 }
 
+/// The pseudonym key source from the open call's arguments: a key file, the key's
+/// 32 bytes, or (neither) the default `<path>.key`.
+fn key_source(key_file: Option<PathBuf>, key: Option<&[u8]>) -> consent_core::Result<KeySource> {
+    match (key_file, key) {
+        (Some(_), Some(_)) => Err(invalid(
+            "give the pseudonym key as key_file or key, not both",
+        )),
+        (Some(file), None) => Ok(KeySource::File(file)),
+        (None, Some(bytes)) => {
+            let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                invalid(format!("a pseudonym key is 32 bytes, not {}", bytes.len()))
+            })?;
+            Ok(KeySource::Bytes(bytes))
+        }
+        (None, None) => Ok(KeySource::Beside),
+    }
+}
+
+/// The event of an `append` call, from its plain arguments (shared by the ledger and
+/// the batch).
+#[allow(clippy::too_many_arguments)]
+fn new_event(
+    kind: &str,
+    subject: String,
+    purpose: String,
+    recipient: Option<String>,
+    notice: Option<(String, String)>,
+    explicit: bool,
+    method: Option<&str>,
+    recorded_by: Option<&str>,
+    effective_at: Option<i64>,
+    expires_at: Option<i64>,
+    source_id: Option<String>,
+    evidence: Option<&str>,
+    target: Option<&str>,
+) -> consent_core::Result<NewEvent> {
+    let mut event = NewEvent::new(EventKind::from_str(kind)?, subject, purpose);
+    event.recipient = recipient;
+    event.notice = notice;
+    event.explicit = explicit;
+    event.method = method.map(Method::from_str).transpose()?;
+    if let Some(actor) = recorded_by {
+        event.recorded_by = Actor::from_str(actor)?;
+    }
+    event.effective_at = ts(effective_at)?;
+    event.expires_at = ts(expires_at)?;
+    event.source_id = source_id;
+    event.evidence = evidence
+        .map(|text| serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}"))))
+        .transpose()?;
+    event.target = target.map(parse_uuid).transpose()?;
+    Ok(event)
+}
+
+fn purpose_def(definition: &str) -> consent_core::Result<PurposeDef> {
+    serde_json::from_str(definition).map_err(|e| invalid(format!("purpose definition: {e}")))
+}
+
+fn notice_def(definition: &str) -> consent_core::Result<NoticeDef> {
+    serde_json::from_str(definition).map_err(|e| invalid(format!("notice definition: {e}")))
+}
+
 /// A consent ledger on one SQLite file, or in memory. Use `consent_ledger.Ledger`.
 #[pyclass(module = "consent_ledger._native", name = "Ledger", frozen)]
 struct NativeLedger {
-    inner: Ledger,
+    inner: Arc<Ledger>,
 }
 
 #[pymethods]
 impl NativeLedger {
     /// Opens (or creates) the ledger file at `path`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None))]
+    #[pyo3(signature = (
+        path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None,
+        key_file = None, key = None, erasure_wait_ms = 2000,
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
-        path: std::path::PathBuf,
+        path: PathBuf,
         read_only: bool,
         create: bool,
         busy_timeout_ms: u64,
         durable: bool,
         max_pages: Option<u64>,
+        key_file: Option<PathBuf>,
+        key: Option<&[u8]>,
+        erasure_wait_ms: u64,
     ) -> PyResult<Self> {
-        let options = LedgerOptions {
-            synchronous: if durable {
-                Synchronous::Full
-            } else {
-                Synchronous::Normal
-            },
-            busy_timeout: Duration::from_millis(busy_timeout_ms),
-            read_only,
-            create,
-            max_pages,
-            ..LedgerOptions::default()
-        };
-        let inner = detached(py, move || Ledger::open_with(path, options))?;
-        Ok(NativeLedger { inner })
+        let inner = detached(py, move || {
+            let options = LedgerOptions {
+                synchronous: if durable {
+                    Synchronous::Full
+                } else {
+                    Synchronous::Normal
+                },
+                busy_timeout: Duration::from_millis(busy_timeout_ms),
+                read_only,
+                create,
+                max_pages,
+                pseudonym_key: key_source(key_file, key)?,
+                erasure_wait: Duration::from_millis(erasure_wait_ms),
+                ..LedgerOptions::default()
+            };
+            Ledger::open_with(path, options)
+        })?;
+        Ok(NativeLedger {
+            inner: Arc::new(inner),
+        })
     }
 
-    /// A ledger that lives in memory only.
+    /// A ledger that lives in memory only (with a random pseudonym key unless `key`).
     #[staticmethod]
-    fn in_memory(py: Python<'_>) -> PyResult<Self> {
-        let inner = detached(py, Ledger::in_memory)?;
-        Ok(NativeLedger { inner })
+    #[pyo3(signature = (*, key = None))]
+    fn in_memory(py: Python<'_>, key: Option<&[u8]>) -> PyResult<Self> {
+        let inner = detached(py, move || {
+            let options = LedgerOptions {
+                pseudonym_key: key_source(None, key)?,
+                ..LedgerOptions::default()
+            };
+            Ledger::in_memory_with(options)
+        })?;
+        Ok(NativeLedger {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Closes the ledger; an open batch is rolled back. Closing twice is fine.
@@ -195,36 +294,31 @@ impl NativeLedger {
         detached(py, || self.inner.close())
     }
 
-    /// Starts a batch (all or nothing until commit).
-    fn begin_batch(&self, py: Python<'_>) -> PyResult<()> {
-        detached(py, || self.inner.begin_batch())
+    /// Whether the ledger was created as a simulation (a simulated clock).
+    fn is_simulated(&self, py: Python<'_>) -> PyResult<bool> {
+        detached(py, || self.inner.is_simulated())
     }
 
-    /// Commits the open batch.
-    fn commit_batch(&self, py: Python<'_>) -> PyResult<()> {
-        detached(py, || self.inner.commit_batch())
-    }
-
-    /// Discards the open batch.
-    fn rollback_batch(&self, py: Python<'_>) -> PyResult<()> {
-        detached(py, || self.inner.rollback_batch())
+    /// Opens a batch owned by the caller. Waits while another caller's batch is open.
+    fn batch(&self, py: Python<'_>) -> PyResult<NativeBatch> {
+        let token = detached(py, || self.inner.begin_batch())?;
+        Ok(NativeBatch {
+            ledger: Arc::clone(&self.inner),
+            token: Mutex::new(Some(token)),
+        })
     }
 
     /// Registers a purpose from its JSON definition; returns the purpose as JSON.
     fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
         detached(py, || {
-            let def: PurposeDef = serde_json::from_str(definition)
-                .map_err(|e| invalid(format!("purpose definition: {e}")))?;
-            to_json(&self.inner.register_purpose(def)?)
+            to_json(&self.inner.register_purpose(purpose_def(definition)?)?)
         })
     }
 
     /// Registers a notice from its JSON definition; returns the notice as JSON.
     fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
         detached(py, || {
-            let def: NoticeDef = serde_json::from_str(definition)
-                .map_err(|e| invalid(format!("notice definition: {e}")))?;
-            to_json(&self.inner.register_notice(def)?)
+            to_json(&self.inner.register_notice(notice_def(definition)?)?)
         })
     }
 
@@ -269,23 +363,21 @@ impl NativeLedger {
         target: Option<&str>,
     ) -> PyResult<String> {
         detached(py, || {
-            let mut event = NewEvent::new(EventKind::from_str(kind)?, subject, purpose);
-            event.recipient = recipient;
-            event.notice = notice;
-            event.explicit = explicit;
-            event.method = method.map(Method::from_str).transpose()?;
-            if let Some(actor) = recorded_by {
-                event.recorded_by = Actor::from_str(actor)?;
-            }
-            event.effective_at = ts(effective_at)?;
-            event.expires_at = ts(expires_at)?;
-            event.source_id = source_id;
-            event.evidence = evidence
-                .map(|text| {
-                    serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}")))
-                })
-                .transpose()?;
-            event.target = target.map(parse_uuid).transpose()?;
+            let event = new_event(
+                kind,
+                subject,
+                purpose,
+                recipient,
+                notice,
+                explicit,
+                method,
+                recorded_by,
+                effective_at,
+                expires_at,
+                source_id,
+                evidence,
+                target,
+            )?;
             to_json(&self.inner.append(event)?)
         })
     }
@@ -293,6 +385,12 @@ impl NativeLedger {
     /// The event with this id (a UUID string), as JSON.
     fn event(&self, py: Python<'_>, id: &str) -> PyResult<String> {
         detached(py, || to_json(&self.inner.event(parse_uuid(id)?)?))
+    }
+
+    /// The canonical bytes of the event with this id (a UUID string): what its leaf
+    /// hash covers, and what `verify_inclusion` checks a proof against.
+    fn canonical_event(&self, py: Python<'_>, id: &str) -> PyResult<Vec<u8>> {
+        detached(py, || self.inner.canonical_event(parse_uuid(id)?))
     }
 
     /// Status of `subject` for `purpose` (and `recipient`). Without `at` and
@@ -429,19 +527,173 @@ impl NativeLedger {
         })
     }
 
+    /// Finishes pending erasures (truncates the WAL), trying for up to `wait_ms`;
+    /// returns whether they are complete.
+    fn complete_erasures(&self, py: Python<'_>, wait_ms: u64) -> PyResult<bool> {
+        detached(py, || {
+            self.inner.complete_erasures(Duration::from_millis(wait_ms))
+        })
+    }
+
     /// Checkpoints and truncates the WAL; returns whether it completed.
     fn checkpoint(&self, py: Python<'_>) -> PyResult<bool> {
         detached(py, || self.inner.checkpoint())
     }
 }
 
-/// Checks an inclusion proof (JSON) against a head (`SIZE:ROOTHEX`).
+/// A batch owned by its caller: appends made through it land together on `commit`,
+/// or not at all. Use `consent_ledger.Batch` (from `Ledger.batch()`).
+///
+/// Holds the ledger (so it outlives the `Ledger` object if need be) and the core's
+/// batch token, which `commit` and `rollback` spend. Dropped while still open, it
+/// rolls back, so a forgotten batch never keeps the ledger locked.
+#[pyclass(module = "consent_ledger._native", name = "Batch", frozen)]
+struct NativeBatch {
+    ledger: Arc<Ledger>,
+    token: Mutex<Option<BatchToken>>,
+}
+
+impl NativeBatch {
+    fn slot(&self) -> MutexGuard<'_, Option<BatchToken>> {
+        // The token stays valid whatever a panicking holder was doing: the core
+        // checks it on every use.
+        self.token.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with the live token (the batch's calls run one at a time).
+    fn with_token<T>(
+        &self,
+        f: impl FnOnce(&BatchToken) -> consent_core::Result<T>,
+    ) -> consent_core::Result<T> {
+        let slot = self.slot();
+        let token = slot.as_ref().ok_or_else(ended)?;
+        f(token)
+    }
+
+    /// Takes the token out: the batch is over whatever the outcome.
+    fn take(&self) -> consent_core::Result<BatchToken> {
+        self.slot().take().ok_or_else(ended)
+    }
+}
+
+fn ended() -> Error {
+    Error::Batch("the batch has already been committed or rolled back".into())
+}
+
+#[pymethods]
+impl NativeBatch {
+    /// Whether `commit` or `rollback` has been called.
+    fn ended(&self) -> bool {
+        self.slot().is_none()
+    }
+
+    /// Registers a purpose in the batch; returns the purpose as JSON.
+    fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+        detached(py, || {
+            let def = purpose_def(definition)?;
+            self.with_token(|t| to_json(&self.ledger.register_purpose_in(t, def)?))
+        })
+    }
+
+    /// Registers a notice in the batch; returns the notice as JSON.
+    fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+        detached(py, || {
+            let def = notice_def(definition)?;
+            self.with_token(|t| to_json(&self.ledger.register_notice_in(t, def)?))
+        })
+    }
+
+    /// Appends a subject event in the batch (arguments as `Ledger.append`); returns the
+    /// event as JSON.
+    #[pyo3(signature = (
+        kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
+        recorded_by = None, effective_at = None, expires_at = None, source_id = None, evidence = None,
+        target = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        subject: String,
+        purpose: String,
+        recipient: Option<String>,
+        notice: Option<(String, String)>,
+        explicit: bool,
+        method: Option<&str>,
+        recorded_by: Option<&str>,
+        effective_at: Option<i64>,
+        expires_at: Option<i64>,
+        source_id: Option<String>,
+        evidence: Option<&str>,
+        target: Option<&str>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let event = new_event(
+                kind,
+                subject,
+                purpose,
+                recipient,
+                notice,
+                explicit,
+                method,
+                recorded_by,
+                effective_at,
+                expires_at,
+                source_id,
+                evidence,
+                target,
+            )?;
+            self.with_token(|t| to_json(&self.ledger.append_in(t, event)?))
+        })
+    }
+
+    /// The head including the batch's appends, written `SIZE:ROOTHEX`.
+    fn head(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || {
+            self.with_token(|t| Ok(self.ledger.head_in(t)?.to_string()))
+        })
+    }
+
+    /// Commits the batch. A failed commit lands nothing; the batch is over either way.
+    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || {
+            let token = self.take()?;
+            self.ledger.commit_batch(token)
+        })
+    }
+
+    /// Discards the batch.
+    fn rollback(&self, py: Python<'_>) -> PyResult<()> {
+        detached(py, || {
+            let token = self.take()?;
+            self.ledger.rollback_batch(token)
+        })
+    }
+}
+
+impl Drop for NativeBatch {
+    fn drop(&mut self) {
+        let token = self
+            .token
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(token) = token {
+            // Quick: the batch's owner never waits for its own turn.
+            let _ = self.ledger.rollback_batch(token);
+        }
+    }
+}
+
+/// Checks an inclusion proof (JSON) of `event` (its canonical bytes, from
+/// `Ledger.canonical_event`) against a head (`SIZE:ROOTHEX`).
 #[pyfunction]
-fn verify_inclusion(py: Python<'_>, proof: &str, head: &str) -> PyResult<()> {
+fn verify_inclusion(py: Python<'_>, proof: &str, event: &[u8], head: &str) -> PyResult<()> {
     detached(py, || {
         let proof: InclusionProof =
             serde_json::from_str(proof).map_err(|e| invalid(format!("proof: {e}")))?;
-        proof.verify(&parse_head(head)?)
+        proof.verify(event, &parse_head(head)?)
     })
 }
 
@@ -461,7 +713,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SCHEMA_VERSION", consent_core::SCHEMA_VERSION)?;
     m.add("MAX_ID_LEN", consent_core::MAX_ID_LEN)?;
+    let classes: std::collections::BTreeMap<i32, &str> = ERROR_CLASSES
+        .iter()
+        .map(|(kind, name)| (*kind as i32, *name))
+        .collect();
+    m.add("ERROR_CLASSES", classes)?;
     m.add_class::<NativeLedger>()?;
+    m.add_class::<NativeBatch>()?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
     Ok(())

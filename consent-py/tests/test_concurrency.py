@@ -1,4 +1,5 @@
-"""Many threads through one Ledger, and two processes writing one file."""
+"""Many threads through one Ledger, batches owned by their thread, and two processes
+writing one file."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from support import NOTICE
 
-from consent_ledger import Ledger, State
+from consent_ledger import BatchError, EventKind, Ledger, LedgerBusy, State
 
 SHARE = "wellbeing.share-external"
 
@@ -47,6 +50,88 @@ def test_eight_threads_share_one_ledger(ledger_file: Path) -> None:
         assert len({e.id for e in events}) == len(events)
         assert len(ledger.consenting(SHARE)) == threads * per_thread - withdrawals
         assert ledger.verify(raise_on_failure=True).ok
+
+
+def test_a_batch_belongs_to_its_thread(ledger_file: Path) -> None:
+    """Thread A opens a batch and appends; thread B's withdrawal on the same Ledger
+    waits for the batch instead of joining it, so A's rollback cannot undo it."""
+    with Ledger(ledger_file) as ledger:
+        ledger.give("s1", SHARE, notice=NOTICE, method="portal")
+        size = ledger.head().size
+        appended = threading.Event()
+        roll_back = threading.Event()
+        withdrawn: list[object] = []
+        errors: list[BaseException] = []
+
+        def thread_a() -> None:
+            try:
+                batch = ledger.batch()
+                batch.give("s2", SHARE, notice=NOTICE, method="feed")
+                # The owner cannot call the ledger directly while its batch is open.
+                with pytest.raises(BatchError):
+                    ledger.append("withdrawn", "s3", SHARE)
+                appended.set()
+                roll_back.wait(timeout=20)
+                batch.rollback()
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+                appended.set()
+
+        def thread_b() -> None:
+            try:
+                appended.wait(timeout=20)
+                withdrawn.append(ledger.withdraw("s1", SHARE, method="email"))
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        a = threading.Thread(target=thread_a)
+        b = threading.Thread(target=thread_b)
+        a.start()
+        b.start()
+        assert appended.wait(timeout=20)
+        time.sleep(0.3)  # B is now waiting for A's batch, with the GIL released
+        assert not withdrawn and b.is_alive()
+        roll_back.set()
+        a.join(timeout=20)
+        b.join(timeout=20)
+        assert errors == []
+        assert len(withdrawn) == 1
+        # A's append is gone; B's withdrawal stands.
+        assert ledger.history("s2") == []
+        assert [e.kind for e in ledger.history("s1")] == [EventKind.GIVEN, EventKind.WITHDRAWN]
+        assert ledger.status("s1", SHARE).state is State.WITHDRAWN
+        assert ledger.head().size == size + 1
+        assert ledger.verify(raise_on_failure=True).ok
+
+
+def test_another_threads_batch_open_too_long_is_busy(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "busy.db", busy_timeout=0.2) as ledger:
+        ledger.register_purpose("p", "P", "LJMU")
+        with ledger.batch() as batch:
+            batch.withdraw("s1", "p")
+            outcome: list[BaseException] = []
+
+            def impatient() -> None:
+                try:
+                    ledger.withdraw("s2", "p")
+                except BaseException as e:
+                    outcome.append(e)
+
+            worker = threading.Thread(target=impatient)
+            worker.start()
+            worker.join(timeout=20)
+            assert len(outcome) == 1 and isinstance(outcome[0], LedgerBusy)
+        assert [e.subject for e in ledger.changes_since(2)] == ["s1"]
+
+
+def test_a_batch_may_be_ended_by_another_thread(ledger: Ledger) -> None:
+    size = ledger.head().size
+    batch = ledger.batch()
+    batch.withdraw("s1", SHARE)
+    committer = threading.Thread(target=batch.commit)
+    committer.start()
+    committer.join(timeout=20)
+    assert batch.ended and ledger.head().size == size + 1
 
 
 WRITER = textwrap.dedent(

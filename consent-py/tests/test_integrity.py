@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from support import NOTICE, at, register_all
 
 import consent_ledger
+from consent_ledger import _native
 from consent_ledger import (
     Actor,
     ConsentError,
@@ -22,8 +26,10 @@ from consent_ledger import (
     LedgerBusy,
     LedgerCorrupt,
     LedgerReadOnly,
+    NotALedger,
     NotFound,
     ProofRejected,
+    PseudonymKeyError,
     SchemaTooNew,
     State,
     StorageError,
@@ -41,9 +47,11 @@ def test_verify_and_head(ledger: Ledger) -> None:
     report = ledger.verify()
     assert isinstance(report, VerifyReport) and report.ok and bool(report)
     assert report.first_bad_seq is None and report.problem is None
+    assert report.simulated is False and not ledger.is_simulated
     head = ledger.head()
-    assert report.head == head and report.size == head.size == 7
-    assert len(head.root) == 64 and str(head) == f"7:{head.root}"
+    # The ledger's first event, five purposes, a notice and the grant.
+    assert report.head == head and report.size == head.size == 8
+    assert len(head.root) == 64 and str(head) == f"8:{head.root}"
     assert Head.parse(str(head)) == head
     assert ledger.verify(raise_on_failure=True) == report
     ledger.withdraw("s1", SHARE)
@@ -64,14 +72,20 @@ def test_inclusion_and_consistency_proofs(ledger: Ledger) -> None:
     head = ledger.head()
     proof = ledger.prove_inclusion(e)
     assert proof.leaf_index == e.seq and proof.tree_size == head.size and proof.head == head
-    proof.verify(head)
-    proof.verify(str(head))
+    event = ledger.canonical_event(e)
+    assert isinstance(event, bytes) and event == ledger.canonical_event(e.id)
+    proof.verify(event, head)
+    proof.verify(bytearray(event), str(head))
     at_old = ledger.prove_inclusion(e.id, tree_size=old.size)
-    at_old.verify(old)
+    at_old.verify(event, old)
     with pytest.raises(ProofRejected):
-        proof.verify(Head(head.size, "00" * 32))
+        proof.verify(event, Head(head.size, "00" * 32))
     with pytest.raises(InvalidArgument):
-        proof.verify(old)  # another size
+        proof.verify(event, old)  # another size
+    with pytest.raises(InvalidArgument):
+        proof.verify(b"not an event", head)
+    with pytest.raises(TypeError):
+        proof.verify(str(e.id), head)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         ledger.prove_inclusion(__import__("uuid").uuid4())
     consistency, new = ledger.prove_consistency(old)
@@ -82,6 +96,21 @@ def test_inclusion_and_consistency_proofs(ledger: Ledger) -> None:
     with pytest.raises(LedgerCorrupt):
         ledger.prove_consistency(Head(old.size, "11" * 32))
     assert json.loads(json.dumps(proof.to_dict(json_safe=True)))["leaf_index"] == e.seq
+
+
+def test_an_inclusion_proof_is_bound_to_its_event(ledger: Ledger) -> None:
+    a = ledger.give("s1", SHARE, notice=NOTICE, method="portal")
+    b = ledger.give("s2", SHARE, notice=NOTICE, method="portal")
+    head = ledger.head()
+    proof_b = ledger.prove_inclusion(b)
+    proof_b.verify(ledger.canonical_event(b), head)
+    # B's proof is sound, but it is not a proof that A is in the log.
+    with pytest.raises(ProofRejected) as info:
+        proof_b.verify(ledger.canonical_event(a), head)
+    assert info.value.code == 21
+    ledger.prove_inclusion(a).verify(ledger.canonical_event(a), head)
+    with pytest.raises(NotFound):
+        ledger.canonical_event(__import__("uuid").uuid4())
 
 
 def _tamper(path: Path, sql: str) -> None:
@@ -128,7 +157,7 @@ def test_erase_subject(ledger_file: Path) -> None:
         ledger.withdraw("s1", SHARE)
         ledger.give("s2", SHARE, notice=NOTICE, method="portal")
         report = ledger.erase_subject("s1", "retention period ended", recorded_by=Actor.system("retention"))
-        assert report.events_erased == 2 and report.wal_truncated
+        assert report.events_erased == 2 and report.wal_truncated and report.complete
         history = ledger.history("s1")
         assert [e.kind for e in history] == [EventKind.GIVEN, EventKind.WITHDRAWN, EventKind.SUBJECT_ERASED]
         assert all(e.subject is None and e.evidence is None and e.source_id is None for e in history)
@@ -152,9 +181,46 @@ def test_erase_subject(ledger_file: Path) -> None:
         with pytest.raises(TypeError):
             ledger.erase_subject("s2", "done", recorded_by=None)  # type: ignore[arg-type]
         assert ledger.checkpoint() is True
+        assert ledger.complete_erasures() is True
     with sqlite3.connect(ledger_file) as conn:
         assert conn.execute("SELECT count(*) FROM events WHERE subject = 's1'").fetchone() == (0,)
     conn.close()
+
+
+def test_an_erasure_left_pending_by_a_reader_is_completed_later(ledger_file: Path) -> None:
+    """Another process's open snapshot pins the erased values in the write-ahead log:
+    the report says the erasure is not complete, and complete_erasures finishes it once
+    the reader is gone. (The reader is another process: SQLite's locks are per process.)"""
+    reader_script = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('BEGIN')\n"
+        "conn.execute('SELECT count(*) FROM events').fetchone()\n"
+        "print('reading', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "conn.execute('COMMIT')\n"
+        "conn.close()\n"
+    )
+    with Ledger(ledger_file, erasure_wait=0.1) as ledger:
+        ledger.give("s1", SHARE, notice=NOTICE, method="portal", evidence={"name": "Ann"})
+        reader = subprocess.Popen(
+            [sys.executable, "-c", reader_script, str(ledger_file)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+            report = ledger.erase_subject("s1", "retention period ended", recorded_by="system:retention")
+            assert report.events_erased == 1
+            assert not report.complete and not report.wal_truncated
+            assert ledger.complete_erasures(timedelta(milliseconds=50)) is False
+        finally:
+            reader.communicate("done\n", timeout=30)
+        assert reader.returncode == 0
+        assert ledger.complete_erasures(5) is True
+        with pytest.raises(TypeError):
+            ledger.complete_erasures("soon")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            ledger.complete_erasures(-1)
 
 
 # ---- storage errors ----------------------------------------------------------------------
@@ -163,15 +229,91 @@ def test_erase_subject(ledger_file: Path) -> None:
 def test_not_a_ledger(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(LedgerCorrupt) as info:
+    with pytest.raises(NotALedger) as info:
         Ledger(garbage)
-    assert info.value.code == 11
+    assert info.value.code == 22 and not isinstance(info.value, LedgerCorrupt)
+    assert garbage.read_bytes() == b"this is not a database" * 100
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE t(x)")
     conn.close()
-    with pytest.raises(LedgerCorrupt):
+    before = other.read_bytes()
+    with pytest.raises(NotALedger):
         Ledger(other)
+    assert other.read_bytes() == before
+    # An empty file is a new ledger only when creating.
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(NotALedger):
+        Ledger(empty, create=False)
+    with pytest.raises(NotALedger):
+        Ledger(empty, read_only=True)
+    assert empty.read_bytes() == b""
+    with Ledger(empty) as created:
+        assert created.head().size == 1
+    with Ledger(empty, create=False) as reopened:
+        assert reopened.head().size == 1
+
+
+def test_an_extra_trigger_is_refused(ledger_file: Path) -> None:
+    _tamper(ledger_file, "CREATE TRIGGER sneaky AFTER INSERT ON events BEGIN SELECT 1; END")
+    with pytest.raises(LedgerCorrupt) as info:
+        Ledger(ledger_file)
+    assert info.value.code == 11
+
+
+# ---- the pseudonym key -------------------------------------------------------------------
+
+
+def test_the_key_lives_beside_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    with Ledger(path) as ledger:
+        register_all(ledger)
+        ledger.give("s1", SHARE, notice=NOTICE, method="portal")
+    key_file = tmp_path / "k.db.key"
+    text = key_file.read_text()
+    assert len(text) == 65 and text.endswith("\n") and bytes.fromhex(text.strip())
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert bytes.fromhex(text.strip()) not in path.read_bytes()
+    # Elsewhere, named by key_file, or handed over as bytes.
+    moved = tmp_path / "elsewhere.key"
+    key_file.rename(moved)
+    with pytest.raises(PseudonymKeyError) as info:
+        Ledger(path)
+    assert info.value.code == 23
+    with Ledger(path, key_file=moved) as ledger:
+        assert ledger.status("s1", SHARE).permits
+    with Ledger(path, key=bytes.fromhex(moved.read_text())) as ledger:
+        assert ledger.status("s1", SHARE).permits
+    # Another key is refused.
+    with pytest.raises(PseudonymKeyError):
+        Ledger(path, key=bytes(32))
+    # Read-only without the key: it verifies and proves, but cannot tell whether a
+    # subject was erased, so the questions that need to know raise.
+    with Ledger(path, read_only=True) as ledger:
+        assert ledger.verify(raise_on_failure=True).ok
+        grant = ledger.changes_since(ledger.head().size - 1)[0]
+        ledger.prove_inclusion(grant).verify(ledger.canonical_event(grant), ledger.head())
+        with pytest.raises(PseudonymKeyError):
+            ledger.history("s1")
+        with pytest.raises(PseudonymKeyError):
+            ledger.status("s2", SHARE)
+        with pytest.raises(PseudonymKeyError):
+            ledger.status("s1", SHARE, at=at("2024-10-01T00:00"))
+
+
+def test_a_key_given_as_bytes_creates_no_key_file(tmp_path: Path) -> None:
+    key = bytes(range(32))
+    with Ledger(tmp_path / "b.db", key=key) as ledger:
+        ledger.register_purpose("p", "P", "LJMU")
+        ledger.withdraw("s1", "p")
+    assert not (tmp_path / "b.db.key").exists()
+    with Ledger(tmp_path / "b.db", key=key, create=False) as ledger:
+        assert ledger.status("s1", "p").state is State.WITHDRAWN
+    with pytest.raises(PseudonymKeyError):
+        Ledger(tmp_path / "b.db")
+    with Ledger.in_memory(key=key) as memory:
+        assert memory.head().size == 1
 
 
 def test_schema_too_new(ledger_file: Path) -> None:
@@ -203,11 +345,11 @@ def test_storage_full(tmp_path: Path) -> None:
         Ledger(tmp_path / "x.db", max_pages=0)
 
 
-def test_unopenable_paths_are_os_errors(tmp_path: Path) -> None:
+def test_unopenable_paths(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as info:
         Ledger(tmp_path / "no-such-dir" / "l.db")
     assert isinstance(info.value, OSError)
-    with pytest.raises(StorageError):
+    with pytest.raises(NotALedger):
         Ledger(tmp_path)  # a directory
 
 
@@ -218,8 +360,8 @@ def test_busy_writer_and_gil_release(ledger_file: Path) -> None:
     impatient = Ledger(ledger_file, busy_timeout=0.05)
     patient = Ledger(ledger_file, busy_timeout=20)
     try:
-        with holder.batch():
-            holder.withdraw("s1", SHARE)
+        with holder.batch() as batch:
+            batch.withdraw("s1", SHARE)
             with pytest.raises(LedgerBusy) as info:
                 impatient.withdraw("s2", SHARE)
             assert info.value.code == 16 and isinstance(info.value, OSError)
@@ -244,14 +386,31 @@ def test_error_codes_and_hierarchy() -> None:
         "UnknownRecipient": (6, ValueError), "InvalidConsent": (7, ValueError),
         "NotFound": (10, LookupError), "LedgerCorrupt": (11, ConsentError),
         "StorageFull": (15, OSError), "LedgerBusy": (16, OSError), "BatchError": (18, RuntimeError),
+        "NotALedger": (22, ConsentError), "PseudonymKeyError": (23, ConsentError),
     }
-    for name, (_, base) in expected.items():
+    for name, (code, base) in expected.items():
         cls = getattr(consent_ledger, name)
         assert issubclass(cls, ConsentError) and issubclass(cls, base), name
         assert cls.__module__ == "consent_ledger"
+        assert _native.ERROR_CLASSES[code] == name
     for name in ("SqliteTooOld", "SchemaTooNew", "Conflict", "SubjectErased", "LedgerClosed", "ProofRejected"):
         assert issubclass(getattr(consent_ledger, name), ConsentError)
     with Ledger.in_memory() as ledger:
         with pytest.raises(InvalidArgument) as info:
             ledger.history("")
         assert info.value.code == 2
+
+
+def test_every_error_kind_maps_to_a_class_of_its_own() -> None:
+    """The native layer's one mapping table covers every kind the core has (2..23, the
+    numbers of the C ABI), each to a distinct ConsentError subclass — never the bare
+    base class, nor the RuntimeError the native layer raises if a class is missing."""
+    classes = _native.ERROR_CLASSES
+    assert set(classes) == set(range(2, 24))
+    storage = {19, 20}  # an I/O error and any other SQLite error are both StorageError
+    for code, name in classes.items():
+        cls = getattr(consent_ledger.errors, name, None)
+        assert isinstance(cls, type) and issubclass(cls, ConsentError), (code, name)
+        assert cls is not ConsentError and cls is not RuntimeError, (code, name)
+        assert name in consent_ledger.__all__, name
+        assert code in storage or list(classes.values()).count(name) == 1, (code, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from consent_ledger import (
     AcademicYear,
     Actor,
     ActorKind,
+    Batch,
     BatchError,
     Conflict,
     ConsentError,
@@ -65,7 +67,12 @@ def test_in_memory_ledger() -> None:
     ledger = Ledger.in_memory()
     assert ledger.path is None
     assert repr(ledger) == "<Ledger in memory>"
-    assert ledger.head().size == 0
+    # The ledger's own first event: its configuration.
+    assert ledger.head().size == 1
+    (configured,) = ledger.changes_since(0)
+    assert configured.seq == 0 and configured.kind is EventKind.LEDGER_CONFIGURED
+    assert configured.subject is None and configured.details is not None
+    assert not ledger.is_simulated
     ledger.close()
     with pytest.raises(LedgerClosed) as info:
         ledger.purposes()
@@ -90,6 +97,21 @@ def test_open_argument_types(tmp_path: Path) -> None:
         Ledger(tmp_path / "x.db", busy_timeout="soon")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Ledger(tmp_path / "x.db", busy_timeout=-1)
+    with pytest.raises(TypeError):
+        Ledger(tmp_path / "x.db", erasure_wait="soon")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Ledger(tmp_path / "x.db", erasure_wait=timedelta(seconds=-1))
+    with pytest.raises(TypeError):
+        Ledger(tmp_path / "x.db", key="00" * 32)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument):
+        Ledger(tmp_path / "x.db", key=b"short")
+    with pytest.raises(TypeError):
+        Ledger(tmp_path / "x.db", key=bytes(32), key_file=tmp_path / "x.key")
+    with pytest.raises(TypeError):
+        Ledger(tmp_path / "x.db", key_file=7)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument):
+        Ledger.in_memory(key=bytes(31))
+    assert not (tmp_path / "x.db").exists()
 
 
 # ---- registry ----------------------------------------------------------------------------
@@ -98,14 +120,14 @@ def test_open_argument_types(tmp_path: Path) -> None:
 def test_register_purpose_defaults_and_versions() -> None:
     with Ledger.in_memory() as ledger:
         p = ledger.register_purpose("jmsu.marketing", "Marketing", "JMSU")
-        assert p.version == 1 and p.seq == 0
+        assert p.version == 1 and p.seq == 1
         assert p.lawful_basis is LawfulBasis.CONSENT
         assert p.validity is None and p.effect_delay == timedelta(0)
         assert p.recipients == () and p.special_category is None and not p.requires_explicit
         assert p.registered_at.tzinfo is not None
         # Unchanged: same version, nothing appended.
         assert ledger.register_purpose("jmsu.marketing", "Marketing", "JMSU") == p
-        assert ledger.head().size == 1
+        assert ledger.head().size == 2
         p2 = ledger.register_purpose("jmsu.marketing", "Marketing (events too)", "JMSU")
         assert p2.version == 2
         assert ledger.purpose("jmsu.marketing") == p2
@@ -160,7 +182,7 @@ def test_register_purpose_rejects(kwargs: dict[str, object], error: type[Excepti
     with Ledger.in_memory() as ledger:
         with pytest.raises(error):
             ledger.register_purpose("p", "P", "LJMU", **kwargs)  # type: ignore[arg-type]
-        assert ledger.head().size == 0
+        assert ledger.head().size == 1
 
 
 def test_register_purpose_needs_ids() -> None:
@@ -451,8 +473,9 @@ def test_history_and_changes(ledger: Ledger) -> None:
     assert [e.seq for e in ledger.changes_since(start.size + 1, limit=1)] == [start.size + 1]
     everything = list(ledger.iter_changes(page=2))
     assert [e.seq for e in everything] == list(range(start.size + 3))
-    assert everything[0].kind is EventKind.PURPOSE_DEFINED and everything[0].subject is None
-    assert everything[0].details is not None and everything[0].details["id"] == SHARE
+    assert everything[0].kind is EventKind.LEDGER_CONFIGURED
+    assert everything[1].kind is EventKind.PURPOSE_DEFINED and everything[1].subject is None
+    assert everything[1].details is not None and everything[1].details["id"] == SHARE
     with pytest.raises(ValueError):
         ledger.changes_since(-1)
     with pytest.raises(TypeError):
@@ -498,50 +521,121 @@ def test_export_subject_is_portable(ledger: Ledger) -> None:
     assert document["statuses"][0]["state"] in ("given", "withdrawn")
 
 
-# ---- batches -----------------------------------------------------------------------------
+# ---- batches ---------------------------------------------------------------------------
 
 
 def test_batch_commits_together(ledger: Ledger) -> None:
     size = ledger.head().size
-    with ledger.batch() as same:
-        assert same is ledger
+    with ledger.batch() as batch:
+        assert isinstance(batch, Batch) and batch.ledger is ledger and not batch.ended
         for i in range(5):
-            ledger.give(f"s{i}", SHARE, notice=NOTICE, method="feed", recorded_by="system:sis")
+            batch.give(f"s{i}", SHARE, notice=NOTICE, method="feed", recorded_by="system:sis")
+        assert batch.head().size == size + 5
+    assert batch.ended and "(ended)" in repr(batch)
     assert ledger.head().size == size + 5
+    assert ledger.status("s4", SHARE).permits
+
+
+def test_batch_offers_every_way_of_recording(ledger: Ledger) -> None:
+    with ledger.batch() as batch:
+        purpose = batch.register_purpose("clubs", "Club lists", "JMSU")
+        notice = batch.register_notice("jmsu.clubs", "1", "Clubs notice", text="clubs")
+        grant = batch.give("s1", "clubs", notice=notice, method="portal")
+        batch.refuse("s2", "clubs", method="portal")
+        batch.serve_notice("s3", "clubs", notice=notice)
+        batch.withdraw("s1", "clubs")
+        batch.revoke("s4", "clubs")
+        batch.invalidate("s1", "clubs", target=grant)
+        batch.object("s5", "engagement")
+        batch.append("withdrawn", "s6", "clubs")
+    assert ledger.purpose("clubs") == purpose and notice in ledger.notices()
+    assert [e.kind for e in ledger.history("s1")] == [EventKind.GIVEN, EventKind.WITHDRAWN, EventKind.INVALIDATED]
+    assert ledger.status("s5", "engagement").state is State.OBJECTED
 
 
 def test_batch_rolls_back_on_exception(ledger: Ledger) -> None:
     size = ledger.head().size
     with pytest.raises(InvalidConsent):
-        with ledger.batch():
-            ledger.give("s1", SHARE, notice=NOTICE, method="feed")
-            ledger.give("s2", "wellbeing.special-category", notice=NOTICE, method="feed")  # not explicit
+        with ledger.batch() as batch:
+            batch.give("s1", SHARE, notice=NOTICE, method="feed")
+            batch.give("s2", "wellbeing.special-category", notice=NOTICE, method="feed")  # not explicit
+    assert batch.ended
     assert ledger.head().size == size
     assert ledger.history("s1") == []
     with pytest.raises(KeyError):
-        with ledger.batch():
-            ledger.give("s1", SHARE, notice=NOTICE, method="feed")
+        with ledger.batch() as batch:
+            batch.give("s1", SHARE, notice=NOTICE, method="feed")
             raise KeyError("caller's own error")
     assert ledger.head().size == size
+    # A purpose registered in a rolled-back batch is gone, from the cache too.
+    with pytest.raises(RuntimeError):
+        with ledger.batch() as batch:
+            batch.register_purpose("gone", "Gone", "LJMU")
+            raise RuntimeError("no")
+    with pytest.raises(UnknownPurpose):
+        ledger.purpose("gone")
+
+
+def test_explicit_commit_and_rollback(ledger: Ledger) -> None:
+    size = ledger.head().size
+    batch = ledger.batch()
+    batch.withdraw("s1", SHARE)
+    batch.rollback()
+    assert batch.ended and ledger.head().size == size
+    with pytest.raises(BatchError):
+        batch.commit()
+    with pytest.raises(BatchError):
+        batch.withdraw("s1", SHARE)
+    batch = ledger.batch()
+    batch.withdraw("s1", SHARE)
+    batch.commit()
+    with pytest.raises(BatchError):
+        batch.rollback()
+    assert ledger.head().size == size + 1
+    # Ended inside the block: the block's end does nothing more.
+    with ledger.batch() as batch:
+        batch.withdraw("s2", SHARE)
+        batch.commit()
+    assert ledger.head().size == size + 2
+
+
+def test_a_dropped_batch_rolls_back(ledger: Ledger) -> None:
+    size = ledger.head().size
+    batch = ledger.batch()
+    batch.withdraw("s1", SHARE)
+    del batch
+    # The ledger is free again (the test would wait for the busy timeout otherwise).
+    assert ledger.head().size == size
+    ledger.withdraw("s2", SHARE)
+    assert ledger.head().size == size + 1
 
 
 def test_a_failed_append_inside_a_batch_can_be_caught(ledger: Ledger) -> None:
     size = ledger.head().size
-    with ledger.batch():
-        ledger.give("s1", SHARE, notice=NOTICE, method="feed")
+    with ledger.batch() as batch:
+        batch.give("s1", SHARE, notice=NOTICE, method="feed")
         with pytest.raises(UnknownRecipient):
-            ledger.give("s2", SHARE, recipient="press", notice=NOTICE, method="feed")
-        ledger.give("s3", SHARE, notice=NOTICE, method="feed")
+            batch.give("s2", SHARE, recipient="press", notice=NOTICE, method="feed")
+        batch.give("s3", SHARE, notice=NOTICE, method="feed")
     assert ledger.head().size == size + 2
 
 
-def test_batches_do_not_nest(ledger: Ledger) -> None:
-    with ledger.batch():
+def test_the_batch_owner_cannot_call_the_ledger_directly(ledger: Ledger) -> None:
+    size = ledger.head().size
+    with ledger.batch() as batch:
+        batch.give("s1", SHARE, notice=NOTICE, method="feed")
         with pytest.raises(BatchError) as info:
-            with ledger.batch():
-                pass  # pragma: no cover
-        assert isinstance(info.value, RuntimeError)
-        ledger.give("s1", SHARE, notice=NOTICE, method="feed")
+            ledger.append("withdrawn", "s2", SHARE)
+        assert isinstance(info.value, RuntimeError) and info.value.code == 18
+        assert "through the batch" in str(info.value)
+        with pytest.raises(BatchError):
+            ledger.status("s1", SHARE)
+        # Batches do not nest.
+        with pytest.raises(BatchError):
+            ledger.batch()
+        batch.give("s3", SHARE, notice=NOTICE, method="feed")
+    assert ledger.head().size == size + 2
+    assert ledger.history("s2") == []
     assert len(ledger.history("s1")) == 1
 
 
@@ -550,12 +644,40 @@ def test_closing_inside_a_batch_rolls_back(tmp_path: Path) -> None:
     ledger = Ledger(path)
     ledger.register_purpose("p", "P", "LJMU")
     with pytest.raises(LedgerClosed):
-        with ledger.batch():
-            ledger.withdraw("s1", "p")
+        with ledger.batch() as batch:
+            batch.withdraw("s1", "p")
             ledger.close()
-            ledger.withdraw("s2", "p")
+            batch.withdraw("s2", "p")
+    with pytest.raises(LedgerClosed):
+        ledger.batch()
     with Ledger(path) as again:
-        assert again.head().size == 1
+        assert again.head().size == 2
+
+
+# ---- identifiers -------------------------------------------------------------------------
+
+
+def test_ids_must_be_nfc_without_surrounding_white_space(ledger: Ledger) -> None:
+    nfd = unicodedata.normalize("NFD", "José")
+    assert nfd != "José"
+    size = ledger.head().size
+    for bad in ("770001 ", " 770001", "770001\t", nfd, "\u00a0s1"):
+        with pytest.raises(InvalidArgument):
+            ledger.give(bad, SHARE, notice=NOTICE, method="portal")
+        with pytest.raises(InvalidArgument):
+            ledger.status(bad, SHARE)
+        with pytest.raises(InvalidArgument):
+            ledger.status(bad, SHARE, at=at("2024-10-01T00:00"))
+        with pytest.raises(InvalidArgument):
+            ledger.withdraw("s1", SHARE, recipient=bad)
+        with pytest.raises(InvalidArgument):
+            ledger.withdraw("s1", SHARE, source_id=bad)
+    assert ledger.head().size == size
+    # Their normal forms are ordinary subjects, and round-trip exactly.
+    for good in ("770001", "José", "Zoë Ågren-Ñúñez", "学生 42"):
+        assert ledger.give(good, SHARE, notice=NOTICE, method="portal").subject == good
+        assert ledger.status(good, SHARE).permits
+        assert [e.subject for e in ledger.history(good)] == [good]
 
 
 def test_records_are_frozen(ledger: Ledger) -> None:

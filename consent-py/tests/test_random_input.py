@@ -6,15 +6,16 @@ verifies afterwards."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from consent_ledger import ConsentError, Ledger
+from consent_ledger import MAX_ID_LEN, ConsentError, InvalidArgument, Ledger
 
-from support import register_all
+from support import NOTICE, register_all
 
 ALLOWED = (ConsentError, TypeError, ValueError)
 
@@ -105,3 +106,61 @@ def test_hostile_values_are_stored_and_returned_intact() -> None:
         )
         assert ledger.event(event.id).evidence == {"note": hostile}
         assert ledger.status("s-hostile", "wellbeing.share-external", recipient="NHS", at=when + timedelta(days=1)).permits
+
+
+SHARE = "wellbeing.share-external"
+
+ids = st.one_of(
+    st.text(max_size=12),
+    # Letters with accents, composed and decomposed, and white space at the edges.
+    st.text(st.sampled_from("aeo\u00e9\u0301\u0308 \t\u00a0\u3000\u200b7"), max_size=8),
+    st.builds(lambda s: unicodedata.normalize("NFD", s), st.text(max_size=8)),
+)
+
+
+def must_refuse(subject: str) -> bool:
+    """What the ledger is documented to refuse: empty, too long, a control character,
+    white space at either end, or not in NFC."""
+    return (
+        subject == ""
+        or len(subject.encode("utf-8", "surrogatepass")) > MAX_ID_LEN
+        or any(unicodedata.category(c) == "Cc" for c in subject)
+        or subject.strip() != subject
+        or unicodedata.normalize("NFC", subject) != subject
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=ids)
+@example("770001 ")
+@example(unicodedata.normalize("NFD", "Jos\u00e9"))
+@example("Jos\u00e9")
+@example("\u200bzero-width")
+def test_ids_round_trip_exactly_or_are_refused(subject: str) -> None:
+    """An id the ledger accepts comes back exactly as given (no trimming, no
+    normalising behind the caller's back); one it refuses raises InvalidArgument, for
+    the append and for the question, and appends nothing."""
+    with Ledger.in_memory() as ledger:
+        register_all(ledger)
+        size = ledger.head().size
+        try:
+            event = ledger.give(subject, SHARE, notice=NOTICE, method="portal", source_id=subject)
+        except InvalidArgument:
+            assert ledger.head().size == size
+            # Python's Unicode tables may be older than the ledger's: judge only ids
+            # whose every character Python knows.
+            if all(unicodedata.category(c) != "Cn" for c in subject):
+                assert must_refuse(subject), f"refused {subject!r}"
+            try:
+                ledger.status(subject, SHARE)
+            except InvalidArgument:
+                pass
+            else:
+                raise AssertionError(f"status accepted {subject!r}, which give refused")
+            return
+        assert not must_refuse(subject), f"accepted {subject!r}"
+        assert event.subject == subject and event.source_id == subject
+        assert ledger.head().size == size + 1
+        assert [e.subject for e in ledger.history(subject)] == [subject]
+        assert ledger.status(subject, SHARE).permits
+        assert subject in ledger.consenting(SHARE)

@@ -9,8 +9,13 @@
  *   4. questions about the past: "was consent in force at T?" and "as known at K?".
  * Every answer is checked; the program exits non-zero on a wrong one.
  *
+ * The story runs on its own clock, so the ledger is a simulation: created with a clock,
+ * it says so for good (consent_ledger_is_simulated, and `simulated` in the verify
+ * report). A real ledger (created without a clock) refuses one.
+ *
  * Build: cc -std=c99 scenario.c $(pkg-config --cflags --libs consent)
- * Usage: scenario [LEDGER_FILE]   (default: a fresh file in a temporary folder)
+ * Usage: scenario [LEDGER_FILE]   (default: a fresh file in a temporary folder; a given
+ *        file must not exist yet: the scenario creates it, with its key LEDGER_FILE.key)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -137,6 +142,11 @@ int main(int argc, char **argv) {
 
     consent_ledger *ledger = NULL;
     must(consent_ledger_open(path, &options, &ledger), "open");
+    bool simulated = false;
+    must(consent_ledger_is_simulated(ledger, &simulated), "is_simulated");
+    if (!simulated) {
+        fail("a ledger created with a clock must be a simulation");
+    }
 
     /* ---- the registry ---- */
     printf("\n== registry (1 September 2024)\n");
@@ -259,25 +269,48 @@ int main(int argc, char **argv) {
     must(consent_verify(ledger, &report), "verify");
     char head_text[CONSENT_HEAD_STRING_LEN];
     must(consent_head_to_string(&report.head, head_text, sizeof head_text), "head");
-    printf("  verify: %s, %llu events, head %s\n", report.ok ? "ok" : "TAMPERED", (unsigned long long)report.size,
-           head_text);
-    if (!report.ok || report.size != 10) {
-        fail("the ledger must verify with 10 events (6 registry + 4 consent events)");
+    printf("  verify: %s, %llu events, head %s%s\n", report.ok ? "ok" : "TAMPERED", (unsigned long long)report.size,
+           head_text, report.simulated ? " (a simulation)" : "");
+    if (!report.ok || report.size != 11) {
+        fail("the ledger must verify with 11 events (its configuration + 6 registry + 4 consent events)");
     }
+    if (!report.simulated) {
+        fail("the verify report must say the ledger is a simulation");
+    }
+
+    /* A receipt for the opt-in: the event's canonical bytes and its inclusion proof,
+     * checked against the head without the ledger. */
     char *history = NULL;
     must(consent_history_json(ledger, "s-1001", &history), "history");
     printf("  s-1001's history: %zu bytes of JSON\n", strlen(history));
     if (!strstr(history, "\"withdrawn\"")) {
         fail("the history must hold the withdrawal");
     }
+    char opt_in[CONSENT_EVENT_ID_LEN] = "";
+    const char *id = strstr(history, "\"id\":\"");
+    if (id && strlen(id + 6) >= CONSENT_EVENT_ID_LEN - 1) {
+        memcpy(opt_in, id + 6, CONSENT_EVENT_ID_LEN - 1);
+        opt_in[CONSENT_EVENT_ID_LEN - 1] = '\0';
+    }
     consent_string_free(history);
-
+    uint8_t *event_bytes = NULL;
+    size_t event_len = 0;
+    char *proof = NULL;
+    must(consent_event_canonical(ledger, opt_in, &event_bytes, &event_len), "canonical event");
+    must(consent_prove_inclusion_json(ledger, opt_in, CONSENT_SIZE_CURRENT, &proof), "inclusion proof");
+    r = consent_check_inclusion_proof(proof, event_bytes, event_len, &report.head);
+    printf("  receipt for the opt-in (%zu canonical bytes): %s\n", event_len, consent_result_name(r));
+    if (r != CONSENT_RESULT_OK) {
+        fail("the opt-in's inclusion proof must check out against the head");
+    }
+    consent_string_free(proof);
+    consent_bytes_free(event_bytes, event_len);
     must(consent_ledger_close(ledger), "close");
     consent_ledger_free(ledger);
     if (own_folder) {
         char file[300];
-        const char *suffixes[] = {"", "-wal", "-shm"};
-        for (size_t i = 0; i < 3; i++) {
+        const char *suffixes[] = {"", "-wal", "-shm", "-lock", ".key"};
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
             snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
             unlink(file);
         }

@@ -26,11 +26,11 @@ def main() -> None:
 
         # Registration week: opt-ins arrive from the portal, all or nothing.
         september = datetime(2024, 9, 16, 9, 0, tzinfo=UTC)
-        with ledger.batch():
+        with ledger.batch() as batch:
             for n in range(1, 6):
-                ledger.give(f"student-{n}", PURPOSE, notice=notice, method="portal",
-                            recorded_by=Actor.system("my-ljmu"), effective_at=september + timedelta(minutes=n),
-                            source_id=f"portal-optin-{n}")
+                batch.give(f"student-{n}", PURPOSE, notice=notice, method="portal",
+                           recorded_by=Actor.system("my-ljmu"), effective_at=september + timedelta(minutes=n),
+                           source_id=f"portal-optin-{n}")
         last_feed = ledger.head()
 
         # Student 2 opts out in October.

@@ -91,10 +91,12 @@ def main(folder: Path) -> None:
         )
         assert known_then.state is State.NEVER_ASKED
 
-        # Evidence: the ledger is intact, and the grant is provably in it.
+        # Evidence: the ledger is intact, and the grant is provably in it. The proof is
+        # checked against the grant's own canonical bytes: it proves that event, no other.
         head = ledger.head()
         report = ledger.verify(raise_on_failure=True)
-        ledger.prove_inclusion(grant).verify(head)
+        assert not report.simulated
+        ledger.prove_inclusion(grant).verify(ledger.canonical_event(grant), head)
         print(f"ledger verified: {report.size} events, head {head}")
 
         # The student's subject-access copy, as portable JSON.

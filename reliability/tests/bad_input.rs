@@ -114,6 +114,9 @@ proptest! {
         let text = |v: &Option<Vec<u8>>| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
         let make = |f: &[Option<Vec<u8>>], t: &[Option<String>]| -> Vec<u8> {
             CanonicalEvent {
+                version: 2,
+                subject_key: f[2].as_deref(),
+                source_key: None,
                 id: f[0].as_deref().unwrap_or(&[]),
                 seq: ints[0],
                 kind: t[1].as_deref().unwrap_or(""),

@@ -202,9 +202,10 @@ fn full_disk_in_a_batch_is_reported_as_full() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Full, "{e}");
     let mut manual = None;
-    l.begin_batch().unwrap();
+    let batch = l.batch().unwrap();
     for i in 0..3 {
-        if let Err(e) = l.append(give(&format!("m{i}"), "jmsu.marketing").evidence(big.clone())) {
+        if let Err(e) = batch.append(give(&format!("m{i}"), "jmsu.marketing").evidence(big.clone()))
+        {
             manual = Some(e);
             break;
         }
@@ -229,18 +230,18 @@ fn a_batch_aborted_by_sqlite_stays_all_or_nothing() {
     let (path, opts) = nearly_full(dir.path());
     let l = Ledger::open_with(&path, opts).unwrap();
     let before = l.head().unwrap();
-    l.begin_batch().unwrap();
-    l.append(give("small-1", "jmsu.marketing")).unwrap();
+    let batch = l.batch().unwrap();
+    batch.append(give("small-1", "jmsu.marketing")).unwrap();
     let big = serde_json::json!({ "scan": "x".repeat(40_000) });
     assert!(
-        l.append(give("big", "jmsu.marketing").evidence(big))
+        batch
+            .append(give("big", "jmsu.marketing").evidence(big))
             .is_err(),
         "the page cap is reached"
     );
     // The importer skips the bad row and goes on.
-    let later = l.append(give("small-2", "jmsu.marketing"));
-    let commit = l.commit_batch();
-    let _ = l.rollback_batch();
+    let later = batch.append(give("small-2", "jmsu.marketing"));
+    let commit = batch.commit();
     let size = l.head().unwrap().size;
     assert!(
         commit.is_ok() || size == before.size,

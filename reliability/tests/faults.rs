@@ -319,7 +319,7 @@ fn a_long_write_lock_gives_busy_then_succeeds() {
         .append(NewEvent::withdraw("stu-0002", "jmsu.data-sharing"))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
-    assert_eq!(l.begin_batch().unwrap_err().kind(), ErrorKind::Busy);
+    assert_eq!(l.batch().unwrap_err().kind(), ErrorKind::Busy);
     // Erasure too.
     assert_eq!(
         l.erase_subject("stu-0003", "test", Actor::staff("dpo"))

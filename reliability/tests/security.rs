@@ -162,7 +162,7 @@ fn erase_and_search(events_per_subject: usize, reader_open: bool) -> (bool, bool
         "jmsu.marketing",
         "jmsu.project.green-week",
     ];
-    l.begin_batch().unwrap();
+    let batch = l.batch().unwrap();
     for i in 0..events_per_subject {
         let p = purposes[i % 3];
         let e = if i % 4 == 3 {
@@ -172,12 +172,12 @@ fn erase_and_search(events_per_subject: usize, reader_open: bool) -> (bool, bool
                 .source_id(format!("{subject}/form/{i}"))
                 .evidence(json!({"student": subject, "i": i}))
         };
-        l.append(e).unwrap();
+        batch.append(e).unwrap();
         if i % 50 == 0 {
-            l.append(give(&format!("other-{i}"), p)).unwrap();
+            batch.append(give(&format!("other-{i}"), p)).unwrap();
         }
     }
-    l.commit_batch().unwrap();
+    batch.commit().unwrap();
     let before = l.head().unwrap();
     assert!(
         !files_containing(dir.path(), "ledger.db", subject).is_empty(),

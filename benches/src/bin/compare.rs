@@ -349,11 +349,11 @@ fn ledger(n: u64, skip_verify: bool) -> Value {
             })
             .collect();
         let t = Instant::now();
-        l.begin_batch().expect("begin");
+        let batch = l.batch().expect("begin");
         for e in events {
-            black_box(l.append(e).expect("append"));
+            black_box(batch.append(e).expect("append"));
         }
-        l.commit_batch().expect("commit");
+        batch.commit().expect("commit");
         batches.push(BATCH as f64 / t.elapsed().as_secs_f64());
     }
     l.close().expect("close");

@@ -24,8 +24,10 @@ from .errors import (
     LedgerClosed,
     LedgerCorrupt,
     LedgerReadOnly,
+    NotALedger,
     NotFound,
     ProofRejected,
+    PseudonymKeyError,
     SchemaTooNew,
     SqliteTooOld,
     StorageError,
@@ -36,7 +38,7 @@ from .errors import (
     UnknownPurpose,
     UnknownRecipient,
 )
-from .ledger import ActorLike, Ledger, MethodLike, NoticeLike
+from .ledger import ActorLike, Batch, Ledger, MethodLike, NoticeLike
 from .model import (
     AcademicYear,
     Actor,
@@ -71,6 +73,7 @@ MAX_ID_LEN: int = _native.MAX_ID_LEN
 __all__ = [
     # the ledger
     "Ledger",
+    "Batch",
     "NoticeLike",
     "MethodLike",
     "ActorLike",
@@ -108,6 +111,8 @@ __all__ = [
     "UnknownRecipient",
     "NotFound",
     "Conflict",
+    "NotALedger",
+    "PseudonymKeyError",
     "SubjectErased",
     "LedgerCorrupt",
     "TamperDetected",

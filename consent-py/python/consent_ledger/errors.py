@@ -5,8 +5,9 @@ means the same thing, the class also derives from it, so generic code keeps work
 a malformed argument is a :class:`ValueError`, an unknown purpose a
 :class:`LookupError`, a storage failure an :class:`OSError`.
 
-The Rust extension maps the core's error kind to these classes in one ``match``
-(``consent-py/src/lib.rs``, ``to_py_err``); each instance carries that kind's stable
+The Rust extension maps the core's error kind to these classes in one table
+(``consent-py/src/lib.rs``, ``ERROR_CLASSES``, also importable as
+``consent_ledger._native.ERROR_CLASSES``); each instance carries that kind's stable
 number as :attr:`ConsentError.code` (the same numbers as the C ABI).
 """
 
@@ -28,8 +29,10 @@ __all__ = [
     "LedgerClosed",
     "LedgerCorrupt",
     "LedgerReadOnly",
+    "NotALedger",
     "NotFound",
     "ProofRejected",
+    "PseudonymKeyError",
     "SchemaTooNew",
     "SqliteTooOld",
     "StorageError",
@@ -87,7 +90,20 @@ class Conflict(ConsentError):
 
 
 class LedgerCorrupt(ConsentError):
-    """The file is not a consent ledger, or its contents are structurally damaged."""
+    """The ledger's contents are structurally damaged, or its schema differs from the
+    library's (e.g. an extra trigger)."""
+
+
+class NotALedger(ConsentError):
+    """The file is not a consent ledger: an empty file opened with ``create=False``, a
+    file that is not SQLite, or another application's SQLite file. Refused before a
+    byte of it is changed."""
+
+
+class PseudonymKeyError(ConsentError):
+    """The pseudonym key is missing, unreadable, malformed, or not the key this ledger
+    was created with; or the ledger was opened read-only without its key and was asked
+    about a subject."""
 
 
 class TamperDetected(LedgerCorrupt):
@@ -130,7 +146,9 @@ class LedgerClosed(ConsentError):
 
 
 class BatchError(ConsentError, RuntimeError):
-    """A batch was begun twice, or committed / rolled back without being begun."""
+    """A batch was used after it ended, or the thread that holds an open batch called
+    the ledger directly (make the call through the batch, or end the batch first; this
+    also refuses a second, nested batch)."""
 
 
 class ProofRejected(ConsentError):

@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from uuid import UUID
 
 from . import _native
+from ._native import Batch as _NativeBatch
 from ._time import to_millis
 from .errors import InvalidArgument, LedgerClosed, TamperDetected
 from .model import (
@@ -47,7 +48,7 @@ from .model import (
     verify_report_from,
 )
 
-__all__ = ["Ledger", "NoticeLike", "MethodLike", "ActorLike"]
+__all__ = ["Batch", "Ledger", "NoticeLike", "MethodLike", "ActorLike"]
 
 #: A notice as events name it: ``(id, version)``, a registered :class:`Notice` or a :class:`NoticeRef`.
 NoticeLike = Union[Tuple[str, str], Notice, NoticeRef]
@@ -106,141 +107,40 @@ def _event_id(event: Union[UUID, Event]) -> str:
     return text
 
 
-class Ledger:
-    """A consent ledger: an append-only, tamper-evident log of per-purpose consent.
+def _seconds(value: Union[timedelta, float], what: str) -> float:
+    """A duration given as a timedelta or seconds, checked."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError(f"{what} must be a timedelta or seconds, not {type(value).__name__}")
+    if not seconds >= 0:  # also refuses NaN
+        raise InvalidArgument(f"{what} must not be negative")
+    return seconds
 
-    ``Ledger(path)`` opens (or creates) a ledger file; :meth:`in_memory` makes a
-    throwaway one. Use it as a context manager to close it on exit::
 
-        with Ledger("consent.db") as ledger:
-            ledger.give("s1", "jmsu.marketing", notice=("jmsu.privacy", "2024-09"), method="portal")
+def _millis(value: Union[timedelta, float], what: str) -> int:
+    return int(_seconds(value, what) * 1000)
 
-    One ``Ledger`` may be shared by many threads: each call is atomic, and the GIL is
-    released while the ledger works, so other threads keep running. Many processes may
-    open the same file; their appends are serialised by SQLite's write lock (a writer
-    waits up to ``busy_timeout`` before :class:`LedgerBusy` is raised).
 
-    Times are timezone-aware :class:`~datetime.datetime` objects; a naive one raises
-    :class:`InvalidTime` (a :class:`ValueError`). The ledger keeps milliseconds.
-    """
+def _key_bytes(key: Optional[bytes]) -> Optional[bytes]:
+    if key is None:
+        return None
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"key must be 32 bytes, not {type(key).__name__}")
+    key = bytes(key)
+    if len(key) != 32:
+        raise InvalidArgument(f"a pseudonym key is 32 bytes, not {len(key)}")
+    return key
 
-    _native: _native.Ledger
-    _path: Optional[str]
-    _closed: bool
 
-    def __init__(
-        self,
-        path: StrPath,
-        *,
-        read_only: bool = False,
-        create: bool = True,
-        busy_timeout: Union[timedelta, float] = 30.0,
-        durable: bool = True,
-        max_pages: Optional[int] = None,
-    ) -> None:
-        """Opens the ledger file at ``path``, creating it unless ``create=False`` or
-        ``read_only=True``.
+class _Recorder:
+    """What a :class:`Ledger` and a :class:`Batch` share: registering purposes and
+    notices, and recording decisions. Each call goes to ``_native``: straight to the
+    ledger, or into the batch."""
 
-        ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
-        writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
-        survives a crash of the process but not a power cut. ``max_pages`` caps the file
-        at that many database pages: an append beyond it raises :class:`StorageFull`
-        and writes nothing (a quota, and a way to test for a full disk).
-        """
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-        fspath = os.fspath(path)
-        if not isinstance(fspath, str):
-            raise TypeError("path must be a text path, not bytes")
-        if isinstance(busy_timeout, timedelta):
-            seconds = busy_timeout.total_seconds()
-        elif isinstance(busy_timeout, (int, float)) and not isinstance(busy_timeout, bool):
-            seconds = float(busy_timeout)
-        else:
-            raise TypeError(f"busy_timeout must be a timedelta or seconds, not {type(busy_timeout).__name__}")
-        if seconds < 0:
-            raise InvalidArgument("busy_timeout must not be negative")
-        if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool)):
-            raise TypeError(f"max_pages must be an int or None, not {type(max_pages).__name__}")
-        if max_pages is not None and max_pages <= 0:
-            raise InvalidArgument("max_pages must be positive")
-        self._native = _native.Ledger.open(
-            fspath, read_only=read_only, create=create, busy_timeout_ms=int(seconds * 1000), durable=durable,
-            max_pages=max_pages,
-        )
-        self._path = fspath
-        self._closed = False
-
-    @classmethod
-    def in_memory(cls) -> Ledger:
-        """A ledger that lives in memory only (for tests and dry runs)."""
-        self = cls.__new__(cls)
-        self._native = _native.Ledger.in_memory()
-        self._path = None
-        self._closed = False
-        return self
-
-    # ---- lifecycle -------------------------------------------------------------------
-
-    @property
-    def path(self) -> Optional[str]:
-        """The ledger file (``None`` in memory)."""
-        return self._path
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def close(self) -> None:
-        """Closes the ledger; an open batch is rolled back. Later calls raise
-        :class:`LedgerClosed`. Closing twice is fine."""
-        self._native.close()
-        self._closed = True
-
-    def __enter__(self) -> Ledger:
-        if self._closed:
-            raise LedgerClosed("ledger is closed")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        where = "in memory" if self._path is None else repr(self._path)
-        return f"<Ledger {where}{' (closed)' if self._closed else ''}>"
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[Ledger]:
-        """All or nothing: every append inside the ``with`` block lands together when
-        the block ends, or none does if it raises::
-
-            with ledger.batch():
-                for row in rows:
-                    ledger.give(...)
-
-        The batch holds the write lock until it ends (other processes wait), and it
-        belongs to this ``Ledger`` object: appends from other threads through the same
-        object join it. Batches do not nest (:class:`BatchError`).
-        """
-        self._native.begin_batch()
-        try:
-            yield self
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._native.rollback_batch()
-            raise
-        try:
-            self._native.commit_batch()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._native.rollback_batch()
-            raise
+    _native: Union[_native.Ledger, _native.Batch]
 
     # ---- registry --------------------------------------------------------------------
 
@@ -332,18 +232,6 @@ class Ledger:
         if _opt_str(url, "url") is not None:
             definition["url"] = url
         return notice_from(json.loads(self._native.register_notice(json.dumps(definition))))
-
-    def purpose(self, id: str) -> Purpose:
-        """The current version of a purpose (:class:`UnknownPurpose` if none)."""
-        return purpose_from(json.loads(self._native.purpose(_str(id, "id"))))
-
-    def purposes(self) -> List[Purpose]:
-        """Every version of every purpose, by id then version."""
-        return [purpose_from(p) for p in json.loads(self._native.purposes())]
-
-    def notices(self) -> List[Notice]:
-        """Every registered notice, by id then version."""
-        return [notice_from(n) for n in json.loads(self._native.notices())]
 
     # ---- recording decisions ---------------------------------------------------------
 
@@ -521,6 +409,206 @@ class Ledger:
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
         )
 
+    # Last, so the name does not shadow the builtin in the rest of the class body.
+    def object(
+        self,
+        subject: str,
+        purpose: str,
+        *,
+        recipient: Optional[str] = None,
+        method: Optional[MethodLike] = None,
+        recorded_by: ActorLike = "subject",
+        effective_at: Optional[datetime] = None,
+        source_id: Optional[str] = None,
+        evidence: Optional[Mapping[str, Any]] = None,
+    ) -> Event:
+        """Records an objection (Art. 21) to processing under legitimate interests or a
+        public task; like a withdrawal, it is never refused."""
+        return self.append(
+            EventKind.OBJECTED, subject, purpose, recipient=recipient, method=method,
+            recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
+        )
+
+
+class Ledger(_Recorder):
+    """A consent ledger: an append-only, tamper-evident log of per-purpose consent.
+
+    ``Ledger(path)`` opens (or creates) a ledger file; :meth:`in_memory` makes a
+    throwaway one. Use it as a context manager to close it on exit::
+
+        with Ledger("consent.db") as ledger:
+            ledger.give("s1", "jmsu.marketing", notice=("jmsu.privacy", "2024-09"), method="portal")
+
+    One ``Ledger`` may be shared by many threads: each call is atomic, and the GIL is
+    released while the ledger works, so other threads keep running. While a
+    :meth:`batch` is open, the other threads' calls wait for it to end (at most
+    ``busy_timeout``, then :class:`LedgerBusy`); they never join it. Many processes may
+    open the same file; their appends are serialised by a lock file beside the ledger
+    and SQLite's write lock (a writer waits up to ``busy_timeout`` before
+    :class:`LedgerBusy` is raised).
+
+    Identifiers (subject, purpose, recipient, source id, notice id and version, actor
+    ids) must be in Unicode NFC, without leading or trailing white space or control
+    characters: anything else raises :class:`InvalidArgument`, for questions as well
+    as appends. Normalise ids (``unicodedata.normalize("NFC", s.strip())``) where they
+    come in, so "José" typed on two keyboards is one subject.
+
+    Times are timezone-aware :class:`~datetime.datetime` objects; a naive one raises
+    :class:`InvalidTime` (a :class:`ValueError`). The ledger keeps milliseconds.
+    """
+
+    _native: _native.Ledger
+    _path: Optional[str]
+    _closed: bool
+
+    def __init__(
+        self,
+        path: StrPath,
+        *,
+        read_only: bool = False,
+        create: bool = True,
+        busy_timeout: Union[timedelta, float] = 30.0,
+        durable: bool = True,
+        max_pages: Optional[int] = None,
+        key_file: Optional[StrPath] = None,
+        key: Optional[bytes] = None,
+        erasure_wait: Union[timedelta, float] = 2.0,
+    ) -> None:
+        """Opens the ledger file at ``path``. With ``create=True`` (the default) a new
+        ledger is created when the path does not exist or is an empty file; tools that
+        only read or check a ledger should pass ``create=False``, so a mistyped path
+        raises :class:`NotFound` (an empty file :class:`NotALedger`) instead of
+        answering from a fresh, empty ledger. ``read_only=True`` never creates.
+
+        The pseudonym key (the secret that turns subject ids into pseudonyms) never
+        lives in the ledger file. By default it is the file ``<path>.key`` beside the
+        ledger, created (0600) with a new ledger; ``key_file`` names another file,
+        ``key`` hands over its 32 bytes. Opening a ledger without its key, or with
+        another key, raises :class:`PseudonymKeyError`; a ledger opened read-only
+        without its key still verifies and proves, but questions about subjects raise
+        :class:`PseudonymKeyError`.
+
+        ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
+        writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
+        survives a crash of the process but not a power cut. ``max_pages`` caps the file
+        at that many database pages: an append beyond it raises :class:`StorageFull`
+        and writes nothing (a quota, and a way to test for a full disk).
+        ``erasure_wait`` is how long :meth:`erase_subject` keeps trying to truncate the
+        write-ahead log while another connection holds an old snapshot.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        fspath = os.fspath(path)
+        if not isinstance(fspath, str):
+            raise TypeError("path must be a text path, not bytes")
+        busy_ms = _millis(busy_timeout, "busy_timeout")
+        erasure_ms = _millis(erasure_wait, "erasure_wait")
+        if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool)):
+            raise TypeError(f"max_pages must be an int or None, not {type(max_pages).__name__}")
+        if max_pages is not None and max_pages <= 0:
+            raise InvalidArgument("max_pages must be positive")
+        key_path: Optional[str] = None
+        if key_file is not None:
+            if key is not None:
+                raise TypeError("give the pseudonym key as key_file= or key=, not both")
+            if not isinstance(key_file, (str, os.PathLike)):
+                raise TypeError(f"key_file must be a str or os.PathLike, not {type(key_file).__name__}")
+            key_path = os.fspath(key_file)
+            if not isinstance(key_path, str):
+                raise TypeError("key_file must be a text path, not bytes")
+        self._native = _native.Ledger.open(
+            fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, durable=durable,
+            max_pages=max_pages, key_file=key_path, key=_key_bytes(key), erasure_wait_ms=erasure_ms,
+        )
+        self._path = fspath
+        self._closed = False
+
+    @classmethod
+    def in_memory(cls, *, key: Optional[bytes] = None) -> Ledger:
+        """A ledger that lives in memory only (for tests and dry runs), with a random
+        pseudonym key unless ``key`` (32 bytes) is given."""
+        self = cls.__new__(cls)
+        self._native = _native.Ledger.in_memory(key=_key_bytes(key))
+        self._path = None
+        self._closed = False
+        return self
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @property
+    def path(self) -> Optional[str]:
+        """The ledger file (``None`` in memory)."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def is_simulated(self) -> bool:
+        """Whether the ledger was created as a simulation: its record times come from a
+        simulated clock, not the system's (recorded in its first, hashed event, and
+        reported by :meth:`verify`)."""
+        return self._native.is_simulated()
+
+    def close(self) -> None:
+        """Closes the ledger; an open batch is rolled back. Later calls raise
+        :class:`LedgerClosed`. Closing twice is fine."""
+        self._native.close()
+        self._closed = True
+
+    def __enter__(self) -> Ledger:
+        if self._closed:
+            raise LedgerClosed("ledger is closed")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "in memory" if self._path is None else repr(self._path)
+        return f"<Ledger {where}{' (closed)' if self._closed else ''}>"
+
+    def batch(self) -> Batch:
+        """Opens a batch: all or nothing. Every append made *through the batch* lands
+        together when it commits, or none does::
+
+            with ledger.batch() as batch:
+                for row in rows:
+                    batch.give(...)
+
+        In a ``with`` block the batch commits when the block ends and rolls back if it
+        raises; :meth:`Batch.commit` and :meth:`Batch.rollback` end it explicitly.
+
+        The batch belongs to its caller. While it is open it holds the write lock
+        (other processes wait), and calls on this ``Ledger`` from other threads wait
+        for it to end — they never join it, so a rollback only undoes the batch's own
+        appends. A call on the ``Ledger`` itself from the thread that opened the batch
+        would wait for ever, so it raises :class:`BatchError` instead: make it through
+        the batch, or end the batch first. Batches do not nest.
+        """
+        return Batch(self, self._native.batch())
+
+    # ---- registry --------------------------------------------------------------------
+
+    def purpose(self, id: str) -> Purpose:
+        """The current version of a purpose (:class:`UnknownPurpose` if none)."""
+        return purpose_from(json.loads(self._native.purpose(_str(id, "id"))))
+
+    def purposes(self) -> List[Purpose]:
+        """Every version of every purpose, by id then version."""
+        return [purpose_from(p) for p in json.loads(self._native.purposes())]
+
+    def notices(self) -> List[Notice]:
+        """Every registered notice, by id then version."""
+        return [notice_from(n) for n in json.loads(self._native.notices())]
+
     # ---- questions -------------------------------------------------------------------
 
     def status(
@@ -620,8 +708,19 @@ class Ledger:
 
     def prove_inclusion(self, event: Union[UUID, Event], tree_size: Optional[int] = None) -> InclusionProof:
         """Proof that ``event`` is in the log of ``tree_size`` events (default: now);
-        check it with :meth:`InclusionProof.verify` against a head of that size."""
+        check it with :meth:`InclusionProof.verify`, with the event's
+        :meth:`canonical_event` bytes, against a head of that size::
+
+            proof.verify(ledger.canonical_event(event), head)
+        """
         return inclusion_proof_from(json.loads(self._native.prove_inclusion(_event_id(event), tree_size)))
+
+    def canonical_event(self, event: Union[UUID, Event]) -> bytes:
+        """The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
+        covers. :meth:`InclusionProof.verify` checks a proof against them, so a proof is
+        bound to its event; keep them with a receipt."""
+        return self._native.canonical_event(_event_id(event))
+
 
     def prove_consistency(
         self, old: Union[Head, str], new_size: Optional[int] = None
@@ -637,7 +736,11 @@ class Ledger:
         """Erases a subject at the end of retention: blanks their id, source ids and
         evidence in every event (the hashes still verify), and refuses later grants.
         Withdrawals and objections can still be recorded. :class:`SubjectErased` if done
-        already."""
+        already.
+
+        The erased values are gone from every file once the write-ahead log is
+        truncated: the report's ``complete`` says whether that happened within
+        ``erasure_wait``; if not, call :meth:`complete_erasures` later."""
         text = self._native.erase_subject(_str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by))
         return erasure_report_from(json.loads(text))
 
@@ -646,23 +749,78 @@ class Ledger:
         connection kept a read open (try again later)."""
         return self._native.checkpoint()
 
-    # Last, so the name does not shadow the builtin in the rest of the class body.
-    def object(
-        self,
-        subject: str,
-        purpose: str,
-        *,
-        recipient: Optional[str] = None,
-        method: Optional[MethodLike] = None,
-        recorded_by: ActorLike = "subject",
-        effective_at: Optional[datetime] = None,
-        source_id: Optional[str] = None,
-        evidence: Optional[Mapping[str, Any]] = None,
-    ) -> Event:
-        """Records an objection (Art. 21) to processing under legitimate interests or a
-        public task; like a withdrawal, it is never refused."""
-        return self.append(
-            EventKind.OBJECTED, subject, purpose, recipient=recipient, method=method,
-            recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
-        )
 
+    def complete_erasures(self, wait: Union[timedelta, float] = 2.0) -> bool:
+        """Finishes pending erasures: truncates the write-ahead log, which may still hold
+        erased values when :meth:`erase_subject` reported ``complete=False`` (another
+        connection kept an old snapshot open). Keeps trying for up to ``wait`` (a
+        timedelta or seconds); returns whether every erasure is now complete. Safe to
+        call at any time."""
+        return self._native.complete_erasures(_millis(wait, "wait"))
+
+
+
+class Batch(_Recorder):
+    """An open batch of appends, from :meth:`Ledger.batch`: all or nothing.
+
+    It offers the ledger's ways of recording (:meth:`append`, :meth:`give`,
+    :meth:`withdraw`..., :meth:`register_purpose`, :meth:`register_notice`) and
+    :meth:`head`; the events it returns are final once :meth:`commit` succeeds. As a
+    context manager it commits on a normal exit and rolls back on an exception. A batch
+    dropped without being ended is rolled back. An append that raises inside the batch
+    leaves the batch's earlier appends in place (catch it and carry on, or roll back).
+    """
+
+    _native: _native.Batch
+    _ledger: Ledger
+
+    def __init__(self, ledger: Ledger, native: _NativeBatch) -> None:
+        """Use :meth:`Ledger.batch`."""
+        self._ledger = ledger
+        self._native = native
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger the batch writes to."""
+        return self._ledger
+
+    @property
+    def ended(self) -> bool:
+        """Whether the batch was committed or rolled back (a closed ledger also ends it:
+        later calls raise :class:`LedgerClosed`)."""
+        return self._native.ended()
+
+    def head(self) -> Head:
+        """The head including the batch's appends so far."""
+        return Head.parse(self._native.head())
+
+    def commit(self) -> None:
+        """Commits every append of the batch. If the commit fails nothing of the batch
+        lands; the batch is over either way. :class:`BatchError` if it had ended."""
+        self._native.commit()
+
+    def rollback(self) -> None:
+        """Discards every append of the batch. :class:`BatchError` if it had ended."""
+        self._native.rollback()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if self.ended:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            # The caller's exception is the one to see; a failed rollback (a closed
+            # ledger) has nothing to add.
+            with contextlib.suppress(Exception):
+                self.rollback()
+
+    def __repr__(self) -> str:
+        return f"<Batch of {self._ledger!r}{' (ended)' if self.ended else ''}>"

@@ -102,6 +102,8 @@ class State(_TextEnum):
 class EventKind(_TextEnum):
     """What an event records."""
 
+    LEDGER_CONFIGURED = "ledger_configured"
+    """The ledger's first event (seq 0): its format, clock and pseudonym key id."""
     PURPOSE_DEFINED = "purpose_defined"
     NOTICE_DEFINED = "notice_defined"
     GIVEN = "given"
@@ -463,13 +465,16 @@ class Consenting(Record):
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class VerifyReport(Record):
-    """Result of :meth:`Ledger.verify`; true when every hash matched."""
+    """Result of :meth:`Ledger.verify`; true when every hash matched. ``simulated``
+    says the ledger was created as a simulation (a simulated clock): its record times
+    are not the system's, so it is no evidence of when anything was recorded."""
 
     ok: bool
     size: int
     first_bad_seq: Optional[int]
     problem: Optional[str]
     head: Optional[Head]
+    simulated: bool
 
     def __bool__(self) -> bool:
         return self.ok
@@ -491,13 +496,21 @@ class InclusionProof(Record):
         yourself (or obtained independently): checking it against its own is circular."""
         return Head(self.tree_size, self.root)
 
-    def verify(self, head: Union[Head, str]) -> None:
-        """Checks the proof against a head of the same size.
+    def verify(self, event: bytes, head: Union[Head, str]) -> None:
+        """Checks that ``event`` — the event's canonical bytes, from
+        :meth:`Ledger.canonical_event` — is in the log of the head (of the same size).
+        The proof is bound to its event: the leaf hash is recomputed from the bytes and
+        the leaf index must be the event's sequence number.
 
-        Raises :class:`ProofRejected` when it does not lead to the head's root, and
-        :class:`InvalidArgument` for a head of another size.
+        Raises :class:`ProofRejected` when the bytes are not the proof's event or the
+        proof does not lead to the head's root, and :class:`InvalidArgument` for a head
+        of another size (or bytes that are not a canonical event).
         """
-        _native.verify_inclusion(_proof_json(self), str(_head(head)))
+        if not isinstance(event, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"event must be the event's canonical bytes (Ledger.canonical_event), not {type(event).__name__}"
+            )
+        _native.verify_inclusion(_proof_json(self), bytes(event), str(_head(head)))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -515,12 +528,19 @@ class ConsistencyProof(Record):
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ErasureReport(Record):
-    """What :meth:`Ledger.erase_subject` did."""
+    """What :meth:`Ledger.erase_subject` did. The erasure is :attr:`complete` once the
+    write-ahead log was truncated (the erased values are then gone from every file);
+    otherwise finish it with :meth:`Ledger.complete_erasures`."""
 
     event_id: UUID
     seq: int
     events_erased: int
     wal_truncated: bool
+
+    @property
+    def complete(self) -> bool:
+        """Whether the erasure is complete (the write-ahead log was truncated)."""
+        return self.wal_truncated
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -739,7 +759,7 @@ def consenting_from_tuple(t: ConsentingTuple) -> Consenting:
 def verify_report_from(d: Mapping[str, Any]) -> VerifyReport:
     head = d.get("head")
     return VerifyReport(d["ok"], d["size"], d.get("first_bad_seq"), d.get("problem"),
-                        None if head is None else head_from(head))
+                        None if head is None else head_from(head), d.get("simulated", False))
 
 
 def inclusion_proof_from(d: Mapping[str, Any]) -> InclusionProof:

@@ -75,19 +75,20 @@ fn main() {
             }
             _ => {
                 // A batch built by hand: nothing is acknowledged before the commit.
-                l.begin_batch().expect("begin");
+                let batch = l.batch().expect("begin");
                 let mut pending = Vec::new();
                 for _ in 0..rng.random_range(1..5) {
                     let s = format!("{tag}-s{}", rng.random_range(0..8));
                     pending.push(
-                        l.append(NewEvent::withdraw(&s, "jmsu.data-sharing"))
+                        batch
+                            .append(NewEvent::withdraw(&s, "jmsu.data-sharing"))
                             .expect("append in batch"),
                     );
                 }
                 if rng.random_bool(0.2) {
-                    l.rollback_batch().expect("rollback");
+                    batch.rollback().expect("rollback");
                 } else {
-                    l.commit_batch().expect("commit");
+                    batch.commit().expect("commit");
                     record(&pending);
                 }
             }
