@@ -19,6 +19,25 @@ fn registry() -> PathBuf {
     repo_root().join("examples/ljmu/registry.toml")
 }
 
+/// The registry's notices (examples/ljmu/registry.toml), each with a text to check.
+const NOTICE_TEXTS: usize = 5;
+
+/// The folder of the notice texts: `$CONSENT_SEEDS`, else `shared/seeds` next to the
+/// workspace (the texts are not kept in this repository). Missing, it fails the test
+/// that needs it: a hash check that did not run must not pass as one that did.
+fn seeds() -> PathBuf {
+    let dir = std::env::var_os("CONSENT_SEEDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/seeds"));
+    assert!(
+        dir.is_dir(),
+        "the notice texts are expected in {} (set CONSENT_SEEDS to the folder that \
+         holds them): without them the registry's hashes cannot be checked",
+        dir.display()
+    );
+    dir
+}
+
 /// A ledger in a temporary folder, and a fake clock.
 struct Ledger {
     dir: tempfile::TempDir,
@@ -209,20 +228,15 @@ fn missing_ledger_and_unknown_things_exit_3() {
 #[test]
 fn registry_purposes_and_notices() {
     let l = Ledger::new();
-    let seeds = repo_root().join("../shared/seeds");
-    let mut args = vec![
-        "registry".to_string(),
-        "load".to_string(),
-        registry().to_str().unwrap().to_string(),
-    ];
-    if seeds.is_dir() {
-        args.extend(["--texts".to_string(), seeds.to_str().unwrap().to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The notice texts are checked in `registry_load_checks_the_notice_texts`.
+    let file = registry();
+    let args = ["registry", "load", file.to_str().unwrap()];
     let out = l.ok("2024-09-01", &args);
-    if seeds.is_dir() {
-        assert_eq!(out.matches("text checked").count(), 5, "{out}");
-    }
+    assert_eq!(
+        out.matches("text not available").count(),
+        NOTICE_TEXTS,
+        "{out}"
+    );
     // Loading again appends nothing.
     let head = l.head();
     let out = l.ok("2024-09-01", &args);
@@ -415,6 +429,46 @@ fn registry_purposes_and_notices() {
     );
 }
 
+#[test]
+fn registry_load_checks_the_notice_texts() {
+    let seeds = seeds();
+    let l = Ledger::new();
+    let load = |texts: &Path| {
+        vec![
+            "registry".to_string(),
+            "load".to_string(),
+            registry().to_str().unwrap().to_string(),
+            "--texts".to_string(),
+            texts.to_str().unwrap().to_string(),
+        ]
+    };
+    let args = load(&seeds);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = l.ok("2024-09-01", &args);
+    assert_eq!(out.matches("text checked").count(), NOTICE_TEXTS, "{out}");
+
+    // A text that differs by one byte from the one registered is refused.
+    let altered = tempfile::tempdir().unwrap();
+    let mut texts = 0;
+    for entry in std::fs::read_dir(&seeds).unwrap() {
+        let from = entry.unwrap().path();
+        if from.extension().is_some_and(|e| e == "txt") {
+            std::fs::copy(&from, altered.path().join(from.file_name().unwrap())).unwrap();
+            texts += 1;
+        }
+    }
+    assert_eq!(texts, NOTICE_TEXTS, "texts in {}", seeds.display());
+    let first = altered.path().join("000_c58cd319ae5e85ea.txt");
+    let mut text = std::fs::read(&first).unwrap();
+    text.push(b' ');
+    std::fs::write(&first, text).unwrap();
+    let head = l.head();
+    let args = load(altered.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = l.fails(1, "2024-09-01", &args);
+    assert!(err.contains("hashes to"), "{err}");
+    assert_eq!(l.head(), head);
+}
 #[test]
 fn events_status_and_history() {
     let l = Ledger::ljmu();
@@ -1393,11 +1447,15 @@ fn init_twice_reports_the_existing_ledger() {
 #[test]
 fn demo_script_plays_the_scenario() {
     let out_dir = tempfile::tempdir().unwrap();
+    // The demo checks the notice texts when it finds them; it is told where they are
+    // (and the test fails if they are missing), so that it cannot skip the check.
+    let seeds = seeds();
     let out = Command::new("bash")
         .arg(repo_root().join("examples/ljmu/demo.sh"))
         .arg(BIN)
         .current_dir(repo_root())
         .env("CONSENT_DEMO_OUT", out_dir.path())
+        .env("CONSENT_SEEDS", &seeds)
         .env_remove("CONSENT_LEDGER")
         .env_remove("CONSENT_NOW")
         .output()
@@ -1430,9 +1488,12 @@ fn demo_script_plays_the_scenario() {
             "demo output lacks {want:?}:\n{stdout}\n{stderr}"
         );
     }
-    if repo_root().join("../shared/seeds").is_dir() {
-        assert_eq!(stdout.matches("text checked").count(), 5, "{stdout}");
-    }
+    assert!(stdout.contains("notice texts found in"), "{stdout}");
+    assert_eq!(
+        stdout.matches("text checked").count(),
+        NOTICE_TEXTS,
+        "{stdout}"
+    );
     for f in [
         "ledger.db",
         "receipt-770001-mobility.json",

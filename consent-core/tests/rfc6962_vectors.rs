@@ -1,10 +1,10 @@
 //! Known-answer tests of the Merkle proof verifiers against the RFC 6962 vectors of
 //! transparency-dev/merkle.
 //!
-//! The vectors are not part of this repository: they are read at test time from
-//! `shared/vectors/rfc6962/` next to the workspace (see the README there), or from
-//! `$CONSENT_VECTORS_DIR`. Without them the test says so and passes, so a checkout
-//! without the shared folder still builds and tests.
+//! The vectors are copied into this repository, with their licence, under
+//! `tests/vectors/rfc6962/` (see the README there). A missing folder or file fails the
+//! test: it counts the vectors it checked against [`INCLUSION_VECTORS`] and
+//! [`CONSISTENCY_VECTORS`], so a check that did not run cannot pass.
 //!
 //! Each vector says whether a verifier must accept it (`wantErr: false`) or reject it.
 //! The vectors were written for a verifier over byte strings; ours takes typed 32-byte
@@ -32,17 +32,18 @@ use consent_core::merkle::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Where the vectors are: `$CONSENT_VECTORS_DIR`, else the shared folder next to the
-/// workspace root.
+/// Where the vectors are: in the repository, so that a clone on its own runs them.
 fn vectors_dir() -> PathBuf {
-    match std::env::var_os("CONSENT_VECTORS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/rfc6962"
-        )),
-    }
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/rfc6962"
+    ))
 }
+
+/// How many vectors of each kind the folder holds (transparency-dev/merkle at the
+/// commit named in the README).
+const INCLUSION_VECTORS: usize = 98;
+const CONSISTENCY_VECTORS: usize = 98;
 
 /// All `*.json` files under `dir`, recursively, in a stable order.
 fn json_files(dir: &Path) -> Vec<PathBuf> {
@@ -279,10 +280,11 @@ fn check_consistency(dir: &Path, base: &Path) -> Tally {
 #[test]
 fn rfc6962_vectors() {
     let base = vectors_dir();
-    if !base.is_dir() {
-        println!("rfc6962 vectors not found at {}; skipping", base.display());
-        return;
-    }
+    assert!(
+        base.is_dir(),
+        "rfc6962 vectors not found at {} (they belong in the repository)",
+        base.display()
+    );
 
     let mut tallies = BTreeMap::new();
     tallies.insert("inclusion", check_inclusion(&base.join("inclusion"), &base));
@@ -311,9 +313,13 @@ fn rfc6962_vectors() {
         );
         assert!(t.regenerated > 0, "no {kind} happy path regenerated");
     }
-    println!(
-        "{} inclusion vectors, {} consistency vectors checked",
-        tallies["inclusion"].total(),
-        tallies["consistency"].total()
+    let (inclusion, consistency) = (tallies["inclusion"].total(), tallies["consistency"].total());
+    println!("{inclusion} inclusion vectors, {consistency} consistency vectors checked");
+    // Every vector file was checked: none missing, none added unnoticed.
+    assert_eq!(
+        (inclusion, consistency),
+        (INCLUSION_VECTORS, CONSISTENCY_VECTORS),
+        "vectors checked in {} (inclusion, consistency)",
+        base.display()
     );
 }

@@ -3,12 +3,20 @@
 //! (or `verify_against` an earlier head) must catch every case and name the first bad
 //! sequence number.
 //!
+//! Every case counts. One the file cannot hold (a variant the schema refuses, or that
+//! reads back as the old value) is listed as not made; every other case is tried, and
+//! the test asserts tried + not made = defined. A tried case is caught when `verify`
+//! returns a report naming the expected event, or when opening or verifying the file
+//! fails with `ErrorKind::Corrupt`: the ledger refusing the file as not a sound
+//! ledger, which is a detection even though it names no event. Any other error
+//! (storage, I/O, busy, ...) is no verdict on integrity and counts as a miss.
+//!
 //! `CONSENT_SOAK_TAMPER` (default 1) is the number of random rows per column and variant.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use consent_core::{Head, Ledger, NewEvent, VerifyReport};
+use consent_core::{ErrorKind, Head, Ledger, NewEvent};
 use consent_reliability::{count, fixture::populate, give, python_verify};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
 use rusqlite::types::Value;
@@ -59,17 +67,35 @@ struct Matrix {
     dir: PathBuf,
     base: PathBuf,
     rng: StdRng,
+    /// Cases asked for, whatever became of them.
+    defined: u64,
+    /// Cases whose tampering was made and shown to `verify`.
     tried: u64,
-    caught: u64,
-    skipped: u64,
+    /// Tried and caught with a report naming the expected event.
+    named: u64,
+    /// Tried and caught as `ErrorKind::Corrupt` (see the module docs).
+    corrupt: u64,
+    /// Cases the file could not hold, by kind: why, and what.
+    not_made: BTreeMap<String, Vec<String>>,
+    /// Per kind: (tried, caught).
     by_kind: BTreeMap<String, (u64, u64)>,
     misses: Vec<String>,
-    /// Cases of core bug 2 (see `core_bugs.rs`): verify fails with an error instead of
-    /// naming the event. Counted apart; they must still never verify as ok.
-    errored: u64,
     python_checked: u64,
     python_agreed: u64,
-    case_no: u64,
+}
+
+/// What became of a tampering.
+enum Made {
+    /// It is in the file.
+    Yes,
+    /// The schema refused it (NOT NULL, primary key, datatype): listed as not made.
+    Refused,
+    /// The value reads back as the old one (SQLite's type affinity, or a variant of
+    /// an empty text): listed as not made.
+    Unchanged,
+    /// A deletion, forgery or swap found nothing to change: a miss, since the case
+    /// was meant to run.
+    Failed,
 }
 
 /// Values that differ from `old` in content (never the same bytes under another type).
@@ -174,15 +200,15 @@ impl Matrix {
             dir,
             base,
             rng: StdRng::seed_from_u64(seed),
+            defined: 0,
             tried: 0,
-            caught: 0,
-            skipped: 0,
+            named: 0,
+            corrupt: 0,
+            not_made: BTreeMap::new(),
             by_kind: BTreeMap::new(),
             misses: Vec::new(),
-            errored: 0,
             python_checked: 0,
             python_agreed: 0,
-            case_no: 0,
         }
     }
 
@@ -207,8 +233,9 @@ impl Matrix {
             .unwrap() as u64
     }
 
-    /// Copies the base ledger, lets `tamper` change the copy, then runs verify.
-    /// `tamper` returns false when its change could not be made (skipped, not counted).
+    /// Copies the base ledger, lets `tamper` change the copy, then runs verify. A
+    /// deletion, forgery or swap must always be possible: `tamper` returning false is a
+    /// miss, not a skip.
     fn case(
         &mut self,
         kind: &str,
@@ -216,48 +243,68 @@ impl Matrix {
         want: Option<u64>,
         tamper: impl FnOnce(&Connection) -> bool,
     ) {
-        self.case_known(kind, what, want, false, tamper)
+        self.variant(kind, what, want, |c| {
+            if tamper(c) {
+                Made::Yes
+            } else {
+                Made::Failed
+            }
+        })
     }
 
-    fn case_known(
+    /// As `case`, for a variant the file may be unable to hold: that case is listed as
+    /// not made.
+    fn variant(
         &mut self,
         kind: &str,
         what: String,
         want: Option<u64>,
-        known_error: bool,
-        tamper: impl FnOnce(&Connection) -> bool,
+        tamper: impl FnOnce(&Connection) -> Made,
     ) {
-        self.case_no += 1;
-        let copy = self.dir.join(format!("case{}.db", self.case_no));
+        self.defined += 1;
+        let copy = self.dir.join(format!("case{}.db", self.defined));
         std::fs::copy(&self.base, &copy).unwrap();
-        let changed = {
+        let made = {
             let conn = Connection::open(&copy).unwrap();
             tamper(&conn)
         };
-        if !changed {
-            self.skipped += 1;
+        let why = match made {
+            Made::Yes | Made::Failed => None,
+            Made::Refused => Some("refused by the schema"),
+            Made::Unchanged => Some("no change"),
+        };
+        if let Some(why) = why {
+            self.not_made
+                .entry(kind.to_string())
+                .or_default()
+                .push(format!("{why}: {what}"));
             remove(&copy);
             return;
         }
         self.tried += 1;
         let entry = self.by_kind.entry(kind.to_string()).or_default();
         entry.0 += 1;
-        let result = Ledger::open(&copy).and_then(|l| l.verify());
-        let good = matches!(&result, Ok(VerifyReport { ok: false, first_bad_seq, .. }) if *first_bad_seq == want);
-        if known_error && result.is_err() {
-            self.errored += 1;
-            self.tried -= 1;
-            self.by_kind.get_mut(kind).unwrap().0 -= 1;
-        } else if good {
-            self.caught += 1;
-            entry.1 += 1;
-        } else {
-            self.misses.push(format!(
-                "{kind}: {what}: want first bad {want:?}, got {result:?}"
-            ));
+        if matches!(made, Made::Failed) {
+            self.misses
+                .push(format!("{kind}: {what}: the tampering could not be made"));
+            remove(&copy);
+            return;
         }
+        let result = Ledger::open(&copy).and_then(|l| l.verify());
+        match &result {
+            Ok(r) if !r.ok && r.first_bad_seq == want => self.named += 1,
+            Err(e) if e.kind() == ErrorKind::Corrupt => self.corrupt += 1,
+            _ => {
+                self.misses.push(format!(
+                    "{kind}: {what}: want first bad {want:?}, got {result:?}"
+                ));
+                remove(&copy);
+                return;
+            }
+        }
+        entry.1 += 1;
         // Every 7th events/tree case is also shown to the independent verifier.
-        if (kind.starts_with("events") || kind.starts_with("tree")) && self.case_no % 7 == 0 {
+        if (kind.starts_with("events") || kind.starts_with("tree")) && self.defined % 7 == 0 {
             if let Some(py) = python_verify(&copy, None) {
                 self.python_checked += 1;
                 if !py.ok && py.first_bad_seq == want {
@@ -297,9 +344,7 @@ impl Matrix {
                 let row = rows.choose(&mut self.rng).unwrap().clone();
                 let (key, old) = row.split_at(keys.len());
                 let vs = variants(&old[0], &mut self.rng);
-                let Some((vname, new)) = vs.get(v % vs.len()).cloned() else {
-                    continue;
-                };
+                let (vname, new) = vs[v % vs.len()].clone();
                 let want = match table {
                     "events" => match &key[0] {
                         Value::Integer(s) => Some(*s as u64),
@@ -327,11 +372,7 @@ impl Matrix {
                 );
                 let key = key.to_vec();
                 let kind = format!("{table}.{col}");
-                // Core bug 2: a value of the wrong type in `current` makes verify fail
-                // with a storage error instead of naming the event.
-                let type_changed = std::mem::discriminant(&old[0]) != std::mem::discriminant(&new);
-                let known = table == "current" && type_changed && !matches!(new, Value::Null);
-                self.case_known(&kind, what, want, known, move |c| {
+                self.variant(&kind, what, want, move |c| {
                     let before = quote(c, table, col, keys, &key);
                     let cond: Vec<String> = keys
                         .iter()
@@ -343,7 +384,7 @@ impl Matrix {
                         .chain(key.iter().cloned())
                         .collect();
                     if c.execute(&sql, params_from_iter(params.iter())).is_err() {
-                        return false; // constraint or type the schema refuses
+                        return Made::Refused;
                     }
                     // Look the row up again under its possibly new key.
                     let mut new_key = key.clone();
@@ -351,8 +392,10 @@ impl Matrix {
                         new_key[i] = new.clone();
                     }
                     let after = quote(c, table, col, keys, &new_key);
-                    // SQLite's type affinity may turn the new value back into the old one.
-                    before != after
+                    if before == after {
+                        return Made::Unchanged;
+                    }
+                    Made::Yes
                 });
             }
         }
@@ -541,22 +584,44 @@ fn every_tampering_is_caught_and_named() {
     }
 
     // 5. Truncated and rewritten tails, against a head taken before.
-    let (tail_tried, tail_caught) = tails(&m.dir, per);
+    let (tail_tried, tail_caught) = tails(&m.dir, per, &mut m.misses);
+    m.defined += tail_tried;
     m.tried += tail_tried;
-    m.caught += tail_caught;
+    m.named += tail_caught;
     m.by_kind.insert(
         "tail truncated / rewritten".into(),
         (tail_tried, tail_caught),
     );
 
+    let not_made: u64 = m.not_made.values().map(|v| v.len() as u64).sum();
     println!("tamper matrix (seed {seed}, ledger of {size} events):");
     for (k, (t, c)) in &m.by_kind {
-        println!("  {k:<28} {c}/{t}");
+        let n = m.not_made.get(k).map_or(0, Vec::len);
+        println!(
+            "  {k:<28} {c}/{t}{}",
+            if n > 0 {
+                format!(" ({n} not made)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    for (k, whats) in &m.not_made {
+        for what in whats {
+            println!("  not made: {k}: {what}");
+        }
     }
     println!(
-        "tamper matrix: caught {} of {} mutations ({} skipped: refused by the schema or no change; \
-         {} more caught only as an error, core bug 2); independent verifier agreed on {} of {}",
-        m.caught, m.tried, m.skipped, m.errored, m.python_agreed, m.python_checked
+        "tamper matrix: caught {} of {} mutations ({} named, {} as Corrupt); {} of {} defined \
+         not made (refused by the schema, or no change); independent verifier agreed on {} of {}",
+        m.named + m.corrupt,
+        m.tried,
+        m.named,
+        m.corrupt,
+        not_made,
+        m.defined,
+        m.python_agreed,
+        m.python_checked
     );
     let _ = std::fs::remove_dir_all(&m.dir);
     assert!(
@@ -565,13 +630,20 @@ fn every_tampering_is_caught_and_named() {
         m.misses.len(),
         m.misses.join("\n")
     );
-    assert_eq!(m.caught, m.tried);
+    assert_eq!(
+        m.tried + not_made,
+        m.defined,
+        "every case defined is tried or listed as not made"
+    );
+    assert_eq!(m.named + m.corrupt, m.tried, "every case tried is caught");
+    assert!(m.tried > 0);
 }
 
 /// Snapshots of a ledger taken as it grows stand in for a truncated tail (an old
 /// backup restored); the same snapshots continued with other events are a tail
-/// rewritten with a fully consistent chain. Returns (tried, caught).
-fn tails(dir: &Path, per: u64) -> (u64, u64) {
+/// rewritten with a fully consistent chain. Returns (tried, caught); each miss is
+/// added to `misses`.
+fn tails(dir: &Path, per: u64, misses: &mut Vec<String>) -> (u64, u64) {
     let path = dir.join("tails.db");
     let l = Ledger::open(&path).unwrap();
     populate(&l, 6).unwrap();
@@ -599,7 +671,7 @@ fn tails(dir: &Path, per: u64) -> (u64, u64) {
         if !r.ok && r.first_bad_seq == Some(old.size) {
             caught += 1;
         } else {
-            eprintln!("truncation to {} not caught: {r:?}", old.size);
+            misses.push(format!("truncation to {} not caught: {r:?}", old.size));
         }
         // Rewritten: other events after the snapshot, through the library itself, so
         // every hash is consistent. Some rewrites are shorter than the real tail, some
@@ -616,7 +688,10 @@ fn tails(dir: &Path, per: u64) -> (u64, u64) {
         if !r.ok && r.first_bad_seq == want && s.prove_consistency(&head, None).is_err() {
             caught += 1;
         } else {
-            eprintln!("rewrite from {} to {size} not caught: {r:?}", old.size);
+            misses.push(format!(
+                "rewrite from {} to {size} not caught: {r:?}",
+                old.size
+            ));
         }
         // The independent verifier agrees, given the head.
         if let Some(py) = python_verify(snap, Some(&head.to_string())) {
