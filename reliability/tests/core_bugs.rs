@@ -316,7 +316,7 @@ fn erasure_under_a_reader_does_not_stall() {
     assert!(l.verify().unwrap().ok);
 }
 
-/// Bug 10 (open): a withdrawal that names a notice the ledger does not know is refused
+/// Bug 10 (fixed): a withdrawal that names a notice the ledger does not know is refused
 /// with `UnknownNotice`: `append_event` (consent-core/src/ledger.rs) looks the notice
 /// up for every kind, though it already exempts withdrawals from the recipient check.
 /// DOMAIN.md rule 3 says a withdrawal is never refused, so a feed that passes on the
@@ -325,7 +325,6 @@ fn erasure_under_a_reader_does_not_stall() {
 /// reference, whose hash the ledger cannot supply, keeping the id and version named in
 /// `details`), as for an unlisted recipient.
 #[test]
-#[ignore = "core bug 10: a withdrawal naming an unknown notice is refused"]
 fn withdrawal_naming_an_unknown_notice_is_recorded() {
     let l = Ledger::in_memory().unwrap();
     register_all(&l).unwrap();
