@@ -10,7 +10,7 @@
 //! released), so other Python threads keep running while SQLite waits for a lock or
 //! the disk, or while another thread's batch is open. The core [`Ledger`] is
 //! `Send + Sync`; the native ledger holds it in an `Arc` so that a batch handle
-//! ([`NativeBatch`]) can keep it alive on its own.
+//! (`NativeBatch`) can keep it alive on its own.
 
 use std::path::PathBuf;
 use std::str::FromStr;
