@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py header header-check lint bench bench-compare fuzz soak install develop clean
+.PHONY: help demo test test-rust test-c test-py header header-check lint bench bench-compare bench-latency fuzz soak install develop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 1
 
 bench-compare: ## One run: ledger vs plain SQLite vs a Python sqlite3 script, from Rust, C and Python
 	bash benches/compare.sh
+
+bench-latency: ## Withdrawal latency during a long import (CONSENT_LATENCY_ROWS, default 200000; LATENCY_RUNS)
+	$(CARGO) build --release -p consent-cli -p consent-benches
+	$(CARGO) run --release -p consent-benches --bin lock_latency -- $(LATENCY_RUNS)
 
 fuzz: ## cargo-fuzz (nightly): canonical decoder, parsers, import rows; FUZZ_SECONDS each (default 60)
 	bash fuzz/fuzz.sh

@@ -305,7 +305,12 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
         });
     }
     if len.is_none() {
-        create_private(path)?;
+        match create_private(path) {
+            // Another process created it a moment ago: the lock file decides who
+            // writes the ledger into it.
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            other => other?,
+        }
     }
     let flags = if opts.read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY

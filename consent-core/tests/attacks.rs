@@ -46,9 +46,13 @@ fn a_fake_erasure_cannot_hide_a_withdrawal() {
     // Blank the withdrawal as an erasure would and point `current` back at the grant.
     let sql = format!(
         "UPDATE events SET subject = NULL, salt = NULL, source_id = NULL, evidence = NULL WHERE seq = {w};
-         UPDATE current SET state = 'given', seq = {g}, event_id = (SELECT id FROM events WHERE seq = {g}) WHERE subject = '770001';",
+         UPDATE current SET state = 'given', seq = {g}, event_id = (SELECT id FROM events WHERE seq = {g}),
+           since = (SELECT effective_at FROM events WHERE seq = {g}), until = (SELECT expires_at FROM events WHERE seq = {g}),
+           last_effective = (SELECT effective_at FROM events WHERE seq = {g}) WHERE subject = '770001';",
         g = w - 1
     );
+    // `current` is made exactly what the grant alone implies, so only the blank is left
+    // to find.
     let r = tamper_and_verify(&path, &sql).unwrap();
     assert!(!r.ok, "a blanked withdrawal with no erasure went unnoticed");
     assert_eq!(r.first_bad_seq, Some(w), "the forged blank is named: {r:?}");
