@@ -1,37 +1,147 @@
 #!/usr/bin/env python3
-"""Independent checker of a consent-ledger file, written only from docs/FORMAT.md.
+"""Independent checker of a consent-ledger file (format version 2), written only from
+docs/FORMAT.md.
 
-Uses nothing but the standard library (sqlite3, hashlib): recomputes every personal
-digest, every leaf hash, every stored tree hash and the root, and compares the root
-with a head published earlier.
+Uses nothing but the Python standard library (sqlite3, hashlib, hmac, json, argparse).
+It runs every step of FORMAT.md §8: the schema, `meta` and `PRAGMA integrity_check`;
+the log in order; per row the storage types, the personal digest, the kind, the
+encoding and place, the `ledger_configured` event, record times, the registry events,
+erasure rules E1, E2 and (with the key) E7; every leaf and interior hash of the tree and
+no row more; E3-E6; the derived tables `purposes`, `notices`, `erased` and `current`
+rebuilt from the log; and, with --head, the root at an earlier size.
 
-    verify_ledger.py LEDGER [--head SIZE:ROOTHEX]
+    verify_ledger.py LEDGER [--head SIZE:ROOTHEX] [--key-file PATH]
 
-Prints "OK SIZE:ROOTHEX" and exits 0, or prints "BAD seq N: why" (or "BAD: why" when
-no single event is to blame) and exits 1.
+Prints "OK SIZE:ROOTHEX" (then "SIMULATED" when the ledger's clock is simulated) and
+exits 0, or prints "BAD seq N: why" (or "BAD: why" when no single event is to blame)
+and exits 1. A usage error (a bad --head or key file) exits 2.
+
+The file is opened read-only (`file:PATH?mode=ro`) and is not changed.
 """
 
 import argparse
 import hashlib
+import hmac
+import json
 import sqlite3
 import sys
 
-SUPPORTED_SCHEMA = 1
-PERSONAL_DOMAIN = b"consent-ledger/personal/v1\x00"
+SCHEMA_VERSION = 2
+FORMAT_NAME = b"consent-ledger"
 
-# §3.3: the hashed columns, in order, with their types.
-CANONICAL = [
-    ("id", "blob"), ("seq", "int"), ("kind", "text"), ("personal_digest", "blob"),
-    ("purpose", "text"), ("purpose_version", "int"), ("recipient", "text"),
-    ("notice_id", "text"), ("notice_version", "text"), ("notice_sha256", "blob"),
-    ("explicit", "int"), ("method", "text"), ("recorded_by", "text"),
-    ("effective_at", "int"), ("recorded_at", "int"), ("expires_at", "int"),
-    ("effect_deadline", "int"), ("target", "blob"), ("details", "text"),
+# §2, verbatim.
+SCHEMA_SQL = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE events(
+    seq             INTEGER PRIMARY KEY,
+    id              BLOB NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    subject         TEXT,
+    salt            BLOB,
+    personal_digest BLOB,
+    purpose         TEXT,
+    purpose_version INTEGER,
+    recipient       TEXT,
+    notice_id       TEXT,
+    notice_version  TEXT,
+    notice_sha256   BLOB,
+    explicit        INTEGER NOT NULL,
+    method          TEXT,
+    recorded_by     TEXT NOT NULL,
+    effective_at    INTEGER NOT NULL,
+    recorded_at     INTEGER NOT NULL,
+    expires_at      INTEGER,
+    effect_deadline INTEGER,
+    source_id       TEXT,
+    evidence        TEXT,
+    target          BLOB,
+    details         TEXT,
+    subject_key     BLOB,
+    source_key      BLOB,
+    encoding        INTEGER NOT NULL
+);
+CREATE INDEX events_by_subject ON events(subject, purpose) WHERE subject IS NOT NULL;
+CREATE INDEX events_by_purpose ON events(purpose, subject) WHERE subject IS NOT NULL;
+CREATE INDEX events_by_erased_key ON events(subject_key) WHERE subject IS NULL AND subject_key IS NOT NULL;
+CREATE UNIQUE INDEX events_by_source ON events(source_key) WHERE source_key IS NOT NULL;
+CREATE TABLE tree(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+                  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE purposes(id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
+                      registered_at INTEGER NOT NULL, def TEXT NOT NULL,
+                      PRIMARY KEY(id, version)) WITHOUT ROWID;
+CREATE TABLE notices(id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL,
+                     registered_at INTEGER NOT NULL, def TEXT NOT NULL,
+                     PRIMARY KEY(id, version)) WITHOUT ROWID;
+CREATE TABLE current(subject TEXT NOT NULL, purpose TEXT NOT NULL, recipient TEXT NOT NULL,
+                     state TEXT NOT NULL, seq INTEGER NOT NULL, event_id BLOB NOT NULL,
+                     since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
+                     PRIMARY KEY(subject, purpose, recipient)) WITHOUT ROWID;
+CREATE INDEX current_by_purpose ON current(purpose, subject, recipient, state, since, until,
+                                           last_effective, event_id);
+CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+# §2 `events`: every column, its one storage type, whether NULL is allowed (the
+# schema's NOT NULL), and the byte length a BLOB must have.
+TEXT, BLOB, INTEGER = "text", "blob", "integer"
+EVENT_COLUMNS = [
+    # name, type, nullable, blob length
+    ("seq", INTEGER, False, None),
+    ("id", BLOB, False, 16),
+    ("kind", TEXT, False, None),
+    ("subject", TEXT, True, None),
+    ("salt", BLOB, True, 16),
+    ("personal_digest", BLOB, True, 32),
+    ("purpose", TEXT, True, None),
+    ("purpose_version", INTEGER, True, None),
+    ("recipient", TEXT, True, None),
+    ("notice_id", TEXT, True, None),
+    ("notice_version", TEXT, True, None),
+    ("notice_sha256", BLOB, True, 32),
+    ("explicit", INTEGER, False, None),
+    ("method", TEXT, True, None),
+    ("recorded_by", TEXT, False, None),
+    ("effective_at", INTEGER, False, None),
+    ("recorded_at", INTEGER, False, None),
+    ("expires_at", INTEGER, True, None),
+    ("effect_deadline", INTEGER, True, None),
+    ("source_id", TEXT, True, None),
+    ("evidence", TEXT, True, None),
+    ("target", BLOB, True, 16),
+    ("details", TEXT, True, None),
+    ("subject_key", BLOB, True, 32),
+    ("source_key", BLOB, True, 32),
+    ("encoding", INTEGER, False, None),
 ]
-PERSONAL = ["salt", "subject", "source_id", "evidence"]
+EVENT_TYPES = {name: kind for name, kind, _, _ in EVENT_COLUMNS}
+
+# §3.3: the canonical fields, in order. Encoding 2 adds the last two.
+CANONICAL_1 = [
+    "id", "seq", "kind", "personal_digest", "purpose", "purpose_version", "recipient",
+    "notice_id", "notice_version", "notice_sha256", "explicit", "method", "recorded_by",
+    "effective_at", "recorded_at", "expires_at", "effect_deadline", "target", "details",
+]
+CANONICAL_2 = CANONICAL_1 + ["subject_key", "source_key"]
+
+SUBJECT_KINDS = {"given", "refused", "withdrawn", "revoked", "invalidated", "objected",
+                 "notice_served"}
+LEDGER_KINDS = {"ledger_configured", "purpose_defined", "notice_defined", "subject_erased"}
+KINDS = SUBJECT_KINDS | LEDGER_KINDS
+# §7: the kinds that decide under basis `a`; under any other basis only `objected`.
+CONSENT_DECIDING = {"given", "refused", "withdrawn", "revoked", "objected"}
+BASES = {"a", "b", "c", "d", "e", "f"}
+
+PERSONAL_DOMAIN = b"consent-ledger/personal/v1\x00"
+SUBJECT_DOMAIN = b"consent-ledger/subject/v2\x00"
+SOURCE_DOMAIN = b"consent-ledger/source/v2\x00"
+KEY_ID_DOMAIN = b"consent-ledger/key-id/v2\x00"
+
+CHUNK = 1 << 16
 
 
 class Bad(Exception):
+    """A finding. `seq` is the event to name, or None."""
+
     def __init__(self, why, seq=None):
         super().__init__(why)
         self.seq = seq
@@ -41,19 +151,18 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
-def field(value, kind, seq, column):
-    """§3.1: absent = 00; present = 01, 4-byte big-endian length, bytes."""
+def keyed(key, domain, text):
+    return hmac.new(key, domain + text, hashlib.sha256).digest()
+
+
+def field(value):
+    """§3.1: absent = 00; present = 01, 4-byte big-endian length, the bytes. Values
+    reach here already type-checked: bytes (TEXT as its UTF-8 bytes, or BLOB) or int."""
     if value is None:
         return b"\x00"
-    if kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise Bad(f"column {column} holds {type(value).__name__}, not an integer", seq)
+    if isinstance(value, int):
         data = value.to_bytes(8, "big", signed=True)
     else:
-        if isinstance(value, str):  # never with text_factory=bytes, kept for safety
-            value = value.encode("utf-8")
-        if not isinstance(value, bytes):
-            raise Bad(f"column {column} holds {type(value).__name__}, not {kind}", seq)
         data = value
     return b"\x01" + len(data).to_bytes(4, "big") + data
 
@@ -62,93 +171,793 @@ def node(left, right):
     return sha256(b"\x01" + left + right)
 
 
-def mth(leaves):
-    """§3.4, RFC 9162 Merkle tree hash."""
-    n = len(leaves)
+def mth(leaves, lo, hi):
+    """§3.4: MTH of leaves[lo:hi]."""
+    n = hi - lo
     if n == 0:
         return sha256(b"")
     if n == 1:
-        return leaves[0]
+        return leaves[lo]
     k = 1
     while k * 2 < n:
         k *= 2
-    return node(mth(leaves[:k]), mth(leaves[k:]))
+    return node(mth(leaves, lo, lo + k), mth(leaves, lo + k, hi))
 
 
-def check(path, head):
+def strict_json(data):
+    """Parses JSON text strictly: UTF-8, no NaN/Infinity, no repeated key. None when
+    it is not such JSON."""
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not JSON")
+
+    def pairs(items):
+        obj = {}
+        for k, v in items:
+            if k in obj:
+                raise ValueError(f"key {k!r} repeated")
+            obj[k] = v
+        return obj
+
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as e:
-        raise Bad(f"cannot open: {e}")
-    # Hash the bytes as stored, whatever their encoding.
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=no_constant, object_pairs_hook=pairs)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def show(value):
+    if isinstance(value, bytes):
+        try:
+            return repr(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            return "x'" + value.hex() + "'"
+    return repr(value)
+
+
+def typed_select(columns):
+    return ", ".join(f"typeof({c}), {c}" for c in columns)
+
+
+def cells(row):
+    """(typeof, value) pairs of a row read with typed_select. With text_factory = bytes
+    typeof's answer is bytes too: it is decoded here."""
+    return [(row[i].decode("ascii"), row[i + 1]) for i in range(0, len(row), 2)]
+
+
+def typed_rows(conn, sql):
+    for row in conn.execute(sql):
+        yield cells(row)
+
+
+def read_typed(row, columns):
+    return dict(zip(columns, cells(row)))
+
+
+class Event:
+    """What later steps need to know of a row."""
+
+    __slots__ = ("seq", "id", "kind", "subject", "salt", "purpose", "purpose_version",
+                 "recipient", "notice_id", "notice_version", "target", "effective_at",
+                 "expires_at", "recorded_at", "details", "subject_key", "encoding", "json")
+
+    def __init__(self, seq, v):
+        self.seq = seq
+        self.id = v["id"]
+        self.kind = v["kind"].decode("utf-8")
+        self.subject = v["subject"]
+        self.salt = v["salt"]
+        self.purpose = v["purpose"]
+        self.purpose_version = v["purpose_version"]
+        self.recipient = v["recipient"]
+        self.notice_id = v["notice_id"]
+        self.notice_version = v["notice_version"]
+        self.target = v["target"]
+        self.effective_at = v["effective_at"]
+        self.expires_at = v["expires_at"]
+        self.recorded_at = v["recorded_at"]
+        self.details = v["details"]
+        self.subject_key = v["subject_key"]
+        self.encoding = v["encoding"]
+        self.json = None
+
+    @property
+    def blanked_subject_event(self):
+        return self.kind in SUBJECT_KINDS and self.salt is None
+
+
+class Checker:
+    def __init__(self, conn, key):
+        self.conn = conn
+        self.key = key
+        self.key_id = sha256(KEY_ID_DOMAIN + key).hex() if key is not None else None
+        self.events = []  # Event per seq, when steps 2-3 passed
+        self.leaves = []
+        self.simulated = False
+        self.configured = None  # seq of ledger_configured
+        self.config = None  # its details
+
+    # ---------------------------------------------------------------- step 1
+    def check_schema(self):
+        scratch = sqlite3.connect(":memory:")
+        scratch.text_factory = bytes
+        scratch.executescript(SCHEMA_SQL)
+        query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        want = scratch.execute(query).fetchall()
+        scratch.close()
+        try:
+            got = self.conn.execute(query).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise Bad(f"not a consent ledger: {e}")
+        if not got:
+            raise Bad("not a consent ledger: the database is empty")
+        if got != want:
+            version = self.meta_version_hint()
+            if version is not None and version != SCHEMA_VERSION:
+                raise Bad(f"not a consent ledger of schema {SCHEMA_VERSION}: meta.schema_version "
+                          f"is {version!r}" + (" (open it once with the library to migrate it)"
+                                                if version == 1 else ""))
+            if not any(r[1] == b"events" for r in got):
+                raise Bad("not a consent ledger: it has no events table")
+            want_set, got_set = set(want), set(got)
+            extra = sorted(got_set - want_set, key=lambda r: (r[0], r[1]))
+            missing = sorted(want_set - got_set, key=lambda r: (r[0], r[1]))
+            parts = []
+            if extra:
+                parts.append("unexpected or changed: "
+                             + ", ".join(f"{r[0].decode()} {show(r[1])}" for r in extra))
+            if missing:
+                parts.append("missing or changed: "
+                             + ", ".join(f"{r[0].decode()} {show(r[1])}" for r in missing))
+            raise Bad("the schema differs from FORMAT.md §2 (" + "; ".join(parts) + ")")
+
+    def meta_version_hint(self):
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return row[0] if row else None
+
+    def check_meta(self):
+        seen = {}
+        for (tk, k), (tv, v) in typed_rows(
+                self.conn, "SELECT typeof(key), key, typeof(value), value FROM meta"):
+            if tk != TEXT:
+                raise Bad(f"meta has a key of type {tk} ({show(k)})")
+            seen[k] = (tv, v)
+        version = seen.get(b"schema_version")
+        if version is not None and version[0] == INTEGER and version[1] > SCHEMA_VERSION:
+            raise Bad(f"schema version {version[1]} is newer than {SCHEMA_VERSION}: refused")
+        if seen.get(b"format") != (TEXT, FORMAT_NAME):
+            raise Bad(f"not a consent ledger: meta.format is {show(seen.get(b'format', (0, None))[1])}")
+        if version != (INTEGER, SCHEMA_VERSION):
+            raise Bad(f"meta.schema_version is {show(version[1]) if version else 'missing'}, "
+                      f"not INTEGER {SCHEMA_VERSION}")
+        extra = sorted(k for k in seen if k not in (b"format", b"schema_version"))
+        if extra:
+            raise Bad("meta has rows it must not have: " + ", ".join(show(k) for k in extra)
+                      + (" (a schema-1 pepper left in the file)" if b"pepper" in extra else ""))
+
+    def check_integrity(self):
+        rows = self.conn.execute("PRAGMA integrity_check").fetchall()
+        answers = [r[0].decode("utf-8", "replace") if isinstance(r[0], bytes) else str(r[0])
+                   for r in rows]
+        if answers != ["ok"]:
+            raise Bad("PRAGMA integrity_check: " + "; ".join(answers[:5]))
+
+    # ---------------------------------------------------------------- steps 2-4
+    def committed_key_matches(self):
+        """Whether the key held is the one `ledger_configured` commits to (§4): E7 is
+        checked with the ledger's key only; a key with another id is itself the finding
+        (at the ledger_configured event)."""
+        if self.key is None:
+            return False
+        rows = list(typed_rows(self.conn,
+                               "SELECT typeof(details), details FROM events NOT INDEXED "
+                               "WHERE kind = 'ledger_configured' ORDER BY seq LIMIT 1"))
+        if not rows or rows[0][0][0] != TEXT:
+            return False
+        d = strict_json(rows[0][0][1])
+        return isinstance(d, dict) and d.get("pseudonym_key_id") == self.key_id
+
+    def check_log(self):
+        """Steps 2-4. Returns the findings as (seq, why)."""
+        findings = []
+        e7 = self.committed_key_matches()
+        columns = [c for c, _, _, _ in EVENT_COLUMNS]
+        tree = {}
+        bad_tree = []  # rows that belong nowhere: (seq to name, why)
+        size_hint = self.conn.execute("SELECT count(*) FROM events NOT INDEXED").fetchone()[0]
+        for (tl, level), (ti, idx), (th, h) in typed_rows(
+                self.conn,
+                "SELECT typeof(level), level, typeof(idx), idx, typeof(hash), hash FROM tree"):
+            if tl != INTEGER or ti != INTEGER:
+                bad_tree.append((None, f"tree row ({show(level)}, {show(idx)}) is not at an "
+                                       "integer position"))
+                continue
+            tree[(level, idx)] = h if th == BLOB and len(h) == 32 else None
+        state = RowState()
+        position = 0
+        for row in self.conn.execute(
+                f"SELECT {typed_select(columns)} FROM events NOT INDEXED ORDER BY seq"):
+            typed = read_typed(row, columns)
+            seq = typed["seq"][1]
+            if seq != position:
+                # A gap (or a row before 0): the missing seq is named.
+                findings.append((position, f"event {position} is missing (the next row has "
+                                           f"seq {seq})"))
+                break
+            try:
+                values = self.check_row(seq, typed, state, e7)
+            except Bad as bad:
+                findings.append((seq, str(bad)))
+                values = None
+            if values is not None:
+                canonical = self.canonical(values)
+                leaf = sha256(b"\x00" + canonical)
+            else:
+                leaf = None
+            stored = tree.get((0, position))
+            if leaf is not None and stored != leaf:
+                findings.append((position, "leaf hash missing or different from the event"
+                                 if stored is None or (0, position) not in tree
+                                 else "leaf hash differs from the event"))
+            self.leaves.append(leaf if leaf is not None else stored or b"\x00" * 32)
+            position += 1
+            # Stop at the end of the first chunk holding a finding: the smaller seq wins.
+            if findings and position % CHUNK == 0:
+                break
+        if findings:
+            return findings
+        size = position
+        if size != size_hint:
+            findings.append((size, f"the table holds {size_hint} rows, the log runs to {size}"))
+            return findings
+        # Step 4: interior nodes of every complete aligned subtree, and no other row.
+        expected = {(0, i) for i in range(size)}
+        level, hashes = 0, self.leaves
+        while len(hashes) > 1:
+            parents = [node(hashes[2 * i], hashes[2 * i + 1]) for i in range(len(hashes) // 2)]
+            level += 1
+            for idx, h in enumerate(parents):
+                expected.add((level, idx))
+                if tree.get((level, idx)) != h:
+                    findings.append((idx << level, f"tree hash ({level}, {idx}) "
+                                     + ("missing" if (level, idx) not in tree else "wrong")))
+            hashes = parents
+        for (level, idx) in tree:
+            if (level, idx) not in expected:
+                if 0 <= level <= 63 and idx >= 0:
+                    where = min(idx << level, size)
+                else:
+                    where = size
+                findings.append((where, f"tree row ({level}, {idx}) is no complete subtree "
+                                        f"of the log of {size}"))
+        for where, why in bad_tree:
+            findings.append((size, why))
+        return findings
+
+    def check_row(self, seq, typed, state, e7):
+        """Step 3 for one row. Returns its values (TEXT as UTF-8 bytes), or raises Bad."""
+        v = {}
+        for name, kind, nullable, length in EVENT_COLUMNS:
+            t, value = typed[name]
+            if t == "null":
+                if not nullable:
+                    raise Bad(f"{name} is NULL")
+                v[name] = None
+                continue
+            if t != kind:
+                raise Bad(f"{name} holds {t.upper()}, not {kind.upper()}")
+            if kind == TEXT:
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Bad(f"{name} is TEXT that is not UTF-8")
+            if length is not None and len(value) != length:
+                raise Bad(f"{name} is {len(value)} bytes, not {length}")
+            v[name] = value
+
+        # §3.2: the personal digest, or a blanked row.
+        if v["salt"] is not None:
+            digest = sha256(PERSONAL_DOMAIN + field(v["salt"]) + field(v["subject"])
+                            + field(v["source_id"]) + field(v["evidence"]))
+            if v["personal_digest"] != digest:
+                raise Bad("the personal fields do not match their digest")
+        elif any(v[c] is not None for c in ("subject", "source_id", "evidence")):
+            raise Bad("personal fields present without their salt (a blanked row keeps none)")
+
+        try:
+            kind = v["kind"].decode("utf-8")
+        except UnicodeDecodeError:  # checked above; kept for clarity
+            raise Bad("kind is not UTF-8")
+        if kind not in KINDS:
+            raise Bad(f"unknown kind {kind!r}")
+        ev = Event(seq, v)
+
+        # §4.1: encoding and place.
+        encoding = v["encoding"]
+        if encoding not in (1, 2):
+            raise Bad(f"encoding {encoding} is neither 1 nor 2")
+        if kind == "ledger_configured":
+            if state.configured is not None:
+                raise Bad(f"a second ledger_configured event (the first is {state.configured})")
+            if encoding != 2:
+                raise Bad("the ledger_configured event has encoding 1")
+            self.check_configured(seq, v)
+            state.configured = seq
+            state.clock = self.config["clock"]
+        elif state.configured is None:
+            if encoding != 1:
+                raise Bad("an encoding-2 row before the ledger_configured event")
+        elif encoding != 2:
+            raise Bad("an encoding-1 row after the ledger_configured event")
+
+        # §4.2: record time.
+        recorded = v["recorded_at"]
+        if state.configured is not None and state.clock == "system":
+            if state.last_recorded is not None and recorded < state.last_recorded:
+                raise Bad(f"record time {recorded} is before the previous one "
+                          f"({state.last_recorded}) on a ledger with the system clock")
+        if state.configured is not None:
+            state.last_recorded = recorded
+
+        if kind == "purpose_defined":
+            self.check_purpose_defined(ev, v, state)
+        elif kind == "notice_defined":
+            self.check_notice_defined(ev, v, state)
+        elif kind == "subject_erased":
+            self.check_erasure(ev, v, state)
+        elif kind in SUBJECT_KINDS:
+            self.check_subject_event(v, e7)
+        if kind not in SUBJECT_KINDS and v["source_id"] is not None and e7:
+            # E7 also covers "every row with a source_id", whatever its kind.
+            if v["source_key"] != keyed(self.key, SOURCE_DOMAIN, v["source_id"]):
+                raise Bad("E7: source_key is not the keyed pseudonym of source_id")
+        self.events.append(ev)
+        return v
+
+    def check_configured(self, seq, v):
+        d = strict_json(v["details"]) if v["details"] is not None else None
+        if not isinstance(d, dict):
+            raise Bad("the ledger_configured event's details are not a JSON object")
+        required = {"format", "schema_version", "clock", "pseudonym_key_id"}
+        migration = {"migrated_from", "erased_before_migration"}
+        missing = required - d.keys()
+        if missing:
+            raise Bad(f"ledger_configured lacks {', '.join(sorted(missing))}")
+        unknown = d.keys() - required - migration
+        if unknown:
+            raise Bad(f"ledger_configured has unknown keys {', '.join(sorted(unknown))}")
+        if d["format"] != "consent-ledger":
+            raise Bad(f"ledger_configured.format is {d['format']!r}")
+        if not is_int(d["schema_version"]) or d["schema_version"] != SCHEMA_VERSION:
+            raise Bad(f"ledger_configured.schema_version is {d['schema_version']!r}")
+        if d["clock"] not in ("system", "simulated"):
+            raise Bad(f"ledger_configured.clock is {d['clock']!r}")
+        kid = d["pseudonym_key_id"]
+        if not (isinstance(kid, str) and len(kid) == 64
+                and all(c in "0123456789abcdef" for c in kid)):
+            raise Bad("ledger_configured.pseudonym_key_id is not 64 lowercase hex digits")
+        if seq == 0:
+            if migration & d.keys():
+                raise Bad("ledger_configured at seq 0 says it was migrated")
+        else:
+            # After schema-1 rows: a migration.
+            if d.keys() & migration != migration:
+                raise Bad("ledger_configured after schema-1 rows lacks migrated_from or "
+                          "erased_before_migration")
+            if not is_int(d["migrated_from"]) or d["migrated_from"] != 1:
+                raise Bad(f"ledger_configured.migrated_from is {d['migrated_from']!r}, not 1")
+            if d["clock"] != "system":
+                raise Bad("a migrated ledger's clock is not \"system\"")
+            ebm = d["erased_before_migration"]
+            if not isinstance(ebm, list) or not all(
+                    isinstance(e, list) and len(e) == 2 and all(is_int(x) for x in e)
+                    for e in ebm):
+                raise Bad("erased_before_migration is not a list of [row seq, erasure seq]")
+            if any(a >= b for a, b in zip(ebm, ebm[1:])):
+                raise Bad("erased_before_migration is not ascending")
+        if self.key_id is not None and kid != self.key_id:
+            raise Bad(f"the key held (id {self.key_id}) is not the ledger's (id {kid})")
+        self.config = d
+        self.configured = seq
+        self.simulated = d["clock"] == "simulated"
+
+    def check_purpose_defined(self, ev, v, state):
+        pid, version, details = v["purpose"], v["purpose_version"], v["details"]
+        if pid is None:
+            raise Bad("purpose_defined lacks the purpose id")
+        if version is None:
+            raise Bad("purpose_defined lacks the version")
+        d = strict_json(details) if details is not None else None
+        if not isinstance(d, dict) or not isinstance(d.get("id"), str):
+            raise Bad("purpose_defined lacks a JSON purpose definition")
+        if d["id"].encode("utf-8") != pid:
+            raise Bad(f"purpose_defined defines {d['id']!r}, not {show(pid)}")
+        if d.get("lawful_basis") not in BASES:
+            raise Bad(f"purpose_defined has lawful_basis {d.get('lawful_basis')!r}, not a-f")
+        last = state.purpose_versions.get(pid, 0)
+        if version != last + 1:
+            raise Bad(f"purpose {show(pid)} version {version} follows version {last}"
+                      + (" (a version skipped)" if version > last + 1 else ""))
+        state.purpose_versions[pid] = version
+        ev.json = d
+
+    def check_notice_defined(self, ev, v, state):
+        nid, version, details = v["notice_id"], v["notice_version"], v["details"]
+        if nid is None:
+            raise Bad("notice_defined lacks the notice id")
+        if version is None:
+            raise Bad("notice_defined lacks the version")
+        d = strict_json(details) if details is not None else None
+        if not isinstance(d, dict):
+            raise Bad("notice_defined lacks a JSON notice definition")
+        if (nid, version) in state.notices:
+            raise Bad(f"notice {show(nid)} version {show(version)} is defined again "
+                      f"(first at {state.notices[(nid, version)]})")
+        state.notices[(nid, version)] = ev.seq
+        ev.json = d
+
+    def check_erasure(self, ev, v, state):
+        d = strict_json(v["details"]) if v["details"] is not None else None
+        marker = v["subject_key"]
+        if v["encoding"] == 2:
+            # E1, encoding 2.
+            if marker is None:
+                raise Bad("E1: subject_erased has no 32-byte subject_key")
+            if not isinstance(d, dict):
+                raise Bad("E1: subject_erased details are not a JSON object")
+            n, seqs = d.get("events_erased"), d.get("erased_seqs")
+            if not is_int(n) or n < 0:
+                raise Bad("E1: subject_erased lacks an integer events_erased")
+            if not isinstance(seqs, list) or not all(is_int(s) for s in seqs):
+                raise Bad("E1: subject_erased lacks an integer array erased_seqs")
+            if len(seqs) != n:
+                raise Bad(f"E1: erased_seqs lists {len(seqs)} seqs, events_erased says {n}")
+        else:
+            # E1, encoding 1.
+            if not isinstance(d, dict) or not isinstance(d.get("subject_key"), str):
+                raise Bad("E1: schema-1 subject_erased lacks details.subject_key")
+            if marker is None or d["subject_key"] != marker.hex():
+                raise Bad("E1: details.subject_key differs from the subject_key column")
+            n = d.get("events_erased")
+            if not is_int(n) or n < 0:
+                raise Bad("E1: subject_erased lacks an integer events_erased")
+        # E2.
+        if marker in state.markers:
+            raise Bad(f"E2: the same marker as the erasure at {state.markers[marker]}")
+        state.markers[marker] = ev.seq
+        ev.json = d
+
+    def check_subject_event(self, v, e7):
+        if v["purpose"] is None or v["purpose_version"] is None:
+            raise Bad("a subject event lacks purpose or purpose_version")
+        if v["encoding"] == 2 and v["subject_key"] is None:
+            raise Bad("an encoding-2 subject event lacks its 32-byte subject_key")
+        blanked = v["salt"] is None
+        if not blanked:
+            if (v["source_id"] is None) != (v["source_key"] is None):
+                raise Bad("source_id and source_key are not both present or both absent")
+            if v["encoding"] == 1 and v["subject_key"] is not None:
+                raise Bad("an unblanked encoding-1 row has a subject_key")
+        if e7:
+            if not blanked and v["encoding"] == 2 and v["subject"] is not None:
+                if v["subject_key"] != keyed(self.key, SUBJECT_DOMAIN, v["subject"]):
+                    raise Bad("E7: subject_key is not the keyed pseudonym of the subject")
+            if v["source_id"] is not None:
+                if v["source_key"] != keyed(self.key, SOURCE_DOMAIN, v["source_id"]):
+                    raise Bad("E7: source_key is not the keyed pseudonym of source_id")
+
+    @staticmethod
+    def canonical(v):
+        fields = CANONICAL_2 if v["encoding"] == 2 else CANONICAL_1
+        return bytes([v["encoding"]]) + b"".join(field(v[c]) for c in fields)
+
+    # ---------------------------------------------------------------- step 6
+    def check_erasures(self):
+        """E3-E6. Returns findings (seq, why)."""
+        findings = []
+        size = len(self.events)
+        ev = self.events
+        erasures = [e for e in ev if e.kind == "subject_erased"]
+        markers = {e.subject_key: e for e in erasures}
+
+        def clamp(*seqs):
+            """The smaller of the seqs that name events."""
+            real = [s for s in seqs if is_int(s) and 0 <= s < size]
+            return min(real) if real else None
+
+        # E3.
+        listed = {}
+        for er in erasures:
+            if er.encoding != 2:
+                continue
+            for s in er.json["erased_seqs"]:
+                where = clamp(s, er.seq)
+                if s >= er.seq or s < 0:
+                    findings.append((where, f"E3: erasure {er.seq} lists {s}, not an earlier "
+                                            "event"))
+                    continue
+                row = ev[s]
+                if not row.blanked_subject_event:
+                    findings.append((where, f"E3: erasure {er.seq} lists {s}, which is not a "
+                                            "blanked subject event"))
+                elif row.subject_key != er.subject_key:
+                    findings.append((where, f"E3: erasure {er.seq} lists {s}, whose "
+                                            "subject_key is not its marker"))
+                if s in listed:
+                    findings.append((where, f"E3: {s} is listed by erasures {listed[s]} and "
+                                            f"{er.seq}"))
+                else:
+                    listed[s] = er.seq
+
+        # E5 (and the table E4 uses).
+        before = {}
+        lc = self.configured
+        if self.config is not None and "erased_before_migration" in self.config:
+            per_erasure = {}
+            for r, e in self.config["erased_before_migration"]:
+                where = clamp(r, e)
+                if where is None:
+                    where = lc
+                ok = True
+                if not (0 <= r < size and ev[r].blanked_subject_event):
+                    findings.append((where, f"E5: erased_before_migration names {r}, not a "
+                                            "blanked subject event"))
+                    ok = False
+                if not (0 <= e < size and ev[e].kind == "subject_erased"):
+                    findings.append((where, f"E5: erased_before_migration names {e}, not a "
+                                            "subject_erased event"))
+                    ok = False
+                if ok:
+                    before[r] = e
+                    if r < e:
+                        per_erasure[e] = per_erasure.get(e, 0) + 1
+            for er in erasures:
+                if er.encoding != 1:
+                    continue
+                n = per_erasure.get(er.seq, 0)
+                if n != er.json["events_erased"]:
+                    findings.append((er.seq, f"E5: erased_before_migration accounts for {n} "
+                                             f"rows before erasure {er.seq}, it says "
+                                             f"{er.json['events_erased']}"))
+        else:
+            for er in erasures:
+                if er.encoding == 1:
+                    n = er.json["events_erased"]
+                    if n != 0:
+                        findings.append((er.seq, f"E5: schema-1 erasure {er.seq} erased {n} "
+                                                 "events, none accounted for"))
+
+        # E4 and E6.
+        for row in ev:
+            if row.kind not in SUBJECT_KINDS:
+                continue
+            if row.salt is None:
+                if row.seq in listed:
+                    continue
+                e = before.get(row.seq)
+                if e is not None and ev[e].encoding == 1 and ev[e].subject_key == row.subject_key:
+                    continue
+                er = markers.get(row.subject_key)
+                if row.encoding == 2 and er is not None and er.seq < row.seq:
+                    continue
+                findings.append((row.seq, "E4: a blanked subject event no erasure accounts for"))
+            elif row.subject_key is not None and row.subject_key in markers:
+                findings.append((row.seq, "E6: an event that keeps its subject has the "
+                                          f"marker of erasure {markers[row.subject_key].seq}"))
+        return findings
+
+    def check_derived(self):
+        """§7. Returns findings (seq, why)."""
+        findings = []
+        size = len(self.events)
+
+        def own(cell):
+            t, s = cell
+            return s if t == INTEGER and 0 <= s < size else (size if t == INTEGER and s >= size
+                                                            else 0)
+
+        # purposes and notices.
+        purposes, notices, erased = {}, {}, {}
+        bases = {}
+        for e in self.events:
+            if e.kind == "purpose_defined":
+                key = ((TEXT, e.purpose), (INTEGER, e.purpose_version))
+                purposes[key] = (e.seq, [(INTEGER, e.seq), (INTEGER, e.recorded_at),
+                                         (TEXT, e.details)])
+                bases[e.purpose] = e.json["lawful_basis"]
+            elif e.kind == "notice_defined":
+                key = ((TEXT, e.notice_id), (TEXT, e.notice_version))
+                notices[key] = (e.seq, [(INTEGER, e.seq), (INTEGER, e.recorded_at),
+                                        (TEXT, e.details)])
+            elif e.kind == "subject_erased":
+                erased[(BLOB, e.subject_key)] = (e.seq, [(INTEGER, e.seq)])
+
+        for table in ("purposes", "notices"):
+            rebuilt = purposes if table == "purposes" else notices
+            stored = {}
+            for c in typed_rows(
+                    self.conn,
+                    f"SELECT {typed_select(['id', 'version', 'seq', 'registered_at', 'def'])} "
+                    f"FROM {table}"):
+                stored[(c[0], c[1])] = c[2:]
+            for key, (seq, want) in rebuilt.items():
+                got = stored.get(key)
+                if got is None:
+                    findings.append((seq, f"{table}: the row of event {seq} is missing"))
+                elif got != want:
+                    findings.append((seq, f"{table}: the row of event {seq} differs"))
+            types = [TEXT, INTEGER if table == "purposes" else TEXT, INTEGER, INTEGER, TEXT]
+            for key, got in stored.items():
+                if [t for t, _ in key + tuple(got)] != types:
+                    # §8: a registry row of the wrong types is named 0.
+                    findings.append((0, f"{table}: row ({show(key[0][1])}, {show(key[1][1])}) "
+                                        "has a value of the wrong type"))
+                elif key not in rebuilt:
+                    # §8: a registry row that no event defines is named 0.
+                    findings.append((0, f"{table}: row ({show(key[0][1])}, {show(key[1][1])}) "
+                                        "is defined by no event"))
+
+        stored = {}
+        for c in typed_rows(
+                self.conn, "SELECT typeof(subject_key), subject_key, typeof(seq), seq FROM erased"):
+            stored[c[0]] = c[1:]
+        for key, (seq, want) in erased.items():
+            got = stored.get(key)
+            if got != want:
+                findings.append((seq, f"erased: the row of erasure {seq} is "
+                                      + ("missing" if got is None else "different")))
+        for key, got in stored.items():
+            if key not in erased:
+                findings.append((own(got[0]), "erased: a row no erasure records"))
+
+        # current.
+        rebuilt = self.fold(bases)
+        cols = ["subject", "purpose", "recipient", "state", "seq", "event_id", "since",
+                "until", "last_effective"]
+        stored = {}
+        for c in typed_rows(self.conn, f"SELECT {typed_select(cols)} FROM current"):
+            stored[tuple(c[:3])] = c[3:]
+        for key, want in rebuilt.items():
+            got = stored.get(key)
+            seq = want[1][1]
+            if got is None:
+                findings.append((seq, f"current: the row {self.show_key(key)} is missing"))
+            elif got != want:
+                findings.append((seq, f"current: the row {self.show_key(key)} differs "
+                                      "from the log"))
+        for key, got in stored.items():
+            if key not in rebuilt:
+                findings.append((own(got[1]), f"current: the row {self.show_key(key)} "
+                                                "has no events"))
+        return findings
+
+    @staticmethod
+    def show_key(key):
+        return "(" + ", ".join(show(v) for _, v in key) + ")"
+
+    def fold(self, bases):
+        """§7 `current`: both folds of every group, the one of the final basis kept."""
+        groups = {}  # (subject, purpose) -> {"a": {recipient: row}, "other": {...}}
+        for e in self.events:
+            if e.kind not in SUBJECT_KINDS or e.salt is None or e.subject is None:
+                continue
+            g = groups.setdefault((e.subject, e.purpose), {"a": {}, "other": {}})
+            for basis, rows in g.items():
+                fold_event(rows, e, basis == "a")
+        out = {}
+        for (subject, purpose), g in groups.items():
+            rows = g["a"] if bases.get(purpose) == "a" else g["other"]
+            for recipient, r in rows.items():
+                key = ((TEXT, subject), (TEXT, purpose), (TEXT, recipient))
+                out[key] = [
+                    (TEXT, r["state"].encode("utf-8")),
+                    (INTEGER, r["seq"]),
+                    (BLOB, r["event_id"]),
+                    (INTEGER, r["since"]),
+                    (INTEGER, r["until"]) if r["until"] is not None else ("null", None),
+                    (INTEGER, r["last_effective"]),
+                ]
+        return out
+
+    # ---------------------------------------------------------------- all
+    def run(self, head):
+        self.check_schema()
+        self.check_meta()
+        self.check_integrity()
+        findings = self.check_log()
+        if findings:
+            raise Bad(*min_finding(findings))
+        size = len(self.leaves)
+        # Step 5.
+        if size > 0 and self.configured is None:
+            raise Bad("the log has no ledger_configured event")
+        # Step 6.
+        findings = self.check_erasures() + self.check_derived()
+        if findings:
+            raise Bad(*min_finding(findings))
+        root = mth(self.leaves, 0, size)
+        # Step 7.
+        if head is not None:
+            head_size, head_root = head
+            if size < head_size:
+                raise Bad(f"the ledger has {size} events, the head {head_size}: its tail was "
+                          "truncated", size)
+            if mth(self.leaves, 0, head_size) != head_root:
+                raise Bad(f"the root at size {head_size} differs from the head: the log was "
+                          "rewritten")
+        return size, root
+
+
+class RowState:
+    """What step 3 carries from row to row."""
+
+    def __init__(self):
+        self.configured = None
+        self.clock = None
+        self.last_recorded = None
+        self.purpose_versions = {}
+        self.notices = {}
+        self.markers = {}
+
+
+def fold_event(rows, e, consent):
+    """Folds event `e` into the rows (recipient -> row) of one group under one basis."""
+    decides = e.kind in CONSENT_DECIDING if consent else e.kind == "objected"
+    if e.recipient is None:
+        targets = list(rows)
+        if b"" not in rows:
+            targets.append(b"")
+    else:
+        targets = [e.recipient]
+        if e.recipient not in rows and b"" in rows:
+            rows[e.recipient] = dict(rows[b""])
+    for recipient in targets:
+        r = rows.get(recipient)
+        if decides:
+            if r is not None and e.effective_at < r["since"]:
+                r["last_effective"] = max(r["last_effective"], e.effective_at)
+            else:
+                rows[recipient] = {
+                    "state": e.kind,
+                    "seq": e.seq,
+                    "event_id": e.id,
+                    "since": e.effective_at,
+                    "until": e.expires_at if e.kind == "given" else None,
+                    "last_effective": (max(r["last_effective"], e.effective_at)
+                                       if r is not None else e.effective_at),
+                }
+        elif (e.kind == "invalidated" and r is not None and r["state"] == "given"
+              and (e.target is None or e.target == r["event_id"])):
+            r["state"] = "invalidated"
+            r["seq"] = e.seq
+            r["event_id"] = e.id
+            r["until"] = None
+
+
+def min_finding(findings):
+    seq, why = min(findings, key=lambda f: (f[0] is None, f[0] if f[0] is not None else 0))
+    return why, seq
+
+
+def open_ro(path):
+    # A URI names the file: escape what a URI would read otherwise.
+    quoted = path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True)
     conn.text_factory = bytes
     try:
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
-    except sqlite3.DatabaseError as e:
-        raise Bad(f"not a consent ledger: {e}")
-    if meta.get(b"format", meta.get("format")) not in (b"consent-ledger", "consent-ledger"):
-        raise Bad("not a consent ledger (meta.format)")
-    version = meta.get(b"schema_version", meta.get("schema_version"))
-    if isinstance(version, bytes):
-        version = int(version) if version.isdigit() else None
-    if version != SUPPORTED_SCHEMA:
-        raise Bad(f"schema version {version!r} is not {SUPPORTED_SCHEMA}")
-
-    # §4 steps 2-3: events in order, without gaps; personal digest; leaf hash.
-    columns = ", ".join([c for c, _ in CANONICAL] + PERSONAL)
-    stored_leaves = {}
-    tree = {}
-    for level, idx, h in conn.execute("SELECT level, idx, hash FROM tree"):
-        tree[(level, idx)] = h
-    leaves = []
-    for row in conn.execute(f"SELECT {columns} FROM events ORDER BY seq"):
-        values = dict(zip([c for c, _ in CANONICAL] + PERSONAL, row))
-        seq = len(leaves)
-        if values["seq"] != seq:
-            raise Bad(f"event {seq} is missing (next row has seq {values['seq']!r})", seq)
-        salt = values["salt"]
-        if salt is not None:
-            digest = sha256(PERSONAL_DOMAIN + field(salt, "blob", seq, "salt")
-                            + field(values["subject"], "text", seq, "subject")
-                            + field(values["source_id"], "text", seq, "source_id")
-                            + field(values["evidence"], "text", seq, "evidence"))
-            if values["personal_digest"] != digest:
-                raise Bad("personal fields do not match their digest", seq)
-        elif any(values[c] is not None for c in ("subject", "source_id", "evidence")):
-            raise Bad("personal fields present without their salt", seq)
-        canonical = b"\x01" + b"".join(field(values[c], t, seq, c) for c, t in CANONICAL)
-        leaf = sha256(b"\x00" + canonical)
-        if tree.get((0, seq)) != leaf:
-            raise Bad("leaf hash missing or different", seq)
-        leaves.append(leaf)
-    size = len(leaves)
-
-    # §4 step 4: every complete aligned subtree is stored, and nothing else.
-    expected = {(0, i) for i in range(size)}
-    level, hashes = 0, leaves
-    while len(hashes) > 1:
-        parents = [node(hashes[2 * i], hashes[2 * i + 1]) for i in range(len(hashes) // 2)]
-        level += 1
-        for idx, h in enumerate(parents):
-            expected.add((level, idx))
-            if tree.get((level, idx)) != h:
-                raise Bad(f"tree hash ({level}, {idx}) wrong or missing", idx << level)
-        hashes = parents
-    extra = sorted(k for k in tree if k not in expected)
-    if extra:
-        level, idx = extra[0]
-        where = idx << level if isinstance(idx, int) and isinstance(level, int) else size
-        raise Bad(f"tree hash {extra[0]} lies beyond the log", min(where, size))
-
-    root = mth(leaves)
-    # §4 step 5: the log still extends the published head.
-    if head is not None:
-        head_size, head_root = head
-        if size < head_size:
-            raise Bad(f"the ledger has {size} events, the head {head_size}: tail truncated", size)
-        if mth(leaves[:head_size]) != head_root:
-            raise Bad(f"the root at size {head_size} differs from the head: the log was rewritten")
-    return size, root
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.DatabaseError:
+        pass
+    return conn
 
 
 def parse_head(text):
@@ -162,18 +971,48 @@ def parse_head(text):
         raise argparse.ArgumentTypeError("a head is SIZE:ROOTHEX (64 hex digits)")
 
 
+def read_key(path):
+    """§1: 64 hex digits and a newline."""
+    with open(path, "rb") as f:
+        data = f.read()
+    text = data[:-1] if data.endswith(b"\n") else data
+    if len(text) != 64 or any(c not in b"0123456789abcdefABCDEF" for c in text):
+        raise ValueError(f"{path} is not a pseudonym key (64 hex digits and a newline)")
+    return bytes.fromhex(text.decode("ascii"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ledger")
     parser.add_argument("--head", type=parse_head, help="SIZE:ROOTHEX published earlier")
+    parser.add_argument("--key-file", help="the pseudonym key (§5): checks E7 and the key id")
     args = parser.parse_args()
+    key = None
+    if args.key_file is not None:
+        try:
+            key = read_key(args.key_file)
+        except (OSError, ValueError) as e:
+            parser.error(str(e))
     try:
-        size, root = check(args.ledger, args.head)
+        conn = open_ro(args.ledger)
+    except sqlite3.Error as e:
+        print(f"BAD: cannot open {args.ledger}: {e}")
+        return 1
+    checker = Checker(conn, key)
+    try:
+        size, root = checker.run(args.head)
     except Bad as bad:
         where = f" seq {bad.seq}" if bad.seq is not None else ""
         print(f"BAD{where}: {bad}")
         return 1
+    except sqlite3.DatabaseError as e:
+        print(f"BAD: not a consent ledger, or unreadable: {e}")
+        return 1
+    finally:
+        conn.close()
     print(f"OK {size}:{root.hex()}")
+    if checker.simulated:
+        print("SIMULATED")
     return 0
 
 

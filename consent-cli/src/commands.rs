@@ -961,6 +961,13 @@ fn check_receipt(
             "ok: the later head {h} extends the receipt's head, so the event is still on record"
         )?;
     }
+    match out.clock.as_deref() {
+        Some("simulated") => outln!(
+            "SIMULATED: the ledger proves it was created with a simulated clock; its record times are not real"
+        )?,
+        Some(_) => outln!("ok: the ledger proves its record times come from the system clock")?,
+        None => outln!("note: an older receipt; it does not prove the ledger's clock")?,
+    }
     Ok(())
 }
 

@@ -24,6 +24,19 @@ pub struct LedgerProof {
     /// covers. `check-receipt` decodes them and compares the receipt's readable fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical_event: Option<String>,
+    /// The ledger's `ledger_configured` event with its inclusion proof in the same
+    /// head: proves whether the ledger's clock is the system's or simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<ConfigurationProof>,
+}
+
+/// The configuration event of the ledger a receipt comes from, proven in its head.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigurationProof {
+    /// Canonical bytes of the `ledger_configured` event, hex.
+    pub canonical_event: String,
+    /// Its inclusion proof, in the receipt's head.
+    pub inclusion: InclusionProof,
 }
 
 /// A consistency proof file, as written by `consent prove consistency`.
@@ -86,10 +99,16 @@ pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Valu
         None => None,
     };
     let proof = ledger.prove_inclusion(id, None)?;
+    let config = ledger.configuration_event()?;
+    let configuration = ConfigurationProof {
+        canonical_event: hex::encode(ledger.canonical_event(config.id)?),
+        inclusion: ledger.prove_inclusion(config.id, Some(proof.tree_size))?,
+    };
     let ledger_proof = serde_json::to_value(LedgerProof {
         head: proof.head().to_string(),
         inclusion: proof,
         canonical_event: Some(hex::encode(ledger.canonical_event(id)?)),
+        configuration: Some(configuration),
     })
     .map_err(|e| Failure::usage(e.to_string()))?;
     let def = &purpose.def;
@@ -210,10 +229,38 @@ pub struct CheckOutcome {
     pub later_head: Option<String>,
     /// Whether the later head was shown to extend the receipt's head.
     pub consistency_ok: Option<bool>,
+    /// The ledger's clock as its proven `ledger_configured` event says: `system` or
+    /// `simulated` (absent in receipts from before format 2).
+    pub clock: Option<String>,
 }
 
 fn bad(msg: impl Into<String>) -> Failure {
     Failure::new(TAMPER, msg)
+}
+
+/// Checks the proven configuration event and returns its clock (`system`/`simulated`).
+fn check_configuration(c: &ConfigurationProof, head: &Head) -> CliResult<String> {
+    let bytes = hex::decode(&c.canonical_event)
+        .map_err(|_| bad("the receipt's configuration event is not hex"))?;
+    c.inclusion.verify(&bytes, head).map_err(|e| {
+        bad(format!(
+            "the receipt's configuration proof does not check out: {e}"
+        ))
+    })?;
+    let event = consent_core::canonical::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+    if event.kind != "ledger_configured" {
+        return Err(bad(
+            "the receipt's configuration event is not `ledger_configured`",
+        ));
+    }
+    let details: Value = event
+        .details
+        .and_then(|d| serde_json::from_str(d).ok())
+        .ok_or_else(|| bad("the receipt's configuration event has no readable details"))?;
+    match details.get("clock").and_then(Value::as_str) {
+        Some(c @ ("system" | "simulated")) => Ok(c.to_string()),
+        _ => Err(bad("the receipt's configuration event names no clock")),
+    }
 }
 
 /// Checks a receipt file; `later` and `consistency` as given on the command line.
@@ -256,6 +303,11 @@ pub fn check(
     })?;
     let event = consent_core::canonical::decode(&bytes).map_err(|e| bad(e.to_string()))?;
     check_fields(&v, &event)?;
+    let clock = lp
+        .configuration
+        .as_ref()
+        .map(|c| check_configuration(c, &head))
+        .transpose()?;
     let mut out = CheckOutcome {
         record_id,
         leaf_index: lp.inclusion.leaf_index,
@@ -263,6 +315,7 @@ pub fn check(
         inclusion_ok: true,
         later_head: None,
         consistency_ok: None,
+        clock,
     };
     let Some(later) = later else { return Ok(out) };
     let later: Head = later

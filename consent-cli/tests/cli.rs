@@ -1082,6 +1082,32 @@ fn receipts_and_their_checks() {
         std::fs::write(&p, t.to_string()).unwrap();
         l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
     }
+    // The proven configuration says "simulated"; claiming "system" instead is caught,
+    // and so is another event's bytes offered as the configuration.
+    let config_hex = r["ledger_proof"]["configuration"]["canonical_event"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let simulated = hex::encode("\"clock\":\"simulated\"");
+    assert!(
+        config_hex.contains(&simulated),
+        "this test ledger is a simulation"
+    );
+    let forged = config_hex.replace(
+        &simulated,
+        &hex::encode("\"clock\":\"system\"\u{20}\u{20}\u{20}"),
+    );
+    let mut t = r.clone();
+    t["ledger_proof"]["configuration"]["canonical_event"] = Value::String(forged);
+    let p = l.file("edited.json");
+    std::fs::write(&p, t.to_string()).unwrap();
+    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+    let mut t = r.clone();
+    t["ledger_proof"]["configuration"]["canonical_event"] =
+        r["ledger_proof"]["canonical_event"].clone();
+    let p = l.file("edited.json");
+    std::fs::write(&p, t.to_string()).unwrap();
+    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
     let mut t = r.clone();
     t["ledger_proof"]["canonical_event"] = Value::String("00".into());
     let p = l.file("edited.json");
@@ -1476,6 +1502,7 @@ fn demo_script_plays_the_scenario() {
         "subject-access copy of 770001",
         "(exit 7, as expected)",
         "extends the receipt's head",
+        "SIMULATED: the ledger proves it was created with a simulated clock",
         "(exit 1, as expected)",
         "erased 770002",
         "ok: 31 events, every hash recomputed",

@@ -726,6 +726,22 @@ impl Ledger {
         })
     }
 
+    /// The `ledger_configured` event: the hashed commitment to the pseudonym key's id
+    /// and to whether the clock is simulated (receipts carry it with its proof).
+    pub fn configuration_event(&self) -> Result<Event> {
+        self.read(None, |inner, _| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE kind = 'ledger_configured' ORDER BY seq LIMIT 1"
+            );
+            inner
+                .conn
+                .prepare_cached(&sql)?
+                .query_row([], event_from_row)
+                .optional()?
+                .ok_or_else(|| Error::Corrupt("the ledger has no `ledger_configured` event".into()))
+        })
+    }
+
     /// Status now, from the materialized current state (an index lookup).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
         check_question(subject, purpose, recipient)?;

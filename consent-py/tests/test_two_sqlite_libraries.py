@@ -1,8 +1,9 @@
 """Two SQLite libraries in one process: a process that holds a Ledger and also opens the
 ledger file with Python's `sqlite3` module (as a checker script does) while two other
-processes append. SQLite's POSIX record locks are per process and are dropped when *any*
-descriptor of the file closes, so the `sqlite3` connection's close takes away the
-bundled SQLite's locks. No event the library acknowledged may be lost (FORMAT.md §10.3).
+processes append. SQLite's POSIX record locks are per process and are all dropped when
+*any* descriptor of the file closes, so each close of a `sqlite3` connection takes the
+bundled SQLite's locks away; the writer lock file (`<ledger>-lock`, an `flock`) is what
+keeps writers apart then (FORMAT.md §10.3). No acknowledged event may be lost.
 """
 
 from __future__ import annotations
@@ -14,55 +15,55 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from support import NOTICE
 
 from consent_ledger import Ledger
 
 SHARE = "wellbeing.share-external"
 ROUNDS = 300
-ROUND_SECONDS = 15.0  # the main loop stops after this long even if ROUNDS are not done
+ROUND_SECONDS = 12.0  # the main loop also stops after this long
 
+# A writer process: appends until told to stop, and writes each event's id to its file
+# only after the append returned (an acknowledged event).
 CHILD = textwrap.dedent(
     """
     import os, sys, time
     from consent_ledger import Ledger
 
     path, name, acks, stop = sys.argv[1:5]
-    deadline = time.monotonic() + 60  # a lost parent must not leave a writer behind
+    deadline = time.monotonic() + 60  # never outlive a lost parent for long
     with Ledger(path) as ledger, open(acks, "w", encoding="utf-8") as out:
         i = 0
         while not os.path.exists(stop) and i < 5000 and time.monotonic() < deadline:
             subject = f"{name}-{i}"
             event = ledger.give(subject, "wellbeing.share-external", notice=("ljmu.wellbeing", "2024-09"),
                                 method="feed", recorded_by=f"system:{name}")
-            # Only after the append returned: the event is acknowledged.
             out.write(f"{event.id} {subject}\\n")
             out.flush()
             i += 1
     """
 )
 
-# What another process sees: every event of the file, and verify. Run while the
-# test's own Ledger is still open, so an event that only that Ledger can see counts
-# as lost.
+# What another process sees of the file: every event and the verify result.
 READER = textwrap.dedent(
     """
     import json, sys
     from consent_ledger import Ledger
 
     with Ledger(sys.argv[1], create=False) as ledger:
-        events = [(str(e.id), e.subject) for e in ledger.iter_changes(0)]
         report = ledger.verify()
-        print(json.dumps({"size": ledger.head().size, "events": events, "ok": report.ok,
-                          "problem": report.problem}))
+        print(json.dumps({"size": ledger.head().size, "ok": report.ok, "problem": report.problem,
+                          "events": [[str(e.id), e.subject] for e in ledger.iter_changes(0)]}))
     """
 )
 
 
-def _check_with_sqlite3(path: Path, read_only: bool) -> int:
+def check_with_sqlite3(path: Path, read_only: bool) -> int:
     """What a careless checker does: open the ledger with the standard library, count,
     close (the close is what drops the bundled SQLite's POSIX locks)."""
     if read_only:
@@ -76,7 +77,20 @@ def _check_with_sqlite3(path: Path, read_only: bool) -> int:
     return int(count)
 
 
+def read_from_another_process(path: Path, script: Path) -> dict[str, object]:
+    seen = subprocess.run(
+        [sys.executable, "-W", "error", str(script), str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert seen.returncode == 0, seen.stderr
+    result: dict[str, object] = json.loads(seen.stdout)
+    return result
+
+
 def test_a_sqlite3_checker_in_a_writing_process_loses_no_event(ledger_file: Path, tmp_path: Path) -> None:
+    """The test process appends and runs a `sqlite3` check after every append, and a
+    thread of it runs checks all the time (so connections close in the middle of its
+    appends too), while two other processes append. Every acknowledged event must be
+    in the file exactly once, and the file must verify."""
     started = time.monotonic()
     stop = tmp_path / "stop"
     child_script = tmp_path / "child.py"
@@ -87,7 +101,9 @@ def test_a_sqlite3_checker_in_a_writing_process_loses_no_event(ledger_file: Path
     ack_files = {name: tmp_path / f"{name}.acks" for name in names}
 
     acked: dict[str, str] = {}  # event id -> subject, every acknowledged append
-    checker_counts: list[tuple[int, int]] = []  # (events P had acknowledged before, count seen)
+    low_counts: list[tuple[int, int]] = []  # (events known acknowledged, count a checker saw)
+    background: list[int] = []
+    errors: list[BaseException] = []
     with Ledger(ledger_file) as ledger:
         registry = ledger.head().size
         children = [
@@ -95,15 +111,39 @@ def test_a_sqlite3_checker_in_a_writing_process_loses_no_event(ledger_file: Path
                               str(ack_files[name]), str(stop)])
             for name in names
         ]
+        main_done = threading.Event()
+
+        def checker() -> None:
+            try:
+                while not main_done.is_set():
+                    background.append(check_with_sqlite3(ledger_file, read_only=len(background) % 2 == 1))
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        rounds = 0
         try:
-            rounds = 0
-            while rounds < ROUNDS and time.monotonic() - started < ROUND_SECONDS:
-                subject = f"p-{rounds}"
-                event = ledger.give(subject, SHARE, notice=NOTICE, method="portal", recorded_by="system:p")
-                acked[str(event.id)] = subject
-                count = _check_with_sqlite3(ledger_file, read_only=rounds % 3 == 2)
-                checker_counts.append((registry + rounds + 1, count))
-                rounds += 1
+            # The checks start once both writers have the file open and have appended.
+            # (While this process is the file's only user, a `sqlite3` close also
+            # checkpoints and deletes the WAL under the open Ledger: see the test below.)
+            while not all(f.exists() and f.stat().st_size > 0 for f in ack_files.values()):
+                assert all(child.poll() is None for child in children), "a writer exited early"
+                assert time.monotonic() - started < 60, "the writers did not start"
+                time.sleep(0.01)
+            thread = threading.Thread(target=checker)
+            thread.start()
+            try:
+                loop_start = time.monotonic()
+                while rounds < ROUNDS and time.monotonic() - loop_start < ROUND_SECONDS:
+                    subject = f"p-{rounds}"
+                    event = ledger.give(subject, SHARE, notice=NOTICE, method="portal", recorded_by="system:p")
+                    acked[str(event.id)] = subject
+                    rounds += 1
+                    count = check_with_sqlite3(ledger_file, read_only=rounds % 3 == 0)
+                    if count < registry + rounds:
+                        low_counts.append((registry + rounds, count))
+            finally:
+                main_done.set()
+                thread.join(timeout=60)
         finally:
             stop.touch()
             for child in children:
@@ -112,6 +152,7 @@ def test_a_sqlite3_checker_in_a_writing_process_loses_no_event(ledger_file: Path
                 except subprocess.TimeoutExpired:  # pragma: no cover - reported below
                     child.kill()
                     child.wait()
+        assert errors == []
         assert [child.returncode for child in children] == [0, 0]
         per_child = {}
         for name in names:
@@ -121,41 +162,78 @@ def test_a_sqlite3_checker_in_a_writing_process_loses_no_event(ledger_file: Path
                 event_id, subject = line.split(" ")
                 assert event_id not in acked
                 acked[event_id] = subject
-        assert rounds >= 50, f"only {rounds} rounds in {ROUND_SECONDS}s"
-        assert all(n > 0 for n in per_child.values()), per_child
+        assert rounds >= 50 and len(background) >= 50, (rounds, len(background))
+        # A check opened after this process's append returned saw that event.
+        assert low_counts == []
 
-        # Another process, while this Ledger is still open, must see every acknowledged
+        # Another process, while this Ledger is still open, sees every acknowledged
         # event exactly once and nothing else.
-        seen = subprocess.run(
-            [sys.executable, "-W", "error", str(reader_script), str(ledger_file)],
-            capture_output=True, text=True, timeout=120,
-        )
-        assert seen.returncode == 0, seen.stderr
-        other = json.loads(seen.stdout)
-        other_events = {event_id: subject for event_id, subject in other["events"][registry:]}
-        missing = sorted(set(acked) - set(other_events), key=lambda i: acked[i])
+        other = read_from_another_process(ledger_file, reader_script)
+        events = other["events"]
+        assert isinstance(events, list)
+        appended = {event_id: subject for event_id, subject in events[registry:]}
+        missing = [subject for event_id, subject in acked.items() if event_id not in appended]
         assert missing == [], (
-            f"{len(missing)} of {len(acked)} acknowledged events are not in the ledger another process "
-            f"reads (P: {rounds}, children: {per_child}), e.g. {[acked[i] for i in missing[:10]]}"
+            f"{len(missing)} of {len(acked)} acknowledged events are missing "
+            f"(this process: {rounds}, writers: {per_child}), e.g. {missing[:10]}"
         )
-        assert len(other["events"]) == other["size"] == registry + len(acked)
-        assert other_events == acked
         assert other["ok"], other["problem"]
+        assert len(events) == other["size"] == registry + len(acked)
+        assert appended == acked
 
-        # A checker opened after P's append returned sees P's event.
-        assert [(before, count) for before, count in checker_counts if count < before] == []
-
-    # And the file itself, reopened once every writer is gone.
+    # And the file reopened here once every writer is gone.
     with Ledger(ledger_file, create=False) as ledger:
         assert ledger.head().size == registry + len(acked)
-        events = ledger.changes_since(registry, limit=len(acked) + 10)
-        assert len(events) == len(acked)
-        assert {str(e.id): e.subject for e in events} == acked
+        stored = ledger.changes_since(registry, limit=len(acked) + 10)
+        assert {str(e.id): e.subject for e in stored} == acked and len(stored) == len(acked)
         for event_id, subject in list(acked.items())[:: max(1, len(acked) // 200)]:
             assert [str(e.id) for e in ledger.history(subject)] == [event_id]
         assert ledger.verify(raise_on_failure=True).ok
 
     lock = Path(f"{ledger_file}-lock")
     assert lock.is_file()
-    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o600
-    print(f"{rounds} rounds, children {per_child}, {len(acked)} events, {time.monotonic() - started:.1f}s")
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    print(f"{rounds} rounds, {len(background)} background checks, writers {per_child}, "
+          f"{len(acked)} events in {time.monotonic() - started:.1f}s")
+
+
+OTHER_WRITER = textwrap.dedent(
+    """
+    import sys
+    from consent_ledger import Ledger
+
+    with Ledger(sys.argv[1]) as ledger:
+        event = ledger.give(sys.argv[2], "wellbeing.share-external", notice=("ljmu.wellbeing", "2024-09"),
+                            method="feed", recorded_by="system:other")
+        print(event.id)
+    """
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: when the Ledger's process is the file's only user, closing a sqlite3 "
+    "connection checkpoints and deletes the WAL and -shm under the open Ledger; its later "
+    "appends go to the deleted WAL, and another process's acknowledged event is overwritten "
+    "when the Ledger closes (verify still says ok)",
+)
+def test_a_sqlite3_checker_while_the_ledger_is_alone_loses_no_event(ledger_file: Path, tmp_path: Path) -> None:
+    script = tmp_path / "other.py"
+    script.write_text(OTHER_WRITER)
+    acked: dict[str, str] = {}
+    with Ledger(ledger_file) as ledger:
+        registry = ledger.head().size
+        acked[str(ledger.give("p-1", SHARE, notice=NOTICE, method="portal").id)] = "p-1"
+        check_with_sqlite3(ledger_file, read_only=False)
+        acked[str(ledger.give("p-2", SHARE, notice=NOTICE, method="portal").id)] = "p-2"
+        other = subprocess.run(
+            [sys.executable, "-W", "error", str(script), str(ledger_file), "other-1"],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert other.returncode == 0, other.stderr
+        acked[other.stdout.strip()] = "other-1"
+        acked[str(ledger.give("p-3", SHARE, notice=NOTICE, method="portal").id)] = "p-3"
+    with Ledger(ledger_file, create=False) as ledger:
+        assert ledger.verify(raise_on_failure=True).ok
+        stored = {str(e.id): e.subject for e in ledger.changes_since(registry)}
+        assert stored == acked

@@ -14,10 +14,11 @@
 //! starts the importer of N workload events (`CONSENT_LATENCY_ROWS`, default 200 000)
 //! in a child process, and meanwhile appends one withdrawal every ~20 ms
 //! (`CONSENT_LATENCY_INTERVAL_MS`) from this process through its own `Ledger::open`,
-//! timing every `append` call. A withdrawal counts as "during the import" when it was
-//! started before the importer exited and either failed or landed after the import's
-//! first event (so those that got in while the CLI was still parsing its file, before
-//! it wrote anything, are left out; they are counted separately). Then, with no
+//! timing every `append` call. A withdrawal counts as "during the import" when it
+//! failed, or when it landed after the import's first event and was started before the
+//! import's last event was recorded (so those that got in while the CLI was still
+//! parsing its file, or after the last commit while the importer exited, are left out;
+//! they are counted separately). Then, with no
 //! import running, the same number of withdrawals (at most `CONSENT_LATENCY_BASELINE`,
 //! default 250) at the same spacing on the same, now full, ledger: the baseline.
 //!
@@ -25,7 +26,7 @@
 //! puts it there) or at `CONSENT_CLI`; without it the `cli:` runs are skipped.
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -226,7 +227,8 @@ fn importer(args: &[String]) {
 
 /// One timed withdrawal.
 struct Sample {
-    started: Instant,
+    /// When it started, ms since the epoch (compared with the ledger's record times).
+    started_ms: i64,
     latency: Duration,
     /// Its sequence number; `None` when the append failed.
     seq: Option<u64>,
@@ -275,8 +277,14 @@ struct RunResult {
     import_ok: bool,
     import_note: String,
     during: Stats,
-    /// Withdrawals made before the importer wrote its first event (not in `during`).
-    before_first_write: usize,
+    /// Withdrawals made before the import's first event or after its last (not in
+    /// `during`).
+    outside: usize,
+    /// Time from the first to the last event of each import transaction (the commit
+    /// follows).
+    chunk_spans: Stats,
+    /// Withdrawals that were waiting when a chunk committed but did not get in then.
+    missed: Option<usize>,
     failures: usize,
     first_error: Option<String>,
     baseline: Stats,
@@ -285,12 +293,13 @@ struct RunResult {
 }
 
 fn withdraw(ledger: &Ledger, subject: String) -> Sample {
+    let started_ms = Timestamp::now().as_millis();
     let started = Instant::now();
     let r = ledger.append(NewEvent::withdraw(subject, PURPOSE));
     let latency = started.elapsed();
     match r {
         Ok(ev) => Sample {
-            started,
+            started_ms,
             latency,
             seq: Some(ev.seq),
             error: None,
@@ -301,7 +310,7 @@ fn withdraw(ledger: &Ledger, subject: String) -> Sample {
                 latency.as_secs_f64() * 1e3
             );
             Sample {
-                started,
+                started_ms,
                 latency,
                 seq: None,
                 error: Some(e.to_string()),
@@ -387,6 +396,15 @@ fn spawn(run: &Run, n: u64, ledger: &Path, root: &Path, cli: Option<&Path>) -> C
         .expect("start the importer")
 }
 
+/// Reads a child's pipe to the end in a thread (so a full pipe never stalls the child).
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = pipe.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    })
+}
+
 fn measure(
     run: &Run,
     n: u64,
@@ -418,6 +436,8 @@ fn measure(
 
     let t0 = Instant::now();
     let mut child = spawn(run, n, &path, root, cli);
+    let out = drain(child.stdout.take().expect("piped stdout"));
+    let err = drain(child.stderr.take().expect("piped stderr"));
     let status = loop {
         if let Some(st) = child.try_wait().expect("wait for the importer") {
             break st;
@@ -426,10 +446,8 @@ fn measure(
         pause(&mut rng, interval);
     };
     let wall = t0.elapsed();
-    let ended = Instant::now();
-    let output = child.wait_with_output().expect("importer output");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
     let head1 = ledger.head().expect("head").size;
 
     // What the importer says it did.
@@ -474,16 +492,27 @@ fn measure(
         );
     }
 
-    // The import's first sequence number: the smallest in (head0, head1) that is not ours.
+    // The import's events: the sequence numbers in head0..head1 that are not ours.
     let ours: std::collections::HashSet<u64> = samples.iter().filter_map(|s| s.seq).collect();
     let first_import = (head0..head1).find(|s| !ours.contains(s));
+    let last_import = (head0..head1).rev().find(|s| !ours.contains(s));
+    // When the import appended its last event (its last commit followed at once).
+    let last_recorded = last_import.map(|seq| {
+        ledger
+            .changes_since(seq, 1)
+            .expect("read the import's last event")[0]
+            .recorded_at
+            .as_millis()
+    });
+    // During the import: a withdrawal that failed, or landed after the import's first
+    // event and was started before its last one was recorded (those started later, while
+    // the importer was exiting, did not wait for it).
     let during: Vec<&Sample> = samples
         .iter()
-        .filter(|s| s.started < ended)
-        .filter(|s| match (s.seq, first_import) {
-            (None, _) => true,
-            (Some(seq), Some(first)) => seq > first,
-            (Some(_), None) => false,
+        .filter(|s| match (s.seq, first_import, last_recorded) {
+            (None, _, _) => true,
+            (Some(seq), Some(first), Some(last)) => seq > first && s.started_ms <= last,
+            _ => false,
         })
         .collect();
     let failed: Vec<&&Sample> = during.iter().filter(|s| s.seq.is_none()).collect();
@@ -504,7 +533,39 @@ fn measure(
             .map(|s| s.latency)
             .collect::<Vec<_>>(),
     );
-    let before_first_write = samples.len() - during.len();
+    let outside = samples.len() - during.len();
+
+    // The import's transactions, from the record times of their first and last events
+    // (the commit follows the last one), and whether any withdrawal sat through a
+    // commit without getting in: started before the last event of the chunk before the
+    // one it landed after.
+    let import_seqs: Vec<u64> = (head0..head1).filter(|s| !ours.contains(s)).collect();
+    let recorded = |seq: u64| -> i64 {
+        ledger.changes_since(seq, 1).expect("read an event")[0]
+            .recorded_at
+            .as_millis()
+    };
+    let chunk = run.chunk(n) as usize;
+    let (mut chunk_spans, mut missed) = (Vec::new(), None);
+    if import_ok {
+        for c in import_seqs.chunks(chunk) {
+            let span = recorded(c[c.len() - 1]) - recorded(c[0]);
+            chunk_spans.push(Duration::from_millis(span.max(0) as u64));
+        }
+        let mut m = 0;
+        for s in &during {
+            let Some(seq) = s.seq else { continue };
+            let before = import_seqs.partition_point(|&x| x < seq);
+            if before == 0 {
+                continue;
+            }
+            let c = (before - 1) / chunk;
+            if c >= 1 && s.started_ms < recorded(import_seqs[c * chunk - 1]) {
+                m += 1;
+            }
+        }
+        missed = Some(m);
+    }
 
     // Baseline: the same spacing, nothing else writing, on the now full ledger.
     let k = during.len().clamp(1, baseline_cap.max(1));
@@ -524,7 +585,9 @@ fn measure(
         import_ok,
         import_note: note,
         during: during_stats,
-        before_first_write,
+        outside,
+        chunk_spans: stats(&chunk_spans),
+        missed,
         failures,
         first_error,
         baseline: stats(&base),
@@ -546,9 +609,16 @@ fn print_run(r: &RunResult) {
         if r.import_ok { "ok" } else { "FAILED" }
     );
     eprintln!(
-        "  during: {} withdrawals ok, {} failed ({} more landed before the import's first write): \
+        "  during: {} withdrawals ok, {} failed ({} more before the import's first event or after its last): \
          min {:.2} / median {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms",
-        d.count, r.failures, r.before_first_write, d.min, d.median, d.p95, d.p99, d.max
+        d.count, r.failures, r.outside, d.min, d.median, d.p95, d.p99, d.max
+    );
+    eprintln!(
+        "  import transactions: first to last event median {:.1} / max {:.1} ms (plus the commit); \
+         withdrawals that sat through a commit without getting in: {}",
+        r.chunk_spans.median,
+        r.chunk_spans.max,
+        r.missed.map_or("?".into(), |m| m.to_string())
     );
     if let Some(e) = &r.first_error {
         eprintln!("          {e}");

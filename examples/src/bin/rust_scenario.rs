@@ -92,7 +92,7 @@ fn main() -> Result<(), Error> {
     ledger.append(opt_in.clone())?;
     check(
         "a retried registration row is the same event",
-        ledger.append(opt_in)?.seq == 6,
+        ledger.append(opt_in)?.seq == 7,
     );
     check(
         "the feed lists the student",
