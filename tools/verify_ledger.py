@@ -404,10 +404,10 @@ class Checker:
                 leaf = None
             stored = tree.get((0, position))
             if leaf is not None and stored != leaf:
-                findings.append((position, "leaf hash missing or different from the event"
-                                 if stored is None or (0, position) not in tree
-                                 else "leaf hash differs from the event"))
-            self.leaves.append(leaf if leaf is not None else stored or b"\x00" * 32)
+                findings.append((position, f"leaf hash (0, {position}) "
+                                 + ("missing" if (0, position) not in tree
+                                    else "differs from the event")))
+            self.leaves.append(leaf)
             position += 1
             # Stop at the end of the first chunk holding a finding: the smaller seq wins.
             if findings and position % CHUNK == 0:
@@ -531,9 +531,6 @@ class Checker:
         missing = required - d.keys()
         if missing:
             raise Bad(f"ledger_configured lacks {', '.join(sorted(missing))}")
-        unknown = d.keys() - required - migration
-        if unknown:
-            raise Bad(f"ledger_configured has unknown keys {', '.join(sorted(unknown))}")
         if d["format"] != "consent-ledger":
             raise Bad(f"ledger_configured.format is {d['format']!r}")
         if not is_int(d["schema_version"]) or d["schema_version"] != SCHEMA_VERSION:
@@ -595,14 +592,12 @@ class Checker:
             raise Bad("notice_defined lacks the notice id")
         if version is None:
             raise Bad("notice_defined lacks the version")
-        d = strict_json(details) if details is not None else None
-        if not isinstance(d, dict):
-            raise Bad("notice_defined lacks a JSON notice definition")
+        if details is None:
+            raise Bad("notice_defined lacks its definition")
         if (nid, version) in state.notices:
             raise Bad(f"notice {show(nid)} version {show(version)} is defined again "
                       f"(first at {state.notices[(nid, version)]})")
         state.notices[(nid, version)] = ev.seq
-        ev.json = d
 
     def check_erasure(self, ev, v, state):
         d = strict_json(v["details"]) if v["details"] is not None else None
@@ -691,7 +686,7 @@ class Checker:
                 elif row.subject_key != er.subject_key:
                     findings.append((where, f"E3: erasure {er.seq} lists {s}, whose "
                                             "subject_key is not its marker"))
-                if s in listed:
+                if listed.get(s, er.seq) != er.seq:
                     findings.append((where, f"E3: {s} is listed by erasures {listed[s]} and "
                                             f"{er.seq}"))
                 else:
@@ -716,7 +711,7 @@ class Checker:
                                             "subject_erased event"))
                     ok = False
                 if ok:
-                    before[r] = e
+                    before.setdefault(r, []).append(e)
                     if r < e:
                         per_erasure[e] = per_erasure.get(e, 0) + 1
             for er in erasures:
@@ -727,13 +722,6 @@ class Checker:
                     findings.append((er.seq, f"E5: erased_before_migration accounts for {n} "
                                              f"rows before erasure {er.seq}, it says "
                                              f"{er.json['events_erased']}"))
-        else:
-            for er in erasures:
-                if er.encoding == 1:
-                    n = er.json["events_erased"]
-                    if n != 0:
-                        findings.append((er.seq, f"E5: schema-1 erasure {er.seq} erased {n} "
-                                                 "events, none accounted for"))
 
         # E4 and E6.
         for row in ev:
@@ -742,8 +730,8 @@ class Checker:
             if row.salt is None:
                 if row.seq in listed:
                     continue
-                e = before.get(row.seq)
-                if e is not None and ev[e].encoding == 1 and ev[e].subject_key == row.subject_key:
+                if any(ev[e].encoding == 1 and ev[e].subject_key == row.subject_key
+                       for e in before.get(row.seq, ())):
                     continue
                 er = markers.get(row.subject_key)
                 if row.encoding == 2 and er is not None and er.seq < row.seq:
@@ -757,12 +745,12 @@ class Checker:
     def check_derived(self):
         """§7. Returns findings (seq, why)."""
         findings = []
-        size = len(self.events)
 
         def own(cell):
+            """§8: a stored row with no rebuilt counterpart is named by its own seq. The
+            spec does not say what names a seq below 0 or one that is no INTEGER: 0."""
             t, s = cell
-            return s if t == INTEGER and 0 <= s < size else (size if t == INTEGER and s >= size
-                                                            else 0)
+            return s if t == INTEGER and s >= 0 else 0
 
         # purposes and notices.
         purposes, notices, erased = {}, {}, {}
@@ -833,8 +821,15 @@ class Checker:
             elif got != want:
                 findings.append((seq, f"current: the row {self.show_key(key)} differs "
                                       "from the log"))
+        by_value = {tuple(v for _, v in key): want[1][1] for key, want in rebuilt.items()}
         for key, got in stored.items():
-            if key not in rebuilt:
+            if not current_row_sound(key, got):
+                # §8: a stored row of the wrong types or values is named by the rebuilt
+                # row with the same subject, purpose and recipient, else 0.
+                findings.append((by_value.get(tuple(v for _, v in key), 0),
+                                 f"current: the row {self.show_key(key)} has a value of the "
+                                 "wrong type or out of range"))
+            elif key not in rebuilt:
                 findings.append((own(got[1]), f"current: the row {self.show_key(key)} "
                                                 "has no events"))
         return findings
@@ -940,6 +935,20 @@ def fold_event(rows, e, consent):
             r["seq"] = e.seq
             r["event_id"] = e.id
             r["until"] = None
+
+
+STATES = {b"given", b"refused", b"withdrawn", b"revoked", b"objected", b"invalidated"}
+
+
+def current_row_sound(key, cells):
+    """A stored `current` row has the types and values §2 and §7 give it: TEXT subject,
+    purpose and recipient; a known state; an event's seq and 16-byte id; INTEGER times
+    (`until` NULL or INTEGER)."""
+    (ts, _), (tp, _), (tr, _) = key
+    (tst, state), (tq, seq), (te, eid), (tsi, _), (tu, _), (tl, _) = cells
+    return (ts == tp == tr == tst == TEXT and state in STATES
+            and tq == INTEGER and seq >= 0 and te == BLOB and len(eid) == 16
+            and tsi == INTEGER and tu in (INTEGER, "null") and tl == INTEGER)
 
 
 def min_finding(findings):

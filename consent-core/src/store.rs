@@ -322,7 +322,20 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
     let found = if fresh {
         Found::Fresh
     } else {
-        identify(&conn)?
+        match identify(&conn) {
+            // A SQLite file without a single schema object (creation interrupted
+            // after SQLite wrote its header): nothing in it to lose.
+            Err(Error::NotALedger(_)) if is_empty(&conn).unwrap_or(false) => {
+                if opts.read_only || !opts.create {
+                    return Err(Error::NotALedger(format!(
+                        "{} is an empty SQLite database (an interrupted `init`?); only creating a ledger may write one into it",
+                        path.display()
+                    )));
+                }
+                Found::Fresh
+            }
+            other => other?,
+        }
     };
     if !opts.read_only {
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;

@@ -489,77 +489,86 @@ impl Scan {
     }
 }
 
+/// Compares a registry table (`purposes` or `notices`) with the rows the log defines.
+/// A differing row names its event: by its key, else by its own `seq`, else 0.
+fn check_registry(
+    conn: &Connection,
+    table: &str,
+    version_type: &str,
+    want: &HashMap<(String, String), (u64, i64, String)>,
+    first: &mut First,
+) -> Result<()> {
+    use rusqlite::types::ValueRef;
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, version, seq, registered_at, def FROM {table} NOT INDEXED"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> rusqlite::Result<Option<String>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
+                _ => None,
+            })
+        };
+        let int = |i: usize| -> rusqlite::Result<Option<i64>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Integer(n) => Some(n),
+                _ => None,
+            })
+        };
+        let version = if version_type == "integer" {
+            int(1)?.map(|v| v.to_string())
+        } else {
+            text(1)?
+        };
+        let key = text(0)?.zip(version);
+        let stored = match (int(2)?, int(3)?, text(4)?) {
+            (Some(seq), Some(at), Some(def)) => Some((seq as u64, at, def)),
+            _ => None,
+        };
+        let expected = key.as_ref().and_then(|k| want.get(k));
+        if let (Some(k), Some(w)) = (&key, expected) {
+            if stored.as_ref() == Some(w) && seen.insert(k.clone()) {
+                continue;
+            }
+        }
+        let seq = expected
+            .map(|w| w.0)
+            .or_else(|| int(2).ok().flatten().and_then(|s| u64::try_from(s).ok()))
+            .unwrap_or(0);
+        if let Some(k) = key.filter(|k| want.contains_key(k)) {
+            seen.insert(k);
+        }
+        first.note(
+            seq,
+            format!("the {table} row for event {seq} differs from the log"),
+        );
+    }
+    if let Some(w) = want
+        .iter()
+        .filter(|(k, _)| !seen.contains(*k))
+        .map(|(_, w)| w.0)
+        .min()
+    {
+        first.note(
+            w,
+            format!("the {table} table lacks the row event {w} defines"),
+        );
+    }
+    Ok(())
+}
+
 /// Compares every derived table with what the scan rebuilt from the log.
 fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()> {
-    // Registry tables.
-    let mut seen = 0usize;
-    let mut stmt = conn.prepare("SELECT id, version, seq, registered_at, def, typeof(id), typeof(version), typeof(seq), typeof(registered_at), typeof(def) FROM purposes")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
-        let ok_types = types == ["text", "integer", "integer", "integer", "text"];
-        let row = ok_types
-            .then(|| -> rusqlite::Result<_> {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)?),
-                    (
-                        r.get::<_, i64>(2)? as u64,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
-                    ),
-                ))
-            })
-            .transpose()?;
-        match row {
-            Some((k, v)) if scan.purposes.get(&k) == Some(&v) => seen += 1,
-            Some((k, _)) => {
-                let seq = scan.purposes.get(&k).map_or(0, |v| v.0);
-                first.note(
-                    seq,
-                    format!("the purposes row for event {seq} differs from the event"),
-                );
-            }
-            None => first.note(0, "a purposes row has the wrong storage types"),
-        }
-    }
-    if seen != scan.purposes.len() {
-        let seq = scan.purposes.values().map(|v| v.0).min().unwrap_or(0);
-        first.note(seq, "the purposes table lacks a row its events define");
-    }
-    let mut seen = 0usize;
-    let mut stmt = conn.prepare("SELECT id, version, seq, registered_at, def, typeof(id), typeof(version), typeof(seq), typeof(registered_at), typeof(def) FROM notices")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let types: Vec<String> = (5..10).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
-        let ok_types = types == ["text", "text", "integer", "integer", "text"];
-        let row = ok_types
-            .then(|| -> rusqlite::Result<_> {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                    (
-                        r.get::<_, i64>(2)? as u64,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
-                    ),
-                ))
-            })
-            .transpose()?;
-        match row {
-            Some((k, v)) if scan.notices.get(&k) == Some(&v) => seen += 1,
-            Some((k, _)) => {
-                let seq = scan.notices.get(&k).map_or(0, |v| v.0);
-                first.note(
-                    seq,
-                    format!("the notices row for event {seq} differs from the event"),
-                );
-            }
-            None => first.note(0, "a notices row has the wrong storage types"),
-        }
-    }
-    if seen != scan.notices.len() {
-        let seq = scan.notices.values().map(|v| v.0).min().unwrap_or(0);
-        first.note(seq, "the notices table lacks a row its events define");
-    }
+    // Registry tables: purposes' integer versions compared as text keys.
+    let purposes: HashMap<(String, String), (u64, i64, String)> = scan
+        .purposes
+        .iter()
+        .map(|((id, v), row)| ((id.clone(), v.to_string()), row.clone()))
+        .collect();
+    check_registry(conn, "purposes", "integer", &purposes, first)?;
+    check_registry(conn, "notices", "text", &scan.notices, first)?;
     // Materialized state: rows under each purpose's latest basis.
     let mut want: HashMap<(String, String, String), CurrentRow> = HashMap::new();
     for ((subject, purpose), rows) in &scan.groups {
@@ -627,10 +636,32 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
                     ),
                 ),
             },
-            None => first.note(
-                0,
-                "a materialized row has the wrong storage types or values",
-            ),
+            None => {
+                // Name the event that decides the row this one stands for, if its key
+                // can be read at all.
+                let text = |i: usize| match r.get_ref(i) {
+                    Ok(rusqlite::types::ValueRef::Text(b)) => {
+                        std::str::from_utf8(b).ok().map(String::from)
+                    }
+                    _ => None,
+                };
+                let own_seq = match r.get_ref(4) {
+                    Ok(rusqlite::types::ValueRef::Integer(n)) => u64::try_from(n).ok(),
+                    _ => None,
+                };
+                let seq = match (text(0), text(1), text(2)) {
+                    (Some(a), Some(b), Some(c)) => want.remove(&(a, b, c)).map(|w| w.seq),
+                    _ => None,
+                }
+                .or(own_seq)
+                .unwrap_or(0);
+                first.note(
+                    seq,
+                    format!(
+                        "the materialized row of event {seq} has the wrong storage types or values"
+                    ),
+                );
+            }
         }
     }
     if let Some(w) = want.values().min_by_key(|w| w.seq) {

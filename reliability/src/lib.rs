@@ -124,20 +124,43 @@ pub struct PyVerdict {
     pub ok: bool,
     /// The first bad sequence number it named, if any.
     pub first_bad_seq: Option<u64>,
+    /// The head of an `OK SIZE:ROOTHEX` answer.
+    pub head: Option<String>,
+    /// It printed `SIMULATED` (the ledger's clock is simulated).
+    pub simulated: bool,
     /// Its whole output.
     pub output: String,
 }
 
-/// Runs the independent Python verifier on `ledger` (with `--head` when given).
-/// `None` when python3 is not installed.
+/// Runs the independent Python verifier on `ledger` (with `--head` when given), without
+/// the pseudonym key (erasure rule E7 is then skipped). `None` when python3 is not
+/// installed.
 pub fn python_verify(ledger: &std::path::Path, head: Option<&str>) -> Option<PyVerdict> {
+    python_verify_with_key(ledger, head, None)
+}
+
+/// Runs the independent Python verifier on `ledger`, with `--head` and `--key-file` when
+/// given. `None` when python3 is not installed; any other failure to run it panics, as
+/// does an exit status other than 0 (OK) or 1 (BAD).
+pub fn python_verify_with_key(
+    ledger: &std::path::Path,
+    head: Option<&str>,
+    key_file: Option<&std::path::Path>,
+) -> Option<PyVerdict> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/verify_ledger.py");
     let mut cmd = std::process::Command::new("python3");
     cmd.arg(script).arg(ledger);
     if let Some(h) = head {
         cmd.arg("--head").arg(h);
     }
-    let out = cmd.output().ok()?;
+    if let Some(k) = key_file {
+        cmd.arg("--key-file").arg(k);
+    }
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run python3: {e}"),
+    };
     let output = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -147,15 +170,21 @@ pub fn python_verify(ledger: &std::path::Path, head: Option<&str>) -> Option<PyV
         matches!(out.status.code(), Some(0 | 1)),
         "verify_ledger.py crashed: {output}"
     );
-    // "BAD seq N: why" names the first bad event.
+    // "BAD seq N: why" names the first bad event; "OK SIZE:ROOTHEX" the head.
     let first_bad_seq = output
         .lines()
         .find_map(|l| l.strip_prefix("BAD seq "))
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.trim().parse().ok());
+    let head = output
+        .lines()
+        .find_map(|l| l.strip_prefix("OK "))
+        .map(|h| h.trim().to_string());
     Some(PyVerdict {
         ok: out.status.success(),
         first_bad_seq,
+        head,
+        simulated: output.lines().any(|l| l.trim() == "SIMULATED"),
         output,
     })
 }

@@ -46,14 +46,15 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
     // Header magic overwritten.
     let mut header = original.clone();
     header[..16].copy_from_slice(b"NOT A LEDGER!!!\0");
-    cases.push(("corrupt header magic", header, ErrorKind::Corrupt));
+    cases.push(("corrupt header magic", header, ErrorKind::NotALedger));
     // Page size field set to an impossible value.
     let mut page_size = original.clone();
     page_size[16..18].copy_from_slice(&[0x00, 0x03]);
-    cases.push(("corrupt page size", page_size, ErrorKind::Corrupt));
+    // SQLite cannot read such a header at all: nothing says it was ever a ledger.
+    cases.push(("corrupt page size", page_size, ErrorKind::NotALedger));
     // Random bytes.
     let random: Vec<u8> = (0..16384).map(|_| rand::random()).collect();
-    cases.push(("random bytes", random, ErrorKind::Corrupt));
+    cases.push(("random bytes", random, ErrorKind::NotALedger));
     // The first page only: the schema points at pages that are not there.
     cases.push((
         "truncated to one page",
@@ -64,7 +65,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
     cases.push((
         "a text file",
         b"subject,purpose\nstu-1,jmsu.marketing\n".repeat(200),
-        ErrorKind::Corrupt,
+        ErrorKind::NotALedger,
     ));
     let mut tried = 0;
     for (what, bytes, want) in cases {
@@ -95,7 +96,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
         .unwrap();
     assert_eq!(
         open_kind(&foreign, LedgerOptions::default()),
-        ErrorKind::Corrupt
+        ErrorKind::NotALedger
     );
     let n: i64 = Connection::open(&foreign)
         .unwrap()
@@ -113,7 +114,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
         .unwrap();
     assert_eq!(
         open_kind(&other_meta, LedgerOptions::default()),
-        ErrorKind::Corrupt
+        ErrorKind::NotALedger
     );
 
     // A ledger written by a newer version: refused, read-only too, and not touched.
@@ -121,7 +122,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
     std::fs::copy(&good, &newer).unwrap();
     Connection::open(&newer)
         .unwrap()
-        .execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'", [])
+        .execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'", [])
         .unwrap();
     assert_eq!(
         open_kind(&newer, LedgerOptions::default()),
@@ -145,7 +146,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, 3);
     println!(
         "bad files: {} damaged files and 3 foreign/newer ledgers refused with a clear error",
         tried

@@ -22,8 +22,8 @@ use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
-/// Columns of `events`, in the order of the schema. `subject_key` is left out: the
-/// format makes it an index outside the hash (see `core_bugs.rs`).
+/// Columns of `events`, in the order of the schema: every one is hashed or checked
+/// (format 2 hashes `subject_key` and `source_key`, and `encoding` picks the hash).
 const EVENT_COLUMNS: &[&str] = &[
     "seq",
     "id",
@@ -48,20 +48,48 @@ const EVENT_COLUMNS: &[&str] = &[
     "evidence",
     "target",
     "details",
+    "subject_key",
+    "source_key",
+    "encoding",
 ];
 
-/// (table, key columns, other columns). `registered_at` of the registry tables is
-/// left out of the matrix: `verify` does not check it (see `core_bugs.rs`).
+/// (table, key columns, other columns).
 const DERIVED: &[(&str, &[&str], &[&str])] = &[
     ("tree", &["level", "idx"], &["hash"]),
-    ("purposes", &["id", "version"], &["seq", "def"]),
-    ("notices", &["id", "version"], &["seq", "def"]),
+    (
+        "purposes",
+        &["id", "version"],
+        &["seq", "registered_at", "def"],
+    ),
+    (
+        "notices",
+        &["id", "version"],
+        &["seq", "registered_at", "def"],
+    ),
     (
         "current",
         &["subject", "purpose", "recipient"],
-        &["state", "seq", "since", "until", "last_effective"],
+        &[
+            "state",
+            "seq",
+            "event_id",
+            "since",
+            "until",
+            "last_effective",
+        ],
     ),
 ];
+
+/// Copies a ledger file with its pseudonym key file.
+fn copy_ledger(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let _ = std::fs::remove_file(consent_core::default_key_path(to));
+    std::fs::copy(
+        consent_core::default_key_path(from),
+        consent_core::default_key_path(to),
+    )
+    .unwrap();
+}
 
 struct Matrix {
     dir: PathBuf,
@@ -263,7 +291,7 @@ impl Matrix {
     ) {
         self.defined += 1;
         let copy = self.dir.join(format!("case{}.db", self.defined));
-        std::fs::copy(&self.base, &copy).unwrap();
+        copy_ledger(&self.base, &copy);
         let made = {
             let conn = Connection::open(&copy).unwrap();
             tamper(&conn)
@@ -503,7 +531,7 @@ fn every_tampering_is_caught_and_named() {
     // 3. Forged rows.
     let copy_row = "INSERT INTO events SELECT ?1, randomblob(16), kind, subject, salt, personal_digest, purpose, purpose_version, \
         recipient, notice_id, notice_version, notice_sha256, explicit, method, recorded_by, effective_at, recorded_at, expires_at, \
-        effect_deadline, NULL, evidence, target, details, subject_key FROM events WHERE seq = ?2";
+        effect_deadline, NULL, evidence, target, details, subject_key, NULL, encoding FROM events WHERE seq = ?2";
     for _ in 0..per * 2 {
         let from = m.rng.random_range(0..size) as i64;
         for (at, want) in [(size as i64, size), (size as i64 + 3, size), (-1, 0)] {
@@ -657,7 +685,7 @@ fn tails(dir: &Path, per: u64, misses: &mut Vec<String>) -> (u64, u64) {
         }
         assert!(l.checkpoint().unwrap());
         let snap = dir.join(format!("snap{i}.db"));
-        std::fs::copy(&path, &snap).unwrap();
+        copy_ledger(&path, &snap);
         snaps.push((snap, l.head().unwrap()));
     }
     l.append(NewEvent::withdraw("tail-0-0", "jmsu.marketing"))

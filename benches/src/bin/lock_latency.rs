@@ -6,8 +6,9 @@
 //!     core:CHUNK    a child of this binary calling `Ledger::append_chunked(.., CHUNK)`
 //!     single        the old behaviour: the whole import in one transaction, and the
 //!                   withdrawing ledger opened with a 5 s busy timeout
+//!     alone:CHUNK   as `core:CHUNK` with no withdrawals: the import's own time
 //!     (default: cli:1000 core:1000 core:10000 single)
-//! lock_latency importer LEDGER N CHUNK   (internal) the child of `core:` and `single`
+//! lock_latency importer LEDGER N CHUNK   (internal) the child of `core:`, `single`, `alone:`
 //! ```
 //!
 //! Each run creates a fresh ledger with the benches' registry in a temporary directory,
@@ -96,7 +97,7 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: lock_latency [cli:CHUNK | core:CHUNK | single]...");
+    eprintln!("usage: lock_latency [cli:CHUNK | core:CHUNK | single | alone:CHUNK]...");
     std::process::exit(2)
 }
 
@@ -115,6 +116,8 @@ enum Mode {
     Cli,
     Core,
     Single,
+    /// The core importer with nobody else writing.
+    Alone,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -134,6 +137,10 @@ impl Run {
             Mode::Cli => format!("CLI `consent import --chunk {}`", self.chunk(n)),
             Mode::Core => format!("core `append_chunked`, chunk {}", self.chunk(n)),
             Mode::Single => "one transaction (old behaviour), busy timeout 5 s".to_string(),
+            Mode::Alone => format!(
+                "core `append_chunked`, chunk {}, no withdrawals",
+                self.chunk(n)
+            ),
         }
     }
 }
@@ -153,6 +160,10 @@ fn parse_run(s: &str) -> Run {
         },
         Some(("core", c)) => Run {
             mode: Mode::Core,
+            chunk: Some(chunk(c)),
+        },
+        Some(("alone", c)) => Run {
+            mode: Mode::Alone,
             chunk: Some(chunk(c)),
         },
         None if s == "single" => Run {
@@ -283,6 +294,8 @@ struct RunResult {
     /// Time from the first to the last event of each import transaction (the commit
     /// follows).
     chunk_spans: Stats,
+    /// First event of each import transaction to the next one's.
+    cycles: Stats,
     /// Withdrawals that were waiting when a chunk committed but did not get in then.
     missed: Option<usize>,
     failures: usize,
@@ -380,7 +393,7 @@ fn spawn(run: &Run, n: u64, ledger: &Path, root: &Path, cli: Option<&Path>) -> C
                 .arg(run.chunk(n).to_string());
             c
         }
-        Mode::Core | Mode::Single => {
+        Mode::Core | Mode::Single | Mode::Alone => {
             let mut c = Command::new(std::env::current_exe().expect("own path"));
             c.arg("importer")
                 .arg(ledger)
@@ -442,6 +455,10 @@ fn measure(
         if let Some(st) = child.try_wait().expect("wait for the importer") {
             break st;
         }
+        if run.mode == Mode::Alone {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         samples.push(withdraw(&ledger, format!("w{:07}", samples.len())));
         pause(&mut rng, interval);
     };
@@ -465,7 +482,7 @@ fn measure(
                 format!("{chunks} chunks committed; time from spawn to exit, file parse included"),
             )
         }
-        Mode::Core | Mode::Single => {
+        Mode::Core | Mode::Single | Mode::Alone => {
             let mut f = stdout.split_whitespace();
             let secs = (f.next() == Some("done"))
                 .then(|| f.next().and_then(|s| s.parse().ok()))
@@ -536,7 +553,9 @@ fn measure(
     let outside = samples.len() - during.len();
 
     // The import's transactions, from the record times of their first and last events
-    // (the commit follows the last one), and whether any withdrawal sat through a
+    // (the commit follows the last one): how long each spent appending, and its cycle
+    // (first event to the next transaction's first event: appends, commit, pause, and
+    // any withdrawal that got in between). And whether any withdrawal sat through a
     // commit without getting in: started before the last event of the chunk before the
     // one it landed after.
     let import_seqs: Vec<u64> = (head0..head1).filter(|s| !ours.contains(s)).collect();
@@ -546,11 +565,17 @@ fn measure(
             .as_millis()
     };
     let chunk = run.chunk(n) as usize;
-    let (mut chunk_spans, mut missed) = (Vec::new(), None);
+    let ms = |d: i64| Duration::from_millis(d.max(0) as u64);
+    let (mut chunk_spans, mut cycles, mut missed) = (Vec::new(), Vec::new(), None);
     if import_ok {
+        let mut prev_first = None;
         for c in import_seqs.chunks(chunk) {
-            let span = recorded(c[c.len() - 1]) - recorded(c[0]);
-            chunk_spans.push(Duration::from_millis(span.max(0) as u64));
+            let first = recorded(c[0]);
+            chunk_spans.push(ms(recorded(c[c.len() - 1]) - first));
+            if let Some(p) = prev_first {
+                cycles.push(ms(first - p));
+            }
+            prev_first = Some(first);
         }
         let mut m = 0;
         for s in &during {
@@ -568,7 +593,11 @@ fn measure(
     }
 
     // Baseline: the same spacing, nothing else writing, on the now full ledger.
-    let k = during.len().clamp(1, baseline_cap.max(1));
+    let k = if run.mode == Mode::Alone {
+        0
+    } else {
+        during.len().clamp(1, baseline_cap.max(1))
+    };
     let mut base = Vec::with_capacity(k);
     for i in 0..k {
         let s = withdraw(&ledger, format!("b{i:07}"));
@@ -587,12 +616,40 @@ fn measure(
         during: during_stats,
         outside,
         chunk_spans: stats(&chunk_spans),
+        cycles: stats(&cycles),
         missed,
         failures,
         first_error,
         baseline: stats(&base),
         load_before,
         load_after,
+    }
+}
+
+/// A figure with `decimals` decimals, or `—` when there is none.
+fn fmt(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
+    } else {
+        "—".into()
+    }
+}
+
+fn f1(v: f64) -> String {
+    fmt(v, 1)
+}
+
+fn f2(v: f64) -> String {
+    fmt(v, 2)
+}
+
+/// During / baseline.
+fn ratio(during: f64, baseline: f64) -> String {
+    let r = during / baseline;
+    if r.is_finite() {
+        format!("{r:.1}×")
+    } else {
+        "—".into()
     }
 }
 
@@ -609,29 +666,46 @@ fn print_run(r: &RunResult) {
         if r.import_ok { "ok" } else { "FAILED" }
     );
     eprintln!(
-        "  during: {} withdrawals ok, {} failed ({} more before the import's first event or after its last): \
-         min {:.2} / median {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms",
-        d.count, r.failures, r.outside, d.min, d.median, d.p95, d.p99, d.max
+        "  import transactions: appending (first to last event) median {} / max {} ms; \
+         cycle (to the next one's first event) median {} / max {} ms",
+        f1(r.chunk_spans.median),
+        f1(r.chunk_spans.max),
+        f1(r.cycles.median),
+        f1(r.cycles.max),
     );
+    if r.run.mode == Mode::Alone {
+        return;
+    }
     eprintln!(
-        "  import transactions: first to last event median {:.1} / max {:.1} ms (plus the commit); \
-         withdrawals that sat through a commit without getting in: {}",
-        r.chunk_spans.median,
-        r.chunk_spans.max,
+        "  during: {} withdrawals ok, {} failed ({} more before the import's first event or after its last): \
+         min {} / median {} / p95 {} / p99 {} / max {} ms; {} sat through a commit without getting in",
+        d.count,
+        r.failures,
+        r.outside,
+        f2(d.min),
+        f2(d.median),
+        f2(d.p95),
+        f2(d.p99),
+        f2(d.max),
         r.missed.map_or("?".into(), |m| m.to_string())
     );
     if let Some(e) = &r.first_error {
         eprintln!("          {e}");
     }
     eprintln!(
-        "  baseline (no import, {} withdrawals): min {:.2} / median {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms",
-        b.count, b.min, b.median, b.p95, b.p99, b.max
+        "  baseline (no import, {} withdrawals): min {} / median {} / p95 {} / p99 {} / max {} ms",
+        b.count,
+        f2(b.min),
+        f2(b.median),
+        f2(b.p95),
+        f2(b.p99),
+        f2(b.max)
     );
     eprintln!(
-        "  ratio during / baseline: median {:.1}×, p99 {:.1}×, max {:.1}×; load {} -> {}",
-        d.median / b.median,
-        d.p99 / b.p99,
-        d.max / b.max,
+        "  ratio during / baseline: median {}, p99 {}, max {}; load {} -> {}",
+        ratio(d.median, b.median),
+        ratio(d.p99, b.p99),
+        ratio(d.max, b.max),
         r.load_before,
         r.load_after
     );
@@ -639,36 +713,51 @@ fn print_run(r: &RunResult) {
 
 fn print_table(results: &[RunResult]) {
     println!(
-        "| importer | rows | chunk | import (s) | withdrawals during | failed | min | median | p95 | p99 | max | baseline median / p99 / max | ratio median / p99 / max |"
+        "| importer | rows | chunk | import (s) | transaction: appending / cycle, median (max) ms | withdrawals during | failed | sat through a commit | min | median | p95 | p99 | max | baseline median / p99 / max | during ÷ baseline: median / p99 / max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let (d, b) = (&r.during, &r.baseline);
         let who = match r.run.mode {
             Mode::Cli => "CLI `consent import`",
             Mode::Core => "core `append_chunked`",
-            Mode::Single => "one transaction (busy timeout 5 s)",
+            Mode::Single => "one transaction, busy timeout 5 s",
+            Mode::Alone => "core `append_chunked`, no withdrawals",
         };
+        let withdrawals = r.run.mode != Mode::Alone;
+        let w = |v: String| if withdrawals { v } else { "—".into() };
         println!(
-            "| {who} | {} | {} | {:.1}{} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {:.1}× / {:.1}× / {:.1}× |",
+            "| {who} | {} | {} | {:.1}{} | {} ({}) / {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} / {} |",
             r.rows,
             r.run.chunk(r.rows),
             r.import_secs,
             if r.import_ok { "" } else { " (FAILED)" },
-            d.count,
-            r.failures,
-            d.min,
-            d.median,
-            d.p95,
-            d.p99,
-            d.max,
-            b.median,
-            b.p99,
-            b.max,
-            d.median / b.median,
-            d.p99 / b.p99,
-            d.max / b.max,
+            fmt(r.chunk_spans.median, 0),
+            fmt(r.chunk_spans.max, 0),
+            fmt(r.cycles.median, 0),
+            fmt(r.cycles.max, 0),
+            w(d.count.to_string()),
+            w(r.failures.to_string()),
+            w(r.missed.map_or("?".into(), |m| m.to_string())),
+            f2(d.min),
+            f2(d.median),
+            f2(d.p95),
+            f2(d.p99),
+            f2(d.max),
+            f2(b.median),
+            f2(b.p99),
+            f2(b.max),
+            ratio(d.median, b.median),
+            ratio(d.p99, b.p99),
+            ratio(d.max, b.max),
         );
     }
-    println!("\nLatencies in ms; {}", machine());
+    println!(
+        "\nLatencies in ms. Transaction appending: first to last event of each import \
+         transaction (its commit follows); cycle: to the next transaction's first event \
+         (appends, commit, pause, and the withdrawal that got in). Sat through a commit: \
+         withdrawals still waiting when a transaction before the one they landed after had \
+         committed. {}",
+        machine()
+    );
 }
