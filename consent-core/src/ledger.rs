@@ -94,6 +94,9 @@ struct Inner {
     legacy_markers: bool,
     /// The writer lock file (file ledgers opened for writing).
     lock: Option<WriteLock>,
+    /// The ledger file and the identity of its `-wal`/`-shm` as our connection uses
+    /// them (file ledgers), to notice them deleted under us (`store::WalFiles`).
+    wal: Option<(PathBuf, store::WalFiles)>,
     /// The schema cookie last checked against the expected schema.
     schema_cookie: Cell<i64>,
     /// Set when SQLite itself aborted the open batch (e.g. on a full disk): every
@@ -229,6 +232,7 @@ impl Ledger {
             key: None,
             legacy_markers: false,
             lock,
+            wal: None,
             schema_cookie: Cell::new(-1),
             batch_aborted: None,
             busy_timeout: options.busy_timeout,
@@ -237,6 +241,13 @@ impl Ledger {
             uuid_context: uuid::ContextV7::new(),
         };
         inner.setup(found, &options, key_path.as_deref())?;
+        if let Some(p) = &path {
+            // A read makes SQLite open (and if need be create) the WAL and its index.
+            let _: i64 = inner
+                .conn
+                .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
+            inner.wal = Some((p.clone(), store::WalFiles::of(p)));
+        }
         Ok(Ledger {
             slot: Mutex::new(Slot {
                 inner: Some(inner),
@@ -290,6 +301,7 @@ impl Ledger {
     fn with<T>(&self, owner: Option<u64>, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
         let mut slot = self.wait_turn(owner)?;
         let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
+        inner.check_wal()?;
         f(inner)
     }
 
@@ -491,7 +503,7 @@ impl Ledger {
                 Some(why) => Err(Error::Batch(format!(
                     "the batch was aborted ({why}); nothing was committed"
                 ))),
-                None => exec(&inner.conn, "COMMIT"),
+                None => exec(&inner.conn, "COMMIT").and_then(|()| inner.check_wal()),
             }
         } else {
             inner.batch_aborted = None;
@@ -1312,6 +1324,22 @@ impl Inner {
                 |r| r.get::<_, i64>(0),
             )? > 0;
         Ok(())
+    }
+
+    /// Fails when the ledger's `-wal` or `-shm` file was deleted or replaced under this
+    /// connection (see `store::WalFiles`): writes would go to a file no other process
+    /// sees, and reads would miss their writes.
+    fn check_wal(&self) -> Result<()> {
+        match &self.wal {
+            Some((path, was)) if was.replaced_in(&store::WalFiles::of(path)) => Err(Error::Storage(
+                "the ledger's WAL was deleted under this process (another SQLite library in it, such as \
+                 Python's sqlite3 module, opened and closed the ledger file): what this handle wrote \
+                 last may not be recorded; close every handle on this ledger in this process and \
+                 reopen it, then check and retry (a source id makes the retry safe)"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Runs `f` in a write transaction under the lock file (creation, migration).

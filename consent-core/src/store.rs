@@ -337,6 +337,11 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
             other => other?,
         }
     };
+    set_journal(&conn, opts)?;
+    Ok((conn, found))
+}
+
+fn set_journal(conn: &Connection, opts: &LedgerOptions) -> Result<()> {
     if !opts.read_only {
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -348,7 +353,54 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
         Synchronous::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
-    Ok((conn, found))
+    Ok(())
+}
+
+/// Identity (device, inode) of the ledger's `-wal` and `-shm` files as this process's
+/// connection uses them.
+///
+/// SQLite deletes the WAL and its index when the *last* connection to a database
+/// closes. It tells "last" by trying an exclusive POSIX lock, which never conflicts
+/// with locks of the same process: so a second SQLite library in this process (the
+/// `sqlite3` module of Python, a checker) that opens and closes the ledger believes it
+/// is the last, checkpoints and deletes both files under our open connection. Our
+/// writes would then go to a deleted WAL that no other process sees. Comparing the
+/// files' identity before each operation and after each commit (two `stat` calls)
+/// catches it. Reconnecting is not enough: one SQLite library shares one mapping of
+/// the index among all its connections to a file, so every handle on the ledger in
+/// this process must be closed and the ledger reopened; until then every call fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WalFiles([Option<(u64, u64)>; 2]);
+
+impl WalFiles {
+    /// The identity of the files now (None for a file that does not exist).
+    pub(crate) fn of(path: &Path) -> WalFiles {
+        let id = |suffix: &str| {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(suffix);
+            file_id(Path::new(&p))
+        };
+        WalFiles([id("-wal"), id("-shm")])
+    }
+
+    /// Whether `now` shows the files this connection was using replaced or removed.
+    pub(crate) fn replaced_in(&self, now: &WalFiles) -> bool {
+        self.0
+            .iter()
+            .zip(&now.0)
+            .any(|(was, is)| was.is_some() && was != is)
+    }
+}
+
+#[cfg(unix)]
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 /// An in-memory database to create a ledger in (tests, examples).

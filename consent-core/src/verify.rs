@@ -52,8 +52,8 @@ struct Scan {
     basis: HashMap<String, (i64, LawfulBasis)>,
     /// Per (subject, purpose): rows under a consent basis and under any other.
     groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
-    /// Blanked subject rows: (seq, subject_key column, encoding).
-    blanked: Vec<(u64, Option<Vec<u8>>, i64)>,
+    /// Blanked subject rows: (seq, subject_key column, encoding, has a source_key).
+    blanked: Vec<(u64, Option<Vec<u8>>, i64, bool)>,
     /// Pseudonyms of subjects with personal fields present: (key, first such seq).
     live_keys: HashMap<Vec<u8>, u64>,
     erasures: Vec<Erasure>,
@@ -188,6 +188,67 @@ pub(crate) fn verify_conn(
     })
 }
 
+/// Values every row must hold, whatever its place: known enumerations, times in
+/// range, and no personal or pseudonymous field on the ledger's own events.
+fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
+    use crate::event::{Actor, Method};
+    use crate::timestamp::Timestamp;
+    if !matches!(row.explicit, 0 | 1) {
+        return Some("`explicit` is neither 0 nor 1");
+    }
+    if row
+        .method
+        .as_deref()
+        .is_some_and(|m| m.parse::<Method>().is_err())
+    {
+        return Some("unknown collection method");
+    }
+    if row.recorded_by.parse::<Actor>().is_err() {
+        return Some("`recorded_by` is not subject, staff:ID or system:ID");
+    }
+    let times = [
+        Some(row.effective_at),
+        Some(row.recorded_at),
+        row.expires_at,
+        row.effect_deadline,
+    ];
+    if times
+        .into_iter()
+        .flatten()
+        .any(|t| Timestamp::from_millis(t).is_err())
+    {
+        return Some("a time outside the years 1 to 9999");
+    }
+    if row.id.len() != 16 || row.target.as_ref().is_some_and(|t| t.len() != 16) {
+        return Some("an id or target is not 16 bytes");
+    }
+    let own = matches!(
+        kind,
+        EventKind::LedgerConfigured | EventKind::PurposeDefined | EventKind::NoticeDefined
+    );
+    let personal = row.subject.is_some()
+        || row.salt.is_some()
+        || row.source_id.is_some()
+        || row.evidence.is_some()
+        || row.source_key.is_some();
+    if own && (personal || row.personal_digest.is_some() || row.subject_key.is_some()) {
+        return Some("a ledger event carries personal or pseudonymous fields");
+    }
+    if kind == EventKind::SubjectErased && personal {
+        return Some("an erasure event carries personal fields");
+    }
+    // A schema-1 row got its source pseudonym from the migration, from its source id:
+    // one without a source id has none (one erased later keeps the one it had).
+    if row.encoding == 1
+        && row.salt.is_some()
+        && row.source_id.is_none()
+        && row.source_key.is_some()
+    {
+        return Some("a schema-1 event without a source id carries a source pseudonym");
+    }
+    None
+}
+
 /// `meta` holds exactly `format` and `schema_version`, with their values.
 fn check_meta(conn: &Connection) -> Result<Option<String>> {
     let rows: Vec<(Vec<u8>, String, Vec<u8>)> = conn
@@ -225,6 +286,9 @@ impl Scan {
             Ok(k) => k,
             Err(_) => return bad("unknown kind"),
         };
+        if let Some(why) = check_values(row, kind) {
+            return bad(why);
+        }
         // Encoding: version 1 only before the configuration event of a migration.
         let config_event = kind == EventKind::LedgerConfigured;
         match (&self.config, row.encoding) {
@@ -248,6 +312,10 @@ impl Scan {
                 || (seq == 0) != config.migrated_from.is_none()
                 || config.migrated_from.is_some() != config.erased_before_migration.is_some()
                 || (config.migrated_from.is_some() && config.clock != "system")
+                || !config
+                    .erased_before_migration
+                    .as_ref()
+                    .is_none_or(|v| v.windows(2).all(|w| w[0] < w[1]))
             {
                 return bad("the configuration does not describe a ledger of this format");
             }
@@ -299,6 +367,15 @@ impl Scan {
                 else {
                     return bad("a notice definition lacks its id, version or definition");
                 };
+                let names_itself = serde_json::from_str::<serde_json::Value>(def)
+                    .ok()
+                    .is_some_and(|d| {
+                        d.get("id").and_then(|v| v.as_str()) == Some(id)
+                            && d.get("version").and_then(|v| v.as_str()) == Some(version)
+                    });
+                if !names_itself {
+                    return bad("the notice definition does not name its own id and version");
+                }
                 if self
                     .notices
                     .insert(
@@ -320,6 +397,10 @@ impl Scan {
                 else {
                     return bad("the erasure details lack `events_erased`");
                 };
+                let reason = details.get("reason").and_then(|v| v.as_str());
+                if reason.is_none_or(|r| r.trim().is_empty()) {
+                    return bad("the erasure details lack a reason");
+                }
                 let (key_bytes, listed) = if v2 {
                     let listed: Option<Vec<u64>> = details
                         .get("erased_seqs")
@@ -328,11 +409,19 @@ impl Scan {
                     if !is32(&row.subject_key) || listed.is_none() {
                         return bad("an erasure must name its subject's pseudonym and the events it blanked");
                     }
+                    if !listed
+                        .as_ref()
+                        .is_some_and(|l| l.windows(2).all(|w| w[0] < w[1]))
+                    {
+                        return bad("an erasure's `erased_seqs` must be strictly ascending");
+                    }
                     (row.subject_key.clone().unwrap_or_default(), listed)
                 } else {
-                    let from_details = details
-                        .get("subject_key")
-                        .and_then(|v| v.as_str())
+                    let named = details.get("subject_key").and_then(|v| v.as_str());
+                    let from_details = named
+                        .filter(|h| {
+                            row.subject_key.as_deref().map(hex::encode).as_deref() == Some(*h)
+                        })
                         .and_then(|h| hex::decode(h).ok());
                     if from_details.is_none() || from_details != row.subject_key {
                         return bad(
@@ -355,9 +444,16 @@ impl Scan {
             EventKind::LedgerConfigured => unreachable!("handled above"),
             _ => {
                 // A subject event.
-                let (Some(purpose), Some(_)) = (&row.purpose, row.purpose_version) else {
+                let (Some(purpose), Some(version)) = (&row.purpose, row.purpose_version) else {
                     return bad("a subject event lacks its purpose");
                 };
+                if !self
+                    .basis
+                    .get(purpose)
+                    .is_some_and(|(latest, _)| (1..=*latest).contains(&version))
+                {
+                    return bad("a subject event names a purpose version no earlier event defines");
+                }
                 if v2 && !is32(&row.subject_key) {
                     return bad("a subject event lacks its subject's pseudonym");
                 }
@@ -365,8 +461,12 @@ impl Scan {
                     return bad("a source pseudonym is not 32 bytes");
                 }
                 if row.salt.is_none() {
-                    self.blanked
-                        .push((seq, row.subject_key.clone(), row.encoding));
+                    self.blanked.push((
+                        seq,
+                        row.subject_key.clone(),
+                        row.encoding,
+                        row.source_key.is_some(),
+                    ));
                     return None;
                 }
                 let subject = row.subject.clone().unwrap_or_default();
@@ -407,8 +507,13 @@ impl Scan {
         let by_key: HashMap<&[u8], &Erasure> =
             self.erasures.iter().map(|x| (&x.key[..], x)).collect();
         let by_seq: HashMap<u64, &Erasure> = self.erasures.iter().map(|x| (x.seq, x)).collect();
-        let blanked: HashMap<u64, (&Option<Vec<u8>>, i64)> =
-            self.blanked.iter().map(|(s, k, e)| (*s, (k, *e))).collect();
+        let blanked: HashMap<u64, (&Option<Vec<u8>>, i64)> = self
+            .blanked
+            .iter()
+            .map(|(s, k, e, _)| (*s, (k, *e)))
+            .collect();
+        let keeps_source_key: HashSet<u64> =
+            self.blanked.iter().filter(|b| b.3).map(|b| b.0).collect();
         let migrated: HashMap<u64, u64> = self
             .config
             .as_ref()
@@ -477,9 +582,11 @@ impl Scan {
             }
         }
         for (&r, e) in &migrated {
-            if !blanked.contains_key(&r) || !by_seq.contains_key(e) {
+            // Erased before the migration, so before source pseudonyms existed.
+            if !blanked.contains_key(&r) || !by_seq.contains_key(e) || keeps_source_key.contains(&r)
+            {
                 first.note(
-                    r,
+                    r.min(*e),
                     format!(
                         "the migration binds event {r} to an erasure that does not account for it"
                     ),
@@ -596,28 +703,36 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
             "texttexttexttextintegerblobintegerintegerinteger"
                 | "texttexttexttextintegerblobintegernullinteger"
         );
+        let text = |i: usize| match r.get_ref(i) {
+            Ok(rusqlite::types::ValueRef::Text(b)) => std::str::from_utf8(b).ok().map(String::from),
+            _ => None,
+        };
         let parsed = if okt {
-            let k = (
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            );
-            let state = State::parse(&r.get::<_, String>(3)?);
-            let id = uuid::Uuid::from_slice(&r.get::<_, Vec<u8>>(5)?).ok();
-            state.zip(id).map(|(state, event_id)| {
-                (
+            let k = text(0)
+                .zip(text(1))
+                .zip(text(2))
+                .map(|((a, b), c)| (a, b, c));
+            let state = text(3).and_then(|s| State::parse(&s));
+            let id = match r.get_ref(5) {
+                Ok(rusqlite::types::ValueRef::Blob(b)) => uuid::Uuid::from_slice(b).ok(),
+                _ => None,
+            };
+            let seq = r.get::<_, i64>(4).ok().and_then(|n| u64::try_from(n).ok());
+            match (k, state, id, seq) {
+                (Some(k), Some(state), Some(event_id), Some(seq)) => Some((
                     k.clone(),
                     CurrentRow {
                         recipient: k.2.clone(),
                         state,
-                        seq: r.get::<_, i64>(4).unwrap_or(-1) as u64,
+                        seq,
                         event_id,
                         since: r.get(6).unwrap_or(i64::MIN),
                         until: r.get(7).unwrap_or(None),
                         last_effective: r.get(8).unwrap_or(i64::MIN),
                     },
-                )
-            })
+                )),
+                _ => None,
+            }
         } else {
             None
         };
@@ -639,12 +754,6 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
             None => {
                 // Name the event that decides the row this one stands for, if its key
                 // can be read at all.
-                let text = |i: usize| match r.get_ref(i) {
-                    Ok(rusqlite::types::ValueRef::Text(b)) => {
-                        std::str::from_utf8(b).ok().map(String::from)
-                    }
-                    _ => None,
-                };
                 let own_seq = match r.get_ref(4) {
                     Ok(rusqlite::types::ValueRef::Integer(n)) => u64::try_from(n).ok(),
                     _ => None,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from support import NOTICE
 
-from consent_ledger import Ledger
+from consent_ledger import Ledger, StorageError
 
 SHARE = "wellbeing.share-external"
 ROUNDS = 300
@@ -212,28 +212,34 @@ OTHER_WRITER = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: when the Ledger's process is the file's only user, closing a sqlite3 "
-    "connection checkpoints and deletes the WAL and -shm under the open Ledger; its later "
-    "appends go to the deleted WAL, and another process's acknowledged event is overwritten "
-    "when the Ledger closes (verify still says ok)",
-)
-def test_a_sqlite3_checker_while_the_ledger_is_alone_loses_no_event(ledger_file: Path, tmp_path: Path) -> None:
+def test_a_sqlite3_checker_that_deletes_the_wal_under_the_ledger_is_noticed(
+    ledger_file: Path, tmp_path: Path
+) -> None:
+    """When the Ledger's process is the file's only user, closing a sqlite3 connection
+    checkpoints and deletes the WAL and -shm under the open Ledger (SQLite's "last
+    connection" test cannot see locks of its own process). Writes would then go to a
+    deleted file and be lost: the ledger notices, fails every call until it is reopened,
+    and loses no acknowledged event."""
     script = tmp_path / "other.py"
     script.write_text(OTHER_WRITER)
     acked: dict[str, str] = {}
-    with Ledger(ledger_file) as ledger:
-        registry = ledger.head().size
-        acked[str(ledger.give("p-1", SHARE, notice=NOTICE, method="portal").id)] = "p-1"
-        check_with_sqlite3(ledger_file, read_only=False)
-        acked[str(ledger.give("p-2", SHARE, notice=NOTICE, method="portal").id)] = "p-2"
-        other = subprocess.run(
-            [sys.executable, "-W", "error", str(script), str(ledger_file), "other-1"],
-            capture_output=True, text=True, timeout=120,
-        )
-        assert other.returncode == 0, other.stderr
-        acked[other.stdout.strip()] = "other-1"
+    ledger = Ledger(ledger_file)
+    registry = ledger.head().size
+    acked[str(ledger.give("p-1", SHARE, notice=NOTICE, method="portal").id)] = "p-1"
+    check_with_sqlite3(ledger_file, read_only=False)
+    assert not Path(f"{ledger_file}-wal").exists(), "the standard library deleted the WAL"
+    with pytest.raises(StorageError, match="WAL was deleted"):
+        ledger.give("p-2", SHARE, notice=NOTICE, method="portal")
+    with pytest.raises(StorageError, match="WAL was deleted"):
+        ledger.status("p-1", SHARE)
+    ledger.close()
+    other = subprocess.run(
+        [sys.executable, "-W", "error", str(script), str(ledger_file), "other-1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert other.returncode == 0, other.stderr
+    acked[other.stdout.strip()] = "other-1"
+    with Ledger(ledger_file, create=False) as ledger:
         acked[str(ledger.give("p-3", SHARE, notice=NOTICE, method="portal").id)] = "p-3"
     with Ledger(ledger_file, create=False) as ledger:
         assert ledger.verify(raise_on_failure=True).ok

@@ -34,7 +34,11 @@ fn registry_registered_at_is_checked() {
     );
     let r = l.verify().unwrap();
     assert!(!r.ok, "a back-dated purpose registration verified: {r:?}");
-    assert_eq!(r.first_bad_seq, Some(1));
+    assert_eq!(
+        r.first_bad_seq,
+        Some(2),
+        "the event that registered jmsu.marketing"
+    );
     let l = tampered(
         tempfile::tempdir().unwrap().path(),
         "UPDATE notices SET registered_at = 0",
