@@ -25,6 +25,7 @@ import hmac
 import json
 import sqlite3
 import sys
+import unicodedata
 
 SCHEMA_VERSION = 2
 FORMAT_NAME = b"consent-ledger"
@@ -138,6 +139,19 @@ KEY_ID_DOMAIN = b"consent-ledger/key-id/v2\x00"
 
 CHUNK = 1 << 16
 
+# §2 `method`.
+METHODS = {b"portal", b"web_form", b"paper", b"email", b"feed", b"in_person", b"phone", b"api"}
+# Times are within the years 1-9999 (§ Words): 0001-01-01T00:00:00Z up to
+# 9999-12-31T23:59:59.999Z, in milliseconds since 1970.
+TIME_MIN = -62135596800000
+TIME_MAX = 253402300799999
+TIME_COLUMNS = ("effective_at", "recorded_at", "expires_at", "effect_deadline")
+# §8 step 3: none of these on `ledger_configured`, `purpose_defined`, `notice_defined`.
+PSEUDONYMOUS = ("subject", "salt", "source_id", "evidence", "source_key", "personal_digest",
+                "subject_key")
+# E1: none of these on a `subject_erased` event.
+NOT_ON_ERASURE = ("subject", "salt", "source_id", "evidence", "source_key")
+
 
 class Bad(Exception):
     """A finding. `seq` is the event to name, or None."""
@@ -210,6 +224,19 @@ def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def is_identifier(data):
+    """§5: one spelling of an identifier: UTF-8, Unicode NFC, no white space at either
+    end, no control character, 1-256 bytes."""
+    if not 1 <= len(data) <= 256:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return (unicodedata.normalize("NFC", text) == text and text == text.strip()
+            and not any(unicodedata.category(ch) == "Cc" for ch in text))
+
+
 def show(value):
     if isinstance(value, bytes):
         try:
@@ -243,7 +270,8 @@ class Event:
 
     __slots__ = ("seq", "id", "kind", "subject", "salt", "purpose", "purpose_version",
                  "recipient", "notice_id", "notice_version", "target", "effective_at",
-                 "expires_at", "recorded_at", "details", "subject_key", "encoding", "json")
+                 "expires_at", "recorded_at", "details", "subject_key", "source_key", "encoding",
+                 "json")
 
     def __init__(self, seq, v):
         self.seq = seq
@@ -262,6 +290,7 @@ class Event:
         self.recorded_at = v["recorded_at"]
         self.details = v["details"]
         self.subject_key = v["subject_key"]
+        self.source_key = v["source_key"]
         self.encoding = v["encoding"]
         self.json = None
 
@@ -366,12 +395,13 @@ class Checker:
         return isinstance(d, dict) and d.get("pseudonym_key_id") == self.key_id
 
     def check_log(self):
-        """Steps 2-4. Returns the findings as (seq, why)."""
-        findings = []
+        """Steps 2-4, chunk by chunk (§8 "The seq to name"). Returns the findings as
+        (seq, why): those of the first chunk with one, or of the rows that belong to no
+        subtree."""
         e7 = self.committed_key_matches()
         columns = [c for c, _, _, _ in EVENT_COLUMNS]
         tree = {}
-        bad_tree = []  # rows that belong nowhere: (seq to name, why)
+        bad_tree = []  # rows at no integer position: (None, why)
         size_hint = self.conn.execute("SELECT count(*) FROM events NOT INDEXED").fetchone()[0]
         for (tl, level), (ti, idx), (th, h) in typed_rows(
                 self.conn,
@@ -382,65 +412,85 @@ class Checker:
                 continue
             tree[(level, idx)] = h if th == BLOB and len(h) == 32 else None
         state = RowState()
+        levels = [self.leaves]  # the recomputed hashes, level by level
         position = 0
+        chunk_start = 0
+        bad_row = None  # (seq, why): it stops the reading
+        bad_leaf = None  # the chunk's first bad leaf
         for row in self.conn.execute(
                 f"SELECT {typed_select(columns)} FROM events NOT INDEXED ORDER BY seq"):
             typed = read_typed(row, columns)
             seq = typed["seq"][1]
             if seq != position:
                 # A gap (or a row before 0): the missing seq is named.
-                findings.append((position, f"event {position} is missing (the next row has "
-                                           f"seq {seq})"))
+                bad_row = (position, f"event {position} is missing (the next row has seq "
+                                     f"{show(seq)})")
                 break
             try:
                 values = self.check_row(seq, typed, state, e7)
             except Bad as bad:
-                findings.append((seq, str(bad)))
-                values = None
-            if values is not None:
-                canonical = self.canonical(values)
-                leaf = sha256(b"\x00" + canonical)
-            else:
-                leaf = None
-            stored = tree.get((0, position))
-            if leaf is not None and stored != leaf:
-                findings.append((position, f"leaf hash (0, {position}) "
-                                 + ("missing" if (0, position) not in tree
-                                    else "differs from the event")))
+                bad_row = (seq, str(bad))
+                break
+            leaf = sha256(b"\x00" + self.canonical(values))
+            if tree.get((0, position)) != leaf and bad_leaf is None:
+                bad_leaf = (position, f"leaf hash (0, {position}) "
+                            + ("missing" if (0, position) not in tree
+                               else "differs from the event"))
             self.leaves.append(leaf)
             position += 1
-            # Stop at the end of the first chunk holding a finding: the smaller seq wins.
-            if findings and position % CHUNK == 0:
-                break
-        if findings:
-            return findings
+            if position % CHUNK == 0:
+                # The end of a chunk: its leaves, then the interior hashes it completes.
+                if bad_leaf is not None:
+                    return [bad_leaf]
+                bad = self.check_interior(tree, levels, chunk_start, position)
+                if bad is not None:
+                    return [bad]
+                chunk_start = position
+        if bad_row is not None or bad_leaf is not None:
+            # The chunk of the bad row (or of the last leaf): the smallest of its bad
+            # row and its first bad leaf; its interior hashes are not compared.
+            return [f for f in (bad_row, bad_leaf) if f is not None]
         size = position
+        if size % CHUNK != 0:
+            bad = self.check_interior(tree, levels, chunk_start, size)
+            if bad is not None:
+                return [bad]
+        findings = []
         if size != size_hint:
             findings.append((size, f"the table holds {size_hint} rows, the log runs to {size}"))
             return findings
-        # Step 4: interior nodes of every complete aligned subtree, and no other row.
-        expected = {(0, i) for i in range(size)}
-        level, hashes = 0, self.leaves
-        while len(hashes) > 1:
-            parents = [node(hashes[2 * i], hashes[2 * i + 1]) for i in range(len(hashes) // 2)]
-            level += 1
-            for idx, h in enumerate(parents):
-                expected.add((level, idx))
-                if tree.get((level, idx)) != h:
-                    findings.append((idx << level, f"tree hash ({level}, {idx}) "
-                                     + ("missing" if (level, idx) not in tree else "wrong")))
-            hashes = parents
+        # Step 4: no row but those of the complete aligned subtrees.
         for (level, idx) in tree:
-            if (level, idx) not in expected:
+            if not (0 <= idx < (size >> level) if 0 <= level <= 63 else False):
                 if 0 <= level <= 63 and idx >= 0:
                     where = min(idx << level, size)
                 else:
                     where = size
                 findings.append((where, f"tree row ({level}, {idx}) is no complete subtree "
                                         f"of the log of {size}"))
-        for where, why in bad_tree:
+        for _, why in bad_tree:
             findings.append((size, why))
         return findings
+
+    @staticmethod
+    def check_interior(tree, levels, chunk_start, end):
+        """Step 4 for one chunk: the interior hashes `(L, k)` whose subtree ends in
+        [chunk_start, end), recomputed from the leaves, lowest level first. The first
+        bad one as (k << L, why), or None."""
+        level = 1
+        while (1 << level) <= end:
+            if len(levels) <= level:
+                levels.append([])
+            below, here = levels[level - 1], levels[level]
+            while len(here) < (end >> level):
+                i = len(here)
+                here.append(node(below[2 * i], below[2 * i + 1]))
+            for k in range(chunk_start >> level, end >> level):
+                if tree.get((level, k)) != here[k]:
+                    return (k << level, f"tree hash ({level}, {k}) "
+                            + ("missing" if (level, k) not in tree else "wrong"))
+            level += 1
+        return None
 
     def check_row(self, seq, typed, state, e7):
         """Step 3 for one row. Returns its values (TEXT as UTF-8 bytes), or raises Bad."""
@@ -478,6 +528,7 @@ class Checker:
             raise Bad("kind is not UTF-8")
         if kind not in KINDS:
             raise Bad(f"unknown kind {kind!r}")
+        self.check_values(kind, v)
         ev = Event(seq, v)
 
         # §4.1: encoding and place.
@@ -514,13 +565,38 @@ class Checker:
         elif kind == "subject_erased":
             self.check_erasure(ev, v, state)
         elif kind in SUBJECT_KINDS:
-            self.check_subject_event(v, e7)
+            self.check_subject_event(v, e7, state)
         if kind not in SUBJECT_KINDS and v["source_id"] is not None and e7:
             # E7 also covers "every row with a source_id", whatever its kind.
             if v["source_key"] != keyed(self.key, SOURCE_DOMAIN, v["source_id"]):
                 raise Bad("E7: source_key is not the keyed pseudonym of source_id")
         self.events.append(ev)
         return v
+
+    @staticmethod
+    def check_values(kind, v):
+        """§8 step 3, "values": the value rules every row keeps."""
+        if v["explicit"] not in (0, 1):
+            raise Bad(f"explicit is {v['explicit']}, neither 0 nor 1")
+        if v["method"] is not None and v["method"] not in METHODS:
+            raise Bad(f"method {show(v['method'])} is none of FORMAT.md §2's")
+        by = v["recorded_by"]
+        if by != b"subject":
+            prefix, colon, actor = by.partition(b":")
+            if not colon or prefix not in (b"staff", b"system") or not is_identifier(actor):
+                raise Bad(f"recorded_by {show(by)} is not subject, staff:<id> or system:<id>")
+        for c in TIME_COLUMNS:
+            t = v[c]
+            if t is not None and not TIME_MIN <= t <= TIME_MAX:
+                raise Bad(f"{c} {t} is outside the years 1-9999")
+        # `id` and `target` are 16 bytes: checked with the storage types.
+        if kind in ("ledger_configured", "purpose_defined", "notice_defined"):
+            present = [c for c in PSEUDONYMOUS if v[c] is not None]
+            if present:
+                raise Bad(f"a {kind} event has {', '.join(present)}")
+        if (v["encoding"] == 1 and v["salt"] is not None and v["source_id"] is None
+                and v["source_key"] is not None):
+            raise Bad("an unblanked encoding-1 row without a source_id has a source_key")
 
     def check_configured(self, seq, v):
         d = strict_json(v["details"]) if v["details"] is not None else None
@@ -592,47 +668,60 @@ class Checker:
             raise Bad("notice_defined lacks the notice id")
         if version is None:
             raise Bad("notice_defined lacks the version")
-        if details is None:
-            raise Bad("notice_defined lacks its definition")
+        d = strict_json(details) if details is not None else None
+        if not isinstance(d, dict):
+            raise Bad("notice_defined lacks a JSON notice definition")
+        if not (isinstance(d.get("id"), str) and d["id"].encode("utf-8") == nid
+                and isinstance(d.get("version"), str) and d["version"].encode("utf-8") == version):
+            raise Bad(f"notice_defined defines {d.get('id')!r} version {d.get('version')!r}, "
+                      f"not {show(nid)} version {show(version)}")
         if (nid, version) in state.notices:
             raise Bad(f"notice {show(nid)} version {show(version)} is defined again "
                       f"(first at {state.notices[(nid, version)]})")
         state.notices[(nid, version)] = ev.seq
 
     def check_erasure(self, ev, v, state):
+        """E1 and E2. The length of `erased_seqs` is checked with E3."""
         d = strict_json(v["details"]) if v["details"] is not None else None
         marker = v["subject_key"]
+        if not isinstance(d, dict):
+            raise Bad("E1: subject_erased details are not a JSON object")
+        reason = d.get("reason")
+        if not isinstance(reason, str) or reason == "":
+            raise Bad("E1: subject_erased lacks a non-empty text reason")
+        if not is_int(d.get("events_erased")):
+            raise Bad("E1: subject_erased lacks an integer events_erased")
+        present = [c for c in NOT_ON_ERASURE if v[c] is not None]
+        if present:
+            raise Bad(f"E1: subject_erased has {', '.join(present)}")
         if v["encoding"] == 2:
-            # E1, encoding 2.
             if marker is None:
                 raise Bad("E1: subject_erased has no 32-byte subject_key")
-            if not isinstance(d, dict):
-                raise Bad("E1: subject_erased details are not a JSON object")
-            n, seqs = d.get("events_erased"), d.get("erased_seqs")
-            if not is_int(n) or n < 0:
-                raise Bad("E1: subject_erased lacks an integer events_erased")
+            seqs = d.get("erased_seqs")
             if not isinstance(seqs, list) or not all(is_int(s) for s in seqs):
                 raise Bad("E1: subject_erased lacks an integer array erased_seqs")
-            if len(seqs) != n:
-                raise Bad(f"E1: erased_seqs lists {len(seqs)} seqs, events_erased says {n}")
+            if any(a >= b for a, b in zip(seqs, seqs[1:])):
+                raise Bad("E1: erased_seqs is not strictly ascending")
         else:
-            # E1, encoding 1.
-            if not isinstance(d, dict) or not isinstance(d.get("subject_key"), str):
+            hexed = d.get("subject_key")
+            if not isinstance(hexed, str):
                 raise Bad("E1: schema-1 subject_erased lacks details.subject_key")
-            if marker is None or d["subject_key"] != marker.hex():
-                raise Bad("E1: details.subject_key differs from the subject_key column")
-            n = d.get("events_erased")
-            if not is_int(n) or n < 0:
-                raise Bad("E1: subject_erased lacks an integer events_erased")
+            if marker is None or hexed != marker.hex():
+                raise Bad("E1: details.subject_key is not the lowercase hex of the "
+                          "subject_key column")
         # E2.
         if marker in state.markers:
             raise Bad(f"E2: the same marker as the erasure at {state.markers[marker]}")
         state.markers[marker] = ev.seq
         ev.json = d
 
-    def check_subject_event(self, v, e7):
+    def check_subject_event(self, v, e7, state):
         if v["purpose"] is None or v["purpose_version"] is None:
             raise Bad("a subject event lacks purpose or purpose_version")
+        defined = state.purpose_versions.get(v["purpose"], 0)
+        if not 1 <= v["purpose_version"] <= defined:
+            raise Bad(f"the event names version {v['purpose_version']} of purpose "
+                      f"{show(v['purpose'])}, which no earlier purpose_defined event defined")
         if v["encoding"] == 2 and v["subject_key"] is None:
             raise Bad("an encoding-2 subject event lacks its 32-byte subject_key")
         blanked = v["salt"] is None
@@ -673,6 +762,11 @@ class Checker:
         for er in erasures:
             if er.encoding != 2:
                 continue
+            n = er.json["events_erased"]
+            if len(er.json["erased_seqs"]) != n:
+                findings.append((er.seq, f"E3: erasure {er.seq} lists "
+                                         f"{len(er.json['erased_seqs'])} seqs, events_erased "
+                                         f"says {n}"))
             for s in er.json["erased_seqs"]:
                 where = clamp(s, er.seq)
                 if s >= er.seq or s < 0:
@@ -705,6 +799,10 @@ class Checker:
                 if not (0 <= r < size and ev[r].blanked_subject_event):
                     findings.append((where, f"E5: erased_before_migration names {r}, not a "
                                             "blanked subject event"))
+                    ok = False
+                elif ev[r].source_key is not None:
+                    findings.append((where, f"E5: erased_before_migration names {r}, which "
+                                            "has a source_key"))
                     ok = False
                 if not (0 <= e < size and ev[e].kind == "subject_erased"):
                     findings.append((where, f"E5: erased_before_migration names {e}, not a "
@@ -747,10 +845,12 @@ class Checker:
         findings = []
 
         def own(cell):
-            """§8: a stored row with no rebuilt counterpart is named by its own seq. The
-            spec does not say what names a seq below 0 or one that is no INTEGER: 0."""
+            """§8: a stored row's own `seq` if that is a non-negative integer, else 0."""
             t, s = cell
             return s if t == INTEGER and s >= 0 else 0
+
+        def values(key):
+            return tuple(v for _, v in key)
 
         # purposes and notices.
         purposes, notices, erased = {}, {}, {}
@@ -770,6 +870,8 @@ class Checker:
 
         for table in ("purposes", "notices"):
             rebuilt = purposes if table == "purposes" else notices
+            # The event that defines an (id, version), by value whatever the types.
+            defines = {values(key): seq for key, (seq, _) in rebuilt.items()}
             stored = {}
             for c in typed_rows(
                     self.conn,
@@ -782,17 +884,18 @@ class Checker:
                     findings.append((seq, f"{table}: the row of event {seq} is missing"))
                 elif got != want:
                     findings.append((seq, f"{table}: the row of event {seq} differs"))
-            types = [TEXT, INTEGER if table == "purposes" else TEXT, INTEGER, INTEGER, TEXT]
             for key, got in stored.items():
-                if [t for t, _ in key + tuple(got)] != types:
-                    # §8: a registry row of the wrong types is named 0.
-                    findings.append((0, f"{table}: row ({show(key[0][1])}, {show(key[1][1])}) "
-                                        "has a value of the wrong type"))
-                elif key not in rebuilt:
-                    # §8: a registry row that no event defines is named 0.
-                    findings.append((0, f"{table}: row ({show(key[0][1])}, {show(key[1][1])}) "
-                                        "is defined by no event"))
+                if key in rebuilt:
+                    continue  # compared above
+                # §8: a registry row that differs from the log is named by the event
+                # that defines its (id, version), else by its own seq, else 0.
+                where = defines.get(values(key), own(got[0]))
+                findings.append((where, f"{table}: row ({show(key[0][1])}, "
+                                        f"{show(key[1][1])}) is defined by no event "
+                                        "(or has a key of the wrong type)"))
 
+        # erased: named by the erasure's seq; a row no event records by its own seq.
+        by_marker = {key[1]: seq for key, (seq, _) in erased.items()}
         stored = {}
         for c in typed_rows(
                 self.conn, "SELECT typeof(subject_key), subject_key, typeof(seq), seq FROM erased"):
@@ -804,7 +907,9 @@ class Checker:
                                       + ("missing" if got is None else "different")))
         for key, got in stored.items():
             if key not in erased:
-                findings.append((own(got[0]), "erased: a row no erasure records"))
+                where = by_marker.get(key[1], own(got[0]))
+                findings.append((where, "erased: a row no erasure records (or a marker of "
+                                        "the wrong type)"))
 
         # current.
         rebuilt = self.fold(bases)
@@ -821,12 +926,13 @@ class Checker:
             elif got != want:
                 findings.append((seq, f"current: the row {self.show_key(key)} differs "
                                       "from the log"))
-        by_value = {tuple(v for _, v in key): want[1][1] for key, want in rebuilt.items()}
+        by_value = {values(key): want[1][1] for key, want in rebuilt.items()}
         for key, got in stored.items():
             if not current_row_sound(key, got):
                 # §8: a stored row of the wrong types or values is named by the rebuilt
-                # row with the same subject, purpose and recipient, else 0.
-                findings.append((by_value.get(tuple(v for _, v in key), 0),
+                # row with the same subject, purpose and recipient, else by its own seq
+                # if a non-negative integer, else 0.
+                findings.append((by_value.get(values(key), own(got[1])),
                                  f"current: the row {self.show_key(key)} has a value of the "
                                  "wrong type or out of range"))
             elif key not in rebuilt:

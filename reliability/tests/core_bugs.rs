@@ -39,10 +39,8 @@ fn registry_registered_at_is_checked() {
         Some(2),
         "the event that registered jmsu.marketing"
     );
-    let l = tampered(
-        tempfile::tempdir().unwrap().path(),
-        "UPDATE notices SET registered_at = 0",
-    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let l = tampered(dir2.path(), "UPDATE notices SET registered_at = 0");
     assert!(
         !l.verify().unwrap().ok,
         "a back-dated notice registration verified"

@@ -292,6 +292,14 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
     assert!(v.ok && v.simulated, "{}", v.output);
     assert_eq!(v.head, Some(sim_head.to_string()));
 
+    if let Ok(d) = std::env::var("IV_KEEP") {
+        std::fs::create_dir_all(&d).unwrap();
+        for b in [&real, &migrated, &simulated] {
+            let n = b.file_name().unwrap().to_str().unwrap();
+            std::fs::copy(b, format!("{d}/{n}")).unwrap();
+            std::fs::copy(key_of(b), format!("{d}/{n}.key")).unwrap();
+        }
+    }
     let first_blanked_kept =
         "(SELECT min(seq) FROM events WHERE kind = 'withdrawn' AND salt IS NOT NULL)";
     let last_marker =
