@@ -2,13 +2,17 @@
 """Independent checker of a consent-ledger file (format version 2), written only from
 docs/FORMAT.md.
 
-Uses nothing but the Python standard library (sqlite3, hashlib, hmac, json, argparse).
-It runs every step of FORMAT.md §8: the schema, `meta` and `PRAGMA integrity_check`;
-the log in order; per row the storage types, the personal digest, the kind, the
-encoding and place, the `ledger_configured` event, record times, the registry events,
-erasure rules E1, E2 and (with the key) E7; every leaf and interior hash of the tree and
-no row more; E3-E6; the derived tables `purposes`, `notices`, `erased` and `current`
-rebuilt from the log; and, with --head, the root at an earlier size.
+Uses nothing but the Python standard library (sqlite3, hashlib, hmac, json, argparse,
+unicodedata). It runs every step of FORMAT.md §8: the schema, `meta` and
+`PRAGMA integrity_check`; the log in order, in chunks of 2^16 events; per row the
+storage types, the personal digest, the kind, the values (explicit, method,
+recorded_by, times, no pseudonyms on the ledger's own events, schema-1 source keys),
+the encoding and place, the `ledger_configured` event, record times, the registry
+events, erasure rules E1, E2, the purpose version a subject event names and (with the
+key) E7; every leaf and interior hash of the tree and no row more; E3-E6; the derived
+tables `purposes`, `notices`, `erased` and `current` rebuilt from the log; and, with
+--head, the root at an earlier size. The seq it names is the one §8 "The seq to name"
+gives; within a chunk a bad row and the first bad leaf come before interior hashes.
 
     verify_ledger.py LEDGER [--head SIZE:ROOTHEX] [--key-file PATH]
 
@@ -240,10 +244,12 @@ def is_identifier(data):
 def show(value):
     if isinstance(value, bytes):
         try:
-            return repr(value.decode("utf-8"))
+            text = repr(value.decode("utf-8"))
         except UnicodeDecodeError:
-            return "x'" + value.hex() + "'"
-    return repr(value)
+            text = "x'" + value.hex() + "'"
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:76] + "...'"
 
 
 def typed_select(columns):
@@ -461,12 +467,13 @@ class Checker:
             return findings
         # Step 4: no row but those of the complete aligned subtrees.
         for (level, idx) in tree:
-            if not (0 <= idx < (size >> level) if 0 <= level <= 63 else False):
-                if 0 <= level <= 63 and idx >= 0:
-                    where = min(idx << level, size)
-                else:
-                    where = size
-                findings.append((where, f"tree row ({level}, {idx}) is no complete subtree "
+            if 0 <= level <= 63 and 0 <= idx:
+                if idx < (size >> level):
+                    continue  # compared above
+                where = min(idx << level, size)
+            else:
+                where = size
+            findings.append((where, f"tree row ({level}, {idx}) is no complete subtree "
                                         f"of the log of {size}"))
         for _, why in bad_tree:
             findings.append((size, why))

@@ -663,6 +663,8 @@ class Ledger(_Recorder):
             raise TypeError(f"limit must be an int, not {type(limit).__name__}")
         if since < 0 or limit < 0:
             raise InvalidArgument("since and limit must not be negative")
+        # Past the largest sequence number there is nothing: no need to overflow.
+        since, limit = min(since, 2**63 - 1), min(limit, 2**63 - 1)
         return [event_from(e) for e in json.loads(self._native.changes_since(since, limit))]
 
     def iter_changes(self, since: Union[int, Head] = 0, page: int = 1000) -> Iterator[Event]:
