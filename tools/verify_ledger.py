@@ -230,8 +230,8 @@ def is_int(v):
 
 def is_identifier(data):
     """§5: one spelling of an identifier: UTF-8, Unicode NFC, no white space at either
-    end, no control character, 1-256 bytes."""
-    if not 1 <= len(data) <= 256:
+    end, no control character, 1-1024 bytes."""
+    if not 1 <= len(data) <= 1024:
         return False
     try:
         text = data.decode("utf-8")

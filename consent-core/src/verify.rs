@@ -141,26 +141,28 @@ pub(crate) fn verify_conn(
         return Ok(VerifyReport::bad(size, seq, why));
     }
     // Tree rows beyond what `size` implies were forged.
-    let extra: Option<(i64, i64)> = conn
+    let extra: Option<(Option<i64>, Option<i64>)> = conn
         .query_row(
-            "SELECT CAST(level AS INTEGER), CAST(idx AS INTEGER) FROM tree \
+            "SELECT CASE typeof(level) WHEN 'integer' THEN level END, \
+             CASE typeof(idx) WHEN 'integer' THEN idx END FROM tree \
              WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
              OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
              ORDER BY level LIMIT 1",
             params![size as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
         )
         .optional()?;
     if let Some((lvl, idx)) = extra {
-        let seq = u64::try_from(idx)
-            .ok()
-            .zip(u32::try_from(lvl).ok())
+        // A position that is not a pair of integers names the size.
+        let seq = idx
+            .and_then(|i| u64::try_from(i).ok())
+            .zip(lvl.and_then(|l| u32::try_from(l).ok()))
             .and_then(|(i, l)| i.checked_shl(l))
             .unwrap_or(size);
         return Ok(VerifyReport::bad(
             size,
             seq.min(size),
-            format!("tree hash ({lvl}, {idx}) lies beyond the log"),
+            format!("tree row ({lvl:?}, {idx:?}) lies beyond the log or is malformed"),
         ));
     }
     if size > 0 && scan.config.is_none() {
@@ -222,6 +224,10 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     if row.id.len() != 16 || row.target.as_ref().is_some_and(|t| t.len() != 16) {
         return Some("an id or target is not 16 bytes");
     }
+    let sized = |b: &Option<Vec<u8>>, n: usize| b.as_ref().is_none_or(|b| b.len() == n);
+    if !sized(&row.salt, 16) || !sized(&row.personal_digest, 32) || !sized(&row.notice_sha256, 32) {
+        return Some("a salt, digest or notice hash has the wrong length");
+    }
     let own = matches!(
         kind,
         EventKind::LedgerConfigured | EventKind::PurposeDefined | EventKind::NoticeDefined
@@ -271,10 +277,6 @@ fn check_meta(conn: &Connection) -> Result<Option<String>> {
     Ok((rows != want).then(|| {
         "the `meta` table holds other rows than `format` and `schema_version` (a pepper or key must never be stored in the file)".into()
     }))
-}
-
-fn hex_key(k: &[u8]) -> String {
-    hex::encode(k)
 }
 
 impl Scan {
@@ -794,7 +796,20 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
     while let Some(r) = rows.next()? {
         let types = (r.get::<_, String>(2)?, r.get::<_, String>(3)?);
         if types != ("blob".into(), "integer".into()) {
-            first.note(0, "an erasure marker has the wrong storage types");
+            // Named by the erasure the marker belongs to, else by its own seq.
+            let by_key = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(b) => markers.remove(b),
+                _ => None,
+            };
+            let own = match r.get_ref(1)? {
+                rusqlite::types::ValueRef::Integer(n) => u64::try_from(n).ok(),
+                _ => None,
+            };
+            let seq = by_key.or(own).unwrap_or(0);
+            first.note(
+                seq,
+                format!("the erasure marker of event {seq} has the wrong storage types"),
+            );
             continue;
         }
         let (k, seq): (Vec<u8>, i64) = (r.get(0)?, r.get(1)?);
@@ -810,7 +825,6 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
     if let Some(&s) = markers.values().min() {
         first.note(s, format!("the erasure marker of event {s} is missing"));
     }
-    let _ = hex_key;
     Ok(())
 }
 

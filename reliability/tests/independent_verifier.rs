@@ -2,8 +2,14 @@
 //! same verdict and the same first bad seq, on sound ledgers and on tampered copies.
 //!
 //! The copies are tampered with as an attacker with write access would: plain SQL
-//! through rusqlite, nothing recomputed. The pseudonym key file is copied with each
-//! ledger and given to both checkers, so erasure rule E7 is checked too.
+//! through rusqlite, nothing recomputed — or, for the value and erasure rules of §6 and
+//! §8 step 3, with the personal digests and the whole tree recomputed afterwards, so
+//! that only the rule can tell. The pseudonym key file is copied with each ledger and
+//! given to both checkers, so erasure rule E7 is checked too.
+//!
+//! Where FORMAT.md and the library disagree, the case is a known disagreement
+//! (`Want::Spec`): the script must name what FORMAT.md names; the library's answer is
+//! printed.
 //!
 //! python3 is required: without it these tests fail (they do not skip).
 
@@ -156,6 +162,8 @@ enum Want {
     /// The library refuses to open the file, as FORMAT.md says it does (another
     /// ledger's key); the script names the seq FORMAT.md §8 names (given).
     Refused(u64),
+    /// (None today: kept for the next one found.)
+    #[allow(dead_code)]
     /// A known disagreement between FORMAT.md and the library: the script names the
     /// seq FORMAT.md §8 names (given), the library something else, or nothing. When
     /// the library comes to agree, the case says so in its output (make it `Same`
@@ -194,8 +202,9 @@ fn rehashed(name: &'static str, base: &Path, sql: impl Into<String>, want: Want)
     }
 }
 
-/// Rewrites the `tree` table of `ledger` from its events (FORMAT.md §3.3, §3.4), with
-/// the canonical encoding of tools/verify_ledger.py.
+/// Recomputes the personal digest of every row with a salt (FORMAT.md §3.2) and rewrites
+/// the `tree` table from the events (§3.3, §3.4), with the encodings of
+/// tools/verify_ledger.py.
 fn rehash(ledger: &Path) {
     const REHASH: &str = r#"
 import sqlite3, sys
@@ -203,6 +212,11 @@ sys.path.insert(0, sys.argv[1])
 import verify_ledger as v
 conn = sqlite3.connect(sys.argv[2])
 conn.text_factory = bytes
+for seq, salt, subject, source_id, evidence in conn.execute(
+        "SELECT seq, salt, subject, source_id, evidence FROM events WHERE salt IS NOT NULL").fetchall():
+    digest = v.sha256(v.PERSONAL_DOMAIN + v.field(salt) + v.field(subject) + v.field(source_id)
+                      + v.field(evidence))
+    conn.execute("UPDATE events SET personal_digest = ? WHERE seq = ?", (digest, seq))
 cols = [c for c, _, _, _ in v.EVENT_COLUMNS]
 leaves = [v.sha256(b"\x00" + v.Checker.canonical(dict(zip(cols, row))))
           for row in conn.execute(f"SELECT {', '.join(cols)} FROM events NOT INDEXED ORDER BY seq")]
@@ -335,6 +349,11 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         "SELECT min(seq) FROM events WHERE kind = 'subject_erased'",
     );
     let first_grant = query(&real, "SELECT min(seq) FROM events WHERE kind = 'given'");
+    let real_size = query(&real, "SELECT count(*) FROM events");
+    let first_blanked = query(
+        &real,
+        &format!("SELECT min(seq) FROM events WHERE salt IS NULL AND kind IN {SUBJECT_KINDS}"),
+    );
 
     // 2. A ledger migrated from schema 1 (the v1 fixture, opened once), with a second
     //    subject erased after the migration: its schema-1 rows are blanked with a
@@ -915,41 +934,90 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
              WHERE encoding = 1 AND kind = 'subject_erased'",
             Want::Same,
         ),
-        // Known disagreements between FORMAT.md and the library.
-        //
-        // §5: an identifier — actor ids among them — is 1-256 bytes, so §8 step 3
-        // refuses `recorded_by` `staff:` + 300 bytes. The library accepts it in
-        // verify() (up to 1024 bytes), and appends such ids too (subject ids as well).
-        rehashed(
-            "values: recorded_by staff:<300 bytes>",
+        case(
+            "events: a copy of the last event appended, no tree rows",
             &real,
             format!(
-                "UPDATE events SET recorded_by = 'staff:' || replace(hex(zeroblob(150)), '0', 'a') \
+                "INSERT INTO events SELECT {size}, randomblob(16), kind, subject, salt, \
+                 personal_digest, purpose, purpose_version, recipient, notice_id, notice_version, \
+                 notice_sha256, explicit, method, recorded_by, effective_at, recorded_at, \
+                 expires_at, effect_deadline, NULL, evidence, target, details, subject_key, NULL, \
+                 encoding FROM events WHERE seq = {last}",
+                size = real_size,
+                last = real_size - 1
+            ),
+            Want::Same,
+        ),
+        // Once disagreements between FORMAT.md and the library, settled since.
+        //
+        // §5: an identifier — actor ids among them — is 1-1024 bytes, so §8 step 3
+        // refuses `recorded_by` `staff:` + 1100 bytes.
+        rehashed(
+            "values: recorded_by staff:<1100 bytes>",
+            &real,
+            format!(
+                "UPDATE events SET recorded_by = 'staff:' || replace(hex(zeroblob(550)), '0', 'a') \
                  WHERE seq = {first_grant}"
             ),
-            Want::Spec(first_grant),
+            Want::Same,
+        ),
+        // §2 gives `salt` 16 bytes, `personal_digest` and `notice_sha256` 32 (§8 step 3).
+        rehashed(
+            "values: a notice_sha256 of 1 byte",
+            &real,
+            format!("UPDATE events SET notice_sha256 = x'00' WHERE seq = {first_grant}"),
+            Want::Same,
+        ),
+        rehashed(
+            "values: a salt of 8 bytes (digest recomputed)",
+            &real,
+            format!("UPDATE events SET salt = randomblob(8) WHERE seq = {first_grant}"),
+            Want::Same,
+        ),
+        rehashed(
+            "values: a personal_digest of 16 bytes on a blanked row",
+            &real,
+            format!(
+                "UPDATE events SET personal_digest = randomblob(16) WHERE seq = \
+                 (SELECT min(seq) FROM events WHERE salt IS NULL AND kind IN {SUBJECT_KINDS})"
+            ),
+            Want::Same,
         ),
         // §8 names an `erased` row by its erasure's seq, and a row no event records by its
-        // own seq; the library names 0 for any `erased` row of the wrong storage types.
+        // own seq.
         case(
             "erased: marker stored as TEXT",
             &real,
             format!(
                 "UPDATE erased SET subject_key = CAST(subject_key AS TEXT) WHERE seq = {first_erasure}"
             ),
-            Want::Spec(first_erasure),
+            Want::Same,
         ),
         case(
             "erased: seq stored as TEXT",
             &real,
             format!("UPDATE erased SET seq = 'x' WHERE seq = {first_erasure}"),
-            Want::Spec(first_erasure),
+            Want::Same,
         ),
         case(
             "erased: a TEXT marker no erasure records",
             &real,
             format!("INSERT INTO erased VALUES ('forged', {grant_0004})"),
-            Want::Spec(grant_0004),
+            Want::Same,
+        ),
+        // §8: the library refuses to open a ledger whose configuration is missing or
+        // malformed; a checker names the row.
+        case(
+            "ledger_configured: kind changed",
+            &real,
+            format!("UPDATE events SET kind = 'bogus' WHERE seq = {configured}"),
+            Want::Refused(configured),
+        ),
+        case(
+            "ledger_configured: details not JSON",
+            &real,
+            format!("UPDATE events SET details = 'nope' WHERE seq = {configured}"),
+            Want::Refused(configured),
         ),
     ];
     // §8 step 3 makes a key whose id differs a bad `ledger_configured` row; the
