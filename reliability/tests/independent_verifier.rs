@@ -350,10 +350,6 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
     );
     let first_grant = query(&real, "SELECT min(seq) FROM events WHERE kind = 'given'");
     let real_size = query(&real, "SELECT count(*) FROM events");
-    let first_blanked = query(
-        &real,
-        &format!("SELECT min(seq) FROM events WHERE salt IS NULL AND kind IN {SUBJECT_KINDS}"),
-    );
 
     // 2. A ledger migrated from schema 1 (the v1 fixture, opened once), with a second
     //    subject erased after the migration: its schema-1 rows are blanked with a
