@@ -2,7 +2,7 @@
 # The C suite (`make test-c`): builds libconsent in release, then compiles and runs
 #   - examples/c/scenario.c, linked against the shared and the static library;
 #   - every consent-ffi/tests/*.c (-std=c99 -Wall -Wextra -Werror -pedantic), plainly
-#     and under valgrind --leak-check=full (also the scenario), with tests/valgrind.supp;
+#     and under valgrind --leak-check=full (also the scenario);
 #   - the header compiled and linked as C++ (tests/header_cpp.cpp, -std=c++17).
 # Honours CARGO, CARGO_TARGET_DIR, CC, CXX; CONSENT_NO_VALGRIND=1 skips the valgrind runs.
 set -uo pipefail
@@ -12,8 +12,7 @@ CC="${CC:-gcc}"
 CXX="${CXX:-g++}"
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -pthread -I"$FFI_DIR/include" -I"$FFI_DIR/tests")
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -I"$FFI_DIR/include")
-# valgrind.supp: one allocation of Rust's std per foreign thread (rust-lang/rust#135608).
-VALGRIND=(valgrind -q --leak-check=full --error-exitcode=1 --suppressions="$FFI_DIR/tests/valgrind.supp")
+VALGRIND=(valgrind -q --leak-check=full --error-exitcode=1)
 
 echo "== building libconsent (release)"
 (cd "$ROOT" && "$CARGO" build --release -p consent-ffi) || { echo "C tests: 0 passed, 1 failed (build)"; exit 1; }
