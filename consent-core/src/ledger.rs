@@ -376,6 +376,15 @@ impl Ledger {
                         "the batch was aborted ({why}); roll it back"
                     )));
                 }
+                if inner.conn.is_autocommit() {
+                    // SQLite ended the batch's transaction (an I/O error, say): a
+                    // savepoint now would start and commit a transaction of its own.
+                    inner.batch_aborted = Some("SQLite rolled the transaction back".into());
+                    return Err(Error::Batch(
+                        "the batch was aborted (SQLite rolled its transaction back); roll it back"
+                            .into(),
+                    ));
+                }
                 exec(&inner.conn, "SAVEPOINT op")?;
                 let result = inner.record_time().and_then(|now| f(inner, now));
                 let conn = &inner.conn;
@@ -410,6 +419,8 @@ impl Ledger {
                         .record_time()
                         .and_then(|now| f(inner, now))
                         .and_then(|v| tx.commit().map(|()| v))
+                        // Committed into a WAL that was deleted under us: not recorded.
+                        .and_then(|v| inner.check_wal().map(|()| v))
                 };
                 if result.is_err() {
                     inner.forget_purposes();
@@ -801,6 +812,10 @@ impl Ledger {
         recipient: Option<&str>,
         at: Option<Timestamp>,
     ) -> Result<Consenting> {
+        check_id("purpose", purpose)?;
+        if let Some(r) = recipient {
+            check_id("recipient", r)?;
+        }
         self.read(None, |inner, now| {
             let p = inner
                 .purpose(purpose)?
@@ -911,6 +926,7 @@ impl Ledger {
         actor: Actor,
     ) -> Result<ErasureReport> {
         check_id("subject", subject)?;
+        check_actor(&actor)?;
         if reason.trim().is_empty() {
             return Err(Error::invalid("an erasure needs a reason"));
         }
@@ -962,8 +978,12 @@ impl Ledger {
                 wal_truncated: false,
             })
         })?;
-        let wait = self.with(None, |inner| Ok(inner.erasure_wait))?;
-        report.wal_truncated = self.complete_erasures(wait)?;
+        // The erasure is recorded: from here on report it, whatever the checkpoint says
+        // (a failed one leaves it pending, finished by `complete_erasures`).
+        let wait = self
+            .with(None, |inner| Ok(inner.erasure_wait))
+            .unwrap_or_default();
+        report.wal_truncated = self.complete_erasures(wait).unwrap_or(false);
         Ok(report)
     }
 
@@ -991,14 +1011,27 @@ impl Ledger {
             if inner.conn.path().is_none_or(str::is_empty) {
                 return Ok(true); // in memory: no file, no WAL
             }
+            // A checkpoint rewrites the database file: only under the writer lock, like
+            // every write (a writer elsewhere holds it for at most one transaction).
+            if let Some(lock) = inner.lock.as_mut() {
+                match lock.acquire(inner.busy_timeout) {
+                    Ok(()) => {}
+                    Err(Error::Busy(_)) => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+            }
             // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
             // than the full busy timeout while holding this handle.
-            inner.conn.busy_timeout(Duration::from_millis(100))?;
+            if let Err(e) = inner.conn.busy_timeout(Duration::from_millis(100)) {
+                inner.end_write();
+                return Err(e.into());
+            }
             let done = inner
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok(r.get::<_, i64>(0)? == 0)
                 });
+            inner.end_write();
             inner.conn.busy_timeout(
                 inner
                     .busy_timeout
@@ -1176,6 +1209,20 @@ fn check_question(subject: &str, purpose: &str, recipient: Option<&str>) -> Resu
     Ok(())
 }
 
+/// An actor as it will be stored must read back as itself: `subject`, `staff:<id>`,
+/// `system:<id>` with the id in the one spelling of identifiers (an `Actor` built by
+/// hand could carry a student id under `subject:` or an id that verify would refuse).
+fn check_actor(a: &Actor) -> Result<()> {
+    let text = a.to_string();
+    if text.parse::<Actor>().ok().as_ref() != Some(a) {
+        return Err(Error::invalid(format!(
+            "recorded_by must be subject, staff:<id> or system:<id>, not `{}`",
+            text.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(())
+}
+
 /// Validation that needs no storage.
 fn check_new_event(e: &NewEvent) -> Result<()> {
     if !e.kind.is_subject_event() {
@@ -1184,6 +1231,7 @@ fn check_new_event(e: &NewEvent) -> Result<()> {
             e.kind
         )));
     }
+    check_actor(&e.recorded_by)?;
     check_id("subject", &e.subject)?;
     check_id("purpose", &e.purpose)?;
     for (what, v) in [("recipient", &e.recipient), ("source id", &e.source_id)] {
@@ -1288,6 +1336,15 @@ impl Inner {
                     ));
                 }
                 self.in_setup_tx(|me| {
+                    // Another process may have migrated it while we waited for the lock.
+                    let version: i64 = me.conn.query_row(
+                        "SELECT value FROM meta WHERE key = 'schema_version'",
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    if version == store::SCHEMA_VERSION {
+                        return store::check_schema(&me.conn, version);
+                    }
                     store::check_schema(&me.conn, 1)?;
                     me.migrate_v1(options, key_path)
                 })?;
@@ -1469,8 +1526,10 @@ impl Inner {
             schema_version: store::SCHEMA_VERSION,
             clock: "system".into(),
             pseudonym_key_id: key.id(),
-            migrated_from: Some(1),
-            erased_before_migration: Some(bound),
+            // An empty schema-1 log migrates to a ledger like a new one: the
+            // configuration is its event 0.
+            migrated_from: (store::size(&self.conn)? > 0).then_some(1),
+            erased_before_migration: (store::size(&self.conn)? > 0).then_some(bound),
         };
         self.key = Some(key);
         self.append_config(&config)?;

@@ -304,6 +304,12 @@ pub(crate) fn open_file(path: &Path, opts: &LedgerOptions) -> Result<(Connection
             )),
         });
     }
+    #[cfg(unix)]
+    if len == Some(0) && opts.create && !opts.read_only {
+        // An empty file someone else made: the ledger written into it is private too.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
     if len.is_none() {
         match create_private(path) {
             // Another process created it a moment ago: the lock file decides who

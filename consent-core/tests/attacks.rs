@@ -448,3 +448,85 @@ fn a_schema_1_ledger_migrates_and_keeps_its_heads() {
         .ok();
     assert!(pepper.is_none());
 }
+
+#[test]
+fn an_empty_schema_1_ledger_migrates_to_a_verifiable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let path = dir.path().join("empty-v1.db");
+    std::fs::copy(fixtures.join("v1-demo.db"), &path).unwrap();
+    raw(&path)
+        .execute_batch(
+            "DELETE FROM events; DELETE FROM tree; DELETE FROM purposes; DELETE FROM notices;
+             DELETE FROM current; DELETE FROM erased;",
+        )
+        .unwrap();
+    let l = Ledger::open(&path).unwrap();
+    let r = l.verify().unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.size, 1, "only its configuration");
+}
+
+#[test]
+fn a_wal_deleted_under_the_ledger_fails_every_call_instead_of_losing_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, path) = file_ledger(dir.path());
+    l.append(give("770001", "jmsu.marketing")).unwrap();
+    // What another SQLite library's "last close" in this process does.
+    let wal = dir.path().join("ledger.db-wal");
+    let shm = dir.path().join("ledger.db-shm");
+    assert!(wal.exists() && shm.exists());
+    std::fs::remove_file(&wal).unwrap();
+    std::fs::remove_file(&shm).unwrap();
+    let err = l
+        .append(NewEvent::withdraw("770001", "jmsu.marketing"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("WAL was deleted"), "{err}");
+    assert_eq!(
+        l.status("770001", "jmsu.marketing", None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Storage
+    );
+    l.close().unwrap();
+    let l = Ledger::open(&path).unwrap();
+    l.append(NewEvent::withdraw("770001", "jmsu.marketing"))
+        .unwrap();
+    assert!(l.verify().unwrap().ok);
+}
+
+#[test]
+fn questions_and_actors_take_one_spelling_too() {
+    let (l, _) = ledger_at("2024-10-01T10:00:00Z");
+    l.append(give("770001", "wellbeing.share-external").recipient("NHS"))
+        .unwrap();
+    assert_eq!(
+        l.consenting("wellbeing.share-external", Some("NHS "), None)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    // A hand-built actor that would hash a student id into the log, or one verify
+    // would refuse, is refused at the door.
+    for actor in [
+        Actor {
+            kind: ActorKind::Subject,
+            id: Some("770001".into()),
+        },
+        Actor {
+            kind: ActorKind::Staff,
+            id: Some(" dpo".into()),
+        },
+    ] {
+        let e = NewEvent::withdraw("770001", "jmsu.marketing").recorded_by(actor.clone());
+        assert_eq!(l.append(e).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            l.erase_subject("770001", "retention ended", actor)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+    assert!(l.verify().unwrap().ok);
+}
