@@ -184,8 +184,11 @@ impl Ledger {
     /// Opens (or, with `options.create`, creates) the ledger at `path`. A version-1
     /// file is migrated in place, in one transaction.
     pub fn open_with(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Ledger> {
-        let path = path.as_ref();
-        let (conn, found) = store::open_file(path, &options)?;
+        let (conn, found) = store::open_file(path.as_ref(), &options)?;
+        // One file, one lock file, one default key, whatever link it was opened by
+        // (SQLite, too, puts the WAL beside the real file).
+        let real = std::fs::canonicalize(path.as_ref())?;
+        let path = real.as_path();
         let lock = if options.read_only {
             None
         } else {
@@ -270,7 +273,7 @@ impl Ledger {
         self.with(None, |inner| Ok(inner.simulated))
     }
 
-    /// The file this ledger is stored in (`None` in memory).
+    /// The file this ledger is stored in, links resolved (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }

@@ -530,3 +530,18 @@ fn questions_and_actors_take_one_spelling_too() {
     }
     assert!(l.verify().unwrap().ok);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_ledger_opened_through_a_link_takes_the_same_writer_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, path) = file_ledger(dir.path());
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let via_link = Ledger::open(&link).unwrap();
+    assert_eq!(via_link.path(), l.path());
+    assert!(!dir.path().join("link.db-lock").exists());
+    assert!(!dir.path().join("link.db.key").exists());
+    via_link.append(give("770001", "jmsu.marketing")).unwrap();
+    assert!(l.verify().unwrap().ok);
+}
