@@ -375,7 +375,7 @@ pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
             chunks_committed += 1;
             new += part_new;
             // Let a waiting writer take the lock before the next chunk.
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            std::thread::sleep(consent_core::CHUNK_PAUSE);
         } else {
             batch.rollback()?;
             if args.dry_run {

@@ -94,9 +94,9 @@ struct Inner {
     legacy_markers: bool,
     /// The writer lock file (file ledgers opened for writing).
     lock: Option<WriteLock>,
-    /// The ledger file and the identity of its `-wal`/`-shm` as our connection uses
-    /// them (file ledgers), to notice them deleted under us (`store::WalFiles`).
-    wal: Option<(PathBuf, store::WalFiles)>,
+    /// The `-wal` file as our connection uses it (file ledgers), to notice it deleted
+    /// under us (`store::WalFile`).
+    wal: Option<store::WalFile>,
     /// The schema cookie last checked against the expected schema.
     schema_cookie: Cell<i64>,
     /// Set when SQLite itself aborted the open batch (e.g. on a full disk): every
@@ -249,7 +249,7 @@ impl Ledger {
             let _: i64 = inner
                 .conn
                 .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
-            inner.wal = Some((p.clone(), store::WalFiles::of(p)));
+            inner.wal = Some(store::WalFile::of(p));
         }
         Ok(Ledger {
             slot: Mutex::new(Slot {
@@ -325,12 +325,7 @@ impl Ledger {
                 // Its token was dropped: nobody can end that batch, so roll it back.
                 slot.batch = None;
                 if let Some(inner) = slot.inner.as_mut() {
-                    if !inner.conn.is_autocommit() {
-                        let _ = exec(&inner.conn, "ROLLBACK");
-                    }
-                    inner.batch_aborted = None;
-                    inner.forget_purposes();
-                    inner.end_write();
+                    inner.discard_batch();
                 }
                 self.turn.notify_all();
                 continue;
@@ -512,24 +507,18 @@ impl Ledger {
         let mut slot = self.wait_turn(Some(token.id))?;
         slot.batch = None;
         let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
-        let result = if commit {
-            match inner.batch_aborted.take() {
-                Some(why) => Err(Error::Batch(format!(
-                    "the batch was aborted ({why}); nothing was committed"
-                ))),
-                None => exec(&inner.conn, "COMMIT").and_then(|()| inner.check_wal()),
-            }
-        } else {
-            inner.batch_aborted = None;
-            Ok(())
+        let result = match (commit, inner.batch_aborted.take()) {
+            (false, _) => Ok(()),
+            (true, Some(why)) => Err(Error::Batch(format!(
+                "the batch was aborted ({why}); nothing was committed"
+            ))),
+            (true, None) => exec(&inner.conn, "COMMIT").and_then(|()| inner.check_wal()),
         };
-        if !inner.conn.is_autocommit() {
-            let _ = exec(&inner.conn, "ROLLBACK");
+        if commit && result.is_ok() {
+            inner.end_write();
+        } else {
+            inner.discard_batch();
         }
-        if result.is_err() || !commit {
-            inner.forget_purposes();
-        }
-        inner.end_write();
         drop(slot);
         self.turn.notify_all();
         result
@@ -576,14 +565,14 @@ impl Ledger {
         events: impl IntoIterator<Item = NewEvent>,
         chunk: usize,
     ) -> std::result::Result<Vec<Event>, ChunkedError> {
-        let chunk = chunk.max(1);
         let mut done: Vec<Event> = Vec::new();
-        let mut pending: Vec<NewEvent> = Vec::with_capacity(chunk);
-        let mut iter = events.into_iter().peekable();
-        while iter.peek().is_some() {
-            pending.clear();
-            pending.extend(iter.by_ref().take(chunk));
-            match self.append_all(pending.drain(..)) {
+        let mut iter = events.into_iter();
+        loop {
+            let part: Vec<NewEvent> = iter.by_ref().take(chunk.max(1)).collect();
+            if part.is_empty() {
+                return Ok(done);
+            }
+            match self.append_all(part) {
                 Ok(evs) => done.extend(evs),
                 Err(error) => {
                     return Err(ChunkedError {
@@ -596,7 +585,6 @@ impl Ledger {
             // the next chunk: lock waiters poll at most every millisecond.
             std::thread::sleep(CHUNK_PAUSE);
         }
-        Ok(done)
     }
 
     // ---- registry --------------------------------------------------------------
@@ -1051,8 +1039,10 @@ impl Ledger {
     }
 }
 
-/// How long [`Ledger::append_chunked`] pauses between chunks.
-const CHUNK_PAUSE: Duration = Duration::from_millis(2);
+/// How long a chunked import pauses between chunks ([`Ledger::append_chunked`], and
+/// `consent import`): long enough for a waiting writer, which polls the lock file at
+/// least every millisecond, to take the lock.
+pub const CHUNK_PAUSE: Duration = Duration::from_millis(2);
 
 /// The error of [`Ledger::append_chunked`]: what failed, and what was committed first.
 #[derive(Debug)]
@@ -1386,12 +1376,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Fails when the ledger's `-wal` or `-shm` file was deleted or replaced under this
-    /// connection (see `store::WalFiles`): writes would go to a file no other process
-    /// sees, and reads would miss their writes.
+    /// Fails when the ledger's WAL was deleted or replaced under this connection (see
+    /// `store::WalFile`): writes would go to a file no other process sees, and reads
+    /// would miss their writes.
     fn check_wal(&self) -> Result<()> {
         match &self.wal {
-            Some((path, was)) if was.replaced_in(&store::WalFiles::of(path)) => Err(Error::Storage(
+            Some(wal) if wal.replaced() => Err(Error::Storage(
                 "the ledger's WAL was deleted under this process (another SQLite library in it, such as \
                  Python's sqlite3 module, opened and closed the ledger file): what this handle wrote \
                  last may not be recorded; close every handle on this ledger in this process and \
@@ -1550,16 +1540,9 @@ impl Inner {
     }
 
     fn append_config(&self, config: &LedgerConfig) -> Result<()> {
-        let now = match &self.clock {
-            Some(c) => c(),
-            None => Timestamp::now(),
-        };
+        // Still set up as a real ledger here: the time is clamped to the log's last.
+        let now = self.record_time()?;
         let details = serde_json::to_string(config).map_err(|e| Error::invalid(e.to_string()))?;
-        let last = self.last_recorded()?;
-        let now = match last {
-            Some(l) if l > now.as_millis() => Timestamp::from_millis(l)?,
-            _ => now,
-        };
         self.append_raw(&mut RawRow {
             kind: EventKind::LedgerConfigured.as_str().into(),
             details: Some(details),
@@ -1616,6 +1599,17 @@ impl Inner {
             self.end_write();
         }
         begun
+    }
+
+    /// Ends the open batch without committing: rolls back what SQLite has not already
+    /// rolled back, forgets cached registry data, releases the writer lock.
+    fn discard_batch(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = exec(&self.conn, "ROLLBACK");
+        }
+        self.batch_aborted = None;
+        self.forget_purposes();
+        self.end_write();
     }
 
     /// Releases the writer lock file.

@@ -63,7 +63,9 @@ pub use chain::{ConsistencyProof, Head, InclusionProof, VerifyReport};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Actor, ActorKind, Event, EventKind, Method, NewEvent, MAX_ID_LEN};
 pub use key::{default_key_path, KeySource};
-pub use ledger::{Batch, BatchToken, ChunkedError, ErasureReport, Ledger, SubjectExport};
+pub use ledger::{
+    Batch, BatchToken, ChunkedError, ErasureReport, Ledger, SubjectExport, CHUNK_PAUSE,
+};
 pub use lockfile::lock_path;
 pub use merkle::{Hash, ProofError};
 pub use notice::{Notice, NoticeDef, NoticeRef};

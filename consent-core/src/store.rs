@@ -362,39 +362,39 @@ fn set_journal(conn: &Connection, opts: &LedgerOptions) -> Result<()> {
     Ok(())
 }
 
-/// Identity (device, inode) of the ledger's `-wal` and `-shm` files as this process's
-/// connection uses them.
+/// The ledger's `-wal` file and its identity (device, inode) as this process's
+/// connection uses it.
 ///
-/// SQLite deletes the WAL and its index when the *last* connection to a database
-/// closes. It tells "last" by trying an exclusive POSIX lock, which never conflicts
-/// with locks of the same process: so a second SQLite library in this process (the
-/// `sqlite3` module of Python, a checker) that opens and closes the ledger believes it
-/// is the last, checkpoints and deletes both files under our open connection. Our
-/// writes would then go to a deleted WAL that no other process sees. Comparing the
-/// files' identity before each operation and after each commit (two `stat` calls)
-/// catches it. Reconnecting is not enough: one SQLite library shares one mapping of
-/// the index among all its connections to a file, so every handle on the ledger in
-/// this process must be closed and the ledger reopened; until then every call fails.
+/// SQLite deletes the WAL and its index (`-shm`) together when the *last* connection
+/// to a database closes. It tells "last" by trying an exclusive POSIX lock, which never
+/// conflicts with locks of the same process: so a second SQLite library in this
+/// process (the `sqlite3` module of Python, a checker) that opens and closes the ledger
+/// believes it is the last, checkpoints and deletes both files under our open
+/// connection. Our writes would then go to a deleted WAL that no other process sees.
+/// Comparing the WAL's identity before each operation and after each commit (one
+/// `stat`) catches it. Reconnecting is not enough: one SQLite library shares one
+/// mapping of the index among all its connections to a file, so every handle on the
+/// ledger in this process must be closed and the ledger reopened; until then every
+/// call fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct WalFiles([Option<(u64, u64)>; 2]);
+pub(crate) struct WalFile {
+    path: std::path::PathBuf,
+    id: Option<(u64, u64)>,
+}
 
-impl WalFiles {
-    /// The identity of the files now (None for a file that does not exist).
-    pub(crate) fn of(path: &Path) -> WalFiles {
-        let id = |suffix: &str| {
-            let mut p = path.as_os_str().to_os_string();
-            p.push(suffix);
-            file_id(Path::new(&p))
-        };
-        WalFiles([id("-wal"), id("-shm")])
+impl WalFile {
+    /// The WAL of the ledger at `ledger`, as it is now.
+    pub(crate) fn of(ledger: &Path) -> WalFile {
+        let mut p = ledger.as_os_str().to_os_string();
+        p.push("-wal");
+        let path = std::path::PathBuf::from(p);
+        let id = file_id(&path);
+        WalFile { path, id }
     }
 
-    /// Whether `now` shows the files this connection was using replaced or removed.
-    pub(crate) fn replaced_in(&self, now: &WalFiles) -> bool {
-        self.0
-            .iter()
-            .zip(&now.0)
-            .any(|(was, is)| was.is_some() && was != is)
+    /// Whether the file this connection was using has been removed or replaced.
+    pub(crate) fn replaced(&self) -> bool {
+        self.id.is_some() && file_id(&self.path) != self.id
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::canonical::personal_digest;
@@ -598,6 +599,35 @@ impl Scan {
     }
 }
 
+/// A column exactly as stored, never converted: TEXT only when it is UTF-8.
+fn text_at(r: &rusqlite::Row<'_>, i: usize) -> Option<String> {
+    match r.get_ref(i).ok()? {
+        ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
+        _ => None,
+    }
+}
+
+/// An INTEGER column as stored.
+fn int_at(r: &rusqlite::Row<'_>, i: usize) -> Option<i64> {
+    match r.get_ref(i).ok()? {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// An INTEGER column that can name an event: non-negative.
+fn seq_at(r: &rusqlite::Row<'_>, i: usize) -> Option<u64> {
+    int_at(r, i).and_then(|n| u64::try_from(n).ok())
+}
+
+/// A BLOB column as stored.
+fn blob_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Option<&'r [u8]> {
+    match r.get_ref(i).ok()? {
+        ValueRef::Blob(b) => Some(b),
+        _ => None,
+    }
+}
+
 /// Compares a registry table (`purposes` or `notices`) with the rows the log defines.
 /// A differing row names its event: by its key, else by its own `seq`, else 0.
 fn check_registry(
@@ -607,32 +637,19 @@ fn check_registry(
     want: &HashMap<(String, String), (u64, i64, String)>,
     first: &mut First,
 ) -> Result<()> {
-    use rusqlite::types::ValueRef;
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut stmt = conn.prepare(&format!(
         "SELECT id, version, seq, registered_at, def FROM {table} NOT INDEXED"
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let text = |i: usize| -> rusqlite::Result<Option<String>> {
-            Ok(match r.get_ref(i)? {
-                ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
-                _ => None,
-            })
-        };
-        let int = |i: usize| -> rusqlite::Result<Option<i64>> {
-            Ok(match r.get_ref(i)? {
-                ValueRef::Integer(n) => Some(n),
-                _ => None,
-            })
-        };
         let version = if version_type == "integer" {
-            int(1)?.map(|v| v.to_string())
+            int_at(r, 1).map(|v| v.to_string())
         } else {
-            text(1)?
+            text_at(r, 1)
         };
-        let key = text(0)?.zip(version);
-        let stored = match (int(2)?, int(3)?, text(4)?) {
+        let key = text_at(r, 0).zip(version);
+        let stored = match (int_at(r, 2), int_at(r, 3), text_at(r, 4)) {
             (Some(seq), Some(at), Some(def)) => Some((seq as u64, at, def)),
             _ => None,
         };
@@ -642,10 +659,7 @@ fn check_registry(
                 continue;
             }
         }
-        let seq = expected
-            .map(|w| w.0)
-            .or_else(|| int(2).ok().flatten().and_then(|s| u64::try_from(s).ok()))
-            .unwrap_or(0);
+        let seq = expected.map(|w| w.0).or_else(|| seq_at(r, 2)).unwrap_or(0);
         if let Some(k) = key.filter(|k| want.contains_key(k)) {
             seen.insert(k);
         }
@@ -693,51 +707,31 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         }
     }
     let mut stmt = conn.prepare(
-        "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective, \
-         typeof(subject) || typeof(purpose) || typeof(recipient) || typeof(state) || typeof(seq) \
-         || typeof(event_id) || typeof(since) || typeof(until) || typeof(last_effective) FROM current",
+        "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective \
+         FROM current NOT INDEXED",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let types: String = r.get(9)?;
-        let okt = matches!(
-            types.as_str(),
-            "texttexttexttextintegerblobintegerintegerinteger"
-                | "texttexttexttextintegerblobintegernullinteger"
-        );
-        let text = |i: usize| match r.get_ref(i) {
-            Ok(rusqlite::types::ValueRef::Text(b)) => std::str::from_utf8(b).ok().map(String::from),
-            _ => None,
-        };
-        let parsed = if okt {
-            let k = text(0)
-                .zip(text(1))
-                .zip(text(2))
-                .map(|((a, b), c)| (a, b, c));
-            let state = text(3).and_then(|s| State::parse(&s));
-            let id = match r.get_ref(5) {
-                Ok(rusqlite::types::ValueRef::Blob(b)) => uuid::Uuid::from_slice(b).ok(),
-                _ => None,
+        let key = || Some((text_at(r, 0)?, text_at(r, 1)?, text_at(r, 2)?));
+        // Every value exactly of its storage type, or the row is not one we could write.
+        let parsed = (|| {
+            let until = match r.get_ref(7).ok()? {
+                ValueRef::Null => None,
+                ValueRef::Integer(n) => Some(n),
+                _ => return None,
             };
-            let seq = r.get::<_, i64>(4).ok().and_then(|n| u64::try_from(n).ok());
-            match (k, state, id, seq) {
-                (Some(k), Some(state), Some(event_id), Some(seq)) => Some((
-                    k.clone(),
-                    CurrentRow {
-                        recipient: k.2.clone(),
-                        state,
-                        seq,
-                        event_id,
-                        since: r.get(6).unwrap_or(i64::MIN),
-                        until: r.get(7).unwrap_or(None),
-                        last_effective: r.get(8).unwrap_or(i64::MIN),
-                    },
-                )),
-                _ => None,
-            }
-        } else {
-            None
-        };
+            let k = key()?;
+            let row = CurrentRow {
+                recipient: k.2.clone(),
+                state: State::parse(&text_at(r, 3)?)?,
+                seq: seq_at(r, 4)?,
+                event_id: uuid::Uuid::from_slice(blob_at(r, 5)?).ok()?,
+                since: int_at(r, 6)?,
+                until,
+                last_effective: int_at(r, 8)?,
+            };
+            Some((k, row))
+        })();
         match parsed {
             Some((k, row)) => match want.remove(&k) {
                 Some(w) if w == row => {}
@@ -756,16 +750,11 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
             None => {
                 // Name the event that decides the row this one stands for, if its key
                 // can be read at all.
-                let own_seq = match r.get_ref(4) {
-                    Ok(rusqlite::types::ValueRef::Integer(n)) => u64::try_from(n).ok(),
-                    _ => None,
-                };
-                let seq = match (text(0), text(1), text(2)) {
-                    (Some(a), Some(b), Some(c)) => want.remove(&(a, b, c)).map(|w| w.seq),
-                    _ => None,
-                }
-                .or(own_seq)
-                .unwrap_or(0);
+                let seq = key()
+                    .and_then(|k| want.remove(&k))
+                    .map(|w| w.seq)
+                    .or_else(|| seq_at(r, 4))
+                    .unwrap_or(0);
                 first.note(
                     seq,
                     format!(
@@ -790,36 +779,29 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         .iter()
         .map(|x| (x.key.clone(), x.seq))
         .collect();
-    let mut stmt =
-        conn.prepare("SELECT subject_key, seq, typeof(subject_key), typeof(seq) FROM erased")?;
+    let mut stmt = conn.prepare("SELECT subject_key, seq FROM erased NOT INDEXED")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let types = (r.get::<_, String>(2)?, r.get::<_, String>(3)?);
-        if types != ("blob".into(), "integer".into()) {
+        match (blob_at(r, 0), int_at(r, 1)) {
+            (Some(k), Some(seq)) => match markers.remove(k) {
+                Some(s) if s as i64 == seq => {}
+                Some(s) => first.note(s, format!("the erasure marker of event {s} is altered")),
+                None => first.note(
+                    u64::try_from(seq).unwrap_or(0),
+                    "an erasure marker that no event records",
+                ),
+            },
             // Named by the erasure the marker belongs to, else by its own seq.
-            let by_key = match r.get_ref(0)? {
-                rusqlite::types::ValueRef::Blob(b) => markers.remove(b),
-                _ => None,
-            };
-            let own = match r.get_ref(1)? {
-                rusqlite::types::ValueRef::Integer(n) => u64::try_from(n).ok(),
-                _ => None,
-            };
-            let seq = by_key.or(own).unwrap_or(0);
-            first.note(
-                seq,
-                format!("the erasure marker of event {seq} has the wrong storage types"),
-            );
-            continue;
-        }
-        let (k, seq): (Vec<u8>, i64) = (r.get(0)?, r.get(1)?);
-        match markers.remove(&k) {
-            Some(s) if s as i64 == seq => {}
-            Some(s) => first.note(s, format!("the erasure marker of event {s} is altered")),
-            None => first.note(
-                u64::try_from(seq).unwrap_or(0),
-                "an erasure marker that no event records",
-            ),
+            (k, _) => {
+                let seq = k
+                    .and_then(|k| markers.remove(k))
+                    .or_else(|| seq_at(r, 1))
+                    .unwrap_or(0);
+                first.note(
+                    seq,
+                    format!("the erasure marker of event {seq} has the wrong storage types"),
+                );
+            }
         }
     }
     if let Some(&s) = markers.values().min() {
