@@ -54,7 +54,8 @@ pub(crate) fn decides(basis: LawfulBasis, kind: EventKind) -> bool {
                 | EventKind::Revoked
                 | EventKind::Objected
         ),
-        _ => kind == EventKind::Objected,
+        // A person's decision on an objection (Art. 21) is the only other decision.
+        _ => matches!(kind, EventKind::Objected | EventKind::ObjectionOverruled),
     }
 }
 
@@ -64,6 +65,7 @@ fn state_of(kind: EventKind) -> State {
         EventKind::Refused => State::Refused,
         EventKind::Withdrawn => State::Withdrawn,
         EventKind::Revoked => State::Revoked,
+        EventKind::ObjectionOverruled => State::NotConsentBased,
         _ => State::Objected,
     }
 }

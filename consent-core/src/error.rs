@@ -25,13 +25,16 @@ pub enum Error {
     /// The notice id/version is not registered in this ledger.
     #[error("unknown notice `{0}`")]
     UnknownNotice(String),
-    /// The recipient is not among the purpose's allowed recipients.
-    #[error("recipient `{recipient}` is not allowed for purpose `{purpose}`")]
+    /// The recipient is not one the purpose lists (compared exactly), or a question
+    /// about a purpose that lists recipients named none.
+    #[error("{}", unknown_recipient_message(purpose, recipient.as_deref(), listed))]
     UnknownRecipient {
         /// The purpose asked about.
         purpose: String,
-        /// The recipient that was refused.
-        recipient: String,
+        /// The recipient that was refused; `None` when the question named none.
+        recipient: Option<String>,
+        /// The recipients the purpose lists (the valid spellings).
+        listed: Vec<String>,
     },
     /// The event is not valid for its purpose (e.g. a special-category grant without
     /// the explicit-consent marker, or a grant without a notice).
@@ -96,6 +99,23 @@ pub enum Error {
     /// The pseudonym key is missing, unreadable, or not the one this ledger committed to.
     #[error("pseudonym key: {0}")]
     Key(String),
+}
+
+fn unknown_recipient_message(purpose: &str, recipient: Option<&str>, listed: &[String]) -> String {
+    let valid = if listed.is_empty() {
+        "it lists none".to_string()
+    } else {
+        format!("valid ids: {}", listed.join(", "))
+    };
+    match recipient {
+        Some(r) => format!(
+            "recipient `{}` is not one purpose `{purpose}` lists ({valid}); recipients are registry ids, compared exactly",
+            r.chars().take(64).collect::<String>()
+        ),
+        None => format!(
+            "purpose `{purpose}` lists recipients: ask about one of them ({valid}); a question without a recipient could hide a recipient's withdrawal"
+        ),
+    }
 }
 
 /// Stable numeric classification of [`Error`](enum@Error). The numbers are part of the C ABI and are

@@ -68,12 +68,19 @@ text_enum! {
         Revoked = "revoked",
         /// A grant turned out never to have been valid (retroactive).
         Invalidated = "invalidated",
-        /// The subject objected to processing under legitimate interests.
+        /// The subject objected to processing under legitimate interests or public task
+        /// (Art. 21). A withdrawal for such a purpose is recorded as one.
         Objected = "objected",
+        /// A person decided that the controller's compelling legitimate grounds override
+        /// the subject's objection (Art. 21(1)): processing may go on. Staff only.
+        ObjectionOverruled = "objection_overruled",
         /// A notice was shown to the subject (no decision).
         NoticeServed = "notice_served",
         /// The subject's personal fields were erased (retention ended).
         SubjectErased = "subject_erased",
+        /// An erased subject returned (a student enrolling again): their id may consent
+        /// again; the old events stay blanked (docs/RULES.md, erasure).
+        SubjectReadmitted = "subject_readmitted",
         /// The ledger's own first event (or the one a migration appends): the hashed
         /// commitment to its configuration — pseudonym key id, real or simulated clock.
         LedgerConfigured = "ledger_configured",
@@ -88,6 +95,7 @@ impl EventKind {
             EventKind::PurposeDefined
                 | EventKind::NoticeDefined
                 | EventKind::SubjectErased
+                | EventKind::SubjectReadmitted
                 | EventKind::LedgerConfigured
         )
     }
@@ -277,6 +285,9 @@ pub struct NewEvent {
     pub effective_at: Option<Timestamp>,
     /// When a grant lapses; defaults to the purpose's validity rule.
     pub expires_at: Option<Timestamp>,
+    /// For a grant: the start its validity rule counts from, when that is not the
+    /// grant's effective time (a course rep's course start). Kept in the hashed details.
+    pub validity_from: Option<Timestamp>,
     /// The caller's idempotency key. Personal (it may embed a form number).
     pub source_id: Option<String>,
     /// Free-form evidence, a JSON object. Personal.
@@ -300,6 +311,7 @@ impl NewEvent {
             recorded_by: Actor::subject(),
             effective_at: None,
             expires_at: None,
+            validity_from: None,
             source_id: None,
             evidence: None,
             target: None,
@@ -346,6 +358,11 @@ impl NewEvent {
     /// Sets when the grant lapses.
     pub fn expires_at(mut self, t: Timestamp) -> Self {
         self.expires_at = Some(t);
+        self
+    }
+    /// Sets the start a grant's validity is counted from (e.g. the course start).
+    pub fn validity_from(mut self, t: Timestamp) -> Self {
+        self.validity_from = Some(t);
         self
     }
     /// Sets the idempotency key.

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::calendar::{Calendar, DEFAULT_TIME_ZONE};
 use crate::canonical::{personal_digest, CANONICAL_VERSION};
 use crate::current::{self, CurrentRow, Step};
 use crate::error::{Error, Result};
@@ -18,8 +19,8 @@ use crate::event::{check_id, Actor, Event, EventKind, NewEvent};
 use crate::key::{self, KeySource, PseudonymKey};
 use crate::lockfile::WriteLock;
 use crate::notice::{Notice, NoticeDef, NoticeRef};
-use crate::purpose::{LawfulBasis, Purpose, PurposeDef};
-use crate::query::{decide, Consenting, ConsentingSubject, State, Status};
+use crate::purpose::{LawfulBasis, Purpose, PurposeDef, PurposeVersions};
+use crate::query::{decide, Consenting, ConsentingSubject, Decision, State, Status};
 use crate::store::{
     self, event_from_row, Found, LedgerOptions, RawRow, DECIDE_COLUMNS, EVENT_COLUMNS,
 };
@@ -110,12 +111,14 @@ struct Inner {
     purposes: RefCell<PurposeCache>,
     /// Keeps UUIDv7 ids monotonic within a millisecond, on the ledger's own clock.
     uuid_context: uuid::ContextV7,
+    /// The institution's time zone, from the configuration event.
+    calendar: Calendar,
 }
 
 #[derive(Default)]
 struct PurposeCache {
     data_version: i64,
-    by_id: HashMap<String, Arc<Purpose>>,
+    by_id: HashMap<String, Arc<PurposeVersions>>,
     /// Notices never change once registered, but a rolled-back batch can remove one.
     notices: HashMap<(String, String), Notice>,
 }
@@ -166,6 +169,10 @@ pub(crate) struct LedgerConfig {
     pub clock: String,
     /// SHA-256 of the pseudonym key with its domain prefix, hex.
     pub pseudonym_key_id: String,
+    /// The institution's time zone (IANA); absent in ledgers created before ledgers
+    /// named one, which use [`crate::DEFAULT_TIME_ZONE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// Set on the event a migration appends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_from: Option<i64>,
@@ -242,6 +249,7 @@ impl Ledger {
             erasure_wait: options.erasure_wait,
             purposes: RefCell::default(),
             uuid_context: uuid::ContextV7::new(),
+            calendar: Calendar::default_zone(),
         };
         inner.setup(found, &options, key_path.as_deref())?;
         if let Some(p) = &path {
@@ -598,9 +606,10 @@ impl Ledger {
     fn register_purpose_as(&self, owner: Option<u64>, def: PurposeDef) -> Result<Purpose> {
         def.validate()?;
         self.write(owner, |inner, now| {
-            if let Some(p) = inner.purpose(&def.id)? {
-                if p.def == def {
-                    return Ok(Purpose::clone(&p));
+            let previous = inner.purpose(&def.id)?;
+            if let Some(p) = &previous {
+                if p.latest().def == def {
+                    return Ok(p.latest().clone());
                 }
             }
             let conn = &inner.conn;
@@ -621,7 +630,11 @@ impl Ledger {
                 "INSERT INTO purposes(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![def.id, version, seq as i64, now.as_millis(), details],
             )?;
-            let purpose = Purpose { def, version, seq, registered_at: now };
+            let material_change = previous
+                .as_ref()
+                .map(|p| crate::purpose::material_changes(&p.latest().def, &def))
+                .unwrap_or_default();
+            let purpose = Purpose { def, version, seq, registered_at: now, material_change };
             inner.forget_purposes();
             if version > 1 {
                 // A new basis changes what every subject's events mean.
@@ -670,9 +683,20 @@ impl Ledger {
         self.read(None, |inner, _| {
             inner
                 .purpose(id)?
-                .map(|p| Purpose::clone(&p))
+                .map(|p| p.latest().clone())
                 .ok_or_else(|| Error::UnknownPurpose(id.into()))
         })
+    }
+
+    /// The institution's time zone (IANA name) the ledger committed to in its first
+    /// event: academic years end at midnight there.
+    pub fn time_zone(&self) -> Result<String> {
+        self.with(None, |inner| Ok(inner.calendar.name().to_string()))
+    }
+
+    /// The ledger's calendar, to read and show local times as the ledger counts them.
+    pub fn calendar(&self) -> Result<Calendar> {
+        self.with(None, |inner| Ok(inner.calendar.clone()))
     }
 
     /// Every version of every purpose, by id then version.
@@ -776,9 +800,7 @@ impl Ledger {
     ) -> Result<Status> {
         check_question(subject, purpose, recipient)?;
         self.read(None, |inner, now| {
-            let p = inner
-                .purpose(purpose)?
-                .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+            let p = inner.asked_purpose(purpose, recipient)?;
             let known = as_known_at.unwrap_or(now);
             if inner.is_erased(subject)? {
                 return Ok(erased_status(&p, recipient, at, known));
@@ -796,31 +818,37 @@ impl Ledger {
     }
 
     /// Every subject with consent in force for `purpose` (and `recipient`) at `at`
-    /// (default now), with the head that answered.
+    /// (default now) as the ledger knew it at `as_known_at` (default now), with the
+    /// head that answered: a past extract reproduced as it was known at the time.
+    ///
+    /// A purpose that lists recipients must be asked about one of them
+    /// ([`Error::UnknownRecipient`] otherwise): a feed that left the recipient out
+    /// would not see a withdrawal that named it.
     pub fn consenting(
         &self,
         purpose: &str,
         recipient: Option<&str>,
         at: Option<Timestamp>,
+        as_known_at: Option<Timestamp>,
     ) -> Result<Consenting> {
         check_id("purpose", purpose)?;
         if let Some(r) = recipient {
             check_id("recipient", r)?;
         }
         self.read(None, |inner, now| {
-            let p = inner
-                .purpose(purpose)?
-                .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+            let p = inner.asked_purpose(purpose, recipient)?;
             let at_t = at.unwrap_or(now);
-            let subjects = if at.is_none() {
+            let known = as_known_at.unwrap_or(now);
+            let subjects = if at.is_none() && as_known_at.is_none() {
                 inner.consenting_now(&p, recipient, now)?
             } else {
-                inner.consenting_at(&p, recipient, at_t, now)?
+                inner.consenting_at(&p, recipient, at_t, known)?
             };
             Ok(Consenting {
                 purpose: purpose.into(),
                 recipient: recipient.map(Into::into),
                 at: at_t,
+                as_known_at: known,
                 subjects,
                 head: inner.head()?,
             })
@@ -850,17 +878,27 @@ impl Ledger {
             let mut purposes = Vec::new();
             let mut notices = Vec::new();
             let mut statuses = Vec::new();
-            let mut keys: Vec<(String, Option<String>)> = events
+            let mut ids: Vec<&str> = events
                 .iter()
-                .filter_map(|e| e.purpose.clone().map(|p| (p, e.recipient.clone())))
+                .filter(|e| e.kind.is_subject_event())
+                .filter_map(|e| e.purpose.as_deref())
                 .collect();
-            keys.sort();
-            keys.dedup();
-            for (p, r) in &keys {
-                if !purposes.iter().any(|x: &Purpose| &x.def.id == p) {
-                    purposes.extend(inner.all_purposes(Some(p))?);
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                let versions = inner.all_purposes(Some(id))?;
+                // A purpose that lists recipients is answered per recipient.
+                let listed = versions
+                    .last()
+                    .map(|p| p.def.recipients.clone())
+                    .unwrap_or_default();
+                purposes.extend(versions);
+                if listed.is_empty() {
+                    statuses.push(inner.status_now(subject, id, None, now)?);
                 }
-                statuses.push(inner.status_now(subject, p, r.as_deref(), now)?);
+                for r in &listed {
+                    statuses.push(inner.status_now(subject, id, Some(r), now)?);
+                }
             }
             let mut refs: Vec<&NoticeRef> =
                 events.iter().filter_map(|e| e.notice.as_ref()).collect();
@@ -1187,8 +1225,45 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
             version: version as u32,
             seq: seq as u64,
             registered_at: Timestamp::from_millis(at)?,
+            material_change: Vec::new(),
         })
     })())
+}
+
+/// How far after its record time an event may be dated: a year and a day. Further is
+/// a typing mistake (a withdrawal dated 9999 would keep consent in force for ever).
+const MAX_AHEAD_MS: i64 = 366 * 86_400_000;
+
+/// The event as the ledger records it, and the hashed details that say why it differs
+/// from what the caller sent (docs/RULES.md):
+/// - a withdrawal for a purpose that does not rest on consent is the subject objecting
+///   (Art. 21): recorded as `objected`, `{"asked_as": "withdrawn"}`;
+/// - a withdrawal or objection naming a recipient the purpose does not list (a
+///   misspelling such as `NHS` for `nhs`) is never refused and must not leave that
+///   recipient permitted: it is recorded purpose-wide, `{"unlisted_recipient": TEXT}`.
+fn recorded_form(
+    e: &NewEvent,
+    def: &PurposeDef,
+) -> (NewEvent, serde_json::Map<String, serde_json::Value>) {
+    let mut e = e.clone();
+    let mut details = serde_json::Map::new();
+    if e.kind == EventKind::Withdrawn && def.lawful_basis != LawfulBasis::Consent {
+        e.kind = EventKind::Objected;
+        details.insert("asked_as".into(), "withdrawn".into());
+    }
+    if e.kind.is_withdrawal() {
+        if let Some(r) = e.recipient.take_if(|r| !def.lists(r)) {
+            details.insert("unlisted_recipient".into(), r.into());
+        }
+    }
+    (e, details)
+}
+
+/// The time zone a new ledger commits to: the option's, checked against the bundled
+/// database, or Europe/London.
+fn new_time_zone(options: &LedgerOptions) -> Result<String> {
+    let zone = options.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
+    Calendar::new(zone).map(|c| c.name().to_string())
 }
 
 /// A question names its subject (and recipient) in the one spelling appends accept,
@@ -1250,20 +1325,50 @@ fn check_new_event(e: &NewEvent) -> Result<()> {
     Ok(())
 }
 
+/// Decides at `at` as known at `known` under the version of the purpose in force then,
+/// with the read-time rules: expiry and renewal after a material change.
+fn decide_at<'e>(
+    p: &PurposeVersions,
+    events: &'e [Event],
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Decision<'e> {
+    let then = at.min(known);
+    let basis = p.in_force(then).def.lawful_basis;
+    let mut d = decide(events, basis, recipient, at, known, true);
+    if let (State::Given, Some(g)) = (d.state, d.event) {
+        if let Some(m) = p.renewal_needed(g.seq, g.effective_at, then) {
+            d.state = State::NeedsRenewal;
+            d.since = Some(m.registered_at);
+            d.until = None;
+        }
+    }
+    d
+}
+
+/// The version a deciding grant was given under.
+fn granted_under(e: Option<&Event>) -> Option<u32> {
+    e.filter(|e| e.kind == EventKind::Given)
+        .and_then(|e| e.purpose_version)
+}
+
 fn status_from(
-    p: &Purpose,
+    p: &PurposeVersions,
     events: &[Event],
     recipient: Option<&str>,
     at: Timestamp,
     known: Timestamp,
 ) -> Status {
-    let d = decide(events, p.def.lawful_basis, recipient, at, known, true);
+    let d = decide_at(p, events, recipient, at, known);
+    let then = p.in_force(at.min(known));
     Status {
-        purpose: p.def.id.clone(),
-        purpose_version: p.version,
+        purpose: then.def.id.clone(),
+        purpose_version: then.version,
+        granted_under_version: granted_under(d.event),
         recipient: recipient.map(Into::into),
         state: d.state,
-        lawful_basis: p.def.lawful_basis,
+        lawful_basis: then.def.lawful_basis,
         event_id: d.event.map(|e| e.id),
         event_seq: d.event.map(|e| e.seq),
         since: d.since,
@@ -1275,10 +1380,17 @@ fn status_from(
     }
 }
 
-fn erased_status(p: &Purpose, recipient: Option<&str>, at: Timestamp, known: Timestamp) -> Status {
+fn erased_status(
+    p: &PurposeVersions,
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Status {
+    let p = p.in_force(at.min(known));
     Status {
         purpose: p.def.id.clone(),
         purpose_version: p.version,
+        granted_under_version: None,
         recipient: recipient.map(Into::into),
         state: State::Erased,
         lawful_basis: p.def.lawful_basis,
@@ -1351,6 +1463,14 @@ impl Inner {
         self.schema_cookie.set(store::schema_cookie(&self.conn)?);
         let config = self.config()?;
         self.simulated = config.clock == "simulated";
+        let zone = config.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
+        self.calendar = Calendar::new(zone)
+            .map_err(|e| Error::Corrupt(format!("the ledger's time zone: {e}")))?;
+        if options.time_zone.as_deref().is_some_and(|z| z != zone) {
+            return Err(Error::invalid(format!(
+                "this ledger keeps its calendar in {zone}, set when it was created; it cannot be opened as another time zone"
+            )));
+        }
         if self.clock.is_some() && !self.simulated {
             return Err(Error::invalid(
                 "a clock can only be set on a ledger created as a simulation: a real ledger's record times come from the system clock",
@@ -1454,6 +1574,7 @@ impl Inner {
             }
             .into(),
             pseudonym_key_id: key.id(),
+            time_zone: Some(new_time_zone(options)?),
             migrated_from: None,
             erased_before_migration: None,
         };
@@ -1519,6 +1640,7 @@ impl Inner {
             schema_version: store::SCHEMA_VERSION,
             clock: "system".into(),
             pseudonym_key_id: key.id(),
+            time_zone: Some(new_time_zone(options)?),
             // An empty schema-1 log migrates to a ledger like a new one: the
             // configuration is its event 0.
             migrated_from: (store::size(&self.conn)? > 0).then_some(1),
@@ -1676,8 +1798,8 @@ impl Inner {
         Ok(self.erased_marker(subject)?.is_some())
     }
 
-    /// The current version of a purpose, shared from the cache (no copy per call).
-    fn purpose(&self, id: &str) -> Result<Option<Arc<Purpose>>> {
+    /// Every version of a purpose, shared from the cache (no copy per call).
+    fn purpose(&self, id: &str) -> Result<Option<Arc<PurposeVersions>>> {
         let version: i64 = self
             .conn
             .prepare_cached("PRAGMA data_version")?
@@ -1703,19 +1825,43 @@ impl Inner {
         cache.notices.clear();
     }
 
-    fn purpose_uncached(&self, id: &str) -> Result<Option<Purpose>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT version, seq, registered_at, def FROM purposes WHERE id = ?1 ORDER BY version DESC LIMIT 1",
-        )?;
-        stmt.query_row([id], purpose_row).optional()?.transpose()
+    fn purpose_uncached(&self, id: &str) -> Result<Option<PurposeVersions>> {
+        Ok(PurposeVersions::new(self.all_purposes(Some(id))?))
     }
 
+    /// The purpose a question names, after checking the recipient it asks about: one
+    /// the purpose lists (or once listed), and one at all when the purpose lists any.
+    fn asked_purpose(&self, id: &str, recipient: Option<&str>) -> Result<Arc<PurposeVersions>> {
+        let p = self
+            .purpose(id)?
+            .ok_or_else(|| Error::UnknownPurpose(id.into()))?;
+        let def = &p.latest().def;
+        match recipient {
+            Some(r) if p.ever_lists(r) => Ok(p),
+            None if def.recipients.is_empty() => Ok(p),
+            r => Err(Error::UnknownRecipient {
+                purpose: def.id.clone(),
+                recipient: r.map(Into::into),
+                listed: def.recipients.clone(),
+            }),
+        }
+    }
+
+    /// Every version of one purpose (`Some(id)`) or of all, by id then version, with
+    /// their material changes.
     fn all_purposes(&self, id: Option<&str>) -> Result<Vec<Purpose>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT version, seq, registered_at, def FROM purposes WHERE ?1 IS NULL OR id = ?1 ORDER BY id, version",
         )?;
         let rows = stmt.query_map([id], purpose_row)?;
-        rows.map(|r| r?).collect()
+        let mut all = rows.map(|r| r?).collect::<Result<Vec<Purpose>>>()?;
+        for i in 1..all.len() {
+            if all[i - 1].def.id == all[i].def.id {
+                let why = crate::purpose::material_changes(&all[i - 1].def, &all[i].def);
+                all[i].material_change = why;
+            }
+        }
+        Ok(all)
     }
 
     fn notice(&self, id: &str, version: &str) -> Result<Option<Notice>> {
@@ -1802,17 +1948,23 @@ impl Inner {
     fn append_event(&self, e: &NewEvent, evidence: Option<&str>, now: Timestamp) -> Result<Event> {
         let key = self.key()?;
         let marker = self.erased_marker(&e.subject)?;
+        let purpose = self
+            .purpose(&e.purpose)?
+            .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
+        let def = &purpose.latest().def;
+        let (e, mut details) = recorded_form(e, def);
+        let e = &e;
         let source_key = e.source_id.as_deref().map(|s| key.source_key(s));
         if let Some(sk) = &source_key {
             if let Some(existing) = self.event_by_source(sk)? {
                 let same = if existing.erased {
                     // The personal fields are gone; the retry is the same event when
-                    // it is about the same erased subject and everything else agrees.
+                    // it is about the same subject (by pseudonym) and all else agrees.
                     let stored: Option<Vec<u8>> = self
                         .conn
                         .prepare_cached("SELECT subject_key FROM events WHERE seq = ?1")?
                         .query_row([existing.seq as i64], |r| r.get(0))?;
-                    marker.is_some_and(|m| stored.as_deref() == Some(&m[..]))
+                    stored.is_some_and(|s| self.is_pseudonym_of(&s, &e.subject, marker))
                         && same_content(&existing, e, evidence, true)
                 } else {
                     same_content(&existing, e, evidence, false)
@@ -1825,10 +1977,6 @@ impl Inner {
                 ));
             }
         }
-        let purpose = self
-            .purpose(&e.purpose)?
-            .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
-        let def = &purpose.def;
         let erased = marker.is_some();
         if erased
             && !matches!(
@@ -1870,26 +2018,26 @@ impl Inner {
         if e.kind == EventKind::NoticeServed && e.notice.is_none() {
             return Err(Error::invalid("a notice_served event must name the notice"));
         }
-        // Withdrawals are never refused, whatever recipient they name.
+        // Recipients are registry ids; a withdrawal naming another was made purpose-wide
+        // by `recorded_form`, so only other kinds can get here with one.
         if let Some(r) = &e.recipient {
-            if !e.kind.is_withdrawal() && !def.recipients.is_empty() && !def.recipients.contains(r)
-            {
+            if !def.lists(r) {
                 return Err(Error::UnknownRecipient {
                     purpose: def.id.clone(),
-                    recipient: r.clone(),
+                    recipient: Some(r.clone()),
+                    listed: def.recipients.clone(),
                 });
             }
         }
         // A withdrawal is never refused: a notice it names that the registry lacks is
         // kept in its hashed details instead of failing the append.
-        let mut unknown_notice = None;
         let notice = match &e.notice {
             Some((id, version)) => match self.notice(id, version)? {
                 Some(n) => Some(n),
                 None if e.kind.is_withdrawal() => {
-                    unknown_notice = Some(
-                        serde_json::json!({ "unknown_notice": { "id": id, "version": version } })
-                            .to_string(),
+                    details.insert(
+                        "unknown_notice".into(),
+                        serde_json::json!({ "id": id, "version": version }),
                     );
                     None
                 }
@@ -1897,6 +2045,24 @@ impl Inner {
             },
             None => None,
         };
+        if let Some(n) = &notice {
+            let decides_or_tells = matches!(
+                e.kind,
+                EventKind::Given | EventKind::Refused | EventKind::NoticeServed
+            );
+            if decides_or_tells && !n.def.covers(&def.id) {
+                return Err(Error::InvalidConsent(format!(
+                    "notice `{}` version {} does not cover purpose `{}` (it covers {}): the subject was not told about it",
+                    n.def.id,
+                    n.def.version,
+                    def.id,
+                    n.def.purposes.join(", ")
+                )));
+            }
+        }
+        if e.kind == EventKind::ObjectionOverruled {
+            self.check_overruling(e, &purpose, now)?;
+        }
         if let Some(t) = e.target {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
             let target = self
@@ -1917,11 +2083,32 @@ impl Inner {
             }
         }
         let effective = e.effective_at.unwrap_or(now);
+        if effective.as_millis() > now.as_millis().saturating_add(MAX_AHEAD_MS) {
+            return Err(Error::InvalidTime(format!(
+                "the event is dated {effective}, more than a year after it is recorded: check the date (a withdrawal dated years ahead would keep consent in force until then)"
+            )));
+        }
         let expires = if is_grant {
-            e.expires_at.or_else(|| def.validity.expiry(effective))
+            let from = e.validity_from.unwrap_or(effective);
+            match e.expires_at {
+                Some(x) => Some(x),
+                None => match def.validity.expiry(from, &self.calendar) {
+                    Some(x) => Some(x),
+                    None if def.validity.lapses() => {
+                        return Err(Error::InvalidTime(format!(
+                            "purpose `{}` lapses grants, but a grant counted from {from} would lapse after the year 9999",
+                            def.id
+                        )))
+                    }
+                    None => None,
+                },
+            }
         } else {
             None
         };
+        if let Some(from) = e.validity_from {
+            details.insert("validity_from".into(), from.to_string().into());
+        }
         if let Some(x) = expires {
             if x <= effective {
                 return Err(Error::InvalidTime(
@@ -1962,7 +2149,7 @@ impl Inner {
             salt: (!erased).then(|| salt.to_vec()),
             personal_digest: Some(digest.to_vec()),
             purpose: Some(def.id.clone()),
-            purpose_version: Some(purpose.version.into()),
+            purpose_version: Some(purpose.latest().version.into()),
             recipient: e.recipient.clone(),
             notice_id: notice.as_ref().map(|n| n.def.id.clone()),
             notice_version: notice.as_ref().map(|n| n.def.version.clone()),
@@ -1977,7 +2164,8 @@ impl Inner {
             source_id,
             evidence: evidence_text,
             target: e.target.map(|t| t.as_bytes().to_vec()),
-            details: unknown_notice,
+            details: (!details.is_empty())
+                .then(|| serde_json::Value::Object(details).to_string()),
             ..self.blank_row(now)
         };
         // The subject's pseudonym is hashed with the event: it binds the event to its
@@ -1990,9 +2178,45 @@ impl Inner {
         row.source_key = source_key.map(|k| k.to_vec());
         self.append_raw(&mut row)?;
         if !erased {
-            self.refresh_current(&e.subject, &purpose, &row)?;
+            self.refresh_current(&e.subject, purpose.latest(), &row)?;
         }
         row.to_event()
+    }
+
+    /// Whether a stored pseudonym is `subject`'s: their keyed pseudonym, the marker of
+    /// their erasure, or their schema-1 marker.
+    fn is_pseudonym_of(&self, stored: &[u8], subject: &str, marker: Option<[u8; 32]>) -> bool {
+        let Ok(key) = self.key() else { return false };
+        stored == key.subject_key(subject)
+            || marker.is_some_and(|m| stored == m)
+            || (self.legacy_markers && stored == key.legacy_marker(subject))
+    }
+
+    /// An objection is overruled only by a person, for a purpose that does not rest on
+    /// consent, while the objection is in force (Art. 21(1)).
+    fn check_overruling(&self, e: &NewEvent, p: &PurposeVersions, now: Timestamp) -> Result<()> {
+        let def = &p.latest().def;
+        if def.lawful_basis == LawfulBasis::Consent {
+            return Err(Error::InvalidConsent(format!(
+                "purpose `{}` rests on consent: an objection there ends consent like a withdrawal, and no one can overrule it",
+                def.id
+            )));
+        }
+        if e.recorded_by.kind != crate::event::ActorKind::Staff {
+            return Err(Error::invalid(
+                "a person decides on an objection: an overruling must be recorded by staff:<id>",
+            ));
+        }
+        let events = self.events_of(&e.subject, &def.id)?;
+        let at = e.effective_at.unwrap_or(now);
+        let d = decide(&events, def.lawful_basis, e.recipient.as_deref(), at, now, true);
+        if d.state != State::Objected {
+            return Err(Error::invalid(format!(
+                "there is no objection in force to overrule (the state is {})",
+                d.state
+            )));
+        }
+        Ok(())
     }
 
     /// The events of one subject and purpose, without the fields deciding never reads.
@@ -2075,12 +2299,10 @@ impl Inner {
     ) -> Result<Status> {
         // Without the key an erased subject cannot be recognised: fail closed for all.
         self.key()?;
-        let p = self
-            .purpose(purpose)?
-            .ok_or_else(|| Error::UnknownPurpose(purpose.into()))?;
+        let p = self.asked_purpose(purpose, recipient)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.state, c.since, c.until, c.last_effective, e.id, e.seq, e.notice_id, e.notice_version, \
-             e.notice_sha256, e.effect_deadline FROM current c JOIN events e ON e.seq = c.seq \
+             e.notice_sha256, e.effect_deadline, e.kind, e.purpose_version FROM current c JOIN events e ON e.seq = c.seq \
              WHERE c.subject = ?1 AND c.purpose = ?2 AND c.recipient IN (?3, '') ORDER BY c.recipient DESC LIMIT 1",
         )?;
         type CurrentRow = (
@@ -2094,6 +2316,8 @@ impl Inner {
             Option<String>,
             Option<Vec<u8>>,
             Option<i64>,
+            String,
+            Option<u32>,
         );
         let row: Option<CurrentRow> = stmt
             .query_row(params![subject, purpose, recipient.unwrap_or("")], |r| {
@@ -2108,6 +2332,8 @@ impl Inner {
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
                 ))
             })
             .optional()?;
@@ -2122,7 +2348,7 @@ impl Inner {
             None if self.is_erased(subject)? => return Ok(erased_status(&p, recipient, now, now)),
             None => return Ok(status_from(&p, &[], recipient, now, now)),
         };
-        let (state, since, until, _, id, seq, nid, nver, nhash, deadline) = row;
+        let (state, since, until, _, id, seq, nid, nver, nhash, deadline, kind, version) = row;
         let corrupt = |what: &str| Error::Corrupt(format!("materialized state: {what}"));
         let mut state = State::parse(&state).ok_or_else(|| corrupt("unknown state"))?;
         let mut since = Timestamp::from_millis(since)?;
@@ -2132,8 +2358,13 @@ impl Inner {
                 state = State::Expired;
                 since = exp;
                 until = None;
+            } else if let Some(m) = p.renewal_needed(seq as u64, since, now) {
+                state = State::NeedsRenewal;
+                since = m.registered_at;
+                until = None;
             }
         }
+        let then = p.in_force(now);
         let notice = match (nid, nver, nhash) {
             (Some(id), Some(version), Some(h)) => Some(NoticeRef {
                 id,
@@ -2143,11 +2374,12 @@ impl Inner {
             _ => None,
         };
         Ok(Status {
-            purpose: p.def.id.clone(),
-            purpose_version: p.version,
+            purpose: then.def.id.clone(),
+            purpose_version: then.version,
+            granted_under_version: version.filter(|_| kind == EventKind::Given.as_str()),
             recipient: recipient.map(Into::into),
             state,
-            lawful_basis: p.def.lawful_basis,
+            lawful_basis: then.def.lawful_basis,
             event_id: Some(Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?),
             event_seq: Some(seq as u64),
             since: Some(since),
@@ -2161,7 +2393,7 @@ impl Inner {
 
     fn consenting_now(
         &self,
-        p: &Purpose,
+        p: &PurposeVersions,
         recipient: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<ConsentingSubject>> {
@@ -2171,17 +2403,21 @@ impl Inner {
             // One covering-index range scan in subject order. Per subject, the
             // purpose-wide row ('') comes first and the recipient's row, if any, wins.
             let mut stmt = self.conn.prepare_cached(
-                "SELECT subject, state, since, until, last_effective, event_id FROM current \
+                "SELECT subject, state, since, until, last_effective, event_id, seq FROM current \
                  WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient",
             )?;
-            let mut rows = stmt.query(params![p.def.id, recipient.unwrap_or("")])?;
+            let mut rows = stmt.query(params![p.latest().def.id, recipient.unwrap_or("")])?;
             let now_ms = now.as_millis();
             let mut pending: Option<FeedRow> = None;
             let mut settle = |row: FeedRow| -> Result<()> {
-                let (subject, state, since, until, last_effective, id) = row;
+                let (subject, state, since, until, last_effective, id, seq) = row;
+                let renew = |since| {
+                    Timestamp::from_millis(since)
+                        .map(|s| p.renewal_needed(seq as u64, s, now).is_some())
+                };
                 if last_effective > now_ms {
                     undecided.push(subject);
-                } else if state == "given" && until.is_none_or(|u| u > now_ms) {
+                } else if state == "given" && until.is_none_or(|u| u > now_ms) && !renew(since)? {
                     out.push(ConsentingSubject {
                         subject,
                         event_id: Uuid::from_slice(&id)
@@ -2200,6 +2436,7 @@ impl Inner {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 );
                 if let Some(prev) = pending.take() {
                     if prev.0 != row.0 {
@@ -2213,7 +2450,7 @@ impl Inner {
             }
         }
         for subject in undecided {
-            let events = self.events_of(&subject, &p.def.id)?;
+            let events = self.events_of(&subject, &p.latest().def.id)?;
             push_if_given(&mut out, p, &events, subject, recipient, now, now);
         }
         out.sort_by(|a, b| a.subject.cmp(&b.subject));
@@ -2222,14 +2459,14 @@ impl Inner {
 
     fn consenting_at(
         &self,
-        p: &Purpose,
+        p: &PurposeVersions,
         recipient: Option<&str>,
         at: Timestamp,
         now: Timestamp,
     ) -> Result<Vec<ConsentingSubject>> {
         let sql = format!("SELECT {DECIDE_COLUMNS} FROM events WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY subject, seq");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([&p.def.id])?;
+        let mut rows = stmt.query([&p.latest().def.id])?;
         let mut out = Vec::new();
         let mut group: Vec<Event> = Vec::new();
         while let Some(r) = rows.next()? {
@@ -2250,8 +2487,8 @@ impl Inner {
 }
 
 /// A `current` row as the feed reads it: subject, state, since, until, last effective
-/// time, deciding event id.
-type FeedRow = (String, String, i64, Option<i64>, i64, Vec<u8>);
+/// time, deciding event id and seq.
+type FeedRow = (String, String, i64, Option<i64>, i64, Vec<u8>, i64);
 
 /// Writes (or replaces) one materialized row.
 fn write_current(conn: &Connection, subject: &str, purpose: &str, row: &CurrentRow) -> Result<()> {
@@ -2324,14 +2561,14 @@ pub(crate) fn step_of(row: &RawRow) -> Result<Step<'_>> {
 
 fn push_if_given(
     out: &mut Vec<ConsentingSubject>,
-    p: &Purpose,
+    p: &PurposeVersions,
     events: &[Event],
     subject: String,
     recipient: Option<&str>,
     at: Timestamp,
     known: Timestamp,
 ) {
-    let d = decide(events, p.def.lawful_basis, recipient, at, known, true);
+    let d = decide_at(p, events, recipient, at, known);
     if let (State::Given, Some(e), Some(since)) = (d.state, d.event, d.since) {
         out.push(ConsentingSubject {
             subject,

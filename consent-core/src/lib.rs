@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 pub mod canonical;
+mod calendar;
 mod chain;
 mod current;
 mod error;
@@ -59,6 +60,7 @@ mod store;
 mod timestamp;
 mod verify;
 
+pub use calendar::{Calendar, DEFAULT_TIME_ZONE};
 pub use chain::{ConsistencyProof, Head, InclusionProof, VerifyReport};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Actor, ActorKind, Event, EventKind, Method, NewEvent, MAX_ID_LEN};

@@ -25,6 +25,15 @@ pub struct NoticeDef {
     /// Where the text was published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The controller whose notice it is, e.g. `JMSU`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub controller: String,
+    /// The purposes it describes: ids, or a prefix ending in `.*` (`jmsu.project.*`).
+    /// A grant may only name a notice that covers its purpose. Every new notice lists
+    /// at least one; one registered before notices named their purposes (empty) covers
+    /// every purpose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<String>,
 }
 
 fn default_language() -> String {
@@ -46,7 +55,29 @@ impl NoticeDef {
             sha256: crate::canonical::sha256(text.as_bytes()),
             title: title.into(),
             url: None,
+            controller: String::new(),
+            purposes: Vec::new(),
         }
+    }
+
+    /// Sets the controller and the purposes the notice covers.
+    pub fn covering<S: Into<String>>(
+        mut self,
+        controller: impl Into<String>,
+        purposes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.controller = controller.into();
+        self.purposes = purposes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether a grant for `purpose` may name this notice.
+    pub fn covers(&self, purpose: &str) -> bool {
+        self.purposes.is_empty()
+            || self.purposes.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => purpose.starts_with(prefix) && prefix.ends_with('.'),
+                None => p == purpose,
+            })
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -54,6 +85,20 @@ impl NoticeDef {
         crate::event::check_id("notice version", &self.version)?;
         if self.title.trim().is_empty() {
             return Err(Error::invalid("a notice needs a title"));
+        }
+        if self.controller.trim().is_empty() || self.purposes.is_empty() {
+            return Err(Error::invalid(format!(
+                "notice `{}` must say whose it is (controller) and which purposes it covers (purposes: ids or `prefix.*`)",
+                self.id
+            )));
+        }
+        for p in &self.purposes {
+            crate::event::check_id("notice purpose", p)?;
+            if p.contains('*') && !(p.ends_with(".*") && p.matches('*').count() == 1) {
+                return Err(Error::invalid(format!(
+                    "notice purpose `{p}`: a wildcard is a prefix ending in `.*`"
+                )));
+            }
         }
         Ok(())
     }

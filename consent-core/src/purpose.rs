@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::timestamp::Timestamp;
 
@@ -76,8 +77,9 @@ pub enum Validity {
         /// Number of days.
         days: u32,
     },
-    /// Until the end of the academic year: the first `end_month`/`end_day` (inclusive,
-    /// UTC) on or after the effective time. The notices' year ends on 31 July.
+    /// Until the end of the academic year: the end of the first `end_month`/`end_day`
+    /// after the start, in the ledger's time zone (midnight in Liverpool, not UTC). The
+    /// notices' year ends on 31 July.
     AcademicYear {
         /// Month of the last day (1..=12), default 7.
         #[serde(default = "default_end_month")]
@@ -86,6 +88,10 @@ pub enum Validity {
         #[serde(default = "default_end_day")]
         end_day: u8,
     },
+    /// One year from the start the grant carries (a course rep's course start; without
+    /// one, the grant's effective time): until the local midnight that begins the
+    /// anniversary of that date. "For the academic year, based on when you started".
+    CourseYear,
 }
 
 fn default_end_month() -> u8 {
@@ -112,28 +118,29 @@ impl Validity {
         Ok(())
     }
 
-    /// When a grant effective at `from` lapses under this rule (`None` = never).
+    /// Whether the rule ends a grant at all.
+    pub fn lapses(&self) -> bool {
+        *self != Validity::None
+    }
+
+    /// When a grant counted from `from` lapses under this rule, in the calendar
+    /// `cal` (`None` = never, or beyond the year 9999 for a rule that lapses — the
+    /// ledger refuses such a grant rather than let it run for ever).
     ///
     /// The lapse is the first instant after the last day of validity, so a grant made on
-    /// 1 October 2024 under the 31 July rule lapses at 2025-08-01T00:00:00Z.
-    pub fn expiry(&self, from: Timestamp) -> Option<Timestamp> {
+    /// 1 October 2024 under the 31 July rule in Europe/London lapses at
+    /// 2025-07-31T23:00:00Z (midnight BST).
+    pub fn expiry(&self, from: Timestamp, cal: &Calendar) -> Option<Timestamp> {
         match *self {
             Validity::None => None,
             Validity::Days { days } => {
-                Some(from.saturating_add_millis(i64::from(days) * 86_400_000))
+                let t = from.as_millis().checked_add(i64::from(days) * 86_400_000)?;
+                Timestamp::from_millis(t).ok()
             }
             Validity::AcademicYear { end_month, end_day } => {
-                let month = time::Month::try_from(end_month).ok()?;
-                let year = from.to_datetime().year();
-                (year..=year + 1).find_map(|y| {
-                    let last = time::Date::from_calendar_date(y, month, end_day)
-                        .or_else(|_| time::Date::from_calendar_date(y, month, 28))
-                        .ok()?;
-                    let lapse = last.next_day()?.midnight().assume_utc();
-                    let lapse = Timestamp::from_datetime(lapse).ok()?;
-                    (lapse > from).then_some(lapse)
-                })
+                cal.end_of_year_ending(from, end_month, end_day)
             }
+            Validity::CourseYear => cal.anniversary_of(from),
         }
     }
 }
@@ -164,9 +171,17 @@ pub struct PurposeDef {
     /// How to withdraw, as told to the subject.
     #[serde(default)]
     pub withdrawal_method: String,
-    /// Allowed recipients; empty means the purpose names none.
+    /// The recipients the purpose may share with, as registry ids (one spelling,
+    /// compared exactly); empty means it names none, and then no event or question may
+    /// name one.
     #[serde(default)]
     pub recipients: Vec<String>,
+    /// The owner declares this version a material change that the other fields do not
+    /// show (say, the data used changed): grants given under earlier versions need
+    /// renewal. Lawful basis, controller, a new special category or a new recipient are
+    /// material without it (see [`material_changes`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub renew_consent: bool,
 }
 
 impl PurposeDef {
@@ -186,7 +201,13 @@ impl PurposeDef {
             effect_delay_secs: 0,
             withdrawal_method: String::new(),
             recipients: Vec::new(),
+            renew_consent: false,
         }
+    }
+
+    /// Whether `recipient` is one of the purpose's recipients, spelt exactly.
+    pub fn lists(&self, recipient: &str) -> bool {
+        self.recipients.iter().any(|r| r == recipient)
     }
 
     /// Whether grants need the explicit-consent marker (Art. 9(2)(a)).
@@ -206,8 +227,11 @@ impl PurposeDef {
                 ));
             }
         }
-        for r in &self.recipients {
+        for (i, r) in self.recipients.iter().enumerate() {
             crate::event::check_id("recipient", r)?;
+            if self.recipients[..i].contains(r) {
+                return Err(Error::invalid(format!("recipient `{r}` is listed twice")));
+            }
         }
         self.validity.check()
     }
@@ -225,6 +249,88 @@ pub struct Purpose {
     pub seq: u64,
     /// When this version was registered.
     pub registered_at: Timestamp,
+    /// Why this version is a material change from the one before (`lawful_basis`,
+    /// `controller`, `special_category`, `recipients`, `declared`): grants given under
+    /// an earlier version no longer permit ([`crate::State::NeedsRenewal`]). Empty when
+    /// the change is not material (or for version 1). Derived from the two definitions.
+    #[serde(default)]
+    pub material_change: Vec<String>,
+}
+
+/// What makes `next` a material change from `prev` (docs/RULES.md, "material change"):
+/// consent covers what the subject was told, so a new lawful basis or controller, data
+/// that becomes special-category (or under another Art. 9(2) condition), a recipient
+/// that was not listed, or the owner's own declaration each need fresh consent. A new
+/// title, validity, withdrawal method, effect delay or a recipient removed do not.
+pub fn material_changes(prev: &PurposeDef, next: &PurposeDef) -> Vec<String> {
+    let mut why = Vec::new();
+    if prev.lawful_basis != next.lawful_basis {
+        why.push("lawful_basis");
+    }
+    if prev.controller != next.controller {
+        why.push("controller");
+    }
+    if next.special_category.is_some() && next.special_category != prev.special_category {
+        why.push("special_category");
+    }
+    if next.recipients.iter().any(|r| !prev.lists(r)) {
+        why.push("recipients");
+    }
+    if next.renew_consent {
+        why.push("declared");
+    }
+    why.into_iter().map(String::from).collect()
+}
+
+/// Every version of one purpose, oldest first, each with its material changes: what
+/// a question at a past moment and the renewal rule need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PurposeVersions {
+    versions: Vec<Purpose>,
+}
+
+impl PurposeVersions {
+    /// From the versions of one id in ascending order (at least one); fills in each
+    /// version's material changes.
+    pub(crate) fn new(mut versions: Vec<Purpose>) -> Option<Self> {
+        for i in 1..versions.len() {
+            let why = material_changes(&versions[i - 1].def, &versions[i].def);
+            versions[i].material_change = why;
+        }
+        (!versions.is_empty()).then_some(PurposeVersions { versions })
+    }
+
+    /// The newest version: the one appends are checked against.
+    pub(crate) fn latest(&self) -> &Purpose {
+        self.versions.last().expect("at least one version")
+    }
+
+    /// The version in force at `t`: the newest registered by then (the first one for a
+    /// moment before the purpose existed).
+    pub(crate) fn in_force(&self, t: Timestamp) -> &Purpose {
+        self.versions
+            .iter()
+            .rev()
+            .find(|p| p.registered_at <= t)
+            .unwrap_or(&self.versions[0])
+    }
+
+    /// Whether any version ever listed `recipient` (a question about a past moment may
+    /// name a recipient that has since been dropped).
+    pub(crate) fn ever_lists(&self, recipient: &str) -> bool {
+        self.versions.iter().any(|p| p.def.lists(recipient))
+    }
+
+    /// The first material change, registered by `t`, that a grant (log position
+    /// `seq`, effective at `effective`) predates — recorded before it or taking effect
+    /// before it — so that the grant no longer covers the purpose at `t`.
+    pub(crate) fn renewal_needed(&self, seq: u64, effective: Timestamp, t: Timestamp) -> Option<&Purpose> {
+        self.versions.iter().find(|m| {
+            !m.material_change.is_empty()
+                && m.registered_at <= t
+                && (seq < m.seq || effective < m.registered_at)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -232,21 +338,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn academic_year_lapses_after_31_july() {
+    fn academic_year_lapses_after_31_july_in_the_ledgers_zone() {
+        let utc = Calendar::new("UTC").unwrap();
         let v = Validity::ACADEMIC_YEAR;
         let oct = Timestamp::parse("2024-10-01T10:00:00Z").unwrap();
         assert_eq!(
-            v.expiry(oct).unwrap().to_string(),
+            v.expiry(oct, &utc).unwrap().to_string(),
             "2025-08-01T00:00:00.000Z"
         );
-        let jul = Timestamp::parse("2025-07-31T23:00:00Z").unwrap();
+        let london = Calendar::default_zone();
         assert_eq!(
-            v.expiry(jul).unwrap().to_string(),
-            "2025-08-01T00:00:00.000Z"
+            v.expiry(oct, &london).unwrap().to_string(),
+            "2025-07-31T23:00:00.000Z"
         );
         let aug = Timestamp::parse("2025-08-01T00:00:00Z").unwrap();
         assert_eq!(
-            v.expiry(aug).unwrap().to_string(),
+            v.expiry(aug, &utc).unwrap().to_string(),
             "2026-08-01T00:00:00.000Z"
         );
         let feb = Validity::AcademicYear {
@@ -254,9 +361,35 @@ mod tests {
             end_day: 29,
         };
         assert_eq!(
-            feb.expiry(oct).unwrap().to_string(),
+            feb.expiry(oct, &utc).unwrap().to_string(),
             "2025-03-01T00:00:00.000Z"
         );
+        let late = Timestamp::parse("9999-09-01T00:00:00Z").unwrap();
+        assert_eq!(v.expiry(late, &london), None);
+        assert_eq!(Validity::Days { days: 30 }.expiry(Timestamp::MAX, &utc), None);
+    }
+
+    #[test]
+    fn what_is_material() {
+        let a = PurposeDef::new("p", "P", "LJMU");
+        let mut b = a.clone();
+        b.title = "New title".into();
+        b.recipients.clear();
+        assert!(material_changes(&a, &b).is_empty());
+        b.special_category = Some('a');
+        b.recipients = vec!["nhs".into()];
+        b.controller = "JMSU".into();
+        assert_eq!(
+            material_changes(&a, &b),
+            ["controller", "special_category", "recipients"]
+        );
+        let mut c = b.clone();
+        c.recipients.clear();
+        c.special_category = None;
+        assert!(material_changes(&b, &c).is_empty(), "narrowing is not material");
+        c.renew_consent = true;
+        c.lawful_basis = LawfulBasis::LegitimateInterests;
+        assert_eq!(material_changes(&b, &c), ["lawful_basis", "declared"]);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum State {
     NeverAsked,
     /// The purpose does not rest on consent; see the lawful basis.
     NotConsentBased,
+    /// The grant was given under an earlier description of the purpose, which has
+    /// since changed materially: the subject must be asked again.
+    NeedsRenewal,
     /// The subject's records were erased; the ledger can no longer answer for them.
     Erased,
 }
@@ -53,6 +56,7 @@ impl State {
             State::Objected => "objected",
             State::NeverAsked => "never_asked",
             State::NotConsentBased => "not_consent_based",
+            State::NeedsRenewal => "needs_renewal",
             State::Erased => "erased",
         }
     }
@@ -62,7 +66,7 @@ impl State {
     }
 }
 
-const ALL_STATES: [State; 10] = [
+const ALL_STATES: [State; 11] = [
     State::Given,
     State::Refused,
     State::Withdrawn,
@@ -72,6 +76,7 @@ const ALL_STATES: [State; 10] = [
     State::Objected,
     State::NeverAsked,
     State::NotConsentBased,
+    State::NeedsRenewal,
     State::Erased,
 ];
 
@@ -86,8 +91,11 @@ impl std::fmt::Display for State {
 pub struct Status {
     /// Purpose asked about.
     pub purpose: String,
-    /// Current version of that purpose.
+    /// The version of the purpose in force at the moment asked about (as known then).
     pub purpose_version: u32,
+    /// The version the deciding grant was given under (`None` when the deciding event
+    /// is not a grant): differs from `purpose_version` after a change.
+    pub granted_under_version: Option<u32>,
     /// Recipient asked about.
     pub recipient: Option<String>,
     /// The state.
@@ -143,6 +151,8 @@ pub struct Consenting {
     pub recipient: Option<String>,
     /// The moment asked about.
     pub at: Timestamp,
+    /// The knowledge time asked about: the answer as the ledger knew it then.
+    pub as_known_at: Timestamp,
     /// Subjects, ordered by id.
     pub subjects: Vec<ConsentingSubject>,
     /// The ledger head that answered.
@@ -180,19 +190,8 @@ pub(crate) fn decide<'a>(
             e.recorded_at <= known_at && bears_on(e.recipient.as_deref(), recipient)
         })
     };
-    let decides = |k: EventKind| match basis {
-        LawfulBasis::Consent => matches!(
-            k,
-            EventKind::Given
-                | EventKind::Refused
-                | EventKind::Withdrawn
-                | EventKind::Revoked
-                | EventKind::Objected
-        ),
-        _ => k == EventKind::Objected,
-    };
     let last = known()
-        .filter(|e| decides(e.kind) && e.effective_at <= at)
+        .filter(|e| crate::current::decides(basis, e.kind) && e.effective_at <= at)
         .max_by_key(|e| (e.effective_at, e.seq));
     let Some(last) = last else {
         let state = if basis == LawfulBasis::Consent {
@@ -240,6 +239,7 @@ pub(crate) fn decide<'a>(
         EventKind::Refused => State::Refused,
         EventKind::Withdrawn => State::Withdrawn,
         EventKind::Revoked => State::Revoked,
+        EventKind::ObjectionOverruled => State::NotConsentBased,
         _ => State::Objected,
     };
     let until = if state == State::Given {

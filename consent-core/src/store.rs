@@ -233,6 +233,10 @@ pub struct LedgerOptions {
     /// How long [`crate::Ledger::erase_subject`] keeps retrying to truncate the WAL
     /// while another connection holds an old snapshot (default 2 s).
     pub erasure_wait: Duration,
+    /// The institution's time zone (IANA name) for a new ledger, hashed into its first
+    /// event: the academic year ends at midnight there. Default Europe/London. Opening
+    /// an existing ledger with another zone is an error.
+    pub time_zone: Option<String>,
 }
 
 impl Default for LedgerOptions {
@@ -246,6 +250,7 @@ impl Default for LedgerOptions {
             clock: None,
             pseudonym_key: KeySource::Beside,
             erasure_wait: Duration::from_secs(2),
+            time_zone: None,
         }
     }
 }
