@@ -8,11 +8,12 @@ unicodedata). It runs every step of FORMAT.md §8: the schema, `meta` and
 storage types, the personal digest, the kind, the values (explicit, method,
 recorded_by, times, no pseudonyms on the ledger's own events, schema-1 source keys),
 the encoding and place, the `ledger_configured` event, record times, the registry
-events, erasure rules E1, E2, the purpose version a subject event names and (with the
-key) E7; every leaf and interior hash of the tree and no row more; E3-E6; the derived
-tables `purposes`, `notices`, `erased` and `current` rebuilt from the log; and, with
---head, the root at an earlier size. The seq it names is the one §8 "The seq to name"
-gives; within a chunk a bad row and the first bad leaf come before interior hashes.
+events, erasure rules E1, E2 and E8 (readmissions), the purpose version a subject event
+names and (with the key) E7; every leaf and interior hash of the tree and no row more;
+E3-E6; the derived tables `purposes`, `notices`, `erased` and `current` rebuilt from
+the log; and, with --head, the root at an earlier size. The seq it names is the one §8
+"The seq to name" gives; within a chunk a bad row and the first bad leaf come before
+interior hashes.
 
     verify_ledger.py LEDGER [--head SIZE:ROOTHEX] [--key-file PATH]
 
@@ -129,11 +130,15 @@ CANONICAL_1 = [
 CANONICAL_2 = CANONICAL_1 + ["subject_key", "source_key"]
 
 SUBJECT_KINDS = {"given", "refused", "withdrawn", "revoked", "invalidated", "objected",
-                 "notice_served"}
-LEDGER_KINDS = {"ledger_configured", "purpose_defined", "notice_defined", "subject_erased"}
+                 "objection_overruled", "notice_served"}
+LEDGER_KINDS = {"ledger_configured", "purpose_defined", "notice_defined", "subject_erased",
+                "subject_readmitted"}
 KINDS = SUBJECT_KINDS | LEDGER_KINDS
-# §7: the kinds that decide under basis `a`; under any other basis only `objected`.
+# §7: the kinds that decide under basis `a`, and under any other basis.
 CONSENT_DECIDING = {"given", "refused", "withdrawn", "revoked", "objected"}
+OTHER_DECIDING = {"objected", "objection_overruled"}
+# §7: the state a deciding event gives (its kind, but for an overruled objection).
+STATE_OF = {"objection_overruled": "not_consent_based"}
 BASES = {"a", "b", "c", "d", "e", "f"}
 
 PERSONAL_DOMAIN = b"consent-ledger/personal/v1\x00"
@@ -153,7 +158,7 @@ TIME_COLUMNS = ("effective_at", "recorded_at", "expires_at", "effect_deadline")
 # §8 step 3: none of these on `ledger_configured`, `purpose_defined`, `notice_defined`.
 PSEUDONYMOUS = ("subject", "salt", "source_id", "evidence", "source_key", "personal_digest",
                 "subject_key")
-# E1: none of these on a `subject_erased` event.
+# E1, E8: none of these on a `subject_erased` or `subject_readmitted` event.
 NOT_ON_ERASURE = ("subject", "salt", "source_id", "evidence", "source_key")
 
 
@@ -571,6 +576,8 @@ class Checker:
             self.check_notice_defined(ev, v, state)
         elif kind == "subject_erased":
             self.check_erasure(ev, v, state)
+        elif kind == "subject_readmitted":
+            self.check_readmission(ev, v, state)
         elif kind in SUBJECT_KINDS:
             self.check_subject_event(v, e7, state)
         if kind not in SUBJECT_KINDS and v["source_id"] is not None and e7:
@@ -592,6 +599,8 @@ class Checker:
             prefix, colon, actor = by.partition(b":")
             if not colon or prefix not in (b"staff", b"system") or not is_identifier(actor):
                 raise Bad(f"recorded_by {show(by)} is not subject, staff:<id> or system:<id>")
+        if kind == "objection_overruled" and not by.startswith(b"staff:"):
+            raise Bad(f"an objection_overruled event recorded by {show(by)}, not staff:<id>")
         for c in TIME_COLUMNS:
             t = v[c]
             if t is not None and not TIME_MIN <= t <= TIME_MAX:
@@ -620,6 +629,9 @@ class Checker:
             raise Bad(f"ledger_configured.schema_version is {d['schema_version']!r}")
         if d["clock"] not in ("system", "simulated"):
             raise Bad(f"ledger_configured.clock is {d['clock']!r}")
+        # An IANA name; this checker has no tz database of its own to look it up in.
+        if "time_zone" in d and not (isinstance(d["time_zone"], str) and d["time_zone"]):
+            raise Bad(f"ledger_configured.time_zone is {d['time_zone']!r}, not a zone name")
         kid = d["pseudonym_key_id"]
         if not (isinstance(kid, str) and len(kid) == 64
                 and all(c in "0123456789abcdef" for c in kid)):
@@ -716,10 +728,34 @@ class Checker:
             if marker is None or hexed != marker.hex():
                 raise Bad("E1: details.subject_key is not the lowercase hex of the "
                           "subject_key column")
-        # E2.
-        if marker in state.markers:
-            raise Bad(f"E2: the same marker as the erasure at {state.markers[marker]}")
+        # E2: erased again only once a readmission ended the marker's last erasure.
+        if state.markers.get(marker) is not None:
+            raise Bad(f"E2: the same marker as the erasure at {state.markers[marker]}, which "
+                      "no readmission ended")
         state.markers[marker] = ev.seq
+        ev.json = d
+
+    def check_readmission(self, ev, v, state):
+        """E8: a readmission names, in hashed fields, the erasure in force of its marker,
+        and ends it."""
+        present = [c for c in NOT_ON_ERASURE + ("personal_digest",) if v[c] is not None]
+        if present:
+            raise Bad(f"E8: subject_readmitted has {', '.join(present)}")
+        marker = v["subject_key"]
+        if v["encoding"] != 2 or marker is None:
+            raise Bad("E8: subject_readmitted lacks a hashed 32-byte subject_key (encoding 2)")
+        d = strict_json(v["details"]) if v["details"] is not None else None
+        if not isinstance(d, dict):
+            raise Bad("E8: subject_readmitted details are not a JSON object")
+        reason = d.get("reason")
+        if not isinstance(reason, str) or reason == "":
+            raise Bad("E8: subject_readmitted lacks a non-empty text reason")
+        ends = d.get("erasure_seq")
+        in_force = state.markers.get(marker)
+        if not is_int(ends) or in_force is None or ends != in_force:
+            raise Bad(f"E8: subject_readmitted names erasure {ends!r}; its marker's erasure in "
+                      f"force is {in_force!r}")
+        state.markers[marker] = None
         ev.json = d
 
     def check_subject_event(self, v, e7, state):
@@ -757,7 +793,7 @@ class Checker:
         size = len(self.events)
         ev = self.events
         erasures = [e for e in ev if e.kind == "subject_erased"]
-        markers = {e.subject_key: e for e in erasures}
+        timeline = self.marker_events()
 
         def clamp(*seqs):
             """The smaller of the seqs that name events."""
@@ -774,11 +810,18 @@ class Checker:
                 findings.append((er.seq, f"E3: erasure {er.seq} lists "
                                          f"{len(er.json['erased_seqs'])} seqs, events_erased "
                                          f"says {n}"))
+            # What came before the marker's last readmission was an earlier erasure's.
+            previous = standing(timeline, er.subject_key, er.seq)
+            floor = previous.seq if previous is not None else -1
             for s in er.json["erased_seqs"]:
                 where = clamp(s, er.seq)
                 if s >= er.seq or s < 0:
                     findings.append((where, f"E3: erasure {er.seq} lists {s}, not an earlier "
                                             "event"))
+                    continue
+                if s <= floor:
+                    findings.append((where, f"E3: erasure {er.seq} lists {s}, which precedes "
+                                            f"its marker's readmission at {floor}"))
                     continue
                 row = ev[s]
                 if not row.blanked_subject_event:
@@ -838,14 +881,26 @@ class Checker:
                 if any(ev[e].encoding == 1 and ev[e].subject_key == row.subject_key
                        for e in before.get(row.seq, ())):
                     continue
-                er = markers.get(row.subject_key)
-                if row.encoding == 2 and er is not None and er.seq < row.seq:
+                # Appended while its marker's erasure was in force.
+                st = standing(timeline, row.subject_key, row.seq)
+                if row.encoding == 2 and st is not None and st.kind == "subject_erased":
                     continue
                 findings.append((row.seq, "E4: a blanked subject event no erasure accounts for"))
-            elif row.subject_key is not None and row.subject_key in markers:
-                findings.append((row.seq, "E6: an event that keeps its subject has the "
-                                          f"marker of erasure {markers[row.subject_key].seq}"))
+            elif row.subject_key is not None and row.subject_key in timeline:
+                # Only after a readmission that no later erasure followed.
+                last = timeline[row.subject_key][-1]
+                if not (last.kind == "subject_readmitted" and last.seq < row.seq):
+                    findings.append((row.seq, "E6: an event that keeps its subject has the "
+                                              f"marker of erasure or readmission {last.seq}"))
         return findings
+
+    def marker_events(self):
+        """Every erasure and readmission, per marker, in log order."""
+        timeline = {}
+        for e in self.events:
+            if e.kind in ("subject_erased", "subject_readmitted"):
+                timeline.setdefault(e.subject_key, []).append(e)
+        return timeline
 
     def check_derived(self):
         """§7. Returns findings (seq, why)."""
@@ -872,8 +927,12 @@ class Checker:
                 key = ((TEXT, e.notice_id), (TEXT, e.notice_version))
                 notices[key] = (e.seq, [(INTEGER, e.seq), (INTEGER, e.recorded_at),
                                         (TEXT, e.details)])
-            elif e.kind == "subject_erased":
-                erased[(BLOB, e.subject_key)] = (e.seq, [(INTEGER, e.seq)])
+
+        # erased: the markers whose last erasure no readmission ended.
+        for marker, events in self.marker_events().items():
+            last = events[-1]
+            if last.kind == "subject_erased":
+                erased[(BLOB, marker)] = (last.seq, [(INTEGER, last.seq)])
 
         for table in ("purposes", "notices"):
             rebuilt = purposes if table == "purposes" else notices
@@ -1013,12 +1072,22 @@ class RowState:
         self.last_recorded = None
         self.purpose_versions = {}
         self.notices = {}
-        self.markers = {}
+        self.markers = {}  # marker -> seq of its erasure in force; None once readmitted
+
+
+def standing(timeline, marker, seq):
+    """The last erasure or readmission of `marker` before `seq`, or None."""
+    last = None
+    for e in timeline.get(marker, ()):
+        if e.seq >= seq:
+            break
+        last = e
+    return last
 
 
 def fold_event(rows, e, consent):
     """Folds event `e` into the rows (recipient -> row) of one group under one basis."""
-    decides = e.kind in CONSENT_DECIDING if consent else e.kind == "objected"
+    decides = e.kind in (CONSENT_DECIDING if consent else OTHER_DECIDING)
     if e.recipient is None:
         targets = list(rows)
         if b"" not in rows:
@@ -1034,7 +1103,7 @@ def fold_event(rows, e, consent):
                 r["last_effective"] = max(r["last_effective"], e.effective_at)
             else:
                 rows[recipient] = {
-                    "state": e.kind,
+                    "state": STATE_OF.get(e.kind, e.kind),
                     "seq": e.seq,
                     "event_id": e.id,
                     "since": e.effective_at,
@@ -1050,7 +1119,8 @@ def fold_event(rows, e, consent):
             r["until"] = None
 
 
-STATES = {b"given", b"refused", b"withdrawn", b"revoked", b"objected", b"invalidated"}
+STATES = {b"given", b"refused", b"withdrawn", b"revoked", b"objected", b"invalidated",
+          b"not_consent_based"}
 
 
 def current_row_sound(key, cells):

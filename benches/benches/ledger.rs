@@ -144,7 +144,7 @@ fn bench_size(c: &mut Criterion, n: u64) {
         // Every student with the LJMU → JMSU feed consent in force now: the whole
         // population at 1 million events.
         let found = ledger
-            .consenting("jmsu.data-sharing", None, None)
+            .consenting("jmsu.data-sharing", None, None, None)
             .expect("consenting")
             .subjects
             .len();
@@ -158,7 +158,7 @@ fn bench_size(c: &mut Criterion, n: u64) {
             b.iter(|| {
                 black_box(
                     ledger
-                        .consenting("jmsu.data-sharing", None, None)
+                        .consenting("jmsu.data-sharing", None, None, None)
                         .expect("consenting"),
                 )
             })

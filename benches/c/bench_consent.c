@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 5; i++) {
         char *json = NULL;
         double t0 = now_us();
-        if ((rc = consent_consenting_json(l, "jmsu.data-sharing", NULL, CONSENT_TIME_ABSENT, &json)) != CONSENT_RESULT_OK)
+        if ((rc = consent_consenting_json(l, "jmsu.data-sharing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json)) != CONSENT_RESULT_OK)
             die("consenting", rc);
         t[i] = (now_us() - t0) / 1000.0;
         consent_string_free(json);

@@ -1,5 +1,5 @@
 //! Shared pieces of the consent-ledger benchmarks: a deterministic, realistic workload
-//! (100 thousand students, the purposes of `DOMAIN.md`, grants, withdrawals, refusals
+//! (100 thousand students, the purposes of `docs/RULES.md` (after `../shared/DOMAIN.md`), grants, withdrawals, refusals
 //! and academic-year expiries) and ledger fixtures built once with the batch API and
 //! cached on disk.
 //!
@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use consent_core::{
-    Actor, EventKind, LawfulBasis, Ledger, Method, NewEvent, NoticeDef, PurposeDef, Timestamp,
-    Validity,
+    Actor, Calendar, EventKind, LawfulBasis, Ledger, Method, NewEvent, NoticeDef, PurposeDef,
+    Timestamp, Validity,
 };
 
 /// Bump when the workload changes, so stale cached fixtures are rebuilt.
-pub const WORKLOAD_VERSION: u32 = 1;
+pub const WORKLOAD_VERSION: u32 = 2;
 
 /// Number of distinct students.
 pub const STUDENTS: u64 = 100_000;
@@ -306,12 +306,17 @@ impl Workload {
     /// Registers the purposes and notices.
     pub fn register(&self, ledger: &Ledger) -> consent_core::Result<()> {
         for n in NOTICES {
-            ledger.register_notice(NoticeDef::from_text(
-                n,
-                "2024-09",
-                format!("{n} privacy notice"),
-                &format!("text of {n}"),
-            ))?;
+            // A notice covers the purposes whose grants name it.
+            let covers = self.purposes.iter().filter(|p| p.notice == n).map(|p| p.id);
+            ledger.register_notice(
+                NoticeDef::from_text(
+                    n,
+                    "2024-09",
+                    format!("{n} privacy notice"),
+                    &format!("text of {n}"),
+                )
+                .covering("LJMU", covers),
+            )?;
         }
         for p in &self.purposes {
             let mut def = PurposeDef::new(p.id, p.title, p.controller);
@@ -508,7 +513,10 @@ pub fn stream_file(n: u64) -> PathBuf {
             && (s.purpose.starts_with("jmsu.project.") || s.purpose == "jmsu.course-rep")
         {
             Validity::ACADEMIC_YEAR
-                .expiry(Timestamp::from_millis(s.effective_ms).expect("in range"))
+                .expiry(
+                    Timestamp::from_millis(s.effective_ms).expect("in range"),
+                    &Calendar::default_zone(),
+                )
                 .map(|t| t.as_millis().to_string())
                 .unwrap_or_default()
         } else {

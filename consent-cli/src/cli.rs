@@ -5,7 +5,21 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "A tamper-evident ledger of per-purpose consent.\n\n\
-Times are RFC 3339 (2024-10-01T09:30:00Z) or dates (2024-10-01, midnight UTC).";
+Times are read in the ledger's time zone (Europe/London unless set by `init --time-zone`):\n\
+a date (2024-10-01) is the start of that local day, a time without offset\n\
+(2024-10-01T09:30) is local, RFC 3339 with an offset (2024-10-01T09:30:00Z) is exact.\n\
+Tables show local times with their offset (2025-08-01 00:30+01:00); --utc shows and\n\
+reads UTC instead. JSON and the CSV feed always carry UTC RFC 3339 (2025-07-31T23:30:00.000Z).";
+
+/// What a time option reads, appended to the help of every one of them.
+macro_rules! local_time {
+    () => {
+        " TIME is RFC 3339 with an offset (2024-10-01T09:30:00Z), or local to the ledger: \
+`--at 2024-10-01` means the start of 1 October 2024 in the ledger's time zone, \
+Europe/London unless set at init (`init --time-zone`); 2024-10-01T09:30 (no offset) \
+is 09:30 there. With --utc, dates and times without offset are UTC."
+    };
+}
 
 /// `consent`: one ledger file, many questions.
 #[derive(Debug, Parser)]
@@ -20,13 +34,20 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub ledger: Option<PathBuf>,
-    /// Machine-readable JSON on stdout instead of tables.
+    /// Machine-readable JSON on stdout instead of tables. Times in JSON are always UTC,
+    /// RFC 3339 with milliseconds (2025-07-31T23:00:00.000Z): stable for scripts,
+    /// whatever the ledger's time zone or --utc.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Simulated time (demos and tests). Only for a ledger that `consent init` created
-    /// as a simulation (with --now given to `init`); a real ledger refuses it, since
-    /// its record times come from the system clock.
-    #[arg(long, env = "CONSENT_NOW", global = true, value_name = "TIME")]
+    /// Show times in UTC (2025-07-31 23:00Z) instead of the ledger's local time with
+    /// its offset (2025-08-01 00:00+01:00), and read dates and times given without an
+    /// offset as UTC.
+    #[arg(long, global = true)]
+    pub utc: bool,
+    #[arg(long, env = "CONSENT_NOW", global = true, value_name = "TIME",
+          help = concat!("Simulated time (demos and tests). Only for a ledger that `consent init` \
+created as a simulation (with --now given to `init`); a real ledger refuses it, since its \
+record times come from the system clock.", local_time!()))]
     pub now: Option<String>,
     /// The ledger's pseudonym key file (default: the ledger path + `.key`). Keep it
     /// apart from the ledger: without it, nothing in the ledger files identifies an
@@ -40,7 +61,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new, empty ledger file (or report on an existing one).
-    Init,
+    Init {
+        /// The institution's time zone (an IANA name such as Europe/London, Europe/Dublin,
+        /// UTC), fixed at creation and hashed into the ledger: the academic year ends at
+        /// midnight there, and times are read and shown in it. Default Europe/London.
+        /// Given for an existing ledger, it must be the ledger's own.
+        #[arg(long, value_name = "ZONE")]
+        time_zone: Option<String>,
+    },
     /// Register, list and show purposes.
     #[command(subcommand)]
     Purpose(PurposeCmd),
@@ -60,23 +88,44 @@ pub enum Command {
     Revoke(EventArgs),
     /// Record that a grant was never valid (retroactive).
     Invalidate(EventArgs),
-    /// Record an objection (legitimate interests, public task).
+    /// Record an objection (Art. 21: legitimate interests, public task). A `withdraw`
+    /// for a purpose that does not rest on consent is recorded as one too.
     Object(EventArgs),
+    /// Record that a person decided the controller's compelling legitimate grounds
+    /// override the subject's objection (Art. 21(1)): processing may go on.
+    ///
+    /// Only for a purpose that does not rest on consent, only while an objection is in
+    /// force (for that recipient), and only by staff: pass --recorded-by staff:ID.
+    OverruleObjection(EventArgs),
     /// May we use SUBJECT's data for PURPOSE? Now, at a past time, or as known then.
+    ///
+    /// A purpose that lists recipients (jmsu.data-sharing: JMSU) must be asked about
+    /// one, with --recipient exactly as the purpose spells it; without it, or with
+    /// another, the answer is an error (exit 3) naming the valid ones.
+    ///
+    /// With --check the exit code answers too: 0 when processing is permitted (consent
+    /// in force, or a purpose not based on consent and not objected to), 11 when it is
+    /// not (any other state: refused, withdrawn, expired, needs_renewal, objected...).
+    /// Errors keep their own codes (2, 3, ...), so `if consent status --check ...` never
+    /// takes an error for a yes.
     Status {
         /// Data subject (student id).
         subject: String,
         /// Purpose id.
         purpose: String,
-        /// Recipient asked about.
+        /// Recipient asked about (required when the purpose lists recipients).
         #[arg(long)]
         recipient: Option<String>,
-        /// The moment asked about (default: now).
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME",
+              help = concat!("The moment asked about (default: now).", local_time!()))]
         at: Option<String>,
-        /// Answer with what the ledger knew at this time (default: now).
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, visible_alias = "as-known-at", value_name = "TIME",
+              help = concat!("Answer with what the ledger knew at this time (default: now).", local_time!()))]
         known_at: Option<String>,
+        /// Exit 0 only if processing is permitted, 11 if it is not (see above); the
+        /// answer is still printed.
+        #[arg(long)]
+        check: bool,
     },
     /// Every event about a subject.
     History {
@@ -89,15 +138,25 @@ pub enum Command {
     /// written with a leading ' so that spreadsheets show it as text instead of running
     /// it as a formula (CSV injection, as OWASP advises); strip it to get the id back.
     /// JSON carries the ids unchanged.
+    ///
+    /// A purpose that lists recipients must be asked with one (`consenting
+    /// jmsu.data-sharing --recipient JMSU`): a purpose-wide grant counts for each of them,
+    /// a withdrawal for one recipient removes only that one.
+    ///
+    /// Times in the CSV and JSON are UTC, RFC 3339.
     Consenting {
         /// Purpose id.
         purpose: String,
-        /// Recipient asked about.
+        /// Recipient asked about (required when the purpose lists recipients).
         #[arg(long)]
         recipient: Option<String>,
-        /// The moment asked about (default: now).
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME",
+              help = concat!("The moment asked about (default: now).", local_time!()))]
         at: Option<String>,
+        #[arg(long, visible_alias = "as-known-at", value_name = "TIME",
+              help = concat!("Answer with what the ledger knew at this time (default: now): \
+the feed as it could have been extracted then.", local_time!()))]
+        known_at: Option<String>,
         /// Output format (`--json` also selects json).
         #[arg(long, value_enum, default_value_t = FeedFormat::Csv)]
         format: FeedFormat,
@@ -111,10 +170,18 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
-    /// The subject-access copy: a portable JSON document of everything held.
+    /// The subject-access copy: everything held about SUBJECT, as a portable JSON
+    /// document (default) or as an HTML page to hand to the student.
+    ///
+    /// The file is written owner-only (0600): it holds personal data.
+    #[command(visible_alias = "export-subject")]
     Export {
         /// Data subject.
         subject: String,
+        /// json: the machine-readable copy (UTC times); html: the subject's copy in
+        /// plain words (purposes, notices, every event, current statuses) with local times.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
         /// Write to FILE instead of stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -156,15 +223,56 @@ pub enum Command {
     /// Import consents from a CSV or JSON Lines file: idempotent, all-or-nothing.
     Import(ImportArgs),
     /// Erase a subject's personal data; the proofs stay verifiable.
+    ///
+    /// An id the ledger holds no event about is refused (exit 3): it is most likely a
+    /// typo, and an erased id cannot consent again until it is readmitted. --force
+    /// records the erasure anyway. --dry-run shows what would be blanked and writes
+    /// nothing.
+    ///
+    /// With --from-file, every id of the file (one a line; blank lines and lines
+    /// starting with # are skipped) is erased in its own transaction, and each id is
+    /// reported: erased, unknown (not erased), already_erased or failed, then a summary.
+    /// Exit 5 when some id was unknown or failed (the others are erased). --report
+    /// writes the report as JSON, owner-only (0600): it names the ids.
     Erase {
         /// Data subject.
-        subject: String,
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        subject: Option<String>,
+        /// Erase every id listed in FILE (a retention run).
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
         /// Why (e.g. "retention period ended").
         #[arg(long)]
         reason: String,
         /// Who erased: staff:ID or system:ID.
-        #[arg(long, default_value = "system:consent-cli")]
+        #[arg(long, visible_alias = "by", default_value = "system:consent-cli")]
         actor: String,
+        /// Record the erasure even for an id with no events.
+        #[arg(long)]
+        force: bool,
+        /// Show what would be erased; write nothing to the ledger.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --from-file: also write the per-id report (JSON) to FILE (0600).
+        // (`conflicts_with`, not `requires`: clap waives a requirement that conflicts
+        // with an argument given, here SUBJECT.)
+        #[arg(long, value_name = "FILE", conflicts_with = "subject")]
+        report: Option<PathBuf>,
+    },
+    /// A returning student: let an erased id consent again.
+    ///
+    /// Records a `subject_readmitted` event (the reason and the erasure it ends, no
+    /// personal field). The old events stay blanked; history shows both. Exit 2 if the
+    /// id is not erased.
+    Readmit {
+        /// The erased data subject (student id).
+        subject: String,
+        /// Why (e.g. "re-enrolled for 2031/32").
+        #[arg(long)]
+        reason: String,
+        /// Who decided: staff:ID (or system:ID, the enrolment system).
+        #[arg(long, visible_alias = "actor", value_name = "ACTOR")]
+        by: String,
     },
     /// Finish erasures still pending because a reader held an old snapshot: waits for
     /// the readers, then truncates the WAL so the erased values are gone from every file.
@@ -205,7 +313,9 @@ pub struct PurposeAddArgs {
     /// Art. 9(2) letter for special-category data (grants must then be explicit).
     #[arg(long, value_name = "LETTER")]
     pub special_category: Option<char>,
-    /// Default validity: none, academic-year, academic-year:MM-DD, days:N.
+    /// Default validity: none, academic-year (to 31 July), academic-year:MM-DD,
+    /// course-year (a year from the grant's --validity-from, e.g. a course start),
+    /// days:N. Years end at midnight in the ledger's time zone.
     #[arg(long, default_value = "none")]
     pub validity: String,
     /// How long downstream systems may take to honour a withdrawal: 24h, 30m, 2d, 86400.
@@ -214,11 +324,18 @@ pub struct PurposeAddArgs {
     /// How to withdraw, as told to the subject.
     #[arg(long, default_value = "")]
     pub withdrawal_method: String,
-    /// Allowed recipient (repeatable).
+    /// Allowed recipient (repeatable), spelt as events and questions must spell it.
     #[arg(long = "recipient")]
     pub recipients: Vec<String>,
+    /// Declare this version a material change the other fields do not show: grants
+    /// given under earlier versions stop permitting (needs_renewal) until renewed. A new
+    /// lawful basis, controller, special category or recipient is material anyway.
+    #[arg(long)]
+    pub renew_consent: bool,
 }
 
+// Parsed once per run: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum NoticeCmd {
     /// Register a notice version with the SHA-256 of its text.
@@ -230,6 +347,13 @@ pub enum NoticeCmd {
         /// Title shown to the subject.
         #[arg(long)]
         title: String,
+        /// Whose notice it is, e.g. JMSU.
+        #[arg(long)]
+        controller: String,
+        /// A purpose the notice covers (repeatable): an id, or a prefix ending in .*
+        /// (jmsu.project.*). A grant may only name a notice that covers its purpose.
+        #[arg(long = "purpose", value_name = "PURPOSE", required = true)]
+        purposes: Vec<String>,
         /// The text shown; its SHA-256 is recorded.
         #[arg(
             long,
@@ -286,7 +410,8 @@ pub struct EventArgs {
     pub subject: String,
     /// Purpose id.
     pub purpose: String,
-    /// Recipient the consent names.
+    /// Recipient the consent names, as the purpose lists it (none: the whole purpose,
+    /// every recipient).
     #[arg(long)]
     pub recipient: Option<String>,
     /// Notice shown, as ID@VERSION.
@@ -307,12 +432,17 @@ pub struct EventArgs {
     /// Who recorded it: subject, staff:ID or system:ID.
     #[arg(long, default_value = "subject", value_name = "ACTOR")]
     pub recorded_by: String,
-    /// When it happened (default: now); e.g. the date a paper form was signed.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME",
+          help = concat!("When it happened (default: now); e.g. the date a paper form was signed.", local_time!()))]
     pub at: Option<String>,
-    /// When the grant lapses (default: the purpose's validity rule).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME",
+          help = concat!("When the grant lapses (default: the purpose's validity rule).", local_time!()))]
     pub expires: Option<String>,
+    #[arg(long, value_name = "TIME",
+          help = concat!("For a grant: the start its validity is counted from, when not the time it \
+was given, e.g. a course rep's course start (--validity-from 2025-01-13 with a course-year purpose \
+lapses at the start of 13 January 2026).", local_time!()))]
+    pub validity_from: Option<String>,
     /// Idempotency key (form number, feed row id).
     #[arg(long)]
     pub source_id: Option<String>,
@@ -361,6 +491,14 @@ pub enum FeedFormat {
     Csv,
     /// One JSON document with the subjects and the head.
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The portable JSON document (times in UTC).
+    Json,
+    /// A self-contained HTML page for the subject, in plain words, local times.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

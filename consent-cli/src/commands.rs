@@ -1,31 +1,47 @@
 //! One function per subcommand. Each prints for people, or JSON with `--json`.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use consent_core::{
-    Actor, ConsistencyProof, Event, EventKind, Head, KeySource, LawfulBasis, Ledger, LedgerOptions,
-    Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
+    Actor, Calendar, ConsistencyProof, Event, EventKind, Head, KeySource, LawfulBasis, Ledger,
+    LedgerOptions, Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity,
+    VerifyReport,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::cli::{
-    Cli, Command, EventArgs, FeedFormat, NoticeCmd, ProveCmd, PurposeAddArgs, PurposeCmd,
-    RegistryCmd,
+    Cli, Command, EventArgs, ExportFormat, FeedFormat, NoticeCmd, ProveCmd, PurposeAddArgs,
+    PurposeCmd, RegistryCmd,
 };
-use crate::exit::{CliResult, Failure, IMPORT_REJECTED, NOT_FOUND, TAMPER};
-use crate::output::{self, fields, outln, print_json, short_hash, time, Table};
+use crate::exit::{CliResult, Failure, NOT_FOUND, NOT_PERMITTED, REJECTED, TAMPER};
+use crate::output::{self, fields, outln, print_json, short_hash, Table};
 use crate::receipt;
 use crate::spreadsheet;
 use crate::terminal;
 
 /// Shared state of one invocation.
-struct Ctx {
-    json: bool,
+pub(crate) struct Ctx {
+    pub(crate) json: bool,
+    /// `--utc`: show times in UTC and read times without an offset as UTC.
+    utc: bool,
     ledger_path: Option<PathBuf>,
-    now: Option<Timestamp>,
     key_file: Option<PathBuf>,
+    /// `--now` as given: read again in the ledger's time zone once it is open.
+    now_text: Option<String>,
+    /// The simulated clock's reading (ms since the epoch), shared with the ledger.
+    now_ms: Option<Arc<AtomicI64>>,
+    /// The time zone of a ledger `init` creates.
+    time_zone: Option<String>,
+    /// The calendar times are read and shown in: the open ledger's, or UTC.
+    cal: OnceCell<Calendar>,
+}
+
+fn utc_calendar() -> CliResult<Calendar> {
+    Ok(Calendar::new("UTC")?)
 }
 
 impl Ctx {
@@ -34,12 +50,16 @@ impl Ctx {
             create,
             ..LedgerOptions::default()
         };
-        if let Some(t) = self.now {
-            o.clock = Some(Arc::new(move || t));
+        if let Some(cell) = &self.now_ms {
+            let cell = cell.clone();
+            o.clock = Some(Arc::new(move || {
+                Timestamp::from_millis(cell.load(Ordering::SeqCst)).unwrap_or(Timestamp::MIN)
+            }));
         }
         if let Some(k) = &self.key_file {
             o.pseudonym_key = KeySource::File(k.clone());
         }
+        o.time_zone.clone_from(&self.time_zone);
         o
     }
 
@@ -50,7 +70,7 @@ impl Ctx {
     }
 
     /// Opens an existing ledger; a missing file is "not found", not a new ledger.
-    fn open(&self) -> CliResult<Ledger> {
+    pub(crate) fn open(&self) -> CliResult<Ledger> {
         let path = self.path()?;
         if !path.exists() {
             return Err(Failure::new(
@@ -61,16 +81,56 @@ impl Ctx {
                 ),
             ));
         }
-        Ok(Ledger::open_with(path, self.options(false))?)
+        let ledger = Ledger::open_with(path, self.options(false))?;
+        self.adopt(&ledger)?;
+        Ok(ledger)
     }
-}
 
-fn parse_time(what: &str, s: &str) -> CliResult<Timestamp> {
-    Timestamp::parse(s).map_err(|e| Failure::usage(format!("{what}: {e}")))
-}
+    /// Takes the open ledger's calendar (or UTC with --utc) for reading and showing
+    /// times, and reads --now again in it.
+    fn adopt(&self, ledger: &Ledger) -> CliResult {
+        let cal = if self.utc {
+            utc_calendar()?
+        } else {
+            ledger.calendar()?
+        };
+        if let (Some(text), Some(cell)) = (&self.now_text, &self.now_ms) {
+            let t = cal
+                .parse(text)
+                .map_err(|e| Failure::usage(format!("--now: {e}")))?;
+            cell.store(t.as_millis(), Ordering::SeqCst);
+        }
+        let _ = self.cal.set(cal);
+        Ok(())
+    }
 
-fn opt_parse_time(what: &str, s: Option<&String>) -> CliResult<Option<Timestamp>> {
-    s.map(|s| parse_time(what, s)).transpose()
+    /// The calendar of the open ledger (Europe/London before one is open).
+    pub(crate) fn calendar(&self) -> Calendar {
+        self.cal
+            .get()
+            .cloned()
+            .unwrap_or_else(Calendar::default_zone)
+    }
+
+    /// Reads a time option: RFC 3339, or a date or time local to the ledger.
+    pub(crate) fn parse_time(&self, what: &str, s: &str) -> CliResult<Timestamp> {
+        self.calendar()
+            .parse(s)
+            .map_err(|e| Failure::usage(format!("{what}: {e}")))
+    }
+
+    pub(crate) fn opt_time(&self, what: &str, s: Option<&String>) -> CliResult<Option<Timestamp>> {
+        s.map(|s| self.parse_time(what, s)).transpose()
+    }
+
+    /// A time for people: local with its offset (`2025-08-01 00:30+01:00`), or UTC
+    /// (`2025-07-31 23:30Z`) with --utc.
+    pub(crate) fn time(&self, t: Timestamp) -> String {
+        match self.cal.get() {
+            Some(c) if !self.utc => output::local_time(c, t),
+            _ => output::time(t),
+        }
+    }
 }
 
 /// `ID@VERSION` → (id, version).
@@ -89,19 +149,40 @@ fn parse_uuid(what: &str, s: &str) -> CliResult<Uuid> {
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> CliResult {
-    let now = cli
-        .now
-        .as_deref()
-        .map(|s| parse_time("--now", s))
-        .transpose()?;
+    let time_zone = match &cli.command {
+        Command::Init { time_zone } => time_zone.clone(),
+        _ => None,
+    };
+    // --now is read once now (to report a malformed one before anything else), in the
+    // zone a new ledger will have, and again in the ledger's own zone once it is open.
+    let now_ms = match cli.now.as_deref() {
+        Some(text) => {
+            let cal = match (&time_zone, cli.utc) {
+                (_, true) => utc_calendar()?,
+                (Some(z), false) => {
+                    Calendar::new(z).map_err(|e| Failure::usage(format!("--time-zone: {e}")))?
+                }
+                (None, false) => Calendar::default_zone(),
+            };
+            let t = cal
+                .parse(text)
+                .map_err(|e| Failure::usage(format!("--now: {e}")))?;
+            Some(Arc::new(AtomicI64::new(t.as_millis())))
+        }
+        None => None,
+    };
     let ctx = Ctx {
         json: cli.json,
+        utc: cli.utc,
         ledger_path: cli.ledger,
-        now,
         key_file: cli.key_file,
+        now_text: cli.now,
+        now_ms,
+        time_zone,
+        cal: OnceCell::new(),
     };
     match cli.command {
-        Command::Init => init(&ctx),
+        Command::Init { .. } => init(&ctx),
         Command::Purpose(c) => purpose(&ctx, c),
         Command::Notice(c) => notice(&ctx, c),
         Command::Registry(RegistryCmd::Load { file, texts }) => {
@@ -113,12 +194,14 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Revoke(a) => record(&ctx, EventKind::Revoked, a),
         Command::Invalidate(a) => record(&ctx, EventKind::Invalidated, a),
         Command::Object(a) => record(&ctx, EventKind::Objected, a),
+        Command::OverruleObjection(a) => record(&ctx, EventKind::ObjectionOverruled, a),
         Command::Status {
             subject,
             purpose,
             recipient,
             at,
             known_at,
+            check,
         } => status(
             &ctx,
             &subject,
@@ -126,16 +209,29 @@ pub fn run(cli: Cli) -> CliResult {
             recipient.as_deref(),
             at.as_ref(),
             known_at.as_ref(),
+            check,
         ),
         Command::History { subject } => history(&ctx, &subject),
         Command::Consenting {
             purpose,
             recipient,
             at,
+            known_at,
             format,
-        } => consenting(&ctx, &purpose, recipient.as_deref(), at.as_ref(), format),
+        } => consenting(
+            &ctx,
+            &purpose,
+            recipient.as_deref(),
+            at.as_ref(),
+            known_at.as_ref(),
+            format,
+        ),
         Command::Changes { since, limit } => changes(&ctx, since, limit),
-        Command::Export { subject, output } => export(&ctx, &subject, output.as_deref()),
+        Command::Export {
+            subject,
+            format,
+            output,
+        } => export(&ctx, &subject, format, output.as_deref()),
         Command::Receipt {
             event_id,
             format,
@@ -175,9 +271,30 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Import(args) => import(&ctx, &args),
         Command::Erase {
             subject,
+            from_file,
             reason,
             actor,
-        } => erase(&ctx, &subject, &reason, &actor),
+            force,
+            dry_run,
+            report,
+        } => {
+            let how = crate::erasure::How {
+                reason,
+                actor,
+                force,
+                dry_run,
+            };
+            match (subject, from_file) {
+                (_, Some(file)) => crate::erasure::erase_file(&ctx, &file, &how, report.as_deref()),
+                (Some(subject), None) => crate::erasure::erase_one(&ctx, &subject, &how),
+                (None, None) => Err(Failure::usage("give SUBJECT or --from-file FILE")),
+            }
+        }
+        Command::Readmit {
+            subject,
+            reason,
+            by,
+        } => crate::erasure::readmit(&ctx, &subject, &reason, &by),
         Command::CompleteErasures { wait } => complete_erasures(&ctx, wait),
     }
 }
@@ -186,20 +303,22 @@ fn init(ctx: &Ctx) -> CliResult {
     let path = ctx.path()?;
     let existed = path.exists();
     let ledger = Ledger::open_with(path, ctx.options(true))?;
+    ctx.adopt(&ledger)?;
     let head = ledger.head()?;
+    let zone = ledger.time_zone()?;
     if ctx.json {
         return print_json(
-            &json!({ "ledger": path, "created": !existed, "head": head.to_string() }),
+            &json!({ "ledger": path, "created": !existed, "head": head.to_string(), "time_zone": zone }),
         );
     }
     if existed && !created_now(&ledger, &head) {
         outln!(
-            "ledger {} already exists: {} events, head {head}",
+            "ledger {} already exists: {} events, head {head}, time zone {zone}",
             path.display(),
             head.size
         )?;
     } else {
-        outln!("created ledger {}", path.display())?;
+        outln!("created ledger {} (time zone {zone})", path.display())?;
         let key = ctx
             .key_file
             .clone()
@@ -226,12 +345,13 @@ fn parse_validity(s: &str) -> CliResult<Validity> {
     let s = s.trim();
     let bad = || {
         Failure::usage(format!(
-            "--validity: `{s}` is not none, academic-year[:MM-DD] or days:N"
+            "--validity: `{s}` is not none, academic-year[:MM-DD], course-year or days:N"
         ))
     };
     Ok(match s {
         "none" => Validity::None,
         "academic-year" => Validity::ACADEMIC_YEAR,
+        "course-year" => Validity::CourseYear,
         _ => {
             if let Some(md) = s.strip_prefix("academic-year:") {
                 let (m, d) = md.split_once('-').ok_or_else(bad)?;
@@ -278,6 +398,7 @@ fn validity_text(v: &Validity) -> String {
         Validity::AcademicYear { end_month, end_day } => {
             format!("academic year (to {end_day:02}/{end_month:02})")
         }
+        Validity::CourseYear => "a year from the start (course year)".into(),
     }
 }
 
@@ -344,6 +465,12 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
                     p.version,
                     p.seq
                 )?;
+                if !p.material_change.is_empty() {
+                    outln!(
+                        "material change ({}): grants given under earlier versions no longer permit (needs_renewal) until the students are asked again",
+                        p.material_change.join(", ")
+                    )?;
+                }
             } else {
                 outln!(
                     "purpose {} version {} is unchanged; nothing recorded",
@@ -413,7 +540,18 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
                     ),
                     (
                         "registered",
-                        format!("{} (event #{})", time(p.registered_at), p.seq),
+                        format!("{} (event #{})", ctx.time(p.registered_at), p.seq),
+                    ),
+                    (
+                        "material change",
+                        if p.material_change.is_empty() {
+                            "-".into()
+                        } else {
+                            format!(
+                                "{}: earlier grants need renewal",
+                                p.material_change.join(", ")
+                            )
+                        },
                     ),
                 ]))?;
             }
@@ -430,6 +568,7 @@ fn purpose_def(a: PurposeAddArgs) -> CliResult<PurposeDef> {
     def.effect_delay_secs = parse_duration_secs(&a.effect_delay)?;
     def.withdrawal_method = a.withdrawal_method;
     def.recipients = a.recipients;
+    def.renew_consent = a.renew_consent;
     Ok(def)
 }
 
@@ -440,6 +579,8 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
             id,
             version,
             title,
+            controller,
+            purposes,
             text_file,
             sha256,
             language,
@@ -462,6 +603,8 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
                 sha256: hash,
                 title,
                 url,
+                controller,
+                purposes,
             };
             let before = ledger.head()?.size;
             let n = ledger.register_notice(def)?;
@@ -486,13 +629,31 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
             if ctx.json {
                 return print_json(&all);
             }
-            let mut t = Table::new(&["NOTICE", "VERSION", "LANG", "SHA-256", "TITLE"]);
+            let mut t = Table::new(&[
+                "NOTICE",
+                "VERSION",
+                "LANG",
+                "SHA-256",
+                "CONTROLLER",
+                "COVERS",
+                "TITLE",
+            ]);
             for n in &all {
                 t.row(vec![
                     n.def.id.clone(),
                     n.def.version.clone(),
                     n.def.language.clone(),
                     short_hash(&n.def.sha256),
+                    if n.def.controller.is_empty() {
+                        "-".into()
+                    } else {
+                        n.def.controller.clone()
+                    },
+                    if n.def.purposes.is_empty() {
+                        "every purpose".into()
+                    } else {
+                        n.def.purposes.join(", ")
+                    },
                     n.def.title.clone(),
                 ]);
             }
@@ -547,7 +708,7 @@ fn registry_load(ctx: &Ctx, file: &Path, texts: Option<&Path>) -> CliResult {
 
 // ---- events -----------------------------------------------------------------------
 
-fn new_event(kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
+fn new_event(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     let mut e = NewEvent::new(kind, a.subject, a.purpose);
     e.recipient = a.recipient;
     e.notice = match (a.notice, a.notice_id, a.notice_version) {
@@ -558,8 +719,9 @@ fn new_event(kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     e.explicit = a.explicit;
     e.method = a.method.as_deref().map(str::parse::<Method>).transpose()?;
     e.recorded_by = a.recorded_by.parse::<Actor>()?;
-    e.effective_at = opt_parse_time("--at", a.at.as_ref())?;
-    e.expires_at = opt_parse_time("--expires", a.expires.as_ref())?;
+    e.effective_at = ctx.opt_time("--at", a.at.as_ref())?;
+    e.expires_at = ctx.opt_time("--expires", a.expires.as_ref())?;
+    e.validity_from = ctx.opt_time("--validity-from", a.validity_from.as_ref())?;
     e.source_id = a.source_id;
     e.evidence = a
         .evidence
@@ -577,9 +739,20 @@ fn new_event(kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     Ok(e)
 }
 
+/// A text field of an event's non-personal details.
+fn detail<'e>(e: &'e Event, key: &str) -> Option<&'e str> {
+    e.details.as_ref()?.get(key)?.as_str()
+}
+
+/// The start a grant's validity is counted from, when it is not its effective time.
+fn validity_from(e: &Event) -> Option<Timestamp> {
+    detail(e, "validity_from").and_then(|t| Timestamp::parse(t).ok())
+}
+
 fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
     let ledger = ctx.open()?;
-    let e = new_event(kind, a)?;
+    let asked_recipient = a.recipient.clone();
+    let e = new_event(ctx, kind, a)?;
     let before = ledger.head()?.size;
     let ev = ledger.append(e)?;
     if ctx.json {
@@ -599,15 +772,21 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
         ev.id
     )?;
     let mut lines = vec![
-        ("effective", time(ev.effective_at)),
-        ("recorded", time(ev.recorded_at)),
+        ("effective", ctx.time(ev.effective_at)),
+        ("recorded", ctx.time(ev.recorded_at)),
     ];
+    if let Some(r) = &ev.recipient {
+        lines.push(("recipient", r.clone()));
+    }
+    if let Some(t) = validity_from(&ev) {
+        lines.push(("counted from", ctx.time(t)));
+    }
     if let Some(x) = ev.expires_at {
-        lines.push(("lapses", time(x)));
+        lines.push(("lapses", ctx.time(x)));
     }
     if let Some(d) = ev.effect_deadline {
         if d != ev.effective_at {
-            lines.push(("downstream by", time(d)));
+            lines.push(("downstream by", ctx.time(d)));
         }
     }
     if let Some(n) = &ev.notice {
@@ -617,9 +796,25 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
         ));
     }
     output::print(&fields(&lines))?;
+    if kind == EventKind::Withdrawn && ev.kind == EventKind::Objected {
+        let p = ledger.purpose(ev.purpose.as_deref().unwrap_or_default())?;
+        outln!(
+            "note: {} does not rest on consent ({}), so the withdrawal is recorded as an objection (Art. 21); processing stops unless staff overrule it (`consent overrule-objection`)",
+            p.def.id,
+            p.def.lawful_basis.describe()
+        )?;
+    }
+    if let (Some(r), None) = (&asked_recipient, &ev.recipient) {
+        outln!(
+            "note: `{}` is not a recipient the purpose lists, so the {} is recorded for the whole purpose: it ends consent for every recipient (the text as written is kept)",
+            terminal::value(r),
+            ev.kind
+        )?;
+    }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn status(
     ctx: &Ctx,
     subject: &str,
@@ -627,10 +822,11 @@ fn status(
     recipient: Option<&str>,
     at: Option<&String>,
     known_at: Option<&String>,
+    check: bool,
 ) -> CliResult {
     let ledger = ctx.open()?;
-    let at = opt_parse_time("--at", at)?;
-    let known = opt_parse_time("--known-at", known_at)?;
+    let at = ctx.opt_time("--at", at)?;
+    let known = ctx.opt_time("--known-at", known_at)?;
     let s: Status = match (at, known) {
         (None, None) => ledger.status(subject, purpose, recipient)?,
         (at, known) => {
@@ -641,14 +837,38 @@ fn status(
             ledger.status_at(subject, purpose, recipient, at, known)?
         }
     };
+    // A reader that closed stdout early must not turn "not permitted" into exit 141.
+    let printed = print_status(ctx, &ledger, subject, recipient, &s);
+    if check && !s.permits() {
+        return Err(Failure::new(NOT_PERMITTED, ""));
+    }
+    printed
+}
+
+fn print_status(
+    ctx: &Ctx,
+    ledger: &Ledger,
+    subject: &str,
+    recipient: Option<&str>,
+    s: &Status,
+) -> CliResult {
     if ctx.json {
-        let mut v = serde_json::to_value(&s).map_err(|e| Failure::usage(e.to_string()))?;
+        let mut v = serde_json::to_value(s).map_err(|e| Failure::usage(e.to_string()))?;
         v["permits"] = json!(s.permits());
         return print_json(&v);
     }
-    let p = ledger.purpose(purpose)?;
+    let versions: Vec<Purpose> = ledger
+        .purposes()?
+        .into_iter()
+        .filter(|p| p.def.id == s.purpose)
+        .collect();
+    let p = versions
+        .iter()
+        .find(|p| p.version == s.purpose_version)
+        .or(versions.last())
+        .ok_or_else(|| consent_core::Error::UnknownPurpose(s.purpose.clone()))?;
     // Echoed as asked, so escaped as a value: a line break stays on this line.
-    let (subject, purpose) = (terminal::value(subject), terminal::value(purpose));
+    let (subject, purpose) = (terminal::value(subject), terminal::value(&s.purpose));
     let who = match recipient.map(terminal::value) {
         Some(r) => format!("{subject} · {purpose} → {r}"),
         None => format!("{subject} · {purpose}"),
@@ -663,14 +883,14 @@ fn status(
         format!("{} — {}", s.state, receipt::describe_state(s.state)),
     )];
     if let Some(t) = s.since {
-        lines.push(("since", time(t)));
+        lines.push(("since", ctx.time(t)));
     }
     if let Some(t) = s.until {
-        lines.push(("until", time(t)));
+        lines.push(("until", ctx.time(t)));
     }
     if let Some(d) = s.effect_deadline {
         if Some(d) != s.since {
-            lines.push(("downstream by", time(d)));
+            lines.push(("downstream by", ctx.time(d)));
         }
     }
     if let Some(n) = &s.notice {
@@ -679,28 +899,67 @@ fn status(
             format!("{}@{} (sha256 {})", n.id, n.version, short_hash(&n.sha256)),
         ));
     }
+    if let Some(v) = s.granted_under_version.filter(|v| *v != s.purpose_version) {
+        let changes: Vec<String> = versions
+            .iter()
+            .filter(|p| p.version > v && p.version <= s.purpose_version)
+            .filter(|p| !p.material_change.is_empty())
+            .map(|p| format!("v{}: {}", p.version, p.material_change.join(", ")))
+            .collect();
+        let why = if changes.is_empty() {
+            String::new()
+        } else {
+            format!(", material change {}", changes.join("; "))
+        };
+        lines.push((
+            "granted under",
+            format!(
+                "purpose version {v} (version {} in force{why})",
+                s.purpose_version
+            ),
+        ));
+    }
     if let (Some(id), Some(seq)) = (s.event_id, s.event_seq) {
         lines.push(("decided by", format!("event #{seq} {id}")));
     }
-    lines.push(("asked at", time(s.at)));
-    lines.push(("as known at", time(s.as_known_at)));
+    lines.push(("asked at", ctx.time(s.at)));
+    lines.push(("as known at", ctx.time(s.as_known_at)));
     output::print(&fields(&lines))?;
     Ok(())
 }
 
-fn event_row(e: &Event) -> Vec<String> {
+fn event_row(ctx: &Ctx, e: &Event) -> Vec<String> {
     let detail = match e.kind {
         EventKind::PurposeDefined => format!("v{}", e.purpose_version.unwrap_or(0)),
         EventKind::NoticeDefined => e
             .notice
             .as_ref()
             .map_or(String::new(), |n| format!("{}@{}", n.id, n.version)),
-        EventKind::SubjectErased => e
-            .details
-            .as_ref()
-            .and_then(|d| d.get("reason"))
-            .and_then(|r| r.as_str())
-            .map_or(String::new(), |r| format!("reason: {r}")),
+        EventKind::SubjectErased => {
+            detail(e, "reason").map_or(String::new(), |r| format!("reason: {r}"))
+        }
+        EventKind::SubjectReadmitted => {
+            let mut s = detail(e, "reason").map_or(String::new(), |r| format!("reason: {r}"));
+            if let Some(n) = e
+                .details
+                .as_ref()
+                .and_then(|d| d.get("erasure_seq"))
+                .and_then(|n| n.as_u64())
+            {
+                s.push_str(&format!(" · ends erasure #{n}"));
+            }
+            s
+        }
+        EventKind::LedgerConfigured => {
+            let mut parts = Vec::new();
+            if let Some(c) = detail(e, "clock") {
+                parts.push(format!("clock {c}"));
+            }
+            if let Some(z) = detail(e, "time_zone") {
+                parts.push(format!("time zone {z}"));
+            }
+            parts.join(" · ")
+        }
         _ => {
             let mut parts = Vec::new();
             if let Some(n) = &e.notice {
@@ -712,11 +971,20 @@ fn event_row(e: &Event) -> Vec<String> {
             if let Some(m) = e.method {
                 parts.push(m.to_string());
             }
+            if detail(e, "asked_as") == Some("withdrawn") {
+                parts.push("asked as a withdrawal".into());
+            }
+            if let Some(r) = detail(e, "unlisted_recipient") {
+                parts.push(format!("recipient `{r}` not listed: purpose-wide"));
+            }
+            if let Some(t) = validity_from(e) {
+                parts.push(format!("counted from {}", ctx.time(t)));
+            }
             if let Some(x) = e.expires_at {
-                parts.push(format!("lapses {}", time(x)));
+                parts.push(format!("lapses {}", ctx.time(x)));
             }
             if let Some(d) = e.effect_deadline.filter(|d| *d != e.effective_at) {
-                parts.push(format!("downstream by {}", time(d)));
+                parts.push(format!("downstream by {}", ctx.time(d)));
             }
             if e.erased {
                 parts.push("[erased]".into());
@@ -726,8 +994,8 @@ fn event_row(e: &Event) -> Vec<String> {
     };
     vec![
         e.seq.to_string(),
-        time(e.effective_at),
-        time(e.recorded_at),
+        ctx.time(e.effective_at),
+        ctx.time(e.recorded_at),
         e.kind.to_string(),
         e.purpose.clone().unwrap_or_else(|| "-".into()),
         e.recipient.clone().unwrap_or_else(|| "-".into()),
@@ -736,7 +1004,7 @@ fn event_row(e: &Event) -> Vec<String> {
     ]
 }
 
-const EVENT_HEADER: &[&str] = &[
+pub(crate) const EVENT_HEADER: &[&str] = &[
     "#",
     "EFFECTIVE",
     "RECORDED",
@@ -746,6 +1014,15 @@ const EVENT_HEADER: &[&str] = &[
     "BY",
     "DETAILS",
 ];
+
+/// The events as a table for people.
+pub(crate) fn event_table(ctx: &Ctx, events: &[Event]) -> String {
+    let mut t = Table::new(EVENT_HEADER);
+    for e in events {
+        t.row(event_row(ctx, e));
+    }
+    t.render()
+}
 
 fn history(ctx: &Ctx, subject: &str) -> CliResult {
     let ledger = ctx.open()?;
@@ -757,11 +1034,7 @@ fn history(ctx: &Ctx, subject: &str) -> CliResult {
         outln!("no events about {}", terminal::value(subject))?;
         return Ok(());
     }
-    let mut t = Table::new(EVENT_HEADER);
-    for e in &events {
-        t.row(event_row(e));
-    }
-    output::print(&t.render())?;
+    output::print(&event_table(ctx, &events))?;
     Ok(())
 }
 
@@ -770,16 +1043,18 @@ fn consenting(
     purpose: &str,
     recipient: Option<&str>,
     at: Option<&String>,
+    known_at: Option<&String>,
     format: FeedFormat,
 ) -> CliResult {
     let ledger = ctx.open()?;
-    let at = opt_parse_time("--at", at)?;
-    let c = ledger.consenting(purpose, recipient, at)?;
+    let at = ctx.opt_time("--at", at)?;
+    let known = ctx.opt_time("--known-at", known_at)?;
+    let c = ledger.consenting(purpose, recipient, at, known)?;
     if ctx.json || format == FeedFormat::Json {
         return print_json(&c);
     }
     // The trailer lines are records too, so a purpose id is quoted and neutralised
-    // like any other cell.
+    // like any other cell. Times stay UTC: the feed is read by programs.
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
@@ -792,7 +1067,20 @@ fn consenting(
         spreadsheet::write_record(&mut w, &[&s.subject, &since, &until, &id]).map_err(io)?;
     }
     let (at, n) = (c.at.to_string(), c.subjects.len().to_string());
-    let trailer = ["# purpose", &c.purpose, "at", &at, "subjects", &n];
+    let known = c.as_known_at.to_string();
+    let recipient = c.recipient.as_deref().unwrap_or_default();
+    let trailer = [
+        "# purpose",
+        &c.purpose,
+        "at",
+        &at,
+        "subjects",
+        &n,
+        "recipient",
+        recipient,
+        "as_known_at",
+        &known,
+    ];
     spreadsheet::write_record(&mut w, &trailer).map_err(io)?;
     spreadsheet::write_record(&mut w, &["# head", &c.head.to_string()]).map_err(io)?;
     let body = w.into_inner().map_err(|e| Failure::usage(e.to_string()))?;
@@ -810,7 +1098,7 @@ fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
     header.insert(4, "SUBJECT");
     let mut t = Table::new(&header);
     for e in &events {
-        let mut row = event_row(e);
+        let mut row = event_row(ctx, e);
         let who = match (&e.subject, e.erased) {
             (Some(s), _) => s.clone(),
             (None, true) => "[erased]".into(),
@@ -825,14 +1113,28 @@ fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
     Ok(())
 }
 
-fn export(ctx: &Ctx, subject: &str, output: Option<&Path>) -> CliResult {
+fn export(ctx: &Ctx, subject: &str, format: ExportFormat, output: Option<&Path>) -> CliResult {
     let ledger = ctx.open()?;
+    if format == ExportFormat::Html {
+        let html = ledger.export_subject_html(subject)?;
+        output::write_out(output, &html)?;
+        if let Some(p) = output {
+            outln!(
+                "subject's copy of {} (HTML, {} bytes) → {} (0600)",
+                terminal::value(subject),
+                html.len(),
+                p.display()
+            )?;
+        }
+        return Ok(());
+    }
     let x = ledger.export_subject(subject)?;
     let text = serde_json::to_string_pretty(&x).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
         outln!(
-            "subject-access copy of {subject}: {} events, {} purposes, {} notices, head {} → {}",
+            "subject-access copy of {}: {} events, {} purposes, {} notices, head {} → {} (0600)",
+            terminal::value(subject),
             x.events.len(),
             x.purposes.len(),
             x.notices.len(),
@@ -973,14 +1275,14 @@ fn check_receipt(
 
 fn import(ctx: &Ctx, args: &crate::cli::ImportArgs) -> CliResult {
     let ledger = ctx.open()?;
-    let report = crate::import::run(&ledger, args)?;
+    let report = crate::import::run(&ledger, args, &ctx.calendar())?;
     // A reader that closed stdout early must not hide rejected rows.
     let printed = print_import(ctx, &report);
     if report.rejected.is_empty() {
         printed
     } else {
         Err(Failure::new(
-            IMPORT_REJECTED,
+            REJECTED,
             format!("{} rows rejected", report.rejected.len()),
         ))
     }
@@ -1022,27 +1324,6 @@ fn complete_erasures(ctx: &Ctx, wait: u64) -> CliResult {
     }
     if !done {
         output::warn("erasure still PENDING: a reader still holds an old snapshot; try again when it has finished");
-        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
-    }
-    Ok(())
-}
-
-fn erase(ctx: &Ctx, subject: &str, reason: &str, actor: &str) -> CliResult {
-    let ledger = ctx.open()?;
-    let actor: Actor = actor.parse()?;
-    let r = ledger.erase_subject(subject, reason, actor)?;
-    if ctx.json {
-        print_json(&r)?;
-    } else {
-        outln!(
-            "erased {subject}: personal fields blanked in {} events; marker event #{} {}",
-            r.events_erased,
-            r.seq,
-            r.event_id
-        )?;
-    }
-    if !r.wal_truncated {
-        output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
         return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
     }
     Ok(())

@@ -10,12 +10,15 @@ pub const OK: u8 = 0;
 pub const TAMPER: u8 = 1;
 /// Usage: bad arguments, malformed times, ids, JSON or files.
 pub const USAGE: u8 = 2;
-/// Not found: no ledger file, unknown purpose, notice, recipient or event.
+/// Not found: no ledger file, unknown purpose, notice, recipient or event; a question
+/// without a recipient about a purpose that lists recipients; erasing an id the ledger
+/// holds no event about.
 pub const NOT_FOUND: u8 = 3;
 /// Refused by the consent rules (not explicit, no notice, erased subject, conflict).
 pub const REFUSED: u8 = 4;
-/// An import had rejected rows.
-pub const IMPORT_REJECTED: u8 = 5;
+/// An import had rejected rows, or a bulk erasure (`erase --from-file`) ids it did not
+/// erase (unknown or failed).
+pub const REJECTED: u8 = 5;
 /// Storage: busy, read-only, disk full, I/O, schema too new.
 pub const STORAGE: u8 = 6;
 /// `check-receipt --head` without a consistency proof: more evidence needed.
@@ -27,6 +30,9 @@ pub const KEY: u8 = 9;
 /// An erasure was recorded but is not complete yet: a reader held an old snapshot, so
 /// the erased values may remain in the WAL. Run `consent complete-erasures`.
 pub const ERASURE_PENDING: u8 = 10;
+/// `status --check`: the answer is no, processing is not permitted (consent not in
+/// force, or an objection). Only with --check; errors keep their own codes.
+pub const NOT_PERMITTED: u8 = 11;
 /// Stdout was closed before all output was written (`consent … | head`). The status a
 /// shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would
 /// give: cut-short output is never reported as success, yet nothing is printed.
@@ -38,17 +44,21 @@ Exit codes:
   0  ok
   1  integrity: verify found tampering, or a proof or receipt did not check out
   2  usage: bad arguments, times, ids, JSON or input files
-  3  not found: no ledger file, unknown purpose, notice, recipient or event
-  4  refused by the consent rules: not explicit, no notice, erased subject, conflict
-  5  import: some rows were rejected (see the report on stderr)
+  3  not found: no ledger file, unknown purpose, notice, recipient or event; no
+     --recipient for a purpose that lists recipients; erase of an id with no events
+  4  refused by the consent rules: not explicit, no notice or one that does not
+     cover the purpose, erased subject, conflict
+  5  import: some rows were rejected (see the report on stderr); erase --from-file:
+     some ids were not erased (unknown or failed; see the report)
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
   7  check-receipt: the head given is later than the receipt's; pass --consistency
   8  not a consent ledger: another application's file, or an empty file
   9  pseudonym key: the key file is missing, unreadable or not this ledger's
  10  erasure pending: recorded, but a reader kept the erased values in the WAL;
      run `consent complete-erasures`
+ 11  status --check: not permitted (the state printed is not given/not_consent_based)
 141  stdout was closed early (e.g. `| head`): output cut short, quietly; what the
-     command recorded stays recorded, and codes 1 and 5 take precedence";
+     command recorded stays recorded, and codes 1, 5 and 11 take precedence";
 
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {

@@ -2,7 +2,9 @@
 //!
 //! Columns / keys: `source_id, subject, purpose, kind, recipient, notice (ID@VERSION),
 //! notice_id, notice_version, explicit, method, recorded_by, effective_at, expires_at,
-//! evidence (JSON object), target`. Only `subject`, `purpose` and `kind` are required.
+//! validity_from, evidence (JSON object), target`. Only `subject`, `purpose` and `kind`
+//! are required. Times are read like the command line's: RFC 3339 with an offset, or a
+//! date or time without one, local to the ledger's time zone.
 //!
 //! Every row is tried inside one batch, so the report names every bad row; then the
 //! batch is committed only if no row failed (or `--skip-invalid` was given).
@@ -10,7 +12,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use consent_core::{Actor, EventKind, Ledger, Method, NewEvent, Timestamp};
+use consent_core::{Actor, Calendar, EventKind, Ledger, Method, NewEvent, Timestamp};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -193,6 +195,7 @@ pub const COLUMNS: &[&str] = &[
     "recorded_by",
     "effective_at",
     "expires_at",
+    "validity_from",
     "evidence",
     "target",
 ];
@@ -206,14 +209,20 @@ fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, Strin
     }
 }
 
-fn time(m: &Map<String, Value>, k: &str) -> Result<Option<Timestamp>, String> {
+fn time(m: &Map<String, Value>, k: &str, cal: &Calendar) -> Result<Option<Timestamp>, String> {
     text(m, k)?
-        .map(|s| Timestamp::parse(s).map_err(|e| format!("`{k}`: {e}")))
+        .map(|s| cal.parse(s).map_err(|e| format!("`{k}`: {e}")))
         .transpose()
 }
 
-/// Turns one row into an event, or says why it cannot be one.
+/// Turns one row into an event, or says why it cannot be one. Times without an offset
+/// are read in Europe/London (see [`row_to_event_in`]).
 pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
+    row_to_event_in(m, &Calendar::default_zone())
+}
+
+/// [`row_to_event`] reading times without an offset in `cal` (the ledger's calendar).
+pub fn row_to_event_in(m: &Map<String, Value>, cal: &Calendar) -> Result<NewEvent, String> {
     if let Some(k) = m.keys().find(|k| !COLUMNS.contains(&k.as_str())) {
         return Err(format!("unknown column `{k}`"));
     }
@@ -270,8 +279,9 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
     if let Some(a) = text(m, "recorded_by")? {
         e.recorded_by = a.parse::<Actor>().map_err(|e| e.to_string())?;
     }
-    e.effective_at = time(m, "effective_at")?;
-    e.expires_at = time(m, "expires_at")?;
+    e.effective_at = time(m, "effective_at", cal)?;
+    e.expires_at = time(m, "expires_at", cal)?;
+    e.validity_from = time(m, "validity_from", cal)?;
     e.evidence = match m.get("evidence") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
@@ -289,7 +299,7 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
 }
 
 /// Runs an import.
-pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
+pub fn run(ledger: &Ledger, args: &ImportArgs, cal: &Calendar) -> CliResult<ImportReport> {
     let format = match args.format {
         Some(f) => f,
         None => match args
@@ -348,8 +358,8 @@ pub fn run(ledger: &Ledger, args: &ImportArgs) -> CliResult<ImportReport> {
             if let Some(b) = &bar {
                 b.inc(1);
             }
-            let result =
-                row_to_event(m).and_then(|e| batch.append(e).map_err(|err| err.to_string()));
+            let result = row_to_event_in(m, cal)
+                .and_then(|e| batch.append(e).map_err(|err| err.to_string()));
             match result {
                 Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => part_already += 1,
                 Ok(_) => part_new += 1,

@@ -13,6 +13,7 @@
 
 mod cli;
 mod commands;
+mod erasure;
 mod exit;
 mod import;
 mod outfile;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use cli::ImportFormat;
-pub use import::{parse_rows, row_to_event, Rejected, Rows, COLUMNS};
+pub use import::{parse_rows, row_to_event, row_to_event_in, Rejected, Rows, COLUMNS};
 
 /// Parses the process's arguments, runs the command and returns its exit code.
 pub fn run() -> ExitCode {

@@ -7,7 +7,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use consent_core::Timestamp;
+use consent_core::{Calendar, Timestamp};
 use serde::Serialize;
 
 use crate::exit::{CliResult, Failure, STORAGE, USAGE};
@@ -30,6 +30,17 @@ pub fn time(t: Timestamp) -> String {
         .unwrap_or(s);
     let s = s.strip_suffix(":00Z").map(|x| format!("{x}Z")).unwrap_or(s);
     s.replacen('T', " ", 1)
+}
+
+/// A local time for people, with its offset: `2025-08-01 00:30+01:00`, seconds and
+/// milliseconds shown only when set.
+pub fn local_time(cal: &Calendar, t: Timestamp) -> String {
+    // `2025-08-01T00:30:00+01:00` or `2025-08-01T00:30:00.250+01:00`
+    let s = cal.format(t).replacen('T', " ", 1);
+    match s.get(16..19) {
+        Some(":00") if s.len() == 25 => format!("{}{}", &s[..16], &s[19..]),
+        _ => s,
+    }
 }
 
 /// The first 12 hex digits of a hash, for tables.
@@ -142,4 +153,28 @@ pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
 /// Whether progress bars may be drawn (stderr is a terminal).
 pub fn interactive() -> bool {
     std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_carry_their_offset() {
+        let london = Calendar::new("Europe/London").unwrap();
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        assert_eq!(
+            local_time(&london, t("2025-07-31T23:30:00Z")),
+            "2025-08-01 00:30+01:00"
+        );
+        assert_eq!(
+            local_time(&london, t("2025-01-15T09:30:15Z")),
+            "2025-01-15 09:30:15+00:00"
+        );
+        assert_eq!(
+            local_time(&london, t("2025-01-15T09:30:00.250Z")),
+            "2025-01-15 09:30:00.250+00:00"
+        );
+        assert_eq!(time(t("2025-07-31T23:30:00Z")), "2025-07-31 23:30Z");
+    }
 }

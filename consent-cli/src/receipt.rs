@@ -63,6 +63,7 @@ fn state_of(kind: EventKind) -> &'static str {
         EventKind::Revoked => "revoked",
         EventKind::Invalidated => "invalidated",
         EventKind::Objected => "objected",
+        EventKind::ObjectionOverruled => "objection_overruled",
         _ => "n/a",
     }
 }
@@ -94,9 +95,25 @@ pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Valu
             .find(|n| n.def.id == r.id && n.def.version == r.version),
         None => None,
     };
-    let current = match &ev.subject {
-        Some(s) => Some(ledger.status(s, &purpose_id, ev.recipient.as_deref())?),
-        None => None,
+    // The state now, per recipient for a purpose-wide event on a purpose that lists
+    // recipients (a question about such a purpose must name one).
+    let listed = ledger.purpose(&purpose_id)?.def.recipients;
+    let mut current_by_recipient = serde_json::Map::new();
+    let current = match (&ev.subject, &ev.recipient) {
+        (Some(s), None) if !listed.is_empty() => {
+            let mut states = Vec::new();
+            for r in &listed {
+                let st = ledger.status(s, &purpose_id, Some(r))?.state;
+                current_by_recipient.insert(r.clone(), json!(st));
+                states.push(st);
+            }
+            states.dedup();
+            (states.len() == 1).then(|| states[0])
+        }
+        // A recipient the purpose no longer lists cannot be asked about.
+        (Some(_), Some(r)) if !listed.contains(r) => None,
+        (Some(s), r) => Some(ledger.status(s, &purpose_id, r.as_deref())?.state),
+        (None, _) => None,
     };
     let proof = ledger.prove_inclusion(id, None)?;
     let config = ledger.configuration_event()?;
@@ -156,10 +173,12 @@ pub fn build(ledger: &Ledger, id: Uuid, format: ReceiptFormat) -> CliResult<Valu
                 "seq": ev.seq,
             },
             "state": state_of(ev.kind),
-            "current_state": current.as_ref().map(|s| s.state),
+            "current_state": current,
+            "current_state_by_recipient": (!current_by_recipient.is_empty()).then_some(current_by_recipient),
             "validity": {
                 "from": ev.effective_at,
                 "until": ev.expires_at,
+                "counted_from": ev.details.as_ref().and_then(|d| d.get("validity_from")),
             },
             "withdrawal": withdrawal,
             "effect_deadline": ev.effect_deadline,
@@ -447,6 +466,9 @@ pub fn describe_state(s: State) -> &'static str {
         State::Objected => "objected: the subject objected to this processing",
         State::NeverAsked => "never asked: no decision on record",
         State::NotConsentBased => "not consent-based: see the lawful basis",
+        State::NeedsRenewal => {
+            "needs renewal: the purpose changed materially since the grant; ask again before processing"
+        }
         State::Erased => "erased: the subject's records were erased",
     }
 }

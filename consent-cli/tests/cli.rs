@@ -63,6 +63,19 @@ impl Ledger {
         l
     }
 
+    /// A ledger created in another time zone, with the LJMU registry loaded.
+    fn ljmu_in(zone: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.db");
+        let l = Ledger { dir, path };
+        l.ok("2024-09-01T09:00:00Z", &["init", "--time-zone", zone]);
+        l.ok(
+            "2024-09-01T09:00:00Z",
+            &["registry", "load", registry().to_str().unwrap()],
+        );
+        l
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -370,10 +383,16 @@ fn registry_purposes_and_notices() {
             "2",
             "--title",
             "Test",
+            "--controller",
+            "JMSU",
+            "--purpose",
+            "jmsu.project.*",
             "--text-file",
             text.to_str().unwrap(),
         ],
     );
+    assert_eq!(n["controller"], "JMSU");
+    assert_eq!(n["purposes"][0], "jmsu.project.*");
     assert_eq!(
         n["sha256"],
         "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -395,6 +414,10 @@ fn registry_purposes_and_notices() {
             "2",
             "--title",
             "Test",
+            "--controller",
+            "JMSU",
+            "--purpose",
+            "jmsu.project.*",
             "--text-file",
             text.to_str().unwrap(),
         ],
@@ -618,16 +641,25 @@ fn events_status_and_history() {
     l.ok("2025-03-03", &["withdraw", "s9", "jmsu.course-rep"]);
     let human = l.ok(
         "2025-03-03T12:00:00Z",
-        &["status", "s1", "jmsu.data-sharing"],
+        &["status", "s1", "jmsu.data-sharing", "--recipient", "JMSU"],
     );
+    // Shown in the ledger's time zone: in March, London is on GMT.
     assert!(
-        human.contains("withdrawn") && human.contains("downstream by  2025-03-04 10:00Z"),
+        human.contains("withdrawn") && human.contains("downstream by  2025-03-04 10:00+00:00"),
         "{human}"
     );
     // past-time question: not retroactive
     let st = l.json(
         "2025-03-04",
-        &["status", "s1", "jmsu.data-sharing", "--at", "2025-01-01"],
+        &[
+            "status",
+            "s1",
+            "jmsu.data-sharing",
+            "--recipient",
+            "JMSU",
+            "--at",
+            "2025-01-01",
+        ],
     );
     assert_eq!(st["state"], "given");
     assert_eq!(st["permits"], true);
@@ -667,8 +699,16 @@ fn events_status_and_history() {
         &["status", "s3", "jmsu.course-rep", "--at", "2024-10-02"],
     );
     assert_eq!(st["state"], "given");
-    assert_eq!(st["until"], "2025-08-01T00:00:00.000Z");
-    let st = l.json("2025-08-02", &["status", "s3", "jmsu.course-rep"]);
+    // A course rep's consent lasts a year from the start (course_year): to the start
+    // of 1 October 2025 in London, which is 30 September 23:00 UTC (BST).
+    assert_eq!(st["since"], "2024-09-30T23:00:00.000Z");
+    assert_eq!(st["until"], "2025-09-30T23:00:00.000Z");
+    let st = l.json(
+        "2025-09-30T23:30:00+01:00",
+        &["status", "s3", "jmsu.course-rep"],
+    );
+    assert_eq!(st["state"], "given");
+    let st = l.json("2025-10-01T00:30", &["status", "s3", "jmsu.course-rep"]);
     assert_eq!(st["state"], "expired");
 
     // revoke, invalidate with --target, object, with recipients
@@ -810,11 +850,32 @@ fn consenting_feed_and_changes() {
         "2025-03-03T10:00:00Z",
         &["withdraw", "s2", "jmsu.data-sharing"],
     );
-    let csv = l.ok("2025-03-03T12:00:00Z", &["consenting", "jmsu.data-sharing"]);
+    // The feed's purpose lists a recipient: it must be asked about it.
+    let err = l.fails(
+        3,
+        "2025-03-03T12:00:00Z",
+        &["consenting", "jmsu.data-sharing"],
+    );
+    assert!(
+        err.contains("lists recipients") && err.contains("JMSU"),
+        "{err}"
+    );
+    l.fails(
+        3,
+        "2025-03-03T12:00:00Z",
+        &["consenting", "jmsu.data-sharing", "--recipient", "jmsu"],
+    );
+    let feed = ["consenting", "jmsu.data-sharing", "--recipient", "JMSU"];
+    let csv = l.ok("2025-03-03T12:00:00Z", &feed);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "subject,since,until,event_id");
+    // "now" was the local day 16 September (BST): the feed's times are UTC.
     assert!(
-        lines[1].starts_with("s1,2024-09-16T00:00:00.000Z,"),
+        lines[1].starts_with("s1,2024-09-15T23:00:00.000Z,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("# purpose,jmsu.data-sharing,at,2025-03-03T12:00:00.000Z,subjects,1,recipient,JMSU,as_known_at,"),
         "{csv}"
     );
     assert_eq!(lines.len(), 4, "{csv}");
@@ -823,25 +884,40 @@ fn consenting_feed_and_changes() {
         "{csv}"
     );
     // at a past time, both
-    let past = l.ok(
-        "2025-03-04",
-        &["consenting", "jmsu.data-sharing", "--at", "2025-01-01"],
-    );
+    let past = l.ok("2025-03-04", &with(&feed, &["--at", "2025-01-01"]));
     assert!(past.contains("\ns1,") && past.contains("\ns2,"), "{past}");
-    let j = l.ok(
+    // As known at: the feed as it could have been extracted before the withdrawal
+    // was recorded (R9).
+    let known = l.json(
         "2025-03-04",
-        &["consenting", "jmsu.data-sharing", "--format", "json"],
+        &with(
+            &feed,
+            &[
+                "--at",
+                "2025-03-04",
+                "--as-known-at",
+                "2025-03-03T09:00:00Z",
+            ],
+        ),
     );
+    assert_eq!(known["subjects"].as_array().unwrap().len(), 2, "{known}");
+    assert_eq!(known["as_known_at"], "2025-03-03T09:00:00.000Z");
+    let known = l.json(
+        "2025-03-04",
+        &with(
+            &feed,
+            &["--at", "2025-03-04", "--known-at", "2025-03-03T11:00:00Z"],
+        ),
+    );
+    assert_eq!(known["subjects"].as_array().unwrap().len(), 1, "{known}");
+    let j = l.ok("2025-03-04", &with(&feed, &["--format", "json"]));
     let j: Value = serde_json::from_str(&j).unwrap();
     assert_eq!(j["subjects"].as_array().unwrap().len(), 1);
     assert_eq!(
         j["head"]["size"].as_u64().unwrap().to_string() + ":" + j["head"]["root"].as_str().unwrap(),
         l.head()
     );
-    assert_eq!(
-        l.json("2025-03-04", &["consenting", "jmsu.data-sharing"])["subjects"][0]["subject"],
-        "s1"
-    );
+    assert_eq!(l.json("2025-03-04", &feed)["subjects"][0]["subject"], "s1");
     l.fails(3, "2025-03-04", &["consenting", "nope"]);
 
     let size: u64 = l.head().split(':').next().unwrap().parse().unwrap();
@@ -903,7 +979,8 @@ fn export_is_a_complete_subject_access_copy() {
         assert!(x.get(key).is_some(), "export lacks {key}");
     }
     assert_eq!(x["subject"], "s1");
-    assert_eq!(x["exported_at"], "2025-09-15T00:00:00.000Z");
+    // "now" was the local day 15 September (BST); JSON carries UTC.
+    assert_eq!(x["exported_at"], "2025-09-14T23:00:00.000Z");
     let events = x["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
     assert!(
@@ -1226,8 +1303,12 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
     assert_eq!(rep["new"], 0);
     assert_eq!(rep["already_recorded"], 3);
     assert_eq!(l.head(), head);
+    // A purpose-wide grant counts for each recipient the purpose lists.
     assert_eq!(
-        l.json("2024-09-19", &["status", "s3", "mobility.health"])["state"],
+        l.json(
+            "2024-09-19",
+            &["status", "s3", "mobility.health", "--recipient", "dfe"]
+        )["state"],
         "given"
     );
 
@@ -1270,7 +1351,10 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
     );
     assert_eq!(l.head(), head, "all or nothing: nothing written");
     assert_eq!(
-        l.json("2024-09-20", &["status", "s4", "jmsu.data-sharing"])["state"],
+        l.json(
+            "2024-09-20",
+            &["status", "s4", "jmsu.data-sharing", "--recipient", "JMSU"]
+        )["state"],
         "never_asked"
     );
 
@@ -1302,11 +1386,17 @@ fn import_reports_every_bad_row_and_is_all_or_nothing() {
         .collect();
     assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(
-        l.json("2024-09-21", &["status", "s4", "jmsu.data-sharing"])["state"],
+        l.json(
+            "2024-09-21",
+            &["status", "s4", "jmsu.data-sharing", "--recipient", "JMSU"]
+        )["state"],
         "given"
     );
     assert_eq!(
-        l.json("2024-09-21", &["status", "s11", "jmsu.data-sharing"])["state"],
+        l.json(
+            "2024-09-21",
+            &["status", "s11", "jmsu.data-sharing", "--recipient", "JMSU"]
+        )["state"],
         "withdrawn"
     );
 
@@ -1383,7 +1473,10 @@ fn erase_then_withdraw_then_verify() {
     );
     assert_eq!(r["events_erased"], 2);
     assert_eq!(
-        l.json("2031-09-01", &["status", "s1", "jmsu.data-sharing"])["state"],
+        l.json(
+            "2031-09-01",
+            &["status", "s1", "jmsu.data-sharing", "--recipient", "JMSU"]
+        )["state"],
         "erased"
     );
     l.fails(
@@ -1491,21 +1584,49 @@ fn demo_script_plays_the_scenario() {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     for want in [
         "== 1. A new ledger and the registry",
+        "(time zone Europe/London)",
         "imported 4 new events",
         "4 already on record",
+        // The JMSU feed names its recipient; without it the question is refused.
+        "# purpose,jmsu.data-sharing,at,2024-09-20T06:00:00.000Z,subjects,3,recipient,JMSU",
+        "lists recipients: ask about one of them",
+        "(exit 3, as expected)",
         "never_asked",
-        "lapses     2025-08-01 00:00Z",
+        // Local times with their offset; the academic year ends at midnight BST.
+        "lapses     2025-08-01 00:00+01:00",
         "must be explicit",
+        "does not cover purpose `mobility.vaccination`",
         "(exit 4, as expected)",
-        "downstream by  2025-03-04 10:00Z",
+        // A course rep counted from a January course start.
+        "counted from  2025-01-13 00:00+00:00",
+        "lapses        2026-01-13 00:00+00:00",
+        "downstream by  2025-03-04 10:00+00:00",
+        "(exit 11, as expected)",
+        // A withdrawal from My Engagement is an objection; staff may overrule it.
+        "recorded: objected · engagement.monitoring",
+        "(exit 2, as expected)",
+        "recorded: objection_overruled · engagement.monitoring",
+        // A material change: the earlier grant needs renewal.
+        "material change (recipients)",
+        "needs_renewal — needs renewal",
+        "granted under  purpose version 1 (version 2 in force, material change v2: recipients)",
+        "asked at     2025-08-01 00:45+01:00",
         "expired — expired",
+        "asked at     2025-07-31 23:45Z",
         "subject-access copy of 770001",
+        "subject's copy of 770001 (HTML",
         "(exit 7, as expected)",
         "extends the receipt's head",
         "SIMULATED: the ledger proves it was created with a simulated clock",
         "(exit 1, as expected)",
+        "dry run: erasing 770002 would blank",
+        "head unchanged",
         "erased 770002",
-        "ok: 31 events, every hash recomputed",
+        "77OO4    unknown",
+        "(exit 5, as expected)",
+        "readmitted 770002",
+        "subject_readmitted",
+        "ok: 39 events, every hash recomputed",
         "SIMULATED: this ledger was created with a simulated clock",
         "the log still extends",
         "demo complete",
@@ -1526,8 +1647,1037 @@ fn demo_script_plays_the_scenario() {
         "receipt-770001-mobility.json",
         "receipt-770001-mobility.kantara.json",
         "sar-770001.json",
+        "sar-770001.html",
+        "retention-2031-report.json",
         "consistency.json",
     ] {
         assert!(out_dir.path().join(f).exists(), "demo did not write {f}");
     }
+}
+
+// ---- issue 11: the calendar, recipients, renewal, objections, erasure --------------
+
+/// The phrase every time option's help must carry (R5).
+const AT_MEANS: &str =
+    "the start of 1 October 2024 in the ledger's time zone, Europe/London unless set at init";
+
+fn help_of(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?} --help");
+    // clap wraps long help to the terminal: join the lines to find the phrase.
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn every_time_option_says_what_a_date_means() {
+    for (cmd, options) in [
+        (&["status"][..], &["--at", "--known-at"][..]),
+        (&["consenting"][..], &["--at", "--known-at"][..]),
+        (&["give"][..], &["--at", "--expires", "--validity-from"][..]),
+        (
+            &["withdraw"][..],
+            &["--at", "--expires", "--validity-from"][..],
+        ),
+    ] {
+        let help = help_of(cmd);
+        // ... and the global --now.
+        assert_eq!(
+            help.matches(AT_MEANS).count(),
+            options.len() + 1,
+            "{cmd:?} --help should explain each of {options:?}:\n{help}"
+        );
+        for o in options {
+            assert!(help.contains(o), "{cmd:?} --help lacks {o}");
+        }
+    }
+    assert!(help_of(&["status"]).contains("--as-known-at"));
+    assert!(help_of(&["consenting"]).contains("--as-known-at"));
+    let top = help_of(&[]);
+    for want in [
+        "--utc",
+        "JSON and the CSV feed always carry UTC RFC 3339",
+        "Times in JSON are always UTC",
+        "11 status --check: not permitted",
+        "3 not found: no ledger file, unknown purpose, notice, recipient or event; no --recipient for a purpose that lists recipients; erase of an id with no events",
+    ] {
+        assert!(top.contains(want), "--help lacks {want:?}:\n{top}");
+    }
+    assert!(help_of(&["init"]).contains("--time-zone"));
+    let status = help_of(&["status"]);
+    assert!(
+        status.contains("0 when processing is permitted") && status.contains("11 when it is not"),
+        "{status}"
+    );
+}
+
+#[test]
+fn dates_are_local_days_and_times_are_shown_with_their_offset() {
+    let l = Ledger::ljmu();
+    // A grant on the Freshers' Fair, lapsing at the end of the academic year (31 July).
+    let g = l.json(
+        "2024-09-24T13:15:00Z",
+        &with(&["give", "s1", "jmsu.project.freshers-tasters"], NOTICE),
+    );
+    // Midnight in London at the start of 1 August is 23:00 UTC on 31 July (BST).
+    assert_eq!(g["expires_at"], "2025-07-31T23:00:00.000Z");
+    let q = ["status", "s1", "jmsu.project.freshers-tasters"];
+    // --at 2025-08-01 is local midnight: the grant has just lapsed.
+    let st = l.json("2025-09-01", &with(&q, &["--at", "2025-08-01"]));
+    assert_eq!(st["at"], "2025-07-31T23:00:00.000Z");
+    assert_eq!(st["state"], "expired");
+    // A minute before, local time without an offset: still in force.
+    let st = l.json("2025-09-01", &with(&q, &["--at", "2025-07-31T23:59"]));
+    assert_eq!(st["at"], "2025-07-31T22:59:00.000Z");
+    assert_eq!(st["state"], "given");
+    // An offset is exact.
+    let st = l.json("2025-09-01", &with(&q, &["--at", "2025-07-31T23:30:00Z"]));
+    assert_eq!(st["state"], "expired", "23:30Z is 00:30 BST on 1 August");
+    // 00:45 BST on 1 August, "now" given as a local time: lapsed, though in UTC it is
+    // still 31 July.
+    let st = l.json("2025-08-01T00:45", &q);
+    assert_eq!(st["at"], "2025-07-31T23:45:00.000Z");
+    assert_eq!(st["state"], "expired");
+    let st = l.json("2025-08-01T00:45:00+01:00", &q);
+    assert_eq!(st["state"], "expired");
+    // Tables show the local time with its offset ...
+    let human = l.ok("2025-08-01T00:45", &q);
+    assert!(
+        human.contains("since        2025-08-01 00:00+01:00")
+            && human.contains("asked at     2025-08-01 00:45+01:00"),
+        "{human}"
+    );
+    let human = l.ok("2025-07-31T12:00:00Z", &q);
+    assert!(
+        human.contains("until        2025-08-01 00:00+01:00"),
+        "{human}"
+    );
+    // ... or UTC with --utc, which also reads times without an offset as UTC.
+    let human = l.ok("2025-07-31T23:45", &with(&["--utc"], &q));
+    assert!(
+        human.contains("expired")
+            && human.contains("since        2025-07-31 23:00Z")
+            && human.contains("asked at     2025-07-31 23:45Z"),
+        "{human}"
+    );
+    let st = l.json(
+        "2025-09-01",
+        &with(&["--utc"], &with(&q, &["--at", "2025-07-31"])),
+    );
+    assert_eq!(st["at"], "2025-07-31T00:00:00.000Z");
+    assert_eq!(st["state"], "given");
+    // JSON stays UTC whatever --utc says.
+    let a = l.json(
+        "2025-09-01T12:00:00Z",
+        &with(&q, &["--at", "2025-07-31T10:00:00Z"]),
+    );
+    let b = l.json(
+        "2025-09-01T12:00:00Z",
+        &with(&["--utc"], &with(&q, &["--at", "2025-07-31T10:00:00Z"])),
+    );
+    assert_eq!(a, b);
+    // In winter London is on GMT: a local date is midnight UTC.
+    let st = l.json("2025-09-01", &with(&q, &["--at", "2025-01-15"]));
+    assert_eq!(st["at"], "2025-01-15T00:00:00.000Z");
+    // A backdated paper form: --at a date is the start of that local day.
+    let e = l.json(
+        "2024-10-05T11:00:00Z",
+        &with(
+            &["give", "s2", "jmsu.marketing", "--at", "2024-10-01"],
+            NOTICE,
+        ),
+    );
+    assert_eq!(e["effective_at"], "2024-09-30T23:00:00.000Z");
+    // An import reads dates the same way.
+    let csv = l.file("feed.csv");
+    std::fs::write(
+        &csv,
+        "source_id,subject,purpose,kind,notice,method,effective_at\n\
+         r1,s3,jmsu.marketing,given,jmsu.privacy@1,portal,2024-09-16\n",
+    )
+    .unwrap();
+    l.ok("2024-09-18", &["import", csv.to_str().unwrap()]);
+    let h = l.json("2024-09-18", &["history", "s3"]);
+    assert_eq!(h[0]["effective_at"], "2024-09-15T23:00:00.000Z");
+    // Nonsense is a usage error.
+    l.fails(2, "2025-09-01", &with(&q, &["--at", "2025-02-30"]));
+    l.fails(2, "2025-09-01", &with(&q, &["--at", "31/07/2025"]));
+}
+
+#[test]
+fn init_sets_the_time_zone_once() {
+    let l = Ledger::ljmu_in("UTC");
+    let j = l.json("2024-09-02", &["init"]);
+    assert_eq!(j["time_zone"], "UTC");
+    assert_eq!(j["created"], false);
+    assert!(l.ok("2024-09-02", &["init"]).contains("time zone UTC"));
+    // Dates are UTC days in this ledger, and the academic year ends at midnight UTC.
+    let g = l.json(
+        "2024-09-24T13:15:00Z",
+        &with(&["give", "s1", "jmsu.project.freshers-tasters"], NOTICE),
+    );
+    assert_eq!(g["expires_at"], "2025-08-01T00:00:00.000Z");
+    let st = l.json(
+        "2025-09-01",
+        &[
+            "status",
+            "s1",
+            "jmsu.project.freshers-tasters",
+            "--at",
+            "2025-08-01",
+        ],
+    );
+    assert_eq!(st["at"], "2025-08-01T00:00:00.000Z");
+    assert!(l
+        .ok(
+            "2025-07-31T12:00:00Z",
+            &["status", "s1", "jmsu.project.freshers-tasters"]
+        )
+        .contains("until        2025-08-01 00:00+00:00"));
+    // The zone is fixed at creation: another one is refused, a bad one too.
+    l.fails(2, "2024-09-02", &["init", "--time-zone", "Europe/Paris"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["init", "--time-zone", "Mars/Olympus_Mons"])
+        .env("CONSENT_LEDGER", dir.path().join("l.db"))
+        .env("CONSENT_NOW", "2024-09-01")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("time zone"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The default is Europe/London.
+    let l = Ledger::new();
+    assert_eq!(
+        l.json("2024-09-02", &["init"])["time_zone"],
+        "Europe/London"
+    );
+}
+
+#[test]
+fn status_check_answers_by_exit_code() {
+    let l = Ledger::ljmu();
+    l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
+    l.give("2024-09-16", &with(&["s2", "jmsu.data-sharing"], NOTICE));
+    l.ok("2025-03-03", &["withdraw", "s2", "jmsu.data-sharing"]);
+    let ask = |s: &'static str, p: &'static str| -> Vec<&'static str> {
+        let mut a = vec!["status", s, p, "--check"];
+        if p == "jmsu.data-sharing" {
+            a.extend(["--recipient", "JMSU"]);
+        }
+        a
+    };
+    // permitted: consent in force, or a purpose not based on consent
+    let out = l.ok("2025-03-04", &ask("s1", "jmsu.data-sharing"));
+    assert!(out.contains("given"), "{out}");
+    l.ok("2025-03-04", &ask("s1", "engagement.monitoring"));
+    // not permitted: withdrawn, never asked, objected — exit 11, the answer still printed
+    let out = l.run("2025-03-04", &ask("s2", "jmsu.data-sharing"));
+    assert_eq!(out.status.code(), Some(11));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("withdrawn"));
+    assert!(out.stderr.is_empty(), "no error message for a no");
+    l.fails(11, "2025-03-04", &ask("s3", "jmsu.marketing"));
+    l.ok("2025-03-04", &["object", "s1", "engagement.monitoring"]);
+    l.fails(11, "2025-03-05", &ask("s1", "engagement.monitoring"));
+    // --json too
+    let out = l.run(
+        "2025-03-04",
+        &with(&["--json"], &ask("s2", "jmsu.data-sharing")),
+    );
+    assert_eq!(out.status.code(), Some(11));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["permits"], false);
+    // a past time
+    l.ok(
+        "2025-03-04",
+        &with(&ask("s2", "jmsu.data-sharing"), &["--at", "2025-02-01"]),
+    );
+    // errors keep their codes: never taken for a yes or a no
+    l.fails(3, "2025-03-04", &["status", "s1", "no.such", "--check"]);
+    l.fails(
+        3,
+        "2025-03-04",
+        &["status", "s1", "jmsu.data-sharing", "--check"],
+    );
+    l.fails(
+        2,
+        "2025-03-04",
+        &["status", "s1", "jmsu.marketing", "--check", "--at", "soon"],
+    );
+    // without --check, unchanged: a no exits 0
+    l.ok(
+        "2025-03-04",
+        &["status", "s2", "jmsu.data-sharing", "--recipient", "JMSU"],
+    );
+}
+
+#[test]
+fn recipients_are_named_as_the_purpose_lists_them() {
+    let l = Ledger::ljmu();
+    l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
+    // Asking about a purpose that lists recipients without one, or with another
+    // spelling, is an error that names the valid ids (exit 3, as documented).
+    let err = l.fails(3, "2024-09-17", &["status", "s1", "jmsu.data-sharing"]);
+    assert!(err.contains("JMSU"), "{err}");
+    let err = l.fails(
+        3,
+        "2024-09-17",
+        &["status", "s1", "jmsu.data-sharing", "--recipient", "jmsu"],
+    );
+    assert!(err.contains("`jmsu`") && err.contains("JMSU"), "{err}");
+    l.fails(
+        3,
+        "2024-09-17",
+        &["status", "s1", "jmsu.marketing", "--recipient", "JMSU"],
+    );
+    let w = ["--notice", "ljmu.wellbeing@1", "--method", "in_person"];
+    let err = l.fails(
+        3,
+        "2024-09-17",
+        &with(
+            &[
+                "give",
+                "s1",
+                "wellbeing.share-external",
+                "--recipient",
+                "NHS",
+            ],
+            &w,
+        ),
+    );
+    assert!(
+        err.contains("student-finance-england, nhs, landlord"),
+        "{err}"
+    );
+    // A withdrawal naming an unlisted recipient is never refused: it is recorded for
+    // the whole purpose, the text kept as written.
+    l.give(
+        "2024-09-17",
+        &with(
+            &["s1", "wellbeing.share-external", "--recipient", "nhs"],
+            &w,
+        ),
+    );
+    let ev = l.json(
+        "2024-09-18",
+        &[
+            "withdraw",
+            "s1",
+            "wellbeing.share-external",
+            "--recipient",
+            "NHS",
+        ],
+    );
+    assert_eq!(ev["recipient"], Value::Null);
+    assert_eq!(ev["details"]["unlisted_recipient"], "NHS");
+    let out = l.ok(
+        "2024-09-18",
+        &[
+            "withdraw",
+            "s1",
+            "wellbeing.share-external",
+            "--recipient",
+            "Landlord",
+        ],
+    );
+    assert!(out.contains("recorded for the whole purpose"), "{out}");
+    let st = l.json(
+        "2024-09-19",
+        &[
+            "status",
+            "s1",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+        ],
+    );
+    assert_eq!(st["state"], "withdrawn");
+    let h = l.ok("2024-09-19", &["history", "s1"]);
+    assert!(
+        h.contains("recipient `NHS` not listed: purpose-wide"),
+        "{h}"
+    );
+}
+
+#[test]
+fn a_material_change_needs_renewal() {
+    let l = Ledger::ljmu();
+    l.give(
+        "2025-01-10T15:00:00Z",
+        &[
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
+    let add = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut a = vec![
+            "purpose",
+            "add",
+            "mobility.health",
+            "--title",
+            "Health information for a mobility programme",
+            "--controller",
+            "LJMU International Relations",
+            "--special-category",
+            "a",
+            "--withdrawal-method",
+            "Email GoAbroad@ljmu.ac.uk.",
+        ];
+        for r in [
+            "dfe",
+            "british-council",
+            "european-commission",
+            "partner-university",
+            "placement-provider",
+            "travel-provider",
+        ] {
+            a.extend(["--recipient", r]);
+        }
+        a.extend_from_slice(extra);
+        a
+    };
+    let q = [
+        "status",
+        "s1",
+        "mobility.health",
+        "--recipient",
+        "partner-university",
+    ];
+    // A new recipient is material.
+    let p = l.json("2025-04-01", &add(&["--recipient", "travel-insurer"]));
+    assert_eq!(p["version"], 2);
+    assert_eq!(p["material_change"], serde_json::json!(["recipients"]));
+    let st = l.json("2025-04-02", &q);
+    assert_eq!(st["state"], "needs_renewal");
+    assert_eq!(st["permits"], false);
+    assert_eq!(st["purpose_version"], 2);
+    assert_eq!(st["granted_under_version"], 1);
+    let human = l.ok("2025-04-02", &q);
+    assert!(
+        human.contains("needs_renewal — needs renewal")
+            && human.contains("granted under  purpose version 1 (version 2 in force, material change v2: recipients)"),
+        "{human}"
+    );
+    l.fails(11, "2025-04-02", &with(&q, &["--check"]));
+    // Before the change it permitted.
+    let st = l.json("2025-04-02", &with(&q, &["--at", "2025-03-01"]));
+    assert_eq!(st["state"], "given");
+    assert_eq!(st["purpose_version"], 1);
+    // The feed leaves it out.
+    let c = l.json(
+        "2025-04-02",
+        &["consenting", "mobility.health", "--recipient", "dfe"],
+    );
+    assert!(c["subjects"].as_array().unwrap().is_empty(), "{c}");
+    // A new grant renews.
+    l.give(
+        "2025-04-10",
+        &[
+            "s1",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
+    let st = l.json("2025-04-11", &q);
+    assert_eq!(st["state"], "given");
+    assert_eq!(st["granted_under_version"], 2);
+    assert!(!l.ok("2025-04-11", &q).contains("granted under"));
+    // A change of wording only is not material; declaring it makes it so.
+    let mut same = add(&["--recipient", "travel-insurer"]);
+    same[4] = "Health information for your mobility programme";
+    let p = l.json("2025-05-01", &same);
+    assert_eq!(p["version"], 3);
+    assert!(p["material_change"].as_array().unwrap().is_empty());
+    assert_eq!(l.json("2025-05-02", &q)["state"], "given");
+    let mut declared = same.clone();
+    declared[4] = "Health and dietary information for your mobility programme";
+    declared.push("--renew-consent");
+    let out = l.ok("2025-06-01", &declared);
+    assert!(out.contains("material change (declared)"), "{out}");
+    assert_eq!(l.json("2025-06-02", &q)["state"], "needs_renewal");
+    let show = l.ok("2025-06-02", &["purpose", "show", "mobility.health"]);
+    assert!(
+        show.contains("declared: earlier grants need renewal"),
+        "{show}"
+    );
+}
+
+#[test]
+fn objections_and_their_overruling() {
+    let l = Ledger::ljmu();
+    // A withdrawal from My Engagement (legitimate interests) is recorded as an objection.
+    let ev = l.json(
+        "2025-03-10",
+        &[
+            "withdraw",
+            "s1",
+            "engagement.monitoring",
+            "--method",
+            "portal",
+        ],
+    );
+    assert_eq!(ev["kind"], "objected");
+    assert_eq!(ev["details"]["asked_as"], "withdrawn");
+    let out = l.ok(
+        "2025-03-10",
+        &[
+            "withdraw",
+            "s2",
+            "engagement.monitoring",
+            "--method",
+            "portal",
+        ],
+    );
+    assert!(
+        out.contains("recorded: objected") && out.contains("recorded as an objection"),
+        "{out}"
+    );
+    let q = ["status", "s1", "engagement.monitoring"];
+    assert_eq!(l.json("2025-03-11", &q)["state"], "objected");
+    // Only a person may overrule it.
+    l.fails(
+        2,
+        "2025-03-20",
+        &["overrule-objection", "s1", "engagement.monitoring"],
+    );
+    let staff = ["--recorded-by", "staff:dpo-01"];
+    let ev = l.json(
+        "2025-03-20",
+        &with(
+            &["overrule-objection", "s1", "engagement.monitoring"],
+            &staff,
+        ),
+    );
+    assert_eq!(ev["kind"], "objection_overruled");
+    let st = l.json("2025-03-21", &q);
+    assert_eq!(st["state"], "not_consent_based");
+    assert_eq!(st["permits"], true);
+    // Not without an objection in force, and never on a consent purpose.
+    let code = l
+        .run(
+            "2025-03-21",
+            &with(
+                &["overrule-objection", "s1", "engagement.monitoring"],
+                &staff,
+            ),
+        )
+        .status
+        .code();
+    assert!(matches!(code, Some(2 | 4)), "{code:?}");
+    let code = l
+        .run(
+            "2025-03-21",
+            &with(&["overrule-objection", "s3", "jmsu.marketing"], &staff),
+        )
+        .status
+        .code();
+    assert!(matches!(code, Some(2 | 4)), "{code:?}");
+    let h = l.ok("2025-03-22", &["history", "s2"]);
+    assert!(h.contains("asked as a withdrawal"), "{h}");
+}
+
+#[test]
+fn a_course_rep_counts_from_the_course_start() {
+    let l = Ledger::ljmu();
+    let g = l.json(
+        "2025-01-20T10:00:00Z",
+        &with(
+            &[
+                "give",
+                "s1",
+                "jmsu.course-rep",
+                "--validity-from",
+                "2025-01-13",
+            ],
+            NOTICE,
+        ),
+    );
+    assert_eq!(g["details"]["validity_from"], "2025-01-13T00:00:00.000Z");
+    assert_eq!(g["expires_at"], "2026-01-13T00:00:00.000Z");
+    let out = l.ok(
+        "2025-01-20T10:00:00Z",
+        &with(
+            &[
+                "give",
+                "s2",
+                "jmsu.course-rep",
+                "--validity-from",
+                "2024-09-23",
+            ],
+            NOTICE,
+        ),
+    );
+    // From a September start in BST: the anniversary's local midnight.
+    assert!(
+        out.contains("counted from  2024-09-23 00:00+01:00")
+            && out.contains("lapses        2025-09-23 00:00+01:00"),
+        "{out}"
+    );
+    let q = ["status", "s1", "jmsu.course-rep"];
+    assert_eq!(
+        l.json("2025-02-01", &with(&q, &["--at", "2026-01-12T23:59"]))["state"],
+        "given"
+    );
+    assert_eq!(
+        l.json("2025-02-01", &with(&q, &["--at", "2026-01-13"]))["state"],
+        "expired"
+    );
+    // Only grants carry a start.
+    let code = l
+        .run(
+            "2025-02-01",
+            &[
+                "withdraw",
+                "s1",
+                "jmsu.course-rep",
+                "--validity-from",
+                "2025-01-13",
+            ],
+        )
+        .status
+        .code();
+    assert_ne!(code, Some(0));
+    l.fails(
+        2,
+        "2025-02-01",
+        &with(
+            &["give", "s3", "jmsu.course-rep", "--validity-from", "later"],
+            NOTICE,
+        ),
+    );
+}
+
+#[test]
+fn notices_say_whose_they_are_and_what_they_cover() {
+    let l = Ledger::ljmu();
+    let text = l.file("n.txt");
+    std::fs::write(&text, "the rag week notice").unwrap();
+    let add = ["notice", "add", "jmsu.rag", "1", "--title", "RAG week"];
+    // Both are required.
+    l.fails(
+        2,
+        "2024-09-02",
+        &with(&add, &["--text-file", text.to_str().unwrap()]),
+    );
+    l.fails(
+        2,
+        "2024-09-02",
+        &with(
+            &add,
+            &[
+                "--controller",
+                "JMSU",
+                "--text-file",
+                text.to_str().unwrap(),
+            ],
+        ),
+    );
+    l.ok(
+        "2024-09-02",
+        &with(
+            &add,
+            &[
+                "--controller",
+                "JMSU",
+                "--purpose",
+                "jmsu.project.*",
+                "--purpose",
+                "jmsu.marketing",
+                "--text-file",
+                text.to_str().unwrap(),
+            ],
+        ),
+    );
+    let list = l.ok("2024-09-02", &["notice", "list"]);
+    assert!(
+        list.contains("jmsu.project.*, jmsu.marketing") && list.contains("CONTROLLER"),
+        "{list}"
+    );
+    let rag = ["--notice", "jmsu.rag@1", "--method", "portal"];
+    l.give(
+        "2024-09-03",
+        &with(&["s1", "jmsu.project.freshers-tasters"], &rag),
+    );
+    l.give("2024-09-03", &with(&["s1", "jmsu.marketing"], &rag));
+    let err = l.fails(
+        4,
+        "2024-09-03",
+        &with(&["give", "s1", "jmsu.course-rep"], &rag),
+    );
+    assert!(err.contains("does not cover"), "{err}");
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// The bytes of the ledger's files (database and WAL), to show nothing was written.
+fn ledger_bytes(l: &Ledger) -> Vec<Vec<u8>> {
+    let wal = l.path.with_extension("db-wal");
+    vec![
+        std::fs::read(&l.path).unwrap(),
+        std::fs::read(&wal).unwrap_or_default(),
+    ]
+}
+
+#[test]
+fn erasure_refuses_unknown_ids_and_dry_runs_write_nothing() {
+    let l = Ledger::ljmu();
+    l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
+    l.give("2024-09-16", &with(&["s1", "jmsu.marketing"], NOTICE));
+    let reason = ["--reason", "retention ended", "--actor", "staff:dpo-01"];
+    // A dry run shows what would be blanked and writes nothing.
+    let head = l.head();
+    let before = ledger_bytes(&l);
+    let out = l.ok("2031-09-01", &with(&["erase", "s1", "--dry-run"], &reason));
+    assert!(
+        out.contains("jmsu.data-sharing")
+            && out.contains("jmsu.marketing")
+            && out.contains("would blank")
+            && out.contains("these 2 events")
+            && out.contains("Nothing written"),
+        "{out}"
+    );
+    let j = l.json("2031-09-01", &with(&["erase", "s1", "--dry-run"], &reason));
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["outcome"], "erase");
+    assert_eq!(j["events_erased"], 2);
+    assert_eq!(
+        ledger_bytes(&l),
+        before,
+        "a dry run changed the ledger file"
+    );
+    assert_eq!(l.head(), head);
+    assert_eq!(
+        l.json("2031-09-01", &["status", "s1", "jmsu.marketing"])["state"],
+        "given"
+    );
+    // An unknown id is refused (exit 3), dry run or not, and nothing is recorded ...
+    let err = l.fails(3, "2031-09-01", &with(&["erase", "s9"], &reason));
+    assert!(err.contains("--force"), "{err}");
+    l.fails(
+        3,
+        "2031-09-01",
+        &with(&["erase", "s9", "--dry-run"], &reason),
+    );
+    assert_eq!(l.head(), head);
+    // ... unless forced.
+    let out = l.ok(
+        "2031-09-01",
+        &with(&["erase", "s9", "--dry-run", "--force"], &reason),
+    );
+    assert!(out.contains("erasure marker would be recorded"), "{out}");
+    assert_eq!(l.head(), head);
+    let r = l.json("2031-09-01", &with(&["erase", "s9", "--force"], &reason));
+    assert_eq!(r["events_erased"], 0);
+    // The real erasure; then a dry run of it says it is done already (exit 4).
+    let r = l.json("2031-09-02", &with(&["erase", "s1"], &reason));
+    assert_eq!(r["events_erased"], 2);
+    let out = l.run("2031-09-02", &with(&["erase", "s1", "--dry-run"], &reason));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("erased already"));
+    // --report needs --from-file; SUBJECT and --from-file exclude each other.
+    l.fails(
+        2,
+        "2031-09-02",
+        &with(&["erase", "s1", "--report", "r.json"], &reason),
+    );
+    l.fails(
+        2,
+        "2031-09-02",
+        &with(&["erase", "s1", "--from-file", "ids.txt"], &reason),
+    );
+    l.fails(2, "2031-09-02", &["erase", "--reason", "x"]);
+}
+
+#[test]
+fn bulk_erasure_reports_every_id() {
+    let l = Ledger::ljmu();
+    for s in ["s1", "s2", "s3"] {
+        l.give("2024-09-16", &with(&[s, "jmsu.marketing"], NOTICE));
+    }
+    l.ok(
+        "2030-01-01",
+        &[
+            "erase",
+            "s3",
+            "--reason",
+            "left early",
+            "--actor",
+            "staff:dpo-01",
+        ],
+    );
+    let ids = l.file("ids.txt");
+    std::fs::write(
+        &ids,
+        "# retention run 2031\ns1\n\n  s2  \ns3\nnobody\ns1\nbad\u{7}id\n",
+    )
+    .unwrap();
+    let reason = [
+        "--reason",
+        "retention period ended",
+        "--actor",
+        "staff:dpo-01",
+    ];
+    let args = with(&["erase", "--from-file", ids.to_str().unwrap()], &reason);
+    // A dry run: every outcome predicted, the report written, the ledger untouched.
+    let head = l.head();
+    let before = ledger_bytes(&l);
+    let dry_report = l.file("dry.json");
+    let out = l.run(
+        "2031-09-01",
+        &with(
+            &args,
+            &["--dry-run", "--report", dry_report.to_str().unwrap()],
+        ),
+    );
+    assert_eq!(out.status.code(), Some(5));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("dry run: 6 ids: 2 would be erased, 1 unknown, 2 already erased, 1 failed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        ledger_bytes(&l),
+        before,
+        "a dry run changed the ledger file"
+    );
+    assert_eq!(l.head(), head);
+    let dry: Value = serde_json::from_str(&std::fs::read_to_string(&dry_report).unwrap()).unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["outcomes"][0]["outcome"], "would_erase");
+    assert_eq!(dry["outcomes"][4]["outcome"], "already_erased", "s1 twice");
+    assert_eq!(dry["summary"]["would_erase"], 2);
+    assert_eq!(mode(&dry_report), 0o600);
+    // The run: each id in its own transaction, each reported; exit 5 for the unknown
+    // and the malformed ids, the others erased.
+    let report = l.file("report.json");
+    let out = l.run(
+        "2031-09-01",
+        &with(&args, &["--report", report.to_str().unwrap()]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("6 ids: 2 erased, 1 unknown (not erased), 2 already erased, 1 failed"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("not erased"), "{stderr}");
+    assert!(stdout.contains("report written to"), "{stdout}");
+    assert_eq!(mode(&report), 0o600, "the report names the ids: owner only");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["format"], "consent-ledger/erasure-report/v1");
+    assert_eq!(r["ids"], 6);
+    assert_eq!(r["reason"], "retention period ended");
+    assert_eq!(r["wal_truncated"], true);
+    let outcomes: Vec<(&str, &str)> = r["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["subject"].as_str().unwrap(),
+                o["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &outcomes[..5],
+        [
+            ("s1", "erased"),
+            ("s2", "erased"),
+            ("s3", "already_erased"),
+            ("nobody", "unknown"),
+            ("s1", "already_erased"),
+        ]
+    );
+    assert_eq!(outcomes[5], ("bad\u{7}id", "failed"));
+    assert!(r["outcomes"][5]["error"]
+        .as_str()
+        .unwrap()
+        .contains("control character"));
+    assert_eq!(r["outcomes"][0]["events_erased"], 1);
+    assert_eq!(r["summary"]["erased"], 2);
+    assert_eq!(r["summary"]["unknown"], 1);
+    assert_eq!(
+        l.json("2031-09-02", &["status", "s2", "jmsu.marketing"])["state"],
+        "erased"
+    );
+    // Run again: nothing left to do but the unknown id; --json gives the report.
+    let out = l.run("2031-09-02", &with(&["--json"], &args));
+    assert_eq!(out.status.code(), Some(5));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["summary"]["erased"], 0);
+    // A file of known ids only: exit 0.
+    std::fs::write(&ids, "s1\ns2\n").unwrap();
+    l.ok("2031-09-03", &args);
+    // An empty or missing file.
+    std::fs::write(&ids, "# nothing\n\n").unwrap();
+    l.fails(2, "2031-09-03", &args);
+    l.fails(
+        3,
+        "2031-09-03",
+        &with(
+            &[
+                "erase",
+                "--from-file",
+                l.file("missing.txt").to_str().unwrap(),
+            ],
+            &reason,
+        ),
+    );
+    assert!(l.ok("2031-09-03", &["verify"]).starts_with("ok:"));
+}
+
+#[test]
+fn a_returning_student_is_readmitted() {
+    let l = Ledger::ljmu();
+    l.give("2024-09-16", &with(&["s1", "jmsu.marketing"], NOTICE));
+    l.give("2024-09-16", &with(&["s2", "jmsu.marketing"], NOTICE));
+    l.ok(
+        "2031-09-01",
+        &[
+            "erase",
+            "s1",
+            "--reason",
+            "retention ended",
+            "--actor",
+            "staff:dpo-01",
+        ],
+    );
+    let give = with(&["give", "s1", "jmsu.marketing"], NOTICE);
+    l.fails(4, "2032-09-10", &give);
+    // Only an erased id can be readmitted, by staff or a system, with a reason.
+    let by = ["--by", "staff:registry-07"];
+    l.fails(
+        2,
+        "2032-09-10",
+        &with(&["readmit", "s2", "--reason", "re-enrolled"], &by),
+    );
+    l.fails(
+        2,
+        "2032-09-10",
+        &[
+            "readmit",
+            "s1",
+            "--reason",
+            "re-enrolled",
+            "--by",
+            "subject",
+        ],
+    );
+    l.fails(
+        2,
+        "2032-09-10",
+        &["readmit", "s1", "--reason", "re-enrolled"],
+    );
+    let out = l.ok(
+        "2032-09-10",
+        &with(
+            &["readmit", "s1", "--reason", "re-enrolled for 2032/33"],
+            &by,
+        ),
+    );
+    assert!(out.contains("readmitted s1"), "{out}");
+    // From then on the id consents like a new one.
+    l.ok("2032-09-16", &give);
+    assert_eq!(
+        l.json("2032-09-17", &["status", "s1", "jmsu.marketing"])["state"],
+        "given"
+    );
+    let h = l.json("2032-09-17", &["history", "s1"]);
+    let kinds: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["given", "subject_erased", "subject_readmitted", "given"],
+        "{h}"
+    );
+    assert_eq!(h[0]["erased"], true);
+    assert_eq!(h[2]["details"]["reason"], "re-enrolled for 2032/33");
+    let table = l.ok("2032-09-17", &["history", "s1"]);
+    assert!(
+        table.contains("reason: re-enrolled for 2032/33 · ends erasure #"),
+        "{table}"
+    );
+    // It can be erased again; the JSON form of readmit is the event.
+    l.ok(
+        "2038-09-01",
+        &[
+            "erase",
+            "s1",
+            "--reason",
+            "retention ended",
+            "--actor",
+            "staff:dpo-01",
+        ],
+    );
+    let ev = l.json(
+        "2039-09-01",
+        &with(&["readmit", "s1", "--reason", "back again"], &by),
+    );
+    assert_eq!(ev["kind"], "subject_readmitted");
+    assert!(l.ok("2039-09-02", &["verify"]).starts_with("ok:"));
+}
+
+#[test]
+fn the_html_subject_copy_is_written_owner_only() {
+    let l = Ledger::ljmu();
+    l.give("2024-09-16", &with(&["s1", "jmsu.data-sharing"], NOTICE));
+    l.ok("2025-03-03", &["withdraw", "s1", "jmsu.data-sharing"]);
+    let html = l.file("copy.html");
+    let out = l.ok(
+        "2025-09-15",
+        &[
+            "export-subject",
+            "s1",
+            "--format",
+            "html",
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("(HTML"), "{out}");
+    assert_eq!(mode(&html), 0o600);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("Share my student record with the students' union")
+            || page.contains("Share my student record with the students&#39; union")
+            || page.contains("Share my student record with the students&#x27; union"),
+        "the purpose's title"
+    );
+    // On stdout without -o; `export` is the same command.
+    let page2 = l.ok("2025-09-15", &["export", "s1", "--format", "html"]);
+    assert!(page2.starts_with("<!DOCTYPE html>"));
+    // JSON stays the default.
+    let json = l.file("copy.json");
+    l.ok(
+        "2025-09-15",
+        &["export-subject", "s1", "-o", json.to_str().unwrap()],
+    );
+    assert_eq!(mode(&json), 0o600);
+    let x: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(x["format"], "consent-ledger/subject-export/v1");
+    l.fails(2, "2025-09-15", &["export", "s1", "--format", "pdf"]);
 }

@@ -208,7 +208,7 @@ fn human_output_escapes_terminal_controls() {
     assert_eq!(out, "no events about \\u{202e}evil\n");
     l.give(rlo);
     for args in [
-        vec!["status", rlo, "jmsu.data-sharing"],
+        vec!["status", rlo, "jmsu.data-sharing", "--recipient", "JMSU"],
         vec!["changes", "--since", "0", "--limit", "1000"],
     ] {
         let out = l.ok(&args);
@@ -268,7 +268,7 @@ fn csv_feed_neutralises_formulas() {
     for s in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "plain"] {
         l.give(s);
     }
-    let csv = l.ok(&["consenting", "jmsu.data-sharing"]);
+    let csv = l.ok(&["consenting", "jmsu.data-sharing", "--recipient", "JMSU"]);
     for s in ["'=1+1,", "'+SUM(A1),", "'-2+3,", "'@cmd,", "\nplain,"] {
         assert!(csv.contains(s), "lacks {s}: {csv}");
     }
@@ -286,7 +286,7 @@ fn csv_feed_neutralises_formulas() {
     let csv = l.ok(&["consenting", "=HYPERLINK(x)"]);
     assert!(csv.contains("# purpose,'=HYPERLINK(x),"), "{csv}");
     // JSON carries the ids as they are.
-    let v = l.json(&["consenting", "jmsu.data-sharing"]);
+    let v = l.json(&["consenting", "jmsu.data-sharing", "--recipient", "JMSU"]);
     let ids: Vec<&str> = v["subjects"]
         .as_array()
         .unwrap()
@@ -335,8 +335,14 @@ fn a_closed_stdout_is_a_quiet_exit() {
         format!("h{i},busy,jmsu.data-sharing,{kind},jmsu.privacy@1,portal")
     }));
     for args in [
-        vec!["consenting", "jmsu.data-sharing"],
-        vec!["--json", "consenting", "jmsu.data-sharing"],
+        vec!["consenting", "jmsu.data-sharing", "--recipient", "JMSU"],
+        vec![
+            "--json",
+            "consenting",
+            "jmsu.data-sharing",
+            "--recipient",
+            "JMSU",
+        ],
         vec!["history", "busy"],
         vec!["changes", "--since", "0", "--limit", "100000"],
         vec!["export", "busy"],
@@ -355,7 +361,9 @@ const PURPOSE_OK: &str =
 
 /// A notice entry with a stated hash, and a text file when `text_file` is not empty.
 fn notice(id: &str, text_file: &str) -> String {
-    let mut s = format!("[[notice]]\nid = \"{id}\"\nversion = \"1\"\ntitle = \"T\"\n");
+    let mut s = format!(
+        "[[notice]]\nid = \"{id}\"\nversion = \"1\"\ntitle = \"T\"\ncontroller = \"LJMU\"\npurposes = [\"reg.*\"]\n"
+    );
     if !text_file.is_empty() {
         s += &format!("text_file = \"{text_file}\"\n");
     }
@@ -415,7 +423,7 @@ fn registry_load_needs_every_text_it_is_given() {
     std::fs::write(texts.join("a.txt"), "text a").unwrap();
     std::fs::create_dir(texts.join("dir.txt")).unwrap();
     let reg = l.file("reg.toml");
-    let a = "[[notice]]\nid = \"reg.a\"\nversion = \"1\"\ntitle = \"A\"\ntext_file = \"a.txt\"\n";
+    let a = "[[notice]]\nid = \"reg.a\"\nversion = \"1\"\ntitle = \"A\"\ncontroller = \"LJMU\"\npurposes = [\"reg.*\"]\ntext_file = \"a.txt\"\n";
     // A missing text, with --texts: refused, naming the file.
     std::fs::write(
         &reg,

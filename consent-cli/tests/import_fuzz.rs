@@ -18,7 +18,7 @@ fn ledger() -> Ledger {
     let l = Ledger::in_memory().unwrap();
     l.register_purpose(PurposeDef::new("p", "A purpose", "Org"))
         .unwrap();
-    l.register_notice(NoticeDef::from_text("n", "1", "A notice", "text"))
+    l.register_notice(NoticeDef::from_text("n", "1", "A notice", "text").covering("Org", ["p"]))
         .unwrap();
     l
 }

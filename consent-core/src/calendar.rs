@@ -183,10 +183,22 @@ mod tests {
         let c = Calendar::default_zone();
         assert_eq!(c.parse("2024-10-01").unwrap(), t("2024-09-30T23:00:00Z"));
         assert_eq!(c.parse("2024-12-01").unwrap(), t("2024-12-01T00:00:00Z"));
-        assert_eq!(c.parse("2025-08-01T00:30").unwrap(), t("2025-07-31T23:30:00Z"));
-        assert_eq!(c.parse("2025-08-01T00:30:00Z").unwrap(), t("2025-08-01T00:30:00Z"));
-        assert_eq!(c.format(t("2025-07-31T23:30:00Z")), "2025-08-01T00:30:00+01:00");
-        assert_eq!(c.format(t("2025-01-31T23:30:00.250Z")), "2025-01-31T23:30:00.250+00:00");
+        assert_eq!(
+            c.parse("2025-08-01T00:30").unwrap(),
+            t("2025-07-31T23:30:00Z")
+        );
+        assert_eq!(
+            c.parse("2025-08-01T00:30:00Z").unwrap(),
+            t("2025-08-01T00:30:00Z")
+        );
+        assert_eq!(
+            c.format(t("2025-07-31T23:30:00Z")),
+            "2025-08-01T00:30:00+01:00"
+        );
+        assert_eq!(
+            c.format(t("2025-01-31T23:30:00.250Z")),
+            "2025-01-31T23:30:00.250+00:00"
+        );
         assert!(c.parse("tomorrow").is_err());
         assert!(Calendar::new("Mars/Olympus").is_err());
     }

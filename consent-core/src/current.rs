@@ -248,11 +248,12 @@ mod tests {
     proptest! {
         #[test]
         fn folding_equals_deciding_over_everything(
-            script in proptest::collection::vec((0usize..6, 0usize..3, 0i64..20, proptest::option::of(0u64..30)), 1..40),
+            script in proptest::collection::vec((0usize..7, 0usize..3, 0i64..20, proptest::option::of(0u64..30)), 1..40),
             consent in any::<bool>(),
         ) {
             let kinds = [EventKind::Given, EventKind::Refused, EventKind::Withdrawn,
-                         EventKind::Revoked, EventKind::Objected, EventKind::Invalidated];
+                         EventKind::Revoked, EventKind::Objected, EventKind::Invalidated,
+                         EventKind::ObjectionOverruled];
             let recips = [None, Some("nhs"), Some("landlord")];
             let basis = if consent { LawfulBasis::Consent } else { LawfulBasis::LegitimateInterests };
             let mut events = Vec::new();

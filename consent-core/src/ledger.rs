@@ -139,6 +139,66 @@ pub struct ErasureReport {
     pub wal_truncated: bool,
 }
 
+/// How [`Ledger::erase_subject_with`] erases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErasureOptions {
+    /// Record the erasure even when the ledger holds no event about the id. Without
+    /// it such an erasure is refused: it is most likely a mistyped id, and an erased
+    /// id cannot consent again until it is readmitted.
+    pub force: bool,
+}
+
+/// What erasing a subject would blank ([`Ledger::erasure_preview`], a dry run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasurePreview {
+    /// Whether the subject is erased already (then nothing would change).
+    pub already_erased: bool,
+    /// The events whose personal fields would be blanked, in order.
+    pub events: Vec<Event>,
+}
+
+/// What happened to one id of a bulk erasure ([`Ledger::erase_subjects`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureOutcome {
+    /// The id as given.
+    pub subject: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub result: ErasureResult,
+}
+
+/// The outcome of erasing one id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ErasureResult {
+    /// Erased by the `subject_erased` event at `seq`.
+    Erased {
+        /// The erasure event's sequence number.
+        seq: u64,
+        /// How many events were blanked.
+        events_erased: u64,
+    },
+    /// No event names the id, so nothing was recorded (force to erase anyway).
+    Unknown,
+    /// Erased before; nothing was recorded.
+    AlreadyErased,
+    /// Refused (a malformed id, say); nothing was recorded for this id.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// The report of a bulk erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkErasure {
+    /// One line per id, in the order given.
+    pub outcomes: Vec<ErasureOutcome>,
+    /// Whether the WAL was truncated afterwards, so the erased values are gone from
+    /// every file (see [`ErasureReport::wal_truncated`]).
+    pub wal_truncated: bool,
+}
+
 /// A subject-access copy: everything the ledger holds about one subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubjectExport {
@@ -948,18 +1008,164 @@ impl Ledger {
     /// truncates the WAL, retrying for up to the erasure wait while another
     /// connection holds an old snapshot; [`ErasureReport::wal_truncated`] says whether
     /// the erasure is complete or still pending.
+    ///
+    /// An id the ledger holds no event about is refused ([`Error::NotFound`]): use
+    /// [`Ledger::erase_subject_with`] and [`ErasureOptions::force`] to erase it anyway.
     pub fn erase_subject(
         &self,
         subject: &str,
         reason: &str,
         actor: Actor,
     ) -> Result<ErasureReport> {
+        self.erase_subject_with(subject, reason, actor, ErasureOptions::default())
+    }
+
+    /// [`Ledger::erase_subject`] with options.
+    pub fn erase_subject_with(
+        &self,
+        subject: &str,
+        reason: &str,
+        actor: Actor,
+        options: ErasureOptions,
+    ) -> Result<ErasureReport> {
+        let mut report = self.erase_recorded(subject, reason, &actor, options)?;
+        // The erasure is recorded: from here on report it, whatever the checkpoint says
+        // (a failed one leaves it pending, finished by `complete_erasures`).
+        let wait = self
+            .with(None, |inner| Ok(inner.erasure_wait))
+            .unwrap_or_default();
+        report.wal_truncated = self.complete_erasures(wait).unwrap_or(false);
+        Ok(report)
+    }
+
+    /// What erasing `subject` would blank, without writing anything (a dry run).
+    pub fn erasure_preview(&self, subject: &str) -> Result<ErasurePreview> {
         check_id("subject", subject)?;
+        self.read(None, |inner, _| {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq");
+            let events = inner
+                .conn
+                .prepare_cached(&sql)?
+                .query_map([subject], event_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ErasurePreview {
+                already_erased: inner.is_erased(subject)?,
+                events,
+            })
+        })
+    }
+
+    /// Erases many subjects (a retention run from a file of ids), each in its own
+    /// transaction, and reports every id: erased, unknown (refused unless forced),
+    /// already erased, or failed. One truncation of the WAL follows.
+    pub fn erase_subjects<S: AsRef<str>>(
+        &self,
+        subjects: &[S],
+        reason: &str,
+        actor: Actor,
+        options: ErasureOptions,
+    ) -> Result<BulkErasure> {
         check_actor(&actor)?;
         if reason.trim().is_empty() {
             return Err(Error::invalid("an erasure needs a reason"));
         }
-        let mut report = self.write(None, |inner, now| {
+        let mut outcomes = Vec::with_capacity(subjects.len());
+        for s in subjects {
+            let subject = s.as_ref();
+            let result = match self.erase_recorded(subject, reason, &actor, options) {
+                Ok(r) => ErasureResult::Erased {
+                    seq: r.seq,
+                    events_erased: r.events_erased,
+                },
+                Err(Error::NotFound(_)) => ErasureResult::Unknown,
+                Err(Error::SubjectErased) => ErasureResult::AlreadyErased,
+                // The ledger itself failed (full disk, closed, key): stop here, as the
+                // ids after this one would fail the same way; report what was done.
+                Err(e) if !matches!(e.kind(), crate::ErrorKind::InvalidArgument) => {
+                    if outcomes.is_empty() {
+                        return Err(e);
+                    }
+                    outcomes.push(ErasureOutcome {
+                        subject: subject.to_string(),
+                        result: ErasureResult::Failed {
+                            error: e.to_string(),
+                        },
+                    });
+                    break;
+                }
+                Err(e) => ErasureResult::Failed {
+                    error: e.to_string(),
+                },
+            };
+            outcomes.push(ErasureOutcome {
+                subject: subject.to_string(),
+                result,
+            });
+        }
+        let wait = self
+            .with(None, |inner| Ok(inner.erasure_wait))
+            .unwrap_or_default();
+        let wal_truncated = self.complete_erasures(wait).unwrap_or(false);
+        Ok(BulkErasure {
+            outcomes,
+            wal_truncated,
+        })
+    }
+
+    /// A returning student: an erased id may consent again. Appends a
+    /// `subject_readmitted` event (the erasure's marker, the reason and the erasure
+    /// it ends; no personal field) and lifts the refusal of new grants. The old events
+    /// stay blanked; [`Ledger::history`] shows them and the new ones.
+    pub fn readmit_subject(&self, subject: &str, reason: &str, actor: Actor) -> Result<Event> {
+        check_id("subject", subject)?;
+        check_actor(&actor)?;
+        if actor.kind == crate::event::ActorKind::Subject {
+            return Err(Error::invalid(
+                "a readmission is recorded by staff or a system (the enrolment), not by the subject",
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("a readmission needs a reason"));
+        }
+        self.write(None, |inner, now| {
+            let marker = inner.erased_marker(subject)?.ok_or_else(|| {
+                Error::invalid("the subject is not erased: there is nothing to readmit")
+            })?;
+            let erasure_seq: i64 = inner.conn.query_row(
+                "SELECT seq FROM erased WHERE subject_key = ?1",
+                [&marker[..]],
+                |r| r.get(0),
+            )?;
+            let details = serde_json::json!({ "reason": reason, "erasure_seq": erasure_seq });
+            let mut row = RawRow {
+                kind: EventKind::SubjectReadmitted.as_str().into(),
+                recorded_by: actor.to_string(),
+                details: Some(details.to_string()),
+                subject_key: Some(marker.to_vec()),
+                ..inner.blank_row(now)
+            };
+            inner.append_raw(&mut row)?;
+            inner
+                .conn
+                .execute("DELETE FROM erased WHERE subject_key = ?1", [&marker[..]])?;
+            row.to_event()
+        })
+    }
+
+    /// Records one erasure (the write; the WAL truncation is the caller's).
+    fn erase_recorded(
+        &self,
+        subject: &str,
+        reason: &str,
+        actor: &Actor,
+        options: ErasureOptions,
+    ) -> Result<ErasureReport> {
+        check_id("subject", subject)?;
+        check_actor(actor)?;
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("an erasure needs a reason"));
+        }
+        self.write(None, |inner, now| {
             let key = inner.key()?;
             if inner.erased_marker(subject)?.is_some() {
                 return Err(Error::SubjectErased);
@@ -970,6 +1176,12 @@ impl Ledger {
                 .prepare_cached("SELECT seq FROM events WHERE subject = ?1 ORDER BY seq")?
                 .query_map([subject], |r| r.get::<_, i64>(0).map(|n| n as u64))?
                 .collect::<rusqlite::Result<_>>()?;
+            if seqs.is_empty() && !options.force {
+                return Err(Error::NotFound(
+                    "no event names this subject: nothing to erase (check the id; force the erasure to record it anyway)"
+                        .into(),
+                ));
+            }
             // The pseudonymous key keeps the blanked events findable by `history`.
             let n = conn.execute(
                 "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL, \
@@ -1006,14 +1218,7 @@ impl Ledger {
                 events_erased: seqs.len() as u64,
                 wal_truncated: false,
             })
-        })?;
-        // The erasure is recorded: from here on report it, whatever the checkpoint says
-        // (a failed one leaves it pending, finished by `complete_erasures`).
-        let wait = self
-            .with(None, |inner| Ok(inner.erasure_wait))
-            .unwrap_or_default();
-        report.wal_truncated = self.complete_erasures(wait).unwrap_or(false);
-        Ok(report)
+        })
     }
 
     /// Finishes pending erasures: checkpoints the WAL into the database file and
@@ -1316,8 +1521,10 @@ fn check_new_event(e: &NewEvent) -> Result<()> {
             return Err(Error::invalid("evidence must be a JSON object"));
         }
     }
-    if e.expires_at.is_some() && e.kind != EventKind::Given {
-        return Err(Error::invalid("only a grant can carry an expiry"));
+    if (e.expires_at.is_some() || e.validity_from.is_some()) && e.kind != EventKind::Given {
+        return Err(Error::invalid(
+            "only a grant can carry an expiry or a validity start",
+        ));
     }
     if e.target.is_some() && e.kind != EventKind::Invalidated {
         return Err(Error::invalid("only an invalidation names a target event"));
@@ -2164,8 +2371,7 @@ impl Inner {
             source_id,
             evidence: evidence_text,
             target: e.target.map(|t| t.as_bytes().to_vec()),
-            details: (!details.is_empty())
-                .then(|| serde_json::Value::Object(details).to_string()),
+            details: (!details.is_empty()).then(|| serde_json::Value::Object(details).to_string()),
             ..self.blank_row(now)
         };
         // The subject's pseudonym is hashed with the event: it binds the event to its
@@ -2209,7 +2415,14 @@ impl Inner {
         }
         let events = self.events_of(&e.subject, &def.id)?;
         let at = e.effective_at.unwrap_or(now);
-        let d = decide(&events, def.lawful_basis, e.recipient.as_deref(), at, now, true);
+        let d = decide(
+            &events,
+            def.lawful_basis,
+            e.recipient.as_deref(),
+            at,
+            now,
+            true,
+        );
         if d.state != State::Objected {
             return Err(Error::invalid(format!(
                 "there is no objection in force to overrule (the state is {})",
@@ -2236,18 +2449,25 @@ impl Inner {
             .prepare_cached(&sql)?
             .query_map([subject], event_from_row)?
             .collect::<rusqlite::Result<_>>()?;
-        if let Some(marker) = self.erased_marker(subject)? {
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE subject IS NULL AND subject_key = ?1 ORDER BY seq"
-            );
-            let erased = self
-                .conn
-                .prepare_cached(&sql)?
+        // Blanked events (and the erasure and readmission events) are found by the
+        // subject's pseudonyms, also after a readmission.
+        let key = self.key()?;
+        let mut markers = vec![key.subject_key(subject)];
+        if self.legacy_markers {
+            markers.push(key.legacy_marker(subject));
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE subject IS NULL AND subject_key = ?1 ORDER BY seq"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for marker in markers {
+            let blanked = stmt
                 .query_map([&marker[..]], event_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            events.extend(erased);
-            events.sort_by_key(|e| e.seq);
+            events.extend(blanked);
         }
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
         Ok(events)
     }
 
@@ -2608,6 +2828,12 @@ fn same_content(existing: &Event, e: &NewEvent, evidence: Option<&str>, erased: 
         && existing.recorded_by == e.recorded_by
         && e.effective_at.is_none_or(|t| t == existing.effective_at)
         && e.expires_at.is_none_or(|t| Some(t) == existing.expires_at)
+        && e.validity_from.map(|t| t.to_string()).as_deref()
+            == existing
+                .details
+                .as_ref()
+                .and_then(|d| d.get("validity_from"))
+                .and_then(|v| v.as_str())
         && (erased || existing_evidence.as_deref() == evidence)
         && existing.target == e.target
 }

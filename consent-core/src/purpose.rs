@@ -179,7 +179,7 @@ pub struct PurposeDef {
     /// The owner declares this version a material change that the other fields do not
     /// show (say, the data used changed): grants given under earlier versions need
     /// renewal. Lawful basis, controller, a new special category or a new recipient are
-    /// material without it (see [`material_changes`]).
+    /// material without it (docs/RULES.md R6).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub renew_consent: bool,
 }
@@ -324,7 +324,12 @@ impl PurposeVersions {
     /// The first material change, registered by `t`, that a grant (log position
     /// `seq`, effective at `effective`) predates — recorded before it or taking effect
     /// before it — so that the grant no longer covers the purpose at `t`.
-    pub(crate) fn renewal_needed(&self, seq: u64, effective: Timestamp, t: Timestamp) -> Option<&Purpose> {
+    pub(crate) fn renewal_needed(
+        &self,
+        seq: u64,
+        effective: Timestamp,
+        t: Timestamp,
+    ) -> Option<&Purpose> {
         self.versions.iter().find(|m| {
             !m.material_change.is_empty()
                 && m.registered_at <= t
@@ -366,7 +371,10 @@ mod tests {
         );
         let late = Timestamp::parse("9999-09-01T00:00:00Z").unwrap();
         assert_eq!(v.expiry(late, &london), None);
-        assert_eq!(Validity::Days { days: 30 }.expiry(Timestamp::MAX, &utc), None);
+        assert_eq!(
+            Validity::Days { days: 30 }.expiry(Timestamp::MAX, &utc),
+            None
+        );
     }
 
     #[test]
@@ -386,7 +394,10 @@ mod tests {
         let mut c = b.clone();
         c.recipients.clear();
         c.special_category = None;
-        assert!(material_changes(&b, &c).is_empty(), "narrowing is not material");
+        assert!(
+            material_changes(&b, &c).is_empty(),
+            "narrowing is not material"
+        );
         c.renew_consent = true;
         c.lawful_basis = LawfulBasis::LegitimateInterests;
         assert_eq!(material_changes(&b, &c), ["lawful_basis", "declared"]);

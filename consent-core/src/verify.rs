@@ -40,6 +40,30 @@ struct Erasure {
     events_erased: u64,
     /// Version 2: the seqs it blanked, from its hashed details.
     listed: Option<Vec<u64>>,
+    /// The readmission of its marker before it, if any: it can blank only what came
+    /// after (what came before was the earlier erasure's).
+    after: Option<u64>,
+}
+
+/// Where one erasure marker stands at the point the scan has reached: erasures and
+/// readmissions of a marker alternate, starting with an erasure (E2, E8).
+#[derive(Default)]
+struct Marker {
+    /// The erasure in force: not yet ended by a readmission.
+    erased: Option<u64>,
+    /// The latest readmission.
+    readmitted: Option<u64>,
+}
+
+/// A blanked subject row as the scan saw it.
+struct Blanked {
+    seq: u64,
+    /// Its `subject_key` column.
+    key: Option<Vec<u8>>,
+    encoding: i64,
+    has_source_key: bool,
+    /// The erasure of its marker in force when it was appended, if any (E4).
+    erased_by: Option<u64>,
 }
 
 /// What the scan collects for the checks that need the whole log.
@@ -53,11 +77,12 @@ struct Scan {
     basis: HashMap<String, (i64, LawfulBasis)>,
     /// Per (subject, purpose): rows under a consent basis and under any other.
     groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
-    /// Blanked subject rows: (seq, subject_key column, encoding, has a source_key).
-    blanked: Vec<(u64, Option<Vec<u8>>, i64, bool)>,
+    blanked: Vec<Blanked>,
     /// Pseudonyms of subjects with personal fields present: (key, first such seq).
     live_keys: HashMap<Vec<u8>, u64>,
     erasures: Vec<Erasure>,
+    /// Every erasure marker seen so far, with its standing.
+    markers: HashMap<Vec<u8>, Marker>,
     simulated: bool,
 }
 
@@ -194,7 +219,7 @@ pub(crate) fn verify_conn(
 /// Values every row must hold, whatever its place: known enumerations, times in
 /// range, and no personal or pseudonymous field on the ledger's own events.
 fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
-    use crate::event::{Actor, Method};
+    use crate::event::{Actor, ActorKind, Method};
     use crate::timestamp::Timestamp;
     if !matches!(row.explicit, 0 | 1) {
         return Some("`explicit` is neither 0 nor 1");
@@ -206,8 +231,12 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     {
         return Some("unknown collection method");
     }
-    if row.recorded_by.parse::<Actor>().is_err() {
+    let Ok(actor) = row.recorded_by.parse::<Actor>() else {
         return Some("`recorded_by` is not subject, staff:ID or system:ID");
+    };
+    // Overruling an objection is a person's decision (Art. 21(1)), never a feed's.
+    if kind == EventKind::ObjectionOverruled && actor.kind != ActorKind::Staff {
+        return Some("an objection can only be overruled by staff");
     }
     let times = [
         Some(row.effective_at),
@@ -241,8 +270,12 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     if own && (personal || row.personal_digest.is_some() || row.subject_key.is_some()) {
         return Some("a ledger event carries personal or pseudonymous fields");
     }
-    if kind == EventKind::SubjectErased && personal {
-        return Some("an erasure event carries personal fields");
+    if matches!(
+        kind,
+        EventKind::SubjectErased | EventKind::SubjectReadmitted
+    ) && personal
+    {
+        return Some("an erasure or readmission event carries personal fields");
     }
     // A schema-1 row got its source pseudonym from the migration, from its source id:
     // one without a source id has none (one erased later keeps the one it had).
@@ -321,6 +354,9 @@ impl Scan {
                     .is_none_or(|v| v.windows(2).all(|w| w[0] < w[1]))
             {
                 return bad("the configuration does not describe a ledger of this format");
+            }
+            if !time_zone_sound(row.details.as_deref().unwrap_or_default()) {
+                return bad("the configuration names no time zone the IANA database knows");
             }
             if let Some(k) = key {
                 if k.id() != config.pseudonym_key_id {
@@ -433,16 +469,24 @@ impl Scan {
                     }
                     (from_details.unwrap_or_default(), None)
                 };
-                if self.erasures.iter().any(|x| x.key == key_bytes) {
-                    return bad("a subject is erased twice");
+                let marker = self.markers.entry(key_bytes.clone()).or_default();
+                if marker.erased.is_some() {
+                    return bad("a subject is erased again without a readmission in between");
                 }
+                marker.erased = Some(seq);
                 self.erasures.push(Erasure {
                     seq,
                     key: key_bytes,
                     encoding: row.encoding,
                     events_erased,
                     listed,
+                    after: marker.readmitted,
                 });
+            }
+            EventKind::SubjectReadmitted => {
+                if let Some(why) = self.readmission(row) {
+                    return bad(why);
+                }
             }
             EventKind::LedgerConfigured => unreachable!("handled above"),
             _ => {
@@ -464,12 +508,18 @@ impl Scan {
                     return bad("a source pseudonym is not 32 bytes");
                 }
                 if row.salt.is_none() {
-                    self.blanked.push((
+                    let erased_by = row
+                        .subject_key
+                        .as_ref()
+                        .and_then(|k| self.markers.get(k))
+                        .and_then(|m| m.erased);
+                    self.blanked.push(Blanked {
                         seq,
-                        row.subject_key.clone(),
-                        row.encoding,
-                        row.source_key.is_some(),
-                    ));
+                        key: row.subject_key.clone(),
+                        encoding: row.encoding,
+                        has_source_key: row.source_key.is_some(),
+                        erased_by,
+                    });
                     return None;
                 }
                 let subject = row.subject.clone().unwrap_or_default();
@@ -504,19 +554,41 @@ impl Scan {
         None
     }
 
+    /// E8: a readmission names, in hashed fields, the erasure in force of its marker,
+    /// and ends it. Only a format-2 row can: its marker is hashed.
+    fn readmission(&mut self, row: &RawRow) -> Option<&'static str> {
+        let key = row.subject_key.as_ref().filter(|k| k.len() == 32);
+        let (Some(key), 2) = (key, row.encoding) else {
+            return Some("a readmission must name, hashed, the erasure marker it ends");
+        };
+        // Unlike an erasure it has no subject to digest: nothing personal at all.
+        if row.personal_digest.is_some() {
+            return Some("a readmission carries a personal digest");
+        }
+        let details: serde_json::Value = match row.details.as_deref().map(serde_json::from_str) {
+            Some(Ok(v)) => v,
+            _ => return Some("the readmission details are malformed"),
+        };
+        let reason = details.get("reason").and_then(|v| v.as_str());
+        if reason.is_none_or(|r| r.trim().is_empty()) {
+            return Some("the readmission details lack a reason");
+        }
+        let ends = details.get("erasure_seq").and_then(|v| v.as_u64());
+        match self.markers.get_mut(key) {
+            Some(m) if ends.is_some() && ends == m.erased => {
+                m.erased = None;
+                m.readmitted = Some(row.seq as u64);
+                None
+            }
+            _ => Some("a readmission must name the erasure in force of its marker"),
+        }
+    }
+
     /// Every blanked row belongs to an erasure, and every erasure blanked exactly the
     /// rows its hashed fields name (docs/FORMAT.md §6).
     fn check_erasures(&self, first: &mut First) {
-        let by_key: HashMap<&[u8], &Erasure> =
-            self.erasures.iter().map(|x| (&x.key[..], x)).collect();
         let by_seq: HashMap<u64, &Erasure> = self.erasures.iter().map(|x| (x.seq, x)).collect();
-        let blanked: HashMap<u64, (&Option<Vec<u8>>, i64)> = self
-            .blanked
-            .iter()
-            .map(|(s, k, e, _)| (*s, (k, *e)))
-            .collect();
-        let keeps_source_key: HashSet<u64> =
-            self.blanked.iter().filter(|b| b.3).map(|b| b.0).collect();
+        let blanked: HashMap<u64, &Blanked> = self.blanked.iter().map(|b| (b.seq, b)).collect();
         let migrated: HashMap<u64, u64> = self
             .config
             .as_ref()
@@ -536,10 +608,12 @@ impl Scan {
                     );
                 }
                 for &s in listed {
+                    // Its subject's, since the marker's last readmission (if any).
                     let ok = s < x.seq
+                        && x.after.is_none_or(|r| s > r)
                         && blanked
                             .get(&s)
-                            .is_some_and(|(k, _)| k.as_deref() == Some(&x.key[..]));
+                            .is_some_and(|b| b.key.as_deref() == Some(&x.key[..]));
                     if !ok || !explained.insert(s) {
                         first.note(s.min(x.seq), format!("erasure {}: event {s} it lists is not one of its subject's blanked events", x.seq));
                     }
@@ -554,30 +628,20 @@ impl Scan {
                     first.note(x.seq, format!("erasure {}: the blanked events bound to it differ from its `events_erased`", x.seq));
                 }
             }
-            if let Some(&s) = self.live_keys.get(&x.key) {
-                first.note(
-                    s,
-                    format!("event {s} keeps personal fields although its subject was erased"),
-                );
-            }
         }
-        for (&s, &(k, encoding)) in &blanked {
-            if explained.contains(&s) {
+        for b in &self.blanked {
+            if explained.contains(&b.seq) {
                 continue;
             }
-            let ok = match migrated.get(&s) {
+            let ok = match migrated.get(&b.seq) {
                 Some(e) => by_seq
                     .get(e)
-                    .is_some_and(|x| x.encoding == 1 && k.as_deref() == Some(&x.key[..])),
-                // Appended after its subject's erasure, blank from the start.
-                None => {
-                    encoding == 2
-                        && k.as_deref()
-                            .and_then(|k| by_key.get(k))
-                            .is_some_and(|x| x.seq < s)
-                }
+                    .is_some_and(|x| x.encoding == 1 && b.key.as_deref() == Some(&x.key[..])),
+                // Appended while its subject was erased, blank from the start.
+                None => b.encoding == 2 && b.erased_by.is_some(),
             };
             if !ok {
+                let s = b.seq;
                 first.note(
                     s,
                     format!("event {s} is blanked but no erasure accounts for it"),
@@ -586,13 +650,31 @@ impl Scan {
         }
         for (&r, e) in &migrated {
             // Erased before the migration, so before source pseudonyms existed.
-            if !blanked.contains_key(&r) || !by_seq.contains_key(e) || keeps_source_key.contains(&r)
-            {
+            if blanked.get(&r).is_none_or(|b| b.has_source_key) || !by_seq.contains_key(e) {
                 first.note(
                     r.min(*e),
                     format!(
                         "the migration binds event {r} to an erasure that does not account for it"
                     ),
+                );
+            }
+        }
+        self.check_live_markers(first);
+    }
+
+    /// E6: an event keeps its personal fields under an erasure marker only after a
+    /// readmission ended the marker's last erasure. Every such event before that point
+    /// should have been blanked, so the first one, if early, is the one to name.
+    fn check_live_markers(&self, first: &mut First) {
+        for (key, m) in &self.markers {
+            let Some(&s) = self.live_keys.get(key) else {
+                continue;
+            };
+            let readmitted_before = m.erased.is_none() && m.readmitted.is_some_and(|r| r < s);
+            if !readmitted_before {
+                first.note(
+                    s,
+                    format!("event {s} keeps personal fields although its subject was erased"),
                 );
             }
         }
@@ -773,11 +855,12 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
             ),
         );
     }
-    // Erasure markers: exactly one per erasure, with its pseudonym and seq.
+    // Erasure markers: one per marker whose last erasure no readmission ended, with
+    // that erasure's seq.
     let mut markers: HashMap<Vec<u8>, u64> = scan
-        .erasures
+        .markers
         .iter()
-        .map(|x| (x.key.clone(), x.seq))
+        .filter_map(|(k, m)| Some((k.clone(), m.erased?)))
         .collect();
     let mut stmt = conn.prepare("SELECT subject_key, seq FROM erased NOT INDEXED")?;
     let mut rows = stmt.query([])?;
@@ -808,6 +891,17 @@ fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()
         first.note(s, format!("the erasure marker of event {s} is missing"));
     }
     Ok(())
+}
+
+/// A configuration's optional `time_zone` is a name the bundled IANA database knows
+/// (absent: Europe/London, the zone of ledgers created before ledgers named one).
+fn time_zone_sound(details: &str) -> bool {
+    let parsed = serde_json::from_str::<serde_json::Value>(details).ok();
+    match parsed.as_ref().and_then(|d| d.get("time_zone")) {
+        None => true,
+        Some(serde_json::Value::String(name)) => crate::calendar::Calendar::new(name).is_ok(),
+        Some(_) => false,
+    }
 }
 
 /// Row checks beyond the leaf hash: storage types, and personal fields against their digest.

@@ -427,7 +427,9 @@ fn a_schema_1_ledger_migrates_and_keeps_its_heads() {
     // The old pepper left the file for the key file; the erased student stays erased.
     assert!(default_key_path(&path).exists());
     assert_eq!(
-        l.status("770002", "jmsu.data-sharing", None).unwrap().state,
+        l.status("770002", "jmsu.data-sharing", Some("JMSU"))
+            .unwrap()
+            .state,
         State::Erased
     );
     assert_eq!(
@@ -502,7 +504,7 @@ fn questions_and_actors_take_one_spelling_too() {
     l.append(give("770001", "wellbeing.share-external").recipient("NHS"))
         .unwrap();
     assert_eq!(
-        l.consenting("wellbeing.share-external", Some("NHS "), None)
+        l.consenting("wellbeing.share-external", Some("NHS "), None, None)
             .unwrap_err()
             .kind(),
         ErrorKind::InvalidArgument

@@ -83,7 +83,7 @@ fn many_processes_append_to_one_file() {
         "no gaps"
     );
     assert_eq!(
-        l.consenting("jmsu.marketing", None, None)
+        l.consenting("jmsu.marketing", None, None, None)
             .unwrap()
             .subjects
             .len() as u64,

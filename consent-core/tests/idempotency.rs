@@ -30,9 +30,16 @@ struct Case {
 fn ledger() -> (Ledger, Uuid, Uuid) {
     let (l, _) = ledger_at("2024-10-02T10:00:00Z");
     for (id, version) in [NOTICE_NEXT_VERSION, NOTICE_OTHER_ID] {
-        l.register_notice(NoticeDef::from_text(id, version, "JMSU notice", id))
-            .unwrap();
+        l.register_notice(
+            NoticeDef::from_text(id, version, "JMSU notice", id)
+                .covering("JMSU", ["jmsu.*", "wellbeing.*"]),
+        )
+        .unwrap();
     }
+    // A second purpose with the same recipients, for the "purpose" case.
+    let mut other = l.purpose("wellbeing.share-external").unwrap().def;
+    other.id = "wellbeing.share-other".into();
+    l.register_purpose(other).unwrap();
     let a = l.append(give("s1", "jmsu.marketing")).unwrap().id;
     let b = l.append(give("s1", "jmsu.marketing")).unwrap().id;
     (l, a, b)
@@ -82,7 +89,7 @@ fn cases(a: Uuid, b: Uuid) -> Vec<Case> {
             ..e
         }),
         case("purpose", grant(), |e| NewEvent {
-            purpose: "jmsu.marketing".into(),
+            purpose: "wellbeing.share-other".into(),
             ..e
         }),
         case("recipient: another", grant(), |e| e.recipient("SFE")),
@@ -112,6 +119,9 @@ fn cases(a: Uuid, b: Uuid) -> Vec<Case> {
         }),
         case("expires_at", grant(), |e| {
             e.expires_at(t("2025-06-30T23:00:00Z"))
+        }),
+        case("validity_from", grant(), |e| {
+            e.validity_from(t("2024-09-23T09:00:00Z"))
         }),
         case("evidence: another value", grant(), |e| {
             e.evidence(json!({ "form": 17, "page": 2 }))
@@ -162,7 +172,7 @@ fn a_retry_that_changes_any_one_field_is_a_conflict() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cases.len(), 19, "a case per way of changing a field");
+    assert_eq!(cases.len(), 20, "a case per way of changing a field");
 }
 
 #[test]

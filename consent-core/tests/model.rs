@@ -1,5 +1,5 @@
 //! Property test: random event sequences, and every `status_at` answer compared with
-//! a small reference model written here from the rules of DOMAIN.md.
+//! a small reference model written here from the rules of docs/RULES.md.
 
 #![allow(clippy::needless_range_loop)] // indices are the model's subject ids
 
@@ -183,12 +183,20 @@ proptest! {
         }
         for (at, known) in probes {
             for subject in 0..SUBJECTS.len() {
-                for recipient in [None, Some(0), Some(1)] {
+                // The purpose lists recipients: a question must name one (RULES.md R2).
+                let err = ledger.status_at(SUBJECTS[subject], PURPOSE, None, ms(at), Some(ms(known))).unwrap_err();
+                prop_assert_eq!(err.kind(), ErrorKind::UnknownRecipient);
+                for recipient in [Some(0), Some(1)] {
                     let got = ledger.status_at(SUBJECTS[subject], PURPOSE, recipient.map(|r| RECIPIENTS[r]), ms(at), Some(ms(known))).unwrap();
                     let want = reference(&facts, subject, recipient, at, known);
                     prop_assert_eq!(got.state, want, "subject {} recipient {:?} at {} known {}", subject, recipient, at, known);
                 }
             }
+            // A past extract, as it was known then.
+            let feed = ledger.consenting(PURPOSE, Some(RECIPIENTS[0]), Some(ms(at)), Some(ms(known))).unwrap();
+            let want: Vec<&str> = (0..SUBJECTS.len()).filter(|s| reference(&facts, *s, Some(0), at, known) == State::Given).map(|s| SUBJECTS[s]).collect();
+            let got: Vec<&str> = feed.subjects.iter().map(|s| s.subject.as_str()).collect();
+            prop_assert_eq!(got, want, "feed at {} known {}", at, known);
         }
         // The materialized state answers "now" exactly as the events do. Clocks only
         // move forward, so "now" is never before the last record time.
@@ -196,18 +204,19 @@ proptest! {
         for now in [last, last + 3, 39.max(last), 44.max(last), 80] {
             clock.set(&ms(now).to_string());
             for subject in 0..SUBJECTS.len() {
-                for recipient in [None, Some(0), Some(1)] {
+                for recipient in [Some(0), Some(1)] {
                     let got = ledger.status(SUBJECTS[subject], PURPOSE, recipient.map(|r| RECIPIENTS[r])).unwrap();
                     let want = reference(&facts, subject, recipient, now, now);
                     prop_assert_eq!(got.state, want, "now={} subject {} recipient {:?}", now, subject, recipient);
                 }
             }
-            for recipient in [None, Some(0)] {
-                let feed = ledger.consenting(PURPOSE, recipient.map(|r| RECIPIENTS[r]), None).unwrap();
+            prop_assert_eq!(ledger.consenting(PURPOSE, None, None, None).unwrap_err().kind(), ErrorKind::UnknownRecipient);
+            for recipient in [Some(0), Some(1)] {
+                let feed = ledger.consenting(PURPOSE, recipient.map(|r| RECIPIENTS[r]), None, None).unwrap();
                 let want: Vec<&str> = (0..SUBJECTS.len()).filter(|s| reference(&facts, *s, recipient, now, now) == State::Given).map(|s| SUBJECTS[s]).collect();
                 let got: Vec<&str> = feed.subjects.iter().map(|s| s.subject.as_str()).collect();
                 prop_assert_eq!(got, want, "feed now={} recipient {:?}", now, recipient);
-                let past = ledger.consenting(PURPOSE, recipient.map(|r| RECIPIENTS[r]), Some(ms(now))).unwrap();
+                let past = ledger.consenting(PURPOSE, recipient.map(|r| RECIPIENTS[r]), Some(ms(now)), None).unwrap();
                 prop_assert_eq!(past.subjects, feed.subjects);
             }
         }

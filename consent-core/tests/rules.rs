@@ -1,4 +1,5 @@
-//! The rules of DOMAIN.md, one test each, through the public API.
+//! The rules of docs/RULES.md, one test each, through the public API (the traps of
+//! issue 11 are in `legal_answers.rs`).
 
 mod common;
 
@@ -180,19 +181,25 @@ fn withdrawal_naming_an_unlisted_recipient_is_recorded() {
         &l,
         NewEvent::withdraw("s1", "wellbeing.share-external").recipient("the press"),
     );
-    assert_eq!(w.recipient.as_deref(), Some("the press"));
+    // Recorded purpose-wide, with the recipient as written kept in its details: a
+    // recipient the registry does not list cannot be asked about, so the withdrawal
+    // must end every recipient's consent rather than none.
+    assert_eq!(w.recipient, None);
+    assert_eq!(
+        w.details.as_ref().unwrap()["unlisted_recipient"],
+        "the press"
+    );
     assert_eq!(
         l.status("s1", "wellbeing.share-external", Some("the press"))
-            .unwrap()
-            .state,
-        State::Withdrawn
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnknownRecipient
     );
-    // It bears on that recipient only.
     assert_eq!(
         l.status("s1", "wellbeing.share-external", Some("NHS"))
             .unwrap()
             .state,
-        State::Given
+        State::Withdrawn
     );
 }
 
@@ -256,14 +263,22 @@ fn event_time_and_record_time_are_both_kept() {
 fn project_consent_expires_at_end_of_academic_year() {
     let (l, clock) = ledger_at("2024-10-01T10:00:00Z");
     let ev = l.append(give("s1", "jmsu.project.green-week")).unwrap();
-    assert_eq!(ev.expires_at, Some(t("2025-08-01T00:00:00Z")));
+    // Midnight in Europe/London at the end of 31 July: 23:00 UTC in summer time.
+    assert_eq!(ev.expires_at, Some(t("2025-07-31T23:00:00Z")));
     let s = l.status("s1", "jmsu.project.green-week", None).unwrap();
-    assert_eq!((s.state, s.until), (State::Given, Some(t("2025-08-01"))));
+    assert_eq!(
+        (s.state, s.until),
+        (State::Given, Some(t("2025-07-31T23:00:00Z")))
+    );
     clock.set("2025-08-01T00:00:00Z");
     let s = l.status("s1", "jmsu.project.green-week", None).unwrap();
-    assert_eq!((s.state, s.since), (State::Expired, Some(t("2025-08-01"))));
+    // The year ends at midnight in Europe/London: 23:00 UTC in summer.
+    assert_eq!(
+        (s.state, s.since),
+        (State::Expired, Some(t("2025-07-31T23:00:00Z")))
+    );
     assert!(l
-        .consenting("jmsu.project.green-week", None, None)
+        .consenting("jmsu.project.green-week", None, None, None)
         .unwrap()
         .subjects
         .is_empty());
@@ -272,6 +287,7 @@ fn project_consent_expires_at_end_of_academic_year() {
             "jmsu.project.green-week",
             None,
             Some(t("2025-07-31T12:00:00Z")),
+            None,
         )
         .unwrap();
     assert_eq!(july.subjects.len(), 1);
@@ -357,7 +373,7 @@ fn recipients_are_separate_and_purpose_wide_withdrawal_covers_them() {
         State::NeverAsked
     );
     let feed = l
-        .consenting("wellbeing.share-external", Some("NHS"), None)
+        .consenting("wellbeing.share-external", Some("NHS"), None, None)
         .unwrap();
     assert_eq!(feed.subjects.len(), 1);
     clock.set("2024-11-01");
@@ -370,7 +386,7 @@ fn recipients_are_separate_and_purpose_wide_withdrawal_covers_them() {
         State::Withdrawn
     );
     assert!(l
-        .consenting("wellbeing.share-external", Some("NHS"), None)
+        .consenting("wellbeing.share-external", Some("NHS"), None, None)
         .unwrap()
         .subjects
         .is_empty());
@@ -397,7 +413,7 @@ fn future_dated_events_are_honoured_when_they_fall_due() {
         State::Given
     );
     assert_eq!(
-        l.consenting("jmsu.marketing", None, None)
+        l.consenting("jmsu.marketing", None, None, None)
             .unwrap()
             .subjects
             .len(),
@@ -409,7 +425,7 @@ fn future_dated_events_are_honoured_when_they_fall_due() {
         State::Withdrawn
     );
     assert!(l
-        .consenting("jmsu.marketing", None, None)
+        .consenting("jmsu.marketing", None, None, None)
         .unwrap()
         .subjects
         .is_empty());
@@ -461,7 +477,8 @@ fn purposes_are_versioned_events() {
     let grant = l.append(give("s1", "jmsu.marketing")).unwrap();
     assert_eq!(grant.purpose_version, Some(2));
     // A notice's text is fixed by its hash.
-    let mut n = NoticeDef::from_text(NOTICE.0, NOTICE.1, "JMSU privacy notice", "other text");
+    let mut n = NoticeDef::from_text(NOTICE.0, NOTICE.1, "JMSU privacy notice", "other text")
+        .covering("JMSU", ["jmsu.*"]);
     assert_eq!(
         l.register_notice(n.clone()).unwrap_err().kind(),
         ErrorKind::Conflict
@@ -564,12 +581,17 @@ fn consenting_answers_with_the_head() {
         l.append(NewEvent::withdraw(format!("s{i:02}"), "jmsu.data-sharing"))
             .unwrap();
     }
-    let now = l.consenting("jmsu.data-sharing", None, None).unwrap();
+    let now = l.consenting("jmsu.data-sharing", None, None, None).unwrap();
     assert_eq!(now.subjects.len(), 15);
     assert_eq!(now.subjects[0].subject, "s05");
     assert_eq!(now.head, l.head().unwrap());
     let past = l
-        .consenting("jmsu.data-sharing", None, Some(t("2024-10-01T12:00:00Z")))
+        .consenting(
+            "jmsu.data-sharing",
+            None,
+            Some(t("2024-10-01T12:00:00Z")),
+            None,
+        )
         .unwrap();
     assert_eq!(past.subjects.len(), 20);
 }

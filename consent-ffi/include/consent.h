@@ -95,6 +95,17 @@
 // Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
 #define CONSENT_KEY_LEN 32
 
+// Bytes always enough for a ledger's time-zone name and its NUL
+// ([`consent_ledger_time_zone`]): every IANA name is shorter.
+#define CONSENT_TIME_ZONE_LEN 64
+
+// A flag of the erasure functions ([`consent_erase_subject_with`],
+// [`consent_erase_subjects_json`]): record the erasure of an id the ledger holds no
+// event about (without it such an id is `CONSENT_RESULT_NOT_FOUND`, or `unknown` in a
+// bulk report: most likely a mistyped id, and an erased id cannot consent again until
+// it is readmitted).
+#define CONSENT_ERASE_FORCE 1
+
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 // whose message `consent_last_error_message` returns. The numbers are fixed and never
 // reused: 2..=23 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
@@ -201,6 +212,11 @@ enum consent_state
   CONSENT_STATE_NOT_CONSENT_BASED = 9,
   // The subject's records were erased; the ledger can no longer answer for them.
   CONSENT_STATE_ERASED = 10,
+  // The grant was given under an earlier version of the purpose, which has since
+  // changed materially (another lawful basis or controller, special-category data,
+  // a new recipient, or a change its owner declared): the subject must be asked
+  // again. Never permits; see `consent_status::granted_under_version`.
+  CONSENT_STATE_NEEDS_RENEWAL = 11,
   // A state this build does not name (a newer consent-core).
   CONSENT_STATE_UNKNOWN = 99,
 };
@@ -233,6 +249,11 @@ enum consent_event_kind
   CONSENT_EVENT_KIND_OBJECTED = 6,
   // A notice was shown to the subject (no decision; needs a notice).
   CONSENT_EVENT_KIND_NOTICE_SERVED = 7,
+  // A person decided that the controller's compelling legitimate grounds override
+  // the subject's objection (Art. 21(1)): processing may go on. Only for a purpose
+  // that does not rest on consent, with an objection in force, recorded by
+  // `staff:<id>`.
+  CONSENT_EVENT_KIND_OBJECTION_OVERRULED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -373,6 +394,13 @@ typedef struct consent_options {
   // another connection holds an old snapshot, in ms (default 2000; negative means
   // the default).
   int64_t erasure_wait_ms;
+  // The institution's time zone, an IANA name such as "Europe/London"
+  // (NUL-terminated, read only during the open), or NULL for the default. A new
+  // ledger commits to it (default "Europe/London") in its first, hashed event:
+  // academic years end at local midnight there. Opening an existing ledger with
+  // another zone is `CONSENT_RESULT_INVALID_ARGUMENT`; NULL opens it with its own
+  // ([`consent_ledger_time_zone`]).
+  const char *time_zone;
 } consent_options;
 
 // The parameters of an event for [`consent_append`]. Fill with
@@ -412,6 +440,10 @@ typedef struct consent_event_params {
   // For invalidations: the id of the grant that was never valid, or NULL for every
   // earlier grant of the subject, purpose and recipient.
   const char *target_event_id;
+  // For grants: when the validity rule starts counting (a course rep's course
+  // start), instead of the effective time; `CONSENT_TIME_ABSENT` = from the
+  // effective time. Recorded in the event's hashed details.
+  int64_t validity_from_ms;
 } consent_event_params;
 
 // An event as appended: its id, sequence number and the times the ledger settled.
@@ -463,6 +495,10 @@ typedef struct consent_status {
   bool has_notice;
   // SHA-256 of the notice text shown.
   uint8_t notice_sha256[32];
+  // The purpose version the deciding grant was given under, or 0 when the deciding
+  // event is not a grant. Differs from `purpose_version` after a change (then
+  // `state` may be `CONSENT_STATE_NEEDS_RENEWAL`).
+  uint32_t granted_under_version;
 } consent_status;
 
 // A head of the log: its size and Merkle root. Keep one elsewhere to detect a
@@ -535,7 +571,7 @@ void consent_string_free(char *s);
 
 // Fills `out` with the default options: full durability, 30 s busy timeout,
 // read-write, create when missing, system clock, the key file beside the ledger,
-// 2 s erasure wait.
+// 2 s erasure wait, the default time zone (NULL: Europe/London for a new ledger).
 consent_result consent_options_init(struct consent_options *out);
 
 // Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
@@ -577,32 +613,54 @@ void consent_ledger_free(struct consent_ledger *ledger);
 // [`consent_options::clock`]), written to `*out`.
 consent_result consent_ledger_is_simulated(const struct consent_ledger *ledger, bool *out);
 
+// Writes the ledger's time zone (an IANA name such as "Europe/London", committed to
+// when the ledger was created) and a NUL into `buf` of `len` bytes
+// (`CONSENT_TIME_ZONE_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL` (and
+// nothing written) if it does not fit. Academic years end at local midnight there.
+consent_result consent_ledger_time_zone(const struct consent_ledger *ledger, char *buf, size_t len);
+
 // Registers a purpose (or a new version of it) from its JSON definition, e.g.
 // `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
 // "special_category":null,"validity":{"kind":"academic_year"},"effect_delay_secs":0,
-// "withdrawal_method":"My LJMU","recipients":[]}` (`lawful_basis` is the Art. 6(1)
-// letter; `special_category` an Art. 9(2) letter; `validity.kind` is `none`, `days`
-// (with `days`) or `academic_year` (with optional `end_month`/`end_day`)). An unchanged
-// definition appends nothing. Writes the version in force to `*out_version` (NULL = not
-// wanted).
+// "withdrawal_method":"My LJMU","recipients":[],"renew_consent":false}` (`lawful_basis`
+// is the Art. 6(1) letter; `special_category` an Art. 9(2) letter; `validity.kind` is
+// `none`, `days` (with `days`), `academic_year` (with optional `end_month`/`end_day`,
+// ending at local midnight in the ledger's time zone) or `course_year` (one year from
+// the grant's `validity_from_ms`, else its effective time, to local midnight);
+// `recipients` are the ids events and questions may
+// name, spelt exactly). An unchanged definition appends nothing. A new version that
+// changes the lawful basis or the controller, makes the data special-category, adds a
+// recipient, or sets `renew_consent` is a material change: earlier grants then answer
+// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
+// not wanted).
 consent_result consent_register_purpose_json(const struct consent_ledger *ledger,
                                              const char *purpose_json,
                                              uint32_t *out_version);
 
 // Registers a privacy notice from its JSON definition:
 // `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
-// "title":"JMSU privacy notice","url":"https://..."}` (`language` and `url` optional).
-// The same id and version with another hash is `CONSENT_RESULT_CONFLICT`.
+// "title":"JMSU privacy notice","url":"https://...","controller":"JMSU",
+// "purposes":["jmsu.marketing","jmsu.project.*"]}` (`language` and `url` optional).
+// `controller` and `purposes` (ids, or a prefix ending in `.*`) are required: without
+// them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
+// notice_served naming a notice that does not cover its purpose is
+// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
+// `CONSENT_RESULT_CONFLICT`.
 consent_result consent_register_notice_json(const struct consent_ledger *ledger,
                                             const char *notice_json);
 
 // Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
-// shown (language "en-GB", no URL).
+// shown (language "en-GB", no URL), published by `controller`, covering the
+// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
+// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
 consent_result consent_register_notice_text(const struct consent_ledger *ledger,
                                             const char *id,
                                             const char *version,
                                             const char *title,
-                                            const char *text);
+                                            const char *text,
+                                            const char *controller,
+                                            const char *const *purposes,
+                                            size_t n_purposes);
 
 // The current version of a purpose as JSON (its definition plus `version`, `seq`,
 // `registered_at`), written to `*out_json`; free with [`consent_string_free`].
@@ -618,8 +676,37 @@ consent_result consent_purposes_json(const struct consent_ledger *ledger, char *
 // [`consent_string_free`].
 consent_result consent_notices_json(const struct consent_ledger *ledger, char **out_json);
 
+// Loads the registry file at `path` (TOML: `[[notice]]` and `[[purpose]]` tables, as
+// `examples/ljmu/registry.toml`; a notice gives its hash as `sha256`, as a `text_file`
+// to hash, or both) into the ledger: every notice, then every purpose, in one batch,
+// all of them or none. Definitions the ledger already holds append nothing (loading
+// twice is harmless); a changed purpose gets a new version. The notices' `text_file`s
+// are read from the folder `texts_dir`, where every text named must then be readable,
+// or (NULL) from the registry's own folder, where a missing text leaves the stated
+// `sha256` unchecked. A text that does not hash to the stated `sha256`, or a notice
+// version already registered with another text, is `CONSENT_RESULT_CONFLICT`; a file
+// that cannot be read `CONSENT_RESULT_IO`; malformed TOML, an unknown field or an
+// invalid entry `CONSENT_RESULT_INVALID_ARGUMENT`; messages name the entry. On Unix
+// both paths are taken as bytes. Writes the report as JSON to `*out_report_json`
+// (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
+// "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
+// "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
+// "new":false,"seq":N},..]}` (`new`: whether this load appended its event).
+consent_result consent_registry_load(const struct consent_ledger *ledger,
+                                     const char *path,
+                                     const char *texts_dir,
+                                     char **out_report_json);
+
 // Appends an event after checking it against the consent rules. Writes what was
-// recorded to `*out` (NULL = not wanted). A withdrawal or objection is never refused.
+// recorded to `*out` (NULL = not wanted). A recipient must be one the purpose lists,
+// spelt exactly (else `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message lists them);
+// a grant without one covers every recipient the purpose lists. A withdrawal or
+// objection is never refused: one naming a recipient the purpose does not list is
+// recorded purpose-wide (no recipient; the text as written kept in its details), and a
+// withdrawal for a purpose that does not rest on consent is recorded as an objection
+// (Art. 21). A grant naming a notice that does not cover its purpose is
+// `CONSENT_RESULT_INVALID_CONSENT`. Events dated more than 366 days after now are
+// `CONSENT_RESULT_INVALID_TIME`.
 // Identifiers (subject, purpose, recipient, notice id and version, source id, the id
 // in `recorded_by`) must be Unicode NFC without control characters or white space at
 // either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
@@ -657,9 +744,11 @@ consent_result consent_refuse(const struct consent_ledger *ledger,
                               const char *recorded_by,
                               struct consent_event_ref *out);
 
-// Records a withdrawal by `subject` of consent for `purpose`, effective now; never
-// refused, even with no grant on record. `out->effect_deadline_ms` says when
-// downstream systems must have acted.
+// Records a withdrawal by `subject` of consent for `purpose` (every recipient),
+// effective now; never refused, even with no grant on record. For a purpose that does
+// not rest on consent it is recorded as an objection (Art. 21). `out->effect_deadline_ms`
+// says when downstream systems must have acted. For one recipient, use
+// [`consent_append`].
 consent_result consent_withdraw(const struct consent_ledger *ledger,
                                 const char *subject,
                                 const char *purpose,
@@ -691,17 +780,21 @@ consent_result consent_object(const struct consent_ledger *ledger,
                               const char *recorded_by,
                               struct consent_event_ref *out);
 
-// May `subject`'s data be used for `purpose` (and `recipient`, NULL = none) now?
-// Writes the answer to `*out`.
+// May `subject`'s data be used for `purpose` (and `recipient`) now? Writes the
+// answer to `*out`. `recipient` must be one the purpose lists, spelt exactly, and a
+// purpose that lists recipients must be asked about one of them; NULL is for a
+// purpose that lists none. Otherwise `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message
+// lists the valid ids.
 consent_result consent_get_status(const struct consent_ledger *ledger,
                                   const char *subject,
                                   const char *purpose,
                                   const char *recipient,
                                   struct consent_status *out);
 
-// Could `subject`'s data be used for `purpose` (and `recipient`) at `at_ms`, as the
-// ledger knew it at `as_known_at_ms` (`CONSENT_TIME_ABSENT` = now)? `at_ms` is
-// required (`CONSENT_RESULT_INVALID_TIME` if absent).
+// Could `subject`'s data be used for `purpose` (and `recipient`, as in
+// [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
+// (`CONSENT_TIME_ABSENT` = now)? `at_ms` is required (`CONSENT_RESULT_INVALID_TIME` if
+// absent).
 consent_result consent_get_status_at(const struct consent_ledger *ledger,
                                      const char *subject,
                                      const char *purpose,
@@ -732,14 +825,20 @@ consent_result consent_event_json(const struct consent_ledger *ledger,
                                   const char *event_id,
                                   char **out_json);
 
-// Every subject with consent in force for `purpose` (and `recipient`, NULL = none)
-// at `at_ms` (`CONSENT_TIME_ABSENT` = now), with the head that answered, as JSON
-// (`{"purpose":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
-// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`].
+// Every subject with consent in force for `purpose` (and `recipient`) at `at_ms`
+// (`CONSENT_TIME_ABSENT` = now), as the ledger knew it at `as_known_at_ms`
+// (`CONSENT_TIME_ABSENT` = now: a past extract reproduced as it was known then), with
+// the head that answered, as JSON (`{"purpose":..,"recipient":..,"at":..,
+// "as_known_at":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
+// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`]. A purpose
+// that lists recipients must be asked about one of them (a feed that left the
+// recipient out would miss a withdrawal naming it): NULL is then
+// `CONSENT_RESULT_UNKNOWN_RECIPIENT`, as is a recipient the purpose does not list.
 consent_result consent_consenting_json(const struct consent_ledger *ledger,
                                        const char *purpose,
                                        const char *recipient,
                                        int64_t at_ms,
+                                       int64_t as_known_at_ms,
                                        char **out_json);
 
 // A change feed: events with `seq >= since`, at most `limit`, as a JSON array
@@ -752,10 +851,20 @@ consent_result consent_changes_since_json(const struct consent_ledger *ledger,
 
 // The subject-access copy of `subject` (every event, the purposes and notices they
 // refer to, current statuses and the head) as JSON written to `*out_json`; free with
-// [`consent_string_free`].
+// [`consent_string_free`]. [`consent_export_subject_html`] is the same copy for a person
+// to read.
 consent_result consent_export_subject_json(const struct consent_ledger *ledger,
                                            const char *subject,
                                            char **out_json);
+
+// The subject's copy as a self-contained HTML page, for the person to read: the
+// purposes (titles, controllers), the notices they were shown (title, version, SHA-256,
+// controller), every event in plain words with local times in the ledger's time zone,
+// the current statuses and the head. Written to `*out_html`; free with
+// [`consent_string_free`].
+consent_result consent_export_subject_html(const struct consent_ledger *ledger,
+                                           const char *subject,
+                                           char **out_html);
 
 // The current head (size and Merkle root), written to `*out`.
 consent_result consent_get_head(const struct consent_ledger *ledger, struct consent_head *out);
@@ -839,13 +948,64 @@ consent_result consent_check_consistency_proof(const char *proof_json,
 // truncates the WAL so the erased values leave every file, retrying for up to the
 // erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
 // old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
-// it with [`consent_complete_erasures`]). Later grants for the subject are refused;
-// withdrawals are still recorded. Writes the report to `*out` (NULL = not wanted).
+// it with [`consent_complete_erasures`]). Later grants for the subject are refused
+// (until [`consent_readmit_subject`]); withdrawals are still recorded. An id the
+// ledger holds no event about is `CONSENT_RESULT_NOT_FOUND` (most likely a mistyped
+// id; [`consent_erase_subject_with`] and `CONSENT_ERASE_FORCE` record it anyway); an
+// erased one `CONSENT_RESULT_SUBJECT_ERASED`. Writes the report to `*out` (NULL = not
+// wanted). [`consent_erasure_preview_json`] shows what would be blanked.
 consent_result consent_erase_subject(const struct consent_ledger *ledger,
                                      const char *subject,
                                      const char *reason,
                                      const char *recorded_by,
                                      struct consent_erasure_report *out);
+
+// [`consent_erase_subject`] with `flags`: 0, or `CONSENT_ERASE_FORCE` to record the
+// erasure of an id the ledger holds no event about (so that it cannot be used later
+// without a readmission). Other bits are `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_erase_subject_with(const struct consent_ledger *ledger,
+                                          const char *subject,
+                                          const char *reason,
+                                          const char *recorded_by,
+                                          uint32_t flags,
+                                          struct consent_erasure_report *out);
+
+// What erasing `subject` would blank, without writing anything (a dry run), as JSON
+// (`{"already_erased":false,"events":[..]}`: the events whose personal fields would be
+// blanked, in order) written to `*out_json`; free with [`consent_string_free`].
+consent_result consent_erasure_preview_json(const struct consent_ledger *ledger,
+                                            const char *subject,
+                                            char **out_json);
+
+// Erases the `n_subjects` ids at `subjects` (a retention run), each in its own
+// transaction, with `reason`, recorded by `recorded_by` (as [`consent_erase_subject`])
+// and `flags` (as [`consent_erase_subject_with`]); one WAL truncation follows. The
+// call succeeds when the run was made, whatever happened to each id: the report,
+// written as JSON to `*out_json` (free with [`consent_string_free`]), says it id by id,
+// in the order given: `{"outcomes":[{"subject":"..","outcome":"erased","seq":N,
+// "events_erased":N} | {"subject":"..","outcome":"unknown"} | {"subject":"..",
+// "outcome":"already_erased"} | {"subject":"..","outcome":"failed","error":".."}],
+// "wal_truncated":true}`. A failure of the ledger itself stops the run at that id (the
+// report says which); on the first id it is the call's error.
+consent_result consent_erase_subjects_json(const struct consent_ledger *ledger,
+                                           const char *const *subjects,
+                                           size_t n_subjects,
+                                           const char *reason,
+                                           const char *recorded_by,
+                                           uint32_t flags,
+                                           char **out_json);
+
+// A returning student: the erased `subject` may consent again. Records a
+// `subject_readmitted` event (no personal field: the erasure's pseudonym, `reason` and
+// the erasure it ends), recorded by `recorded_by` (`staff:<id>` or `system:<id>`;
+// NULL = `subject`, which is refused). The old events stay blanked; the history shows
+// them and the new ones; the id can be erased again. An id that is not erased is
+// `CONSENT_RESULT_INVALID_ARGUMENT`. Writes the event to `*out` (NULL = not wanted).
+consent_result consent_readmit_subject(const struct consent_ledger *ledger,
+                                       const char *subject,
+                                       const char *reason,
+                                       const char *recorded_by,
+                                       struct consent_event_ref *out);
 
 // Finishes pending erasures: checkpoints the WAL into the file and truncates it,
 // retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
@@ -895,7 +1055,10 @@ consent_result consent_batch_register_notice_text(struct consent_batch *batch,
                                                   const char *id,
                                                   const char *version,
                                                   const char *title,
-                                                  const char *text);
+                                                  const char *text,
+                                                  const char *controller,
+                                                  const char *const *purposes,
+                                                  size_t n_purposes);
 
 // The head as it would be if the batch were committed now (its appends included),
 // written to `*out`.

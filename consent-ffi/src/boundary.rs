@@ -278,6 +278,79 @@ pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<
     })
 }
 
+/// A required array of `n` required strings (`const char *const *`): NULL is refused
+/// unless `n` is 0, and so is a NULL element; each must be valid UTF-8. Elements are
+/// named `name[i]` in messages.
+///
+/// # Safety
+/// `p` is NULL or points at `n` pointers, each NULL or a NUL-terminated string, that
+/// outlive `'a`.
+pub(crate) unsafe fn str_array_arg<'a>(
+    p: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> FfiResult<Vec<&'a str>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(FfiError::new(
+            consent_result::NullArgument,
+            format!("argument `{name}` is NULL (with {n} elements)"),
+        ));
+    }
+    if !p.is_aligned() {
+        return Err(FfiError::invalid(format!(
+            "argument `{name}` is not aligned for its type"
+        )));
+    }
+    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(FfiError::invalid(format!(
+            "argument `{name}`: {n} elements is not the length of an array"
+        )));
+    }
+    // SAFETY: non-NULL, aligned, a length an allocation can have; the caller promises
+    // the pointers.
+    let items = unsafe { std::slice::from_raw_parts(p, n) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| unsafe { str_arg(s, &format!("{name}[{i}]")) })
+        .collect()
+}
+
+/// A required path argument. On Unix it is taken as bytes (any file name); elsewhere
+/// it must be UTF-8. An empty path is refused.
+///
+/// # Safety
+/// `p` is NULL or points at a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn path_arg<'a>(p: *const c_char, name: &str) -> FfiResult<&'a std::path::Path> {
+    if p.is_null() {
+        return Err(FfiError::new(
+            consent_result::NullArgument,
+            format!("argument `{name}` is NULL"),
+        ));
+    }
+    // SAFETY: non-NULL, NUL-terminated by contract.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    if bytes.is_empty() {
+        return Err(FfiError::invalid(format!("argument `{name}` is empty")));
+    }
+    #[cfg(unix)]
+    let path = {
+        use std::os::unix::ffi::OsStrExt;
+        std::path::Path::new(std::ffi::OsStr::from_bytes(bytes))
+    };
+    #[cfg(not(unix))]
+    let path = std::path::Path::new(std::str::from_utf8(bytes).map_err(|_| {
+        FfiError::new(
+            consent_result::InvalidUtf8,
+            format!("argument `{name}` is not valid UTF-8"),
+        )
+    })?);
+    Ok(path)
+}
+
 /// A required pointer to an input value.
 ///
 /// # Safety
@@ -577,6 +650,44 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    #[test]
+    fn string_arrays_are_checked() {
+        let none = unsafe { str_array_arg(std::ptr::null(), 0, "purposes") }.unwrap();
+        assert!(none.is_empty());
+        let e = unsafe { str_array_arg(std::ptr::null(), 2, "purposes") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        let bad = CString::new(vec![b'x', 0xff]).unwrap();
+        let items = [c"a".as_ptr(), std::ptr::null(), bad.as_ptr()];
+        let e = unsafe { str_array_arg(items.as_ptr(), 3, "purposes") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        assert!(e.message.contains("`purposes[1]`"), "{}", e.message);
+        let e = unsafe { str_array_arg(items[2..].as_ptr(), 1, "purposes") }.unwrap_err();
+        assert_eq!(e.code, consent_result::InvalidUtf8);
+        assert!(e.message.contains("`purposes[0]`"), "{}", e.message);
+        assert_eq!(
+            unsafe { str_array_arg(items.as_ptr(), 1, "purposes") }.unwrap(),
+            vec!["a"]
+        );
+        assert_eq!(
+            unsafe { str_array_arg(items.as_ptr(), usize::MAX, "purposes") }
+                .unwrap_err()
+                .code,
+            consent_result::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn paths_are_checked() {
+        let e = unsafe { path_arg(std::ptr::null(), "path") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        let e = unsafe { path_arg(c"".as_ptr(), "path") }.unwrap_err();
+        assert_eq!(e.code, consent_result::InvalidArgument);
+        assert_eq!(
+            unsafe { path_arg(c"/tmp/x.toml".as_ptr(), "path") }.unwrap(),
+            std::path::Path::new("/tmp/x.toml")
+        );
     }
 
     #[test]

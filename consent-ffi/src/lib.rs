@@ -39,16 +39,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use consent_core::{
-    Actor, BatchToken, ConsistencyProof, ErasureReport, Event, EventKind, Head, InclusionProof,
-    KeySource, Ledger, LedgerOptions, Method, NewEvent, Notice, NoticeDef, Purpose, PurposeDef,
-    State, Status, Synchronous, Timestamp, VerifyReport,
+    Actor, BatchToken, ConsistencyProof, ErasureOptions, ErasureReport, Event, EventKind, Head,
+    InclusionProof, KeySource, Ledger, LedgerOptions, Method, NewEvent, Notice, NoticeDef, Purpose,
+    PurposeDef, State, Status, Synchronous, Timestamp, VerifyReport,
 };
 use uuid::Uuid;
 
 pub use boundary::consent_result;
 use boundary::{
     bytes_arg, copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg,
-    owned_bytes, owned_json, ref_arg, str_arg, time_arg, time_out, write_out, FfiError, FfiResult,
+    owned_bytes, owned_json, owned_string, path_arg, ref_arg, str_arg, str_array_arg, time_arg,
+    time_out, write_out, FfiError, FfiResult,
 };
 
 /// Major version of the library this header belongs to.
@@ -74,6 +75,15 @@ pub const CONSENT_HEAD_STRING_LEN: usize = 86;
 pub const CONSENT_PROBLEM_LEN: usize = 256;
 /// Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
 pub const CONSENT_KEY_LEN: usize = 32;
+/// Bytes always enough for a ledger's time-zone name and its NUL
+/// ([`consent_ledger_time_zone`]): every IANA name is shorter.
+pub const CONSENT_TIME_ZONE_LEN: usize = 64;
+/// A flag of the erasure functions ([`consent_erase_subject_with`],
+/// [`consent_erase_subjects_json`]): record the erasure of an id the ledger holds no
+/// event about (without it such an id is `CONSENT_RESULT_NOT_FOUND`, or `unknown` in a
+/// bulk report: most likely a mistyped id, and an erased id cannot consent again until
+/// it is readmitted).
+pub const CONSENT_ERASE_FORCE: u32 = 1;
 
 /// An open ledger. Opaque; share it between threads freely.
 pub struct consent_ledger {
@@ -156,6 +166,11 @@ pub enum consent_event_kind {
     Objected = 6,
     /// A notice was shown to the subject (no decision; needs a notice).
     NoticeServed = 7,
+    /// A person decided that the controller's compelling legitimate grounds override
+    /// the subject's objection (Art. 21(1)): processing may go on. Only for a purpose
+    /// that does not rest on consent, with an objection in force, recorded by
+    /// `staff:<id>`.
+    ObjectionOverruled = 8,
 }
 
 /// How an event reached the ledger (the value of [`consent_event_params::method`]).
@@ -206,6 +221,11 @@ pub enum consent_state {
     NotConsentBased = 9,
     /// The subject's records were erased; the ledger can no longer answer for them.
     Erased = 10,
+    /// The grant was given under an earlier version of the purpose, which has since
+    /// changed materially (another lawful basis or controller, special-category data,
+    /// a new recipient, or a change its owner declared): the subject must be asked
+    /// again. Never permits; see `consent_status::granted_under_version`.
+    NeedsRenewal = 11,
     /// A state this build does not name (a newer consent-core).
     Unknown = 99,
 }
@@ -252,6 +272,13 @@ pub struct consent_options {
     /// another connection holds an old snapshot, in ms (default 2000; negative means
     /// the default).
     pub erasure_wait_ms: i64,
+    /// The institution's time zone, an IANA name such as "Europe/London"
+    /// (NUL-terminated, read only during the open), or NULL for the default. A new
+    /// ledger commits to it (default "Europe/London") in its first, hashed event:
+    /// academic years end at local midnight there. Opening an existing ledger with
+    /// another zone is `CONSENT_RESULT_INVALID_ARGUMENT`; NULL opens it with its own
+    /// ([`consent_ledger_time_zone`]).
+    pub time_zone: *const c_char,
 }
 
 /// The parameters of an event for [`consent_append`]. Fill with
@@ -292,6 +319,10 @@ pub struct consent_event_params {
     /// For invalidations: the id of the grant that was never valid, or NULL for every
     /// earlier grant of the subject, purpose and recipient.
     pub target_event_id: *const c_char,
+    /// For grants: when the validity rule starts counting (a course rep's course
+    /// start), instead of the effective time; `CONSENT_TIME_ABSENT` = from the
+    /// effective time. Recorded in the event's hashed details.
+    pub validity_from_ms: i64,
 }
 
 /// An event as appended: its id, sequence number and the times the ledger settled.
@@ -345,6 +376,10 @@ pub struct consent_status {
     pub has_notice: bool,
     /// SHA-256 of the notice text shown.
     pub notice_sha256: [u8; 32],
+    /// The purpose version the deciding grant was given under, or 0 when the deciding
+    /// event is not a grant. Differs from `purpose_version` after a change (then
+    /// `state` may be `CONSENT_STATE_NEEDS_RENEWAL`).
+    pub granted_under_version: u32,
 }
 
 /// A head of the log: its size and Merkle root. Keep one elsewhere to detect a
@@ -407,6 +442,7 @@ fn event_kind(v: i32) -> FfiResult<EventKind> {
         5 => EventKind::Invalidated,
         6 => EventKind::Objected,
         7 => EventKind::NoticeServed,
+        8 => EventKind::ObjectionOverruled,
         _ => {
             return Err(FfiError::invalid(format!(
                 "`kind` {v} is not a consent_event_kind"
@@ -446,6 +482,7 @@ fn state(s: State) -> consent_state {
         State::NeverAsked => consent_state::NeverAsked,
         State::NotConsentBased => consent_state::NotConsentBased,
         State::Erased => consent_state::Erased,
+        State::NeedsRenewal => consent_state::NeedsRenewal,
     }
 }
 
@@ -485,6 +522,7 @@ unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
     e.recorded_by = unsafe { actor_arg(p.recorded_by, "params.recorded_by") }?;
     e.effective_at = time_arg(p.effective_at_ms, "params.effective_at_ms")?;
     e.expires_at = time_arg(p.expires_at_ms, "params.expires_at_ms")?;
+    e.validity_from = time_arg(p.validity_from_ms, "params.validity_from_ms")?;
     e.source_id = unsafe { opt_str_arg(p.source_id, "params.source_id") }?.map(Into::into);
     e.evidence = match unsafe { opt_str_arg(p.evidence_json, "params.evidence_json") }? {
         Some(text) => Some(serde_json::from_str(text).map_err(|err| {
@@ -530,6 +568,7 @@ fn status_out(s: &Status) -> consent_status {
         as_known_at_ms: s.as_known_at.as_millis(),
         has_notice: s.notice.is_some(),
         notice_sha256: s.notice.as_ref().map_or([0; 32], |n| n.sha256),
+        granted_under_version: s.granted_under_version.unwrap_or(0),
     }
 }
 
@@ -664,6 +703,7 @@ unsafe fn core_options(o: Option<&consent_options>) -> FfiResult<LedgerOptions> 
         if o.erasure_wait_ms >= 0 {
             opts.erasure_wait = Duration::from_millis(o.erasure_wait_ms as u64);
         }
+        opts.time_zone = unsafe { opt_str_arg(o.time_zone, "options.time_zone") }?.map(Into::into);
     }
     Ok(opts)
 }
@@ -755,18 +795,26 @@ unsafe fn register_notice_json(to: Writer<'_>, notice_json: *const c_char) -> Ff
 }
 
 /// [`consent_register_notice_text`] and [`consent_batch_register_notice_text`].
+#[allow(clippy::too_many_arguments)]
 unsafe fn register_notice_text(
     to: Writer<'_>,
     id: *const c_char,
     version: *const c_char,
     title: *const c_char,
     text: *const c_char,
+    controller: *const c_char,
+    purposes: *const *const c_char,
+    n_purposes: usize,
 ) -> FfiResult<()> {
     let id = unsafe { str_arg(id, "id") }?;
     let version = unsafe { str_arg(version, "version") }?;
     let title = unsafe { str_arg(title, "title") }?;
     let text = unsafe { str_arg(text, "text") }?;
-    to.register_notice(NoticeDef::from_text(id, version, title, text))?;
+    let controller = unsafe { str_arg(controller, "controller") }?;
+    let purposes = unsafe { str_array_arg(purposes, n_purposes, "purposes") }?;
+    to.register_notice(
+        NoticeDef::from_text(id, version, title, text).covering(controller, purposes),
+    )?;
     Ok(())
 }
 
@@ -881,7 +929,7 @@ pub unsafe extern "C" fn consent_string_free(s: *mut c_char) {
 
 /// Fills `out` with the default options: full durability, 30 s busy timeout,
 /// read-write, create when missing, system clock, the key file beside the ledger,
-/// 2 s erasure wait.
+/// 2 s erasure wait, the default time zone (NULL: Europe/London for a new ledger).
 #[no_mangle]
 pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> consent_result {
     guard(|| {
@@ -897,6 +945,7 @@ pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> cons
             pseudonym_key_path: std::ptr::null(),
             pseudonym_key: [0; CONSENT_KEY_LEN],
             erasure_wait_ms: 2_000,
+            time_zone: std::ptr::null(),
         };
         unsafe { write_out(out, value) };
         Ok(())
@@ -927,6 +976,7 @@ pub unsafe extern "C" fn consent_event_params_init(
             source_id: null,
             evidence_json: null,
             target_event_id: null,
+            validity_from_ms: CONSENT_TIME_ABSENT,
         };
         unsafe { write_out(out, value) };
         Ok(())
@@ -959,23 +1009,7 @@ pub unsafe extern "C" fn consent_ledger_open(
         }
         let out = out_arg(out, "out")?;
         let opts = unsafe { options_arg(options) }?;
-        // SAFETY: non-NULL, NUL-terminated by contract.
-        let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-        #[cfg(unix)]
-        let path = {
-            use std::os::unix::ffi::OsStrExt;
-            std::path::Path::new(std::ffi::OsStr::from_bytes(bytes))
-        };
-        #[cfg(not(unix))]
-        let path = std::path::Path::new(std::str::from_utf8(bytes).map_err(|_| {
-            FfiError::new(
-                consent_result::InvalidUtf8,
-                "argument `path` is not valid UTF-8",
-            )
-        })?);
-        if bytes.is_empty() {
-            return Err(FfiError::invalid("argument `path` is empty"));
-        }
+        let path = unsafe { path_arg(path, "path") }?;
         let ledger = Ledger::open_with(path, opts)?;
         handle_out(out, ledger);
         Ok(())
@@ -1048,16 +1082,55 @@ pub unsafe extern "C" fn consent_ledger_is_simulated(
     })
 }
 
+/// Writes the ledger's time zone (an IANA name such as "Europe/London", committed to
+/// when the ledger was created) and a NUL into `buf` of `len` bytes
+/// (`CONSENT_TIME_ZONE_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL` (and
+/// nothing written) if it does not fit. Academic years end at local midnight there.
+#[no_mangle]
+pub unsafe extern "C" fn consent_ledger_time_zone(
+    ledger: *const consent_ledger,
+    buf: *mut c_char,
+    len: usize,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        if buf.is_null() {
+            return Err(FfiError::new(
+                consent_result::NullArgument,
+                "argument `buf` is NULL",
+            ));
+        }
+        let zone = ledger.time_zone()?;
+        if zone.len() + 1 > len {
+            return Err(FfiError::new(
+                consent_result::BufferTooSmall,
+                format!(
+                    "the time zone needs {} bytes, the buffer has {len}",
+                    zone.len() + 1
+                ),
+            ));
+        }
+        copy_to_buffer(&zone, buf, len);
+        Ok(())
+    })
+}
+
 // ---- registry ------------------------------------------------------------------------
 
 /// Registers a purpose (or a new version of it) from its JSON definition, e.g.
 /// `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
 /// "special_category":null,"validity":{"kind":"academic_year"},"effect_delay_secs":0,
-/// "withdrawal_method":"My LJMU","recipients":[]}` (`lawful_basis` is the Art. 6(1)
-/// letter; `special_category` an Art. 9(2) letter; `validity.kind` is `none`, `days`
-/// (with `days`) or `academic_year` (with optional `end_month`/`end_day`)). An unchanged
-/// definition appends nothing. Writes the version in force to `*out_version` (NULL = not
-/// wanted).
+/// "withdrawal_method":"My LJMU","recipients":[],"renew_consent":false}` (`lawful_basis`
+/// is the Art. 6(1) letter; `special_category` an Art. 9(2) letter; `validity.kind` is
+/// `none`, `days` (with `days`), `academic_year` (with optional `end_month`/`end_day`,
+/// ending at local midnight in the ledger's time zone) or `course_year` (one year from
+/// the grant's `validity_from_ms`, else its effective time, to local midnight);
+/// `recipients` are the ids events and questions may
+/// name, spelt exactly). An unchanged definition appends nothing. A new version that
+/// changes the lawful basis or the controller, makes the data special-category, adds a
+/// recipient, or sets `renew_consent` is a material change: earlier grants then answer
+/// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
+/// not wanted).
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_purpose_json(
     ledger: *const consent_ledger,
@@ -1072,8 +1145,13 @@ pub unsafe extern "C" fn consent_register_purpose_json(
 
 /// Registers a privacy notice from its JSON definition:
 /// `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
-/// "title":"JMSU privacy notice","url":"https://..."}` (`language` and `url` optional).
-/// The same id and version with another hash is `CONSENT_RESULT_CONFLICT`.
+/// "title":"JMSU privacy notice","url":"https://...","controller":"JMSU",
+/// "purposes":["jmsu.marketing","jmsu.project.*"]}` (`language` and `url` optional).
+/// `controller` and `purposes` (ids, or a prefix ending in `.*`) are required: without
+/// them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
+/// notice_served naming a notice that does not cover its purpose is
+/// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
+/// `CONSENT_RESULT_CONFLICT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_notice_json(
     ledger: *const consent_ledger,
@@ -1086,7 +1164,9 @@ pub unsafe extern "C" fn consent_register_notice_json(
 }
 
 /// Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
-/// shown (language "en-GB", no URL).
+/// shown (language "en-GB", no URL), published by `controller`, covering the
+/// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
+/// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_notice_text(
     ledger: *const consent_ledger,
@@ -1094,10 +1174,24 @@ pub unsafe extern "C" fn consent_register_notice_text(
     version: *const c_char,
     title: *const c_char,
     text: *const c_char,
+    controller: *const c_char,
+    purposes: *const *const c_char,
+    n_purposes: usize,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        unsafe { register_notice_text(Writer::Ledger(ledger), id, version, title, text) }
+        unsafe {
+            register_notice_text(
+                Writer::Ledger(ledger),
+                id,
+                version,
+                title,
+                text,
+                controller,
+                purposes,
+                n_purposes,
+            )
+        }
     })
 }
 
@@ -1145,10 +1239,59 @@ pub unsafe extern "C" fn consent_notices_json(
     })
 }
 
+/// Loads the registry file at `path` (TOML: `[[notice]]` and `[[purpose]]` tables, as
+/// `examples/ljmu/registry.toml`; a notice gives its hash as `sha256`, as a `text_file`
+/// to hash, or both) into the ledger: every notice, then every purpose, in one batch,
+/// all of them or none. Definitions the ledger already holds append nothing (loading
+/// twice is harmless); a changed purpose gets a new version. The notices' `text_file`s
+/// are read from the folder `texts_dir`, where every text named must then be readable,
+/// or (NULL) from the registry's own folder, where a missing text leaves the stated
+/// `sha256` unchecked. A text that does not hash to the stated `sha256`, or a notice
+/// version already registered with another text, is `CONSENT_RESULT_CONFLICT`; a file
+/// that cannot be read `CONSENT_RESULT_IO`; malformed TOML, an unknown field or an
+/// invalid entry `CONSENT_RESULT_INVALID_ARGUMENT`; messages name the entry. On Unix
+/// both paths are taken as bytes. Writes the report as JSON to `*out_report_json`
+/// (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
+/// "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
+/// "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
+/// "new":false,"seq":N},..]}` (`new`: whether this load appended its event).
+#[no_mangle]
+pub unsafe extern "C" fn consent_registry_load(
+    ledger: *const consent_ledger,
+    path: *const c_char,
+    texts_dir: *const c_char,
+    out_report_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let path = unsafe { path_arg(path, "path") }?;
+        let texts = if texts_dir.is_null() {
+            None
+        } else {
+            Some(unsafe { path_arg(texts_dir, "texts_dir") }?)
+        };
+        let out = opt_out_arg(out_report_json, "out_report_json")?;
+        let registry = consent_core::Registry::from_file(path, texts)?;
+        let report = ledger.load_registry(&registry)?;
+        match out {
+            Some(out) => unsafe { json_out(out, &report) },
+            None => Ok(()),
+        }
+    })
+}
+
 // ---- appends -------------------------------------------------------------------------
 
 /// Appends an event after checking it against the consent rules. Writes what was
-/// recorded to `*out` (NULL = not wanted). A withdrawal or objection is never refused.
+/// recorded to `*out` (NULL = not wanted). A recipient must be one the purpose lists,
+/// spelt exactly (else `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message lists them);
+/// a grant without one covers every recipient the purpose lists. A withdrawal or
+/// objection is never refused: one naming a recipient the purpose does not list is
+/// recorded purpose-wide (no recipient; the text as written kept in its details), and a
+/// withdrawal for a purpose that does not rest on consent is recorded as an objection
+/// (Art. 21). A grant naming a notice that does not cover its purpose is
+/// `CONSENT_RESULT_INVALID_CONSENT`. Events dated more than 366 days after now are
+/// `CONSENT_RESULT_INVALID_TIME`.
 /// Identifiers (subject, purpose, recipient, notice id and version, source id, the id
 /// in `recorded_by`) must be Unicode NFC without control characters or white space at
 /// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
@@ -1271,9 +1414,11 @@ pub unsafe extern "C" fn consent_refuse(
     }
 }
 
-/// Records a withdrawal by `subject` of consent for `purpose`, effective now; never
-/// refused, even with no grant on record. `out->effect_deadline_ms` says when
-/// downstream systems must have acted.
+/// Records a withdrawal by `subject` of consent for `purpose` (every recipient),
+/// effective now; never refused, even with no grant on record. For a purpose that does
+/// not rest on consent it is recorded as an objection (Art. 21). `out->effect_deadline_ms`
+/// says when downstream systems must have acted. For one recipient, use
+/// [`consent_append`].
 #[no_mangle]
 pub unsafe extern "C" fn consent_withdraw(
     ledger: *const consent_ledger,
@@ -1372,8 +1517,11 @@ pub unsafe extern "C" fn consent_object(
 
 // ---- questions -----------------------------------------------------------------------
 
-/// May `subject`'s data be used for `purpose` (and `recipient`, NULL = none) now?
-/// Writes the answer to `*out`.
+/// May `subject`'s data be used for `purpose` (and `recipient`) now? Writes the
+/// answer to `*out`. `recipient` must be one the purpose lists, spelt exactly, and a
+/// purpose that lists recipients must be asked about one of them; NULL is for a
+/// purpose that lists none. Otherwise `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message
+/// lists the valid ids.
 #[no_mangle]
 pub unsafe extern "C" fn consent_get_status(
     ledger: *const consent_ledger,
@@ -1394,9 +1542,10 @@ pub unsafe extern "C" fn consent_get_status(
     })
 }
 
-/// Could `subject`'s data be used for `purpose` (and `recipient`) at `at_ms`, as the
-/// ledger knew it at `as_known_at_ms` (`CONSENT_TIME_ABSENT` = now)? `at_ms` is
-/// required (`CONSENT_RESULT_INVALID_TIME` if absent).
+/// Could `subject`'s data be used for `purpose` (and `recipient`, as in
+/// [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
+/// (`CONSENT_TIME_ABSENT` = now)? `at_ms` is required (`CONSENT_RESULT_INVALID_TIME` if
+/// absent).
 #[no_mangle]
 pub unsafe extern "C" fn consent_get_status_at(
     ledger: *const consent_ledger,
@@ -1492,16 +1641,22 @@ pub unsafe extern "C" fn consent_event_json(
     })
 }
 
-/// Every subject with consent in force for `purpose` (and `recipient`, NULL = none)
-/// at `at_ms` (`CONSENT_TIME_ABSENT` = now), with the head that answered, as JSON
-/// (`{"purpose":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
-/// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`].
+/// Every subject with consent in force for `purpose` (and `recipient`) at `at_ms`
+/// (`CONSENT_TIME_ABSENT` = now), as the ledger knew it at `as_known_at_ms`
+/// (`CONSENT_TIME_ABSENT` = now: a past extract reproduced as it was known then), with
+/// the head that answered, as JSON (`{"purpose":..,"recipient":..,"at":..,
+/// "as_known_at":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
+/// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`]. A purpose
+/// that lists recipients must be asked about one of them (a feed that left the
+/// recipient out would miss a withdrawal naming it): NULL is then
+/// `CONSENT_RESULT_UNKNOWN_RECIPIENT`, as is a recipient the purpose does not list.
 #[no_mangle]
 pub unsafe extern "C" fn consent_consenting_json(
     ledger: *const consent_ledger,
     purpose: *const c_char,
     recipient: *const c_char,
     at_ms: i64,
+    as_known_at_ms: i64,
     out_json: *mut *mut c_char,
 ) -> consent_result {
     guard(|| {
@@ -1510,7 +1665,8 @@ pub unsafe extern "C" fn consent_consenting_json(
         let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
         let out = out_arg(out_json, "out_json")?;
         let at = time_arg(at_ms, "at_ms")?;
-        unsafe { json_out(out, &ledger.consenting(purpose, recipient, at)?) }
+        let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
+        unsafe { json_out(out, &ledger.consenting(purpose, recipient, at, known)?) }
     })
 }
 
@@ -1533,7 +1689,8 @@ pub unsafe extern "C" fn consent_changes_since_json(
 
 /// The subject-access copy of `subject` (every event, the purposes and notices they
 /// refer to, current statuses and the head) as JSON written to `*out_json`; free with
-/// [`consent_string_free`].
+/// [`consent_string_free`]. [`consent_export_subject_html`] is the same copy for a person
+/// to read.
 #[no_mangle]
 pub unsafe extern "C" fn consent_export_subject_json(
     ledger: *const consent_ledger,
@@ -1545,6 +1702,27 @@ pub unsafe extern "C" fn consent_export_subject_json(
         let subject = unsafe { str_arg(subject, "subject") }?;
         let out = out_arg(out_json, "out_json")?;
         unsafe { json_out(out, &ledger.export_subject(subject)?) }
+    })
+}
+
+/// The subject's copy as a self-contained HTML page, for the person to read: the
+/// purposes (titles, controllers), the notices they were shown (title, version, SHA-256,
+/// controller), every event in plain words with local times in the ledger's time zone,
+/// the current statuses and the head. Written to `*out_html`; free with
+/// [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_export_subject_html(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    out_html: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let out = out_arg(out_html, "out_html")?;
+        let html = owned_string(ledger.export_subject_html(subject)?)?;
+        unsafe { write_out(out, html) };
+        Ok(())
     })
 }
 
@@ -1780,8 +1958,12 @@ pub unsafe extern "C" fn consent_check_consistency_proof(
 /// truncates the WAL so the erased values leave every file, retrying for up to the
 /// erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
 /// old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
-/// it with [`consent_complete_erasures`]). Later grants for the subject are refused;
-/// withdrawals are still recorded. Writes the report to `*out` (NULL = not wanted).
+/// it with [`consent_complete_erasures`]). Later grants for the subject are refused
+/// (until [`consent_readmit_subject`]); withdrawals are still recorded. An id the
+/// ledger holds no event about is `CONSENT_RESULT_NOT_FOUND` (most likely a mistyped
+/// id; [`consent_erase_subject_with`] and `CONSENT_ERASE_FORCE` record it anyway); an
+/// erased one `CONSENT_RESULT_SUBJECT_ERASED`. Writes the report to `*out` (NULL = not
+/// wanted). [`consent_erasure_preview_json`] shows what would be blanked.
 #[no_mangle]
 pub unsafe extern "C" fn consent_erase_subject(
     ledger: *const consent_ledger,
@@ -1790,21 +1972,136 @@ pub unsafe extern "C" fn consent_erase_subject(
     recorded_by: *const c_char,
     out: *mut consent_erasure_report,
 ) -> consent_result {
+    guard(|| unsafe { erase_subject(ledger, subject, reason, recorded_by, 0, out) })
+}
+
+/// [`consent_erase_subject`] with `flags`: 0, or `CONSENT_ERASE_FORCE` to record the
+/// erasure of an id the ledger holds no event about (so that it cannot be used later
+/// without a readmission). Other bits are `CONSENT_RESULT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_erase_subject_with(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    reason: *const c_char,
+    recorded_by: *const c_char,
+    flags: u32,
+    out: *mut consent_erasure_report,
+) -> consent_result {
+    guard(|| unsafe { erase_subject(ledger, subject, reason, recorded_by, flags, out) })
+}
+
+/// The erasure options of C flags.
+fn erasure_flags(flags: u32) -> FfiResult<ErasureOptions> {
+    if flags & !CONSENT_ERASE_FORCE != 0 {
+        return Err(FfiError::invalid(format!(
+            "argument `flags` ({flags:#x}) has bits that are not erasure flags"
+        )));
+    }
+    Ok(ErasureOptions {
+        force: flags & CONSENT_ERASE_FORCE != 0,
+    })
+}
+
+/// [`consent_erase_subject`] and [`consent_erase_subject_with`].
+unsafe fn erase_subject(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    reason: *const c_char,
+    recorded_by: *const c_char,
+    flags: u32,
+    out: *mut consent_erasure_report,
+) -> FfiResult<()> {
+    let ledger = unsafe { ledger_arg(ledger) }?;
+    let subject = unsafe { str_arg(subject, "subject") }?;
+    let reason = unsafe { str_arg(reason, "reason") }?;
+    let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
+    let options = erasure_flags(flags)?;
+    let out = opt_out_arg(out, "out")?;
+    let r: ErasureReport = ledger.erase_subject_with(subject, reason, actor, options)?;
+    if let Some(out) = out {
+        let value = consent_erasure_report {
+            event_id: fixed_text(&r.event_id.hyphenated().to_string()),
+            seq: r.seq,
+            events_erased: r.events_erased,
+            wal_truncated: r.wal_truncated,
+        };
+        unsafe { write_out(out, value) };
+    }
+    Ok(())
+}
+
+/// What erasing `subject` would blank, without writing anything (a dry run), as JSON
+/// (`{"already_erased":false,"events":[..]}`: the events whose personal fields would be
+/// blanked, in order) written to `*out_json`; free with [`consent_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn consent_erasure_preview_json(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subject = unsafe { str_arg(subject, "subject") }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.erasure_preview(subject)?) }
+    })
+}
+
+/// Erases the `n_subjects` ids at `subjects` (a retention run), each in its own
+/// transaction, with `reason`, recorded by `recorded_by` (as [`consent_erase_subject`])
+/// and `flags` (as [`consent_erase_subject_with`]); one WAL truncation follows. The
+/// call succeeds when the run was made, whatever happened to each id: the report,
+/// written as JSON to `*out_json` (free with [`consent_string_free`]), says it id by id,
+/// in the order given: `{"outcomes":[{"subject":"..","outcome":"erased","seq":N,
+/// "events_erased":N} | {"subject":"..","outcome":"unknown"} | {"subject":"..",
+/// "outcome":"already_erased"} | {"subject":"..","outcome":"failed","error":".."}],
+/// "wal_truncated":true}`. A failure of the ledger itself stops the run at that id (the
+/// report says which); on the first id it is the call's error.
+#[no_mangle]
+pub unsafe extern "C" fn consent_erase_subjects_json(
+    ledger: *const consent_ledger,
+    subjects: *const *const c_char,
+    n_subjects: usize,
+    reason: *const c_char,
+    recorded_by: *const c_char,
+    flags: u32,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let subjects = unsafe { str_array_arg(subjects, n_subjects, "subjects") }?;
+        let reason = unsafe { str_arg(reason, "reason") }?;
+        let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
+        let options = erasure_flags(flags)?;
+        let out = out_arg(out_json, "out_json")?;
+        let report = ledger.erase_subjects(&subjects, reason, actor, options)?;
+        unsafe { json_out(out, &report) }
+    })
+}
+
+/// A returning student: the erased `subject` may consent again. Records a
+/// `subject_readmitted` event (no personal field: the erasure's pseudonym, `reason` and
+/// the erasure it ends), recorded by `recorded_by` (`staff:<id>` or `system:<id>`;
+/// NULL = `subject`, which is refused). The old events stay blanked; the history shows
+/// them and the new ones; the id can be erased again. An id that is not erased is
+/// `CONSENT_RESULT_INVALID_ARGUMENT`. Writes the event to `*out` (NULL = not wanted).
+#[no_mangle]
+pub unsafe extern "C" fn consent_readmit_subject(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    reason: *const c_char,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let subject = unsafe { str_arg(subject, "subject") }?;
         let reason = unsafe { str_arg(reason, "reason") }?;
         let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
         let out = opt_out_arg(out, "out")?;
-        let r: ErasureReport = ledger.erase_subject(subject, reason, actor)?;
+        let event = ledger.readmit_subject(subject, reason, actor)?;
         if let Some(out) = out {
-            let value = consent_erasure_report {
-                event_id: fixed_text(&r.event_id.hyphenated().to_string()),
-                seq: r.seq,
-                events_erased: r.events_erased,
-                wal_truncated: r.wal_truncated,
-            };
-            unsafe { write_out(out, value) };
+            unsafe { write_out(out, event_ref(&event)) };
         }
         Ok(())
     })
@@ -1928,10 +2225,15 @@ pub unsafe extern "C" fn consent_batch_register_notice_text(
     version: *const c_char,
     title: *const c_char,
     text: *const c_char,
+    controller: *const c_char,
+    purposes: *const *const c_char,
+    n_purposes: usize,
 ) -> consent_result {
     guard(|| unsafe {
         with_batch(batch, |to| {
-            register_notice_text(to, id, version, title, text)
+            register_notice_text(
+                to, id, version, title, text, controller, purposes, n_purposes,
+            )
         })
     })
 }
@@ -2031,6 +2333,11 @@ mod tests {
         assert_eq!(core.pseudonym_key, KeySource::Beside);
         assert_eq!(core.erasure_wait, Duration::from_secs(2));
         assert!(core.create && !core.read_only && core.clock.is_none());
+        assert_eq!(core.time_zone, None);
+        o.time_zone = c"America/New_York".as_ptr();
+        let core = unsafe { core_options(Some(&o)) }.unwrap();
+        assert_eq!(core.time_zone.as_deref(), Some("America/New_York"));
+        o.time_zone = std::ptr::null();
 
         o.pseudonym_key_source = consent_key_source::Bytes as i32;
         o.pseudonym_key = [7; CONSENT_KEY_LEN];
@@ -2121,6 +2428,16 @@ mod tests {
     }
 
     #[test]
+    fn erasure_flags_are_checked() {
+        assert!(!erasure_flags(0).unwrap().force);
+        assert!(erasure_flags(CONSENT_ERASE_FORCE).unwrap().force);
+        assert_eq!(
+            erasure_flags(2).unwrap_err().code,
+            consent_result::InvalidArgument
+        );
+    }
+
+    #[test]
     fn params_validate_before_the_core() {
         let mut p = std::mem::MaybeUninit::<consent_event_params>::uninit();
         assert_eq!(
@@ -2157,9 +2474,16 @@ mod tests {
             consent_result::InvalidTime
         );
         p.effective_at_ms = 0;
+        p.validity_from_ms = CONSENT_TIME_MIN - 1;
+        assert_eq!(
+            unsafe { new_event(&p) }.unwrap_err().code,
+            consent_result::InvalidTime
+        );
+        p.validity_from_ms = 1_000;
         let e = unsafe { new_event(&p) }.unwrap();
         assert_eq!(e.method, Some(Method::Paper));
         assert_eq!(e.effective_at.unwrap().as_millis(), 0);
+        assert_eq!(e.validity_from.unwrap().as_millis(), 1_000);
         assert_eq!(e.recorded_by, Actor::subject());
     }
 }

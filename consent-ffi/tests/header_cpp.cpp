@@ -12,6 +12,11 @@ static_assert(sizeof(consent_head) == 40, "consent_head is 8 + 32 bytes");
 static_assert(CONSENT_EVENT_ID_LEN == 37, "a UUID and its NUL");
 static_assert(CONSENT_KEY_LEN == 32, "a pseudonym key is 32 bytes");
 static_assert(CONSENT_RESULT_KEY == 23, "result codes are fixed");
+static_assert(CONSENT_STATE_ERASED == 10 && CONSENT_STATE_NEEDS_RENEWAL == 11 && CONSENT_STATE_UNKNOWN == 99,
+              "states are appended, never renumbered");
+static_assert(CONSENT_EVENT_KIND_NOTICE_SERVED == 7 && CONSENT_EVENT_KIND_OBJECTION_OVERRULED == 8,
+              "event kinds are appended, never renumbered");
+static_assert(CONSENT_TIME_ZONE_LEN == 64 && CONSENT_ERASE_FORCE == 1, "fixed constants");
 
 int main() {
     consent_ledger *ledger = nullptr;

@@ -3,10 +3,22 @@
  * simulation): registry, every event kind, statuses, JSON answers, heads, proofs bound
  * to their event, verification, batch handles and erasure. Event 0 of every ledger is
  * its own `ledger_configured` event, so the caller's events start at 1.
+ *
+ * Then the rules of issue 11 on their own ledgers: the LJMU registry loaded from
+ * examples/ljmu/registry.toml, recipients as registry ids (and the feed trap),
+ * objections, material changes, "consenting as known at", validity counted from a
+ * course start, the ledger's time zone, erasure (refused for an unknown id, forced,
+ * previewed, in bulk, readmitted) and the subject's copy as HTML.
  */
 #include <stdint.h>
 
 #include "test_util.h"
+
+/* The repository's examples folder (run.sh passes it; the default suits a run from
+ * the repository root). */
+#ifndef CONSENT_EXAMPLES_DIR
+#define CONSENT_EXAMPLES_DIR "examples"
+#endif
 
 static int64_t now_ms = 1727776800000; /* 2024-10-01T10:00:00Z */
 static int64_t clock_fn(void *context) {
@@ -29,6 +41,384 @@ static uint64_t size_of(consent_ledger *l) {
     consent_head h;
     EXPECT_OK(consent_get_head(l, &h));
     return h.size;
+}
+
+/* ---- issue 11 ------------------------------------------------------------------- */
+
+/* The clock of the issue-11 ledgers. */
+static int64_t t11 = 1727776800000; /* 2024-10-01T10:00:00Z */
+
+static consent_ledger *simulation(const char *time_zone) {
+    consent_options o;
+    consent_ledger *l = NULL;
+    EXPECT_OK(consent_options_init(&o));
+    o.clock = clock_fn;
+    o.clock_context = &t11;
+    o.time_zone = time_zone;
+    EXPECT_OK(consent_ledger_open_in_memory(&o, &l));
+    return l;
+}
+
+static consent_status status_of(consent_ledger *l, const char *subject, const char *purpose, const char *recipient) {
+    consent_status st;
+    memset(&st, 0, sizeof st);
+    EXPECT_OK(consent_get_status(l, subject, purpose, recipient, &st));
+    return st;
+}
+
+/* Whether `json` holds every one of the NULL-terminated `parts`; prints what is missing. */
+static int has_all(const char *json, const char *const *parts) {
+    int ok = json != NULL;
+    for (; ok && *parts; parts++) {
+        if (!strstr(json, *parts)) {
+            fprintf(stderr, "  missing %s in %.400s\n", *parts, json);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+/* The LJMU registry from examples/ljmu/registry.toml; recipients are its ids. */
+static void registry_and_recipients(void) {
+    consent_ledger *l = simulation(NULL);
+    char *json = NULL;
+    EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, &json));
+    CHECK(has_all(json, (const char *const[]){"\"entries\":[", "\"kind\":\"notice\"", "\"id\":\"jmsu.privacy\"",
+                                               "\"kind\":\"purpose\"", "\"id\":\"jmsu.data-sharing\"",
+                                               "\"new\":true", NULL}));
+    consent_string_free(json);
+    uint64_t loaded = size_of(l);
+    CHECK(loaded > 15);
+    /* Loading it again changes nothing; the report can be left out. */
+    json = NULL;
+    EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, &json));
+    CHECK(json && !strstr(json, "\"new\":true") && strstr(json, "\"new\":false"));
+    consent_string_free(json);
+    EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, NULL));
+    CHECK(size_of(l) == loaded);
+    char zone[CONSENT_TIME_ZONE_LEN];
+    EXPECT_OK(consent_ledger_time_zone(l, zone, sizeof zone));
+    CHECK(strcmp(zone, "Europe/London") == 0);
+
+    /* A question naming `NHS`, or no recipient, is refused; the message lists the ids. */
+    consent_status st;
+    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(strstr(last_message(), "`NHS`") && strstr(last_message(), "student-finance-england, nhs, landlord"));
+    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", NULL, &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(strstr(last_message(), "student-finance-england, nhs, landlord") != NULL);
+
+    /* A grant and a withdrawal for `nhs`: the status for `nhs` says withdrawn. */
+    consent_event_params p;
+    consent_event_ref ref;
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "770010";
+    p.purpose = "wellbeing.share-external";
+    p.recipient = "nhs";
+    p.notice_id = "ljmu.wellbeing";
+    p.notice_version = "1";
+    p.method = CONSENT_METHOD_IN_PERSON;
+    p.recorded_by = "staff:adviser-7";
+    EXPECT_OK(consent_append(l, &p, &ref));
+    st = status_of(l, "770010", "wellbeing.share-external", "nhs");
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.permits && st.event_seq == ref.seq);
+    CHECK(status_of(l, "770010", "wellbeing.share-external", "landlord").state == CONSENT_STATE_NEVER_ASKED);
+    t11 += 60000;
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    p.subject = "770010";
+    p.purpose = "wellbeing.share-external";
+    p.recipient = "nhs";
+    EXPECT_OK(consent_append(l, &p, &ref));
+    st = status_of(l, "770010", "wellbeing.share-external", "nhs");
+    CHECK(st.state == CONSENT_STATE_WITHDRAWN && !st.permits && st.event_seq == ref.seq);
+    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+
+    /* A withdrawal naming `NHS` is never refused: it is recorded purpose-wide, ending
+     * consent for every recipient, and keeps the text as written. */
+    EXPECT_OK(consent_give(l, "770011", "wellbeing.share-external", "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL,
+                           false, NULL, NULL));
+    CHECK(status_of(l, "770011", "wellbeing.share-external", "landlord").state == CONSENT_STATE_GIVEN);
+    p.subject = "770011";
+    p.recipient = "NHS";
+    EXPECT_OK(consent_append_json(l, &p, &json));
+    CHECK(has_all(json, (const char *const[]){"\"kind\":\"withdrawn\"", "\"recipient\":null",
+                                               "\"unlisted_recipient\":\"NHS\"", NULL}));
+    consent_string_free(json);
+    CHECK(status_of(l, "770011", "wellbeing.share-external", "nhs").state == CONSENT_STATE_WITHDRAWN);
+    CHECK(status_of(l, "770011", "wellbeing.share-external", "landlord").state == CONSENT_STATE_WITHDRAWN);
+
+    /* The JMSU feed must ask with its recipient: without one it is refused. */
+    EXPECT_OK(consent_give(l, "770012", "jmsu.data-sharing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL,
+                           NULL));
+    EXPECT(consent_consenting_json(l, "jmsu.data-sharing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
+           CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(strstr(last_message(), "ask about one of them") && strstr(last_message(), "JMSU"));
+    /* A notice that does not cover the purpose cannot back a grant. */
+    EXPECT(consent_give(l, "770012", "jmsu.data-sharing", "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL, false, NULL,
+                        NULL),
+           CONSENT_RESULT_INVALID_CONSENT);
+    EXPECT_OK(consent_consenting_json(l, "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
+    CHECK(has_all(json, (const char *const[]){"\"recipient\":\"JMSU\"", "\"subject\":\"770012\"", NULL}));
+    consent_string_free(json);
+
+    /* A withdrawal on a legitimate-interests purpose is recorded as an objection. */
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    p.subject = "770013";
+    p.purpose = "engagement.monitoring";
+    CHECK(status_of(l, "770013", "engagement.monitoring", NULL).state == CONSENT_STATE_NOT_CONSENT_BASED);
+    EXPECT_OK(consent_append_json(l, &p, &json));
+    CHECK(has_all(json, (const char *const[]){"\"kind\":\"objected\"", "\"asked_as\":\"withdrawn\"", NULL}));
+    consent_string_free(json);
+    st = status_of(l, "770013", "engagement.monitoring", NULL);
+    CHECK(st.state == CONSENT_STATE_OBJECTED && !st.permits && st.lawful_basis == 'f');
+    CHECK(st.granted_under_version == 0); /* the deciding event is not a grant */
+    /* consent_withdraw does the same. */
+    EXPECT_OK(consent_withdraw(l, "770014", "engagement.monitoring", NULL, NULL));
+    CHECK(status_of(l, "770014", "engagement.monitoring", NULL).state == CONSENT_STATE_OBJECTED);
+    /* A person may overrule the objection (compelling legitimate grounds); not the
+     * subject, and never on a purpose that rests on consent. */
+    p.kind = CONSENT_EVENT_KIND_OBJECTION_OVERRULED;
+    p.recorded_by = NULL;
+    consent_result r = consent_append(l, &p, &ref);
+    CHECK(r == CONSENT_RESULT_INVALID_ARGUMENT || r == CONSENT_RESULT_INVALID_CONSENT);
+    p.recorded_by = "staff:dpo-01";
+    EXPECT_OK(consent_append(l, &p, &ref));
+    st = status_of(l, "770013", "engagement.monitoring", NULL);
+    CHECK(st.state == CONSENT_STATE_NOT_CONSENT_BASED && st.permits && st.event_seq == ref.seq);
+    p.purpose = "jmsu.marketing";
+    r = consent_append(l, &p, &ref);
+    CHECK(r == CONSENT_RESULT_INVALID_ARGUMENT || r == CONSENT_RESULT_INVALID_CONSENT);
+
+    /* The subject's copy as HTML names the purpose by its title. */
+    EXPECT_OK(consent_export_subject_html(l, "770011", &json));
+    CHECK(has_all(json, (const char *const[]){"<html", "Sharing with an organisation outside the University",
+                                               "Student Advice and Wellbeing service privacy notice", NULL}));
+    consent_string_free(json);
+    EXPECT_OK(consent_verify(l, &(consent_verify_report){0}));
+    consent_ledger_free(l);
+}
+
+/* A material change of purpose: earlier grants need renewal. */
+static void material_change(void) {
+    consent_ledger *l = simulation(NULL);
+    const char *const projects[] = {"jmsu.project.*"};
+    uint32_t version = 0;
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}",
+        &version));
+    CHECK(version == 1);
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.projects", "1", "JMSU projects", "We keep your details ...",
+                                           "JMSU", projects, 1));
+    consent_event_ref grant;
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
+                           NULL, &grant));
+    consent_status st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 1 && st.granted_under_version == 1);
+
+    /* A new title is not material. */
+    t11 += DAY;
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
+        "\"lawful_basis\":\"a\"}", &version));
+    CHECK(version == 2);
+    st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 2 && st.granted_under_version == 1);
+
+    /* The owner declares a change the fields do not show: the grant needs renewal. */
+    int64_t before_change = t11;
+    t11 += DAY;
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
+        "\"lawful_basis\":\"a\",\"renew_consent\":true}", &version));
+    CHECK(version == 3);
+    char *json = NULL;
+    EXPECT_OK(consent_purpose_json(l, "jmsu.project.green-week", &json));
+    CHECK(json && strstr(json, "\"material_change\":[\"declared\"]"));
+    consent_string_free(json);
+    st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
+    CHECK(CONSENT_STATE_NEEDS_RENEWAL == 11);
+    CHECK(st.state == CONSENT_STATE_NEEDS_RENEWAL && !st.permits);
+    CHECK(st.purpose_version == 3 && st.granted_under_version == 1);
+    CHECK(st.has_event && strcmp(st.event_id, grant.id) == 0 && st.since_ms == t11);
+    EXPECT_OK(consent_get_status_json(l, "s-1", "jmsu.project.green-week", NULL, CONSENT_TIME_ABSENT,
+                                      CONSENT_TIME_ABSENT, &json));
+    CHECK(has_all(json, (const char *const[]){"\"state\":\"needs_renewal\"", "\"granted_under_version\":1", NULL}));
+    consent_string_free(json);
+    /* Before the change it permitted, under version 2. */
+    EXPECT_OK(consent_get_status_at(l, "s-1", "jmsu.project.green-week", NULL, before_change, CONSENT_TIME_ABSENT,
+                                    &st));
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 2 && st.granted_under_version == 1);
+    EXPECT_OK(consent_consenting_json(l, "jmsu.project.green-week", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                                      &json));
+    CHECK(json && strstr(json, "\"subjects\":[]"));
+    consent_string_free(json);
+    /* A new grant renews. */
+    t11 += 60000;
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
+                           NULL, &grant));
+    st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.permits && st.granted_under_version == 3);
+
+    /* Adding a recipient is material too. */
+    t11 += DAY;
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
+        "\"lawful_basis\":\"a\",\"recipients\":[\"merseyside-recycling\"]}", &version));
+    CHECK(version == 4);
+    st = status_of(l, "s-1", "jmsu.project.green-week", "merseyside-recycling");
+    CHECK(st.state == CONSENT_STATE_NEEDS_RENEWAL && st.purpose_version == 4 && st.granted_under_version == 3);
+    consent_ledger_free(l);
+}
+
+/* "Who was consenting on 2 October, as the ledger knew it on 3 October?" */
+static void consenting_as_known_at(void) {
+    consent_ledger *l = simulation(NULL);
+    const char *const reps[] = {"jmsu.course-rep"};
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.course-rep\",\"title\":\"Course reps\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\","
+        "\"validity\":{\"kind\":\"course_year\"}}", NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", reps, 1));
+    /* A paper form signed on 1 October, typed in on 5 October. */
+    t11 = 1728126000000; /* 2024-10-05T11:00:00Z */
+    consent_event_params p;
+    consent_event_ref ref;
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "770003";
+    p.purpose = "jmsu.course-rep";
+    p.notice_id = "jmsu.privacy";
+    p.notice_version = "1";
+    p.method = CONSENT_METHOD_PAPER;
+    p.recorded_by = "staff:jmsu-0042";
+    p.effective_at_ms = 1727784000000; /* 2024-10-01T12:00:00Z */
+    /* Validity counted from the course start, 23 September (local midnight, BST). */
+    p.validity_from_ms = 1727046000000; /* 2024-09-22T23:00:00Z */
+    EXPECT_OK(consent_append(l, &p, &ref));
+    CHECK(ref.expires_at_ms == 1758582000000); /* 2025-09-23 00:00 in Liverpool */
+    char *json = NULL;
+    EXPECT_OK(consent_event_json(l, ref.id, &json));
+    CHECK(json && strstr(json, "\"validity_from\":\"2024-09-22T23:00:00"));
+    consent_string_free(json);
+
+    int64_t oct2 = 1727870400000, oct3 = 1727956800000;
+    EXPECT_OK(consent_consenting_json(l, "jmsu.course-rep", NULL, oct2, oct3, &json));
+    CHECK(has_all(json, (const char *const[]){"\"subjects\":[]", "\"as_known_at\":\"2024-10-03T12:00:00", NULL}));
+    consent_string_free(json);
+    EXPECT_OK(consent_consenting_json(l, "jmsu.course-rep", NULL, oct2, CONSENT_TIME_ABSENT, &json));
+    CHECK(has_all(json, (const char *const[]){"\"subject\":\"770003\"", "\"as_known_at\":\"2024-10-05T11:00:00", NULL}));
+    consent_string_free(json);
+    EXPECT_OK(consent_consenting_json(l, "jmsu.course-rep", NULL, 1758582000000 - 1, CONSENT_TIME_ABSENT, &json));
+    CHECK(json && strstr(json, "\"subject\":\"770003\""));
+    consent_string_free(json);
+    EXPECT_OK(consent_consenting_json(l, "jmsu.course-rep", NULL, 1758582000000, CONSENT_TIME_ABSENT, &json));
+    CHECK(json && strstr(json, "\"subjects\":[]"));
+    consent_string_free(json);
+    consent_ledger_free(l);
+    t11 = 1727776800000;
+}
+
+/* The academic year ends at local midnight in the ledger's time zone. */
+static void time_zones(void) {
+    static const char *const ZONES[] = {NULL, "America/New_York"};
+    static const int64_t LAPSES[] = {1754002800000 /* 2025-07-31T23:00Z */, 1754020800000 /* 2025-08-01T04:00Z */};
+    for (int i = 0; i < 2; i++) {
+        consent_ledger *l = simulation(ZONES[i]);
+        char zone[CONSENT_TIME_ZONE_LEN];
+        EXPECT_OK(consent_ledger_time_zone(l, zone, sizeof zone));
+        CHECK(strcmp(zone, ZONES[i] ? ZONES[i] : "Europe/London") == 0);
+        const char *const marketing[] = {"jmsu.marketing"};
+        EXPECT_OK(consent_register_purpose_json(l,
+            "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\","
+            "\"validity\":{\"kind\":\"academic_year\"}}", NULL));
+        EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
+        consent_event_ref ref;
+        EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL,
+                               &ref));
+        CHECK(ref.expires_at_ms == LAPSES[i]);
+        consent_ledger_free(l);
+    }
+}
+
+/* Erasure: an unknown id is refused unless forced; a preview, a bulk run, a readmission. */
+static void erasure_and_readmission(void) {
+    consent_ledger *l = simulation(NULL);
+    const char *const marketing[] = {"jmsu.marketing"};
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
+    consent_event_ref a, b;
+    EXPECT_OK(consent_give(l, "s-a", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, &a));
+    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, &b));
+    EXPECT_OK(consent_withdraw(l, "s-b", "jmsu.marketing", NULL, NULL));
+    uint64_t before = size_of(l);
+
+    /* An id with no events: most likely mistyped, so refused unless forced. */
+    consent_erasure_report er;
+    er.seq = 4242;
+    EXPECT(consent_erase_subject(l, "s-typo", "retention ended", "staff:dpo-01", &er), CONSENT_RESULT_NOT_FOUND);
+    CHECK(strstr(last_message(), "force") != NULL && er.seq == 4242 && size_of(l) == before);
+    EXPECT_OK(consent_erase_subject_with(l, "s-typo", "retention ended", "staff:dpo-01", CONSENT_ERASE_FORCE, &er));
+    CHECK(er.events_erased == 0 && er.seq == before && er.wal_truncated);
+    CHECK(status_of(l, "s-typo", "jmsu.marketing", NULL).state == CONSENT_STATE_ERASED);
+    EXPECT(consent_erase_subject_with(l, "s-typo", "again", "staff:dpo-01", CONSENT_ERASE_FORCE, NULL),
+           CONSENT_RESULT_SUBJECT_ERASED);
+
+    /* A preview writes nothing. */
+    char *json = NULL;
+    before = size_of(l);
+    EXPECT_OK(consent_erasure_preview_json(l, "s-b", &json));
+    CHECK(has_all(json, (const char *const[]){"\"already_erased\":false", b.id, "\"withdrawn\"", NULL}));
+    consent_string_free(json);
+    EXPECT_OK(consent_erasure_preview_json(l, "s-typo", &json));
+    CHECK(has_all(json, (const char *const[]){"\"already_erased\":true", "\"events\":[]", NULL}));
+    consent_string_free(json);
+    CHECK(size_of(l) == before);
+
+    /* A bulk run reports every id, in order. */
+    const char *const ids[] = {"s-b", "s-nobody", "s-typo", " s-a"};
+    EXPECT_OK(consent_erase_subjects_json(l, ids, 4, "retention ended", "system:retention", 0, &json));
+    CHECK(has_all(json, (const char *const[]){
+        "{\"subject\":\"s-b\",\"outcome\":\"erased\"", "\"events_erased\":2",
+        "{\"subject\":\"s-nobody\",\"outcome\":\"unknown\"}",
+        "{\"subject\":\"s-typo\",\"outcome\":\"already_erased\"}",
+        "{\"subject\":\" s-a\",\"outcome\":\"failed\",\"error\":", "\"wal_truncated\":true", NULL}));
+    CHECK(json && strstr(json, "s-b") < strstr(json, "s-nobody") && strstr(json, "s-nobody") < strstr(json, "s-typo"));
+    consent_string_free(json);
+    CHECK(size_of(l) == before + 1);
+    EXPECT_OK(consent_erase_subjects_json(l, (const char *const[]){"s-nobody"}, 1, "retention ended",
+                                          "system:retention", CONSENT_ERASE_FORCE, &json));
+    CHECK(json && strstr(json, "{\"subject\":\"s-nobody\",\"outcome\":\"erased\""));
+    consent_string_free(json);
+    EXPECT_OK(consent_erase_subjects_json(l, NULL, 0, "retention ended", "system:retention", 0, &json));
+    CHECK(json && strstr(json, "\"outcomes\":[]"));
+    consent_string_free(json);
+    CHECK(status_of(l, "s-a", "jmsu.marketing", NULL).state == CONSENT_STATE_GIVEN);
+
+    /* A returning student: readmitted, they may consent again. */
+    EXPECT(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, NULL),
+           CONSENT_RESULT_SUBJECT_ERASED);
+    EXPECT(consent_readmit_subject(l, "s-b", "enrolled again", NULL, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_readmit_subject(l, "s-b", " ", "system:sis", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    consent_event_ref back;
+    t11 += DAY;
+    EXPECT_OK(consent_readmit_subject(l, "s-b", "enrolled again", "system:sis", &back));
+    CHECK(strlen(back.id) == 36 && back.seq == size_of(l) - 1 && back.recorded_at_ms == t11);
+    EXPECT(consent_readmit_subject(l, "s-b", "enrolled again", "system:sis", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(status_of(l, "s-b", "jmsu.marketing", NULL).state == CONSENT_STATE_NEVER_ASKED);
+    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, NULL));
+    CHECK(status_of(l, "s-b", "jmsu.marketing", NULL).state == CONSENT_STATE_GIVEN);
+    EXPECT_OK(consent_history_json(l, "s-b", &json));
+    CHECK(has_all(json, (const char *const[]){"\"subject_erased\"", "\"subject_readmitted\"", "\"given\"", NULL}));
+    consent_string_free(json);
+    /* ...and may be erased again. */
+    EXPECT_OK(consent_erase_subject(l, "s-b", "left again", "staff:dpo-01", &er));
+    CHECK(er.events_erased == 1);
+    consent_verify_report rep;
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok);
+    consent_ledger_free(l);
 }
 
 int main(void) {
@@ -66,9 +456,11 @@ int main(void) {
         "{\"id\":\"engagement\",\"title\":\"My Engagement\",\"controller\":\"LJMU\",\"lawful_basis\":\"f\"}", NULL));
     EXPECT_OK(consent_register_notice_json(l,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
+        "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
         "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"));
     EXPECT(consent_register_notice_json(l,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
+        "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
         "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000002\"}"),
         CONSENT_RESULT_CONFLICT);
     EXPECT_OK(consent_purposes_json(l, &json));
@@ -78,7 +470,7 @@ int main(void) {
     CHECK(json && strstr(json, "\"lawful_basis\":\"f\""));
     consent_string_free(json);
     EXPECT_OK(consent_notices_json(l, &json));
-    CHECK(json && strstr(json, "ljmu.wellbeing"));
+    CHECK(json && strstr(json, "ljmu.wellbeing") && strstr(json, "\"purposes\":[\"wellbeing.share-external\"]"));
     consent_string_free(json);
     CHECK(size_of(l) == 4);
 
@@ -107,6 +499,7 @@ int main(void) {
     p.source_id = NULL;
     p.recipient = "a landlord";
     EXPECT(consent_append(l, &p, &again), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(strstr(last_message(), "NHS, SFE") != NULL); /* the message lists the valid ids */
     expect_state(l, "s-1", "wellbeing.share-external", "NHS", CONSENT_STATE_GIVEN);
     expect_state(l, "s-1", "wellbeing.share-external", "SFE", CONSENT_STATE_NEVER_ASKED);
 
@@ -115,6 +508,7 @@ int main(void) {
     CHECK(st.permits && st.lawful_basis == 'a' && st.purpose_version == 1 && st.has_event);
     CHECK(strcmp(st.event_id, nhs.id) == 0 && st.event_seq == nhs.seq);
     CHECK(st.until_ms == now_ms + 30 * DAY && st.has_notice && st.notice_sha256[31] == 1);
+    CHECK(st.granted_under_version == 1);
     EXPECT_OK(consent_get_status_json(l, "s-1", "wellbeing.share-external", "NHS", CONSENT_TIME_ABSENT,
                                       CONSENT_TIME_ABSENT, &json));
     CHECK(json && strstr(json, "\"state\":\"given\"") && strstr(json, "\"version\":\"2024-09\""));
@@ -126,7 +520,7 @@ int main(void) {
     EXPECT_OK(consent_append_json(l, &(consent_event_params){
         CONSENT_EVENT_KIND_NOTICE_SERVED, "s-2", "wellbeing.share-external", NULL, "ljmu.wellbeing", "2024-09",
         false, CONSENT_METHOD_PORTAL, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL,
-        "{\"page\":\"consent-form\"}", NULL}, &json));
+        "{\"page\":\"consent-form\"}", NULL, CONSENT_TIME_ABSENT}, &json));
     CHECK(json && strstr(json, "\"notice_served\"") && strstr(json, "consent-form"));
     consent_string_free(json);
 
@@ -139,14 +533,17 @@ int main(void) {
     consent_string_free(json);
 
     /* ---- refuse, withdraw, revoke, object ---- */
+    /* Without a recipient, an event covers every recipient the purpose lists; a
+     * question about it names one of them. */
     EXPECT_OK(consent_refuse(l, "s-3", "wellbeing.share-external", CONSENT_METHOD_PHONE, NULL, NULL));
-    expect_state(l, "s-3", "wellbeing.share-external", NULL, CONSENT_STATE_REFUSED);
+    expect_state(l, "s-3", "wellbeing.share-external", "NHS", CONSENT_STATE_REFUSED);
     EXPECT_OK(consent_withdraw(l, "s-4", "wellbeing.share-external", NULL, NULL)); /* nothing to withdraw: recorded */
-    expect_state(l, "s-4", "wellbeing.share-external", NULL, CONSENT_STATE_WITHDRAWN);
+    expect_state(l, "s-4", "wellbeing.share-external", "SFE", CONSENT_STATE_WITHDRAWN);
     EXPECT_OK(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
                            false, NULL, NULL));
+    expect_state(l, "s-5", "wellbeing.share-external", "SFE", CONSENT_STATE_GIVEN);
     EXPECT_OK(consent_revoke(l, "s-5", "wellbeing.share-external", "system:sis", NULL));
-    expect_state(l, "s-5", "wellbeing.share-external", NULL, CONSENT_STATE_REVOKED);
+    expect_state(l, "s-5", "wellbeing.share-external", "NHS", CONSENT_STATE_REVOKED);
     expect_state(l, "s-6", "engagement", NULL, CONSENT_STATE_NOT_CONSENT_BASED);
     EXPECT(consent_give(l, "s-6", "engagement", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, false, NULL,
                         NULL),
@@ -157,10 +554,14 @@ int main(void) {
     /* ---- consenting, history, change feed, export ---- */
     EXPECT_OK(consent_give(l, "s-7", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
                            false, NULL, NULL));
-    EXPECT_OK(consent_consenting_json(l, "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT, &json));
+    EXPECT(consent_consenting_json(l, "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                                   &json),
+           CONSENT_RESULT_UNKNOWN_RECIPIENT); /* the feed trap: ask about a recipient */
+    EXPECT_OK(consent_consenting_json(l, "wellbeing.share-external", "SFE", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                                      &json));
     CHECK(json && strstr(json, "\"s-7\"") && !strstr(json, "\"s-5\""));
     consent_string_free(json);
-    EXPECT_OK(consent_consenting_json(l, "wellbeing.share-external", "NHS", now_ms - DAY, &json));
+    EXPECT_OK(consent_consenting_json(l, "wellbeing.share-external", "NHS", now_ms - DAY, CONSENT_TIME_ABSENT, &json));
     CHECK(json && strstr(json, "\"subjects\":[]")); /* s-1's NHS grant was invalidated, retroactively */
     consent_string_free(json);
     EXPECT_OK(consent_history_json(l, "s-1", &json));
@@ -286,9 +687,12 @@ int main(void) {
         "{\"id\":\"alumni.news\",\"title\":\"Alumni newsletter\",\"controller\":\"LJMU\",\"lawful_basis\":\"a\"}",
         &version));
     CHECK(version == 1);
-    EXPECT_OK(consent_batch_register_notice_text(b, "ljmu.alumni", "2024-09", "Alumni notice", "We will email you."));
+    const char *const alumni[] = {"alumni.news"};
+    EXPECT_OK(consent_batch_register_notice_text(b, "ljmu.alumni", "2024-09", "Alumni notice", "We will email you.",
+                                                 "LJMU", alumni, 1));
     EXPECT(consent_batch_register_notice_json(b,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
+        "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
         "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000003\"}"),
         CONSENT_RESULT_CONFLICT);
     EXPECT_OK(consent_event_params_init(&p));
@@ -308,7 +712,7 @@ int main(void) {
     consent_batch_free(b);
     CHECK(size_of(l) == before + 4);
     expect_state(l, "s-8", "alumni.news", NULL, CONSENT_STATE_GIVEN);
-    expect_state(l, "s-9", "wellbeing.share-external", NULL, CONSENT_STATE_WITHDRAWN);
+    expect_state(l, "s-9", "wellbeing.share-external", "NHS", CONSENT_STATE_WITHDRAWN);
 
     /* A batch freed while open is rolled back. */
     EXPECT_OK(consent_batch_begin(l, &b));
@@ -322,7 +726,7 @@ int main(void) {
     EXPECT_OK(consent_erase_subject(l, "s-5", "six years after leaving", "system:retention", &er));
     CHECK(er.events_erased == 2 && strlen(er.event_id) == 36 && er.seq == before + 4);
     CHECK(er.wal_truncated); /* in memory: nothing can pin the erased values */
-    expect_state(l, "s-5", "wellbeing.share-external", NULL, CONSENT_STATE_ERASED);
+    expect_state(l, "s-5", "wellbeing.share-external", "NHS", CONSENT_STATE_ERASED);
     EXPECT(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
                         false, NULL, NULL),
            CONSENT_RESULT_SUBJECT_ERASED);
@@ -362,5 +766,11 @@ int main(void) {
     EXPECT(consent_batch_commit(b), CONSENT_RESULT_CLOSED);
     consent_batch_free(b);
     consent_ledger_free(m);
+
+    registry_and_recipients();
+    material_change();
+    consenting_as_known_at();
+    time_zones();
+    erasure_and_readmission();
     return finish("test_api");
 }

@@ -20,12 +20,15 @@ static const char *BAD_UTF8 = "s-\xff\xfe";
 
 static const char *PURPOSE =
     "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}";
+/* What the JMSU notice covers: every JMSU purpose. */
+static const char *const JMSU_PURPOSES[] = {"jmsu.*"};
 
 static consent_ledger *fresh_ledger(void) {
     consent_ledger *l = NULL;
     EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text"));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU",
+                                           JMSU_PURPOSES, 1));
     EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
                            NULL, NULL));
     return l;
@@ -63,11 +66,16 @@ static void null_arguments(consent_ledger *l) {
     CHECK(version == 77);
     EXPECT(consent_register_notice_json(NULL, "{}"), NUL_ARG);
     EXPECT(consent_register_notice_json(l, NULL), NUL_ARG);
-    EXPECT(consent_register_notice_text(NULL, "n", "1", "t", "x"), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, NULL, "1", "t", "x"), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", NULL, "t", "x"), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", NULL, "x"), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 1), NUL_ARG);
+    const char *const with_null[] = {"jmsu.marketing", NULL};
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", with_null, 2), NUL_ARG);
+    CHECK(strstr(last_message(), "purposes[1]") != NULL);
     EXPECT(consent_purpose_json(NULL, "jmsu.marketing", &json), NUL_ARG);
     EXPECT(consent_purpose_json(l, NULL, &json), NUL_ARG);
     EXPECT(consent_purpose_json(l, "jmsu.marketing", NULL), NUL_ARG);
@@ -129,14 +137,19 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_event_json(NULL, "00000000-0000-0000-0000-000000000000", &json), NUL_ARG);
     EXPECT(consent_event_json(l, NULL, &json), NUL_ARG);
     EXPECT(consent_event_json(l, "00000000-0000-0000-0000-000000000000", NULL), NUL_ARG);
-    EXPECT(consent_consenting_json(NULL, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, &json), NUL_ARG);
-    EXPECT(consent_consenting_json(l, NULL, NULL, CONSENT_TIME_ABSENT, &json), NUL_ARG);
-    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_consenting_json(NULL, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
+           NUL_ARG);
+    EXPECT(consent_consenting_json(l, NULL, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
+           NUL_ARG);
     EXPECT(consent_changes_since_json(NULL, 0, 10, &json), NUL_ARG);
     EXPECT(consent_changes_since_json(l, 0, 10, NULL), NUL_ARG);
     EXPECT(consent_export_subject_json(NULL, "s-1", &json), NUL_ARG);
     EXPECT(consent_export_subject_json(l, NULL, &json), NUL_ARG);
     EXPECT(consent_export_subject_json(l, "s-1", NULL), NUL_ARG);
+    EXPECT(consent_export_subject_html(NULL, "s-1", &json), NUL_ARG);
+    EXPECT(consent_export_subject_html(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_export_subject_html(l, "s-1", NULL), NUL_ARG);
     CHECK(json == NULL);
 
     EXPECT(consent_get_head(NULL, &head), NUL_ARG);
@@ -171,6 +184,26 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_erase_subject(NULL, "s-1", "retention", "system:ret", &er), NUL_ARG);
     EXPECT(consent_erase_subject(l, NULL, "retention", "system:ret", &er), NUL_ARG);
     EXPECT(consent_erase_subject(l, "s-1", NULL, "system:ret", &er), NUL_ARG);
+    EXPECT(consent_erase_subject_with(NULL, "s-1", "retention", "system:ret", CONSENT_ERASE_FORCE, &er), NUL_ARG);
+    EXPECT(consent_erase_subject_with(l, NULL, "retention", "system:ret", CONSENT_ERASE_FORCE, &er), NUL_ARG);
+    EXPECT(consent_erase_subject_with(l, "s-1", NULL, "system:ret", CONSENT_ERASE_FORCE, &er), NUL_ARG);
+    EXPECT(consent_erasure_preview_json(NULL, "s-1", &json), NUL_ARG);
+    EXPECT(consent_erasure_preview_json(l, NULL, &json), NUL_ARG);
+    EXPECT(consent_erasure_preview_json(l, "s-1", NULL), NUL_ARG);
+    const char *const ids[] = {"s-1", NULL};
+    EXPECT(consent_erase_subjects_json(NULL, ids, 1, "retention", "system:ret", 0, &json), NUL_ARG);
+    EXPECT(consent_erase_subjects_json(l, NULL, 1, "retention", "system:ret", 0, &json), NUL_ARG);
+    EXPECT(consent_erase_subjects_json(l, ids, 2, "retention", "system:ret", 0, &json), NUL_ARG);
+    CHECK(strstr(last_message(), "subjects[1]") != NULL);
+    EXPECT(consent_erase_subjects_json(l, ids, 1, NULL, "system:ret", 0, &json), NUL_ARG);
+    EXPECT(consent_erase_subjects_json(l, ids, 1, "retention", "system:ret", 0, NULL), NUL_ARG);
+    EXPECT(consent_readmit_subject(NULL, "s-1", "enrolled again", "system:sis", &ref), NUL_ARG);
+    EXPECT(consent_readmit_subject(l, NULL, "enrolled again", "system:sis", &ref), NUL_ARG);
+    EXPECT(consent_readmit_subject(l, "s-1", NULL, "system:sis", &ref), NUL_ARG);
+    EXPECT(consent_registry_load(NULL, "registry.toml", NULL, &json), NUL_ARG);
+    EXPECT(consent_registry_load(l, NULL, NULL, &json), NUL_ARG);
+    EXPECT(consent_ledger_time_zone(NULL, buf, sizeof buf), NUL_ARG);
+    EXPECT(consent_ledger_time_zone(l, NULL, sizeof buf), NUL_ARG);
     EXPECT(consent_checkpoint(NULL, &done), NUL_ARG);
     EXPECT(consent_complete_erasures(NULL, 0, &done), NUL_ARG);
     EXPECT(consent_ledger_is_simulated(NULL, &done), NUL_ARG);
@@ -182,7 +215,7 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_batch_append(NULL, &p, &ref), NUL_ARG);
     EXPECT(consent_batch_register_purpose_json(NULL, PURPOSE, &version), NUL_ARG);
     EXPECT(consent_batch_register_notice_json(NULL, "{}"), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(NULL, "n", "1", "t", "x"), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
     EXPECT(consent_batch_get_head(NULL, &head), NUL_ARG);
     EXPECT(consent_batch_commit(NULL), NUL_ARG);
     EXPECT(consent_batch_rollback(NULL), NUL_ARG);
@@ -191,10 +224,12 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_batch_append(batch, NULL, &ref), NUL_ARG);
     EXPECT(consent_batch_register_purpose_json(batch, NULL, &version), NUL_ARG);
     EXPECT(consent_batch_register_notice_json(batch, NULL), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, NULL, "1", "t", "x"), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", NULL, "t", "x"), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", NULL, "x"), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", "JMSU", NULL, 1), NUL_ARG);
     EXPECT(consent_batch_get_head(batch, NULL), NUL_ARG);
     EXPECT_OK(consent_batch_rollback(batch));
     consent_batch_free(batch);
@@ -218,12 +253,58 @@ static void bad_utf8_and_values(consent_ledger *l) {
     EXPECT(consent_register_purpose_json(l, "{\"id\":\"\xc3\x28\"}", NULL), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", BAD_UTF8, &ref), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_head_parse(BAD_UTF8, &(consent_head){0, {0}}), CONSENT_RESULT_INVALID_UTF8);
+    const char *const bad_purposes[] = {"jmsu.marketing", BAD_UTF8};
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", bad_purposes, 2), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", BAD_UTF8, JMSU_PURPOSES, 1),
+           CONSENT_RESULT_INVALID_UTF8);
+    const char *const bad_ids[] = {BAD_UTF8};
+    EXPECT(consent_erase_subjects_json(l, bad_ids, 1, "retention", "system:ret", 0, &json),
+           CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_export_subject_html(l, BAD_UTF8, &json), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_erasure_preview_json(l, BAD_UTF8, &json), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_readmit_subject(l, BAD_UTF8, "back", "system:sis", &ref), CONSENT_RESULT_INVALID_UTF8);
+
+    /* A notice must say whose it is and which purposes it covers; a grant may only name
+     * a notice that covers its purpose. */
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 0),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 0), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", " ", JMSU_PURPOSES, 1),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    const char *const star[] = {"jmsu*"};
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", star, 1), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_json(l,
+        "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"purposes\":[\"jmsu.marketing\"],"
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"),
+        CONSENT_RESULT_INVALID_ARGUMENT); /* no controller */
+    EXPECT(consent_register_notice_json(l,
+        "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"controller\":\"JMSU\",\"purposes\":[],"
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"),
+        CONSENT_RESULT_INVALID_ARGUMENT); /* no purposes */
+    {
+        consent_ledger *m = NULL;
+        const char *const only_marketing[] = {"jmsu.marketing"};
+        EXPECT_OK(consent_ledger_open_in_memory(NULL, &m));
+        EXPECT_OK(consent_register_purpose_json(m, PURPOSE, NULL));
+        EXPECT_OK(consent_register_purpose_json(m,
+            "{\"id\":\"jmsu.course-rep\",\"title\":\"Course reps\",\"controller\":\"JMSU\","
+            "\"lawful_basis\":\"a\"}", NULL));
+        EXPECT_OK(consent_register_notice_text(m, "jmsu.marketing-notice", "1", "Marketing", "We email offers.",
+                                               "JMSU", only_marketing, 1));
+        EXPECT(consent_give(m, "s-1", "jmsu.course-rep", "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL, false,
+                            NULL, &ref),
+               CONSENT_RESULT_INVALID_CONSENT);
+        CHECK(strstr(last_message(), "does not cover") != NULL);
+        EXPECT_OK(consent_give(m, "s-1", "jmsu.marketing", "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL,
+                               false, NULL, &ref));
+        consent_ledger_free(m);
+    }
 
     /* Unknown purpose, notice, recipient, actor, and malformed values. */
     EXPECT(consent_give(l, "s-2", "no.such.purpose", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
            CONSENT_RESULT_UNKNOWN_PURPOSE);
     EXPECT(consent_get_status(l, "s-2", "no.such.purpose", NULL, &st), CONSENT_RESULT_UNKNOWN_PURPOSE);
-    EXPECT(consent_consenting_json(l, "no.such.purpose", NULL, CONSENT_TIME_ABSENT, &json),
+    EXPECT(consent_consenting_json(l, "no.such.purpose", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
            CONSENT_RESULT_UNKNOWN_PURPOSE);
     EXPECT(consent_purpose_json(l, "no.such.purpose", &json), CONSENT_RESULT_UNKNOWN_PURPOSE);
     EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "1999", 1, false, NULL, &ref),
@@ -286,7 +367,16 @@ static void bad_utf8_and_values(consent_ledger *l) {
            CONSENT_RESULT_INVALID_TIME);
     EXPECT(consent_get_status_json(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, 0, &json),
            CONSENT_RESULT_INVALID_TIME);
-    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, -CONSENT_TIME_MAX, &json), CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, -CONSENT_TIME_MAX, CONSENT_TIME_ABSENT, &json),
+           CONSENT_RESULT_INVALID_TIME);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, INT64_MAX, &json),
+           CONSENT_RESULT_INVALID_TIME);
+    p.expires_at_ms = CONSENT_TIME_ABSENT;
+    p.validity_from_ms = CONSENT_TIME_MAX + 1;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
+    p.validity_from_ms = 0; /* a validity start on a withdrawal */
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    p.validity_from_ms = CONSENT_TIME_ABSENT;
     CHECK(st.event_seq == 4242);
     CHECK(json == NULL);
 
@@ -301,6 +391,46 @@ static void bad_utf8_and_values(consent_ledger *l) {
     EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(other == NULL);
     EXPECT(consent_ledger_open("", NULL, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+
+    /* Time zones are IANA names from the bundled database. */
+    EXPECT_OK(consent_options_init(&o));
+    CHECK(o.time_zone == NULL);
+    o.time_zone = "Mars/Olympus_Mons";
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_message(), "time zone") != NULL);
+    o.time_zone = "";
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_ARGUMENT);
+    o.time_zone = BAD_UTF8;
+    EXPECT(consent_ledger_open_in_memory(&o, &other), CONSENT_RESULT_INVALID_UTF8);
+    CHECK(other == NULL);
+    char zone[CONSENT_TIME_ZONE_LEN] = "untouched";
+    EXPECT(consent_ledger_time_zone(l, zone, 5), CONSENT_RESULT_BUFFER_TOO_SMALL);
+    CHECK(strcmp(zone, "untouched") == 0);
+    EXPECT_OK(consent_ledger_time_zone(l, zone, sizeof zone));
+    CHECK(strcmp(zone, "Europe/London") == 0);
+
+    /* Erasure flags other than CONSENT_ERASE_FORCE; an erasure of an id with no events. */
+    EXPECT(consent_erase_subject_with(l, "s-1", "retention", "system:ret", 2, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_erase_subject_with(l, "s-1", "retention", "system:ret", 0xffffffffu, NULL),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_erase_subjects_json(l, NULL, 0, "retention", "system:ret", 4, &json),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_erase_subject(l, "s-never-seen", "retention", "system:ret", NULL), CONSENT_RESULT_NOT_FOUND);
+    EXPECT(consent_readmit_subject(l, "s-1", "enrolled again", "system:sis", NULL),
+           CONSENT_RESULT_INVALID_ARGUMENT); /* not erased */
+
+    /* A registry file that is not there, or not a registry. */
+    EXPECT(consent_registry_load(l, "/nonexistent/registry.toml", NULL, &json), CONSENT_RESULT_IO);
+    EXPECT(consent_registry_load(l, "", NULL, &json), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_registry_load(l, "/dev/null", "", &json), CONSENT_RESULT_INVALID_ARGUMENT);
+
+    /* An event dated more than 366 days ahead of now. */
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_WITHDRAWN;
+    p.subject = "s-1";
+    p.purpose = "jmsu.marketing";
+    p.effective_at_ms = CONSENT_TIME_MAX - 1000;
+    EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
 
     /* Key options that do not fit together. */
     EXPECT_OK(consent_options_init(&o));
@@ -343,6 +473,89 @@ static void bad_utf8_and_values(consent_ledger *l) {
     CHECK(json == NULL);
 }
 
+/* Expects `call` to fail with CONSENT_RESULT_UNKNOWN_RECIPIENT and a message that
+ * names the purpose and lists every valid id (or says it lists none). */
+#define EXPECT_UNKNOWN_RECIPIENT(call, listed)                                         \
+    do {                                                                               \
+        EXPECT(call, CONSENT_RESULT_UNKNOWN_RECIPIENT);                                \
+        CHECK(strstr(last_message(), "wellbeing.") != NULL);                           \
+        if (!strstr(last_message(), listed)) {                                         \
+            fprintf(stderr, "  message \"%s\" does not list %s\n", last_message(), listed); \
+        }                                                                              \
+        CHECK(strstr(last_message(), listed) != NULL);                                 \
+    } while (0)
+
+/* Recipients are registry ids, compared exactly: a question or an event naming one
+ * the purpose does not list is refused, and so is a question without a recipient on a
+ * purpose that lists some (the feed trap); the message lists the valid ids. */
+static void unknown_recipients(void) {
+    consent_ledger *l = NULL;
+    consent_status st;
+    consent_event_ref ref;
+    consent_event_params p;
+    char *json = NULL;
+    st.event_seq = 4242;
+    const char *const covers[] = {"wellbeing.*"};
+    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing with an organisation outside the University\","
+        "\"controller\":\"LJMU Student Advice and Wellbeing\",\"lawful_basis\":\"a\","
+        "\"recipients\":[\"student-finance-england\",\"nhs\",\"landlord\"]}", NULL));
+    EXPECT_OK(consent_register_purpose_json(l,
+        "{\"id\":\"wellbeing.special-category\",\"title\":\"Medical information\","
+        "\"controller\":\"LJMU Student Advice and Wellbeing\",\"lawful_basis\":\"a\",\"special_category\":\"a\"}",
+        NULL));
+    EXPECT_OK(consent_register_notice_text(l, "ljmu.wellbeing", "1", "Wellbeing notice", "text",
+                                           "LJMU Student Advice and Wellbeing", covers, 1));
+
+    static const char *const LISTED = "student-finance-england, nhs, landlord";
+    /* Questions: another spelling, an unlisted id, or none at all. */
+    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.share-external", "NHS", &st), LISTED);
+    CHECK(strstr(last_message(), "`NHS`") != NULL);
+    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.share-external", NULL, &st), LISTED);
+    CHECK(strstr(last_message(), "ask about one of them") != NULL);
+    char message[512];
+    CHECK(consent_last_error_code() == CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(consent_last_error_message(message, sizeof message) > strlen(LISTED) && strstr(message, LISTED));
+    EXPECT_UNKNOWN_RECIPIENT(consent_get_status_at(l, "s-1", "wellbeing.share-external", "the police", 0,
+                                                   CONSENT_TIME_ABSENT, &st),
+                             LISTED);
+    EXPECT_UNKNOWN_RECIPIENT(consent_get_status_json(l, "s-1", "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT,
+                                                     CONSENT_TIME_ABSENT, &json),
+                             LISTED);
+    EXPECT_UNKNOWN_RECIPIENT(consent_consenting_json(l, "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT,
+                                                     CONSENT_TIME_ABSENT, &json),
+                             LISTED);
+    EXPECT_UNKNOWN_RECIPIENT(consent_consenting_json(l, "wellbeing.share-external", "Landlord", CONSENT_TIME_ABSENT,
+                                                     0, &json),
+                             LISTED);
+    /* A purpose that lists none accepts none. */
+    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.special-category", "nhs", &st),
+                             "lists none");
+    /* Events: a grant naming an unlisted recipient is refused. */
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = CONSENT_EVENT_KIND_GIVEN;
+    p.subject = "s-1";
+    p.purpose = "wellbeing.share-external";
+    p.recipient = "NHS";
+    p.notice_id = "ljmu.wellbeing";
+    p.notice_version = "1";
+    p.method = CONSENT_METHOD_IN_PERSON;
+    uint64_t before;
+    consent_head head;
+    EXPECT_OK(consent_get_head(l, &head));
+    before = head.size;
+    EXPECT_UNKNOWN_RECIPIENT(consent_append(l, &p, &ref), LISTED);
+    p.kind = CONSENT_EVENT_KIND_REFUSED;
+    EXPECT_UNKNOWN_RECIPIENT(consent_append(l, &p, &ref), LISTED);
+    p.kind = CONSENT_EVENT_KIND_NOTICE_SERVED;
+    EXPECT_UNKNOWN_RECIPIENT(consent_append(l, &p, &ref), LISTED);
+    EXPECT_OK(consent_get_head(l, &head));
+    CHECK(head.size == before);
+    CHECK(st.event_seq == 4242 && json == NULL);
+    consent_ledger_free(l);
+}
+
 static void batches_out_of_turn(consent_ledger *l) {
     consent_batch *b = NULL, *again = NULL;
     consent_head head;
@@ -354,7 +567,7 @@ static void batches_out_of_turn(consent_ledger *l) {
     EXPECT_OK(consent_batch_commit(b)); /* an empty batch commits */
     EXPECT(consent_batch_commit(b), CONSENT_RESULT_BATCH);
     EXPECT(consent_batch_rollback(b), CONSENT_RESULT_BATCH);
-    EXPECT(consent_batch_register_notice_text(b, "n", "1", "t", "x"), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_register_notice_text(b, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), CONSENT_RESULT_BATCH);
     consent_batch_free(b);
     EXPECT_OK(consent_get_head(l, &head)); /* the ledger is free again */
 }
@@ -418,7 +631,18 @@ static void closed_ledger(void) {
     EXPECT(consent_complete_erasures(l, 0, NULL), CONSENT_RESULT_CLOSED);
     bool simulated = true;
     EXPECT(consent_ledger_is_simulated(l, &simulated), CONSENT_RESULT_CLOSED);
-    CHECK(json == NULL && simulated);
+    char zone[CONSENT_TIME_ZONE_LEN] = "";
+    EXPECT(consent_ledger_time_zone(l, zone, sizeof zone), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_export_subject_html(l, "s-1", &json), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_erasure_preview_json(l, "s-1", &json), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_erase_subject_with(l, "s-1", "retention", "system:ret", CONSENT_ERASE_FORCE, NULL),
+           CONSENT_RESULT_CLOSED);
+    const char *const ids[] = {"s-1"};
+    EXPECT(consent_erase_subjects_json(l, ids, 1, "retention", "system:ret", 0, &json), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_readmit_subject(l, "s-1", "back", "system:sis", NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
+           CONSENT_RESULT_CLOSED);
+    CHECK(json == NULL && simulated && zone[0] == '\0');
     consent_ledger_free(l);
 }
 
@@ -463,6 +687,17 @@ static void files(const char *folder) {
                l, "{\"id\":\"other\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"a\"}", NULL),
            CONSENT_RESULT_READ_ONLY);
     consent_ledger_free(l); /* free without close */
+    l = NULL;
+
+    /* The time zone is the ledger's, fixed at creation: another one is refused. */
+    consent_options zoned;
+    EXPECT_OK(consent_options_init(&zoned));
+    zoned.time_zone = "America/New_York";
+    EXPECT(consent_ledger_open(path, &zoned, &l), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(l == NULL);
+    zoned.time_zone = "Europe/London";
+    EXPECT_OK(consent_ledger_open(path, &zoned, &l));
+    consent_ledger_free(l);
     l = NULL;
 
     /* A read-only file (permissions do not bind root, so only as another user). */
@@ -520,6 +755,46 @@ static void files(const char *folder) {
     /* A folder is not a ledger either. */
     EXPECT(consent_ledger_open(folder, NULL, &l), CONSENT_RESULT_NOT_A_LEDGER);
     CHECK(l == NULL);
+
+    /* Registry files: malformed TOML, and a notice text that does not hash to the
+     * sha256 the registry states; either way nothing is registered. */
+    char registry[256], text[256];
+    snprintf(registry, sizeof registry, "%s/registry.toml", folder);
+    snprintf(text, sizeof text, "%s/notice.txt", folder);
+    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    consent_head before, after;
+    EXPECT_OK(consent_get_head(l, &before));
+    char *json = NULL;
+    f = fopen(registry, "w");
+    if (f) {
+        fputs("[[purpose]]\nid = 1\n", f);
+        fclose(f);
+    }
+    EXPECT(consent_registry_load(l, registry, NULL, &json), CONSENT_RESULT_INVALID_ARGUMENT);
+    f = fopen(text, "w");
+    if (f) {
+        fputs("We share your details with JMSU.\n", f);
+        fclose(f);
+    }
+    f = fopen(registry, "w");
+    if (f) {
+        fputs("[[purpose]]\nid = \"jmsu.marketing\"\ntitle = \"Marketing\"\ncontroller = \"JMSU\"\n"
+              "lawful_basis = \"a\"\n\n"
+              "[[notice]]\nid = \"jmsu.privacy\"\nversion = \"1\"\ntitle = \"JMSU privacy\"\n"
+              "controller = \"JMSU\"\npurposes = [\"jmsu.*\"]\ntext_file = \"notice.txt\"\n"
+              "sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+              f);
+        fclose(f);
+    }
+    EXPECT(consent_registry_load(l, registry, NULL, &json), CONSENT_RESULT_CONFLICT);
+    CHECK(strstr(last_message(), "jmsu.privacy") != NULL);
+    EXPECT(consent_registry_load(l, registry, "/nonexistent-texts", &json), CONSENT_RESULT_IO);
+    EXPECT_OK(consent_get_head(l, &after));
+    CHECK(after.size == before.size && json == NULL);
+    consent_ledger_free(l);
+    l = NULL;
+    unlink(registry);
+    unlink(text);
 }
 
 static bool file_exists(const char *path) {
@@ -690,6 +965,7 @@ int main(void) {
     CHECK(head.size == 4); /* ledger_configured, purpose, notice, grant */
     consent_ledger_free(l);
     messages();
+    unknown_recipients();
     closed_ledger();
     files(folder);
     keys(folder);

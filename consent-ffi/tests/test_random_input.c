@@ -149,6 +149,7 @@ static void random_appends(consent_ledger *l, int rounds) {
             p.recorded_by = random_text(b[5], sizeof b[5]);
             p.effective_at_ms = random_time();
             p.expires_at_ms = random_time();
+            p.validity_from_ms = random_time();
             p.source_id = random_text(b[6], sizeof b[6]);
             p.evidence_json = random_text(b[7], sizeof b[7]);
             p.target_event_id = random_text(b[8], sizeof b[8]);
@@ -163,6 +164,7 @@ static void random_appends(consent_ledger *l, int rounds) {
             case 1: p.source_id = random_text(b[6], sizeof b[6]); break;
             case 2: p.evidence_json = random_text(b[7], sizeof b[7]); break;
             case 3: p.effective_at_ms = random_time(); break;
+            case 4: p.recipient = random_text(b[2], sizeof b[2]); break; /* unlisted: recorded purpose-wide */
             default: break; /* the subject alone */
             }
         }
@@ -240,6 +242,61 @@ static void identifier_spellings(consent_ledger *l) {
     EXPECT(consent_get_status(l, "Jose\xcc\x81", "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
 }
 
+/* Random notices (controller and an array of purposes, NULL elements included),
+ * random time zones, random bulk erasures, previews, readmissions and HTML copies:
+ * every call returns a known code with a message on failure, and leaks nothing. */
+static void random_surfaces(consent_ledger *l, int rounds) {
+    char b[8][64];
+    for (int i = 0; i < rounds; i++) {
+        const char *items[4];
+        size_t n = (size_t)(next_random() % 5);
+        for (size_t k = 0; k < n; k++) {
+            items[k] = next_random() % 3 ? PICKS[next_random() % (sizeof PICKS / sizeof PICKS[0])]
+                                          : random_text(b[k], sizeof b[k]);
+        }
+        consent_result r = consent_register_notice_text(l, random_text(b[4], sizeof b[4]), "1", "t", "x",
+                                                        random_text(b[5], sizeof b[5]),
+                                                        next_random() % 8 ? items : NULL, n);
+        CHECK(known_code(r));
+        if (r != CONSENT_RESULT_OK) {
+            CHECK(consent_last_error_message(NULL, 0) > 1);
+        }
+
+        consent_options o;
+        EXPECT_OK(consent_options_init(&o));
+        o.time_zone = next_random() % 4 ? random_text(b[6], sizeof b[6]) : "Europe/Paris";
+        consent_ledger *m = NULL;
+        r = consent_ledger_open_in_memory(&o, &m);
+        CHECK(known_code(r) && (r == CONSENT_RESULT_OK) == (m != NULL));
+        if (m) {
+            char zone[CONSENT_TIME_ZONE_LEN];
+            EXPECT_OK(consent_ledger_time_zone(m, zone, sizeof zone));
+            CHECK(o.time_zone == NULL || strlen(zone) > 0);
+            consent_ledger_free(m);
+        }
+
+        char *json = NULL;
+        r = consent_erase_subjects_json(l, next_random() % 8 ? items : NULL, n, random_text(b[7], sizeof b[7]),
+                                        random_text(b[5], sizeof b[5]), (uint32_t)(next_random() % 3), &json);
+        CHECK(known_code(r) && (r == CONSENT_RESULT_OK) == (json != NULL));
+        if (json) {
+            CHECK(strstr(json, "\"outcomes\":[") != NULL);
+        }
+        consent_string_free(json);
+        json = NULL;
+        const char *subject = random_text(b[0], sizeof b[0]);
+        r = consent_erasure_preview_json(l, subject, &json);
+        CHECK(known_code(r) && (r == CONSENT_RESULT_OK) == (json != NULL));
+        consent_string_free(json);
+        json = NULL;
+        r = consent_export_subject_html(l, subject, &json);
+        CHECK(known_code(r) && (r == CONSENT_RESULT_OK) == (json != NULL));
+        consent_string_free(json);
+        r = consent_readmit_subject(l, subject, random_text(b[1], sizeof b[1]), random_text(b[2], sizeof b[2]), NULL);
+        CHECK(known_code(r));
+    }
+}
+
 static void huge_values(consent_ledger *l) {
     size_t big = (size_t)1 << 20;
     char *id = malloc(big + 1);
@@ -284,11 +341,13 @@ int main(void) {
     EXPECT_OK(consent_register_purpose_json(
         l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}",
         NULL));
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text"));
+    const char *const covers[] = {"jmsu.*"};
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1));
     identifier_spellings(l);
     random_appends(l, 400);
     printf("test_random_input: %d of 400 random appends accepted\n", accepted);
     CHECK(accepted >= 40); /* the round-trip checks above ran on real appends */
+    random_surfaces(l, 60);
     huge_values(l);
     consent_verify_report rep;
     EXPECT_OK(consent_verify(l, &rep));

@@ -172,7 +172,8 @@ int main(void) {
     EXPECT_OK(consent_ledger_open(path, &o, &l));
     EXPECT_OK(consent_register_purpose_json(
         l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text"));
+    const char *const covers[] = {"jmsu.*"};
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1));
 
     struct worker workers[THREADS];
     pthread_t threads[THREADS];
@@ -205,7 +206,7 @@ int main(void) {
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.size == head.size);
     char *json = NULL;
-    EXPECT_OK(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, &json));
+    EXPECT_OK(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
     CHECK(json && strstr(json, "\"subjects\":[]") != NULL); /* every grant was withdrawn */
     consent_string_free(json);
 

@@ -14,13 +14,14 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use consent_core::{
-    Actor, BatchToken, ConsistencyProof, Error, ErrorKind, EventKind, Head, InclusionProof,
-    KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef, Synchronous,
-    Timestamp,
+    Actor, BatchToken, ConsistencyProof, ErasureOptions, Error, ErrorKind, EventKind, Head,
+    InclusionProof, KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef,
+    Registry, Synchronous, Timestamp,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -74,6 +75,18 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
         .and_then(|cls| cls.call1((message.clone(),)))
         .and_then(|exc| {
             exc.setattr("code", kind as i32)?;
+            if let Error::UnknownRecipient {
+                purpose,
+                recipient,
+                listed,
+            } = e
+            {
+                // What a caller needs to correct the call: the purpose, the spelling
+                // refused (None: no recipient given) and the valid ids.
+                exc.setattr("purpose", purpose)?;
+                exc.setattr("recipient", recipient.as_deref())?;
+                exc.setattr("listed", pyo3::types::PyTuple::new(py, listed)?)?;
+            }
             Ok(exc)
         });
     match built {
@@ -99,12 +112,13 @@ fn to_json<T: Serialize>(value: &T) -> consent_core::Result<String> {
 }
 
 /// A status as plain values, the hot path's answer: building it from a tuple in Python
-/// costs a fraction of decoding JSON. Order: purpose, purpose version, recipient, state,
+/// costs a fraction of decoding JSON. Order: purpose, (purpose version, version the
+/// deciding grant was given under), recipient, state,
 /// lawful basis letter, event id (16 bytes), event seq, since, until, notice (id,
 /// version, sha256 hex), effect deadline, (at, as known at); times in milliseconds.
 type StatusTuple = (
     String,
-    u32,
+    (u32, Option<u32>),
     Option<String>,
     &'static str,
     String,
@@ -121,7 +135,7 @@ fn status_tuple(s: consent_core::Status) -> StatusTuple {
     let ms = |t: Option<Timestamp>| t.map(Timestamp::as_millis);
     (
         s.purpose,
-        s.purpose_version,
+        (s.purpose_version, s.granted_under_version),
         s.recipient,
         s.state.as_str(),
         s.lawful_basis.letter().to_string(),
@@ -136,12 +150,12 @@ fn status_tuple(s: consent_core::Status) -> StatusTuple {
 }
 
 /// A feed answer as plain values (one Python tuple per subject costs far less than
-/// JSON): purpose, recipient, at, [(subject, event id bytes, since, until)], (head
-/// size, head root hex); times in milliseconds.
+/// JSON): purpose, recipient, (at, as known at), [(subject, event id bytes, since,
+/// until)], (head size, head root hex); times in milliseconds.
 type ConsentingTuple = (
     String,
     Option<String>,
-    i64,
+    (i64, i64),
     Vec<(String, Vec<u8>, i64, Option<i64>)>,
     (u64, String),
 );
@@ -194,6 +208,7 @@ fn new_event(
     recorded_by: Option<&str>,
     effective_at: Option<i64>,
     expires_at: Option<i64>,
+    validity_from: Option<i64>,
     source_id: Option<String>,
     evidence: Option<&str>,
     target: Option<&str>,
@@ -208,6 +223,7 @@ fn new_event(
     }
     event.effective_at = ts(effective_at)?;
     event.expires_at = ts(expires_at)?;
+    event.validity_from = ts(validity_from)?;
     event.source_id = source_id;
     event.evidence = evidence
         .map(|text| serde_json::from_str(text).map_err(|e| invalid(format!("evidence: {e}"))))
@@ -228,6 +244,8 @@ fn notice_def(definition: &str) -> consent_core::Result<NoticeDef> {
 #[pyclass(module = "consent_ledger._native", name = "Ledger", frozen)]
 struct NativeLedger {
     inner: Arc<Ledger>,
+    /// A simulation's clock (milliseconds), set from Python; `None` on a real ledger.
+    clock: Option<Arc<AtomicI64>>,
 }
 
 #[pymethods]
@@ -236,7 +254,7 @@ impl NativeLedger {
     #[staticmethod]
     #[pyo3(signature = (
         path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None,
-        key_file = None, key = None, erasure_wait_ms = 2000,
+        key_file = None, key = None, erasure_wait_ms = 2000, time_zone = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn open(
@@ -250,6 +268,7 @@ impl NativeLedger {
         key_file: Option<PathBuf>,
         key: Option<&[u8]>,
         erasure_wait_ms: u64,
+        time_zone: Option<String>,
     ) -> PyResult<Self> {
         let inner = detached(py, move || {
             let options = LedgerOptions {
@@ -264,29 +283,62 @@ impl NativeLedger {
                 max_pages,
                 pseudonym_key: key_source(key_file, key)?,
                 erasure_wait: Duration::from_millis(erasure_wait_ms),
+                time_zone,
                 ..LedgerOptions::default()
             };
             Ledger::open_with(path, options)
         })?;
         Ok(NativeLedger {
             inner: Arc::new(inner),
+            clock: None,
         })
     }
 
     /// A ledger that lives in memory only (with a random pseudonym key unless `key`).
+    /// With `simulated_now` it is a simulation whose clock reads that time until
+    /// `set_simulated_now` moves it (it says so in its first event and in `verify`).
     #[staticmethod]
-    #[pyo3(signature = (*, key = None))]
-    fn in_memory(py: Python<'_>, key: Option<&[u8]>) -> PyResult<Self> {
+    #[pyo3(signature = (*, key = None, time_zone = None, simulated_now = None))]
+    fn in_memory(
+        py: Python<'_>,
+        key: Option<&[u8]>,
+        time_zone: Option<String>,
+        simulated_now: Option<i64>,
+    ) -> PyResult<Self> {
+        let clock = simulated_now
+            .map(|ms| Timestamp::from_millis(ms).map(|t| Arc::new(AtomicI64::new(t.as_millis()))))
+            .transpose()
+            .map_err(|e| to_py_err(py, &e))?;
+        let reading = clock.clone();
         let inner = detached(py, move || {
             let options = LedgerOptions {
                 pseudonym_key: key_source(None, key)?,
+                time_zone,
+                clock: reading.map(|c| {
+                    // Only checked values are stored, so the fallback is never taken.
+                    Arc::new(move || {
+                        Timestamp::from_millis(c.load(Ordering::SeqCst)).unwrap_or(Timestamp::MIN)
+                    }) as Arc<dyn Fn() -> Timestamp + Send + Sync>
+                }),
                 ..LedgerOptions::default()
             };
             Ledger::in_memory_with(options)
         })?;
         Ok(NativeLedger {
             inner: Arc::new(inner),
+            clock,
         })
+    }
+
+    /// Moves a simulation's clock (milliseconds since the epoch).
+    fn set_simulated_now(&self, py: Python<'_>, now: i64) -> PyResult<()> {
+        let result = match &self.clock {
+            None => Err(invalid(
+                "only a simulated ledger's clock can be set: a real ledger's record times come from the system clock",
+            )),
+            Some(clock) => Timestamp::from_millis(now).map(|t| clock.store(t.as_millis(), Ordering::SeqCst)),
+        };
+        result.map_err(|e| to_py_err(py, &e))
     }
 
     /// Closes the ledger; an open batch is rolled back. Closing twice is fine.
@@ -297,6 +349,11 @@ impl NativeLedger {
     /// Whether the ledger was created as a simulation (a simulated clock).
     fn is_simulated(&self, py: Python<'_>) -> PyResult<bool> {
         detached(py, || self.inner.is_simulated())
+    }
+
+    /// The ledger's time zone (IANA name), fixed when it was created.
+    fn time_zone(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || self.inner.time_zone())
     }
 
     /// Opens a batch owned by the caller. Waits while another caller's batch is open.
@@ -322,6 +379,22 @@ impl NativeLedger {
         })
     }
 
+    /// Reads the registry file at `path` (notice texts from the folder `texts`, or
+    /// beside the file) and registers every entry in one batch, all or nothing;
+    /// returns the report as JSON.
+    #[pyo3(signature = (path, texts = None))]
+    fn load_registry(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        texts: Option<PathBuf>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let registry = Registry::from_file(&path, texts.as_deref())?;
+            to_json(&self.inner.load_registry(&registry)?)
+        })
+    }
+
     /// The current version of a purpose, as JSON.
     fn purpose(&self, py: Python<'_>, id: &str) -> PyResult<String> {
         detached(py, || to_json(&self.inner.purpose(id)?))
@@ -341,8 +414,8 @@ impl NativeLedger {
     /// stored event as JSON.
     #[pyo3(signature = (
         kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
-        recorded_by = None, effective_at = None, expires_at = None, source_id = None, evidence = None,
-        target = None,
+        recorded_by = None, effective_at = None, expires_at = None, validity_from = None, source_id = None,
+        evidence = None, target = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn append(
@@ -358,6 +431,7 @@ impl NativeLedger {
         recorded_by: Option<&str>,
         effective_at: Option<i64>,
         expires_at: Option<i64>,
+        validity_from: Option<i64>,
         source_id: Option<String>,
         evidence: Option<&str>,
         target: Option<&str>,
@@ -374,6 +448,7 @@ impl NativeLedger {
                 recorded_by,
                 effective_at,
                 expires_at,
+                validity_from,
                 source_id,
                 evidence,
                 target,
@@ -427,17 +502,21 @@ impl NativeLedger {
         detached(py, || to_json(&self.inner.history(subject)?))
     }
 
-    /// Subjects with consent in force for a purpose, as JSON.
-    #[pyo3(signature = (purpose, recipient = None, at = None))]
+    /// Subjects with consent in force for a purpose (and recipient) at `at` (default
+    /// now) as known at `as_known_at` (default now).
+    #[pyo3(signature = (purpose, recipient = None, at = None, as_known_at = None))]
     fn consenting(
         &self,
         py: Python<'_>,
         purpose: &str,
         recipient: Option<&str>,
         at: Option<i64>,
+        as_known_at: Option<i64>,
     ) -> PyResult<ConsentingTuple> {
         detached(py, || {
-            let c = self.inner.consenting(purpose, recipient, ts(at)?)?;
+            let c = self
+                .inner
+                .consenting(purpose, recipient, ts(at)?, ts(as_known_at)?)?;
             let subjects = c
                 .subjects
                 .into_iter()
@@ -453,7 +532,7 @@ impl NativeLedger {
             Ok((
                 c.purpose,
                 c.recipient,
-                c.at.as_millis(),
+                (c.at.as_millis(), c.as_known_at.as_millis()),
                 subjects,
                 (c.head.size, hex_lower(&c.head.root)),
             ))
@@ -468,6 +547,11 @@ impl NativeLedger {
     /// The subject-access copy, as JSON.
     fn export_subject(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
         detached(py, || to_json(&self.inner.export_subject(subject)?))
+    }
+
+    /// The subject-access copy as a self-contained HTML page.
+    fn export_subject_html(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
+        detached(py, || self.inner.export_subject_html(subject))
     }
 
     /// The current head, written `SIZE:ROOTHEX`.
@@ -513,8 +597,56 @@ impl NativeLedger {
         })
     }
 
-    /// Erases a subject's personal fields; returns the report as JSON.
+    /// Erases a subject's personal fields; returns the report as JSON. An id with no
+    /// events is refused (NotFound) unless `force`.
+    #[pyo3(signature = (subject, reason, recorded_by, *, force = false))]
     fn erase_subject(
+        &self,
+        py: Python<'_>,
+        subject: &str,
+        reason: &str,
+        recorded_by: &str,
+        force: bool,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let actor = Actor::from_str(recorded_by)?;
+            let options = ErasureOptions { force };
+            to_json(
+                &self
+                    .inner
+                    .erase_subject_with(subject, reason, actor, options)?,
+            )
+        })
+    }
+
+    /// What erasing a subject would blank (a dry run), as JSON.
+    fn erasure_preview(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.erasure_preview(subject)?))
+    }
+
+    /// Erases many subjects, each in its own transaction; returns the report as JSON.
+    #[pyo3(signature = (subjects, reason, recorded_by, *, force = false))]
+    fn erase_subjects(
+        &self,
+        py: Python<'_>,
+        subjects: Vec<String>,
+        reason: &str,
+        recorded_by: &str,
+        force: bool,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let actor = Actor::from_str(recorded_by)?;
+            let options = ErasureOptions { force };
+            to_json(
+                &self
+                    .inner
+                    .erase_subjects(&subjects, reason, actor, options)?,
+            )
+        })
+    }
+
+    /// Readmits an erased subject (a returning student); returns the event as JSON.
+    fn readmit_subject(
         &self,
         py: Python<'_>,
         subject: &str,
@@ -523,7 +655,7 @@ impl NativeLedger {
     ) -> PyResult<String> {
         detached(py, || {
             let actor = Actor::from_str(recorded_by)?;
-            to_json(&self.inner.erase_subject(subject, reason, actor)?)
+            to_json(&self.inner.readmit_subject(subject, reason, actor)?)
         })
     }
 
@@ -607,8 +739,8 @@ impl NativeBatch {
     /// event as JSON.
     #[pyo3(signature = (
         kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
-        recorded_by = None, effective_at = None, expires_at = None, source_id = None, evidence = None,
-        target = None,
+        recorded_by = None, effective_at = None, expires_at = None, validity_from = None, source_id = None,
+        evidence = None, target = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn append(
@@ -624,6 +756,7 @@ impl NativeBatch {
         recorded_by: Option<&str>,
         effective_at: Option<i64>,
         expires_at: Option<i64>,
+        validity_from: Option<i64>,
         source_id: Option<String>,
         evidence: Option<&str>,
         target: Option<&str>,
@@ -640,6 +773,7 @@ impl NativeBatch {
                 recorded_by,
                 effective_at,
                 expires_at,
+                validity_from,
                 source_id,
                 evidence,
                 target,

@@ -1,4 +1,7 @@
-"""Helpers shared by the tests: times and the welfare registry of docs/DOMAIN.md."""
+"""Helpers shared by the tests: times and a small welfare registry after docs/RULES.md
+(``wellbeing.share-external`` lists the recipients NHS, SFE and landlord, so every
+question about it names one; the wellbeing notice covers ``wellbeing.*``, the JMSU
+notice ``jmsu.*``)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from consent_ledger import Ledger, Notice
 UTC = timezone.utc
 
 WELLBEING_NOTICE = "Student Advice and Wellbeing privacy notice: we may share ... with your consent."
+JMSU_NOTICE_TEXT = "JMSU privacy policy: with your consent we use your details for ..."
 
 
 def at(text: str) -> datetime:
@@ -37,7 +41,17 @@ def register_all(ledger: Ledger) -> Notice:
     ledger.register_purpose(
         "engagement", "My Engagement analytics", "LJMU", lawful_basis="legitimate_interests"
     )
-    return ledger.register_notice("ljmu.wellbeing", "2024-09", "Wellbeing notice", text=WELLBEING_NOTICE)
+    ledger.register_notice(
+        "jmsu.privacy", "2024-09", "JMSU privacy policy", text=JMSU_NOTICE_TEXT, controller="JMSU",
+        purposes=["jmsu.*"],
+    )
+    return ledger.register_notice(
+        "ljmu.wellbeing", "2024-09", "Wellbeing notice", text=WELLBEING_NOTICE,
+        controller="LJMU Student Advice and Wellbeing", purposes=["wellbeing.*"],
+    )
 
 
 NOTICE = ("ljmu.wellbeing", "2024-09")
+"""Covers ``wellbeing.*``."""
+JMSU_NOTICE = ("jmsu.privacy", "2024-09")
+"""Covers ``jmsu.*``."""

@@ -33,7 +33,7 @@ def test_eight_threads_share_one_ledger(ledger_file: Path) -> None:
                     ledger.give(subject, SHARE, notice=NOTICE, method="feed", recorded_by=f"system:t{n}")
                     if i % 5 == 0:
                         ledger.withdraw(subject, SHARE)
-                    assert ledger.status(subject, SHARE).state in (State.GIVEN, State.WITHDRAWN)
+                    assert ledger.status(subject, SHARE, "NHS").state in (State.GIVEN, State.WITHDRAWN)
             except BaseException as e:  # pragma: no cover - reported below
                 errors.append(e)
 
@@ -48,7 +48,7 @@ def test_eight_threads_share_one_ledger(ledger_file: Path) -> None:
         events = ledger.changes_since(size, limit=10_000)
         assert [e.seq for e in events] == list(range(size, size + len(events)))
         assert len({e.id for e in events}) == len(events)
-        assert len(ledger.consenting(SHARE)) == threads * per_thread - withdrawals
+        assert len(ledger.consenting(SHARE, "NHS")) == threads * per_thread - withdrawals
         assert ledger.verify(raise_on_failure=True).ok
 
 
@@ -99,7 +99,7 @@ def test_a_batch_belongs_to_its_thread(ledger_file: Path) -> None:
         # A's append is gone; B's withdrawal stands.
         assert ledger.history("s2") == []
         assert [e.kind for e in ledger.history("s1")] == [EventKind.GIVEN, EventKind.WITHDRAWN]
-        assert ledger.status("s1", SHARE).state is State.WITHDRAWN
+        assert ledger.status("s1", SHARE, "NHS").state is State.WITHDRAWN
         assert ledger.head().size == size + 1
         assert ledger.verify(raise_on_failure=True).ok
 
@@ -166,5 +166,5 @@ def test_two_processes_write_one_file(ledger_file: Path, tmp_path: Path) -> None
         for name in ("sis", "portal"):
             mine = [e for e in events if e.source_id is not None and e.source_id.startswith(name + "-")]
             assert sorted(e.source_id or "" for e in mine) == sorted(f"{name}-{i}" for i in range(count))
-        assert len(ledger.consenting(SHARE)) == 2 * count
+        assert len(ledger.consenting(SHARE, "landlord")) == 2 * count
         assert ledger.verify(raise_on_failure=True).ok

@@ -49,9 +49,9 @@ def test_verify_and_head(ledger: Ledger) -> None:
     assert report.first_bad_seq is None and report.problem is None
     assert report.simulated is False and not ledger.is_simulated
     head = ledger.head()
-    # The ledger's first event, five purposes, a notice and the grant.
-    assert report.head == head and report.size == head.size == 8
-    assert len(head.root) == 64 and str(head) == f"8:{head.root}"
+    # The ledger's first event, five purposes, two notices and the grant.
+    assert report.head == head and report.size == head.size == 9
+    assert len(head.root) == 64 and str(head) == f"9:{head.root}"
     assert Head.parse(str(head)) == head
     assert ledger.verify(raise_on_failure=True) == report
     ledger.withdraw("s1", SHARE)
@@ -166,8 +166,8 @@ def test_erase_subject(ledger_file: Path) -> None:
         marker = history[-1]
         assert marker.kind is EventKind.SUBJECT_ERASED and marker.subject is None
         assert marker.details is not None and marker.details["reason"] == "retention period ended"
-        assert ledger.status("s1", SHARE).state is State.ERASED
-        assert ledger.status("s1", SHARE, at=at("2024-01-01T00:00")).state is State.ERASED
+        assert ledger.status("s1", SHARE, "NHS").state is State.ERASED
+        assert ledger.status("s1", SHARE, "NHS", at=at("2024-01-01T00:00")).state is State.ERASED
         with pytest.raises(SubjectErased):
             ledger.give("s1", SHARE, notice=NOTICE, method="portal")
         with pytest.raises(SubjectErased):
@@ -175,7 +175,7 @@ def test_erase_subject(ledger_file: Path) -> None:
         # A withdrawal is still recordable, and everything still verifies.
         assert ledger.withdraw("s1", SHARE).subject is None
         assert ledger.verify(raise_on_failure=True).ok
-        assert ledger.status("s2", SHARE).permits
+        assert ledger.status("s2", SHARE, "NHS").permits
         with pytest.raises(InvalidArgument):
             ledger.erase_subject("s2", " ", recorded_by="staff:dpo")
         with pytest.raises(TypeError):
@@ -282,9 +282,9 @@ def test_the_key_lives_beside_the_ledger(tmp_path: Path) -> None:
         Ledger(path)
     assert info.value.code == 23
     with Ledger(path, key_file=moved) as ledger:
-        assert ledger.status("s1", SHARE).permits
+        assert ledger.status("s1", SHARE, "NHS").permits
     with Ledger(path, key=bytes.fromhex(moved.read_text())) as ledger:
-        assert ledger.status("s1", SHARE).permits
+        assert ledger.status("s1", SHARE, "NHS").permits
     # Another key is refused.
     with pytest.raises(PseudonymKeyError):
         Ledger(path, key=bytes(32))
@@ -297,9 +297,9 @@ def test_the_key_lives_beside_the_ledger(tmp_path: Path) -> None:
         with pytest.raises(PseudonymKeyError):
             ledger.history("s1")
         with pytest.raises(PseudonymKeyError):
-            ledger.status("s2", SHARE)
+            ledger.status("s2", SHARE, "NHS")
         with pytest.raises(PseudonymKeyError):
-            ledger.status("s1", SHARE, at=at("2024-10-01T00:00"))
+            ledger.status("s1", SHARE, "NHS", at=at("2024-10-01T00:00"))
 
 
 def test_a_key_given_as_bytes_creates_no_key_file(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import NOTICE, UTC, WELLBEING_NOTICE, at
+from support import JMSU_NOTICE, NOTICE, UTC, WELLBEING_NOTICE, at
 
 from consent_ledger import (
     AcademicYear,
@@ -197,29 +198,54 @@ def test_register_purpose_needs_ids() -> None:
 
 def test_register_notice() -> None:
     with Ledger.in_memory() as ledger:
-        n = ledger.register_notice("n", "v1", "Notice", text="hello", url="https://example.invalid/n")
+        cover: dict[str, Any] = {"controller": "JMSU", "purposes": ["jmsu.*", "clubs"]}
+        n = ledger.register_notice("n", "v1", "Notice", text="hello", url="https://example.invalid/n", **cover)
         digest = hashlib.sha256(b"hello").hexdigest()
         assert n.sha256 == digest and n.language == "en-GB" and n.url == "https://example.invalid/n"
         assert n.ref == NoticeRef("n", "v1", digest)
+        assert n.controller == "JMSU" and n.purposes == ("jmsu.*", "clubs")
+        assert n.covers("jmsu.marketing") and n.covers("clubs") and not n.covers("jmsu") and not n.covers("mobility.health")
         # The same content again is fine; by hash (hex or bytes) too.
-        assert ledger.register_notice("n", "v1", "Notice", sha256=digest.upper(), url=n.url) == n
-        cy = ledger.register_notice("n", "v1-cy", "Hysbysiad", sha256=bytes(32), language="cy-GB")
+        assert ledger.register_notice("n", "v1", "Notice", sha256=digest.upper(), url=n.url, **cover) == n
+        cy = ledger.register_notice("n", "v1-cy", "Hysbysiad", sha256=bytes(32), language="cy-GB", **cover)
         assert cy.sha256 == "00" * 32 and cy.language == "cy-GB"
         with pytest.raises(Conflict):
-            ledger.register_notice("n", "v1", "Notice", text="changed", url=n.url)
+            ledger.register_notice("n", "v1", "Notice", text="changed", url=n.url, **cover)
+        # Other purposes covered are other content too.
+        with pytest.raises(Conflict):
+            ledger.register_notice("n", "v1", "Notice", text="hello", url=n.url, controller="JMSU", purposes=["jmsu.*"])
         assert [x.version for x in ledger.notices()] == ["v1", "v1-cy"]
         with pytest.raises(TypeError):
-            ledger.register_notice("n", "v2", "Notice")
+            ledger.register_notice("n", "v2", "Notice", **cover)
         with pytest.raises(TypeError):
-            ledger.register_notice("n", "v2", "Notice", text="a", sha256=digest)
+            ledger.register_notice("n", "v2", "Notice", text="a", sha256=digest, **cover)
         with pytest.raises(InvalidArgument):
-            ledger.register_notice("n", "v2", "Notice", sha256="abc")
+            ledger.register_notice("n", "v2", "Notice", sha256="abc", **cover)
         with pytest.raises(InvalidArgument):
-            ledger.register_notice("n", "v2", "Notice", sha256=b"short")
+            ledger.register_notice("n", "v2", "Notice", sha256=b"short", **cover)
         with pytest.raises(TypeError):
-            ledger.register_notice("n", "v2", "Notice", sha256=12)  # type: ignore[arg-type]
+            ledger.register_notice("n", "v2", "Notice", sha256=12, **cover)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument):
-            ledger.register_notice("n", "v2", "", text="x")
+            ledger.register_notice("n", "v2", "", text="x", **cover)
+        assert ledger.head().size == 3
+
+
+def test_a_new_notice_says_whose_it_is_and_what_it_covers() -> None:
+    with Ledger.in_memory() as ledger:
+        # Both are required: by the signature, and by the ledger when empty.
+        with pytest.raises(TypeError, match="controller"):
+            ledger.register_notice("n", "1", "Notice", text="t")  # type: ignore[call-arg]
+        with pytest.raises(InvalidArgument, match="controller"):
+            ledger.register_notice("n", "1", "Notice", text="t", controller="", purposes=["p"])
+        with pytest.raises(InvalidArgument, match="purposes"):
+            ledger.register_notice("n", "1", "Notice", text="t", controller="JMSU", purposes=[])
+        with pytest.raises(InvalidArgument, match="wildcard"):
+            ledger.register_notice("n", "1", "Notice", text="t", controller="JMSU", purposes=["jmsu*"])
+        with pytest.raises(TypeError):
+            ledger.register_notice("n", "1", "Notice", text="t", controller="JMSU", purposes="jmsu.*")
+        with pytest.raises(TypeError):
+            ledger.register_notice("n", "1", "Notice", text="t", controller=None, purposes=["p"])  # type: ignore[arg-type]
+        assert ledger.head().size == 1
 
 
 def test_unknown_purpose_is_a_lookup_error(ledger: Ledger) -> None:
@@ -264,7 +290,7 @@ def test_give_returns_a_typed_event(ledger: Ledger) -> None:
 
 
 def test_give_accepts_registered_notice_objects_and_text(ledger: Ledger) -> None:
-    notice = ledger.notices()[0]
+    (notice,) = [n for n in ledger.notices() if n.id == "ljmu.wellbeing"]
     a = ledger.give("s1", SHARE, notice=notice, method="portal", recorded_by="system:sis")
     b = ledger.give("s2", SHARE, notice=notice.ref, method="web_form", recorded_by=Actor.system("sis"))
     assert a.notice == b.notice == notice.ref
@@ -284,8 +310,13 @@ def test_recipient_rules(ledger: Ledger) -> None:
     with pytest.raises(UnknownRecipient) as info:
         ledger.give("s1", SHARE, recipient="the press", notice=NOTICE, method="portal")
     assert isinstance(info.value, InvalidConsent)
-    # A withdrawal naming any recipient is still recorded.
-    assert ledger.withdraw("s1", SHARE, recipient="the press").recipient == "the press"
+    assert info.value.code == 6 and info.value.purpose == SHARE and info.value.recipient == "the press"
+    assert info.value.listed == ("NHS", "SFE", "landlord")
+    assert "NHS, SFE, landlord" in str(info.value)
+    # A withdrawal naming any recipient is still recorded: for every recipient, with
+    # the text as written kept in its details.
+    w = ledger.withdraw("s1", SHARE, recipient="the press")
+    assert w.recipient is None and w.details == {"unlisted_recipient": "the press"}
 
 
 def test_grants_need_notice_and_method(ledger: Ledger) -> None:
@@ -327,7 +358,7 @@ def test_grants_need_notice_and_method(ledger: Ledger) -> None:
         ({"effective_at": at("2024-10-01T00:00"), "expires_at": at("2024-09-01T00:00")}, InvalidTime),
         ({"expires_at": datetime(2025, 1, 1)}, ValueError),
         ({"evidence": ["a"]}, TypeError),
-        ({"evidence": {"x": object()}}, TypeError),
+        ({"evidence": {"x": object()}}, InvalidArgument),
         ({"evidence": {"x": float("nan")}}, ValueError),
         ({"source_id": 12}, TypeError),
         ({"recipient": 12}, TypeError),
@@ -363,20 +394,20 @@ def test_source_id_is_idempotent(ledger: Ledger) -> None:
 def test_refuse_withdraw_revoke(ledger: Ledger) -> None:
     r = ledger.refuse("s1", SHARE, method="email", effective_at=at("2024-10-01T09:00"))
     assert r.kind is EventKind.REFUSED
-    assert ledger.status("s1", SHARE).state is State.REFUSED
+    assert ledger.status("s1", SHARE, "NHS").state is State.REFUSED
     ledger.give("s1", SHARE, notice=NOTICE, method="email", effective_at=at("2024-10-02T09:00"))
-    assert ledger.status("s1", SHARE).permits
+    assert ledger.status("s1", SHARE, "NHS").permits
     rv = ledger.revoke("s1", SHARE, recorded_by="staff:dpo", effective_at=at("2024-10-03T09:00"))
     assert rv.kind is EventKind.REVOKED
-    assert ledger.status("s1", SHARE).state is State.REVOKED
+    assert ledger.status("s1", SHARE, "NHS").state is State.REVOKED
     # A withdrawal with nothing on record is still recorded.
     w = ledger.withdraw("s9", SHARE, method="email", evidence={"email": "msg-1"})
     assert w.kind is EventKind.WITHDRAWN and w.method is Method.EMAIL
-    assert ledger.status("s9", SHARE).state is State.WITHDRAWN
+    assert ledger.status("s9", SHARE, "SFE").state is State.WITHDRAWN
 
 
 def test_withdrawal_is_not_retroactive_and_has_a_deadline(ledger: Ledger) -> None:
-    ledger.give("s1", "jmsu.data-sharing", notice=NOTICE, method="portal", effective_at=at("2024-09-20T08:00"))
+    ledger.give("s1", "jmsu.data-sharing", notice=JMSU_NOTICE, method="portal", effective_at=at("2024-09-20T08:00"))
     w = ledger.withdraw("s1", "jmsu.data-sharing", method="portal", effective_at=at("2024-10-05T12:00"))
     assert w.effect_deadline == at("2024-10-06T12:00")
     before = ledger.status("s1", "jmsu.data-sharing", at=at("2024-10-01T00:00"))
@@ -391,12 +422,12 @@ def test_invalidate_is_retroactive(ledger: Ledger) -> None:
     g = ledger.give("s1", SHARE, notice=NOTICE, method="portal", effective_at=at("2024-10-01T09:00"))
     inv = ledger.invalidate("s1", SHARE, target=g, recorded_by="staff:dpo", evidence={"why": "forged"})
     assert inv.kind is EventKind.INVALIDATED and inv.target == g.id
-    past = ledger.status("s1", SHARE, at=at("2024-10-02T00:00"))
+    past = ledger.status("s1", SHARE, "NHS", at=at("2024-10-02T00:00"))
     assert past.state is State.INVALIDATED and not past.permits
     # Without a target: every earlier grant.
     ledger.give("s2", SHARE, notice=NOTICE, method="portal", effective_at=at("2024-10-01T09:00"))
     ledger.invalidate("s2", SHARE, target=None)
-    assert ledger.status("s2", SHARE, at=at("2024-10-02T00:00")).state is State.INVALIDATED
+    assert ledger.status("s2", SHARE, "NHS", at=at("2024-10-02T00:00")).state is State.INVALIDATED
     with pytest.raises(InvalidArgument):
         ledger.invalidate("s3", SHARE, target=g.id)  # another subject's grant
     with pytest.raises(TypeError):
@@ -418,19 +449,20 @@ def test_object_and_not_consent_based(ledger: Ledger) -> None:
 def test_serve_notice(ledger: Ledger) -> None:
     e = ledger.serve_notice("s1", SHARE, notice=NOTICE, method="portal")
     assert e.kind is EventKind.NOTICE_SERVED and e.notice is not None
-    assert ledger.status("s1", SHARE).state is State.NEVER_ASKED
+    assert ledger.status("s1", SHARE, "NHS").state is State.NEVER_ASKED
     with pytest.raises(InvalidArgument):
         ledger.append("notice_served", "s1", SHARE)
 
 
 def test_expiry_at_end_of_academic_year(ledger: Ledger) -> None:
-    g = ledger.give("s1", "jmsu.project.rag", notice=NOTICE, method="web_form", effective_at=at("2024-10-01T10:00"))
-    assert g.expires_at == at("2025-08-01T00:00")
-    s = ledger.status("s1", "jmsu.project.rag", at=at("2025-07-31T23:59"))
-    assert s.state is State.GIVEN and s.until == at("2025-08-01T00:00")
-    assert ledger.status("s1", "jmsu.project.rag", at=at("2025-08-01T00:00")).state is State.EXPIRED
+    g = ledger.give("s1", "jmsu.project.rag", notice=JMSU_NOTICE, method="web_form", effective_at=at("2024-10-01T10:00"))
+    # Midnight in Liverpool, not in UTC: 1 August 00:00 BST is 31 July 23:00 UTC.
+    assert g.expires_at == at("2025-07-31T23:00")
+    s = ledger.status("s1", "jmsu.project.rag", at=at("2025-07-31T22:59"))
+    assert s.state is State.GIVEN and s.until == at("2025-07-31T23:00")
+    assert ledger.status("s1", "jmsu.project.rag", at=at("2025-07-31T23:00")).state is State.EXPIRED
     assert ledger.status("s1", "jmsu.project.rag").state is State.EXPIRED
-    custom = ledger.give("s2", "jmsu.project.rag", notice=NOTICE, method="web_form",
+    custom = ledger.give("s2", "jmsu.project.rag", notice=JMSU_NOTICE, method="web_form",
                          expires_at=datetime(2100, 1, 1, tzinfo=UTC))
     assert custom.expires_at == datetime(2100, 1, 1, tzinfo=UTC)
     with pytest.raises(InvalidArgument):
@@ -440,13 +472,13 @@ def test_expiry_at_end_of_academic_year(ledger: Ledger) -> None:
 def test_event_time_versus_record_time(ledger: Ledger) -> None:
     before_typing = datetime.now(UTC) - timedelta(seconds=1)
     ledger.give("s1", SHARE, notice=NOTICE, method="paper", effective_at=at("2024-10-01T09:00"))
-    now = ledger.status("s1", SHARE, at=at("2024-10-02T00:00"))
+    now = ledger.status("s1", SHARE, "NHS", at=at("2024-10-02T00:00"))
     assert now.state is State.GIVEN and now.as_known_at >= before_typing
-    then = ledger.status("s1", SHARE, at=at("2024-10-02T00:00"), as_known_at=before_typing)
+    then = ledger.status("s1", SHARE, "NHS", at=at("2024-10-02T00:00"), as_known_at=before_typing)
     assert then.state is State.NEVER_ASKED
     assert then.as_known_at == before_typing.replace(microsecond=before_typing.microsecond // 1000 * 1000)
     # as_known_at alone asks about now.
-    assert ledger.status("s1", SHARE, as_known_at=before_typing).state is State.NEVER_ASKED
+    assert ledger.status("s1", SHARE, "NHS", as_known_at=before_typing).state is State.NEVER_ASKED
 
 
 def test_status_per_recipient(ledger: Ledger) -> None:
@@ -455,6 +487,7 @@ def test_status_per_recipient(ledger: Ledger) -> None:
     assert ledger.status("s1", SHARE, recipient="SFE").state is State.NEVER_ASKED
     s = ledger.status("s1", SHARE, recipient="NHS")
     assert s.recipient == "NHS" and s.purpose == SHARE and s.purpose_version == 1
+    assert s.granted_under_version == 1
     assert s.notice is not None and s.event_id is not None and s.event_seq is not None
 
 
@@ -491,15 +524,20 @@ def test_consenting(ledger: Ledger) -> None:
     ledger.give("s1", SHARE, notice=NOTICE, method="portal", effective_at=at("2024-10-01T00:00"))
     ledger.give("s3", SHARE, recipient="NHS", notice=NOTICE, method="portal", effective_at=at("2024-10-01T00:00"))
     ledger.withdraw("s2", SHARE, effective_at=at("2024-11-01T00:00"))
-    now = ledger.consenting(SHARE)
+    now = ledger.consenting(SHARE, "SFE")
     assert now.subject_ids == ("s1",) and len(now) == 1 and "s1" in now and "s2" not in now
-    assert now.head == ledger.head()
-    october = ledger.consenting(SHARE, at=at("2024-10-15T00:00"))
+    assert now.head == ledger.head() and now.recipient == "SFE"
+    assert now.at == now.as_known_at
+    october = ledger.consenting(SHARE, "SFE", at=at("2024-10-15T00:00"))
     assert october.subject_ids == ("s1", "s2")
     assert [s.subject for s in october] == ["s1", "s2"]
-    assert october.at == at("2024-10-15T00:00")
+    assert october.at == at("2024-10-15T00:00") and october.as_known_at > october.at
     nhs = ledger.consenting(SHARE, "NHS")
     assert nhs.subject_ids == ("s1", "s3") and nhs.recipient == "NHS"
+    # A purpose that lists recipients is asked about one of them.
+    with pytest.raises(UnknownRecipient):
+        ledger.consenting(SHARE)
+    assert ledger.consenting("jmsu.data-sharing").subject_ids == ()
     with pytest.raises(UnknownPurpose):
         ledger.consenting("nope")
 
@@ -512,8 +550,12 @@ def test_export_subject_is_portable(ledger: Ledger) -> None:
     assert len(export.events) == 2
     assert {p.id for p in export.purposes} == {SHARE, "jmsu.data-sharing"}
     assert [n.id for n in export.notices] == ["ljmu.wellbeing"]
-    assert {(s.purpose, s.state) for s in export.statuses} == {
-        (SHARE, State.GIVEN), ("jmsu.data-sharing", State.WITHDRAWN)}
+    # A purpose that lists recipients is answered per recipient.
+    assert {(s.purpose, s.recipient, s.state) for s in export.statuses} == {
+        (SHARE, "NHS", State.GIVEN), (SHARE, "SFE", State.NEVER_ASKED), (SHARE, "landlord", State.NEVER_ASKED),
+        ("jmsu.data-sharing", None, State.WITHDRAWN)}
+    (nhs,) = [s for s in export.statuses if s.recipient == "NHS"]
+    assert nhs.granted_under_version == 1
     assert export.head == ledger.head()
     document = json.loads(json.dumps(export.to_dict(json_safe=True)))
     assert document["events"][0]["evidence"] == {"ip": "10.0.0.1"}
@@ -533,13 +575,14 @@ def test_batch_commits_together(ledger: Ledger) -> None:
         assert batch.head().size == size + 5
     assert batch.ended and "(ended)" in repr(batch)
     assert ledger.head().size == size + 5
-    assert ledger.status("s4", SHARE).permits
+    assert ledger.status("s4", SHARE, "landlord").permits
 
 
 def test_batch_offers_every_way_of_recording(ledger: Ledger) -> None:
     with ledger.batch() as batch:
         purpose = batch.register_purpose("clubs", "Club lists", "JMSU")
-        notice = batch.register_notice("jmsu.clubs", "1", "Clubs notice", text="clubs")
+        notice = batch.register_notice("jmsu.clubs", "1", "Clubs notice", text="clubs", controller="JMSU",
+                                       purposes=["clubs"])
         grant = batch.give("s1", "clubs", notice=notice, method="portal")
         batch.refuse("s2", "clubs", method="portal")
         batch.serve_notice("s3", "clubs", notice=notice)
@@ -629,7 +672,7 @@ def test_the_batch_owner_cannot_call_the_ledger_directly(ledger: Ledger) -> None
         assert isinstance(info.value, RuntimeError) and info.value.code == 18
         assert "through the batch" in str(info.value)
         with pytest.raises(BatchError):
-            ledger.status("s1", SHARE)
+            ledger.status("s1", SHARE, "NHS")
         # Batches do not nest.
         with pytest.raises(BatchError):
             ledger.batch()
@@ -665,9 +708,9 @@ def test_ids_must_be_nfc_without_surrounding_white_space(ledger: Ledger) -> None
         with pytest.raises(InvalidArgument):
             ledger.give(bad, SHARE, notice=NOTICE, method="portal")
         with pytest.raises(InvalidArgument):
-            ledger.status(bad, SHARE)
+            ledger.status(bad, SHARE, "NHS")
         with pytest.raises(InvalidArgument):
-            ledger.status(bad, SHARE, at=at("2024-10-01T00:00"))
+            ledger.status(bad, SHARE, "NHS", at=at("2024-10-01T00:00"))
         with pytest.raises(InvalidArgument):
             ledger.withdraw("s1", SHARE, recipient=bad)
         with pytest.raises(InvalidArgument):
@@ -676,7 +719,7 @@ def test_ids_must_be_nfc_without_surrounding_white_space(ledger: Ledger) -> None
     # Their normal forms are ordinary subjects, and round-trip exactly.
     for good in ("770001", "José", "Zoë Ågren-Ñúñez", "学生 42"):
         assert ledger.give(good, SHARE, notice=NOTICE, method="portal").subject == good
-        assert ledger.status(good, SHARE).permits
+        assert ledger.status(good, SHARE, "NHS").permits
         assert [e.subject for e in ledger.history(good)] == [good]
 
 

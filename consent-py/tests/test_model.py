@@ -16,9 +16,12 @@ from consent_ledger import (
     AcademicYear,
     Actor,
     ActorKind,
+    CourseYear,
+    ErasureResult,
     EventKind,
     Head,
     InvalidArgument,
+    InvalidTime,
     LawfulBasis,
     Ledger,
     Method,
@@ -87,7 +90,7 @@ def test_evidence_is_read_only_and_records_pickle(ledger: Ledger) -> None:
         assert clone == e and clone.evidence == {"a": [1, 2]}
         with pytest.raises(TypeError):
             clone.evidence["b"] = 1  # type: ignore[index]
-    status = ledger.status("s1", SHARE)
+    status = ledger.status("s1", SHARE, "NHS")
     assert pickle.loads(pickle.dumps(status)) == status
 
 
@@ -106,9 +109,36 @@ def test_times_come_back_in_utc_with_milliseconds(ledger: Ledger) -> None:
     assert e.effective_at == t.replace(microsecond=999000)
     assert e.effective_at.utcoffset() == timedelta(0)
     assert ledger.withdraw("s2", SHARE, effective_at=datetime(1, 1, 1, tzinfo=UTC)).effective_at.year == 1
+    # An event dated more than a year after it is recorded is refused (a typo, or a
+    # withdrawal that would keep consent in force until then); a question may ask
+    # about any moment.
     late = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
-    assert ledger.withdraw("s3", SHARE, effective_at=late).effective_at == late
-    assert ledger.status("s3", SHARE, at=late).state is State.WITHDRAWN
+    with pytest.raises(InvalidTime, match="more than a year"):
+        ledger.withdraw("s3", SHARE, effective_at=late)
+    soon = datetime.now(UTC) + timedelta(days=300)
+    assert ledger.withdraw("s3", SHARE, effective_at=soon).effective_at == soon.replace(
+        microsecond=soon.microsecond // 1000 * 1000)
+    assert ledger.status("s3", SHARE, "NHS", at=late).state is State.WITHDRAWN
+
+
+def test_the_new_states_kinds_and_validity() -> None:
+    assert State("needs_renewal") is State.NEEDS_RENEWAL
+    assert EventKind("objection_overruled") is EventKind.OBJECTION_OVERRULED
+    assert EventKind("subject_readmitted") is EventKind.SUBJECT_READMITTED
+    assert ErasureResult("already_erased") is ErasureResult.ALREADY_ERASED
+    with Ledger.in_memory() as ledger:
+        rep = ledger.register_purpose("rep", "Course reps", "JMSU", validity="course_year")
+        assert rep.validity == CourseYear() and rep.to_dict()["validity"] == {}
+        assert ledger.register_purpose("rep2", "Course reps", "JMSU", validity=CourseYear()).validity == CourseYear()
+        assert rep.material_change == () and rep.renew_consent is False
+        with pytest.raises(InvalidArgument, match="course_year"):
+            ledger.register_purpose("rep3", "Course reps", "JMSU", validity="courseyear")
+        n = ledger.register_notice("n", "1", "N", text="t", controller="JMSU", purposes=["rep"])
+        assert n.to_dict(json_safe=True)["purposes"] == ["rep"]
+        s = ledger.status("s1", "rep")
+        assert s.granted_under_version is None and "granted_under_version" in s.to_dict()
+        c = ledger.consenting("rep")
+        assert c.as_known_at == c.at and c.to_dict(json_safe=True)["as_known_at"].endswith("Z")
 
 
 def test_head_and_misc_records() -> None:

@@ -152,7 +152,7 @@ def test_ids_round_trip_exactly_or_are_refused(subject: str) -> None:
             if all(unicodedata.category(c) != "Cn" for c in subject):
                 assert must_refuse(subject), f"refused {subject!r}"
             try:
-                ledger.status(subject, SHARE)
+                ledger.status(subject, SHARE, "NHS")
             except InvalidArgument:
                 pass
             else:
@@ -162,5 +162,5 @@ def test_ids_round_trip_exactly_or_are_refused(subject: str) -> None:
         assert event.subject == subject and event.source_id == subject
         assert ledger.head().size == size + 1
         assert [e.subject for e in ledger.history(subject)] == [subject]
-        assert ledger.status(subject, SHARE).permits
-        assert subject in ledger.consenting(SHARE)
+        assert ledger.status(subject, SHARE, "NHS").permits
+        assert subject in ledger.consenting(SHARE, "NHS")

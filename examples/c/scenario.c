@@ -1,13 +1,19 @@
 /*
  * The seeds' scenario through the C ABI, on a fresh ledger file:
  *   1. a student opts in to LJMU -> JMSU data sharing, then opts out: the opt-out is
- *      recorded at once and downstream systems have 24 hours to act;
+ *      recorded at once and downstream systems have 24 hours to act. The purpose lists
+ *      one recipient, "JMSU", so the feed asks about JMSU: a feed that left the
+ *      recipient out would be refused, never answered;
  *   2. explicit (Art. 9(2)(a)) consent to health data for a mobility programme; a
  *      grant without the explicit marker is refused as invalid;
  *   3. a students' union project consent on a paper form, signed on 1 October 2025
- *      and typed in on 5 October, which lapses at the end of 31 July;
- *   4. questions about the past: "was consent in force at T?" and "as known at K?".
- * Every answer is checked; the program exits non-zero on a wrong one.
+ *      and typed in on 5 October, which lapses at the end of 31 July (midnight in
+ *      Liverpool, the ledger's time zone: 23:00 UTC in summer);
+ *   4. questions about the past: "was consent in force at T?" and "as known at K?",
+ *      for one student and for the whole project list.
+ * The purposes are those of examples/ljmu/registry.toml; every notice says whose it
+ * is and which purposes it covers. Every answer is checked; the program exits
+ * non-zero on a wrong one.
  *
  * The story runs on its own clock, so the ledger is a simulation: created with a clock,
  * it says so for good (consent_ledger_is_simulated, and `simulated` in the verify
@@ -84,6 +90,7 @@ static const char *state_name(consent_state s) {
     case CONSENT_STATE_NEVER_ASKED: return "never asked";
     case CONSENT_STATE_NOT_CONSENT_BASED: return "not consent-based";
     case CONSENT_STATE_ERASED: return "erased";
+    case CONSENT_STATE_NEEDS_RENEWAL: return "needs renewal";
     default: return "unknown";
     }
 }
@@ -103,18 +110,35 @@ static void must(consent_result r, const char *what) {
     }
 }
 
-/* Asks "state of SUBJECT for PURPOSE at AT (as known at KNOWN)" and checks the answer. */
-static void expect_state(consent_ledger *ledger, const char *subject, const char *purpose, int64_t at,
-                         int64_t known, consent_state want, const char *question) {
+/* Asks "state of SUBJECT for PURPOSE (and RECIPIENT) at AT (as known at KNOWN)" and
+ * checks the answer. */
+static void expect_state(consent_ledger *ledger, const char *subject, const char *purpose, const char *recipient,
+                         int64_t at, int64_t known, consent_state want, const char *question) {
     consent_status st;
     if (at == CONSENT_TIME_ABSENT) {
-        must(consent_get_status(ledger, subject, purpose, NULL, &st), question);
+        must(consent_get_status(ledger, subject, purpose, recipient, &st), question);
     } else {
-        must(consent_get_status_at(ledger, subject, purpose, NULL, at, known, &st), question);
+        must(consent_get_status_at(ledger, subject, purpose, recipient, at, known, &st), question);
     }
     printf("  ? %s\n    -> %s%s (since %s, until %s)\n", question, state_name(st.state),
            st.permits ? ", processing permitted" : "", show(st.since_ms), show(st.until_ms));
     if (st.state != want) {
+        fail(question);
+    }
+}
+
+/* Asks "who may PURPOSE use for RECIPIENT at AT (as known at KNOWN)?" and checks
+ * whether SUBJECT is on the list. */
+static void expect_listed(consent_ledger *ledger, const char *purpose, const char *recipient, int64_t at,
+                          int64_t known, const char *subject, int want, const char *question) {
+    char *json = NULL;
+    char quoted[64];
+    must(consent_consenting_json(ledger, purpose, recipient, at, known, &json), question);
+    snprintf(quoted, sizeof quoted, "\"subject\":\"%s\"", subject);
+    int listed = strstr(json, quoted) != NULL;
+    printf("  ? %s\n    -> %s %s\n", question, subject, listed ? "is on the list" : "is not on the list");
+    consent_string_free(json);
+    if (listed != want) {
         fail(question);
     }
 }
@@ -147,29 +171,46 @@ int main(int argc, char **argv) {
     if (!simulated) {
         fail("a ledger created with a clock must be a simulation");
     }
+    char zone[CONSENT_TIME_ZONE_LEN];
+    must(consent_ledger_time_zone(ledger, zone, sizeof zone), "time zone");
+    printf("the institution's time zone: %s\n", zone);
+    if (strcmp(zone, "Europe/London") != 0) {
+        fail("a new ledger's time zone is Europe/London by default");
+    }
 
     /* ---- the registry ---- */
     printf("\n== registry (1 September 2024)\n");
     must(consent_register_purpose_json(ledger,
-        "{\"id\":\"jmsu.data-sharing\",\"title\":\"Sharing student data with the Students' Union\","
+        "{\"id\":\"jmsu.data-sharing\",\"title\":\"Share my student record with the students' union (live feed)\","
         "\"controller\":\"LJMU\",\"lawful_basis\":\"a\",\"effect_delay_secs\":86400,"
-        "\"withdrawal_method\":\"My LJMU portal\",\"recipients\":[\"JMSU\"]}", NULL), "purpose data-sharing");
+        "\"withdrawal_method\":\"Opt out at any time in the My LJMU portal\",\"recipients\":[\"JMSU\"]}", NULL),
+         "purpose data-sharing");
     must(consent_register_purpose_json(ledger,
-        "{\"id\":\"mobility.health\",\"title\":\"Health data for mobility programmes\","
-        "\"controller\":\"LJMU\",\"lawful_basis\":\"a\",\"special_category\":\"a\","
-        "\"withdrawal_method\":\"email GoAbroad@ljmu.ac.uk\"}", NULL), "purpose mobility.health");
+        "{\"id\":\"mobility.health\",\"title\":\"Health information for a mobility programme\","
+        "\"controller\":\"LJMU International Relations\",\"lawful_basis\":\"a\",\"special_category\":\"a\","
+        "\"withdrawal_method\":\"Email GoAbroad@ljmu.ac.uk.\",\"recipients\":[\"dfe\",\"british-council\","
+        "\"european-commission\",\"partner-university\",\"placement-provider\",\"travel-provider\"]}", NULL),
+         "purpose mobility.health");
     uint32_t version = 0;
     must(consent_register_purpose_json(ledger,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week volunteering project\","
         "\"controller\":\"JMSU\",\"lawful_basis\":\"a\",\"validity\":{\"kind\":\"academic_year\"}}",
         &version), "purpose project");
+    /* Each notice says whose it is and which purposes it covers: a grant may only
+     * name a notice that covers its purpose. */
+    const char *const it_covers[] = {"jmsu.data-sharing"};
+    const char *const mobility_covers[] = {"mobility.*"};
+    const char *const projects_cover[] = {"jmsu.project.*"};
     must(consent_register_notice_text(ledger, "ljmu.it-registration", "2024-09", "IT account registration",
-                                      "We share your details with JMSU if you opt in ..."), "notice it");
+                                      "We share your details with JMSU if you opt in ...", "LJMU", it_covers, 1),
+         "notice it");
     must(consent_register_notice_text(ledger, "ljmu.mobility", "2024-09", "International Relations privacy notice",
-                                      "For some mobility programmes, we process special category data ..."),
+                                      "For some mobility programmes, we process special category data ...",
+                                      "LJMU International Relations", mobility_covers, 1),
          "notice mobility");
     must(consent_register_notice_text(ledger, "jmsu.projects", "2024-09", "JMSU Data Protection Statement",
-                                      "We keep your details for the remainder of the academic year ..."),
+                                      "We keep your details for the remainder of the academic year ...", "JMSU",
+                                      projects_cover, 1),
          "notice projects");
     printf("  3 purposes, 3 notices (project purpose at version %u)\n", version);
 
@@ -183,8 +224,24 @@ int main(int argc, char **argv) {
                       CONSENT_METHOD_PORTAL, false, NULL, &ev), "opt in");
     printf("  %s: s-1001 opts in at IT-account registration (event %llu)\n", show(scenario_now),
            (unsigned long long)ev.seq);
-    expect_state(ledger, "s-1001", "jmsu.data-sharing", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN, "may LJMU share s-1001's data with JMSU now?");
+    /* The nightly feed extract asks about its recipient; leaving it out is refused, so
+     * a withdrawal that named JMSU can never be missed. */
+    {
+        char *json = NULL;
+        r = consent_consenting_json(ledger, "jmsu.data-sharing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                                    &json);
+        char msg[512];
+        consent_last_error_message(msg, sizeof msg);
+        printf("  a feed extract without its recipient -> %s: %s\n", consent_result_name(r), msg);
+        if (r != CONSENT_RESULT_UNKNOWN_RECIPIENT || !strstr(msg, "JMSU")) {
+            fail("a feed that leaves out the recipient of a purpose listing one must be refused");
+        }
+        consent_string_free(json);
+    }
+    expect_listed(ledger, "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, "s-1001", 1,
+                  "who goes into tonight's JMSU feed?");
 
     scenario_now = utc(2025, 1, 15, 9, 30);
     must(consent_withdraw(ledger, "s-1001", "jmsu.data-sharing", NULL, &ev), "opt out");
@@ -193,8 +250,10 @@ int main(int argc, char **argv) {
     if (ev.effect_deadline_ms - ev.effective_at_ms != 24LL * 3600 * 1000) {
         fail("the opt-out must take effect within 24 hours");
     }
-    expect_state(ledger, "s-1001", "jmsu.data-sharing", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_WITHDRAWN, "may LJMU share s-1001's data with JMSU now (after the opt-out)?");
+    expect_listed(ledger, "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, "s-1001", 0,
+                  "and in tonight's JMSU feed?");
 
     /* ---- 2. explicit consent for special-category data ---- */
     printf("\n== 2. mobility programme, health data (Art. 9(2)(a))\n");
@@ -209,13 +268,14 @@ int main(int argc, char **argv) {
     if (r != CONSENT_RESULT_INVALID_CONSENT) {
         fail("a non-explicit special-category grant must be refused as invalid");
     }
-    expect_state(ledger, "s-1001", "mobility.health", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-1001", "mobility.health", "partner-university", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_NEVER_ASKED, "is the refused grant on record? (it must not be)");
     must(consent_give(ledger, "s-1001", "mobility.health", "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
                       true, NULL, &ev), "explicit grant");
     printf("  the explicit grant is recorded (event %llu)\n", (unsigned long long)ev.seq);
-    expect_state(ledger, "s-1001", "mobility.health", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_GIVEN, "may International Relations use s-1001's health data?");
+    expect_state(ledger, "s-1001", "mobility.health", "partner-university", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN,
+                 "may International Relations share s-1001's health data with the partner university?");
 
     /* ---- 3. a project consent on paper, entered later, lapsing on 31 July ---- */
     printf("\n== 3. JMSU project consent (paper form)\n");
@@ -233,10 +293,10 @@ int main(int argc, char **argv) {
     p.source_id = "paper-form-0042";
     p.evidence_json = "{\"form\":\"GW-2025\",\"box_ticked\":true}";
     must(consent_append(ledger, &p, &ev), "paper grant");
-    printf("  signed %s, typed in %s by staff, lapses at %s\n", show(ev.effective_at_ms), show(ev.recorded_at_ms),
-           show(ev.expires_at_ms));
-    if (ev.expires_at_ms != utc(2026, 8, 1, 0, 0)) {
-        fail("a project consent must lapse at the end of 31 July");
+    printf("  signed %s, typed in %s by staff, lapses at %s UTC (midnight in Liverpool)\n", show(ev.effective_at_ms),
+           show(ev.recorded_at_ms), show(ev.expires_at_ms));
+    if (ev.expires_at_ms != utc(2026, 7, 31, 23, 0)) {
+        fail("a project consent must lapse at the end of 31 July, UK time (23:00 UTC in summer)");
     }
     /* The same form typed in twice is the same event, not a second one. */
     consent_event_ref again;
@@ -244,24 +304,31 @@ int main(int argc, char **argv) {
     if (again.seq != ev.seq) {
         fail("a retried append with the same source id must return the same event");
     }
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2026, 7, 31, 18, 0), CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_GIVEN, "on 31 July 2026 at 18:00, may JMSU use s-2002's details for the project?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2026, 8, 1, 0, 0), CONSENT_TIME_ABSENT,
-                 CONSENT_STATE_EXPIRED, "on 1 August 2026, may it still?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", NULL, utc(2026, 7, 31, 18, 0), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_GIVEN, "on 31 July 2026 at 18:00 UTC, may JMSU use s-2002's details for the project?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", NULL, utc(2026, 7, 31, 23, 30), CONSENT_TIME_ABSENT,
+                 CONSENT_STATE_EXPIRED,
+                 "at 23:30 UTC on 31 July 2026 (already 1 August in Liverpool), may it still?");
 
     /* ---- 4. questions about the past ---- */
     printf("\n== 4. questions about the past\n");
     scenario_now = utc(2026, 9, 1, 9, 0);
-    expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 12, 1, 12, 0), CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", "JMSU", utc(2024, 12, 1, 12, 0), CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN,
                  "was sharing s-1001's data with JMSU lawful on 1 December 2024? (the opt-out is not retroactive)");
-    expect_state(ledger, "s-1001", "jmsu.data-sharing", utc(2024, 9, 19, 12, 0), CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-1001", "jmsu.data-sharing", "JMSU", utc(2024, 9, 19, 12, 0), CONSENT_TIME_ABSENT,
                  CONSENT_STATE_NEVER_ASKED, "and on 19 September 2024, before the opt-in?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 10, 2, 12, 0), utc(2025, 10, 3, 12, 0),
+    expect_listed(ledger, "jmsu.data-sharing", "JMSU", utc(2024, 12, 1, 12, 0), CONSENT_TIME_ABSENT, "s-1001", 1,
+                  "the JMSU feed of 1 December 2024, reproduced: was s-1001 in it?");
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", NULL, utc(2025, 10, 2, 12, 0), utc(2025, 10, 3, 12, 0),
                  CONSENT_STATE_NEVER_ASKED,
                  "on 2 October 2025, as the ledger knew it on 3 October (before the form was typed in)?");
-    expect_state(ledger, "s-2002", "jmsu.project.green-week", utc(2025, 10, 2, 12, 0), CONSENT_TIME_ABSENT,
+    expect_state(ledger, "s-2002", "jmsu.project.green-week", NULL, utc(2025, 10, 2, 12, 0), CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN, "on 2 October 2025, as the ledger knows it now?");
+    expect_listed(ledger, "jmsu.project.green-week", NULL, utc(2025, 10, 2, 12, 0), utc(2025, 10, 3, 12, 0), "s-2002",
+                  0, "the project's contact list for 2 October 2025, as known on 3 October: is s-2002 on it?");
+    expect_listed(ledger, "jmsu.project.green-week", NULL, utc(2025, 10, 2, 12, 0), CONSENT_TIME_ABSENT, "s-2002", 1,
+                  "the same list as known now?");
 
     /* ---- the ledger's own evidence ---- */
     printf("\n== integrity\n");
@@ -293,6 +360,13 @@ int main(int argc, char **argv) {
         opt_in[CONSENT_EVENT_ID_LEN - 1] = '\0';
     }
     consent_string_free(history);
+    char *copy = NULL;
+    must(consent_export_subject_html(ledger, "s-1001", &copy), "subject's copy");
+    printf("  s-1001's own copy (HTML): %zu bytes\n", strlen(copy));
+    if (!strstr(copy, "Health information for a mobility programme")) {
+        fail("the subject's copy must name the purposes by their titles");
+    }
+    consent_string_free(copy);
     uint8_t *event_bytes = NULL;
     size_t event_len = 0;
     char *proof = NULL;

@@ -8,7 +8,9 @@
 # $CONSENT_SEEDS) to show that the registry's hashes match them.
 #
 # The story runs through the academic year 2024/25; each step pretends "now" is the
-# date shown in brackets (CONSENT_NOW), so record times read like the real thing.
+# time shown in brackets (CONSENT_NOW, in UTC), so record times read like the real
+# thing. The ledger keeps the university's calendar (Europe/London): tables show local
+# times with their offset, and a date typed on the command line is a local day.
 set -euo pipefail
 
 BIN="${1:?usage: demo.sh PATH/TO/consent}"
@@ -20,7 +22,7 @@ SEEDS="${CONSENT_SEEDS:-$HERE/../../../shared/seeds}"
 if [ -d "$SEEDS" ]; then SEEDS="$(cd "$SEEDS" && pwd)"; fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json
+rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt
 export CONSENT_LEDGER="$OUT/ledger.db"
 unset CONSENT_NOW
 
@@ -70,7 +72,7 @@ echo "consent-ledger demo: LJMU and its students' union, academic year 2024/25"
 echo "ledger: $CONSENT_LEDGER"
 
 heading "A new ledger and the registry of purposes and notices"
-at 2024-09-01T09:00:00Z init
+at 2024-09-01T09:00:00Z init --time-zone Europe/London
 if [ -d "$SEEDS" ]; then
     note "notice texts found in $SEEDS: their SHA-256 is checked against the registry"
     at 2024-09-01T09:00:00Z registry load "$HERE/registry.toml" --texts "$SEEDS"
@@ -86,7 +88,10 @@ heading "Registration: opt-in to the students' union feed, imported from the IT-
 at 2024-09-18T23:00:00Z import "$HERE/registration-feed.csv"
 note "the same extract again changes nothing (idempotent by source id):"
 at 2024-09-19T23:00:00Z import "$HERE/registration-feed.csv"
-at 2024-09-20T06:00:00Z consenting jmsu.data-sharing
+note "the JMSU feed asks about its recipient, JMSU (the purpose lists it):"
+at 2024-09-20T06:00:00Z consenting jmsu.data-sharing --recipient JMSU
+note "a feed that leaves the recipient out is refused: it could hide a withdrawal from JMSU alone"
+refused 3 2024-09-20T06:00:00Z consenting jmsu.data-sharing
 
 heading "Freshers' Fair: a project consent that lasts for the academic year"
 at 2024-09-24T13:15:00Z give 770001 jmsu.project.freshers-tasters --notice jmsu.privacy@1 --method web_form \
@@ -95,6 +100,8 @@ at 2024-09-24T13:15:00Z give 770001 jmsu.project.freshers-tasters --notice jmsu.
 heading "A paper course-rep form signed on 1 October, typed in on 5 October"
 at 2024-10-05T11:20:00Z give 770003 jmsu.course-rep --notice jmsu.privacy@1 --method paper \
     --recorded-by staff:jmsu-0042 --at 2024-10-01 --source-id paper-CR-0193
+note "--at 2024-10-01 is the start of 1 October in London (00:00+01:00); a course rep's"
+note "consent lasts a year from the start (course_year), to the start of 1 October 2025."
 note "Question: on 2 October, was there consent? As the ledger knew it on 3 October:"
 at 2024-10-05T11:30:00Z status 770003 jmsu.course-rep --at 2024-10-02 --known-at 2024-10-03
 note "...and as it knows it now (the form was signed on 1 October):"
@@ -105,9 +112,11 @@ GRANT="$(quiet 2025-01-10T15:00:00Z --json give 770001 mobility.health --notice 
     --method web_form --explicit --evidence '{"statement":"I explicitly consent to LJMU processing my health information for my exchange"}' \
     | event_id)"
 printf '\n[2025-01-10T15:00:00Z] $ consent give 770001 mobility.health --explicit ...\n'
-note "recorded: event $GRANT"
+note "recorded: event $GRANT (for every recipient the purpose lists)"
 note "A grant for vaccination status without the explicit marker is refused:"
 refused 4 2025-01-10T15:05:00Z give 770002 mobility.vaccination --notice ljmu.international-relations@1 --method web_form
+note "...and so is one naming a notice that does not cover the purpose (JMSU's, for LJMU's mobility data):"
+refused 4 2025-01-10T15:06:00Z give 770002 mobility.vaccination --notice jmsu.privacy@1 --method web_form --explicit
 
 heading "A consent receipt for the student"
 at 2025-01-10T15:10:00Z receipt "$GRANT" -o "$OUT/receipt-770001-mobility.json"
@@ -119,23 +128,62 @@ grep -E '^  "(record_id|state|collection_method|explicit|recorded_by)"|"(article
     "$OUT/receipt-770001-mobility.json" | sed 's/^ */     /'
 HEAD_RECEIPT="$(quiet 2025-01-10T15:11:00Z head)"
 
+heading "A course rep on a January-start course: the year counts from the course start"
+at 2025-01-20T10:00:00Z give 770005 jmsu.course-rep --notice jmsu.privacy@1 --method web_form \
+    --validity-from 2025-01-13
+note "in force through the first year of the course; it lapses at the start of 13 January 2026:"
+at 2025-01-20T10:05:00Z status 770005 jmsu.course-rep --at 2026-01-12T18:00
+at 2025-01-20T10:05:00Z status 770005 jmsu.course-rep --at 2026-01-13
+
 heading "Opt-out in My LJMU: the feed must honour it within 24 hours"
 at 2025-03-03T10:00:00Z withdraw 770002 jmsu.data-sharing --method portal
-at 2025-03-03T12:00:00Z status 770002 jmsu.data-sharing
+at 2025-03-03T12:00:00Z status 770002 jmsu.data-sharing --recipient JMSU
 note "the feed extract made two hours later no longer lists 770002;"
 note "JMSU's copy must be gone by the deadline above (24 hours after the opt-out):"
-at 2025-03-03T12:00:00Z consenting jmsu.data-sharing
+at 2025-03-03T12:00:00Z consenting jmsu.data-sharing --recipient JMSU
 note "Was 770002's consent in force on 1 February? (a withdrawal is not retroactive)"
-at 2025-03-03T12:05:00Z status 770002 jmsu.data-sharing --at 2025-02-01
+at 2025-03-03T12:05:00Z status 770002 jmsu.data-sharing --recipient JMSU --at 2025-02-01
+note "a script asks by exit code: --check exits 0 when permitted, 11 when not"
+at 2025-03-03T12:06:00Z status 770001 jmsu.data-sharing --recipient JMSU --check
+refused 11 2025-03-03T12:06:00Z status 770002 jmsu.data-sharing --recipient JMSU --check
 
-heading "The project consent lapses on 31 July"
-at 2025-08-02T09:00:00Z status 770001 jmsu.project.freshers-tasters --at 2025-07-31T12:00:00Z
-at 2025-08-02T09:00:00Z status 770001 jmsu.project.freshers-tasters
+heading "My Engagement: a 'withdrawal' from monitoring that rests on legitimate interests"
+note "engagement.monitoring is not consent-based (Art. 6(1)(f)): the request is an objection (Art. 21)"
+at 2025-03-10T09:00:00Z withdraw 770003 engagement.monitoring --method portal
+at 2025-03-10T09:05:00Z status 770003 engagement.monitoring
+note "only a person may decide that compelling legitimate grounds override it:"
+refused 2 2025-03-20T14:00:00Z overrule-objection 770003 engagement.monitoring
+at 2025-03-20T14:00:00Z overrule-objection 770003 engagement.monitoring --recorded-by staff:dpo-01 \
+    --evidence '{"decision":"DPO-2025-031: attendance monitoring required by the student visa sponsor"}'
+at 2025-03-20T14:05:00Z status 770003 engagement.monitoring
+
+heading "A material change: mobility.health gains a recipient"
+note "International Relations will share health information with the travel insurer too:"
+at 2025-04-01T09:00:00Z purpose add mobility.health --title "Health information for a mobility programme" \
+    --controller "LJMU International Relations" --basis a --special-category a \
+    --withdrawal-method "Email GoAbroad@ljmu.ac.uk." \
+    --recipient dfe --recipient british-council --recipient european-commission \
+    --recipient partner-university --recipient placement-provider --recipient travel-provider \
+    --recipient travel-insurer
+note "770001 agreed to version 1, before the insurer was named: the grant no longer permits"
+at 2025-04-02T09:00:00Z status 770001 mobility.health --recipient partner-university
+note "the student is asked again and agrees; the new grant renews consent under version 2"
+at 2025-04-10T11:00:00Z give 770001 mobility.health --notice ljmu.international-relations@1 --method web_form --explicit
+at 2025-04-10T11:05:00Z status 770001 mobility.health --recipient travel-insurer
+
+heading "The academic year ends at midnight in Liverpool (BST), not at midnight UTC"
+note "the project consent lapses at the start of 1 August, London time: 31 July 23:00 UTC"
+at 2025-08-02T09:00:00Z status 770001 jmsu.project.freshers-tasters --at 2025-07-31T23:30
+note "at 00:45 BST on 1 August it has lapsed, though in UTC it is still 31 July (23:45Z):"
+at 2025-08-02T09:00:00Z status 770001 jmsu.project.freshers-tasters --at 2025-08-01T00:45
+at 2025-08-02T09:00:00Z --utc status 770001 jmsu.project.freshers-tasters --at 2025-07-31T23:45
 at 2025-08-02T09:00:00Z consenting jmsu.project.freshers-tasters
 
 heading "A subject access request from 770001"
 at 2025-09-15T10:00:00Z history 770001
 at 2025-09-15T10:00:00Z export 770001 -o "$OUT/sar-770001.json"
+note "and the copy to hand to the student, in plain words:"
+at 2025-09-15T10:00:00Z export-subject 770001 --format html -o "$OUT/sar-770001.html"
 
 heading "Months later, the receipt is checked against the current head"
 HEAD_NOW="$(quiet 2025-09-15T10:05:00Z head)"
@@ -154,17 +202,40 @@ fi
 refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json"
 
 heading "Six years after leaving: 770002 is erased"
-at 2031-09-01T09:00:00Z erase 770002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
-at 2031-09-01T09:01:00Z history 770002
+note "first a dry run: what would be blanked (nothing is written)"
+HEAD_BEFORE="$(quiet 2031-09-01T08:59:00Z head)"
+at 2031-09-01T09:00:00Z erase 770002 --dry-run --reason "retention period ended (six years after leaving)"
+if [ "$(quiet 2031-09-01T09:00:00Z head)" != "$HEAD_BEFORE" ]; then
+    echo "demo: the dry run wrote to the ledger" >&2
+    exit 1
+fi
+note "head unchanged: $HEAD_BEFORE"
+note "a mistyped id (a digit missing) is refused, not recorded as an erasure:"
+refused 3 2031-09-01T09:00:30Z erase 77002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
+at 2031-09-01T09:01:00Z erase 770002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
+at 2031-09-01T09:02:00Z history 770002
 note "the log keeps the erased events, their personal fields blank, so every hash still verifies:"
-at 2031-09-01T09:01:00Z changes --since 20 --limit 10
-at 2031-09-01T09:01:00Z status 770002 jmsu.data-sharing
+at 2031-09-01T09:02:00Z changes --since 20 --limit 10
+at 2031-09-01T09:02:00Z status 770002 jmsu.data-sharing --recipient JMSU
 note "a withdrawal can still be recorded after the erasure:"
 at 2031-09-02T08:00:00Z withdraw 770002 jmsu.marketing --method email --recorded-by staff:dpo-01
 
-heading "Verify: every hash recomputed; the log still extends the heads kept earlier"
-at 2031-09-02T08:05:00Z verify
-at 2031-09-02T08:05:00Z verify --against "$HEAD_START"
-at 2031-09-02T08:05:00Z verify --against "$HEAD_RECEIPT"
+heading "The yearly retention run: a file of ids, one report"
+(umask 077 && printf '# left in 2025, retention ended\n770004\n77OO4\n' > "$OUT/retention-2031.txt")
+note "$OUT/retention-2031.txt holds 770004 and a garbled 77OO4; the run erases one, reports the other (exit 5):"
+refused 5 2031-09-03T09:00:00Z erase --from-file "$OUT/retention-2031.txt" --reason "retention period ended" \
+    --actor staff:dpo-01 --report "$OUT/retention-2031-report.json"
 
-printf '\ndemo complete: ledger, receipts, proof and subject-access copy in %s\n' "$OUT"
+heading "A returning student: 770002 enrols again in 2032"
+at 2032-09-10T09:00:00Z readmit 770002 --reason "re-enrolled for 2032/33" --by staff:registry-07
+at 2032-09-16T09:30:00Z give 770002 jmsu.data-sharing --notice jmsu.privacy@1 --method portal --recorded-by system:it-registration
+at 2032-09-16T09:31:00Z status 770002 jmsu.data-sharing --recipient JMSU
+note "history shows the old, blanked events, the erasure, the readmission and the new grant:"
+at 2032-09-16T09:32:00Z history 770002
+
+heading "Verify: every hash recomputed; the log still extends the heads kept earlier"
+at 2032-09-16T09:35:00Z verify
+at 2032-09-16T09:35:00Z verify --against "$HEAD_START"
+at 2032-09-16T09:35:00Z verify --against "$HEAD_RECEIPT"
+
+printf '\ndemo complete: ledger, receipts, proof, subject-access copies and erasure report in %s\n' "$OUT"

@@ -2,58 +2,84 @@
 with the ledger head that answered, so the extract can later be shown to rest on
 consents in force; and the opt-outs the feed must honour within 24 hours.
 
+The purpose ``jmsu.data-sharing`` lists its recipient, ``JMSU``, so the feed asks about
+JMSU by name: a student who opted out of sharing *with JMSU* is then left out. Asking
+without the recipient is refused rather than answered, because such an answer would
+not see that opt-out.
+
 Run it with the package installed (``make develop``): ``python examples/python/jmsu_feed.py``.
+It loads the LJMU registry (``examples/ljmu/registry.toml``; set ``CONSENT_SEEDS`` to the
+folder of the notice texts to have their hashes checked too) and checks its own answers.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from consent_ledger import Actor, Ledger, State
+from consent_ledger import Actor, Ledger, State, UnknownRecipient
 
 UTC = timezone.utc
+REGISTRY = Path(__file__).resolve().parents[1] / "ljmu" / "registry.toml"
 PURPOSE = "jmsu.data-sharing"
+JMSU = "JMSU"
+NOTICE = ("jmsu.privacy", "1")
 
 
 def main() -> None:
     with Ledger.in_memory() as ledger:
-        ledger.register_purpose(
-            PURPOSE, "Student data shared with JMSU", "LJMU", effect_delay=timedelta(hours=24),
-            withdrawal_method="Change it in the My LJMU portal",
-        )
-        notice = ledger.register_notice("ljmu.it-registration", "2024-08", "IT account registration notice",
-                                        text="At registration you may opt in to sharing your details with JMSU.")
+        ledger.load_registry(REGISTRY, texts=os.environ.get("CONSENT_SEEDS"))
+        purpose = ledger.purpose(PURPOSE)
+        assert purpose.recipients == (JMSU,) and purpose.effect_delay == timedelta(hours=24)
+        portal = Actor.system("my-ljmu")
 
         # Registration week: opt-ins arrive from the portal, all or nothing.
         september = datetime(2024, 9, 16, 9, 0, tzinfo=UTC)
         with ledger.batch() as batch:
             for n in range(1, 6):
-                batch.give(f"student-{n}", PURPOSE, notice=notice, method="portal",
-                           recorded_by=Actor.system("my-ljmu"), effective_at=september + timedelta(minutes=n),
-                           source_id=f"portal-optin-{n}")
-        last_feed = ledger.head()
+                batch.give(f"student-{n}", PURPOSE, notice=NOTICE, method="portal", recorded_by=portal,
+                           effective_at=september + timedelta(minutes=n), source_id=f"portal-optin-{n}")
+        last_feed = ledger.consenting(PURPOSE, JMSU)
+        assert last_feed.subject_ids == ("student-1", "student-2", "student-3", "student-4", "student-5")
+        time.sleep(0.01)  # (in real life: the next day)
 
-        # Student 2 opts out in October.
-        opt_out = ledger.withdraw("student-2", PURPOSE, method="portal", recorded_by=Actor.system("my-ljmu"),
+        # Student 2 opts out of sharing with JMSU in October; student 4 withdraws
+        # from the purpose altogether.
+        opt_out = ledger.withdraw("student-2", PURPOSE, recipient=JMSU, method="portal", recorded_by=portal,
                                   effective_at=datetime(2024, 10, 7, 18, 0, tzinfo=UTC))
+        ledger.withdraw("student-4", PURPOSE, method="portal", recorded_by=portal,
+                        effective_at=datetime(2024, 10, 8, 9, 0, tzinfo=UTC))
 
-        # Tonight's feed: who may be sent, and the evidence that answered.
-        tonight = ledger.consenting(PURPOSE)
+        # Tonight's feed asks about JMSU by name.
+        try:
+            ledger.consenting(PURPOSE)
+        except UnknownRecipient as e:
+            print("refused:", e)
+        else:
+            raise AssertionError("a feed without its recipient was answered")
+        tonight = ledger.consenting(PURPOSE, JMSU)
         print(f"send {len(tonight)} students to JMSU: {', '.join(tonight.subject_ids)} (head {tonight.head})")
-        assert tonight.subject_ids == ("student-1", "student-3", "student-4", "student-5")
+        assert tonight.subject_ids == ("student-1", "student-3", "student-5")
 
-        # The feed of 1 October was lawful for student 2.
-        assert "student-2" in ledger.consenting(PURPOSE, at=datetime(2024, 10, 1, tzinfo=UTC))
+        # The feed of 1 October was lawful for students 2 and 4.
+        october = ledger.consenting(PURPOSE, JMSU, at=datetime(2024, 10, 1, tzinfo=UTC))
+        assert "student-2" in october and "student-4" in october
+
+        # The last feed, reproduced exactly as the ledger knew it when it answered.
+        again = ledger.consenting(PURPOSE, JMSU, at=last_feed.at, as_known_at=last_feed.as_known_at)
+        assert again.subject_ids == last_feed.subject_ids
 
         # Changes since the last feed: the opt-outs to honour, with their deadlines.
-        for event in ledger.changes_since(last_feed):
+        for event in ledger.changes_since(last_feed.head):
             if event.kind == "withdrawn":
                 print(f"opt-out: {event.subject} — JMSU must have acted by {event.effect_deadline:%Y-%m-%d %H:%M} UTC")
         assert opt_out.effect_deadline == datetime(2024, 10, 8, 18, 0, tzinfo=UTC)
-        assert ledger.status("student-2", PURPOSE).state is State.WITHDRAWN
+        assert ledger.status("student-2", PURPOSE, JMSU).state is State.WITHDRAWN
 
-        # Last feed's head is still a prefix of the log: nothing was rewritten since.
-        assert ledger.verify_against(last_feed, raise_on_failure=True).ok
+        # The last feed's head is still a prefix of the log: nothing was rewritten since.
+        assert ledger.verify_against(last_feed.head, raise_on_failure=True).ok
 
 
 if __name__ == "__main__":

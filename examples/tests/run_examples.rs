@@ -14,7 +14,7 @@ fn rust_scenario_answers_every_question_correctly() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.lines().filter(|l| l.starts_with("ok")).count() >= 14,
+        stdout.lines().filter(|l| l.starts_with("ok")).count() >= 28,
         "{stdout}"
     );
     assert!(!stdout.contains("FAIL"));

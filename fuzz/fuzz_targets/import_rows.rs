@@ -19,8 +19,10 @@ fn ledger() -> &'static Ledger {
         let l = Ledger::in_memory().expect("in-memory ledger");
         l.register_purpose(PurposeDef::new("p", "A purpose", "Org"))
             .expect("purpose");
-        l.register_notice(NoticeDef::from_text("n", "1", "A notice", "text"))
-            .expect("notice");
+        l.register_notice(
+            NoticeDef::from_text("n", "1", "A notice", "text").covering("Org", ["p"]),
+        )
+        .expect("notice");
         l
     })
 }

@@ -51,12 +51,16 @@ pub fn register_all(l: &Ledger) -> consent_core::Result<()> {
     let mut engagement = PurposeDef::new("it.my-engagement", "My Engagement analytics", "LJMU");
     engagement.lawful_basis = LawfulBasis::LegitimateInterests;
     l.register_purpose(engagement)?;
-    l.register_notice(NoticeDef::from_text(
-        NOTICE.0,
-        NOTICE.1,
-        "JMSU privacy notice",
-        "text of the JMSU notice",
-    ))?;
+    // The suite's one notice stands for every notice.
+    l.register_notice(
+        NoticeDef::from_text(
+            NOTICE.0,
+            NOTICE.1,
+            "JMSU privacy notice",
+            "text of the JMSU notice",
+        )
+        .covering("JMSU", ["jmsu.*", "wellbeing.*", "mobility.*", "it.*"]),
+    )?;
     Ok(())
 }
 

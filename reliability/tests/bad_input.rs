@@ -203,7 +203,10 @@ proptest! {
                 let back = l.event(got.id).unwrap();
                 prop_assert_eq!(&back, &got);
                 prop_assert_eq!(back.subject.as_deref(), Some(subject.as_str()));
-                prop_assert_eq!(back.recipient, recipient);
+                // A withdrawal naming a recipient its purpose does not list is kept
+                // purpose-wide, with the text as written in its details (RULES.md).
+                let unlisted = back.details.as_ref().and_then(|d| d.get("unlisted_recipient")).and_then(|v| v.as_str()).map(String::from);
+                prop_assert_eq!(back.recipient.or(unlisted), recipient);
                 if back.source_id.is_some() { prop_assert_eq!(back.source_id, source); }
                 prop_assert_eq!(back.evidence, ev);
             }
@@ -227,10 +230,10 @@ proptest! {
         let _ = l.status(&subject, &purpose, recipient.as_deref());
         let _ = l.history(&subject);
         let _ = l.export_subject(&subject);
-        let _ = l.consenting(&purpose, recipient.as_deref(), None);
+        let _ = l.consenting(&purpose, recipient.as_deref(), None, None);
         if let Ok(t) = Timestamp::from_millis(at) {
             let _ = l.status_at(&subject, "jmsu.marketing", recipient.as_deref(), t, Some(t));
-            let _ = l.consenting("jmsu.marketing", None, Some(t));
+            let _ = l.consenting("jmsu.marketing", None, Some(t), None);
         }
         let _ = l.changes_since(at as u64, 3);
         if let Ok(h) = Head::from_str(&purpose) {

@@ -321,7 +321,7 @@ fn erasure_under_a_reader_does_not_stall() {
 /// Bug 10 (fixed): a withdrawal that names a notice the ledger does not know is refused
 /// with `UnknownNotice`: `append_event` (consent-core/src/ledger.rs) looks the notice
 /// up for every kind, though it already exempts withdrawals from the recipient check.
-/// DOMAIN.md rule 3 says a withdrawal is never refused, so a feed that passes on the
+/// docs/RULES.md R7 says a withdrawal is never refused, so a feed that passes on the
 /// notice printed on a paper opt-out loses the opt-out. Fix: for `is_withdrawal()`
 /// kinds, record the withdrawal even when the notice is unknown (without the notice
 /// reference, whose hash the ledger cannot supply, keeping the id and version named in

@@ -391,6 +391,74 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
     assert!(v.ok && v.simulated, "{}", v.output);
     assert_eq!(v.head, Some(sim_head.to_string()));
 
+    // 4. A returning student (FORMAT.md §6, readmission): erased, a withdrawal while
+    //    erased, readmitted, a new grant, erased again, readmitted again, a grant that
+    //    stands; a subject who stays erased; and an objection overruled by staff, whose
+    //    `current` row is `not_consent_based`.
+    let returning = dir.path().join("returning.db");
+    let l = Ledger::open(&returning).unwrap();
+    register_all(&l).unwrap();
+    let staff = || Actor::staff("registry");
+    l.append(give("stu-ret", "jmsu.marketing").source_id("ret-1"))
+        .unwrap();
+    l.append(give("stu-ret", "jmsu.data-sharing")).unwrap();
+    let e1 = l.erase_subject("stu-ret", "left", staff()).unwrap().seq;
+    let w1 = l
+        .append(NewEvent::withdraw("stu-ret", "jmsu.marketing"))
+        .unwrap()
+        .seq;
+    let r1 = l
+        .readmit_subject("stu-ret", "enrolled again", staff())
+        .unwrap()
+        .seq;
+    let g2 = l.append(give("stu-ret", "jmsu.marketing")).unwrap().seq;
+    let e2 = l
+        .erase_subject("stu-ret", "left again", staff())
+        .unwrap()
+        .seq;
+    let r2 = l
+        .readmit_subject("stu-ret", "enrolled once more", staff())
+        .unwrap()
+        .seq;
+    let g3 = l.append(give("stu-ret", "jmsu.marketing")).unwrap().seq;
+    l.append(give("stu-gone", "jmsu.marketing")).unwrap();
+    let gone = l.erase_subject("stu-gone", "left", staff()).unwrap().seq;
+    l.append(NewEvent::new(
+        EventKind::Objected,
+        "stu-obj",
+        "it.my-engagement",
+    ))
+    .unwrap();
+    let overruled = l
+        .append(
+            NewEvent::new(EventKind::ObjectionOverruled, "stu-obj", "it.my-engagement")
+                .recorded_by(Actor::staff("dpo")),
+        )
+        .unwrap()
+        .seq;
+    assert!(e1 < w1 && w1 < r1 && r1 < g2 && g2 < e2 && e2 < r2 && r2 < g3);
+    assert!(l.verify().unwrap().ok);
+    let returning_head = l.head().unwrap();
+    l.close().unwrap();
+    let v = py(&returning, None, Some(&key_of(&returning)));
+    assert_eq!(v.head, Some(returning_head.to_string()), "{}", v.output);
+    assert_eq!(
+        (
+            query(&returning, "SELECT count(*) FROM erased"),
+            query(&returning, "SELECT seq FROM erased")
+        ),
+        (1, gone),
+        "only the erasure no readmission ended keeps its marker"
+    );
+    assert_eq!(
+        query(
+            &returning,
+            "SELECT seq FROM current WHERE subject = 'stu-obj' AND state = 'not_consent_based'"
+        ),
+        overruled
+    );
+    let returning_size = query(&returning, "SELECT count(*) FROM events");
+
     let first_blanked_kept =
         "(SELECT min(seq) FROM events WHERE kind = 'withdrawn' AND salt IS NOT NULL)";
     let last_marker =
@@ -1016,6 +1084,148 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
             Want::Refused(configured),
         ),
     ];
+    // Readmission (§6, E2-E8), the overruled objection (§7) and the time zone (§4.1),
+    // on the ledger of the returning student.
+    cases.extend([
+        rehashed(
+            "E2: an erased subject erased again, no readmission between",
+            &returning,
+            format!(
+                "INSERT INTO events SELECT {returning_size}, randomblob(16), kind, subject, salt, \
+                 personal_digest, purpose, purpose_version, recipient, notice_id, notice_version, \
+                 notice_sha256, explicit, method, recorded_by, effective_at, \
+                 (SELECT max(recorded_at) FROM events), expires_at, effect_deadline, source_id, \
+                 evidence, target, '{{\"reason\":\"again\",\"events_erased\":0,\"erased_seqs\":[]}}', \
+                 subject_key, source_key, encoding FROM events WHERE seq = {gone}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission naming another erasure_seq",
+            &returning,
+            format!(
+                "UPDATE events SET details = json_set(details, '$.erasure_seq', {}) WHERE seq = {r1}",
+                e1 + 1
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission naming the erasure already ended",
+            &returning,
+            format!(
+                "UPDATE events SET details = json_set(details, '$.erasure_seq', {e1}) WHERE seq = {r2}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission of a marker never erased",
+            &returning,
+            format!("UPDATE events SET subject_key = randomblob(32) WHERE seq = {r1}"),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission without a reason",
+            &returning,
+            format!(
+                "UPDATE events SET details = json_remove(details, '$.reason') WHERE seq = {r1}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission with personal fields (digest recomputed)",
+            &returning,
+            format!(
+                "UPDATE events SET subject = 'stu-ret', salt = randomblob(16) WHERE seq = {r1}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission with a source_key",
+            &returning,
+            format!("UPDATE events SET source_key = randomblob(32) WHERE seq = {r1}"),
+            Want::Same,
+        ),
+        rehashed(
+            "E8: a readmission with a personal_digest",
+            &returning,
+            format!("UPDATE events SET personal_digest = randomblob(32) WHERE seq = {r2}"),
+            Want::Same,
+        ),
+        rehashed(
+            "E6: an event of the erased time given back its subject",
+            &returning,
+            format!(
+                "UPDATE events SET subject = 'stu-ret', salt = randomblob(16) WHERE seq = {w1}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E6: an event the second erasure lists given back its subject",
+            &returning,
+            format!(
+                "UPDATE events SET subject = 'stu-ret', salt = randomblob(16) WHERE seq = {g2}"
+            ),
+            Want::Same,
+        ),
+        case(
+            "E4: an event after the last readmission blanked",
+            &returning,
+            format!(
+                "UPDATE events SET subject = NULL, salt = NULL, source_id = NULL, evidence = NULL \
+                 WHERE seq = {g3}"
+            ),
+            Want::Same,
+        ),
+        rehashed(
+            "E3: the second erasure lists an event from before the readmission",
+            &returning,
+            format!(
+                "UPDATE events SET details = json_set(details, '$.erased_seqs', \
+                 json_array({w1}, {g2}), '$.events_erased', 2) WHERE seq = {e2}"
+            ),
+            Want::Same,
+        ),
+        case(
+            "erased: a readmitted marker's row put back",
+            &returning,
+            format!(
+                "INSERT INTO erased SELECT subject_key, {e2} FROM events WHERE seq = {r2}"
+            ),
+            Want::Same,
+        ),
+        case(
+            "erased: the erasure in force's row deleted",
+            &returning,
+            format!("DELETE FROM erased WHERE seq = {gone}"),
+            Want::Same,
+        ),
+        case(
+            "current: an overruled objection's row says objected",
+            &returning,
+            "UPDATE current SET state = 'objected' WHERE subject = 'stu-obj'",
+            Want::Same,
+        ),
+        rehashed(
+            "values: an objection overruled by a system",
+            &returning,
+            format!("UPDATE events SET recorded_by = 'system:feed' WHERE seq = {overruled}"),
+            Want::Same,
+        ),
+        rehashed(
+            "ledger_configured: time_zone not text",
+            &returning,
+            "UPDATE events SET details = json_set(details, '$.time_zone', 5) \
+             WHERE kind = 'ledger_configured'",
+            Want::Refused(0),
+        ),
+        rehashed(
+            "ledger_configured: an empty time_zone",
+            &returning,
+            "UPDATE events SET details = json_set(details, '$.time_zone', '') \
+             WHERE kind = 'ledger_configured'",
+            Want::Refused(0),
+        ),
+    ]);
     // §8 step 3 makes a key whose id differs a bad `ledger_configured` row; the
     // library refuses to open the ledger with it (no verify report), as §8 says.
     cases.push(Case {

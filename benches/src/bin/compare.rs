@@ -315,7 +315,7 @@ fn ledger(n: u64, skip_verify: bool) -> Value {
     for _ in 0..5 {
         let t = Instant::now();
         let c = l
-            .consenting("jmsu.data-sharing", None, None)
+            .consenting("jmsu.data-sharing", None, None, None)
             .expect("consenting");
         consenting.push(us(t.elapsed()) / 1000.0);
         population = c.subjects.len();

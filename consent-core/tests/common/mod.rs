@@ -60,25 +60,38 @@ pub fn register_all(l: &Ledger) {
     let mut engagement = PurposeDef::new("it.my-engagement", "My Engagement analytics", "LJMU");
     engagement.lawful_basis = LawfulBasis::LegitimateInterests;
     l.register_purpose(engagement).unwrap();
-    l.register_notice(NoticeDef::from_text(
-        NOTICE.0,
-        NOTICE.1,
-        "JMSU privacy notice",
-        "text of the JMSU notice",
-    ))
+    // Test notices: the first stands for every notice but International Relations'.
+    l.register_notice(
+        NoticeDef::from_text(
+            NOTICE.0,
+            NOTICE.1,
+            "JMSU privacy notice",
+            "text of the JMSU notice",
+        )
+        .covering("JMSU", ["jmsu.*", "wellbeing.*", "it.*"]),
+    )
     .unwrap();
-    l.register_notice(NoticeDef::from_text(
-        MOBILITY_NOTICE.0,
-        MOBILITY_NOTICE.1,
-        "International Relations privacy notice",
-        "text of the mobility notice",
-    ))
+    l.register_notice(
+        NoticeDef::from_text(
+            MOBILITY_NOTICE.0,
+            MOBILITY_NOTICE.1,
+            "International Relations privacy notice",
+            "text of the mobility notice",
+        )
+        .covering("LJMU International Relations", ["mobility.*"]),
+    )
     .unwrap();
 }
 
+/// A grant through the portal, naming the test notice that covers the purpose.
 pub fn give(subject: &str, purpose: &str) -> NewEvent {
+    let notice = if purpose.starts_with("mobility.") {
+        MOBILITY_NOTICE
+    } else {
+        NOTICE
+    };
     NewEvent::give(subject, purpose)
-        .notice(NOTICE.0, NOTICE.1)
+        .notice(notice.0, notice.1)
         .method(Method::Portal)
 }
 

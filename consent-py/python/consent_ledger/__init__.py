@@ -4,7 +4,8 @@
 >>> from consent_ledger import Ledger
 >>> with Ledger.in_memory() as ledger:
 ...     _ = ledger.register_purpose("jmsu.marketing", "Students' union marketing", "JMSU")
-...     _ = ledger.register_notice("jmsu.privacy", "2024-09", "JMSU privacy notice", text="...")
+...     _ = ledger.register_notice("jmsu.privacy", "2024-09", "JMSU privacy notice", text="...",
+...                                controller="JMSU", purposes=["jmsu.*"])
 ...     _ = ledger.give("s1", "jmsu.marketing", notice=("jmsu.privacy", "2024-09"), method="portal")
 ...     ledger.status("s1", "jmsu.marketing").state
 <State.GIVEN: 'given'>
@@ -43,12 +44,18 @@ from .model import (
     AcademicYear,
     Actor,
     ActorKind,
+    BulkErasure,
     Consenting,
     ConsentingSubject,
     ConsistencyProof,
+    CourseYear,
+    ErasureOutcome,
+    ErasurePreview,
     ErasureReport,
+    ErasureResult,
     Event,
     EventKind,
+    HashCheck,
     Head,
     InclusionProof,
     LawfulBasis,
@@ -57,6 +64,9 @@ from .model import (
     NoticeRef,
     Purpose,
     Record,
+    RegistryEntry,
+    RegistryEntryKind,
+    RegistryReport,
     State,
     Status,
     SubjectExport,
@@ -83,10 +93,14 @@ __all__ = [
     "Method",
     "LawfulBasis",
     "ActorKind",
+    "ErasureResult",
+    "RegistryEntryKind",
+    "HashCheck",
     # records
     "Record",
     "Actor",
     "AcademicYear",
+    "CourseYear",
     "Validity",
     "Purpose",
     "Notice",
@@ -100,6 +114,11 @@ __all__ = [
     "InclusionProof",
     "ConsistencyProof",
     "ErasureReport",
+    "ErasurePreview",
+    "ErasureOutcome",
+    "BulkErasure",
+    "RegistryReport",
+    "RegistryEntry",
     "SubjectExport",
     # errors
     "ConsentError",

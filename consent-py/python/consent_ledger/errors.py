@@ -13,7 +13,7 @@ number as :attr:`ConsentError.code` (the same numbers as the C ABI).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Tuple
 
 if TYPE_CHECKING:
     from .model import VerifyReport
@@ -69,7 +69,8 @@ class UnknownNotice(ConsentError, LookupError):
 
 
 class NotFound(ConsentError, LookupError):
-    """No event (or ledger file) with that key."""
+    """No event (or ledger file) with that key; or, for an erasure, no event naming the
+    subject (``force=True`` erases anyway)."""
 
 
 class InvalidConsent(ConsentError, ValueError):
@@ -78,11 +79,21 @@ class InvalidConsent(ConsentError, ValueError):
 
 
 class UnknownRecipient(InvalidConsent):
-    """The recipient is not among the purpose's allowed recipients."""
+    """The recipient is not one the purpose lists (registry ids, compared exactly: ``NHS``
+    is not ``nhs``), or a question about a purpose that lists recipients named none.
+    The message lists the valid ids; so do the attributes."""
+
+    #: The purpose asked about (``None`` when raised by Python code).
+    purpose: Optional[str] = None
+    #: The recipient refused; ``None`` when the question named none.
+    recipient: Optional[str] = None
+    #: The recipients the purpose lists: the valid spellings.
+    listed: Tuple[str, ...] = ()
 
 
 class SubjectErased(ConsentError):
-    """The subject has been erased; only withdrawals, revocations and objections can be recorded."""
+    """The subject has been erased; only withdrawals, revocations and objections can be
+    recorded (until :meth:`Ledger.readmit_subject`)."""
 
 
 class Conflict(ConsentError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union
 from uuid import UUID
@@ -14,12 +15,15 @@ from uuid import UUID
 from . import _native
 from ._native import Batch as _NativeBatch
 from ._time import to_millis
-from .errors import InvalidArgument, LedgerClosed, TamperDetected
+from .errors import InvalidArgument, InvalidTime, LedgerClosed, TamperDetected
 from .model import (
     AcademicYear,
     Actor,
+    BulkErasure,
     Consenting,
     ConsistencyProof,
+    CourseYear,
+    ErasurePreview,
     ErasureReport,
     Event,
     EventKind,
@@ -30,18 +34,22 @@ from .model import (
     Notice,
     NoticeRef,
     Purpose,
+    RegistryReport,
     Status,
     SubjectExport,
     VerifyReport,
     _head,
+    bulk_erasure_from,
     consenting_from_tuple,
     consistency_proof_from,
+    erasure_preview_from,
     erasure_report_from,
     event_from,
     head_from,
     inclusion_proof_from,
     notice_from,
     purpose_from,
+    registry_report_from,
     status_from_tuple,
     subject_export_from,
     validity_to,
@@ -81,6 +89,21 @@ def _actor_text(actor: ActorLike) -> str:
 def _opt_str(value: Optional[str], what: str) -> Optional[str]:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{what} must be a str or None, not {type(value).__name__}")
+    return value
+
+
+def _path(value: StrPath, what: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a str or os.PathLike, not {type(value).__name__}")
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a text path, not bytes")
+    return text
+
+
+def _bool(value: bool, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
     return value
 
 
@@ -124,6 +147,71 @@ def _millis(value: Union[timedelta, float], what: str) -> int:
     return int(_seconds(value, what) * 1000)
 
 
+#: serde_json's nesting limit: deeper evidence is refused (and a cycle never recurses for ever).
+_MAX_EVIDENCE_DEPTH = 128
+
+
+def _json_plain(value: Any, path: str, depth: int = 0) -> Any:
+    """``value`` as plain JSON data (dicts, lists, str, int, float, bool, None), or
+    :class:`InvalidArgument` naming where in the evidence the first value JSON cannot
+    hold sits, and what to give instead. Nothing is converted behind the caller's back:
+    a datetime is refused, not turned into text in some format and zone of our choosing."""
+    if depth > _MAX_EVIDENCE_DEPTH:
+        raise InvalidArgument(f"{path}: evidence is nested more than {_MAX_EVIDENCE_DEPTH} levels deep")
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**64:
+            raise InvalidArgument(
+                f"{path} = {value} is too large for the ledger to keep exactly; give it as text: str(value)"
+            )
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgument(f"{path} is {value!r}, which JSON cannot hold; give it as text, or leave it out")
+        return value
+    if isinstance(value, Mapping):
+        plain: Dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidArgument(
+                    f"{path} has the key {key!r} ({type(key).__name__}): JSON object keys are text; use str keys"
+                )
+            plain[key] = _json_plain(item, f"{path}[{key!r}]", depth + 1)
+        return plain
+    if isinstance(value, (list, tuple)):
+        return [_json_plain(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    if isinstance(value, (datetime, date, time)):
+        kind = type(value).__name__
+        if isinstance(value, (datetime, time)) and value.utcoffset() is None:
+            # Refused like a naive time anywhere else (InvalidTime): which zone was it?
+            raise InvalidTime(
+                f"{path} is a naive {kind}, which JSON cannot hold and which is ambiguous: give it as "
+                f"ISO 8601 text with its offset, .isoformat() of an aware {kind} "
+                f"(e.g. {kind}(..., tzinfo=timezone.utc))"
+            )
+        raise InvalidArgument(
+            f"{path} is a {kind}, which JSON cannot hold: give it as ISO 8601 text, {path}.isoformat()"
+        )
+    what = type(value).__name__
+    if isinstance(value, (set, frozenset)):
+        hint = "give a list"
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        hint = "give text, e.g. bytes.hex()"
+    else:
+        hint = "give text, a number, a bool, None, a list or a dict"
+    raise InvalidArgument(f"{path} is a {what}, which is not a JSON value: {hint}")
+
+
+def _evidence_text(evidence: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The evidence as JSON text for the ledger (see :func:`_json_plain`)."""
+    if evidence is None:
+        return None
+    if not isinstance(evidence, Mapping):
+        raise TypeError(f"evidence must be a mapping (a JSON object), not {type(evidence).__name__}")
+    return json.dumps(_json_plain(evidence, "evidence"), allow_nan=False)
+
+
 def _key_bytes(key: Optional[bytes]) -> Optional[bytes]:
     if key is None:
         return None
@@ -152,10 +240,11 @@ class _Recorder:
         *,
         lawful_basis: Union[LawfulBasis, str] = LawfulBasis.CONSENT,
         special_category: Optional[str] = None,
-        validity: Union[None, timedelta, str, AcademicYear] = None,
+        validity: Union[None, timedelta, str, AcademicYear, CourseYear] = None,
         effect_delay: timedelta = timedelta(0),
         withdrawal_method: str = "",
         recipients: Iterable[str] = (),
+        renew_consent: bool = False,
     ) -> Purpose:
         """Registers a purpose, or a new version of it (an unchanged definition appends
         nothing and returns the current version).
@@ -165,9 +254,19 @@ class _Recorder:
         purpose involves special-category data; grants must then be explicit.
         ``validity``: how long a grant lasts by default: ``None`` (until withdrawn), a
         whole number of days as a timedelta, ``"academic_year"`` (to 31 July) or an
-        :class:`AcademicYear`. ``effect_delay``: how long downstream systems may take to
-        honour a withdrawal (whole seconds). ``recipients``: the recipients a grant may
-        name (empty: any).
+        :class:`AcademicYear` (ending at midnight in the ledger's time zone),
+        ``"course_year"`` or a :class:`CourseYear` (one year from the grant's
+        ``validity_from``). ``effect_delay``: how long downstream systems may take to
+        honour a withdrawal (whole seconds). ``recipients``: the registry ids of the
+        recipients the purpose shares with, compared exactly; events and questions may
+        name only these, and a purpose that lists recipients must be asked about one of
+        them (empty: no event or question may name a recipient).
+
+        A new version is a *material change* when its lawful basis or controller
+        differs, it becomes special-category (or changes the Art. 9(2) letter), it adds
+        a recipient, or ``renew_consent=True`` declares one the fields do not show:
+        grants given before then stop permitting (:attr:`State.NEEDS_RENEWAL`) until the
+        subject consents again. :attr:`Purpose.material_change` says why.
         """
         basis = LawfulBasis._coerce(lawful_basis, "lawful basis")
         if special_category is not None and (not isinstance(special_category, str) or len(special_category) != 1):
@@ -181,6 +280,8 @@ class _Recorder:
         if isinstance(recipients, str):
             raise TypeError("recipients must be an iterable of str, not a single str")
         recipient_list = [_str(r, "recipient") for r in recipients]
+        if not isinstance(renew_consent, bool):
+            raise TypeError(f"renew_consent must be a bool, not {type(renew_consent).__name__}")
         definition: Dict[str, Any] = {
             "id": _str(id, "id"),
             "title": _str(title, "title"),
@@ -191,6 +292,8 @@ class _Recorder:
             "withdrawal_method": _str(withdrawal_method, "withdrawal_method"),
             "recipients": recipient_list,
         }
+        if renew_consent:
+            definition["renew_consent"] = True
         if special_category is not None:
             definition["special_category"] = special_category.lower()
         return purpose_from(json.loads(self._native.register_purpose(json.dumps(definition))))
@@ -201,6 +304,8 @@ class _Recorder:
         version: str,
         title: str,
         *,
+        controller: str,
+        purposes: Iterable[str],
         text: Optional[str] = None,
         sha256: Union[str, bytes, None] = None,
         language: str = "en-GB",
@@ -208,7 +313,13 @@ class _Recorder:
     ) -> Notice:
         """Registers a privacy notice at a version, identified by the SHA-256 of the text
         shown: give the ``text`` (hashed as UTF-8) or its ``sha256`` (hex or 32 bytes).
-        Registering the same id and version again with another hash raises :class:`Conflict`.
+        Registering the same id and version again with other content raises :class:`Conflict`.
+
+        ``controller`` says whose notice it is and ``purposes`` which purposes it
+        describes: purpose ids, or prefixes ending in ``.*`` (``"jmsu.project.*"``). Both
+        are required (an empty one raises :class:`InvalidArgument`): a grant, refusal or
+        notice served naming a notice that does not cover its purpose raises
+        :class:`InvalidConsent`.
         """
         if (text is None) == (sha256 is None):
             raise TypeError("register_notice() needs exactly one of text= or sha256=")
@@ -222,12 +333,16 @@ class _Recorder:
             digest = sha256.strip().lower()
         else:
             raise TypeError(f"sha256 must be a hex str or bytes, not {type(sha256).__name__}")
+        if isinstance(purposes, str):
+            raise TypeError("purposes must be an iterable of str, not a single str")
         definition: Dict[str, Any] = {
             "id": _str(id, "id"),
             "version": _str(version, "version"),
             "title": _str(title, "title"),
             "language": _str(language, "language"),
             "sha256": digest,
+            "controller": _str(controller, "controller"),
+            "purposes": [_str(p, "purpose") for p in purposes],
         }
         if _opt_str(url, "url") is not None:
             definition["url"] = url
@@ -248,6 +363,7 @@ class _Recorder:
         recorded_by: ActorLike = "subject",
         effective_at: Optional[datetime] = None,
         expires_at: Optional[datetime] = None,
+        validity_from: Optional[datetime] = None,
         source_id: Optional[str] = None,
         evidence: Optional[Mapping[str, Any]] = None,
         target: Union[UUID, Event, None] = None,
@@ -259,14 +375,16 @@ class _Recorder:
         1 October and typed in on 5 October is effective on 1 October. ``source_id`` is
         your idempotency key: appending the same event again returns the stored one, and
         different content under the same key raises :class:`Conflict`. ``evidence`` is a
-        JSON-serialisable mapping kept with the event (erased with the subject).
+        mapping of JSON values (str keys; text, numbers, bools, ``None``, lists, dicts)
+        kept with the event and erased with the subject; anything else — a ``datetime``
+        say (give ``value.isoformat()``) — raises :class:`InvalidArgument` naming where
+        it is (a naive datetime :class:`InvalidTime`, as everywhere). ``effective_at``
+        may not be more than 366 days after the time of recording (:class:`InvalidTime`).
         """
         kind = EventKind._coerce(kind, "event kind")
         if not isinstance(explicit, bool):
             raise TypeError(f"explicit must be a bool, not {type(explicit).__name__}")
-        if evidence is not None and not isinstance(evidence, Mapping):
-            raise TypeError(f"evidence must be a mapping (a JSON object), not {type(evidence).__name__}")
-        evidence_text = None if evidence is None else json.dumps(dict(evidence), allow_nan=False)
+        evidence_text = _evidence_text(evidence)
         text = self._native.append(
             kind.value,
             _str(subject, "subject"),
@@ -278,6 +396,7 @@ class _Recorder:
             recorded_by=_actor_text(recorded_by),
             effective_at=to_millis(effective_at, "effective_at"),
             expires_at=to_millis(expires_at, "expires_at"),
+            validity_from=to_millis(validity_from, "validity_from"),
             source_id=_opt_str(source_id, "source_id"),
             evidence=evidence_text,
             target=_target_text(target),
@@ -296,19 +415,25 @@ class _Recorder:
         recorded_by: ActorLike = "subject",
         effective_at: Optional[datetime] = None,
         expires_at: Optional[datetime] = None,
+        validity_from: Optional[datetime] = None,
         source_id: Optional[str] = None,
         evidence: Optional[Mapping[str, Any]] = None,
     ) -> Event:
         """Records consent given, naming the ``notice`` shown and how it was collected.
 
-        A special-category purpose needs ``explicit=True`` (the subject expressly
-        confirmed a statement), or :class:`InvalidConsent` is raised. ``expires_at``
-        overrides the purpose's validity rule.
+        The notice must cover the purpose, and a ``recipient`` must be one the purpose
+        lists (:class:`UnknownRecipient` otherwise, naming the valid ids); without one
+        the grant covers every listed recipient. A special-category purpose needs
+        ``explicit=True`` (the subject expressly confirmed a statement), or
+        :class:`InvalidConsent` is raised. ``expires_at`` overrides the purpose's
+        validity rule; ``validity_from`` is the start the rule counts from instead of
+        ``effective_at`` (a course rep elected in October for a course year that began
+        in September). A grant whose rule would run past the year 9999 is refused.
         """
         return self.append(
             EventKind.GIVEN, subject, purpose, recipient=recipient, notice=notice, explicit=explicit,
             method=method, recorded_by=recorded_by, effective_at=effective_at, expires_at=expires_at,
-            source_id=source_id, evidence=evidence,
+            validity_from=validity_from, source_id=source_id, evidence=evidence,
         )
 
     def refuse(
@@ -344,7 +469,13 @@ class _Recorder:
     ) -> Event:
         """Records a withdrawal. It is never refused (even with no grant on record, or
         after erasure) and never retroactive: use before ``effective_at`` stays lawful.
-        The event's ``effect_deadline`` says when downstream systems must have acted."""
+        The event's ``effect_deadline`` says when downstream systems must have acted.
+
+        Without a ``recipient`` it ends consent for every recipient. One naming a
+        recipient the purpose does not list is recorded for every recipient too (the
+        returned event's ``recipient`` is ``None``; its ``details`` keep the text as
+        written). For a purpose not based on consent it is recorded as an objection
+        (kind :attr:`EventKind.OBJECTED`)."""
         return self.append(
             EventKind.WITHDRAWN, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -429,6 +560,29 @@ class _Recorder:
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
         )
 
+    def overrule_objection(
+        self,
+        subject: str,
+        purpose: str,
+        *,
+        recorded_by: ActorLike,
+        recipient: Optional[str] = None,
+        method: Optional[MethodLike] = None,
+        effective_at: Optional[datetime] = None,
+        source_id: Optional[str] = None,
+        evidence: Optional[Mapping[str, Any]] = None,
+    ) -> Event:
+        """Records that a member of staff (``recorded_by="staff:<id>"``) decided the
+        controller's compelling legitimate grounds override the subject's objection
+        (Art. 21(1)): processing may go on (:attr:`State.NOT_CONSENT_BASED`, with this
+        event). Only for a purpose not based on consent, with an objection in force;
+        otherwise :class:`InvalidArgument` or :class:`InvalidConsent`. Keep the reasons
+        in ``evidence``."""
+        return self.append(
+            EventKind.OBJECTION_OVERRULED, subject, purpose, recipient=recipient, method=method,
+            recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
+        )
+
 
 class Ledger(_Recorder):
     """A consent ledger: an append-only, tamper-evident log of per-purpose consent.
@@ -454,7 +608,9 @@ class Ledger(_Recorder):
     come in, so "José" typed on two keyboards is one subject.
 
     Times are timezone-aware :class:`~datetime.datetime` objects; a naive one raises
-    :class:`InvalidTime` (a :class:`ValueError`). The ledger keeps milliseconds.
+    :class:`InvalidTime` (a :class:`ValueError`), wherever it is given — evidence
+    included. The ledger keeps milliseconds. Calendar rules (the end of an academic
+    year) are counted in the ledger's :attr:`time_zone`.
     """
 
     _native: _native.Ledger
@@ -473,6 +629,7 @@ class Ledger(_Recorder):
         key_file: Optional[StrPath] = None,
         key: Optional[bytes] = None,
         erasure_wait: Union[timedelta, float] = 2.0,
+        time_zone: Optional[str] = None,
     ) -> None:
         """Opens the ledger file at ``path``. With ``create=True`` (the default) a new
         ledger is created when the path does not exist or is an empty file; tools that
@@ -495,6 +652,11 @@ class Ledger(_Recorder):
         and writes nothing (a quota, and a way to test for a full disk).
         ``erasure_wait`` is how long :meth:`erase_subject` keeps trying to truncate the
         write-ahead log while another connection holds an old snapshot.
+
+        ``time_zone`` (an IANA name) is the institution's, fixed when the ledger is
+        created (default ``"Europe/London"``): academic years end at midnight there.
+        Opening an existing ledger with another zone raises :class:`InvalidArgument`;
+        ``None`` takes the ledger's own.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
@@ -519,16 +681,35 @@ class Ledger(_Recorder):
         self._native = _native.Ledger.open(
             fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, durable=durable,
             max_pages=max_pages, key_file=key_path, key=_key_bytes(key), erasure_wait_ms=erasure_ms,
+            time_zone=_opt_str(time_zone, "time_zone"),
         )
         self._path = fspath
         self._closed = False
 
     @classmethod
-    def in_memory(cls, *, key: Optional[bytes] = None) -> Ledger:
+    def in_memory(
+        cls,
+        *,
+        key: Optional[bytes] = None,
+        time_zone: Optional[str] = None,
+        simulated_now: Optional[datetime] = None,
+    ) -> Ledger:
         """A ledger that lives in memory only (for tests and dry runs), with a random
-        pseudonym key unless ``key`` (32 bytes) is given."""
+        pseudonym key unless ``key`` (32 bytes) is given, in ``time_zone`` (an IANA
+        name, default ``"Europe/London"``).
+
+        With ``simulated_now`` the ledger is a *simulation*: its clock — record times,
+        and "now" in every question — reads that moment until
+        :meth:`set_simulated_now` moves it (say, to 00:45 BST on 1 August to see an
+        academic year end). A simulation says so in its first, hashed event,
+        :attr:`is_simulated` and :meth:`verify`: it is no evidence of when anything was
+        recorded."""
         self = cls.__new__(cls)
-        self._native = _native.Ledger.in_memory(key=_key_bytes(key))
+        self._native = _native.Ledger.in_memory(
+            key=_key_bytes(key),
+            time_zone=_opt_str(time_zone, "time_zone"),
+            simulated_now=to_millis(simulated_now, "simulated_now"),
+        )
         self._path = None
         self._closed = False
         return self
@@ -546,11 +727,27 @@ class Ledger(_Recorder):
         return self._closed
 
     @property
+    def time_zone(self) -> str:
+        """The institution's time zone (IANA name) the ledger committed to when it was
+        created: academic years end at midnight there."""
+        return self._native.time_zone()
+
+    @property
     def is_simulated(self) -> bool:
         """Whether the ledger was created as a simulation: its record times come from a
         simulated clock, not the system's (recorded in its first, hashed event, and
         reported by :meth:`verify`)."""
         return self._native.is_simulated()
+
+    def set_simulated_now(self, now: datetime) -> None:
+        """Moves a simulation's clock (see :meth:`in_memory`) to ``now``, an aware
+        datetime; it may go back. :class:`InvalidArgument` on a real ledger, whose
+        record times come from the system clock."""
+        if not isinstance(now, datetime):
+            raise TypeError(f"now must be a timezone-aware datetime, not {type(now).__name__}")
+        millis = to_millis(now, "now")
+        assert millis is not None
+        self._native.set_simulated_now(millis)
 
     def close(self) -> None:
         """Closes the ledger; an open batch is rolled back. Later calls raise
@@ -597,6 +794,24 @@ class Ledger(_Recorder):
 
     # ---- registry --------------------------------------------------------------------
 
+    def load_registry(self, path: StrPath, texts: Optional[StrPath] = None) -> RegistryReport:
+        """Loads the institution's registry file (TOML: ``[[notice]]`` and ``[[purpose]]``
+        tables, as ``examples/ljmu/registry.toml``): every notice, then every purpose, in
+        one batch — all of them or, on the first error, none. Entries the ledger already
+        holds unchanged append nothing, so loading it again is harmless; a changed
+        purpose gets a new version.
+
+        A notice's ``text_file`` is read from the folder ``texts`` when given (every
+        text must then be there) or else from the registry's own folder (where a missing
+        text leaves the stated ``sha256`` unchecked: see :attr:`RegistryEntry.hash`). A
+        text that does not hash to the stated ``sha256`` raises :class:`Conflict`; a
+        malformed file or entry :class:`InvalidArgument`, naming the entry; an
+        unreadable one :class:`StorageError`.
+        """
+        return registry_report_from(
+            json.loads(self._native.load_registry(_path(path, "path"), None if texts is None else _path(texts, "texts")))
+        )
+
     def purpose(self, id: str) -> Purpose:
         """The current version of a purpose (:class:`UnknownPurpose` if none)."""
         return purpose_from(json.loads(self._native.purpose(_str(id, "id"))))
@@ -623,7 +838,11 @@ class Ledger(_Recorder):
         (default now), as the ledger knew it at ``as_known_at`` (default now).
 
         ``status(..., at=T).permits`` answers "was this use at T lawful?"; a later
-        withdrawal does not change it. :class:`UnknownPurpose` if the purpose is not registered.
+        withdrawal does not change it. :class:`UnknownPurpose` if the purpose is not
+        registered. For a purpose that lists recipients, ``recipient`` is required and
+        must be one of them, spelt exactly: otherwise :class:`UnknownRecipient`, whose
+        message (and ``listed``) gives the valid ids — an answer without the recipient
+        could hide a withdrawal that named it.
         """
         return status_from_tuple(
             self._native.status(
@@ -644,12 +863,27 @@ class Ledger(_Recorder):
         return [event_from(e) for e in json.loads(self._native.history(_str(subject, "subject")))]
 
     def consenting(
-        self, purpose: str, recipient: Optional[str] = None, at: Optional[datetime] = None
+        self,
+        purpose: str,
+        recipient: Optional[str] = None,
+        at: Optional[datetime] = None,
+        as_known_at: Optional[datetime] = None,
     ) -> Consenting:
         """Every subject with consent in force for ``purpose`` (and ``recipient``) at
-        ``at`` (default now), with the head that answered."""
+        ``at`` (default now), as the ledger knew it at ``as_known_at`` (default now),
+        with the head that answered: a past extract can be reproduced as it was sent.
+
+        A purpose that lists recipients must be asked about one of them
+        (:class:`UnknownRecipient` otherwise): the answer for ``"JMSU"`` leaves out a
+        student who withdrew naming JMSU, an answer for no recipient could not.
+        """
         return consenting_from_tuple(
-            self._native.consenting(_str(purpose, "purpose"), _opt_str(recipient, "recipient"), to_millis(at, "at"))
+            self._native.consenting(
+                _str(purpose, "purpose"),
+                _opt_str(recipient, "recipient"),
+                to_millis(at, "at"),
+                to_millis(as_known_at, "as_known_at"),
+            )
         )
 
     def changes_since(self, since: Union[int, Head] = 0, limit: int = 1000) -> List[Event]:
@@ -682,6 +916,14 @@ class Ledger(_Recorder):
         notices they refer to, the current statuses and the head.
         ``export.to_dict(json_safe=True)`` is the portable document."""
         return subject_export_from(json.loads(self._native.export_subject(_str(subject, "subject"))))
+
+    def export_subject_html(self, subject: str) -> str:
+        """The subject-access copy as a self-contained HTML page a student can read:
+        the purposes (with titles and controllers) and notices (title, version,
+        SHA-256, controller), every event in plain words with times in the ledger's
+        :attr:`time_zone`, the current statuses and the head. Everything from the
+        ledger is escaped; the page loads nothing from elsewhere."""
+        return self._native.export_subject_html(_str(subject, "subject"))
 
     # ---- integrity -------------------------------------------------------------------
 
@@ -734,17 +976,55 @@ class Ledger(_Recorder):
 
     # ---- retention -------------------------------------------------------------------
 
-    def erase_subject(self, subject: str, reason: str, *, recorded_by: ActorLike) -> ErasureReport:
+    def erase_subject(
+        self, subject: str, reason: str, recorded_by: ActorLike, *, force: bool = False
+    ) -> ErasureReport:
         """Erases a subject at the end of retention: blanks their id, source ids and
-        evidence in every event (the hashes still verify), and refuses later grants.
-        Withdrawals and objections can still be recorded. :class:`SubjectErased` if done
-        already.
+        evidence in every event (the hashes still verify), and refuses later grants
+        (until :meth:`readmit_subject`). Withdrawals and objections can still be
+        recorded. :class:`SubjectErased` if done already.
+
+        An id no event names raises :class:`NotFound` (most likely a mistyped id);
+        ``force=True`` records the erasure anyway. :meth:`erasure_preview` shows what
+        would be blanked without writing anything.
 
         The erased values are gone from every file once the write-ahead log is
         truncated: the report's ``complete`` says whether that happened within
         ``erasure_wait``; if not, call :meth:`complete_erasures` later."""
-        text = self._native.erase_subject(_str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by))
+        text = self._native.erase_subject(
+            _str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by), force=_bool(force, "force")
+        )
         return erasure_report_from(json.loads(text))
+
+    def erasure_preview(self, subject: str) -> ErasurePreview:
+        """What :meth:`erase_subject` would blank — the events naming the subject, and
+        whether it is erased already — without writing anything."""
+        return erasure_preview_from(json.loads(self._native.erasure_preview(_str(subject, "subject"))))
+
+    def erase_subjects(
+        self, subjects: Iterable[str], reason: str, recorded_by: ActorLike, *, force: bool = False
+    ) -> BulkErasure:
+        """Erases many subjects (a retention run), each in its own transaction, and
+        reports every id in order: erased, unknown (no event names it; recorded only
+        with ``force=True``), already erased, or failed (a malformed id). Then one
+        truncation of the write-ahead log (:attr:`BulkErasure.complete`). A failure of
+        the ledger itself stops the run: raised if nothing was erased yet, otherwise
+        reported as the last outcome."""
+        if isinstance(subjects, str):
+            raise TypeError("subjects must be an iterable of str, not a single str")
+        ids = [_str(s, "subject") for s in subjects]
+        text = self._native.erase_subjects(
+            ids, _str(reason, "reason"), _actor_text(recorded_by), force=_bool(force, "force")
+        )
+        return bulk_erasure_from(json.loads(text))
+
+    def readmit_subject(self, subject: str, reason: str, recorded_by: ActorLike) -> Event:
+        """A returning student: lets an erased id consent again. Records a
+        ``subject_readmitted`` event (recorded by staff or a system; no personal field)
+        and returns it. The old events stay blanked; :meth:`history` shows both, and the
+        id can be erased again. :class:`InvalidArgument` if the subject is not erased."""
+        text = self._native.readmit_subject(_str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by))
+        return event_from(json.loads(text))
 
     def checkpoint(self) -> bool:
         """Folds the write-ahead log into the file and truncates it; false if another

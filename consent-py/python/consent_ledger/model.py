@@ -26,12 +26,18 @@ __all__ = [
     "AcademicYear",
     "Actor",
     "ActorKind",
+    "BulkErasure",
     "ConsentingSubject",
     "Consenting",
     "ConsistencyProof",
+    "CourseYear",
+    "ErasureOutcome",
+    "ErasurePreview",
     "ErasureReport",
+    "ErasureResult",
     "Event",
     "EventKind",
+    "HashCheck",
     "Head",
     "InclusionProof",
     "LawfulBasis",
@@ -40,6 +46,9 @@ __all__ = [
     "NoticeRef",
     "Purpose",
     "Record",
+    "RegistryEntry",
+    "RegistryEntryKind",
+    "RegistryReport",
     "State",
     "Status",
     "SubjectExport",
@@ -94,7 +103,12 @@ class State(_TextEnum):
     NEVER_ASKED = "never_asked"
     """No decision on record."""
     NOT_CONSENT_BASED = "not_consent_based"
-    """The purpose does not rest on consent; see the lawful basis."""
+    """The purpose does not rest on consent; see the lawful basis. Also the state after
+    an objection was overruled (the status's event is then the overruling)."""
+    NEEDS_RENEWAL = "needs_renewal"
+    """The grant was given under an earlier version of the purpose, which has since
+    changed materially (see :attr:`Purpose.material_change`): ask the subject again.
+    :attr:`Status.granted_under_version` is the version the grant was given under."""
     ERASED = "erased"
     """The subject's records were erased; the ledger can no longer answer for them."""
 
@@ -112,8 +126,14 @@ class EventKind(_TextEnum):
     REVOKED = "revoked"
     INVALIDATED = "invalidated"
     OBJECTED = "objected"
+    """An objection (Art. 21); a withdrawal for a purpose not based on consent is recorded as one."""
+    OBJECTION_OVERRULED = "objection_overruled"
+    """A member of staff decided the controller's compelling legitimate grounds override
+    the objection (Art. 21(1)): processing may go on."""
     NOTICE_SERVED = "notice_served"
     SUBJECT_ERASED = "subject_erased"
+    SUBJECT_READMITTED = "subject_readmitted"
+    """An erased subject returned (a student enrolling again): the id may consent again."""
 
 
 class Method(_TextEnum):
@@ -279,15 +299,25 @@ class NoticeRef(Record):
 @dataclasses.dataclass(frozen=True, repr=False)
 class AcademicYear(Record):
     """Validity until the end of the academic year: the first ``end_month``/``end_day``
-    (inclusive, UTC) on or after the grant. The notices' year ends on 31 July."""
+    (inclusive) on or after the grant's start, ending at local midnight in the ledger's
+    time zone (:attr:`Ledger.time_zone`, by default Europe/London: 31 July ends at
+    23:00 UTC in summer). The notices' year ends on 31 July."""
 
     end_month: int = 7
     end_day: int = 31
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class CourseYear(Record):
+    """Validity for one year from the grant's start — its ``validity_from`` (a course
+    rep's course start), else its effective time — ending at the local midnight that
+    begins the anniversary of that date, in the ledger's time zone."""
+
+
 #: How long a grant lasts when the event does not say: ``None`` (until withdrawn),
-#: a whole number of days as a :class:`~datetime.timedelta`, or an :class:`AcademicYear`.
-Validity = Union[None, timedelta, AcademicYear]
+#: a whole number of days as a :class:`~datetime.timedelta`, an :class:`AcademicYear`
+#: or a :class:`CourseYear`.
+Validity = Union[None, timedelta, AcademicYear, CourseYear]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -303,9 +333,20 @@ class Purpose(Record):
     effect_delay: timedelta
     withdrawal_method: str
     recipients: Tuple[str, ...]
+    renew_consent: bool
+    """The owner declared this version a material change the other fields do not show."""
     version: int
     seq: int
     registered_at: datetime
+    material_change: Tuple[str, ...]
+    """Why this version is a material change from the one before — among
+    ``"lawful_basis"``, ``"controller"``, ``"special_category"``, ``"recipients"`` and
+    ``"declared"`` — so that grants given earlier need renewal; empty when it is not."""
+
+    @property
+    def is_material_change(self) -> bool:
+        """Whether grants given under earlier versions no longer permit (needs renewal)."""
+        return bool(self.material_change)
 
     @property
     def requires_explicit(self) -> bool:
@@ -323,8 +364,19 @@ class Notice(Record):
     sha256: str
     language: str
     url: Optional[str]
+    controller: str
+    """Whose notice it is (empty for a notice registered before notices named one)."""
+    purposes: Tuple[str, ...]
+    """The purposes it covers: ids, or prefixes ending in ``.*`` (``"jmsu.project.*"``).
+    Empty for a notice registered before notices named them: it covers every purpose."""
     seq: int
     registered_at: datetime
+
+    def covers(self, purpose: str) -> bool:
+        """Whether a grant for ``purpose`` may name this notice."""
+        return not self.purposes or any(
+            purpose.startswith(p[:-1]) if p.endswith(".*") else p == purpose for p in self.purposes
+        )
 
     @property
     def ref(self) -> NoticeRef:
@@ -381,6 +433,11 @@ class Status(Record):
 
     purpose: str
     purpose_version: int
+    """The version of the purpose in force at :attr:`at` (as known at :attr:`as_known_at`)."""
+    granted_under_version: Optional[int]
+    """The purpose version the deciding grant was given under (``None`` when the deciding
+    event is not a grant); older than :attr:`purpose_version` after a change, and then
+    :attr:`state` is :attr:`State.NEEDS_RENEWAL` if the change was material."""
     recipient: Optional[str]
     state: State
     lawful_basis: LawfulBasis
@@ -396,7 +453,8 @@ class Status(Record):
     @property
     def permits(self) -> bool:
         """Whether processing may go ahead on this answer: consent in force, or a purpose
-        that does not rest on consent and was not objected to."""
+        that does not rest on consent and was not objected to (or whose objection was
+        overruled). A grant that needs renewal does not permit."""
         return self.state in (State.GIVEN, State.NOT_CONSENT_BASED)
 
 
@@ -445,6 +503,8 @@ class Consenting(Record):
     purpose: str
     recipient: Optional[str]
     at: datetime
+    as_known_at: datetime
+    """The answer is as the ledger knew it at this moment (a past extract reproduced)."""
     subjects: Tuple[ConsentingSubject, ...]
     head: Head
 
@@ -544,6 +604,127 @@ class ErasureReport(Record):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
+class ErasurePreview(Record):
+    """What :meth:`Ledger.erase_subject` would blank (:meth:`Ledger.erasure_preview`, a
+    dry run that writes nothing)."""
+
+    already_erased: bool
+    events: Tuple[Event, ...]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+class ErasureResult(_TextEnum):
+    """What a bulk erasure did with one id (:attr:`ErasureOutcome.result`)."""
+
+    ERASED = "erased"
+    """Erased now."""
+    UNKNOWN = "unknown"
+    """No event names the id: nothing recorded (``force=True`` records it anyway)."""
+    ALREADY_ERASED = "already_erased"
+    """Erased before: nothing recorded."""
+    FAILED = "failed"
+    """Refused (a malformed id, say): nothing recorded; see :attr:`ErasureOutcome.error`."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ErasureOutcome(Record):
+    """One id of a :class:`BulkErasure`."""
+
+    subject: str
+    result: ErasureResult
+    seq: Optional[int] = None
+    """The ``subject_erased`` event's sequence number (when erased)."""
+    events_erased: Optional[int] = None
+    """How many events were blanked (when erased)."""
+    error: Optional[str] = None
+    """Why it failed (when failed)."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class BulkErasure(Record):
+    """What :meth:`Ledger.erase_subjects` did: one outcome per id, in the order given.
+    :attr:`complete` says whether the write-ahead log was truncated afterwards."""
+
+    outcomes: Tuple[ErasureOutcome, ...]
+    wal_truncated: bool
+
+    @property
+    def complete(self) -> bool:
+        """Whether the erasures are complete (the write-ahead log was truncated)."""
+        return self.wal_truncated
+
+    def __iter__(self) -> Iterator[ErasureOutcome]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def subjects(self, result: Union[ErasureResult, str]) -> Tuple[str, ...]:
+        """The ids with this result, in order: ``report.subjects("unknown")``."""
+        wanted = ErasureResult._coerce(result, "erasure result")
+        return tuple(o.subject for o in self.outcomes if o.result is wanted)
+
+
+class RegistryEntryKind(_TextEnum):
+    """What a :class:`RegistryEntry` registered."""
+
+    NOTICE = "notice"
+    PURPOSE = "purpose"
+
+
+class HashCheck(_TextEnum):
+    """How a registry notice's SHA-256 was established when the file was read."""
+
+    CHECKED = "checked"
+    """Computed from the text file and equal to the registry's ``sha256``."""
+    COMPUTED = "computed"
+    """Computed from the text file; the registry gave no ``sha256``."""
+    UNCHECKED = "unchecked"
+    """Taken from the registry's ``sha256``: the text was not there to check it."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RegistryEntry(Record):
+    """One notice or purpose of a :class:`RegistryReport`."""
+
+    kind: RegistryEntryKind
+    id: str
+    notice_version: Optional[str]
+    """For a notice: its version label."""
+    sha256: Optional[str]
+    """For a notice: the SHA-256 (hex) of its text."""
+    hash: Optional[HashCheck]
+    """For a notice: how its hash was established."""
+    purpose_version: Optional[int]
+    """For a purpose: the version the ledger now holds (a new one when it changed)."""
+    new: bool
+    """Whether this load registered it (false: the ledger already held exactly this)."""
+    seq: int
+    """The sequence number of the event that registered it."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RegistryReport(Record):
+    """What :meth:`Ledger.load_registry` did: one entry per notice, then one per purpose,
+    in file order."""
+
+    entries: Tuple[RegistryEntry, ...]
+
+    @property
+    def recorded(self) -> int:
+        """How many entries this load registered (0 when the ledger held them all)."""
+        return sum(1 for e in self.entries if e.new)
+
+    def __iter__(self) -> Iterator[RegistryEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class SubjectExport(Record):
     """A subject-access copy: everything the ledger holds about one subject.
     ``to_dict(json_safe=True)`` is the portable JSON document."""
@@ -599,7 +780,12 @@ def validity_from(d: Mapping[str, Any]) -> Validity:
         return timedelta(days=d["days"])
     if kind == "academic_year":
         return AcademicYear(d.get("end_month", 7), d.get("end_day", 31))
+    if kind == "course_year":
+        return CourseYear()
     return None
+
+
+_VALIDITY_CHOICES = "None, a timedelta, 'academic_year', AcademicYear, 'course_year' or CourseYear"
 
 
 def validity_to(value: Any) -> Dict[str, Any]:
@@ -607,16 +793,21 @@ def validity_to(value: Any) -> Dict[str, Any]:
     if value is None:
         return {"kind": "none"}
     if isinstance(value, str):
-        if value != "academic_year":
-            raise InvalidArgument(f"unknown validity {value!r} (None, a timedelta, 'academic_year' or AcademicYear)")
-        value = AcademicYear()
+        if value == "academic_year":
+            value = AcademicYear()
+        elif value == "course_year":
+            value = CourseYear()
+        else:
+            raise InvalidArgument(f"unknown validity {value!r} ({_VALIDITY_CHOICES})")
     if isinstance(value, AcademicYear):
         return {"kind": "academic_year", "end_month": value.end_month, "end_day": value.end_day}
+    if isinstance(value, CourseYear):
+        return {"kind": "course_year"}
     if isinstance(value, timedelta):
         if value <= timedelta(0) or value % timedelta(days=1):
             raise InvalidArgument("a validity given as a timedelta must be a positive whole number of days")
         return {"kind": "days", "days": value.days}
-    raise TypeError(f"validity must be None, a timedelta, 'academic_year' or AcademicYear, not {type(value).__name__}")
+    raise TypeError(f"validity must be {_VALIDITY_CHOICES}, not {type(value).__name__}")
 
 
 def purpose_from(d: Mapping[str, Any]) -> Purpose:
@@ -633,6 +824,8 @@ def purpose_from(d: Mapping[str, Any]) -> Purpose:
         version=d["version"],
         seq=d["seq"],
         registered_at=from_text(d["registered_at"]),
+        renew_consent=d.get("renew_consent", False),
+        material_change=tuple(d.get("material_change", ())),
     )
 
 
@@ -646,6 +839,8 @@ def notice_from(d: Mapping[str, Any]) -> Notice:
         url=d.get("url"),
         seq=d["seq"],
         registered_at=from_text(d["registered_at"]),
+        controller=d.get("controller", ""),
+        purposes=tuple(d.get("purposes", ())),
     )
 
 
@@ -690,12 +885,13 @@ def status_from(d: Mapping[str, Any]) -> Status:
         effect_deadline=_opt_time(d.get("effect_deadline")),
         at=from_text(d["at"]),
         as_known_at=from_text(d["as_known_at"]),
+        granted_under_version=d.get("granted_under_version"),
     )
 
 
 StatusTuple = Tuple[
     str,
-    int,
+    Tuple[int, Optional[int]],
     Optional[str],
     str,
     str,
@@ -717,10 +913,14 @@ _BASIS_BY_LETTER: Dict[str, LawfulBasis] = {b.letter: b for b in LawfulBasis}
 def status_from_tuple(t: StatusTuple) -> Status:
     """A :class:`Status` from the native layer's tuple (see ``StatusTuple``). The hot
     path of every check, so enums come from dicts rather than enum construction."""
-    purpose, version, recipient, state, basis, event_id, seq, since, until, notice, deadline, (at, known) = t
+    purpose, (version, granted_under), recipient, state, basis, event_id, seq, since, until, notice, deadline, (
+        at,
+        known,
+    ) = t
     return Status(
         purpose=purpose,
         purpose_version=version,
+        granted_under_version=granted_under,
         recipient=recipient,
         state=_STATE_BY_TEXT[state],
         lawful_basis=_BASIS_BY_LETTER[basis],
@@ -735,19 +935,22 @@ def status_from_tuple(t: StatusTuple) -> Status:
     )
 
 
-ConsentingTuple = Tuple[str, Optional[str], int, List[Tuple[str, bytes, int, Optional[int]]], Tuple[int, str]]
+ConsentingTuple = Tuple[
+    str, Optional[str], Tuple[int, int], List[Tuple[str, bytes, int, Optional[int]]], Tuple[int, str]
+]
 """The native layer's plain-value feed answer (see consent-py/src/lib.rs)."""
 
 
 def consenting_from_tuple(t: ConsentingTuple) -> Consenting:
     """A :class:`Consenting` from the native layer's tuple: the feed can list a whole
     year's students, so each costs one tuple, not a JSON object."""
-    purpose, recipient, at, subjects, (size, root) = t
+    purpose, recipient, (at, known), subjects, (size, root) = t
     epoch, ms = EPOCH, timedelta(milliseconds=1)
     return Consenting(
         purpose=purpose,
         recipient=recipient,
         at=epoch + at * ms,
+        as_known_at=epoch + known * ms,
         subjects=tuple(
             ConsentingSubject(subject, UUID(bytes=event_id), epoch + since * ms, None if until is None else epoch + until * ms)
             for subject, event_id, since, until in subjects
@@ -772,6 +975,44 @@ def consistency_proof_from(d: Mapping[str, Any]) -> ConsistencyProof:
 
 def erasure_report_from(d: Mapping[str, Any]) -> ErasureReport:
     return ErasureReport(UUID(d["event_id"]), d["seq"], d["events_erased"], d["wal_truncated"])
+
+
+def erasure_preview_from(d: Mapping[str, Any]) -> ErasurePreview:
+    return ErasurePreview(d["already_erased"], tuple(event_from(e) for e in d["events"]))
+
+
+def bulk_erasure_from(d: Mapping[str, Any]) -> BulkErasure:
+    return BulkErasure(
+        outcomes=tuple(
+            ErasureOutcome(
+                subject=o["subject"],
+                result=ErasureResult(o["outcome"]),
+                seq=o.get("seq"),
+                events_erased=o.get("events_erased"),
+                error=o.get("error"),
+            )
+            for o in d["outcomes"]
+        ),
+        wal_truncated=d["wal_truncated"],
+    )
+
+
+def registry_report_from(d: Mapping[str, Any]) -> RegistryReport:
+    return RegistryReport(
+        tuple(
+            RegistryEntry(
+                kind=RegistryEntryKind(e["kind"]),
+                id=e["id"],
+                notice_version=e.get("notice_version"),
+                sha256=e.get("sha256"),
+                hash=None if e.get("hash") is None else HashCheck(e["hash"]),
+                purpose_version=e.get("purpose_version"),
+                new=e["new"],
+                seq=e["seq"],
+            )
+            for e in d["entries"]
+        )
+    )
 
 
 def subject_export_from(d: Mapping[str, Any]) -> SubjectExport:
