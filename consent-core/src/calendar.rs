@@ -61,7 +61,12 @@ impl Calendar {
 
     /// The local calendar date of an instant.
     pub fn date_of(&self, t: Timestamp) -> Date {
-        self.jiff_timestamp(t).to_zoned(self.tz.clone()).date()
+        self.zoned(t).date()
+    }
+
+    /// An instant as a local date-time in this zone (for formatting in words).
+    pub(crate) fn zoned(&self, t: Timestamp) -> jiff::Zoned {
+        self.jiff_timestamp(t).to_zoned(self.tz.clone())
     }
 
     /// The instant a local day begins (midnight, or the first instant after a gap).
@@ -104,7 +109,7 @@ impl Calendar {
     /// RFC 3339 with this zone's offset at that instant, to the second when the
     /// instant has no milliseconds: `2025-08-01T00:30:00+01:00`.
     pub fn format(&self, t: Timestamp) -> String {
-        let z = self.jiff_timestamp(t).to_zoned(self.tz.clone());
+        let z = self.zoned(t);
         let fmt = if t.as_millis().rem_euclid(1000) == 0 {
             "%Y-%m-%dT%H:%M:%S%:z"
         } else {

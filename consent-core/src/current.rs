@@ -186,7 +186,7 @@ mod tests {
         let mut out: Vec<CurrentRow> = recipients
             .into_iter()
             .filter_map(|r| {
-                let d = decide(events, basis, r, Timestamp::MAX, Timestamp::MAX, false);
+                let d = decide(events, basis, r, Timestamp::MAX, Timestamp::MAX);
                 let ev = d.event?;
                 let last_effective = events
                     .iter()

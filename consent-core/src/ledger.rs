@@ -1,5 +1,6 @@
 //! The [`Ledger`]: appends events under the consent rules and answers questions.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1029,28 +1030,27 @@ impl Ledger {
         options: ErasureOptions,
     ) -> Result<ErasureReport> {
         let mut report = self.erase_recorded(subject, reason, &actor, options)?;
-        // The erasure is recorded: from here on report it, whatever the checkpoint says
-        // (a failed one leaves it pending, finished by `complete_erasures`).
+        report.wal_truncated = self.finish_erasures();
+        Ok(report)
+    }
+
+    /// Truncates the WAL after erasures, waiting up to the erasure wait. The erasures
+    /// are recorded whatever happens here, so a failure only leaves them pending
+    /// (finished by [`Ledger::complete_erasures`]): it is reported, not returned.
+    fn finish_erasures(&self) -> bool {
         let wait = self
             .with(None, |inner| Ok(inner.erasure_wait))
             .unwrap_or_default();
-        report.wal_truncated = self.complete_erasures(wait).unwrap_or(false);
-        Ok(report)
+        self.complete_erasures(wait).unwrap_or(false)
     }
 
     /// What erasing `subject` would blank, without writing anything (a dry run).
     pub fn erasure_preview(&self, subject: &str) -> Result<ErasurePreview> {
         check_id("subject", subject)?;
         self.read(None, |inner, _| {
-            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq");
-            let events = inner
-                .conn
-                .prepare_cached(&sql)?
-                .query_map([subject], event_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(ErasurePreview {
                 already_erased: inner.is_erased(subject)?,
-                events,
+                events: inner.unblanked_events(subject)?,
             })
         })
     }
@@ -1065,10 +1065,7 @@ impl Ledger {
         actor: Actor,
         options: ErasureOptions,
     ) -> Result<BulkErasure> {
-        check_actor(&actor)?;
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("an erasure needs a reason"));
-        }
+        check_erasure(&actor, reason)?;
         let mut outcomes = Vec::with_capacity(subjects.len());
         for s in subjects {
             let subject = s.as_ref();
@@ -1102,13 +1099,9 @@ impl Ledger {
                 result,
             });
         }
-        let wait = self
-            .with(None, |inner| Ok(inner.erasure_wait))
-            .unwrap_or_default();
-        let wal_truncated = self.complete_erasures(wait).unwrap_or(false);
         Ok(BulkErasure {
             outcomes,
-            wal_truncated,
+            wal_truncated: self.finish_erasures(),
         })
     }
 
@@ -1161,10 +1154,7 @@ impl Ledger {
         options: ErasureOptions,
     ) -> Result<ErasureReport> {
         check_id("subject", subject)?;
-        check_actor(actor)?;
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("an erasure needs a reason"));
-        }
+        check_erasure(actor, reason)?;
         self.write(None, |inner, now| {
             let key = inner.key()?;
             if inner.erased_marker(subject)?.is_some() {
@@ -1435,6 +1425,15 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
     })())
 }
 
+/// An erasure names who erased and why (the reason is hashed in its details).
+fn check_erasure(actor: &Actor, reason: &str) -> Result<()> {
+    check_actor(actor)?;
+    if reason.trim().is_empty() {
+        return Err(Error::invalid("an erasure needs a reason"));
+    }
+    Ok(())
+}
+
 /// How far after its record time an event may be dated: a year and a day. Further is
 /// a typing mistake (a withdrawal dated 9999 would keep consent in force for ever).
 const MAX_AHEAD_MS: i64 = 366 * 86_400_000;
@@ -1446,18 +1445,27 @@ const MAX_AHEAD_MS: i64 = 366 * 86_400_000;
 /// - a withdrawal or objection naming a recipient the purpose does not list (a
 ///   misspelling such as `NHS` for `nhs`) is never refused and must not leave that
 ///   recipient permitted: it is recorded purpose-wide, `{"unlisted_recipient": TEXT}`.
-fn recorded_form(
-    e: &NewEvent,
+///
+/// The event is copied only when it changes (never on a grant's path).
+fn recorded_form<'e>(
+    e: &'e NewEvent,
     def: &PurposeDef,
-) -> (NewEvent, serde_json::Map<String, serde_json::Value>) {
-    let mut e = e.clone();
+) -> (
+    Cow<'e, NewEvent>,
+    serde_json::Map<String, serde_json::Value>,
+) {
+    let mut e = Cow::Borrowed(e);
     let mut details = serde_json::Map::new();
     if e.kind == EventKind::Withdrawn && def.lawful_basis != LawfulBasis::Consent {
-        e.kind = EventKind::Objected;
+        e.to_mut().kind = EventKind::Objected;
         details.insert("asked_as".into(), "withdrawn".into());
     }
-    if e.kind.is_withdrawal() {
-        if let Some(r) = e.recipient.take_if(|r| !def.lists(r)) {
+    let unlisted = e
+        .recipient
+        .as_deref()
+        .is_some_and(|r| e.kind.is_withdrawal() && !def.lists(r));
+    if unlisted {
+        if let Some(r) = e.to_mut().recipient.take() {
             details.insert("unlisted_recipient".into(), r.into());
         }
     }
@@ -1532,8 +1540,27 @@ fn check_new_event(e: &NewEvent) -> Result<()> {
     Ok(())
 }
 
+/// The read-time rules, applied to a grant that decides at `at` (as known at `known`)
+/// — never materialized, so no job has to run for them: the grant lapsed at its expiry
+/// (`until`), or the purpose changed materially after it was given (RULES.md R6).
+/// Returns the state that replaces `given` and since when.
+fn grant_lapse(
+    p: &PurposeVersions,
+    seq: u64,
+    effective: Timestamp,
+    until: Option<Timestamp>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Option<(State, Timestamp)> {
+    if let Some(exp) = until.filter(|x| *x <= at) {
+        return Some((State::Expired, exp));
+    }
+    p.renewal_needed(seq, effective, at.min(known))
+        .map(|m| (State::NeedsRenewal, m.registered_at))
+}
+
 /// Decides at `at` as known at `known` under the version of the purpose in force then,
-/// with the read-time rules: expiry and renewal after a material change.
+/// with the read-time rules.
 fn decide_at<'e>(
     p: &PurposeVersions,
     events: &'e [Event],
@@ -1541,13 +1568,12 @@ fn decide_at<'e>(
     at: Timestamp,
     known: Timestamp,
 ) -> Decision<'e> {
-    let then = at.min(known);
-    let basis = p.in_force(then).def.lawful_basis;
-    let mut d = decide(events, basis, recipient, at, known, true);
+    let basis = p.in_force(at.min(known)).def.lawful_basis;
+    let mut d = decide(events, basis, recipient, at, known);
     if let (State::Given, Some(g)) = (d.state, d.event) {
-        if let Some(m) = p.renewal_needed(g.seq, g.effective_at, then) {
-            d.state = State::NeedsRenewal;
-            d.since = Some(m.registered_at);
+        if let Some((state, since)) = grant_lapse(p, g.seq, g.effective_at, d.until, at, known) {
+            d.state = state;
+            d.since = Some(since);
             d.until = None;
         }
     }
@@ -2062,12 +2088,7 @@ impl Inner {
         )?;
         let rows = stmt.query_map([id], purpose_row)?;
         let mut all = rows.map(|r| r?).collect::<Result<Vec<Purpose>>>()?;
-        for i in 1..all.len() {
-            if all[i - 1].def.id == all[i].def.id {
-                let why = crate::purpose::material_changes(&all[i - 1].def, &all[i].def);
-                all[i].material_change = why;
-            }
-        }
+        crate::purpose::mark_material_changes(&mut all);
         Ok(all)
     }
 
@@ -2160,7 +2181,7 @@ impl Inner {
             .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
         let def = &purpose.latest().def;
         let (e, mut details) = recorded_form(e, def);
-        let e = &e;
+        let e = &*e;
         let source_key = e.source_id.as_deref().map(|s| key.source_key(s));
         if let Some(sk) = &source_key {
             if let Some(existing) = self.event_by_source(sk)? {
@@ -2415,14 +2436,7 @@ impl Inner {
         }
         let events = self.events_of(&e.subject, &def.id)?;
         let at = e.effective_at.unwrap_or(now);
-        let d = decide(
-            &events,
-            def.lawful_basis,
-            e.recipient.as_deref(),
-            at,
-            now,
-            true,
-        );
+        let d = decide(&events, def.lawful_basis, e.recipient.as_deref(), at, now);
         if d.state != State::Objected {
             return Err(Error::invalid(format!(
                 "there is no objection in force to overrule (the state is {})",
@@ -2442,13 +2456,19 @@ impl Inner {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    fn history(&self, subject: &str) -> Result<Vec<Event>> {
+    /// The subject's events that still carry their personal fields: what an erasure
+    /// would blank.
+    fn unblanked_events(&self, subject: &str) -> Result<Vec<Event>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq");
-        let mut events: Vec<Event> = self
+        Ok(self
             .conn
             .prepare_cached(&sql)?
             .query_map([subject], event_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn history(&self, subject: &str) -> Result<Vec<Event>> {
+        let mut events = self.unblanked_events(subject)?;
         // Blanked events (and the erasure and readmission events) are found by the
         // subject's pseudonyms, also after a readmission.
         let key = self.key()?;
@@ -2574,13 +2594,9 @@ impl Inner {
         let mut since = Timestamp::from_millis(since)?;
         let mut until = until.map(Timestamp::from_millis).transpose()?;
         if state == State::Given {
-            if let Some(exp) = until.filter(|x| *x <= now) {
-                state = State::Expired;
-                since = exp;
-                until = None;
-            } else if let Some(m) = p.renewal_needed(seq as u64, since, now) {
-                state = State::NeedsRenewal;
-                since = m.registered_at;
+            if let Some((lapsed, at)) = grant_lapse(&p, seq as u64, since, until, now, now) {
+                state = lapsed;
+                since = at;
                 until = None;
             }
         }
@@ -2631,13 +2647,14 @@ impl Inner {
             let mut pending: Option<FeedRow> = None;
             let mut settle = |row: FeedRow| -> Result<()> {
                 let (subject, state, since, until, last_effective, id, seq) = row;
-                let renew = |since| {
-                    Timestamp::from_millis(since)
-                        .map(|s| p.renewal_needed(seq as u64, s, now).is_some())
+                let lapsed = || -> Result<bool> {
+                    let since = Timestamp::from_millis(since)?;
+                    let until = until.map(Timestamp::from_millis).transpose()?;
+                    Ok(grant_lapse(p, seq as u64, since, until, now, now).is_some())
                 };
                 if last_effective > now_ms {
                     undecided.push(subject);
-                } else if state == "given" && until.is_none_or(|u| u > now_ms) && !renew(since)? {
+                } else if state == "given" && !lapsed()? {
                     out.push(ConsentingSubject {
                         subject,
                         event_id: Uuid::from_slice(&id)

@@ -282,6 +282,16 @@ pub fn material_changes(prev: &PurposeDef, next: &PurposeDef) -> Vec<String> {
     why.into_iter().map(String::from).collect()
 }
 
+/// Fills in `material_change` of every version in a list ordered by id then version,
+/// each against the version before it of the same id.
+pub(crate) fn mark_material_changes(purposes: &mut [Purpose]) {
+    for i in 1..purposes.len() {
+        if purposes[i - 1].def.id == purposes[i].def.id {
+            purposes[i].material_change = material_changes(&purposes[i - 1].def, &purposes[i].def);
+        }
+    }
+}
+
 /// Every version of one purpose, oldest first, each with its material changes: what
 /// a question at a past moment and the renewal rule need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,13 +300,9 @@ pub(crate) struct PurposeVersions {
 }
 
 impl PurposeVersions {
-    /// From the versions of one id in ascending order (at least one); fills in each
-    /// version's material changes.
-    pub(crate) fn new(mut versions: Vec<Purpose>) -> Option<Self> {
-        for i in 1..versions.len() {
-            let why = material_changes(&versions[i - 1].def, &versions[i].def);
-            versions[i].material_change = why;
-        }
+    /// From the versions of one id in ascending order (at least one), their material
+    /// changes marked ([`mark_material_changes`]).
+    pub(crate) fn new(versions: Vec<Purpose>) -> Option<Self> {
         (!versions.is_empty()).then_some(PurposeVersions { versions })
     }
 

@@ -175,15 +175,15 @@ pub(crate) fn bears_on(event_recipient: Option<&str>, asked: Option<&str>) -> bo
 }
 
 /// Decides the state at `at` as known at `known_at` from the events of one subject and
-/// purpose (any order). `expire` applies grants' expiry at `at`; the materialized
-/// state is kept with `expire = false` and expiry applied when read.
+/// purpose (any order), without the read-time rules (expiry, renewal after a material
+/// change): the ledger applies those in one place, `grant_lapse` in ledger.rs, to this
+/// and to the materialized state alike.
 pub(crate) fn decide<'a>(
     events: &'a [Event],
     basis: LawfulBasis,
     recipient: Option<&str>,
     at: Timestamp,
     known_at: Timestamp,
-    expire: bool,
 ) -> Decision<'a> {
     let known = || {
         events.iter().filter(move |e| {
@@ -224,17 +224,7 @@ pub(crate) fn decide<'a>(
                     until: None,
                 };
             }
-            match last.expires_at {
-                Some(exp) if expire && exp <= at => {
-                    return Decision {
-                        state: State::Expired,
-                        event: Some(last),
-                        since: Some(exp),
-                        until: None,
-                    }
-                }
-                _ => State::Given,
-            }
+            State::Given
         }
         EventKind::Refused => State::Refused,
         EventKind::Withdrawn => State::Withdrawn,

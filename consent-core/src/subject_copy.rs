@@ -70,37 +70,23 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap;overfl
 /// Local times in words, in the ledger's calendar.
 struct Times<'a> {
     calendar: &'a Calendar,
-    zone: Option<jiff::tz::TimeZone>,
 }
 
 impl<'a> Times<'a> {
     fn new(calendar: &'a Calendar) -> Self {
-        // The same bundled database the calendar reads, never the host's.
-        let zone = jiff::tz::TimeZoneDatabase::bundled()
-            .get(calendar.name())
-            .ok();
-        Times { calendar, zone }
-    }
-
-    fn zoned(&self, t: Timestamp) -> Option<jiff::Zoned> {
-        let ts = jiff::Timestamp::from_millisecond(t.as_millis()).ok()?;
-        Some(ts.to_zoned(self.zone.clone()?))
+        Times { calendar }
     }
 
     /// "1 October 2024 at 10:00 (BST)", seconds shown only when there are some.
     fn words(&self, t: Timestamp) -> String {
-        match self.zoned(t) {
-            Some(z) => {
-                let clock = if z.second() != 0 || z.millisecond() != 0 {
-                    "%H:%M:%S"
-                } else {
-                    "%H:%M"
-                };
-                z.strftime(&format!("%-d %B %Y at {clock} (%Z)"))
-                    .to_string()
-            }
-            None => self.calendar.format(t),
-        }
+        let z = self.calendar.zoned(t);
+        let clock = if z.second() != 0 || z.millisecond() != 0 {
+            "%H:%M:%S"
+        } else {
+            "%H:%M"
+        };
+        z.strftime(&format!("%-d %B %Y at {clock} (%Z)"))
+            .to_string()
     }
 
     /// A time as HTML: the words, with the exact local RFC 3339 time as `datetime`.
@@ -115,17 +101,15 @@ impl<'a> Times<'a> {
     /// The end of a validity: "the end of 31 July 2025" when it lapses at a local
     /// midnight (the first instant of the next day), else the time itself.
     fn until(&self, t: Timestamp) -> String {
-        if let Some(z) = self.zoned(t) {
-            let midnight =
-                z.hour() == 0 && z.minute() == 0 && z.second() == 0 && z.millisecond() == 0;
-            if midnight {
-                if let Ok(last) = z.date().yesterday() {
-                    return format!(
-                        "the end of <time datetime=\"{}\">{}</time>",
-                        escape(&self.calendar.format(t)),
-                        escape(&last.strftime("%-d %B %Y").to_string())
-                    );
-                }
+        let z = self.calendar.zoned(t);
+        let midnight = z.hour() == 0 && z.minute() == 0 && z.second() == 0 && z.millisecond() == 0;
+        if midnight {
+            if let Ok(last) = z.date().yesterday() {
+                return format!(
+                    "the end of <time datetime=\"{}\">{}</time>",
+                    escape(&self.calendar.format(t)),
+                    escape(&last.strftime("%-d %B %Y").to_string())
+                );
             }
         }
         self.when(t)
