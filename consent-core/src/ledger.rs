@@ -2638,10 +2638,17 @@ impl Inner {
         {
             // One covering-index range scan in subject order. Per subject, the
             // purpose-wide row ('') comes first and the recipient's row, if any, wins.
-            let mut stmt = self.conn.prepare_cached(
+            // The renewal rule needs each grant's seq, which the index does not cover:
+            // it is read (one table lookup a row) only once the purpose has changed
+            // materially, and is NULL before, when the rule cannot apply.
+            let changed = p.changed_materially_by(now);
+            let mut stmt = self.conn.prepare_cached(if changed {
                 "SELECT subject, state, since, until, last_effective, event_id, seq FROM current \
-                 WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient",
-            )?;
+                 WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
+            } else {
+                "SELECT subject, state, since, until, last_effective, event_id, NULL FROM current \
+                 WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
+            })?;
             let mut rows = stmt.query(params![p.latest().def.id, recipient.unwrap_or("")])?;
             let now_ms = now.as_millis();
             let mut pending: Option<FeedRow> = None;
@@ -2650,7 +2657,8 @@ impl Inner {
                 let lapsed = || -> Result<bool> {
                     let since = Timestamp::from_millis(since)?;
                     let until = until.map(Timestamp::from_millis).transpose()?;
-                    Ok(grant_lapse(p, seq as u64, since, until, now, now).is_some())
+                    let seq = seq.map_or(u64::MAX, |s| s as u64);
+                    Ok(grant_lapse(p, seq, since, until, now, now).is_some())
                 };
                 if last_effective > now_ms {
                     undecided.push(subject);
@@ -2724,8 +2732,8 @@ impl Inner {
 }
 
 /// A `current` row as the feed reads it: subject, state, since, until, last effective
-/// time, deciding event id and seq.
-type FeedRow = (String, String, i64, Option<i64>, i64, Vec<u8>, i64);
+/// time, deciding event id, and its seq when the renewal rule needs it.
+type FeedRow = (String, String, i64, Option<i64>, i64, Vec<u8>, Option<i64>);
 
 /// Writes (or replaces) one materialized row.
 fn write_current(conn: &Connection, subject: &str, purpose: &str, row: &CurrentRow) -> Result<()> {

@@ -327,6 +327,13 @@ impl PurposeVersions {
         self.versions.iter().any(|p| p.def.lists(recipient))
     }
 
+    /// Whether a material change was registered by `t` (most purposes: never).
+    pub(crate) fn changed_materially_by(&self, t: Timestamp) -> bool {
+        self.versions
+            .iter()
+            .any(|m| !m.material_change.is_empty() && m.registered_at <= t)
+    }
+
     /// The first material change, registered by `t`, that a grant (log position
     /// `seq`, effective at `effective`) predates — recorded before it or taking effect
     /// before it — so that the grant no longer covers the purpose at `t`.

@@ -140,6 +140,11 @@ fn a_material_change_makes_earlier_grants_need_renewal() {
     let s = l.status("s1", "jmsu.marketing", None).unwrap();
     assert_eq!((s.state, s.granted_under_version), (State::Given, Some(3)));
     assert_eq!(s.event_id, Some(renewed.id));
+    // The feed, after the change, lists the renewed grant only (s2's still predates it).
+    let feed = l.consenting("jmsu.marketing", None, None, None).unwrap();
+    let ids: Vec<&str> = feed.subjects.iter().map(|s| s.subject.as_str()).collect();
+    assert_eq!(ids, ["s1"]);
+    assert_eq!(feed.subjects[0].event_id, renewed.id);
     assert!(l.verify().unwrap().ok);
 }
 
