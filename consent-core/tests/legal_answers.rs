@@ -9,19 +9,23 @@ use consent_core::*;
 const SHARE: &str = "wellbeing.share-external";
 const FEED: &str = "jmsu.data-sharing";
 
-/// The fixture's registry, with the JMSU feed listing its one recipient as the shipped
-/// registry does.
-fn ledger() -> (Ledger, Clock) {
-    let (l, clock) = ledger_at("2024-10-01T10:00:00Z");
+/// A ledger file (a simulation on a clock the test moves) with the fixture's registry,
+/// the JMSU feed listing its one recipient as the shipped registry does. The folder
+/// goes when the returned `TempDir` is dropped.
+fn ledger() -> (Ledger, Clock, tempfile::TempDir) {
+    let clock = Clock::new("2024-10-01T10:00:00Z");
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open_with(dir.path().join("ledger.db"), clock.options()).unwrap();
+    register_all(&l);
     let mut feed = l.purpose(FEED).unwrap().def;
     feed.recipients = vec!["JMSU".into()];
     l.register_purpose(feed).unwrap();
-    (l, clock)
+    (l, clock, dir)
 }
 
 #[test]
 fn a_question_about_an_unlisted_recipient_is_an_error_listing_the_ids() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     l.append(give("s1", SHARE)).unwrap();
     let err = l.status("s1", SHARE, Some("debt-collector")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownRecipient);
@@ -44,7 +48,7 @@ fn a_question_about_an_unlisted_recipient_is_an_error_listing_the_ids() {
 
 #[test]
 fn recipients_are_compared_exactly_and_a_misspelt_withdrawal_ends_them_all() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     l.append(give("s1", SHARE)).unwrap();
     // The registry says `NHS`; `nhs` is another spelling: refused on questions...
     assert_eq!(
@@ -67,7 +71,7 @@ fn recipients_are_compared_exactly_and_a_misspelt_withdrawal_ends_them_all() {
 
 #[test]
 fn the_feed_cannot_leave_the_recipient_out() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     l.append(give("s1", FEED)).unwrap();
     l.append(give("s2", FEED)).unwrap();
     // s2 withdraws naming JMSU, the purpose's only recipient.
@@ -87,7 +91,7 @@ fn the_feed_cannot_leave_the_recipient_out() {
 
 #[test]
 fn a_material_change_makes_earlier_grants_need_renewal() {
-    let (l, clock) = ledger();
+    let (l, clock, _dir) = ledger();
     let before = l.append(give("s1", "jmsu.marketing")).unwrap();
     assert_eq!(before.purpose_version, Some(1));
     clock.set("2024-11-01");
@@ -150,7 +154,7 @@ fn a_material_change_makes_earlier_grants_need_renewal() {
 
 #[test]
 fn becoming_special_category_or_gaining_a_recipient_is_material() {
-    let (l, clock) = ledger();
+    let (l, clock, _dir) = ledger();
     l.append(give("s1", SHARE).recipient("NHS")).unwrap();
     l.append(give("s2", "jmsu.marketing")).unwrap();
     clock.set("2024-11-01");
@@ -178,7 +182,7 @@ fn becoming_special_category_or_gaining_a_recipient_is_material() {
 
 #[test]
 fn stop_on_legitimate_interests_is_an_objection_a_person_decides_on() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     let purpose = "it.my-engagement";
     assert!(l.status("s1", purpose, None).unwrap().permits());
     let w = l.withdraw("s1", purpose, Actor::subject()).unwrap();
@@ -219,7 +223,7 @@ fn stop_on_legitimate_interests_is_an_objection_a_person_decides_on() {
 
 #[test]
 fn the_academic_year_ends_at_midnight_in_london() {
-    let (l, clock) = ledger();
+    let (l, clock, _dir) = ledger();
     assert_eq!(l.time_zone().unwrap(), "Europe/London");
     let project = "jmsu.project.green-week";
     l.append(give("s1", project)).unwrap();
@@ -266,7 +270,7 @@ fn a_ledger_cannot_be_reopened_in_another_time_zone() {
 
 #[test]
 fn a_course_rep_grant_counts_from_the_course_start() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     let mut rep = PurposeDef::new("jmsu.course-rep", "Course reps", "JMSU");
     rep.validity = Validity::CourseYear;
     l.register_purpose(rep).unwrap();
@@ -287,7 +291,7 @@ fn a_course_rep_grant_counts_from_the_course_start() {
 
 #[test]
 fn dates_beyond_reason_are_refused() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     let size = l.head().unwrap().size;
     // A withdrawal dated in 9999 would keep consent in force for ever.
     let w = NewEvent::withdraw("s1", "jmsu.marketing").effective_at(t("9999-01-01"));
@@ -302,7 +306,7 @@ fn dates_beyond_reason_are_refused() {
 
 #[test]
 fn a_grant_must_name_a_notice_that_covers_its_purpose() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     let g = NewEvent::give("s1", "mobility.health")
         .notice(NOTICE.0, NOTICE.1)
         .explicit(true)
@@ -323,7 +327,7 @@ fn a_grant_must_name_a_notice_that_covers_its_purpose() {
 
 #[test]
 fn erasure_mistakes_are_refused_previewed_and_undoable() {
-    let (l, _) = ledger();
+    let (l, _, _dir) = ledger();
     // An id with no events: most likely a typo.
     let err = l
         .erase_subject("770O01", "retention", Actor::staff("dpo"))
@@ -424,7 +428,7 @@ fn erasure_mistakes_are_refused_previewed_and_undoable() {
 
 #[test]
 fn a_past_extract_is_reproduced_as_it_was_known() {
-    let (l, clock) = ledger();
+    let (l, clock, _dir) = ledger();
     l.append(give("s1", "jmsu.marketing")).unwrap();
     clock.set("2024-10-10");
     // A paper withdrawal signed on 5 October, typed in on 10 October.

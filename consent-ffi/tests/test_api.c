@@ -4,13 +4,15 @@
  * to their event, verification, batch handles and erasure. Event 0 of every ledger is
  * its own `ledger_configured` event, so the caller's events start at 1.
  *
- * Then the rules of issue 11 on their own ledgers: the LJMU registry loaded from
+ * Then the rules of issue 11 on their own ledger files: the LJMU registry loaded from
  * examples/ljmu/registry.toml, recipients as registry ids (and the feed trap),
  * objections, material changes, "consenting as known at", validity counted from a
  * course start, the ledger's time zone, erasure (refused for an unknown id, forced,
  * previewed, in bulk, readmitted) and the subject's copy as HTML.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <stdint.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -48,15 +50,39 @@ static uint64_t size_of(consent_ledger *l) {
 /* The clock of the issue-11 ledgers. */
 static int64_t t11 = 1727776800000; /* 2024-10-01T10:00:00Z */
 
+/* The folder of the issue-11 ledger files, and how many were made in it. */
+static char folder11[] = "/tmp/consent-test-api-XXXXXX";
+static int files11 = 0;
+
+/* A new ledger file, a simulation on the clock `t11`, in `time_zone` (NULL: default). */
 static consent_ledger *simulation(const char *time_zone) {
+    if (files11 == 0 && !mkdtemp(folder11)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger-%d.db", folder11, files11++);
     consent_options o;
     consent_ledger *l = NULL;
     EXPECT_OK(consent_options_init(&o));
     o.clock = clock_fn;
     o.clock_context = &t11;
     o.time_zone = time_zone;
-    EXPECT_OK(consent_ledger_open_in_memory(&o, &l));
+    EXPECT_OK(consent_ledger_open(path, &o, &l));
     return l;
+}
+
+/* Removes the issue-11 ledger files (after every ledger on them is freed). */
+static void remove_files11(void) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-lock", ".key"};
+    char file[160];
+    for (int n = 0; n < files11; n++) {
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+            snprintf(file, sizeof file, "%s/ledger-%d.db%s", folder11, n, suffixes[i]);
+            unlink(file);
+        }
+    }
+    if (files11 > 0) rmdir(folder11);
 }
 
 static consent_status status_of(consent_ledger *l, const char *subject, const char *purpose, const char *recipient) {
@@ -772,5 +798,6 @@ int main(void) {
     consenting_as_known_at();
     time_zones();
     erasure_and_readmission();
+    remove_files11();
     return finish("test_api");
 }

@@ -60,9 +60,9 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 
 @pytest.fixture
-def ljmu() -> Iterator[Ledger]:
-    """A ledger with the shipped LJMU registry."""
-    with Ledger.in_memory() as ledger:
+def ljmu(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger file with the shipped LJMU registry."""
+    with Ledger(tmp_path / "ljmu.db") as ledger:
         ledger.load_registry(REGISTRY)
         yield ledger
 
