@@ -596,7 +596,7 @@ mod tests {
         let w = Workload::new();
         w.register(&ledger).unwrap();
         ledger
-            .append_all((0..2_000).map(|i| w.event(i, 2_000)))
+            .append_many((0..2_000).map(|i| w.event(i, 2_000)))
             .unwrap();
         assert!(ledger.verify().unwrap().ok);
         let pairs = w.sample_pairs(2_000, 50, 1);

@@ -614,7 +614,7 @@ impl Ledger {
     }
 
     /// Appends every event or none: the batch API for imports.
-    pub fn append_all(&self, events: impl IntoIterator<Item = NewEvent>) -> Result<Vec<Event>> {
+    pub fn append_many(&self, events: impl IntoIterator<Item = NewEvent>) -> Result<Vec<Event>> {
         let batch = self.batch()?;
         let mut out = Vec::new();
         for e in events {
@@ -641,7 +641,7 @@ impl Ledger {
             if part.is_empty() {
                 return Ok(done);
             }
-            match self.append_all(part) {
+            match self.append_many(part) {
                 Ok(evs) => done.extend(evs),
                 Err(error) => {
                     return Err(ChunkedError {
@@ -846,6 +846,23 @@ impl Ledger {
         check_question(subject, purpose, recipient)?;
         self.read_single(None, |inner, now| {
             inner.status_now(subject, purpose, recipient, now)
+        })
+    }
+
+    /// Status now of many questions `(subject, purpose, recipient)`, answered in one
+    /// read snapshot: the bulk form of [`Ledger::status`] for feeds and bindings, where
+    /// a call per question would pay the crossing and the locking each time. The first
+    /// question that is invalid (an unknown purpose, an unlisted recipient) fails the
+    /// call with that question's error.
+    pub fn status_many(&self, questions: &[(&str, &str, Option<&str>)]) -> Result<Vec<Status>> {
+        for &(s, p, r) in questions {
+            check_question(s, p, r)?;
+        }
+        self.read(None, |inner, now| {
+            questions
+                .iter()
+                .map(|&(s, p, r)| inner.status_now(s, p, r, now))
+                .collect()
         })
     }
 

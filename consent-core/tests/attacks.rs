@@ -351,11 +351,11 @@ fn re_importing_after_an_erasure_is_idempotent() {
         give("770001", "jmsu.marketing").source_id("row-1"),
         NewEvent::withdraw("770001", "jmsu.marketing").source_id("row-2"),
     ];
-    l.append_all(feed.clone()).unwrap();
+    l.append_many(feed.clone()).unwrap();
     l.erase_subject("770001", "retention ended", Actor::staff("dpo"))
         .unwrap();
     let size = l.head().unwrap().size;
-    let again = l.append_all(feed.clone()).unwrap();
+    let again = l.append_many(feed.clone()).unwrap();
     assert_eq!(again.len(), 2);
     assert_eq!(l.head().unwrap().size, size, "nothing appended twice");
     // A different event under an old source id is still a conflict.

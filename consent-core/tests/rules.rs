@@ -492,7 +492,7 @@ fn batches_are_all_or_nothing() {
     let (l, _) = ledger_at("2024-10-01T10:00:00Z");
     let before = l.head().unwrap();
     let err = l
-        .append_all(vec![give("s1", "jmsu.marketing"), give("s2", "no.such")])
+        .append_many(vec![give("s1", "jmsu.marketing"), give("s2", "no.such")])
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownPurpose);
     assert_eq!(l.head().unwrap(), before);
@@ -501,7 +501,7 @@ fn batches_are_all_or_nothing() {
         State::NeverAsked
     );
     let ok = l
-        .append_all(vec![
+        .append_many(vec![
             give("s1", "jmsu.marketing"),
             give("s2", "jmsu.marketing"),
         ])
@@ -669,4 +669,54 @@ fn proofs_check_against_heads() {
     let text = new.to_string();
     assert_eq!(text.parse::<Head>().unwrap(), new);
     assert!("12".parse::<Head>().is_err());
+}
+
+#[test]
+fn status_many_answers_like_status_in_one_snapshot() {
+    let (l, _) = ledger_at("2024-10-01T10:00:00Z");
+    l.append_many(vec![
+        give("s1", "jmsu.marketing"),
+        give("s2", "jmsu.marketing"),
+    ])
+    .unwrap();
+    l.append(NewEvent::withdraw("s2", "jmsu.marketing"))
+        .unwrap();
+    let questions = [
+        ("s1", "jmsu.marketing", None),
+        ("s2", "jmsu.marketing", None),
+        ("s3", "jmsu.marketing", None),
+        ("s1", "wellbeing.share-external", Some("NHS")),
+    ];
+    let many = l.status_many(&questions).unwrap();
+    assert_eq!(many.len(), questions.len());
+    for ((s, p, r), got) in questions.iter().zip(&many) {
+        let one = l.status(s, p, *r).unwrap();
+        assert_eq!(
+            (one.state, one.event_seq),
+            (got.state, got.event_seq),
+            "{s} {p}"
+        );
+    }
+    assert_eq!(
+        many.iter().map(|s| s.state).collect::<Vec<_>>(),
+        [
+            State::Given,
+            State::Withdrawn,
+            State::NeverAsked,
+            State::NeverAsked
+        ]
+    );
+    // One bad question fails the call with its own error.
+    let bad = [("s1", "jmsu.marketing", None), ("s1", "no.such", None)];
+    assert_eq!(
+        l.status_many(&bad).unwrap_err().kind(),
+        ErrorKind::UnknownPurpose
+    );
+    let unlisted = [("s1", "wellbeing.share-external", Some("nhs"))];
+    assert_eq!(
+        l.status_many(&unlisted).unwrap_err().kind(),
+        ErrorKind::UnknownRecipient
+    );
+    let empty: [(&str, &str, Option<&str>); 0] = [];
+    assert!(l.status_many(&empty).unwrap().is_empty());
 }

@@ -190,11 +190,11 @@ fn nearly_full(dir: &Path) -> (std::path::PathBuf, consent_core::LedgerOptions) 
 /// Bug 6: when SQLite aborts the whole transaction on an error inside a batch
 /// (SQLITE_FULL does), `Ledger::write` (consent-core/src/ledger.rs, batch branch) runs
 /// `ROLLBACK TO op; RELEASE op`, which fails ("no such savepoint"), and returns *that*
-/// error with `?`, hiding the real one; `append_all` then calls `rollback_batch()?`,
+/// error with `?`, hiding the real one; `append_many` then calls `rollback_batch()?`,
 /// which fails with "cannot rollback - no transaction is active" and hides it again.
 /// The caller gets `Storage` instead of `Full`. Fix: in `write`, when the savepoint
 /// rollback fails (or `conn.is_autocommit()` is true after the error), keep and return
-/// the original error; in `append_all`, ignore the rollback's own error
+/// the original error; in `append_many`, ignore the rollback's own error
 /// (`let _ = self.rollback_batch();`) and return the append's.
 #[test]
 fn full_disk_in_a_batch_is_reported_as_full() {
@@ -203,7 +203,7 @@ fn full_disk_in_a_batch_is_reported_as_full() {
     let l = Ledger::open_with(&path, opts).unwrap();
     let big = serde_json::json!({ "scan": "x".repeat(20_000) });
     let e = l
-        .append_all((0..3).map(|i| give(&format!("b{i}"), "jmsu.marketing").evidence(big.clone())))
+        .append_many((0..3).map(|i| give(&format!("b{i}"), "jmsu.marketing").evidence(big.clone())))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Full, "{e}");
     let mut manual = None;

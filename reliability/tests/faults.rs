@@ -180,7 +180,7 @@ fn read_only_ledgers_answer_and_refuse_every_write() {
             .map(drop),
         ro.register_purpose(consent_core::PurposeDef::new("x.y", "x", "LJMU"))
             .map(drop),
-        ro.append_all(vec![give("stu-new", "jmsu.marketing")])
+        ro.append_many(vec![give("stu-new", "jmsu.marketing")])
             .map(drop),
     ];
     for (i, w) in writes.into_iter().enumerate() {
@@ -272,7 +272,7 @@ fn full_disk_refuses_cleanly_and_loses_nothing() {
     // A batch on a full disk lands not at all.
     let before = l.head().unwrap();
     let e = l
-        .append_all(
+        .append_many(
             (0..5).map(|i| give(&format!("batch-{i}"), "jmsu.marketing").evidence(big.clone())),
         )
         .unwrap_err();

@@ -1,7 +1,7 @@
 //! A writer process for the crash test: appends to a ledger until it is killed, and
 //! after every acknowledgement appends the acknowledged events to its own log and
 //! fsyncs it. An event is acknowledged when `append` returns (outside a batch), or
-//! when `commit_batch`/`append_all` returns.
+//! when `commit_batch`/`append_many` returns.
 //!
 //! Usage: `writer LEDGER LOG TAG SEED`
 
@@ -69,8 +69,8 @@ fn main() {
                     }
                 });
                 let done = l
-                    .append_all(events.collect::<Vec<_>>())
-                    .expect("append_all");
+                    .append_many(events.collect::<Vec<_>>())
+                    .expect("append_many");
                 record(&done);
             }
             _ => {
