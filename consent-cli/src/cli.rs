@@ -108,24 +108,45 @@ pub enum Command {
     /// not (any other state: refused, withdrawn, expired, needs_renewal, objected...).
     /// Errors keep their own codes (2, 3, ...), so `if consent status --check ...` never
     /// takes an error for a yes.
+    ///
+    /// With --from-file FILE (`-` reads stdin), every question of FILE is answered now,
+    /// all from one snapshot of the ledger (an event recorded meanwhile is in every
+    /// answer or in none). FILE is CSV with a header row naming the columns `subject`,
+    /// `purpose` and, optionally, `recipient` (an empty cell: none); one answer is
+    /// printed per question, in the file's order: a table, CSV (--format csv; times in
+    /// UTC) or JSON (--json). The first invalid question (an unknown purpose, a missing
+    /// or unlisted recipient) fails the command with its line named and its own exit
+    /// code, and nothing is printed. With --check, exit 0 only if every answer permits
+    /// processing, 11 if any does not (every answer is still printed).
     Status {
         /// Data subject (student id).
-        subject: String,
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        subject: Option<String>,
         /// Purpose id.
-        purpose: String,
+        #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+        purpose: Option<String>,
         /// Recipient asked about (required when the purpose lists recipients).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from_file")]
         recipient: Option<String>,
-        #[arg(long, value_name = "TIME",
+        #[arg(long, value_name = "TIME", conflicts_with = "from_file",
               help = concat!("The moment asked about (default: now).", local_time!()))]
         at: Option<String>,
-        #[arg(long, visible_alias = "as-known-at", value_name = "TIME",
+        #[arg(long, visible_alias = "as-known-at", value_name = "TIME", conflicts_with = "from_file",
               help = concat!("Answer with what the ledger knew at this time (default: now).", local_time!()))]
         known_at: Option<String>,
         /// Exit 0 only if processing is permitted, 11 if it is not (see above); the
-        /// answer is still printed.
+        /// answer is still printed. With --from-file: 0 only if every answer permits.
         #[arg(long)]
         check: bool,
+        /// Answer every question of FILE (CSV: subject,purpose[,recipient]; `-` for
+        /// stdin) from one snapshot (see above).
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// With --from-file: how to print the answers (`--json` also selects json).
+        // (`conflicts_with`, not `requires`: clap waives a requirement that conflicts
+        // with an argument given, here SUBJECT.)
+        #[arg(long, value_enum, default_value_t = AnswersFormat::Table, conflicts_with = "subject")]
+        format: AnswersFormat,
     },
     /// Every event about a subject.
     History {
@@ -490,6 +511,17 @@ pub enum FeedFormat {
     /// as spreadsheet formulas start with '.
     Csv,
     /// One JSON document with the subjects and the head.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnswersFormat {
+    /// A table for people, times local (or UTC with --utc).
+    Table,
+    /// CSV with a header, one row per question; times in UTC, RFC 3339. Cells that
+    /// would run as spreadsheet formulas start with '.
+    Csv,
+    /// A JSON array, one status per question (with its `subject` and `permits`).
     Json,
 }
 

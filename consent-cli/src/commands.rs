@@ -202,15 +202,23 @@ pub fn run(cli: Cli) -> CliResult {
             at,
             known_at,
             check,
-        } => status(
-            &ctx,
-            &subject,
-            &purpose,
-            recipient.as_deref(),
-            at.as_ref(),
-            known_at.as_ref(),
-            check,
-        ),
+            from_file,
+            format,
+        } => match (from_file, subject, purpose) {
+            (Some(file), _, _) => crate::questions::status_file(&ctx, &file, format, check),
+            (None, Some(subject), Some(purpose)) => status(
+                &ctx,
+                &subject,
+                &purpose,
+                recipient.as_deref(),
+                at.as_ref(),
+                known_at.as_ref(),
+                check,
+            ),
+            _ => Err(Failure::usage(
+                "give SUBJECT and PURPOSE, or --from-file FILE",
+            )),
+        },
         Command::History { subject } => history(&ctx, &subject),
         Command::Consenting {
             purpose,

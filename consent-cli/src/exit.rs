@@ -31,7 +31,8 @@ pub const KEY: u8 = 9;
 /// the erased values may remain in the WAL. Run `consent complete-erasures`.
 pub const ERASURE_PENDING: u8 = 10;
 /// `status --check`: the answer is no, processing is not permitted (consent not in
-/// force, or an objection). Only with --check; errors keep their own codes.
+/// force, or an objection); with `--from-file`, some answer is no. Only with --check;
+/// errors keep their own codes.
 pub const NOT_PERMITTED: u8 = 11;
 /// Stdout was closed before all output was written (`consent … | head`). The status a
 /// shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would
@@ -56,7 +57,8 @@ Exit codes:
   9  pseudonym key: the key file is missing, unreadable or not this ledger's
  10  erasure pending: recorded, but a reader kept the erased values in the WAL;
      run `consent complete-erasures`
- 11  status --check: not permitted (the state printed is not given/not_consent_based)
+ 11  status --check: not permitted (the state printed is not given/not_consent_based;
+     with --from-file: some answer is not)
 141  stdout was closed early (e.g. `| head`): output cut short, quietly; what the
      command recorded stays recorded, and codes 1, 5 and 11 take precedence";
 

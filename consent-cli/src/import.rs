@@ -140,7 +140,7 @@ pub fn parse_rows(text: &str, format: ImportFormat) -> Result<(Rows, Vec<Rejecte
 /// the line before the record, so the offset is first moved past line breaks (a
 /// record never starts with one: blank lines are skipped). `\n`, `\r\n` and a lone
 /// `\r` each end a line, as they each end a CSV record.
-struct LineCounter<'a> {
+pub(crate) struct LineCounter<'a> {
     text: &'a [u8],
     /// Byte offset up to which lines have been counted.
     at: usize,
@@ -149,7 +149,7 @@ struct LineCounter<'a> {
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         LineCounter {
             text: text.as_bytes(),
             at: 0,
@@ -159,7 +159,7 @@ impl<'a> LineCounter<'a> {
 
     /// The line of the record that csv places at `pos`. Records come in order, so the
     /// counting resumes where the previous call stopped.
-    fn line_at(&mut self, pos: &csv::Position) -> u64 {
+    pub(crate) fn line_at(&mut self, pos: &csv::Position) -> u64 {
         let mut start =
             usize::try_from(pos.byte()).map_or(self.text.len(), |b| b.min(self.text.len()));
         while matches!(self.text.get(start), Some(b'\r' | b'\n')) {

@@ -18,6 +18,7 @@ mod exit;
 mod import;
 mod outfile;
 mod output;
+mod questions;
 mod receipt;
 mod registry;
 mod spreadsheet;

@@ -2681,3 +2681,214 @@ fn the_html_subject_copy_is_written_owner_only() {
     assert_eq!(x["format"], "consent-ledger/subject-export/v1");
     l.fails(2, "2025-09-15", &["export", "s1", "--format", "pdf"]);
 }
+
+/// Runs `consent ARGS` on the ledger with `input` on stdin.
+fn run_with_stdin(l: &Ledger, now: &str, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("CONSENT_LEDGER", &l.path)
+        .env("CONSENT_NOW", now)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run consent");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn status_from_file_answers_many_questions_at_once() {
+    let l = Ledger::ljmu();
+    let granted = l.give("2024-09-16", &with(&["s1", "jmsu.marketing"], NOTICE));
+    l.give(
+        "2024-09-16",
+        &with(&["s2", "jmsu.data-sharing", "--recipient", "JMSU"], NOTICE),
+    );
+    l.ok("2025-03-03", &["withdraw", "s2", "jmsu.data-sharing"]);
+    l.ok("2025-03-03", &["object", "s3", "engagement.monitoring"]);
+    let file = l.file("questions.csv");
+    let questions = "subject,purpose,recipient\n\
+                     s1,jmsu.marketing,\n\
+                     s2,jmsu.data-sharing,JMSU\n\
+                     \n\
+                     s3,engagement.monitoring,\n\
+                     =s4,jmsu.marketing,\n\
+                     s4,engagement.monitoring,\n";
+    std::fs::write(&file, questions).unwrap();
+    let path = file.to_str().unwrap();
+    let now = "2025-03-04";
+
+    // JSON: one status per question, in order, each what `status` answers alone.
+    let v = l.json(now, &["status", "--from-file", path]);
+    let answers = v.as_array().expect("an array");
+    let asked = [
+        ("s1", "jmsu.marketing", None, "given", true),
+        ("s2", "jmsu.data-sharing", Some("JMSU"), "withdrawn", false),
+        ("s3", "engagement.monitoring", None, "objected", false),
+        ("=s4", "jmsu.marketing", None, "never_asked", false),
+        (
+            "s4",
+            "engagement.monitoring",
+            None,
+            "not_consent_based",
+            true,
+        ),
+    ];
+    assert_eq!(answers.len(), asked.len());
+    for (a, (s, p, r, state, permits)) in answers.iter().zip(asked) {
+        assert_eq!(a["subject"], s);
+        assert_eq!(a["purpose"], p);
+        assert_eq!(a["state"], state, "{s} {p}");
+        assert_eq!(a["permits"], permits, "{s} {p}");
+        let mut one = vec!["status", s, p];
+        if let Some(r) = r {
+            one.extend(["--recipient", r]);
+        }
+        let alone = l.json(now, &one);
+        for key in ["state", "event_id", "event_seq", "since", "until", "at"] {
+            assert_eq!(a[key], alone[key], "{s} {p}: {key}");
+        }
+    }
+    assert_eq!(answers[0]["event_id"], granted.as_str());
+    assert_eq!(answers[1]["recipient"], "JMSU");
+
+    // A table for people, with a summary line.
+    let out = l.ok(now, &["status", "--from-file", path]);
+    assert!(out.contains("SUBJECT") && out.contains("PERMITS"), "{out}");
+    let row = out
+        .lines()
+        .find(|r| r.starts_with("s2 "))
+        .expect("s2's row");
+    assert!(
+        row.contains("JMSU") && row.contains("withdrawn") && row.contains(" no "),
+        "{row}"
+    );
+    assert!(out.contains("5 questions, 2 permitted"), "{out}");
+
+    // CSV for programs: times in UTC, formula-like cells neutralised.
+    let out = l.ok(now, &["status", "--from-file", path, "--format", "csv"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].starts_with("subject,purpose,recipient,state,permits,since,until"));
+    // 16 September, London time, is 15 September 23:00 UTC.
+    assert!(
+        lines[1].starts_with("s1,jmsu.marketing,,given,true,2024-09-15T23:00:00.000Z,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains(&granted) && lines[1].contains("jmsu.privacy@1"));
+    assert!(
+        lines[4].starts_with("'=s4,jmsu.marketing,,never_asked,false"),
+        "{}",
+        lines[4]
+    );
+
+    // stdin, and --check: 11 when any answer is no, every answer still printed.
+    let out = run_with_stdin(
+        &l,
+        now,
+        &["status", "--from-file", "-", "--check", "--format", "csv"],
+        questions.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(11));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+    assert!(out.stderr.is_empty(), "no error message for a no");
+    let yes = "subject,purpose\ns1,jmsu.marketing\ns4,engagement.monitoring\n";
+    let out = run_with_stdin(
+        &l,
+        now,
+        &["status", "--from-file", "-", "--check"],
+        yes.as_bytes(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without --check a no exits 0; no questions is no error.
+    l.ok(now, &["status", "--from-file", path]);
+    std::fs::write(&file, "subject,purpose\n").unwrap();
+    assert!(l
+        .ok(now, &["status", "--from-file", path])
+        .contains("no questions"));
+    assert_eq!(
+        l.json(now, &["status", "--from-file", path]),
+        serde_json::json!([])
+    );
+    l.ok(now, &["status", "--from-file", path, "--check"]);
+
+    // The first invalid question fails the command, its line named; nothing printed.
+    let refused = |code: i32, text: &str| -> String {
+        std::fs::write(&file, text).unwrap();
+        let out = l.run(now, &["status", "--from-file", path, "--check"]);
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(out.stdout.is_empty(), "{text}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = refused(3, "subject,purpose\ns1,jmsu.marketing\n\ns2,no.such\n");
+    assert!(
+        err.contains("line 4") && err.contains("unknown purpose `no.such`"),
+        "{err}"
+    );
+    let err = refused(
+        3,
+        "subject,purpose\ns1,jmsu.marketing\ns2,jmsu.data-sharing\n",
+    );
+    assert!(
+        err.contains("line 3") && err.contains("valid ids: JMSU"),
+        "{err}"
+    );
+    let err = refused(3, "subject,purpose,recipient\ns2,jmsu.data-sharing,jmsu\n");
+    assert!(err.contains("line 2") && err.contains("`jmsu`"), "{err}");
+    let err = refused(
+        2,
+        "subject,purpose\ns1,jmsu.marketing\ns\u{301}2,jmsu.marketing\n",
+    );
+    assert!(err.contains("line 3"), "{err}");
+    // Malformed files are usage errors, named.
+    let err = refused(2, "subject,recipent\ns1,JMSU\n");
+    assert!(err.contains("unknown column `recipent`"), "{err}");
+    let err = refused(
+        2,
+        "subject,purpose\ns1,jmsu.marketing\ns2,jmsu.marketing,JMSU\n",
+    );
+    assert!(err.contains("line 3: 3 fields"), "{err}");
+    let err = refused(2, "subject,purpose\n,jmsu.marketing\n");
+    assert!(err.contains("line 2: no subject"), "{err}");
+    refused(2, "");
+    std::fs::write(&file, b"subject,purpose\ns\xff1,jmsu.marketing\n").unwrap();
+    l.fails(2, now, &["status", "--from-file", path]);
+    l.fails(
+        3,
+        now,
+        &[
+            "status",
+            "--from-file",
+            l.file("missing.csv").to_str().unwrap(),
+        ],
+    );
+    // A file of questions is answered now, and is the only question asked.
+    for extra in [
+        vec!["--at", "2025-01-01"],
+        vec!["--known-at", "2025-01-01"],
+        vec!["--recipient", "JMSU"],
+        vec!["s1"],
+    ] {
+        l.fails(2, now, &with(&["status", "--from-file", path], &extra));
+    }
+    l.fails(
+        2,
+        now,
+        &["status", "s1", "jmsu.marketing", "--format", "csv"],
+    );
+    l.fails(2, now, &["status", "s1"]);
+}

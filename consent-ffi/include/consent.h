@@ -16,6 +16,9 @@
  *   numbers are fixed and never reused. Out-parameters are written only on success.
  *   consent_last_error_message() copies the message of the last failure on the
  *   calling thread into a caller buffer; messages never contain a subject id.
+ * - Arrays in and out are a pointer and a count n (NULL only when n is 0; an out-array
+ *   has room for n entries). An error about one element names it in the message
+ *   ("events[3].subject") and in consent_last_error_index() (else CONSENT_INDEX_NONE).
  * - Strings in are NUL-terminated UTF-8, read only during the call; optional ones may
  *   be NULL. Strings out (char *, JSON) belong to the caller: free them with
  *   consent_string_free(). Strings returned as const char * are static: never free them.
@@ -61,6 +64,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// "No element": what consent_last_error_index() returns when the last call did not
+// fail on one element of an array argument.
+#define CONSENT_INDEX_NONE SIZE_MAX
 
 // Major version of the library this header belongs to.
 #define CONSENT_VERSION_MAJOR 0
@@ -501,6 +508,18 @@ typedef struct consent_status {
   uint32_t granted_under_version;
 } consent_status;
 
+// One question of [`consent_status_many`]: the arguments of [`consent_get_status`].
+// The strings are only read during the call.
+typedef struct consent_question {
+  // The data subject (student id). Required.
+  const char *subject;
+  // The purpose id. Required.
+  const char *purpose;
+  // The recipient asked about, or NULL: as `recipient` of [`consent_get_status`]
+  // (required when the purpose lists recipients).
+  const char *recipient;
+} consent_question;
+
 // A head of the log: its size and Merkle root. Keep one elsewhere to detect a
 // rewritten or truncated log later ([`consent_verify_against`]).
 typedef struct consent_head {
@@ -559,6 +578,13 @@ const char *consent_result_name(int32_t code);
 
 // The result of the last call made on this thread (`CONSENT_RESULT_OK` after a success).
 consent_result consent_last_error_code(void);
+
+// The index of the element of an array argument the last failed call on this thread
+// was about (`events[i]` of [`consent_append_many`], `questions[i]` of
+// [`consent_status_many`], ...; the message names it too), or [`CONSENT_INDEX_NONE`]
+// when the call succeeded or its error was not about one element (a NULL array, a
+// busy ledger).
+size_t consent_last_error_index(void);
 
 // Copies the message of the last failed call on this thread ("" after a success) into
 // `buf`, NUL-terminated and cut at a character boundary if `len` is too small.
@@ -721,6 +747,21 @@ consent_result consent_append_json(const struct consent_ledger *ledger,
                                    const struct consent_event_params *params,
                                    char **out_json);
 
+// Appends `n` events at `events` (each as [`consent_append`] would), all or none: one
+// transaction, so either every event is recorded, in order, or (on any error) none is.
+// Each event is checked against the rules as they stand with the events before it in
+// the array. Writes what was recorded to `out[0..n]` (NULL = not wanted; else room for
+// `n` entries). `n` = 0 does nothing (`events` and `out` may then be NULL).
+//
+// An error about one event (a NULL or malformed field, an unknown purpose, a broken
+// rule) names it in the message (`events[3]: ...`) and in
+// [`consent_last_error_index`]. The strings are read straight from the array: no JSON.
+// `out` must not overlap `events`.
+consent_result consent_append_many(const struct consent_ledger *ledger,
+                                   const struct consent_event_params *events,
+                                   size_t n,
+                                   struct consent_event_ref *out);
+
 // Records consent given by `subject` for `purpose`, having been shown the notice
 // `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
 // or not, recorded by `recorded_by` (NULL = the subject), effective now. For a
@@ -790,6 +831,19 @@ consent_result consent_get_status(const struct consent_ledger *ledger,
                                   const char *purpose,
                                   const char *recipient,
                                   struct consent_status *out);
+
+// The answers of [`consent_get_status`] to `n` questions at `questions`, all read from
+// one snapshot of the ledger (no append lands between two answers), written to
+// `out[0..n]` (room for `n` entries, required when `n` > 0). `n` = 0 does nothing
+// (`questions` and `out` may then be NULL). The first question that is invalid (a NULL
+// or non-UTF-8 field, an unknown purpose, an unlisted or missing recipient) fails the
+// call: its message names it (`questions[2]: ...`), as does
+// [`consent_last_error_index`], and nothing in `out` is written. `out` must not overlap
+// `questions` or its strings.
+consent_result consent_status_many(const struct consent_ledger *ledger,
+                                   const struct consent_question *questions,
+                                   size_t n,
+                                   struct consent_status *out);
 
 // Could `subject`'s data be used for `purpose` (and `recipient`, as in
 // [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
@@ -1040,6 +1094,17 @@ consent_result consent_batch_begin(const struct consent_ledger *ledger, struct c
 consent_result consent_batch_append(struct consent_batch *batch,
                                     const struct consent_event_params *params,
                                     struct consent_event_ref *out);
+
+// [`consent_append_many`] inside the batch, as [`consent_batch_append`] called on
+// `events[0]`, `events[1]`, ... in turn, stopping at the first that fails: the events
+// before it stay in the batch, and [`consent_last_error_index`] (and the message) says
+// which failed. (The batch, not this call, is what lands or not: roll it back to drop
+// them.) On success writes what was recorded to `out[0..n]` (NULL = not wanted). `n` =
+// 0 does nothing.
+consent_result consent_batch_append_many(struct consent_batch *batch,
+                                         const struct consent_event_params *events,
+                                         size_t n,
+                                         struct consent_event_ref *out);
 
 // [`consent_register_purpose_json`] inside the batch.
 consent_result consent_batch_register_purpose_json(struct consent_batch *batch,

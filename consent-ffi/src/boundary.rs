@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
+use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
@@ -150,11 +151,13 @@ impl consent_result {
     }
 }
 
-/// An error on its way to C: a code and a message (never containing a subject id).
+/// An error on its way to C: a code, a message (never containing a subject id) and,
+/// for a call on an array, the index of the element it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FfiError {
     pub code: consent_result,
     pub message: String,
+    pub index: Option<usize>,
 }
 
 impl FfiError {
@@ -162,37 +165,134 @@ impl FfiError {
         FfiError {
             code,
             message: message.into(),
+            index: None,
         }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(consent_result::InvalidArgument, message)
     }
+
+    /// The error is about element `index` of an array argument, and its message
+    /// already says so (it names a field such as `events[3].subject`).
+    pub fn at_index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// The error (from the core, which knows no arrays) is about the element `at`:
+    /// its message is prefixed with the element's name (`questions[2]: ...`).
+    pub fn about(mut self, at: ArgName) -> Self {
+        self.message = format!("{at}: {}", self.message);
+        self.index = at.index;
+        self
+    }
 }
 
 impl From<consent_core::Error> for FfiError {
     fn from(e: consent_core::Error) -> Self {
-        FfiError {
-            code: consent_result::from_kind(e.kind()),
-            message: e.to_string(),
+        FfiError::new(consent_result::from_kind(e.kind()), e.to_string())
+    }
+}
+
+/// Whether an error of this kind is about one event or question (an unknown purpose,
+/// a rule broken, a malformed id), rather than about the ledger or the storage: only
+/// such an error can be pinned on one element of a bulk call.
+pub(crate) fn about_one_element(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::InvalidArgument
+            | ErrorKind::InvalidTime
+            | ErrorKind::UnknownPurpose
+            | ErrorKind::UnknownNotice
+            | ErrorKind::UnknownRecipient
+            | ErrorKind::InvalidConsent
+            | ErrorKind::SubjectErased
+            | ErrorKind::Conflict
+            | ErrorKind::NotFound
+    )
+}
+
+/// The name of an argument in messages: `params`, or an element of an array argument,
+/// `events[3]`. Formatted only when a message is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ArgName {
+    pub name: &'static str,
+    pub index: Option<usize>,
+}
+
+impl ArgName {
+    /// A whole argument.
+    pub const fn whole(name: &'static str) -> Self {
+        ArgName { name, index: None }
+    }
+
+    /// Element `index` of the array argument `name`.
+    pub const fn element(name: &'static str, index: usize) -> Self {
+        ArgName {
+            name,
+            index: Some(index),
         }
+    }
+
+    /// A field of this (struct) argument: `params.subject`, `events[3].subject`.
+    pub const fn field(self, field: &'static str) -> FieldName {
+        FieldName { of: self, field }
+    }
+}
+
+impl Display for ArgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.name),
+            None => f.write_str(self.name),
+        }
+    }
+}
+
+/// A field of a struct argument, named in messages as `params.subject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldName {
+    of: ArgName,
+    field: &'static str,
+}
+
+impl Display for FieldName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.of, self.field)
     }
 }
 
 pub(crate) type FfiResult<T> = Result<T, FfiError>;
 
-thread_local! {
-    static LAST_ERROR: RefCell<(consent_result, CString)> = RefCell::new((consent_result::Ok, CString::default()));
+/// The last call of a thread: its code, its message, and the array element it was
+/// about, if any.
+struct LastError {
+    code: consent_result,
+    message: CString,
+    index: Option<usize>,
 }
 
-fn set_last_error(code: consent_result, message: &str) {
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        code: consent_result::Ok,
+        message: CString::default(),
+        index: None,
+    });
+}
+
+fn set_last_error(code: consent_result, message: &str, index: Option<usize>) {
     // A message with an interior NUL (it cannot come from the core, but be sure) is cut there.
     let bytes = message.as_bytes();
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let text = CString::new(&bytes[..end]).unwrap_or_default();
+    let message = CString::new(&bytes[..end]).unwrap_or_default();
     let _ = LAST_ERROR.try_with(|cell| {
         if let Ok(mut slot) = cell.try_borrow_mut() {
-            *slot = (code, text);
+            *slot = LastError {
+                code,
+                message,
+                index,
+            };
         }
     });
 }
@@ -200,15 +300,28 @@ fn set_last_error(code: consent_result, message: &str) {
 /// The code of the last call on this thread.
 pub(crate) fn last_error_code() -> consent_result {
     LAST_ERROR
-        .try_with(|cell| cell.try_borrow().map(|s| s.0).unwrap_or(consent_result::Ok))
+        .try_with(|cell| {
+            cell.try_borrow()
+                .map(|s| s.code)
+                .unwrap_or(consent_result::Ok)
+        })
         .unwrap_or(consent_result::Ok)
+}
+
+/// The array element the last call of this thread failed on (see
+/// `consent_last_error_index`).
+pub(crate) fn last_error_index() -> Option<usize> {
+    LAST_ERROR
+        .try_with(|cell| cell.try_borrow().ok().and_then(|s| s.index))
+        .ok()
+        .flatten()
 }
 
 /// Copies the last message of this thread into `buf` (see `consent_last_error_message`).
 pub(crate) fn last_error_message(buf: *mut c_char, len: usize) -> usize {
     LAST_ERROR
         .try_with(|cell| match cell.try_borrow() {
-            Ok(slot) => copy_to_buffer(slot.1.to_str().unwrap_or(""), buf, len),
+            Ok(slot) => copy_to_buffer(slot.message.to_str().unwrap_or(""), buf, len),
             Err(_) => 1,
         })
         .unwrap_or(1)
@@ -233,11 +346,11 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> consent_result {
     });
     match outcome {
         Ok(()) => {
-            set_last_error(consent_result::Ok, "");
+            set_last_error(consent_result::Ok, "", None);
             consent_result::Ok
         }
         Err(e) => {
-            set_last_error(e.code, &e.message);
+            set_last_error(e.code, &e.message, e.index);
             e.code
         }
     }
@@ -247,8 +360,8 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> consent_result {
 ///
 /// # Safety
 /// `p` is NULL or points at a NUL-terminated string that outlives `'a`.
-pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<&'a str> {
-    match unsafe { opt_str_arg(p, name) }? {
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: impl Display) -> FfiResult<&'a str> {
+    match unsafe { opt_str_arg(p, &name) }? {
         Some(s) => Ok(s),
         None => Err(FfiError::new(
             consent_result::NullArgument,
@@ -261,7 +374,10 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<&'a 
 ///
 /// # Safety
 /// As [`str_arg`].
-pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<Option<&'a str>> {
+pub(crate) unsafe fn opt_str_arg<'a>(
+    p: *const c_char,
+    name: impl Display,
+) -> FfiResult<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
@@ -288,10 +404,22 @@ pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> FfiResult<
 pub(crate) unsafe fn str_array_arg<'a>(
     p: *const *const c_char,
     n: usize,
-    name: &str,
+    name: &'static str,
 ) -> FfiResult<Vec<&'a str>> {
+    let items = unsafe { array_arg(p, n, name) }?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| unsafe { str_arg(s, ArgName::element(name, i)) }.map_err(|e| e.at_index(i)))
+        .collect()
+}
+
+/// Checks an array argument of `n` elements at `p` (`p` is only read when `n` > 0):
+/// NULL is refused unless `n` is 0, and so are a misaligned pointer and a length no
+/// array can have.
+fn check_array<T>(p: *const T, n: usize, name: &str) -> FfiResult<()> {
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok(());
     }
     if p.is_null() {
         return Err(FfiError::new(
@@ -304,19 +432,71 @@ pub(crate) unsafe fn str_array_arg<'a>(
             "argument `{name}` is not aligned for its type"
         )));
     }
-    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+    if n > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
         return Err(FfiError::invalid(format!(
             "argument `{name}`: {n} elements is not the length of an array"
         )));
     }
+    Ok(())
+}
+
+/// A required array argument of `n` elements (`const T *` and a count): NULL is
+/// refused unless `n` is 0 (see [`check_array`]).
+///
+/// # Safety
+/// `p` is NULL or points at `n` valid `T`s that outlive `'a`.
+pub(crate) unsafe fn array_arg<'a, T>(p: *const T, n: usize, name: &str) -> FfiResult<&'a [T]> {
+    check_array(p, n, name)?;
+    if n == 0 {
+        return Ok(&[]);
+    }
     // SAFETY: non-NULL, aligned, a length an allocation can have; the caller promises
-    // the pointers.
-    let items = unsafe { std::slice::from_raw_parts(p, n) };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| unsafe { str_arg(s, &format!("{name}[{i}]")) })
-        .collect()
+    // the elements.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// An out-array of `len` elements, checked by [`out_array_arg`]; filled only once the
+/// call has succeeded, by [`OutArray::write`].
+pub(crate) struct OutArray<T> {
+    ptr: NonNull<T>,
+    len: usize,
+}
+
+impl<T> OutArray<T> {
+    /// Writes `values` from the first element on, at most `len` of them, without
+    /// reading (or dropping) what was there.
+    ///
+    /// # Safety
+    /// The array came from [`out_array_arg`] or [`opt_out_array_arg`] and is writable.
+    pub unsafe fn write(self, values: impl IntoIterator<Item = T>) {
+        for (i, v) in values.into_iter().take(self.len).enumerate() {
+            // SAFETY: i < len, checked non-NULL and aligned; writable by contract.
+            unsafe { self.ptr.as_ptr().add(i).write(v) }
+        }
+    }
+}
+
+/// A required out-array of `n` elements: not NULL unless `n` is 0 (see
+/// [`check_array`]).
+pub(crate) fn out_array_arg<T>(p: *mut T, n: usize, name: &str) -> FfiResult<OutArray<T>> {
+    check_array(p.cast_const(), n, name)?;
+    Ok(OutArray {
+        ptr: NonNull::new(p).unwrap_or(NonNull::dangling()),
+        len: n,
+    })
+}
+
+/// An optional out-array of `n` elements: NULL means the caller does not want it.
+pub(crate) fn opt_out_array_arg<T>(
+    p: *mut T,
+    n: usize,
+    name: &str,
+) -> FfiResult<Option<OutArray<T>>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        out_array_arg(p, n, name).map(Some)
+    }
 }
 
 /// A required path argument. On Unix it is taken as bytes (any file name); elsewhere
@@ -431,7 +611,7 @@ pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize, name: &str) -> FfiR
 
 /// A time argument: `CONSENT_TIME_ABSENT` means absent; otherwise milliseconds since
 /// the Unix epoch within the years 1..=9999.
-pub(crate) fn time_arg(ms: i64, name: &str) -> FfiResult<Option<Timestamp>> {
+pub(crate) fn time_arg(ms: i64, name: impl Display) -> FfiResult<Option<Timestamp>> {
     if ms == CONSENT_TIME_ABSENT {
         return Ok(None);
     }
@@ -676,6 +856,74 @@ mod tests {
                 .code,
             consent_result::InvalidArgument
         );
+    }
+
+    #[test]
+    fn arrays_are_checked() {
+        let none: &[u64] = unsafe { array_arg(std::ptr::null(), 0, "events") }.unwrap();
+        assert!(none.is_empty());
+        let e = unsafe { array_arg::<u64>(std::ptr::null(), usize::MAX, "events") }.unwrap_err();
+        assert_eq!(e.code, consent_result::NullArgument);
+        assert!(
+            e.message.contains("`events` is NULL (with"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.index, None);
+        let mut words = [1u64, 2, 3];
+        let e = unsafe { array_arg(words.as_ptr(), usize::MAX / 8, "events") }.unwrap_err();
+        assert_eq!(e.code, consent_result::InvalidArgument);
+        let misaligned = (words.as_ptr() as *const u8).wrapping_add(1).cast::<u64>();
+        assert_eq!(
+            unsafe { array_arg(misaligned, 1, "events") }
+                .unwrap_err()
+                .code,
+            consent_result::InvalidArgument
+        );
+        assert_eq!(
+            unsafe { array_arg(words.as_ptr(), 2, "events") }.unwrap(),
+            &[1, 2]
+        );
+        // Out-arrays: required ones refuse NULL with elements; writes stop at the length.
+        assert!(out_array_arg::<u64>(std::ptr::null_mut(), 0, "out").is_ok());
+        assert_eq!(
+            out_array_arg::<u64>(std::ptr::null_mut(), 1, "out")
+                .err()
+                .unwrap()
+                .code,
+            consent_result::NullArgument
+        );
+        assert!(opt_out_array_arg::<u64>(std::ptr::null_mut(), 5, "out")
+            .unwrap()
+            .is_none());
+        let out = out_array_arg(words.as_mut_ptr(), 2, "out").unwrap();
+        unsafe { out.write([7, 8, 9]) };
+        assert_eq!(words, [7, 8, 3]);
+    }
+
+    #[test]
+    fn errors_name_the_element() {
+        let at = ArgName::element("events", 3);
+        assert_eq!(at.to_string(), "events[3]");
+        assert_eq!(at.field("subject").to_string(), "events[3].subject");
+        assert_eq!(
+            ArgName::whole("params").field("kind").to_string(),
+            "params.kind"
+        );
+        let e = unsafe { str_arg(std::ptr::null(), at.field("subject")) }.unwrap_err();
+        assert!(e.message.contains("`events[3].subject`"), "{}", e.message);
+        let e = FfiError::invalid("unknown purpose").about(at);
+        assert_eq!(
+            (e.message.as_str(), e.index),
+            ("events[3]: unknown purpose", Some(3))
+        );
+        assert_eq!(guard(|| Err(e)), consent_result::InvalidArgument);
+        assert_eq!(last_error_index(), Some(3));
+        assert_eq!(guard(|| Ok(())), consent_result::Ok);
+        assert_eq!(last_error_index(), None);
+        let items = [c"a".as_ptr(), std::ptr::null()];
+        let e = unsafe { str_array_arg(items.as_ptr(), 2, "purposes") }.unwrap_err();
+        assert_eq!(e.index, Some(1));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! - Fallible functions return a [`consent_result`]; 0 is success. Out-parameters are
 //!   written only on success. The message of the last failure on the calling thread is
 //!   copied out by [`consent_last_error_message`]; messages never contain a subject id.
+//! - Arrays in and out are a pointer and a count `n` (NULL is fine only when `n` is 0;
+//!   out-arrays have room for `n` entries). An error about one element names it in the
+//!   message (`events[3].subject`) and in [`consent_last_error_index`].
 //! - Strings in are NUL-terminated UTF-8; optional ones may be NULL. Strings out
 //!   (JSON) are owned by the caller and freed with [`consent_string_free`]; strings
 //!   returned as `const char *` are static and must not be freed.
@@ -47,9 +50,10 @@ use uuid::Uuid;
 
 pub use boundary::consent_result;
 use boundary::{
-    bytes_arg, copy_to_buffer, fixed_text, guard, ledger_arg, opt_out_arg, opt_str_arg, out_arg,
-    owned_bytes, owned_json, owned_string, path_arg, ref_arg, str_arg, str_array_arg, time_arg,
-    time_out, write_out, FfiError, FfiResult,
+    about_one_element, array_arg, bytes_arg, copy_to_buffer, fixed_text, guard, ledger_arg,
+    opt_out_arg, opt_out_array_arg, opt_str_arg, out_arg, out_array_arg, owned_bytes, owned_json,
+    owned_string, path_arg, ref_arg, str_arg, str_array_arg, time_arg, time_out, write_out,
+    ArgName, FfiError, FfiResult,
 };
 
 /// Major version of the library this header belongs to.
@@ -78,6 +82,12 @@ pub const CONSENT_KEY_LEN: usize = 32;
 /// Bytes always enough for a ledger's time-zone name and its NUL
 /// ([`consent_ledger_time_zone`]): every IANA name is shorter.
 pub const CONSENT_TIME_ZONE_LEN: usize = 64;
+/// "No element": what [`consent_last_error_index`] returns when the last call did not
+/// fail on one element of an array argument. (In the header it is `SIZE_MAX`, written
+/// by `cbindgen.toml`: cbindgen cannot spell `usize::MAX`.)
+///
+/// cbindgen:ignore
+pub const CONSENT_INDEX_NONE: usize = usize::MAX;
 /// A flag of the erasure functions ([`consent_erase_subject_with`],
 /// [`consent_erase_subjects_json`]): record the erasure of an id the ledger holds no
 /// event about (without it such an id is `CONSENT_RESULT_NOT_FOUND`, or `unknown` in a
@@ -382,6 +392,20 @@ pub struct consent_status {
     pub granted_under_version: u32,
 }
 
+/// One question of [`consent_status_many`]: the arguments of [`consent_get_status`].
+/// The strings are only read during the call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct consent_question {
+    /// The data subject (student id). Required.
+    pub subject: *const c_char,
+    /// The purpose id. Required.
+    pub purpose: *const c_char,
+    /// The recipient asked about, or NULL: as `recipient` of [`consent_get_status`]
+    /// (required when the purpose lists recipients).
+    pub recipient: *const c_char,
+}
+
 /// A head of the log: its size and Merkle root. Keep one elsewhere to detect a
 /// rewritten or truncated log later ([`consent_verify_against`]).
 #[repr(C)]
@@ -433,7 +457,7 @@ pub struct consent_erasure_report {
 
 // ---- conversions -------------------------------------------------------------------
 
-fn event_kind(v: i32) -> FfiResult<EventKind> {
+fn event_kind(v: i32, name: impl std::fmt::Display) -> FfiResult<EventKind> {
     Ok(match v {
         1 => EventKind::Given,
         2 => EventKind::Refused,
@@ -445,13 +469,13 @@ fn event_kind(v: i32) -> FfiResult<EventKind> {
         8 => EventKind::ObjectionOverruled,
         _ => {
             return Err(FfiError::invalid(format!(
-                "`kind` {v} is not a consent_event_kind"
+                "`{name}` {v} is not a consent_event_kind"
             )))
         }
     })
 }
 
-fn method(v: i32) -> FfiResult<Option<Method>> {
+fn method(v: i32, name: impl std::fmt::Display) -> FfiResult<Option<Method>> {
     Ok(Some(match v {
         0 => return Ok(None),
         1 => Method::Portal,
@@ -464,7 +488,7 @@ fn method(v: i32) -> FfiResult<Option<Method>> {
         8 => Method::Api,
         _ => {
             return Err(FfiError::invalid(format!(
-                "`method` {v} is not a consent_method"
+                "`{name}` {v} is not a consent_method"
             )))
         }
     }))
@@ -486,8 +510,8 @@ fn state(s: State) -> consent_state {
     }
 }
 
-unsafe fn actor_arg(p: *const c_char, name: &str) -> FfiResult<Actor> {
-    match unsafe { opt_str_arg(p, name) }? {
+unsafe fn actor_arg(p: *const c_char, name: impl std::fmt::Display) -> FfiResult<Actor> {
+    match unsafe { opt_str_arg(p, &name) }? {
         None => Ok(Actor::subject()),
         Some(text) => text
             .parse::<Actor>()
@@ -495,43 +519,57 @@ unsafe fn actor_arg(p: *const c_char, name: &str) -> FfiResult<Actor> {
     }
 }
 
-fn uuid_arg(text: &str, name: &str) -> FfiResult<Uuid> {
+fn uuid_arg(text: &str, name: impl std::fmt::Display) -> FfiResult<Uuid> {
     Uuid::parse_str(text)
         .map_err(|_| FfiError::invalid(format!("argument `{name}` is not an event id (a UUID)")))
 }
 
-unsafe fn new_event(p: &consent_event_params) -> FfiResult<NewEvent> {
-    let kind = event_kind(p.kind)?;
-    let subject = unsafe { str_arg(p.subject, "params.subject") }?;
-    let purpose = unsafe { str_arg(p.purpose, "params.purpose") }?;
+/// The event `p` describes; `at` names `p` in messages (`params`, `events[3]`), and an
+/// error about an element of an array carries its index.
+unsafe fn new_event(p: &consent_event_params, at: ArgName) -> FfiResult<NewEvent> {
+    unsafe { new_event_named(p, at) }.map_err(|e| match at.index {
+        Some(i) => e.at_index(i),
+        None => e,
+    })
+}
+
+unsafe fn new_event_named(p: &consent_event_params, at: ArgName) -> FfiResult<NewEvent> {
+    let kind = event_kind(p.kind, at.field("kind"))?;
+    let subject = unsafe { str_arg(p.subject, at.field("subject")) }?;
+    let purpose = unsafe { str_arg(p.purpose, at.field("purpose")) }?;
     let mut e = NewEvent::new(kind, subject, purpose);
-    e.recipient = unsafe { opt_str_arg(p.recipient, "params.recipient") }?.map(Into::into);
-    let notice_id = unsafe { opt_str_arg(p.notice_id, "params.notice_id") }?;
-    let notice_version = unsafe { opt_str_arg(p.notice_version, "params.notice_version") }?;
+    e.recipient = unsafe { opt_str_arg(p.recipient, at.field("recipient")) }?.map(Into::into);
+    let notice_id = unsafe { opt_str_arg(p.notice_id, at.field("notice_id")) }?;
+    let notice_version = unsafe { opt_str_arg(p.notice_version, at.field("notice_version")) }?;
     e.notice = match (notice_id, notice_version) {
         (Some(id), Some(v)) => Some((id.into(), v.into())),
         (None, None) => None,
         _ => {
-            return Err(FfiError::invalid(
-                "`params.notice_id` and `params.notice_version` go together",
-            ))
+            return Err(FfiError::invalid(format!(
+                "`{}` and `{}` go together",
+                at.field("notice_id"),
+                at.field("notice_version")
+            )))
         }
     };
     e.explicit = p.explicit_consent;
-    e.method = method(p.method)?;
-    e.recorded_by = unsafe { actor_arg(p.recorded_by, "params.recorded_by") }?;
-    e.effective_at = time_arg(p.effective_at_ms, "params.effective_at_ms")?;
-    e.expires_at = time_arg(p.expires_at_ms, "params.expires_at_ms")?;
-    e.validity_from = time_arg(p.validity_from_ms, "params.validity_from_ms")?;
-    e.source_id = unsafe { opt_str_arg(p.source_id, "params.source_id") }?.map(Into::into);
-    e.evidence = match unsafe { opt_str_arg(p.evidence_json, "params.evidence_json") }? {
+    e.method = method(p.method, at.field("method"))?;
+    e.recorded_by = unsafe { actor_arg(p.recorded_by, at.field("recorded_by")) }?;
+    e.effective_at = time_arg(p.effective_at_ms, at.field("effective_at_ms"))?;
+    e.expires_at = time_arg(p.expires_at_ms, at.field("expires_at_ms"))?;
+    e.validity_from = time_arg(p.validity_from_ms, at.field("validity_from_ms"))?;
+    e.source_id = unsafe { opt_str_arg(p.source_id, at.field("source_id")) }?.map(Into::into);
+    e.evidence = match unsafe { opt_str_arg(p.evidence_json, at.field("evidence_json")) }? {
         Some(text) => Some(serde_json::from_str(text).map_err(|err| {
-            FfiError::invalid(format!("`params.evidence_json` is not JSON: {err}"))
+            FfiError::invalid(format!(
+                "`{}` is not JSON: {err}",
+                at.field("evidence_json")
+            ))
         })?),
         None => None,
     };
-    e.target = match unsafe { opt_str_arg(p.target_event_id, "params.target_event_id") }? {
-        Some(text) => Some(uuid_arg(text, "params.target_event_id")?),
+    e.target = match unsafe { opt_str_arg(p.target_event_id, at.field("target_event_id")) }? {
+        Some(text) => Some(uuid_arg(text, at.field("target_event_id"))?),
         None => None,
     };
     Ok(e)
@@ -818,6 +856,9 @@ unsafe fn register_notice_text(
     Ok(())
 }
 
+/// How `params` of [`consent_append`] is named in messages.
+const PARAMS: ArgName = ArgName::whole("params");
+
 /// [`consent_append`] and [`consent_batch_append`].
 unsafe fn append_params(
     to: Writer<'_>,
@@ -826,7 +867,7 @@ unsafe fn append_params(
 ) -> FfiResult<()> {
     let params = unsafe { ref_arg(params, "params") }?;
     let out = opt_out_arg(out, "out")?;
-    let event = unsafe { new_event(params) }?;
+    let event = unsafe { new_event(params, PARAMS) }?;
     let recorded = to.append(event)?;
     if let Some(out) = out {
         unsafe { write_out(out, event_ref(&recorded)) };
@@ -904,6 +945,19 @@ pub extern "C" fn consent_result_name(code: i32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn consent_last_error_code() -> consent_result {
     std::panic::catch_unwind(boundary::last_error_code).unwrap_or(consent_result::Panic)
+}
+
+/// The index of the element of an array argument the last failed call on this thread
+/// was about (`events[i]` of [`consent_append_many`], `questions[i]` of
+/// [`consent_status_many`], ...; the message names it too), or [`CONSENT_INDEX_NONE`]
+/// when the call succeeded or its error was not about one element (a NULL array, a
+/// busy ledger).
+#[no_mangle]
+pub extern "C" fn consent_last_error_index() -> usize {
+    std::panic::catch_unwind(boundary::last_error_index)
+        .ok()
+        .flatten()
+        .unwrap_or(CONSENT_INDEX_NONE)
 }
 
 /// Copies the message of the last failed call on this thread ("" after a success) into
@@ -1320,10 +1374,88 @@ pub unsafe extern "C" fn consent_append_json(
         let ledger = unsafe { ledger_arg(ledger) }?;
         let params = unsafe { ref_arg(params, "params") }?;
         let out = out_arg(out_json, "out_json")?;
-        let event = unsafe { new_event(params) }?;
+        let event = unsafe { new_event(params, PARAMS) }?;
         let recorded = ledger.append(event)?;
         unsafe { json_out(out, &recorded) }
     })
+}
+
+/// Appends `n` events at `events` (each as [`consent_append`] would), all or none: one
+/// transaction, so either every event is recorded, in order, or (on any error) none is.
+/// Each event is checked against the rules as they stand with the events before it in
+/// the array. Writes what was recorded to `out[0..n]` (NULL = not wanted; else room for
+/// `n` entries). `n` = 0 does nothing (`events` and `out` may then be NULL).
+///
+/// An error about one event (a NULL or malformed field, an unknown purpose, a broken
+/// rule) names it in the message (`events[3]: ...`) and in
+/// [`consent_last_error_index`]. The strings are read straight from the array: no JSON.
+/// `out` must not overlap `events`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_append_many(
+    ledger: *const consent_ledger,
+    events: *const consent_event_params,
+    n: usize,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let params = unsafe { array_arg(events, n, "events") }?;
+        let out = opt_out_array_arg(out, n, "out")?;
+        if n == 0 {
+            return Ok(());
+        }
+        let new = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| unsafe { new_event(p, ArgName::element("events", i)) })
+            .collect::<FfiResult<Vec<_>>>()?;
+        let recorded = ledger
+            .append_many(new)
+            .map_err(|e| unsafe { refused_event(ledger, params, e) })?;
+        if let Some(out) = out {
+            unsafe { out.write(recorded.iter().map(event_ref)) };
+        }
+        Ok(())
+    })
+}
+
+/// The error of a refused [`Ledger::append_many`], naming the event refused. The core
+/// fails the whole call with that event's error but does not say which it was, so when
+/// the error is about one event the events are tried again, one by one, in a batch
+/// that is then rolled back (only on this error path, and nothing of it lands).
+///
+/// # Safety
+/// `params` are the (valid) events of the call.
+unsafe fn refused_event(
+    ledger: &Ledger,
+    params: &[consent_event_params],
+    e: consent_core::Error,
+) -> FfiError {
+    let kind = e.kind();
+    let error = FfiError::from(e);
+    if !about_one_element(kind) {
+        return error;
+    }
+    let Ok(token) = ledger.begin_batch() else {
+        return error;
+    };
+    let mut found = None;
+    for (i, p) in params.iter().enumerate() {
+        let Ok(event) = (unsafe { new_event(p, ArgName::element("events", i)) }) else {
+            break;
+        };
+        if let Err(again) = ledger.append_in(&token, event) {
+            if again.kind() == kind {
+                found = Some(i);
+            }
+            break;
+        }
+    }
+    let _ = ledger.rollback_batch(token);
+    match found {
+        Some(i) => error.about(ArgName::element("events", i)),
+        None => error,
+    }
 }
 
 unsafe fn append_simple(
@@ -1379,7 +1511,7 @@ pub unsafe extern "C" fn consent_give(
                 let id = str_arg(notice_id, "notice_id")?;
                 let version = str_arg(notice_version, "notice_version")?;
                 e.notice = Some((id.into(), version.into()));
-                e.method = self::method(method)?;
+                e.method = self::method(method, "method")?;
                 e.explicit = explicit_consent;
                 Ok(())
             },
@@ -1407,7 +1539,7 @@ pub unsafe extern "C" fn consent_refuse(
             recorded_by,
             out,
             |e| {
-                e.method = self::method(method)?;
+                e.method = self::method(method, "method")?;
                 Ok(())
             },
         )
@@ -1539,6 +1671,75 @@ pub unsafe extern "C" fn consent_get_status(
         let status = ledger.status(subject, purpose, recipient)?;
         unsafe { write_out(out, status_out(&status)) };
         Ok(())
+    })
+}
+
+/// The answers of [`consent_get_status`] to `n` questions at `questions`, all read from
+/// one snapshot of the ledger (no append lands between two answers), written to
+/// `out[0..n]` (room for `n` entries, required when `n` > 0). `n` = 0 does nothing
+/// (`questions` and `out` may then be NULL). The first question that is invalid (a NULL
+/// or non-UTF-8 field, an unknown purpose, an unlisted or missing recipient) fails the
+/// call: its message names it (`questions[2]: ...`), as does
+/// [`consent_last_error_index`], and nothing in `out` is written. `out` must not overlap
+/// `questions` or its strings.
+#[no_mangle]
+pub unsafe extern "C" fn consent_status_many(
+    ledger: *const consent_ledger,
+    questions: *const consent_question,
+    n: usize,
+    out: *mut consent_status,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let items = unsafe { array_arg(questions, n, "questions") }?;
+        let out = out_array_arg(out, n, "out")?;
+        if n == 0 {
+            return Ok(());
+        }
+        let asked = items
+            .iter()
+            .enumerate()
+            .map(|(i, q)| unsafe { question(q, ArgName::element("questions", i)) })
+            .collect::<FfiResult<Vec<_>>>()?;
+        let answers = ledger.status_many(&asked).map_err(|e| {
+            // The core fails the call with the first invalid question's error without
+            // saying which: find it (only on this error path) by asking again one by one.
+            let kind = e.kind();
+            let error = FfiError::from(e);
+            if !about_one_element(kind) {
+                return error;
+            }
+            let found = asked.iter().position(
+                |&(s, p, r)| matches!(ledger.status(s, p, r), Err(again) if again.kind() == kind),
+            );
+            match found {
+                Some(i) => error.about(ArgName::element("questions", i)),
+                None => error,
+            }
+        })?;
+        unsafe { out.write(answers.iter().map(status_out)) };
+        Ok(())
+    })
+}
+
+/// One question of [`consent_status_many`] as the core takes it.
+///
+/// # Safety
+/// The strings of `q` are NULL or NUL-terminated, and outlive `'a`.
+unsafe fn question<'a>(
+    q: &consent_question,
+    at: ArgName,
+) -> FfiResult<(&'a str, &'a str, Option<&'a str>)> {
+    let read = || -> FfiResult<_> {
+        Ok((
+            unsafe { str_arg(q.subject, at.field("subject")) }?,
+            unsafe { str_arg(q.purpose, at.field("purpose")) }?,
+            unsafe { opt_str_arg(q.recipient, at.field("recipient")) }?,
+        ))
+    };
+    read().map_err(|e| match at.index {
+        Some(i) => e.at_index(i),
+        None => e,
     })
 }
 
@@ -2194,6 +2395,41 @@ pub unsafe extern "C" fn consent_batch_append(
     guard(|| unsafe { with_batch(batch, |to| append_params(to, params, out)) })
 }
 
+/// [`consent_append_many`] inside the batch, as [`consent_batch_append`] called on
+/// `events[0]`, `events[1]`, ... in turn, stopping at the first that fails: the events
+/// before it stay in the batch, and [`consent_last_error_index`] (and the message) says
+/// which failed. (The batch, not this call, is what lands or not: roll it back to drop
+/// them.) On success writes what was recorded to `out[0..n]` (NULL = not wanted). `n` =
+/// 0 does nothing.
+#[no_mangle]
+pub unsafe extern "C" fn consent_batch_append_many(
+    batch: *mut consent_batch,
+    events: *const consent_event_params,
+    n: usize,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    guard(|| unsafe {
+        with_batch(batch, |to| {
+            let params = array_arg(events, n, "events")?;
+            let out = opt_out_array_arg(out, n, "out")?;
+            let mut recorded = Vec::new();
+            for (i, p) in params.iter().enumerate() {
+                let at = ArgName::element("events", i);
+                let event = to
+                    .append(new_event(p, at)?)
+                    .map_err(|e| FfiError::from(e).about(at))?;
+                if out.is_some() {
+                    recorded.push(event_ref(&event));
+                }
+            }
+            if let Some(out) = out {
+                out.write(recorded);
+            }
+            Ok(())
+        })
+    })
+}
+
 /// [`consent_register_purpose_json`] inside the batch.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_register_purpose_json(
@@ -2446,41 +2682,41 @@ mod tests {
         );
         let mut p = unsafe { p.assume_init() };
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::InvalidArgument
         );
         p.kind = consent_event_kind::Given as i32;
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::NullArgument
         );
         p.subject = c"s1".as_ptr();
         p.purpose = c"p".as_ptr();
         p.notice_id = c"n".as_ptr();
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::InvalidArgument
         );
         p.notice_version = c"1".as_ptr();
         p.method = 99;
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::InvalidArgument
         );
         p.method = consent_method::Paper as i32;
         p.effective_at_ms = i64::MAX;
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::InvalidTime
         );
         p.effective_at_ms = 0;
         p.validity_from_ms = CONSENT_TIME_MIN - 1;
         assert_eq!(
-            unsafe { new_event(&p) }.unwrap_err().code,
+            unsafe { new_event(&p, PARAMS) }.unwrap_err().code,
             consent_result::InvalidTime
         );
         p.validity_from_ms = 1_000;
-        let e = unsafe { new_event(&p) }.unwrap();
+        let e = unsafe { new_event(&p, PARAMS) }.unwrap();
         assert_eq!(e.method, Some(Method::Paper));
         assert_eq!(e.effective_at.unwrap().as_millis(), 0);
         assert_eq!(e.validity_from.unwrap().as_millis(), 1_000);

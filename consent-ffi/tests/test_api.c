@@ -9,6 +9,12 @@
  * objections, material changes, "consenting as known at", validity counted from a
  * course start, the ledger's time zone, erasure (refused for an unknown id, forced,
  * previewed, in bulk, readmitted) and the subject's copy as HTML.
+ *
+ * Then issue 12 on a ledger file: many events in one call (consent_append_many, all or
+ * none, and consent_batch_append_many) and many questions in one snapshot
+ * (consent_status_many), with every bad input: NULL arrays, NULL and non-UTF-8 strings
+ * inside elements, unknown purposes, n = 0, impossible lengths; each error names the
+ * element (consent_last_error_index) and leaves the caller's arrays untouched.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <stdint.h>
@@ -447,6 +453,313 @@ static void erasure_and_readmission(void) {
     consent_ledger_free(l);
 }
 
+/* ---- issue 12 ------------------------------------------------------------------- */
+
+static consent_event_params event_of(consent_event_kind kind, const char *subject, const char *purpose) {
+    consent_event_params p;
+    EXPECT_OK(consent_event_params_init(&p));
+    p.kind = kind;
+    p.subject = subject;
+    p.purpose = purpose;
+    return p;
+}
+
+/* A grant through the portal, shown `notice` version 1. */
+static consent_event_params grant(const char *subject, const char *purpose, const char *recipient,
+                                  const char *notice) {
+    consent_event_params p = event_of(CONSENT_EVENT_KIND_GIVEN, subject, purpose);
+    p.recipient = recipient;
+    p.notice_id = notice;
+    p.notice_version = "1";
+    p.method = CONSENT_METHOD_PORTAL;
+    return p;
+}
+
+/* Whether the last error names element `index` both ways: consent_last_error_index and
+ * the message (which names `name[index]`). Prints what it got otherwise. */
+static int names_element(const char *name, size_t index) {
+    char want[64];
+    snprintf(want, sizeof want, "%s[%zu]", name, index);
+    size_t got = consent_last_error_index();
+    int ok = got == index && strstr(last_message(), want) != NULL;
+    if (!ok) fprintf(stderr, "  wanted %s, got index %zu: %s\n", want, got, last_message());
+    return ok;
+}
+
+static const uint8_t UNTOUCHED = 0x5a;
+
+/* Whether every byte of `p[0..len]` is still UNTOUCHED. */
+static int untouched(const void *p, size_t len) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < len; i++) {
+        if (b[i] != UNTOUCHED) return 0;
+    }
+    return 1;
+}
+
+static void append_many(void) {
+    consent_ledger *l = simulation(NULL);
+    EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, NULL));
+    uint64_t before = size_of(l);
+
+    /* Four events in one call, in order: each checked with the ones before it (the
+     * withdrawal ends the grant two places up). */
+    consent_event_params ev[4] = {
+        grant("780001", "jmsu.marketing", NULL, "jmsu.privacy"),
+        grant("780002", "wellbeing.share-external", "nhs", "ljmu.wellbeing"),
+        event_of(CONSENT_EVENT_KIND_WITHDRAWN, "780001", "jmsu.marketing"),
+        event_of(CONSENT_EVENT_KIND_OBJECTED, "780003", "engagement.monitoring"),
+    };
+    ev[0].source_id = "form-1";
+    consent_event_ref refs[4];
+    memset(refs, UNTOUCHED, sizeof refs);
+    EXPECT_OK(consent_append_many(l, ev, 4, refs));
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
+    for (int i = 0; i < 4; i++) {
+        CHECK(refs[i].seq == before + (uint64_t)i && strlen(refs[i].id) == 36 && refs[i].recorded_at_ms == t11);
+    }
+    CHECK(refs[2].effect_deadline_ms != CONSENT_TIME_ABSENT && refs[0].effect_deadline_ms == CONSENT_TIME_ABSENT);
+    CHECK(size_of(l) == before + 4);
+    CHECK(status_of(l, "780001", "jmsu.marketing", NULL).state == CONSENT_STATE_WITHDRAWN);
+    consent_status st = status_of(l, "780002", "wellbeing.share-external", "nhs");
+    CHECK(st.state == CONSENT_STATE_GIVEN && st.event_seq == refs[1].seq && strcmp(st.event_id, refs[1].id) == 0);
+    /* `out` may be left out; the same source id with the same content is recorded once. */
+    EXPECT_OK(consent_append_many(l, ev, 1, NULL));
+    CHECK(size_of(l) == before + 4);
+
+    /* All or nothing: one refused event and none lands; the error names it, and `out`
+     * is left as it was. */
+    t11 += 60000;
+    consent_event_params bad[3] = {
+        grant("780004", "jmsu.marketing", NULL, "jmsu.privacy"),
+        event_of(CONSENT_EVENT_KIND_WITHDRAWN, "780004", "jmsu.marketing"),
+        grant("780005", "no.such.purpose", NULL, "jmsu.privacy"),
+    };
+    uint64_t at = size_of(l);
+    memset(refs, UNTOUCHED, sizeof refs);
+    EXPECT(consent_append_many(l, bad, 3, refs), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    CHECK(names_element("events", 2) && strncmp(last_message(), "events[2]: ", 11) == 0);
+    CHECK(untouched(refs, sizeof refs));
+    CHECK(size_of(l) == at);
+    CHECK(status_of(l, "780004", "jmsu.marketing", NULL).state == CONSENT_STATE_NEVER_ASKED);
+    /* A rule broken because of an earlier event of the same call: a source id reused
+     * with other content. */
+    bad[2] = grant("780005", "jmsu.marketing", NULL, "jmsu.privacy");
+    bad[0].source_id = "form-2";
+    bad[2].source_id = "form-2";
+    EXPECT(consent_append_many(l, bad, 3, NULL), CONSENT_RESULT_CONFLICT);
+    CHECK(names_element("events", 2));
+    /* A notice that does not cover the purpose; an unlisted recipient. */
+    bad[2].source_id = NULL;
+    bad[1] = grant("780005", "jmsu.data-sharing", "JMSU", "ljmu.wellbeing");
+    EXPECT(consent_append_many(l, bad, 3, NULL), CONSENT_RESULT_INVALID_CONSENT);
+    CHECK(names_element("events", 1));
+    bad[1] = grant("780005", "wellbeing.share-external", "NHS", "ljmu.wellbeing");
+    EXPECT(consent_append_many(l, bad, 3, NULL), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(names_element("events", 1) && strstr(last_message(), "student-finance-england, nhs, landlord"));
+    CHECK(size_of(l) == at);
+    /* The same events, mended, land together. */
+    bad[1] = grant("780005", "wellbeing.share-external", "nhs", "ljmu.wellbeing");
+    EXPECT_OK(consent_append_many(l, bad, 3, refs));
+    CHECK(refs[2].seq == at + 2 && size_of(l) == at + 3);
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
+
+    /* Bad input: each names its element and changes nothing. */
+    at = size_of(l);
+    consent_event_params in[3] = {
+        grant("780006", "jmsu.marketing", NULL, "jmsu.privacy"),
+        grant("780007", "jmsu.marketing", NULL, "jmsu.privacy"),
+        grant("780008", "jmsu.marketing", NULL, "jmsu.privacy"),
+    };
+    in[1].subject = NULL;
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(names_element("events", 1) && strstr(last_message(), "`events[1].subject`"));
+    in[1].subject = "780007";
+    in[2].purpose = "jmsu.\xff\xfe";
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_INVALID_UTF8);
+    CHECK(names_element("events", 2) && strstr(last_message(), "`events[2].purpose`"));
+    in[2].purpose = "jmsu.marketing";
+    in[0].kind = 99;
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(names_element("events", 0) && strstr(last_message(), "`events[0].kind`"));
+    in[0].kind = CONSENT_EVENT_KIND_GIVEN;
+    in[1].effective_at_ms = CONSENT_TIME_MAX + 1;
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_INVALID_TIME);
+    CHECK(names_element("events", 1) && strstr(last_message(), "`events[1].effective_at_ms`"));
+    in[1].effective_at_ms = CONSENT_TIME_ABSENT;
+    in[2].notice_version = NULL;
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(names_element("events", 2) && strstr(last_message(), "`events[2].notice_id`"));
+    in[2].notice_version = "1";
+    in[0].subject = " 780006"; /* not in its one spelling: refused by the core */
+    EXPECT(consent_append_many(l, in, 3, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(names_element("events", 0));
+    in[0].subject = "780006";
+    /* Arrays: NULL with elements, a length no array can have, NULL handles. */
+    EXPECT(consent_append_many(l, NULL, 2, refs), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE && strstr(last_message(), "`events`"));
+    EXPECT(consent_append_many(l, NULL, SIZE_MAX, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_append_many(l, in, SIZE_MAX, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_message(), "not the length of an array") != NULL);
+    EXPECT(consent_append_many(l, in, SIZE_MAX / 2, refs), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_append_many(NULL, in, 3, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(size_of(l) == at);
+    /* n = 0 does nothing, whatever the arrays. */
+    EXPECT_OK(consent_append_many(l, NULL, 0, NULL));
+    EXPECT_OK(consent_append_many(l, in, 0, refs));
+    CHECK(size_of(l) == at);
+    EXPECT_OK(consent_append_many(l, in, 3, NULL));
+    CHECK(size_of(l) == at + 3);
+
+    /* Inside a batch: as consent_batch_append one event after another. */
+    consent_batch *b = NULL;
+    EXPECT_OK(consent_batch_begin(l, &b));
+    consent_event_params more[3] = {
+        event_of(CONSENT_EVENT_KIND_WITHDRAWN, "780006", "jmsu.marketing"),
+        event_of(CONSENT_EVENT_KIND_WITHDRAWN, "780007", "jmsu.marketing"),
+        event_of(CONSENT_EVENT_KIND_WITHDRAWN, "780008", "jmsu.marketing"),
+    };
+    memset(refs, UNTOUCHED, sizeof refs);
+    EXPECT_OK(consent_batch_append_many(b, more, 2, refs));
+    CHECK(refs[0].seq == at + 3 && refs[1].seq == at + 4 && untouched(&refs[2], 2 * sizeof refs[0]));
+    /* This thread holds the batch: the ledger's own call is refused, naming no element. */
+    EXPECT(consent_append_many(l, more, 3, NULL), CONSENT_RESULT_BATCH);
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
+    /* A refused event stops the call; the ones before it stay in the batch. */
+    more[0].subject = "780009";
+    more[1].purpose = "no.such.purpose";
+    EXPECT(consent_batch_append_many(b, more, 3, refs), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    CHECK(names_element("events", 1));
+    more[1].purpose = "jmsu.marketing";
+    more[2].subject = NULL;
+    EXPECT(consent_batch_append_many(b, &more[1], 2, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(names_element("events", 1) && strstr(last_message(), "`events[1].subject`"));
+    EXPECT(consent_batch_append_many(b, NULL, 1, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_batch_append_many(b, more, SIZE_MAX, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_batch_append_many(NULL, more, 1, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT_OK(consent_batch_append_many(b, NULL, 0, NULL));
+    consent_head head;
+    EXPECT_OK(consent_batch_get_head(b, &head));
+    CHECK(head.size == at + 3 + 2 + 1 + 1); /* two, then 780009 before the refused one, then 780007 */
+    EXPECT_OK(consent_batch_commit(b));
+    EXPECT(consent_batch_append_many(b, more, 1, NULL), CONSENT_RESULT_BATCH);
+    consent_batch_free(b);
+    CHECK(size_of(l) == at + 7);
+    CHECK(status_of(l, "780006", "jmsu.marketing", NULL).state == CONSENT_STATE_WITHDRAWN);
+    CHECK(status_of(l, "780008", "jmsu.marketing", NULL).state == CONSENT_STATE_GIVEN);
+
+    consent_verify_report rep;
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok);
+    consent_ledger_free(l);
+}
+
+static void status_many(void) {
+    consent_ledger *l = simulation(NULL);
+    EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, NULL));
+    consent_event_params ev[3] = {
+        grant("790001", "jmsu.marketing", NULL, "jmsu.privacy"),
+        grant("790002", "wellbeing.share-external", "nhs", "ljmu.wellbeing"),
+        event_of(CONSENT_EVENT_KIND_OBJECTED, "790003", "engagement.monitoring"),
+    };
+    consent_event_ref refs[3];
+    EXPECT_OK(consent_append_many(l, ev, 3, refs));
+    EXPECT_OK(consent_withdraw(l, "790001", "jmsu.marketing", NULL, NULL));
+
+    consent_question qs[6] = {
+        {"790001", "jmsu.marketing", NULL},
+        {"790002", "wellbeing.share-external", "nhs"},
+        {"790002", "wellbeing.share-external", "landlord"},
+        {"790003", "engagement.monitoring", NULL},
+        {"790004", "jmsu.marketing", NULL},
+        {"790004", "engagement.monitoring", NULL},
+    };
+    const consent_state want[6] = {CONSENT_STATE_WITHDRAWN, CONSENT_STATE_GIVEN, CONSENT_STATE_NEVER_ASKED,
+                                   CONSENT_STATE_OBJECTED, CONSENT_STATE_NEVER_ASKED,
+                                   CONSENT_STATE_NOT_CONSENT_BASED};
+    consent_status answers[6];
+    memset(answers, UNTOUCHED, sizeof answers);
+    EXPECT_OK(consent_status_many(l, qs, 6, answers));
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
+    for (int i = 0; i < 6; i++) {
+        /* Each answer is what consent_get_status says. */
+        consent_status one = status_of(l, qs[i].subject, qs[i].purpose, qs[i].recipient);
+        CHECK(answers[i].state == want[i] && answers[i].state == one.state);
+        CHECK(answers[i].permits == one.permits && answers[i].event_seq == one.event_seq);
+        CHECK(answers[i].has_event == one.has_event && strcmp(answers[i].event_id, one.event_id) == 0);
+        CHECK(answers[i].at_ms == t11 && answers[i].since_ms == one.since_ms);
+    }
+    CHECK(answers[1].permits && strcmp(answers[1].event_id, refs[1].id) == 0 && answers[1].has_notice);
+    CHECK(answers[5].permits && answers[5].lawful_basis == 'f' && !answers[3].permits);
+
+    /* The first invalid question fails the call, named; `out` is left as it was. */
+    consent_question bad[4] = {
+        {"790001", "jmsu.marketing", NULL},
+        {"790002", "wellbeing.share-external", "nhs"},
+        {"790002", "no.such.purpose", NULL},
+        {"790002", "wellbeing.share-external", "NHS"},
+    };
+    memset(answers, UNTOUCHED, sizeof answers);
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    CHECK(names_element("questions", 2) && strncmp(last_message(), "questions[2]: ", 14) == 0);
+    EXPECT(consent_status_many(l, &bad[1], 3, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    CHECK(names_element("questions", 1));
+    EXPECT(consent_status_many(l, &bad[3], 1, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(names_element("questions", 0) && strstr(last_message(), "student-finance-england, nhs, landlord"));
+    bad[3].recipient = NULL; /* the feed trap: a purpose that lists recipients needs one */
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    bad[2].purpose = "jmsu.marketing";
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    CHECK(names_element("questions", 3));
+    bad[3].recipient = "nhs";
+    bad[1].subject = NULL;
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(names_element("questions", 1) && strstr(last_message(), "`questions[1].subject`"));
+    bad[1].subject = "790002";
+    bad[2].purpose = NULL;
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(names_element("questions", 2) && strstr(last_message(), "`questions[2].purpose`"));
+    bad[2].purpose = "jmsu.marketing";
+    bad[0].subject = "79\xff\xfe";
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
+    CHECK(names_element("questions", 0) && strstr(last_message(), "`questions[0].subject`"));
+    bad[0].subject = "790001";
+    bad[3].recipient = "\xc3";
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
+    CHECK(names_element("questions", 3) && strstr(last_message(), "`questions[3].recipient`"));
+    bad[3].recipient = "nhs";
+    bad[1].subject = "790002 "; /* not in its one spelling */
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(names_element("questions", 1));
+    bad[1].subject = "790002";
+    CHECK(untouched(answers, sizeof answers));
+    /* Arrays: NULL with elements, a length no array can have, NULL handles. */
+    EXPECT(consent_status_many(l, NULL, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE && strstr(last_message(), "`questions`"));
+    EXPECT(consent_status_many(l, bad, 4, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(strstr(last_message(), "`out`") != NULL);
+    EXPECT(consent_status_many(l, NULL, SIZE_MAX, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_many(l, bad, SIZE_MAX, answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_many(l, bad, SIZE_MAX / 2 / sizeof bad[0], answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_message(), "`out`") != NULL); /* fits as questions, not as answers */
+    EXPECT(consent_status_many(NULL, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    CHECK(untouched(answers, sizeof answers));
+    /* n = 0 does nothing. */
+    EXPECT_OK(consent_status_many(l, NULL, 0, NULL));
+    EXPECT_OK(consent_status_many(l, bad, 0, answers));
+    CHECK(untouched(answers, sizeof answers));
+    EXPECT_OK(consent_status_many(l, bad, 4, answers));
+    CHECK(answers[0].state == CONSENT_STATE_WITHDRAWN && answers[3].state == CONSENT_STATE_GIVEN);
+
+    /* In a batch, the ledger's answers wait for it: this thread's call is refused. */
+    consent_batch *b = NULL;
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_BATCH);
+    CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
+    consent_batch_free(b);
+    consent_ledger_free(l);
+}
+
 int main(void) {
     CHECK(strncmp(consent_version(), "0.", 2) == 0 || CONSENT_VERSION_MAJOR > 0);
 
@@ -798,6 +1111,8 @@ int main(void) {
     consenting_as_known_at();
     time_zones();
     erasure_and_readmission();
+    append_many();
+    status_many();
     remove_files11();
     return finish("test_api");
 }

@@ -1,10 +1,11 @@
 //! `consent_ledger._native`: the Rust half of the Python package.
 //!
 //! This layer is deliberately plain: it takes primitive arguments (strings, integer
-//! milliseconds since the epoch) and returns the core's own JSON encoding of its
-//! results. The pure-Python layer (`python/consent_ledger/`) turns those into
-//! `datetime`, `uuid.UUID`, enums and frozen dataclasses, so there is one place for
-//! the Python types and one place (`ERROR_CLASSES`) for the error mapping.
+//! milliseconds since the epoch). The hot answers — statuses and events — come back as
+//! native frozen records ([`records`]: `Status`, `Event`) that build their Python
+//! fields only when read; the rest (registry, proofs, reports) as the core's own JSON
+//! encoding, which the pure-Python layer (`python/consent_ledger/`) turns into frozen
+//! dataclasses. One place (`ERROR_CLASSES`) holds the error mapping.
 //!
 //! Every call that touches storage runs with the Python thread detached (the GIL
 //! released), so other Python threads keep running while SQLite waits for a lock or
@@ -26,6 +27,10 @@ use consent_core::{
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use serde::Serialize;
+
+mod records;
+
+use records::{events, NativeEvent, NativeStatus};
 
 /// The Python package module holding the exception classes.
 const ERRORS_MODULE: &str = "consent_ledger.errors";
@@ -111,44 +116,6 @@ fn to_json<T: Serialize>(value: &T) -> consent_core::Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Storage(format!("cannot encode result: {e}")))
 }
 
-/// A status as plain values, the hot path's answer: building it from a tuple in Python
-/// costs a fraction of decoding JSON. Order: purpose, (purpose version, version the
-/// deciding grant was given under), recipient, state,
-/// lawful basis letter, event id (16 bytes), event seq, since, until, notice (id,
-/// version, sha256 hex), effect deadline, (at, as known at); times in milliseconds.
-type StatusTuple = (
-    String,
-    (u32, Option<u32>),
-    Option<String>,
-    &'static str,
-    String,
-    Option<Vec<u8>>,
-    Option<u64>,
-    Option<i64>,
-    Option<i64>,
-    Option<(String, String, String)>,
-    Option<i64>,
-    (i64, i64),
-);
-
-fn status_tuple(s: consent_core::Status) -> StatusTuple {
-    let ms = |t: Option<Timestamp>| t.map(Timestamp::as_millis);
-    (
-        s.purpose,
-        (s.purpose_version, s.granted_under_version),
-        s.recipient,
-        s.state.as_str(),
-        s.lawful_basis.letter().to_string(),
-        s.event_id.map(|id| id.as_bytes().to_vec()),
-        s.event_seq,
-        ms(s.since),
-        ms(s.until),
-        s.notice.map(|n| (n.id, n.version, hex_lower(&n.sha256))),
-        ms(s.effect_deadline),
-        (s.at.as_millis(), s.as_known_at.as_millis()),
-    )
-}
-
 /// A feed answer as plain values (one Python tuple per subject costs far less than
 /// JSON): purpose, recipient, (at, as known at), [(subject, event id bytes, since,
 /// until)], (head size, head root hex); times in milliseconds.
@@ -230,6 +197,109 @@ fn new_event(
         .transpose()?;
     event.target = target.map(parse_uuid).transpose()?;
     Ok(event)
+}
+
+/// One event of an `append_many` call: a dict with every argument of `append`.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct PlainEvent {
+    kind: String,
+    subject: String,
+    purpose: String,
+    recipient: Option<String>,
+    notice: Option<(String, String)>,
+    explicit: bool,
+    method: Option<String>,
+    recorded_by: Option<String>,
+    effective_at: Option<i64>,
+    expires_at: Option<i64>,
+    validity_from: Option<i64>,
+    source_id: Option<String>,
+    evidence: Option<String>,
+    target: Option<String>,
+}
+
+/// The events of an `append_many` call; the first malformed one fails the call
+/// before anything is written.
+fn new_events(events: Vec<PlainEvent>) -> consent_core::Result<Vec<NewEvent>> {
+    events
+        .into_iter()
+        .map(|e| {
+            new_event(
+                &e.kind,
+                e.subject,
+                e.purpose,
+                e.recipient,
+                e.notice,
+                e.explicit,
+                e.method.as_deref(),
+                e.recorded_by.as_deref(),
+                e.effective_at,
+                e.expires_at,
+                e.validity_from,
+                e.source_id,
+                e.evidence.as_deref(),
+                e.target.as_deref(),
+            )
+        })
+        .collect()
+}
+
+/// The questions of a `status_many` call: any iterable of `(subject, purpose)` or
+/// `(subject, purpose, recipient)` tuples (or lists), the recipient a str or None.
+/// Anything else is a TypeError naming the question (by index) and what was wrong.
+fn questions_from(questions: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String, Option<String>)>> {
+    use pyo3::exceptions::PyTypeError;
+    use pyo3::types::{PyList, PyString, PyTuple};
+    if questions.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "questions must be an iterable of (subject, purpose[, recipient]) tuples, not a str",
+        ));
+    }
+    let text = |i: usize, what: &str, item: &Bound<'_, PyAny>| -> PyResult<String> {
+        item.cast::<PyString>()
+            .map_err(|_| {
+                let type_name = item
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_string(), |n| n.to_string());
+                PyTypeError::new_err(format!(
+                    "question {i}: {what} must be a str, not {type_name}"
+                ))
+            })?
+            .to_cow()
+            .map(std::borrow::Cow::into_owned)
+    };
+    let mut out = Vec::new();
+    for (i, question) in questions.try_iter()?.enumerate() {
+        let question = question?;
+        let parts: Vec<Bound<'_, PyAny>> = if let Ok(t) = question.cast::<PyTuple>() {
+            t.iter().collect()
+        } else if let Ok(l) = question.cast::<PyList>() {
+            l.iter().collect()
+        } else {
+            let type_name = question.get_type().name()?.to_string();
+            return Err(PyTypeError::new_err(format!(
+                "question {i} must be a (subject, purpose) or (subject, purpose, recipient) tuple, not {type_name}"
+            )));
+        };
+        if !(2..=3).contains(&parts.len()) {
+            return Err(PyTypeError::new_err(format!(
+                "question {i} must be a (subject, purpose) or (subject, purpose, recipient) tuple, not a tuple of {}",
+                parts.len()
+            )));
+        }
+        let recipient = match parts.get(2) {
+            Some(r) if !r.is_none() => Some(text(i, "recipient", r)?),
+            _ => None,
+        };
+        out.push((
+            text(i, "subject", &parts[0])?,
+            text(i, "purpose", &parts[1])?,
+            recipient,
+        ));
+    }
+    Ok(out)
 }
 
 fn purpose_def(definition: &str) -> consent_core::Result<PurposeDef> {
@@ -411,7 +481,7 @@ impl NativeLedger {
     }
 
     /// Appends a subject event; times are milliseconds since the epoch. Returns the
-    /// stored event as JSON.
+    /// stored event.
     #[pyo3(signature = (
         kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
         recorded_by = None, effective_at = None, expires_at = None, validity_from = None, source_id = None,
@@ -435,7 +505,7 @@ impl NativeLedger {
         source_id: Option<String>,
         evidence: Option<&str>,
         target: Option<&str>,
-    ) -> PyResult<String> {
+    ) -> PyResult<NativeEvent> {
         detached(py, || {
             let event = new_event(
                 kind,
@@ -453,13 +523,22 @@ impl NativeLedger {
                 evidence,
                 target,
             )?;
-            to_json(&self.inner.append(event)?)
+            self.inner.append(event).map(NativeEvent)
         })
     }
 
-    /// The event with this id (a UUID string), as JSON.
-    fn event(&self, py: Python<'_>, id: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.event(parse_uuid(id)?)?))
+    /// Appends every event or none, in one transaction: each a dict of `append`'s
+    /// arguments (every key present). Returns the stored events, in order.
+    fn append_many(&self, py: Python<'_>, events: Vec<PlainEvent>) -> PyResult<Vec<NativeEvent>> {
+        detached(py, || {
+            let events = new_events(events)?;
+            self.inner.append_many(events).map(records::events)
+        })
+    }
+
+    /// The event with this id (a UUID string).
+    fn event(&self, py: Python<'_>, id: &str) -> PyResult<NativeEvent> {
+        detached(py, || self.inner.event(parse_uuid(id)?).map(NativeEvent))
     }
 
     /// The canonical bytes of the event with this id (a UUID string): what its leaf
@@ -470,7 +549,7 @@ impl NativeLedger {
 
     /// Status of `subject` for `purpose` (and `recipient`). Without `at` and
     /// `as_known_at`: now, from the materialized state. Otherwise at `at` (default now)
-    /// as known at `as_known_at` (default now). Returns JSON.
+    /// as known at `as_known_at` (default now).
     #[pyo3(signature = (subject, purpose, recipient = None, at = None, as_known_at = None))]
     fn status(
         &self,
@@ -480,7 +559,7 @@ impl NativeLedger {
         recipient: Option<&str>,
         at: Option<i64>,
         as_known_at: Option<i64>,
-    ) -> PyResult<StatusTuple> {
+    ) -> PyResult<NativeStatus> {
         detached(py, || {
             let status = match (ts(at)?, ts(as_known_at)?) {
                 (None, None) => self.inner.status(subject, purpose, recipient)?,
@@ -493,13 +572,31 @@ impl NativeLedger {
                         .status_at(subject, purpose, recipient, at, known)?
                 }
             };
-            Ok(status_tuple(status))
+            Ok(NativeStatus(status))
         })
     }
 
-    /// Every event about a subject, as a JSON list.
-    fn history(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.history(subject)?))
+    /// The status of every question `(subject, purpose, recipient)`, now, from one
+    /// snapshot. The first invalid question fails the call with its own error.
+    fn status_many(
+        &self,
+        py: Python<'_>,
+        questions: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<NativeStatus>> {
+        let questions = questions_from(questions)?;
+        detached(py, || {
+            let asked: Vec<(&str, &str, Option<&str>)> = questions
+                .iter()
+                .map(|(s, p, r)| (s.as_str(), p.as_str(), r.as_deref()))
+                .collect();
+            let answers = self.inner.status_many(&asked)?;
+            Ok(answers.into_iter().map(NativeStatus).collect())
+        })
+    }
+
+    /// Every event about a subject.
+    fn history(&self, py: Python<'_>, subject: &str) -> PyResult<Vec<NativeEvent>> {
+        detached(py, || self.inner.history(subject).map(events))
     }
 
     /// Subjects with consent in force for a purpose (and recipient) at `at` (default
@@ -539,14 +636,33 @@ impl NativeLedger {
         })
     }
 
-    /// Events with `seq >= since`, at most `limit`, as a JSON list.
-    fn changes_since(&self, py: Python<'_>, since: u64, limit: usize) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.changes_since(since, limit)?))
+    /// Events with `seq >= since`, at most `limit`.
+    fn changes_since(
+        &self,
+        py: Python<'_>,
+        since: u64,
+        limit: usize,
+    ) -> PyResult<Vec<NativeEvent>> {
+        detached(py, || self.inner.changes_since(since, limit).map(events))
     }
 
-    /// The subject-access copy, as JSON.
-    fn export_subject(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.export_subject(subject)?))
+    /// The subject-access copy: `(json, events, statuses)`, the JSON holding the rest
+    /// (format, subject, exported_at, purposes, notices, head).
+    fn export_subject(
+        &self,
+        py: Python<'_>,
+        subject: &str,
+    ) -> PyResult<(String, Vec<NativeEvent>, Vec<NativeStatus>)> {
+        detached(py, || {
+            let mut export = self.inner.export_subject(subject)?;
+            let found = std::mem::take(&mut export.events);
+            let statuses = std::mem::take(&mut export.statuses);
+            Ok((
+                to_json(&export)?,
+                events(found),
+                statuses.into_iter().map(NativeStatus).collect(),
+            ))
+        })
     }
 
     /// The subject-access copy as a self-contained HTML page.
@@ -619,9 +735,12 @@ impl NativeLedger {
         })
     }
 
-    /// What erasing a subject would blank (a dry run), as JSON.
-    fn erasure_preview(&self, py: Python<'_>, subject: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.erasure_preview(subject)?))
+    /// What erasing a subject would blank (a dry run): `(already_erased, events)`.
+    fn erasure_preview(&self, py: Python<'_>, subject: &str) -> PyResult<(bool, Vec<NativeEvent>)> {
+        detached(py, || {
+            let preview = self.inner.erasure_preview(subject)?;
+            Ok((preview.already_erased, events(preview.events)))
+        })
     }
 
     /// Erases many subjects, each in its own transaction; returns the report as JSON.
@@ -645,17 +764,19 @@ impl NativeLedger {
         })
     }
 
-    /// Readmits an erased subject (a returning student); returns the event as JSON.
+    /// Readmits an erased subject (a returning student); returns the event.
     fn readmit_subject(
         &self,
         py: Python<'_>,
         subject: &str,
         reason: &str,
         recorded_by: &str,
-    ) -> PyResult<String> {
+    ) -> PyResult<NativeEvent> {
         detached(py, || {
             let actor = Actor::from_str(recorded_by)?;
-            to_json(&self.inner.readmit_subject(subject, reason, actor)?)
+            self.inner
+                .readmit_subject(subject, reason, actor)
+                .map(NativeEvent)
         })
     }
 
@@ -736,7 +857,7 @@ impl NativeBatch {
     }
 
     /// Appends a subject event in the batch (arguments as `Ledger.append`); returns the
-    /// event as JSON.
+    /// event.
     #[pyo3(signature = (
         kind, subject, purpose, *, recipient = None, notice = None, explicit = false, method = None,
         recorded_by = None, effective_at = None, expires_at = None, validity_from = None, source_id = None,
@@ -760,7 +881,7 @@ impl NativeBatch {
         source_id: Option<String>,
         evidence: Option<&str>,
         target: Option<&str>,
-    ) -> PyResult<String> {
+    ) -> PyResult<NativeEvent> {
         detached(py, || {
             let event = new_event(
                 kind,
@@ -778,7 +899,21 @@ impl NativeBatch {
                 evidence,
                 target,
             )?;
-            self.with_token(|t| to_json(&self.ledger.append_in(t, event)?))
+            self.with_token(|t| self.ledger.append_in(t, event).map(NativeEvent))
+        })
+    }
+
+    /// Appends events in the batch (each as for `Ledger.append_many`), in order, stopping
+    /// at the first that fails (the earlier ones stay in the batch).
+    fn append_many(&self, py: Python<'_>, events: Vec<PlainEvent>) -> PyResult<Vec<NativeEvent>> {
+        detached(py, || {
+            let events = new_events(events)?;
+            self.with_token(|t| {
+                events
+                    .into_iter()
+                    .map(|e| self.ledger.append_in(t, e).map(NativeEvent))
+                    .collect()
+            })
         })
     }
 
@@ -854,6 +989,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CLASSES", classes)?;
     m.add_class::<NativeLedger>()?;
     m.add_class::<NativeBatch>()?;
+    m.add_class::<NativeStatus>()?;
+    m.add_class::<NativeEvent>()?;
+    m.add_function(wrap_pyfunction!(records::_status_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(records::_event_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
     Ok(())

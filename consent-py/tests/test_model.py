@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
 import uuid
@@ -146,7 +147,8 @@ def test_head_and_misc_records() -> None:
     assert str(h) == "3:" + "ab" * 32 and Head.parse(f" 3:{'AB' * 32} ") == h
     assert AcademicYear() == AcademicYear(7, 31)
     assert isinstance(uuid.uuid4(), uuid.UUID)
-    assert Status.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    # Status is a native frozen record now (issue 12), no longer a dataclass.
+    assert not dataclasses.is_dataclass(Status) and "__dict__" not in dir(Status)
 
 
 def test_package_docstring_example_runs() -> None:

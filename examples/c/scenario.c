@@ -330,6 +330,28 @@ int main(int argc, char **argv) {
     expect_listed(ledger, "jmsu.project.green-week", NULL, utc(2025, 10, 2, 12, 0), CONSENT_TIME_ABSENT, "s-2002", 1,
                   "the same list as known now?");
 
+    /* The SIS's nightly check asks many questions in one call: typed structs in, one
+     * answer each, all from one snapshot of the ledger. */
+    {
+        const consent_question questions[] = {
+            {"s-1001", "jmsu.data-sharing", "JMSU"},
+            {"s-1001", "mobility.health", "partner-university"},
+            {"s-2002", "jmsu.project.green-week", NULL},
+        };
+        const consent_state expected[] = {CONSENT_STATE_WITHDRAWN, CONSENT_STATE_GIVEN, CONSENT_STATE_EXPIRED};
+        consent_status answers[3];
+        must(consent_status_many(ledger, questions, 3, answers), "status_many");
+        printf("  ? the nightly check, three questions in one call:\n");
+        for (size_t i = 0; i < 3; i++) {
+            printf("    %s / %s%s%s -> %s\n", questions[i].subject, questions[i].purpose,
+                   questions[i].recipient ? " / " : "", questions[i].recipient ? questions[i].recipient : "",
+                   state_name(answers[i].state));
+            if (answers[i].state != expected[i]) {
+                fail("an answer of the nightly check is not the one expected");
+            }
+        }
+    }
+
     /* ---- the ledger's own evidence ---- */
     printf("\n== integrity\n");
     consent_verify_report report;

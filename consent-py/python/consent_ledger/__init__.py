@@ -39,7 +39,7 @@ from .errors import (
     UnknownPurpose,
     UnknownRecipient,
 )
-from .ledger import ActorLike, Batch, Ledger, MethodLike, NoticeLike
+from .ledger import ActorLike, Batch, Ledger, MethodLike, NewEvent, NoticeLike, Question
 from .model import (
     AcademicYear,
     Actor,
@@ -84,6 +84,8 @@ __all__ = [
     # the ledger
     "Ledger",
     "Batch",
+    "NewEvent",
+    "Question",
     "NoticeLike",
     "MethodLike",
     "ActorLike",

@@ -1,22 +1,28 @@
 """Values the ledger hands back: enums and frozen records.
 
-Every record is a frozen dataclass with a short ``repr`` (fields that are ``None`` or
-empty are left out) and :meth:`Record.to_dict` for JSON or pandas. Times are
-timezone-aware :class:`~datetime.datetime` objects in UTC with millisecond precision
-(what the ledger stores); ids of events are :class:`uuid.UUID`.
+Every record is frozen, with a short ``repr`` (fields that are ``None`` or empty are
+left out) and :meth:`Record.to_dict` for JSON or pandas. Times are timezone-aware
+:class:`~datetime.datetime` objects in UTC with millisecond precision (what the ledger
+stores); ids of events are :class:`uuid.UUID`.
+
+:class:`Status` and :class:`Event` — what every check and every append returns — are
+native classes (``consent_ledger._native``) holding the ledger's own value and building
+each field when it is read; the other records are frozen dataclasses. All of them are
+:class:`Record` instances (``isinstance(status, Record)``).
 """
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import enum
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 from uuid import UUID
 
 from . import _native
-from ._time import EPOCH, from_millis, from_text, to_text
+from ._time import EPOCH, from_text, to_text
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -216,9 +222,29 @@ def _short(value: Any) -> str:
     return repr(value)
 
 
+def _record_dict(record: Any, names: Iterable[str], json_safe: bool) -> Dict[str, Any]:
+    """``Record.to_dict`` of a record with these fields (the native records' too)."""
+    return {name: _plain(getattr(record, name), json_safe) for name in names}
+
+
+def _record_repr(record: Any, names: Iterable[str]) -> str:
+    """``repr`` of a record with these fields: those that are ``None`` or empty left out."""
+    parts = []
+    for name in names:
+        value = getattr(record, name)
+        if value is None or (isinstance(value, (tuple, Mapping)) and not value):
+            continue
+        parts.append(f"{name}={_short(value)}")
+    return f"{type(record).__name__}({', '.join(parts)})"
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
-class Record:
-    """Base of every result record: frozen, with a compact ``repr`` and :meth:`to_dict`."""
+class Record(metaclass=abc.ABCMeta):
+    """Base of every result record: frozen, with a compact ``repr`` and :meth:`to_dict`.
+
+    The native records (:class:`Status`, :class:`Event`) are registered as virtual
+    subclasses: ``isinstance(ledger.status(...), Record)`` holds.
+    """
 
     def to_dict(self, *, json_safe: bool = False) -> Dict[str, Any]:
         """The record as a plain ``dict`` (nested records become dicts, enums their text).
@@ -227,16 +253,10 @@ class Record:
         durations seconds, so ``json.dumps(record.to_dict(json_safe=True))`` works.
         Without it times stay ``datetime`` objects, which pandas turns into UTC columns.
         """
-        return {f.name: _plain(getattr(self, f.name), json_safe) for f in dataclasses.fields(self)}
+        return _record_dict(self, (f.name for f in dataclasses.fields(self)), json_safe)
 
     def __repr__(self) -> str:
-        parts = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None or (isinstance(value, (tuple, Mapping)) and not value):
-                continue
-            parts.append(f"{f.name}={_short(value)}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+        return _record_repr(self, (f.name for f in dataclasses.fields(self)))
 
     # Mappings inside records (evidence, details) are read-only proxies, which pickle
     # cannot copy: records travel between processes as plain dicts and are re-wrapped.
@@ -384,78 +404,34 @@ class Notice(Record):
         return NoticeRef(self.id, self.version, self.sha256)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=True)
-class Event(Record):
-    """An event as stored in the ledger. Personal fields are ``None`` once erased."""
+Event = _native.Event
+"""An event as stored in the ledger (native; see ``_native.pyi`` for its fields).
+Personal fields are ``None`` once erased. ``hash(event) == hash(event.id)``."""
 
-    id: UUID
-    seq: int
-    kind: EventKind
-    subject: Optional[str]
-    purpose: Optional[str]
-    purpose_version: Optional[int]
-    recipient: Optional[str]
-    notice: Optional[NoticeRef]
-    explicit: bool
-    method: Optional[Method]
-    recorded_by: Actor
-    effective_at: datetime
-    recorded_at: datetime
-    expires_at: Optional[datetime]
-    effect_deadline: Optional[datetime]
-    source_id: Optional[str]
-    evidence: Optional[Mapping[str, Any]]
-    target: Optional[UUID]
-    details: Optional[Mapping[str, Any]]
-    erased: bool
+Status = _native.Status
+"""The answer to "may we use this subject's data for this purpose at ``at``, as the
+ledger knew it at ``as_known_at``?" (native; see ``_native.pyi`` for its fields).
+:attr:`Status.permits` says whether processing may go ahead."""
 
-    def __hash__(self) -> int:
-        return hash(self.id)
+Record.register(Event)
+Record.register(Status)
 
-    def __repr__(self) -> str:
-        keep = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
-                "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
-        parts = [f"id={_short(self.id)}"]
-        for name in keep:
-            value = getattr(self, name)
-            if value is None or (value is False and name in ("explicit", "erased")):
-                continue
-            if name == "recorded_by":
-                value = str(value)
-            parts.append(f"{name}={_short(value)}")
-        return f"Event({', '.join(parts)})"
+_EVENT_REPR_FIELDS = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
+                      "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Status(Record):
-    """The answer to "may we use this subject's data for this purpose at ``at``, as the
-    ledger knew it at ``as_known_at``?"."""
-
-    purpose: str
-    purpose_version: int
-    """The version of the purpose in force at :attr:`at` (as known at :attr:`as_known_at`)."""
-    granted_under_version: Optional[int]
-    """The purpose version the deciding grant was given under (``None`` when the deciding
-    event is not a grant); older than :attr:`purpose_version` after a change, and then
-    :attr:`state` is :attr:`State.NEEDS_RENEWAL` if the change was material."""
-    recipient: Optional[str]
-    state: State
-    lawful_basis: LawfulBasis
-    event_id: Optional[UUID]
-    event_seq: Optional[int]
-    since: Optional[datetime]
-    until: Optional[datetime]
-    notice: Optional[NoticeRef]
-    effect_deadline: Optional[datetime]
-    at: datetime
-    as_known_at: datetime
-
-    @property
-    def permits(self) -> bool:
-        """Whether processing may go ahead on this answer: consent in force, or a purpose
-        that does not rest on consent and was not objected to (or whose objection was
-        overruled). A grant that needs renewal does not permit."""
-        return self.state in (State.GIVEN, State.NOT_CONSENT_BASED)
+def _event_repr(event: Event) -> str:
+    """``repr`` of an :class:`Event`: the fields that say what happened, ``None`` and
+    false flags left out."""
+    parts = [f"id={_short(event.id)}"]
+    for name in _EVENT_REPR_FIELDS:
+        value = getattr(event, name)
+        if value is None or (value is False and name in ("explicit", "erased")):
+            continue
+        if name == "recorded_by":
+            value = str(value)
+        parts.append(f"{name}={_short(value)}")
+    return f"Event({', '.join(parts)})"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -754,22 +730,6 @@ def _proof_json(proof: Record) -> str:
     return json.dumps(proof.to_dict(json_safe=True))
 
 
-def _opt_time(value: Optional[str]) -> Optional[datetime]:
-    return None if value is None else from_text(value)
-
-
-def _opt_uuid(value: Optional[str]) -> Optional[UUID]:
-    return None if value is None else UUID(value)
-
-
-def _frozen_map(value: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
-    return None if value is None else MappingProxyType(dict(value))
-
-
-def notice_ref_from(d: Optional[Mapping[str, Any]]) -> Optional[NoticeRef]:
-    return None if d is None else NoticeRef(d["id"], d["version"], d["sha256"])
-
-
 def head_from(d: Mapping[str, Any]) -> Head:
     return Head(d["size"], d["root"])
 
@@ -844,95 +804,11 @@ def notice_from(d: Mapping[str, Any]) -> Notice:
     )
 
 
-def event_from(d: Mapping[str, Any]) -> Event:
-    method = d.get("method")
-    return Event(
-        id=UUID(d["id"]),
-        seq=d["seq"],
-        kind=EventKind(d["kind"]),
-        subject=d.get("subject"),
-        purpose=d.get("purpose"),
-        purpose_version=d.get("purpose_version"),
-        recipient=d.get("recipient"),
-        notice=notice_ref_from(d.get("notice")),
-        explicit=d["explicit"],
-        method=None if method is None else Method(method),
-        recorded_by=Actor.parse(d["recorded_by"]),
-        effective_at=from_text(d["effective_at"]),
-        recorded_at=from_text(d["recorded_at"]),
-        expires_at=_opt_time(d.get("expires_at")),
-        effect_deadline=_opt_time(d.get("effect_deadline")),
-        source_id=d.get("source_id"),
-        evidence=_frozen_map(d.get("evidence")),
-        target=_opt_uuid(d.get("target")),
-        details=_frozen_map(d.get("details")),
-        erased=d["erased"],
-    )
-
-
-def status_from(d: Mapping[str, Any]) -> Status:
-    return Status(
-        purpose=d["purpose"],
-        purpose_version=d["purpose_version"],
-        recipient=d.get("recipient"),
-        state=State(d["state"]),
-        lawful_basis=LawfulBasis(d["lawful_basis"]),
-        event_id=_opt_uuid(d.get("event_id")),
-        event_seq=d.get("event_seq"),
-        since=_opt_time(d.get("since")),
-        until=_opt_time(d.get("until")),
-        notice=notice_ref_from(d.get("notice")),
-        effect_deadline=_opt_time(d.get("effect_deadline")),
-        at=from_text(d["at"]),
-        as_known_at=from_text(d["as_known_at"]),
-        granted_under_version=d.get("granted_under_version"),
-    )
-
-
-StatusTuple = Tuple[
-    str,
-    Tuple[int, Optional[int]],
-    Optional[str],
-    str,
-    str,
-    Optional[bytes],
-    Optional[int],
-    Optional[int],
-    Optional[int],
-    Optional[Tuple[str, str, str]],
-    Optional[int],
-    Tuple[int, int],
-]
-"""The native layer's plain-value status (see consent-py/src/lib.rs ``status_tuple``)."""
-
-
 _STATE_BY_TEXT: Dict[str, State] = {s.value: s for s in State}
 _BASIS_BY_LETTER: Dict[str, LawfulBasis] = {b.letter: b for b in LawfulBasis}
-
-
-def status_from_tuple(t: StatusTuple) -> Status:
-    """A :class:`Status` from the native layer's tuple (see ``StatusTuple``). The hot
-    path of every check, so enums come from dicts rather than enum construction."""
-    purpose, (version, granted_under), recipient, state, basis, event_id, seq, since, until, notice, deadline, (
-        at,
-        known,
-    ) = t
-    return Status(
-        purpose=purpose,
-        purpose_version=version,
-        granted_under_version=granted_under,
-        recipient=recipient,
-        state=_STATE_BY_TEXT[state],
-        lawful_basis=_BASIS_BY_LETTER[basis],
-        event_id=None if event_id is None else UUID(bytes=event_id),
-        event_seq=seq,
-        since=from_millis(since),
-        until=from_millis(until),
-        notice=None if notice is None else NoticeRef(*notice),
-        effect_deadline=from_millis(deadline),
-        at=EPOCH + timedelta(milliseconds=at),
-        as_known_at=EPOCH + timedelta(milliseconds=known),
-    )
+_KIND_BY_TEXT: Dict[str, EventKind] = {k.value: k for k in EventKind}
+_METHOD_BY_TEXT: Dict[str, Method] = {m.value: m for m in Method}
+"""The enums' members by text, for the native records (see consent-py/src/records.rs)."""
 
 
 ConsentingTuple = Tuple[
@@ -977,8 +853,9 @@ def erasure_report_from(d: Mapping[str, Any]) -> ErasureReport:
     return ErasureReport(UUID(d["event_id"]), d["seq"], d["events_erased"], d["wal_truncated"])
 
 
-def erasure_preview_from(d: Mapping[str, Any]) -> ErasurePreview:
-    return ErasurePreview(d["already_erased"], tuple(event_from(e) for e in d["events"]))
+def erasure_preview_from(t: Tuple[bool, List[Event]]) -> ErasurePreview:
+    already_erased, events = t
+    return ErasurePreview(already_erased, tuple(events))
 
 
 def bulk_erasure_from(d: Mapping[str, Any]) -> BulkErasure:
@@ -1015,15 +892,20 @@ def registry_report_from(d: Mapping[str, Any]) -> RegistryReport:
     )
 
 
-def subject_export_from(d: Mapping[str, Any]) -> SubjectExport:
+def subject_export_from(t: Tuple[str, List[Event], List[Status]]) -> SubjectExport:
+    """From the native ``(json, events, statuses)``: the JSON holds the rest."""
+    import json
+
+    text, events, statuses = t
+    d = json.loads(text)
     return SubjectExport(
         format=d["format"],
         subject=d["subject"],
         exported_at=from_text(d["exported_at"]),
-        events=tuple(event_from(e) for e in d["events"]),
+        events=tuple(events),
         purposes=tuple(purpose_from(p) for p in d["purposes"]),
         notices=tuple(notice_from(n) for n in d["notices"]),
-        statuses=tuple(status_from(s) for s in d["statuses"]),
+        statuses=tuple(statuses),
         head=head_from(d["head"]),
     )
 
