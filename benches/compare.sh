@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Comparison harness (`make bench-compare`): in one run, side by side,
-#   (1) the storage limit: plain rusqlite rows of the same size, WAL, synchronous=FULL,
-#       and a plain indexed point query;
-#   (2) what welfare scripts do today: Python sqlite3, one mutable row per student and
-#       purpose, updated in place;
-#   consent-ledger from Rust, through the C ABI (libconsent + consent.h) and from
-#   Python (consent_ledger in the venv); the last two print "not available" when they
-#   cannot be built or imported.
-# Every figure is printed with its speed ratio to (1) and (2), plus each process's peak
-# memory. The table is also written to target-bench/compare-results.md (+ .jsonl).
+# Comparison harness (`make bench-compare`). For each ledger size:
+#   - `compare run N`: consent-ledger from Rust and, beside each operation, its storage
+#     limit (plain rusqlite rows of the same width, a plain point query, a raw scan,
+#     SHA-256 of the same canonical bytes), interleaved in ONE process, in rounds
+#     (medians, min-max); durable appends by total time including the WAL checkpoints
+#     (counted on both sides); bytes per event of both files;
+#   - the same questions through the C ABI (libconsent + consent.h) and from Python
+#     (consent_ledger in the venv), each in its own process; both print "not available"
+#     when they cannot be built or imported;
+#   - (2) what welfare scripts do today: Python sqlite3, one mutable row per student
+#     and purpose, updated in place.
+# Then `compare growth A B` (100k -> 1M when both are measured) interleaves the two
+# sizes in one process. The machine is described as read from the system during the
+# run. The report ends with the issue-12 targets, met or MISSED, and is also written to
+# target-bench/compare-results.md (+ .jsonl).
 #
 # Knobs (environment):
 #   CONSENT_BENCH_SIZES   comma-separated ledger sizes (default 10000,100000,1000000)
 #   CONSENT_BENCH_10M=1   add 10 million (building that fixture takes a long time)
+#   CONSENT_BENCH_ROUNDS  rounds of every measurement (default 5)
+#   CONSENT_BENCH_DURABLE durable single appends per side per round (default 400)
+#   CONSENT_BENCH_BATCHES batches of 1000 per side per round (default 2)
+#   CONSENT_BENCH_VERIFY_ROUNDS rounds of verify (default 3)
 #   CARGO_TARGET_DIR      default <repo>/target-bench
 #   CONSENT_BENCH_DIR     fixture cache (default <repo>/target-bench/fixtures, shared with cargo bench)
 #   VENV                  venv with consent_ledger (default <repo>/.venv)
@@ -63,7 +72,6 @@ else
     PY_BIN="$VENV/bin/python"
 fi
 
-echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 exec "$PYTHON" benches/py/compare.py \
     --sizes "$SIZES" \
     --fixtures "$CONSENT_BENCH_DIR" \
@@ -71,4 +79,5 @@ exec "$PYTHON" benches/py/compare.py \
     --c-bin "$C_BIN" --c-why "$C_WHY" \
     --py "$PY_BIN" --py-why "$PY_WHY" \
     --welfare-py "$PYTHON" \
+    --rustc "${RUSTC:-rustc}" \
     --out "$CARGO_TARGET_DIR/compare-results.md"

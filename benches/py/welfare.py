@@ -1,10 +1,10 @@
 """What student-welfare scripts do today: one mutable `consents` row per student and
 purpose (and recipient), updated in place with Python's sqlite3 module.
 
-    python3 welfare.py N FIXTURE_DIR [--build]
+    python3 welfare.py N FIXTURE_DIR STREAM_FILE QUERY_FILE [--build]
 
 Builds (once, cached) the table by replaying the same event stream the ledger holds
-(`stream-N.v1.tsv`, written by `compare fixtures N`), then measures on a copy: open,
+(STREAM_FILE, written by `compare fixtures N`), then measures on a copy: open,
 a status point query, "everyone who consented" for jmsu.data-sharing, a durable
 single update (WAL, synchronous=FULL, one commit per update) and batched updates
 (1000 per commit). Prints one JSON object.
@@ -55,8 +55,9 @@ def row_of(line, now_ms):
     return (subject, purpose, recipient, state, int(eff), int(exp) if exp else None, notice, method, by, now_ms)
 
 
-def build(n, fixtures):
-    path = os.path.join(fixtures, f"welfare-{n}.v{VERSION}.db")
+def build(n, fixtures, stream):
+    stem = os.path.splitext(os.path.basename(stream))[0]
+    path = os.path.join(fixtures, f"welfare-{n}.v{VERSION}.{stem}.db")
     if os.path.exists(path + ".done"):
         return path
     tmp = path + ".building"
@@ -66,7 +67,7 @@ def build(n, fixtures):
     conn = connect(tmp)
     conn.executescript(SCHEMA)
     now = int(time.time() * 1000)
-    with open(os.path.join(fixtures, f"stream-{n}.v1.tsv")) as f:
+    with open(stream) as f:
         batch = []
         for line in f:
             batch.append(row_of(line, now))
@@ -104,15 +105,16 @@ def status(conn, student, purpose, recipient, now_ms):
 def main():
     n = int(sys.argv[1])
     fixtures = sys.argv[2]
-    src = build(n, fixtures)
-    if sys.argv[3:] == ["--build"]:
+    stream, query_file = sys.argv[3], sys.argv[4]
+    src = build(n, fixtures, stream)
+    if sys.argv[5:] == ["--build"]:
         return
     work = os.path.join(fixtures, f"work-welfare-{n}.db")
     for ext in ("", "-wal", "-shm"):
         if os.path.exists(work + ext):
             os.remove(work + ext)
     shutil.copyfile(src, work)
-    with open(os.path.join(fixtures, f"queries-{n}-10000.v1.tsv")) as f:
+    with open(query_file) as f:
         queries = [tuple(line.rstrip("\n").split("\t")) for line in f]
 
     opens = []
@@ -143,28 +145,27 @@ def main():
         cons.append((time.perf_counter_ns() - t) / 1e6)
         population = len(rows)
 
-    with open(os.path.join(fixtures, f"stream-{n}.v1.tsv")) as f:
+    with open(stream) as f:
         lines = [line for _, line in zip(range(6_000), f)]
     durable = []
     started = time.perf_counter()
     for line in lines[:200]:
-        row = row_of(line, now)
         t = time.perf_counter_ns()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(UPSERT, row)
+        conn.execute(UPSERT, row_of(line, now))
         conn.execute("COMMIT")
         durable.append((time.perf_counter_ns() - t) / 1e3)
         if time.perf_counter() - started > 10:
             break
     batches = []
     for b in range(5):
-        rows = [row_of(line, now) for line in lines[200 + b * 1000 : 200 + (b + 1) * 1000]]
+        chunk = lines[200 + b * 1000 : 200 + (b + 1) * 1000]
         t = time.perf_counter_ns()
         conn.execute("BEGIN IMMEDIATE")
-        for row in rows:
-            conn.execute(UPSERT, row)
+        for line in chunk:
+            conn.execute(UPSERT, row_of(line, now))
         conn.execute("COMMIT")
-        batches.append(len(rows) / ((time.perf_counter_ns() - t) / 1e9))
+        batches.append(len(chunk) / ((time.perf_counter_ns() - t) / 1e9))
     conn.close()
     for ext in ("", "-wal", "-shm"):
         if os.path.exists(work + ext):

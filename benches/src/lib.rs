@@ -432,22 +432,34 @@ pub fn fixture_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-bench/fixtures"));
     fs::create_dir_all(&dir).expect("create the fixture directory");
-    dir
+    fs::canonicalize(&dir).unwrap_or(dir)
+}
+
+/// The files SQLite and the ledger keep beside a ledger file: the WAL, its index, the
+/// writers' lock file and the pseudonym key.
+const BESIDE: [&str; 4] = ["-wal", "-shm", "-lock", ".key"];
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 /// Path of the pristine ledger fixture of `n` events, built on first use (with the
-/// batch API, `BUILD_CHUNK` events per transaction) and cached.
+/// batch API, `BUILD_CHUNK` events per transaction) and cached. Its name carries the
+/// workload version and the core's [`consent_core::SCHEMA_VERSION`], so a new schema
+/// gets new fixtures.
 pub fn ledger_fixture(n: u64) -> PathBuf {
     let dir = fixture_dir();
-    let path = dir.join(format!("ledger-{n}.v{WORKLOAD_VERSION}.db"));
-    let done = dir.join(format!("ledger-{n}.v{WORKLOAD_VERSION}.done"));
+    let tag = format!("w{WORKLOAD_VERSION}.s{}", consent_core::SCHEMA_VERSION);
+    let path = dir.join(format!("ledger-{n}.{tag}.db"));
+    let done = dir.join(format!("ledger-{n}.{tag}.done"));
     if done.exists() && path.exists() {
         return path;
     }
-    let tmp = dir.join(format!("ledger-{n}.v{WORKLOAD_VERSION}.building.db"));
-    for ext in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{ext}", tmp.display()));
-    }
+    let tmp = dir.join(format!("ledger-{n}.{tag}.building.db"));
+    remove_db(&tmp);
+    remove_db(&path);
     let t0 = Instant::now();
     eprintln!("building ledger fixture of {n} events in {}", tmp.display());
     let ledger = Ledger::open(&tmp).expect("create fixture");
@@ -470,7 +482,10 @@ pub fn ledger_fixture(n: u64) -> PathBuf {
     }
     ledger.checkpoint().expect("checkpoint");
     ledger.close().expect("close");
+    // The key moves with the file; the WAL is empty after the checkpoint.
+    fs::rename(with_suffix(&tmp, ".key"), with_suffix(&path, ".key")).expect("rename key");
     fs::rename(&tmp, &path).expect("rename fixture");
+    remove_db(&tmp);
     fs::write(
         &done,
         format!("built in {:.1} s\n", t0.elapsed().as_secs_f64()),
@@ -479,28 +494,55 @@ pub fn ledger_fixture(n: u64) -> PathBuf {
     path
 }
 
+/// Copies a ledger file and its key to `dst` (replacing whatever was there).
+pub fn copy_ledger(src: &Path, dst: &Path) {
+    remove_db(dst);
+    fs::copy(src, dst).expect("copy ledger");
+    let key = with_suffix(src, ".key");
+    if key.exists() {
+        fs::copy(&key, with_suffix(dst, ".key")).expect("copy key");
+    }
+}
+
 /// A fresh copy of the fixture of `n` events named `tag`, for benches that append.
 pub fn work_copy(n: u64, tag: &str) -> PathBuf {
     let src = ledger_fixture(n);
     let dst = fixture_dir().join(format!("work-{tag}-{n}.db"));
-    for ext in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{ext}", dst.display()));
-    }
-    fs::copy(&src, &dst).expect("copy fixture");
+    copy_ledger(&src, &dst);
     dst
 }
 
-/// Removes a work copy and its WAL files.
+/// Removes a database file and the files beside it (WAL, index, lock, key).
 pub fn remove_db(path: &Path) {
-    for ext in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{ext}", path.display()));
+    let _ = fs::remove_file(path);
+    for ext in BESIDE {
+        let _ = fs::remove_file(with_suffix(path, ext));
     }
+}
+
+/// Bytes a database takes on disk: the file plus its WAL (if any).
+pub fn db_bytes(path: &Path) -> u64 {
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    len(path) + len(&with_suffix(path, "-wal"))
+}
+
+/// The checkpoint sequence number in the header of a database's WAL file (SQLite's
+/// file format, bytes 12..16, big-endian): SQLite adds one each time a checkpoint has
+/// copied the whole WAL back and the next writer starts the WAL over. The difference
+/// between two readings counts the completed checkpoints in between, whoever ran them,
+/// without asking the ledger anything. `None` when there is no WAL header.
+pub fn wal_checkpoint_seq(path: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut f = fs::File::open(with_suffix(path, "-wal")).ok()?;
+    let mut hdr = [0u8; 32];
+    f.read_exact(&mut hdr).ok()?;
+    Some(u32::from_be_bytes([hdr[12], hdr[13], hdr[14], hdr[15]]))
 }
 
 /// Writes the workload's events `0..n` as TSV (subject, purpose, recipient, kind,
 /// effective ms, expiry ms or empty) for the Python baseline, and returns its path.
 pub fn stream_file(n: u64) -> PathBuf {
-    let path = fixture_dir().join(format!("stream-{n}.v{WORKLOAD_VERSION}.tsv"));
+    let path = fixture_dir().join(format!("stream-{n}.w{WORKLOAD_VERSION}.tsv"));
     if path.exists() {
         return path;
     }
@@ -546,7 +588,7 @@ pub fn stream_file(n: u64) -> PathBuf {
 /// Writes `k` status questions for a ledger of `n` events, one
 /// `subject\tpurpose\trecipient` a line (recipient may be empty), and returns its path.
 pub fn query_file(n: u64, k: usize) -> PathBuf {
-    let path = fixture_dir().join(format!("queries-{n}-{k}.v{WORKLOAD_VERSION}.tsv"));
+    let path = fixture_dir().join(format!("queries-{n}-{k}.w{WORKLOAD_VERSION}.tsv"));
     if !path.exists() {
         let mut out = String::new();
         for q in Workload::new().sample_pairs(n, k, 42) {
@@ -568,11 +610,50 @@ pub fn median(v: &mut [f64]) -> f64 {
         return f64::NAN;
     }
     v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
+    quantile_sorted(v, 0.5)
+}
+
+/// The `q` quantile of a sorted, non-empty sample (linear interpolation).
+fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// A figure measured over several rounds: its median, quartiles and extremes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Median of the rounds.
+    pub median: f64,
+    /// Smallest round.
+    pub min: f64,
+    /// Largest round.
+    pub max: f64,
+    /// First quartile.
+    pub q1: f64,
+    /// Third quartile.
+    pub q3: f64,
+    /// Every round, in the order measured.
+    pub rounds: Vec<f64>,
+}
+
+impl Summary {
+    /// Summarises the rounds (`None` when there are none).
+    pub fn of(rounds: &[f64]) -> Option<Summary> {
+        if rounds.is_empty() {
+            return None;
+        }
+        let mut v = rounds.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        Some(Summary {
+            median: quantile_sorted(&v, 0.5),
+            min: v[0],
+            max: v[v.len() - 1],
+            q1: quantile_sorted(&v, 0.25),
+            q3: quantile_sorted(&v, 0.75),
+            rounds: rounds.to_vec(),
+        })
     }
 }
 
@@ -589,6 +670,43 @@ pub fn peak_rss_kib() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_has_median_quartiles_and_extremes() {
+        let s = Summary::of(&[5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
+        assert_eq!(
+            (s.median, s.min, s.max, s.q1, s.q3),
+            (3.0, 1.0, 5.0, 2.0, 4.0)
+        );
+        assert_eq!(s.rounds, vec![5.0, 1.0, 4.0, 2.0, 3.0]);
+        assert_eq!(Summary::of(&[1.0, 2.0]).unwrap().median, 1.5);
+        assert!(Summary::of(&[]).is_none());
+    }
+
+    #[test]
+    fn wal_header_counts_completed_checkpoints() {
+        let dir = std::env::temp_dir().join(format!("consent-benches-wal-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        remove_db(&path);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .unwrap();
+        c.execute_batch("PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x)")
+            .unwrap();
+        let first = wal_checkpoint_seq(&path).expect("a WAL header");
+        c.execute_batch("INSERT INTO t VALUES (1)").unwrap();
+        assert_eq!(wal_checkpoint_seq(&path), Some(first), "no checkpoint yet");
+        for _ in 0..2 {
+            c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+                .unwrap();
+            c.execute_batch("INSERT INTO t VALUES (2)").unwrap();
+        }
+        assert_eq!(wal_checkpoint_seq(&path), Some(first.wrapping_add(2)));
+        drop(c);
+        remove_db(&path);
+        let _ = fs::remove_dir(&dir);
+    }
 
     #[test]
     fn workload_appends_cleanly() {
