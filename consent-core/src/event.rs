@@ -88,21 +88,79 @@ text_enum! {
 }
 
 impl EventKind {
-    /// Kinds a caller may append through [`crate::Ledger::append`].
+    /// Kinds a caller may append through [`crate::Ledger::append`]: everything but the
+    /// ledger's own events ([`EventKind::is_ledger_event`]) and erasures and
+    /// readmissions ([`EventKind::is_erasure_event`]).
     pub fn is_subject_event(self) -> bool {
-        !matches!(
+        !self.is_ledger_event() && !self.is_erasure_event()
+    }
+
+    /// The ledger's own events: its configuration and registry definitions. They carry
+    /// no personal or pseudonymous field.
+    pub fn is_ledger_event(self) -> bool {
+        matches!(
             self,
-            EventKind::PurposeDefined
-                | EventKind::NoticeDefined
-                | EventKind::SubjectErased
-                | EventKind::SubjectReadmitted
-                | EventKind::LedgerConfigured
+            EventKind::LedgerConfigured | EventKind::PurposeDefined | EventKind::NoticeDefined
         )
     }
 
-    /// Kinds that end consent and so are accepted whatever the state of the subject.
+    /// An erasure or a readmission: about a subject's pseudonym, never their id.
+    pub fn is_erasure_event(self) -> bool {
+        matches!(
+            self,
+            EventKind::SubjectErased | EventKind::SubjectReadmitted
+        )
+    }
+
+    /// The subject stopping: a withdrawal, or an objection (what a withdrawal becomes
+    /// under a basis other than consent). Never refused: a notice it names that the
+    /// registry lacks, or a recipient the purpose does not list, is kept in its
+    /// details instead (docs/RULES.md).
     pub fn is_withdrawal(self) -> bool {
         matches!(self, EventKind::Withdrawn | EventKind::Objected)
+    }
+
+    /// Kinds that end consent: a [withdrawal](EventKind::is_withdrawal), or the
+    /// controller revoking it. They set an effect deadline
+    /// ([`EventKind::sets_effect_deadline`]) and are accepted after an erasure
+    /// ([`EventKind::accepted_after_erasure`]).
+    pub fn ends_consent(self) -> bool {
+        self.is_withdrawal() || self == EventKind::Revoked
+    }
+
+    /// Kinds still accepted about an erased subject (recorded blank): the
+    /// [ones that end consent](EventKind::ends_consent), which must never be refused.
+    pub fn accepted_after_erasure(self) -> bool {
+        self.ends_consent()
+    }
+
+    /// Kinds that carry an effect deadline (effective time plus the purpose's effect
+    /// delay), by which downstream systems must have acted: the
+    /// [ones that end consent](EventKind::ends_consent).
+    pub fn sets_effect_deadline(self) -> bool {
+        self.ends_consent()
+    }
+
+    /// The subject's answer when asked for consent: a grant or a refusal. It needs a
+    /// purpose that rests on consent and says how it was collected.
+    pub fn is_answer(self) -> bool {
+        matches!(self, EventKind::Given | EventKind::Refused)
+    }
+
+    /// Kinds whose notice must cover their purpose: the subject was told about it
+    /// (an [answer](EventKind::is_answer), or a notice served).
+    pub fn needs_covering_notice(self) -> bool {
+        self.is_answer() || self == EventKind::NoticeServed
+    }
+
+    /// Whether an event of this kind decides the state of consent under `basis`:
+    /// under consent, the answers and the kinds that end consent; under any other
+    /// basis only an objection and a person's decision on it (Art. 21).
+    pub fn decides_under(self, basis: crate::LawfulBasis) -> bool {
+        match basis {
+            crate::LawfulBasis::Consent => self.is_answer() || self.ends_consent(),
+            _ => matches!(self, EventKind::Objected | EventKind::ObjectionOverruled),
+        }
     }
 }
 
@@ -273,11 +331,12 @@ pub struct NewEvent {
     pub purpose: String,
     /// Recipient the consent names, if any.
     pub recipient: Option<String>,
-    /// Notice shown: (id, version). Required for `given`.
+    /// Notice shown: (id, version). Required for `given` and `notice_served`; it must
+    /// cover the purpose ([`EventKind::needs_covering_notice`]).
     pub notice: Option<(String, String)>,
     /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
     pub explicit: bool,
-    /// How it was collected. Required for `given` and `refused`.
+    /// How it was collected. Required for an answer ([`EventKind::is_answer`]).
     pub method: Option<Method>,
     /// Who recorded it.
     pub recorded_by: Actor,
@@ -413,8 +472,9 @@ pub struct Event {
     pub recorded_at: Timestamp,
     /// When a grant lapses.
     pub expires_at: Option<Timestamp>,
-    /// For withdrawals: when downstream systems must have acted (effective time plus
-    /// the purpose's effect delay).
+    /// For the kinds that end consent ([`EventKind::sets_effect_deadline`]): when
+    /// downstream systems must have acted (effective time plus the purpose's effect
+    /// delay).
     pub effect_deadline: Option<Timestamp>,
     /// Idempotency key; `None` once erased.
     pub source_id: Option<String>,
@@ -426,4 +486,42 @@ pub struct Event {
     pub details: Option<serde_json::Value>,
     /// Whether the personal fields have been erased.
     pub erased: bool,
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::EventKind;
+    use crate::LawfulBasis;
+
+    /// The named predicates partition the kinds as docs/RULES.md says.
+    #[test]
+    fn predicates_partition_the_kinds() {
+        for &k in EventKind::ALL {
+            let classes = [
+                k.is_ledger_event(),
+                k.is_erasure_event(),
+                k.is_subject_event(),
+            ];
+            assert_eq!(classes.iter().filter(|c| **c).count(), 1, "{k}");
+            if k.ends_consent() || k.is_answer() || k.needs_covering_notice() {
+                assert!(k.is_subject_event(), "{k}");
+            }
+            assert_eq!(k.accepted_after_erasure(), k.ends_consent(), "{k}");
+            assert_eq!(k.sets_effect_deadline(), k.ends_consent(), "{k}");
+            for basis in [LawfulBasis::Consent, LawfulBasis::LegitimateInterests] {
+                if k.decides_under(basis) {
+                    assert!(k.is_subject_event(), "{k}");
+                }
+            }
+        }
+        let ending: Vec<_> = EventKind::ALL.iter().filter(|k| k.ends_consent()).collect();
+        assert_eq!(
+            ending,
+            [
+                &EventKind::Withdrawn,
+                &EventKind::Revoked,
+                &EventKind::Objected
+            ]
+        );
+    }
 }

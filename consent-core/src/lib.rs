@@ -32,60 +32,100 @@
 //!   exactly; a purpose that lists recipients is asked about one of them).
 //! - A grant for a special-category purpose must be explicit; every grant names a
 //!   notice that covers its purpose, and how it was collected.
-//! - A withdrawal is never refused and never retroactive; an invalidation is retroactive.
-//!   Under legitimate interests or public task a "stop" is an objection (Art. 21).
+//! - A withdrawal is never refused ([`EventKind::is_withdrawal`]) and never retroactive;
+//!   an invalidation is retroactive. Under legitimate interests or public task a "stop"
+//!   is an objection (Art. 21). Which kinds decide a state under which basis:
+//!   [`EventKind::decides_under`].
 //! - A material change of purpose makes earlier grants need renewal.
 //! - Every event has an event time and a record time; [`Ledger::status_at`] and
 //!   [`Ledger::consenting`] answer "at T, as known at K".
 //! - Expiry is computed when asked, never by a job, in the institution's time zone.
 //! - [`Ledger::erase_subject`] blanks personal fields and leaves every hash verifiable;
-//!   [`Ledger::readmit_subject`] lets a returning student consent again.
+//!   afterwards only the kinds that end consent are accepted about the subject
+//!   ([`EventKind::accepted_after_erasure`]) until [`Ledger::readmit_subject`] lets a
+//!   returning student consent again.
 //!
 //! ## Threads and processes
 //! [`Ledger`] is `Send + Sync`; share it with an `Arc`. Many processes may open one
 //! file: appends are serialised by SQLite's write lock.
 //!
 //! The file format is specified in `docs/FORMAT.md`.
+//!
+//! ## Where things are
+//! | file | holds |
+//! |---|---|
+//! | `ledger.rs` | [`Ledger`]: open, close, and running each call in its transaction |
+//! | `batch.rs` | [`Batch`], [`Ledger::append_many`], [`Ledger::append_chunked`] |
+//! | `setup.rs` | creating and migrating a ledger, its configuration event and key |
+//! | `registry.rs` | registering purposes and notices; the cache of their definitions |
+//! | `append.rs` | [`Ledger::append`]: load what the rules need, decide, write |
+//! | `rules.rs` | the rules of an append and the read-time rules, pure (no storage) |
+//! | `answers.rs` | [`Ledger::status`], `status_many`, `status_at`, `history`, `consenting`, `changes_since` |
+//! | `query.rs` | [`Status`] and the pure state machine: deciding from events |
+//! | `materialize.rs` | the pure fold that keeps the materialized current state |
+//! | `export.rs`, `subject_copy/` | the subject-access copy, as data and as a web page |
+//! | `erase.rs` | erasure, readmission, WAL truncation |
+//! | `proofs.rs` | [`Head`], inclusion and consistency proofs |
+//! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
+//! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
+//! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
+//! | `purpose.rs`, `notice.rs`, `calendar.rs`, `timestamp.rs` | the registry's types, time |
+//! | `canonical.rs`, `merkle/` | the hashed encoding of an event, the Merkle tree and proofs |
+//! | `key.rs`, `lockfile.rs`, `options.rs`, `error.rs` | pseudonym key, writer lock, options, errors |
+//! | `registry_file.rs` | [`Registry`]: the TOML registry file |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answers;
+mod append;
+mod batch;
 mod calendar;
 pub mod canonical;
-mod chain;
-mod current;
+mod erase;
 mod error;
 mod event;
+mod export;
 mod key;
 mod ledger;
 mod lockfile;
+mod materialize;
 pub mod merkle;
 mod notice;
+mod options;
+mod proofs;
 mod purpose;
 mod query;
 mod registry;
+mod registry_file;
+mod rules;
+mod setup;
 mod store;
 pub mod subject_copy;
 mod timestamp;
 mod verify;
 
+pub use batch::{Batch, BatchToken, ChunkedError, CHUNK_PAUSE};
 pub use calendar::{Calendar, DEFAULT_TIME_ZONE};
-pub use chain::{ConsistencyProof, Head, InclusionProof, VerifyReport};
+pub use erase::{
+    BulkErasure, ErasureOptions, ErasureOutcome, ErasurePreview, ErasureReport, ErasureResult,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Actor, ActorKind, Event, EventKind, Method, NewEvent, MAX_ID_LEN};
+pub use export::SubjectExport;
 pub use key::{default_key_path, KeySource};
-pub use ledger::{
-    Batch, BatchToken, BulkErasure, ChunkedError, ErasureOptions, ErasureOutcome, ErasurePreview,
-    ErasureReport, ErasureResult, Ledger, SubjectExport, CHUNK_PAUSE,
-};
+pub use ledger::Ledger;
 pub use lockfile::lock_path;
 pub use merkle::{Hash, ProofError};
 pub use notice::{Notice, NoticeDef, NoticeRef};
+pub use options::{LedgerOptions, Synchronous};
+pub use proofs::{ConsistencyProof, Head, InclusionProof};
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
-pub use registry::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
-pub use store::{LedgerOptions, Synchronous, MIN_SQLITE_VERSION, SCHEMA_VERSION};
+pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
+pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
+pub use verify::VerifyReport;
 
 /// `Ledger` is shared between threads by the C and Python layers: keep it so.
 const _: () = {

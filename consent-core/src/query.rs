@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::event::{Event, EventKind};
 use crate::notice::NoticeRef;
-use crate::purpose::LawfulBasis;
+use crate::purpose::{LawfulBasis, PurposeVersions};
 use crate::timestamp::Timestamp;
 use crate::Head;
 
@@ -58,6 +58,19 @@ impl State {
             State::NotConsentBased => "not_consent_based",
             State::NeedsRenewal => "needs_renewal",
             State::Erased => "erased",
+        }
+    }
+
+    /// The state an event of `kind` leaves when it decides ([`EventKind::decides_under`]);
+    /// a grant may still be invalidated or lapse after it.
+    pub(crate) fn decided_by(kind: EventKind) -> State {
+        match kind {
+            EventKind::Given => State::Given,
+            EventKind::Refused => State::Refused,
+            EventKind::Withdrawn => State::Withdrawn,
+            EventKind::Revoked => State::Revoked,
+            EventKind::ObjectionOverruled => State::NotConsentBased,
+            _ => State::Objected,
         }
     }
 
@@ -112,7 +125,8 @@ pub struct Status {
     pub until: Option<Timestamp>,
     /// The notice the deciding event names.
     pub notice: Option<NoticeRef>,
-    /// For a withdrawal: when downstream systems must have acted.
+    /// For a decision that ends consent ([`EventKind::sets_effect_deadline`]): when
+    /// downstream systems must have acted.
     pub effect_deadline: Option<Timestamp>,
     /// The moment asked about.
     pub at: Timestamp,
@@ -176,8 +190,8 @@ pub(crate) fn bears_on(event_recipient: Option<&str>, asked: Option<&str>) -> bo
 
 /// Decides the state at `at` as known at `known_at` from the events of one subject and
 /// purpose (any order), without the read-time rules (expiry, renewal after a material
-/// change): the ledger applies those in one place, `grant_lapse` in ledger.rs, to this
-/// and to the materialized state alike.
+/// change): the ledger applies those in one place, `grant_lapse` in rules.rs, to this
+/// (in [`decide_at`]) and to the materialized state alike.
 pub(crate) fn decide<'a>(
     events: &'a [Event],
     basis: LawfulBasis,
@@ -191,7 +205,7 @@ pub(crate) fn decide<'a>(
         })
     };
     let last = known()
-        .filter(|e| crate::current::decides(basis, e.kind) && e.effective_at <= at)
+        .filter(|e| e.kind.decides_under(basis) && e.effective_at <= at)
         .max_by_key(|e| (e.effective_at, e.seq));
     let Some(last) = last else {
         let state = if basis == LawfulBasis::Consent {
@@ -207,8 +221,8 @@ pub(crate) fn decide<'a>(
         };
     };
     let since = Some(last.effective_at);
-    let state = match last.kind {
-        EventKind::Given => {
+    let state = match State::decided_by(last.kind) {
+        State::Given => {
             let invalidation = known().find(|inv| {
                 inv.kind == EventKind::Invalidated
                     && match inv.target {
@@ -226,11 +240,7 @@ pub(crate) fn decide<'a>(
             }
             State::Given
         }
-        EventKind::Refused => State::Refused,
-        EventKind::Withdrawn => State::Withdrawn,
-        EventKind::Revoked => State::Revoked,
-        EventKind::ObjectionOverruled => State::NotConsentBased,
-        _ => State::Objected,
+        other => other,
     };
     let until = if state == State::Given {
         last.expires_at
@@ -242,5 +252,110 @@ pub(crate) fn decide<'a>(
         event: Some(last),
         since,
         until,
+    }
+}
+
+/// Decides at `at` as known at `known` under the version of the purpose in force then,
+/// with the read-time rules.
+pub(crate) fn decide_at<'e>(
+    p: &PurposeVersions,
+    events: &'e [Event],
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Decision<'e> {
+    let basis = p.in_force(at.min(known)).def.lawful_basis;
+    let mut d = decide(events, basis, recipient, at, known);
+    if let (State::Given, Some(g)) = (d.state, d.event) {
+        if let Some((state, since)) =
+            crate::rules::grant_lapse(p, g.seq, g.effective_at, d.until, at, known)
+        {
+            d.state = state;
+            d.since = Some(since);
+            d.until = None;
+        }
+    }
+    d
+}
+
+/// The version a deciding grant was given under.
+fn granted_under(e: Option<&Event>) -> Option<u32> {
+    e.filter(|e| e.kind == EventKind::Given)
+        .and_then(|e| e.purpose_version)
+}
+
+/// The status at `at` as known at `known`, decided from the events of one subject and
+/// purpose.
+pub(crate) fn status_from(
+    p: &PurposeVersions,
+    events: &[Event],
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Status {
+    let d = decide_at(p, events, recipient, at, known);
+    let then = p.in_force(at.min(known));
+    Status {
+        purpose: then.def.id.clone(),
+        purpose_version: then.version,
+        granted_under_version: granted_under(d.event),
+        recipient: recipient.map(Into::into),
+        state: d.state,
+        lawful_basis: then.def.lawful_basis,
+        event_id: d.event.map(|e| e.id),
+        event_seq: d.event.map(|e| e.seq),
+        since: d.since,
+        until: d.until,
+        notice: d.event.and_then(|e| e.notice.clone()),
+        effect_deadline: d.event.and_then(|e| e.effect_deadline),
+        at,
+        as_known_at: known,
+    }
+}
+
+/// The status of an erased subject.
+pub(crate) fn erased_status(
+    p: &PurposeVersions,
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) -> Status {
+    let p = p.in_force(at.min(known));
+    Status {
+        purpose: p.def.id.clone(),
+        purpose_version: p.version,
+        granted_under_version: None,
+        recipient: recipient.map(Into::into),
+        state: State::Erased,
+        lawful_basis: p.def.lawful_basis,
+        event_id: None,
+        event_seq: None,
+        since: None,
+        until: None,
+        notice: None,
+        effect_deadline: None,
+        at,
+        as_known_at: known,
+    }
+}
+
+/// Adds `subject` to a feed when its events decide `given` at `at` as known at `known`.
+pub(crate) fn push_if_given(
+    out: &mut Vec<ConsentingSubject>,
+    p: &PurposeVersions,
+    events: &[Event],
+    subject: String,
+    recipient: Option<&str>,
+    at: Timestamp,
+    known: Timestamp,
+) {
+    let d = decide_at(p, events, recipient, at, known);
+    if let (State::Given, Some(e), Some(since)) = (d.state, d.event, d.since) {
+        out.push(ConsentingSubject {
+            subject,
+            event_id: e.id,
+            since,
+            until: d.until,
+        });
     }
 }

@@ -1,5 +1,6 @@
 //! The materialized current state (`current` table, docs/FORMAT.md §5), kept one
-//! event at a time.
+//! event at a time: a pure fold, with no storage (the table's rows are read and
+//! written by `store/current.rs`).
 //!
 //! [`apply`] folds one event into the rows of its subject and purpose without reading
 //! the subject's history, so an append costs the same for a subject with two events or
@@ -9,9 +10,11 @@
 
 use uuid::Uuid;
 
+use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::purpose::LawfulBasis;
 use crate::query::State;
+use crate::store::RawRow;
 
 /// One row of the `current` table, without its subject and purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,31 +46,19 @@ pub(crate) struct Step<'a> {
     pub target: Option<Uuid>,
 }
 
-/// Whether an event of this kind decides the state under this lawful basis.
-pub(crate) fn decides(basis: LawfulBasis, kind: EventKind) -> bool {
-    match basis {
-        LawfulBasis::Consent => matches!(
-            kind,
-            EventKind::Given
-                | EventKind::Refused
-                | EventKind::Withdrawn
-                | EventKind::Revoked
-                | EventKind::Objected
-        ),
-        // A person's decision on an objection (Art. 21) is the only other decision.
-        _ => matches!(kind, EventKind::Objected | EventKind::ObjectionOverruled),
-    }
-}
-
-fn state_of(kind: EventKind) -> State {
-    match kind {
-        EventKind::Given => State::Given,
-        EventKind::Refused => State::Refused,
-        EventKind::Withdrawn => State::Withdrawn,
-        EventKind::Revoked => State::Revoked,
-        EventKind::ObjectionOverruled => State::NotConsentBased,
-        _ => State::Objected,
-    }
+/// What the materialized state reads of a stored row.
+pub(crate) fn step_of(row: &RawRow) -> Result<Step<'_>> {
+    let bad = |what: &str| Error::Corrupt(format!("event {}: {what}", row.seq));
+    let uuid = |b: &[u8]| Uuid::from_slice(b).map_err(|_| bad("not a UUID"));
+    Ok(Step {
+        seq: u64::try_from(row.seq).map_err(|_| bad("negative seq"))?,
+        id: uuid(&row.id)?,
+        kind: row.kind.parse().map_err(|_| bad("unknown kind"))?,
+        recipient: row.recipient.as_deref(),
+        effective_at: row.effective_at,
+        expires_at: row.expires_at,
+        target: row.target.as_deref().map(uuid).transpose()?,
+    })
 }
 
 /// Folds `e` into one row (`None`: no deciding event bears on it yet).
@@ -77,7 +68,7 @@ fn apply_row(
     e: &Step<'_>,
     basis: LawfulBasis,
 ) -> Option<CurrentRow> {
-    if decides(basis, e.kind) {
+    if e.kind.decides_under(basis) {
         // `e` is the newest event, so it wins every tie on effective time.
         let last_effective = row
             .as_ref()
@@ -89,7 +80,7 @@ fn apply_row(
             }),
             _ => Some(CurrentRow {
                 recipient: recipient.to_string(),
-                state: state_of(e.kind),
+                state: State::decided_by(e.kind),
                 seq: e.seq,
                 event_id: e.id,
                 since: e.effective_at,
@@ -191,7 +182,8 @@ mod tests {
                 let last_effective = events
                     .iter()
                     .filter(|e| {
-                        crate::query::bears_on(e.recipient.as_deref(), r) && decides(basis, e.kind)
+                        crate::query::bears_on(e.recipient.as_deref(), r)
+                            && e.kind.decides_under(basis)
                     })
                     .map(|e| e.effective_at.as_millis())
                     .max()

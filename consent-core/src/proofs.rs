@@ -1,19 +1,18 @@
-//! The ledger as a Merkle log: heads, inclusion and consistency proofs, and
-//! `verify`, which recomputes every hash from the stored rows.
+//! The ledger as a Merkle log: heads, and inclusion and consistency proofs (`verify`,
+//! which recomputes every hash from the stored rows, is in `verify/`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::canonical::parse_hash;
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{Inner, Ledger};
 use crate::merkle::{self, Hash};
 use crate::notice::hex_hash;
-use crate::store::{self, RawRow, TreeTable, EVENT_COLUMNS};
+use crate::store::RawRow;
 
 /// A signed-off state of the log: its size and root hash. Written `SIZE:ROOTHEX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,50 +150,26 @@ mod hex_hashes {
     }
 }
 
-/// Result of [`Ledger::verify`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifyReport {
-    /// Events checked.
-    pub size: u64,
-    /// Whether every hash matched.
-    pub ok: bool,
-    /// The first sequence number found bad.
-    pub first_bad_seq: Option<u64>,
-    /// Why it is bad.
-    pub problem: Option<String>,
-    /// The head recomputed from the rows (when the log is intact).
-    pub head: Option<Head>,
-    /// Whether the ledger was created as a simulation: its record times come from a
-    /// simulated clock, not the system's.
-    #[serde(default)]
-    pub simulated: bool,
-}
-
-impl VerifyReport {
-    pub(crate) fn bad(size: u64, seq: u64, problem: String) -> Self {
-        VerifyReport {
-            size,
-            ok: false,
-            first_bad_seq: Some(seq),
-            problem: Some(problem),
-            head: None,
-            simulated: false,
-        }
-    }
-}
-
 impl Ledger {
+    /// The current head: (size, root). Keep it elsewhere to detect a rewritten tail later.
+    pub fn head(&self) -> Result<Head> {
+        self.read(None, |inner, _| inner.head())
+    }
+
     /// Inclusion proof of an event in the tree of `tree_size` (default: the current head).
     pub fn prove_inclusion(&self, event: Uuid, tree_size: Option<u64>) -> Result<InclusionProof> {
-        self.read_conn(|conn, _| {
-            let (seq, leaf) = leaf_of(conn, event)?;
-            let size = tree_size.unwrap_or(store::size(conn)?);
-            if size > store::size(conn)? {
+        self.read(None, |inner, _| {
+            let store = &inner.store;
+            let row = raw_row(inner, event)?;
+            let seq = row.seq as u64;
+            let leaf = row.canonical().leaf_hash();
+            let size = tree_size.unwrap_or(store.size()?);
+            if size > store.size()? {
                 return Err(Error::invalid(format!(
                     "the ledger has fewer than {size} events"
                 )));
             }
-            let mut tree = TreeTable(conn);
+            let mut tree = store.tree();
             let path = merkle::inclusion_proof(seq, size, &mut tree)?
                 .map_err(|e| Error::invalid(format!("cannot prove inclusion: {e}")))?;
             let root = merkle::root(size, &mut tree)?;
@@ -211,7 +186,9 @@ impl Ledger {
     /// The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
     /// covers. A receipt can carry them so its readable fields can be checked.
     pub fn canonical_event(&self, event: Uuid) -> Result<Vec<u8>> {
-        self.read_conn(|conn, _| Ok(raw_row(conn, event)?.canonical().encode()))
+        self.read(None, |inner, _| {
+            Ok(raw_row(inner, event)?.canonical().encode())
+        })
     }
 
     /// Consistency proof from an earlier head to `new_size` (default: now). Fails if
@@ -221,8 +198,9 @@ impl Ledger {
         old: &Head,
         new_size: Option<u64>,
     ) -> Result<(ConsistencyProof, Head)> {
-        self.read_conn(|conn, _| {
-            let size = store::size(conn)?;
+        self.read(None, |inner, _| {
+            let store = &inner.store;
+            let size = store.size()?;
             let new_size = new_size.unwrap_or(size);
             if old.size > new_size || new_size > size {
                 return Err(Error::invalid(format!(
@@ -230,7 +208,7 @@ impl Ledger {
                     old.size
                 )));
             }
-            let mut tree = TreeTable(conn);
+            let mut tree = store.tree();
             if merkle::root(old.size, &mut tree)? != old.root {
                 return Err(Error::Corrupt(format!(
                     "the ledger's root at size {} differs from the given head: the log was rewritten",
@@ -239,67 +217,36 @@ impl Ledger {
             }
             let path = merkle::consistency_proof(old.size, new_size, &mut tree)?
                 .map_err(|e| Error::invalid(format!("cannot prove consistency: {e}")))?;
-            let new_head = Head { size: new_size, root: merkle::root(new_size, &mut tree)? };
-            Ok((ConsistencyProof { old_size: old.size, new_size, path }, new_head))
-        })
-    }
-
-    /// Recomputes every leaf from its row and every stored tree hash from the leaves,
-    /// and names the first bad sequence number. One pass over the rows, constant memory.
-    pub fn verify(&self) -> Result<VerifyReport> {
-        self.verify_with_progress(|_, _| {})
-    }
-
-    /// [`Ledger::verify`] calling `progress(done, total)` every 64k events.
-    pub fn verify_with_progress(&self, mut progress: impl FnMut(u64, u64)) -> Result<VerifyReport> {
-        self.read_conn(|conn, key| crate::verify::verify_conn(conn, key, &mut progress))
-    }
-
-    /// [`Ledger::verify`], and also checks that the log still extends `head`: catches
-    /// a truncated tail or a tail rewritten with a consistent new chain.
-    pub fn verify_against(&self, head: &Head) -> Result<VerifyReport> {
-        self.read_conn(|conn, key| {
-            let report = crate::verify::verify_conn(conn, key, &mut |_, _| {})?;
-            if !report.ok {
-                return Ok(report);
-            }
-            if report.size < head.size {
-                return Ok(VerifyReport::bad(
-                    report.size,
-                    report.size,
-                    format!("the ledger has {} events but the head has {}: the tail was truncated", report.size, head.size),
-                ));
-            }
-            let root = merkle::root(head.size, &mut TreeTable(conn))?;
-            if root != head.root {
-                // A head holds one root, so it cannot say which of its events changed:
-                // the report names none rather than guess.
-                return Ok(VerifyReport {
-                    size: report.size,
-                    ok: false,
-                    first_bad_seq: None,
-                    problem: Some(format!(
-                        "the root at size {} differs from the head: some of its first {} events were rewritten",
-                        head.size, head.size
-                    )),
-                    head: report.head,
-                    simulated: report.simulated,
-                });
-            }
-            Ok(report)
+            let new_head = Head {
+                size: new_size,
+                root: merkle::root(new_size, &mut tree)?,
+            };
+            Ok((
+                ConsistencyProof {
+                    old_size: old.size,
+                    new_size,
+                    path,
+                },
+                new_head,
+            ))
         })
     }
 }
 
-fn raw_row(conn: &Connection, event: Uuid) -> Result<RawRow> {
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
-    conn.prepare_cached(&sql)?
-        .query_row([&event.as_bytes()[..]], RawRow::from_row)
-        .optional()?
+impl Inner {
+    /// The current head.
+    pub(crate) fn head(&self) -> Result<Head> {
+        let size = self.store.size()?;
+        Ok(Head {
+            size,
+            root: self.store.root(size)?,
+        })
+    }
+}
+
+fn raw_row(inner: &Inner, event: Uuid) -> Result<RawRow> {
+    inner
+        .store
+        .raw_event(event)?
         .ok_or_else(|| Error::NotFound(format!("event {event}")))
-}
-
-fn leaf_of(conn: &Connection, event: Uuid) -> Result<(u64, Hash)> {
-    let row = raw_row(conn, event)?;
-    Ok((row.seq as u64, row.canonical().leaf_hash()))
 }

@@ -1,36 +1,16 @@
-//! `verify`: every check a reader of docs/FORMAT.md can make, in one pass over the log
-//! in `seq` order plus one read of each derived table. Nothing here reads through an
-//! index it could be fooled by: SQLite's own integrity check vouches for the b-trees,
-//! and every derived row is rebuilt from the log itself.
+//! The scan of `verify`: every row checked in log order, and what the checks of the
+//! whole log (erasures, derived tables) need collected on the way.
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension};
-
+use super::First;
 use crate::canonical::personal_digest;
-use crate::chain::{Head, VerifyReport};
-use crate::current::{self, CurrentRow};
-use crate::error::Result;
 use crate::event::EventKind;
 use crate::key::PseudonymKey;
-use crate::ledger::{step_of, LedgerConfig};
-use crate::merkle::{self, Hash};
+use crate::materialize::{self, step_of, CurrentRow};
 use crate::purpose::{LawfulBasis, PurposeDef};
-use crate::query::State;
-use crate::store::{self, RawRow, TreeTable, EVENT_COLUMNS};
-
-/// The first problem found: the smallest sequence number wins (docs/FORMAT.md §4).
-#[derive(Default)]
-struct First(Option<(u64, String)>);
-
-impl First {
-    fn note(&mut self, seq: u64, why: impl Into<String>) {
-        if self.0.as_ref().is_none_or(|(s, _)| seq < *s) {
-            self.0 = Some((seq, why.into()));
-        }
-    }
-}
+use crate::setup::LedgerConfig;
+use crate::store::{RawRow, FORMAT_NAME, SCHEMA_VERSION};
 
 /// A `subject_erased` event as the scan saw it.
 struct Erasure {
@@ -48,9 +28,9 @@ struct Erasure {
 /// Where one erasure marker stands at the point the scan has reached: erasures and
 /// readmissions of a marker alternate, starting with an erasure (E2, E8).
 #[derive(Default)]
-struct Marker {
+pub(super) struct Marker {
     /// The erasure in force: not yet ended by a readmission.
-    erased: Option<u64>,
+    pub(super) erased: Option<u64>,
     /// The latest readmission.
     readmitted: Option<u64>,
 }
@@ -68,152 +48,22 @@ struct Blanked {
 
 /// What the scan collects for the checks that need the whole log.
 #[derive(Default)]
-struct Scan {
-    config: Option<(u64, LedgerConfig)>,
+pub(super) struct Scan {
+    pub(super) config: Option<(u64, LedgerConfig)>,
     last_recorded: Option<i64>,
-    purposes: HashMap<(String, i64), (u64, i64, String)>,
-    notices: HashMap<(String, String), (u64, i64, String)>,
+    pub(super) purposes: HashMap<(String, i64), (u64, i64, String)>,
+    pub(super) notices: HashMap<(String, String), (u64, i64, String)>,
     /// Latest lawful basis per purpose id.
-    basis: HashMap<String, (i64, LawfulBasis)>,
+    pub(super) basis: HashMap<String, (i64, LawfulBasis)>,
     /// Per (subject, purpose): rows under a consent basis and under any other.
-    groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
+    pub(super) groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
     blanked: Vec<Blanked>,
     /// Pseudonyms of subjects with personal fields present: (key, first such seq).
     live_keys: HashMap<Vec<u8>, u64>,
     erasures: Vec<Erasure>,
     /// Every erasure marker seen so far, with its standing.
-    markers: HashMap<Vec<u8>, Marker>,
-    simulated: bool,
-}
-
-pub(crate) fn verify_conn(
-    conn: &Connection,
-    key: Option<&PseudonymKey>,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<VerifyReport> {
-    let size = store::size(conn)?;
-    let unplaced = |why: String| VerifyReport {
-        size,
-        ok: false,
-        first_bad_seq: None,
-        problem: Some(why),
-        head: None,
-        simulated: false,
-    };
-    if let Err(e) = store::check_schema(conn, store::SCHEMA_VERSION) {
-        return Ok(unplaced(e.to_string()));
-    }
-    if let Some(why) = check_meta(conn)? {
-        return Ok(unplaced(why));
-    }
-    // SQLite's own check of every b-tree and of every index against its table.
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if integrity != ["ok"] {
-        return Ok(unplaced(format!(
-            "SQLite integrity check failed: {}",
-            integrity.join("; ")
-        )));
-    }
-    let count: i64 = conn.query_row("SELECT count(*) FROM events NOT INDEXED", [], |r| r.get(0))?;
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events NOT INDEXED ORDER BY seq");
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
-    let mut expected: u64 = 0;
-    let mut level: Vec<Hash> = Vec::new();
-    let mut spill = LevelCheck::new(conn);
-    let mut row_problem = None;
-    let mut scan = Scan::default();
-    while let Some(r) = rows.next()? {
-        let row = RawRow::from_row(r)?;
-        if row.seq != expected as i64 {
-            let why = format!("event {expected} is missing (next row has seq {})", row.seq);
-            row_problem = Some((expected, why));
-            break;
-        }
-        if let Some(problem) = check_row(&row).or_else(|| scan.row(&row, key)) {
-            row_problem = Some((expected, problem));
-            break;
-        }
-        level.push(row.canonical().leaf_hash());
-        expected += 1;
-        if level.len() == 1 << 16 {
-            spill.feed(&mut level, expected - (1 << 16))?;
-            if let Some((seq, why)) = spill.first_bad.take() {
-                return Ok(VerifyReport::bad(size, seq, why));
-            }
-            progress(expected, size);
-        }
-    }
-    drop(rows);
-    let base = expected - level.len() as u64;
-    if let Some((seq, why)) = row_problem {
-        // A bad leaf earlier in the same chunk comes first.
-        spill.check_range(0, base, &level)?;
-        let (seq, why) = spill.first_bad.take().unwrap_or((seq, why));
-        return Ok(VerifyReport::bad(size, seq, why));
-    }
-    if count as u64 != size {
-        return Ok(VerifyReport::bad(
-            size,
-            expected,
-            "row count differs from the highest sequence number".into(),
-        ));
-    }
-    spill.feed(&mut level, base)?;
-    if let Some((seq, why)) = spill.first_bad {
-        return Ok(VerifyReport::bad(size, seq, why));
-    }
-    // Tree rows beyond what `size` implies were forged.
-    let extra: Option<(Option<i64>, Option<i64>)> = conn
-        .query_row(
-            "SELECT CASE typeof(level) WHEN 'integer' THEN level END, \
-             CASE typeof(idx) WHEN 'integer' THEN idx END FROM tree \
-             WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
-             OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
-             ORDER BY level LIMIT 1",
-            params![size as i64],
-            |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
-        )
-        .optional()?;
-    if let Some((lvl, idx)) = extra {
-        // A position that is not a pair of integers names the size.
-        let seq = idx
-            .and_then(|i| u64::try_from(i).ok())
-            .zip(lvl.and_then(|l| u32::try_from(l).ok()))
-            .and_then(|(i, l)| i.checked_shl(l))
-            .unwrap_or(size);
-        return Ok(VerifyReport::bad(
-            size,
-            seq.min(size),
-            format!("tree row ({lvl:?}, {idx:?}) lies beyond the log or is malformed"),
-        ));
-    }
-    if size > 0 && scan.config.is_none() {
-        return Ok(VerifyReport::bad(
-            size,
-            0,
-            "the log has no `ledger_configured` event".into(),
-        ));
-    }
-    let mut first = First::default();
-    scan.check_erasures(&mut first);
-    check_derived(conn, &scan, &mut first)?;
-    if let Some((seq, why)) = first.0 {
-        return Ok(VerifyReport::bad(size, seq, why));
-    }
-    let root = merkle::root(size, &mut TreeTable(conn))?;
-    progress(size, size);
-    Ok(VerifyReport {
-        size,
-        ok: true,
-        first_bad_seq: None,
-        problem: None,
-        head: Some(Head { size, root }),
-        simulated: scan.simulated,
-    })
+    pub(super) markers: HashMap<Vec<u8>, Marker>,
+    pub(super) simulated: bool,
 }
 
 /// Values every row must hold, whatever its place: known enumerations, times in
@@ -258,10 +108,7 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     if !sized(&row.salt, 16) || !sized(&row.personal_digest, 32) || !sized(&row.notice_sha256, 32) {
         return Some("a salt, digest or notice hash has the wrong length");
     }
-    let own = matches!(
-        kind,
-        EventKind::LedgerConfigured | EventKind::PurposeDefined | EventKind::NoticeDefined
-    );
+    let own = kind.is_ledger_event();
     let personal = row.subject.is_some()
         || row.salt.is_some()
         || row.source_id.is_some()
@@ -270,11 +117,7 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     if own && (personal || row.personal_digest.is_some() || row.subject_key.is_some()) {
         return Some("a ledger event carries personal or pseudonymous fields");
     }
-    if matches!(
-        kind,
-        EventKind::SubjectErased | EventKind::SubjectReadmitted
-    ) && personal
-    {
+    if kind.is_erasure_event() && personal {
         return Some("an erasure or readmission event carries personal fields");
     }
     // A schema-1 row got its source pseudonym from the migration, from its source id:
@@ -289,33 +132,9 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     None
 }
 
-/// `meta` holds exactly `format` and `schema_version`, with their values.
-fn check_meta(conn: &Connection) -> Result<Option<String>> {
-    let rows: Vec<(Vec<u8>, String, Vec<u8>)> = conn
-        .prepare("SELECT CAST(key AS BLOB), typeof(value), CASE typeof(value) WHEN 'blob' THEN CAST(hex(value) AS BLOB) \
-             ELSE CAST(value AS BLOB) END FROM meta ORDER BY key")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let want = [
-        (
-            b"format".to_vec(),
-            "text".to_string(),
-            store::FORMAT_NAME.as_bytes().to_vec(),
-        ),
-        (
-            b"schema_version".to_vec(),
-            "integer".to_string(),
-            store::SCHEMA_VERSION.to_string().into_bytes(),
-        ),
-    ];
-    Ok((rows != want).then(|| {
-        "the `meta` table holds other rows than `format` and `schema_version` (a pepper or key must never be stored in the file)".into()
-    }))
-}
-
 impl Scan {
     /// Checks one row in log order and records what the whole-log checks need.
-    fn row(&mut self, row: &RawRow, key: Option<&PseudonymKey>) -> Option<String> {
+    pub(super) fn row(&mut self, row: &RawRow, key: Option<&PseudonymKey>) -> Option<String> {
         let seq = row.seq as u64;
         let bad = |why: &str| Some(format!("event {seq}: {why}"));
         let kind: EventKind = match row.kind.parse() {
@@ -342,8 +161,8 @@ impl Scan {
                 Some(Ok(c)) => c,
                 _ => return bad("the configuration is malformed"),
             };
-            if config.format != store::FORMAT_NAME
-                || config.schema_version != store::SCHEMA_VERSION
+            if config.format != FORMAT_NAME
+                || config.schema_version != SCHEMA_VERSION
                 || !matches!(config.clock.as_str(), "system" | "simulated")
                 || (seq == 0) != config.migrated_from.is_none()
                 || config.migrated_from.is_some() != config.erased_before_migration.is_some()
@@ -547,8 +366,8 @@ impl Scan {
                     Err(e) => return Some(e.to_string()),
                 };
                 let group = self.groups.entry((subject, purpose.clone())).or_default();
-                current::apply(&mut group[0], &step, LawfulBasis::Consent);
-                current::apply(&mut group[1], &step, LawfulBasis::LegitimateInterests);
+                materialize::apply(&mut group[0], &step, LawfulBasis::Consent);
+                materialize::apply(&mut group[1], &step, LawfulBasis::LegitimateInterests);
             }
         }
         None
@@ -586,7 +405,7 @@ impl Scan {
 
     /// Every blanked row belongs to an erasure, and every erasure blanked exactly the
     /// rows its hashed fields name (docs/FORMAT.md §6).
-    fn check_erasures(&self, first: &mut First) {
+    pub(super) fn check_erasures(&self, first: &mut First) {
         let by_seq: HashMap<u64, &Erasure> = self.erasures.iter().map(|x| (x.seq, x)).collect();
         let blanked: HashMap<u64, &Blanked> = self.blanked.iter().map(|b| (b.seq, b)).collect();
         let migrated: HashMap<u64, u64> = self
@@ -681,218 +500,6 @@ impl Scan {
     }
 }
 
-/// A column exactly as stored, never converted: TEXT only when it is UTF-8.
-fn text_at(r: &rusqlite::Row<'_>, i: usize) -> Option<String> {
-    match r.get_ref(i).ok()? {
-        ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
-        _ => None,
-    }
-}
-
-/// An INTEGER column as stored.
-fn int_at(r: &rusqlite::Row<'_>, i: usize) -> Option<i64> {
-    match r.get_ref(i).ok()? {
-        ValueRef::Integer(n) => Some(n),
-        _ => None,
-    }
-}
-
-/// An INTEGER column that can name an event: non-negative.
-fn seq_at(r: &rusqlite::Row<'_>, i: usize) -> Option<u64> {
-    int_at(r, i).and_then(|n| u64::try_from(n).ok())
-}
-
-/// A BLOB column as stored.
-fn blob_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Option<&'r [u8]> {
-    match r.get_ref(i).ok()? {
-        ValueRef::Blob(b) => Some(b),
-        _ => None,
-    }
-}
-
-/// Compares a registry table (`purposes` or `notices`) with the rows the log defines.
-/// A differing row names its event: by its key, else by its own `seq`, else 0.
-fn check_registry(
-    conn: &Connection,
-    table: &str,
-    version_type: &str,
-    want: &HashMap<(String, String), (u64, i64, String)>,
-    first: &mut First,
-) -> Result<()> {
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, version, seq, registered_at, def FROM {table} NOT INDEXED"
-    ))?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let version = if version_type == "integer" {
-            int_at(r, 1).map(|v| v.to_string())
-        } else {
-            text_at(r, 1)
-        };
-        let key = text_at(r, 0).zip(version);
-        let stored = match (int_at(r, 2), int_at(r, 3), text_at(r, 4)) {
-            (Some(seq), Some(at), Some(def)) => Some((seq as u64, at, def)),
-            _ => None,
-        };
-        let expected = key.as_ref().and_then(|k| want.get(k));
-        if let (Some(k), Some(w)) = (&key, expected) {
-            if stored.as_ref() == Some(w) && seen.insert(k.clone()) {
-                continue;
-            }
-        }
-        let seq = expected.map(|w| w.0).or_else(|| seq_at(r, 2)).unwrap_or(0);
-        if let Some(k) = key.filter(|k| want.contains_key(k)) {
-            seen.insert(k);
-        }
-        first.note(
-            seq,
-            format!("the {table} row for event {seq} differs from the log"),
-        );
-    }
-    if let Some(w) = want
-        .iter()
-        .filter(|(k, _)| !seen.contains(*k))
-        .map(|(_, w)| w.0)
-        .min()
-    {
-        first.note(
-            w,
-            format!("the {table} table lacks the row event {w} defines"),
-        );
-    }
-    Ok(())
-}
-
-/// Compares every derived table with what the scan rebuilt from the log.
-fn check_derived(conn: &Connection, scan: &Scan, first: &mut First) -> Result<()> {
-    // Registry tables: purposes' integer versions compared as text keys.
-    let purposes: HashMap<(String, String), (u64, i64, String)> = scan
-        .purposes
-        .iter()
-        .map(|((id, v), row)| ((id.clone(), v.to_string()), row.clone()))
-        .collect();
-    check_registry(conn, "purposes", "integer", &purposes, first)?;
-    check_registry(conn, "notices", "text", &scan.notices, first)?;
-    // Materialized state: rows under each purpose's latest basis.
-    let mut want: HashMap<(String, String, String), CurrentRow> = HashMap::new();
-    for ((subject, purpose), rows) in &scan.groups {
-        let consent = scan
-            .basis
-            .get(purpose)
-            .is_none_or(|(_, b)| *b == LawfulBasis::Consent);
-        for r in &rows[if consent { 0 } else { 1 }] {
-            want.insert(
-                (subject.clone(), purpose.clone(), r.recipient.clone()),
-                r.clone(),
-            );
-        }
-    }
-    let mut stmt = conn.prepare(
-        "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective \
-         FROM current NOT INDEXED",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let key = || Some((text_at(r, 0)?, text_at(r, 1)?, text_at(r, 2)?));
-        // Every value exactly of its storage type, or the row is not one we could write.
-        let parsed = (|| {
-            let until = match r.get_ref(7).ok()? {
-                ValueRef::Null => None,
-                ValueRef::Integer(n) => Some(n),
-                _ => return None,
-            };
-            let k = key()?;
-            let row = CurrentRow {
-                recipient: k.2.clone(),
-                state: State::parse(&text_at(r, 3)?)?,
-                seq: seq_at(r, 4)?,
-                event_id: uuid::Uuid::from_slice(blob_at(r, 5)?).ok()?,
-                since: int_at(r, 6)?,
-                until,
-                last_effective: int_at(r, 8)?,
-            };
-            Some((k, row))
-        })();
-        match parsed {
-            Some((k, row)) => match want.remove(&k) {
-                Some(w) if w == row => {}
-                Some(w) => first.note(
-                    w.seq,
-                    format!("the materialized state decided by event {} is wrong", w.seq),
-                ),
-                None => first.note(
-                    row.seq,
-                    format!(
-                        "the materialized state has a row (naming event {}) that no events imply",
-                        row.seq
-                    ),
-                ),
-            },
-            None => {
-                // Name the event that decides the row this one stands for, if its key
-                // can be read at all.
-                let seq = key()
-                    .and_then(|k| want.remove(&k))
-                    .map(|w| w.seq)
-                    .or_else(|| seq_at(r, 4))
-                    .unwrap_or(0);
-                first.note(
-                    seq,
-                    format!(
-                        "the materialized row of event {seq} has the wrong storage types or values"
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(w) = want.values().min_by_key(|w| w.seq) {
-        first.note(
-            w.seq,
-            format!(
-                "the materialized state lacks the row decided by event {}",
-                w.seq
-            ),
-        );
-    }
-    // Erasure markers: one per marker whose last erasure no readmission ended, with
-    // that erasure's seq.
-    let mut markers: HashMap<Vec<u8>, u64> = scan
-        .markers
-        .iter()
-        .filter_map(|(k, m)| Some((k.clone(), m.erased?)))
-        .collect();
-    let mut stmt = conn.prepare("SELECT subject_key, seq FROM erased NOT INDEXED")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        match (blob_at(r, 0), int_at(r, 1)) {
-            (Some(k), Some(seq)) => match markers.remove(k) {
-                Some(s) if s as i64 == seq => {}
-                Some(s) => first.note(s, format!("the erasure marker of event {s} is altered")),
-                None => first.note(
-                    u64::try_from(seq).unwrap_or(0),
-                    "an erasure marker that no event records",
-                ),
-            },
-            // Named by the erasure the marker belongs to, else by its own seq.
-            (k, _) => {
-                let seq = k
-                    .and_then(|k| markers.remove(k))
-                    .or_else(|| seq_at(r, 1))
-                    .unwrap_or(0);
-                first.note(
-                    seq,
-                    format!("the erasure marker of event {seq} has the wrong storage types"),
-                );
-            }
-        }
-    }
-    if let Some(&s) = markers.values().min() {
-        first.note(s, format!("the erasure marker of event {s} is missing"));
-    }
-    Ok(())
-}
-
 /// A configuration's optional `time_zone` is a name the bundled IANA database knows
 /// (absent: Europe/London, the zone of ledgers created before ledgers named one).
 fn time_zone_sound(details: &str) -> bool {
@@ -905,7 +512,7 @@ fn time_zone_sound(details: &str) -> bool {
 }
 
 /// Row checks beyond the leaf hash: storage types, and personal fields against their digest.
-fn check_row(row: &RawRow) -> Option<String> {
+pub(super) fn check_row(row: &RawRow) -> Option<String> {
     let seq = row.seq;
     if let Some(column) = row.malformed {
         return Some(format!(
@@ -930,108 +537,4 @@ fn check_row(row: &RawRow) -> Option<String> {
         ));
     }
     None
-}
-
-/// Checks interior tree hashes a chunk of leaves at a time: for each complete aligned
-/// subtree inside the chunk, recomputes its hash and compares it with the stored one.
-/// Chunks are aligned to 2^16 leaves, so subtrees spanning chunks are checked through
-/// the carried `stack` of chunk roots.
-struct LevelCheck<'c> {
-    conn: &'c Connection,
-    /// Roots of complete 2^16-leaf chunks not yet combined: (level, index, hash).
-    stack: Vec<(u32, u64, Hash)>,
-    first_bad: Option<(u64, String)>,
-}
-
-impl<'c> LevelCheck<'c> {
-    fn new(conn: &'c Connection) -> Self {
-        LevelCheck {
-            conn,
-            stack: Vec::new(),
-            first_bad: None,
-        }
-    }
-
-    fn check(&mut self, level: u32, idx: u64, hash: &Hash) -> Result<()> {
-        self.check_range(level, idx, std::slice::from_ref(hash))
-    }
-
-    /// Compares `hashes` with the stored hashes at (`level`, `first`..), read in one
-    /// range query.
-    fn check_range(&mut self, level: u32, first: u64, hashes: &[Hash]) -> Result<()> {
-        if self.first_bad.is_some() || hashes.is_empty() {
-            return Ok(());
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT idx, hash FROM tree WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
-        )?;
-        let end = first + hashes.len() as u64;
-        let mut rows = stmt.query(params![level, first as i64, end as i64])?;
-        let mut expected = first;
-        let mut bad_at = None;
-        while let Some(r) = rows.next()? {
-            let idx = match r.get_ref(0)? {
-                rusqlite::types::ValueRef::Integer(n) => n as u64,
-                _ => u64::MAX,
-            };
-            let ok = idx == expected
-                && matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b == &hashes[(idx - first) as usize][..]);
-            if !ok {
-                bad_at = Some(expected);
-                break;
-            }
-            expected += 1;
-        }
-        if bad_at.is_none() && expected < end {
-            bad_at = Some(expected);
-        }
-        if let Some(idx) = bad_at {
-            let seq = idx << level;
-            self.first_bad = Some((
-                seq,
-                format!(
-                    "tree hash ({level}, {idx}) covering events from {seq} is wrong or missing"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `leaves` start at `base` (a multiple of 2^16, or the tail). Checks them and every
-    /// complete subtree above them; drains `leaves`.
-    fn feed(&mut self, leaves: &mut Vec<Hash>, base: u64) -> Result<()> {
-        let mut cur = std::mem::take(leaves);
-        self.check_range(0, base, &cur)?;
-        let mut level = 0u32;
-        let start = base;
-        while cur.len() > 1 {
-            let next: Vec<Hash> = cur
-                .chunks_exact(2)
-                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
-                .collect();
-            self.check_range(level + 1, start >> (level + 1), &next)?;
-            level += 1;
-            cur = next;
-            if self.first_bad.is_some() {
-                return Ok(());
-            }
-        }
-        if let [root] = cur[..] {
-            if level == 16 {
-                // A complete chunk: combine with earlier chunk roots of the same level.
-                let mut node = (level, base >> level, root);
-                while let Some(&(l, i, h)) = self.stack.last() {
-                    if l != node.0 || i + 1 != node.1 || i % 2 != 0 {
-                        break;
-                    }
-                    self.stack.pop();
-                    let parent = (l + 1, i / 2, merkle::node_hash(&h, &node.2));
-                    self.check(parent.0, parent.1, &parent.2)?;
-                    node = parent;
-                }
-                self.stack.push(node);
-            }
-        }
-        Ok(())
-    }
 }

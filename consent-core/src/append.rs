@@ -1,0 +1,213 @@
+//! Appending a consent event, top to bottom: **load** what the rules need from the
+//! store ([`Facts`]), **decide** with the pure rules of `rules.rs`, **write** the row,
+//! its tree hashes and its materialized state.
+
+use crate::canonical::personal_digest;
+use crate::error::{Error, Result};
+use crate::event::{Actor, Event, EventKind, NewEvent};
+use crate::key::PseudonymKey;
+use crate::ledger::{Inner, Ledger};
+use crate::materialize;
+use crate::purpose::Purpose;
+use crate::rules::{self, check_new_event, Facts, OnRecord, Recorded, Verdict};
+use crate::store::RawRow;
+use crate::timestamp::Timestamp;
+
+impl Ledger {
+    /// Appends a consent event after checking it against the rules (see the crate docs).
+    /// With a source id already on record, returns the existing event when the content
+    /// is the same and [`Error::Conflict`] when it is not.
+    pub fn append(&self, event: NewEvent) -> Result<Event> {
+        self.append_as(None, event)
+    }
+
+    pub(crate) fn append_as(&self, owner: Option<u64>, event: NewEvent) -> Result<Event> {
+        check_new_event(&event)?;
+        let evidence = event
+            .evidence
+            .as_ref()
+            .map(|v| serde_json::to_string(v).map_err(|e| Error::invalid(e.to_string())))
+            .transpose()?;
+        self.write(owner, |inner, now| {
+            inner.append_event(&event, evidence.as_deref(), now)
+        })
+    }
+
+    /// Records consent given.
+    pub fn give(&self, event: NewEvent) -> Result<Event> {
+        self.append(NewEvent {
+            kind: EventKind::Given,
+            ..event
+        })
+    }
+
+    /// Records a withdrawal: never refused ([`EventKind::is_withdrawal`]).
+    pub fn withdraw(&self, subject: &str, purpose: &str, recorded_by: Actor) -> Result<Event> {
+        self.append(NewEvent::withdraw(subject, purpose).recorded_by(recorded_by))
+    }
+}
+
+impl Inner {
+    /// Load, decide, write.
+    fn append_event(&self, e: &NewEvent, evidence: Option<&str>, now: Timestamp) -> Result<Event> {
+        let key = self.key()?;
+        let source_key = e.source_id.as_deref().map(|s| key.source_key(s));
+        let facts = self.load_facts(e, key, source_key.as_ref())?;
+        let mut recorded = match rules::check_append(e, evidence, &facts, now, &self.calendar)? {
+            Verdict::Retry => {
+                let on_record = facts.on_record.expect("a retry has an event on record");
+                return Ok(on_record.event);
+            }
+            Verdict::Record(r) => r,
+        };
+        let purpose = facts.purpose.latest();
+        let erased = facts.erased_marker.is_some();
+        let mut row = self.event_row(&mut recorded, purpose, evidence, erased, now);
+        // The subject's pseudonym is hashed with the event: it binds the event to its
+        // subject's erasure, if one ever comes.
+        row.subject_key = Some(
+            facts
+                .erased_marker
+                .unwrap_or_else(|| key.subject_key(&recorded.event.subject))
+                .to_vec(),
+        );
+        row.source_key = source_key.map(|k| k.to_vec());
+        self.store.append(&mut row)?;
+        if !erased {
+            self.refresh_current(&recorded.event.subject, purpose, &row)?;
+        }
+        row.to_event()
+    }
+
+    /// Everything the rules read about `e` from the ledger.
+    fn load_facts(
+        &self,
+        e: &NewEvent,
+        key: &PseudonymKey,
+        source_key: Option<&[u8; 32]>,
+    ) -> Result<Facts> {
+        let erased_marker = self.erased_marker(&e.subject)?;
+        let purpose = self
+            .purpose(&e.purpose)?
+            .ok_or_else(|| Error::UnknownPurpose(e.purpose.clone()))?;
+        let on_record = match source_key {
+            Some(sk) => match self.store.event_by_source(sk)? {
+                Some(row) => {
+                    let event = row.to_event()?;
+                    let same_pseudonym = event.erased
+                        && row.subject_key.as_deref().is_some_and(|stored| {
+                            self.is_pseudonym_of(key, stored, &e.subject, erased_marker)
+                        });
+                    Some(OnRecord {
+                        event,
+                        same_pseudonym,
+                    })
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let notice = match &e.notice {
+            Some((id, version)) => self.notice(id, version)?,
+            None => None,
+        };
+        let target = match e.target {
+            Some(t) => self.store.event(t)?,
+            None => None,
+        };
+        let history = if e.kind == EventKind::ObjectionOverruled {
+            self.store.events_of(&e.subject, &e.purpose)?
+        } else {
+            Vec::new()
+        };
+        Ok(Facts {
+            purpose,
+            erased_marker,
+            on_record,
+            notice,
+            target,
+            history,
+        })
+    }
+
+    /// Whether a stored pseudonym is `subject`'s: their keyed pseudonym, the marker of
+    /// their erasure, or their schema-1 marker.
+    fn is_pseudonym_of(
+        &self,
+        key: &PseudonymKey,
+        stored: &[u8],
+        subject: &str,
+        marker: Option<[u8; 32]>,
+    ) -> bool {
+        stored == key.subject_key(subject)
+            || marker.is_some_and(|m| stored == m)
+            || (self.legacy_markers && stored == key.legacy_marker(subject))
+    }
+
+    /// The row of a recorded event (without its pseudonyms). An erased subject's later
+    /// events keep no personal field, only their digest.
+    fn event_row(
+        &self,
+        r: &mut Recorded<'_, '_>,
+        purpose: &Purpose,
+        evidence: Option<&str>,
+        erased: bool,
+        now: Timestamp,
+    ) -> RawRow {
+        let details = std::mem::take(&mut r.details);
+        let e = &*r.event;
+        let (subject, source_id, evidence) = if erased {
+            (None, None, None)
+        } else {
+            (
+                Some(e.subject.clone()),
+                e.source_id.clone(),
+                evidence.map(String::from),
+            )
+        };
+        let salt: [u8; 16] = rand::random();
+        let digest = personal_digest(
+            &salt,
+            Some(&e.subject),
+            source_id.as_deref(),
+            evidence.as_deref(),
+        );
+        RawRow {
+            kind: e.kind.as_str().into(),
+            subject,
+            salt: (!erased).then(|| salt.to_vec()),
+            personal_digest: Some(digest.to_vec()),
+            purpose: Some(purpose.def.id.clone()),
+            purpose_version: Some(purpose.version.into()),
+            recipient: e.recipient.clone(),
+            notice_id: r.notice.map(|n| n.def.id.clone()),
+            notice_version: r.notice.map(|n| n.def.version.clone()),
+            notice_sha256: r.notice.map(|n| n.def.sha256.to_vec()),
+            explicit: i64::from(e.explicit),
+            method: e.method.map(|m| m.as_str().into()),
+            recorded_by: e.recorded_by.to_string(),
+            effective_at: r.effective.as_millis(),
+            recorded_at: now.as_millis(),
+            expires_at: r.expires.map(Timestamp::as_millis),
+            effect_deadline: r.effect_deadline.map(Timestamp::as_millis),
+            source_id,
+            evidence,
+            target: e.target.map(|t| t.as_bytes().to_vec()),
+            details: (!details.is_empty()).then(|| serde_json::Value::Object(details).to_string()),
+            ..self.blank_row(now)
+        }
+    }
+
+    /// Folds a new event into the materialized rows of its subject and purpose: reads
+    /// and writes only that group's few rows, never the subject's history.
+    fn refresh_current(&self, subject: &str, purpose: &Purpose, row: &RawRow) -> Result<()> {
+        let mut rows = self.store.current_rows(subject, &purpose.def.id)?;
+        let step = materialize::step_of(row)?;
+        for recipient in materialize::apply(&mut rows, &step, purpose.def.lawful_basis) {
+            if let Some(r) = rows.iter().find(|r| r.recipient == recipient) {
+                self.store.write_current(subject, &purpose.def.id, r)?;
+            }
+        }
+        Ok(())
+    }
+}

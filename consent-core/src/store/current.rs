@@ -1,0 +1,263 @@
+//! The `current` table: the materialized state of every (subject, purpose,
+//! recipient), kept by the pure fold of [`crate::materialize`].
+
+use rusqlite::params;
+use rusqlite::types::ValueRef;
+use uuid::Uuid;
+
+use super::registry::{blob_at, int_at, text_at};
+use super::Store;
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::materialize::CurrentRow;
+use crate::notice::NoticeRef;
+use crate::query::State;
+
+/// The materialized answer to one question, joined with what the status shows of
+/// its deciding event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CurrentAnswer {
+    pub state: State,
+    pub since: i64,
+    pub until: Option<i64>,
+    /// The row answers "now" only once now has reached this.
+    pub last_effective: i64,
+    pub event_id: Uuid,
+    pub seq: u64,
+    pub notice: Option<NoticeRef>,
+    pub effect_deadline: Option<i64>,
+    /// The deciding event's kind (`None` if the stored text names none).
+    pub kind: Option<EventKind>,
+    pub purpose_version: Option<u32>,
+}
+
+/// A `current` row as the feed reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FeedRow {
+    pub subject: String,
+    pub state: String,
+    pub since: i64,
+    pub until: Option<i64>,
+    pub last_effective: i64,
+    pub event_id: Vec<u8>,
+    /// The deciding event's seq, when asked for.
+    pub seq: Option<i64>,
+}
+
+/// A `current` row exactly as stored, for `verify`: `None` for a key column of the
+/// wrong storage type, and `row` only when every value has its storage type.
+pub(crate) struct RawCurrentRow {
+    pub key: Option<(String, String, String)>,
+    pub row: Option<CurrentRow>,
+    /// The `seq` column, when it can name an event.
+    pub seq: Option<u64>,
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Corrupt(format!("materialized state: {what}"))
+}
+
+impl Store {
+    /// The materialized rows of one subject and purpose.
+    pub(crate) fn current_rows(&self, subject: &str, purpose: &str) -> Result<Vec<CurrentRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT recipient, state, seq, event_id, since, until, last_effective FROM current \
+             WHERE subject = ?1 AND purpose = ?2",
+        )?;
+        let rows = stmt.query_map([subject, purpose], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (recipient, state, seq, id, since, until, last_effective) = r?;
+            out.push(CurrentRow {
+                recipient,
+                state: State::parse(&state).ok_or_else(|| corrupt("unknown state"))?,
+                seq: u64::try_from(seq).map_err(|_| corrupt("negative seq"))?,
+                event_id: Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?,
+                since,
+                until,
+                last_effective,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes (or replaces) one materialized row.
+    pub(crate) fn write_current(
+        &self,
+        subject: &str,
+        purpose: &str,
+        row: &CurrentRow,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, event_id, since, until, \
+                 last_effective) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                subject,
+                purpose,
+                row.recipient,
+                row.state.as_str(),
+                row.seq as i64,
+                &row.event_id.as_bytes()[..],
+                row.since,
+                row.until,
+                row.last_effective,
+            ])?;
+        Ok(())
+    }
+
+    /// Drops the materialized rows of one purpose.
+    pub(crate) fn clear_current_of_purpose(&self, purpose: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM current WHERE purpose = ?1", [purpose])?;
+        Ok(())
+    }
+
+    /// Drops the materialized rows of one subject.
+    pub(crate) fn clear_current_of_subject(&self, subject: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM current WHERE subject = ?1", [subject])?;
+        Ok(())
+    }
+
+    /// Drops every materialized row.
+    pub(crate) fn clear_current(&self) -> Result<()> {
+        self.conn.execute("DELETE FROM current", [])?;
+        Ok(())
+    }
+
+    /// The materialized answer for a subject, purpose and recipient: the recipient's
+    /// own row, else the purpose-wide one.
+    pub(crate) fn current_answer(
+        &self,
+        subject: &str,
+        purpose: &str,
+        recipient: Option<&str>,
+    ) -> Result<Option<CurrentAnswer>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.state, c.since, c.until, c.last_effective, e.id, e.seq, e.notice_id, e.notice_version, \
+             e.notice_sha256, e.effect_deadline, e.kind, e.purpose_version FROM current c JOIN events e ON e.seq = c.seq \
+             WHERE c.subject = ?1 AND c.purpose = ?2 AND c.recipient IN (?3, '') ORDER BY c.recipient DESC LIMIT 1",
+        )?;
+        let mut rows = stmt.query(params![subject, purpose, recipient.unwrap_or("")])?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        let text = |i: usize| -> Result<&str> {
+            match r.get_ref(i)? {
+                ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
+                _ => Err(corrupt("text")),
+            }
+        };
+        let notice = match (
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<Vec<u8>>>(8)?,
+        ) {
+            (Some(id), Some(version), Some(h)) => Some(NoticeRef {
+                id,
+                version,
+                sha256: h.try_into().map_err(|_| corrupt("notice hash"))?,
+            }),
+            _ => None,
+        };
+        let event_id = match r.get_ref(4)? {
+            ValueRef::Blob(b) => Uuid::from_slice(b).map_err(|_| corrupt("event id"))?,
+            _ => return Err(corrupt("event id")),
+        };
+        Ok(Some(CurrentAnswer {
+            state: State::parse(text(0)?).ok_or_else(|| corrupt("unknown state"))?,
+            since: r.get(1)?,
+            until: r.get(2)?,
+            last_effective: r.get(3)?,
+            event_id,
+            seq: r.get::<_, i64>(5)? as u64,
+            notice,
+            effect_deadline: r.get(9)?,
+            kind: text(10)?.parse().ok(),
+            purpose_version: r.get(11)?,
+        }))
+    }
+
+    /// Calls `f` on the materialized rows of one purpose that bear on `recipient`
+    /// (its own and the purpose-wide ones), in (subject, recipient) order: one
+    /// covering-index range scan. Per subject the purpose-wide row ('') comes first.
+    /// The deciding event's seq, which the index does not cover, is read only
+    /// `with_seq` (one table lookup a row).
+    pub(crate) fn each_feed_row(
+        &self,
+        purpose: &str,
+        recipient: Option<&str>,
+        with_seq: bool,
+        mut f: impl FnMut(FeedRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(if with_seq {
+            "SELECT subject, state, since, until, last_effective, event_id, seq FROM current \
+             WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
+        } else {
+            "SELECT subject, state, since, until, last_effective, event_id, NULL FROM current \
+             WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
+        })?;
+        let mut rows = stmt.query(params![purpose, recipient.unwrap_or("")])?;
+        while let Some(r) = rows.next()? {
+            f(FeedRow {
+                subject: r.get(0)?,
+                state: r.get(1)?,
+                since: r.get(2)?,
+                until: r.get(3)?,
+                last_effective: r.get(4)?,
+                event_id: r.get(5)?,
+                seq: r.get(6)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every `current` row as stored, read from the table itself.
+    pub(crate) fn each_current_row(&self, mut f: impl FnMut(RawCurrentRow)) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective \
+             FROM current NOT INDEXED",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = || Some((text_at(r, 0)?, text_at(r, 1)?, text_at(r, 2)?));
+            let seq = int_at(r, 4).and_then(|n| u64::try_from(n).ok());
+            // Every value exactly of its storage type, or the row is not one we could write.
+            let row = (|| {
+                let until = match r.get_ref(7).ok()? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n),
+                    _ => return None,
+                };
+                let k = key()?;
+                Some(CurrentRow {
+                    recipient: k.2,
+                    state: State::parse(&text_at(r, 3)?)?,
+                    seq: seq?,
+                    event_id: Uuid::from_slice(blob_at(r, 5)?).ok()?,
+                    since: int_at(r, 6)?,
+                    until,
+                    last_effective: int_at(r, 8)?,
+                })
+            })();
+            f(RawCurrentRow {
+                key: key(),
+                row,
+                seq,
+            });
+        }
+        Ok(())
+    }
+}

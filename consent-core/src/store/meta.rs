@@ -1,0 +1,109 @@
+//! The `meta` and `erased` tables, and SQLite's own integrity check.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::registry::{blob_at, int_at};
+use super::schema::{FORMAT_NAME, SCHEMA_VERSION};
+use super::Store;
+use crate::error::Result;
+
+impl Store {
+    /// The schema version `meta` records.
+    pub(crate) fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Whether `meta` holds exactly `format` and `schema_version`, with their values
+    /// and storage types; the problem otherwise.
+    pub(crate) fn meta_problem(&self) -> Result<Option<String>> {
+        let rows: Vec<(Vec<u8>, String, Vec<u8>)> = self
+            .conn
+            .prepare(
+                "SELECT CAST(key AS BLOB), typeof(value), CASE typeof(value) WHEN 'blob' THEN CAST(hex(value) AS BLOB) \
+                 ELSE CAST(value AS BLOB) END FROM meta ORDER BY key",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let want = [
+            (
+                b"format".to_vec(),
+                "text".to_string(),
+                FORMAT_NAME.as_bytes().to_vec(),
+            ),
+            (
+                b"schema_version".to_vec(),
+                "integer".to_string(),
+                SCHEMA_VERSION.to_string().into_bytes(),
+            ),
+        ];
+        Ok((rows != want).then(|| {
+            "the `meta` table holds other rows than `format` and `schema_version` (a pepper or key must never be stored in the file)".into()
+        }))
+    }
+
+    /// SQLite's own check of every b-tree and of every index against its table:
+    /// `["ok"]` when sound.
+    pub(crate) fn integrity_check(&self) -> Result<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether an erasure marker is in force.
+    pub(crate) fn is_erased_marker(&self, marker: &[u8]) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM erased WHERE subject_key = ?1")?
+            .exists([marker])?)
+    }
+
+    /// The seq of the erasure a marker in force records.
+    pub(crate) fn erasure_seq(&self, marker: &[u8]) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq FROM erased WHERE subject_key = ?1",
+                [marker],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Puts an erasure marker in force, recorded by event `seq`.
+    pub(crate) fn insert_erased(&self, marker: &[u8], seq: u64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)",
+            params![marker, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Lifts an erasure marker (a readmission).
+    pub(crate) fn delete_erased(&self, marker: &[u8]) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM erased WHERE subject_key = ?1", [marker])?;
+        Ok(())
+    }
+
+    /// Calls `f(marker, seq)` on every `erased` row as stored (`None` for a value of
+    /// the wrong storage type), read from the table itself.
+    pub(crate) fn each_erased_row(
+        &self,
+        mut f: impl FnMut(Option<&[u8]>, Option<i64>),
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT subject_key, seq FROM erased NOT INDEXED")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(blob_at(r, 0), int_at(r, 1));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,320 @@
+//! Storage: the only code that holds the SQLite connection or contains SQL.
+//!
+//! [`Store`] owns the connection, the writer lock file and the identity of the WAL,
+//! and offers the ledger a narrow interface in the ledger's own types: events
+//! ([`RawRow`], [`crate::Event`]), the tree, the registry, the materialized state,
+//! and the meta and erasure tables; scans take callbacks. A second backend would
+//! implement the same methods. One file per table:
+//!
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | [`Store`]: opening, transactions, the writer lock, the WAL check, checkpoints |
+//! | `open.rs` | opening the file and connection settings; the WAL's identity |
+//! | `schema.rs` | the schema text of each version, identifying a ledger, creation, migration |
+//! | `row.rs` | the column table of `events`, from which [`RawRow`] and every column list are made |
+//! | `events.rs` | every read and write of events |
+//! | `tree.rs` | the `tree` table as a [`crate::merkle::HashStore`] |
+//! | `registry.rs` | the `purposes` and `notices` tables |
+//! | `current.rs` | the `current` table (the materialized state) |
+//! | `meta.rs` | the `meta` and `erased` tables, SQLite's integrity check |
+
+mod current;
+mod events;
+mod meta;
+mod open;
+mod registry;
+mod row;
+mod schema;
+mod tree;
+
+use std::cell::Cell;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::lockfile::WriteLock;
+use crate::options::LedgerOptions;
+
+pub(crate) use current::FeedRow;
+pub(crate) use open::WalFile;
+pub(crate) use registry::RegistryTable;
+pub(crate) use row::RawRow;
+pub(crate) use schema::{Found, FORMAT_NAME};
+pub use schema::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
+
+/// The ledger's storage: one SQLite connection and what guards its writes.
+pub(crate) struct Store {
+    conn: Connection,
+    /// The writer lock file (file ledgers opened for writing).
+    lock: Option<WriteLock>,
+    /// The `-wal` file as our connection uses it (file ledgers), to notice it deleted
+    /// under us (see [`WalFile`]).
+    wal: Option<WalFile>,
+    /// The schema cookie last checked against the expected schema.
+    schema_cookie: Cell<i64>,
+    /// The configured busy timeout, restored after a short checkpoint wait.
+    busy_timeout: Duration,
+}
+
+/// A transaction begun with cached statements; rolled back when dropped uncommitted
+/// (also on a panic, so the connection is never left inside a transaction).
+pub(crate) struct Tx<'s> {
+    store: &'s Store,
+    open: bool,
+}
+
+impl Tx<'_> {
+    /// Commits the transaction.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.store.exec("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open && self.store.in_transaction() {
+            let _ = self.store.exec("ROLLBACK");
+        }
+    }
+}
+
+impl Store {
+    fn new(conn: Connection, lock: Option<WriteLock>, busy_timeout: Duration) -> Store {
+        Store {
+            conn,
+            lock,
+            wal: None,
+            schema_cookie: Cell::new(-1),
+            busy_timeout,
+        }
+    }
+
+    /// Opens a ledger file (see [`open::open_file`]): nothing is written to an
+    /// existing file until it is known to be a consent ledger.
+    pub(crate) fn open_file(path: &Path, options: &LedgerOptions) -> Result<(Store, Found)> {
+        let (conn, found) = open::open_file(path, options)?;
+        Ok((Store::new(conn, None, options.busy_timeout), found))
+    }
+
+    /// An in-memory database to create a ledger in.
+    pub(crate) fn open_memory(options: &LedgerOptions) -> Result<Store> {
+        let conn = open::open_memory(options)?;
+        Ok(Store::new(conn, None, options.busy_timeout))
+    }
+
+    /// Takes the writer lock file `lock` around every write from now on.
+    pub(crate) fn set_lock(&mut self, lock: Option<WriteLock>) {
+        self.lock = lock;
+    }
+
+    /// Starts watching the WAL of the ledger file at `path` (see [`WalFile`]).
+    pub(crate) fn watch_wal(&mut self, path: &Path) -> Result<()> {
+        // A read makes SQLite open (and if need be create) the WAL and its index.
+        let _: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
+        self.wal = Some(WalFile::of(path));
+        Ok(())
+    }
+
+    /// Fails when the ledger's WAL was deleted or replaced under this connection (see
+    /// [`WalFile`]): writes would go to a file no other process sees, and reads
+    /// would miss their writes.
+    pub(crate) fn check_wal(&self) -> Result<()> {
+        match &self.wal {
+            Some(wal) if wal.replaced() => Err(Error::Storage(
+                "the ledger's WAL was deleted under this process (another SQLite library in it, such as \
+                 Python's sqlite3 module, opened and closed the ledger file): what this handle wrote \
+                 last may not be recorded; close every handle on this ledger in this process and \
+                 reopen it, then check and retry (a source id makes the retry safe)"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs one cached statement that returns no rows (transaction control).
+    fn exec(&self, sql: &str) -> Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
+    /// Whether a transaction is open (SQLite may end one itself, on a full disk).
+    pub(crate) fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    /// Begins a read transaction: every read until its end sees one snapshot.
+    pub(crate) fn begin_read(&self) -> Result<Tx<'_>> {
+        self.exec("BEGIN")?;
+        Ok(Tx {
+            store: self,
+            open: true,
+        })
+    }
+
+    /// The transaction [`Store::begin_write`] began, as a guard that rolls it back
+    /// unless committed.
+    pub(crate) fn write_tx(&self) -> Tx<'_> {
+        Tx {
+            store: self,
+            open: true,
+        }
+    }
+
+    /// Takes the writer lock file, begins an immediate transaction and checks that
+    /// nobody changed the schema since it was last checked.
+    pub(crate) fn begin_write(&mut self) -> Result<()> {
+        if let Some(lock) = self.lock.as_mut() {
+            lock.acquire(self.busy_timeout)?;
+        }
+        let begun = (|| {
+            self.exec("BEGIN IMMEDIATE")?;
+            let cookie = schema::schema_cookie(&self.conn)?;
+            if cookie != self.schema_cookie.get() && self.schema_cookie.get() >= 0 {
+                if let Err(e) = schema::check_schema(&self.conn, SCHEMA_VERSION) {
+                    let _ = self.exec("ROLLBACK");
+                    return Err(e);
+                }
+                self.schema_cookie.set(cookie);
+            }
+            Ok(())
+        })();
+        if begun.is_err() {
+            self.end_write();
+        }
+        begun
+    }
+
+    /// Releases the writer lock file.
+    pub(crate) fn end_write(&mut self) {
+        if let Some(lock) = self.lock.as_mut() {
+            lock.release();
+        }
+    }
+
+    /// Commits the open transaction.
+    pub(crate) fn commit(&self) -> Result<()> {
+        self.exec("COMMIT")
+    }
+
+    /// Rolls back what SQLite has not already rolled back.
+    pub(crate) fn rollback(&self) {
+        if self.in_transaction() {
+            let _ = self.exec("ROLLBACK");
+        }
+    }
+
+    /// Opens a savepoint inside the open transaction (one operation of a batch).
+    pub(crate) fn savepoint(&self) -> Result<()> {
+        self.exec("SAVEPOINT op")
+    }
+
+    /// Ends the savepoint: keeps its writes (`keep`) or undoes them.
+    pub(crate) fn end_savepoint(&self, keep: bool) -> Result<()> {
+        if keep {
+            self.exec("RELEASE op")
+        } else {
+            self.exec("ROLLBACK TO op")
+                .and_then(|()| self.exec("RELEASE op"))
+        }
+    }
+
+    /// Remembers the schema as checked now, so later writes notice a change.
+    pub(crate) fn remember_schema(&self) -> Result<()> {
+        self.schema_cookie.set(schema::schema_cookie(&self.conn)?);
+        Ok(())
+    }
+
+    /// Refuses a file whose schema is not exactly this library's for `version`.
+    pub(crate) fn check_schema(&self, version: i64) -> Result<()> {
+        schema::check_schema(&self.conn, version)
+    }
+
+    /// Whether the database has no schema at all.
+    pub(crate) fn is_empty(&self) -> Result<bool> {
+        schema::is_empty(&self.conn)
+    }
+
+    /// Creates the current schema's tables and `meta` rows (inside the creating
+    /// transaction).
+    pub(crate) fn create_schema(&self) -> Result<()> {
+        schema::create_schema(&self.conn)
+    }
+
+    /// Rebuilds version-1 tables as the current version (inside the caller's
+    /// transaction); returns the version-1 pepper, which leaves the file.
+    pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
+        schema::migrate_v1_tables(&self.conn)
+    }
+
+    /// SQLite's `data_version`: moves when another connection commits.
+    pub(crate) fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Checkpoints the WAL into the database file and truncates it, once, under the
+    /// writer lock. Returns whether it completed (false if another connection kept a
+    /// read open, or another writer held the lock).
+    pub(crate) fn checkpoint(&mut self) -> Result<bool> {
+        if self.conn.path().is_none_or(str::is_empty) {
+            return Ok(true); // in memory: no file, no WAL
+        }
+        // A checkpoint rewrites the database file: only under the writer lock, like
+        // every write (a writer elsewhere holds it for at most one transaction).
+        if let Some(lock) = self.lock.as_mut() {
+            match lock.acquire(self.busy_timeout) {
+                Ok(()) => {}
+                Err(Error::Busy(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
+        // than the full busy timeout while holding this handle.
+        if let Err(e) = self.conn.busy_timeout(Duration::from_millis(100)) {
+            self.end_write();
+            return Err(e.into());
+        }
+        let done = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok(r.get::<_, i64>(0)? == 0)
+            });
+        self.end_write();
+        self.conn.busy_timeout(
+            self.busy_timeout
+                .min(Duration::from_millis(i32::MAX as u64)),
+        )?;
+        match done {
+            Ok(done) => Ok(done),
+            Err(e) => match Error::from(e) {
+                Error::Busy(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Checkpoints and truncates the WAL without the lock, ignoring the outcome (right
+    /// after a migration, inside the setup that holds it).
+    pub(crate) fn truncate_wal_quietly(&self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
+    /// Closes the connection, rolling back an open transaction and releasing the lock.
+    pub(crate) fn close(mut self) -> Result<()> {
+        if self.in_transaction() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.end_write();
+        self.conn.close().map_err(|(_, e)| Error::from(e))
+    }
+}
