@@ -2,7 +2,7 @@
 //!
 //! This layer is deliberately plain: it takes primitive arguments (strings, integer
 //! milliseconds since the epoch). The hot answers — statuses and events — come back as
-//! native frozen records ([`records`]: `Status`, `Event`) that build their Python
+//! native frozen records (`records.rs`: `Status`, `Event`) that build their Python
 //! fields only when read; the rest (registry, proofs, reports) as the core's own JSON
 //! encoding, which the pure-Python layer (`python/consent_ledger/`) turns into frozen
 //! dataclasses. One place (`ERROR_CLASSES`) holds the error mapping.
