@@ -385,7 +385,8 @@ def main():
     baselines = [
         ("append_batch_eps", "batched append, 1000/commit (events/s)", "rate", "plain rusqlite insert, same row width, rows built in the loop"),
         ("append_durable_total", "durable single append, total time incl. checkpoints (events/s)", "rate", "plain durable commit (WAL, synchronous=FULL)"),
-        ("status_us", "status now (µs/call)", "time", "plain indexed point query"),
+        ("status_us", "status now, first ask (µs/call)", "time", "plain indexed point query"),
+        ("status_repeat_us", "status now, asked again (µs/call)", "time", "the same point query again"),
         ("status_many_us", f"status_many, {knobs.get('status_many_chunk', 100)} a call (µs per lookup)", "time", "the point queries in one read transaction"),
         ("status_at_us", "status at a past T (µs/call)", "time", "—"),
         ("consenting_ms", "consenting, jmsu.data-sharing (ms)", "time", "raw covering scan of a current-state table"),
@@ -502,7 +503,10 @@ def main():
     target("durable single append ≥ 0.8×, total time incl. checkpoints", r,
            f"plain durable commit {num(be, 'rate')} events/s", r is not None and r >= 0.8, f"{x(r)} ({num(le, 'rate')} events/s; {ck})")
     ls, bs = med(run, "status_us", "ledger"), med(run, "status_us", "baseline")
-    target("status now ≤ 2 µs", ls, f"plain point query {num(bs)} µs", ls is not None and ls <= 2.0, f"{num(ls)} µs")
+    target("status now ≤ 2 µs (first ask)", ls, f"plain point query {num(bs)} µs", ls is not None and ls <= 2.0, f"{num(ls)} µs")
+    lr, br = med(run, "status_repeat_us", "ledger"), med(run, "status_repeat_us", "baseline")
+    target("status now ≤ 2 µs (asked again: in-process cache)", lr, f"plain point query again {num(br)} µs",
+           lr is not None and lr <= 2.0, f"{num(lr)} µs")
     pr = pairs.get(at) or {}
     if pr.get("ratio"):
         r = pr["ratio"]["median"]

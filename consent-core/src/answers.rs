@@ -13,6 +13,7 @@ use crate::query::{
     erased_status, push_if_given, status_from, Consenting, ConsentingSubject, State, Status,
 };
 use crate::rules::{check_question, grant_lapse};
+use crate::status_cache::valid_until;
 use crate::store::FeedRow;
 use crate::timestamp::Timestamp;
 
@@ -41,11 +42,26 @@ impl Ledger {
         })
     }
 
-    /// Status now, from the materialized current state (an index lookup).
+    /// Status now, from the materialized current state (an index lookup), or from the
+    /// in-process cache of answers while nothing was committed since it was filled
+    /// (`status_cache.rs`; coherent with other connections and processes through
+    /// `store/changes.rs`).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
         check_question(subject, purpose, recipient)?;
         self.read_single(None, |inner, now| {
-            inner.status_now(subject, purpose, recipient, now)
+            // Without the key an erased subject cannot be recognised: fail closed for all.
+            inner.key()?;
+            let mut cache = inner.statuses.borrow_mut();
+            if cache.sync(inner.store.change_mark()) {
+                if let Some(status) = cache.get(subject, purpose, recipient, now) {
+                    return Ok(status);
+                }
+            }
+            let (status, valid) = inner.status_now_valid(subject, purpose, recipient, now)?;
+            if let Some(until) = valid {
+                cache.put(subject, purpose, recipient, &status, until);
+            }
+            Ok(status)
         })
     }
 
@@ -59,10 +75,55 @@ impl Ledger {
             check_question(s, p, r)?;
         }
         self.read(None, |inner, now| {
-            questions
-                .iter()
-                .map(|&(s, p, r)| inner.status_now(s, p, r, now))
-                .collect()
+            inner.key()?;
+            let mut cache = inner.statuses.borrow_mut();
+            // Read before the snapshot is taken (the transaction's first statement).
+            let mark = inner.store.change_mark();
+            let cached: Vec<Option<Status>> = if cache.sync(mark) {
+                questions
+                    .iter()
+                    .map(|&(s, p, r)| cache.get(s, p, r, now))
+                    .collect()
+            } else {
+                vec![None; questions.len()]
+            };
+            let hits = cached.iter().filter(|c| c.is_some()).count();
+            if hits == questions.len() {
+                return Ok(cached.into_iter().flatten().collect());
+            }
+            let mut out = Vec::with_capacity(questions.len());
+            let mut fresh = Vec::new();
+            for (i, &(s, p, r)) in questions.iter().enumerate() {
+                match &cached[i] {
+                    Some(status) => out.push(status.clone()),
+                    None => {
+                        let (status, valid) = inner.status_now_valid(s, p, r, now)?;
+                        fresh.push((i, valid));
+                        out.push(status);
+                    }
+                }
+            }
+            // The snapshot the misses were read in began after `mark` was read; the
+            // hits answer for `mark`. Unless nothing committed in between (the mark is
+            // the same now), answer the hits from the snapshot too: one snapshot.
+            if inner.store.change_mark() != mark {
+                cache.clear();
+                if hits > 0 {
+                    for (i, &(s, p, r)) in questions.iter().enumerate() {
+                        if cached[i].is_some() {
+                            out[i] = inner.status_now(s, p, r, now)?;
+                        }
+                    }
+                }
+                return Ok(out);
+            }
+            for (i, valid) in fresh {
+                if let Some(until) = valid {
+                    let (s, p, r) = questions[i];
+                    cache.put(s, p, r, &out[i], until);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -167,6 +228,18 @@ impl Inner {
         recipient: Option<&str>,
         now: Timestamp,
     ) -> Result<Status> {
+        Ok(self.status_now_valid(subject, purpose, recipient, now)?.0)
+    }
+
+    /// Status now and, when it came from the materialized row, until when time alone
+    /// leaves it as it is (`Some(None)`: until something is written), for the cache.
+    pub(crate) fn status_now_valid(
+        &self,
+        subject: &str,
+        purpose: &str,
+        recipient: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(Status, Option<Option<Timestamp>>)> {
         // Without the key an erased subject cannot be recognised: fail closed for all.
         self.key()?;
         let p = self.asked_purpose(purpose, recipient)?;
@@ -176,14 +249,17 @@ impl Inner {
             Some(row) if row.last_effective <= now.as_millis() => row,
             Some(_) => {
                 let events = self.store.events_of(subject, purpose)?;
-                return Ok(status_from(&p, &events, recipient, now, now));
+                return Ok((status_from(&p, &events, recipient, now, now), None));
             }
-            None if self.is_erased(subject)? => return Ok(erased_status(&p, recipient, now, now)),
-            None => return Ok(status_from(&p, &[], recipient, now, now)),
+            None if self.is_erased(subject)? => {
+                return Ok((erased_status(&p, recipient, now, now), None))
+            }
+            None => return Ok((status_from(&p, &[], recipient, now, now), None)),
         };
         let mut state = row.state;
         let mut since = Timestamp::from_millis(row.since)?;
         let mut until = row.until.map(Timestamp::from_millis).transpose()?;
+        let valid = valid_until(&p, row.state, until, now);
         if state == State::Given {
             if let Some((lapsed, at)) = grant_lapse(&p, row.seq, since, until, now, now) {
                 state = lapsed;
@@ -192,7 +268,7 @@ impl Inner {
             }
         }
         let then = p.in_force(now);
-        Ok(Status {
+        let status = Status {
             purpose: then.def.id.clone(),
             purpose_version: then.version,
             granted_under_version: row
@@ -212,7 +288,8 @@ impl Inner {
                 .transpose()?,
             at: now,
             as_known_at: now,
-        })
+        };
+        Ok((status, Some(valid)))
     }
 
     fn consenting_now(

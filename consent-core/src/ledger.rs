@@ -22,6 +22,7 @@ use crate::lockfile::WriteLock;
 use crate::notice::Notice;
 use crate::options::LedgerOptions;
 use crate::purpose::PurposeVersions;
+use crate::status_cache::StatusCache;
 use crate::store::{Found, RawRow, Store};
 use crate::timestamp::Timestamp;
 
@@ -65,6 +66,8 @@ pub(crate) struct Inner {
     pub(crate) erasure_wait: Duration,
     /// Current purpose versions and notices, so a status check does not parse JSON.
     pub(crate) purposes: RefCell<PurposeCache>,
+    /// Answers to "status now" for the committed state last seen (`status_cache.rs`).
+    pub(crate) statuses: RefCell<StatusCache>,
     /// Keeps UUIDv7 ids monotonic within a millisecond, on the ledger's own clock.
     uuid_context: uuid::ContextV7,
     /// The institution's time zone, from the configuration event.
@@ -150,6 +153,7 @@ impl Ledger {
             batch_aborted: None,
             erasure_wait: options.erasure_wait,
             purposes: RefCell::default(),
+            statuses: RefCell::default(),
             uuid_context: uuid::ContextV7::new(),
             calendar: Calendar::default_zone(),
         };

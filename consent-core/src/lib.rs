@@ -61,6 +61,7 @@
 //! | `append.rs` | [`Ledger::append`]: load what the rules need, decide, write |
 //! | `rules.rs` | the rules of an append and the read-time rules, pure (no storage) |
 //! | `answers.rs` | [`Ledger::status`], `status_many`, `status_at`, `history`, `consenting`, `changes_since` |
+//! | `status_cache.rs` | the in-process cache of "status now" answers, kept coherent by `store/changes.rs` |
 //! | `query.rs` | [`Status`] and the pure state machine: deciding from events |
 //! | `materialize.rs` | the pure fold that keeps the materialized current state |
 //! | `export.rs`, `subject_copy/` | the subject-access copy, as data and as a web page |
@@ -100,6 +101,7 @@ mod registry;
 mod registry_file;
 mod rules;
 mod setup;
+mod status_cache;
 mod store;
 pub mod subject_copy;
 mod timestamp;

@@ -327,6 +327,18 @@ impl PurposeVersions {
         self.versions.iter().any(|p| p.def.lists(recipient))
     }
 
+    /// The first registration of a version after `t`: until then, what
+    /// [`PurposeVersions::in_force`] and [`PurposeVersions::renewal_needed`] say for a
+    /// moment from `t` on cannot change (versions are registered in time order only on
+    /// a real clock; a simulation may have registered one ahead of its clock now).
+    pub(crate) fn next_registration_after(&self, t: Timestamp) -> Option<Timestamp> {
+        self.versions
+            .iter()
+            .map(|p| p.registered_at)
+            .filter(|r| *r > t)
+            .min()
+    }
+
     /// Whether a material change was registered by `t` (most purposes: never).
     pub(crate) fn changed_materially_by(&self, t: Timestamp) -> bool {
         self.versions

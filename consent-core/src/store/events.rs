@@ -47,14 +47,9 @@ select!(
 select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
 
 /// Runs `f` on every row of a query, in order, as a [`RawRow`].
-fn each_raw(
-    rows: &mut rusqlite::Rows<'_>,
-    mut f: impl FnMut(RawRow) -> Result<bool>,
-) -> Result<()> {
+fn each_raw(rows: &mut rusqlite::Rows<'_>, mut f: impl FnMut(RawRow) -> Result<()>) -> Result<()> {
     while let Some(r) = rows.next()? {
-        if !f(RawRow::read(r)?)? {
-            break;
-        }
+        f(RawRow::read(r)?)?;
     }
     Ok(())
 }
@@ -179,15 +174,22 @@ impl Store {
         // Not cached: a rare, long scan (a purpose's basis changed).
         let mut stmt = self.conn.prepare(&OF_PURPOSE)?;
         let mut rows = stmt.query([purpose])?;
-        each_raw(&mut rows, |row| f(&row).map(|()| true))
+        each_raw(&mut rows, |row| f(&row))
     }
 
     /// Calls `f` on every row of the log in `seq` order, read from the table itself
-    /// (no index), until it returns false.
-    pub(crate) fn each_row(&self, f: impl FnMut(RawRow) -> Result<bool>) -> Result<()> {
+    /// (no index), until it returns false. One row buffer serves every row.
+    pub(crate) fn each_row(&self, mut f: impl FnMut(&RawRow) -> Result<bool>) -> Result<()> {
         let mut stmt = self.conn.prepare(&LOG)?;
         let mut rows = stmt.query([])?;
-        each_raw(&mut rows, f)
+        let mut row = RawRow::default();
+        while let Some(r) = rows.next()? {
+            row.read_into(r)?;
+            if !f(&row)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Number of rows, counted from the table itself (no index).

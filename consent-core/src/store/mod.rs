@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `mod.rs` | [`Store`]: opening, transactions, the writer lock, the WAL check, checkpoints |
 //! | `open.rs` | opening the file and connection settings; the WAL's identity |
+//! | `changes.rs` | the mark of the committed state (write count, WAL-index header) that keeps answer caches coherent |
 //! | `schema.rs` | the schema text of each version, identifying a ledger, creation, migration |
 //! | `row.rs` | the column table of `events`, from which [`RawRow`] and every column list are made |
 //! | `events.rs` | every read and write of events |
@@ -18,6 +19,7 @@
 //! | `current.rs` | the `current` table (the materialized state) |
 //! | `meta.rs` | the `meta` and `erased` tables, SQLite's integrity check |
 
+mod changes;
 mod current;
 mod events;
 mod meta;
@@ -37,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::lockfile::WriteLock;
 use crate::options::LedgerOptions;
 
+pub(crate) use changes::ChangeMark;
 pub(crate) use current::FeedRow;
 pub(crate) use open::WalFile;
 pub(crate) use registry::RegistryTable;
@@ -56,6 +59,17 @@ pub(crate) struct Store {
     schema_cookie: Cell<i64>,
     /// The configured busy timeout, restored after a short checkpoint wait.
     busy_timeout: Duration,
+    /// The ledger file's WAL index, read for [`ChangeMark`]s (file ledgers, unix).
+    shm: Option<changes::ShmFile>,
+    /// The `-wal` file as it was when watched, held open for the cheap form of the
+    /// WAL check.
+    wal_handle: Option<changes::WalHandle>,
+    /// Whether the database lives in memory (one connection, no WAL index).
+    in_memory: bool,
+    /// Whether a write transaction of this connection is open (see `changes.rs`).
+    writing: Cell<bool>,
+    /// Moves when a write of this connection begins or ends (see `changes.rs`).
+    writes: Cell<u64>,
 }
 
 /// A transaction begun with cached statements; rolled back when dropped uncommitted
@@ -84,12 +98,18 @@ impl Drop for Tx<'_> {
 
 impl Store {
     fn new(conn: Connection, lock: Option<WriteLock>, busy_timeout: Duration) -> Store {
+        let in_memory = conn.path().is_none_or(str::is_empty);
         Store {
             conn,
             lock,
             wal: None,
             schema_cookie: Cell::new(-1),
             busy_timeout,
+            shm: None,
+            wal_handle: None,
+            in_memory,
+            writing: Cell::new(false),
+            writes: Cell::new(0),
         }
     }
 
@@ -117,7 +137,9 @@ impl Store {
         let _: i64 = self
             .conn
             .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
+        self.wal_handle = changes::WalHandle::of(path);
         self.wal = Some(WalFile::of(path));
+        self.shm = changes::ShmFile::of(path);
         Ok(())
     }
 
@@ -125,8 +147,14 @@ impl Store {
     /// [`WalFile`]): writes would go to a file no other process sees, and reads
     /// would miss their writes.
     pub(crate) fn check_wal(&self) -> Result<()> {
+        // The handle's link count says it in one `fstat`; the path is looked up only
+        // when that cannot be told.
+        let replaced = |wal: &WalFile| match &self.wal_handle {
+            Some(h) => h.unlinked().unwrap_or_else(|| wal.replaced()),
+            None => wal.replaced(),
+        };
         match &self.wal {
-            Some(wal) if wal.replaced() => Err(Error::Storage(
+            Some(wal) if replaced(wal) => Err(Error::Storage(
                 "the ledger's WAL was deleted under this process (another SQLite library in it, such as \
                  Python's sqlite3 module, opened and closed the ledger file): what this handle wrote \
                  last may not be recorded; close every handle on this ledger in this process and \
@@ -169,6 +197,7 @@ impl Store {
     /// Takes the writer lock file, begins an immediate transaction and checks that
     /// nobody changed the schema since it was last checked.
     pub(crate) fn begin_write(&mut self) -> Result<()> {
+        self.note_write(true);
         if let Some(lock) = self.lock.as_mut() {
             lock.acquire(self.busy_timeout)?;
         }
@@ -190,8 +219,9 @@ impl Store {
         begun
     }
 
-    /// Releases the writer lock file.
+    /// Releases the writer lock file; the write (committed or rolled back) is over.
     pub(crate) fn end_write(&mut self) {
+        self.note_write(false);
         if let Some(lock) = self.lock.as_mut() {
             lock.release();
         }

@@ -37,6 +37,16 @@ pub(crate) struct Column {
 /// empty or impossible value, so `verify` can name the row instead of stopping.
 trait Stored: Sized {
     fn read(v: ValueRef<'_>, column: &'static str, malformed: &mut Option<&'static str>) -> Self;
+
+    /// [`Stored::read`] into `self`, reusing its buffer (the scan of `verify`).
+    fn read_into(
+        &mut self,
+        v: ValueRef<'_>,
+        column: &'static str,
+        malformed: &mut Option<&'static str>,
+    ) {
+        *self = Self::read(v, column, malformed);
+    }
 }
 
 fn wrong<T>(column: &'static str, malformed: &mut Option<&'static str>, v: T) -> T {
@@ -55,6 +65,19 @@ impl Stored for Option<String> {
             _ => wrong(c, m, Some(String::new())),
         }
     }
+
+    fn read_into(&mut self, v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) {
+        match (v, self.as_mut()) {
+            (ValueRef::Text(b), Some(buf)) => match std::str::from_utf8(b) {
+                Ok(s) => {
+                    buf.clear();
+                    buf.push_str(s);
+                }
+                Err(_) => *self = Self::read(v, c, m),
+            },
+            _ => *self = Self::read(v, c, m),
+        }
+    }
 }
 
 impl Stored for Option<Vec<u8>> {
@@ -63,6 +86,16 @@ impl Stored for Option<Vec<u8>> {
             ValueRef::Null => None,
             ValueRef::Blob(b) => Some(b.to_vec()),
             _ => wrong(c, m, Some(Vec::new())),
+        }
+    }
+
+    fn read_into(&mut self, v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) {
+        match (v, self.as_mut()) {
+            (ValueRef::Blob(b), Some(buf)) => {
+                buf.clear();
+                buf.extend_from_slice(b);
+            }
+            _ => *self = Self::read(v, c, m),
         }
     }
 }
@@ -81,11 +114,34 @@ impl Stored for String {
     fn read(v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) -> Self {
         Option::<String>::read(v, c, m).unwrap_or_default()
     }
+
+    fn read_into(&mut self, v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) {
+        match std::str::from_utf8(match v {
+            ValueRef::Text(b) => b,
+            _ => &[0xff],
+        }) {
+            Ok(s) => {
+                self.clear();
+                self.push_str(s);
+            }
+            Err(_) => *self = Self::read(v, c, m),
+        }
+    }
 }
 
 impl Stored for Vec<u8> {
     fn read(v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) -> Self {
         Option::<Vec<u8>>::read(v, c, m).unwrap_or_default()
+    }
+
+    fn read_into(&mut self, v: ValueRef<'_>, c: &'static str, m: &mut Option<&'static str>) {
+        match v {
+            ValueRef::Blob(b) => {
+                self.clear();
+                self.extend_from_slice(b);
+            }
+            _ => *self = Self::read(v, c, m),
+        }
     }
 }
 
@@ -201,6 +257,19 @@ macro_rules! event_columns {
                 )+
                 let _ = i;
                 Ok(RawRow { $($field,)+ malformed })
+            }
+
+            /// [`RawRow::read`] into `self`, reusing its buffers: no allocation per
+            /// row once they have grown (the scan of `verify`).
+            pub(super) fn read_into(&mut self, r: &Row<'_>) -> rusqlite::Result<()> {
+                self.malformed = None;
+                let mut i = 0usize;
+                $(
+                    self.$field.read_into(r.get_ref(i)?, stringify!($field), &mut self.malformed);
+                    i += 1;
+                )+
+                let _ = i;
+                Ok(())
             }
 
             pub(super) fn insert(&self, store: &Store) -> Result<()> {

@@ -1,7 +1,7 @@
 //! `verify`: every check a reader of docs/FORMAT.md can make, in one pass over the log
 //! in `seq` order plus one read of each derived table. Nothing here reads through an
-//! index it could be fooled by: SQLite's own integrity check vouches for the b-trees,
-//! and every derived row is rebuilt from the log itself. It reads through the store
+//! index it could be fooled by: SQLite's own check vouches for the b-trees, the store
+//! compares every index with its table, and every derived row is rebuilt from the log itself. It reads through the store
 //! (scans with callbacks, rows as stored) and holds no SQL of its own.
 //!
 //! `scan.rs` checks each row and collects what the whole-log checks need, `tree.rs`
@@ -138,8 +138,15 @@ fn verify_store(
     if let Some(why) = store.meta_problem()? {
         return Ok(unplaced(why));
     }
-    // SQLite's own check of every b-tree and of every index against its table.
-    let integrity = store.integrity_check()?;
+    // SQLite's own check of every b-tree, then every index against its table, read
+    // sequentially: together what `PRAGMA integrity_check` checks.
+    let mut integrity = store.quick_check()?;
+    if integrity == ["ok"] {
+        integrity = store.index_problems()?;
+        if integrity.is_empty() {
+            integrity.push("ok".into());
+        }
+    }
     if integrity != ["ok"] {
         return Ok(unplaced(format!(
             "SQLite integrity check failed: {}",
@@ -159,7 +166,7 @@ fn verify_store(
             row_problem = Some((expected, why));
             return Ok(false);
         }
-        if let Some(problem) = check_row(&row).or_else(|| scan.row(&row, key)) {
+        if let Some(problem) = check_row(row).or_else(|| scan.row(row, key)) {
             row_problem = Some((expected, problem));
             return Ok(false);
         }

@@ -1,0 +1,586 @@
+//! Every index compared with its table, by sequential reads only: the part of
+//! `PRAGMA integrity_check` that `quick_check` leaves out, which SQLite does with one
+//! random index lookup per row and index.
+//!
+//! The table is read once in its own order; each index is read in its own order
+//! through a covering query. An index is sound when its entries are strictly in
+//! order (so a lookup finds them), its unique keys differ, and it holds exactly one
+//! entry per row its `WHERE` admits, carrying that row's values — as SQLite counts
+//! them, so an entry a query cannot reach is counted too.
+//!
+//! `events` rows are found by rowid (the table's keys, kept in memory by position).
+//! `current` is a `WITHOUT ROWID` table in (subject, purpose, recipient) order and
+//! its index in (purpose, subject, recipient, …) order: within one purpose the two
+//! orders agree, so the table's rows, split by purpose and the purposes sorted, are
+//! the index's entries in order.
+
+use std::cmp::Ordering;
+
+use rusqlite::types::ValueRef;
+use rusqlite::Row;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// The columns of `events` the indexes hold, as the table scan selects them.
+const EVENT_COLUMNS: [&str; 6] = [
+    "seq",
+    "id",
+    "subject",
+    "purpose",
+    "subject_key",
+    "source_key",
+];
+const SUBJECT: usize = 2;
+const SUBJECT_KEY: usize = 4;
+const SOURCE_KEY: usize = 5;
+
+/// Rows of `events` sharing which index entries they have (two indexes hold the same
+/// columns of the same rows): the columns, in this order, and which rows.
+struct Group {
+    cols: &'static [usize],
+    admits: fn(&[ValueRef<'_>; 6]) -> bool,
+}
+
+const GROUPS: [Group; 4] = [
+    Group {
+        cols: &[1],
+        admits: |_| true,
+    },
+    Group {
+        cols: &[2, 3],
+        admits: |v| v[SUBJECT] != ValueRef::Null,
+    },
+    Group {
+        cols: &[4],
+        admits: |v| v[SUBJECT] == ValueRef::Null && v[SUBJECT_KEY] != ValueRef::Null,
+    },
+    Group {
+        cols: &[5],
+        admits: |v| v[SOURCE_KEY] != ValueRef::Null,
+    },
+];
+
+/// An index of `events`: its name, its group, its key columns in index order, its
+/// `WHERE` (as the schema text has it), and whether its keys are unique.
+struct EventIndex {
+    name: &'static str,
+    group: usize,
+    cols: &'static [usize],
+    filter: &'static str,
+    unique: bool,
+}
+
+/// Every index of `events` in the schema (a test holds this list to the schema's).
+const EVENT_INDEXES: [EventIndex; 5] = [
+    EventIndex {
+        name: "sqlite_autoindex_events_1",
+        group: 0,
+        cols: &[1],
+        filter: "",
+        unique: true,
+    },
+    EventIndex {
+        name: "events_by_subject",
+        group: 1,
+        cols: &[2, 3],
+        filter: "WHERE subject IS NOT NULL",
+        unique: false,
+    },
+    EventIndex {
+        name: "events_by_purpose",
+        group: 1,
+        cols: &[3, 2],
+        filter: "WHERE subject IS NOT NULL",
+        unique: false,
+    },
+    EventIndex {
+        name: "events_by_erased_key",
+        group: 2,
+        cols: &[4],
+        filter: "WHERE subject IS NULL AND subject_key IS NOT NULL",
+        unique: false,
+    },
+    EventIndex {
+        name: "events_by_source",
+        group: 3,
+        cols: &[5],
+        filter: "WHERE source_key IS NOT NULL",
+        unique: true,
+    },
+];
+
+/// The columns of `current_by_purpose`, in index order (the primary key's columns
+/// are among them, so an entry holds nothing more).
+const CURRENT_INDEX: &str = "current_by_purpose";
+const CURRENT_COLUMNS: &str =
+    "purpose, subject, recipient, state, since, until, last_effective, event_id";
+
+/// Appends a value, self-delimiting: two keys of the same columns are equal exactly
+/// when their encodings are.
+fn encode(v: ValueRef<'_>, out: &mut Vec<u8>) {
+    let bytes = |tag: u8, b: &[u8], out: &mut Vec<u8>| {
+        out.push(tag);
+        out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        out.extend_from_slice(b);
+    };
+    match v {
+        ValueRef::Null => out.push(0),
+        ValueRef::Integer(n) => {
+            out.push(1);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        ValueRef::Real(f) => {
+            out.push(2);
+            out.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        ValueRef::Text(b) => bytes(3, b, out),
+        ValueRef::Blob(b) => bytes(4, b, out),
+    }
+}
+
+/// Reads back one value [`encode`] wrote; the rest.
+fn decode(b: &[u8]) -> (ValueRef<'_>, &[u8]) {
+    let word = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+    match b[0] {
+        0 => (ValueRef::Null, &b[1..]),
+        1 => (ValueRef::Integer(word(&b[1..]) as i64), &b[9..]),
+        2 => (ValueRef::Real(f64::from_bits(word(&b[1..]))), &b[9..]),
+        tag => {
+            let n = word(&b[1..]) as usize;
+            let (v, rest) = b[9..].split_at(n);
+            let v = if tag == 3 {
+                ValueRef::Text(v)
+            } else {
+                ValueRef::Blob(v)
+            };
+            (v, rest)
+        }
+    }
+}
+
+/// SQLite's order of two values under the BINARY collation: NULL, numbers, text, blobs.
+fn cmp_values(a: ValueRef<'_>, b: ValueRef<'_>) -> Ordering {
+    let rank = |v: &ValueRef<'_>| match v {
+        ValueRef::Null => 0,
+        ValueRef::Integer(_) | ValueRef::Real(_) => 1,
+        ValueRef::Text(_) => 2,
+        ValueRef::Blob(_) => 3,
+    };
+    let num = |v: &ValueRef<'_>| match *v {
+        ValueRef::Integer(n) => n as f64,
+        ValueRef::Real(f) => f,
+        _ => 0.0,
+    };
+    match (a, b) {
+        (ValueRef::Integer(x), ValueRef::Integer(y)) => x.cmp(&y),
+        (ValueRef::Text(x), ValueRef::Text(y)) | (ValueRef::Blob(x), ValueRef::Blob(y)) => x.cmp(y),
+        _ => rank(&a)
+            .cmp(&rank(&b))
+            .then_with(|| num(&a).partial_cmp(&num(&b)).unwrap_or(Ordering::Equal)),
+    }
+}
+
+/// Compares two encoded keys of the same `n` columns, column by column.
+fn cmp_keys(mut a: &[u8], mut b: &[u8], n: usize) -> Ordering {
+    for _ in 0..n {
+        let (x, ra) = decode(a);
+        let (y, rb) = decode(b);
+        match cmp_values(x, y) {
+            Ordering::Equal => (a, b) = (ra, rb),
+            other => return other,
+        }
+    }
+    Ordering::Equal
+}
+
+/// Checks that entries arrive strictly in index order and, for a unique index, with
+/// distinct keys. Keys are encoded without the rowid, which breaks ties.
+struct OrderCheck {
+    prev: Vec<u8>,
+    prev_rowid: i64,
+    started: bool,
+    cols: usize,
+    unique: bool,
+}
+
+impl OrderCheck {
+    fn new(cols: usize, unique: bool) -> Self {
+        OrderCheck {
+            prev: Vec::new(),
+            prev_rowid: 0,
+            started: false,
+            cols,
+            unique,
+        }
+    }
+
+    /// The problem with `key` (then `rowid`) coming next, if any.
+    fn next(&mut self, key: &[u8], rowid: i64) -> Option<&'static str> {
+        let problem = if !self.started {
+            None
+        } else {
+            match cmp_keys(&self.prev, key, self.cols) {
+                Ordering::Greater => Some("entries out of order"),
+                Ordering::Equal if self.unique => Some("non-unique entry"),
+                Ordering::Equal if self.prev_rowid >= rowid => Some("entries out of order"),
+                _ => None,
+            }
+        };
+        self.started = true;
+        self.prev.clear();
+        self.prev.extend_from_slice(key);
+        self.prev_rowid = rowid;
+        problem
+    }
+}
+
+/// The index entries `events` rows call for, by row position.
+struct EventKeys {
+    /// Rowids in table order (ascending: `quick_check` checks it).
+    rowids: Vec<i64>,
+    /// Whether rowid `i` is at position `i` for every row (the usual case).
+    dense: bool,
+    /// Encoded keys of every group, one after the other.
+    arena: Vec<u8>,
+    /// Per group and position: where its key starts in `arena`, `usize::MAX` if the
+    /// group does not admit the row.
+    starts: [Vec<usize>; 4],
+}
+
+impl EventKeys {
+    fn position(&self, rowid: i64) -> Option<usize> {
+        if self.dense {
+            usize::try_from(rowid)
+                .ok()
+                .filter(|&p| p < self.rowids.len())
+        } else {
+            self.rowids.binary_search(&rowid).ok()
+        }
+    }
+}
+
+/// A value of a row, read without failing (an unreadable value counts as NULL, and
+/// `quick_check` has vouched for the record already).
+fn value<'r>(r: &'r Row<'_>, i: usize) -> ValueRef<'r> {
+    r.get_ref(i).unwrap_or(ValueRef::Null)
+}
+
+impl Store {
+    /// Every index compared with its table (see the module doc): one line per index
+    /// that disagrees, naming it; empty when all agree.
+    pub(crate) fn index_problems(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        self.check_event_indexes(&mut problems)?;
+        self.check_current_index(&mut problems)?;
+        Ok(problems)
+    }
+
+    /// How many entries SQLite's b-tree of index `name` holds, whatever their values.
+    fn index_cells(&self, name: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT ncell FROM dbstat('main', 1) WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn check_event_indexes(&self, problems: &mut Vec<String>) -> Result<()> {
+        let mut keys = EventKeys {
+            rowids: Vec::new(),
+            dense: true,
+            arena: Vec::new(),
+            starts: Default::default(),
+        };
+        let sql = format!(
+            "SELECT {} FROM events NOT INDEXED ORDER BY seq",
+            EVENT_COLUMNS.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let v: [ValueRef<'_>; 6] = std::array::from_fn(|i| value(r, i));
+            let rowid = match v[0] {
+                ValueRef::Integer(n) => n,
+                _ => i64::MIN,
+            };
+            keys.dense &= rowid == keys.rowids.len() as i64;
+            keys.rowids.push(rowid);
+            for (g, group) in GROUPS.iter().enumerate() {
+                let start = if (group.admits)(&v) {
+                    let s = keys.arena.len();
+                    for &c in group.cols {
+                        encode(v[c], &mut keys.arena);
+                    }
+                    s
+                } else {
+                    usize::MAX
+                };
+                keys.starts[g].push(start);
+            }
+        }
+        let admitted: [usize; 4] =
+            std::array::from_fn(|g| keys.starts[g].iter().filter(|&&s| s != usize::MAX).count());
+        let mut key = Vec::new();
+        let mut ordered = Vec::new();
+        for index in &EVENT_INDEXES {
+            let names: Vec<&str> = index.cols.iter().map(|&c| EVENT_COLUMNS[c]).collect();
+            let names = names.join(", ");
+            let sql = format!(
+                "SELECT {names}, seq FROM events INDEXED BY {} {} ORDER BY {names}, seq",
+                index.name, index.filter
+            );
+            let group = &GROUPS[index.group];
+            let starts = &keys.starts[index.group];
+            let mut seen = vec![false; keys.rowids.len()];
+            let mut found = 0usize;
+            let mut order = OrderCheck::new(index.cols.len(), index.unique);
+            let mut problem: Option<String> = None;
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let mut v = [ValueRef::Null; 6];
+                ordered.clear();
+                for (i, &c) in index.cols.iter().enumerate() {
+                    v[c] = value(r, i);
+                    encode(v[c], &mut ordered);
+                }
+                let rowid = match value(r, index.cols.len()) {
+                    ValueRef::Integer(n) => n,
+                    _ => i64::MIN,
+                };
+                found += 1;
+                if let Some(why) = order.next(&ordered, rowid) {
+                    problem.get_or_insert_with(|| format!("{why} (row {rowid})"));
+                }
+                key.clear();
+                for &c in group.cols {
+                    encode(v[c], &mut key);
+                }
+                let matches = keys.position(rowid).is_some_and(|p| {
+                    let s = starts[p];
+                    let fresh = !std::mem::replace(&mut seen[p], true);
+                    fresh && s != usize::MAX && keys.arena.get(s..s + key.len()) == Some(&key[..])
+                });
+                if !matches {
+                    problem.get_or_insert_with(|| {
+                        format!("an entry for row {rowid} differs from the table")
+                    });
+                }
+            }
+            if problem.is_none() && found != admitted[index.group] {
+                problem = Some(format!(
+                    "wrong # of entries ({found} for {} rows)",
+                    admitted[index.group]
+                ));
+            }
+            if problem.is_none() && self.index_cells(index.name)? != found as i64 {
+                problem = Some("it holds entries no query reaches".into());
+            }
+            if let Some(why) = problem {
+                problems.push(format!("index {}: {why}", index.name));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_current_index(&self, problems: &mut Vec<String>) -> Result<()> {
+        let n = CURRENT_COLUMNS.split(", ").count();
+        // The table's rows split by purpose, each part in table order.
+        // A few purposes: found by a linear search, no hashing per row.
+        let mut parts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut purpose = Vec::new();
+        // `seq`, which the index lacks, keeps SQLite from reading the covering index
+        // instead of the table (it may, even with NOT INDEXED, on a WITHOUT ROWID table).
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {CURRENT_COLUMNS}, seq FROM current NOT INDEXED"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut count = 0usize;
+        while let Some(r) = rows.next()? {
+            purpose.clear();
+            encode(value(r, 0), &mut purpose);
+            let at = match parts.iter().position(|(p, _)| *p == purpose) {
+                Some(at) => at,
+                None => {
+                    parts.push((purpose.clone(), Vec::new()));
+                    parts.len() - 1
+                }
+            };
+            let part = &mut parts[at].1;
+            for i in 0..n {
+                encode(value(r, i), part);
+            }
+            count += 1;
+        }
+        parts.sort_by(|a, b| cmp_keys(&a.0, &b.0, 1));
+        let want: Vec<u8> = parts.into_iter().flat_map(|(_, p)| p).collect();
+        let mut at = 0usize;
+        let mut found = 0usize;
+        let mut check = OrderCheck::new(n, true);
+        let mut key = Vec::new();
+        let mut problem: Option<String> = None;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {CURRENT_COLUMNS} FROM current INDEXED BY {CURRENT_INDEX} ORDER BY {CURRENT_COLUMNS}"
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            key.clear();
+            for i in 0..n {
+                encode(value(r, i), &mut key);
+            }
+            found += 1;
+            if let Some(why) = check.next(&key, 0) {
+                problem.get_or_insert_with(|| why.to_string());
+            }
+            if want.get(at..at + key.len()) == Some(&key[..]) {
+                at += key.len();
+            } else {
+                problem.get_or_insert_with(|| "an entry differs from the table".into());
+                at = want.len();
+            }
+        }
+        if problem.is_none() && (found != count || at != want.len()) {
+            problem = Some(format!("wrong # of entries ({found} for {count} rows)"));
+        }
+        if problem.is_none() && self.index_cells(CURRENT_INDEX)? != found as i64 {
+            problem = Some("it holds entries no query reaches".into());
+        }
+        if let Some(why) = problem {
+            problems.push(format!("index {CURRENT_INDEX}: {why}"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists above are every index the schema creates.
+    #[test]
+    fn every_index_of_the_schema_is_checked() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::store::schema::create_schema(&conn).unwrap();
+        let mut have: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        // The primary keys of WITHOUT ROWID tables are the tables themselves.
+        have.retain(|n| {
+            !["meta", "tree", "purposes", "notices", "current", "erased"]
+                .iter()
+                .any(|t| n == &format!("sqlite_autoindex_{t}_1"))
+        });
+        let mut want: Vec<String> = EVENT_INDEXES.iter().map(|i| i.name.to_string()).collect();
+        want.push(CURRENT_INDEX.into());
+        want.sort();
+        assert_eq!(have, want);
+    }
+
+    /// A store whose indexes hold what SQLite builds, then `tamper` run on it.
+    fn tampered(tamper: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let options = crate::options::LedgerOptions::default();
+        let (store, _) = Store::open_file(&path, &options).unwrap();
+        store.create_schema().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO events(seq, id, kind, subject, purpose, explicit, recorded_by, effective_at,
+                     recorded_at, source_key, encoding)
+                 VALUES (0, x'00', 'granted', 'a', 'p', 0, 'subject', 0, 0, x'01', 2),
+                        (1, x'01', 'granted', 'b', 'p', 0, 'subject', 0, 0, x'02', 2),
+                        (2, x'02', 'withdrawn', 'a', 'p', 0, 'subject', 0, 0, NULL, 2);
+                 INSERT INTO current VALUES ('a', 'p', '', 'withdrawn', 2, x'02', 0, NULL, 0),
+                                            ('b', 'p', '', 'granted', 1, x'01', 0, NULL, 0),
+                                            ('a', 'q', '', 'granted', 1, x'01', 0, NULL, 0);",
+            )
+            .unwrap();
+        store.close().unwrap();
+        // Tampered as an attacker would, by another connection; then opened afresh.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(tamper)
+            .unwrap();
+        let (store, _) = Store::open_file(&path, &options).unwrap();
+        // (`quick_check` counts the entries of an index without a `WHERE` too.)
+        store.index_problems().unwrap()
+    }
+
+    /// Rebuilds index `name` of `table` with `WHERE extra`, then puts its schema text back.
+    fn rebuilt(name: &str, table: &str, cols: &str, filter: &str, extra: &str) -> String {
+        let and = if filter.is_empty() { "WHERE" } else { "AND" };
+        format!(
+            "CREATE TEMP TABLE saved AS SELECT sql FROM sqlite_schema WHERE name = '{name}';
+             DROP INDEX {name}; CREATE INDEX {name} ON {table}({cols}){filter} {and} {extra};
+             PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = (SELECT sql FROM saved) WHERE name = '{name}';
+             PRAGMA writable_schema = OFF;"
+        )
+    }
+
+    #[test]
+    fn sound_indexes_pass() {
+        assert_eq!(tampered(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_index_missing_a_row_is_named() {
+        let sql = rebuilt(
+            "events_by_subject",
+            "events",
+            "subject, purpose",
+            " WHERE subject IS NOT NULL",
+            "kind != 'withdrawn'",
+        );
+        let p = tampered(&sql);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("index events_by_subject: wrong # of entries"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_current_index_missing_a_row_is_named() {
+        let sql = rebuilt(
+            "current_by_purpose",
+            "current",
+            "purpose, subject, recipient, state, since, until, last_effective, event_id",
+            "",
+            "state != 'withdrawn'",
+        );
+        let p = tampered(&sql);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("index current_by_purpose:"), "{p:?}");
+    }
+
+    #[test]
+    fn values_order_as_sqlite_orders_them() {
+        use ValueRef::*;
+        let vals = [
+            Null,
+            Integer(-3),
+            Real(-2.5),
+            Integer(2),
+            Text(b"a"),
+            Text(b"b"),
+            Blob(b""),
+        ];
+        for (i, a) in vals.iter().enumerate() {
+            for (j, b) in vals.iter().enumerate() {
+                assert_eq!(cmp_values(*a, *b), i.cmp(&j), "{a:?} {b:?}");
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                encode(*a, &mut x);
+                encode(*b, &mut y);
+                assert_eq!(cmp_keys(&x, &y, 1), i.cmp(&j));
+                assert_eq!(decode(&x).0, *a);
+            }
+        }
+    }
+}
