@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent checker of a consent-ledger file (format version 2), written only from
+"""Independent checker of a consent-ledger file (file format version 3), written only from
 docs/FORMAT.md.
 
 Uses nothing but the Python standard library (sqlite3, hashlib, hmac, json, argparse,
@@ -32,7 +32,7 @@ import sqlite3
 import sys
 import unicodedata
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_NAME = b"consent-ledger"
 
 # §2, verbatim.
@@ -67,7 +67,6 @@ CREATE TABLE events(
     encoding        INTEGER NOT NULL
 );
 CREATE INDEX events_by_subject ON events(subject, purpose) WHERE subject IS NOT NULL;
-CREATE INDEX events_by_purpose ON events(purpose, subject) WHERE subject IS NOT NULL;
 CREATE INDEX events_by_erased_key ON events(subject_key) WHERE subject IS NULL AND subject_key IS NOT NULL;
 CREATE UNIQUE INDEX events_by_source ON events(source_key) WHERE source_key IS NOT NULL;
 CREATE TABLE tree(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
@@ -78,12 +77,10 @@ CREATE TABLE purposes(id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NO
 CREATE TABLE notices(id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL,
                      registered_at INTEGER NOT NULL, def TEXT NOT NULL,
                      PRIMARY KEY(id, version)) WITHOUT ROWID;
-CREATE TABLE current(subject TEXT NOT NULL, purpose TEXT NOT NULL, recipient TEXT NOT NULL,
+CREATE TABLE current(purpose TEXT NOT NULL, subject TEXT NOT NULL, recipient TEXT NOT NULL,
                      state TEXT NOT NULL, seq INTEGER NOT NULL, event_id BLOB NOT NULL,
                      since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
-                     PRIMARY KEY(subject, purpose, recipient)) WITHOUT ROWID;
-CREATE INDEX current_by_purpose ON current(purpose, subject, recipient, state, since, until,
-                                           last_effective, event_id);
+                     PRIMARY KEY(purpose, subject, recipient)) WITHOUT ROWID;
 CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 """
 
@@ -340,7 +337,7 @@ class Checker:
             if version is not None and version != SCHEMA_VERSION:
                 raise Bad(f"not a consent ledger of schema {SCHEMA_VERSION}: meta.schema_version "
                           f"is {version!r}" + (" (open it once with the library to migrate it)"
-                                                if version == 1 else ""))
+                                                if version in (1, 2) else ""))
             if not any(r[1] == b"events" for r in got):
                 raise Bad("not a consent ledger: it has no events table")
             want_set, got_set = set(want), set(got)
@@ -625,7 +622,8 @@ class Checker:
             raise Bad(f"ledger_configured lacks {', '.join(sorted(missing))}")
         if d["format"] != "consent-ledger":
             raise Bad(f"ledger_configured.format is {d['format']!r}")
-        if not is_int(d["schema_version"]) or d["schema_version"] != SCHEMA_VERSION:
+        # The schema the ledger was created under (hashed; a migration keeps it).
+        if not is_int(d["schema_version"]) or d["schema_version"] not in (2, SCHEMA_VERSION):
             raise Bad(f"ledger_configured.schema_version is {d['schema_version']!r}")
         if d["clock"] not in ("system", "simulated"):
             raise Bad(f"ledger_configured.clock is {d['clock']!r}")

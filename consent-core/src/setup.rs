@@ -66,11 +66,11 @@ impl Inner {
                 }
                 created
             }
-            Found::Ledger(1) => {
+            Found::Ledger(old) if old < SCHEMA_VERSION => {
                 if options.read_only {
-                    return Err(Error::ReadOnly(
-                        "a schema-1 ledger must be migrated by opening it for writing once".into(),
-                    ));
+                    return Err(Error::ReadOnly(format!(
+                        "a schema-{old} ledger must be migrated by opening it for writing once"
+                    )));
                 }
                 self.in_setup_tx(|me| {
                     // Another process may have migrated it while we waited for the lock.
@@ -78,8 +78,11 @@ impl Inner {
                     if version == SCHEMA_VERSION {
                         return me.store.check_schema(version);
                     }
-                    me.store.check_schema(1)?;
-                    me.migrate_v1(options, key_path)
+                    me.store.check_schema(version)?;
+                    match version {
+                        1 => me.migrate_v1(options, key_path),
+                        _ => me.store.migrate_v2_tables(),
+                    }
                 })?;
                 self.store.truncate_wal_quietly();
                 false
@@ -192,6 +195,8 @@ impl Inner {
 
     fn migrate_v1(&mut self, options: &LedgerOptions, key_path: Option<&Path>) -> Result<()> {
         let pepper = self.store.migrate_v1_tables()?;
+        // Version 2 to 3 before anything is appended: the append writes version-3 rows.
+        self.store.migrate_v2_tables()?;
         let key = PseudonymKey::from_bytes(pepper.try_into().expect("checked: 32 bytes"));
         // The old pepper becomes the key and leaves the file.
         match (&options.pseudonym_key, key_path) {

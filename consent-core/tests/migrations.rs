@@ -384,3 +384,43 @@ fn write_rich_fixture() {
         let _ = std::fs::remove_file(src.join(p));
     }
 }
+
+#[test]
+fn an_older_ledger_opened_read_only_is_refused_and_left_as_it_was() {
+    for name in ["v1-demo", "v2-demo"] {
+        let (_dir, path) = fixture(name);
+        let before = std::fs::read(&path).unwrap();
+        let options = LedgerOptions {
+            read_only: true,
+            ..LedgerOptions::default()
+        };
+        let Err(err) = Ledger::open_with(&path, options) else {
+            panic!("{name}: an older ledger opened read-only");
+        };
+        assert_eq!(err.kind(), ErrorKind::ReadOnly, "{name}: {err}");
+        assert!(err.to_string().contains("migrated"), "{name}: {err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} was changed");
+    }
+}
+
+#[test]
+fn a_migrated_ledger_has_the_current_schema_and_its_configuration_unchanged() {
+    let (_dir, path) = fixture("v2-demo");
+    let before = {
+        let l = Ledger::open(&path).unwrap();
+        let c = l.configuration_event().unwrap();
+        l.close().unwrap();
+        c
+    };
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    // The hashed configuration still names the schema the ledger was created under.
+    assert_eq!(before.details.unwrap()["schema_version"], 2);
+}

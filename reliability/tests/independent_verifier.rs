@@ -150,7 +150,7 @@ fn python_verifier_agrees_with_verify() {
     std::fs::copy(&path, &newer).unwrap();
     Connection::open(&newer)
         .unwrap()
-        .execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'", [])
+        .execute("UPDATE meta SET value = 4 WHERE key = 'schema_version'", [])
         .unwrap();
     assert!(!py(&newer, None, None).ok);
 }
@@ -610,15 +610,15 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
             Want::Same,
         ),
         case(
-            "meta: schema version 3",
+            "meta: schema version 4",
             &real,
-            "UPDATE meta SET value = 3 WHERE key = 'schema_version'",
+            "UPDATE meta SET value = 4 WHERE key = 'schema_version'",
             Want::Same,
         ),
         case(
             "schema: an index dropped",
             &real,
-            "DROP INDEX events_by_purpose",
+            "DROP INDEX events_by_subject",
             Want::Same,
         ),
         // The migrated ledger: encoding-1 rows, whose marker is not hashed.

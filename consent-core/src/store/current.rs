@@ -126,8 +126,11 @@ impl Store {
 
     /// Drops the materialized rows of one subject.
     pub(crate) fn clear_current_of_subject(&self, subject: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM current WHERE subject = ?1", [subject])?;
+        // `current` is keyed by purpose first: one seek per registered purpose.
+        self.conn.execute(
+            "DELETE FROM current WHERE purpose IN (SELECT DISTINCT id FROM purposes) AND subject = ?1",
+            [subject],
+        )?;
         Ok(())
     }
 
@@ -191,10 +194,10 @@ impl Store {
     }
 
     /// Calls `f` on the materialized rows of one purpose that bear on `recipient`
-    /// (its own and the purpose-wide ones), in (subject, recipient) order: one
-    /// covering-index range scan. Per subject the purpose-wide row ('') comes first.
-    /// The deciding event's seq, which the index does not cover, is read only
-    /// `with_seq` (one table lookup a row).
+    /// (its own and the purpose-wide ones), in (subject, recipient) order: one range
+    /// scan of the table, which is keyed by purpose first. Per subject the
+    /// purpose-wide row ('') comes first. The deciding event's seq is passed only
+    /// `with_seq`.
     pub(crate) fn each_feed_row(
         &self,
         purpose: &str,

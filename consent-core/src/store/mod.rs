@@ -276,10 +276,16 @@ impl Store {
         schema::create_schema(&self.conn)
     }
 
-    /// Rebuilds version-1 tables as the current version (inside the caller's
-    /// transaction); returns the version-1 pepper, which leaves the file.
+    /// Rebuilds version-1 tables as version 2 (inside the caller's transaction);
+    /// returns the version-1 pepper, which leaves the file.
     pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
         schema::migrate_v1_tables(&self.conn)
+    }
+
+    /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
+    /// log and its hashes untouched.
+    pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
+        schema::migrate_v2_tables(&self.conn)
     }
 
     /// SQLite's `data_version`: moves when another connection commits.

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// Schema version written by this build.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Oldest SQLite accepted: older releases can corrupt a WAL database when writers race
 /// a WAL reset.
@@ -20,9 +20,62 @@ pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
 /// Value of the `meta.format` key: tells a consent ledger from any other SQLite file.
 pub const FORMAT_NAME: &str = "consent-ledger";
 
-/// The schema of version 2 (docs/FORMAT.md §2). A file whose `sqlite_master` differs
-/// from what this text creates by a single object — a trigger, a view, an index, a
-/// changed column — is refused: SQLite would run planted triggers on our writes.
+/// The schema of version 3 (docs/FORMAT.md §2), designed from the measurements of
+/// issue 12: `current` keyed by purpose first, so one b-tree serves a status (purpose
+/// and subject) and a feed (purpose) and no covering index doubles it; and no index of
+/// the events by purpose (the two scans that used it are rare). A file whose
+/// `sqlite_master` differs from what this text creates by a single object — a
+/// trigger, a view, an index, a changed column — is refused: SQLite would run planted
+/// triggers on our writes.
+const SCHEMA_V3: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE events(
+    seq             INTEGER PRIMARY KEY,
+    id              BLOB NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    subject         TEXT,
+    salt            BLOB,
+    personal_digest BLOB,
+    purpose         TEXT,
+    purpose_version INTEGER,
+    recipient       TEXT,
+    notice_id       TEXT,
+    notice_version  TEXT,
+    notice_sha256   BLOB,
+    explicit        INTEGER NOT NULL,
+    method          TEXT,
+    recorded_by     TEXT NOT NULL,
+    effective_at    INTEGER NOT NULL,
+    recorded_at     INTEGER NOT NULL,
+    expires_at      INTEGER,
+    effect_deadline INTEGER,
+    source_id       TEXT,
+    evidence        TEXT,
+    target          BLOB,
+    details         TEXT,
+    subject_key     BLOB,
+    source_key      BLOB,
+    encoding        INTEGER NOT NULL
+);
+CREATE INDEX events_by_subject ON events(subject, purpose) WHERE subject IS NOT NULL;
+CREATE INDEX events_by_erased_key ON events(subject_key) WHERE subject IS NULL AND subject_key IS NOT NULL;
+CREATE UNIQUE INDEX events_by_source ON events(source_key) WHERE source_key IS NOT NULL;
+CREATE TABLE tree(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+                  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE purposes(id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
+                      registered_at INTEGER NOT NULL, def TEXT NOT NULL,
+                      PRIMARY KEY(id, version)) WITHOUT ROWID;
+CREATE TABLE notices(id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL,
+                     registered_at INTEGER NOT NULL, def TEXT NOT NULL,
+                     PRIMARY KEY(id, version)) WITHOUT ROWID;
+CREATE TABLE current(purpose TEXT NOT NULL, subject TEXT NOT NULL, recipient TEXT NOT NULL,
+                     state TEXT NOT NULL, seq INTEGER NOT NULL, event_id BLOB NOT NULL,
+                     since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
+                     PRIMARY KEY(purpose, subject, recipient)) WITHOUT ROWID;
+CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// The schema of version 2 (issue 10), recognised only to migrate it.
 const SCHEMA_V2: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE events(
@@ -133,10 +186,11 @@ fn expected_master(version: i64) -> &'static [MasterRow] {
     use std::sync::OnceLock;
     static V1: OnceLock<Vec<MasterRow>> = OnceLock::new();
     static V2: OnceLock<Vec<MasterRow>> = OnceLock::new();
-    let (cell, text) = if version == 1 {
-        (&V1, SCHEMA_V1)
-    } else {
-        (&V2, SCHEMA_V2)
+    static V3: OnceLock<Vec<MasterRow>> = OnceLock::new();
+    let (cell, text) = match version {
+        1 => (&V1, SCHEMA_V1),
+        2 => (&V2, SCHEMA_V2),
+        _ => (&V3, SCHEMA_V3),
     };
     cell.get_or_init(|| {
         let c = Connection::open_in_memory().expect("in-memory SQLite");
@@ -229,10 +283,10 @@ pub(super) fn identify(conn: &Connection) -> Result<Found> {
     Ok(Found::Ledger(version))
 }
 
-/// Creates the version-2 tables and `meta` rows. Runs inside the creating transaction;
-/// the ledger then appends its `ledger_configured` event.
+/// Creates the tables of [`SCHEMA_VERSION`] and the `meta` rows. Runs inside the
+/// creating transaction; the ledger then appends its `ledger_configured` event.
 pub(crate) fn create_schema(conn: &Connection) -> Result<()> {
-    conn.execute_batch(SCHEMA_V2)?;
+    conn.execute_batch(SCHEMA_V3)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
         params![FORMAT_NAME, SCHEMA_VERSION],
@@ -293,8 +347,40 @@ pub(crate) fn migrate_v1_tables(conn: &Connection) -> Result<Vec<u8>> {
          DROP TABLE meta_v1;",
     )?;
     conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
-        params![FORMAT_NAME, SCHEMA_VERSION],
+        "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', 2)",
+        params![FORMAT_NAME],
     )?;
     Ok(pepper)
+}
+
+/// Rebuilds version-2 tables as version 3, inside the caller's transaction. The log
+/// (`events`), the tree and every hash stay as they are; only what is derived or
+/// indexed changes: `current` is copied into its table keyed by purpose first, two
+/// indexes go. The head is the same before and after. Freed pages are reused by later
+/// appends (`VACUUM` returns them to the file system).
+pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP INDEX events_by_purpose;
+         DROP INDEX current_by_purpose;
+         ALTER TABLE current RENAME TO current_v2;",
+    )?;
+    // The new table exactly as the version-3 text spells it (the schema check
+    // compares the text).
+    let create_current = SCHEMA_V3
+        .split_inclusive(';')
+        .find(|s| s.trim_start().starts_with("CREATE TABLE current("))
+        .expect("the version-3 schema creates `current`");
+    conn.execute_batch(create_current)?;
+    conn.execute_batch(
+        "INSERT INTO current(purpose, subject, recipient, state, seq, event_id, since, until,
+                             last_effective)
+             SELECT purpose, subject, recipient, state, seq, event_id, since, until, last_effective
+             FROM current_v2 ORDER BY purpose, subject, recipient;
+         DROP TABLE current_v2;",
+    )?;
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [SCHEMA_VERSION],
+    )?;
+    Ok(())
 }

@@ -162,7 +162,9 @@ impl Scan {
                 _ => return bad("the configuration is malformed"),
             };
             if config.format != FORMAT_NAME
-                || config.schema_version != SCHEMA_VERSION
+                // The schema it was created under: hashed, so a later migration of the
+                // tables leaves it as it was.
+                || !(2..=SCHEMA_VERSION).contains(&config.schema_version)
                 || !matches!(config.clock.as_str(), "system" | "simulated")
                 || (seq == 0) != config.migrated_from.is_none()
                 || config.migrated_from.is_some() != config.erased_before_migration.is_some()

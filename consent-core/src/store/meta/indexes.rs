@@ -9,10 +9,8 @@
 //! them, so an entry a query cannot reach is counted too.
 //!
 //! `events` rows are found by rowid (the table's keys, kept in memory by position).
-//! `current` is a `WITHOUT ROWID` table in (subject, purpose, recipient) order and
-//! its index in (purpose, subject, recipient, …) order: within one purpose the two
-//! orders agree, so the table's rows, split by purpose and the purposes sorted, are
-//! the index's entries in order.
+//! The other tables (schema 3) have no index but their primary key, which is the
+//! table's own b-tree and checked by `quick_check`.
 
 use std::cmp::Ordering;
 
@@ -72,7 +70,7 @@ struct EventIndex {
 }
 
 /// Every index of `events` in the schema (a test holds this list to the schema's).
-const EVENT_INDEXES: [EventIndex; 5] = [
+const EVENT_INDEXES: [EventIndex; 4] = [
     EventIndex {
         name: "sqlite_autoindex_events_1",
         group: 0,
@@ -84,13 +82,6 @@ const EVENT_INDEXES: [EventIndex; 5] = [
         name: "events_by_subject",
         group: 1,
         cols: &[2, 3],
-        filter: "WHERE subject IS NOT NULL",
-        unique: false,
-    },
-    EventIndex {
-        name: "events_by_purpose",
-        group: 1,
-        cols: &[3, 2],
         filter: "WHERE subject IS NOT NULL",
         unique: false,
     },
@@ -109,12 +100,6 @@ const EVENT_INDEXES: [EventIndex; 5] = [
         unique: true,
     },
 ];
-
-/// The columns of `current_by_purpose`, in index order (the primary key's columns
-/// are among them, so an entry holds nothing more).
-const CURRENT_INDEX: &str = "current_by_purpose";
-const CURRENT_COLUMNS: &str =
-    "purpose, subject, recipient, state, since, until, last_effective, event_id";
 
 /// Appends a value, self-delimiting: two keys of the same columns are equal exactly
 /// when their encodings are.
@@ -272,7 +257,6 @@ impl Store {
     pub(crate) fn index_problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         self.check_event_indexes(&mut problems)?;
-        self.check_current_index(&mut problems)?;
         Ok(problems)
     }
 
@@ -383,74 +367,6 @@ impl Store {
         }
         Ok(())
     }
-
-    fn check_current_index(&self, problems: &mut Vec<String>) -> Result<()> {
-        let n = CURRENT_COLUMNS.split(", ").count();
-        // The table's rows split by purpose, each part in table order.
-        // A few purposes: found by a linear search, no hashing per row.
-        let mut parts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut purpose = Vec::new();
-        // `seq`, which the index lacks, keeps SQLite from reading the covering index
-        // instead of the table (it may, even with NOT INDEXED, on a WITHOUT ROWID table).
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {CURRENT_COLUMNS}, seq FROM current NOT INDEXED"
-        ))?;
-        let mut rows = stmt.query([])?;
-        let mut count = 0usize;
-        while let Some(r) = rows.next()? {
-            purpose.clear();
-            encode(value(r, 0), &mut purpose);
-            let at = match parts.iter().position(|(p, _)| *p == purpose) {
-                Some(at) => at,
-                None => {
-                    parts.push((purpose.clone(), Vec::new()));
-                    parts.len() - 1
-                }
-            };
-            let part = &mut parts[at].1;
-            for i in 0..n {
-                encode(value(r, i), part);
-            }
-            count += 1;
-        }
-        parts.sort_by(|a, b| cmp_keys(&a.0, &b.0, 1));
-        let want: Vec<u8> = parts.into_iter().flat_map(|(_, p)| p).collect();
-        let mut at = 0usize;
-        let mut found = 0usize;
-        let mut check = OrderCheck::new(n, true);
-        let mut key = Vec::new();
-        let mut problem: Option<String> = None;
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {CURRENT_COLUMNS} FROM current INDEXED BY {CURRENT_INDEX} ORDER BY {CURRENT_COLUMNS}"
-        ))?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            key.clear();
-            for i in 0..n {
-                encode(value(r, i), &mut key);
-            }
-            found += 1;
-            if let Some(why) = check.next(&key, 0) {
-                problem.get_or_insert_with(|| why.to_string());
-            }
-            if want.get(at..at + key.len()) == Some(&key[..]) {
-                at += key.len();
-            } else {
-                problem.get_or_insert_with(|| "an entry differs from the table".into());
-                at = want.len();
-            }
-        }
-        if problem.is_none() && (found != count || at != want.len()) {
-            problem = Some(format!("wrong # of entries ({found} for {count} rows)"));
-        }
-        if problem.is_none() && self.index_cells(CURRENT_INDEX)? != found as i64 {
-            problem = Some("it holds entries no query reaches".into());
-        }
-        if let Some(why) = problem {
-            problems.push(format!("index {CURRENT_INDEX}: {why}"));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -476,7 +392,6 @@ mod tests {
                 .any(|t| n == &format!("sqlite_autoindex_{t}_1"))
         });
         let mut want: Vec<String> = EVENT_INDEXES.iter().map(|i| i.name.to_string()).collect();
-        want.push(CURRENT_INDEX.into());
         want.sort();
         assert_eq!(have, want);
     }
@@ -544,20 +459,6 @@ mod tests {
             p[0].starts_with("index events_by_subject: wrong # of entries"),
             "{p:?}"
         );
-    }
-
-    #[test]
-    fn a_current_index_missing_a_row_is_named() {
-        let sql = rebuilt(
-            "current_by_purpose",
-            "current",
-            "purpose, subject, recipient, state, since, until, last_effective, event_id",
-            "",
-            "state != 'withdrawn'",
-        );
-        let p = tampered(&sql);
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].starts_with("index current_by_purpose:"), "{p:?}");
     }
 
     #[test]
