@@ -72,19 +72,21 @@ impl Inner {
                         "a schema-{old} ledger must be migrated by opening it for writing once"
                     )));
                 }
-                self.in_setup_tx(|me| {
-                    // Another process may have migrated it while we waited for the lock.
-                    let version = me.store.schema_version()?;
-                    if version == SCHEMA_VERSION {
-                        return me.store.check_schema(version);
-                    }
-                    me.store.check_schema(version)?;
-                    match version {
-                        1 => me.migrate_v1(options, key_path),
-                        _ => me.store.migrate_v2_tables(),
-                    }
-                })?;
-                self.store.truncate_wal_quietly();
+                self.in_setup_tx_then(
+                    |me| {
+                        // Another process may have migrated it while we waited for the lock.
+                        let version = me.store.schema_version()?;
+                        if version == SCHEMA_VERSION {
+                            return me.store.check_schema(version);
+                        }
+                        me.store.check_schema(version)?;
+                        match version {
+                            1 => me.migrate_v1(options, key_path),
+                            _ => me.store.migrate_v2_tables(),
+                        }
+                    },
+                    true,
+                )?;
                 false
             }
             Found::Ledger(_) => false,
@@ -125,10 +127,23 @@ impl Inner {
 
     /// Runs `f` in a write transaction under the lock file (creation, migration).
     fn in_setup_tx<T>(&mut self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
+        self.in_setup_tx_then(f, false)
+    }
+
+    /// [`Inner::in_setup_tx`], then, when `truncate` and committed, the WAL checkpointed
+    /// and truncated while the lock is still held (after a migration: the old pages,
+    /// a schema-1 pepper among them, leave the WAL).
+    fn in_setup_tx_then<T>(
+        &mut self,
+        f: impl FnOnce(&mut Inner) -> Result<T>,
+        truncate: bool,
+    ) -> Result<T> {
         self.store.begin_write()?;
         let result = f(self).and_then(|v| self.store.commit().map(|()| v));
         if result.is_err() {
             self.store.rollback();
+        } else if truncate {
+            self.store.truncate_wal_quietly();
         }
         self.store.end_write();
         result

@@ -199,7 +199,11 @@ impl Store {
     pub(crate) fn begin_write(&mut self) -> Result<()> {
         self.note_write(true);
         if let Some(lock) = self.lock.as_mut() {
-            lock.acquire(self.busy_timeout)?;
+            if let Err(e) = lock.acquire(self.busy_timeout) {
+                // No write began: answers may be cached again.
+                self.note_write(false);
+                return Err(e);
+            }
         }
         let begun = (|| {
             self.exec("BEGIN IMMEDIATE")?;
@@ -337,8 +341,8 @@ impl Store {
         }
     }
 
-    /// Checkpoints and truncates the WAL without the lock, ignoring the outcome (right
-    /// after a migration, inside the setup that holds it).
+    /// Checkpoints and truncates the WAL, ignoring the outcome: right after a
+    /// migration has committed, while the setup still holds the writer lock.
     pub(crate) fn truncate_wal_quietly(&self) {
         let _ = self
             .conn

@@ -9,8 +9,9 @@
 //! them, so an entry a query cannot reach is counted too.
 //!
 //! `events` rows are found by rowid (the table's keys, kept in memory by position).
-//! The other tables (schema 3) have no index but their primary key, which is the
-//! table's own b-tree and checked by `quick_check`.
+//! The other tables (schema 3) have no index but their primary key, the table's own
+//! b-tree: each is read in that order and its keys must ascend strictly, which
+//! `integrity_check` checks and `quick_check` does not.
 
 use std::cmp::Ordering;
 
@@ -99,6 +100,17 @@ const EVENT_INDEXES: [EventIndex; 4] = [
         filter: "WHERE source_key IS NOT NULL",
         unique: true,
     },
+];
+
+/// Every `WITHOUT ROWID` table of the schema and its primary key, in key order (a test
+/// holds this list to the schema's).
+const KEYED_TABLES: [(&str, &str); 6] = [
+    ("meta", "key"),
+    ("tree", "level, idx"),
+    ("purposes", "id, version"),
+    ("notices", "id, version"),
+    ("current", "purpose, subject, recipient"),
+    ("erased", "subject_key"),
 ];
 
 /// Appends a value, self-delimiting: two keys of the same columns are equal exactly
@@ -256,6 +268,7 @@ impl Store {
     /// that disagrees, naming it; empty when all agree.
     pub(crate) fn index_problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
+        self.check_table_order(&mut problems)?;
         self.check_event_indexes(&mut problems)?;
         Ok(problems)
     }
@@ -267,6 +280,33 @@ impl Store {
             [name],
             |r| r.get(0),
         )?)
+    }
+
+    /// Every `WITHOUT ROWID` table read in its own b-tree order holds its primary keys
+    /// strictly ascending: `integrity_check` checks it, `quick_check` does not, and a
+    /// lookup in a table stored out of order misses rows (a recipient's withdrawal in
+    /// `current`, an erased subject in `erased`).
+    fn check_table_order(&self, problems: &mut Vec<String>) -> Result<()> {
+        for (table, key) in KEYED_TABLES {
+            let n = key.split(", ").count();
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT {key} FROM {table} NOT INDEXED"))?;
+            let mut rows = stmt.query([])?;
+            let mut check = OrderCheck::new(n, true);
+            let mut buf = Vec::new();
+            while let Some(r) = rows.next()? {
+                buf.clear();
+                for i in 0..n {
+                    encode(value(r, i), &mut buf);
+                }
+                if let Some(why) = check.next(&buf, 0) {
+                    problems.push(format!("table {table}: primary key {why}"));
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_event_indexes(&self, problems: &mut Vec<String>) -> Result<()> {
@@ -387,10 +427,20 @@ mod tests {
             .unwrap();
         // The primary keys of WITHOUT ROWID tables are the tables themselves.
         have.retain(|n| {
-            !["meta", "tree", "purposes", "notices", "current", "erased"]
+            !KEYED_TABLES
                 .iter()
-                .any(|t| n == &format!("sqlite_autoindex_{t}_1"))
+                .any(|(t, _)| n == &format!("sqlite_autoindex_{t}_1"))
         });
+        let keyed: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut listed: Vec<String> = KEYED_TABLES.iter().map(|(t, _)| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(keyed, listed);
         let mut want: Vec<String> = EVENT_INDEXES.iter().map(|i| i.name.to_string()).collect();
         want.sort();
         assert_eq!(have, want);
@@ -457,6 +507,30 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(
             p[0].starts_with("index events_by_subject: wrong # of entries"),
+            "{p:?}"
+        );
+    }
+
+    /// `current` rebuilt with its rows in another order under the same schema text:
+    /// a lookup would miss rows; `quick_check` passes it, the order check does not.
+    #[test]
+    fn a_table_stored_out_of_key_order_is_named() {
+        let p = tampered(
+            "CREATE TEMP TABLE saved AS SELECT sql FROM sqlite_schema WHERE name = 'current';
+             CREATE TABLE c2(purpose TEXT NOT NULL, subject TEXT NOT NULL, recipient TEXT NOT NULL,
+                 state TEXT NOT NULL, seq INTEGER NOT NULL, event_id BLOB NOT NULL,
+                 since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
+                 PRIMARY KEY(purpose DESC, subject, recipient)) WITHOUT ROWID;
+             INSERT INTO c2 SELECT * FROM current;
+             DROP TABLE current;
+             ALTER TABLE c2 RENAME TO current;
+             PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = (SELECT sql FROM saved) WHERE name = 'current';
+             PRAGMA writable_schema = OFF;",
+        );
+        assert_eq!(
+            p,
+            ["table current: primary key entries out of order"],
             "{p:?}"
         );
     }
