@@ -307,8 +307,9 @@ impl Inner {
             // rule cannot apply).
             let changed = p.changed_materially_by(now);
             let now_ms = now.as_millis();
-            let mut pending: Option<FeedRow> = None;
-            let mut settle = |row: FeedRow| -> Result<()> {
+            let mut pending = FeedRow::default();
+            let mut has_pending = false;
+            let mut settle = |row: &FeedRow| -> Result<()> {
                 let lapsed = || -> Result<bool> {
                     let since = Timestamp::from_millis(row.since)?;
                     let until = row.until.map(Timestamp::from_millis).transpose()?;
@@ -316,37 +317,40 @@ impl Inner {
                     Ok(grant_lapse(p, seq, since, until, now, now).is_some())
                 };
                 if row.last_effective > now_ms {
-                    undecided.push(row.subject);
+                    undecided.push(row.subject.clone());
                 } else if row.state == State::Given.as_str() && !lapsed()? {
                     out.push(ConsentingSubject {
                         event_id: Uuid::from_slice(&row.event_id)
                             .map_err(|_| Error::Corrupt("event id".into()))?,
                         since: Timestamp::from_millis(row.since)?,
                         until: row.until.map(Timestamp::from_millis).transpose()?,
-                        subject: row.subject,
+                        subject: row.subject.clone(),
                     });
                 }
                 Ok(())
             };
             self.store
                 .each_feed_row(&p.latest().def.id, recipient, changed, |row| {
-                    if let Some(prev) = pending.take() {
-                        if prev.subject != row.subject {
-                            settle(prev)?;
-                        }
+                    if has_pending && pending.subject != row.subject {
+                        settle(&pending)?;
                     }
-                    pending = Some(row);
+                    pending.copy_from(row);
+                    has_pending = true;
                     Ok(())
                 })?;
-            if let Some(prev) = pending {
-                settle(prev)?;
+            if has_pending {
+                settle(&pending)?;
             }
         }
+        let undecided_empty = undecided.is_empty();
         for subject in undecided {
             let events = self.store.events_of(&subject, &p.latest().def.id)?;
             push_if_given(&mut out, p, &events, subject, recipient, now, now);
         }
-        out.sort_by(|a, b| a.subject.cmp(&b.subject));
+        // The scan gave subjects in order; only the undecided ones came after.
+        if !undecided_empty {
+            out.sort_by(|a, b| a.subject.cmp(&b.subject));
+        }
         Ok(out)
     }
 

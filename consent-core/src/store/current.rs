@@ -31,8 +31,9 @@ pub(crate) struct CurrentAnswer {
     pub purpose_version: Option<u32>,
 }
 
-/// A `current` row as the feed reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `current` row as the feed reads it. The scan fills one in place, reusing its
+/// buffers, so a feed of a hundred thousand rows allocates for the answer only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FeedRow {
     pub subject: String,
     pub state: String,
@@ -42,6 +43,22 @@ pub(crate) struct FeedRow {
     pub event_id: Vec<u8>,
     /// The deciding event's seq, when asked for.
     pub seq: Option<i64>,
+}
+
+impl FeedRow {
+    /// Becomes a copy of `other`, reusing this row's buffers.
+    pub(crate) fn copy_from(&mut self, other: &FeedRow) {
+        self.subject.clear();
+        self.subject.push_str(&other.subject);
+        self.state.clear();
+        self.state.push_str(&other.state);
+        self.since = other.since;
+        self.until = other.until;
+        self.last_effective = other.last_effective;
+        self.event_id.clear();
+        self.event_id.extend_from_slice(&other.event_id);
+        self.seq = other.seq;
+    }
 }
 
 /// A `current` row exactly as stored, for `verify`: `None` for a key column of the
@@ -203,7 +220,7 @@ impl Store {
         purpose: &str,
         recipient: Option<&str>,
         with_seq: bool,
-        mut f: impl FnMut(FeedRow) -> Result<()>,
+        mut f: impl FnMut(&FeedRow) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(if with_seq {
             "SELECT subject, state, since, until, last_effective, event_id, seq FROM current \
@@ -213,16 +230,28 @@ impl Store {
              WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
         })?;
         let mut rows = stmt.query(params![purpose, recipient.unwrap_or("")])?;
+        let mut row = FeedRow::default();
         while let Some(r) = rows.next()? {
-            f(FeedRow {
-                subject: r.get(0)?,
-                state: r.get(1)?,
-                since: r.get(2)?,
-                until: r.get(3)?,
-                last_effective: r.get(4)?,
-                event_id: r.get(5)?,
-                seq: r.get(6)?,
-            })?;
+            let text = |i: usize| -> Result<&str> {
+                match r.get_ref(i)? {
+                    ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
+                    _ => Err(corrupt("text")),
+                }
+            };
+            row.subject.clear();
+            row.subject.push_str(text(0)?);
+            row.state.clear();
+            row.state.push_str(text(1)?);
+            row.since = r.get(2)?;
+            row.until = r.get(3)?;
+            row.last_effective = r.get(4)?;
+            row.event_id.clear();
+            match r.get_ref(5)? {
+                ValueRef::Blob(b) => row.event_id.extend_from_slice(b),
+                _ => return Err(corrupt("event id")),
+            }
+            row.seq = r.get(6)?;
+            f(&row)?;
         }
         Ok(())
     }
