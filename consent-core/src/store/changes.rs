@@ -227,6 +227,35 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    /// A write that never began (another writer held the lock past the busy timeout)
+    /// leaves answers cacheable: the mark comes back instead of staying `None`.
+    #[test]
+    fn a_write_refused_for_the_lock_leaves_marks_available() {
+        use crate::lockfile::WriteLock;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let options = LedgerOptions {
+            busy_timeout: std::time::Duration::from_millis(20),
+            ..LedgerOptions::default()
+        };
+        let (mut holder, _) = Store::open_file(&path, &options).unwrap();
+        holder.create_schema().unwrap();
+        holder.set_lock(Some(WriteLock::open(&path).unwrap()));
+        holder.watch_wal(&path).unwrap();
+        let (mut waiter, _) = Store::open_file(&path, &options).unwrap();
+        waiter.set_lock(Some(WriteLock::open(&path).unwrap()));
+        waiter.watch_wal(&path).unwrap();
+        assert!(waiter.change_mark().is_some());
+        holder.begin_write().unwrap();
+        assert!(waiter.begin_write().is_err(), "the lock is held");
+        assert!(
+            waiter.change_mark().is_some(),
+            "no write is open on this store"
+        );
+        holder.rollback();
+        holder.end_write();
+    }
+
     #[test]
     fn file_marks_move_with_commits_of_another_connection() {
         let dir = tempfile::tempdir().unwrap();
