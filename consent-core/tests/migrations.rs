@@ -11,10 +11,24 @@ use std::path::{Path, PathBuf};
 use consent_core::*;
 use serde_json::{json, Value};
 
+/// Where the fixtures are committed.
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The recipients a purpose is asked about: each one it lists, or none.
+fn recipients_of(p: &Purpose) -> Vec<Option<&str>> {
+    if p.def.recipients.is_empty() {
+        vec![None]
+    } else {
+        p.def.recipients.iter().map(|r| Some(r.as_str())).collect()
+    }
+}
+
 /// A fixture copied into a fresh folder (the library writes beside a ledger: lock,
 /// WAL), with its key file when it has one.
 fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let src = fixtures_dir();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.db"));
     std::fs::copy(src.join(format!("{name}.db")), &path).unwrap();
@@ -26,7 +40,7 @@ fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn old_head(name: &str) -> Head {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let src = fixtures_dir();
     std::fs::read_to_string(src.join(format!("{name}.head")))
         .unwrap()
         .trim()
@@ -58,11 +72,7 @@ fn answers(l: &Ledger, subjects: &[String]) -> Value {
     let mut statuses = Vec::new();
     let mut consenting = Vec::new();
     for p in &purposes {
-        let recipients: Vec<Option<&str>> = if p.def.recipients.is_empty() {
-            vec![None]
-        } else {
-            p.def.recipients.iter().map(|r| Some(r.as_str())).collect()
-        };
+        let recipients = recipients_of(p);
         for r in &recipients {
             for at in INSTANTS {
                 for known in [t(at), end] {
@@ -135,7 +145,7 @@ fn subjects_of(l: &Ledger, erased: &[String]) -> Vec<String> {
 }
 
 fn answers_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.answers.json"))
+    fixtures_dir().join(format!("{name}.answers.json"))
 }
 
 /// Opens fixture `name` (migrating it if it is older), then holds it to what the build
@@ -180,11 +190,7 @@ fn check_fixture(name: &str) {
     // The materialized state the migration kept answers "now" as the events do.
     let now = l.now().unwrap();
     for p in l.purposes().unwrap() {
-        let recipients: Vec<Option<&str>> = if p.def.recipients.is_empty() {
-            vec![None]
-        } else {
-            p.def.recipients.iter().map(|r| Some(r.as_str())).collect()
-        };
+        let recipients = recipients_of(&p);
         for r in recipients {
             for s in subjects_of(&l, &erased) {
                 let fast = l.status(&s, &p.def.id, r).unwrap();
@@ -268,7 +274,7 @@ fn write_rich_fixture() {
     use std::sync::atomic::{AtomicI64, Ordering};
     use std::sync::Arc;
     assert_eq!(std::env::var("CONSENT_WRITE_RICH").as_deref(), Ok("1"));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let src = fixtures_dir();
     let path = src.join("v2-rich.db");
     for p in [path.clone(), default_key_path(&path)] {
         let _ = std::fs::remove_file(p);

@@ -74,6 +74,14 @@ fn corrupt(what: &str) -> Error {
     Error::Corrupt(format!("materialized state: {what}"))
 }
 
+/// Column `i` as borrowed text; any other storage type or invalid UTF-8 is corrupt.
+fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+    match r.get_ref(i)? {
+        ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
+        _ => Err(corrupt("text")),
+    }
+}
+
 impl Store {
     /// The materialized rows of one subject and purpose.
     pub(crate) fn current_rows(&self, subject: &str, purpose: &str) -> Result<Vec<CurrentRow>> {
@@ -174,12 +182,7 @@ impl Store {
         let Some(r) = rows.next()? else {
             return Ok(None);
         };
-        let text = |i: usize| -> Result<&str> {
-            match r.get_ref(i)? {
-                ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
-                _ => Err(corrupt("text")),
-            }
-        };
+        let text = |i: usize| text_ref(r, i);
         let notice = match (
             r.get::<_, Option<String>>(6)?,
             r.get::<_, Option<String>>(7)?,
@@ -232,12 +235,7 @@ impl Store {
         let mut rows = stmt.query(params![purpose, recipient.unwrap_or("")])?;
         let mut row = FeedRow::default();
         while let Some(r) = rows.next()? {
-            let text = |i: usize| -> Result<&str> {
-                match r.get_ref(i)? {
-                    ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
-                    _ => Err(corrupt("text")),
-                }
-            };
+            let text = |i: usize| text_ref(r, i);
             row.subject.clear();
             row.subject.push_str(text(0)?);
             row.state.clear();
