@@ -275,17 +275,25 @@ fn tampering_with_rows_is_named_by_verify() {
     }
     let head = l.head().unwrap();
     l.close().unwrap();
+    // 39 events: blocks 0-15 and 16-31 are complete, so an altered row there is named
+    // by its block's first event (only the block's node is stored, docs/FORMAT.md §2);
+    // events 32-38 form the open block, each with its own stored leaf hash.
     let cases: &[(&str, &str, Option<u64>)] = &[
-        ("kind", "UPDATE events SET kind = 'withdrawn' WHERE seq = 12", Some(12)),
-        ("effective time", "UPDATE events SET effective_at = effective_at - 1 WHERE seq = 20", Some(20)),
+        ("kind", "UPDATE events SET kind = 'withdrawn' WHERE seq = 12", Some(0)),
+        ("kind in the open block", "UPDATE events SET kind = 'withdrawn' WHERE seq = 35", Some(35)),
+        ("effective time", "UPDATE events SET effective_at = effective_at - 1 WHERE seq = 20", Some(16)),
         ("subject", "UPDATE events SET subject = 'someone-else' WHERE seq = 15", Some(15)),
         ("evidence", "UPDATE events SET evidence = '{\"form\":99}' WHERE seq = 16", Some(16)),
-        ("explicit flag", "UPDATE events SET explicit = 1 WHERE seq = 9", Some(9)),
+        ("explicit flag", "UPDATE events SET explicit = 1 WHERE seq = 9", Some(0)),
         ("deleted row", "DELETE FROM events WHERE seq = 17", Some(17)),
-        ("tree hash", "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 3", Some(12)),
+        ("tree hash", "UPDATE tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 1", Some(16)),
+        ("leaf hash in the open block", "UPDATE tree SET hash = zeroblob(32) WHERE level = 0 AND idx = 33", Some(33)),
+        ("node in the open block", "UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 17", Some(34)),
+        ("open block row deleted", "DELETE FROM tree WHERE level = 2 AND idx = 8", Some(32)),
+        ("leaf row kept in a completed block", "INSERT INTO tree VALUES (0, 5, zeroblob(32))", Some(5)),
         ("forged row", "INSERT INTO events SELECT seq + 100, randomblob(16), kind, subject, salt, personal_digest, purpose, purpose_version, recipient, notice_id, notice_version, notice_sha256, explicit, method, recorded_by, effective_at, recorded_at, expires_at, effect_deadline, 'forged', evidence, target, details, subject_key, randomblob(32), encoding FROM events WHERE seq = 37", Some(39)),
-        ("swapped rows", "UPDATE events SET seq = CASE seq WHEN 10 THEN 11 ELSE 10 END WHERE seq IN (10, 11)", Some(10)),
-        ("registry", "UPDATE events SET details = replace(details, 'Share', 'Sell') WHERE seq = 1", Some(1)),
+        ("swapped rows", "UPDATE events SET seq = CASE seq WHEN 33 THEN 34 ELSE 33 END WHERE seq IN (33, 34)", Some(33)),
+        ("registry", "UPDATE events SET details = replace(details, 'Share', 'Sell') WHERE seq = 1", Some(0)),
         ("registry table", "UPDATE purposes SET def = replace(def, 'Share', 'Sell') WHERE id = 'jmsu.data-sharing'", Some(1)),
         ("materialized state", "UPDATE current SET state = 'withdrawn' WHERE subject = 's5'", Some(14)),
         ("materialized row deleted", "DELETE FROM current WHERE subject = 's6'", Some(15)),
@@ -297,7 +305,7 @@ fn tampering_with_rows_is_named_by_verify() {
         copy_key(&path, &copy);
         // The swap needs a free seq to pass through.
         if *what == "swapped rows" {
-            raw(&copy).execute_batch("UPDATE events SET seq = -1 WHERE seq = 10; UPDATE events SET seq = 10 WHERE seq = 11; UPDATE events SET seq = 11 WHERE seq = -1;").unwrap();
+            raw(&copy).execute_batch("UPDATE events SET seq = -1 WHERE seq = 33; UPDATE events SET seq = 33 WHERE seq = 34; UPDATE events SET seq = 34 WHERE seq = -1;").unwrap();
         } else {
             raw(&copy).execute_batch(sql).unwrap();
         }
@@ -310,11 +318,12 @@ fn tampering_with_rows_is_named_by_verify() {
         let _ = std::fs::remove_file(dir.path().join("copy.db-wal"));
         let _ = std::fs::remove_file(dir.path().join("copy.db-shm"));
     }
-    // A truncated tail, and a tail rewritten consistently, need the earlier head.
+    // A truncated tail, and a tail rewritten consistently, need the earlier head. (Cut
+    // at a block boundary, the tree needs no new rows to look whole.)
     let copy = dir.path().join("copy.db");
     std::fs::copy(&path, &copy).unwrap();
     copy_key(&path, &copy);
-    raw(&copy).execute_batch("DELETE FROM events WHERE seq >= 30; DELETE FROM tree WHERE (idx << level) + (1 << level) > 30; DELETE FROM current WHERE seq >= 30;").unwrap();
+    raw(&copy).execute_batch("DELETE FROM events WHERE seq >= 32; DELETE FROM tree WHERE (idx << level) + (1 << level) > 32; DELETE FROM current WHERE seq >= 32;").unwrap();
     let l = Ledger::open(&copy).unwrap();
     assert!(
         l.verify().unwrap().ok,
@@ -322,7 +331,7 @@ fn tampering_with_rows_is_named_by_verify() {
     );
     let r = l.verify_against(&head).unwrap();
     assert!(!r.ok);
-    assert_eq!(r.first_bad_seq, Some(30));
+    assert_eq!(r.first_bad_seq, Some(32));
     // Rewrite the tail through the library itself: a fully consistent new chain.
     for i in 0..8 {
         l.append(give(&format!("x{i}"), "jmsu.marketing")).unwrap();
@@ -436,4 +445,56 @@ fn a_purpose_changed_by_another_connection_is_seen_at_once() {
         ErrorKind::InvalidConsent
     );
     assert!(a.verify().unwrap().ok);
+}
+
+/// The tree keeps rows below level 4 only in the open block (docs/FORMAT.md §2): every
+/// head the ledger gave while a block was open must still be provable once the block
+/// has completed and its low rows are gone, and every event provable at every size.
+#[test]
+fn heads_and_proofs_hold_as_blocks_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let l = file_ledger(dir.path());
+    let mut heads = vec![l.head().unwrap()];
+    let mut events = Vec::new();
+    for i in 0..40 {
+        let e = l.append(give(&format!("s{i}"), "jmsu.marketing")).unwrap();
+        events.push((e.seq, l.canonical_event(e.id).unwrap(), e.id));
+        heads.push(l.head().unwrap());
+        // Exactly the complete subtrees the format stores: from level 4 everywhere,
+        // below it only in the open block.
+        let size = heads.last().unwrap().size;
+        let open = size >> 4 << 4;
+        let want: u64 = (0..64u32)
+            .map(|level| {
+                if level >= 4 {
+                    size >> level
+                } else {
+                    (size - open) >> level
+                }
+            })
+            .sum();
+        let rows: i64 = raw(&path)
+            .query_row("SELECT count(*) FROM tree", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows as u64, want, "tree rows at size {size}");
+    }
+    assert!(
+        heads.last().unwrap().size >= 48,
+        "the log crosses several blocks"
+    );
+    for (i, old) in heads.iter().enumerate() {
+        for new in &heads[i..] {
+            let (proof, head) = l.prove_consistency(old, Some(new.size)).unwrap();
+            assert_eq!(&head, new, "the root at size {} changed", new.size);
+            proof.verify(old, new).unwrap();
+        }
+    }
+    for (seq, bytes, id) in &events {
+        for head in heads.iter().filter(|h| h.size > *seq) {
+            let p = l.prove_inclusion(*id, Some(head.size)).unwrap();
+            p.verify(bytes, head).unwrap();
+        }
+    }
+    assert!(l.verify().unwrap().ok);
 }

@@ -121,7 +121,8 @@ fn python_verifier_agrees_with_verify() {
         "UPDATE events SET kind = 'revoked' WHERE seq = 11",
         "UPDATE events SET subject = 'stu-0009' WHERE seq = 12",
         "DELETE FROM events WHERE seq = 30",
-        "UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 9",
+        "UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 49",
+        "UPDATE tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 2",
         "UPDATE events SET details = replace(details, 'JMSU', 'ACME') WHERE seq = 1",
         "UPDATE events SET salt = NULL WHERE seq = 13",
         "INSERT INTO tree VALUES (0, 100000, zeroblob(32))",
@@ -593,7 +594,19 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         case(
             "tree: an interior hash",
             &real,
-            "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 3",
+            "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 9",
+            Want::Same,
+        ),
+        case(
+            "tree: the node of a completed block",
+            &real,
+            "UPDATE tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 1",
+            Want::Same,
+        ),
+        case(
+            "tree: a low row kept in a completed block",
+            &real,
+            "INSERT INTO tree VALUES (1, 3, zeroblob(32))",
             Want::Same,
         ),
         case(
@@ -755,22 +768,22 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         case(
             "tree: a leaf and a lower interior hash",
             &real,
-            "UPDATE tree SET hash = zeroblob(32) WHERE level = 0 AND idx = 13; \
-             UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 2",
+            "UPDATE tree SET hash = zeroblob(32) WHERE level = 0 AND idx = 41; \
+             UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 17",
             Want::Same,
         ),
         case(
             "tree: two interior hashes, the lower level first",
             &real,
-            "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 3; \
-             UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 7",
+            "UPDATE tree SET hash = zeroblob(32) WHERE level = 2 AND idx = 8; \
+             UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 19",
             Want::Same,
         ),
         case(
             "events: a bad row after a bad leaf",
             &real,
-            "UPDATE events SET explicit = 5 WHERE seq = 20; \
-             UPDATE tree SET hash = zeroblob(32) WHERE level = 0 AND idx = 13",
+            "UPDATE events SET explicit = 5 WHERE seq = 40; \
+             UPDATE tree SET hash = zeroblob(32) WHERE level = 0 AND idx = 35",
             Want::Same,
         ),
         case(

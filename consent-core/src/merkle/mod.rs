@@ -68,6 +68,19 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// The hash of a complete subtree from its leaves (a power of two of them, at least one).
+pub(crate) fn complete_root(leaves: &[Hash]) -> Hash {
+    debug_assert!(leaves.len().is_power_of_two());
+    let mut level = leaves.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|p| node_hash(&p[0], &p[1]))
+            .collect();
+    }
+    level[0]
+}
+
 /// Source of stored hashes (the ledger's `tree` table, or a Vec in tests).
 ///
 /// Callers of this module's functions must not ask about leaves the log does not hold

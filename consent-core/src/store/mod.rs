@@ -44,6 +44,7 @@ pub(crate) use current::FeedRow;
 pub(crate) use open::WalFile;
 pub(crate) use registry::RegistryTable;
 pub(crate) use row::RawRow;
+pub(crate) use schema::TREE_MIN_LEVEL;
 pub(crate) use schema::{Found, FORMAT_NAME};
 pub use schema::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 

@@ -17,6 +17,11 @@ pub const SCHEMA_VERSION: i64 = 3;
 /// a WAL reset.
 pub const MIN_SQLITE_VERSION: i32 = 3_051_003;
 
+/// The lowest level of the tree stored for a completed block of 2^`TREE_MIN_LEVEL`
+/// leaves (docs/FORMAT.md §2 `tree`): 16 leaves are cheap to rehash, a row per event
+/// is not.
+pub const TREE_MIN_LEVEL: u32 = 4;
+
 /// Value of the `meta.format` key: tells a consent ledger from any other SQLite file.
 pub const FORMAT_NAME: &str = "consent-ledger";
 
@@ -354,9 +359,10 @@ pub(crate) fn migrate_v1_tables(conn: &Connection) -> Result<Vec<u8>> {
 }
 
 /// Rebuilds version-2 tables as version 3, inside the caller's transaction. The log
-/// (`events`), the tree and every hash stay as they are; only what is derived or
-/// indexed changes: `current` is copied into its table keyed by purpose first, two
-/// indexes go. The head is the same before and after. Freed pages are reused by later
+/// (`events`) and every hash stay as they are; only what is stored besides changes:
+/// `current` is copied into its table keyed by purpose first, two indexes go, and the
+/// tree keeps its rows below [`TREE_MIN_LEVEL`] only in the open block. The head is
+/// the same before and after. Freed pages are reused by later
 /// appends (`VACUUM` returns them to the file system).
 pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
     conn.execute_batch(
@@ -377,6 +383,11 @@ pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
              SELECT purpose, subject, recipient, state, seq, event_id, since, until, last_effective
              FROM current_v2 ORDER BY purpose, subject, recipient;
          DROP TABLE current_v2;",
+    )?;
+    conn.execute(
+        "DELETE FROM tree WHERE level < ?1 \
+         AND (idx << level) < ((SELECT coalesce(max(seq) + 1, 0) FROM events) >> ?1 << ?1)",
+        [TREE_MIN_LEVEL],
     )?;
     conn.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",

@@ -1,14 +1,32 @@
-//! The `tree` table: the stored hashes of every complete subtree (see
+//! The `tree` table: the stored hashes of the log's complete subtrees (see
 //! [`crate::merkle`]), read by the tree algorithms through [`HashStore`].
+//!
+//! Which subtrees are stored (docs/FORMAT.md §2, schema 3): every one of
+//! [`TREE_MIN_LEVEL`] and above, and the lower ones only inside the open block — the
+//! last, incomplete run of 2^[`TREE_MIN_LEVEL`] leaves. A row per event for ever would
+//! cost a fifth of the file; so when a block completes, its node at
+//! [`TREE_MIN_LEVEL`] is stored and the rows below it are deleted. A node below that
+//! level in a completed block is recomputed from its (at most 16) events. Every event
+//! stays covered by a stored hash: the newest ones by their own rows.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension};
 
-use super::Store;
+use super::row::ALL;
+use super::schema::TREE_MIN_LEVEL;
+use super::{RawRow, Store};
 use crate::error::{Error, Result};
 use crate::merkle::{self, Hash, HashStore};
 
-/// The `tree` table as a [`HashStore`].
+static LEAVES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+        ALL.as_str()
+    )
+});
+
+/// The `tree` table as a [`HashStore`]: a stored row where there is one, else (below
+/// [`TREE_MIN_LEVEL`], outside the open block) the hash recomputed from the events.
 pub(crate) struct TreeTable<'s>(&'s Store);
 
 impl HashStore for TreeTable<'_> {
@@ -21,8 +39,20 @@ impl HashStore for TreeTable<'_> {
         let h: Option<Vec<u8>> = stmt
             .query_row(params![level, index as i64], |r| r.get(0))
             .optional()?;
-        let h =
-            h.ok_or_else(|| Error::Corrupt(format!("tree hash ({level}, {index}) is missing")))?;
+        let h = match h {
+            Some(h) => h,
+            None if level < TREE_MIN_LEVEL => {
+                let first = index << level;
+                return Ok(merkle::complete_root(
+                    &self.0.leaf_hashes(first, first + (1 << level))?,
+                ));
+            }
+            None => {
+                return Err(Error::Corrupt(format!(
+                    "tree hash ({level}, {index}) is missing"
+                )))
+            }
+        };
         h.try_into()
             .map_err(|_| Error::Corrupt(format!("tree hash ({level}, {index}) is not 32 bytes")))
     }
@@ -39,14 +69,47 @@ impl Store {
         merkle::root(size, &mut self.tree())
     }
 
-    /// Stores the tree hashes for a new leaf.
+    /// The leaf hashes of the events with `first <= seq < end`, recomputed from their
+    /// canonical encodings.
+    pub(crate) fn leaf_hashes(&self, first: u64, end: u64) -> Result<Vec<Hash>> {
+        let mut stmt = self.conn.prepare_cached(&LEAVES)?;
+        let mut rows = stmt.query(params![first as i64, end as i64])?;
+        let mut out = Vec::with_capacity((end - first) as usize);
+        while let Some(r) = rows.next()? {
+            if r.get::<_, i64>(0)? != (first + out.len() as u64) as i64 {
+                break;
+            }
+            out.push(RawRow::read(r)?.canonical().leaf_hash());
+        }
+        if out.len() as u64 != end - first {
+            let missing = first + out.len() as u64;
+            return Err(Error::Corrupt(format!("event {missing} is missing")));
+        }
+        Ok(out)
+    }
+
+    /// Stores the tree hashes for a new leaf (its left siblings below
+    /// [`TREE_MIN_LEVEL`] are rows of the open block). When it completes a block, the
+    /// block's rows below that level give way to its node.
     pub(super) fn append_leaf(&self, seq: u64, leaf: Hash) -> Result<()> {
         let rows = merkle::hashes_to_store(seq, leaf, &mut self.tree())?;
+        let block = 1u64 << TREE_MIN_LEVEL;
+        let completes = (seq + 1).is_multiple_of(block);
         let mut stmt = self
             .conn
             .prepare_cached("INSERT INTO tree(level, idx, hash) VALUES (?1, ?2, ?3)")?;
         for (level, idx, hash) in rows {
-            stmt.execute(params![level, idx as i64, &hash[..]])?;
+            if level >= TREE_MIN_LEVEL || !completes {
+                stmt.execute(params![level, idx as i64, &hash[..]])?;
+            }
+        }
+        if completes {
+            let first = seq + 1 - block;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM tree WHERE level < ?1 AND (idx << level) >= ?2 AND (idx << level) < ?3",
+                )?
+                .execute(params![TREE_MIN_LEVEL, first as i64, (seq + 1) as i64])?;
         }
         Ok(())
     }
@@ -81,8 +144,9 @@ impl Store {
         Ok(())
     }
 
-    /// The lowest tree row that a log of `size` events cannot hold (beyond it, or
-    /// malformed), as its (level, idx) where those are integers.
+    /// The lowest tree row that a log of `size` events cannot hold (beyond it, below
+    /// [`TREE_MIN_LEVEL`] outside the open block, or malformed), as its (level, idx)
+    /// where those are integers.
     pub(crate) fn stray_tree_row(&self, size: u64) -> Result<Option<(Option<i64>, Option<i64>)>> {
         Ok(self
             .conn
@@ -91,8 +155,9 @@ impl Store {
                  CASE typeof(idx) WHEN 'integer' THEN idx END FROM tree \
                  WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
                  OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
+                 OR (level < ?2 AND (idx << level) < (?1 >> ?2 << ?2)) \
                  ORDER BY level LIMIT 1",
-                params![size as i64],
+                params![size as i64, TREE_MIN_LEVEL],
                 |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
             )
             .optional()?)

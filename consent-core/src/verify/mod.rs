@@ -156,7 +156,7 @@ fn verify_store(
     let count = store.count_rows()?;
     let mut expected: u64 = 0;
     let mut level: Vec<Hash> = Vec::new();
-    let mut spill = LevelCheck::new(store);
+    let mut spill = LevelCheck::new(store, size);
     let mut row_problem = None;
     let mut early = None;
     let mut scan = Scan::default();
@@ -187,8 +187,8 @@ fn verify_store(
     }
     let base = expected - level.len() as u64;
     if let Some((seq, why)) = row_problem {
-        // A bad leaf earlier in the same chunk comes first.
-        spill.check_range(0, base, &level)?;
+        // A bad leaf (or block) earlier in the same chunk comes first.
+        spill.check_leaves(base, &level)?;
         let (seq, why) = spill.first_bad.take().unwrap_or((seq, why));
         return Ok(VerifyReport::bad(size, seq, why));
     }

@@ -1,9 +1,10 @@
 //! The tree check of `verify`: every stored tree hash recomputed from the leaves, a
-//! chunk of 2^16 leaves at a time.
+//! chunk of 2^16 leaves at a time. Below [`TREE_MIN_LEVEL`] only the open block's
+//! nodes are stored (docs/FORMAT.md §2): a completed block is vouched for by its node.
 
 use crate::error::Result;
 use crate::merkle::{self, Hash};
-use crate::store::Store;
+use crate::store::{Store, TREE_MIN_LEVEL};
 
 /// Checks interior tree hashes a chunk of leaves at a time: for each complete aligned
 /// subtree inside the chunk, recomputes its hash and compares it with the stored one.
@@ -11,15 +12,20 @@ use crate::store::Store;
 /// the carried `stack` of chunk roots.
 pub(super) struct LevelCheck<'s> {
     store: &'s Store,
+    /// The first leaf of the open block: nodes below [`TREE_MIN_LEVEL`] are stored from
+    /// there on only.
+    open: u64,
     /// Roots of complete 2^16-leaf chunks not yet combined: (level, index, hash).
     stack: Vec<(u32, u64, Hash)>,
     pub(super) first_bad: Option<(u64, String)>,
 }
 
 impl<'s> LevelCheck<'s> {
-    pub(super) fn new(store: &'s Store) -> Self {
+    /// A check of the tree of a log of `size` leaves.
+    pub(super) fn new(store: &'s Store, size: u64) -> Self {
         LevelCheck {
             store,
+            open: size >> TREE_MIN_LEVEL << TREE_MIN_LEVEL,
             stack: Vec::new(),
             first_bad: None,
         }
@@ -32,6 +38,14 @@ impl<'s> LevelCheck<'s> {
     /// Compares `hashes` with the stored hashes at (`level`, `first`..), read in one
     /// range query.
     pub(super) fn check_range(&mut self, level: u32, first: u64, hashes: &[Hash]) -> Result<()> {
+        let (first, hashes) = if level < TREE_MIN_LEVEL {
+            // Only the open block's nodes are stored this low.
+            let from = (self.open >> level).max(first);
+            let skip = ((from - first) as usize).min(hashes.len());
+            (from, &hashes[skip..])
+        } else {
+            (first, hashes)
+        };
         if self.first_bad.is_some() || hashes.is_empty() {
             return Ok(());
         }
@@ -56,18 +70,35 @@ impl<'s> LevelCheck<'s> {
             self.first_bad = Some((
                 seq,
                 format!(
-                    "tree hash ({level}, {idx}) covering events from {seq} is wrong or missing"
+                    "tree hash ({level}, {idx}) over events {seq} to {} is wrong or missing: \
+                     that hash or one of those events was altered",
+                    seq + (1 << level) - 1
                 ),
             ));
         }
         Ok(())
     }
 
+    /// The leaf check of `leaves` starting at `base` (a multiple of 2^16): a completed
+    /// block's level-[`TREE_MIN_LEVEL`] node stands for its leaves, the open block's
+    /// leaves are compared one by one. Blocks come in log order, so the first finding
+    /// is the smallest seq.
+    pub(super) fn check_leaves(&mut self, base: u64, leaves: &[Hash]) -> Result<()> {
+        let block = 1 << TREE_MIN_LEVEL;
+        let complete = ((self.open.saturating_sub(base)) as usize).min(leaves.len()) / block;
+        let nodes: Vec<Hash> = leaves[..complete * block]
+            .chunks_exact(block)
+            .map(merkle::complete_root)
+            .collect();
+        self.check_range(TREE_MIN_LEVEL, base >> TREE_MIN_LEVEL, &nodes)?;
+        self.check_range(0, base, leaves)
+    }
+
     /// `leaves` start at `base` (a multiple of 2^16, or the tail). Checks them and every
     /// complete subtree above them; drains `leaves`.
     pub(super) fn feed(&mut self, leaves: &mut Vec<Hash>, base: u64) -> Result<()> {
         let mut cur = std::mem::take(leaves);
-        self.check_range(0, base, &cur)?;
+        self.check_leaves(base, &cur)?;
         let mut level = 0u32;
         let start = base;
         while cur.len() > 1 {
