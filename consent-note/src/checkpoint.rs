@@ -124,7 +124,8 @@ impl Checkpoint {
     pub fn to_text(&self) -> Result<String> {
         check_origin(&self.origin)?;
         for (index, line) in self.extensions.iter().enumerate() {
-            if line.is_empty() || line.chars().any(char::is_control) {
+            // The same rule as parsing: non-empty, nothing below U+0020 (so no newline).
+            if line.is_empty() || line.bytes().any(|b| b < 0x20) {
                 return Err(Error::InvalidExtensionLine { index });
             }
         }

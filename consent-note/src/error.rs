@@ -171,7 +171,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// An extension line is empty or holds a newline or control character.
+    /// An extension line is empty or holds a newline or another ASCII control character.
     #[error("invalid checkpoint extension line {index}")]
     InvalidExtensionLine {
         /// Index of the extension line, counting from 0.
