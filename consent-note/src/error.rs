@@ -49,7 +49,8 @@ pub enum Error {
     /// A signature line is not `— <name> <base64>`.
     #[error("line {line}: malformed signature line: {reason}")]
     MalformedSignatureLine {
-        /// The line number in the note, counting from 1.
+        /// The line number in the note, counting from 1; 0 for a line built by
+        /// [`NoteSignature::new`](crate::NoteSignature::new) rather than read.
         line: usize,
         /// What is wrong with it.
         reason: &'static str,
