@@ -229,6 +229,9 @@ the feed as it could have been extracted then.", local_time!()))]
     /// Produce proofs about the log.
     #[command(subcommand)]
     Prove(ProveCmd),
+    /// Signing keys: the ledger's (signs checkpoints) and a witness's (cosigns them).
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Check a receipt offline: its inclusion proof, and optionally a later head.
     CheckReceipt {
         /// The receipt (JSON) file.
@@ -409,6 +412,32 @@ pub enum RegistryCmd {
         /// reported as "text not available").
         #[arg(long, value_name = "DIR")]
         texts: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Make a new key: writes the private key to FILE (a new file, owner-only; keep it
+    /// away from the ledger) and prints the verifier key to publish.
+    Generate {
+        /// The key's name. For the ledger's key it is the log's origin, the name every
+        /// checkpoint carries, e.g. `ljmu.ac.uk/consent`.
+        #[arg(long)]
+        name: String,
+        /// A witness's cosigning key instead of a ledger's signing key.
+        #[arg(long)]
+        witness: bool,
+        /// Where to write the private key.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print the verifier key of a private key file.
+    Show {
+        /// The private key file.
+        file: PathBuf,
+        /// The file holds a witness's key.
+        #[arg(long)]
+        witness: bool,
     },
 }
 

@@ -271,6 +271,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Prove(ProveCmd::Consistency { old_head, output }) => {
             prove_consistency(&ctx, &old_head, output.as_deref())
         }
+        Command::Key(c) => crate::keys::key(&ctx, c),
         Command::CheckReceipt {
             file,
             head,

@@ -54,7 +54,8 @@ Exit codes:
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
   7  check-receipt: the head given is later than the receipt's; pass --consistency
   8  not a consent ledger: another application's file, or an empty file
-  9  pseudonym key: the key file is missing, unreadable or not this ledger's
+  9  key: the pseudonym key file is missing, unreadable or not this ledger's; a
+     signing key file is unreadable, readable by others or of the wrong role
  10  erasure pending: recorded, but a reader kept the erased values in the WAL;
      run `consent complete-erasures`
  11  status --check: not permitted (the state printed is not given/not_consent_based;

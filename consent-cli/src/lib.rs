@@ -16,6 +16,7 @@ mod commands;
 mod erasure;
 mod exit;
 mod import;
+mod keys;
 mod outfile;
 mod output;
 mod questions;

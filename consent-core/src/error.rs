@@ -96,8 +96,10 @@ pub enum Error {
     /// file): refused before a byte of it is changed.
     #[error("not a consent ledger: {0}")]
     NotALedger(String),
-    /// The pseudonym key is missing, unreadable, or not the one this ledger committed to.
-    #[error("pseudonym key: {0}")]
+    /// A key is missing, unreadable, or not the right one: the pseudonym key (not the
+    /// one this ledger committed to), or a signing key file (unreadable, readable by
+    /// others, of the wrong role).
+    #[error("key: {0}")]
     Key(String),
 }
 

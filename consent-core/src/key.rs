@@ -8,7 +8,6 @@
 //! `ledger_configured` event, so a swapped key is refused instead of silently making
 //! every erased subject look new.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -114,7 +113,7 @@ impl PseudonymKey {
 pub(crate) fn read_key_file(path: &Path) -> Result<PseudonymKey> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::Key(format!(
-            "cannot read the key file {}: {e} (a ledger cannot answer for erased subjects without it)",
+            "cannot read the pseudonym key file {}: {e} (a ledger cannot answer for erased subjects without it)",
             path.display()
         ))
     })?;
@@ -123,54 +122,23 @@ pub(crate) fn read_key_file(path: &Path) -> Result<PseudonymKey> {
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or_else(|| {
             Error::Key(format!(
-                "the key file {} does not hold 64 hexadecimal digits",
+                "the pseudonym key file {} does not hold 64 hexadecimal digits",
                 path.display()
             ))
         })?;
     Ok(PseudonymKey(bytes))
 }
 
-/// Writes a new key file, owner-only, refusing to replace an existing file, durably:
-/// a temporary file is written and synced, linked into place (which fails if a key
-/// file appeared meanwhile) and the directory synced, all before the ledger commits to
-/// the key — so a power cut never leaves a ledger whose key file is missing or half
+/// Writes a new key file (see [`crate::private_file::create`]) before the ledger commits
+/// to the key, so a power cut never leaves a ledger whose key file is missing or half
 /// written.
 pub(crate) fn write_key_file(path: &Path, key: &PseudonymKey) -> Result<()> {
-    let cannot = |e: std::io::Error| {
+    crate::private_file::create(path, format!("{}\n", hex::encode(key.0)).as_bytes()).map_err(|e| {
         Error::Key(format!(
-            "cannot create the key file {}: {e}",
+            "cannot create the pseudonym key file {}: {e}",
             path.display()
         ))
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let written = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())?;
-        f.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    written.map_err(cannot)?;
-    #[cfg(unix)]
-    std::fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(cannot)?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -94,6 +94,7 @@ mod materialize;
 pub mod merkle;
 mod notice;
 mod options;
+mod private_file;
 mod proofs;
 mod purpose;
 mod query;
@@ -101,6 +102,7 @@ mod registry;
 mod registry_file;
 mod rules;
 mod setup;
+mod signing_key;
 mod status_cache;
 mod store;
 pub mod subject_copy;
@@ -125,6 +127,9 @@ pub use proofs::{ConsistencyProof, Head, InclusionProof};
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
 pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
+pub use signing_key::{
+    generate_signing_key_file, parse_verifier_key, read_signing_key_file, KeyRole,
+};
 pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
 pub use verify::VerifyReport;
