@@ -71,6 +71,7 @@
 //! | `witness/` | [`Witness`]: cosigns a log's checkpoints, refuses forks and rollbacks |
 //! | `publish.rs` | [`publish_checkpoint`]: the plain directory a web server serves |
 //! | `atomic_file.rs` | replacing a file atomically and durably (witness state, publishing) |
+//! | `signing_key_file.rs` | [`write_signing_key`], [`read_signing_key`]: private keys in 0600 files |
 //! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
 //! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
 //! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
@@ -108,6 +109,7 @@ mod registry;
 mod registry_file;
 mod rules;
 mod setup;
+mod signing_key_file;
 mod status_cache;
 mod store;
 pub mod subject_copy;
@@ -138,6 +140,7 @@ pub use publish::{publish_checkpoint, read_published, read_published_size, Publi
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
 pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
+pub use signing_key_file::{read_signing_key, write_signing_key};
 pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
 pub use verify::VerifyReport;

@@ -95,6 +95,22 @@ impl Ledger {
     /// under another origin ([`Error::Conflict`] — one ledger, one origin: keep the key
     /// name when rotating keys); a log that no longer extends the largest checkpoint
     /// it signed ([`Error::Corrupt`]).
+    ///
+    /// ```
+    /// use consent_core::consent_note::{SignatureType, SigningKey};
+    /// use consent_core::Ledger;
+    ///
+    /// let ledger = Ledger::in_memory()?;
+    /// // In real use: SigningKey::generate, kept with consent_core::write_signing_key.
+    /// let key = SigningKey::from_seed("ljmu.ac.uk/consent", SignatureType::Ed25519, &[7; 32])?;
+    /// let signed = ledger.sign_checkpoint(&key)?;
+    /// assert_eq!(signed.head(), ledger.head()?);
+    ///
+    /// // Anyone holding the verifier key string can check the note against the ledger.
+    /// let verdict = ledger.check_checkpoint(&signed.note, &key.verifier_key(), &[], 0)?;
+    /// assert!(verdict.holds());
+    /// # Ok::<(), consent_core::Error>(())
+    /// ```
     pub fn sign_checkpoint(&self, key: &SigningKey) -> Result<SignedHead> {
         self.write(None, |inner, _| sign(inner, key))
     }
