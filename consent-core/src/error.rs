@@ -103,7 +103,7 @@ pub enum Error {
     /// signed by the key given, a signature that does not verify, a key of the wrong
     /// type. The note crate's own reason and kind are inside
     /// ([`consent_note::Error::kind`]).
-    #[error("signed note refused: {0}")]
+    #[error("signed note or key refused: {0}")]
     Note(#[from] consent_note::Error),
     /// A checkpoint carries fewer cosignatures by distinct trusted witnesses than the
     /// quorum asked for: the log signed it, but not enough witnesses vouch for it.
