@@ -82,6 +82,7 @@ CREATE TABLE current(purpose TEXT NOT NULL, subject TEXT NOT NULL, recipient TEX
                      since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
                      PRIMARY KEY(purpose, subject, recipient)) WITHOUT ROWID;
 CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL) WITHOUT ROWID;
 """
 
 # §2 `events`: every column, its one storage type, whether NULL is allowed (the

@@ -101,6 +101,28 @@ pub enum Error {
     /// others, of the wrong role).
     #[error("key: {0}")]
     Key(String),
+    /// A signed note, checkpoint or signing/verifier key was refused: malformed, not
+    /// signed by the key given, a signature that does not verify, a key of the wrong
+    /// type. The note crate's own reason and kind are inside
+    /// ([`consent_note::Error::kind`]).
+    #[error("signed note or key refused: {0}")]
+    Note(#[from] consent_note::Error),
+    /// A checkpoint carries fewer cosignatures by distinct trusted witnesses than the
+    /// quorum asked for: the log signed it, but not enough witnesses vouch for it.
+    #[error("{have} of the {need} witness cosignatures required verify: the checkpoint is not witnessed enough")]
+    QuorumNotMet {
+        /// Distinct trusted witnesses whose cosignature verified.
+        have: usize,
+        /// The quorum asked for.
+        need: usize,
+    },
+    /// A witness refused to cosign a checkpoint (a fork, a rollback, no valid
+    /// consistency proof, an unknown log). What and why is in the [`Refusal`], with
+    /// the evidence file it wrote.
+    ///
+    /// [`Refusal`]: crate::Refusal
+    #[error("witness refused to cosign: {0}")]
+    WitnessRefused(crate::witness::Refusal),
 }
 
 fn unknown_recipient_message(purpose: &str, recipient: Option<&str>, listed: &[String]) -> String {
@@ -170,6 +192,12 @@ pub enum ErrorKind {
     NotALedger = 22,
     /// See [`Error::Key`].
     Key = 23,
+    /// See [`Error::Note`].
+    Note = 24,
+    /// See [`Error::QuorumNotMet`].
+    QuorumNotMet = 25,
+    /// See [`Error::WitnessRefused`].
+    WitnessRefused = 26,
 }
 
 impl Error {
@@ -198,6 +226,9 @@ impl Error {
             Error::ProofRejected(_) => ErrorKind::ProofRejected,
             Error::NotALedger(_) => ErrorKind::NotALedger,
             Error::Key(_) => ErrorKind::Key,
+            Error::Note(_) => ErrorKind::Note,
+            Error::QuorumNotMet { .. } => ErrorKind::QuorumNotMet,
+            Error::WitnessRefused(_) => ErrorKind::WitnessRefused,
         }
     }
 

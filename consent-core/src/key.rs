@@ -129,16 +129,17 @@ pub(crate) fn read_key_file(path: &Path) -> Result<PseudonymKey> {
     Ok(PseudonymKey(bytes))
 }
 
-/// Writes a new key file (see [`crate::private_file::create`]) before the ledger commits
+/// Writes a new key file (see [`crate::atomic_file::create_private`]) before the ledger commits
 /// to the key, so a power cut never leaves a ledger whose key file is missing or half
 /// written.
 pub(crate) fn write_key_file(path: &Path, key: &PseudonymKey) -> Result<()> {
-    crate::private_file::create(path, format!("{}\n", hex::encode(key.0)).as_bytes()).map_err(|e| {
-        Error::Key(format!(
-            "cannot create the pseudonym key file {}: {e}",
-            path.display()
-        ))
-    })
+    crate::atomic_file::create_private(path, format!("{}\n", hex::encode(key.0)).as_bytes())
+        .map_err(|e| {
+            Error::Key(format!(
+                "cannot create the pseudonym key file {}: {e}",
+                path.display()
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -67,6 +67,11 @@
 //! | `export.rs`, `subject_copy/` | the subject-access copy, as data and as a web page |
 //! | `erase.rs` | erasure, readmission, WAL truncation |
 //! | `proofs.rs` | [`Head`], inclusion and consistency proofs |
+//! | `checkpoint/` | signed checkpoints: [`Ledger::sign_checkpoint`], cosignatures merged, [`Ledger::check_checkpoint`], [`Ledger::verify_checkpoints`] |
+//! | `witness/` | [`Witness`]: cosigns a log's checkpoints, refuses forks and rollbacks |
+//! | `publish.rs` | [`publish_checkpoint`]: the plain directory a web server serves |
+//! | `atomic_file.rs` | replacing a file atomically and durably (witness state, publishing); secret files (keys) |
+//! | `signing_key.rs` | [`generate_signing_key_file`], [`read_signing_key_file`]: signing keys in 0600 files |
 //! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
 //! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
 //! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
@@ -80,9 +85,11 @@
 
 mod answers;
 mod append;
+mod atomic_file;
 mod batch;
 mod calendar;
 pub mod canonical;
+mod checkpoint;
 mod erase;
 mod error;
 mod event;
@@ -94,8 +101,8 @@ mod materialize;
 pub mod merkle;
 mod notice;
 mod options;
-mod private_file;
 mod proofs;
+mod publish;
 mod purpose;
 mod query;
 mod registry;
@@ -108,9 +115,14 @@ mod store;
 pub mod subject_copy;
 mod timestamp;
 mod verify;
+mod witness;
 
 pub use batch::{Batch, BatchToken, ChunkedError, CHUNK_PAUSE};
 pub use calendar::{Calendar, DEFAULT_TIME_ZONE};
+pub use checkpoint::{CheckpointFinding, CheckpointVerdict, CheckpointsReport, SignedHead};
+/// The signed-note crate: keys, notes and checkpoints, re-exported so that one
+/// dependency is enough.
+pub use consent_note;
 pub use erase::{
     BulkErasure, ErasureOptions, ErasureOutcome, ErasurePreview, ErasureReport, ErasureResult,
 };
@@ -124,6 +136,7 @@ pub use merkle::{Hash, ProofError};
 pub use notice::{Notice, NoticeDef, NoticeRef};
 pub use options::{LedgerOptions, Synchronous};
 pub use proofs::{ConsistencyProof, Head, InclusionProof};
+pub use publish::{publish_checkpoint, read_published, read_published_size, Published};
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
 pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
@@ -133,6 +146,7 @@ pub use signing_key::{
 pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
 pub use verify::VerifyReport;
+pub use witness::{Cosigned, Refusal, RefusalKind, Witness};
 
 /// `Ledger` is shared between threads by the C and Python layers: keep it so.
 const _: () = {

@@ -45,7 +45,7 @@ pub fn generate_signing_key_file(path: &Path, name: &str, role: KeyRole) -> Resu
         .map_err(|e| Error::invalid(format!("cannot make a key named {name:?}: {e}")))?;
     let mut text = Zeroizing::new(key.to_private_key().as_bytes().to_vec());
     text.push(b'\n');
-    crate::private_file::create(path, &text)
+    crate::atomic_file::create_private(path, &text)
         .map_err(|e| key_error(path, "cannot create the signing key file", e))?;
     Ok(key.verifier_key())
 }
@@ -55,7 +55,7 @@ pub fn generate_signing_key_file(path: &Path, name: &str, role: KeyRole) -> Resu
 /// key of the wrong role.
 pub fn read_signing_key_file(path: &Path, role: KeyRole) -> Result<SigningKey> {
     let text = Zeroizing::new(
-        crate::private_file::read(path)
+        crate::atomic_file::read_private(path)
             .map_err(|e| key_error(path, "cannot use the signing key file", e))?,
     );
     let key = SigningKey::from_private_key(text.trim_end_matches(['\n', '\r']))

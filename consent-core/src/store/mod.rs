@@ -18,8 +18,10 @@
 //! | `registry.rs` | the `purposes` and `notices` tables |
 //! | `current.rs` | the `current` table (the materialized state) |
 //! | `meta.rs` | the `meta` and `erased` tables, SQLite's integrity check |
+//! | `checkpoints.rs` | the `checkpoints` table: the signed notes the ledger issued |
 
 mod changes;
+mod checkpoints;
 mod current;
 mod events;
 mod meta;
@@ -40,6 +42,7 @@ use crate::lockfile::WriteLock;
 use crate::options::LedgerOptions;
 
 pub(crate) use changes::ChangeMark;
+pub(crate) use checkpoints::RawCheckpointRow;
 pub(crate) use current::FeedRow;
 pub(crate) use open::WalFile;
 pub(crate) use registry::RegistryTable;

@@ -28,10 +28,11 @@ pub const FORMAT_NAME: &str = "consent-ledger";
 /// The schema of version 3 (docs/FORMAT.md §2), designed from the measurements of
 /// issue 12: `current` keyed by purpose first, so one b-tree serves a status (purpose
 /// and subject) and a feed (purpose) and no covering index doubles it; and no index of
-/// the events by purpose (the two scans that used it are rare). A file whose
-/// `sqlite_master` differs from what this text creates by a single object — a
-/// trigger, a view, an index, a changed column — is refused: SQLite would run planted
-/// triggers on our writes.
+/// the events by purpose (the two scans that used it are rare). Issue 13 added
+/// `checkpoints`, the signed checkpoints the ledger keeps (outside the hashed log). A
+/// file whose `sqlite_master` differs from what this text creates by a single object —
+/// a trigger, a view, an index, a changed column — is refused: SQLite would run
+/// planted triggers on our writes.
 const SCHEMA_V3: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE events(
@@ -78,6 +79,7 @@ CREATE TABLE current(purpose TEXT NOT NULL, subject TEXT NOT NULL, recipient TEX
                      since INTEGER NOT NULL, until INTEGER, last_effective INTEGER NOT NULL,
                      PRIMARY KEY(purpose, subject, recipient)) WITHOUT ROWID;
 CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL) WITHOUT ROWID;
 ";
 
 /// The schema of version 2 (issue 10), recognised only to migrate it.
@@ -377,6 +379,13 @@ pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
         .find(|s| s.trim_start().starts_with("CREATE TABLE current("))
         .expect("the version-3 schema creates `current`");
     conn.execute_batch(create_current)?;
+    // The signed checkpoints (issue 13): not part of the hashed log, empty until the
+    // first `sign_checkpoint`.
+    let create_checkpoints = SCHEMA_V3
+        .split_inclusive(';')
+        .find(|s| s.trim_start().starts_with("CREATE TABLE checkpoints("))
+        .expect("the version-3 schema creates `checkpoints`");
+    conn.execute_batch(create_checkpoints)?;
     conn.execute_batch(
         "INSERT INTO current(purpose, subject, recipient, state, seq, event_id, since, until,
                              last_effective)

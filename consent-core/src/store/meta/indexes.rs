@@ -104,8 +104,9 @@ const EVENT_INDEXES: [EventIndex; 4] = [
 
 /// Every `WITHOUT ROWID` table of the schema and its primary key, in key order (a test
 /// holds this list to the schema's).
-const KEYED_TABLES: [(&str, &str); 6] = [
+const KEYED_TABLES: [(&str, &str); 7] = [
     ("meta", "key"),
+    ("checkpoints", "size"),
     ("tree", "level, idx"),
     ("purposes", "id, version"),
     ("notices", "id, version"),
