@@ -65,7 +65,7 @@ Exit codes:
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {
     match e.kind() {
-        ErrorKind::Corrupt | ErrorKind::ProofRejected => TAMPER,
+        ErrorKind::Corrupt | ErrorKind::ProofRejected | ErrorKind::ReceiptRejected => TAMPER,
         ErrorKind::InvalidArgument | ErrorKind::InvalidTime | ErrorKind::Batch => USAGE,
         ErrorKind::UnknownPurpose
         | ErrorKind::UnknownNotice

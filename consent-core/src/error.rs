@@ -99,6 +99,10 @@ pub enum Error {
     /// The pseudonym key is missing, unreadable, or not the one this ledger committed to.
     #[error("pseudonym key: {0}")]
     Key(String),
+    /// A receipt did not check out: its checkpoint, a proof, a binding between its
+    /// events, its subject or a readable field (the message names which). Never "ok".
+    #[error("receipt rejected: {0}")]
+    ReceiptRejected(String),
 }
 
 fn unknown_recipient_message(purpose: &str, recipient: Option<&str>, listed: &[String]) -> String {
@@ -168,6 +172,8 @@ pub enum ErrorKind {
     NotALedger = 22,
     /// See [`Error::Key`].
     Key = 23,
+    /// See [`Error::ReceiptRejected`].
+    ReceiptRejected = 24,
 }
 
 impl Error {
@@ -196,6 +202,7 @@ impl Error {
             Error::ProofRejected(_) => ErrorKind::ProofRejected,
             Error::NotALedger(_) => ErrorKind::NotALedger,
             Error::Key(_) => ErrorKind::Key,
+            Error::ReceiptRejected(_) => ErrorKind::ReceiptRejected,
         }
     }
 

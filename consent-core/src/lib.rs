@@ -67,6 +67,7 @@
 //! | `export.rs`, `subject_copy/` | the subject-access copy, as data and as a web page |
 //! | `erase.rs` | erasure, readmission, WAL truncation |
 //! | `proofs.rs` | [`Head`], inclusion and consistency proofs |
+//! | `receipt/` | [`Ledger::receipt`] and [`receipt::check`]: receipts checked with only the verifier keys |
 //! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
 //! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
 //! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
@@ -97,6 +98,7 @@ mod options;
 mod proofs;
 mod purpose;
 mod query;
+pub mod receipt;
 mod registry;
 mod registry_file;
 mod rules;
