@@ -207,13 +207,28 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// A consent receipt for one event, with its inclusion proof.
+    /// A consent receipt for one event (format v2): the event, its purpose definition,
+    /// the notice shown and the ledger's configuration, each proved in a signed
+    /// checkpoint, so anyone with the log's verifier key can check it without the
+    /// ledger (`check-receipt`).
     Receipt {
         /// Event id (UUID).
         event_id: String,
         /// Receipt layout.
         #[arg(long, value_enum, default_value_t = ReceiptFormat::Iso27560)]
         format: ReceiptFormat,
+        /// The signed checkpoint (a signed note, ideally cosigned by witnesses) the
+        /// receipt proves the event in. Its root must be this ledger's at its size.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "sign_with",
+            conflicts_with = "sign_with"
+        )]
+        checkpoint: Option<PathBuf>,
+        /// Testing: sign the current head now with this log private key file.
+        #[arg(long, value_name = "KEYFILE", hide = true)]
+        sign_with: Option<PathBuf>,
         /// Write to FILE instead of stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -232,10 +247,22 @@ the feed as it could have been extracted then.", local_time!()))]
     /// Signing keys: the ledger's (signs checkpoints) and a witness's (cosigns them).
     #[command(subcommand)]
     Key(KeyCmd),
-    /// Check a receipt offline: its inclusion proof, and optionally a later head.
+    /// Check a receipt offline with nothing but the verifier keys: the checkpoint's
+    /// signatures, every proof, and every readable field; says what is proved and what
+    /// is not. Optionally also a later head.
     CheckReceipt {
         /// The receipt (JSON) file.
         file: PathBuf,
+        /// The log's verifier key (a vkey string, or a file holding one), from a
+        /// source you trust: the controller's published key.
+        #[arg(long, value_name = "VKEY")]
+        log_key: String,
+        /// A witness's verifier key (vkey string or file); repeat for several.
+        #[arg(long = "witness-key", value_name = "VKEY")]
+        witness_keys: Vec<String>,
+        /// How many of the witnesses given must have cosigned (default: all of them).
+        #[arg(long, value_name = "N")]
+        quorum: Option<usize>,
         /// A later head (SIZE:ROOT) the receipt should still be part of.
         #[arg(long, value_name = "HEAD")]
         head: Option<String>,

@@ -243,13 +243,18 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Receipt {
             event_id,
             format,
+            checkpoint,
+            sign_with,
             output,
         } => {
             let ledger = ctx.open()?;
             let id = parse_uuid("EVENT_ID", &event_id)?;
-            let v = receipt::build(&ledger, id, format)?;
-            let text =
-                serde_json::to_string_pretty(&v).map_err(|e| Failure::usage(e.to_string()))? + "\n";
+            let source = match (&checkpoint, &sign_with) {
+                (Some(c), _) => receipt::CheckpointSource::File(c),
+                (None, Some(k)) => receipt::CheckpointSource::SignWith(k),
+                (None, None) => return Err(Failure::usage("give --checkpoint FILE")),
+            };
+            let text = receipt::build(&ledger, id, format, source)?;
             output::write_out(output.as_deref(), &text)?;
             if let Some(p) = output {
                 outln!("receipt for event {id} written to {}", p.display())?;
@@ -274,9 +279,22 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Key(c) => crate::keys::key(&ctx, c),
         Command::CheckReceipt {
             file,
+            log_key,
+            witness_keys,
+            quorum,
             head,
             consistency,
-        } => check_receipt(&ctx, &file, head.as_deref(), consistency.as_deref()),
+        } => check_receipt(
+            &ctx,
+            &file,
+            &ReceiptKeys {
+                log: &log_key,
+                witnesses: &witness_keys,
+                quorum,
+            },
+            head.as_deref(),
+            consistency.as_deref(),
+        ),
         Command::Import(args) => import(&ctx, &args),
         Command::Erase {
             subject,
@@ -1245,9 +1263,17 @@ fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
     Ok(())
 }
 
+/// The keys `check-receipt` checks with, as given on the command line.
+struct ReceiptKeys<'a> {
+    log: &'a str,
+    witnesses: &'a [String],
+    quorum: Option<usize>,
+}
+
 fn check_receipt(
     ctx: &Ctx,
     file: &Path,
+    keys: &ReceiptKeys<'_>,
     head: Option<&str>,
     consistency: Option<&Path>,
 ) -> CliResult {
@@ -1257,27 +1283,42 @@ fn check_receipt(
     };
     let text = read(file)?;
     let proof = consistency.map(read).transpose()?;
-    let out = receipt::check(&text, head, proof.as_deref())?;
+    let log_key = receipt::verifier_key("--log-key", keys.log)?;
+    let witnesses = keys
+        .witnesses
+        .iter()
+        .map(|w| receipt::verifier_key("--witness-key", w))
+        .collect::<CliResult<Vec<_>>>()?;
+    let quorum = keys.quorum.unwrap_or(witnesses.len());
+    let out = receipt::check(&text, &log_key, &witnesses, quorum, head, proof.as_deref())?;
     if ctx.json {
         return print_json(&out);
     }
     outln!(
-        "ok: event {} is leaf #{} of the log at head {}",
-        out.record_id.as_deref().unwrap_or("?"),
-        out.leaf_index,
+        "ok: event {} ({}) is entry {} of the log {} at head {}, checked with the verifier keys alone",
+        out.event_id,
+        out.kind,
+        out.seq,
+        out.log,
         out.receipt_head
     )?;
+    if out.simulated {
+        outln!(
+            "SIMULATED: the ledger proves it was created with a simulated clock; its record times are not real"
+        )?;
+    }
+    outln!("proved:")?;
+    for p in &out.proved {
+        outln!("  - {p}")?;
+    }
+    outln!("not proved:")?;
+    for p in &out.not_proved {
+        outln!("  - {p}")?;
+    }
     if let Some(h) = &out.later_head {
         outln!(
             "ok: the later head {h} extends the receipt's head, so the event is still on record"
         )?;
-    }
-    match out.clock.as_deref() {
-        Some("simulated") => outln!(
-            "SIMULATED: the ledger proves it was created with a simulated clock; its record times are not real"
-        )?,
-        Some(_) => outln!("ok: the ledger proves its record times come from the system clock")?,
-        None => outln!("note: an older receipt; it does not prove the ledger's clock")?,
     }
     Ok(())
 }

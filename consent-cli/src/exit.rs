@@ -21,11 +21,13 @@ pub const REFUSED: u8 = 4;
 pub const REJECTED: u8 = 5;
 /// Storage: busy, read-only, disk full, I/O, schema too new.
 pub const STORAGE: u8 = 6;
-/// `check-receipt --head` without a consistency proof: more evidence needed.
+/// More evidence needed: `check-receipt --head` without a consistency proof, or fewer
+/// witness cosignatures than the quorum.
 pub const NEEDS_PROOF: u8 = 7;
 /// The file is not a consent ledger (another application's database, an empty file).
 pub const NOT_A_LEDGER: u8 = 8;
-/// The pseudonym key file is missing, unreadable, or not this ledger's.
+/// A key file: the pseudonym key missing, unreadable or not this ledger's; a signing
+/// key file unreadable, readable by others or of the wrong role.
 pub const KEY: u8 = 9;
 /// An erasure was recorded but is not complete yet: a reader held an old snapshot, so
 /// the erased values may remain in the WAL. Run `consent complete-erasures`.
@@ -43,7 +45,8 @@ pub const CLOSED_PIPE: u8 = 141;
 pub const TABLE: &str = "\
 Exit codes:
   0  ok
-  1  integrity: verify found tampering, or a proof or receipt did not check out
+  1  integrity: verify found tampering; a proof, receipt, checkpoint or signature did
+     not check out; a witness refused a fork or rollback
   2  usage: bad arguments, times, ids, JSON or input files
   3  not found: no ledger file, unknown purpose, notice, recipient or event; no
      --recipient for a purpose that lists recipients; erase of an id with no events
@@ -52,7 +55,8 @@ Exit codes:
   5  import: some rows were rejected (see the report on stderr); erase --from-file:
      some ids were not erased (unknown or failed; see the report)
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
-  7  check-receipt: the head given is later than the receipt's; pass --consistency
+  7  more evidence needed: check-receipt's head is later than the receipt's (pass
+     --consistency); fewer witness cosignatures than the quorum asked for
   8  not a consent ledger: another application's file, or an empty file
   9  key: the pseudonym key file is missing, unreadable or not this ledger's; a
      signing key file is unreadable, readable by others or of the wrong role
@@ -66,7 +70,12 @@ Exit codes:
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {
     match e.kind() {
-        ErrorKind::Corrupt | ErrorKind::ProofRejected => TAMPER,
+        ErrorKind::Corrupt
+        | ErrorKind::ProofRejected
+        | ErrorKind::ReceiptRejected
+        | ErrorKind::Note
+        | ErrorKind::WitnessRefused => TAMPER,
+        ErrorKind::QuorumNotMet => NEEDS_PROOF,
         ErrorKind::InvalidArgument | ErrorKind::InvalidTime | ErrorKind::Batch => USAGE,
         ErrorKind::UnknownPurpose
         | ErrorKind::UnknownNotice

@@ -139,6 +139,20 @@ impl Ledger {
 
 const NOTICE: &[&str] = &["--notice", "jmsu.privacy@1", "--method", "portal"];
 
+/// The log's signing key of the receipt tests, written to `log.key` in the ledger's
+/// folder (a consent-note private key string); returns the file and the verifier key.
+fn log_key(l: &Ledger) -> (PathBuf, String) {
+    let key = consent_note::SigningKey::from_seed(
+        "ljmu.ac.uk/consent",
+        consent_note::SignatureType::Ed25519,
+        &[7; 32],
+    )
+    .unwrap();
+    let path = l.file("log.key");
+    std::fs::write(&path, format!("{}\n", key.to_private_key().as_str())).unwrap();
+    (path, key.verifier_key().to_string())
+}
+
 fn with<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
     a.iter().chain(b).copied().collect()
 }
@@ -217,10 +231,16 @@ fn missing_ledger_and_unknown_things_exit_3() {
         ],
     );
     l.fails(3, "2024-09-02", &["purpose", "show", "no.such.purpose"]);
+    let (key, _) = log_key(&l);
     l.fails(
         3,
         "2024-09-02",
-        &["receipt", "01a20985-3833-7430-8432-577a33ea8096"],
+        &[
+            "receipt",
+            "01a20985-3833-7430-8432-577a33ea8096",
+            "--sign-with",
+            key.to_str().unwrap(),
+        ],
     );
     l.fails(
         3,
@@ -1021,6 +1041,8 @@ fn export_is_a_complete_subject_access_copy() {
 #[test]
 fn receipts_and_their_checks() {
     let l = Ledger::ljmu();
+    let (key, vkey) = log_key(&l);
+    let key = key.to_str().unwrap().to_string();
     let id = l.give(
         "2025-01-10T15:00:00Z",
         &[
@@ -1033,12 +1055,37 @@ fn receipts_and_their_checks() {
             "--explicit",
         ],
     );
+    // A receipt needs a checkpoint: a signed note from a file, or (testing) signed now.
+    l.fails(2, "2025-01-10T15:10:00Z", &["receipt", &id]);
     let iso = l.file("receipt.json");
     l.ok(
         "2025-01-10T15:10:00Z",
-        &["receipt", &id, "-o", iso.to_str().unwrap()],
+        &[
+            "receipt",
+            &id,
+            "--sign-with",
+            &key,
+            "-o",
+            iso.to_str().unwrap(),
+        ],
     );
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&iso).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&iso).unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["format"], "consent-ledger/receipt/v2");
+    assert_eq!(r["layout"], "iso27560");
+    for key in [
+        "checkpoint",
+        "event",
+        "purpose",
+        "notice",
+        "configuration",
+        "subject",
+        "readable",
+        "not_proved",
+    ] {
+        assert!(r.get(key).is_some(), "receipt lacks {key}");
+    }
+    let x = &r["readable"];
     for key in [
         "record_id",
         "principal",
@@ -1052,38 +1099,55 @@ fn receipts_and_their_checks() {
         "validity",
         "withdrawal",
         "recipients",
-        "ledger_proof",
+        "ledger",
     ] {
-        assert!(r.get(key).is_some(), "ISO receipt lacks {key}");
+        assert!(x.get(key).is_some(), "ISO receipt lacks {key}");
     }
-    assert_eq!(r["record_id"], id.as_str());
-    assert_eq!(r["principal"]["id"], "s1");
+    assert_eq!(x["record_id"], id.as_str());
+    assert_eq!(x["principal"]["id"], "s1");
+    assert_eq!(r["subject"]["id"], "s1");
     assert_eq!(
-        r["notice"]["sha256"],
+        x["notice"]["sha256"],
         "7526442e0aa232f483553fee3af3711b412c12306cea48a15cfe77538745de8d"
     );
-    assert_eq!(r["lawful_basis"]["special_category"], "Art. 9(2)(a)");
-    assert_eq!(r["collection_method"], "web_form");
-    assert_eq!(r["event"]["time"], "2025-01-10T15:00:00.000Z");
-    assert_eq!(r["state"], "active");
-    assert_eq!(r["withdrawal"]["method"], "Email GoAbroad@ljmu.ac.uk.");
-    assert_eq!(r["ledger_proof"]["head"], l.head().as_str());
-    assert_eq!(
-        r["ledger_proof"]["inclusion"]["leaf_hash"]
-            .as_str()
-            .unwrap()
-            .len(),
-        64
+    assert_eq!(x["lawful_basis"]["special_category"], "Art. 9(2)(a)");
+    assert_eq!(x["collection_method"], "web_form");
+    assert_eq!(x["event"]["time"], "2025-01-10T15:00:00.000Z");
+    assert_eq!(x["state"], "active");
+    assert_eq!(x["withdrawal"]["method"], "Email GoAbroad@ljmu.ac.uk.");
+    assert_eq!(x["ledger"]["clock"], "simulated");
+    assert_eq!(x["ledger"]["log"], "ljmu.ac.uk/consent");
+    assert!(
+        x.get("current_state").is_none(),
+        "the state now is not proved"
     );
+    assert!(r["not_proved"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("current_state:"));
+    let size: u64 = l.head().split(':').next().unwrap().parse().unwrap();
+    assert_eq!(x["ledger"]["checkpoint_size"], size);
+
+    // The same receipt from a checkpoint file.
+    let note = l.file("checkpoint.note");
+    std::fs::write(&note, r["checkpoint"].as_str().unwrap()).unwrap();
+    let from_file = l.ok(
+        "2025-01-10T15:10:00Z",
+        &["receipt", &id, "--checkpoint", note.to_str().unwrap()],
+    );
+    let f: Value = serde_json::from_str(&from_file).unwrap();
+    assert_eq!(f["readable"], r["readable"]);
+    assert_eq!(f["checkpoint"], r["checkpoint"]);
 
     let k = l.ok(
         "2025-01-10T15:10:00Z",
-        &["receipt", &id, "--format", "kantara"],
+        &["receipt", &id, "--format", "kantara", "--sign-with", &key],
     );
     let k: Value = serde_json::from_str(&k).unwrap();
+    assert_eq!(k["layout"], "kantara");
+    let kr = &k["readable"];
     for key in [
         "version",
-        "jurisdiction",
         "consentTimestamp",
         "collectionMethod",
         "consentReceiptID",
@@ -1093,19 +1157,18 @@ fn receipts_and_their_checks() {
         "services",
         "sensitive",
         "spiCat",
-        "ledger_proof",
     ] {
-        assert!(k.get(key).is_some(), "Kantara receipt lacks {key}");
+        assert!(kr.get(key).is_some(), "Kantara receipt lacks {key}");
     }
-    assert_eq!(k["version"], "KI-CR-v1.1.0");
-    assert_eq!(k["services"][0]["purposes"][0]["consentType"], "EXPLICIT");
-    assert_eq!(k["consentTimestamp"], 1_736_521_200);
+    assert_eq!(kr["version"], "KI-CR-v1.1.0");
+    assert_eq!(kr["services"][0]["purposes"][0]["consentType"], "EXPLICIT");
+    assert_eq!(kr["consentTimestamp"], 1_736_521_200);
     let kantara = l.file("kantara.json");
     std::fs::write(&kantara, k.to_string()).unwrap();
 
-    // check-receipt needs no ledger
+    // check-receipt needs no ledger, only the log's verifier key
     let out = Command::new(BIN)
-        .args(["check-receipt", iso.to_str().unwrap()])
+        .args(["check-receipt", iso.to_str().unwrap(), "--log-key", &vkey])
         .env_remove("CONSENT_LEDGER")
         .output()
         .unwrap();
@@ -1115,84 +1178,120 @@ fn receipts_and_their_checks() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok:"));
-    l.ok("2025-01-11", &["check-receipt", kantara.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("ok:"), "{stdout}");
+    for want in ["proved:", "not proved:", "current_state:", "SIMULATED"] {
+        assert!(stdout.contains(want), "{want}: {stdout}");
+    }
+    // The key may also be given as a file.
+    let vkey_file = l.file("log.vkey");
+    std::fs::write(&vkey_file, format!("{vkey}\n")).unwrap();
+    l.ok(
+        "2025-01-11",
+        &[
+            "check-receipt",
+            kantara.to_str().unwrap(),
+            "--log-key",
+            vkey_file.to_str().unwrap(),
+        ],
+    );
     let c = l.json(
         "2025-01-11",
-        &["check-receipt", iso.to_str().unwrap(), "--head", &l.head()],
+        &[
+            "check-receipt",
+            iso.to_str().unwrap(),
+            "--log-key",
+            &vkey,
+            "--head",
+            &l.head(),
+        ],
     );
     assert_eq!(c["consistency_ok"], true);
+    assert_eq!(c["event_id"], id.as_str());
+    // No key, a wrong key, a malformed key.
+    l.fails(2, "2025-01-11", &["check-receipt", iso.to_str().unwrap()]);
+    let other = consent_note::SigningKey::from_seed(
+        "ljmu.ac.uk/consent",
+        consent_note::SignatureType::Ed25519,
+        &[8; 32],
+    )
+    .unwrap()
+    .verifier_key()
+    .to_string();
+    l.fails(
+        1,
+        "2025-01-11",
+        &["check-receipt", iso.to_str().unwrap(), "--log-key", &other],
+    );
+    l.fails(
+        2,
+        "2025-01-11",
+        &["check-receipt", iso.to_str().unwrap(), "--log-key", "nope"],
+    );
+    // A witness key given: by default its cosignature is required (there is none).
+    let witness = consent_note::SigningKey::from_seed(
+        "dpo.ljmu.ac.uk/witness",
+        consent_note::SignatureType::CosignatureV1,
+        &[9; 32],
+    )
+    .unwrap()
+    .verifier_key()
+    .to_string();
+    let base = ["check-receipt", iso.to_str().unwrap(), "--log-key", &vkey];
+    l.fails(1, "2025-01-11", &with(&base, &["--witness-key", &witness]));
+    l.ok(
+        "2025-01-11",
+        &with(&base, &["--witness-key", &witness, "--quorum", "0"]),
+    );
+    l.fails(2, "2025-01-11", &with(&base, &["--quorum", "1"]));
 
-    // tampered receipts are rejected
-    for (field, bad) in [
-        ("leaf_hash", Value::String("0".repeat(64))),
-        ("leaf_index", Value::from(0)),
-    ] {
-        let mut t = r.clone();
-        t["ledger_proof"]["inclusion"][field] = bad;
-        let p = l.file("tampered.json");
-        std::fs::write(&p, t.to_string()).unwrap();
-        l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
-    }
-    let mut t = r.clone();
-    t["ledger_proof"]["head"] = Value::String(format!(
-        "{}:{}",
-        l.head().split(':').next().unwrap(),
-        "ab".repeat(32)
-    ));
-    let p = l.file("tampered-head.json");
-    std::fs::write(&p, t.to_string()).unwrap();
-    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
-    // Readable fields are bound to the leaf: editing one is caught.
+    // Tampered receipts are rejected (exit 1); the core tests try every field.
+    let check = |v: &Value, code: i32| {
+        let p = l.file("edited.json");
+        std::fs::write(&p, v.to_string()).unwrap();
+        l.fails(
+            code,
+            "2025-01-11",
+            &["check-receipt", p.to_str().unwrap(), "--log-key", &vkey],
+        )
+    };
     for (pointer, bad) in [
-        ("/purpose/id", Value::String("jmsu.marketing".into())),
         (
-            "/event/time",
+            "/readable/purpose/id",
+            Value::String("jmsu.marketing".into()),
+        ),
+        (
+            "/readable/event/time",
             Value::String("2020-01-01T00:00:00.000Z".into()),
         ),
-        ("/explicit", Value::Bool(false)),
-        ("/state", Value::String("withdrawn".into())),
+        ("/readable/explicit", Value::Bool(false)),
+        ("/readable/state", Value::String("withdrawn".into())),
+        ("/readable/controller/name", Value::String("JMSU".into())),
+        ("/readable/ledger/clock", Value::String("system".into())),
+        ("/subject/id", Value::String("s2".into())),
+        ("/event/proof/0", Value::String("A".repeat(43) + "=")),
     ] {
         let mut t = r.clone();
         *t.pointer_mut(pointer).unwrap() = bad;
-        let p = l.file("edited.json");
-        std::fs::write(&p, t.to_string()).unwrap();
-        l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+        let err = check(&t, 1);
+        assert!(!err.contains("s2"), "errors name no subject: {err}");
     }
-    // The proven configuration says "simulated"; claiming "system" instead is caught,
-    // and so is another event's bytes offered as the configuration.
-    let config_hex = r["ledger_proof"]["configuration"]["canonical_event"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let simulated = hex::encode("\"clock\":\"simulated\"");
-    assert!(
-        config_hex.contains(&simulated),
-        "this test ledger is a simulation"
+    let mut t = r.clone();
+    t["configuration"] = r["event"].clone();
+    check(&t, 1);
+    // A version-1 receipt is not accepted any more; "{}" is not a receipt; not JSON.
+    check(
+        &serde_json::json!({"record_id": id, "ledger_proof": {"head": "1:00"}}),
+        1,
     );
-    let forged = config_hex.replace(
-        &simulated,
-        &hex::encode("\"clock\":\"system\"\u{20}\u{20}\u{20}"),
-    );
-    let mut t = r.clone();
-    t["ledger_proof"]["configuration"]["canonical_event"] = Value::String(forged);
-    let p = l.file("edited.json");
-    std::fs::write(&p, t.to_string()).unwrap();
-    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
-    let mut t = r.clone();
-    t["ledger_proof"]["configuration"]["canonical_event"] =
-        r["ledger_proof"]["canonical_event"].clone();
-    let p = l.file("edited.json");
-    std::fs::write(&p, t.to_string()).unwrap();
-    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
-    let mut t = r.clone();
-    t["ledger_proof"]["canonical_event"] = Value::String("00".into());
-    let p = l.file("edited.json");
-    std::fs::write(&p, t.to_string()).unwrap();
-    l.fails(1, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+    check(&serde_json::json!({}), 1);
     let p = l.file("not-a-receipt.json");
-    std::fs::write(&p, "{}").unwrap();
-    l.fails(2, "2025-01-11", &["check-receipt", p.to_str().unwrap()]);
+    std::fs::write(&p, "not json").unwrap();
+    l.fails(
+        2,
+        "2025-01-11",
+        &["check-receipt", p.to_str().unwrap(), "--log-key", &vkey],
+    );
 
     // a later head needs a consistency proof
     let old = l.head();
@@ -1202,11 +1301,10 @@ fn receipts_and_their_checks() {
         &["withdraw", "s1", "mobility.health", "--method", "email"],
     );
     let new = l.head();
-    let err = l.fails(
-        7,
-        "2025-02-03",
-        &["check-receipt", iso.to_str().unwrap(), "--head", &new],
-    );
+    fn later<'a>(base: &[&'a str], head: &'a str) -> Vec<&'a str> {
+        with(base, &["--head", head])
+    }
+    let err = l.fails(7, "2025-02-03", &later(&base, &new));
     assert!(err.contains("prove consistency"), "{err}");
     let proof = l.file("consistency.json");
     l.ok(
@@ -1215,14 +1313,10 @@ fn receipts_and_their_checks() {
     );
     let out = l.ok(
         "2025-02-03",
-        &[
-            "check-receipt",
-            iso.to_str().unwrap(),
-            "--head",
-            &new,
-            "--consistency",
-            proof.to_str().unwrap(),
-        ],
+        &with(
+            &later(&base, &new),
+            &["--consistency", proof.to_str().unwrap()],
+        ),
     );
     assert!(out.contains("extends"), "{out}");
     // the proof does not lead to another head
@@ -1230,14 +1324,10 @@ fn receipts_and_their_checks() {
     l.fails(
         1,
         "2025-02-03",
-        &[
-            "check-receipt",
-            iso.to_str().unwrap(),
-            "--head",
-            &forged,
-            "--consistency",
-            proof.to_str().unwrap(),
-        ],
+        &with(
+            &later(&base, &forged),
+            &["--consistency", proof.to_str().unwrap()],
+        ),
     );
     // a tampered consistency proof is rejected
     let mut pj: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
@@ -1247,22 +1337,22 @@ fn receipts_and_their_checks() {
     l.fails(
         1,
         "2025-02-03",
-        &[
-            "check-receipt",
-            iso.to_str().unwrap(),
-            "--head",
-            &new,
-            "--consistency",
-            bad_proof.to_str().unwrap(),
-        ],
+        &with(
+            &later(&base, &new),
+            &["--consistency", bad_proof.to_str().unwrap()],
+        ),
     );
     // a smaller head cannot cover the receipt
     let small = format!("3:{}", "ab".repeat(32));
-    l.fails(
-        1,
-        "2025-02-03",
-        &["check-receipt", iso.to_str().unwrap(), "--head", &small],
+    l.fails(1, "2025-02-03", &later(&base, &small));
+    // A receipt after the checkpoint file's size: sign a newer checkpoint.
+    let s2 = l.give("2025-02-04", &with(&["s3", "jmsu.data-sharing"], NOTICE));
+    let err = l.fails(
+        2,
+        "2025-02-04",
+        &["receipt", &s2, "--checkpoint", note.to_str().unwrap()],
     );
+    assert!(err.contains("newer checkpoint"), "{err}");
     // prove consistency from a head the ledger never had
     l.fails(
         1,
@@ -1280,7 +1370,7 @@ fn receipts_and_their_checks() {
         .as_str()
         .unwrap()
         .to_string();
-    l.fails(2, "2025-02-03", &["receipt", &first]);
+    l.fails(2, "2025-02-03", &["receipt", &first, "--sign-with", &key]);
 }
 
 #[test]

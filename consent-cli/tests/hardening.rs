@@ -30,6 +30,20 @@ impl Ledger {
         l
     }
 
+    /// A log signing key (consent-note private key string) in the ledger's folder,
+    /// for `receipt --sign-with`.
+    fn log_key(&self) -> PathBuf {
+        let key = consent_note::SigningKey::from_seed(
+            "ljmu.ac.uk/consent",
+            consent_note::SignatureType::Ed25519,
+            &[7; 32],
+        )
+        .unwrap();
+        let path = self.file("log.key");
+        std::fs::write(&path, format!("{}\n", key.to_private_key().as_str())).unwrap();
+        path
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -120,7 +134,15 @@ fn output_files_are_owner_only() {
     let receipt = l.file("receipt.json");
     let proof = l.file("proof.json");
     l.ok(&["export", "s1", "-o", sar.to_str().unwrap()]);
-    l.ok(&["receipt", &id, "-o", receipt.to_str().unwrap()]);
+    let key = l.log_key();
+    l.ok(&[
+        "receipt",
+        &id,
+        "--sign-with",
+        key.to_str().unwrap(),
+        "-o",
+        receipt.to_str().unwrap(),
+    ]);
     l.ok(&[
         "prove",
         "consistency",
@@ -140,13 +162,21 @@ fn output_files_are_owner_only() {
 fn output_files_refuse_a_symlink() {
     let l = Ledger::ljmu();
     let id = l.give("s1");
+    let key = l.log_key();
     let victim = l.file("victim.txt");
     std::fs::write(&victim, "keep me").unwrap();
     let link = l.file("link.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     for args in [
         vec!["export", "s1", "-o", link.to_str().unwrap()],
-        vec!["receipt", &id, "-o", link.to_str().unwrap()],
+        vec![
+            "receipt",
+            &id,
+            "--sign-with",
+            key.to_str().unwrap(),
+            "-o",
+            link.to_str().unwrap(),
+        ],
     ] {
         let err = l.fails(2, &args);
         assert!(err.contains("symbolic link"), "{err}");

@@ -123,6 +123,10 @@ pub enum Error {
     /// [`Refusal`]: crate::Refusal
     #[error("witness refused to cosign: {0}")]
     WitnessRefused(crate::witness::Refusal),
+    /// A receipt did not check out: its checkpoint, a proof, a binding between its
+    /// events, its subject or a readable field (the message names which). Never "ok".
+    #[error("receipt rejected: {0}")]
+    ReceiptRejected(String),
 }
 
 fn unknown_recipient_message(purpose: &str, recipient: Option<&str>, listed: &[String]) -> String {
@@ -198,6 +202,8 @@ pub enum ErrorKind {
     QuorumNotMet = 25,
     /// See [`Error::WitnessRefused`].
     WitnessRefused = 26,
+    /// See [`Error::ReceiptRejected`].
+    ReceiptRejected = 27,
 }
 
 impl Error {
@@ -229,6 +235,7 @@ impl Error {
             Error::Note(_) => ErrorKind::Note,
             Error::QuorumNotMet { .. } => ErrorKind::QuorumNotMet,
             Error::WitnessRefused(_) => ErrorKind::WitnessRefused,
+            Error::ReceiptRejected(_) => ErrorKind::ReceiptRejected,
         }
     }
 

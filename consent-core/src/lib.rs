@@ -72,6 +72,7 @@
 //! | `publish.rs` | [`publish_checkpoint`]: the plain directory a web server serves |
 //! | `atomic_file.rs` | replacing a file atomically and durably (witness state, publishing); secret files (keys) |
 //! | `signing_key.rs` | [`generate_signing_key_file`], [`read_signing_key_file`]: signing keys in 0600 files |
+//! | `receipt/` | [`Ledger::receipt`] and [`receipt::check`]: receipts checked with only the verifier keys |
 //! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
 //! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
 //! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
@@ -105,6 +106,7 @@ mod proofs;
 mod publish;
 mod purpose;
 mod query;
+pub mod receipt;
 mod registry;
 mod registry_file;
 mod rules;

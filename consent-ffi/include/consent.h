@@ -173,9 +173,21 @@ enum consent_result
   // The file is not a consent ledger (an empty file, another application's SQLite
   // file): refused before a byte of it is changed.
   CONSENT_RESULT_NOT_A_LEDGER = 22,
-  // The pseudonym key is missing, unreadable, or not the one the ledger was created
-  // with (or the ledger was opened without a key and the call needs it).
+  // A key is missing, unreadable, or not the right one: the pseudonym key (not the
+  // one the ledger was created with, or the ledger was opened without a key and the
+  // call needs it), or a signing key file (readable by others, of the wrong role).
   CONSENT_RESULT_KEY = 23,
+  // A signed note, checkpoint or key string was refused: malformed, not signed by
+  // the key given, a signature that does not verify, a key of the wrong type.
+  CONSENT_RESULT_NOTE = 24,
+  // A checkpoint carries fewer cosignatures by distinct trusted witnesses than the
+  // quorum asked for.
+  CONSENT_RESULT_QUORUM_NOT_MET = 25,
+  // A witness refused to cosign: a fork, a rollback, no valid consistency proof, an
+  // unknown log (the message says which and where the evidence was written).
+  CONSENT_RESULT_WITNESS_REFUSED = 26,
+  // A receipt did not check out (the message names the check that failed).
+  CONSENT_RESULT_RECEIPT_REJECTED = 27,
   // A required pointer argument was NULL.
   CONSENT_RESULT_NULL_ARGUMENT = 100,
   // A string argument was not valid UTF-8.

@@ -73,9 +73,21 @@ pub enum consent_result {
     /// The file is not a consent ledger (an empty file, another application's SQLite
     /// file): refused before a byte of it is changed.
     NotALedger = 22,
-    /// The pseudonym key is missing, unreadable, or not the one the ledger was created
-    /// with (or the ledger was opened without a key and the call needs it).
+    /// A key is missing, unreadable, or not the right one: the pseudonym key (not the
+    /// one the ledger was created with, or the ledger was opened without a key and the
+    /// call needs it), or a signing key file (readable by others, of the wrong role).
     Key = 23,
+    /// A signed note, checkpoint or key string was refused: malformed, not signed by
+    /// the key given, a signature that does not verify, a key of the wrong type.
+    Note = 24,
+    /// A checkpoint carries fewer cosignatures by distinct trusted witnesses than the
+    /// quorum asked for.
+    QuorumNotMet = 25,
+    /// A witness refused to cosign: a fork, a rollback, no valid consistency proof, an
+    /// unknown log (the message says which and where the evidence was written).
+    WitnessRefused = 26,
+    /// A receipt did not check out (the message names the check that failed).
+    ReceiptRejected = 27,
     /// A required pointer argument was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -114,6 +126,10 @@ impl consent_result {
             21 => c"CONSENT_RESULT_PROOF_REJECTED",
             22 => c"CONSENT_RESULT_NOT_A_LEDGER",
             23 => c"CONSENT_RESULT_KEY",
+            24 => c"CONSENT_RESULT_NOTE",
+            25 => c"CONSENT_RESULT_QUORUM_NOT_MET",
+            26 => c"CONSENT_RESULT_WITNESS_REFUSED",
+            27 => c"CONSENT_RESULT_RECEIPT_REJECTED",
             100 => c"CONSENT_RESULT_NULL_ARGUMENT",
             101 => c"CONSENT_RESULT_INVALID_UTF8",
             102 => c"CONSENT_RESULT_PANIC",
@@ -146,6 +162,10 @@ impl consent_result {
             ErrorKind::ProofRejected => Self::ProofRejected,
             ErrorKind::NotALedger => Self::NotALedger,
             ErrorKind::Key => Self::Key,
+            ErrorKind::Note => Self::Note,
+            ErrorKind::QuorumNotMet => Self::QuorumNotMet,
+            ErrorKind::WitnessRefused => Self::WitnessRefused,
+            ErrorKind::ReceiptRejected => Self::ReceiptRejected,
             _ => Self::Other,
         }
     }
@@ -772,7 +792,7 @@ mod tests {
 
     /// Every kind the core names, in its numeric order (`ErrorKind` is non-exhaustive:
     /// a kind added there must be added here and to `consent_result`).
-    const KINDS: [ErrorKind; 22] = [
+    const KINDS: [ErrorKind; 26] = [
         ErrorKind::InvalidArgument,
         ErrorKind::InvalidTime,
         ErrorKind::UnknownPurpose,
@@ -795,6 +815,10 @@ mod tests {
         ErrorKind::ProofRejected,
         ErrorKind::NotALedger,
         ErrorKind::Key,
+        ErrorKind::Note,
+        ErrorKind::QuorumNotMet,
+        ErrorKind::WitnessRefused,
+        ErrorKind::ReceiptRejected,
     ];
 
     #[test]
@@ -819,11 +843,11 @@ mod tests {
             consent_result::name(consent_result::Key as i32),
             c"CONSENT_RESULT_KEY"
         );
-        for n in (0..=23).chain(100..=103) {
+        for n in (0..=27).chain(100..=103) {
             let name = consent_result::name(n).to_str().unwrap();
             assert_ne!(name, "CONSENT_RESULT_UNKNOWN_CODE", "{n}");
         }
-        for n in [-1, 24, 99, 104] {
+        for n in [-1, 28, 99, 104] {
             assert_eq!(
                 consent_result::name(n),
                 c"CONSENT_RESULT_UNKNOWN_CODE",

@@ -62,6 +62,10 @@ const ERROR_CLASSES: &[(ErrorKind, &str)] = &[
     (ErrorKind::ProofRejected, "ProofRejected"),
     (ErrorKind::NotALedger, "NotALedger"),
     (ErrorKind::Key, "PseudonymKeyError"),
+    (ErrorKind::Note, "SignedNoteRejected"),
+    (ErrorKind::QuorumNotMet, "QuorumNotMet"),
+    (ErrorKind::WitnessRefused, "WitnessRefused"),
+    (ErrorKind::ReceiptRejected, "ReceiptRejected"),
 ];
 
 /// Maps a core error to its Python exception (see [`ERROR_CLASSES`]); the instance

@@ -22,7 +22,7 @@ SEEDS="${CONSENT_SEEDS:-$HERE/../../../shared/seeds}"
 if [ -d "$SEEDS" ]; then SEEDS="$(cd "$SEEDS" && pwd)"; fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt
+rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt "$OUT"/*.key
 export CONSENT_LEDGER="$OUT/ledger.db"
 unset CONSENT_NOW
 
@@ -66,6 +66,11 @@ refused() {
     fi
     note "(exit $rc, as expected)"
 }
+# The log's signing key of this demo: a fixed, published key (never use it for real;
+# a real log key is generated and kept in its own owner-only file), and its verifier
+# key, which the controller publishes and a student checks receipts with.
+DEMO_LOG_KEY='PRIVATE+KEY+ljmu.ac.uk/consent-demo+4af89fbd+Aal0SECUdKKdjoKpp9pdpqNeMHacDnlFqr/uQELbMFEn'
+DEMO_LOG_VKEY='ljmu.ac.uk/consent-demo+4af89fbd+AXL8LMJqWiUV4DnZlpPBUf7mS1iTUz+mQatdJXooWiDM'
 event_id() { sed -n 's/^  "id": "\([^"]*\)".*/\1/p' | head -n 1; }
 
 echo "consent-ledger demo: LJMU and its students' union, academic year 2024/25"
@@ -119,12 +124,15 @@ note "...and so is one naming a notice that does not cover the purpose (JMSU's, 
 refused 4 2025-01-10T15:06:00Z give 770002 mobility.vaccination --notice jmsu.privacy@1 --method web_form --explicit
 
 heading "A consent receipt for the student"
-at 2025-01-10T15:10:00Z receipt "$GRANT" -o "$OUT/receipt-770001-mobility.json"
-at 2025-01-10T15:10:00Z receipt "$GRANT" --format kantara -o "$OUT/receipt-770001-mobility.kantara.json"
-note "the student checks it (no ledger needed):"
-at 2025-01-10T15:11:00Z check-receipt "$OUT/receipt-770001-mobility.json"
+note "the ledger's keeper signs its head with the log key (here a fixed demonstration key),"
+note "and the receipt proves the grant, its purpose definition, the notice and the ledger's clock in it:"
+( umask 077 && printf '%s\n' "$DEMO_LOG_KEY" > "$OUT/demo-log.key" )
+at 2025-01-10T15:10:00Z receipt "$GRANT" --sign-with "$OUT/demo-log.key" -o "$OUT/receipt-770001-mobility.json"
+at 2025-01-10T15:10:00Z receipt "$GRANT" --format kantara --sign-with "$OUT/demo-log.key" -o "$OUT/receipt-770001-mobility.kantara.json"
+note "the student checks it with the log's published verifier key alone (no ledger needed):"
+at 2025-01-10T15:11:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY"
 note "what it says (ISO/IEC TS 27560 fields; the Kantara v1.1 layout is beside it):"
-grep -E '^  "(record_id|state|collection_method|explicit|recorded_by)"|"(article_6|special_category|method|head|leaf_hash)"' \
+grep -E '"(record_id|state|collection_method|explicit|recorded_by|article_6|special_category|method|clock)"' \
     "$OUT/receipt-770001-mobility.json" | sed 's/^ */     /'
 HEAD_RECEIPT="$(quiet 2025-01-10T15:11:00Z head)"
 
@@ -188,18 +196,17 @@ at 2025-09-15T10:00:00Z export-subject 770001 --format html -o "$OUT/sar-770001.
 heading "Months later, the receipt is checked against the current head"
 HEAD_NOW="$(quiet 2025-09-15T10:05:00Z head)"
 note "the head now is $HEAD_NOW; without a consistency proof the check says what it needs:"
-refused 7 2025-09-15T10:05:00Z check-receipt "$OUT/receipt-770001-mobility.json" --head "$HEAD_NOW"
+refused 7 2025-09-15T10:05:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY" --head "$HEAD_NOW"
 at 2025-09-15T10:05:00Z prove consistency "$HEAD_RECEIPT" -o "$OUT/consistency.json"
-at 2025-09-15T10:06:00Z check-receipt "$OUT/receipt-770001-mobility.json" --head "$HEAD_NOW" --consistency "$OUT/consistency.json"
-note "a receipt whose leaf hash was altered is rejected:"
-# flip the first hex digit of the leaf hash (0 -> 1, anything else -> 0)
-sed -E 's/"leaf_hash": "0/"leaf_hash": "X/; s/"leaf_hash": "[1-9a-f]/"leaf_hash": "0/; s/"leaf_hash": "X/"leaf_hash": "1/' \
+at 2025-09-15T10:06:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY" --head "$HEAD_NOW" --consistency "$OUT/consistency.json"
+note "a receipt whose collection method was altered (web form -> paper) is rejected:"
+sed -E 's/"collection_method": "web_form"/"collection_method": "paper"/' \
     "$OUT/receipt-770001-mobility.json" > "$OUT/receipt-tampered.json"
 if cmp -s "$OUT/receipt-770001-mobility.json" "$OUT/receipt-tampered.json"; then
     echo "demo: the tampering did not change the receipt" >&2
     exit 1
 fi
-refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json"
+refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json" --log-key "$DEMO_LOG_VKEY"
 
 heading "Six years after leaving: 770002 is erased"
 note "first a dry run: what would be blanked (nothing is written)"

@@ -118,7 +118,7 @@ fn hostile_strings_are_stored_and_returned_intact() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(tables, 7, "no table was dropped");
+    assert_eq!(tables, 8, "no table was dropped");
     assert!(l.verify().unwrap().ok);
     l.close().unwrap();
     // Reopened: still the same bytes.

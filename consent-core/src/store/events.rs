@@ -20,6 +20,7 @@ macro_rules! select {
 }
 
 select!(BY_ID, ALL, "WHERE id = ?1");
+select!(BY_SEQ, ALL, "WHERE seq = ?1");
 select!(BY_KIND, ALL, "WHERE kind = ?1 ORDER BY seq LIMIT 1");
 select!(BY_SOURCE, ALL, "WHERE source_key = ?1");
 select!(SINCE, ALL, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
@@ -101,6 +102,17 @@ impl Store {
             .conn
             .prepare_cached(&BY_ID)?
             .query_row([&id.as_bytes()[..]], RawRow::read)
+            .optional()?)
+    }
+
+    /// The row at position `seq` of the log, as stored (a registry definition named
+    /// by its table's `seq`, for a receipt).
+    pub(crate) fn raw_event_at(&self, seq: u64) -> Result<Option<RawRow>> {
+        let seq = i64::try_from(seq).map_err(|_| Error::invalid("sequence number out of range"))?;
+        Ok(self
+            .conn
+            .prepare_cached(&BY_SEQ)?
+            .query_row([seq], RawRow::read)
             .optional()?)
     }
 

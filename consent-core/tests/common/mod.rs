@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use consent_core::*;
 
+pub mod receipts;
+
 /// A clock the test sets.
 #[derive(Clone)]
 pub struct Clock(Arc<AtomicI64>);

@@ -29,7 +29,10 @@ from .errors import (
     NotFound,
     ProofRejected,
     PseudonymKeyError,
+    QuorumNotMet,
+    ReceiptRejected,
     SchemaTooNew,
+    SignedNoteRejected,
     SqliteTooOld,
     StorageError,
     StorageFull,
@@ -38,6 +41,7 @@ from .errors import (
     UnknownNotice,
     UnknownPurpose,
     UnknownRecipient,
+    WitnessRefused,
 )
 from .ledger import ActorLike, Batch, Ledger, MethodLike, NewEvent, NoticeLike, Question
 from .model import (
@@ -146,6 +150,10 @@ __all__ = [
     "LedgerClosed",
     "BatchError",
     "ProofRejected",
+    "SignedNoteRejected",
+    "QuorumNotMet",
+    "WitnessRefused",
+    "ReceiptRejected",
     # constants
     "__version__",
     "SCHEMA_VERSION",

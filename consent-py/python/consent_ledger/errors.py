@@ -33,12 +33,16 @@ __all__ = [
     "NotFound",
     "ProofRejected",
     "PseudonymKeyError",
+    "QuorumNotMet",
+    "ReceiptRejected",
     "SchemaTooNew",
+    "SignedNoteRejected",
     "SqliteTooOld",
     "StorageError",
     "StorageFull",
     "SubjectErased",
     "TamperDetected",
+    "WitnessRefused",
     "UnknownNotice",
     "UnknownPurpose",
     "UnknownRecipient",
@@ -115,6 +119,26 @@ class PseudonymKeyError(ConsentError):
     """The pseudonym key is missing, unreadable, malformed, or not the key this ledger
     was created with; or the ledger was opened read-only without its key and was asked
     about a subject."""
+
+
+class SignedNoteRejected(ConsentError):
+    """A signed note, checkpoint or key string was refused: malformed, not signed by
+    the key given, a signature that does not verify, a key of the wrong type."""
+
+
+class QuorumNotMet(ConsentError):
+    """A checkpoint carries fewer cosignatures by distinct trusted witnesses than the
+    quorum asked for: the ledger signed it, but not enough witnesses vouch for it."""
+
+
+class WitnessRefused(ConsentError):
+    """A witness refused to cosign a checkpoint: a fork, a rollback, no valid
+    consistency proof, or an unknown log. The message names both checkpoints and the
+    evidence file the witness wrote."""
+
+
+class ReceiptRejected(ConsentError):
+    """A receipt did not check out; the message names the check that failed."""
 
 
 class TamperDetected(LedgerCorrupt):
