@@ -127,19 +127,21 @@ fn check_current(store: &Store, want: &[Want<'_>], first: &mut First) -> Result<
     // The smallest seq of a row the table lacks.
     let mut lacking: Option<u64> = None;
     store.each_current_row(|r| {
-        while want
-            .get(next)
-            .is_some_and(|w| w.cmp_stored(&r.key) == Ordering::Less)
-        {
-            let seq = want[next].row.seq;
-            lacking = Some(lacking.map_or(seq, |l| l.min(seq)));
-            next += 1;
+        let mut matched = None;
+        while let Some(w) = want.get(next) {
+            match w.cmp_stored(&r.key) {
+                Ordering::Less => {
+                    lacking = Some(lacking.map_or(w.row.seq, |l| l.min(w.row.seq)));
+                    next += 1;
+                }
+                Ordering::Equal => {
+                    matched = Some(w.row);
+                    next += 1;
+                    break;
+                }
+                Ordering::Greater => break,
+            }
         }
-        let matched = want
-            .get(next)
-            .filter(|w| w.cmp_stored(&r.key) == Ordering::Equal)
-            .map(|w| w.row);
-        next += usize::from(matched.is_some());
         match (r.row, matched) {
             (Some(row), Some(w)) if *w == row => {}
             (Some(_), Some(w)) => first.note(
