@@ -290,12 +290,21 @@ mod tests {
                 let kind = kinds[k];
                 let target = target.filter(|t| kind == EventKind::Invalidated && (*t as usize) < i);
                 let e = event(i as u64, kind, recips[r], eff, target);
-                apply(&mut rows, &Step {
+                let before = rows.clone();
+                let mut changed = apply(&mut rows, &Step {
                     seq: e.seq, id: e.id, kind: e.kind, recipient: e.recipient.as_deref(),
                     effective_at: e.effective_at.as_millis(),
                     expires_at: e.expires_at.map(Timestamp::as_millis), target: e.target,
                 }, basis);
                 events.push(e);
+                // The rows it names as changed are exactly the new and the altered ones.
+                let mut differ: Vec<String> = rows.iter()
+                    .filter(|x| !before.contains(x))
+                    .map(|x| x.recipient.clone())
+                    .collect();
+                changed.sort();
+                differ.sort();
+                prop_assert_eq!(changed, differ);
                 // Every question gets the reference answer: the recipient's row, or
                 // the purpose-wide row where the recipient has none of its own.
                 let want = reference(&events, basis);
