@@ -5,6 +5,8 @@
 //! digest, so erasing those fields later leaves every leaf hash recomputable.
 //! `docs/FORMAT.md` specifies it byte for byte.
 
+use std::cell::RefCell;
+
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -36,10 +38,21 @@ pub fn parse_hash(text: &str) -> Result<Hash> {
 #[derive(Default)]
 pub(crate) struct Fields(Vec<u8>);
 
+/// Runs `f` on empty fields whose buffer every call on this thread reuses: the scan of
+/// `verify` encodes a million rows (and their personal digests) without allocating.
+fn with_fields<T>(f: impl FnOnce(&mut Fields) -> T) -> T {
+    thread_local!(static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
+    BUF.with_borrow_mut(|buf| {
+        // Taken, not borrowed: a nested call would get a buffer of its own.
+        let mut fields = Fields(std::mem::take(buf));
+        fields.0.clear();
+        let out = f(&mut fields);
+        *buf = fields.0;
+        out
+    })
+}
+
 impl Fields {
-    pub(crate) fn with_version(version: u8) -> Self {
-        Fields(vec![version])
-    }
     pub(crate) fn bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
         match v {
             None => self.0.push(0),
@@ -116,7 +129,14 @@ pub struct CanonicalEvent<'a> {
 impl CanonicalEvent<'_> {
     /// The canonical bytes: version 1 has fields 1–19, version 2 adds 20–21.
     pub fn encode(&self) -> Vec<u8> {
-        let mut f = Fields::with_version(self.version);
+        let mut f = Fields::default();
+        self.write(&mut f);
+        f.into_vec()
+    }
+
+    /// Appends the canonical bytes to `f`.
+    fn write(&self, f: &mut Fields) {
+        f.0.push(self.version);
         f.bytes(Some(self.id))
             .int(Some(self.seq))
             .text(Some(self.kind))
@@ -139,12 +159,14 @@ impl CanonicalEvent<'_> {
         if self.version >= 2 {
             f.bytes(self.subject_key).bytes(self.source_key);
         }
-        f.into_vec()
     }
 
     /// The Merkle leaf hash: SHA-256(0x00 || canonical bytes).
     pub fn leaf_hash(&self) -> Hash {
-        crate::merkle::leaf_hash(&self.encode())
+        with_fields(|f| {
+            self.write(f);
+            crate::merkle::leaf_hash(&f.0)
+        })
     }
 }
 
@@ -241,15 +263,16 @@ pub fn personal_digest(
     source_id: Option<&str>,
     evidence: Option<&str>,
 ) -> Hash {
-    let mut f = Fields::default();
-    f.bytes(Some(salt))
-        .text(subject)
-        .text(source_id)
-        .text(evidence);
-    let mut h = Sha256::new();
-    h.update(PERSONAL_DOMAIN);
-    h.update(f.into_vec());
-    h.finalize().into()
+    with_fields(|f| {
+        f.bytes(Some(salt))
+            .text(subject)
+            .text(source_id)
+            .text(evidence);
+        let mut h = Sha256::new();
+        h.update(PERSONAL_DOMAIN);
+        h.update(&f.0);
+        h.finalize().into()
+    })
 }
 
 #[cfg(test)]

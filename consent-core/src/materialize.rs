@@ -61,54 +61,82 @@ pub(crate) fn step_of(row: &RawRow) -> Result<Step<'_>> {
     })
 }
 
-/// Folds `e` into one row (`None`: no deciding event bears on it yet).
-fn apply_row(
-    row: Option<CurrentRow>,
+/// The values of a row that a fold can change (all but its recipient).
+fn values(r: &CurrentRow) -> (State, u64, Uuid, i64, Option<i64>, i64) {
+    (
+        r.state,
+        r.seq,
+        r.event_id,
+        r.since,
+        r.until,
+        r.last_effective,
+    )
+}
+
+/// Makes `e`, a decision, the deciding event of `row`.
+fn decide(row: &mut CurrentRow, e: &Step<'_>) {
+    row.state = State::decided_by(e.kind);
+    row.seq = e.seq;
+    row.event_id = e.id;
+    row.since = e.effective_at;
+    row.until = if e.kind == EventKind::Given {
+        e.expires_at
+    } else {
+        None
+    };
+}
+
+/// Folds `e` into a row that stands; whether it changed.
+fn step_row(row: &mut CurrentRow, e: &Step<'_>, basis: LawfulBasis) -> bool {
+    let before = values(row);
+    if e.kind.decides_under(basis) {
+        row.last_effective = row.last_effective.max(e.effective_at);
+        // `e` is the newest event, so it wins every tie on effective time.
+        if e.effective_at >= row.since {
+            decide(row, e);
+        }
+    } else if e.kind == EventKind::Invalidated
+        && row.state == State::Given
+        && e.target.is_none_or(|t| t == row.event_id)
+    {
+        row.state = State::Invalidated;
+        row.seq = e.seq;
+        row.event_id = e.id;
+        row.until = None;
+    }
+    values(row) != before
+}
+
+/// The row of `recipient` after `e` where none stood yet (`None`: still none). `seed`
+/// is the row it starts from: the purpose-wide row, for a recipient's first event.
+fn start_row(
+    seed: Option<&CurrentRow>,
     recipient: &str,
     e: &Step<'_>,
     basis: LawfulBasis,
 ) -> Option<CurrentRow> {
-    if e.kind.decides_under(basis) {
-        // `e` is the newest event, so it wins every tie on effective time.
-        let last_effective = row
-            .as_ref()
-            .map_or(e.effective_at, |r| r.last_effective.max(e.effective_at));
-        return match row {
-            Some(r) if e.effective_at < r.since => Some(CurrentRow {
-                last_effective,
-                ..r
-            }),
-            _ => Some(CurrentRow {
+    let mut row = match seed {
+        Some(s) => CurrentRow {
+            recipient: recipient.to_string(),
+            ..s.clone()
+        },
+        None if e.kind.decides_under(basis) => {
+            let mut row = CurrentRow {
                 recipient: recipient.to_string(),
                 state: State::decided_by(e.kind),
                 seq: e.seq,
                 event_id: e.id,
                 since: e.effective_at,
-                until: if e.kind == EventKind::Given {
-                    e.expires_at
-                } else {
-                    None
-                },
-                last_effective,
-            }),
-        };
-    }
-    match row {
-        Some(r)
-            if e.kind == EventKind::Invalidated
-                && r.state == State::Given
-                && e.target.is_none_or(|t| t == r.event_id) =>
-        {
-            Some(CurrentRow {
-                state: State::Invalidated,
-                seq: e.seq,
-                event_id: e.id,
                 until: None,
-                ..r
-            })
+                last_effective: e.effective_at,
+            };
+            decide(&mut row, e);
+            return Some(row);
         }
-        other => other,
-    }
+        None => return None,
+    };
+    step_row(&mut row, e, basis);
+    Some(row)
 }
 
 /// Folds the newest event of a subject and purpose into that group's rows. Returns
@@ -119,44 +147,52 @@ fn apply_row(
 /// the same answer (only purpose-wide events have decided for it).
 pub(crate) fn apply(rows: &mut Vec<CurrentRow>, e: &Step<'_>, basis: LawfulBasis) -> Vec<String> {
     let mut changed = Vec::new();
-    let mut fold = |rows: &mut Vec<CurrentRow>, recipient: &str, seed: Option<CurrentRow>| {
-        let at = rows.iter().position(|r| r.recipient == recipient);
-        let old = at.map(|i| rows[i].clone()).or(seed);
-        let new = apply_row(old.clone(), recipient, e, basis);
-        if new != old || at.is_none() && new.is_some() {
-            changed.push(recipient.to_string());
-        }
-        match (at, new) {
-            (Some(i), Some(n)) => rows[i] = n,
-            (None, Some(n)) => rows.push(n),
-            _ => {}
-        }
-    };
+    fold(rows, e, basis, |r| changed.push(r.to_string()));
+    changed
+}
+
+/// [`apply`], naming each recipient whose row changed to `changed` instead of
+/// collecting them: no allocation unless a row is new (the scan of `verify`).
+pub(crate) fn fold(
+    rows: &mut Vec<CurrentRow>,
+    e: &Step<'_>,
+    basis: LawfulBasis,
+    mut changed: impl FnMut(&str),
+) {
     match e.recipient {
         // A purpose-wide event bears on every row of the group.
         None => {
-            let mut names: Vec<String> = rows.iter().map(|r| r.recipient.clone()).collect();
-            if !names.iter().any(|n| n.is_empty()) {
-                names.push(String::new());
+            let mut wide = false;
+            for row in rows.iter_mut() {
+                wide |= row.recipient.is_empty();
+                if step_row(row, e, basis) {
+                    changed(&row.recipient);
+                }
             }
-            for name in names {
-                fold(rows, &name, None);
+            if !wide {
+                if let Some(row) = start_row(None, "", e, basis) {
+                    changed("");
+                    rows.push(row);
+                }
             }
         }
-        // A recipient's first event starts from the purpose-wide row: until now the
-        // same events decided both.
-        Some(r) => {
-            let seed = rows
-                .iter()
-                .find(|x| x.recipient.is_empty())
-                .map(|x| CurrentRow {
-                    recipient: r.to_string(),
-                    ..x.clone()
-                });
-            fold(rows, r, seed);
-        }
+        Some(r) => match rows.iter_mut().find(|x| x.recipient == r) {
+            Some(row) => {
+                if step_row(row, e, basis) {
+                    changed(r);
+                }
+            }
+            // A recipient's first event starts from the purpose-wide row: until now
+            // the same events decided both.
+            None => {
+                let seed = rows.iter().find(|x| x.recipient.is_empty());
+                if let Some(row) = start_row(seed, r, e, basis) {
+                    changed(r);
+                    rows.push(row);
+                }
+            }
+        },
     }
-    changed
 }
 
 #[cfg(test)]
@@ -254,12 +290,21 @@ mod tests {
                 let kind = kinds[k];
                 let target = target.filter(|t| kind == EventKind::Invalidated && (*t as usize) < i);
                 let e = event(i as u64, kind, recips[r], eff, target);
-                apply(&mut rows, &Step {
+                let before = rows.clone();
+                let mut changed = apply(&mut rows, &Step {
                     seq: e.seq, id: e.id, kind: e.kind, recipient: e.recipient.as_deref(),
                     effective_at: e.effective_at.as_millis(),
                     expires_at: e.expires_at.map(Timestamp::as_millis), target: e.target,
                 }, basis);
                 events.push(e);
+                // The rows it names as changed are exactly the new and the altered ones.
+                let mut differ: Vec<String> = rows.iter()
+                    .filter(|x| !before.contains(x))
+                    .map(|x| x.recipient.clone())
+                    .collect();
+                changed.sort();
+                differ.sort();
+                prop_assert_eq!(changed, differ);
                 // Every question gets the reference answer: the recipient's row, or
                 // the purpose-wide row where the recipient has none of its own.
                 let want = reference(&events, basis);

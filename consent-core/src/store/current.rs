@@ -5,7 +5,7 @@ use rusqlite::params;
 use rusqlite::types::ValueRef;
 use uuid::Uuid;
 
-use super::registry::{blob_at, int_at, text_at};
+use super::registry::{blob_at, int_at};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
@@ -61,10 +61,11 @@ impl FeedRow {
     }
 }
 
-/// A `current` row exactly as stored, for `verify`: `None` for a key column of the
-/// wrong storage type, and `row` only when every value has its storage type.
-pub(crate) struct RawCurrentRow {
-    pub key: Option<(String, String, String)>,
+/// A `current` row exactly as stored, for `verify`, borrowed from the statement.
+pub(crate) struct RawCurrentRow<'r> {
+    /// The key columns in key order (purpose, subject, recipient), as stored.
+    pub key: [ValueRef<'r>; 3],
+    /// The row, only when every value (key included) has its storage type.
     pub row: Option<CurrentRow>,
     /// The `seq` column, when it can name an event.
     pub seq: Option<u64>,
@@ -254,15 +255,16 @@ impl Store {
         Ok(())
     }
 
-    /// Calls `f` on every `current` row as stored, read from the table itself.
-    pub(crate) fn each_current_row(&self, mut f: impl FnMut(RawCurrentRow)) -> Result<()> {
+    /// Calls `f` on every `current` row as stored, read from the table itself in its
+    /// own order (by key: `quick_check` and the store's order check vouch for it).
+    pub(crate) fn each_current_row(&self, mut f: impl FnMut(RawCurrentRow<'_>)) -> Result<()> {
         let mut stmt = self.conn.prepare(
-            "SELECT subject, purpose, recipient, state, seq, event_id, since, until, last_effective \
+            "SELECT purpose, subject, recipient, state, seq, event_id, since, until, last_effective \
              FROM current NOT INDEXED",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let key = || Some((text_at(r, 0)?, text_at(r, 1)?, text_at(r, 2)?));
+            let key = [0, 1, 2].map(|i| r.get_ref(i).unwrap_or(ValueRef::Null));
             let seq = int_at(r, 4).and_then(|n| u64::try_from(n).ok());
             // Every value exactly of its storage type, or the row is not one we could write.
             let row = (|| {
@@ -271,10 +273,12 @@ impl Store {
                     ValueRef::Integer(n) => Some(n),
                     _ => return None,
                 };
-                let k = key()?;
+                // `as_str`: TEXT that is valid UTF-8.
+                key[0].as_str().ok()?;
+                key[1].as_str().ok()?;
                 Some(CurrentRow {
-                    recipient: k.2,
-                    state: State::parse(&text_at(r, 3)?)?,
+                    recipient: key[2].as_str().ok()?.to_string(),
+                    state: State::parse(r.get_ref(3).ok()?.as_str().ok()?)?,
                     seq: seq?,
                     event_id: Uuid::from_slice(blob_at(r, 5)?).ok()?,
                     since: int_at(r, 6)?,
@@ -282,11 +286,7 @@ impl Store {
                     last_effective: int_at(r, 8)?,
                 })
             })();
-            f(RawCurrentRow {
-                key: key(),
-                row,
-                seq,
-            });
+            f(RawCurrentRow { key, row, seq });
         }
         Ok(())
     }

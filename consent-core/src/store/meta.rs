@@ -4,6 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 
 mod indexes;
+mod keys;
 
 use super::registry::{blob_at, int_at};
 use super::schema::{FORMAT_NAME, SCHEMA_VERSION};

@@ -2,7 +2,10 @@
 //! erasure markers, each compared with what the scan rebuilt from the log, read
 //! through the store as stored.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+
+use rusqlite::types::ValueRef;
 
 use super::scan::Scan;
 use super::First;
@@ -57,6 +60,124 @@ fn check_registry(
     Ok(())
 }
 
+/// A row the scan rebuilt for `current`, with its key.
+struct Want<'a> {
+    /// The key's place in the table's order: purpose rank, subject rank.
+    order: (u32, u32),
+    purpose: &'a str,
+    subject: &'a str,
+    row: &'a CurrentRow,
+}
+
+impl Want<'_> {
+    /// This key against a stored one, in SQLite's order (BINARY collation): a stored
+    /// value that is not text sorts before (NULL, numbers) or after (blobs) all text.
+    fn cmp_stored(&self, key: &[ValueRef<'_>; 3]) -> Ordering {
+        let mine = [self.purpose, self.subject, &self.row.recipient];
+        for (m, k) in mine.iter().zip(key) {
+            let o = match k {
+                ValueRef::Text(b) => m.as_bytes().cmp(b),
+                ValueRef::Blob(_) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+/// The rows of `current` the log implies (under each purpose's latest basis), in the
+/// table's key order: purpose, subject, recipient.
+fn rebuilt(scan: &Scan) -> Vec<Want<'_>> {
+    let purpose_rank = scan.purpose_names.ranks();
+    let subject_rank = scan.subjects.ranks();
+    let consent: Vec<bool> = (0..scan.purpose_names.len() as u32)
+        .map(|p| {
+            scan.basis
+                .get(scan.purpose_names.name(p))
+                .is_none_or(|(_, b)| *b == LawfulBasis::Consent)
+        })
+        .collect();
+    let mut want: Vec<Want<'_>> = Vec::with_capacity(scan.groups.len());
+    for (&(s, p), rows) in &scan.groups {
+        for row in &rows[if consent[p as usize] { 0 } else { 1 }] {
+            want.push(Want {
+                order: (purpose_rank[p as usize], subject_rank[s as usize]),
+                purpose: scan.purpose_names.name(p),
+                subject: scan.subjects.name(s),
+                row,
+            });
+        }
+    }
+    want.sort_unstable_by(|a, b| {
+        a.order
+            .cmp(&b.order)
+            .then_with(|| a.row.recipient.cmp(&b.row.recipient))
+    });
+    want
+}
+
+/// Compares `current` with the rows the log implies, in one ordered pass over both.
+/// The table is read in key order; a stored row out of that order matches nothing, so
+/// it cannot make a wrong table pass.
+fn check_current(store: &Store, want: &[Want<'_>], first: &mut First) -> Result<()> {
+    let mut next = 0;
+    // The smallest seq of a row the table lacks.
+    let mut lacking: Option<u64> = None;
+    store.each_current_row(|r| {
+        let mut matched = None;
+        while let Some(w) = want.get(next) {
+            match w.cmp_stored(&r.key) {
+                Ordering::Less => {
+                    lacking = Some(lacking.map_or(w.row.seq, |l| l.min(w.row.seq)));
+                    next += 1;
+                }
+                Ordering::Equal => {
+                    matched = Some(w.row);
+                    next += 1;
+                    break;
+                }
+                Ordering::Greater => break,
+            }
+        }
+        match (r.row, matched) {
+            (Some(row), Some(w)) if *w == row => {}
+            (Some(_), Some(w)) => first.note(
+                w.seq,
+                format!("the materialized state decided by event {} is wrong", w.seq),
+            ),
+            (Some(row), None) => first.note(
+                row.seq,
+                format!(
+                    "the materialized state has a row (naming event {}) that no events imply",
+                    row.seq
+                ),
+            ),
+            (None, w) => {
+                // Name the event that decides the row this one stands for, if its key
+                // can be read at all.
+                let seq = w.map(|w| w.seq).or(r.seq).unwrap_or(0);
+                first.note(
+                    seq,
+                    format!(
+                        "the materialized row of event {seq} has the wrong storage types or values"
+                    ),
+                );
+            }
+        }
+    })?;
+    let rest = want[next..].iter().map(|w| w.row.seq).min();
+    if let Some(seq) = lacking.into_iter().chain(rest).min() {
+        first.note(
+            seq,
+            format!("the materialized state lacks the row decided by event {seq}"),
+        );
+    }
+    Ok(())
+}
+
 /// Compares every derived table with what the scan rebuilt from the log.
 pub(super) fn check_derived(store: &Store, scan: &Scan, first: &mut First) -> Result<()> {
     // Registry tables: purposes' integer versions compared as text keys.
@@ -67,60 +188,7 @@ pub(super) fn check_derived(store: &Store, scan: &Scan, first: &mut First) -> Re
         .collect();
     check_registry(store, RegistryTable::Purposes, &purposes, first)?;
     check_registry(store, RegistryTable::Notices, &scan.notices, first)?;
-    // Materialized state: rows under each purpose's latest basis.
-    let mut want: HashMap<(String, String, String), CurrentRow> = HashMap::new();
-    for ((subject, purpose), rows) in &scan.groups {
-        let consent = scan
-            .basis
-            .get(purpose)
-            .is_none_or(|(_, b)| *b == LawfulBasis::Consent);
-        for r in &rows[if consent { 0 } else { 1 }] {
-            want.insert(
-                (subject.clone(), purpose.clone(), r.recipient.clone()),
-                r.clone(),
-            );
-        }
-    }
-    store.each_current_row(|r| match (r.key, r.row) {
-        (Some(k), Some(row)) => match want.remove(&k) {
-            Some(w) if w == row => {}
-            Some(w) => first.note(
-                w.seq,
-                format!("the materialized state decided by event {} is wrong", w.seq),
-            ),
-            None => first.note(
-                row.seq,
-                format!(
-                    "the materialized state has a row (naming event {}) that no events imply",
-                    row.seq
-                ),
-            ),
-        },
-        (key, _) => {
-            // Name the event that decides the row this one stands for, if its key
-            // can be read at all.
-            let seq = key
-                .and_then(|k| want.remove(&k))
-                .map(|w| w.seq)
-                .or(r.seq)
-                .unwrap_or(0);
-            first.note(
-                seq,
-                format!(
-                    "the materialized row of event {seq} has the wrong storage types or values"
-                ),
-            );
-        }
-    })?;
-    if let Some(w) = want.values().min_by_key(|w| w.seq) {
-        first.note(
-            w.seq,
-            format!(
-                "the materialized state lacks the row decided by event {}",
-                w.seq
-            ),
-        );
-    }
+    check_current(store, &rebuilt(scan), first)?;
     // Erasure markers: one per marker whose last erasure no readmission ended, with
     // that erasure's seq.
     let mut markers: HashMap<Vec<u8>, u64> = scan

@@ -8,6 +8,7 @@
 //! checks the stored tree, `derived.rs` the derived tables.
 
 mod derived;
+mod names;
 mod scan;
 mod tree;
 

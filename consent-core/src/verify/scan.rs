@@ -3,11 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::names::{FastMap, Names};
 use super::First;
 use crate::canonical::personal_digest;
 use crate::event::EventKind;
 use crate::key::PseudonymKey;
 use crate::materialize::{self, step_of, CurrentRow};
+use crate::merkle::Hash;
 use crate::purpose::{LawfulBasis, PurposeDef};
 use crate::setup::LedgerConfig;
 use crate::store::{RawRow, FORMAT_NAME, SCHEMA_VERSION};
@@ -46,6 +48,16 @@ struct Blanked {
     erased_by: Option<u64>,
 }
 
+/// What the scan already knows of a subject, so its later rows cost no HMAC and no
+/// map insert.
+#[derive(Default)]
+struct Seen {
+    /// Its pseudonym under the key, once computed.
+    pseudonym: Option<Hash>,
+    /// The marker of its last row with personal fields (in `live_keys` already).
+    marker: Option<Vec<u8>>,
+}
+
 /// What the scan collects for the checks that need the whole log.
 #[derive(Default)]
 pub(super) struct Scan {
@@ -54,9 +66,14 @@ pub(super) struct Scan {
     pub(super) purposes: HashMap<(String, i64), (u64, i64, String)>,
     pub(super) notices: HashMap<(String, String), (u64, i64, String)>,
     /// Latest lawful basis per purpose id.
-    pub(super) basis: HashMap<String, (i64, LawfulBasis)>,
-    /// Per (subject, purpose): rows under a consent basis and under any other.
-    pub(super) groups: HashMap<(String, String), [Vec<CurrentRow>; 2]>,
+    pub(super) basis: FastMap<String, (i64, LawfulBasis)>,
+    /// Subjects and purposes of the subject events with personal fields.
+    pub(super) subjects: Names,
+    pub(super) purpose_names: Names,
+    /// Per subject id.
+    seen: Vec<Seen>,
+    /// Per (subject id, purpose id): rows under a consent basis and under any other.
+    pub(super) groups: FastMap<(u32, u32), [Vec<CurrentRow>; 2]>,
     blanked: Vec<Blanked>,
     /// Pseudonyms of subjects with personal fields present: (key, first such seq).
     live_keys: HashMap<Vec<u8>, u64>,
@@ -343,7 +360,12 @@ impl Scan {
                     });
                     return None;
                 }
-                let subject = row.subject.clone().unwrap_or_default();
+                let subject = row.subject.as_deref().unwrap_or_default();
+                let sid = self.subjects.id(subject);
+                if self.seen.len() <= sid as usize {
+                    self.seen.push(Seen::default());
+                }
+                let seen = &mut self.seen[sid as usize];
                 if row.source_id.is_some() != row.source_key.is_some() {
                     return bad("a source id and its pseudonym must come together");
                 }
@@ -351,8 +373,11 @@ impl Scan {
                     return bad("a schema-1 event with personal fields carries an erasure marker");
                 }
                 if let Some(k) = key {
-                    if v2 && row.subject_key.as_deref() != Some(&k.subject_key(&subject)[..]) {
-                        return bad("the subject's pseudonym does not match the subject");
+                    if v2 {
+                        let own = seen.pseudonym.get_or_insert_with(|| k.subject_key(subject));
+                        if row.subject_key.as_deref() != Some(&own[..]) {
+                            return bad("the subject's pseudonym does not match the subject");
+                        }
                     }
                     if let Some(src) = &row.source_id {
                         if row.source_key.as_deref() != Some(&k.source_key(src)[..]) {
@@ -360,16 +385,27 @@ impl Scan {
                         }
                     }
                 }
-                if let Some(k) = &row.subject_key {
+                if let Some(k) = row
+                    .subject_key
+                    .as_ref()
+                    .filter(|k| seen.marker.as_ref() != Some(k))
+                {
                     self.live_keys.entry(k.clone()).or_insert(seq);
+                    seen.marker = Some(k.clone());
                 }
                 let step = match step_of(row) {
                     Ok(s) => s,
                     Err(e) => return Some(e.to_string()),
                 };
-                let group = self.groups.entry((subject, purpose.clone())).or_default();
-                materialize::apply(&mut group[0], &step, LawfulBasis::Consent);
-                materialize::apply(&mut group[1], &step, LawfulBasis::LegitimateInterests);
+                let pid = self.purpose_names.id(purpose);
+                let group = self.groups.entry((sid, pid)).or_default();
+                materialize::fold(&mut group[0], &step, LawfulBasis::Consent, |_| {});
+                materialize::fold(
+                    &mut group[1],
+                    &step,
+                    LawfulBasis::LegitimateInterests,
+                    |_| {},
+                );
             }
         }
         None
