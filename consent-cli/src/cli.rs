@@ -218,10 +218,12 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long, value_enum, default_value_t = ReceiptFormat::Iso27560)]
         format: ReceiptFormat,
         /// The signed checkpoint (a signed note, ideally cosigned by witnesses) the
-        /// receipt proves the event in. Its root must be this ledger's at its size.
+        /// receipt proves the event in: a note file, or `latest`, the latest the
+        /// ledger signed (`consent checkpoint`) with the cosignatures merged into it.
+        /// Its root must be this ledger's at its size.
         #[arg(
             long,
-            value_name = "FILE",
+            value_name = "FILE|latest",
             required_unless_present = "sign_with",
             conflicts_with = "sign_with"
         )]
@@ -233,12 +235,23 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Recompute every hash; exit 1 on tampering.
+    /// Recompute every hash; exit 1 on tampering. With --log-key, also check the
+    /// checkpoints the ledger signed and (--checkpoint) one held elsewhere, naming the
+    /// first that the log no longer holds.
     Verify {
         /// Also check that the log still extends this earlier head (SIZE:ROOT).
         #[arg(long, value_name = "HEAD")]
         against: Option<String>,
+        #[command(flatten)]
+        trust: crate::checkpoint::TrustArgs,
     },
+    /// Signed checkpoints: sign the current head with the log key (no subcommand),
+    /// list and show those kept, merge the witnesses' cosignatures.
+    Checkpoint(crate::checkpoint::CheckpointArgs),
+    /// A witness of a log (the DPO's office, the students' union): cosign its
+    /// checkpoints, refuse forks and rollbacks.
+    #[command(subcommand)]
+    Witness(crate::witness::WitnessCmd),
     /// Print the current head (SIZE:ROOT). Keep it elsewhere.
     Head,
     /// Produce proofs about the log.

@@ -250,6 +250,7 @@ pub fn run(cli: Cli) -> CliResult {
             let ledger = ctx.open()?;
             let id = parse_uuid("EVENT_ID", &event_id)?;
             let source = match (&checkpoint, &sign_with) {
+                (Some(c), _) if c.as_os_str() == "latest" => receipt::CheckpointSource::Latest,
                 (Some(c), _) => receipt::CheckpointSource::File(c),
                 (None, Some(k)) => receipt::CheckpointSource::SignWith(k),
                 (None, None) => return Err(Failure::usage("give --checkpoint FILE")),
@@ -261,7 +262,9 @@ pub fn run(cli: Cli) -> CliResult {
             }
             Ok(())
         }
-        Command::Verify { against } => verify(&ctx, against.as_deref()),
+        Command::Verify { against, trust } => verify(&ctx, against.as_deref(), &trust),
+        Command::Checkpoint(a) => crate::checkpoint::run(&ctx, a),
+        Command::Witness(c) => crate::witness::run(&ctx, c),
         Command::Head => {
             let head = ctx.open()?.head()?;
             if ctx.json {
@@ -1172,7 +1175,7 @@ fn export(ctx: &Ctx, subject: &str, format: ExportFormat, output: Option<&Path>)
     Ok(())
 }
 
-fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
+fn verify(ctx: &Ctx, against: Option<&str>, trust: &crate::checkpoint::TrustArgs) -> CliResult {
     let ledger = ctx.open()?;
     let report = match against {
         Some(h) => {
@@ -1204,6 +1207,10 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
             r
         }
     };
+    if report.ok && trust.given() {
+        // Every hash holds: now the checkpoints, printed with the report.
+        return crate::checkpoint::verify_trust(ctx, &ledger, &report, against, trust);
+    }
     // A reader that closed stdout early must not turn tampering into exit 141.
     let printed = print_verify(ctx, &report, against);
     if report.ok {
@@ -1219,7 +1226,7 @@ fn verify(ctx: &Ctx, against: Option<&str>) -> CliResult {
     }
 }
 
-fn print_verify(ctx: &Ctx, report: &VerifyReport, against: Option<&str>) -> CliResult {
+pub(crate) fn print_verify(ctx: &Ctx, report: &VerifyReport, against: Option<&str>) -> CliResult {
     if ctx.json {
         print_json(report)?;
     } else if report.ok {

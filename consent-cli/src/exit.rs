@@ -2,7 +2,7 @@
 //!
 //! The table is printed at the end of `consent --help`, so scripts can rely on it.
 
-use consent_core::{Error, ErrorKind};
+use consent_core::{Error, ErrorKind, RefusalKind};
 
 /// Everything went as asked.
 pub const OK: u8 = 0;
@@ -21,8 +21,8 @@ pub const REFUSED: u8 = 4;
 pub const REJECTED: u8 = 5;
 /// Storage: busy, read-only, disk full, I/O, schema too new.
 pub const STORAGE: u8 = 6;
-/// More evidence needed: `check-receipt --head` without a consistency proof, or fewer
-/// witness cosignatures than the quorum.
+/// More evidence needed: `check-receipt --head` without a consistency proof, fewer
+/// witness cosignatures than the quorum, a witness without the proof it needs.
 pub const NEEDS_PROOF: u8 = 7;
 /// The file is not a consent ledger (another application's database, an empty file).
 pub const NOT_A_LEDGER: u8 = 8;
@@ -47,7 +47,8 @@ Exit codes:
   0  ok
   1  integrity: verify found tampering; a proof, receipt, checkpoint or signature did
      not check out; a witness refused a fork or rollback
-  2  usage: bad arguments, times, ids, JSON or input files
+  2  usage: bad arguments, times, ids, JSON or input files; a checkpoint of a log
+     the witness does not watch
   3  not found: no ledger file, unknown purpose, notice, recipient or event; no
      --recipient for a purpose that lists recipients; erase of an id with no events
   4  refused by the consent rules: not explicit, no notice or one that does not
@@ -56,7 +57,8 @@ Exit codes:
      some ids were not erased (unknown or failed; see the report)
   6  storage: ledger busy, read-only, disk full, I/O, newer schema
   7  more evidence needed: check-receipt's head is later than the receipt's (pass
-     --consistency); fewer witness cosignatures than the quorum asked for
+     --consistency); fewer witness cosignatures than the quorum asked for; a
+     witness needs a consistency proof to cosign a larger checkpoint
   8  not a consent ledger: another application's file, or an empty file
   9  key: the pseudonym key file is missing, unreadable or not this ledger's; a
      signing key file is unreadable, readable by others or of the wrong role
@@ -69,6 +71,16 @@ Exit codes:
 
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {
+    // A witness's refusal says what to do next: a fork, a rollback or a failing proof
+    // is evidence against the log (1); a missing proof is more evidence needed (7); a
+    // log the witness was not set up for is a usage matter (2).
+    if let Error::WitnessRefused(r) = e {
+        return match r.kind {
+            RefusalKind::ProofRequired => NEEDS_PROOF,
+            RefusalKind::UnknownLog => USAGE,
+            _ => TAMPER,
+        };
+    }
     match e.kind() {
         ErrorKind::Corrupt
         | ErrorKind::ProofRejected
@@ -108,6 +120,11 @@ impl Failure {
     /// A usage error.
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(USAGE, message)
+    }
+    /// The same failure, its message prefixed with what it is about (a file's name).
+    pub fn prefixed(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
     }
     /// Stdout was closed by its reader: exit [`CLOSED_PIPE`] without a message.
     pub fn closed_pipe() -> Self {

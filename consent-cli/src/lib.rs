@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod cli;
 mod commands;
 mod erasure;
@@ -24,6 +25,7 @@ mod receipt;
 mod registry;
 mod spreadsheet;
 mod terminal;
+mod witness;
 
 use std::process::ExitCode;
 

@@ -41,6 +41,8 @@ pub enum CheckpointSource<'a> {
     File(&'a Path),
     /// Sign the current head now with the log's private key file (testing, demos).
     SignWith(&'a Path),
+    /// The latest checkpoint the ledger signed, with the cosignatures merged into it.
+    Latest,
 }
 
 /// Signs the ledger's current head with the private key in `key_file` (a consent-note
@@ -79,6 +81,19 @@ pub fn build(
     let note = match source {
         CheckpointSource::File(p) => read(p)?,
         CheckpointSource::SignWith(k) => sign_head(ledger, k)?,
+        CheckpointSource::Latest => {
+            ledger
+                .latest_checkpoint()?
+                .ok_or_else(|| {
+                    Failure::new(
+                        NOT_FOUND,
+                        "--checkpoint latest: the ledger has signed no checkpoint yet; sign one with \
+                         `consent checkpoint --key LOG_KEY_FILE`, have witnesses cosign it (`consent witness \
+                         cosign`, then `consent checkpoint add-cosignatures`), or pass a note file",
+                    )
+                })?
+                .note
+        }
     };
     let layout = match format {
         ReceiptFormat::Iso27560 => Layout::Iso27560,
@@ -117,9 +132,10 @@ pub struct CheckOutcome {
 }
 
 /// A verifier key given on the command line: the vkey string itself, or a file that
-/// holds it.
+/// holds it. Surrounding white space is dropped (`--log-key "$(consent key show F)"`
+/// carries the newline `key` prints).
 pub fn verifier_key(what: &str, text: &str) -> CliResult<VerifierKey> {
-    let direct = text.parse::<VerifierKey>();
+    let direct = text.trim().parse::<VerifierKey>();
     let from_file = || {
         let content = std::fs::read_to_string(text).ok()?;
         content.trim().parse::<VerifierKey>().ok()

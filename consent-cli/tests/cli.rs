@@ -1719,6 +1719,18 @@ fn demo_script_plays_the_scenario() {
         "ok: 39 events, every hash recomputed",
         "SIMULATED: this ledger was created with a simulated clock",
         "the log still extends",
+        // Issue 13: keys, a checkpoint cosigned by two witnesses and published, an
+        // insider's rewrite caught by the published copy and by both witnesses.
+        "first checkpoint of this log: taken on trust",
+        "(it extends size 28, cosigned before)",
+        "2 of the 2 witness cosignatures required",
+        "ok: the log holds the published checkpoint",
+        "cosigned by dpo.ljmu.ac.uk/witness and jmsu.org.uk/witness",
+        "TAMPERED: the log does not hold the published checkpoint",
+        "the log was rewritten before size 40",
+        "refused to publish",
+        "FORK: log `ljmu.ac.uk/consent` signed two trees of size 40",
+        "evidence of refusals",
         "demo complete",
     ] {
         assert!(
@@ -1740,6 +1752,10 @@ fn demo_script_plays_the_scenario() {
         "sar-770001.html",
         "retention-2031-report.json",
         "consistency.json",
+        "receipt-770002-withdrawal.json",
+        "keys/ljmu-log.key",
+        "published/checkpoint",
+        "published/checkpoints/40",
     ] {
         assert!(out_dir.path().join(f).exists(), "demo did not write {f}");
     }

@@ -22,7 +22,8 @@ SEEDS="${CONSENT_SEEDS:-$HERE/../../../shared/seeds}"
 if [ -d "$SEEDS" ]; then SEEDS="$(cd "$SEEDS" && pwd)"; fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt "$OUT"/*.key
+rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt "$OUT"/*.key "$OUT"/*.note
+rm -rf "$OUT"/keys "$OUT"/published "$OUT"/witness-dpo "$OUT"/witness-jmsu "$OUT"/backup
 export CONSENT_LEDGER="$OUT/ledger.db"
 unset CONSENT_NOW
 
@@ -66,11 +67,27 @@ refused() {
     fi
     note "(exit $rc, as expected)"
 }
-# The log's signing key of this demo: a fixed, published key (never use it for real;
-# a real log key is generated and kept in its own owner-only file), and its verifier
-# key, which the controller publishes and a student checks receipts with.
-DEMO_LOG_KEY='PRIVATE+KEY+ljmu.ac.uk/consent-demo+4af89fbd+Aal0SECUdKKdjoKpp9pdpqNeMHacDnlFqr/uQELbMFEn'
-DEMO_LOG_VKEY='ljmu.ac.uk/consent-demo+4af89fbd+AXL8LMJqWiUV4DnZlpPBUf7mS1iTUz+mQatdJXooWiDM'
+# keygen VAR ARGS...: `consent key generate ARGS...`, echoed; the verifier key it
+# prints is shown and kept in VAR.
+keygen() {
+    local var="$1"
+    shift
+    printf '\n$ consent %s\n' "$(show key generate "$@")"
+    local vkey
+    vkey="$("$BIN" key generate "$@")"
+    printf '%s\n' "$vkey"
+    printf -v "$var" '%s' "$vkey"
+}
+# nightly TIME: the keeper's nightly job signs the head and publishes it; both witnesses
+# cosign it (the ledger proves it extends what each cosigned before); the cosignatures
+# are merged into the ledger's copy and published.
+nightly() {
+    local now="$1"
+    at "$now" checkpoint --key "$LOG_KEY" --publish "$PUB" 2>&1
+    at "$now" witness cosign --state "$OUT/witness-dpo" --key "$OUT/keys/dpo-witness.key" --log-key "$LOG_VKEY" -o "$OUT/cosigned-dpo.note"
+    at "$now" witness cosign --state "$OUT/witness-jmsu" --key "$OUT/keys/jmsu-witness.key" --log-key "$LOG_VKEY" -o "$OUT/cosigned-jmsu.note"
+    at "$now" checkpoint add-cosignatures "$OUT/cosigned-dpo.note" "$OUT/cosigned-jmsu.note" --publish "$PUB" 2>&1
+}
 event_id() { sed -n 's/^  "id": "\([^"]*\)".*/\1/p' | head -n 1; }
 
 echo "consent-ledger demo: LJMU and its students' union, academic year 2024/25"
@@ -88,6 +105,17 @@ fi
 at 2024-09-01T09:00:00Z purpose show jmsu.data-sharing
 HEAD_START="$(quiet 2024-09-01T09:00:00Z head)"
 note "head kept by the DPO: $HEAD_START"
+
+heading "Keys: the ledger's signing key, and two witnesses who will vouch for what it signs"
+note "each private key goes to its own owner-only file, away from the ledger; the verifier"
+note "keys printed are what LJMU publishes and what students and auditors check with"
+mkdir -p "$OUT/keys"
+LOG_KEY="$OUT/keys/ljmu-log.key"
+PUB="$OUT/published"
+keygen LOG_VKEY --name ljmu.ac.uk/consent -o "$LOG_KEY"
+note "the DPO's office and the students' union each run a witness, with their own keys:"
+keygen DPO_VKEY --witness --name dpo.ljmu.ac.uk/witness -o "$OUT/keys/dpo-witness.key"
+keygen JMSU_VKEY --witness --name jmsu.org.uk/witness -o "$OUT/keys/jmsu-witness.key"
 
 heading "Registration: opt-in to the students' union feed, imported from the IT-registration extract"
 at 2024-09-18T23:00:00Z import "$HERE/registration-feed.csv"
@@ -123,14 +151,18 @@ refused 4 2025-01-10T15:05:00Z give 770002 mobility.vaccination --notice ljmu.in
 note "...and so is one naming a notice that does not cover the purpose (JMSU's, for LJMU's mobility data):"
 refused 4 2025-01-10T15:06:00Z give 770002 mobility.vaccination --notice jmsu.privacy@1 --method web_form --explicit
 
-heading "A consent receipt for the student"
-note "the ledger's keeper signs its head with the log key (here a fixed demonstration key),"
-note "and the receipt proves the grant, its purpose definition, the notice and the ledger's clock in it:"
-( umask 077 && printf '%s\n' "$DEMO_LOG_KEY" > "$OUT/demo-log.key" )
-at 2025-01-10T15:10:00Z receipt "$GRANT" --sign-with "$OUT/demo-log.key" -o "$OUT/receipt-770001-mobility.json"
-at 2025-01-10T15:10:00Z receipt "$GRANT" --format kantara --sign-with "$OUT/demo-log.key" -o "$OUT/receipt-770001-mobility.kantara.json"
-note "the student checks it with the log's published verifier key alone (no ledger needed):"
-at 2025-01-10T15:11:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY"
+heading "A consent receipt for the student, on a checkpoint two witnesses cosigned"
+note "the keeper signs the head with the log key and publishes it in $PUB;"
+note "each witness cosigns it (the first checkpoint of a log is taken on trust):"
+nightly 2025-01-10T15:10:00Z
+note "the receipt proves the grant, its purpose definition, the notice and the ledger's clock"
+note "in the latest checkpoint, with its cosignatures:"
+at 2025-01-10T15:10:00Z receipt "$GRANT" --checkpoint latest -o "$OUT/receipt-770001-mobility.json"
+at 2025-01-10T15:10:00Z receipt "$GRANT" --format kantara --checkpoint latest -o "$OUT/receipt-770001-mobility.kantara.json"
+note "the student checks it with the published verifier keys alone (no ledger needed),"
+note "asking for both witnesses:"
+at 2025-01-10T15:11:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$LOG_VKEY" \
+    --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" --quorum 2
 note "what it says (ISO/IEC TS 27560 fields; the Kantara v1.1 layout is beside it):"
 grep -E '"(record_id|state|collection_method|explicit|recorded_by|article_6|special_category|method|clock)"' \
     "$OUT/receipt-770001-mobility.json" | sed 's/^ */     /'
@@ -196,9 +228,9 @@ at 2025-09-15T10:00:00Z export-subject 770001 --format html -o "$OUT/sar-770001.
 heading "Months later, the receipt is checked against the current head"
 HEAD_NOW="$(quiet 2025-09-15T10:05:00Z head)"
 note "the head now is $HEAD_NOW; without a consistency proof the check says what it needs:"
-refused 7 2025-09-15T10:05:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY" --head "$HEAD_NOW"
+refused 7 2025-09-15T10:05:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$LOG_VKEY" --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" --quorum 2 --head "$HEAD_NOW"
 at 2025-09-15T10:05:00Z prove consistency "$HEAD_RECEIPT" -o "$OUT/consistency.json"
-at 2025-09-15T10:06:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$DEMO_LOG_VKEY" --head "$HEAD_NOW" --consistency "$OUT/consistency.json"
+at 2025-09-15T10:06:00Z check-receipt "$OUT/receipt-770001-mobility.json" --log-key "$LOG_VKEY" --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" --quorum 2 --head "$HEAD_NOW" --consistency "$OUT/consistency.json"
 note "a receipt whose collection method was altered (web form -> paper) is rejected:"
 sed -E 's/"collection_method": "web_form"/"collection_method": "paper"/' \
     "$OUT/receipt-770001-mobility.json" > "$OUT/receipt-tampered.json"
@@ -206,7 +238,7 @@ if cmp -s "$OUT/receipt-770001-mobility.json" "$OUT/receipt-tampered.json"; then
     echo "demo: the tampering did not change the receipt" >&2
     exit 1
 fi
-refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json" --log-key "$DEMO_LOG_VKEY"
+refused 1 2025-09-15T10:07:00Z check-receipt "$OUT/receipt-tampered.json" --log-key "$LOG_VKEY" --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" --quorum 2
 
 heading "Six years after leaving: 770002 is erased"
 note "first a dry run: what would be blanked (nothing is written)"
@@ -245,4 +277,50 @@ at 2032-09-16T09:35:00Z verify
 at 2032-09-16T09:35:00Z verify --against "$HEAD_START"
 at 2032-09-16T09:35:00Z verify --against "$HEAD_RECEIPT"
 
-printf '\ndemo complete: ledger, receipts, proof, subject-access copies and erasure report in %s\n' "$OUT"
+heading "The nightly checkpoint: signed, cosigned by both witnesses, published"
+note "each witness now cosigns only with a proof that the log extends what it cosigned in January:"
+nightly 2032-09-16T23:00:00Z
+at 2032-09-16T23:01:00Z checkpoint list
+note "an auditor checks the ledger against the published, cosigned checkpoint:"
+at 2032-09-17T08:00:00Z verify --log-key "$LOG_VKEY" --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" \
+    --quorum 2 --checkpoint "$PUB"
+note "the nightly backup is taken:"
+mkdir -p "$OUT/backup"
+printf '\n$ cp ledger.db backup/\n'
+cp "$OUT/ledger.db" "$OUT/backup/ledger.db"
+
+heading "770002 opts out of the union feed again; the withdrawal is checkpointed and receipted"
+WITHDRAWAL="$(quiet 2032-10-01T12:00:00Z --json withdraw 770002 jmsu.data-sharing --method portal | event_id)"
+printf '\n[2032-10-01T12:00:00Z] $ consent withdraw 770002 jmsu.data-sharing --method portal\n'
+note "recorded: event $WITHDRAWAL"
+nightly 2032-10-01T23:00:00Z
+at 2032-10-01T23:05:00Z receipt "$WITHDRAWAL" --checkpoint latest -o "$OUT/receipt-770002-withdrawal.json"
+at 2032-10-01T23:05:00Z status 770002 jmsu.data-sharing --recipient JMSU
+
+heading "An insider rewrites the ledger: the withdrawal disappears"
+note "someone with write access to the ledger file restores last night's backup over it, and"
+note "records another event in place of the withdrawal, so the size is the same again:"
+printf '\n$ cp backup/ledger.db ledger.db\n'
+cp "$OUT/backup/ledger.db" "$OUT/ledger.db"
+at 2032-10-02T09:00:00Z give 770001 jmsu.course-rep --notice jmsu.privacy@1 --method web_form
+note "JMSU's feed would list 770002 again:"
+at 2032-10-02T09:05:00Z status 770002 jmsu.data-sharing --recipient JMSU
+note "every hash is consistent, and so are the ledger's own checkpoints (restored with it):"
+at 2032-10-02T09:10:00Z verify --log-key "$LOG_VKEY"
+
+heading "...and is caught by every copy held elsewhere"
+note "1. the published, cosigned checkpoint no longer holds:"
+refused 1 2032-10-02T09:15:00Z verify --log-key "$LOG_VKEY" --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" \
+    --quorum 2 --checkpoint "$PUB"
+note "2. the student's receipt still checks with the keys alone: the withdrawal was recorded"
+note "   in a checkpoint both witnesses cosigned, whatever the ledger says now:"
+at 2032-10-02T09:20:00Z check-receipt "$OUT/receipt-770002-withdrawal.json" --log-key "$LOG_VKEY" \
+    --witness-key "$DPO_VKEY" --witness-key "$JMSU_VKEY" --quorum 2
+note "3. the insider signs the rewritten head with the log key; the publish directory refuses it:"
+refused 1 2032-10-02T23:00:00Z checkpoint --key "$LOG_KEY" --publish "$PUB"
+note "4. and each witness refuses it, keeping both signed checkpoints as evidence:"
+refused 1 2032-10-02T23:00:00Z witness cosign --state "$OUT/witness-dpo" --key "$OUT/keys/dpo-witness.key" --log-key "$LOG_VKEY"
+refused 1 2032-10-02T23:00:00Z witness cosign --state "$OUT/witness-jmsu" --key "$OUT/keys/jmsu-witness.key" --log-key "$LOG_VKEY"
+at 2032-10-02T23:05:00Z witness show --state "$OUT/witness-dpo" --key "$OUT/keys/dpo-witness.key"
+
+printf '\ndemo complete: ledger, keys, published checkpoints, witness states, receipts, proof,\nsubject-access copies and erasure report in %s\n' "$OUT"
