@@ -97,18 +97,26 @@ def main() -> None:
         cli.run("2024-09-01T09:00:00Z", "init")
         cli.run("2024-09-01T09:00:00Z", "registry", "load", str(REGISTRY))
         given = json.loads(cli.run(
-            "2024-10-02T10:00:00Z", "--json", "give", "S1", "jmsu.data-sharing",
-            "--method", "portal", "--evidence", '{"form":"opt-in"}',
+            "2024-10-02T10:00:00Z", "--json", "give", "S1", "jmsu.marketing",
+            "--notice", "jmsu.privacy@1", "--method", "portal", "--evidence", '{"form":"opt-in"}',
         ))
         event_id = given["id"] if "id" in given else given["event"]["id"]
-        log_key, other_key = work / "log.key", work / "other.key"
-        vkey = cli.run("2024-10-02T10:00:00Z", "key", "generate", "--name", "ljmu.ac.uk/consent", "-o", str(log_key)).strip()
-        wrong = cli.run("2024-10-02T10:00:00Z", "key", "generate", "--name", "ljmu.ac.uk/consent", "-o", str(other_key)).strip()
+        # The ledger's key, an impostor's with the same name, and a witness's (the DPO's
+        # office) that cosigns the checkpoint after checking it.
+        log_key, other_key, dpo_key = work / "log.key", work / "other.key", work / "dpo.key"
+        now = "2024-10-02T10:05:00Z"
+        vkey = cli.run(now, "key", "generate", "--name", "ljmu.ac.uk/consent", "-o", str(log_key)).strip()
+        wrong = cli.run(now, "key", "generate", "--name", "ljmu.ac.uk/consent", "-o", str(other_key)).strip()
+        dpo = cli.run(now, "key", "generate", "--witness", "--name", "dpo.ljmu.ac.uk/witness", "-o", str(dpo_key)).strip()
+        cli.run(now, "checkpoint", "--key", str(log_key))
+        cosigned = work / "cosigned.note"
+        cli.run(now, "witness", "cosign", "--state", str(work / "witness"), "--key", str(dpo_key),
+                "--log-key", vkey, "-o", str(cosigned))
+        cli.run(now, "checkpoint", "add-cosignatures", str(cosigned))
         receipts = {}
         for layout in ("iso27560", "kantara"):
             path = work / f"receipt-{layout}.json"
-            cli.run("2024-10-02T10:05:00Z", "receipt", event_id, "--format", layout,
-                    "--sign-with", str(log_key), "-o", str(path))
+            cli.run(now, "receipt", event_id, "--format", layout, "--checkpoint", "latest", "-o", str(path))
             receipts[layout] = path.read_text()
         genuine = json.loads(receipts["iso27560"])
 
@@ -121,7 +129,9 @@ def main() -> None:
             ("genuine", receipts["iso27560"], {"log": vkey}, True, "Student S1 gave consent"),
             ("kantara layout", receipts["kantara"], {"log": vkey}, True, "Student S1 gave consent"),
             ("another key with the ledger's name", receipts["iso27560"], {"log": wrong}, False, "not signed by the ledger's key"),
-            ("a witness required, none cosigned", receipts["iso27560"], {"log": vkey, "witness": wrong.replace("AQ", "BA", 0), "quorum": "1"}, False, ""),
+            ("cosigned by the witness asked for", receipts["iso27560"], {"log": vkey, "witness": dpo, "quorum": "1"}, True, "Cosigned by the witness dpo.ljmu.ac.uk/witness"),
+            ("two witnesses required, one cosigned", receipts["iso27560"], {"log": vkey, "witness": dpo, "quorum": "2"}, False, "2 required"),
+            ("the witness's line removed", variant(lambda d: d.update(checkpoint="\n".join(l for l in d["checkpoint"].split("\n") if "dpo.ljmu" not in l))), {"log": vkey, "witness": dpo, "quorum": "1"}, False, "1 required"),
             ("event byte changed", variant(lambda d: d["event"].update(canonical=flip_base64(d["event"]["canonical"], 40))), {"log": vkey}, False, ""),
             ("proof hash changed", variant(lambda d: d["event"]["proof"].__setitem__(0, flip_base64(d["event"]["proof"][0], 0))), {"log": vkey}, False, "proof leads elsewhere"),
             ("purpose definition changed", variant(lambda d: d["purpose"].update(canonical=flip_base64(d["purpose"]["canonical"], 60))), {"log": vkey}, False, ""),
@@ -150,7 +160,7 @@ def main() -> None:
                 failures.append(f"{name}: {'; '.join(problems)}\n    page: {shown}")
         # What the student sees, kept as an artifact.
         shot = out_dir / "receipt-verifier.png"
-        _, _, console = verdict(browser, {"receipt": b64url(receipts["iso27560"]), "log": vkey}, shot)
+        _, _, console = verdict(browser, {"receipt": b64url(receipts["iso27560"]), "log": vkey, "witness": dpo, "quorum": "1"}, shot)
         if not shot.exists() or shot.stat().st_size < 10_000:
             failures.append("no screenshot was written")
         if console:
