@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use consent_note::{Checkpoint, SignedCheckpoint, VerifiedSignature, VerifierKey};
+use consent_note::{Checkpoint, Note, SignedCheckpoint, VerifiedSignature, VerifierKey};
 
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
@@ -203,62 +203,81 @@ impl Ledger {
         quorum: usize,
     ) -> Result<CheckpointsReport> {
         self.read(None, |inner, _| {
-            let store = &inner.store;
-            let mut rows = Vec::new();
-            store.each_checkpoint_row(|r| {
-                rows.push(r);
-                true
-            })?;
-            // A sound table is read in size order; a damaged one (a row of the wrong
-            // type) is read first, since its place is unknown.
-            rows.sort_by_key(|r| r.size);
-            let mut report = CheckpointsReport {
-                ledger_size: store.size()?,
-                checked: 0,
-                ok: true,
-                first_bad_size: None,
-                problem: None,
-                last_good_size: None,
-            };
-            for row in rows {
-                report.checked += 1;
-                let size = row.size.and_then(|s| u64::try_from(s).ok());
-                if let Some(problem) = check_row(store, row, log_key, witnesses, quorum)? {
-                    report.ok = false;
-                    report.first_bad_size = size;
-                    report.problem = Some(match (report.last_good_size, size) {
-                        (Some(good), Some(bad)) if problem.starts_with("the log was rewritten") => {
-                            format!(
-                                "{problem}; the checkpoint of size {good} still holds, so an event among seq {good}..{} was changed",
-                                bad - 1
-                            )
-                        }
-                        _ => problem,
-                    });
-                    return Ok(report);
-                }
-                report.last_good_size = size;
-            }
-            Ok(report)
+            check_stored(&inner.store, &|note: &str| {
+                open_checkpoint(note, log_key, witnesses, quorum).map(|(s, _)| s.checkpoint)
+            })
         })
     }
+}
+
+/// What `verify` checks of the stored checkpoints without any key: each parses as a
+/// checkpoint of its size and the log still holds it (size and root). The first that
+/// does not, as a report's problem.
+pub(crate) fn stored_checkpoints_problem(store: &Store) -> Result<Option<String>> {
+    let report = check_stored(store, &|note: &str| {
+        let parsed = Note::parse(note.as_bytes()).map_err(Error::Note)?;
+        Checkpoint::parse(parsed.text()).map_err(Error::Note)
+    })?;
+    Ok(report.problem)
+}
+
+/// Every stored row in size order, opened by `open`; stops at the first that does not
+/// hold, naming the range of events the change lies in when an earlier one holds.
+fn check_stored(
+    store: &Store,
+    open: &dyn Fn(&str) -> Result<Checkpoint>,
+) -> Result<CheckpointsReport> {
+    let mut rows = Vec::new();
+    store.each_checkpoint_row(|r| {
+        rows.push(r);
+        true
+    })?;
+    // A sound table is read in size order; a damaged one (a row of the wrong type) is
+    // read first, since its place is unknown.
+    rows.sort_by_key(|r| r.size);
+    let mut report = CheckpointsReport {
+        ledger_size: store.size()?,
+        checked: 0,
+        ok: true,
+        first_bad_size: None,
+        problem: None,
+        last_good_size: None,
+    };
+    for row in rows {
+        report.checked += 1;
+        let size = row.size.and_then(|s| u64::try_from(s).ok());
+        if let Some(problem) = check_row(store, row, open)? {
+            report.ok = false;
+            report.first_bad_size = size;
+            report.problem = Some(match (report.last_good_size, size) {
+                (Some(good), Some(bad)) if problem.starts_with("the log was rewritten") => {
+                    format!(
+                        "{problem}; the checkpoint of size {good} still holds, so an event among seq {good}..{} was changed",
+                        bad - 1
+                    )
+                }
+                _ => problem,
+            });
+            return Ok(report);
+        }
+        report.last_good_size = size;
+    }
+    Ok(report)
 }
 
 /// One stored row: the problem that keeps it from holding, if any.
 fn check_row(
     store: &Store,
     row: RawCheckpointRow,
-    log_key: &VerifierKey,
-    witnesses: &[VerifierKey],
-    quorum: usize,
+    open: &dyn Fn(&str) -> Result<Checkpoint>,
 ) -> Result<Option<String>> {
     let (Some(size), Some(note)) = (row.size.and_then(|s| u64::try_from(s).ok()), row.note) else {
         return Ok(Some(
             "a stored checkpoint row is not a size and a note text: the table was damaged".into(),
         ));
     };
-    let checkpoint = match open_checkpoint(&note, log_key, witnesses, quorum) {
-        Ok((signed, _)) => signed.checkpoint,
+    let checkpoint = match open(&note) {
+        Ok(checkpoint) => checkpoint,
         Err(Error::Note(e)) => {
             return Ok(Some(format!(
                 "the checkpoint stored for size {size} is not one the log key signed: {e}"

@@ -14,6 +14,8 @@
 
 mod check;
 
+pub(crate) use check::stored_checkpoints_problem;
+
 use consent_note::{Checkpoint, Note, SigningKey};
 
 use crate::error::{Error, Result};

@@ -5,7 +5,8 @@
 //! (scans with callbacks, rows as stored) and holds no SQL of its own.
 //!
 //! `scan.rs` checks each row and collects what the whole-log checks need, `tree.rs`
-//! checks the stored tree, `derived.rs` the derived tables.
+//! checks the stored tree, `derived.rs` the derived tables; last, the log must still
+//! hold every checkpoint it signed (`checkpoint/`).
 
 mod derived;
 mod names;
@@ -230,6 +231,18 @@ fn verify_store(
     derived::check_derived(store, &scan, &mut first)?;
     if let Some((seq, why)) = first.0 {
         return Ok(VerifyReport::bad(size, seq, why));
+    }
+    // The checkpoints the ledger signed: the log must still hold each (its size, its
+    // root there). Their signatures need the log's key: `verify_checkpoints`.
+    if let Some(problem) = crate::checkpoint::stored_checkpoints_problem(store)? {
+        return Ok(VerifyReport {
+            size,
+            ok: false,
+            first_bad_seq: None,
+            problem: Some(problem),
+            head: None,
+            simulated: scan.simulated,
+        });
     }
     let root = store.root(size)?;
     progress(size, size);
