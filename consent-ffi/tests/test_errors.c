@@ -588,14 +588,19 @@ static void messages(void) {
     CHECK(strlen(tiny) == 4 && strncmp(tiny, full, 4) == 0);
     free(full);
     CHECK(strcmp(consent_result_name(CONSENT_RESULT_CLOSED), "CONSENT_RESULT_CLOSED") == 0);
-    /* The codes are fixed: 2..=23 are consent_core's ErrorKind numbers. */
+    /* The codes are fixed: 2..=27 are consent_core's ErrorKind numbers. */
     CHECK(CONSENT_RESULT_OK == 0 && CONSENT_RESULT_INVALID_ARGUMENT == 2 && CONSENT_RESULT_BATCH == 18);
     CHECK(CONSENT_RESULT_PROOF_REJECTED == 21 && CONSENT_RESULT_NOT_A_LEDGER == 22 && CONSENT_RESULT_KEY == 23);
     CHECK(CONSENT_RESULT_NULL_ARGUMENT == 100 && CONSENT_RESULT_BUFFER_TOO_SMALL == 103);
     CHECK(strcmp(consent_result_name(22), "CONSENT_RESULT_NOT_A_LEDGER") == 0);
     CHECK(strcmp(consent_result_name(23), "CONSENT_RESULT_KEY") == 0);
-    CHECK(strcmp(consent_result_name(24), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
-    for (int code = 0; code <= 23; code++) {
+    /* 24..=27: the signed-checkpoint kinds of issue 13. */
+    CHECK(CONSENT_RESULT_NOTE == 24 && CONSENT_RESULT_QUORUM_NOT_MET == 25);
+    CHECK(CONSENT_RESULT_WITNESS_REFUSED == 26 && CONSENT_RESULT_RECEIPT_REJECTED == 27);
+    CHECK(strcmp(consent_result_name(24), "CONSENT_RESULT_NOTE") == 0);
+    CHECK(strcmp(consent_result_name(27), "CONSENT_RESULT_RECEIPT_REJECTED") == 0);
+    CHECK(strcmp(consent_result_name(28), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
+    for (int code = 0; code <= 27; code++) {
         CHECK(strncmp(consent_result_name(code), "CONSENT_RESULT_", 15) == 0);
         CHECK(strcmp(consent_result_name(code), "CONSENT_RESULT_UNKNOWN_CODE") != 0);
     }
