@@ -113,6 +113,11 @@
 // it is readmitted).
 #define CONSENT_ERASE_FORCE 1
 
+// Bytes a verifier key needs besides its name: `+`, the 8 hex digits of the key id,
+// `+`, 44 base64 characters, and the NUL. A buffer of `strlen(name) +
+// CONSENT_VKEY_OVERHEAD` bytes always holds the key [`consent_key_generate`] writes.
+#define CONSENT_VKEY_OVERHEAD 55
+
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 // whose message `consent_last_error_message` returns. The numbers are fixed and never
 // reused: 2..=23 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
@@ -247,6 +252,28 @@ typedef int32_t consent_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a ledger fails an authentic checkpoint ([`consent_checkpoint_verdict::finding`]).
+enum consent_checkpoint_finding
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The ledger holds the checkpoint.
+  CONSENT_CHECKPOINT_FINDING_NONE = 0,
+  // The ledger has fewer events than the checkpoint: its tail was removed.
+  CONSENT_CHECKPOINT_FINDING_TRUNCATED = 1,
+  // The ledger's root at the checkpoint's size differs: an event before that size
+  // was changed, removed or inserted and the tree recomputed.
+  CONSENT_CHECKPOINT_FINDING_REWRITTEN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_checkpoint_finding consent_checkpoint_finding;
+#else
+typedef int32_t consent_checkpoint_finding;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The kind of an event appended with [`consent_append`] (the value of
 // [`consent_event_params::kind`]).
 enum consent_event_kind
@@ -279,6 +306,25 @@ enum consent_event_kind
 typedef enum consent_event_kind consent_event_kind;
 #else
 typedef int32_t consent_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The readable layout of a receipt (the `layout` of [`consent_receipt`]).
+enum consent_receipt_layout
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Fields of ISO/IEC TS 27560 (consent record information structure).
+  CONSENT_RECEIPT_LAYOUT_ISO27560 = 1,
+  // The Kantara Initiative Consent Receipt v1.1 layout.
+  CONSENT_RECEIPT_LAYOUT_KANTARA = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_receipt_layout consent_receipt_layout;
+#else
+typedef int32_t consent_receipt_layout;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -364,6 +410,28 @@ typedef int32_t consent_key_source;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a signing key signs with (the `role` of [`consent_key_generate`] and
+// [`consent_key_verifier`]).
+enum consent_key_role
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The ledger's own key: signs checkpoints (Ed25519, signed-note type 0x01). Its
+  // name is the log's origin, e.g. `ljmu.ac.uk/consent`.
+  CONSENT_KEY_ROLE_LOG = 1,
+  // A witness's key: cosigns checkpoints it has checked (cosignature/v1, type 0x04),
+  // e.g. `dpo.ljmu.ac.uk/witness`.
+  CONSENT_KEY_ROLE_WITNESS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_key_role consent_key_role;
+#else
+typedef int32_t consent_key_role;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An open batch on a ledger, from [`consent_batch_begin`]. Opaque. Appends made
 // through it land together on [`consent_batch_commit`] or not at all. It keeps its
 // ledger open (even after [`consent_ledger_free`]) until [`consent_batch_free`].
@@ -371,6 +439,11 @@ typedef struct consent_batch consent_batch;
 
 // An open ledger. Opaque; share it between threads freely.
 typedef struct consent_ledger consent_ledger;
+
+// A witness over a state directory, from [`consent_witness_open`]. Opaque; released
+// with [`consent_witness_free`]. May be shared between threads: cosignatures queue on
+// its lock, and two processes on one state directory cannot both move a log's state.
+typedef struct consent_witness consent_witness;
 
 // Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
 // change what you need; NULL options mean the defaults. New fields are only ever
@@ -576,6 +649,71 @@ typedef struct consent_erasure_report {
   // with [`consent_complete_erasures`].
   bool wal_truncated;
 } consent_erasure_report;
+
+// What [`consent_checkpoint_check`] found for an authentic checkpoint (signed by the
+// log key, with the quorum of cosignatures). A checkpoint the ledger no longer holds
+// is not an error: the call succeeds with `holds` false.
+typedef struct consent_checkpoint_verdict {
+  // Whether the ledger holds the checkpoint: it has at least its size, and its root
+  // at that size is the checkpoint's.
+  bool holds;
+  // Why not, when it does not.
+  consent_checkpoint_finding finding;
+  // The size and root the checkpoint states.
+  struct consent_head checkpoint;
+  // The number of events in the ledger now.
+  uint64_t ledger_size;
+  // Cosignatures counted towards the quorum: one per distinct trusted witness.
+  size_t cosignatures;
+  // The finding in words ("" when it holds), NUL-terminated, cut to fit.
+  char problem[CONSENT_PROBLEM_LEN];
+} consent_checkpoint_verdict;
+
+// What [`consent_verify_checkpoints`] found. A checkpoint that does not hold is not an
+// error: the call succeeds with `ok` false and the first failing size named.
+typedef struct consent_checkpoints_report {
+  // Whether every stored checkpoint holds.
+  bool ok;
+  // The number of events in the ledger.
+  uint64_t ledger_size;
+  // Stored checkpoints checked, the failing one included.
+  uint64_t checked;
+  // Whether `first_bad_size` is set.
+  bool has_first_bad_size;
+  // The smallest stored size that does not hold.
+  uint64_t first_bad_size;
+  // Whether `last_good_size` is set.
+  bool has_last_good_size;
+  // The largest stored size that holds, below the first that does not.
+  uint64_t last_good_size;
+  // Why the first failing checkpoint does not hold ("" when ok), cut to fit.
+  char problem[CONSENT_PROBLEM_LEN];
+} consent_checkpoints_report;
+
+// What [`consent_receipt_check`] proved. The readable fields, the plain-words list of
+// what is proved and what is not, the purpose id and the cosignatures are in the JSON
+// that call can also write.
+typedef struct consent_checked_receipt {
+  // The size and root of the checkpoint, signed by the log key given.
+  struct consent_head checkpoint;
+  // Cosignatures by distinct witnesses among the keys given (at least the quorum).
+  size_t cosignatures;
+  // The event's id.
+  char event_id[CONSENT_EVENT_ID_LEN];
+  // The event's kind.
+  consent_event_kind kind;
+  // Its position in the log.
+  uint64_t seq;
+  // The version of the purpose it was recorded under.
+  uint32_t purpose_version;
+  // Whether the receipt carried the subject's fields and they matched the event's
+  // personal digest (false: the subject was erased; the receipt names nobody).
+  bool subject_checked;
+  // The ledger proves it was created with a simulated clock.
+  bool simulated;
+  // The layout checked.
+  consent_receipt_layout layout;
+} consent_checked_receipt;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1155,6 +1293,170 @@ consent_result consent_batch_rollback(struct consent_batch *batch);
 // ledger if its handle was already freed). NULL is fine; never twice, and no call may
 // use the handle afterwards (or be running on another thread meanwhile).
 void consent_batch_free(struct consent_batch *batch);
+
+// Generates a signing key named `name` for `role` (a `consent_key_role`), writes its
+// private key to a new file at `path` (mode 0600; an existing file is never replaced:
+// `CONSENT_RESULT_KEY`), and writes the verifier key to publish (`<name>+<key
+// id>+<base64>`) and a NUL into `buf` of `len` bytes. A log key's name is the log's
+// origin (e.g. `ljmu.ac.uk/consent`). `strlen(name) + CONSENT_VKEY_OVERHEAD` bytes are
+// always enough; with fewer, `CONSENT_RESULT_BUFFER_TOO_SMALL` and no file is made.
+// A name that is empty or holds white space or `+` is `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_key_generate(const char *path,
+                                    const char *name,
+                                    int32_t role,
+                                    char *buf,
+                                    size_t len);
+
+// Reads the private key file at `path` (from [`consent_key_generate`]; refused when
+// others can read it, or when it holds a key of another `role`: `CONSENT_RESULT_KEY`)
+// and writes its verifier key and a NUL into `buf` of `len` bytes;
+// `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written) if it does not fit
+// (`strlen(name) + CONSENT_VKEY_OVERHEAD` bytes are always enough).
+consent_result consent_key_verifier(const char *path, int32_t role, char *buf, size_t len);
+
+// Signs the current head as a checkpoint with the log key in the file `key_path`
+// (a `CONSENT_KEY_ROLE_LOG` key; the origin is its name), keeps it in the ledger and
+// writes the signed note to `*out_note` (free with [`consent_string_free`]) and its
+// size and root to `*out_head` (NULL = not wanted). Signing again at the same size
+// merges into the stored note. Refused: an unusable key file (`CONSENT_RESULT_KEY`), a
+// size already signed under another origin (`CONSENT_RESULT_CONFLICT`), a log that no
+// longer extends the largest checkpoint it signed (`CONSENT_RESULT_CORRUPT`).
+//
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_checkpoint_sign(const struct consent_ledger *ledger,
+                                       const char *key_path,
+                                       char **out_note,
+                                       struct consent_head *out_head);
+
+// Merges into the stored checkpoint of the same size the cosignature lines of `note`
+// (as a witness returned it, [`consent_witness_cosign`]) and writes the merged note to
+// `*out_note` (NULL = not wanted; else free with [`consent_string_free`]). Only a note
+// whose checkpoint text is byte-identical to the stored one is merged
+// (`CONSENT_RESULT_CONFLICT`; `CONSENT_RESULT_NOT_FOUND` when the ledger signed no
+// checkpoint of that size); a malformed note is `CONSENT_RESULT_NOTE`.
+//
+// [`consent_witness_cosign`]: crate::witness::consent_witness_cosign
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_checkpoint_add_cosignatures(const struct consent_ledger *ledger,
+                                                   const char *note,
+                                                   char **out_note);
+
+// Every checkpoint the ledger keeps, in size order, as a JSON array of `{"origin",
+// "size", "root" (hex), "note"}` written to `*out_json`; free with
+// [`consent_string_free`].
+//
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_checkpoints_json(const struct consent_ledger *ledger, char **out_json);
+
+// Checks a signed checkpoint `note` (from anywhere: this ledger, a publish directory,
+// a receipt, a witness) against the ledger: it must be a checkpoint for the origin
+// `log_vkey` names, signed by `log_vkey`, with valid cosignatures by at least `quorum`
+// distinct witnesses among the `n_witnesses` verifier keys at `witness_vkeys` (NULL
+// when 0). Not authentic: `CONSENT_RESULT_NOTE` (forged, malformed, another key with
+// the right name, a trusted line that does not verify) or
+// `CONSENT_RESULT_QUORUM_NOT_MET`. An authentic note gives the verdict in `*out`: the
+// ledger holds it, or was truncated or rewritten before its size. A malformed verifier
+// key is `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_checkpoint_check(const struct consent_ledger *ledger,
+                                        const char *note,
+                                        const char *log_vkey,
+                                        const char *const *witness_vkeys,
+                                        size_t n_witnesses,
+                                        size_t quorum,
+                                        struct consent_checkpoint_verdict *out);
+
+// Checks every checkpoint the ledger keeps, in size order, as
+// [`consent_checkpoint_check`] does (`quorum` 0 requires only the log's signature),
+// and writes the report to `*out`: `ok`, or the first (smallest) size that does not
+// hold and why. A forged or damaged stored note is reported, not an error.
+consent_result consent_verify_checkpoints(const struct consent_ledger *ledger,
+                                          const char *log_vkey,
+                                          const char *const *witness_vkeys,
+                                          size_t n_witnesses,
+                                          size_t quorum,
+                                          struct consent_checkpoints_report *out);
+
+// The receipt of event `event_id` (a UUID) in `layout` (a `consent_receipt_layout`),
+// as its JSON document (docs/FORMAT.md §12) written to `*out_json`; free with
+// [`consent_string_free`]. `note` is the signed checkpoint it is proved against
+// (ideally cosigned: the receipt is only as good as the signatures a checker can
+// verify), or NULL for the latest checkpoint the ledger keeps
+// (`CONSENT_RESULT_NOT_FOUND` when it keeps none: sign one with
+// `consent_checkpoint_sign`). A note that is not a signed checkpoint, of size 0, an
+// event that is not a consent decision or was recorded after the checkpoint are
+// `CONSENT_RESULT_INVALID_ARGUMENT`; an unknown event `CONSENT_RESULT_NOT_FOUND`; a
+// checkpoint the ledger no longer holds `CONSENT_RESULT_CORRUPT`.
+//
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_receipt(const struct consent_ledger *ledger,
+                               const char *event_id,
+                               const char *note,
+                               int32_t layout,
+                               char **out_json);
+
+// Checks a receipt's JSON `receipt_json` with the log's verifier key `log_vkey` and the
+// `n_witnesses` witness verifier keys at `witness_vkeys` (NULL when 0), requiring
+// `quorum` cosignatures by distinct witnesses among them. No ledger needed. Writes
+// what it proved to `*out` and, when `out_json` is not NULL, the whole answer as JSON
+// (`origin`, `size`, `root`, `cosignatures`, `event_id`, `kind`, `seq`, `purpose`,
+// `purpose_version`, `subject_checked`, `simulated`, `layout`, `readable`,
+// `not_proved`, `proved`) to `*out_json` (free with [`consent_string_free`]).
+// A receipt that does not check out is `CONSENT_RESULT_RECEIPT_REJECTED`, the message
+// naming the first check that failed; text that is not JSON, a `quorum` above
+// `n_witnesses` or a malformed verifier key `CONSENT_RESULT_INVALID_ARGUMENT`.
+//
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_receipt_check(const char *receipt_json,
+                                     const char *log_vkey,
+                                     const char *const *witness_vkeys,
+                                     size_t n_witnesses,
+                                     size_t quorum,
+                                     struct consent_checked_receipt *out,
+                                     char **out_json);
+
+// Opens a witness keeping its state in the directory `state_dir` (created, owner-only,
+// when missing), cosigning with the witness key in the file `key_path` (a
+// `CONSENT_KEY_ROLE_WITNESS` key), for the `n_logs` logs whose verifier keys are at
+// `log_vkeys`. `origins` is NULL (each log's origin is its key's name, as a ledger's
+// is) or `n_logs` origins, one per key. Writes the handle to `*out`. Refused: an
+// unusable key file (`CONSENT_RESULT_KEY`), a log key that is not Ed25519
+// (`CONSENT_RESULT_NOTE`), an origin given twice or a malformed verifier key
+// (`CONSENT_RESULT_INVALID_ARGUMENT`).
+consent_result consent_witness_open(const char *state_dir,
+                                    const char *key_path,
+                                    const char *const *origins,
+                                    const char *const *log_vkeys,
+                                    size_t n_logs,
+                                    struct consent_witness **out);
+
+// Cosigns `note`, a checkpoint signed by a log the witness watches, if it is
+// consistent with the last checkpoint cosigned for that log. `proof_json` is NULL or a
+// consistency proof (JSON from `consent_prove_consistency_json`) from that size
+// ([`consent_witness_latest`]) to the note's: needed when the log grew. Writes the note
+// with the witness's cosignature line added to `*out_note` (free with
+// `consent_string_free`; merge it into the ledger with
+// `consent_checkpoint_add_cosignatures`). The first checkpoint of a log is taken on
+// trust. Refused with `CONSENT_RESULT_WITNESS_REFUSED`: an unknown log, a fork (another
+// root for a size cosigned), a rollback (a smaller size), a missing proof or one that
+// does not verify; the message says which, names both sizes and roots, and the
+// evidence file written in the state directory. A note not signed by the log's key is
+// `CONSENT_RESULT_NOTE`; a damaged state file `CONSENT_RESULT_CORRUPT` (nothing is
+// cosigned until it is restored).
+consent_result consent_witness_cosign(const struct consent_witness *witness,
+                                      const char *note,
+                                      const char *proof_json,
+                                      char **out_note);
+
+// The last checkpoint the witness cosigned for the log `origin` (what the log proves
+// consistency from): writes whether there is one to `*out_found` and, when there is,
+// its size and root to `*out_head`.
+consent_result consent_witness_latest(const struct consent_witness *witness,
+                                      const char *origin,
+                                      bool *out_found,
+                                      struct consent_head *out_head);
+
+// Releases a witness. NULL is fine; never twice, and not while another thread uses it.
+void consent_witness_free(struct consent_witness *witness);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -35,6 +35,9 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod checkpoint;
+mod receipt;
+mod witness;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
@@ -55,6 +58,12 @@ use boundary::{
     owned_string, path_arg, ref_arg, str_arg, str_array_arg, time_arg, time_out, write_out,
     ArgName, FfiError, FfiResult,
 };
+pub use checkpoint::{
+    consent_checkpoint_finding, consent_checkpoint_verdict, consent_checkpoints_report,
+    consent_key_role, CONSENT_VKEY_OVERHEAD,
+};
+pub use receipt::{consent_checked_receipt, consent_receipt_layout};
+pub use witness::consent_witness;
 
 /// Major version of the library this header belongs to.
 pub const CONSENT_VERSION_MAJOR: u32 = 0;

@@ -594,8 +594,10 @@ static void messages(void) {
     CHECK(CONSENT_RESULT_NULL_ARGUMENT == 100 && CONSENT_RESULT_BUFFER_TOO_SMALL == 103);
     CHECK(strcmp(consent_result_name(22), "CONSENT_RESULT_NOT_A_LEDGER") == 0);
     CHECK(strcmp(consent_result_name(23), "CONSENT_RESULT_KEY") == 0);
+    /* 24..=27: the signed-checkpoint kinds of issue 13. */
     CHECK(CONSENT_RESULT_NOTE == 24 && CONSENT_RESULT_QUORUM_NOT_MET == 25);
     CHECK(CONSENT_RESULT_WITNESS_REFUSED == 26 && CONSENT_RESULT_RECEIPT_REJECTED == 27);
+    CHECK(strcmp(consent_result_name(24), "CONSENT_RESULT_NOTE") == 0);
     CHECK(strcmp(consent_result_name(27), "CONSENT_RESULT_RECEIPT_REJECTED") == 0);
     CHECK(strcmp(consent_result_name(28), "CONSENT_RESULT_UNKNOWN_CODE") == 0);
     for (int code = 0; code <= 27; code++) {

@@ -29,6 +29,7 @@ use pyo3::prelude::*;
 use serde::Serialize;
 
 mod records;
+mod signing;
 
 use records::{events, NativeEvent, NativeStatus};
 
@@ -95,6 +96,17 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
                 exc.setattr("purpose", purpose)?;
                 exc.setattr("recipient", recipient.as_deref())?;
                 exc.setattr("listed", pyo3::types::PyTuple::new(py, listed)?)?;
+            }
+            if let Error::WitnessRefused(refusal) = e {
+                // What the witness refused and where it kept the evidence.
+                exc.setattr("kind", refusal.kind.name())?;
+                exc.setattr(
+                    "evidence",
+                    refusal
+                        .evidence
+                        .as_ref()
+                        .map(|p| p.to_string_lossy().into_owned()),
+                )?;
             }
             Ok(exc)
         });
@@ -796,6 +808,66 @@ impl NativeLedger {
     fn checkpoint(&self, py: Python<'_>) -> PyResult<bool> {
         detached(py, || self.inner.checkpoint())
     }
+
+    /// Signs the current head with the log key in the file `key_path` and keeps it;
+    /// returns the signed checkpoint as JSON.
+    fn sign_checkpoint(&self, py: Python<'_>, key_path: PathBuf) -> PyResult<String> {
+        detached(py, || signing::sign_checkpoint(&self.inner, key_path))
+    }
+
+    /// Merges a witness's cosignatures into the stored checkpoint; returns it as JSON.
+    fn add_cosignatures(&self, py: Python<'_>, note: &str) -> PyResult<String> {
+        detached(py, || signing::add_cosignatures(&self.inner, note))
+    }
+
+    /// Every stored checkpoint, in size order, as JSON.
+    fn checkpoints(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || signing::checkpoints(&self.inner))
+    }
+
+    /// The stored checkpoint of the largest size as JSON, or None.
+    fn latest_checkpoint(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        detached(py, || signing::latest_checkpoint(&self.inner))
+    }
+
+    /// Checks a signed checkpoint note against the ledger; returns the verdict as JSON.
+    fn check_checkpoint(
+        &self,
+        py: Python<'_>,
+        note: &str,
+        log_key: &str,
+        witness_keys: Vec<String>,
+        quorum: usize,
+    ) -> PyResult<String> {
+        detached(py, || {
+            signing::check_checkpoint(&self.inner, note, log_key, &witness_keys, quorum)
+        })
+    }
+
+    /// Checks every stored checkpoint; returns the report as JSON.
+    fn verify_checkpoints(
+        &self,
+        py: Python<'_>,
+        log_key: &str,
+        witness_keys: Vec<String>,
+        quorum: usize,
+    ) -> PyResult<String> {
+        detached(py, || {
+            signing::verify_checkpoints(&self.inner, log_key, &witness_keys, quorum)
+        })
+    }
+
+    /// The receipt of an event (a UUID string) against `note` (None: the latest stored
+    /// checkpoint), in `layout`; returns the receipt's JSON document.
+    fn receipt(
+        &self,
+        py: Python<'_>,
+        event: &str,
+        note: Option<&str>,
+        layout: &str,
+    ) -> PyResult<String> {
+        detached(py, || signing::receipt(&self.inner, event, note, layout))
+    }
 }
 
 /// A batch owned by its caller: appends made through it land together on `commit`,
@@ -999,5 +1071,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(records::_event_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
+    m.add_class::<signing::NativeWitness>()?;
+    m.add_function(wrap_pyfunction!(signing::generate_signing_key, m)?)?;
+    m.add_function(wrap_pyfunction!(signing::signing_key_verifier, m)?)?;
+    m.add_function(wrap_pyfunction!(signing::check_receipt, m)?)?;
     Ok(())
 }

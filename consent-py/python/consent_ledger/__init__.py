@@ -43,6 +43,18 @@ from .errors import (
     UnknownRecipient,
     WitnessRefused,
 )
+from .trust import (
+    RECEIPT_LAYOUTS,
+    CheckedReceipt,
+    CheckpointsReport,
+    CheckpointVerdict,
+    Cosignature,
+    SignedCheckpoint,
+    Witness,
+    check_receipt,
+    generate_signing_key,
+    signing_key_verifier,
+)
 from .ledger import ActorLike, Batch, Ledger, MethodLike, NewEvent, NoticeLike, Question
 from .model import (
     AcademicYear,
@@ -126,6 +138,17 @@ __all__ = [
     "RegistryReport",
     "RegistryEntry",
     "SubjectExport",
+    # signed checkpoints, witnesses, receipts
+    "Witness",
+    "SignedCheckpoint",
+    "Cosignature",
+    "CheckpointVerdict",
+    "CheckpointsReport",
+    "CheckedReceipt",
+    "generate_signing_key",
+    "signing_key_verifier",
+    "check_receipt",
+    "RECEIPT_LAYOUTS",
     # errors
     "ConsentError",
     "InvalidArgument",

@@ -136,6 +136,12 @@ class WitnessRefused(ConsentError):
     consistency proof, or an unknown log. The message names both checkpoints and the
     evidence file the witness wrote."""
 
+    #: Why: ``"fork"``, ``"rollback"``, ``"proof-required"``, ``"inconsistent"`` or
+    #: ``"unknown-log"`` (``None`` when raised by Python code).
+    kind: Optional[str] = None
+    #: The evidence file the witness wrote (fork, rollback, inconsistent proof), if any.
+    evidence: Optional[str] = None
+
 
 class ReceiptRejected(ConsentError):
     """A receipt did not check out; the message names the check that failed."""

@@ -17,6 +17,17 @@ from . import _native
 from ._native import Batch as _NativeBatch
 from ._time import to_millis
 from .errors import InvalidArgument, InvalidTime, LedgerClosed, TamperDetected
+from .trust import (
+    RECEIPT_LAYOUTS,
+    CheckpointsReport,
+    CheckpointVerdict,
+    SignedCheckpoint,
+    _keys,
+    _quorum,
+    checkpoints_report_from,
+    signed_checkpoint_from,
+    verdict_from,
+)
 from .model import (
     AcademicYear,
     Actor,
@@ -1061,6 +1072,77 @@ class Ledger(_Recorder):
         with the new head. :class:`LedgerCorrupt` if the log no longer extends ``old``."""
         proof, head = json.loads(self._native.prove_consistency(str(_head(old)), new_size))
         return consistency_proof_from(proof), head_from(head)
+
+    # ---- signed checkpoints and receipts ---------------------------------------------
+
+    def sign_checkpoint(self, key_path: StrPath) -> SignedCheckpoint:
+        """Signs the current head as a checkpoint with the log key in the file
+        ``key_path`` (from :func:`generate_signing_key`; the origin is its name), keeps
+        it, and returns it. Signing again at the same size merges into the stored note.
+        Refused: an unusable key file (:class:`PseudonymKeyError`), a size signed under
+        another origin (:class:`Conflict`), a log that no longer extends the largest
+        checkpoint it signed (:class:`LedgerCorrupt`)."""
+        return signed_checkpoint_from(json.loads(self._native.sign_checkpoint(_path(key_path, "key_path"))))
+
+    def add_cosignatures(self, note: str) -> SignedCheckpoint:
+        """Merges the cosignature lines of ``note`` (as :meth:`Witness.cosign` returned
+        it) into the stored checkpoint of the same size, and returns it. Only a note
+        whose checkpoint text is the one signed is merged (:class:`Conflict`;
+        :class:`NotFound` when no checkpoint of that size was signed)."""
+        return signed_checkpoint_from(json.loads(self._native.add_cosignatures(_str(note, "note"))))
+
+    def checkpoints(self) -> Tuple[SignedCheckpoint, ...]:
+        """Every checkpoint the ledger keeps, in size order."""
+        return tuple(signed_checkpoint_from(d) for d in json.loads(self._native.checkpoints()))
+
+    def latest_checkpoint(self) -> Optional[SignedCheckpoint]:
+        """The checkpoint of the largest size the ledger keeps, ``None`` before the first."""
+        text = self._native.latest_checkpoint()
+        return None if text is None else signed_checkpoint_from(json.loads(text))
+
+    def check_checkpoint(
+        self, note: Union[str, SignedCheckpoint], log_key: str, witness_keys: Iterable[str] = (), quorum: int = 0
+    ) -> CheckpointVerdict:
+        """Checks a signed checkpoint note (from anywhere: this ledger, a publish
+        directory, a receipt, a witness) against the ledger. The note must be signed by
+        ``log_key`` (a verifier-key string; the origin is its name), with valid
+        cosignatures by at least ``quorum`` distinct witnesses among ``witness_keys``:
+        else :class:`SignedNoteRejected` or :class:`QuorumNotMet`. An authentic note
+        gives a verdict: the ledger holds it, or was truncated or rewritten before its
+        size (the verdict is then false)."""
+        text = note.note if isinstance(note, SignedCheckpoint) else _str(note, "note")
+        keys = _keys(witness_keys, "witness_keys")
+        return verdict_from(json.loads(self._native.check_checkpoint(text, _str(log_key, "log_key"), keys, _quorum(quorum))))
+
+    def verify_checkpoints(
+        self, log_key: str, witness_keys: Iterable[str] = (), quorum: int = 0
+    ) -> CheckpointsReport:
+        """Checks every checkpoint the ledger keeps, in size order, as
+        :meth:`check_checkpoint` does (``quorum=0``: the log's signature alone), and
+        names the first (smallest size) that does not hold, and why."""
+        keys = _keys(witness_keys, "witness_keys")
+        report = self._native.verify_checkpoints(_str(log_key, "log_key"), keys, _quorum(quorum))
+        return checkpoints_report_from(json.loads(report))
+
+    def receipt(
+        self,
+        event: Union[UUID, Event],
+        checkpoint: Union[str, SignedCheckpoint] = "latest",
+        layout: str = "iso27560",
+    ) -> str:
+        """The receipt of ``event`` (a consent decision) as its JSON document
+        (docs/FORMAT.md §12), proved against ``checkpoint``: ``"latest"`` (the latest
+        checkpoint the ledger keeps; :class:`NotFound` when none), or a signed note —
+        ideally cosigned, since a receipt is only as good as the signatures its checker
+        can verify. ``layout`` is ``"iso27560"`` or ``"kantara"``. Check it anywhere
+        with :func:`check_receipt`."""
+        if isinstance(checkpoint, SignedCheckpoint):
+            note: Optional[str] = checkpoint.note
+        else:
+            note = None if _str(checkpoint, "checkpoint") == "latest" else checkpoint
+        if layout not in RECEIPT_LAYOUTS:
+            raise InvalidArgument(f"layout must be one of {', '.join(RECEIPT_LAYOUTS)}, not {layout!r}")
+        return self._native.receipt(_event_id(event), note, layout)
 
     # ---- retention -------------------------------------------------------------------
 
