@@ -25,6 +25,8 @@ The file is opened read-only (`file:PATH?mode=ro`) and is not changed.
 """
 
 import argparse
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -1047,6 +1049,35 @@ class Checker:
         return out
 
     # ---------------------------------------------------------------- all
+    def check_checkpoints(self, size):
+        """§8 step 7: each stored note parses as a checkpoint of its size, which the
+        log holds (size, and the root at that size)."""
+        good = None
+        rows = [((ts.decode(), at), (tn.decode(), note)) for ts, at, tn, note in self.conn.execute(
+            "SELECT typeof(size), size, typeof(note), note FROM checkpoints NOT INDEXED")]
+        for (ts, at), (tn, note) in sorted(rows, key=lambda r: (r[0][0] != INTEGER, r[0][1] if r[0][0] == INTEGER else 0)):
+            if ts != INTEGER or tn != TEXT or at < 0:
+                raise Bad("a stored checkpoint row is not a size and a note text")
+            try:
+                note = note.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Bad(f"the checkpoint stored for size {at} is not UTF-8") from None
+            split = note.rfind("\n\n")
+            lines = note[:split + 1].split("\n")[:-1] if split >= 0 else []
+            try:
+                cp_size, cp_root = int(lines[1]), base64.b64decode(lines[2], validate=True)
+            except (IndexError, ValueError, binascii.Error):
+                raise Bad(f"the checkpoint stored for size {at} is not a checkpoint") from None
+            if len(lines) < 3 or str(cp_size) != lines[1] or cp_size != at or len(cp_root) != 32:
+                raise Bad(f"the checkpoint stored for size {at} is not a checkpoint of that size")
+            if cp_size > size:
+                raise Bad(f"the log has {size} events but kept a checkpoint of size {cp_size}: "
+                          "its tail was truncated")
+            if mth(self.leaves, 0, cp_size) != cp_root:
+                where = f"; an event among seq {good}..{cp_size - 1} was changed" if good is not None else ""
+                raise Bad(f"the log was rewritten before size {cp_size}{where}")
+            good = cp_size
+
     def run(self, head):
         self.check_schema()
         self.check_meta()
@@ -1063,7 +1094,10 @@ class Checker:
         if findings:
             raise Bad(*min_finding(findings))
         root = mth(self.leaves, 0, size)
-        # Step 7.
+        # Step 7: the log holds every checkpoint it kept (signatures need the log's
+        # key and Ed25519, which the standard library lacks: not checked here).
+        self.check_checkpoints(size)
+        # Step 8.
         if head is not None:
             head_size, head_root = head
             if size < head_size:

@@ -91,6 +91,14 @@ fn python_verifier_agrees_with_verify() {
     l.append(NewEvent::withdraw("stu-0007", "jmsu.data-sharing"))
         .unwrap();
     let old = l.head().unwrap();
+    // A checkpoint the ledger signed and keeps: both checkers require the log to hold it.
+    let log_key = consent_core::consent_note::SigningKey::from_seed(
+        "ljmu.ac.uk/consent",
+        consent_core::consent_note::SignatureType::Ed25519,
+        &[3; 32],
+    )
+    .unwrap();
+    l.sign_checkpoint(&log_key).unwrap();
     l.append(give("stu-after", "jmsu.marketing")).unwrap();
     let head = l.head().unwrap();
     assert!(l.verify().unwrap().ok);
@@ -126,6 +134,9 @@ fn python_verifier_agrees_with_verify() {
         "UPDATE events SET details = replace(details, 'JMSU', 'ACME') WHERE seq = 1",
         "UPDATE events SET salt = NULL WHERE seq = 13",
         "INSERT INTO tree VALUES (0, 100000, zeroblob(32))",
+        // The kept checkpoint no longer held: another root, a size beyond the log.
+        "UPDATE checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 1 + length(size) + 1, 8), 'AAAAAAAA')",
+        "UPDATE checkpoints SET size = size + 100, note = replace(note, char(10) || size || char(10), char(10) || (size + 100) || char(10))",
     ];
     for sql in cases {
         let copy = dir.path().join("copy.db");
