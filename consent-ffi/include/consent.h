@@ -115,7 +115,7 @@
 
 // Bytes a verifier key needs besides its name: `+`, the 8 hex digits of the key id,
 // `+`, 44 base64 characters, and the NUL. A buffer of `strlen(name) +
-// CONSENT_VKEY_OVERHEAD` bytes always holds the key [`consent_key_generate`] writes.
+// CONSENT_VKEY_OVERHEAD` bytes always holds the key `consent_key_generate` writes.
 #define CONSENT_VKEY_OVERHEAD 55
 
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
@@ -309,7 +309,7 @@ typedef int32_t consent_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The readable layout of a receipt (the `layout` of [`consent_receipt`]).
+// The readable layout of a receipt (the `layout` of `consent_receipt`).
 enum consent_receipt_layout
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -410,8 +410,8 @@ typedef int32_t consent_key_source;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What a signing key signs with (the `role` of [`consent_key_generate`] and
-// [`consent_key_verifier`]).
+// What a signing key signs with (the `role` of `consent_key_generate` and
+// `consent_key_verifier`).
 enum consent_key_role
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -440,8 +440,8 @@ typedef struct consent_batch consent_batch;
 // An open ledger. Opaque; share it between threads freely.
 typedef struct consent_ledger consent_ledger;
 
-// A witness over a state directory, from [`consent_witness_open`]. Opaque; released
-// with [`consent_witness_free`]. May be shared between threads: cosignatures queue on
+// A witness over a state directory, from `consent_witness_open`. Opaque; released
+// with `consent_witness_free`. May be shared between threads: cosignatures queue on
 // its lock, and two processes on one state directory cannot both move a log's state.
 typedef struct consent_witness consent_witness;
 
@@ -650,7 +650,7 @@ typedef struct consent_erasure_report {
   bool wal_truncated;
 } consent_erasure_report;
 
-// What [`consent_checkpoint_check`] found for an authentic checkpoint (signed by the
+// What `consent_checkpoint_check` found for an authentic checkpoint (signed by the
 // log key, with the quorum of cosignatures). A checkpoint the ledger no longer holds
 // is not an error: the call succeeds with `holds` false.
 typedef struct consent_checkpoint_verdict {
@@ -669,7 +669,7 @@ typedef struct consent_checkpoint_verdict {
   char problem[CONSENT_PROBLEM_LEN];
 } consent_checkpoint_verdict;
 
-// What [`consent_verify_checkpoints`] found. A checkpoint that does not hold is not an
+// What `consent_verify_checkpoints` found. A checkpoint that does not hold is not an
 // error: the call succeeds with `ok` false and the first failing size named.
 typedef struct consent_checkpoints_report {
   // Whether every stored checkpoint holds.
@@ -690,7 +690,7 @@ typedef struct consent_checkpoints_report {
   char problem[CONSENT_PROBLEM_LEN];
 } consent_checkpoints_report;
 
-// What [`consent_receipt_check`] proved. The readable fields, the plain-words list of
+// What `consent_receipt_check` proved. The readable fields, the plain-words list of
 // what is proved and what is not, the purpose id and the cosignatures are in the JSON
 // that call can also write.
 typedef struct consent_checked_receipt {
@@ -1307,7 +1307,7 @@ consent_result consent_key_generate(const char *path,
                                     char *buf,
                                     size_t len);
 
-// Reads the private key file at `path` (from [`consent_key_generate`]; refused when
+// Reads the private key file at `path` (from `consent_key_generate`; refused when
 // others can read it, or when it holds a key of another `role`: `CONSENT_RESULT_KEY`)
 // and writes its verifier key and a NUL into `buf` of `len` bytes;
 // `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written) if it does not fit
@@ -1366,7 +1366,7 @@ consent_result consent_checkpoint_check(const struct consent_ledger *ledger,
                                         struct consent_checkpoint_verdict *out);
 
 // Checks every checkpoint the ledger keeps, in size order, as
-// [`consent_checkpoint_check`] does (`quorum` 0 requires only the log's signature),
+// `consent_checkpoint_check` does (`quorum` 0 requires only the log's signature),
 // and writes the report to `*out`: `ok`, or the first (smallest) size that does not
 // hold and why. A forged or damaged stored note is reported, not an error.
 consent_result consent_verify_checkpoints(const struct consent_ledger *ledger,

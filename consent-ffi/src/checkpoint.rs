@@ -23,11 +23,11 @@ use crate::{consent_head, consent_ledger, consent_result, CONSENT_PROBLEM_LEN};
 
 /// Bytes a verifier key needs besides its name: `+`, the 8 hex digits of the key id,
 /// `+`, 44 base64 characters, and the NUL. A buffer of `strlen(name) +
-/// CONSENT_VKEY_OVERHEAD` bytes always holds the key [`consent_key_generate`] writes.
+/// CONSENT_VKEY_OVERHEAD` bytes always holds the key `consent_key_generate` writes.
 pub const CONSENT_VKEY_OVERHEAD: usize = 55;
 
-/// What a signing key signs with (the `role` of [`consent_key_generate`] and
-/// [`consent_key_verifier`]).
+/// What a signing key signs with (the `role` of `consent_key_generate` and
+/// `consent_key_verifier`).
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum consent_key_role {
@@ -52,7 +52,7 @@ pub enum consent_checkpoint_finding {
     Rewritten = 2,
 }
 
-/// What [`consent_checkpoint_check`] found for an authentic checkpoint (signed by the
+/// What `consent_checkpoint_check` found for an authentic checkpoint (signed by the
 /// log key, with the quorum of cosignatures). A checkpoint the ledger no longer holds
 /// is not an error: the call succeeds with `holds` false.
 #[repr(C)]
@@ -72,7 +72,7 @@ pub struct consent_checkpoint_verdict {
     pub problem: [c_char; CONSENT_PROBLEM_LEN],
 }
 
-/// What [`consent_verify_checkpoints`] found. A checkpoint that does not hold is not an
+/// What `consent_verify_checkpoints` found. A checkpoint that does not hold is not an
 /// error: the call succeeds with `ok` false and the first failing size named.
 #[repr(C)]
 pub struct consent_checkpoints_report {
@@ -244,7 +244,7 @@ pub unsafe extern "C" fn consent_key_generate(
     })
 }
 
-/// Reads the private key file at `path` (from [`consent_key_generate`]; refused when
+/// Reads the private key file at `path` (from `consent_key_generate`; refused when
 /// others can read it, or when it holds a key of another `role`: `CONSENT_RESULT_KEY`)
 /// and writes its verifier key and a NUL into `buf` of `len` bytes;
 /// `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written) if it does not fit
@@ -391,7 +391,7 @@ pub unsafe extern "C" fn consent_checkpoint_check(
 }
 
 /// Checks every checkpoint the ledger keeps, in size order, as
-/// [`consent_checkpoint_check`] does (`quorum` 0 requires only the log's signature),
+/// `consent_checkpoint_check` does (`quorum` 0 requires only the log's signature),
 /// and writes the report to `*out`: `ok`, or the first (smallest) size that does not
 /// hold and why. A forged or damaged stored note is reported, not an error.
 #[no_mangle]

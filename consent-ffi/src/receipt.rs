@@ -17,7 +17,7 @@ use crate::{
     CONSENT_EVENT_ID_LEN,
 };
 
-/// The readable layout of a receipt (the `layout` of [`consent_receipt`]).
+/// The readable layout of a receipt (the `layout` of `consent_receipt`).
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum consent_receipt_layout {
@@ -27,7 +27,7 @@ pub enum consent_receipt_layout {
     Kantara = 2,
 }
 
-/// What [`consent_receipt_check`] proved. The readable fields, the plain-words list of
+/// What `consent_receipt_check` proved. The readable fields, the plain-words list of
 /// what is proved and what is not, the purpose id and the cosignatures are in the JSON
 /// that call can also write.
 #[repr(C)]

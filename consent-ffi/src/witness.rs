@@ -14,8 +14,8 @@ use crate::boundary::{
 use crate::checkpoint::vkeys_arg;
 use crate::{consent_head, consent_result};
 
-/// A witness over a state directory, from [`consent_witness_open`]. Opaque; released
-/// with [`consent_witness_free`]. May be shared between threads: cosignatures queue on
+/// A witness over a state directory, from `consent_witness_open`. Opaque; released
+/// with `consent_witness_free`. May be shared between threads: cosignatures queue on
 /// its lock, and two processes on one state directory cannot both move a log's state.
 pub struct consent_witness {
     witness: Witness,
