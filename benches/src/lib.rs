@@ -451,8 +451,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// gets new fixtures.
 pub fn ledger_fixture(n: u64) -> PathBuf {
     let dir = fixture_dir();
-    // `t4`: format 3 as it stores the tree (from level 4), changed before any release.
-    let tag = format!("w{WORKLOAD_VERSION}.s{}t4", consent_core::SCHEMA_VERSION);
+    // `t5`: format 3 as it now is (tree from level 4, the `checkpoints` table), changed
+    // before any release.
+    let tag = format!("w{WORKLOAD_VERSION}.s{}t5", consent_core::SCHEMA_VERSION);
     let path = dir.join(format!("ledger-{n}.{tag}.db"));
     let done = dir.join(format!("ledger-{n}.{tag}.done"));
     if done.exists() && path.exists() {
