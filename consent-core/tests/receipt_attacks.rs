@@ -40,6 +40,16 @@ fn signatures_keys_and_quorum() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     // The same witness key given twice cannot make a quorum of two.
     assert!(receipt::check(&json, &log, &[dpo.clone(), dpo.clone()], 2).is_err());
+    // Nor can two keys of one witness (a rotation keeps the name): counted by name, as
+    // a checkpoint's quorum is (FORMAT.md §11.3).
+    let rotated = witness_key(f.dpo.name(), 12);
+    let both = edit(&json, |v| {
+        v["checkpoint"] = note_of(f.ledger.head().unwrap(), &log_key(), &[&f.dpo, &rotated]).into()
+    });
+    let keys = [dpo.clone(), rotated.verifier_key()];
+    receipt::check(&both, &log, &keys, 1).unwrap();
+    let e = receipt::check(&both, &log, &keys, 2).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReceiptRejected, "{e}");
 
     let note = f.note();
     let lines: Vec<&str> = note.lines().collect();

@@ -81,11 +81,9 @@ pub fn check(
         witnesses,
     )
     .map_err(|e| rejected(format!("the checkpoint: {e}")))?;
-    let distinct: HashSet<_> = opened
-        .cosignatures
-        .iter()
-        .map(|c| (c.name.clone(), c.key_id))
-        .collect();
+    // One witness counts once, whatever number of its keys cosigned (a rotation keeps
+    // the name): FORMAT.md §11.3.
+    let distinct: HashSet<_> = opened.cosignatures.iter().map(|c| c.name.clone()).collect();
     if distinct.len() < quorum {
         return Err(rejected(format!(
             "the checkpoint has {} valid cosignatures by the witnesses given; {quorum} are required",
