@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py test-browser header header-check lint bench bench-compare bench-latency fuzz soak install develop clean
+.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check lint bench bench-compare bench-latency fuzz soak install develop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,11 +16,14 @@ demo: ## Play the seeds' scenario on a fresh ledger (the README's main job)
 	$(CARGO) build --release -p consent-cli
 	bash examples/ljmu/demo.sh target/release/consent
 
-test: lint test-rust header-check test-c test-py test-browser ## Every test: lint, Rust, C, Python and the browser
+test: lint test-rust header-check test-c test-py test-browser test-postgres ## Every test: lint, Rust, C, Python, the browser and PostgreSQL
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, property, integration and CLI tests
 	$(CARGO) test --workspace --release
+
+test-postgres: ## The suites on a throwaway PostgreSQL cluster (installs Debian's postgresql if missing; CONSENT_TEST_PG_URL: use that server)
+	CARGO="$(CARGO)" bash tools/tests/pg-cluster.sh run -- bash tools/tests/postgres.sh
 
 test-browser: ## The standalone receipt verifier page in headless Chromium (installs Debian's chromium if missing)
 	CARGO="$(CARGO)" bash tools/tests/browser.sh

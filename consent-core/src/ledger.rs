@@ -23,6 +23,7 @@ use crate::notice::Notice;
 use crate::options::LedgerOptions;
 use crate::purpose::PurposeVersions;
 use crate::status_cache::StatusCache;
+use crate::store::postgres::is_postgres_url;
 use crate::store::{Found, RawRow, Store};
 use crate::timestamp::Timestamp;
 
@@ -109,7 +110,15 @@ impl Ledger {
 
     /// Opens (or, with `options.create`, creates) the ledger at `path`. A version-1
     /// file is migrated in place, in one transaction.
+    ///
+    /// `path` may also be a PostgreSQL URL (`postgresql://user@host/db?schema=name`):
+    /// the ledger then lives in that schema of that database, shared by every host
+    /// that opens it (docs/POSTGRES.md). It keeps no files: its pseudonym key comes
+    /// from `options.pseudonym_key` as a file or bytes.
     pub fn open_with(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Ledger> {
+        if let Some(url) = path.as_ref().to_str().filter(|p| is_postgres_url(p)) {
+            return Self::open_postgres(url, options);
+        }
         let (mut store, found) = Store::open_file(path.as_ref(), &options)?;
         // One file, one lock file, one default key, whatever link it was opened by
         // (SQLite, too, puts the WAL beside the real file).
@@ -124,6 +133,26 @@ impl Ledger {
             _ => None,
         };
         Self::start(store, found, options, key_path, Some(path.to_path_buf()))
+    }
+
+    /// Opens (or creates) the ledger in a PostgreSQL schema.
+    fn open_postgres(url: &str, options: LedgerOptions) -> Result<Ledger> {
+        let key_path = match &options.pseudonym_key {
+            KeySource::File(p) => Some(p.clone()),
+            KeySource::Bytes(_) | KeySource::None => None,
+            KeySource::Beside => {
+                return Err(Error::Key(
+                    "a PostgreSQL ledger keeps no files beside it: give its pseudonym key as a file or as bytes".into(),
+                ))
+            }
+        };
+        if options.max_pages.is_some() {
+            return Err(Error::invalid(
+                "max_pages caps a SQLite file; a PostgreSQL ledger's quota is the database's",
+            ));
+        }
+        let (store, found) = Store::open_postgres(url, &options)?;
+        Self::start(store, found, options, key_path, None)
     }
 
     /// A ledger that lives in memory only.

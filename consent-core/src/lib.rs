@@ -74,7 +74,8 @@
 //! | `signing_key.rs` | [`generate_signing_key_file`], [`read_signing_key_file`]: signing keys in 0600 files |
 //! | `receipt/` | [`Ledger::receipt`] and [`receipt::check`]: receipts checked with only the verifier keys |
 //! | `verify/` | [`Ledger::verify`]: the log, the tree and the derived tables, read through the store |
-//! | `store/` | the only code holding the SQLite connection or SQL; its own map in `store/mod.rs` |
+//! | `copy.rs` | [`Ledger::copy_to`]: a ledger as stored into a new file or PostgreSQL schema, same head |
+//! | `store/` | the only code holding a database connection (SQLite or PostgreSQL) or SQL; its own map in `store/mod.rs` |
 //! | `event.rs` | [`Event`], [`NewEvent`], [`EventKind`] and its named predicates |
 //! | `purpose.rs`, `notice.rs`, `calendar.rs`, `timestamp.rs` | the registry's types, time |
 //! | `canonical.rs`, `merkle/` | the hashed encoding of an event, the Merkle tree and proofs |
@@ -91,6 +92,7 @@ mod batch;
 mod calendar;
 pub mod canonical;
 mod checkpoint;
+mod copy;
 mod erase;
 mod error;
 mod event;
@@ -125,6 +127,7 @@ pub use checkpoint::{CheckpointFinding, CheckpointVerdict, CheckpointsReport, Si
 /// The signed-note crate: keys, notes and checkpoints, re-exported so that one
 /// dependency is enough.
 pub use consent_note;
+pub use copy::CopyReport;
 pub use erase::{
     BulkErasure, ErasureOptions, ErasureOutcome, ErasurePreview, ErasureReport, ErasureResult,
 };
@@ -145,6 +148,7 @@ pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, R
 pub use signing_key::{
     generate_signing_key_file, parse_verifier_key, read_signing_key_file, KeyRole,
 };
+pub use store::postgres::{grants_sql, is_postgres_url, Access, DEFAULT_SCHEMA};
 pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
 pub use verify::VerifyReport;

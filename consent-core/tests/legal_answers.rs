@@ -236,11 +236,10 @@ fn the_academic_year_ends_at_midnight_in_london() {
         .unwrap();
     assert_eq!(late.expires_at, Some(t("2026-07-31T23:00:00Z")));
     // A ledger may keep another calendar, committed in its first event.
-    let utc = Ledger::in_memory_with(LedgerOptions {
+    let utc = new_ledger(LedgerOptions {
         time_zone: Some("UTC".into()),
         ..Clock::new("2024-10-01").options()
-    })
-    .unwrap();
+    });
     assert_eq!(utc.time_zone().unwrap(), "UTC");
     assert!(utc.configuration_event().unwrap().details.unwrap()["time_zone"] == "UTC");
     let bad = Ledger::in_memory_with(LedgerOptions {

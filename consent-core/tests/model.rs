@@ -135,7 +135,7 @@ proptest! {
     #[test]
     fn status_at_agrees_with_the_reference(ops in proptest::collection::vec(op(), 1..40), probes in proptest::collection::vec((0..45i64, 0..45i64), 30)) {
         let clock = Clock::new("2024-10-01");
-        let ledger = Ledger::in_memory_with(clock.options()).unwrap();
+        let ledger = new_ledger(clock.options());
         register_all(&ledger);
         let mut facts: Vec<Fact> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -220,7 +220,8 @@ proptest! {
                 prop_assert_eq!(past.subjects, feed.subjects);
             }
         }
-        prop_assert!(ledger.verify().unwrap().ok);
+        let report = ledger.verify().unwrap();
+        prop_assert!(report.ok, "{report:?}");
     }
 }
 

@@ -7,9 +7,10 @@
 //! [`Store::each_checkpoint_row`] for checking, which hands over the row as stored so
 //! that a damaged row becomes a finding about its size rather than an error.
 
+use rusqlite::params;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, OptionalExtension};
 
+use super::db::Row;
 use super::Store;
 use crate::error::{Error, Result};
 
@@ -21,7 +22,7 @@ pub(crate) struct RawCheckpointRow {
     pub note: Option<String>,
 }
 
-fn read_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCheckpointRow> {
+fn read_raw(r: &Row<'_>) -> rusqlite::Result<RawCheckpointRow> {
     let size = match r.get_ref(0)? {
         ValueRef::Integer(n) => Some(n),
         _ => None,
@@ -46,11 +47,11 @@ fn checked(row: RawCheckpointRow) -> Result<(u64, String)> {
 impl Store {
     /// The note stored for tree size `size`, if any.
     pub(crate) fn checkpoint_note(&self, size: u64) -> Result<Option<String>> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT size, note FROM checkpoints WHERE size = ?1")?
-            .query_row([size as i64], read_raw)
-            .optional()?;
+        let row = self.query_row(
+            "SELECT size, note FROM checkpoints WHERE size = ?1",
+            params![size as i64],
+            read_raw,
+        )?;
         row.map(|r| checked(r).map(|(_, note)| note)).transpose()
     }
 
@@ -59,32 +60,33 @@ impl Store {
     pub(crate) fn put_checkpoint(&self, size: u64, note: &str) -> Result<()> {
         let size = i64::try_from(size)
             .map_err(|_| Error::invalid("a checkpoint size above 2^63 - 1 cannot be stored"))?;
-        self.conn
-            .prepare_cached("INSERT OR REPLACE INTO checkpoints(size, note) VALUES (?1, ?2)")?
-            .execute(params![size, note])?;
+        self.execute(
+            "INSERT INTO checkpoints(size, note) VALUES (?1, ?2) \
+             ON CONFLICT(size) DO UPDATE SET note = excluded.note",
+            params![size, note],
+        )?;
         Ok(())
     }
 
     /// Every stored checkpoint, in size order.
     pub(crate) fn checkpoint_rows(&self) -> Result<Vec<(u64, String)>> {
-        let mut out = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT size, note FROM checkpoints ORDER BY size")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            out.push(checked(read_raw(r)?)?);
-        }
-        Ok(out)
+        self.query_map(
+            "SELECT size, note FROM checkpoints ORDER BY size",
+            &[],
+            read_raw,
+        )?
+        .into_iter()
+        .map(checked)
+        .collect()
     }
 
     /// The stored checkpoint of the largest size, if any.
     pub(crate) fn latest_checkpoint_row(&self) -> Result<Option<(u64, String)>> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")?
-            .query_row([], read_raw)
-            .optional()?;
+        let row = self.query_row(
+            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+            read_raw,
+        )?;
         row.map(checked).transpose()
     }
 
@@ -94,15 +96,7 @@ impl Store {
         &self,
         mut f: impl FnMut(RawCheckpointRow) -> bool,
     ) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT size, note FROM checkpoints NOT INDEXED")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            if !f(read_raw(r)?) {
-                break;
-            }
-        }
-        Ok(())
+        let sql = self.table_scan("SELECT size, note FROM checkpoints NOT INDEXED", "size");
+        self.query_each(&sql, &[], |r| Ok(f(read_raw(r)?)))
     }
 }

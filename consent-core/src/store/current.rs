@@ -5,6 +5,7 @@ use rusqlite::params;
 use rusqlite::types::ValueRef;
 use uuid::Uuid;
 
+use super::db::Row;
 use super::registry::{blob_at, int_at};
 use super::Store;
 use crate::error::{Error, Result};
@@ -76,7 +77,7 @@ fn corrupt(what: &str) -> Error {
 }
 
 /// Column `i` as borrowed text; any other storage type or invalid UTF-8 is corrupt.
-fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+fn text_ref<'r>(r: &'r Row<'_>, i: usize) -> Result<&'r str> {
     match r.get_ref(i)? {
         ValueRef::Text(b) => std::str::from_utf8(b).map_err(|_| corrupt("text")),
         _ => Err(corrupt("text")),
@@ -86,24 +87,24 @@ fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
 impl Store {
     /// The materialized rows of one subject and purpose.
     pub(crate) fn current_rows(&self, subject: &str, purpose: &str) -> Result<Vec<CurrentRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.query_map(
             "SELECT recipient, state, seq, event_id, since, until, last_effective FROM current \
              WHERE subject = ?1 AND purpose = ?2",
+            params![subject, purpose],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<i64>(2)?,
+                    r.get::<Vec<u8>>(3)?,
+                    r.get::<i64>(4)?,
+                    r.get::<Option<i64>>(5)?,
+                    r.get::<i64>(6)?,
+                ))
+            },
         )?;
-        let rows = stmt.query_map([subject, purpose], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })?;
         let mut out = Vec::new();
-        for r in rows {
-            let (recipient, state, seq, id, since, until, last_effective) = r?;
+        for (recipient, state, seq, id, since, until, last_effective) in rows {
             out.push(CurrentRow {
                 recipient,
                 state: State::parse(&state).ok_or_else(|| corrupt("unknown state"))?,
@@ -124,12 +125,13 @@ impl Store {
         purpose: &str,
         row: &CurrentRow,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO current(subject, purpose, recipient, state, seq, event_id, since, until, \
-                 last_effective) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
+        self.execute(
+            "INSERT INTO current(subject, purpose, recipient, state, seq, event_id, since, until, \
+             last_effective) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT(purpose, subject, recipient) DO UPDATE SET state = excluded.state, \
+             seq = excluded.seq, event_id = excluded.event_id, since = excluded.since, \
+             until = excluded.until, last_effective = excluded.last_effective",
+            params![
                 subject,
                 purpose,
                 row.recipient,
@@ -139,30 +141,30 @@ impl Store {
                 row.since,
                 row.until,
                 row.last_effective,
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// Drops the materialized rows of one purpose.
     pub(crate) fn clear_current_of_purpose(&self, purpose: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM current WHERE purpose = ?1", [purpose])?;
+        self.execute("DELETE FROM current WHERE purpose = ?1", params![purpose])?;
         Ok(())
     }
 
     /// Drops the materialized rows of one subject.
     pub(crate) fn clear_current_of_subject(&self, subject: &str) -> Result<()> {
         // `current` is keyed by purpose first: one seek per registered purpose.
-        self.conn.execute(
+        self.execute(
             "DELETE FROM current WHERE purpose IN (SELECT DISTINCT id FROM purposes) AND subject = ?1",
-            [subject],
+            params![subject],
         )?;
         Ok(())
     }
 
     /// Drops every materialized row.
     pub(crate) fn clear_current(&self) -> Result<()> {
-        self.conn.execute("DELETE FROM current", [])?;
+        self.execute("DELETE FROM current", &[])?;
         Ok(())
     }
 
@@ -174,44 +176,14 @@ impl Store {
         purpose: &str,
         recipient: Option<&str>,
     ) -> Result<Option<CurrentAnswer>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.query_row(
             "SELECT c.state, c.since, c.until, c.last_effective, e.id, e.seq, e.notice_id, e.notice_version, \
              e.notice_sha256, e.effect_deadline, e.kind, e.purpose_version FROM current c JOIN events e ON e.seq = c.seq \
              WHERE c.subject = ?1 AND c.purpose = ?2 AND c.recipient IN (?3, '') ORDER BY c.recipient DESC LIMIT 1",
-        )?;
-        let mut rows = stmt.query(params![subject, purpose, recipient.unwrap_or("")])?;
-        let Some(r) = rows.next()? else {
-            return Ok(None);
-        };
-        let text = |i: usize| text_ref(r, i);
-        let notice = match (
-            r.get::<_, Option<String>>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, Option<Vec<u8>>>(8)?,
-        ) {
-            (Some(id), Some(version), Some(h)) => Some(NoticeRef {
-                id,
-                version,
-                sha256: h.try_into().map_err(|_| corrupt("notice hash"))?,
-            }),
-            _ => None,
-        };
-        let event_id = match r.get_ref(4)? {
-            ValueRef::Blob(b) => Uuid::from_slice(b).map_err(|_| corrupt("event id"))?,
-            _ => return Err(corrupt("event id")),
-        };
-        Ok(Some(CurrentAnswer {
-            state: State::parse(text(0)?).ok_or_else(|| corrupt("unknown state"))?,
-            since: r.get(1)?,
-            until: r.get(2)?,
-            last_effective: r.get(3)?,
-            event_id,
-            seq: r.get::<_, i64>(5)? as u64,
-            notice,
-            effect_deadline: r.get(9)?,
-            kind: text(10)?.parse().ok(),
-            purpose_version: r.get(11)?,
-        }))
+            params![subject, purpose, recipient.unwrap_or("")],
+            |r| Ok(answer_of(r)),
+        )?
+        .transpose()
     }
 
     /// Calls `f` on the materialized rows of one purpose that bear on `recipient`
@@ -226,16 +198,15 @@ impl Store {
         with_seq: bool,
         mut f: impl FnMut(&FeedRow) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(if with_seq {
+        let sql = if with_seq {
             "SELECT subject, state, since, until, last_effective, event_id, seq FROM current \
              WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
         } else {
             "SELECT subject, state, since, until, last_effective, event_id, NULL FROM current \
              WHERE purpose = ?1 AND recipient IN (?2, '') ORDER BY purpose, subject, recipient"
-        })?;
-        let mut rows = stmt.query(params![purpose, recipient.unwrap_or("")])?;
+        };
         let mut row = FeedRow::default();
-        while let Some(r) = rows.next()? {
+        self.query_each(sql, params![purpose, recipient.unwrap_or("")], |r| {
             let text = |i: usize| text_ref(r, i);
             row.subject.clear();
             row.subject.push_str(text(0)?);
@@ -251,19 +222,19 @@ impl Store {
             }
             row.seq = r.get(6)?;
             f(&row)?;
-        }
-        Ok(())
+            Ok(true)
+        })
     }
 
     /// Calls `f` on every `current` row as stored, read from the table itself in its
     /// own order (by key: `quick_check` and the store's order check vouch for it).
     pub(crate) fn each_current_row(&self, mut f: impl FnMut(RawCurrentRow<'_>)) -> Result<()> {
-        let mut stmt = self.conn.prepare(
+        let sql = self.table_scan(
             "SELECT purpose, subject, recipient, state, seq, event_id, since, until, last_effective \
              FROM current NOT INDEXED",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+            "purpose, subject, recipient",
+        );
+        self.query_each(&sql, &[], |r| {
             let key = [0, 1, 2].map(|i| r.get_ref(i).unwrap_or(ValueRef::Null));
             let seq = int_at(r, 4).and_then(|n| u64::try_from(n).ok());
             // Every value exactly of its storage type, or the row is not one we could write.
@@ -287,7 +258,41 @@ impl Store {
                 })
             })();
             f(RawCurrentRow { key, row, seq });
-        }
-        Ok(())
+            Ok(true)
+        })
     }
+}
+
+/// The materialized answer of a `current` row joined with its event (see
+/// [`Store::current_answer`]).
+fn answer_of(r: &Row<'_>) -> Result<CurrentAnswer> {
+    let text = |i: usize| text_ref(r, i);
+    let notice = match (
+        r.get::<Option<String>>(6)?,
+        r.get::<Option<String>>(7)?,
+        r.get::<Option<Vec<u8>>>(8)?,
+    ) {
+        (Some(id), Some(version), Some(h)) => Some(NoticeRef {
+            id,
+            version,
+            sha256: h.try_into().map_err(|_| corrupt("notice hash"))?,
+        }),
+        _ => None,
+    };
+    let event_id = match r.get_ref(4)? {
+        ValueRef::Blob(b) => Uuid::from_slice(b).map_err(|_| corrupt("event id"))?,
+        _ => return Err(corrupt("event id")),
+    };
+    Ok(CurrentAnswer {
+        state: State::parse(text(0)?).ok_or_else(|| corrupt("unknown state"))?,
+        since: r.get(1)?,
+        until: r.get(2)?,
+        last_effective: r.get(3)?,
+        event_id,
+        seq: r.get::<i64>(5)? as u64,
+        notice,
+        effect_deadline: r.get(9)?,
+        kind: text(10)?.parse().ok(),
+        purpose_version: r.get(11)?,
+    })
 }

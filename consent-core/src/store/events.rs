@@ -3,9 +3,10 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use uuid::Uuid;
 
+use super::db::Backend;
 use super::row::{event_from_row, RawRow, ALL, DECIDE};
 use super::Store;
 use crate::error::{Error, Result};
@@ -49,31 +50,20 @@ select!(
 );
 select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
 
-/// Runs `f` on every row of a query, in order, as a [`RawRow`].
-fn each_raw(rows: &mut rusqlite::Rows<'_>, mut f: impl FnMut(RawRow) -> Result<()>) -> Result<()> {
-    while let Some(r) = rows.next()? {
-        f(RawRow::read(r)?)?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// Number of events (the next sequence number).
     pub(crate) fn size(&self) -> Result<u64> {
-        let n: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT max(seq) FROM events")?
-            .query_row([], |r| r.get(0))?;
+        let n: Option<i64> = self.query_one("SELECT max(seq) FROM events", &[], |r| r.get(0))?;
         Ok(n.map_or(0, |n| n as u64 + 1))
     }
 
     /// Record time of the last event.
     pub(crate) fn last_recorded(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| r.get(0))
-            .optional()?)
+        self.query_row(
+            "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+            &[],
+            |r| r.get(0),
+        )
     }
 
     /// Assigns the next sequence number, inserts the row and its tree hashes. Runs
@@ -89,79 +79,51 @@ impl Store {
 
     /// The event with this id.
     pub(crate) fn event(&self, id: Uuid) -> Result<Option<Event>> {
-        Ok(self
-            .conn
-            .prepare_cached(&BY_ID)?
-            .query_row([&id.as_bytes()[..]], event_from_row)
-            .optional()?)
+        self.query_row(&BY_ID, params![&id.as_bytes()[..]], event_from_row)
     }
 
     /// The row of the event with this id, as stored.
     pub(crate) fn raw_event(&self, id: Uuid) -> Result<Option<RawRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(&BY_ID)?
-            .query_row([&id.as_bytes()[..]], RawRow::read)
-            .optional()?)
+        self.query_row(&BY_ID, params![&id.as_bytes()[..]], RawRow::read)
     }
 
     /// The row at position `seq` of the log, as stored (a registry definition named
     /// by its table's `seq`, for a receipt).
     pub(crate) fn raw_event_at(&self, seq: u64) -> Result<Option<RawRow>> {
         let seq = i64::try_from(seq).map_err(|_| Error::invalid("sequence number out of range"))?;
-        Ok(self
-            .conn
-            .prepare_cached(&BY_SEQ)?
-            .query_row([seq], RawRow::read)
-            .optional()?)
+        self.query_row(&BY_SEQ, params![seq], RawRow::read)
     }
 
     /// The first event of `kind` (the `ledger_configured` event, say), as stored.
     pub(crate) fn first_of_kind(&self, kind: EventKind) -> Result<Option<RawRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(&BY_KIND)?
-            .query_row([kind.as_str()], RawRow::read)
-            .optional()?)
+        self.query_row(&BY_KIND, params![kind.as_str()], RawRow::read)
     }
 
     /// The row recorded under a source id's keyed pseudonym.
     pub(crate) fn event_by_source(&self, source_key: &[u8]) -> Result<Option<RawRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(&BY_SOURCE)?
-            .query_row([source_key], RawRow::read)
-            .optional()?)
+        self.query_row(&BY_SOURCE, params![source_key], RawRow::read)
     }
 
     /// Events with `seq >= since`, at most `limit`.
     pub(crate) fn events_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
         let since = i64::try_from(since).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self.conn.prepare_cached(&SINCE)?;
-        let rows = stmt.query_map(params![since, limit], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.query_map(&SINCE, params![since, limit], event_from_row)
     }
 
     /// The events that still name `subject` (not blanked), in order.
     pub(crate) fn events_naming(&self, subject: &str) -> Result<Vec<Event>> {
-        let mut stmt = self.conn.prepare_cached(&OF_SUBJECT)?;
-        let rows = stmt.query_map([subject], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.query_map(&OF_SUBJECT, params![subject], event_from_row)
     }
 
     /// The blanked events (and erasure and readmission events) under a pseudonym.
     pub(crate) fn blanked_events(&self, pseudonym: &[u8]) -> Result<Vec<Event>> {
-        let mut stmt = self.conn.prepare_cached(&BLANKED)?;
-        let rows = stmt.query_map([pseudonym], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.query_map(&BLANKED, params![pseudonym], event_from_row)
     }
 
     /// The events of one subject and purpose, without the columns deciding never reads.
     pub(crate) fn events_of(&self, subject: &str, purpose: &str) -> Result<Vec<Event>> {
-        let mut stmt = self.conn.prepare_cached(&GROUP)?;
-        let rows = stmt.query_map([subject, purpose], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.query_map(&GROUP, params![subject, purpose], event_from_row)
     }
 
     /// Calls `f` on the unblanked events of one purpose in (subject, seq) order,
@@ -171,12 +133,10 @@ impl Store {
         purpose: &str,
         mut f: impl FnMut(Event),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(&BY_SUBJECT_IN_PURPOSE)?;
-        let mut rows = stmt.query([purpose])?;
-        while let Some(r) = rows.next()? {
+        self.query_each(&BY_SUBJECT_IN_PURPOSE, params![purpose], |r| {
             f(event_from_row(r)?);
-        }
-        Ok(())
+            Ok(true)
+        })
     }
 
     /// Calls `f` on the unblanked rows of one purpose in log order.
@@ -185,75 +145,80 @@ impl Store {
         purpose: &str,
         mut f: impl FnMut(&RawRow) -> Result<()>,
     ) -> Result<()> {
-        // Not cached: a rare, long scan (a purpose's basis changed).
-        let mut stmt = self.conn.prepare(&OF_PURPOSE)?;
-        let mut rows = stmt.query([purpose])?;
-        each_raw(&mut rows, |row| f(&row))
+        self.query_each(&OF_PURPOSE, params![purpose], |r| {
+            f(&RawRow::read(r)?)?;
+            Ok(true)
+        })
     }
 
     /// Calls `f` on every row of the log in `seq` order, read from the table itself
     /// (no index), until it returns false. One row buffer serves every row.
     pub(crate) fn each_row(&self, mut f: impl FnMut(&RawRow) -> Result<bool>) -> Result<()> {
-        let mut stmt = self.conn.prepare(&LOG)?;
-        let mut rows = stmt.query([])?;
         let mut row = RawRow::default();
-        while let Some(r) = rows.next()? {
+        self.query_each(&LOG, &[], |r| {
             row.read_into(r)?;
-            if !f(&row)? {
-                break;
-            }
-        }
-        Ok(())
+            f(&row)
+        })
     }
 
     /// Number of rows, counted from the table itself (no index).
     pub(crate) fn count_rows(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM events NOT INDEXED", [], |r| r.get(0))?;
+        let n: i64 =
+            self.query_one("SELECT count(*) FROM events NOT INDEXED", &[], |r| r.get(0))?;
         Ok(n as u64)
     }
 
     /// Whether a row of `kind` was hashed with canonical encoding `encoding`.
     pub(crate) fn has_kind_in_encoding(&self, kind: EventKind, encoding: i64) -> Result<bool> {
-        Ok(self.conn.query_row(
+        Ok(self.query_one(
             "SELECT count(*) FROM events WHERE kind = ?1 AND encoding = ?2",
             params![kind.as_str(), encoding],
-            |r| r.get::<_, i64>(0),
+            |r| r.get::<i64>(0),
         )? > 0)
     }
 
     /// The seqs of the events that name `subject`.
     pub(crate) fn seqs_naming(&self, subject: &str) -> Result<Vec<u64>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT seq FROM events WHERE subject = ?1 ORDER BY seq")?
-            .query_map([subject], |r| r.get::<_, i64>(0).map(|n| n as u64))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.query_map(
+            "SELECT seq FROM events WHERE subject = ?1 ORDER BY seq",
+            params![subject],
+            |r| r.get::<i64>(0).map(|n| n as u64),
+        )
     }
 
     /// Blanks the personal columns of every event naming `subject`, leaving the
     /// pseudonym that keeps them findable. Returns how many it blanked.
     pub(crate) fn blank_subject(&self, subject: &str, pseudonym: &[u8]) -> Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL, \
-             subject_key = ?2 WHERE subject = ?1",
-            params![subject, pseudonym],
-        )?)
+        match self.backend() {
+            Backend::Sqlite => self.execute(
+                "UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL, \
+                 subject_key = ?2 WHERE subject = ?1",
+                params![subject, pseudonym],
+            ),
+            // The narrow erasure path: the only change to a stored event a role may be
+            // granted (docs/POSTGRES.md "Roles").
+            Backend::Postgres => self
+                .query_one(
+                    "SELECT blank_subject(?1, ?2)",
+                    params![subject, pseudonym],
+                    |r| r.get::<i64>(0),
+                )
+                .map(|n| n as usize),
+        }
     }
 
     /// Version-1 migration: every (seq, source id).
     pub(crate) fn source_ids(&self) -> Result<Vec<(i64, String)>> {
-        Ok(self
-            .conn
-            .prepare("SELECT seq, source_id FROM events WHERE source_id IS NOT NULL")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.query_map(
+            "SELECT seq, source_id FROM events WHERE source_id IS NOT NULL",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Version-1 migration: sets one row's source pseudonym.
     pub(crate) fn set_source_key(&self, seq: i64, key: &[u8]) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "UPDATE events SET source_key = ?2 WHERE seq = ?1",
             params![seq, key],
         )?;
@@ -262,21 +227,19 @@ impl Store {
 
     /// Every (seq, subject_key) of the events of `kind`, in order.
     pub(crate) fn pseudonyms_of_kind(&self, kind: EventKind) -> Result<Vec<(i64, Vec<u8>)>> {
-        Ok(self
-            .conn
-            .prepare("SELECT seq, subject_key FROM events WHERE kind = ?1 ORDER BY seq")?
-            .query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.query_map(
+            "SELECT seq, subject_key FROM events WHERE kind = ?1 ORDER BY seq",
+            params![kind.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// The seqs of blanked rows under a pseudonym, except `except`.
     pub(crate) fn blanked_seqs(&self, pseudonym: &[u8], except: i64) -> Result<Vec<i64>> {
-        Ok(self
-            .conn
-            .prepare(
-                "SELECT seq FROM events WHERE subject IS NULL AND subject_key = ?1 AND seq != ?2 ORDER BY seq",
-            )?
-            .query_map(params![pseudonym, except], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.query_map(
+            "SELECT seq FROM events WHERE subject IS NULL AND subject_key = ?1 AND seq != ?2 ORDER BY seq",
+            params![pseudonym, except],
+            |r| r.get(0),
+        )
     }
 }

@@ -1,11 +1,12 @@
 //! The `meta` and `erased` tables, and SQLite's own integrity check: `quick_check`
 //! for the b-trees, and every index compared with its table in `meta/indexes.rs`.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 mod indexes;
 mod keys;
 
+use super::db::Backend;
 use super::registry::{blob_at, int_at};
 use super::schema::{FORMAT_NAME, SCHEMA_VERSION};
 use super::Store;
@@ -14,24 +15,36 @@ use crate::error::Result;
 impl Store {
     /// The schema version `meta` records.
     pub(crate) fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
+        self.query_one(
             "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )?)
+            &[],
+            |r| match r.get_ref(0)? {
+                // PostgreSQL's `meta.value` is text.
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or(rusqlite::Error::InvalidQuery),
+                _ => r.get(0),
+            },
+        )
     }
 
     /// Whether `meta` holds exactly `format` and `schema_version`, with their values
     /// and storage types; the problem otherwise.
     pub(crate) fn meta_problem(&self) -> Result<Option<String>> {
-        let rows: Vec<(Vec<u8>, String, Vec<u8>)> = self
-            .conn
-            .prepare(
+        let sql = match self.backend() {
+            Backend::Sqlite => {
                 "SELECT CAST(key AS BLOB), typeof(value), CASE typeof(value) WHEN 'blob' THEN CAST(hex(value) AS BLOB) \
-                 ELSE CAST(value AS BLOB) END FROM meta ORDER BY key",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+                 ELSE CAST(value AS BLOB) END FROM meta ORDER BY key"
+            }
+            // Typed columns: the value is text; `schema_version` holds the number.
+            Backend::Postgres => {
+                "SELECT convert_to(key, 'UTF8'), CASE key WHEN 'schema_version' THEN 'integer' ELSE 'text' END, \
+                 convert_to(value, 'UTF8') FROM meta ORDER BY key COLLATE \"C\""
+            }
+        };
+        let rows: Vec<(Vec<u8>, String, Vec<u8>)> =
+            self.query_map(sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let want = [
             (
                 b"format".to_vec(),
@@ -53,36 +66,37 @@ impl Store {
     /// `["ok"]` when sound. Unlike `integrity_check` it does not compare indexes with
     /// their tables: [`Store::index_problems`] does, reading sequentially.
     pub(crate) fn quick_check(&self) -> Result<Vec<String>> {
-        Ok(self
-            .conn
-            .prepare("PRAGMA quick_check")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+        match self.backend() {
+            Backend::Sqlite => self.query_map("PRAGMA quick_check", &[], |r| r.get(0)),
+            // PostgreSQL checks its pages itself (checksums, when the cluster has
+            // them); `verify` checks every row and hash it reads.
+            Backend::Postgres => Ok(vec!["ok".into()]),
+        }
     }
 
     /// Whether an erasure marker is in force.
     pub(crate) fn is_erased_marker(&self, marker: &[u8]) -> Result<bool> {
         Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM erased WHERE subject_key = ?1")?
-            .exists([marker])?)
+            .query_row(
+                "SELECT 1 FROM erased WHERE subject_key = ?1",
+                params![marker],
+                |_| Ok(()),
+            )?
+            .is_some())
     }
 
     /// The seq of the erasure a marker in force records.
     pub(crate) fn erasure_seq(&self, marker: &[u8]) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT seq FROM erased WHERE subject_key = ?1",
-                [marker],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.query_row(
+            "SELECT seq FROM erased WHERE subject_key = ?1",
+            params![marker],
+            |r| r.get(0),
+        )
     }
 
     /// Puts an erasure marker in force, recorded by event `seq`.
     pub(crate) fn insert_erased(&self, marker: &[u8], seq: u64) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO erased(subject_key, seq) VALUES (?1, ?2)",
             params![marker, seq as i64],
         )?;
@@ -91,8 +105,7 @@ impl Store {
 
     /// Lifts an erasure marker (a readmission).
     pub(crate) fn delete_erased(&self, marker: &[u8]) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM erased WHERE subject_key = ?1", [marker])?;
+        self.execute("DELETE FROM erased WHERE subject_key = ?1", params![marker])?;
         Ok(())
     }
 
@@ -102,13 +115,13 @@ impl Store {
         &self,
         mut f: impl FnMut(Option<&[u8]>, Option<i64>),
     ) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT subject_key, seq FROM erased NOT INDEXED")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        let sql = self.table_scan(
+            "SELECT subject_key, seq FROM erased NOT INDEXED",
+            "subject_key",
+        );
+        self.query_each(&sql, &[], |r| {
             f(blob_at(r, 0), int_at(r, 1));
-        }
-        Ok(())
+            Ok(true)
+        })
     }
 }

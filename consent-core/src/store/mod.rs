@@ -1,14 +1,18 @@
-//! Storage: the only code that holds the SQLite connection or contains SQL.
+//! Storage: the only code that holds a database connection or contains SQL.
 //!
-//! [`Store`] owns the connection, the writer lock file and the identity of the WAL,
-//! and offers the ledger a narrow interface in the ledger's own types: events
-//! ([`RawRow`], [`crate::Event`]), the tree, the registry, the materialized state,
-//! and the meta and erasure tables; scans take callbacks. A second backend would
-//! implement the same methods. One file per table:
+//! [`Store`] owns the connection (SQLite or PostgreSQL, `db.rs`), the writer lock
+//! and the identity of the WAL, and offers the ledger a narrow interface in the
+//! ledger's own types: events ([`RawRow`], [`crate::Event`]), the tree, the registry,
+//! the materialized state, and the meta and erasure tables; scans take callbacks.
+//! Each table's file writes its SQL once, for both databases; what only one of them
+//! has is in `open.rs`, `schema.rs`, `changes.rs` (SQLite) and `postgres/`. One file
+//! per table:
 //!
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | [`Store`]: opening, transactions, the writer lock, the WAL check, checkpoints |
+//! | `db.rs` | the connection of either database behind one query interface, and its rows |
+//! | `postgres/` | the PostgreSQL connection, schema, lock and roles |
 //! | `open.rs` | opening the file and connection settings; the WAL's identity |
 //! | `changes.rs` | the mark of the committed state (write count, WAL-index header) that keeps answer caches coherent |
 //! | `schema.rs` | the schema text of each version, identifying a ledger, creation, migration |
@@ -23,9 +27,11 @@
 mod changes;
 mod checkpoints;
 mod current;
+pub(crate) mod db;
 mod events;
 mod meta;
 mod open;
+pub(crate) mod postgres;
 mod registry;
 mod row;
 mod schema;
@@ -40,6 +46,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::lockfile::WriteLock;
 use crate::options::LedgerOptions;
+use db::Db;
 
 pub(crate) use changes::ChangeMark;
 pub(crate) use checkpoints::RawCheckpointRow;
@@ -51,9 +58,9 @@ pub(crate) use schema::TREE_MIN_LEVEL;
 pub(crate) use schema::{Found, FORMAT_NAME};
 pub use schema::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 
-/// The ledger's storage: one SQLite connection and what guards its writes.
+/// The ledger's storage: one database connection and what guards its writes.
 pub(crate) struct Store {
-    conn: Connection,
+    db: Db,
     /// The writer lock file (file ledgers opened for writing).
     lock: Option<WriteLock>,
     /// The `-wal` file as our connection uses it (file ledgers), to notice it deleted
@@ -103,8 +110,12 @@ impl Drop for Tx<'_> {
 impl Store {
     fn new(conn: Connection, lock: Option<WriteLock>, busy_timeout: Duration) -> Store {
         let in_memory = conn.path().is_none_or(str::is_empty);
+        Store::with_db(Db::Lite(conn), lock, busy_timeout, in_memory)
+    }
+
+    fn with_db(db: Db, lock: Option<WriteLock>, busy_timeout: Duration, in_memory: bool) -> Store {
         Store {
-            conn,
+            db,
             lock,
             wal: None,
             schema_cookie: Cell::new(-1),
@@ -124,6 +135,13 @@ impl Store {
         Ok((Store::new(conn, None, options.busy_timeout), found))
     }
 
+    /// Connects to the ledger at a `postgresql://` URL (see [`postgres::PgConn`]).
+    pub(crate) fn open_postgres(url: &str, options: &LedgerOptions) -> Result<(Store, Found)> {
+        let (conn, found) = postgres::PgConn::connect(url, options)?;
+        let store = Store::with_db(Db::Pg(Box::new(conn)), None, options.busy_timeout, false);
+        Ok((store, found))
+    }
+
     /// An in-memory database to create a ledger in.
     pub(crate) fn open_memory(options: &LedgerOptions) -> Result<Store> {
         let conn = open::open_memory(options)?;
@@ -138,9 +156,7 @@ impl Store {
     /// Starts watching the WAL of the ledger file at `path` (see [`WalFile`]).
     pub(crate) fn watch_wal(&mut self, path: &Path) -> Result<()> {
         // A read makes SQLite open (and if need be create) the WAL and its index.
-        let _: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
+        let _: i64 = self.query_one("SELECT count(*) FROM meta", &[], |r| r.get(0))?;
         self.wal_handle = changes::WalHandle::of(path);
         self.wal = Some(WalFile::of(path));
         self.shm = changes::ShmFile::of(path);
@@ -169,20 +185,31 @@ impl Store {
         }
     }
 
-    /// Runs one cached statement that returns no rows (transaction control).
+    /// Runs one statement that returns no rows (transaction control).
     fn exec(&self, sql: &str) -> Result<()> {
-        self.conn.prepare_cached(sql)?.execute([])?;
-        Ok(())
+        match &self.db {
+            Db::Lite(c) => {
+                c.prepare_cached(sql)?.execute([])?;
+                Ok(())
+            }
+            Db::Pg(c) => c.batch(sql),
+        }
     }
 
     /// Whether a transaction is open (SQLite may end one itself, on a full disk).
     pub(crate) fn in_transaction(&self) -> bool {
-        !self.conn.is_autocommit()
+        match &self.db {
+            Db::Lite(c) => !c.is_autocommit(),
+            Db::Pg(c) => c.in_transaction(),
+        }
     }
 
     /// Begins a read transaction: every read until its end sees one snapshot.
     pub(crate) fn begin_read(&self) -> Result<Tx<'_>> {
-        self.exec("BEGIN")?;
+        match &self.db {
+            Db::Lite(_) => self.exec("BEGIN")?,
+            Db::Pg(c) => c.begin_read()?,
+        }
         Ok(Tx {
             store: self,
             open: true,
@@ -210,10 +237,16 @@ impl Store {
             }
         }
         let begun = (|| {
+            let conn = match &self.db {
+                Db::Lite(c) => c,
+                // The lock serialises writers on every host; only the schema's owner
+                // can change its catalog (docs/POSTGRES.md).
+                Db::Pg(c) => return c.begin_write(),
+            };
             self.exec("BEGIN IMMEDIATE")?;
-            let cookie = schema::schema_cookie(&self.conn)?;
+            let cookie = schema::schema_cookie(conn)?;
             if cookie != self.schema_cookie.get() && self.schema_cookie.get() >= 0 {
-                if let Err(e) = schema::check_schema(&self.conn, SCHEMA_VERSION) {
+                if let Err(e) = schema::check_schema(conn, SCHEMA_VERSION) {
                     let _ = self.exec("ROLLBACK");
                     return Err(e);
                 }
@@ -264,51 +297,69 @@ impl Store {
 
     /// Remembers the schema as checked now, so later writes notice a change.
     pub(crate) fn remember_schema(&self) -> Result<()> {
-        self.schema_cookie.set(schema::schema_cookie(&self.conn)?);
+        if let Db::Lite(c) = &self.db {
+            self.schema_cookie.set(schema::schema_cookie(c)?);
+        }
         Ok(())
     }
 
-    /// Refuses a file whose schema is not exactly this library's for `version`.
+    /// Refuses a database whose schema is not exactly this library's for `version`.
     pub(crate) fn check_schema(&self, version: i64) -> Result<()> {
-        schema::check_schema(&self.conn, version)
+        match &self.db {
+            Db::Lite(c) => schema::check_schema(c, version),
+            Db::Pg(c) => postgres::check_schema(c, version),
+        }
     }
 
-    /// Whether the database has no schema at all.
+    /// Whether the database (or the PostgreSQL schema) has no tables at all.
     pub(crate) fn is_empty(&self) -> Result<bool> {
-        schema::is_empty(&self.conn)
+        match &self.db {
+            Db::Lite(c) => schema::is_empty(c),
+            Db::Pg(c) => postgres::is_empty(c),
+        }
     }
 
     /// Creates the current schema's tables and `meta` rows (inside the creating
     /// transaction).
     pub(crate) fn create_schema(&self) -> Result<()> {
-        schema::create_schema(&self.conn)
+        match &self.db {
+            Db::Lite(c) => schema::create_schema(c),
+            Db::Pg(c) => postgres::create_schema(c),
+        }
     }
 
     /// Rebuilds version-1 tables as version 2 (inside the caller's transaction);
     /// returns the version-1 pepper, which leaves the file.
     pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
-        schema::migrate_v1_tables(&self.conn)
+        schema::migrate_v1_tables(self.lite()?)
     }
 
     /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
     /// log and its hashes untouched.
     pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
-        schema::migrate_v2_tables(&self.conn)
+        schema::migrate_v2_tables(self.lite()?)
     }
 
-    /// SQLite's `data_version`: moves when another connection commits.
+    /// Moves when another connection commits: SQLite's `data_version`; on PostgreSQL
+    /// the log's size (every commit that changes what is cached appends an event).
     pub(crate) fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?)
+        match &self.db {
+            Db::Lite(c) => Ok(c
+                .prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?),
+            Db::Pg(_) => Ok(self.size()? as i64),
+        }
     }
 
     /// Checkpoints the WAL into the database file and truncates it, once, under the
     /// writer lock. Returns whether it completed (false if another connection kept a
     /// read open, or another writer held the lock).
     pub(crate) fn checkpoint(&mut self) -> Result<bool> {
-        if self.conn.path().is_none_or(str::is_empty) {
+        let conn = match &self.db {
+            Db::Lite(c) => c,
+            Db::Pg(c) => return c.vacuum_erased(),
+        };
+        if conn.path().is_none_or(str::is_empty) {
             return Ok(true); // in memory: no file, no WAL
         }
         // A checkpoint rewrites the database file: only under the writer lock, like
@@ -322,17 +373,16 @@ impl Store {
         }
         // A reader elsewhere blocks a truncating checkpoint; wait briefly rather
         // than the full busy timeout while holding this handle.
-        if let Err(e) = self.conn.busy_timeout(Duration::from_millis(100)) {
+        let conn = self.lite()?;
+        if let Err(e) = conn.busy_timeout(Duration::from_millis(100)) {
             self.end_write();
             return Err(e.into());
         }
-        let done = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok(r.get::<_, i64>(0)? == 0)
-            });
+        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok(r.get::<_, i64>(0)? == 0)
+        });
         self.end_write();
-        self.conn.busy_timeout(
+        self.lite()?.busy_timeout(
             self.busy_timeout
                 .min(Duration::from_millis(i32::MAX as u64)),
         )?;
@@ -348,17 +398,20 @@ impl Store {
     /// Checkpoints and truncates the WAL, ignoring the outcome: right after a
     /// migration has committed, while the setup still holds the writer lock.
     pub(crate) fn truncate_wal_quietly(&self) {
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        if let Db::Lite(c) = &self.db {
+            let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 
     /// Closes the connection, rolling back an open transaction and releasing the lock.
     pub(crate) fn close(mut self) -> Result<()> {
         if self.in_transaction() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.exec("ROLLBACK");
         }
         self.end_write();
-        self.conn.close().map_err(|(_, e)| Error::from(e))
+        match self.db {
+            Db::Lite(c) => c.close().map_err(|(_, e)| Error::from(e)),
+            Db::Pg(c) => c.close(),
+        }
     }
 }

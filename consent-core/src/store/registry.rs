@@ -1,9 +1,10 @@
 //! The `purposes` and `notices` tables: each definition's row, beside the event that
 //! recorded it.
 
+use rusqlite::params;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, OptionalExtension};
 
+use super::db::Row;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::notice::Notice;
@@ -40,7 +41,7 @@ pub(crate) struct RawRegistryRow {
     pub def: Option<String>,
 }
 
-fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Notice>> {
+fn notice_row(r: &Row<'_>) -> rusqlite::Result<Result<Notice>> {
     let seq: i64 = r.get(0)?;
     let at: i64 = r.get(1)?;
     let def: String = r.get(2)?;
@@ -54,7 +55,7 @@ fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Notice>> {
     })())
 }
 
-fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
+fn purpose_row(r: &Row<'_>) -> rusqlite::Result<Result<Purpose>> {
     let version: i64 = r.get(0)?;
     let seq: i64 = r.get(1)?;
     let at: i64 = r.get(2)?;
@@ -72,7 +73,7 @@ fn purpose_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Purpose>> {
 }
 
 /// A column as stored, never converted: TEXT only when it is UTF-8.
-pub(super) fn text_at(r: &rusqlite::Row<'_>, i: usize) -> Option<String> {
+pub(super) fn text_at(r: &Row<'_>, i: usize) -> Option<String> {
     match r.get_ref(i).ok()? {
         ValueRef::Text(b) => std::str::from_utf8(b).ok().map(String::from),
         _ => None,
@@ -80,7 +81,7 @@ pub(super) fn text_at(r: &rusqlite::Row<'_>, i: usize) -> Option<String> {
 }
 
 /// An INTEGER column as stored.
-pub(super) fn int_at(r: &rusqlite::Row<'_>, i: usize) -> Option<i64> {
+pub(super) fn int_at(r: &Row<'_>, i: usize) -> Option<i64> {
     match r.get_ref(i).ok()? {
         ValueRef::Integer(n) => Some(n),
         _ => None,
@@ -88,7 +89,7 @@ pub(super) fn int_at(r: &rusqlite::Row<'_>, i: usize) -> Option<i64> {
 }
 
 /// A BLOB column as stored.
-pub(super) fn blob_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Option<&'r [u8]> {
+pub(super) fn blob_at<'r>(r: &'r Row<'_>, i: usize) -> Option<&'r [u8]> {
     match r.get_ref(i).ok()? {
         ValueRef::Blob(b) => Some(b),
         _ => None,
@@ -98,11 +99,11 @@ pub(super) fn blob_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Option<&'r [u8]
 impl Store {
     /// The version a new definition of purpose `id` gets.
     pub(crate) fn next_purpose_version(&self, id: &str) -> Result<u32> {
-        Ok(self.conn.query_row(
+        self.query_one(
             "SELECT coalesce(max(version), 0) + 1 FROM purposes WHERE id = ?1",
-            [id],
+            params![id],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// Records a purpose version defined by event `seq`.
@@ -114,7 +115,7 @@ impl Store {
         at: Timestamp,
         def: &str,
     ) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO purposes(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, version, seq as i64, at.as_millis(), def],
         )?;
@@ -130,7 +131,7 @@ impl Store {
         at: Timestamp,
         def: &str,
     ) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO notices(id, version, seq, registered_at, def) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, version, seq as i64, at.as_millis(), def],
         )?;
@@ -140,30 +141,34 @@ impl Store {
     /// Every version of one purpose (`Some(id)`) or of all, by id then version
     /// (without their material changes, which the caller marks).
     pub(crate) fn purposes(&self, id: Option<&str>) -> Result<Vec<Purpose>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT version, seq, registered_at, def FROM purposes WHERE ?1 IS NULL OR id = ?1 ORDER BY id, version",
-        )?;
-        let rows = stmt.query_map([id], purpose_row)?;
-        rows.map(|r| r?).collect()
+        self.query_map(
+            "SELECT version, seq, registered_at, def FROM purposes WHERE CAST(?1 AS TEXT) IS NULL OR id = ?1 ORDER BY id, version",
+            params![id],
+            purpose_row,
+        )?
+        .into_iter()
+        .collect()
     }
 
     /// One notice version.
     pub(crate) fn notice(&self, id: &str, version: &str) -> Result<Option<Notice>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.query_row(
             "SELECT seq, registered_at, def FROM notices WHERE id = ?1 AND version = ?2",
-        )?;
-        stmt.query_row([id, version], notice_row)
-            .optional()?
-            .transpose()
+            params![id, version],
+            notice_row,
+        )?
+        .transpose()
     }
 
     /// Every notice, by id then version.
     pub(crate) fn notices(&self) -> Result<Vec<Notice>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, registered_at, def FROM notices ORDER BY id, version")?;
-        let rows = stmt.query_map([], notice_row)?;
-        rows.map(|r| r?).collect()
+        self.query_map(
+            "SELECT seq, registered_at, def FROM notices ORDER BY id, version",
+            &[],
+            notice_row,
+        )?
+        .into_iter()
+        .collect()
     }
 
     /// Calls `f` on every row of a registry table as stored, read from the table
@@ -173,12 +178,14 @@ impl Store {
         table: RegistryTable,
         mut f: impl FnMut(RawRegistryRow),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, version, seq, registered_at, def FROM {} NOT INDEXED",
-            table.name()
-        ))?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        let sql = self.table_scan(
+            &format!(
+                "SELECT id, version, seq, registered_at, def FROM {} NOT INDEXED",
+                table.name()
+            ),
+            "id, version",
+        );
+        self.query_each(&sql, &[], |r| {
             let version = match table {
                 RegistryTable::Purposes => int_at(r, 1).map(|v| v.to_string()),
                 RegistryTable::Notices => text_at(r, 1),
@@ -190,7 +197,7 @@ impl Store {
                 registered_at: int_at(r, 3),
                 def: text_at(r, 4),
             });
-        }
-        Ok(())
+            Ok(true)
+        })
     }
 }

@@ -7,10 +7,11 @@
 
 use std::sync::LazyLock;
 
+use rusqlite::params;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Row};
 use uuid::Uuid;
 
+use super::db::Row;
 use super::Store;
 use crate::canonical::CanonicalEvent;
 use crate::error::{Error, Result};
@@ -273,10 +274,7 @@ macro_rules! event_columns {
             }
 
             pub(super) fn insert(&self, store: &Store) -> Result<()> {
-                store
-                    .conn
-                    .prepare_cached(&INSERT)?
-                    .execute(params![$(self.$field),+])?;
+                store.execute(&INSERT, params![$(self.$field),+])?;
                 Ok(())
             }
 

@@ -9,9 +9,10 @@
 //! level in a completed block is recomputed from its (at most 16) events. Every event
 //! stays covered by a stored hash: the newest ones by their own rows.
 
+use rusqlite::params;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, OptionalExtension};
 
+use super::db::Backend;
 use super::row::ALL;
 use super::schema::TREE_MIN_LEVEL;
 use super::{RawRow, Store};
@@ -32,13 +33,11 @@ pub(crate) struct TreeTable<'s>(&'s Store);
 impl HashStore for TreeTable<'_> {
     type Error = Error;
     fn stored_hash(&mut self, level: u32, index: u64) -> Result<Hash> {
-        let mut stmt = self
-            .0
-            .conn
-            .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
-        let h: Option<Vec<u8>> = stmt
-            .query_row(params![level, index as i64], |r| r.get(0))
-            .optional()?;
+        let h: Option<Vec<u8>> = self.0.query_row(
+            "SELECT hash FROM tree WHERE level = ?1 AND idx = ?2",
+            params![level, index as i64],
+            |r| r.get(0),
+        )?;
         let h = match h {
             Some(h) => h,
             None if level < TREE_MIN_LEVEL => {
@@ -72,15 +71,14 @@ impl Store {
     /// The leaf hashes of the events with `first <= seq < end`, recomputed from their
     /// canonical encodings.
     pub(crate) fn leaf_hashes(&self, first: u64, end: u64) -> Result<Vec<Hash>> {
-        let mut stmt = self.conn.prepare_cached(&LEAVES)?;
-        let mut rows = stmt.query(params![first as i64, end as i64])?;
         let mut out = Vec::with_capacity((end - first) as usize);
-        while let Some(r) = rows.next()? {
-            if r.get::<_, i64>(0)? != (first + out.len() as u64) as i64 {
-                break;
+        self.query_each(&LEAVES, params![first as i64, end as i64], |r| {
+            if r.get::<i64>(0)? != (first + out.len() as u64) as i64 {
+                return Ok(false);
             }
             out.push(RawRow::read(r)?.canonical().leaf_hash());
-        }
+            Ok(true)
+        })?;
         if out.len() as u64 != end - first {
             let missing = first + out.len() as u64;
             return Err(Error::Corrupt(format!("event {missing} is missing")));
@@ -95,21 +93,23 @@ impl Store {
         let rows = merkle::hashes_to_store(seq, leaf, &mut self.tree())?;
         let block = 1u64 << TREE_MIN_LEVEL;
         let completes = (seq + 1).is_multiple_of(block);
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT INTO tree(level, idx, hash) VALUES (?1, ?2, ?3)")?;
         for (level, idx, hash) in rows {
             if level >= TREE_MIN_LEVEL || !completes {
-                stmt.execute(params![level, idx as i64, &hash[..]])?;
+                self.execute(
+                    "INSERT INTO tree(level, idx, hash) VALUES (?1, ?2, ?3)",
+                    params![level, idx as i64, &hash[..]],
+                )?;
             }
         }
         if completes {
             let first = seq + 1 - block;
-            self.conn
-                .prepare_cached(
-                    "DELETE FROM tree WHERE level < ?1 AND (idx << level) >= ?2 AND (idx << level) < ?3",
-                )?
-                .execute(params![TREE_MIN_LEVEL, first as i64, (seq + 1) as i64])?;
+            // The block's rows below the level: at most 2^TREE_MIN_LEVEL - 1 of them,
+            // each named by its key (one statement that both databases plan as seeks).
+            self.execute(
+                "DELETE FROM tree WHERE level < ?1 AND idx >= (?2 >> CAST(level AS INTEGER)) \
+                 AND idx < (?3 >> CAST(level AS INTEGER))",
+                params![TREE_MIN_LEVEL, first as i64, (seq + 1) as i64],
+            )?;
         }
         Ok(())
     }
@@ -124,42 +124,47 @@ impl Store {
         end: u64,
         mut f: impl FnMut(Option<i64>, Option<&[u8]>) -> bool,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        self.query_each(
             "SELECT idx, hash FROM tree WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
-        )?;
-        let mut rows = stmt.query(params![level, first as i64, end as i64])?;
-        while let Some(r) = rows.next()? {
-            let idx = match r.get_ref(0)? {
-                ValueRef::Integer(n) => Some(n),
-                _ => None,
-            };
-            let hash = match r.get_ref(1)? {
-                ValueRef::Blob(b) => Some(b),
-                _ => None,
-            };
-            if !f(idx, hash) {
-                break;
-            }
-        }
-        Ok(())
+            params![level, first as i64, end as i64],
+            |r| {
+                let idx = match r.get_ref(0)? {
+                    ValueRef::Integer(n) => Some(n),
+                    _ => None,
+                };
+                let hash = match r.get_ref(1)? {
+                    ValueRef::Blob(b) => Some(b),
+                    _ => None,
+                };
+                Ok(f(idx, hash))
+            },
+        )
     }
 
     /// The lowest tree row that a log of `size` events cannot hold (beyond it, below
     /// [`TREE_MIN_LEVEL`] outside the open block, or malformed), as its (level, idx)
     /// where those are integers.
     pub(crate) fn stray_tree_row(&self, size: u64) -> Result<Option<(Option<i64>, Option<i64>)>> {
-        Ok(self
-            .conn
-            .query_row(
+        // PostgreSQL's columns cannot hold a value of another type; SQLite's can.
+        let sql = match self.backend() {
+            Backend::Sqlite => {
                 "SELECT CASE typeof(level) WHEN 'integer' THEN level END, \
                  CASE typeof(idx) WHEN 'integer' THEN idx END FROM tree \
                  WHERE typeof(level) != 'integer' OR typeof(idx) != 'integer' OR level < 0 OR level > 63 \
                  OR idx < 0 OR idx >= (?1 >> level) OR typeof(hash) != 'blob' OR length(hash) != 32 \
                  OR (level < ?2 AND (idx << level) < (?1 >> ?2 << ?2)) \
-                 ORDER BY level LIMIT 1",
-                params![size as i64, TREE_MIN_LEVEL],
-                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
-            )
-            .optional()?)
+                 ORDER BY level LIMIT 1"
+            }
+            Backend::Postgres => {
+                "SELECT level, idx FROM tree \
+                 WHERE level < 0 OR level > 63 \
+                 OR idx < 0 OR idx >= (?1 >> level::int) OR length(hash) != 32 \
+                 OR (level < ?2 AND (idx << level::int) < (?1 >> ?2::int << ?2::int)) \
+                 ORDER BY level LIMIT 1"
+            }
+        };
+        self.query_row(sql, params![size as i64, TREE_MIN_LEVEL], |r| {
+            Ok((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?))
+        })
     }
 }

@@ -99,7 +99,39 @@ pub fn give(subject: &str, purpose: &str) -> NewEvent {
 
 pub fn ledger_at(at: &str) -> (Ledger, Clock) {
     let clock = Clock::new(at);
-    let l = Ledger::in_memory_with(clock.options()).unwrap();
+    let l = new_ledger(clock.options());
     register_all(&l);
     (l, clock)
+}
+
+/// A new, empty ledger on the backend the suite runs on: in memory, or with
+/// `CONSENT_TEST_BACKEND=postgres` in a schema of its own on the server
+/// `CONSENT_TEST_PG_URL` names (the same tests, either backend).
+pub fn new_ledger(mut options: LedgerOptions) -> Ledger {
+    match pg_location() {
+        Some(at) => {
+            options.pseudonym_key = KeySource::Bytes([0x5e; 32]);
+            Ledger::open_with(at, options).unwrap()
+        }
+        None => Ledger::in_memory_with(options).unwrap(),
+    }
+}
+
+/// A fresh schema's URL when the suite runs on PostgreSQL.
+pub fn pg_location() -> Option<String> {
+    if std::env::var("CONSENT_TEST_BACKEND").ok()? != "postgres" {
+        return None;
+    }
+    Some(fresh_pg_schema(
+        &std::env::var("CONSENT_TEST_PG_URL")
+            .expect("CONSENT_TEST_BACKEND=postgres needs CONSENT_TEST_PG_URL"),
+    ))
+}
+
+/// `url` naming a schema no other test uses (`consent_test_<pid>_<n>`).
+pub fn fresh_pg_schema(url: &str) -> String {
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}schema=consent_test_{}_{n}", std::process::id())
 }

@@ -1,0 +1,435 @@
+//! The PostgreSQL backend: one ledger shared by many hosts, in a schema of a database
+//! the institution already runs (docs/POSTGRES.md).
+//!
+//! The store's SQL is the same as on SQLite (`db.rs`); this module holds what differs:
+//! the connection (a URL, the ledger's schema on the search path, timeouts,
+//! durability), statements prepared once per connection, scans through a cursor,
+//! transactions and the lock that serialises appenders across hosts, and errors
+//! mapped to the ledger's kinds. The schema, its check and the roles are in
+//! `schema.rs`.
+//!
+//! Appends from many hosts are serialised by a transaction-scoped advisory lock taken
+//! first in every write transaction (READ COMMITTED): every statement after it sees
+//! every append committed before it, so `max(seq) + 1` is the next position and no
+//! two writers compute the same one; the lock ends with the transaction, also when
+//! the client dies (the server rolls back and releases it). A `SERIALIZABLE` write
+//! with retries was the alternative; under contention every append but one would be
+//! retried, redoing its hashing, where the lock queues them once.
+
+mod schema;
+mod value;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Statement};
+use rusqlite::types::Value;
+use rusqlite::ToSql;
+
+pub(crate) use schema::{check as check_schema, create as create_schema, is_empty};
+pub use schema::{grants_sql, Access};
+use value::{translate, Param};
+
+use super::Found;
+use crate::error::{Error, Result};
+use crate::options::{LedgerOptions, Synchronous};
+
+/// The schema a ledger lives in when its URL names none.
+pub const DEFAULT_SCHEMA: &str = "consent";
+
+/// Rows fetched per round trip when a scan streams through a cursor.
+const FETCH: usize = 1024;
+
+/// Whether `location` names a PostgreSQL ledger (a `postgresql://` or `postgres://`
+/// URL) rather than a file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgresql://") || location.starts_with("postgres://")
+}
+
+/// A connection to the ledger's schema on a PostgreSQL server.
+pub(crate) struct PgConn {
+    client: RefCell<Client>,
+    /// Statements prepared on this connection, by their SQL as the store writes it.
+    statements: RefCell<HashMap<String, Statement>>,
+    /// Whether a transaction is open (begun by the store).
+    in_tx: Cell<bool>,
+    /// Names the next cursor.
+    cursors: Cell<u64>,
+    /// The ledger's schema (its tables, its lock).
+    pub(crate) schema: String,
+}
+
+/// The URL without the ledger's own parameter (`schema`), and that schema.
+fn split_url(url: &str) -> Result<(String, String)> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("schema", v)) => schema = Some(v.to_string()),
+            _ => rest.push(pair),
+        }
+    }
+    let schema = schema.unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
+    check_schema_name(&schema)?;
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, schema))
+}
+
+/// A schema name the ledger accepts: lower-case letters, digits and `_`, starting
+/// with a letter or `_`, at most 63 bytes (so it never needs quoting).
+fn check_schema_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+        && !name.starts_with("pg_");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "schema `{name}`: a ledger's schema name is lower-case letters, digits and `_` (not starting with a digit or `pg_`), at most 63 bytes"
+        )))
+    }
+}
+
+/// Hides the password of a URL for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl PgConn {
+    /// Connects to the ledger at `url` and tells what is there: nothing (a ledger may
+    /// be created: the caller does, under the lock) or a ledger whose schema checked.
+    pub(crate) fn connect(url: &str, opts: &LedgerOptions) -> Result<(PgConn, Found)> {
+        let (url, schema) = split_url(url)?;
+        let mut config = postgres::Config::from_str(&url)
+            .map_err(|e| Error::invalid(format!("PostgreSQL URL {}: {e}", redacted(&url))))?;
+        if config.get_application_name().is_none() {
+            config.application_name("consent-ledger");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(opts.busy_timeout.min(Duration::from_secs(30)));
+        }
+        let client = config
+            .connect(NoTls)
+            .map_err(|e| Error::Storage(format!("cannot connect to {}: {e}", redacted(&url))))?;
+        let conn = PgConn {
+            client: RefCell::new(client),
+            statements: RefCell::default(),
+            in_tx: Cell::new(false),
+            cursors: Cell::new(0),
+            schema,
+        };
+        conn.configure(opts)?;
+        let found = schema::identify(&conn, opts)?;
+        Ok((conn, found))
+    }
+
+    /// Session settings: the schema first on the search path, lock waits bounded by the
+    /// busy timeout, durability, read-only when asked.
+    fn configure(&self, opts: &LedgerOptions) -> Result<()> {
+        let millis = opts.busy_timeout.as_millis().clamp(1, i32::MAX as u128);
+        let sync = match opts.synchronous {
+            Synchronous::Full => "on",
+            Synchronous::Normal => "off",
+        };
+        let mut sql = format!(
+            "SET search_path TO pg_catalog, {schema}; SET lock_timeout = {millis}; \
+             SET synchronous_commit = {sync}; SET client_min_messages = warning; \
+             SET TIME ZONE 'UTC';",
+            schema = self.schema
+        );
+        if opts.read_only {
+            sql.push_str("SET default_transaction_read_only = on;");
+        }
+        self.batch(&sql)
+    }
+
+    /// The statement for `sql` prepared on this connection (once).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self
+            .client
+            .borrow_mut()
+            .prepare(&translate(sql))
+            .map_err(pg_error)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Runs `f` with the parameters as PostgreSQL takes them.
+    fn with_params<T>(
+        params: &[&dyn ToSql],
+        f: impl FnOnce(&[&(dyn postgres::types::ToSql + Sync)]) -> Result<T>,
+    ) -> Result<T> {
+        use rusqlite::types::ToSqlOutput;
+        let outputs = params
+            .iter()
+            .map(|p| p.to_sql())
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let values = outputs
+            .iter()
+            .map(|o| match o {
+                ToSqlOutput::Borrowed(v) => Ok(Param(*v)),
+                ToSqlOutput::Owned(v) => Ok(Param(v.into())),
+                _ => Err(Error::Storage("a parameter PostgreSQL cannot take".into())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        f(&refs)
+    }
+
+    /// The rows of a query, each as its values (at most `limit`).
+    pub(crate) fn query(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        limit: Option<usize>,
+    ) -> Result<Vec<Vec<Value>>> {
+        let stmt = self.statement(sql)?;
+        let rows = Self::with_params(params, |p| {
+            self.client.borrow_mut().query(&stmt, p).map_err(pg_error)
+        })?;
+        rows.iter()
+            .take(limit.unwrap_or(usize::MAX))
+            .map(values_of)
+            .collect()
+    }
+
+    /// Runs a statement; returns how many rows it changed.
+    pub(crate) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
+        let stmt = self.statement(sql)?;
+        let n = Self::with_params(params, |p| {
+            self.client.borrow_mut().execute(&stmt, p).map_err(pg_error)
+        })?;
+        Ok(n as usize)
+    }
+
+    /// Calls `f` on every row in order until it returns false: inside a transaction
+    /// through a cursor, [`FETCH`] rows at a time (no borrow of the connection is held
+    /// while `f` runs, so it may query too); outside one, from one result.
+    pub(crate) fn each(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        mut f: impl FnMut(&[Value]) -> Result<bool>,
+    ) -> Result<()> {
+        if !self.in_tx.get() {
+            for row in self.query(sql, params, None)? {
+                if !f(&row)? {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let n = self.cursors.get() + 1;
+        self.cursors.set(n);
+        let cursor = format!("consent_scan_{n}");
+        let declare = format!("DECLARE {cursor} NO SCROLL CURSOR FOR {}", translate(sql));
+        Self::with_params(params, |p| {
+            self.client
+                .borrow_mut()
+                .execute(declare.as_str(), p)
+                .map_err(pg_error)
+        })?;
+        let fetch = format!("FETCH {FETCH} FROM {cursor}");
+        let scanned: Result<()> = (|| loop {
+            let rows = self
+                .client
+                .borrow_mut()
+                .query(fetch.as_str(), &[])
+                .map_err(pg_error)?;
+            for row in &rows {
+                if !f(&values_of(row)?)? {
+                    return Ok(());
+                }
+            }
+            if rows.len() < FETCH {
+                return Ok(());
+            }
+        })();
+        // A failed statement aborts the transaction, which the caller rolls back (the
+        // cursor with it); otherwise close it now.
+        let closed = self
+            .client
+            .borrow_mut()
+            .batch_execute(&format!("CLOSE {cursor}"));
+        scanned?;
+        closed.map_err(pg_error)
+    }
+
+    /// Runs statements without parameters (schema text, transaction control), keeping
+    /// track of whether a transaction is open.
+    pub(crate) fn batch(&self, sql: &str) -> Result<()> {
+        let result = self
+            .client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(pg_error);
+        let first = sql.trim_start().to_ascii_uppercase();
+        if first.starts_with("BEGIN") || first.starts_with("START TRANSACTION") {
+            self.in_tx.set(result.is_ok());
+        } else if (first.starts_with("COMMIT") || first.starts_with("ROLLBACK"))
+            && !first.starts_with("ROLLBACK TO")
+        {
+            // Whatever happened, the server ended the transaction (or the connection).
+            self.in_tx.set(false);
+        }
+        result
+    }
+
+    /// Whether a transaction is open.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.in_tx.get() && !self.client.borrow().is_closed()
+    }
+
+    /// Begins the write transaction and takes the ledger's lock: the one writer of
+    /// this schema, whichever host it runs on, until commit or rollback.
+    pub(crate) fn begin_write(&self) -> Result<()> {
+        self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        let locked = self.execute(
+            "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
+            rusqlite::params![LOCK_CLASS, self.schema],
+        );
+        if let Err(e) = locked {
+            let _ = self.batch("ROLLBACK");
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Begins a read transaction: one snapshot for every read until its end.
+    pub(crate) fn begin_read(&self) -> Result<()> {
+        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    }
+
+    /// After an erasure has committed: vacuums the tables that held the subject's
+    /// values (`events`, `current`), so the old row versions leave the table's pages
+    /// (docs/POSTGRES.md "Erasure" says what remains, and where). Only the tables'
+    /// owner may vacuum them; for another role this returns false (the erasure stands,
+    /// the owner's `consent erase --complete` or autovacuum finishes it).
+    pub(crate) fn vacuum_erased(&self) -> Result<bool> {
+        if self.in_transaction() {
+            return Ok(false);
+        }
+        let owner = self.query(
+            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class \
+             WHERE oid IN (to_regclass(?1 || '.events'), to_regclass(?1 || '.current'))",
+            rusqlite::params![self.schema],
+            None,
+        )?;
+        if !matches!(
+            owner.first().and_then(|r| r.first()),
+            Some(Value::Integer(1))
+        ) {
+            return Ok(false);
+        }
+        self.batch("VACUUM events, current")?;
+        Ok(true)
+    }
+
+    /// Closes the connection, rolling back an open transaction.
+    pub(crate) fn close(self) -> Result<()> {
+        if self.in_transaction() {
+            let _ = self.batch("ROLLBACK");
+        }
+        self.client.into_inner().close().map_err(pg_error)
+    }
+}
+
+/// The first key of the ledger's advisory lock (the second is the schema's hash):
+/// "cons" in ASCII, so other applications' advisory locks are unlikely to meet it.
+const LOCK_CLASS: i32 = 0x636f_6e73;
+
+/// A fetched row as SQLite storage classes.
+fn values_of(row: &postgres::Row) -> Result<Vec<Value>> {
+    (0..row.len())
+        .map(|i| {
+            row.try_get::<_, value::Cell>(i)
+                .map(|c| c.0)
+                .map_err(pg_error)
+        })
+        .collect()
+}
+
+/// A PostgreSQL error as the ledger's kind of error.
+pub(crate) fn pg_error(e: postgres::Error) -> Error {
+    let msg = match e.as_db_error() {
+        Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
+        None => format!("PostgreSQL: {e}"),
+    };
+    let Some(code) = e.code() else {
+        return Error::Storage(msg);
+    };
+    match code.code() {
+        // serialization_failure, deadlock_detected, lock_not_available, query_canceled
+        "40001" | "40P01" | "55P03" | "57014" => Error::Busy(msg),
+        // disk_full, insufficient_resources, out_of_memory, program_limit_exceeded
+        "53100" | "53000" | "53200" => Error::Full(msg),
+        // insufficient_privilege, read_only_sql_transaction
+        "42501" | "25006" => Error::ReadOnly(msg),
+        "XX001" | "XX002" => Error::Corrupt(msg),
+        _ => Error::Storage(msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_schema_names() {
+        assert!(is_postgres_url("postgresql://u@/db?host=/tmp"));
+        assert!(is_postgres_url("postgres://h/db"));
+        assert!(!is_postgres_url("ledger.db"));
+        assert_eq!(
+            split_url("postgresql://u@/db?host=/tmp&schema=uni_a&port=5433").unwrap(),
+            (
+                "postgresql://u@/db?host=/tmp&port=5433".into(),
+                "uni_a".into()
+            )
+        );
+        assert_eq!(
+            split_url("postgresql://u@h/db").unwrap(),
+            ("postgresql://u@h/db".into(), DEFAULT_SCHEMA.into())
+        );
+        for bad in ["", "A", "1a", "a-b", "a;drop", "pg_x", &"a".repeat(64)] {
+            assert!(
+                split_url(&format!("postgresql://h/db?schema={bad}")).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            redacted("postgresql://app:secret@db.example/ledger"),
+            "postgresql://app:***@db.example/ledger"
+        );
+    }
+}

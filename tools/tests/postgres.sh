@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The PostgreSQL suite (`make test-postgres`), run by pg-cluster.sh against a throwaway
+# server (or the one CONSENT_TEST_PG_URL names):
+#   - the core suite that is not about SQLite files, on PostgreSQL: the same tests,
+#     each ledger in a schema of its own (CONSENT_TEST_BACKEND=postgres);
+#   - the backend's own tests (consent-core/tests/postgres.rs): roles, many writers,
+#     killed clients, planted triggers, erasure and the server's files.
+# Honours CARGO, CARGO_TARGET_DIR, PROPTEST_CASES (default 24 here: each case is a
+# new schema).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CARGO="${CARGO:-cargo}"
+: "${CONSENT_TEST_PG_URL:?pg-cluster.sh sets CONSENT_TEST_PG_URL}"
+export CONSENT_TEST_BACKEND=postgres
+export PROPTEST_CASES="${PROPTEST_CASES:-24}"
+cd "$ROOT"
+
+SHARED=(legal_answers model rules idempotency receipts receipt_attacks checkpoints witness status_cache attacks)
+args=()
+for t in "${SHARED[@]}"; do args+=(--test "$t"); done
+echo "== the core suite on PostgreSQL (${SHARED[*]})"
+"$CARGO" test --release -p consent-core "${args[@]}"
+echo "== the PostgreSQL backend's own tests"
+"$CARGO" test --release -p consent-core --test postgres -- --include-ignored
+echo "PostgreSQL tests: all passed"
