@@ -297,6 +297,16 @@ impl Ledger {
         }
     }
 
+    /// Removes what erasures left in the storage's free space, as far as the backend
+    /// can: on PostgreSQL, rewrites the tables that hold subjects' values into new
+    /// files (`VACUUM FULL`, which locks out readers and writers while it runs; only
+    /// the tables' owner may); on SQLite, which zeroes freed space as it frees it, the
+    /// same as [`Ledger::checkpoint`]. Returns whether nothing erased is left in the
+    /// tables' files (docs/POSTGRES.md "Erasure": the WAL and backups are the DBA's).
+    pub fn rewrite_erased(&self) -> Result<bool> {
+        self.with(None, |inner| inner.store.rewrite_erased())
+    }
+
     /// Checkpoints the WAL into the database file and truncates it, once. Returns
     /// whether the checkpoint completed (false if another connection kept a read open).
     pub fn checkpoint(&self) -> Result<bool> {

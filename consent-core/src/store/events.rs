@@ -53,8 +53,15 @@ select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
 impl Store {
     /// Number of events (the next sequence number).
     pub(crate) fn size(&self) -> Result<u64> {
+        if let Some(n) = self.log_size.get() {
+            return Ok(n);
+        }
         let n: Option<i64> = self.query_one("SELECT max(seq) FROM events", &[], |r| r.get(0))?;
-        Ok(n.map_or(0, |n| n as u64 + 1))
+        let n = n.map_or(0, |n| n as u64 + 1);
+        if self.writing.get() {
+            self.log_size.set(Some(n));
+        }
+        Ok(n)
     }
 
     /// Record time of the last event.
@@ -74,6 +81,9 @@ impl Store {
         let leaf = row.canonical().leaf_hash();
         row.insert(self)?;
         self.append_leaf(seq, leaf)?;
+        if self.writing.get() {
+            self.log_size.set(Some(seq + 1));
+        }
         Ok(seq)
     }
 

@@ -81,6 +81,11 @@ pub(crate) struct Store {
     writing: Cell<bool>,
     /// Moves when a write of this connection begins or ends (see `changes.rs`).
     writes: Cell<u64>,
+    /// The log's size as this connection's open write transaction left it: under the
+    /// writer lock nobody else appends, so the next position is known without asking
+    /// again (a round trip per append on PostgreSQL). Forgotten when a write begins or
+    /// ends, and when a savepoint or the transaction is rolled back.
+    log_size: Cell<Option<u64>>,
 }
 
 /// A transaction begun with cached statements; rolled back when dropped uncommitted
@@ -125,6 +130,7 @@ impl Store {
             in_memory,
             writing: Cell::new(false),
             writes: Cell::new(0),
+            log_size: Cell::new(None),
         }
     }
 
@@ -275,6 +281,7 @@ impl Store {
 
     /// Rolls back what SQLite has not already rolled back.
     pub(crate) fn rollback(&self) {
+        self.log_size.set(None);
         if self.in_transaction() {
             let _ = self.exec("ROLLBACK");
         }
@@ -290,6 +297,7 @@ impl Store {
         if keep {
             self.exec("RELEASE op")
         } else {
+            self.log_size.set(None);
             self.exec("ROLLBACK TO op")
                 .and_then(|()| self.exec("RELEASE op"))
         }
@@ -322,6 +330,7 @@ impl Store {
     /// Creates the current schema's tables and `meta` rows (inside the creating
     /// transaction).
     pub(crate) fn create_schema(&self) -> Result<()> {
+        self.log_size.set(None);
         match &self.db {
             Db::Lite(c) => schema::create_schema(c),
             Db::Pg(c) => postgres::create_schema(c),
@@ -331,23 +340,31 @@ impl Store {
     /// Rebuilds version-1 tables as version 2 (inside the caller's transaction);
     /// returns the version-1 pepper, which leaves the file.
     pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
+        self.log_size.set(None);
         schema::migrate_v1_tables(self.lite()?)
     }
 
     /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
     /// log and its hashes untouched.
     pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
+        self.log_size.set(None);
         schema::migrate_v2_tables(self.lite()?)
     }
 
-    /// Moves when another connection commits: SQLite's `data_version`; on PostgreSQL
-    /// the log's size (every commit that changes what is cached appends an event).
+    /// Moves when another connection commits a change to the registry: SQLite's
+    /// `data_version` (any commit); on PostgreSQL the newest registry rows' positions
+    /// (the tables only grow, so their sum moves with every registration).
     pub(crate) fn data_version(&self) -> Result<i64> {
         match &self.db {
             Db::Lite(c) => Ok(c
                 .prepare_cached("PRAGMA data_version")?
                 .query_row([], |r| r.get(0))?),
-            Db::Pg(_) => Ok(self.size()? as i64),
+            Db::Pg(_) => self.query_one(
+                "SELECT (SELECT coalesce(max(seq), -1) FROM purposes) \
+                 + (SELECT coalesce(max(seq), -1) FROM notices)",
+                &[],
+                |r| r.get(0),
+            ),
         }
     }
 
@@ -357,7 +374,7 @@ impl Store {
     pub(crate) fn checkpoint(&mut self) -> Result<bool> {
         let conn = match &self.db {
             Db::Lite(c) => c,
-            Db::Pg(c) => return c.vacuum_erased(),
+            Db::Pg(c) => return c.vacuum_erased(false),
         };
         if conn.path().is_none_or(str::is_empty) {
             return Ok(true); // in memory: no file, no WAL
@@ -392,6 +409,16 @@ impl Store {
                 Error::Busy(_) => Ok(false),
                 other => Err(other),
             },
+        }
+    }
+
+    /// On PostgreSQL, rewrites the tables that hold subjects' values into new files
+    /// (`VACUUM FULL`; see [`postgres::PgConn::vacuum_erased`]); on SQLite, which
+    /// zeroes freed space as it frees it (`secure_delete`), a checkpoint.
+    pub(crate) fn rewrite_erased(&mut self) -> Result<bool> {
+        match &self.db {
+            Db::Pg(c) => c.vacuum_erased(true),
+            Db::Lite(_) => self.checkpoint(),
         }
     }
 

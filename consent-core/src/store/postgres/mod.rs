@@ -168,6 +168,12 @@ impl PgConn {
 
     /// The statement for `sql` prepared on this connection (once).
     fn statement(&self, sql: &str) -> Result<Statement> {
+        if std::env::var_os("CONSENT_PG_TRACE").is_some() {
+            eprintln!(
+                "SQL {}",
+                sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ")
+            );
+        }
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
@@ -332,18 +338,27 @@ impl PgConn {
     }
 
     /// After an erasure has committed: vacuums the tables that held the subject's
-    /// values (`events`, `current`), so the old row versions leave the table's pages
-    /// (docs/POSTGRES.md "Erasure" says what remains, and where). Only the tables'
-    /// owner may vacuum them; for another role this returns false (the erasure stands,
-    /// the owner's `consent erase --complete` or autovacuum finishes it).
-    pub(crate) fn vacuum_erased(&self) -> Result<bool> {
+    /// values (`events`, `current`), so their old row versions leave every page's
+    /// row directory and index, and says whether none is left (a snapshot older than
+    /// the erasure, in any session of the database, keeps them until it ends; the
+    /// caller retries). With `rewrite`, `VACUUM FULL` instead: the tables are written
+    /// afresh into new files, so not even the free space of a page still holds the
+    /// bytes — at the price of locking out every reader and writer while it runs.
+    /// docs/POSTGRES.md "Erasure" says what each leaves, and where else the values
+    /// remain. Only the tables' owner may vacuum them: for another role this returns
+    /// false (the erasure stands; the owner's `consent erase --complete` finishes it).
+    pub(crate) fn vacuum_erased(&self, rewrite: bool) -> Result<bool> {
         if self.in_transaction() {
             return Ok(false);
         }
+        let tables = rusqlite::params![
+            format!("{}.events", self.schema),
+            format!("{}.current", self.schema)
+        ];
         let owner = self.query(
             "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class \
-             WHERE oid IN (to_regclass(?1 || '.events'), to_regclass(?1 || '.current'))",
-            rusqlite::params![self.schema],
+             WHERE oid IN (to_regclass(?1), to_regclass(?2))",
+            tables,
             None,
         )?;
         if !matches!(
@@ -353,6 +368,23 @@ impl PgConn {
             return Ok(false);
         }
         self.batch("VACUUM events, current")?;
+        // What VACUUM could not remove yet (dead, but visible to an older snapshot:
+        // `VACUUM FULL` would copy those into the new files too).
+        let left = self.query(
+            "SELECT coalesce(sum(pg_stat_get_dead_tuples(to_regclass(t))), 0)::bigint \
+             FROM unnest(ARRAY[?1, ?2]) AS t",
+            tables,
+            None,
+        )?;
+        if !matches!(
+            left.first().and_then(|r| r.first()),
+            Some(Value::Integer(0))
+        ) {
+            return Ok(false);
+        }
+        if rewrite {
+            self.batch("VACUUM (FULL) events, current")?;
+        }
         Ok(true)
     }
 
