@@ -21,17 +21,19 @@ is 09:30 there. With --utc, dates and times without offset are UTC."
     };
 }
 
-/// `consent`: one ledger file, many questions.
+/// `consent`: one ledger, many questions.
 #[derive(Debug, Parser)]
 #[command(name = "consent", version, about = ABOUT, after_help = crate::exit::TABLE)]
 pub struct Cli {
-    /// The ledger file.
+    /// The ledger: a file, or a PostgreSQL URL (postgresql://USER@HOST/DB?schema=NAME;
+    /// host=/socket/dir for a Unix socket), which then needs --key-file. A password in
+    /// the URL is never printed (docs/POSTGRES.md).
     #[arg(
         long,
         short = 'l',
         env = "CONSENT_LEDGER",
         global = true,
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub ledger: Option<PathBuf>,
     /// Machine-readable JSON on stdout instead of tables. Times in JSON are always UTC,
@@ -49,9 +51,9 @@ pub struct Cli {
 created as a simulation (with --now given to `init`); a real ledger refuses it, since its \
 record times come from the system clock.", local_time!()))]
     pub now: Option<String>,
-    /// The ledger's pseudonym key file (default: the ledger path + `.key`). Keep it
-    /// apart from the ledger: without it, nothing in the ledger files identifies an
-    /// erased student.
+    /// The ledger's pseudonym key file (default for a ledger file: its path + `.key`;
+    /// required for a PostgreSQL ledger, the same file on every host). Keep it apart
+    /// from the ledger: without it, nothing in the ledger identifies an erased student.
     #[arg(long, env = "CONSENT_KEY_FILE", global = true, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
     #[command(subcommand)]
@@ -340,10 +342,46 @@ the feed as it could have been extracted then.", local_time!()))]
     },
     /// Finish erasures still pending because a reader held an old snapshot: waits for
     /// the readers, then truncates the WAL so the erased values are gone from every file.
+    /// On PostgreSQL: vacuums the tables that held them (only their owner may).
     CompleteErasures {
         /// How long to keep trying, in seconds.
         #[arg(long, default_value_t = 30)]
         wait: u64,
+    },
+    /// Copy a ledger, as stored, into a new file or an empty PostgreSQL schema: FROM
+    /// and TO are each a file or a postgresql:// URL. The copy's head is computed from
+    /// its rows and must equal the source's; it is printed with the rows copied.
+    ///
+    /// The pseudonym key is neither needed nor copied: open the copy with the
+    /// source's key file (--key-file). A copy of a PostgreSQL ledger into a file is
+    /// what the independent checker of docs/FORMAT.md §8 reads. TO must hold no
+    /// ledger yet (exit 4 otherwise).
+    Copy {
+        /// The ledger to copy (a file or a URL); read in one snapshot, never written.
+        from: PathBuf,
+        /// Where to copy it: a new (or empty) file, or a URL naming an empty schema.
+        to: PathBuf,
+    },
+    /// Print the SQL that grants a database role access to a PostgreSQL ledger (read,
+    /// append or erase: docs/POSTGRES.md "Roles"); with --apply, run it.
+    ///
+    /// The schema is the one --ledger's URL names (its schema= parameter, default
+    /// `consent`), or --schema. --apply runs the grants in one transaction on --ledger's
+    /// database, connected as the URL's user, who must own the ledger's tables; the
+    /// role must exist (CREATE ROLE ... LOGIN).
+    Grants {
+        /// The ledger's schema (default: the one --ledger's URL names).
+        #[arg(long, value_name = "NAME")]
+        schema: Option<String>,
+        /// The database role to grant access to.
+        #[arg(long)]
+        role: String,
+        /// What the role may do.
+        #[arg(long, value_enum)]
+        access: AccessArg,
+        /// Run the grants on --ledger's database instead of only printing them.
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -564,6 +602,27 @@ pub struct ImportArgs {
     /// stopped; rows with a `source_id` make a re-run safe (nothing is recorded twice).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk: u32,
+}
+
+/// What `consent grants` lets a role do (docs/POSTGRES.md "Roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessArg {
+    /// Read everything: status, history, proofs, verify.
+    Read,
+    /// Read, and append events; never update, delete or truncate one.
+    Append,
+    /// Append, and erase and readmit subjects (the narrow erasure path).
+    Erase,
+}
+
+impl From<AccessArg> for consent_core::Access {
+    fn from(a: AccessArg) -> Self {
+        match a {
+            AccessArg::Read => consent_core::Access::Read,
+            AccessArg::Append => consent_core::Access::Append,
+            AccessArg::Erase => consent_core::Access::Erase,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

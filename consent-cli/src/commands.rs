@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use consent_core::{
-    Actor, Calendar, ConsistencyProof, Event, EventKind, Head, KeySource, LawfulBasis, Ledger,
-    LedgerOptions, Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity,
-    VerifyReport,
+    Actor, Calendar, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions,
+    Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -18,6 +17,7 @@ use crate::cli::{
     PurposeCmd, RegistryCmd,
 };
 use crate::exit::{CliResult, Failure, NOT_FOUND, NOT_PERMITTED, REJECTED, TAMPER};
+use crate::location::Location;
 use crate::output::{self, fields, outln, print_json, short_hash, Table};
 use crate::receipt;
 use crate::spreadsheet;
@@ -28,7 +28,8 @@ pub(crate) struct Ctx {
     pub(crate) json: bool,
     /// `--utc`: show times in UTC and read times without an offset as UTC.
     utc: bool,
-    ledger_path: Option<PathBuf>,
+    /// `--ledger`: a file or a PostgreSQL URL.
+    ledger: Option<Location>,
     key_file: Option<PathBuf>,
     /// `--now` as given: read again in the ledger's time zone once it is open.
     now_text: Option<String>,
@@ -45,9 +46,10 @@ fn utc_calendar() -> CliResult<Calendar> {
 }
 
 impl Ctx {
-    fn options(&self, create: bool) -> LedgerOptions {
+    fn options(&self, create: bool) -> CliResult<LedgerOptions> {
         let mut o = LedgerOptions {
             create,
+            pseudonym_key: self.location()?.key_source(self.key_file.as_deref())?,
             ..LedgerOptions::default()
         };
         if let Some(cell) = &self.now_ms {
@@ -56,32 +58,45 @@ impl Ctx {
                 Timestamp::from_millis(cell.load(Ordering::SeqCst)).unwrap_or(Timestamp::MIN)
             }));
         }
-        if let Some(k) = &self.key_file {
-            o.pseudonym_key = KeySource::File(k.clone());
-        }
         o.time_zone.clone_from(&self.time_zone);
-        o
+        Ok(o)
     }
 
-    fn path(&self) -> CliResult<&Path> {
-        self.ledger_path
-            .as_deref()
-            .ok_or_else(|| Failure::usage("no ledger: pass --ledger PATH or set CONSENT_LEDGER"))
+    /// Whether `--ledger` names a PostgreSQL ledger.
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.ledger.as_ref().is_some_and(Location::is_postgres)
     }
 
-    /// Opens an existing ledger; a missing file is "not found", not a new ledger.
+    /// Where the ledger is (`--ledger` or `CONSENT_LEDGER`).
+    pub(crate) fn location(&self) -> CliResult<&Location> {
+        self.ledger.as_ref().ok_or_else(|| {
+            Failure::usage("no ledger: pass --ledger PATH|URL or set CONSENT_LEDGER")
+        })
+    }
+
+    /// Opens an existing ledger; a missing file, or a schema without a ledger, is "not
+    /// found", not a new ledger.
     pub(crate) fn open(&self) -> CliResult<Ledger> {
-        let path = self.path()?;
-        if !path.exists() {
-            return Err(Failure::new(
+        let location = self.location()?;
+        let missing = || {
+            Failure::new(
                 NOT_FOUND,
-                format!(
-                    "no ledger at {} (create one with `consent init`)",
-                    path.display()
-                ),
-            ));
+                format!("no ledger at {location} (create one with `consent init`)"),
+            )
+        };
+        if let Location::File(path) = location {
+            if !path.exists() {
+                return Err(missing());
+            }
         }
-        let ledger = Ledger::open_with(path, self.options(false))?;
+        let ledger = match Ledger::open_with(location.as_path(), self.options(false)?) {
+            // The schema holds nothing (or does not exist): the core says so in its
+            // words; the command line adds where and what to do.
+            Err(consent_core::Error::NotFound(_)) if location.is_postgres() => {
+                return Err(missing())
+            }
+            r => r?,
+        };
         self.adopt(&ledger)?;
         Ok(ledger)
     }
@@ -174,7 +189,7 @@ pub fn run(cli: Cli) -> CliResult {
     let ctx = Ctx {
         json: cli.json,
         utc: cli.utc,
-        ledger_path: cli.ledger,
+        ledger: cli.ledger.map(Location::new),
         key_file: cli.key_file,
         now_text: cli.now,
         now_ms,
@@ -326,37 +341,62 @@ pub fn run(cli: Cli) -> CliResult {
             by,
         } => crate::erasure::readmit(&ctx, &subject, &reason, &by),
         Command::CompleteErasures { wait } => complete_erasures(&ctx, wait),
+        Command::Copy { from, to } => {
+            crate::copy::copy(&ctx, &Location::new(from), &Location::new(to))
+        }
+        Command::Grants {
+            schema,
+            role,
+            access,
+            apply,
+        } => crate::grants::grants(&ctx, schema.as_deref(), &role, access.into(), apply),
     }
 }
 
 fn init(ctx: &Ctx) -> CliResult {
-    let path = ctx.path()?;
-    let existed = path.exists();
-    let ledger = Ledger::open_with(path, ctx.options(true))?;
+    let location = ctx.location()?;
+    let (ledger, existed) = match location {
+        Location::File(path) => {
+            let existed = path.exists();
+            (Ledger::open_with(path, ctx.options(true)?)?, existed)
+        }
+        // Nothing on disk tells whether the schema holds a ledger: opening one that
+        // must exist does, and only "not found" goes on to create it.
+        Location::Postgres(url) => match Ledger::open_with(url, ctx.options(false)?) {
+            Ok(l) => (l, true),
+            Err(consent_core::Error::NotFound(_)) => {
+                (Ledger::open_with(url, ctx.options(true)?)?, false)
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
     ctx.adopt(&ledger)?;
     let head = ledger.head()?;
     let zone = ledger.time_zone()?;
     if ctx.json {
-        return print_json(
-            &json!({ "ledger": path, "created": !existed, "head": head.to_string(), "time_zone": zone }),
-        );
+        return print_json(&json!({
+            "ledger": location.to_string(),
+            "created": !existed,
+            "head": head.to_string(),
+            "time_zone": zone
+        }));
     }
-    if existed && !created_now(&ledger, &head) {
+    // An existing file may have been empty (init writes the ledger into it); a schema
+    // was told apart exactly above.
+    let created = !existed || (!location.is_postgres() && created_now(&ledger, &head));
+    if !created {
         outln!(
-            "ledger {} already exists: {} events, head {head}, time zone {zone}",
-            path.display(),
+            "ledger {location} already exists: {} events, head {head}, time zone {zone}",
             head.size
         )?;
     } else {
-        outln!("created ledger {} (time zone {zone})", path.display())?;
-        let key = ctx
-            .key_file
-            .clone()
-            .unwrap_or_else(|| consent_core::default_key_path(path));
-        outln!(
-            "pseudonym key in {} (0600): keep it, apart from the ledger; without it the ledger cannot answer for erased students",
-            key.display()
-        )?;
+        outln!("created ledger {location} (time zone {zone})")?;
+        if let Some(key) = location.key_file(ctx.key_file.as_deref()) {
+            outln!(
+                "pseudonym key in {} (0600): keep it, apart from the ledger; without it the ledger cannot answer for erased students",
+                key.display()
+            )?;
+        }
     }
     if ledger.is_simulated()? {
         outln!("SIMULATED: created with --now; its record times are simulated, and verify and receipts say so")?;
@@ -1373,11 +1413,20 @@ fn print_import(ctx: &Ctx, report: &crate::import::ImportReport) -> CliResult {
 
 fn complete_erasures(ctx: &Ctx, wait: u64) -> CliResult {
     let ledger = ctx.open()?;
+    // On PostgreSQL nothing is waited for: the vacuum runs now if this role owns the
+    // tables, and waiting would not make it their owner.
+    let wait = if ctx.is_postgres() { 0 } else { wait };
     let done = ledger.complete_erasures(std::time::Duration::from_secs(wait))?;
     if ctx.json {
         print_json(&json!({ "complete": done }))?;
+    } else if done && ctx.is_postgres() {
+        outln!("erasures complete: the ledger's tables are vacuumed, erased values are gone from their pages (the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
     } else if done {
         outln!("erasures complete: the WAL is empty, erased values are gone from every file")?;
+    }
+    if !done && ctx.is_postgres() {
+        crate::erasure::pending_warning(ctx);
+        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
     }
     if !done {
         output::warn("erasure still PENDING: a reader still holds an old snapshot; try again when it has finished");

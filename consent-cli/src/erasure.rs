@@ -39,8 +39,13 @@ impl How {
 const UNKNOWN_HINT: &str =
     "check the id; `consent erase --force` records the erasure of an id with no events anyway";
 
-fn pending_warning() {
-    output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
+/// What keeps an erasure pending and what finishes it, which depends on the backend.
+pub(crate) fn pending_warning(ctx: &Ctx) {
+    if ctx.is_postgres() {
+        output::warn("erasure PENDING: the erased values remain in old row versions until the ledger's tables are vacuumed, which only their owner may do; run `consent complete-erasures` as the owner, or leave it to autovacuum (docs/POSTGRES.md \"Erasure\")");
+    } else {
+        output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
+    }
 }
 
 /// `consent erase SUBJECT`.
@@ -77,7 +82,7 @@ pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
         )?;
     }
     if !r.wal_truncated {
-        pending_warning();
+        pending_warning(ctx);
         return Err(Failure::new(ERASURE_PENDING, ""));
     }
     Ok(())
@@ -228,7 +233,7 @@ pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>)
         print_bulk(&outcomes, &summary, how, report_path)
     };
     if wal_truncated == Some(false) {
-        pending_warning();
+        pending_warning(ctx);
     }
     if not_erased > 0 {
         return Err(Failure::new(

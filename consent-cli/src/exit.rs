@@ -10,9 +10,9 @@ pub const OK: u8 = 0;
 pub const TAMPER: u8 = 1;
 /// Usage: bad arguments, malformed times, ids, JSON or files.
 pub const USAGE: u8 = 2;
-/// Not found: no ledger file, unknown purpose, notice, recipient or event; a question
-/// without a recipient about a purpose that lists recipients; erasing an id the ledger
-/// holds no event about.
+/// Not found: no ledger file (or none in a PostgreSQL schema), unknown purpose,
+/// notice, recipient, event or database role; a question without a recipient about a
+/// purpose that lists recipients; erasing an id the ledger holds no event about.
 pub const NOT_FOUND: u8 = 3;
 /// Refused by the consent rules (not explicit, no notice, erased subject, conflict).
 pub const REFUSED: u8 = 4;
@@ -30,7 +30,8 @@ pub const NOT_A_LEDGER: u8 = 8;
 /// key file unreadable, readable by others or of the wrong role.
 pub const KEY: u8 = 9;
 /// An erasure was recorded but is not complete yet: a reader held an old snapshot, so
-/// the erased values may remain in the WAL. Run `consent complete-erasures`.
+/// the erased values may remain in the WAL (on PostgreSQL: the tables are not vacuumed
+/// yet, which only their owner may do). Run `consent complete-erasures`.
 pub const ERASURE_PENDING: u8 = 10;
 /// `status --check`: the answer is no, processing is not permitted (consent not in
 /// force, or an objection); with `--from-file`, some answer is no. Only with --check;
@@ -50,19 +51,23 @@ Exit codes:
   2  usage: bad arguments, times, ids, JSON or input files; a checkpoint of a log
      the witness does not watch
   3  not found: no ledger file, unknown purpose, notice, recipient or event; no
-     --recipient for a purpose that lists recipients; erase of an id with no events
+     --recipient for a purpose that lists recipients; erase of an id with no events;
+     no ledger in the URL's PostgreSQL schema; a database role that does not exist
   4  refused by the consent rules: not explicit, no notice or one that does not
      cover the purpose, erased subject, conflict
   5  import: some rows were rejected (see the report on stderr); erase --from-file:
      some ids were not erased (unknown or failed; see the report)
-  6  storage: ledger busy, read-only, disk full, I/O, newer schema
+  6  storage: ledger busy, read-only (also a database role without the right,
+     e.g. erase by an append-only role), disk full, I/O, newer schema
   7  more evidence needed: check-receipt's head is later than the receipt's (pass
      --consistency); fewer witness cosignatures than the quorum asked for; a
      witness needs a consistency proof to cosign a larger checkpoint
-  8  not a consent ledger: another application's file, or an empty file
-  9  key: the pseudonym key file is missing, unreadable or not this ledger's; a
-     signing key file is unreadable, readable by others or of the wrong role
- 10  erasure pending: recorded, but a reader kept the erased values in the WAL;
+  8  not a consent ledger: another application's file or schema, or an empty file
+  9  key: the pseudonym key file is missing (a PostgreSQL ledger needs --key-file),
+     unreadable or not this ledger's; a signing key file is unreadable, readable
+     by others or of the wrong role
+ 10  erasure pending: recorded, but a reader kept the erased values in the WAL
+     (PostgreSQL: the tables await a vacuum by their owner);
      run `consent complete-erasures`
  11  status --check: not permitted (the state printed is not given/not_consent_based;
      with --from-file: some answer is not)

@@ -1,9 +1,10 @@
 //! The `consent` command-line tool of consent-ledger, as a library.
 //!
 //! The binary (`src/main.rs`) only calls [`run`]. Every command works on one ledger
-//! file (`--ledger PATH` or `CONSENT_LEDGER`), prints tables for people and JSON with
-//! `--json`, writes errors to stderr and exits with a code from the table at the end
-//! of `consent --help`.
+//! (`--ledger PATH|URL` or `CONSENT_LEDGER`: a file, or a PostgreSQL schema named by a
+//! `postgresql://` URL, told apart in `location.rs`), prints tables for people and
+//! JSON with `--json`, writes errors to stderr and exits with a code from the table at
+//! the end of `consent --help`.
 //!
 //! The import parser ([`parse_rows`], [`row_to_event`]) is public so that the fuzz
 //! targets (`fuzz/`) and the property tests can call it in-process; it is not a stable
@@ -14,10 +15,13 @@
 mod checkpoint;
 mod cli;
 mod commands;
+mod copy;
 mod erasure;
 mod exit;
+mod grants;
 mod import;
 mod keys;
+mod location;
 mod outfile;
 mod output;
 mod questions;

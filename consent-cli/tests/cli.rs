@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "common/outcome.rs"]
+mod outcome;
+use outcome::{expect_code, expect_ok};
+
 const BIN: &str = env!("CARGO_BIN_EXE_consent");
 
 fn repo_root() -> PathBuf {
@@ -91,14 +95,7 @@ impl Ledger {
 
     /// Runs, expects exit 0, returns stdout.
     fn ok(&self, now: &str, args: &[&str]) -> String {
-        let out = self.run(now, args);
-        assert!(
-            out.status.success(),
-            "consent {args:?} failed ({:?}):\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        expect_ok(self.run(now, args), args)
     }
 
     /// Runs with --json, expects exit 0, parses stdout.
@@ -111,15 +108,7 @@ impl Ledger {
 
     /// Runs, expects exit `code`, returns stderr.
     fn fails(&self, code: i32, now: &str, args: &[&str]) -> String {
-        let out = self.run(now, args);
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "consent {args:?}: stderr {err}\nstdout {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        err
+        expect_code(self.run(now, args), code, args)
     }
 
     fn head(&self) -> String {

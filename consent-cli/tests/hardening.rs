@@ -8,6 +8,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "common/outcome.rs"]
+mod outcome;
+use outcome::{expect_code, expect_ok};
+
 const BIN: &str = env!("CARGO_BIN_EXE_consent");
 
 fn registry() -> PathBuf {
@@ -62,22 +66,12 @@ impl Ledger {
 
     /// Runs, expects exit 0, returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "consent {args:?} failed ({:?}):\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        expect_ok(self.run(args), args)
     }
 
     /// Runs, expects exit `code`, returns stderr.
     fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(code), "consent {args:?}: {err}");
-        err
+        expect_code(self.run(args), code, args)
     }
 
     fn json(&self, args: &[&str]) -> Value {

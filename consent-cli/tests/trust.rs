@@ -3,6 +3,8 @@
 //! cosigned checkpoint — and the insider who rewrites the ledger file, caught by the
 //! copies held elsewhere. (Refusals and bad input: `trust_refusals.rs`.)
 
+#[path = "common/outcome.rs"]
+mod outcome;
 #[allow(dead_code)] // each test binary uses part of the shared world
 #[path = "common/world.rs"]
 mod world;

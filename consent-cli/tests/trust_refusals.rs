@@ -2,6 +2,8 @@
 //! refusing (unknown log, proof required, bad proof), wrong or missing keys, missing
 //! and malformed notes, quorum not met, conflicting cosignatures.
 
+#[path = "common/outcome.rs"]
+mod outcome;
 #[allow(dead_code)] // each test binary uses part of the shared world
 #[path = "common/world.rs"]
 mod world;

@@ -17,7 +17,7 @@ use crate::ledger::Ledger;
 use crate::lockfile::WriteLock;
 use crate::options::LedgerOptions;
 use crate::proofs::Head;
-use crate::store::postgres::is_postgres_url;
+use crate::store::postgres::{is_postgres_url, redact_url};
 use crate::store::{Found, RegistryTable, Store};
 use crate::timestamp::Timestamp;
 
@@ -46,9 +46,12 @@ fn open_destination(dest: &Path, options: &LedgerOptions) -> Result<Store> {
         }
     };
     if found != Found::Fresh {
+        let shown = match dest.to_str().filter(|d| is_postgres_url(d)) {
+            Some(url) => redact_url(url),
+            None => dest.display().to_string(),
+        };
         return Err(Error::Conflict(format!(
-            "{} already holds a ledger: a copy goes into a new file or an empty schema",
-            dest.display()
+            "{shown} already holds a ledger: a copy goes into a new file or an empty schema"
         )));
     }
     store.begin_write()?;

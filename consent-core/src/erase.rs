@@ -26,7 +26,7 @@ pub struct ErasureReport {
     /// Whether the erasure is complete: the WAL was checkpointed and truncated, so the
     /// erased values are gone from every file. False ("pending") when another
     /// connection kept an old snapshot open for longer than the erasure wait; finish
-    /// it with [`Ledger::complete_erasures`] (`consent erase --complete`).
+    /// it with [`Ledger::complete_erasures`] (`consent complete-erasures`).
     pub wal_truncated: bool,
 }
 
@@ -283,7 +283,7 @@ impl Ledger {
     /// Finishes pending erasures: checkpoints the WAL into the database file and
     /// truncates it, retrying until `wait` has passed while another connection holds
     /// an old snapshot (which pins the erased values in the WAL). Returns whether the
-    /// WAL is now empty. Safe to call at any time; `consent erase --complete` calls it.
+    /// WAL is now empty. Safe to call at any time; `consent complete-erasures` calls it.
     pub fn complete_erasures(&self, wait: Duration) -> Result<bool> {
         let deadline = Instant::now() + wait;
         loop {

@@ -148,7 +148,9 @@ pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, R
 pub use signing_key::{
     generate_signing_key_file, parse_verifier_key, read_signing_key_file, KeyRole,
 };
-pub use store::postgres::{grants_sql, is_postgres_url, Access, DEFAULT_SCHEMA};
+pub use store::postgres::{
+    apply_grants, grants_sql, is_postgres_url, redact_url, url_schema, Access, DEFAULT_SCHEMA,
+};
 pub use store::{MIN_SQLITE_VERSION, SCHEMA_VERSION};
 pub use timestamp::Timestamp;
 pub use verify::VerifyReport;

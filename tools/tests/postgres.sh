@@ -4,7 +4,9 @@
 #   - the core suite that is not about SQLite files, on PostgreSQL: the same tests,
 #     each ledger in a schema of its own (CONSENT_TEST_BACKEND=postgres);
 #   - the backend's own tests (consent-core/tests/postgres.rs): roles, many writers,
-#     killed clients, planted triggers, erasure and the server's files.
+#     killed clients, planted triggers, erasure and the server's files;
+#   - the CLI on PostgreSQL (consent-cli/tests/postgres.rs): `--ledger postgresql://…`,
+#     `consent copy` between a file and a schema, `consent grants`.
 # Honours CARGO, CARGO_TARGET_DIR, PROPTEST_CASES (default 24 here: each case is a
 # new schema).
 set -euo pipefail
@@ -22,4 +24,6 @@ echo "== the core suite on PostgreSQL (${SHARED[*]})"
 "$CARGO" test --release -p consent-core "${args[@]}"
 echo "== the PostgreSQL backend's own tests"
 "$CARGO" test --release -p consent-core --test postgres -- --include-ignored
+echo "== the CLI on PostgreSQL"
+"$CARGO" test --release -p consent-cli --test postgres -- --include-ignored
 echo "PostgreSQL tests: all passed"

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::outcome::{expect_code, expect_ok};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_consent");
 
 /// A ledger with the LJMU registry, a log key, two witnesses and a publish directory,
@@ -82,15 +84,7 @@ impl World {
 
     /// Runs, expects exit 0, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "consent {args:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        expect_ok(self.run(args), args)
     }
 
     /// Runs, expects exit 0, returns stdout's one line.
@@ -100,15 +94,7 @@ impl World {
 
     /// Runs, expects exit `code`, returns stderr.
     pub fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "consent {args:?}:\n{}{err}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        err
+        expect_code(self.run(args), code, args)
     }
 
     pub fn json(&self, args: &[&str]) -> Value {

@@ -28,8 +28,8 @@ use postgres::{Client, NoTls, Statement};
 use rusqlite::types::Value;
 use rusqlite::ToSql;
 
+pub use schema::{apply_grants, grants_sql, Access};
 pub(crate) use schema::{check as check_schema, create as create_schema, is_empty};
-pub use schema::{grants_sql, Access};
 use value::{translate, Param};
 
 use super::Found;
@@ -104,17 +104,40 @@ fn check_schema_name(name: &str) -> Result<()> {
     }
 }
 
-/// Hides the password of a URL for messages.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
+/// The schema a PostgreSQL ledger URL names: its `schema=` parameter, or
+/// [`DEFAULT_SCHEMA`]. Fails on a name the ledger does not accept.
+pub fn url_schema(url: &str) -> Result<String> {
+    split_url(url).map(|(_, schema)| schema)
+}
+
+/// A PostgreSQL URL fit for messages and output: its password, in the user part
+/// (`user:secret@`) or as a `password=` parameter, replaced by `***`. Everything a
+/// ledger prints about where it lives goes through this, so a log or a terminal
+/// never holds a database credential.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match base[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
+            None => base.to_string(),
+        },
+        _ => base.to_string(),
+    };
+    match query {
+        None => base,
+        Some(q) => {
+            let pairs: Vec<String> = q
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some(("password", _)) => "password=***".to_string(),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", pairs.join("&"))
         }
-        _ => url.to_string(),
     }
 }
 
@@ -124,7 +147,7 @@ impl PgConn {
     pub(crate) fn connect(url: &str, opts: &LedgerOptions) -> Result<(PgConn, Found)> {
         let (url, schema) = split_url(url)?;
         let mut config = postgres::Config::from_str(&url)
-            .map_err(|e| Error::invalid(format!("PostgreSQL URL {}: {e}", redacted(&url))))?;
+            .map_err(|e| Error::invalid(format!("PostgreSQL URL {}: {e}", redact_url(&url))))?;
         if config.get_application_name().is_none() {
             config.application_name("consent-ledger");
         }
@@ -133,7 +156,7 @@ impl PgConn {
         }
         let client = config
             .connect(NoTls)
-            .map_err(|e| Error::Storage(format!("cannot connect to {}: {e}", redacted(&url))))?;
+            .map_err(|e| Error::Storage(format!("cannot connect to {}: {e}", redact_url(&url))))?;
         let conn = PgConn {
             client: RefCell::new(client),
             statements: RefCell::default(),
@@ -346,7 +369,7 @@ impl PgConn {
     /// bytes — at the price of locking out every reader and writer while it runs.
     /// docs/POSTGRES.md "Erasure" says what each leaves, and where else the values
     /// remain. Only the tables' owner may vacuum them: for another role this returns
-    /// false (the erasure stands; the owner's `consent erase --complete` finishes it).
+    /// false (the erasure stands; the owner's `consent complete-erasures` finishes it).
     pub(crate) fn vacuum_erased(&self, rewrite: bool) -> Result<bool> {
         if self.in_transaction() {
             return Ok(false);
@@ -460,8 +483,22 @@ mod tests {
             );
         }
         assert_eq!(
-            redacted("postgresql://app:secret@db.example/ledger"),
+            redact_url("postgresql://app:secret@db.example/ledger"),
             "postgresql://app:***@db.example/ledger"
         );
+        assert_eq!(
+            redact_url("postgresql://app:p@ss@db/l?host=/s&password=x&schema=a"),
+            "postgresql://app:***@db/l?host=/s&password=***&schema=a"
+        );
+        assert_eq!(
+            redact_url("postgresql://app@/l?host=/s"),
+            "postgresql://app@/l?host=/s"
+        );
+        assert_eq!(
+            url_schema("postgresql://h/db?schema=uni_a").unwrap(),
+            "uni_a"
+        );
+        assert_eq!(url_schema("postgresql://h/db").unwrap(), DEFAULT_SCHEMA);
+        assert!(url_schema("postgresql://h/db?schema=A").is_err());
     }
 }

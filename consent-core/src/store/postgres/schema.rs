@@ -194,10 +194,16 @@ pub(crate) fn is_empty(conn: &PgConn) -> Result<bool> {
         params![conn.schema],
         None,
     )?;
-    Ok(matches!(
+    Ok(first_is(&rows, 0))
+}
+
+/// Whether the first column of the first row is the integer `want` (a count, or a
+/// boolean as 0 or 1).
+fn first_is(rows: &[Vec<rusqlite::types::Value>], want: i64) -> bool {
+    matches!(
         rows.first().and_then(|r| r.first()),
-        Some(rusqlite::types::Value::Integer(0))
-    ))
+        Some(rusqlite::types::Value::Integer(n)) if *n == want
+    )
 }
 
 /// Tells a consent ledger from anything else in the schema, by reading only.
@@ -301,5 +307,54 @@ pub fn grants_sql(schema: &str, role: &str, access: Access) -> Result<String> {
              GRANT EXECUTE ON FUNCTION {schema}.blank_subject(TEXT, BYTEA) TO {r};\n"
         ));
     }
+    Ok(sql)
+}
+
+/// Grants `role` `access` to the ledger at `url` (what [`grants_sql`] prints, run in
+/// one transaction), connected as the URL's user, who must own the ledger's tables:
+/// only the owner can hand out rights the roles of docs/POSTGRES.md rely on, and a
+/// grant by anyone else would be cut down with a mere warning. Refuses a schema that
+/// is not a consent ledger (as opening one does) and a role that does not exist.
+/// Returns the SQL it ran.
+pub fn apply_grants(url: &str, role: &str, access: Access) -> Result<String> {
+    let opts = LedgerOptions {
+        create: false,
+        ..LedgerOptions::default()
+    };
+    let (conn, _) = PgConn::connect(url, &opts)?;
+    let sql = grants_sql(&conn.schema, role, access)?;
+    let granted = (|| {
+        let exists = conn.query(
+            "SELECT count(*) FROM pg_roles WHERE rolname = ?1",
+            params![role],
+            None,
+        )?;
+        if !first_is(&exists, 1) {
+            return Err(Error::NotFound(format!(
+                "role `{role}` does not exist: create it first (CREATE ROLE {role} LOGIN)"
+            )));
+        }
+        let owner = conn.query(
+            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class \
+             WHERE relkind = 'r' AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ?1)",
+            params![conn.schema],
+            None,
+        )?;
+        if !first_is(&owner, 1) {
+            return Err(Error::ReadOnly(format!(
+                "only the owner of the ledger's tables in schema `{}` may grant access to it: connect as that role",
+                conn.schema
+            )));
+        }
+        conn.batch("BEGIN")?;
+        let ran = conn.batch(&sql).and_then(|()| conn.batch("COMMIT"));
+        if ran.is_err() && conn.in_transaction() {
+            let _ = conn.batch("ROLLBACK");
+        }
+        ran
+    })();
+    let closed = conn.close();
+    granted?;
+    closed?;
     Ok(sql)
 }
