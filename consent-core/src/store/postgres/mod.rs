@@ -17,6 +17,7 @@
 //! retried, redoing its hashing, where the lock queues them once.
 
 mod schema;
+mod tls;
 mod value;
 
 use std::cell::{Cell, RefCell};
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 use rusqlite::types::Value;
 use rusqlite::ToSql;
 
@@ -61,18 +62,30 @@ pub(crate) struct PgConn {
     pub(crate) schema: String,
 }
 
-/// The URL without the ledger's own parameter (`schema`), and that schema.
-fn split_url(url: &str) -> Result<(String, String)> {
+/// A URL taken apart: what the `postgres` crate parses, the ledger's schema, and the
+/// TLS settings (which the crate would not honour as libpq does: `tls.rs`).
+#[derive(Debug)]
+struct Location {
+    url: String,
+    schema: String,
+    tls: tls::Tls,
+}
+
+/// Takes the ledger's own parameters (`schema`, `sslmode`, `sslrootcert`) out of `url`.
+fn split_url(url: &str) -> Result<Location> {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, q),
         None => (url, ""),
     };
     let mut schema = None;
+    let mut tls = tls::Tls::default();
     let mut rest = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("schema", v)) => schema = Some(v.to_string()),
-            _ => rest.push(pair),
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == "schema" {
+            schema = Some(value.to_string());
+        } else if !tls.take(key, value)? {
+            rest.push(pair);
         }
     }
     let schema = schema.unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
@@ -82,7 +95,7 @@ fn split_url(url: &str) -> Result<(String, String)> {
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    Ok((url, schema))
+    Ok(Location { url, schema, tls })
 }
 
 /// A schema name the ledger accepts: lower-case letters, digits and `_`, starting
@@ -107,7 +120,7 @@ fn check_schema_name(name: &str) -> Result<()> {
 /// The schema a PostgreSQL ledger URL names: its `schema=` parameter, or
 /// [`DEFAULT_SCHEMA`]. Fails on a name the ledger does not accept.
 pub fn url_schema(url: &str) -> Result<String> {
-    split_url(url).map(|(_, schema)| schema)
+    split_url(url).map(|l| l.schema)
 }
 
 /// A PostgreSQL URL fit for messages and output: its password, in the user part
@@ -145,7 +158,7 @@ impl PgConn {
     /// Connects to the ledger at `url` and tells what is there: nothing (a ledger may
     /// be created: the caller does, under the lock) or a ledger whose schema checked.
     pub(crate) fn connect(url: &str, opts: &LedgerOptions) -> Result<(PgConn, Found)> {
-        let (url, schema) = split_url(url)?;
+        let Location { url, schema, tls } = split_url(url)?;
         let mut config = postgres::Config::from_str(&url)
             .map_err(|e| Error::invalid(format!("PostgreSQL URL {}: {e}", redact_url(&url))))?;
         if config.get_application_name().is_none() {
@@ -154,9 +167,10 @@ impl PgConn {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(opts.busy_timeout.min(Duration::from_secs(30)));
         }
-        let client = config
-            .connect(NoTls)
-            .map_err(|e| Error::Storage(format!("cannot connect to {}: {e}", redact_url(&url))))?;
+        let client = tls::connect(&mut config, &tls).map_err(|e| match e {
+            Error::Storage(m) => Error::Storage(format!("{} ({m})", redact_url(&url))),
+            other => other,
+        })?;
         let conn = PgConn {
             client: RefCell::new(client),
             statements: RefCell::default(),
@@ -465,16 +479,17 @@ mod tests {
         assert!(is_postgres_url("postgresql://u@/db?host=/tmp"));
         assert!(is_postgres_url("postgres://h/db"));
         assert!(!is_postgres_url("ledger.db"));
+        let l = split_url("postgresql://u@/db?host=/tmp&schema=uni_a&port=5433&sslmode=require")
+            .unwrap();
         assert_eq!(
-            split_url("postgresql://u@/db?host=/tmp&schema=uni_a&port=5433").unwrap(),
-            (
-                "postgresql://u@/db?host=/tmp&port=5433".into(),
-                "uni_a".into()
-            )
+            (l.url.as_str(), l.schema.as_str()),
+            ("postgresql://u@/db?host=/tmp&port=5433", "uni_a")
         );
+        assert_eq!(l.tls.mode, postgres::config::SslMode::Require);
+        let l = split_url("postgresql://u@h/db").unwrap();
         assert_eq!(
-            split_url("postgresql://u@h/db").unwrap(),
-            ("postgresql://u@h/db".into(), DEFAULT_SCHEMA.into())
+            (l.url.as_str(), l.schema.as_str()),
+            ("postgresql://u@h/db", DEFAULT_SCHEMA)
         );
         for bad in ["", "A", "1a", "a-b", "a;drop", "pg_x", &"a".repeat(64)] {
             assert!(
