@@ -12,8 +12,12 @@
 #     and purpose, updated in place.
 # Then `compare growth A B` (100k -> 1M when both are measured) interleaves the two
 # sizes in one process. The machine is described as read from the system during the
-# run. The report ends with the issue-12 targets, met or MISSED, and is also written to
-# target-bench/compare-results.md (+ .jsonl).
+# run. The report ends with the issue-12 targets, met or MISSED. Then, unless
+# CONSENT_BENCH_PG=0, `compare_pg run N...` under tools/tests/pg-cluster.sh (a throwaway
+# PostgreSQL cluster, or the server in CONSENT_TEST_PG_URL): the PostgreSQL ledger vs
+# plain PostgreSQL inserts and point queries vs the SQLite ledger, interleaved in one
+# process, with 1, 2, 4 and 8 concurrent writers, and the issue-14 targets. The report
+# is also written to target-bench/compare-results.md (+ .jsonl).
 #
 # Knobs (environment):
 #   CONSENT_BENCH_SIZES   comma-separated ledger sizes (default 10000,100000,1000000)
@@ -25,6 +29,14 @@
 #   CARGO_TARGET_DIR      default <repo>/target-bench
 #   CONSENT_BENCH_DIR     fixture cache (default <repo>/target-bench/fixtures, shared with cargo bench)
 #   VENV                  venv with consent_ledger (default <repo>/.venv)
+#   CONSENT_BENCH_PG      0 skips the PostgreSQL part (default on)
+#   CONSENT_BENCH_PG_SIZES  its sizes (default 10000,100000)
+#   CONSENT_BENCH_PG_WINDOW_MS  how long each writer count runs per side and round (default 2000)
+#   CONSENT_BENCH_PG_WRITERS    the writer counts (default 1,2,4,8)
+#   CONSENT_TEST_PG_URL   an existing server (superuser) instead of a throwaway cluster; its
+#                         statements are counted only if it loads pg_stat_statements
+#   PG_CLUSTER_OPTIONS    server options of the throwaway cluster (default: load
+#                         pg_stat_statements, to count statements per operation)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,7 +51,14 @@ CARGO="${CARGO:-cargo}"
 PYTHON="${PYTHON:-python3}"
 
 echo "== building the Rust harness (release)" >&2
-$CARGO build --release -p consent-benches --bin compare >&2
+$CARGO build --release -p consent-benches --bin compare --bin compare_pg >&2
+
+PG_ARGS=(--pg-why "CONSENT_BENCH_PG=0")
+if [[ "${CONSENT_BENCH_PG:-1}" != 0 ]]; then
+    export PG_CLUSTER_OPTIONS="${PG_CLUSTER_OPTIONS--c shared_preload_libraries=pg_stat_statements}"
+    PG_ARGS=(--pg-bin "$CARGO_TARGET_DIR/release/compare_pg" --pg-cluster "$ROOT/tools/tests/pg-cluster.sh"
+        --pg-sizes "${CONSENT_BENCH_PG_SIZES:-10000,100000}")
+fi
 
 # The C ABI: libconsent.so from consent-ffi, a small C program against consent.h.
 C_BIN="" C_WHY=""
@@ -80,4 +99,5 @@ exec "$PYTHON" benches/py/compare.py \
     --py "$PY_BIN" --py-why "$PY_WHY" \
     --welfare-py "$PYTHON" \
     --rustc "${RUSTC:-rustc}" \
-    --out "$CARGO_TARGET_DIR/compare-results.md"
+    --out "$CARGO_TARGET_DIR/compare-results.md" \
+    "${PG_ARGS[@]}"

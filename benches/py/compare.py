@@ -6,7 +6,10 @@ medians. Then the C ABI, the Python binding and the welfare script, each in its 
 process, on the same fixture and the same questions; then `compare growth A B` (status
 and batched append at two sizes, interleaved in one process). It describes the machine
 as read from the system during the run, and ends with the issue-12 targets: each
-figure, its limit (the baseline), and whether it is met.
+figure, its limit (the baseline), and whether it is met. Unless disabled
+(CONSENT_BENCH_PG=0, passed as --pg-why), it then runs the PostgreSQL harness
+(`compare_pg`, under tools/tests/pg-cluster.sh) and adds its section with the issue-14
+targets (pg_report.py).
 
 Every "speed" ratio is higher-is-better: rate / baseline rate, or baseline time / time.
 """
@@ -20,6 +23,9 @@ import shutil
 import subprocess
 import sys
 import time
+
+import pg_report
+from report_format import num
 
 TARGET_SIZE = 1_000_000
 
@@ -229,18 +235,6 @@ def machine_lines(m, sqlite_version, knobs, loads):
 # ---- formatting -----------------------------------------------------------------------
 
 
-def num(v, kind="time"):
-    if v is None:
-        return "—"
-    if kind == "rate":
-        return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
-    if v >= 1000:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
-
-
 def spread(s, kind):
     if not s:
         return "—"
@@ -281,6 +275,10 @@ def main():
     ap.add_argument("--welfare-py", default=sys.executable)
     ap.add_argument("--rustc", default="rustc")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--pg-bin", default="", help="compare_pg; empty: the PostgreSQL part is skipped (--pg-why says why)")
+    ap.add_argument("--pg-cluster", default="", help="tools/tests/pg-cluster.sh")
+    ap.add_argument("--pg-sizes", default="10000,100000")
+    ap.add_argument("--pg-why", default="")
     args = ap.parse_args()
     t_start = time.time()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -360,6 +358,13 @@ def main():
         growth, err, _ = run_rss([args.compare_bin, "growth", str(a), str(b)])
         if growth is None:
             notes.append(f"growth {a:,} → {b:,} failed: {err.strip().splitlines()[-1] if err.strip() else ''}")
+    pg_results, pg_why = {}, args.pg_why or None
+    if args.pg_bin:
+        pg_sizes = sorted({int(s.replace("_", "")) for s in args.pg_sizes.split(",") if s.strip()})
+        print(f"== PostgreSQL: {', '.join(f'{n:,}' for n in pg_sizes)} events (compare_pg under pg-cluster.sh)",
+              file=sys.stderr, flush=True)
+        load("postgres")
+        pg_results, pg_why = pg_report.run(args.pg_bin, args.pg_cluster, pg_sizes)
     load("end")
     elapsed = time.time() - t_start
 
@@ -547,6 +552,13 @@ def main():
     if notes:
         L.append("")
         L.extend(f"- {n_}" for n_ in dict.fromkeys(notes))
+
+    def describe(path):
+        mnt = mount_of(path)
+        return f"{mnt[2]} on {mnt[1]} (mounted at {mnt[0]})" if mnt else path
+
+    pg_lines, pg_rows = pg_report.section(pg_results, pg_why, describe)
+    L.extend(pg_lines)
     text = "\n".join(L)
     print(text)
     with open(args.out, "w") as f:
@@ -561,9 +573,12 @@ def main():
             f.write(json.dumps({"kind": "python_rust_pairs", "n": n, **pr}) + "\n")
         if growth:
             f.write(json.dumps({"kind": "growth", **growth}) + "\n")
-        for row in rows:
-            f.write(json.dumps({"kind": "target", "target": row[0], "figure": row[1], "limit": row[2], "at": row[3],
-                                "verdict": row[4].strip("*")}) + "\n")
+        for n, r_ in pg_results.items():
+            f.write(json.dumps({"kind": "pg_run", **r_}) + "\n")
+        for issue, rows_ in ((12, rows), (14, pg_rows)):
+            for row in rows_:
+                f.write(json.dumps({"kind": "target", "issue": issue, "target": row[0], "figure": row[1], "limit": row[2],
+                                    "at": row[3], "verdict": row[4].strip("*")}) + "\n")
 
 
 if __name__ == "__main__":

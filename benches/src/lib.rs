@@ -18,6 +18,8 @@ use consent_core::{
     Timestamp, Validity,
 };
 
+pub mod harness;
+
 /// Bump when the workload changes, so stale cached fixtures are rebuilt.
 pub const WORKLOAD_VERSION: u32 = 2;
 
@@ -424,6 +426,21 @@ impl Spec {
         }
         e
     }
+
+    /// When a grant of the workload expires (its academic-year purposes), ms.
+    pub fn expiry_ms(&self) -> Option<i64> {
+        (self.kind == EventKind::Given
+            && (self.purpose.starts_with("jmsu.project.") || self.purpose == "jmsu.course-rep"))
+            .then(|| {
+                Validity::ACADEMIC_YEAR
+                    .expiry(
+                        Timestamp::from_millis(self.effective_ms).expect("in range"),
+                        &Calendar::default_zone(),
+                    )
+                    .map(|t| t.as_millis())
+            })
+            .flatten()
+    }
 }
 
 /// Where fixtures live: `$CONSENT_BENCH_DIR`, else `<workspace>/target-bench/fixtures`.
@@ -553,19 +570,7 @@ pub fn stream_file(n: u64) -> PathBuf {
     let mut out = BufWriter::new(fs::File::create(&tmp).expect("create stream"));
     for i in 0..n {
         let s = w.spec(i, n);
-        let expires = if s.kind == EventKind::Given
-            && (s.purpose.starts_with("jmsu.project.") || s.purpose == "jmsu.course-rep")
-        {
-            Validity::ACADEMIC_YEAR
-                .expiry(
-                    Timestamp::from_millis(s.effective_ms).expect("in range"),
-                    &Calendar::default_zone(),
-                )
-                .map(|t| t.as_millis().to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let expires = s.expiry_ms().map(|t| t.to_string()).unwrap_or_default();
         writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",

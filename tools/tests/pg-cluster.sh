@@ -8,6 +8,10 @@
 #
 # To use an existing server instead, set CONSENT_TEST_PG_URL (a postgresql:// URL):
 # nothing is installed or started, COMMAND runs with it as given.
+#
+# PG_CLUSTER_OPTIONS adds server options to the throwaway cluster's start (e.g.
+# "-c shared_preload_libraries=pg_stat_statements", which the benchmarks use to count
+# statements); it has no effect on an existing server.
 set -euo pipefail
 
 usage() { echo "usage: $0 run -- COMMAND [ARGS...]" >&2; exit 2; }
@@ -63,7 +67,7 @@ trap 'exit 130' INT TERM
 mkdir -p "$DIR/socket" && [ ${#AS[@]} -gt 0 ] && chown nobody "$DIR/socket"
 PORT=5432
 if ! "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -k $DIR/socket -p $PORT -c fsync=on" start >/dev/null; then
+        -o "-c listen_addresses='' -k $DIR/socket -p $PORT -c fsync=on ${PG_CLUSTER_OPTIONS:-}" start >/dev/null; then
     cat "$DIR/server.log" >&2
     exit 1
 fi

@@ -37,41 +37,29 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use consent_benches::{
-    db_bytes, fixture_dir, ledger_fixture, mix, peak_rss_kib, query_file, remove_db, stream_file,
-    wal_checkpoint_seq, work_copy, Spec, Summary, Workload, WORKLOAD_VERSION,
+use consent_benches::harness::{
+    env_usize, fresh_spec, ledger_status, median_of, print_json as print, quantile, queries,
+    round_questions, us, Figures, PlainRow, Question, BATCH, DURABLE_BLOCK, FEED_PURPOSE,
+    FEED_SCAN, FEED_SCHEMA, FEED_UPSERT, PLAIN_INSERT, PLAIN_SCHEMA, POINT_QUERY, QUERIES,
 };
-use consent_core::{Calendar, EventKind, Ledger, Timestamp, Validity};
+use consent_benches::{
+    db_bytes, fixture_dir, ledger_fixture, query_file, remove_db, stream_file, wal_checkpoint_seq,
+    work_copy, Spec, Workload, WORKLOAD_VERSION,
+};
+use consent_core::{Ledger, Timestamp};
 use rusqlite::{params, Connection};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-/// Status questions in the query file; each round asks its own share of them.
-const QUERIES: usize = 10_000;
 /// Questions per `status_many` call.
 const MANY: usize = 100;
-/// Events per batched append.
-const BATCH: u64 = 1_000;
-/// Durable commits per turn: the two sides alternate in blocks of this many, so both
-/// see the disk in the same state (this one has a burst of fast flushes, then throttles).
-const DURABLE_BLOCK: usize = 50;
 /// Calls of `consenting` per side per round.
 const CONSENTING_CALLS: usize = 3;
 /// Opens per side per round.
 const OPENS: usize = 10;
 /// Events whose canonical bytes the SHA-256 baseline hashes.
 const SHA_SAMPLE: u64 = 20_000;
-/// The purpose of the `consenting` figure: the largest population of the workload.
-const FEED_PURPOSE: &str = "jmsu.data-sharing";
 /// The plain baseline's page cache, as the ledger's (`PRAGMA cache_size`, KiB).
 const PLAIN_CACHE_KIB: i64 = 32_768;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&v| v > 0)
-        .unwrap_or(default)
-}
 
 /// The knobs of a run, from the environment.
 struct Knobs {
@@ -149,52 +137,6 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
-fn print(mut v: Value) {
-    v["peak_rss_kib"] = json!(peak_rss_kib());
-    v["sqlite_version"] = json!(rusqlite::version());
-    println!("{v}");
-}
-
-type Question = (String, String, Option<String>);
-
-fn queries(n: u64) -> Vec<Question> {
-    fs::read_to_string(query_file(n, QUERIES))
-        .expect("read queries")
-        .lines()
-        .map(|l| {
-            let mut f = l.split('\t');
-            let s = f.next().unwrap_or_default().to_string();
-            let p = f.next().unwrap_or_default().to_string();
-            let r = f.next().filter(|r| !r.is_empty()).map(String::from);
-            (s, p, r)
-        })
-        .collect()
-}
-
-/// The questions of round `r` of `rounds`: each round its own share of the file.
-fn round_questions(qs: &[Question], r: usize, rounds: usize) -> &[Question] {
-    let k = qs.len() / rounds.min(qs.len()).max(1);
-    let start = (r * k) % qs.len().max(1);
-    &qs[start..(start + k).min(qs.len())]
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn median_of(mut v: Vec<f64>) -> f64 {
-    consent_benches::median(&mut v)
-}
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    s[((s.len() - 1) as f64 * q).round() as usize]
-}
-
 /// Which side goes first in turn `t`: the baseline in even turns, the ledger in odd.
 fn order(t: usize) -> [Side; 2] {
     if t.is_multiple_of(2) {
@@ -219,109 +161,36 @@ impl Side {
     }
 }
 
-/// Per-round figures: metric -> side -> one value per round.
-#[derive(Default)]
-struct Figures(BTreeMap<String, BTreeMap<&'static str, Vec<f64>>>);
-
-impl Figures {
-    fn push(&mut self, metric: &str, side: &'static str, v: f64) {
-        self.0
-            .entry(metric.to_string())
-            .or_default()
-            .entry(side)
-            .or_default()
-            .push(v);
-    }
-    fn json(&self) -> Value {
-        let mut out = Map::new();
-        for (metric, sides) in &self.0 {
-            let mut m = Map::new();
-            for (side, v) in sides {
-                if let Some(s) = Summary::of(v) {
-                    m.insert(side.to_string(), summary_json(&s));
-                }
-            }
-            out.insert(metric.clone(), Value::Object(m));
-        }
-        Value::Object(out)
-    }
-}
-
-fn summary_json(s: &Summary) -> Value {
-    json!({
-        "median": s.median, "min": s.min, "max": s.max, "q1": s.q1, "q3": s.q3,
-        "rounds": s.rounds,
-    })
-}
-
 // ---- the plain baseline -------------------------------------------------------------
 
-const PLAIN_SCHEMA: &str = "
-CREATE TABLE events(
-    seq INTEGER PRIMARY KEY, id BLOB NOT NULL, kind TEXT NOT NULL, subject TEXT, salt BLOB,
-    personal_digest BLOB, purpose TEXT, purpose_version INTEGER, recipient TEXT, notice_id TEXT,
-    notice_version TEXT, notice_sha256 BLOB, explicit INTEGER NOT NULL, method TEXT,
-    recorded_by TEXT NOT NULL, effective_at INTEGER NOT NULL, recorded_at INTEGER NOT NULL,
-    expires_at INTEGER, effect_deadline INTEGER, source_id TEXT, evidence TEXT, target BLOB,
-    details TEXT);
-CREATE INDEX events_by_subject ON events(subject, purpose);
-";
-
-/// The feed baseline: one row per (purpose, recipient, subject), ordered for a range scan.
-const FEED_SCHEMA: &str = "
-CREATE TABLE feed(
-    purpose TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
-    event_id BLOB NOT NULL, since INTEGER NOT NULL, until INTEGER,
-    PRIMARY KEY(purpose, recipient, subject)) WITHOUT ROWID;
-";
-
-const FEED_UPSERT: &str = "INSERT INTO feed VALUES (?1,?2,?3,?4,?5,?6,?7)
-    ON CONFLICT(purpose, recipient, subject) DO UPDATE SET state = excluded.state,
-    event_id = excluded.event_id, since = excluded.since, until = excluded.until";
-
-const FEED_SCAN: &str = "SELECT subject, event_id, since, until FROM feed
-    WHERE purpose = ?1 AND recipient = '' AND state = 'given' AND (until IS NULL OR until > ?2)";
-
-const POINT_QUERY: &str = "SELECT seq, kind, effective_at, expires_at FROM events \
-     WHERE subject = ?1 AND purpose = ?2 ORDER BY seq DESC LIMIT 1";
-
-const PLAIN_INSERT: &str = "INSERT INTO events VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)";
-
-/// Bytes that stand in for a hash or a UUID: what matters is their size.
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| mix(seed ^ (i as u64).wrapping_mul(0x9e37)) as u8)
-        .collect()
-}
-
-/// Inserts `s` as a plain row with the same columns and value sizes as a schema-2
-/// `events` row (`i` seeds the stand-in hashes).
+/// Inserts `s` as a plain row with the same columns and value sizes as an `events`
+/// row of the ledger (`i` seeds the stand-in hashes).
 fn plain_insert(stmt: &mut rusqlite::CachedStatement<'_>, s: &Spec, i: u64, seq: i64) {
-    let given = s.kind == EventKind::Given;
+    let r = PlainRow::of(s, i, seq);
     stmt.execute(params![
-        seq,
-        bytes(i, 16),
-        s.kind.as_str(),
-        s.subject,
-        bytes(i ^ 1, 16),
-        bytes(i ^ 2, 32),
-        s.purpose,
-        1,
-        s.recipient,
-        given.then_some(s.notice),
-        given.then_some("2024-09"),
-        given.then(|| bytes(i ^ 3, 32)),
-        i64::from(s.explicit),
-        (s.kind != EventKind::Withdrawn).then(|| s.method.as_str()),
-        s.staff.as_deref().unwrap_or("subject"),
-        s.effective_ms,
-        Timestamp::now().as_millis(),
-        Option::<i64>::None,
-        (s.kind == EventKind::Withdrawn).then_some(s.effective_ms + 86_400_000),
-        s.source_id,
-        Option::<String>::None,
-        Option::<Vec<u8>>::None,
-        Option::<String>::None,
+        r.seq,
+        r.id,
+        r.kind,
+        r.subject,
+        r.salt,
+        r.personal_digest,
+        r.purpose,
+        r.purpose_version,
+        r.recipient,
+        r.notice_id,
+        r.notice_version,
+        r.notice_sha256,
+        r.explicit,
+        r.method,
+        r.recorded_by,
+        r.effective_at,
+        r.recorded_at,
+        r.expires_at,
+        r.effect_deadline,
+        r.source_id,
+        r.evidence,
+        r.target,
+        r.details,
     ])
     .expect("insert");
 }
@@ -336,21 +205,6 @@ fn open_plain(path: &Path) -> Connection {
     c.pragma_update(None, "cache_size", -PLAIN_CACHE_KIB)
         .expect("cache");
     c
-}
-
-/// Expiry of a grant of the workload (academic-year purposes), ms.
-fn expiry_ms(s: &Spec) -> Option<i64> {
-    (s.kind == EventKind::Given
-        && (s.purpose.starts_with("jmsu.project.") || s.purpose == "jmsu.course-rep"))
-        .then(|| {
-            Validity::ACADEMIC_YEAR
-                .expiry(
-                    Timestamp::from_millis(s.effective_ms).expect("in range"),
-                    &Calendar::default_zone(),
-                )
-                .map(|t| t.as_millis())
-        })
-        .flatten()
 }
 
 /// The plain fixtures of `n` events: the events table, and (in a file of its own, so
@@ -390,9 +244,9 @@ fn plain_fixture(n: u64) -> (PathBuf, PathBuf) {
                     s.recipient.unwrap_or(""),
                     s.subject,
                     s.kind.as_str(),
-                    bytes(j, 16),
+                    consent_benches::harness::bytes(j, 16),
                     s.effective_ms,
-                    expiry_ms(&s),
+                    s.expiry_ms(),
                 ])
                 .expect("feed upsert");
             }
@@ -429,18 +283,6 @@ fn plain_copy(src: &Path, tag: &str, n: u64) -> PathBuf {
     remove_db(&path);
     fs::copy(src, &path).expect("copy plain");
     path
-}
-
-/// Workload event `k` appended to a ledger of `n` events: the subject, purpose and kind
-/// of a workload event, effective now, with a fresh idempotency key when it carries
-/// one. Both sides append the same sequence.
-fn fresh_spec(w: &Workload, n: u64, k: u64, tag: &str) -> Spec {
-    let mut spec = w.spec(mix(k) % n, n);
-    spec.effective_ms = Timestamp::now().as_millis();
-    if spec.source_id.is_some() {
-        spec.source_id = Some(format!("{tag}-{n}-{k}"));
-    }
-    spec
 }
 
 /// One side of a size: the pristine files to read, the work copies to append to.
@@ -551,17 +393,6 @@ impl Plain {
         self.seq += 1;
         t.elapsed()
     }
-}
-
-/// Per-call times (µs) of `Ledger::status` for each question.
-fn ledger_status(l: &Ledger, qs: &[Question]) -> Vec<f64> {
-    qs.iter()
-        .map(|(s, p, r)| {
-            let t = Instant::now();
-            black_box(l.status(s, p, r.as_deref()).expect("status"));
-            us(t.elapsed())
-        })
-        .collect()
 }
 
 /// Per-lookup times (µs) of `Ledger::status_many`, `MANY` questions a call.
