@@ -342,11 +342,17 @@ the feed as it could have been extracted then.", local_time!()))]
     },
     /// Finish erasures still pending because a reader held an old snapshot: waits for
     /// the readers, then truncates the WAL so the erased values are gone from every file.
-    /// On PostgreSQL: vacuums the tables that held them (only their owner may).
+    /// On PostgreSQL: vacuums the tables that held them (only their owner may), waiting
+    /// while an older snapshot keeps old row versions alive.
     CompleteErasures {
         /// How long to keep trying, in seconds.
         #[arg(long, default_value_t = 30)]
         wait: u64,
+        /// PostgreSQL: then rewrite the tables into new files (VACUUM FULL), so not even
+        /// free space in their pages holds an erased value; locks every reader and
+        /// writer out while it runs (docs/POSTGRES.md "Erasure").
+        #[arg(long)]
+        rewrite: bool,
     },
     /// Copy a ledger, as stored, into a new file or an empty PostgreSQL schema: FROM
     /// and TO are each a file or a postgresql:// URL. The copy's head is computed from

@@ -340,7 +340,7 @@ pub fn run(cli: Cli) -> CliResult {
             reason,
             by,
         } => crate::erasure::readmit(&ctx, &subject, &reason, &by),
-        Command::CompleteErasures { wait } => complete_erasures(&ctx, wait),
+        Command::CompleteErasures { wait, rewrite } => complete_erasures(&ctx, wait, rewrite),
         Command::Copy { from, to } => {
             crate::copy::copy(&ctx, &Location::new(from), &Location::new(to))
         }
@@ -1411,16 +1411,20 @@ fn print_import(ctx: &Ctx, report: &crate::import::ImportReport) -> CliResult {
     Ok(())
 }
 
-fn complete_erasures(ctx: &Ctx, wait: u64) -> CliResult {
+fn complete_erasures(ctx: &Ctx, wait: u64, rewrite: bool) -> CliResult {
     let ledger = ctx.open()?;
-    // On PostgreSQL nothing is waited for: the vacuum runs now if this role owns the
-    // tables, and waiting would not make it their owner.
-    let wait = if ctx.is_postgres() { 0 } else { wait };
-    let done = ledger.complete_erasures(std::time::Duration::from_secs(wait))?;
+    let mut done = ledger.complete_erasures(std::time::Duration::from_secs(wait))?;
+    if done && rewrite {
+        done = ledger.rewrite_erased()?;
+    }
     if ctx.json {
-        print_json(&json!({ "complete": done }))?;
+        print_json(
+            &json!({ "complete": done, "rewritten": done && rewrite && ctx.is_postgres() }),
+        )?;
+    } else if done && ctx.is_postgres() && rewrite {
+        outln!("erasures complete: the ledger's tables were vacuumed and rewritten into new files; no row, index entry or page of them holds an erased value (the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
     } else if done && ctx.is_postgres() {
-        outln!("erasures complete: the ledger's tables are vacuumed, erased values are gone from their pages (the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
+        outln!("erasures complete: the ledger's tables are vacuumed, no row or index entry holds an erased value (freed space in their pages may until reused: --rewrite rewrites them; the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
     } else if done {
         outln!("erasures complete: the WAL is empty, erased values are gone from every file")?;
     }

@@ -42,7 +42,7 @@ const UNKNOWN_HINT: &str =
 /// What keeps an erasure pending and what finishes it, which depends on the backend.
 pub(crate) fn pending_warning(ctx: &Ctx) {
     if ctx.is_postgres() {
-        output::warn("erasure PENDING: the erased values remain in old row versions until the ledger's tables are vacuumed, which only their owner may do; run `consent complete-erasures` as the owner, or leave it to autovacuum (docs/POSTGRES.md \"Erasure\")");
+        output::warn("erasure PENDING: the erased values remain in old row versions until the ledger's tables are vacuumed, which only their owner may do, once no older snapshot needs them; run `consent complete-erasures` as the owner, or leave it to autovacuum (docs/POSTGRES.md \"Erasure\")");
     } else {
         output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
     }

@@ -284,6 +284,10 @@ impl Ledger {
     /// truncates it, retrying until `wait` has passed while another connection holds
     /// an old snapshot (which pins the erased values in the WAL). Returns whether the
     /// WAL is now empty. Safe to call at any time; `consent complete-erasures` calls it.
+    ///
+    /// On PostgreSQL: vacuums the tables that held erased values, retrying while an
+    /// older snapshot keeps old row versions alive; a role that does not own the
+    /// tables gets [`Error::ReadOnly`] at once (docs/POSTGRES.md "Erasure").
     pub fn complete_erasures(&self, wait: Duration) -> Result<bool> {
         let deadline = Instant::now() + wait;
         loop {

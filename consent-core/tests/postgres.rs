@@ -594,3 +594,48 @@ fn verify_reads_one_snapshot_while_other_hosts_append() {
     let report = l.verify().unwrap();
     assert!(report.ok, "{report:?}");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: make test-postgres"]
+fn tls_connections_are_verified() {
+    let (Ok(url), Ok(ca)) = (
+        std::env::var("CONSENT_TEST_PG_TLS_URL"),
+        std::env::var("CONSENT_TEST_PG_TLS_CA"),
+    ) else {
+        // A server named by CONSENT_TEST_PG_URL alone: pg-cluster.sh did not start it.
+        eprintln!("tls_connections_are_verified: no CONSENT_TEST_PG_TLS_URL; not run");
+        return;
+    };
+    let clock = Clock::new("2024-10-01T09:00:00Z");
+    // With the CA that signed the server's certificate: a ledger over TLS.
+    let at = fresh_pg_schema(&url);
+    let l = Ledger::open_with(&at, options(&clock)).unwrap();
+    register_all(&l);
+    l.append(give("770001", "jmsu.marketing")).unwrap();
+    assert_eq!(
+        l.status("770001", "jmsu.marketing", None).unwrap().state,
+        State::Given
+    );
+    // Against the system's roots the throwaway CA is unknown: refused, and said why.
+    let untrusted = at.replace(&format!("&sslrootcert={ca}"), "");
+    assert_ne!(untrusted, at);
+    let refused = Ledger::open_with(&untrusted, options(&clock))
+        .err()
+        .unwrap();
+    assert_eq!(refused.kind(), ErrorKind::Storage, "{refused}");
+    assert!(refused.to_string().contains("certificate"), "{refused}");
+    // `prefer`, the default, verifies too when TLS is used.
+    let preferred = untrusted.replace("sslmode=verify-full", "sslmode=prefer");
+    assert!(Ledger::open_with(&preferred, options(&clock)).is_err());
+    // Without TLS this server refuses TCP (its pg_hba takes only `hostssl`).
+    let plain = untrusted.replace("sslmode=verify-full", "sslmode=disable");
+    let refused = Ledger::open_with(&plain, options(&clock)).err().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::Storage, "{refused}");
+    // A root file that holds no certificate is a usage error, not a silent fallback.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let bad = at.replace(&ca, empty.to_str().unwrap());
+    let refused = Ledger::open_with(&bad, options(&clock)).err().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::InvalidArgument, "{refused}");
+}

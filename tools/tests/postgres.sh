@@ -17,13 +17,12 @@ export CONSENT_TEST_BACKEND=postgres
 export PROPTEST_CASES="${PROPTEST_CASES:-24}"
 cd "$ROOT"
 
+# `--workspace`, as `make test-rust` builds: the same features, so nothing is rebuilt.
 SHARED=(legal_answers model rules idempotency receipts receipt_attacks checkpoints witness status_cache attacks)
 args=()
 for t in "${SHARED[@]}"; do args+=(--test "$t"); done
 echo "== the core suite on PostgreSQL (${SHARED[*]})"
-"$CARGO" test --release -p consent-core "${args[@]}"
-echo "== the PostgreSQL backend's own tests"
-"$CARGO" test --release -p consent-core --test postgres -- --include-ignored
-echo "== the CLI on PostgreSQL"
-"$CARGO" test --release -p consent-cli --test postgres -- --include-ignored
+"$CARGO" test --release --workspace "${args[@]}"
+echo "== the PostgreSQL backend's own tests, and the CLI on PostgreSQL (tests/postgres.rs of consent-core and consent-cli)"
+"$CARGO" test --release --workspace --test postgres -- --include-ignored
 echo "PostgreSQL tests: all passed"

@@ -382,8 +382,9 @@ impl PgConn {
     /// afresh into new files, so not even the free space of a page still holds the
     /// bytes — at the price of locking out every reader and writer while it runs.
     /// docs/POSTGRES.md "Erasure" says what each leaves, and where else the values
-    /// remain. Only the tables' owner may vacuum them: for another role this returns
-    /// false (the erasure stands; the owner's `consent complete-erasures` finishes it).
+    /// remain. Only the tables' owner may vacuum them: another role gets
+    /// [`Error::ReadOnly`] at once, since waiting would not help (the erasure stands;
+    /// the owner's `consent complete-erasures` finishes it).
     pub(crate) fn vacuum_erased(&self, rewrite: bool) -> Result<bool> {
         if self.in_transaction() {
             return Ok(false);
@@ -402,7 +403,10 @@ impl PgConn {
             owner.first().and_then(|r| r.first()),
             Some(Value::Integer(1))
         ) {
-            return Ok(false);
+            return Err(Error::ReadOnly(format!(
+                "only the owner of the ledger's tables in schema `{}` may vacuum them: the erasure stands, and is completed by the owner (`consent complete-erasures`) or by autovacuum",
+                self.schema
+            )));
         }
         self.batch("VACUUM events, current")?;
         // What VACUUM could not remove yet (dead, but visible to an older snapshot:
