@@ -22,8 +22,8 @@ test: lint test-rust header-check test-c test-py test-browser test-postgres ## E
 test-rust: ## Rust unit, property, integration and CLI tests
 	$(CARGO) test --workspace --release
 
-test-postgres: ## The suites on a throwaway PostgreSQL cluster (installs Debian's postgresql if missing; CONSENT_TEST_PG_URL: use that server)
-	CARGO="$(CARGO)" bash tools/tests/pg-cluster.sh run -- bash tools/tests/postgres.sh
+test-postgres: ## Rust, C and Python suites on a throwaway PostgreSQL cluster (installs Debian's postgresql if missing; CONSENT_TEST_PG_URL: use that server; Python: the wheel test-py built)
+	CARGO="$(CARGO)" VENV="$(VENV)" bash tools/tests/pg-cluster.sh run -- bash tools/tests/postgres.sh
 
 test-browser: ## The standalone receipt verifier page in headless Chromium (installs Debian's chromium if missing)
 	CARGO="$(CARGO)" bash tools/tests/browser.sh

@@ -34,6 +34,10 @@
  * - The pseudonym key is never stored in the ledger file: by default it is the file
  *   <ledger>.key, created (0600) with a new ledger; keep it, and back it up apart from
  *   the ledger. A ledger opened without its key, or with another, is CONSENT_RESULT_KEY.
+ * - A ledger may live in PostgreSQL instead of a file: consent_ledger_open() takes a
+ *   URL, postgresql://user@host/db?schema=NAME (docs/POSTGRES.md), with the pseudonym
+ *   key as a file or as bytes. consent_ledger_copy_to() copies a ledger between a file
+ *   and a schema with the same head; consent_grants_sql() gives the SQL for a role.
  * - A clock (consent_options.clock) is for simulations only: a ledger created with one
  *   is a simulation for good (consent_ledger_is_simulated(), and the verify report's
  *   `simulated`), and a real ledger refuses one (CONSENT_RESULT_INVALID_ARGUMENT).
@@ -43,7 +47,9 @@
  * Threads
  * - One consent_ledger * may be shared by any number of threads at once: every call
  *   is atomic (calls on one handle are serialised). Many processes may open the same
- *   file; SQLite's write lock serialises their appends.
+ *   file; SQLite's write lock serialises their appends. Many handles, processes and
+ *   hosts may open the same PostgreSQL ledger, each handle on its own connection; a
+ *   lock the server holds for each write transaction serialises their appends.
  * - A batch belongs to its consent_batch *, never to the ledger: while it is open,
  *   other threads' calls on the ledger wait until it ends (at most the busy timeout,
  *   then CONSENT_RESULT_BUSY) and never join it, so a rollback only undoes the batch's
@@ -112,6 +118,10 @@
 // bulk report: most likely a mistyped id, and an erased id cannot consent again until
 // it is readmitted).
 #define CONSENT_ERASE_FORCE 1
+
+// Bytes always enough for the SQL of `consent_grants_sql` and its NUL (a schema and
+// a role of at most 63 bytes each, PostgreSQL's longest names).
+#define CONSENT_GRANTS_SQL_LEN 2048
 
 // Bytes a verifier key needs besides its name: `+`, the 8 hex digits of the key id,
 // `+`, 44 base64 characters, and the NUL. A buffer of `strlen(name) +
@@ -367,9 +377,11 @@ enum consent_synchronous
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // fsync on every commit (default): an acknowledged event survives power loss.
+  // fsync on every commit (default): an acknowledged event survives power loss. In
+  // PostgreSQL, `synchronous_commit = on`.
   CONSENT_SYNCHRONOUS_FULL = 0,
-  // fsync at checkpoints only: survives a process crash, not a power cut.
+  // fsync at checkpoints only: survives a process crash, not a power cut. In
+  // PostgreSQL, `synchronous_commit = off`: survives a client crash, not a server's.
   CONSENT_SYNCHRONOUS_NORMAL = 1,
 };
 #ifndef __cplusplus
@@ -432,6 +444,30 @@ typedef int32_t consent_key_role;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a PostgreSQL role may do with a ledger (the `access` of `consent_grants_sql`;
+// docs/POSTGRES.md "Roles").
+enum consent_access
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Read everything: status, history, proofs, verification.
+  CONSENT_ACCESS_READ = 1,
+  // Read, and append: INSERT into the log's tables, never UPDATE, DELETE or
+  // TRUNCATE of an event.
+  CONSENT_ACCESS_APPEND = 2,
+  // Append, and erase and readmit subjects (through the one function that blanks a
+  // subject's events).
+  CONSENT_ACCESS_ERASE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_access consent_access;
+#else
+typedef int32_t consent_access;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An open batch on a ledger, from [`consent_batch_begin`]. Opaque. Appends made
 // through it land together on [`consent_batch_commit`] or not at all. It keeps its
 // ledger open (even after [`consent_ledger_free`]) until [`consent_batch_free`].
@@ -452,7 +488,8 @@ typedef struct consent_options {
   // A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
   int32_t synchronous;
   // How long to wait for another writer's lock, in ms (default 30000; negative means
-  // the default; at most `INT32_MAX`).
+  // the default; at most `INT32_MAX`). In PostgreSQL also the connection's timeout
+  // (at most 30 s).
   int64_t busy_timeout_ms;
   // Open read-only: no writes, no schema creation (default false).
   bool read_only;
@@ -475,7 +512,8 @@ typedef struct consent_options {
   // Passed to `clock`; must stay valid until the ledger is freed.
   void *clock_context;
   // Where the pseudonym key comes from: a `consent_key_source` value (default
-  // `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`).
+  // `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`; a ledger in
+  // PostgreSQL needs `CONSENT_KEY_SOURCE_FILE` or `CONSENT_KEY_SOURCE_BYTES`).
   int32_t pseudonym_key_source;
   // With `CONSENT_KEY_SOURCE_FILE`: the key file's path (NUL-terminated, read only
   // during the open). Must be NULL with any other source.
@@ -646,7 +684,9 @@ typedef struct consent_erasure_report {
   // Whether the erasure is complete: the WAL was checkpointed and truncated, so the
   // erased values are gone from every file. False ("pending") when another
   // connection kept an old snapshot open for longer than the erasure wait; finish it
-  // with [`consent_complete_erasures`].
+  // with [`consent_complete_erasures`]. In PostgreSQL: the tables were vacuumed,
+  // which only their owner may do (false for another role; docs/POSTGRES.md says
+  // what the server's WAL and backups still hold).
   bool wal_truncated;
 } consent_erasure_report;
 
@@ -763,6 +803,18 @@ consent_result consent_event_params_init(struct consent_event_params *out);
 // is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
 // ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
 // key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
+//
+// `path` may instead be a PostgreSQL URL, `postgresql://user@host/db?schema=name`
+// (libpq's form; `host=/socket/dir` for a Unix socket; `schema` defaults to
+// `consent`): the ledger then lives in that schema, shared by every host and handle
+// that opens it, and no file is made (docs/POSTGRES.md). Its pseudonym key must be
+// given as a file or as bytes (`CONSENT_KEY_SOURCE_BESIDE` is `CONSENT_RESULT_KEY`:
+// nothing lies beside a database). A schema name that is not lower-case letters,
+// digits and `_` is `CONSENT_RESULT_INVALID_ARGUMENT`; a server that cannot be
+// reached (an unknown host, no socket, refused credentials) is
+// `CONSENT_RESULT_STORAGE`, within `busy_timeout_ms` (at most 30 s); an empty schema
+// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`, one holding
+// other tables `CONSENT_RESULT_NOT_A_LEDGER`. Messages never show the URL's password.
 consent_result consent_ledger_open(const char *path,
                                    const struct consent_options *options,
                                    struct consent_ledger **out);
@@ -1293,6 +1345,38 @@ consent_result consent_batch_rollback(struct consent_batch *batch);
 // ledger if its handle was already freed). NULL is fine; never twice, and no call may
 // use the handle afterwards (or be running on another thread meanwhile).
 void consent_batch_free(struct consent_batch *batch);
+
+// Copies the ledger, as stored, into a new ledger at `dest`: a file path or a
+// PostgreSQL URL (`postgresql://user@host/db?schema=name`), so that a file's ledger
+// moves into PostgreSQL, or a PostgreSQL ledger into a file that the independent
+// checker of docs/FORMAT.md reads. Every event, registry row, materialized row,
+// erasure marker and signed checkpoint is copied from one snapshot; the copy rebuilds
+// its tree and is kept only if its head equals the source's, which is written to
+// `*out_head` (NULL = not wanted). `options` (NULL = the defaults) open the
+// destination: its `synchronous` and `busy_timeout_ms` apply; a new file gets no key
+// file and a copy needs none (it is the same pseudonym key as the source's, kept
+// where the institution keeps it). `dest` already holding a ledger is
+// `CONSENT_RESULT_CONFLICT`, holding anything else (a file of another kind, a schema
+// with other tables) `CONSENT_RESULT_NOT_A_LEDGER`; either is left as it was. A copy
+// whose head differs is `CONSENT_RESULT_CORRUPT` and leaves nothing in a PostgreSQL
+// destination. On Unix a file path is taken as bytes.
+consent_result consent_ledger_copy_to(const struct consent_ledger *ledger,
+                                      const char *dest,
+                                      const struct consent_options *options,
+                                      struct consent_head *out_head);
+
+// Writes the SQL that grants the existing PostgreSQL role `role` `access` (a
+// `consent_access` value) to the ledger in the schema `schema`, and a NUL, into
+// `buf` of `len` bytes (`CONSENT_GRANTS_SQL_LEN` is always enough;
+// `CONSENT_RESULT_BUFFER_TOO_SMALL` and nothing written when it does not fit). The
+// schema's owner runs it (`psql -f`). A schema name that is not lower-case letters,
+// digits and `_`, a role name with other characters than letters, digits and `_` or
+// longer than 63 bytes, or another `access` is `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_grants_sql(const char *schema,
+                                  const char *role,
+                                  int32_t access,
+                                  char *buf,
+                                  size_t len);
 
 // Generates a signing key named `name` for `role` (a `consent_key_role`), writes its
 // private key to a new file at `path` (mode 0600; an existing file is never replaced:

@@ -34,6 +34,7 @@
 // NUL-terminated. It is stated once above instead of in a `# Safety` section per function.
 #![allow(clippy::missing_safety_doc)]
 
+mod backend;
 mod boundary;
 mod checkpoint;
 mod receipt;
@@ -51,6 +52,7 @@ use consent_core::{
 };
 use uuid::Uuid;
 
+pub use backend::{consent_access, CONSENT_GRANTS_SQL_LEN};
 pub use boundary::consent_result;
 use boundary::{
     about_one_element, array_arg, bytes_arg, copy_to_buffer, fixed_text, guard, ledger_arg,
@@ -160,9 +162,11 @@ pub enum consent_key_source {
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum consent_synchronous {
-    /// fsync on every commit (default): an acknowledged event survives power loss.
+    /// fsync on every commit (default): an acknowledged event survives power loss. In
+    /// PostgreSQL, `synchronous_commit = on`.
     Full = 0,
-    /// fsync at checkpoints only: survives a process crash, not a power cut.
+    /// fsync at checkpoints only: survives a process crash, not a power cut. In
+    /// PostgreSQL, `synchronous_commit = off`: survives a client crash, not a server's.
     Normal = 1,
 }
 
@@ -257,7 +261,8 @@ pub struct consent_options {
     /// A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
     pub synchronous: i32,
     /// How long to wait for another writer's lock, in ms (default 30000; negative means
-    /// the default; at most `INT32_MAX`).
+    /// the default; at most `INT32_MAX`). In PostgreSQL also the connection's timeout
+    /// (at most 30 s).
     pub busy_timeout_ms: i64,
     /// Open read-only: no writes, no schema creation (default false).
     pub read_only: bool,
@@ -280,7 +285,8 @@ pub struct consent_options {
     /// Passed to `clock`; must stay valid until the ledger is freed.
     pub clock_context: *mut c_void,
     /// Where the pseudonym key comes from: a `consent_key_source` value (default
-    /// `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`).
+    /// `CONSENT_KEY_SOURCE_BESIDE`, the file `<ledger path>.key`; a ledger in
+    /// PostgreSQL needs `CONSENT_KEY_SOURCE_FILE` or `CONSENT_KEY_SOURCE_BYTES`).
     pub pseudonym_key_source: i32,
     /// With `CONSENT_KEY_SOURCE_FILE`: the key file's path (NUL-terminated, read only
     /// during the open). Must be NULL with any other source.
@@ -460,7 +466,9 @@ pub struct consent_erasure_report {
     /// Whether the erasure is complete: the WAL was checkpointed and truncated, so the
     /// erased values are gone from every file. False ("pending") when another
     /// connection kept an old snapshot open for longer than the erasure wait; finish it
-    /// with [`consent_complete_erasures`].
+    /// with [`consent_complete_erasures`]. In PostgreSQL: the tables were vacuumed,
+    /// which only their owner may do (false for another role; docs/POSTGRES.md says
+    /// what the server's WAL and backups still hold).
     pub wal_truncated: bool,
 }
 
@@ -1057,6 +1065,18 @@ pub unsafe extern "C" fn consent_event_params_init(
 /// is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
 /// ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
 /// key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
+///
+/// `path` may instead be a PostgreSQL URL, `postgresql://user@host/db?schema=name`
+/// (libpq's form; `host=/socket/dir` for a Unix socket; `schema` defaults to
+/// `consent`): the ledger then lives in that schema, shared by every host and handle
+/// that opens it, and no file is made (docs/POSTGRES.md). Its pseudonym key must be
+/// given as a file or as bytes (`CONSENT_KEY_SOURCE_BESIDE` is `CONSENT_RESULT_KEY`:
+/// nothing lies beside a database). A schema name that is not lower-case letters,
+/// digits and `_` is `CONSENT_RESULT_INVALID_ARGUMENT`; a server that cannot be
+/// reached (an unknown host, no socket, refused credentials) is
+/// `CONSENT_RESULT_STORAGE`, within `busy_timeout_ms` (at most 30 s); an empty schema
+/// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`, one holding
+/// other tables `CONSENT_RESULT_NOT_A_LEDGER`. Messages never show the URL's password.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_open(
     path: *const c_char,

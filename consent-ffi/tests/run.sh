@@ -5,6 +5,9 @@
 #     and under valgrind --leak-check=full (also the scenario);
 #   - the header compiled and linked as C++ (tests/header_cpp.cpp, -std=c++17).
 # Honours CARGO, CARGO_TARGET_DIR, CC, CXX; CONSENT_NO_VALGRIND=1 skips the valgrind runs.
+# With CONSENT_TEST_BACKEND=postgres (and CONSENT_TEST_PG_URL, see test_util.h) only the
+# tests run, their ledgers in PostgreSQL (tools/tests/postgres.sh); the example, the
+# C++ build and the install do not depend on the backend and are left to the SQLite run.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -21,7 +24,7 @@ VALGRIND=(valgrind -q --leak-check=full --error-exitcode=1 --num-callers=50 --su
 echo "== building libconsent (release)"
 (cd "$ROOT" && "$CARGO" build --release -p consent-ffi) || { echo "C tests: 0 passed, 1 failed (build)"; exit 1; }
 LIB_DIR="$(target_dir)/release"
-OUT="$(target_dir)/c-tests"
+OUT="$(target_dir)/c-tests${CONSENT_TEST_BACKEND:+-$CONSENT_TEST_BACKEND}"
 mkdir -p "$OUT"
 SHARED=(-L"$LIB_DIR" -lconsent -Wl,-rpath,"$LIB_DIR")
 STATIC=("$LIB_DIR/libconsent.a" -lpthread -ldl -lm)
@@ -40,6 +43,7 @@ step() {
         failed=$((failed + 1))
         failures+=("$name")
         echo "-- FAILED: $name"
+        return 1
     fi
 }
 # under_valgrind NAME BINARY: the valgrind run of a step, unless disabled.
@@ -56,13 +60,24 @@ under_valgrind() {
     step "$1 under valgrind" "${VALGRIND[@]}" "$2"
 }
 
-# The scenario, dynamically and statically linked.
-if step "compile examples/c/scenario.c" "$CC" "${CFLAGS[@]}" "$ROOT/examples/c/scenario.c" -o "$OUT/scenario" "${SHARED[@]}"; then
-    step "run scenario" "$OUT/scenario"
-    under_valgrind "scenario" "$OUT/scenario"
+on_postgres=0
+if [[ "${CONSENT_TEST_BACKEND:-}" == postgres ]]; then
+    : "${CONSENT_TEST_PG_URL:?CONSENT_TEST_BACKEND=postgres needs CONSENT_TEST_PG_URL}"
+    on_postgres=1
+    echo "== the C tests on PostgreSQL, each ledger in a schema of its own"
 fi
-if step "compile scenario against libconsent.a" "$CC" "${CFLAGS[@]}" "$ROOT/examples/c/scenario.c" -o "$OUT/scenario-static" "${STATIC[@]}"; then
-    step "run scenario (static)" "$OUT/scenario-static"
+
+# The scenario, dynamically and statically linked.
+if [[ "$on_postgres" == 1 ]]; then
+    echo "== examples/c/scenario.c: skipped on PostgreSQL (its ledger is a file; the SQLite run has it)"
+else
+    if step "compile examples/c/scenario.c" "$CC" "${CFLAGS[@]}" "$ROOT/examples/c/scenario.c" -o "$OUT/scenario" "${SHARED[@]}"; then
+        step "run scenario" "$OUT/scenario"
+        under_valgrind "scenario" "$OUT/scenario"
+    fi
+    if step "compile scenario against libconsent.a" "$CC" "${CFLAGS[@]}" "$ROOT/examples/c/scenario.c" -o "$OUT/scenario-static" "${STATIC[@]}"; then
+        step "run scenario (static)" "$OUT/scenario-static"
+    fi
 fi
 
 # The C tests.
@@ -75,7 +90,9 @@ for src in "$FFI_DIR"/tests/*.c; do
 done
 
 # The header as C++.
-if step "compile header_cpp.cpp (header as C++)" "$CXX" "${CXXFLAGS[@]}" "$FFI_DIR/tests/header_cpp.cpp" -o "$OUT/header_cpp" "${SHARED[@]}"; then
+if [[ "$on_postgres" == 1 ]]; then
+    echo "== header as C++, install.sh: skipped on PostgreSQL (no ledger in them; the SQLite run has them)"
+elif step "compile header_cpp.cpp (header as C++)" "$CXX" "${CXXFLAGS[@]}" "$FFI_DIR/tests/header_cpp.cpp" -o "$OUT/header_cpp" "${SHARED[@]}"; then
     step "run header_cpp" "$OUT/header_cpp"
 fi
 
@@ -88,7 +105,7 @@ pkg_config_build() {
             $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs consent) &&
         LD_LIBRARY_PATH="$prefix/lib" "$OUT/scenario-pkg" >/dev/null
 }
-if command -v pkg-config >/dev/null; then
+if [[ "$on_postgres" == 0 ]] && command -v pkg-config >/dev/null; then
     step "install.sh + pkg-config build of the scenario" pkg_config_build
 fi
 

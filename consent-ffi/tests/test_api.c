@@ -1,16 +1,17 @@
 /*
- * The whole surface from C, on an in-memory ledger created with a fixed clock (a
- * simulation): registry, every event kind, statuses, JSON answers, heads, proofs bound
- * to their event, verification, batch handles and erasure. Event 0 of every ledger is
- * its own `ledger_configured` event, so the caller's events start at 1.
+ * The whole surface from C, on a new ledger created with a fixed clock (a simulation;
+ * in memory, or in a schema of its own on PostgreSQL: see test_util.h): registry, every
+ * event kind, statuses, JSON answers, heads, proofs bound to their event,
+ * verification, batch handles, erasure and copies between backends. Event 0 of every
+ * ledger is its own `ledger_configured` event, so the caller's events start at 1.
  *
- * Then the rules of issue 11 on their own ledger files: the LJMU registry loaded from
+ * Then the rules of issue 11 on their own ledgers (files, or schemas): the LJMU registry loaded from
  * examples/ljmu/registry.toml, recipients as registry ids (and the feed trap),
  * objections, material changes, "consenting as known at", validity counted from a
  * course start, the ledger's time zone, erasure (refused for an unknown id, forced,
  * previewed, in bulk, readmitted) and the subject's copy as HTML.
  *
- * Then issue 12 on a ledger file: many events in one call (consent_append_many, all or
+ * Then issue 12 on a ledger of its own: many events in one call (consent_append_many, all or
  * none, and consent_batch_append_many) and many questions in one snapshot
  * (consent_status_many), with every bad input: NULL arrays, NULL and non-UTF-8 strings
  * inside elements, unknown purposes, n = 0, impossible lengths; each error names the
@@ -56,39 +57,18 @@ static uint64_t size_of(consent_ledger *l) {
 /* The clock of the issue-11 ledgers. */
 static int64_t t11 = 1727776800000; /* 2024-10-01T10:00:00Z */
 
-/* The folder of the issue-11 ledger files, and how many were made in it. */
-static char folder11[] = "/tmp/consent-test-api-XXXXXX";
-static int files11 = 0;
-
-/* A new ledger file, a simulation on the clock `t11`, in `time_zone` (NULL: default). */
+/* A new ledger (a file, or a schema on PostgreSQL), a simulation on the clock `t11`,
+ * in `time_zone` (NULL: default). */
 static consent_ledger *simulation(const char *time_zone) {
-    if (files11 == 0 && !mkdtemp(folder11)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    char path[128];
-    snprintf(path, sizeof path, "%s/ledger-%d.db", folder11, files11++);
     consent_options o;
     consent_ledger *l = NULL;
     EXPECT_OK(consent_options_init(&o));
     o.clock = clock_fn;
     o.clock_context = &t11;
     o.time_zone = time_zone;
-    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    test_ledger_options(&o);
+    EXPECT_OK(consent_ledger_open(test_ledger_location("simulation"), &o, &l));
     return l;
-}
-
-/* Removes the issue-11 ledger files (after every ledger on them is freed). */
-static void remove_files11(void) {
-    const char *suffixes[] = {"", "-wal", "-shm", "-lock", ".key"};
-    char file[160];
-    for (int n = 0; n < files11; n++) {
-        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-            snprintf(file, sizeof file, "%s/ledger-%d.db%s", folder11, n, suffixes[i]);
-            unlink(file);
-        }
-    }
-    if (files11 > 0) rmdir(folder11);
 }
 
 static consent_status status_of(consent_ledger *l, const char *subject, const char *purpose, const char *recipient) {
@@ -760,6 +740,49 @@ static void status_many(void) {
     consent_ledger_free(l);
 }
 
+/* ---- copies between backends ----------------------------------------------------- */
+
+/* `l` copied as stored into a new ledger: a file (from memory on SQLite), and on
+ * PostgreSQL also a new schema. The copy has the source's head and verifies, opened
+ * without a key (the copy's key is the source's, kept elsewhere); a destination that
+ * already holds a ledger is refused and left as it was. */
+static void copies(consent_ledger *l) {
+    consent_head head;
+    EXPECT_OK(consent_get_head(l, &head));
+    char file[600];
+    snprintf(file, sizeof file, "%s", test_ledger_location("copy"));
+    const char *dests[2] = {file, NULL};
+    if (test_on_postgres()) {
+        dests[1] = dests[0]; /* a new schema, then a file */
+        snprintf(file, sizeof file, "%s/copy-of-a-schema.db", test_folder(1));
+        dests[0] = test_ledger_location("copy");
+    }
+    for (int i = 0; i < 2 && dests[i] != NULL; i++) {
+        consent_head copied;
+        memset(&copied, UNTOUCHED, sizeof copied);
+        EXPECT_OK(consent_ledger_copy_to(l, dests[i], NULL, &copied));
+        CHECK(copied.size == head.size && memcmp(copied.root, head.root, 32) == 0);
+        consent_options o;
+        EXPECT_OK(consent_options_init(&o));
+        o.read_only = true;
+        o.create = false;
+        o.pseudonym_key_source = CONSENT_KEY_SOURCE_NONE;
+        o.clock = clock_fn; /* a simulation, as its source */
+        o.clock_context = &now_ms;
+        consent_ledger *copy = NULL;
+        EXPECT_OK(consent_ledger_open(dests[i], &o, &copy));
+        consent_verify_report rep;
+        EXPECT_OK(consent_verify(copy, &rep));
+        CHECK(rep.ok && rep.size == head.size && rep.has_head && memcmp(rep.head.root, head.root, 32) == 0);
+        CHECK(rep.simulated);
+        consent_ledger_free(copy);
+        memset(&copied, UNTOUCHED, sizeof copied);
+        EXPECT(consent_ledger_copy_to(l, dests[i], NULL, &copied), CONSENT_RESULT_CONFLICT);
+        CHECK(untouched(&copied, sizeof copied));
+    }
+    EXPECT_OK(consent_ledger_copy_to(l, test_ledger_location("copy"), NULL, NULL)); /* no head wanted */
+}
+
 int main(void) {
     CHECK(strncmp(consent_version(), "0.", 2) == 0 || CONSENT_VERSION_MAJOR > 0);
 
@@ -771,7 +794,7 @@ int main(void) {
     o.clock = clock_fn;
     o.clock_context = &now_ms;
     consent_ledger *l = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(&o, &l));
+    EXPECT_OK(test_ledger_new(&o, &l));
     bool simulated = false;
     EXPECT_OK(consent_ledger_is_simulated(l, &simulated));
     CHECK(simulated); /* created with a clock */
@@ -1064,7 +1087,7 @@ int main(void) {
     consent_erasure_report er;
     EXPECT_OK(consent_erase_subject(l, "s-5", "six years after leaving", "system:retention", &er));
     CHECK(er.events_erased == 2 && strlen(er.event_id) == 36 && er.seq == before + 4);
-    CHECK(er.wal_truncated); /* in memory: nothing can pin the erased values */
+    CHECK(er.wal_truncated); /* nothing pins the erased values (in PostgreSQL: vacuumed, as the owner) */
     expect_state(l, "s-5", "wellbeing.share-external", "NHS", CONSENT_STATE_ERASED);
     EXPECT(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
                         false, NULL, NULL),
@@ -1085,6 +1108,8 @@ int main(void) {
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.simulated);
 
+    copies(l);
+
     /* A batch keeps its ledger open after the ledger's handle is freed... */
     EXPECT_OK(consent_batch_begin(l, &b));
     consent_ledger_free(l);
@@ -1096,7 +1121,7 @@ int main(void) {
 
     /* Closing the ledger rolls its open batch back; the batch then reports CLOSED. */
     consent_ledger *m = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(NULL, &m));
+    EXPECT_OK(test_ledger_new(NULL, &m));
     EXPECT_OK(consent_ledger_is_simulated(m, &simulated));
     CHECK(!simulated);
     EXPECT_OK(consent_batch_begin(m, &b));
@@ -1113,6 +1138,5 @@ int main(void) {
     erasure_and_readmission();
     append_many();
     status_many();
-    remove_files11();
     return finish("test_api");
 }

@@ -2,9 +2,12 @@
  * Every error path from C: NULL for each pointer argument, invalid UTF-8, unknown
  * purposes, out-of-range times, bad enum values and JSON, identifiers that are not in
  * their one spelling, batches out of turn, calls on a closed ledger, a read-only
- * ledger, files that are not ledgers, missing or wrong pseudonym keys and a clock on a
- * real ledger. Each must give its code and a message, leave out-parameters untouched,
- * and neither crash nor leak (run under valgrind).
+ * ledger, files that are not ledgers, missing or wrong pseudonym keys, a clock on a
+ * real ledger, PostgreSQL URLs that open nothing (an unknown host, a bad schema name),
+ * copies and grants with bad arguments. Each must give its code and a message, leave
+ * out-parameters untouched, and neither crash nor leak (run under valgrind). Ledgers
+ * are in memory or files, or schemas on PostgreSQL (test_util.h); the parts about
+ * files say so when they are skipped there.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -25,7 +28,7 @@ static const char *const JMSU_PURPOSES[] = {"jmsu.*"};
 
 static consent_ledger *fresh_ledger(void) {
     consent_ledger *l = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    EXPECT_OK(test_ledger_new(NULL, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU",
                                            JMSU_PURPOSES, 1));
@@ -284,7 +287,7 @@ static void bad_utf8_and_values(consent_ledger *l) {
     {
         consent_ledger *m = NULL;
         const char *const only_marketing[] = {"jmsu.marketing"};
-        EXPECT_OK(consent_ledger_open_in_memory(NULL, &m));
+        EXPECT_OK(test_ledger_new(NULL, &m));
         EXPECT_OK(consent_register_purpose_json(m, PURPOSE, NULL));
         EXPECT_OK(consent_register_purpose_json(m,
             "{\"id\":\"jmsu.course-rep\",\"title\":\"Course reps\",\"controller\":\"JMSU\","
@@ -496,7 +499,7 @@ static void unknown_recipients(void) {
     char *json = NULL;
     st.event_seq = 4242;
     const char *const covers[] = {"wellbeing.*"};
-    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    EXPECT_OK(test_ledger_new(NULL, &l));
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing with an organisation outside the University\","
         "\"controller\":\"LJMU Student Advice and Wellbeing\",\"lawful_basis\":\"a\","
@@ -660,25 +663,29 @@ static void remove_ledger(const char *path) {
     }
 }
 
-static void files(const char *folder) {
-    char path[256], junk[256];
-    snprintf(path, sizeof path, "%s/ledger.db", folder);
-    snprintf(junk, sizeof junk, "%s/junk.db", folder);
+/* Opening a ledger read-only, without create, with another time zone: on a file, or
+ * a schema on PostgreSQL. */
+static void open_modes(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s", test_ledger_location("modes"));
     consent_ledger *l = NULL;
-    consent_options ro;
+    consent_options ro, nocreate, defaults;
     EXPECT_OK(consent_options_init(&ro));
     ro.read_only = true;
-
-    /* Missing file, read-only or without create. */
-    EXPECT(consent_ledger_open(path, &ro, &l), CONSENT_RESULT_NOT_FOUND);
-    consent_options nocreate;
+    test_ledger_options(&ro);
     EXPECT_OK(consent_options_init(&nocreate));
     nocreate.create = false;
+    test_ledger_options(&nocreate);
+    EXPECT_OK(consent_options_init(&defaults));
+    test_ledger_options(&defaults);
+
+    /* Missing file (empty schema), read-only or without create. */
+    EXPECT(consent_ledger_open(path, &ro, &l), CONSENT_RESULT_NOT_FOUND);
     EXPECT(consent_ledger_open(path, &nocreate, &l), CONSENT_RESULT_NOT_FOUND);
     CHECK(l == NULL);
 
     /* A ledger opened read-only answers but does not write. */
-    EXPECT_OK(consent_ledger_open(path, NULL, &l));
+    EXPECT_OK(consent_ledger_open(path, &defaults, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
     EXPECT_OK(consent_ledger_close(l));
     consent_ledger_free(l);
@@ -697,11 +704,31 @@ static void files(const char *folder) {
     /* The time zone is the ledger's, fixed at creation: another one is refused. */
     consent_options zoned;
     EXPECT_OK(consent_options_init(&zoned));
+    test_ledger_options(&zoned);
     zoned.time_zone = "America/New_York";
     EXPECT(consent_ledger_open(path, &zoned, &l), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(l == NULL);
     zoned.time_zone = "Europe/London";
     EXPECT_OK(consent_ledger_open(path, &zoned, &l));
+    consent_ledger_free(l);
+}
+
+/* Files that are not ledgers, or cannot be written: none of them is changed. */
+static void not_ledgers(const char *folder) {
+    if (file_only("files that are not ledgers, a read-only file", "about files")) {
+        return;
+    }
+    char path[256], junk[256];
+    snprintf(path, sizeof path, "%s/ledger.db", folder);
+    snprintf(junk, sizeof junk, "%s/junk.db", folder);
+    consent_ledger *l = NULL;
+    consent_options ro, nocreate;
+    EXPECT_OK(consent_options_init(&ro));
+    ro.read_only = true;
+    EXPECT_OK(consent_options_init(&nocreate));
+    nocreate.create = false;
+    EXPECT_OK(consent_ledger_open(path, NULL, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
     consent_ledger_free(l);
     l = NULL;
 
@@ -760,17 +787,20 @@ static void files(const char *folder) {
     /* A folder is not a ledger either. */
     EXPECT(consent_ledger_open(folder, NULL, &l), CONSENT_RESULT_NOT_A_LEDGER);
     CHECK(l == NULL);
+}
 
-    /* Registry files: malformed TOML, and a notice text that does not hash to the
-     * sha256 the registry states; either way nothing is registered. */
+/* Registry files: malformed TOML, and a notice text that does not hash to the sha256
+ * the registry states; either way nothing is registered. */
+static void registry_files(const char *folder) {
     char registry[256], text[256];
     snprintf(registry, sizeof registry, "%s/registry.toml", folder);
     snprintf(text, sizeof text, "%s/notice.txt", folder);
-    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    consent_ledger *l = NULL;
+    EXPECT_OK(test_ledger_new(NULL, &l));
     consent_head before, after;
     EXPECT_OK(consent_get_head(l, &before));
     char *json = NULL;
-    f = fopen(registry, "w");
+    FILE *f = fopen(registry, "w");
     if (f) {
         fputs("[[purpose]]\nid = 1\n", f);
         fclose(f);
@@ -797,7 +827,6 @@ static void files(const char *folder) {
     EXPECT_OK(consent_get_head(l, &after));
     CHECK(after.size == before.size && json == NULL);
     consent_ledger_free(l);
-    l = NULL;
     unlink(registry);
     unlink(text);
 }
@@ -808,7 +837,10 @@ static bool file_exists(const char *path) {
 
 /* The pseudonym key lives beside the ledger, never in it: a ledger opened without its
  * key, or with another, is refused with CONSENT_RESULT_KEY. */
-static void keys(const char *folder) {
+static void keys_beside(const char *folder) {
+    if (file_only("the key file beside the ledger", "a schema has no beside")) {
+        return;
+    }
     char path[256], key[300], moved[300];
     snprintf(path, sizeof path, "%s/keyed.db", folder);
     snprintf(key, sizeof key, "%s.key", path);
@@ -853,50 +885,75 @@ static void keys(const char *folder) {
     EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN);
     consent_ledger_free(l);
-    l = NULL;
-
-    /* Another key, as bytes: refused. */
-    EXPECT_OK(consent_options_init(&o));
-    o.create = false;
-    o.pseudonym_key_source = CONSENT_KEY_SOURCE_BYTES;
-    memset(o.pseudonym_key, 0x5a, CONSENT_KEY_LEN);
-    EXPECT(consent_ledger_open(path, &o, &l), CONSENT_RESULT_KEY);
-    CHECK(l == NULL);
-
-    /* No key on purpose: read-only opens only. */
-    EXPECT_OK(consent_options_init(&o));
-    o.pseudonym_key_source = CONSENT_KEY_SOURCE_NONE;
-    o.create = false;
-    EXPECT(consent_ledger_open(path, &o, &l), CONSENT_RESULT_KEY);
-    o.read_only = true;
-    EXPECT_OK(consent_ledger_open(path, &o, &l));
-    EXPECT_OK(consent_verify(l, &rep));
-    CHECK(rep.ok);
-    EXPECT(consent_history_json(l, "s-1", &(char *){NULL}), CONSENT_RESULT_KEY);
-    consent_ledger_free(l);
-    l = NULL;
     remove_ledger(path);
     unlink(moved);
+}
 
-    /* A new ledger with a key given as bytes writes no key file, and reopens with it. */
+/* A key given as bytes (no key file made) or as a file, on either backend: another
+ * key, or none for a ledger that writes, is CONSENT_RESULT_KEY; read-only without a
+ * key, the ledger verifies but answers nothing about a subject. */
+static void keys_given(const char *folder) {
+    char at[512], key_file[300];
+    snprintf(at, sizeof at, "%s", test_ledger_location("keyed"));
+    snprintf(key_file, sizeof key_file, "%s/given.key", folder);
+    consent_ledger *l = NULL;
+    consent_status st;
+    consent_verify_report rep;
+    consent_options o;
+
     EXPECT_OK(consent_options_init(&o));
     o.pseudonym_key_source = CONSENT_KEY_SOURCE_BYTES;
     for (size_t i = 0; i < CONSENT_KEY_LEN; i++) {
-        o.pseudonym_key[i] = (uint8_t)i;
+        o.pseudonym_key[i] = (uint8_t)(i * 7);
     }
-    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_ledger_open(at, &o, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
     EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL));
     consent_ledger_free(l);
     l = NULL;
-    CHECK(!file_exists(key));
+    if (!test_on_postgres()) {
+        char beside[600];
+        snprintf(beside, sizeof beside, "%s.key", at);
+        CHECK(!file_exists(beside)); /* a key given as bytes makes no key file */
+    }
     o.create = false;
-    EXPECT_OK(consent_ledger_open(path, &o, &l));
+    EXPECT_OK(consent_ledger_open(at, &o, &l));
     EXPECT_OK(consent_get_status(l, "s-2", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN);
     consent_ledger_free(l);
     l = NULL;
-    remove_ledger(path);
+
+    o.pseudonym_key[0] ^= 1; /* another key */
+    EXPECT(consent_ledger_open(at, &o, &l), CONSENT_RESULT_KEY);
+    CHECK(l == NULL);
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_NONE;
+    EXPECT(consent_ledger_open(at, &o, &l), CONSENT_RESULT_KEY);
+    o.read_only = true;
+    EXPECT_OK(consent_ledger_open(at, &o, &l));
+    EXPECT_OK(consent_verify(l, &rep));
+    CHECK(rep.ok && rep.size == 3);
+    EXPECT(consent_history_json(l, "s-2", &(char *){NULL}), CONSENT_RESULT_KEY);
+    consent_ledger_free(l);
+    l = NULL;
+
+    /* A key file named by path, created (0600) with a new ledger. */
+    snprintf(at, sizeof at, "%s", test_ledger_location("key-file"));
+    EXPECT_OK(consent_options_init(&o));
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
+    o.pseudonym_key_path = key_file;
+    EXPECT_OK(consent_ledger_open(at, &o, &l));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, NULL));
+    consent_ledger_free(l);
+    l = NULL;
+    struct stat info;
+    CHECK(stat(key_file, &info) == 0 && (info.st_mode & 0077) == 0);
+    o.create = false;
+    EXPECT_OK(consent_ledger_open(at, &o, &l));
+    EXPECT_OK(consent_get_status(l, "s-3", "jmsu.marketing", NULL, &st));
+    CHECK(st.state == CONSENT_STATE_WITHDRAWN);
+    consent_ledger_free(l);
+    unlink(key_file);
 }
 
 static int64_t fixed_now = 1727776800000; /* 2024-10-01T10:00:00Z */
@@ -906,22 +963,23 @@ static int64_t fixed_clock(void *context) {
 
 /* A clock is for simulations: a ledger created with one is a simulation for good; a
  * real ledger refuses one. */
-static void clocks(const char *folder) {
-    char real[256], sim[256];
-    snprintf(real, sizeof real, "%s/real.db", folder);
-    snprintf(sim, sizeof sim, "%s/simulation.db", folder);
+static void clocks(void) {
+    char real[512], sim[512];
+    snprintf(real, sizeof real, "%s", test_ledger_location("real"));
+    snprintf(sim, sizeof sim, "%s", test_ledger_location("simulation"));
     consent_ledger *l = NULL;
     consent_options o;
     consent_verify_report rep;
     consent_event_ref ref;
     bool simulated = true;
 
-    EXPECT_OK(consent_ledger_open(real, NULL, &l));
+    EXPECT_OK(consent_options_init(&o));
+    test_ledger_options(&o);
+    EXPECT_OK(consent_ledger_open(real, &o, &l));
     EXPECT_OK(consent_ledger_is_simulated(l, &simulated));
     CHECK(!simulated);
     consent_ledger_free(l);
     l = NULL;
-    EXPECT_OK(consent_options_init(&o));
     o.clock = fixed_clock;
     o.clock_context = &fixed_now;
     EXPECT(consent_ledger_open(real, &o, &l), CONSENT_RESULT_INVALID_ARGUMENT);
@@ -947,9 +1005,107 @@ static void clocks(const char *folder) {
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.simulated && rep.size == 5);
     consent_ledger_free(l);
-    l = NULL;
-    remove_ledger(real);
-    remove_ledger(sim);
+}
+
+/* PostgreSQL URLs that cannot open a ledger, on either backend (none reaches a
+ * server): each is refused with its code and a message, never a panic, and the handle
+ * is untouched. */
+static void postgres_urls(void) {
+    consent_ledger *l = (consent_ledger *)(uintptr_t)0x1;
+    consent_options o;
+    EXPECT_OK(consent_options_init(&o));
+    o.busy_timeout_ms = 5000; /* bounds the connection attempts */
+
+    /* The default key is the file beside the ledger: a schema has no beside. */
+    EXPECT(consent_ledger_open("postgresql://consent@/postgres?host=/nonexistent&schema=ledger", &o, &l),
+           CONSENT_RESULT_KEY);
+    CHECK(strstr(last_message(), "as a file or as bytes") != NULL);
+    o.pseudonym_key_source = CONSENT_KEY_SOURCE_BYTES;
+    memset(o.pseudonym_key, 1, CONSENT_KEY_LEN);
+
+    /* Schema names that would need quoting, or are PostgreSQL's own. */
+    EXPECT(consent_ledger_open("postgresql://consent@/postgres?host=/nonexistent&schema=Bad-Name", &o, &l),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(last_message(), "schema `Bad-Name`") != NULL);
+    EXPECT(consent_ledger_open("postgres://consent@/postgres?host=/nonexistent&schema=pg_catalog", &o, &l),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_ledger_open("postgresql://consent@/postgres?host=/nonexistent&schema=", &o, &l),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    /* Not a URL libpq reads. */
+    EXPECT(consent_ledger_open("postgresql://consent@/postgres?host=/nonexistent&port=x&schema=ledger", &o, &l),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+
+    /* No server: an unknown host, a socket folder without one. The password never
+     * shows in the message. */
+    EXPECT(consent_ledger_open("postgresql://consent@no-such-host.invalid/postgres?schema=ledger", &o, &l),
+           CONSENT_RESULT_STORAGE);
+    CHECK(strstr(last_message(), "cannot connect") != NULL);
+    EXPECT(consent_ledger_open("postgresql://consent:s3cret@/postgres?host=/nonexistent-consent-socket", &o, &l),
+           CONSENT_RESULT_STORAGE);
+    CHECK(strstr(last_message(), "cannot connect") != NULL && strstr(last_message(), "s3cret") == NULL);
+    CHECK(l == (consent_ledger *)(uintptr_t)0x1);
+
+    /* On the test server: a bad schema name is refused before anything is made. */
+    if (test_on_postgres()) {
+        char url[512];
+        const char *server = getenv("CONSENT_TEST_PG_URL");
+        snprintf(url, sizeof url, "%s%cschema=Bad-Name", server, strchr(server, '?') ? '&' : '?');
+        EXPECT(consent_ledger_open(url, &o, &l), CONSENT_RESULT_INVALID_ARGUMENT);
+        CHECK(l == (consent_ledger *)(uintptr_t)0x1);
+    }
+}
+
+/* Copies and grants with bad arguments: NULL, empty, a destination that holds
+ * something else, a schema or role that cannot be named, an unknown access, a small
+ * buffer. Out-parameters stay untouched. */
+static void copies_and_grants(const char *folder) {
+    consent_ledger *l = fresh_ledger();
+    consent_head head = {4242, {0}};
+    consent_options o;
+    EXPECT(consent_ledger_copy_to(NULL, "/tmp/never-created.db", NULL, &head), NUL_ARG);
+    EXPECT(consent_ledger_copy_to(l, NULL, NULL, &head), NUL_ARG);
+    EXPECT(consent_ledger_copy_to(l, "", NULL, &head), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_ledger_copy_to(l, "postgresql://consent@/postgres?host=/nonexistent&schema=Bad-Name", NULL, &head),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT_OK(consent_options_init(&o));
+    o.synchronous = 7;
+    EXPECT(consent_ledger_copy_to(l, "/tmp/never-created.db", &o, &head), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_ledger_copy_to(l, folder, NULL, &head), CONSENT_RESULT_NOT_A_LEDGER); /* a folder */
+    CHECK(head.size == 4242 && access("/tmp/never-created.db", F_OK) != 0);
+    EXPECT_OK(consent_ledger_close(l));
+    EXPECT(consent_ledger_copy_to(l, "/tmp/never-created.db", NULL, &head), CONSENT_RESULT_CLOSED);
+    consent_ledger_free(l);
+
+    char sql[CONSENT_GRANTS_SQL_LEN];
+    EXPECT_OK(consent_grants_sql("ljmu", "sis_app", CONSENT_ACCESS_APPEND, sql, sizeof sql));
+    CHECK(strstr(sql, "GRANT INSERT ON ljmu.events") != NULL && strstr(sql, "TO \"sis_app\"") != NULL);
+    CHECK(strstr(sql, "blank_subject") == NULL && strstr(sql, "UPDATE ON ljmu.events") == NULL);
+    EXPECT_OK(consent_grants_sql("ljmu", "dpo", CONSENT_ACCESS_ERASE, sql, sizeof sql));
+    CHECK(strstr(sql, "EXECUTE ON FUNCTION ljmu.blank_subject") != NULL);
+    EXPECT_OK(consent_grants_sql("ljmu", "auditor", CONSENT_ACCESS_READ, sql, sizeof sql));
+    CHECK(strstr(sql, "GRANT SELECT") != NULL && strstr(sql, "INSERT") == NULL);
+    size_t needed = strlen(sql) + 1;
+    strcpy(sql, "untouched");
+    EXPECT(consent_grants_sql("ljmu", "auditor", CONSENT_ACCESS_READ, sql, needed - 1),
+           CONSENT_RESULT_BUFFER_TOO_SMALL);
+    EXPECT(consent_grants_sql(NULL, "r", CONSENT_ACCESS_READ, sql, sizeof sql), NUL_ARG);
+    EXPECT(consent_grants_sql("ljmu", NULL, CONSENT_ACCESS_READ, sql, sizeof sql), NUL_ARG);
+    EXPECT(consent_grants_sql("ljmu", "r", CONSENT_ACCESS_READ, NULL, 0), NUL_ARG);
+    EXPECT(consent_grants_sql("Bad-Name", "r", CONSENT_ACCESS_READ, sql, sizeof sql),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_grants_sql("ljmu", "r\"; DROP SCHEMA ljmu; --", CONSENT_ACCESS_READ, sql, sizeof sql),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_grants_sql("ljmu", "", CONSENT_ACCESS_READ, sql, sizeof sql), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_grants_sql("ljmu", BAD_UTF8, CONSENT_ACCESS_READ, sql, sizeof sql), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_grants_sql("ljmu", "r", 0, sql, sizeof sql), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_grants_sql("ljmu", "r", 4, sql, sizeof sql), CONSENT_RESULT_INVALID_ARGUMENT);
+    char role[80];
+    memset(role, 'r', 64);
+    role[64] = '\0'; /* one byte longer than PostgreSQL's names */
+    EXPECT(consent_grants_sql("ljmu", role, CONSENT_ACCESS_READ, sql, sizeof sql), CONSENT_RESULT_INVALID_ARGUMENT);
+    role[63] = '\0';
+    CHECK(strcmp(sql, "untouched") == 0);
+    EXPECT_OK(consent_grants_sql("ljmu", role, CONSENT_ACCESS_ERASE, sql, sizeof sql));
 }
 
 int main(void) {
@@ -972,9 +1128,14 @@ int main(void) {
     messages();
     unknown_recipients();
     closed_ledger();
-    files(folder);
-    keys(folder);
-    clocks(folder);
+    open_modes();
+    not_ledgers(folder);
+    registry_files(folder);
+    keys_beside(folder);
+    keys_given(folder);
+    clocks();
+    postgres_urls();
+    copies_and_grants(folder);
     rmdir(folder);
     return finish("test_errors");
 }

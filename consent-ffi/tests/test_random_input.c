@@ -337,7 +337,7 @@ static void huge_values(consent_ledger *l) {
 
 int main(void) {
     consent_ledger *l = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
+    EXPECT_OK(test_ledger_new(NULL, &l)); /* in memory, or a schema on PostgreSQL */
     EXPECT_OK(consent_register_purpose_json(
         l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}",
         NULL));

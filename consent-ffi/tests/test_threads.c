@@ -1,7 +1,10 @@
 /*
  * One handle shared by several threads: each appends its own subjects' events (and
  * asks questions) at the same time. Afterwards the log verifies and holds exactly
- * the events appended, with no sequence number skipped or reused.
+ * the events appended, with no sequence number skipped or reused. Then the same with
+ * two handles on one ledger (two SQLite connections to one file, or two connections
+ * to one PostgreSQL schema, whose appends the server's lock serialises), half the
+ * threads on each: nothing lost, no seq twice, and both handles see one head.
  *
  * Then a batch against another thread: thread A begins a batch and appends; thread B
  * appends a withdrawal on the ledger and waits for the batch to end; A rolls back.
@@ -156,29 +159,22 @@ static void batch_against_another_thread(consent_ledger *l) {
     pthread_mutex_destroy(&b.lock);
 }
 
-int main(void) {
-    char folder[] = "/tmp/consent-test-threads-XXXXXX";
-    char path[256], file[300];
-    if (!mkdtemp(folder)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(path, sizeof path, "%s/ledger.db", folder);
-
-    consent_options o;
-    EXPECT_OK(consent_options_init(&o));
-    o.synchronous = CONSENT_SYNCHRONOUS_NORMAL;
-    consent_ledger *l = NULL;
-    EXPECT_OK(consent_ledger_open(path, &o, &l));
+/* Registers what the workers append under. */
+static void registry(consent_ledger *l) {
     EXPECT_OK(consent_register_purpose_json(
         l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
     const char *const covers[] = {"jmsu.*"};
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1));
+}
 
+/* THREADS workers, worker t on handles[t % n_handles], on a ledger holding `base`
+ * events: afterwards every handle sees exactly the events appended, each at its own
+ * seq, and the log verifies. */
+static void workers_on(consent_ledger *const *handles, int n_handles, uint64_t base) {
     struct worker workers[THREADS];
     pthread_t threads[THREADS];
     for (int t = 0; t < THREADS; t++) {
-        workers[t].ledger = l;
+        workers[t].ledger = handles[t % n_handles];
         workers[t].index = t;
         workers[t].failures = 0;
         CHECK(pthread_create(&threads[t], NULL, work, &workers[t]) == 0);
@@ -190,36 +186,57 @@ int main(void) {
 
     /* Exact count, and every sequence number used once. */
     consent_head head;
-    EXPECT_OK(consent_get_head(l, &head));
-    CHECK(head.size == 3 + THREADS * PER_THREAD); /* ledger_configured, purpose, notice, ... */
-    unsigned char seen[3 + THREADS * PER_THREAD] = {0};
+    EXPECT_OK(consent_get_head(handles[0], &head));
+    CHECK(head.size == base + THREADS * PER_THREAD);
+    unsigned char seen[THREADS * PER_THREAD] = {0};
     for (int t = 0; t < THREADS; t++) {
         for (int i = 0; i < PER_THREAD; i++) {
             uint64_t s = workers[t].seqs[i];
-            CHECK(s >= 3 && s < head.size && !seen[s]);
-            if (s < head.size) {
-                seen[s] = 1;
+            CHECK(s >= base && s < head.size && !seen[s - base]);
+            if (s >= base && s < head.size) {
+                seen[s - base] = 1;
             }
         }
     }
-    consent_verify_report rep;
-    EXPECT_OK(consent_verify(l, &rep));
-    CHECK(rep.ok && rep.size == head.size);
-    char *json = NULL;
-    EXPECT_OK(consent_consenting_json(l, "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
-    CHECK(json && strstr(json, "\"subjects\":[]") != NULL); /* every grant was withdrawn */
-    consent_string_free(json);
+    for (int h = 0; h < n_handles; h++) {
+        consent_verify_report rep;
+        EXPECT_OK(consent_verify(handles[h], &rep));
+        CHECK(rep.ok && rep.size == head.size && memcmp(rep.head.root, head.root, 32) == 0);
+        char *json = NULL;
+        EXPECT_OK(
+            consent_consenting_json(handles[h], "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
+        CHECK(json && strstr(json, "\"subjects\":[]") != NULL); /* every grant was withdrawn */
+        consent_string_free(json);
+    }
+}
+
+int main(void) {
+    consent_options o;
+    EXPECT_OK(consent_options_init(&o));
+    o.synchronous = CONSENT_SYNCHRONOUS_NORMAL;
+    test_ledger_options(&o);
+    consent_ledger *l = NULL;
+    EXPECT_OK(consent_ledger_open(test_ledger_location("shared"), &o, &l));
+    registry(l);
+    workers_on(&l, 1, 3); /* after ledger_configured, purpose, notice */
 
     batch_against_another_thread(l);
+    consent_verify_report rep;
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && !rep.simulated);
-
     consent_ledger_free(l);
-    const char *suffixes[] = {"", "-wal", "-shm", "-lock", ".key"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-        unlink(file);
+
+    /* Two handles on one ledger: two connections. */
+    char at[512];
+    snprintf(at, sizeof at, "%s", test_ledger_location("two-handles"));
+    consent_ledger *two[2] = {NULL, NULL};
+    EXPECT_OK(consent_ledger_open(at, &o, &two[0]));
+    registry(two[0]);
+    EXPECT_OK(consent_ledger_open(at, &o, &two[1]));
+    if (two[0] != NULL && two[1] != NULL) {
+        workers_on(two, 2, 3);
     }
-    rmdir(folder);
+    consent_ledger_free(two[0]);
+    consent_ledger_free(two[1]);
     return finish("test_threads");
 }

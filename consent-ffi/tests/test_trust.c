@@ -210,7 +210,7 @@ int main(void) {
     o.clock = clock_fn;
     o.clock_context = &now_ms;
     consent_ledger *l = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(&o, &l));
+    EXPECT_OK(test_ledger_new(&o, &l)); /* in memory, or a schema on PostgreSQL */
     registry(l);
     char event_id[CONSENT_EVENT_ID_LEN];
     grant(l, "s-1", event_id);
@@ -325,7 +325,7 @@ int main(void) {
     CHECK(cosigned == NULL && strstr(last_message(), "ROLLBACK") && strstr(last_message(), "evidence"));
     /* A fork: another ledger signed with the same key, at the same size. */
     consent_ledger *fork = NULL;
-    EXPECT_OK(consent_ledger_open_in_memory(&o, &fork));
+    EXPECT_OK(test_ledger_new(&o, &fork));
     registry(fork);
     grant(fork, "s-1", NULL);
     grant(fork, "s-3", NULL);

@@ -8,10 +8,10 @@
 //! dataclasses. One place (`ERROR_CLASSES`) holds the error mapping.
 //!
 //! Every call that touches storage runs with the Python thread detached (the GIL
-//! released), so other Python threads keep running while SQLite waits for a lock or
-//! the disk, or while another thread's batch is open. The core [`Ledger`] is
-//! `Send + Sync`; the native ledger holds it in an `Arc` so that a batch handle
-//! (`NativeBatch`) can keep it alive on its own.
+//! released), so other Python threads keep running while SQLite (or PostgreSQL) waits
+//! for a lock, the disk or the network, or while another thread's batch is open. The
+//! core [`Ledger`] is `Send + Sync`; the native ledger holds it in an `Arc` so that a
+//! batch handle (`NativeBatch`) can keep it alive on its own.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -177,6 +177,20 @@ fn key_source(key_file: Option<PathBuf>, key: Option<&[u8]>) -> consent_core::Re
     }
 }
 
+/// The default options with a writer's wait for the lock and durability (`durable`:
+/// every commit synced), as `open` and `copy_to` take them.
+fn writer_options(busy_timeout_ms: u64, durable: bool) -> LedgerOptions {
+    LedgerOptions {
+        synchronous: if durable {
+            Synchronous::Full
+        } else {
+            Synchronous::Normal
+        },
+        busy_timeout: Duration::from_millis(busy_timeout_ms),
+        ..LedgerOptions::default()
+    }
+}
+
 /// The event of an `append` call, from its plain arguments (shared by the ledger and
 /// the batch).
 #[allow(clippy::too_many_arguments)]
@@ -326,7 +340,8 @@ fn notice_def(definition: &str) -> consent_core::Result<NoticeDef> {
     serde_json::from_str(definition).map_err(|e| invalid(format!("notice definition: {e}")))
 }
 
-/// A consent ledger on one SQLite file, or in memory. Use `consent_ledger.Ledger`.
+/// A consent ledger on one SQLite file, in a PostgreSQL schema, or in memory. Use
+/// `consent_ledger.Ledger`.
 #[pyclass(module = "consent_ledger._native", name = "Ledger", frozen)]
 struct NativeLedger {
     inner: Arc<Ledger>,
@@ -336,7 +351,8 @@ struct NativeLedger {
 
 #[pymethods]
 impl NativeLedger {
-    /// Opens (or creates) the ledger file at `path`.
+    /// Opens (or creates) the ledger file at `path`, or the ledger in PostgreSQL that
+    /// `path` names as a `postgresql://` URL.
     #[staticmethod]
     #[pyo3(signature = (
         path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None,
@@ -358,19 +374,13 @@ impl NativeLedger {
     ) -> PyResult<Self> {
         let inner = detached(py, move || {
             let options = LedgerOptions {
-                synchronous: if durable {
-                    Synchronous::Full
-                } else {
-                    Synchronous::Normal
-                },
-                busy_timeout: Duration::from_millis(busy_timeout_ms),
                 read_only,
                 create,
                 max_pages,
                 pseudonym_key: key_source(key_file, key)?,
                 erasure_wait: Duration::from_millis(erasure_wait_ms),
                 time_zone,
-                ..LedgerOptions::default()
+                ..writer_options(busy_timeout_ms, durable)
             };
             Ledger::open_with(path, options)
         })?;
@@ -689,6 +699,22 @@ impl NativeLedger {
     /// The current head, written `SIZE:ROOTHEX`.
     fn head(&self, py: Python<'_>) -> PyResult<String> {
         detached(py, || Ok(self.inner.head()?.to_string()))
+    }
+
+    /// Copies the ledger, as stored, into a new ledger at `dest` (a file path or a
+    /// PostgreSQL URL); returns the copy's head, the same as the source's.
+    #[pyo3(signature = (dest, *, busy_timeout_ms = 30000, durable = true))]
+    fn copy_to(
+        &self,
+        py: Python<'_>,
+        dest: PathBuf,
+        busy_timeout_ms: u64,
+        durable: bool,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let options = writer_options(busy_timeout_ms, durable);
+            Ok(self.inner.copy_to(&dest, &options)?.head.to_string())
+        })
     }
 
     /// Recomputes every hash; returns the report as JSON.

@@ -1,5 +1,6 @@
-"""Many threads through one Ledger, batches owned by their thread, and two processes
-writing one file."""
+"""Many threads through one Ledger, two Ledgers on one ledger (two connections) written
+by threads at once, batches owned by their thread, and two processes writing one
+ledger: a file, or a PostgreSQL schema (support.py)."""
 
 from __future__ import annotations
 
@@ -11,51 +12,67 @@ import time
 from pathlib import Path
 
 import pytest
-from support import NOTICE
+from support import NOTICE, TEST_KEY, is_postgres, ledger_location, open_ledger
 
 from consent_ledger import BatchError, EventKind, Ledger, LedgerBusy, State
 
 SHARE = "wellbeing.share-external"
 
 
-def test_eight_threads_share_one_ledger(ledger_file: Path) -> None:
-    threads, per_thread = 8, 25
+def _threads_append(handles: list[Ledger], threads: int, per_thread: int) -> None:
+    """`threads` threads, thread n on handles[n % len(handles)], each giving and
+    sometimes withdrawing its own subjects' consent at once; afterwards every handle
+    sees all of it, each event at its own seq, and the log verifies."""
     errors: list[BaseException] = []
     start = threading.Barrier(threads)
-    with Ledger(ledger_file) as ledger:
-        size = ledger.head().size
+    size = handles[0].head().size
 
-        def work(n: int) -> None:
-            try:
-                start.wait()
-                for i in range(per_thread):
-                    subject = f"t{n}-s{i}"
-                    ledger.give(subject, SHARE, notice=NOTICE, method="feed", recorded_by=f"system:t{n}")
-                    if i % 5 == 0:
-                        ledger.withdraw(subject, SHARE)
-                    assert ledger.status(subject, SHARE, "NHS").state in (State.GIVEN, State.WITHDRAWN)
-            except BaseException as e:  # pragma: no cover - reported below
-                errors.append(e)
+    def work(n: int) -> None:
+        ledger = handles[n % len(handles)]
+        try:
+            start.wait()
+            for i in range(per_thread):
+                subject = f"t{n}-s{i}"
+                ledger.give(subject, SHARE, notice=NOTICE, method="feed", recorded_by=f"system:t{n}")
+                if i % 5 == 0:
+                    ledger.withdraw(subject, SHARE)
+                assert ledger.status(subject, SHARE, "NHS").state in (State.GIVEN, State.WITHDRAWN)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
 
-        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        assert errors == []
-        withdrawals = threads * ((per_thread + 4) // 5)
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    withdrawals = threads * ((per_thread + 4) // 5)
+    for ledger in handles:
         assert ledger.head().size == size + threads * per_thread + withdrawals
         events = ledger.changes_since(size, limit=10_000)
         assert [e.seq for e in events] == list(range(size, size + len(events)))
         assert len({e.id for e in events}) == len(events)
         assert len(ledger.consenting(SHARE, "NHS")) == threads * per_thread - withdrawals
         assert ledger.verify(raise_on_failure=True).ok
+        assert ledger.head() == handles[0].head()
 
 
-def test_a_batch_belongs_to_its_thread(ledger_file: Path) -> None:
+def test_eight_threads_share_one_ledger(ledger_at: str) -> None:
+    with open_ledger(ledger_at) as ledger:
+        _threads_append([ledger], threads=8, per_thread=25)
+
+
+def test_two_ledgers_on_one_ledger_append_at_once(ledger_at: str) -> None:
+    """Two Ledger objects on the same ledger hold two connections (to one file, or to
+    one PostgreSQL schema); four threads on each append at once, and nothing is lost."""
+    with open_ledger(ledger_at) as first, open_ledger(ledger_at) as second:
+        _threads_append([first, second], threads=8, per_thread=15)
+
+
+def test_a_batch_belongs_to_its_thread(ledger_at: str) -> None:
     """Thread A opens a batch and appends; thread B's withdrawal on the same Ledger
     waits for the batch instead of joining it, so A's rollback cannot undo it."""
-    with Ledger(ledger_file) as ledger:
+    with open_ledger(ledger_at) as ledger:
         ledger.give("s1", SHARE, notice=NOTICE, method="portal")
         size = ledger.head().size
         appended = threading.Event()
@@ -105,7 +122,7 @@ def test_a_batch_belongs_to_its_thread(ledger_file: Path) -> None:
 
 
 def test_another_threads_batch_open_too_long_is_busy(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "busy.db", busy_timeout=0.2) as ledger:
+    with open_ledger(ledger_location(tmp_path, "busy.db"), busy_timeout=0.2) as ledger:
         ledger.register_purpose("p", "P", "LJMU")
         with ledger.batch() as batch:
             batch.withdraw("s1", "p")
@@ -140,7 +157,8 @@ WRITER = textwrap.dedent(
     from consent_ledger import Ledger
 
     path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with Ledger(path) as ledger:
+    key = bytes.fromhex(sys.argv[4]) if len(sys.argv) > 4 else None
+    with Ledger(path, key=key) as ledger:
         for i in range(count):
             ledger.give(f"{name}-{i}", "wellbeing.share-external", notice=("ljmu.wellbeing", "2024-09"),
                         method="feed", recorded_by=f"system:{name}", source_id=f"{name}-{i}")
@@ -148,19 +166,20 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_write_one_file(ledger_file: Path, tmp_path: Path) -> None:
+def test_two_processes_write_one_ledger(ledger_at: str, tmp_path: Path) -> None:
     count = 60
-    with Ledger(ledger_file) as ledger:
+    with open_ledger(ledger_at) as ledger:
         size = ledger.head().size
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
+    key = [TEST_KEY.hex()] if is_postgres(ledger_at) else []
     procs = [
-        subprocess.Popen([sys.executable, "-W", "error", str(script), str(ledger_file), name, str(count)])
+        subprocess.Popen([sys.executable, "-W", "error", str(script), ledger_at, name, str(count), *key])
         for name in ("sis", "portal")
     ]
     for p in procs:
         assert p.wait(timeout=120) == 0
-    with Ledger(ledger_file) as ledger:
+    with open_ledger(ledger_at) as ledger:
         assert ledger.head().size == size + 2 * count
         events = ledger.changes_since(size, limit=10_000)
         for name in ("sis", "portal"):

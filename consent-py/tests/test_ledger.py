@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import JMSU_NOTICE, NOTICE, UTC, WELLBEING_NOTICE, at
+from support import JMSU_NOTICE, NOTICE, UTC, WELLBEING_NOTICE, at, ledger_location, new_ledger, open_ledger
 
 from consent_ledger import (
     AcademicYear,
@@ -46,9 +46,9 @@ SHARE = "wellbeing.share-external"
 # ---- lifecycle ---------------------------------------------------------------------------
 
 
-def test_file_ledger_persists_and_context_manager_closes(tmp_path: Path) -> None:
-    path = tmp_path / "l.db"
-    with Ledger(path) as ledger:
+def test_a_ledger_persists_and_context_manager_closes(tmp_path: Path) -> None:
+    path = ledger_location(tmp_path, "l.db")
+    with open_ledger(path) as ledger:
         assert ledger.path == str(path)
         assert repr(ledger) == f"<Ledger {str(path)!r}>"
         ledger.register_purpose("p", "P", "LJMU")
@@ -60,7 +60,7 @@ def test_file_ledger_persists_and_context_manager_closes(tmp_path: Path) -> None
     with pytest.raises(LedgerClosed):
         with ledger:
             pass
-    with Ledger(str(path), busy_timeout=timedelta(seconds=5), durable=False) as again:
+    with open_ledger(str(path), busy_timeout=timedelta(seconds=5), durable=False) as again:
         assert again.purpose("p").version == 1
 
 
@@ -82,10 +82,11 @@ def test_in_memory_ledger() -> None:
 
 
 def test_open_missing_file_without_create(tmp_path: Path) -> None:
+    missing = ledger_location(tmp_path, "missing.db")  # or an empty schema
     with pytest.raises(NotFound):
-        Ledger(tmp_path / "missing.db", create=False)
+        open_ledger(missing, create=False)
     with pytest.raises(NotFound):
-        Ledger(tmp_path / "missing.db", read_only=True)
+        open_ledger(missing, read_only=True)
     assert not (tmp_path / "missing.db").exists()
 
 
@@ -119,7 +120,7 @@ def test_open_argument_types(tmp_path: Path) -> None:
 
 
 def test_register_purpose_defaults_and_versions() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         p = ledger.register_purpose("jmsu.marketing", "Marketing", "JMSU")
         assert p.version == 1 and p.seq == 1
         assert p.lawful_basis is LawfulBasis.CONSENT
@@ -136,7 +137,7 @@ def test_register_purpose_defaults_and_versions() -> None:
 
 
 def test_register_purpose_options() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         p = ledger.register_purpose(
             "mobility.health", "Health data", "LJMU", lawful_basis="a", special_category="A",
             validity=timedelta(days=30), effect_delay=timedelta(hours=24),
@@ -180,14 +181,14 @@ def test_register_purpose_options() -> None:
     ],
 )
 def test_register_purpose_rejects(kwargs: dict[str, object], error: type[Exception]) -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         with pytest.raises(error):
             ledger.register_purpose("p", "P", "LJMU", **kwargs)  # type: ignore[arg-type]
         assert ledger.head().size == 1
 
 
 def test_register_purpose_needs_ids() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         with pytest.raises(InvalidArgument):
             ledger.register_purpose("", "P", "LJMU")
         with pytest.raises(InvalidArgument):
@@ -197,7 +198,7 @@ def test_register_purpose_needs_ids() -> None:
 
 
 def test_register_notice() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         cover: dict[str, Any] = {"controller": "JMSU", "purposes": ["jmsu.*", "clubs"]}
         n = ledger.register_notice("n", "v1", "Notice", text="hello", url="https://example.invalid/n", **cover)
         digest = hashlib.sha256(b"hello").hexdigest()
@@ -231,7 +232,7 @@ def test_register_notice() -> None:
 
 
 def test_a_new_notice_says_whose_it_is_and_what_it_covers() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         # Both are required: by the signature, and by the ledger when empty.
         with pytest.raises(TypeError, match="controller"):
             ledger.register_notice("n", "1", "Notice", text="t")  # type: ignore[call-arg]
@@ -683,8 +684,8 @@ def test_the_batch_owner_cannot_call_the_ledger_directly(ledger: Ledger) -> None
 
 
 def test_closing_inside_a_batch_rolls_back(tmp_path: Path) -> None:
-    path = tmp_path / "b.db"
-    ledger = Ledger(path)
+    path = ledger_location(tmp_path, "b.db")
+    ledger = open_ledger(path)
     ledger.register_purpose("p", "P", "LJMU")
     with pytest.raises(LedgerClosed):
         with ledger.batch() as batch:
@@ -693,7 +694,7 @@ def test_closing_inside_a_batch_rolls_back(tmp_path: Path) -> None:
             batch.withdraw("s2", "p")
     with pytest.raises(LedgerClosed):
         ledger.batch()
-    with Ledger(path) as again:
+    with open_ledger(path) as again:
         assert again.head().size == 2
 
 

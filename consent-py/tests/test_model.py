@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from support import NOTICE, UTC, at
+from support import NOTICE, UTC, at, new_ledger
 
 import consent_ledger
 from consent_ledger import (
@@ -127,7 +127,7 @@ def test_the_new_states_kinds_and_validity() -> None:
     assert EventKind("objection_overruled") is EventKind.OBJECTION_OVERRULED
     assert EventKind("subject_readmitted") is EventKind.SUBJECT_READMITTED
     assert ErasureResult("already_erased") is ErasureResult.ALREADY_ERASED
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         rep = ledger.register_purpose("rep", "Course reps", "JMSU", validity="course_year")
         assert rep.validity == CourseYear() and rep.to_dict()["validity"] == {}
         assert ledger.register_purpose("rep2", "Course reps", "JMSU", validity=CourseYear()).validity == CourseYear()

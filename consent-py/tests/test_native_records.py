@@ -12,7 +12,7 @@ from typing import Iterator, List, Optional, Tuple
 from uuid import UUID
 
 import pytest
-from support import JMSU_NOTICE, NOTICE, UTC, at, register_all
+from support import JMSU_NOTICE, NOTICE, UTC, at, open_ledger, register_all
 
 import consent_ledger
 from consent_ledger import (
@@ -218,8 +218,8 @@ def test_append_many_lands_every_event_in_order(sim: Ledger) -> None:
     assert sim.append_many([]) == [] and head_size(sim) == before + 3
 
 
-def test_append_many_is_all_or_nothing(ledger_file: object) -> None:
-    with Ledger(str(ledger_file)) as ledger:
+def test_append_many_is_all_or_nothing(ledger_at: str) -> None:
+    with open_ledger(ledger_at) as ledger:
         head = ledger.head()
         with pytest.raises(UnknownPurpose):
             ledger.append_many([
@@ -230,7 +230,7 @@ def test_append_many_is_all_or_nothing(ledger_file: object) -> None:
         assert ledger.head() == head
         assert ledger.history("s1") == [] and ledger.history("s3") == []
         assert ledger.status("s1", FEED).state is State.NEVER_ASKED
-    with Ledger(str(ledger_file)) as reopened:  # and nothing reached the file
+    with open_ledger(ledger_at) as reopened:  # and nothing reached the file (or schema)
         assert reopened.head() == head and reopened.verify().ok
 
 

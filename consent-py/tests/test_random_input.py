@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from consent_ledger import MAX_ID_LEN, ConsentError, InvalidArgument, Ledger
 
-from support import NOTICE, register_all
+from support import NOTICE, examples, new_ledger, register_all
 
 ALLOWED = (ConsentError, TypeError, ValueError)
 
@@ -47,7 +47,7 @@ def attempt(call: Any, *args: Any, **kwargs: Any) -> None:
         pass
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     subject=anything,
     purpose=anything,
@@ -70,7 +70,7 @@ def test_hostile_arguments_get_clear_errors(
     at: Any,
     evidence: Any,
 ) -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         register_all(ledger)
         attempt(
             ledger.give,
@@ -92,7 +92,7 @@ def test_hostile_arguments_get_clear_errors(
 
 def test_hostile_values_are_stored_and_returned_intact() -> None:
     hostile = "'; DROP TABLE events; -- \x00\x1b[31m\u202e\U0001f600 " + "z" * (1 << 20)
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         register_all(ledger)
         when = datetime(2024, 10, 1, tzinfo=timezone.utc)
         event = ledger.give(
@@ -130,7 +130,7 @@ def must_refuse(subject: str) -> bool:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(subject=ids)
 @example("770001 ")
 @example(unicodedata.normalize("NFD", "Jos\u00e9"))
@@ -140,7 +140,7 @@ def test_ids_round_trip_exactly_or_are_refused(subject: str) -> None:
     """An id the ledger accepts comes back exactly as given (no trimming, no
     normalising behind the caller's back); one it refuses raises InvalidArgument, for
     the append and for the question, and appends nothing."""
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         register_all(ledger)
         size = ledger.head().size
         try:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 from uuid import UUID
 
 import pytest
+from support import ledger_location, new_ledger, open_ledger
 
 from consent_ledger import (
     Actor,
@@ -61,8 +62,8 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 @pytest.fixture
 def ljmu(tmp_path: Path) -> Iterator[Ledger]:
-    """A ledger file with the shipped LJMU registry."""
-    with Ledger(tmp_path / "ljmu.db") as ledger:
+    """A ledger (a file, or a schema on PostgreSQL) with the shipped LJMU registry."""
+    with open_ledger(ledger_location(tmp_path, "ljmu.db")) as ledger:
         ledger.load_registry(REGISTRY)
         yield ledger
 
@@ -260,31 +261,31 @@ def test_the_academic_year_ends_at_midnight_in_liverpool() -> None:
         # The simulation's clock: only a simulation has one, and it takes aware times.
         with pytest.raises(InvalidTime, match="naive"):
             ledger.set_simulated_now(datetime(2025, 8, 1))
-    with Ledger.in_memory() as real:
+    with new_ledger() as real:
         assert not real.is_simulated
         with pytest.raises(InvalidArgument, match="simulated"):
             real.set_simulated_now(utc(2025, 8, 1))
 
 
 def test_the_ledgers_time_zone(tmp_path: Path) -> None:
-    path = tmp_path / "zone.db"
-    with Ledger(path, time_zone="UTC") as ledger:
+    path = ledger_location(tmp_path, "zone.db")
+    with open_ledger(path, time_zone="UTC") as ledger:
         assert ledger.time_zone == "UTC"
         ledger.register_purpose("p", "P", "LJMU", validity="academic_year")
         ledger.register_notice("n", "1", "N", text="n", controller="LJMU", purposes=["p"])
         grant = ledger.give("s1", "p", notice=("n", "1"), method="portal", effective_at=utc(2024, 10, 1))
         assert grant.expires_at == utc(2025, 8, 1)  # midnight in UTC
-    with Ledger(path) as reopened:
+    with open_ledger(path) as reopened:
         assert reopened.time_zone == "UTC"
-    with Ledger(path, time_zone="UTC") as same:
+    with open_ledger(path, time_zone="UTC") as same:
         assert same.time_zone == "UTC"
     with pytest.raises(InvalidArgument, match="time zone"):
-        Ledger(path, time_zone="Europe/London")
+        open_ledger(path, time_zone="Europe/London")
     with pytest.raises(InvalidArgument, match="time zone"):
         Ledger.in_memory(time_zone="Mars/Olympus_Mons")
     with pytest.raises(TypeError):
         Ledger.in_memory(time_zone=0)  # type: ignore[arg-type]
-    with Ledger.in_memory(time_zone="America/New_York") as ny:
+    with new_ledger(time_zone="America/New_York") as ny:
         assert ny.time_zone == "America/New_York"
 
 
@@ -485,7 +486,7 @@ def test_the_subjects_copy_as_html(ljmu: Ledger) -> None:
 
 
 def test_load_the_shipped_registry() -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         report = ledger.load_registry(REGISTRY)
         notices = [e for e in report if e.kind is RegistryEntryKind.NOTICE]
         purposes = [e for e in report if e.kind is RegistryEntryKind.PURPOSE]
@@ -529,7 +530,7 @@ def test_load_a_registry_with_its_texts(tmp_path: Path) -> None:
     texts.mkdir()
     (texts / "clubs.txt").write_text(text)
     registry = tmp_path / "registry.toml"
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         # A text that hashes to something else: refused, and nothing registered.
         registry.write_text(REGISTRY_TOML.format(sha=f'sha256 = "{"00" * 32}"'))
         size = ledger.head().size
@@ -548,7 +549,7 @@ def test_load_a_registry_with_its_texts(tmp_path: Path) -> None:
         # A texts folder asked for must hold every text.
         with pytest.raises(StorageError):
             ledger.load_registry(registry, texts=tmp_path / "nowhere")
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         with pytest.raises(StorageError):
             ledger.load_registry(tmp_path / "missing.toml")
         (tmp_path / "bad.toml").write_text("[[purpose]]\nid = 'x'\ncolour = 'blue'\n")

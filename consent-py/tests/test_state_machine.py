@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pytest
+from support import examples, new_ledger
 
 from consent_ledger import Ledger, State, UnknownRecipient
 
@@ -60,12 +61,12 @@ decision = st.builds(
 question = st.tuples(st.sampled_from(RECIPIENTS), st.integers(-1, 80))
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=examples(150), deadline=None, database=None)
 @given(st.lists(decision, max_size=12), st.lists(question, min_size=1, max_size=12))
 def test_status_agrees_with_the_reference_model(
     decisions: List[Decision], questions: List[tuple[Optional[str], int]]
 ) -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         ledger.register_purpose("p", "Purpose", "LJMU", recipients=["NHS", "SFE"])
         ledger.register_notice("n", "1", "Notice", text="notice text", controller="LJMU", purposes=["p"])
         for d in decisions:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Tuple
 
 import pytest
-from support import JMSU_NOTICE, register_all
+from support import JMSU_NOTICE, new_ledger, open_ledger, register_all
 
 from consent_ledger import (
     CheckedReceipt,
@@ -153,7 +153,7 @@ def test_quorum_not_met(ledger: Ledger, keys: Keys) -> None:
 
 
 def test_receipt_checked_without_the_ledger_and_changed(keys: Keys) -> None:
-    with Ledger.in_memory() as ledger:
+    with new_ledger() as ledger:
         register_all(ledger)
         event = ledger.give("s1", PURPOSE, notice=JMSU_NOTICE, method="portal")
         ledger.sign_checkpoint(keys.file("log"))
@@ -188,7 +188,7 @@ def test_witness_refuses_a_rollback_and_a_fork(ledger: Ledger, keys: Keys) -> No
     assert e.value.kind == "rollback" and e.value.evidence and os.path.exists(e.value.evidence)
     assert str(first.head.size) in str(e.value) and str(grown.head.size) in str(e.value)
 
-    with Ledger.in_memory() as other:  # the same key signing another history
+    with new_ledger() as other:  # the same key signing another history
         register_all(other)
         other.give("s1", PURPOSE, notice=JMSU_NOTICE, method="portal")
         other.give("s3", PURPOSE, notice=JMSU_NOTICE, method="portal")
@@ -203,17 +203,17 @@ def test_witness_refuses_a_rollback_and_a_fork(ledger: Ledger, keys: Keys) -> No
     assert e.value.kind == "unknown-log"
 
 
-def test_a_rewritten_log_fails_its_checkpoint(ledger_file: Path, keys: Keys) -> None:
-    with Ledger(ledger_file) as ledger:
+def test_a_rewritten_log_fails_its_checkpoint(ledger_at: str, keys: Keys) -> None:
+    with open_ledger(ledger_at) as ledger:
         ledger.give("s1", PURPOSE, notice=JMSU_NOTICE, method="portal")
         signed = ledger.sign_checkpoint(keys.file("log"))
     # A later checkpoint of a longer log: the earlier one still holds.
-    with Ledger(ledger_file) as ledger:
+    with open_ledger(ledger_at) as ledger:
         ledger.give("s2", PURPOSE, notice=JMSU_NOTICE, method="portal")
         verdict = ledger.check_checkpoint(signed, keys.log)
         assert verdict and verdict.ledger_size == signed.head.size + 1
     # The same key over a shorter history of the "same" log: truncated.
-    with Ledger.in_memory() as short:
+    with new_ledger() as short:
         verdict = short.check_checkpoint(signed, keys.log)
         assert not verdict and verdict.finding == "truncated" and verdict.problem
 

@@ -24,6 +24,8 @@ from support import NOTICE
 
 from consent_ledger import Ledger, StorageError
 
+pytestmark = pytest.mark.file_only("two SQLite libraries in one process share one file's locks")
+
 SHARE = "wellbeing.share-external"
 ROUNDS = 300
 ROUND_SECONDS = 12.0  # the main loop also stops after this long

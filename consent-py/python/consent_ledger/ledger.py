@@ -194,6 +194,26 @@ def _path(value: StrPath, what: str) -> str:
     return text
 
 
+def _is_postgres_url(location: str) -> bool:
+    """Whether ``location`` names a ledger in PostgreSQL rather than a file."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _redacted(location: str) -> str:
+    """``location`` without the password of a PostgreSQL URL, in its user part or a
+    ``password=`` parameter (for ``repr``)."""
+    if not _is_postgres_url(location):
+        return location
+    scheme, _, rest = location.partition("://")
+    rest, question, query = rest.partition("?")
+    userinfo, at, host = rest.partition("@")
+    user, colon, _password = userinfo.partition(":")
+    if at and colon:
+        rest = f"{user}:***@{host}"
+    params = ["password=***" if p.startswith("password=") else p for p in query.split("&")]
+    return f"{scheme}://{rest}{question}{'&'.join(params)}"
+
+
 def _bool(value: bool, what: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
@@ -675,8 +695,10 @@ class _Recorder:
 class Ledger(_Recorder):
     """A consent ledger: an append-only, tamper-evident log of per-purpose consent.
 
-    ``Ledger(path)`` opens (or creates) a ledger file; :meth:`in_memory` makes a
-    throwaway one. Use it as a context manager to close it on exit::
+    ``Ledger(path)`` opens (or creates) a ledger file, ``Ledger("postgresql://…",
+    key_file=…)`` a ledger in a PostgreSQL schema shared by many hosts
+    (docs/POSTGRES.md); :meth:`in_memory` makes a throwaway one. Use it as a context
+    manager to close it on exit::
 
         with Ledger("consent.db") as ledger:
             ledger.give("s1", "jmsu.marketing", notice=("jmsu.privacy", "2024-09"), method="portal")
@@ -687,7 +709,9 @@ class Ledger(_Recorder):
     ``busy_timeout``, then :class:`LedgerBusy`); they never join it. Many processes may
     open the same file; their appends are serialised by a lock file beside the ledger
     and SQLite's write lock (a writer waits up to ``busy_timeout`` before
-    :class:`LedgerBusy` is raised).
+    :class:`LedgerBusy` is raised). Any number of ``Ledger`` objects, processes and
+    hosts may open the same PostgreSQL ledger, each on a connection of its own; the
+    server serialises their appends.
 
     Identifiers (subject, purpose, recipient, source id, notice id and version, actor
     ids) must be in Unicode NFC, without leading or trailing white space or control
@@ -725,6 +749,16 @@ class Ledger(_Recorder):
         raises :class:`NotFound` (an empty file :class:`NotALedger`) instead of
         answering from a fresh, empty ledger. ``read_only=True`` never creates.
 
+        ``path`` may instead be a PostgreSQL URL,
+        ``postgresql://user@host/db?schema=NAME`` (libpq's form, ``host=/socket/dir``
+        for a Unix socket; ``schema`` defaults to ``consent`` and is lower-case
+        letters, digits and ``_``, else :class:`InvalidArgument`): the ledger then
+        lives in that schema, and an empty schema is what a missing file is above. Its
+        pseudonym key must be given as ``key_file`` or ``key`` (nothing lies beside a
+        database: :class:`PseudonymKeyError`); ``max_pages`` does not apply
+        (:class:`InvalidArgument`). A server that cannot be reached raises
+        :class:`StorageError` within ``busy_timeout`` (at most 30 s).
+
         The pseudonym key (the secret that turns subject ids into pseudonyms) never
         lives in the ledger file. By default it is the file ``<path>.key`` beside the
         ledger, created (0600) with a new ledger; ``key_file`` names another file,
@@ -735,9 +769,11 @@ class Ledger(_Recorder):
 
         ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
         writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
-        survives a crash of the process but not a power cut. ``max_pages`` caps the file
-        at that many database pages: an append beyond it raises :class:`StorageFull`
-        and writes nothing (a quota, and a way to test for a full disk).
+        survives a crash of the process but not a power cut (in PostgreSQL,
+        ``synchronous_commit = off``: a client's crash, not the server's).
+        ``max_pages`` caps the file at that many database pages: an append beyond it
+        raises :class:`StorageFull` and writes nothing (a quota, and a way to test for
+        a full disk).
         ``erasure_wait`` is how long :meth:`erase_subject` keeps trying to truncate the
         write-ahead log while another connection holds an old snapshot.
 
@@ -806,7 +842,7 @@ class Ledger(_Recorder):
 
     @property
     def path(self) -> Optional[str]:
-        """The ledger file (``None`` in memory)."""
+        """The ledger file, or the PostgreSQL URL, as given (``None`` in memory)."""
         return self._path
 
     @property
@@ -857,7 +893,7 @@ class Ledger(_Recorder):
         self.close()
 
     def __repr__(self) -> str:
-        where = "in memory" if self._path is None else repr(self._path)
+        where = "in memory" if self._path is None else repr(_redacted(self._path))
         return f"<Ledger {where}{' (closed)' if self._closed else ''}>"
 
     def batch(self) -> Batch:
@@ -1030,6 +1066,28 @@ class Ledger(_Recorder):
         """The current head (size and Merkle root); keep ``str(head)`` elsewhere to
         detect a rewritten log later with :meth:`verify_against`."""
         return Head.parse(self._native.head())
+
+    def copy_to(
+        self, dest: StrPath, *, busy_timeout: Union[timedelta, float] = 30.0, durable: bool = True
+    ) -> Head:
+        """Copies the ledger, as stored, into a new ledger at ``dest``: a file path or a
+        PostgreSQL URL (see :class:`Ledger`). A file's ledger moves into PostgreSQL, and
+        a PostgreSQL ledger into a file that the independent checker of
+        docs/FORMAT.md reads. Every row is copied from one snapshot; the copy rebuilds
+        its tree and is kept only if its head equals this ledger's, which is returned.
+        ``busy_timeout`` and ``durable`` open the destination as in :class:`Ledger`.
+        No key is copied or needed: the copy's pseudonym key is this ledger's.
+
+        Raises :class:`Conflict` when ``dest`` already holds a ledger and
+        :class:`NotALedger` when it holds something else (a file of another kind, a
+        schema with other tables), leaving either as it was; :class:`LedgerCorrupt`
+        when the copy's head differs (nothing is left in a PostgreSQL destination).
+        """
+        head = self._native.copy_to(
+            _path(dest, "dest"), busy_timeout_ms=_millis(busy_timeout, "busy_timeout"),
+            durable=_bool(durable, "durable"),
+        )
+        return Head.parse(head)
 
     def verify(self, raise_on_failure: bool = False) -> VerifyReport:
         """Recomputes every hash from the stored rows. Returns the report (true when
