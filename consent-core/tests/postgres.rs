@@ -639,3 +639,54 @@ fn tls_connections_are_verified() {
     let refused = Ledger::open_with(&bad, options(&clock)).err().unwrap();
     assert_eq!(refused.kind(), ErrorKind::InvalidArgument, "{refused}");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: make test-postgres"]
+fn an_appending_role_cannot_replace_a_tree_node() {
+    let clock = Clock::new("2024-10-01T09:00:00Z");
+    let (owner, at) = new_pg_ledger(&clock);
+    let app = role_with(&at, "tree_app", Access::Append);
+    let l = Ledger::open_with(as_role(&at, &app), options(&clock)).unwrap();
+    // Blocks complete as the role appends: the owner's function deletes their low rows.
+    for i in 0..40 {
+        l.append(give(&format!("77{i:04}"), "jmsu.marketing"))
+            .unwrap();
+    }
+    let head = owner.head().unwrap();
+    let schema = schema_of(&at);
+    let mut raw = postgres::Client::connect(&as_role(&server(), &app), postgres::NoTls).unwrap();
+    // The nodes roots are computed from cannot be deleted or changed by the role...
+    for attack in [
+        format!("DELETE FROM {schema}.tree WHERE level >= 4"),
+        format!("UPDATE {schema}.tree SET hash = '\\x00' WHERE level = 4"),
+    ] {
+        let err = raw.batch_execute(&attack).expect_err(&attack);
+        assert_eq!(
+            err.code(),
+            Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{attack}: {err}"
+        );
+    }
+    // ...and the function deletes nothing but the low rows of a completed block.
+    for first in [0i64, 16, 32, 48, 7] {
+        let n: i64 = raw
+            .query_one(&format!("SELECT {schema}.complete_block($1)"), &[&first])
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            n, 0,
+            "block {first}: nothing left to delete, or not a completed block"
+        );
+    }
+    let stored: i64 = raw
+        .query_one(
+            &format!("SELECT count(*) FROM {schema}.tree WHERE level < 4"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(stored > 0, "the open block's low rows are still there");
+    assert_eq!(owner.head().unwrap(), head);
+    let report = owner.verify().unwrap();
+    assert!(report.ok, "{report:?}");
+}

@@ -58,13 +58,6 @@ pub(crate) struct PgConn {
     in_tx: Cell<bool>,
     /// Names the next cursor.
     cursors: Cell<u64>,
-    /// Whether a durable write confirms its flush after the commit, outside the lock
-    /// ([`Synchronous::Full`] and `pg_logical_emit_message` allowed: see
-    /// [`PgConn::confirm_flush`]); otherwise a durable write flushes inside its commit.
-    flush_outside_lock: Cell<bool>,
-    /// Whether the open transaction is a write that commits without waiting for the
-    /// disk, its flush confirmed after the lock is released (see [`PgConn::begin_write`]).
-    flush_after_commit: Cell<bool>,
     /// The ledger's schema (its tables, its lock).
     pub(crate) schema: String,
 }
@@ -80,10 +73,8 @@ struct Location {
 
 /// Takes the ledger's own parameters (`schema`, `sslmode`, `sslrootcert`) out of `url`.
 fn split_url(url: &str) -> Result<Location> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, q),
-        None => (url, ""),
-    };
+    let (base, query) = split_query(url);
+    let query = query.unwrap_or("");
     let mut schema = None;
     let mut tls = tls::Tls::default();
     let mut rest = Vec::new();
@@ -135,10 +126,10 @@ pub fn url_schema(url: &str) -> Result<String> {
 /// ledger prints about where it lives goes through this, so a log or a terminal
 /// never holds a database credential.
 pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
+    let (base, query) = split_query(url);
+    // The user part ends at the last `@`: a password may hold `@`, `?` or `/`
+    // unencoded (libpq wants them encoded, people do not always), and hiding too much
+    // is safe where hiding too little is not.
     let base = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => match base[s + 3..at].split_once(':') {
             Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
@@ -158,6 +149,17 @@ pub fn redact_url(url: &str) -> String {
                 .collect();
             format!("{base}?{}", pairs.join("&"))
         }
+    }
+}
+
+/// A URL's part before its query, and the query: the query begins at the first `?`
+/// after the user part (which ends at the URL's last `@`), so a `?` in a password
+/// does not start it.
+fn split_query(url: &str) -> (&str, Option<&str>) {
+    let from = url.rfind('@').unwrap_or(0);
+    match url[from..].find('?') {
+        Some(q) => (&url[..from + q], Some(&url[from + q + 1..])),
+        None => (url, None),
     }
 }
 
@@ -183,8 +185,6 @@ impl PgConn {
             statements: RefCell::default(),
             in_tx: Cell::new(false),
             cursors: Cell::new(0),
-            flush_outside_lock: Cell::new(false),
-            flush_after_commit: Cell::new(false),
             schema,
         };
         conn.configure(opts)?;
@@ -209,19 +209,7 @@ impl PgConn {
         if opts.read_only {
             sql.push_str("SET default_transaction_read_only = on;");
         }
-        self.batch(&sql)?;
-        if opts.synchronous == Synchronous::Full && !opts.read_only {
-            let allowed = self.query(
-                "SELECT has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE')",
-                &[],
-                None,
-            )?;
-            self.flush_outside_lock.set(matches!(
-                allowed.first().and_then(|r| r.first()),
-                Some(Value::Integer(1))
-            ));
-        }
-        Ok(())
+        self.batch(&sql)
     }
 
     /// The statement for `sql` prepared on this connection (once).
@@ -360,34 +348,8 @@ impl PgConn {
         {
             // Whatever happened, the server ended the transaction (or the connection).
             self.in_tx.set(false);
-            if self.flush_after_commit.replace(false) && first.starts_with("COMMIT") {
-                return result.and_then(|()| self.confirm_flush());
-            }
         }
         result
-    }
-
-    /// Waits until the write just committed is on disk: a transaction of its own that
-    /// commits synchronously returns only once the WAL is flushed up to its commit
-    /// record, which lies after ours. PostgreSQL flushes at commit only a transaction
-    /// that has an id and wrote WAL (an id alone commits asynchronously, measured: one
-    /// fsync for 300 such commits): `txid_current()` gives it the id, and a
-    /// non-transactional `pg_logical_emit_message` writes a few bytes of WAL (300
-    /// fsyncs for 300). Flushes of writers waiting at once are shared.
-    fn confirm_flush(&self) -> Result<()> {
-        self.client
-            .borrow_mut()
-            .batch_execute(
-                "SELECT txid_current(), pg_logical_emit_message(false, 'consent-ledger', 'flushed')",
-            )
-            .map_err(|e| {
-                Error::Storage(format!(
-                    "the write was committed, but its flush to disk could not be confirmed ({}): \
-                     it may be lost if the server crashes now; check and retry (a source id makes \
-                     the retry safe)",
-                    pg_error(e)
-                ))
-            })
     }
 
     /// Whether a transaction is open.
@@ -396,24 +358,11 @@ impl PgConn {
     }
 
     /// Begins the write transaction and takes the ledger's lock: the one writer of
-    /// this schema, whichever host it runs on, until commit or rollback.
-    ///
-    /// A durable write commits without waiting for the disk (`synchronous_commit =
-    /// off` for this transaction) and confirms the flush after the commit, when the
-    /// lock is already released ([`PgConn::confirm_flush`]): the next writer works
-    /// while this one's WAL is flushed, and writers waiting for the disk together
-    /// share one flush. The write is acknowledged only after the flush; until then
-    /// other sessions may already read it (docs/POSTGRES.md "Many writers"). A signed
-    /// checkpoint is itself such a write: its flush covers every event it signs. Where
-    /// the role may not confirm a flush that way, a durable write flushes inside its
-    /// commit, under the lock.
+    /// this schema, whichever host it runs on, until commit or rollback (a durable
+    /// commit waits for the disk while it holds the lock: docs/POSTGRES.md "Many
+    /// writers" says what releasing it earlier would take).
     pub(crate) fn begin_write(&self) -> Result<()> {
-        let outside = self.flush_outside_lock.get();
-        if outside {
-            self.batch("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off")?;
-        } else {
-            self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-        }
+        self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         let locked = self.execute(
             "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
             rusqlite::params![LOCK_CLASS, self.schema],
@@ -422,7 +371,6 @@ impl PgConn {
             let _ = self.batch("ROLLBACK");
             return Err(e);
         }
-        self.flush_after_commit.set(outside);
         Ok(())
     }
 
@@ -557,6 +505,14 @@ mod tests {
                 split_url(&format!("postgresql://h/db?schema={bad}")).is_err(),
                 "{bad}"
             );
+        }
+        for (leaky, schema) in [
+            ("postgresql://app:se?cret@db.example/ledger", DEFAULT_SCHEMA),
+            ("postgresql://app:se?c@r/et@db.example/ledger?schema=x", "x"),
+        ] {
+            let shown = redact_url(leaky);
+            assert!(!shown.contains("se?c") && !shown.contains("et@"), "{shown}");
+            assert_eq!(url_schema(leaky).unwrap(), schema);
         }
         assert_eq!(
             redact_url("postgresql://app:secret@db.example/ledger"),

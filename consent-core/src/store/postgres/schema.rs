@@ -42,12 +42,31 @@ CREATE TABLE erased(subject_key BYTEA PRIMARY KEY, seq BIGINT NOT NULL);
 CREATE TABLE checkpoints(size BIGINT PRIMARY KEY, note TEXT COLLATE "C" NOT NULL);
 "#;
 
-/// The erasure path (docs/POSTGRES.md "Roles"): the only way to change a stored event,
-/// run with its owner's rights by a role granted EXECUTE on it — never by the role
-/// that appends.
+// `complete_block` below spells the block size: 2^4 events.
+const _: () = assert!(crate::store::TREE_MIN_LEVEL == 4);
+
+/// The two narrow paths (docs/POSTGRES.md "Roles"), each run with the owner's rights
+/// by a role granted EXECUTE on it. `blank_subject`, the erasure path, is the only way
+/// to change a stored event, never granted to the role that appends.
+/// `complete_block` deletes the rows below level 4 of a completed block of 16 events
+/// (docs/FORMAT.md §2 `tree`), and only once the block's level-4 node is stored and
+/// its last event is in the log: the role that appends needs no DELETE on `tree`, so
+/// it cannot replace a node that roots are computed from.
 const BLANK_SUBJECT: &str = "
+CREATE FUNCTION complete_block(p_first BIGINT) RETURNS BIGINT
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
+WITH gone AS (
+    DELETE FROM tree
+    WHERE level < 4 AND idx >= (p_first >> level::int) AND idx < ((p_first + 16) >> level::int)
+      AND p_first >= 0 AND p_first % 16 = 0
+      AND EXISTS (SELECT 1 FROM tree t WHERE t.level = 4 AND t.idx = p_first >> 4)
+      AND (SELECT max(seq) FROM events) >= p_first + 15
+    RETURNING 1)
+SELECT count(*) FROM gone
+$$;
+REVOKE ALL ON FUNCTION complete_block(BIGINT) FROM PUBLIC;
 CREATE FUNCTION blank_subject(p_subject TEXT, p_pseudonym BYTEA) RETURNS BIGINT
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 WITH blanked AS (
     UPDATE events SET subject = NULL, source_id = NULL, evidence = NULL, salt = NULL,
                       subject_key = p_pseudonym
@@ -121,7 +140,8 @@ SELECT line FROM (SELECT kind || ' ' || name || ': ' || detail AS line FROM (
 /// The description [`DESCRIBE`] gives of a schema this library created (version 3),
 /// `{schema}` standing for its name. Frozen: a test creates a schema and compares.
 const EXPECTED_V3: &str = "\
-function blank_subject: p_subject text, p_pseudonym bytea security definer set search_path=pg_catalog, {schema} d230808f7785e25140bbe6e4350037a6
+function blank_subject: p_subject text, p_pseudonym bytea security definer set search_path=pg_catalog, {schema}, pg_temp d230808f7785e25140bbe6e4350037a6
+function complete_block: p_first bigint security definer set search_path=pg_catalog, {schema}, pg_temp 7b2522b36eee6e7b29da8c4425608b8d
 index checkpoints_pkey: CREATE UNIQUE INDEX checkpoints_pkey ON checkpoints USING btree (size)
 index current_pkey: CREATE UNIQUE INDEX current_pkey ON current USING btree (purpose, subject, recipient)
 index erased_pkey: CREATE UNIQUE INDEX erased_pkey ON erased USING btree (subject_key)
@@ -254,6 +274,22 @@ pub(super) fn identify(conn: &PgConn, opts: &LedgerOptions) -> Result<Found> {
 /// transaction.
 pub(crate) fn create(conn: &PgConn) -> Result<()> {
     let s = &conn.schema;
+    // A schema made beforehand by another role would let that role, as its owner,
+    // drop or replace the ledger's tables: the ledger is created only in a schema of
+    // its own role's (or a role it is a member of).
+    let foreign = conn.query(
+        "SELECT NOT pg_has_role(nspowner, 'USAGE') FROM pg_namespace WHERE nspname = ?1",
+        params![s],
+        None,
+    )?;
+    if matches!(
+        foreign.first().and_then(|r| r.first()),
+        Some(rusqlite::types::Value::Integer(1))
+    ) {
+        return Err(Error::Conflict(format!(
+            "schema `{s}` belongs to another role: a ledger is created in a schema its own role owns (or a new one)"
+        )));
+    }
     conn.batch(&format!(
         "CREATE SCHEMA IF NOT EXISTS {s}; SET LOCAL search_path TO {s}; {}",
         schema_text(s)
@@ -296,7 +332,8 @@ pub fn grants_sql(schema: &str, role: &str, access: Access) -> Result<String> {
     if access != Access::Read {
         sql.push_str(&format!(
             "GRANT INSERT ON {schema}.events, {schema}.purposes, {schema}.notices TO {r};\n\
-             GRANT INSERT, DELETE ON {schema}.tree TO {r};\n\
+             GRANT INSERT ON {schema}.tree TO {r};\n\
+             GRANT EXECUTE ON FUNCTION {schema}.complete_block(BIGINT) TO {r};\n\
              GRANT INSERT, UPDATE, DELETE ON {schema}.current TO {r};\n\
              GRANT INSERT, UPDATE (note) ON {schema}.checkpoints TO {r};\n"
         ));

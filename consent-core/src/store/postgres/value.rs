@@ -77,11 +77,12 @@ impl<'a> FromSql<'a> for Cell {
 }
 
 /// Rewrites the SQL both databases share for PostgreSQL: `?N` placeholders become
-/// `$N` (a bare `?` takes the next number), and SQLite's planner hints (`INDEXED BY
+/// `$N` (a bare `?` takes one more than the largest number so far, as SQLite numbers
+/// it), and SQLite's planner hints (`INDEXED BY
 /// name`, `NOT INDEXED`) go. Quoted text and identifiers are left as they are.
 pub(super) fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut next = 1u32;
+    let mut largest = 0u32;
     let mut chars = sql.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -103,10 +104,12 @@ pub(super) fn translate(sql: &str) -> String {
                     digits.push(d);
                     chars.next();
                 }
-                if digits.is_empty() {
-                    digits = next.to_string();
-                    next += 1;
-                }
+                let n = match digits.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => largest + 1,
+                };
+                largest = largest.max(n);
+                digits = n.to_string();
                 out.push('$');
                 out.push_str(&digits);
             }
@@ -150,7 +153,7 @@ mod tests {
     fn placeholders_and_hints() {
         assert_eq!(
             translate("SELECT a FROM t NOT INDEXED WHERE x = ?1 AND y IN (?2, '?3') LIMIT ?"),
-            "SELECT a FROM t  WHERE x = $1 AND y IN ($2, '?3') LIMIT $1"
+            "SELECT a FROM t  WHERE x = $1 AND y IN ($2, '?3') LIMIT $3"
         );
         assert_eq!(
             translate("SELECT a FROM events INDEXED BY events_by_subject WHERE p = ?1"),
