@@ -16,8 +16,10 @@
 # CONSENT_BENCH_PG=0, `compare_pg run N...` under tools/tests/pg-cluster.sh (a throwaway
 # PostgreSQL cluster, or the server in CONSENT_TEST_PG_URL): the PostgreSQL ledger vs
 # plain PostgreSQL inserts and point queries vs the SQLite ledger, interleaved in one
-# process, with 1, 2, 4 and 8 concurrent writers, and the issue-14 targets. The report
-# is also written to target-bench/compare-results.md (+ .jsonl).
+# process, with 1, 2, 4 and 8 concurrent writers, and the issue-14 targets; last, how
+# to serialise appenders (`compare_pg serial`: an advisory lock vs SERIALIZABLE with
+# retries, on a model of one append's statements). The report is also written to
+# target-bench/compare-results.md (+ .jsonl).
 #
 # Knobs (environment):
 #   CONSENT_BENCH_SIZES   comma-separated ledger sizes (default 10000,100000,1000000)
@@ -31,8 +33,11 @@
 #   VENV                  venv with consent_ledger (default <repo>/.venv)
 #   CONSENT_BENCH_PG      0 skips the PostgreSQL part (default on)
 #   CONSENT_BENCH_PG_SIZES  its sizes (default 10000,100000)
-#   CONSENT_BENCH_PG_WINDOW_MS  how long each writer count runs per side and round (default 2000)
+#   CONSENT_BENCH_PG_WINDOW_MS  how long each writer count runs per side (or strategy) and round (default 2000)
 #   CONSENT_BENCH_PG_WRITERS    the writer counts (default 1,2,4,8)
+#   CONSENT_BENCH_PG_SERIAL     0 skips the serialisation strategies (default on)
+#   CONSENT_BENCH_PG_SERIAL_BASE  appends each strategy's log starts with (default 10000)
+#   CONSENT_BENCH_PG_SERIAL_TURN_MS  the strategies take turns of this long within a window (default 250)
 #   CONSENT_TEST_PG_URL   an existing server (superuser) instead of a throwaway cluster; its
 #                         statements are counted only if it loads pg_stat_statements
 #   PG_CLUSTER_OPTIONS    server options of the throwaway cluster (default: load

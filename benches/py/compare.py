@@ -358,13 +358,13 @@ def main():
         growth, err, _ = run_rss([args.compare_bin, "growth", str(a), str(b)])
         if growth is None:
             notes.append(f"growth {a:,} → {b:,} failed: {err.strip().splitlines()[-1] if err.strip() else ''}")
-    pg_results, pg_why = {}, args.pg_why or None
+    pg_results, pg_serial, pg_why = {}, None, args.pg_why or None
     if args.pg_bin:
         pg_sizes = sorted({int(s.replace("_", "")) for s in args.pg_sizes.split(",") if s.strip()})
         print(f"== PostgreSQL: {', '.join(f'{n:,}' for n in pg_sizes)} events (compare_pg under pg-cluster.sh)",
               file=sys.stderr, flush=True)
         load("postgres")
-        pg_results, pg_why = pg_report.run(args.pg_bin, args.pg_cluster, pg_sizes)
+        pg_results, pg_serial, pg_why = pg_report.run(args.pg_bin, args.pg_cluster, pg_sizes)
     load("end")
     elapsed = time.time() - t_start
 
@@ -557,7 +557,7 @@ def main():
         mnt = mount_of(path)
         return f"{mnt[2]} on {mnt[1]} (mounted at {mnt[0]})" if mnt else path
 
-    pg_lines, pg_rows = pg_report.section(pg_results, pg_why, describe)
+    pg_lines, pg_rows = pg_report.section(pg_results, pg_why, describe, pg_serial)
     L.extend(pg_lines)
     text = "\n".join(L)
     print(text)
@@ -575,6 +575,8 @@ def main():
             f.write(json.dumps({"kind": "growth", **growth}) + "\n")
         for n, r_ in pg_results.items():
             f.write(json.dumps({"kind": "pg_run", **r_}) + "\n")
+        if pg_serial:
+            f.write(json.dumps(pg_serial) + "\n")
         for issue, rows_ in ((12, rows), (14, pg_rows)):
             for row in rows_:
                 f.write(json.dumps({"kind": "target", "issue": issue, "target": row[0], "figure": row[1], "limit": row[2],

@@ -1,9 +1,11 @@
 """The PostgreSQL part of the comparison harness (issue 14), for compare.py.
 
 `run` starts `compare_pg run N...` under tools/tests/pg-cluster.sh (a throwaway cluster,
-or the server named by CONSENT_TEST_PG_URL) and collects one JSON object per size;
-`section` renders them as the report's "PostgreSQL" section, ending with the issue-14
-targets, each met or MISSED.
+or the server named by CONSENT_TEST_PG_URL) and collects one JSON object per size, and
+the one of its last part, how to serialise appenders ("kind": "pg_serial": an advisory
+lock vs SERIALIZABLE with retries, on a model of one append's statements); `section`
+renders them as the report's "PostgreSQL" section, ending with the issue-14 targets,
+each met or MISSED.
 
 Every ratio is a speed (higher is better): the ledger's rate over plain PostgreSQL's,
 or plain's time over the ledger's; the harness pairs the sides round by round, and a
@@ -26,18 +28,29 @@ TARGETS = (
 )
 
 
-def run(pg_bin, cluster, sizes):
-    """Runs the harness once for all sizes; returns ({n: result}, why-or-None)."""
-    cmd = ["bash", cluster, "run", "--", pg_bin, "run", *[str(n) for n in sizes]]
-    # Progress (stderr) passes through; stdout carries one JSON line per size.
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    results = {}
-    for line in p.stdout.splitlines():
+def parse(lines):
+    """The harness's JSON lines: ({n: result}, the serialisation result or None)."""
+    results, serial = {}, None
+    for line in lines:
         if line.strip().startswith("{"):
             d = json.loads(line)
-            results[d["n"]] = d
+            kind = d.get("kind", "pg_run")
+            if kind == "pg_serial":
+                serial = d
+            elif kind == "pg_run":
+                results[d["n"]] = d
+    return results, serial
+
+
+def run(pg_bin, cluster, sizes):
+    """Runs the harness once for all sizes; returns ({n: result}, serial-or-None, why-or-None)."""
+    cmd = ["bash", cluster, "run", "--", pg_bin, "run", *[str(n) for n in sizes]]
+    # Progress (stderr) passes through; stdout carries one JSON line per size, then the
+    # serialisation's.
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    results, serial = parse(p.stdout.splitlines())
     why = None if p.returncode == 0 else f"`compare_pg` exited {p.returncode} (its stderr is above the report)"
-    return results, why
+    return results, serial, why
 
 
 # ---- formatting ----------------------------------------------------------------------
@@ -66,12 +79,13 @@ def verdict(ok, value):
 # ---- the section -----------------------------------------------------------------------
 
 
-def section(results, why, describe_path=None):
+def section(results, why, describe_path=None, serial=None):
     """The report's lines and the target rows (target, figure, limit, at, verdict)."""
     L = ["", "### PostgreSQL (issue 14)", ""]
     rows = []
     if not results:
         L.append(f"Not measured: {why or 'no result'}.")
+        L.extend(serial_lines(serial))
         return L, rows
     first = results[min(results)]
     server = first.get("server", {})
@@ -97,6 +111,7 @@ def section(results, why, describe_path=None):
         )
     for n in sorted(results):
         L.extend(size_table(results[n]))
+    L.extend(serial_lines(serial))
     # Targets, at the largest size measured.
     at = max(results)
     r = results[at]
@@ -206,13 +221,88 @@ def statements_lines(st):
     return L
 
 
+STRATEGY_NAMES = (
+    ("advisory_lock", "advisory lock, READ COMMITTED (the ledger's)"),
+    ("serializable", "SERIALIZABLE, `max(seq) + 1`"),
+    ("serializable_counter", "SERIALIZABLE, single-row counter"),
+)
+SHORT = {"advisory_lock": "the lock", "serializable": "SERIALIZABLE", "serializable_counter": "the counter"}
+SERIAL_RATIOS = {"serializable": "serializable_vs_lock", "serializable_counter": "serializable_counter_vs_lock"}
+
+
+def serial_lines(r):
+    """The subsection "Serialising appenders: advisory lock vs SERIALIZABLE"."""
+    if not r:
+        return []
+    k, f, ra = r.get("knobs", {}), r.get("figures", {}), r.get("ratios", {})
+    st = r.get("statements", {})
+    shape = ""
+    if st.get("available"):
+        shape = " (" + ", ".join(f"{st[s]['statements_per_op']:.0f} with {'the lock' if s == 'advisory_lock' else 'SERIALIZABLE'}"
+                                 for s in ("advisory_lock", "serializable") if s in st) + ", counted by `pg_stat_statements`)"
+    L = ["", "#### Serialising appenders: advisory lock vs SERIALIZABLE", "",
+         "`compare_pg serial` (the last part of `compare_pg run`): a model of one durable append's database work written "
+         "with the `postgres` crate, in the statement shape the ledger sends" + shape + ": read `max(seq)`, the registry's "
+         "growth, the last record time, the erasure marker, the `current` row and a sibling tree hash; insert the event "
+         "row (the plain rows' columns, `seq` the primary key) at `max + 1`, two tree rows keyed by (level, idx) from seq, "
+         "upsert the `current` row; commit each, `synchronous_commit=on`. SERIALIZABLE appends are rolled back and retried "
+         "on 40001, 23505 and 40P01 until they commit; the counter variant takes seq from an `UPDATE … RETURNING` of one "
+         f"row instead of `max(seq)`. Each strategy has its own schema, starting from the same {k.get('base', 0):,} "
+         f"appends; {k.get('rounds', '?')} rounds; in each round each writer count runs each strategy for "
+         f"{k.get('window_ms', 0) / 1000:g} s, in turns of {k.get('turn_ms', 0):,} ms with the other strategies (the first "
+         "rotating), so that all see the disk in the same state, a connection per writer. A figure is the median of the rounds (min–max); "
+         "latency is a committed append's, retries included (median and p99 of each round's appends, then the median "
+         "of the rounds); a ratio is the median of the rounds' ratios of appends/s (higher: faster than the lock); server "
+         "CPU is the time the server processes of the strategy's connections spent on a CPU (`/proc/PID/schedstat`) over "
+         "its committed appends.",
+         "",
+         "| writers | strategy | committed appends/s | vs the lock | latency median / p99 (ms) | retries per committed append | server CPU per committed append (ms) |",
+         "|---|---|---|---|---|---|---|"]
+    for w in k.get("writers", []):
+        for s, label in STRATEGY_NAMES:
+            eps = summ(f, f"writers_{w}_eps", s)
+            if not eps:
+                continue
+            ratio = cell(summ(ra, f"writers_{w}_eps", SERIAL_RATIOS[s]), "x") if s in SERIAL_RATIOS else "—"
+            lat, p99 = summ(f, f"writers_{w}_latency_ms", s, "median"), summ(f, f"writers_{w}_p99_ms", s, "median")
+            retries = summ(f, f"writers_{w}_retries_per_append", s)
+            cpu = summ(f, f"writers_{w}_server_cpu_ms_per_append", s)
+            L.append(f"| {w} | {label} | {cell(eps, 'rate')} | {ratio} | {num(lat)} / {num(p99)} | {cell(retries, 'time')} | "
+                     f"{cell(cpu, 'time')} |")
+    L.append("")
+    ws = k.get("writers") or []
+    if len(ws) > 1:
+        m = f"writers_{max(ws)}_over_{min(ws)}"
+        L.append(f"- {max(ws)} writers over {min(ws)} (appends/s, per-round ratios; issue 14 asks ≥ 1): " + "; ".join(
+            f"{SHORT[s]} {cell(summ(ra, m, s), 'x')}" for s, _ in STRATEGY_NAMES if summ(ra, m, s)))
+    rb = r.get("retries_by_code", {})
+    committed = r.get("committed", {})
+    L.append("- retries over the whole run, by SQLSTATE: " + "; ".join(
+        f"{SHORT[s]} " + (", ".join(f"{n:,} × {code}" for code, n in rb.get(s, {}).items() if n) or "none")
+        + f" for {committed.get(s, 0):,} appends" for s, _ in STRATEGY_NAMES if s in committed))
+    worst = [(s, max((summ(f, f"writers_{w}_max_retries", s, "max") or 0) for w in k.get("writers", [])),
+              max((summ(f, f"writers_{w}_max_ms", s, "max") or 0) for w in k.get("writers", [])))
+             for s, _ in STRATEGY_NAMES if s in committed]
+    L.append("- the worst single append: " + "; ".join(f"{SHORT[s]} {int(n)} retries, {num(ms)} ms" for s, n, ms in worst))
+    checks = r.get("check", {})
+    if checks:
+        ok = all(c.get("ok") for c in checks.values())
+        L.append(("- every log held exactly the seqs 0..n−1, no gap and no duplicate, n the base plus every "
+                  "acknowledged append, two tree rows each (checked by the harness): "
+                  if ok else "- **the check of the logs FAILED**: ")
+                 + "; ".join(f"{SHORT.get(s, s)} {c.get('rows', 0):,}" for s, c in checks.items()))
+    if st.get("available"):
+        L.append("- one append on one connection (probe of 50): " + "; ".join(
+            f"{SHORT[s]} {st[s]['statements_per_op']:.1f} statements, server execution {num(st[s]['server_exec_ms_per_op'])} ms, "
+            f"wall {num(st[s]['wall_ms_per_op'])} ms" for s, _ in STRATEGY_NAMES if s in st))
+    elif st:
+        L.append(f"- statements per append: not counted ({st.get('why', 'pg_stat_statements not available')})")
+    L.append(f"- this part took {r.get('seconds', 0):.0f} s (setup {r.get('setup_seconds', 0):.1f} s)")
+    return L
+
+
 if __name__ == "__main__":
-    res = {}
     with open(sys.argv[1]) as fh:
-        for line in fh:
-            if line.strip().startswith("{"):
-                d = json.loads(line)
-                if d.get("kind", "pg_run") == "pg_run":
-                    res[d["n"]] = d
-    lines, _ = section(res, None)
+        res, ser = parse(fh)
+    lines, _ = section(res, None, serial=ser)
     print("\n".join(lines))

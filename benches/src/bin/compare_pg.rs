@@ -5,7 +5,11 @@
 //! ```text
 //! compare_pg run [N...]   for each size (default CONSENT_BENCH_PG_SIZES, else 10000 and
 //!                         100000) one JSON line: the PostgreSQL ledger, plain
-//!                         PostgreSQL and the SQLite ledger, interleaved in this process
+//!                         PostgreSQL and the SQLite ledger, interleaved in this process;
+//!                         then, unless CONSENT_BENCH_PG_SERIAL=0, the line of `serial`
+//! compare_pg serial       one JSON line ("kind": "pg_serial"): how to serialise
+//!                         appenders, an advisory lock vs SERIALIZABLE with retries,
+//!                         measured on a model of one append's statements (`serial.rs`)
 //! ```
 //!
 //! Setup, once per size: the cached fixture of N events (`ledger_fixture`) is copied
@@ -35,7 +39,11 @@
 //! server. A figure is the median of its rounds; `ratios` are per-round ratios
 //! (speed, higher is better: ledger rate / plain rate, or plain time / ledger time),
 //! summarised the same way. Only the public API of consent-core is used for the
-//! ledgers; the `postgres` crate for the plain baseline and the server's catalogue.
+//! ledgers; the `postgres` crate for the plain baseline, the model of `serial` and the
+//! server's catalogue.
+
+#[path = "compare_pg/serial.rs"]
+mod serial;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -110,6 +118,13 @@ impl Knobs {
             writers,
         }
     }
+    /// The writer counts in round `r`'s order: the first rotating from round to round.
+    fn writers_of_round(&self, r: usize) -> Vec<usize> {
+        let mut counts = self.writers.clone();
+        let len = counts.len();
+        counts.rotate_left(r % len);
+        counts
+    }
     fn json(&self) -> Value {
         json!({
             "rounds": self.rounds, "durable_per_round": self.durable,
@@ -123,8 +138,11 @@ impl Knobs {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("run") {
-        eprintln!("usage: compare_pg run [N...]   (the server: CONSENT_TEST_PG_URL)");
+    let command = args.first().map(String::as_str);
+    if command != Some("run") && (command != Some("serial") || args.len() > 1) {
+        eprintln!(
+            "usage: compare_pg run [N...] | compare_pg serial   (the server: CONSENT_TEST_PG_URL)"
+        );
         std::process::exit(2);
     }
     let mut sizes: Vec<u64> = args[1..]
@@ -148,8 +166,13 @@ fn main() {
         std::process::exit(2);
     };
     let knobs = Knobs::from_env();
-    for n in sizes {
-        print_json(run(&url, n, &knobs));
+    if command == Some("run") {
+        for n in sizes {
+            print_json(run(&url, n, &knobs));
+        }
+    }
+    if command == Some("serial") || std::env::var("CONSENT_BENCH_PG_SERIAL").as_deref() != Ok("0") {
+        print_json(serial::run(&url, &knobs));
     }
 }
 
@@ -300,7 +323,7 @@ impl PlainPg {
             let mut tx = p.client.transaction().expect("begin");
             for j in i..end {
                 let s = w.spec(j, n);
-                insert_row(&mut tx, &p.insert, &PlainRow::of(&s, j, j as i64));
+                insert_row(&mut tx, &p.insert, &PlainRow::of(&s, j, j as i64)).expect("insert");
                 tx.execute(
                     &up,
                     &[
@@ -361,7 +384,7 @@ impl PlainPg {
         for k in k0..k0 + BATCH {
             let s = fresh_spec(w, n, k, "plain");
             let row = PlainRow::of(&s, k, seq.fetch_add(1, Ordering::Relaxed));
-            insert_row(&mut tx, &self.insert, &row);
+            insert_row(&mut tx, &self.insert, &row).expect("insert");
         }
         tx.commit().expect("commit");
         t.elapsed()
@@ -372,13 +395,17 @@ impl PlainPg {
         let t = Instant::now();
         let s = fresh_spec(w, n, k, "plain");
         let row = PlainRow::of(&s, k, seq.fetch_add(1, Ordering::Relaxed));
-        insert_row(&mut self.client, &self.insert, &row);
+        insert_row(&mut self.client, &self.insert, &row).expect("insert");
         t.elapsed()
     }
 }
 
 /// Inserts a plain row with the prepared `insert`.
-fn insert_row(c: &mut impl GenericClient, insert: &Statement, r: &PlainRow) {
+fn insert_row(
+    c: &mut impl GenericClient,
+    insert: &Statement,
+    r: &PlainRow,
+) -> Result<u64, postgres::Error> {
     c.execute(
         insert,
         &[
@@ -407,7 +434,6 @@ fn insert_row(c: &mut impl GenericClient, insert: &Statement, r: &PlainRow) {
             &r.details,
         ],
     )
-    .expect("insert");
 }
 
 // ---- the ledgers -------------------------------------------------------------------------
@@ -499,28 +525,53 @@ fn rotated<const K: usize>(sides: [&'static str; K], r: usize) -> [&'static str;
     s
 }
 
-/// Pushes this round's ratio of each pair measured for `metric` (speed: a rate over
-/// the other's, or the other's time over this one's).
-fn push_ratios(f: &Figures, ratios: &mut Figures, metric: &str, rate: bool) {
-    for (a, b, name) in PAIRS {
+/// Pushes this round's ratio of each of `pairs` (side, against, name) measured for
+/// `metric` (speed: a rate over the other's, or the other's time over this one's).
+fn push_ratios(
+    f: &Figures,
+    ratios: &mut Figures,
+    metric: &str,
+    rate: bool,
+    pairs: &[(&str, &str, &'static str)],
+) {
+    for &(a, b, name) in pairs {
         if let (Some(&x), Some(&y)) = (f.rounds(metric, a).last(), f.rounds(metric, b).last()) {
             ratios.push(metric, name, if rate { x / y } else { y / x });
         }
     }
 }
 
+/// Pushes this round's ratio of each side's rate with the most writers over its rate
+/// with the fewest (`writers_{most}_over_{first}`).
+fn push_scaling(f: &Figures, ratios: &mut Figures, writers: &[usize], sides: &[&'static str]) {
+    let (first, most) = (writers[0], writers[writers.len() - 1]);
+    for &side in sides {
+        let eps = |c: usize| {
+            *f.rounds(&format!("writers_{c}_eps"), side)
+                .last()
+                .expect("measured")
+        };
+        ratios.push(
+            &format!("writers_{most}_over_{first}"),
+            side,
+            eps(most) / eps(first),
+        );
+    }
+}
+
 // ---- concurrent writers ----------------------------------------------------------------------
 
 /// Runs `w` threads, each calling `op` on its own item of `each` until the window
-/// closes: (events/s over the whole span, median latency in ms).
-fn writers<T: Send>(
+/// closes: every call's latency in ms with what it returned, and the span from the
+/// start to the last thread's end.
+fn in_threads<T: Send, R: Send>(
     each: &mut [T],
     w: usize,
     window: Duration,
-    op: impl Fn(&mut T) + Sync,
-) -> (f64, f64) {
+    op: impl Fn(&mut T) -> R + Sync,
+) -> (Vec<(f64, R)>, Duration) {
     let start = Barrier::new(w + 1);
-    let (counts, latencies, span) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let handles: Vec<_> = each[..w]
             .iter_mut()
             .map(|item| {
@@ -528,27 +579,40 @@ fn writers<T: Send>(
                 s.spawn(move || {
                     start.wait();
                     let t0 = Instant::now();
-                    let mut lat = Vec::new();
+                    let mut calls = Vec::new();
                     while t0.elapsed() < window {
                         let t = Instant::now();
-                        op(item);
-                        lat.push(us(t.elapsed()) / 1000.0);
+                        let r = op(item);
+                        calls.push((us(t.elapsed()) / 1000.0, r));
                     }
-                    lat
+                    calls
                 })
             })
             .collect();
         start.wait();
         let t0 = Instant::now();
-        let lats: Vec<Vec<f64>> = handles
+        let calls: Vec<(f64, R)> = handles
             .into_iter()
-            .map(|h| h.join().expect("writer"))
+            .flat_map(|h| h.join().expect("writer"))
             .collect();
-        let span = t0.elapsed();
-        let counts: usize = lats.iter().map(Vec::len).sum();
-        (counts, lats.concat(), span)
-    });
-    (counts as f64 / span.as_secs_f64(), median_of(latencies))
+        (calls, t0.elapsed())
+    })
+}
+
+/// [`in_threads`] of an `op` that returns nothing: (events/s over the whole span,
+/// median latency in ms).
+fn writers<T: Send>(
+    each: &mut [T],
+    w: usize,
+    window: Duration,
+    op: impl Fn(&mut T) + Sync,
+) -> (f64, f64) {
+    let (calls, span) = in_threads(each, w, window, op);
+    let n = calls.len() as f64;
+    (
+        n / span.as_secs_f64(),
+        median_of(calls.into_iter().map(|(ms, ())| ms).collect()),
+    )
 }
 
 // ---- the statement probe -----------------------------------------------------------------------
@@ -733,7 +797,7 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
             let v = s.status(side, rq);
             f.push("status_us", side, median_of(v));
         }
-        push_ratios(&f, &mut ratios, "status_us", false);
+        push_ratios(&f, &mut ratios, "status_us", false, &PAIRS);
         for side in rotated(SIDES, r + 1) {
             let mut times = Vec::new();
             for _ in 0..CONSENTING_CALLS {
@@ -743,7 +807,7 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
             }
             f.push("consenting_ms", side, median_of(times));
         }
-        push_ratios(&f, &mut ratios, "consenting_ms", false);
+        push_ratios(&f, &mut ratios, "consenting_ms", false, &PAIRS);
     }
 
     // 2. Batched, then durable appends.
@@ -767,7 +831,7 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
                 events / spent[side_index(side)].as_secs_f64(),
             );
         }
-        push_ratios(&f, &mut ratios, "append_batch_eps", true);
+        push_ratios(&f, &mut ratios, "append_batch_eps", true, &PAIRS);
 
         let mut time = [Duration::ZERO; 3];
         let mut done = [0usize; 3];
@@ -794,7 +858,7 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
                 done[i] as f64 / time[i].as_secs_f64(),
             );
         }
-        push_ratios(&f, &mut ratios, "append_durable_eps", true);
+        push_ratios(&f, &mut ratios, "append_durable_eps", true, &PAIRS);
     }
 
     // 3. Concurrent writers, each with its own connection.
@@ -811,10 +875,7 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
     let mut writer_events = [0u64; 2];
     for r in 0..k.rounds {
         say("writers", r);
-        let mut counts = k.writers.clone();
-        let len = counts.len();
-        counts.rotate_left(r % len);
-        for (j, &c) in counts.iter().enumerate() {
+        for (j, &c) in k.writers_of_round(r).iter().enumerate() {
             for side in rotated([PLAIN, PG], r + j) {
                 let (eps, latency) = if side == PG {
                     writers(&mut ledgers, c, k.window, |l| {
@@ -830,21 +891,9 @@ fn run(url: &str, n: u64, k: &Knobs) -> Value {
                 f.push(&format!("writers_{c}_eps"), side, eps);
                 f.push(&format!("writers_{c}_latency_ms"), side, latency);
             }
-            push_ratios(&f, &mut ratios, &format!("writers_{c}_eps"), true);
+            push_ratios(&f, &mut ratios, &format!("writers_{c}_eps"), true, &PAIRS);
         }
-        let first = k.writers[0];
-        for side in [PLAIN, PG] {
-            let eps = |c: usize| {
-                *f.rounds(&format!("writers_{c}_eps"), side)
-                    .last()
-                    .expect("measured")
-            };
-            ratios.push(
-                &format!("writers_{most}_over_{first}"),
-                side,
-                eps(most) / eps(first),
-            );
-        }
+        push_scaling(&f, &mut ratios, &k.writers, &[PLAIN, PG]);
     }
     // What the threads appended (the counter is shared by both sides): counted from
     // the stores themselves below.
