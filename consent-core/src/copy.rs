@@ -96,6 +96,9 @@ impl Ledger {
                         return;
                     };
                     let (Ok(purpose), Ok(subject)) = (purpose.as_str(), subject.as_str()) else {
+                        failed.get_or_insert_with(|| {
+                            Error::Corrupt("a materialized row's key is not text".into())
+                        });
                         return;
                     };
                     if failed.is_none() {
