@@ -205,7 +205,7 @@ impl Store {
     /// longer match.
     pub(crate) fn note_write(&self, open: bool) {
         self.writing.set(open);
-        self.log_size.set(None);
+        self.forget_known();
         self.writes.set(self.writes.get().wrapping_add(1));
     }
 }

@@ -53,24 +53,31 @@ select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
 impl Store {
     /// Number of events (the next sequence number).
     pub(crate) fn size(&self) -> Result<u64> {
-        if let Some(n) = self.log_size.get() {
+        if let Some(n) = self.known.borrow().size {
             return Ok(n);
         }
         let n: Option<i64> = self.query_one("SELECT max(seq) FROM events", &[], |r| r.get(0))?;
         let n = n.map_or(0, |n| n as u64 + 1);
         if self.writing.get() {
-            self.log_size.set(Some(n));
+            self.known.borrow_mut().size = Some(n);
         }
         Ok(n)
     }
 
     /// Record time of the last event.
     pub(crate) fn last_recorded(&self) -> Result<Option<i64>> {
-        self.query_row(
+        if let Some(at) = self.known.borrow().last_recorded {
+            return Ok(at);
+        }
+        let at = self.query_row(
             "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
             &[],
             |r| r.get(0),
-        )
+        )?;
+        if self.writing.get() {
+            self.known.borrow_mut().last_recorded = Some(at);
+        }
+        Ok(at)
     }
 
     /// Assigns the next sequence number, inserts the row and its tree hashes. Runs
@@ -82,7 +89,9 @@ impl Store {
         row.insert(self)?;
         self.append_leaf(seq, leaf)?;
         if self.writing.get() {
-            self.log_size.set(Some(seq + 1));
+            let mut known = self.known.borrow_mut();
+            known.size = Some(seq + 1);
+            known.last_recorded = Some(Some(row.recorded_at));
         }
         Ok(seq)
     }

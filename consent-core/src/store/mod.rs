@@ -37,7 +37,7 @@ mod row;
 mod schema;
 mod tree;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::time::Duration;
 
@@ -81,11 +81,24 @@ pub(crate) struct Store {
     writing: Cell<bool>,
     /// Moves when a write of this connection begins or ends (see `changes.rs`).
     writes: Cell<u64>,
-    /// The log's size as this connection's open write transaction left it: under the
-    /// writer lock nobody else appends, so the next position is known without asking
-    /// again (a round trip per append on PostgreSQL). Forgotten when a write begins or
-    /// ends, and when a savepoint or the transaction is rolled back.
-    log_size: Cell<Option<u64>>,
+    /// What this connection's open write transaction has learned of the log's end
+    /// (see [`Known`]).
+    known: RefCell<Known>,
+}
+
+/// The log's end as this connection's open write transaction left it: under the
+/// writer lock nobody else appends, so the next position, the last record time and
+/// the tree nodes it just stored are known without asking again (a round trip each
+/// per append on PostgreSQL). Forgotten when a write begins or ends, and when a
+/// savepoint or the transaction is rolled back.
+#[derive(Default)]
+pub(crate) struct Known {
+    /// The log's size.
+    pub size: Option<u64>,
+    /// The record time of the last event (`Some(None)`: the log is empty).
+    pub last_recorded: Option<Option<i64>>,
+    /// Tree nodes stored (or, below the stored level, computed) by this transaction.
+    pub nodes: std::collections::HashMap<(u32, u64), crate::merkle::Hash>,
 }
 
 /// A transaction begun with cached statements; rolled back when dropped uncommitted
@@ -130,7 +143,7 @@ impl Store {
             in_memory,
             writing: Cell::new(false),
             writes: Cell::new(0),
-            log_size: Cell::new(None),
+            known: RefCell::default(),
         }
     }
 
@@ -189,6 +202,11 @@ impl Store {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Forgets what the write transaction knew of the log's end (see [`Known`]).
+    pub(crate) fn forget_known(&self) {
+        *self.known.borrow_mut() = Known::default();
     }
 
     /// Runs one statement that returns no rows (transaction control).
@@ -281,7 +299,7 @@ impl Store {
 
     /// Rolls back what SQLite has not already rolled back.
     pub(crate) fn rollback(&self) {
-        self.log_size.set(None);
+        self.forget_known();
         if self.in_transaction() {
             let _ = self.exec("ROLLBACK");
         }
@@ -297,7 +315,7 @@ impl Store {
         if keep {
             self.exec("RELEASE op")
         } else {
-            self.log_size.set(None);
+            self.forget_known();
             self.exec("ROLLBACK TO op")
                 .and_then(|()| self.exec("RELEASE op"))
         }
@@ -330,7 +348,7 @@ impl Store {
     /// Creates the current schema's tables and `meta` rows (inside the creating
     /// transaction).
     pub(crate) fn create_schema(&self) -> Result<()> {
-        self.log_size.set(None);
+        self.forget_known();
         match &self.db {
             Db::Lite(c) => schema::create_schema(c),
             Db::Pg(c) => postgres::create_schema(c),
@@ -340,14 +358,14 @@ impl Store {
     /// Rebuilds version-1 tables as version 2 (inside the caller's transaction);
     /// returns the version-1 pepper, which leaves the file.
     pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
-        self.log_size.set(None);
+        self.forget_known();
         schema::migrate_v1_tables(self.lite()?)
     }
 
     /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
     /// log and its hashes untouched.
     pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
-        self.log_size.set(None);
+        self.forget_known();
         schema::migrate_v2_tables(self.lite()?)
     }
 

@@ -33,6 +33,9 @@ pub(crate) struct TreeTable<'s>(&'s Store);
 impl HashStore for TreeTable<'_> {
     type Error = Error;
     fn stored_hash(&mut self, level: u32, index: u64) -> Result<Hash> {
+        if let Some(h) = self.0.known.borrow().nodes.get(&(level, index)) {
+            return Ok(*h);
+        }
         let h: Option<Vec<u8>> = self.0.query_row(
             "SELECT hash FROM tree WHERE level = ?1 AND idx = ?2",
             params![level, index as i64],
@@ -93,6 +96,17 @@ impl Store {
         let rows = merkle::hashes_to_store(seq, leaf, &mut self.tree())?;
         let block = 1u64 << TREE_MIN_LEVEL;
         let completes = (seq + 1).is_multiple_of(block);
+        if self.writing.get() {
+            // A node's hash never changes once its subtree is complete; a rollback
+            // forgets these with the rest (`Known`).
+            let mut known = self.known.borrow_mut();
+            if known.nodes.len() > 4096 {
+                known.nodes.clear();
+            }
+            known
+                .nodes
+                .extend(rows.iter().map(|&(level, idx, hash)| ((level, idx), hash)));
+        }
         for (level, idx, hash) in rows {
             if level >= TREE_MIN_LEVEL || !completes {
                 self.execute(
