@@ -404,10 +404,7 @@ impl PgConn {
             tables,
             None,
         )?;
-        if !matches!(
-            owner.first().and_then(|r| r.first()),
-            Some(Value::Integer(1))
-        ) {
+        if !first_is(&owner, 1) {
             return Err(Error::ReadOnly(format!(
                 "only the owner of the ledger's tables in schema `{}` may vacuum them: the erasure stands, and is completed by the owner (`consent complete-erasures`) or by autovacuum",
                 self.schema
@@ -422,10 +419,7 @@ impl PgConn {
             tables,
             None,
         )?;
-        if !matches!(
-            left.first().and_then(|r| r.first()),
-            Some(Value::Integer(0))
-        ) {
+        if !first_is(&left, 0) {
             return Ok(false);
         }
         if rewrite {
@@ -446,6 +440,12 @@ impl PgConn {
 /// The first key of the ledger's advisory lock (the second is the schema's hash):
 /// "cons" in ASCII, so other applications' advisory locks are unlikely to meet it.
 const LOCK_CLASS: i32 = 0x636f_6e73;
+
+/// Whether the first column of the first row is the integer `want` (a count, or a
+/// boolean as 0 or 1).
+fn first_is(rows: &[Vec<Value>], want: i64) -> bool {
+    matches!(rows.first().and_then(|r| r.first()), Some(Value::Integer(n)) if *n == want)
+}
 
 /// A fetched row as SQLite storage classes.
 fn values_of(row: &postgres::Row) -> Result<Vec<Value>> {

@@ -11,7 +11,7 @@
 
 use rusqlite::params;
 
-use super::PgConn;
+use super::{first_is, PgConn};
 use crate::error::{Error, Result};
 use crate::options::LedgerOptions;
 use crate::store::row::COLUMNS;
@@ -217,15 +217,6 @@ pub(crate) fn is_empty(conn: &PgConn) -> Result<bool> {
     Ok(first_is(&rows, 0))
 }
 
-/// Whether the first column of the first row is the integer `want` (a count, or a
-/// boolean as 0 or 1).
-fn first_is(rows: &[Vec<rusqlite::types::Value>], want: i64) -> bool {
-    matches!(
-        rows.first().and_then(|r| r.first()),
-        Some(rusqlite::types::Value::Integer(n)) if *n == want
-    )
-}
-
 /// Tells a consent ledger from anything else in the schema, by reading only.
 pub(super) fn identify(conn: &PgConn, opts: &LedgerOptions) -> Result<Found> {
     if is_empty(conn)? {
@@ -282,10 +273,7 @@ pub(crate) fn create(conn: &PgConn) -> Result<()> {
         params![s],
         None,
     )?;
-    if matches!(
-        foreign.first().and_then(|r| r.first()),
-        Some(rusqlite::types::Value::Integer(1))
-    ) {
+    if first_is(&foreign, 1) {
         return Err(Error::Conflict(format!(
             "schema `{s}` belongs to another role: a ledger is created in a schema its own role owns (or a new one)"
         )));
