@@ -16,8 +16,13 @@ demo: ## Play the seeds' scenario on a fresh ledger (the README's main job)
 	$(CARGO) build --release -p consent-cli
 	bash examples/ljmu/demo.sh target/release/consent
 
-test: lint test-rust header-check test-c test-py test-browser test-postgres ## Every test: lint, Rust, C, Python, the browser and PostgreSQL
-	@echo "make test: all suites passed"
+TEST_PARTS := lint test-rust header-check test-c test-py test-browser test-postgres
+
+test: ## Every test: lint, Rust, C, Python, the browser and PostgreSQL (each part timed)
+	@start=$$(date +%s); for part in $(TEST_PARTS); do \
+		t=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
+		echo "== make $$part: $$(( $$(date +%s) - t )) s"; \
+	done; echo "make test: all suites passed in $$(( $$(date +%s) - start )) s"
 
 test-rust: ## Rust unit, property, integration and CLI tests
 	$(CARGO) test --workspace --release
@@ -25,7 +30,7 @@ test-rust: ## Rust unit, property, integration and CLI tests
 test-postgres: ## Rust, C and Python suites on a throwaway PostgreSQL cluster (installs Debian's postgresql if missing; CONSENT_TEST_PG_URL: use that server; Python: the wheel test-py built)
 	CARGO="$(CARGO)" VENV="$(VENV)" bash tools/tests/pg-cluster.sh run -- bash tools/tests/postgres.sh
 
-test-browser: ## The standalone receipt verifier page in headless Chromium (installs Debian's chromium if missing)
+test-browser: ## The receipt verifier page and the DPO's report in headless Chromium (installs Debian's chromium if missing)
 	CARGO="$(CARGO)" bash tools/tests/browser.sh
 
 test-c: ## C example and C tests (valgrind), header compiled as C++

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent checker of a consent-ledger file (file format version 3), written only from
+"""Independent checker of a consent-ledger file (file format version 4), written only from
 docs/FORMAT.md.
 
 Uses nothing but the Python standard library (sqlite3, hashlib, hmac, json, argparse,
@@ -10,7 +10,7 @@ recorded_by, times, no pseudonyms on the ledger's own events, schema-1 source ke
 the encoding and place, the `ledger_configured` event, record times, the registry
 events, erasure rules E1, E2 and E8 (readmissions), the purpose version a subject event
 names and (with the key) E7; every leaf and interior hash of the tree and no row more;
-E3-E6; the derived tables `purposes`, `notices`, `erased` and `current` rebuilt from
+E3-E6; the downstream systems' registrations and acknowledgements (§13); the derived tables `purposes`, `notices`, `erased` and `current` rebuilt from
 the log; and, with --head, the root at an earlier size. The seq it names is the one §8
 "The seq to name" gives; within a chunk a bad row and the first bad leaf come before
 interior hashes.
@@ -34,7 +34,7 @@ import sqlite3
 import sys
 import unicodedata
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FORMAT_NAME = b"consent-ledger"
 
 # §2, verbatim.
@@ -129,10 +129,14 @@ CANONICAL_1 = [
 ]
 CANONICAL_2 = CANONICAL_1 + ["subject_key", "source_key"]
 
+# §13: the kinds a feed shows after a grant it showed.
+ENDS_A_GRANT = {"withdrawn", "revoked", "invalidated", "objected"}
 SUBJECT_KINDS = {"given", "refused", "withdrawn", "revoked", "invalidated", "objected",
                  "objection_overruled", "notice_served"}
+# §13: the downstream systems' events (schema 4).
+DOWNSTREAM_KINDS = {"downstream_registered", "downstream_acknowledged"}
 LEDGER_KINDS = {"ledger_configured", "purpose_defined", "notice_defined", "subject_erased",
-                "subject_readmitted"}
+                "subject_readmitted"} | DOWNSTREAM_KINDS
 KINDS = SUBJECT_KINDS | LEDGER_KINDS
 # §7: the kinds that decide under basis `a`, and under any other basis.
 CONSENT_DECIDING = {"given", "refused", "withdrawn", "revoked", "objected"}
@@ -322,6 +326,7 @@ class Checker:
         self.simulated = False
         self.configured = None  # seq of ledger_configured
         self.config = None  # its details
+        self.grant_index = None  # §13: grants by (subject, purpose) and blanked by key
 
     # ---------------------------------------------------------------- step 1
     def check_schema(self):
@@ -342,7 +347,7 @@ class Checker:
             if version is not None and version != SCHEMA_VERSION:
                 raise Bad(f"not a consent ledger of schema {SCHEMA_VERSION}: meta.schema_version "
                           f"is {version!r}" + (" (open it once with the library to migrate it)"
-                                                if version in (1, 2) else ""))
+                                                if version in (1, 2, 3) else ""))
             if not any(r[1] == b"events" for r in got):
                 raise Bad("not a consent ledger: it has no events table")
             want_set, got_set = set(want), set(got)
@@ -591,6 +596,10 @@ class Checker:
             self.check_erasure(ev, v, state)
         elif kind == "subject_readmitted":
             self.check_readmission(ev, v, state)
+        elif kind == "downstream_registered":
+            self.check_downstream_registered(ev, v, state)
+        elif kind == "downstream_acknowledged":
+            self.check_downstream_acknowledged(ev, v, state)
         elif kind in SUBJECT_KINDS:
             self.check_subject_event(v, e7, state)
         if kind not in SUBJECT_KINDS and v["source_id"] is not None and e7:
@@ -619,10 +628,23 @@ class Checker:
             if t is not None and not TIME_MIN <= t <= TIME_MAX:
                 raise Bad(f"{c} {t} is outside the years 1-9999")
         # `id` and `target` are 16 bytes: checked with the storage types.
-        if kind in ("ledger_configured", "purpose_defined", "notice_defined"):
+        if kind in ("ledger_configured", "purpose_defined", "notice_defined") \
+                or kind in DOWNSTREAM_KINDS:
             present = [c for c in PSEUDONYMOUS if v[c] is not None]
             if present:
                 raise Bad(f"a {kind} event has {', '.join(present)}")
+        if kind in DOWNSTREAM_KINDS:
+            # §13: no field of a consent event; recorded by staff or a system.
+            consent_fields = ["purpose", "purpose_version", "recipient", "notice_id",
+                              "notice_version", "notice_sha256", "method", "expires_at",
+                              "effect_deadline"]
+            if kind == "downstream_registered":
+                consent_fields.append("target")
+            present = [c for c in consent_fields if v[c] is not None]
+            if present or v["explicit"] != 0:
+                raise Bad(f"a {kind} event has {', '.join(present) or 'explicit'}")
+            if by == b"subject":
+                raise Bad(f"a {kind} event recorded by the subject, not staff or a system")
         if (v["encoding"] == 1 and v["salt"] is not None and v["source_id"] is None
                 and v["source_key"] is not None):
             raise Bad("an unblanked encoding-1 row without a source_id has a source_key")
@@ -639,7 +661,7 @@ class Checker:
         if d["format"] != "consent-ledger":
             raise Bad(f"ledger_configured.format is {d['format']!r}")
         # The schema the ledger was created under (hashed; a migration keeps it).
-        if not is_int(d["schema_version"]) or d["schema_version"] not in (2, SCHEMA_VERSION):
+        if not is_int(d["schema_version"]) or d["schema_version"] not in (2, 3, SCHEMA_VERSION):
             raise Bad(f"ledger_configured.schema_version is {d['schema_version']!r}")
         if d["clock"] not in ("system", "simulated"):
             raise Bad(f"ledger_configured.clock is {d['clock']!r}")
@@ -694,6 +716,133 @@ class Checker:
                       + (" (a version skipped)" if version > last + 1 else ""))
         state.purpose_versions[pid] = version
         ev.json = d
+
+    def check_downstream_registered(self, ev, v, state):
+        """§13: a registration's details, its version, and purposes defined before it."""
+        d = strict_json(v["details"]) if v["details"] is not None else None
+        keys = {"id", "version", "name", "controller", "purposes", "recipient", "retired"}
+        if not isinstance(d, dict) or not {"id", "version", "name", "controller",
+                                           "purposes"} <= d.keys() or d.keys() - keys:
+            raise Bad("downstream_registered: the details are not a registration")
+        # Identifiers in the one spelling of §5; names non-blank, no control character.
+        ids = [d["id"]] + ([d["recipient"]] if d.get("recipient") is not None else [])
+        texts = [d["name"], d["controller"]]
+        purposes = d["purposes"]
+        if (not all(isinstance(t, str) and is_identifier(t.encode("utf-8", "surrogatepass"))
+                    for t in ids)
+                or not all(isinstance(t, str) and t.strip()
+                           and not any(unicodedata.category(ch) == "Cc" for ch in t)
+                           for t in texts)
+                or not is_int(d["version"]) or d["version"] < 1
+                or not isinstance(purposes, list) or not purposes
+                or not all(isinstance(p, str) and is_identifier(p.encode("utf-8", "surrogatepass"))
+                           for p in purposes)
+                or len(set(purposes)) != len(purposes)
+                or not isinstance(d.get("retired", False), bool)):
+            raise Bad("downstream_registered: the details are not a registration")
+        for p in purposes:
+            if p.encode("utf-8") not in state.purpose_versions:
+                raise Bad(f"downstream_registered names purpose {p!r}, which no earlier "
+                          "purpose_defined event defines")
+        versions = state.downstreams.setdefault(d["id"], [])
+        if d["version"] != len(versions) + 1:
+            raise Bad(f"downstream {d['id']!r} version {d['version']} follows version "
+                      f"{len(versions)}")
+        versions.append((ev.seq, d))
+        ev.json = d
+
+    def check_downstream_acknowledged(self, ev, v, state):
+        """§13: an acknowledgement names a registered downstream and an earlier seq, or
+        (its target) one event; the target is checked once the whole log is read."""
+        d = strict_json(v["details"]) if v["details"] is not None else None
+        if (not isinstance(d, dict) or not isinstance(d.get("downstream"), str)
+                or d.keys() - {"downstream", "up_to"}):
+            raise Bad("downstream_acknowledged: the details are not an acknowledgement")
+        if d["downstream"] not in state.downstreams:
+            raise Bad(f"downstream_acknowledged names downstream {d['downstream']!r}, which "
+                      "no earlier downstream_registered event registers")
+        up_to = d.get("up_to")
+        if (up_to is None) == (v["target"] is None):
+            raise Bad("downstream_acknowledged names either up_to or a target, not both")
+        if up_to is not None and not (is_int(up_to) and 0 <= up_to < ev.seq):
+            raise Bad(f"downstream_acknowledged up_to {up_to!r} is not an earlier event")
+        ev.json = d
+
+    def check_ack_targets(self):
+        """§13: an acknowledgement's target is an earlier event its downstream's feed
+        showed. Returns findings (seq, why)."""
+        findings = []
+        by_id = None
+        versions = {}
+        for e in self.events:
+            if e.kind == "downstream_registered":
+                versions.setdefault(e.json["id"], []).append((e.seq, e.json))
+            if e.kind != "downstream_acknowledged" or e.target is None:
+                continue
+            if by_id is None:
+                by_id = {x.id: x for x in self.events}
+            t = by_id.get(e.target)
+            mine = versions[e.json["downstream"]]
+            shown = t is not None and t.seq < e.seq and (
+                any(self.feed_shows(mine, self.events[s])
+                    for s in (strict_json(t.details) or {}).get("erased_seqs", [])
+                    if is_int(s) and 0 <= s < len(self.events))
+                if t.kind == "subject_erased" else self.feed_shows(mine, t))
+            if not shown:
+                findings.append((e.seq, "downstream_acknowledged: its target is no earlier "
+                                        "event of the downstream's feed"))
+        return findings
+
+    @staticmethod
+    def feed_admits(versions, seq, kind, purpose, recipient):
+        """§13: whether the version in force at `seq` (the last registered before it, or
+        the first) admits an event of this kind, purpose and recipient: a grant, or an
+        event ending consent; never anything of a retired version."""
+        in_force = [d for s, d in versions if s < seq] or [versions[0][1]]
+        d = in_force[-1]
+        mine = d.get("recipient")
+        return ((kind == "given" or kind in ENDS_A_GRANT) and not d.get("retired", False)
+                and purpose is not None and purpose.decode("utf-8") in d["purposes"]
+                and (mine is None or recipient is None or recipient.decode("utf-8") == mine))
+
+    def earlier_grants(self, e):
+        """§13: the grants before `e` of its subject and purpose: by subject while `e`
+        keeps it; once blanked, by `subject_key` among blanked rows, after the latest
+        `subject_readmitted` of that key before `e`."""
+        if self.grant_index is None:
+            by_subject, by_key = {}, {}
+            for g in self.events:
+                if g.kind == "given" and g.subject is not None:
+                    by_subject.setdefault((g.subject, g.purpose), []).append(g)
+                elif (g.subject is None and g.subject_key is not None
+                      and g.kind in ("given", "subject_readmitted")):
+                    by_key.setdefault(g.subject_key, []).append(g)
+            self.grant_index = (by_subject, by_key)
+        by_subject, by_key = self.grant_index
+        if e.subject is not None:
+            return [g for g in by_subject.get((e.subject, e.purpose), []) if g.seq < e.seq]
+        grants = []
+        for g in by_key.get(e.subject_key, []) if e.subject_key is not None else []:
+            if g.seq >= e.seq:
+                break
+            if g.kind == "subject_readmitted":
+                grants = []
+            elif g.purpose == e.purpose:
+                grants.append(g)
+        return grants
+
+    def feed_shows(self, versions, e):
+        """§13: whether the downstream with these versions shows the subject event `e`:
+        a grant its version in force admits; an event ending consent that its version
+        admits, after a grant of the same subject, purpose and recipient scope that the
+        feed showed. Never a refusal, a served notice or an overruled objection."""
+        if not self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient):
+            return False
+        if e.kind == "given":
+            return True
+        return any((g.recipient is None or e.recipient is None or g.recipient == e.recipient)
+                   and self.feed_admits(versions, g.seq, "given", g.purpose, g.recipient)
+                   for g in self.earlier_grants(e))
 
     def check_notice_defined(self, ev, v, state):
         nid, version, details = v["notice_id"], v["notice_version"], v["details"]
@@ -1090,7 +1239,7 @@ class Checker:
         if size > 0 and self.configured is None:
             raise Bad("the log has no ledger_configured event")
         # Step 6.
-        findings = self.check_erasures() + self.check_derived()
+        findings = self.check_erasures() + self.check_ack_targets() + self.check_derived()
         if findings:
             raise Bad(*min_finding(findings))
         root = mth(self.leaves, 0, size)
@@ -1117,6 +1266,8 @@ class RowState:
         self.clock = None
         self.last_recorded = None
         self.purpose_versions = {}
+        # §13: downstream id -> [(seq, registration)], in order.
+        self.downstreams = {}
         self.notices = {}
         self.markers = {}  # marker -> seq of its erasure in force; None once readmitted
 

@@ -81,24 +81,24 @@ pub enum Command {
     #[command(subcommand)]
     Registry(RegistryCmd),
     /// Record that the subject gave consent.
-    Give(EventArgs),
+    Give(GiveArgs),
     /// Record that the subject was asked and said no.
-    Refuse(EventArgs),
+    Refuse(ToldArgs),
     /// Record a withdrawal (never refused, never retroactive).
-    Withdraw(EventArgs),
+    Withdraw(ToldArgs),
     /// Record that the controller stopped relying on a consent.
-    Revoke(EventArgs),
+    Revoke(EventCommon),
     /// Record that a grant was never valid (retroactive).
-    Invalidate(EventArgs),
+    Invalidate(InvalidateArgs),
     /// Record an objection (Art. 21: legitimate interests, public task). A `withdraw`
     /// for a purpose that does not rest on consent is recorded as one too.
-    Object(EventArgs),
+    Object(ToldArgs),
     /// Record that a person decided the controller's compelling legitimate grounds
     /// override the subject's objection (Art. 21(1)): processing may go on.
     ///
     /// Only for a purpose that does not rest on consent, only while an objection is in
     /// force (for that recipient), and only by staff: pass --recorded-by staff:ID.
-    OverruleObjection(EventArgs),
+    OverruleObjection(EventCommon),
     /// May we use SUBJECT's data for PURPOSE? Now, at a past time, or as known then.
     ///
     /// A purpose that lists recipients (jmsu.data-sharing: JMSU) must be asked about
@@ -166,7 +166,10 @@ pub enum Command {
     /// jmsu.data-sharing --recipient JMSU`): a purpose-wide grant counts for each of them,
     /// a withdrawal for one recipient removes only that one.
     ///
-    /// Times in the CSV and JSON are UTC, RFC 3339.
+    /// Times in the CSV and JSON are UTC, RFC 3339. The CSV is a header and one row
+    /// per subject, nothing else, so spreadsheets and pandas.read_csv read it as it is;
+    /// what answered (the head, the moment, the counts) goes to stderr, or with
+    /// --head-file to a file of its own.
     Consenting {
         /// Purpose id.
         purpose: String,
@@ -183,6 +186,33 @@ the feed as it could have been extracted then.", local_time!()))]
         /// Output format (`--json` also selects json).
         #[arg(long, value_enum, default_value_t = FeedFormat::Csv)]
         format: FeedFormat,
+        /// With CSV: write what answered (purpose, recipient, at, as_known_at, subjects,
+        /// head) to FILE, a one-row CSV, instead of a line on stderr.
+        #[arg(long, value_name = "FILE")]
+        head_file: Option<PathBuf>,
+    },
+    /// Downstream systems (the students' union feed, an NHS liaison): register, retire,
+    /// list and show the purposes and recipient each one's feed may show.
+    #[command(subcommand)]
+    Downstream(crate::downstream::DownstreamCmd),
+    /// A downstream's feed: only the events of its purposes (and recipient), and for
+    /// an erasure only the seqs of its events to delete. Continues after its last
+    /// `consent ack --up-to` unless --since is given; --follow waits for new events.
+    Feed(crate::downstream::FeedArgs),
+    /// Record that a downstream acted on its feed up to a seq, or on one event.
+    /// Refused (nothing written) for an unknown downstream (exit 3), a seq beyond the
+    /// log or an event its feed never showed (exit 2).
+    Ack(crate::downstream::AckArgs),
+    /// Withdrawals, revocations and objections past their effect deadline without
+    /// their downstream's acknowledgement; then those pending. For monitoring: exit 12
+    /// when something is overdue, 0 when nothing is.
+    Overdue {
+        #[arg(long, value_name = "TIME",
+              help = concat!("As known at this time (default: now).", local_time!()))]
+        at: Option<String>,
+        /// Also list every deadline acknowledged (in time or late).
+        #[arg(long)]
+        all: bool,
     },
     /// Events from sequence number SEQ on: a change feed.
     Changes {
@@ -287,6 +317,30 @@ the feed as it could have been extracted then.", local_time!()))]
         consistency: Option<PathBuf>,
     },
     /// Import consents from a CSV or JSON Lines file: idempotent, all-or-nothing.
+    ///
+    /// CSV has a header row naming its columns; JSON Lines has one object a line with
+    /// the same keys. The columns (only subject, purpose and kind are required; an
+    /// empty cell is an absent value; a column not listed is refused at the header):
+    ///
+    ///   source_id       idempotency key: a row already on record is not recorded again
+    ///   subject         data subject (student id)
+    ///   purpose         purpose id
+    ///   kind            given, refused, withdrawn, revoked, invalidated, objected,
+    ///                   objection_overruled or notice_served
+    ///   recipient       a recipient the purpose lists (empty: the whole purpose)
+    ///   notice          the notice shown, ID@VERSION (or notice_id and notice_version)
+    ///   explicit        true/false (yes/no, 1/0): explicit consent, Art. 9(2)(a)
+    ///   method          portal, web_form, paper, email, feed, in_person, phone, api
+    ///   recorded_by     subject (default), staff:ID or system:ID
+    ///   effective_at    when it happened (default: now)
+    ///   expires_at      when a grant lapses (default: the purpose's validity rule)
+    ///   validity_from   the start a grant's validity is counted from
+    ///   evidence        a JSON object
+    ///   target          for invalidated: the grant's event id
+    ///
+    /// Times are read as the command line reads them: RFC 3339 with an offset, or a
+    /// date or time local to the ledger's time zone.
+    #[command(verbatim_doc_comment)]
     Import(ImportArgs),
     /// Erase a subject's personal data; the proofs stay verifiable.
     ///
@@ -354,6 +408,18 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long)]
         rewrite: bool,
     },
+    /// The data-protection officer's report over a period: consent state per purpose
+    /// over time, grants and withdrawals, special-category consents, erasures,
+    /// downstream deadlines, and the ledger's verification with its latest signed
+    /// checkpoint.
+    ///
+    /// --html FILE writes one self-contained page (inline CSS and SVG charts, no
+    /// script, nothing fetched; readable printed), in the ledger's local time. --json
+    /// prints the same figures as JSON (UTC times) on stdout, or into FILE. With
+    /// neither, a summary. Each state count is what `consent status --at` answers at the
+    /// last millisecond of each period, as known now. Exit 1 when verify finds
+    /// tampering (the page and the figures say so too).
+    Report(ReportArgs),
     /// Copy a ledger, as stored, into a new file or an empty PostgreSQL schema: FROM
     /// and TO are each a file or a postgresql:// URL. The copy's head is computed from
     /// its rows and must equal the source's; it is printed with the rows copied.
@@ -367,6 +433,23 @@ the feed as it could have been extracted then.", local_time!()))]
         from: PathBuf,
         /// Where to copy it: a new (or empty) file, or a URL naming an empty schema.
         to: PathBuf,
+    },
+    /// Print a completion script for SHELL, generated from these definitions:
+    /// `consent completions bash > /usr/share/bash-completion/completions/consent`
+    /// (zsh: a file `_consent` on $fpath; fish: ~/.config/fish/completions/consent.fish).
+    /// `make install` installs them.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page consent(1) (roff: `consent man | man -l -`), or with --dir
+    /// write it and a page per command (consent-give.1, ...). `make install` installs
+    /// them under PREFIX/share/man/man1.
+    Man {
+        /// Write every page into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Print the SQL that grants a database role access to a PostgreSQL ledger (read,
     /// append or erase: docs/POSTGRES.md "Roles"); with --apply, run it.
@@ -537,17 +620,34 @@ pub enum ProveCmd {
     },
 }
 
-/// Flags shared by every event command.
+/// What every event command takes: who, about what, and the record's own fields.
 #[derive(Debug, Args, Clone, Default)]
-pub struct EventArgs {
+pub struct EventCommon {
     /// Data subject (student id).
     pub subject: String,
     /// Purpose id.
     pub purpose: String,
-    /// Recipient the consent names, as the purpose lists it (none: the whole purpose,
+    /// Recipient the event names, as the purpose lists it (none: the whole purpose,
     /// every recipient).
     #[arg(long)]
     pub recipient: Option<String>,
+    /// Who recorded it: subject, staff:ID or system:ID.
+    #[arg(long, default_value = "subject", value_name = "ACTOR")]
+    pub recorded_by: String,
+    #[arg(long, value_name = "TIME",
+          help = concat!("When it happened (default: now); e.g. the date a paper form was signed.", local_time!()))]
+    pub at: Option<String>,
+    /// Idempotency key (form number, feed row id).
+    #[arg(long)]
+    pub source_id: Option<String>,
+    /// Evidence, a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub evidence: Option<String>,
+}
+
+/// What the subject was told and how it was collected.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Told {
     /// Notice shown, as ID@VERSION.
     #[arg(long, value_name = "ID@VERSION", conflicts_with_all = ["notice_id", "notice_version"])]
     pub notice: Option<String>,
@@ -557,35 +657,103 @@ pub struct EventArgs {
     /// Notice version (with --notice-id).
     #[arg(long, requires = "notice_id")]
     pub notice_version: Option<String>,
-    /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
-    #[arg(long)]
-    pub explicit: bool,
     /// How it was collected: portal, web_form, paper, email, feed, in_person, phone, api.
     #[arg(long)]
     pub method: Option<String>,
-    /// Who recorded it: subject, staff:ID or system:ID.
-    #[arg(long, default_value = "subject", value_name = "ACTOR")]
-    pub recorded_by: String,
-    #[arg(long, value_name = "TIME",
-          help = concat!("When it happened (default: now); e.g. the date a paper form was signed.", local_time!()))]
-    pub at: Option<String>,
+}
+
+/// `consent give`: a grant.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GiveArgs {
+    #[command(flatten)]
+    pub common: EventCommon,
+    #[command(flatten)]
+    pub told: Told,
+    /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
+    #[arg(long)]
+    pub explicit: bool,
     #[arg(long, value_name = "TIME",
           help = concat!("When the grant lapses (default: the purpose's validity rule).", local_time!()))]
     pub expires: Option<String>,
     #[arg(long, value_name = "TIME",
-          help = concat!("For a grant: the start its validity is counted from, when not the time it \
+          help = concat!("The start the grant's validity is counted from, when not the time it \
 was given, e.g. a course rep's course start (--validity-from 2025-01-13 with a course-year purpose \
 lapses at the start of 13 January 2026).", local_time!()))]
     pub validity_from: Option<String>,
-    /// Idempotency key (form number, feed row id).
-    #[arg(long)]
-    pub source_id: Option<String>,
-    /// Evidence, a JSON object.
-    #[arg(long, value_name = "JSON")]
-    pub evidence: Option<String>,
-    /// For invalidate: the grant that was never valid (event id).
+}
+
+/// `refuse`, `withdraw`, `object`: an answer or a stop, with what the subject was told
+/// and how it reached us.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ToldArgs {
+    #[command(flatten)]
+    pub common: EventCommon,
+    #[command(flatten)]
+    pub told: Told,
+}
+
+/// `consent invalidate`: a grant that was never valid.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InvalidateArgs {
+    #[command(flatten)]
+    pub common: EventCommon,
+    /// The grant that was never valid (event id; default: the grant in force before
+    /// this invalidation).
     #[arg(long, value_name = "EVENT_ID")]
     pub target: Option<String>,
+}
+
+/// Everything an event command may set, whichever command set it.
+#[derive(Debug, Clone, Default)]
+pub struct EventArgs {
+    pub common: EventCommon,
+    pub told: Told,
+    pub explicit: bool,
+    pub expires: Option<String>,
+    pub validity_from: Option<String>,
+    pub target: Option<String>,
+}
+
+impl From<GiveArgs> for EventArgs {
+    fn from(a: GiveArgs) -> Self {
+        EventArgs {
+            common: a.common,
+            told: a.told,
+            explicit: a.explicit,
+            expires: a.expires,
+            validity_from: a.validity_from,
+            target: None,
+        }
+    }
+}
+
+impl From<ToldArgs> for EventArgs {
+    fn from(a: ToldArgs) -> Self {
+        EventArgs {
+            common: a.common,
+            told: a.told,
+            ..EventArgs::default()
+        }
+    }
+}
+
+impl From<InvalidateArgs> for EventArgs {
+    fn from(a: InvalidateArgs) -> Self {
+        EventArgs {
+            common: a.common,
+            target: a.target,
+            ..EventArgs::default()
+        }
+    }
+}
+
+impl From<EventCommon> for EventArgs {
+    fn from(common: EventCommon) -> Self {
+        EventArgs {
+            common,
+            ..EventArgs::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -608,6 +776,23 @@ pub struct ImportArgs {
     /// stopped; rows with a `source_id` make a re-run safe (nothing is recorded twice).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk: u32,
+}
+
+/// `consent report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the report as one self-contained HTML page to FILE (0600).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[arg(long, value_name = "TIME",
+          help = concat!("The first instant covered (default: the start of the month of the first event).", local_time!()))]
+    pub from: Option<String>,
+    #[arg(long, value_name = "TIME",
+          help = concat!("The end of the range, not included (default: now, included): `--from 2024-08-01 --to 2025-08-01` is one academic year.", local_time!()))]
+    pub to: Option<String>,
+    /// With --json: write the figures to FILE instead of stdout (`-`: stdout).
+    #[arg(value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
 }
 
 /// What `consent grants` lets a role do (docs/POSTGRES.md "Roles").
@@ -641,8 +826,8 @@ pub enum ImportFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FeedFormat {
-    /// CSV with a header; the last line is `# head,SIZE:ROOT`. Cells that would run
-    /// as spreadsheet formulas start with '.
+    /// CSV: a header, then a row per subject (the head on stderr or in --head-file).
+    /// Cells that would run as spreadsheet formulas start with '.
     Csv,
     /// One JSON document with the subjects and the head.
     Json,

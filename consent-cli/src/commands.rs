@@ -13,14 +13,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::cli::{
-    Cli, Command, EventArgs, ExportFormat, FeedFormat, NoticeCmd, ProveCmd, PurposeAddArgs,
-    PurposeCmd, RegistryCmd,
+    Cli, Command, EventArgs, ExportFormat, NoticeCmd, ProveCmd, PurposeAddArgs, PurposeCmd,
+    RegistryCmd,
 };
 use crate::exit::{CliResult, Failure, NOT_FOUND, NOT_PERMITTED, REJECTED, TAMPER};
 use crate::location::Location;
 use crate::output::{self, fields, outln, print_json, short_hash, Table};
 use crate::receipt;
-use crate::spreadsheet;
 use crate::terminal;
 
 /// Shared state of one invocation.
@@ -203,13 +202,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Registry(RegistryCmd::Load { file, texts }) => {
             registry_load(&ctx, &file, texts.as_deref())
         }
-        Command::Give(a) => record(&ctx, EventKind::Given, a),
-        Command::Refuse(a) => record(&ctx, EventKind::Refused, a),
-        Command::Withdraw(a) => record(&ctx, EventKind::Withdrawn, a),
-        Command::Revoke(a) => record(&ctx, EventKind::Revoked, a),
-        Command::Invalidate(a) => record(&ctx, EventKind::Invalidated, a),
-        Command::Object(a) => record(&ctx, EventKind::Objected, a),
-        Command::OverruleObjection(a) => record(&ctx, EventKind::ObjectionOverruled, a),
+        Command::Give(a) => record(&ctx, EventKind::Given, a.into()),
+        Command::Refuse(a) => record(&ctx, EventKind::Refused, a.into()),
+        Command::Withdraw(a) => record(&ctx, EventKind::Withdrawn, a.into()),
+        Command::Revoke(a) => record(&ctx, EventKind::Revoked, a.into()),
+        Command::Invalidate(a) => record(&ctx, EventKind::Invalidated, a.into()),
+        Command::Object(a) => record(&ctx, EventKind::Objected, a.into()),
+        Command::OverruleObjection(a) => record(&ctx, EventKind::ObjectionOverruled, a.into()),
         Command::Status {
             subject,
             purpose,
@@ -241,15 +240,20 @@ pub fn run(cli: Cli) -> CliResult {
             at,
             known_at,
             format,
-        } => consenting(
+            head_file,
+        } => crate::consenting::consenting(
             &ctx,
             &purpose,
             recipient.as_deref(),
-            at.as_ref(),
-            known_at.as_ref(),
+            (at.as_ref(), known_at.as_ref()),
             format,
+            head_file.as_deref(),
         ),
         Command::Changes { since, limit } => changes(&ctx, since, limit),
+        Command::Downstream(c) => crate::downstream::downstream(&ctx, c),
+        Command::Feed(a) => crate::downstream::feed(&ctx, a),
+        Command::Ack(a) => crate::downstream::ack(&ctx, a),
+        Command::Overdue { at, all } => crate::downstream::overdue(&ctx, at.as_ref(), all),
         Command::Export {
             subject,
             format,
@@ -341,6 +345,9 @@ pub fn run(cli: Cli) -> CliResult {
             by,
         } => crate::erasure::readmit(&ctx, &subject, &reason, &by),
         Command::CompleteErasures { wait, rewrite } => complete_erasures(&ctx, wait, rewrite),
+        Command::Report(a) => crate::report::run(&ctx, &a),
+        Command::Completions { shell } => crate::completions::completions(shell),
+        Command::Man { dir } => crate::completions::man(dir.as_deref()),
         Command::Copy { from, to } => {
             crate::copy::copy(&ctx, &Location::new(from), &Location::new(to))
         }
@@ -760,6 +767,8 @@ fn registry_load(ctx: &Ctx, file: &Path, texts: Option<&Path>) -> CliResult {
             l.id.clone(),
             if l.new {
                 "new".into()
+            } else if let Some(note) = &l.note {
+                note.clone()
             } else {
                 "unchanged".into()
             },
@@ -779,21 +788,26 @@ fn registry_load(ctx: &Ctx, file: &Path, texts: Option<&Path>) -> CliResult {
 // ---- events -----------------------------------------------------------------------
 
 fn new_event(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
-    let mut e = NewEvent::new(kind, a.subject, a.purpose);
-    e.recipient = a.recipient;
-    e.notice = match (a.notice, a.notice_id, a.notice_version) {
+    let (c, told) = (a.common, a.told);
+    let mut e = NewEvent::new(kind, c.subject, c.purpose);
+    e.recipient = c.recipient;
+    e.notice = match (told.notice, told.notice_id, told.notice_version) {
         (Some(n), _, _) => Some(split_notice(&n).map_err(Failure::usage)?),
         (None, Some(id), Some(v)) => Some((id, v)),
         _ => None,
     };
     e.explicit = a.explicit;
-    e.method = a.method.as_deref().map(str::parse::<Method>).transpose()?;
-    e.recorded_by = a.recorded_by.parse::<Actor>()?;
-    e.effective_at = ctx.opt_time("--at", a.at.as_ref())?;
+    e.method = told
+        .method
+        .as_deref()
+        .map(str::parse::<Method>)
+        .transpose()?;
+    e.recorded_by = c.recorded_by.parse::<Actor>()?;
+    e.effective_at = ctx.opt_time("--at", c.at.as_ref())?;
     e.expires_at = ctx.opt_time("--expires", a.expires.as_ref())?;
     e.validity_from = ctx.opt_time("--validity-from", a.validity_from.as_ref())?;
-    e.source_id = a.source_id;
-    e.evidence = a
+    e.source_id = c.source_id;
+    e.evidence = c
         .evidence
         .as_deref()
         .map(|s| {
@@ -821,7 +835,7 @@ fn validity_from(e: &Event) -> Option<Timestamp> {
 
 fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
     let ledger = ctx.open()?;
-    let asked_recipient = a.recipient.clone();
+    let asked_recipient = a.common.recipient.clone();
     let e = new_event(ctx, kind, a)?;
     let before = ledger.head()?.size;
     let ev = ledger.append(e)?;
@@ -1020,6 +1034,34 @@ fn event_row(ctx: &Ctx, e: &Event) -> Vec<String> {
             }
             s
         }
+        EventKind::DownstreamRegistered => {
+            let d = e.details.as_ref();
+            let get = |k: &str| d.and_then(|d| d.get(k));
+            let mut s = format!(
+                "{} v{}",
+                terminal::text(get("id").and_then(|v| v.as_str()).unwrap_or("?")),
+                get("version").and_then(|v| v.as_u64()).unwrap_or(0)
+            );
+            if get("retired").and_then(|v| v.as_bool()) == Some(true) {
+                s.push_str(" · retired");
+            }
+            s
+        }
+        EventKind::DownstreamAcknowledged => {
+            let mut s = terminal::text(detail(e, "downstream").unwrap_or("?")).into_owned();
+            match (
+                e.details
+                    .as_ref()
+                    .and_then(|d| d.get("up_to"))
+                    .and_then(|n| n.as_u64()),
+                e.target,
+            ) {
+                (Some(n), _) => s.push_str(&format!(" · acted up to #{n}")),
+                (None, Some(t)) => s.push_str(&format!(" · acted on {t}")),
+                (None, None) => {}
+            }
+            s
+        }
         EventKind::LedgerConfigured => {
             let mut parts = Vec::new();
             if let Some(c) = detail(e, "clock") {
@@ -1108,55 +1150,6 @@ fn history(ctx: &Ctx, subject: &str) -> CliResult {
     Ok(())
 }
 
-fn consenting(
-    ctx: &Ctx,
-    purpose: &str,
-    recipient: Option<&str>,
-    at: Option<&String>,
-    known_at: Option<&String>,
-    format: FeedFormat,
-) -> CliResult {
-    let ledger = ctx.open()?;
-    let at = ctx.opt_time("--at", at)?;
-    let known = ctx.opt_time("--known-at", known_at)?;
-    let c = ledger.consenting(purpose, recipient, at, known)?;
-    if ctx.json || format == FeedFormat::Json {
-        return print_json(&c);
-    }
-    // The trailer lines are records too, so a purpose id is quoted and neutralised
-    // like any other cell. Times stay UTC: the feed is read by programs.
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| Failure::new(crate::exit::STORAGE, e.to_string());
-    spreadsheet::write_record(&mut w, &["subject", "since", "until", "event_id"]).map_err(io)?;
-    for s in &c.subjects {
-        let since = s.since.to_string();
-        let until = s.until.map(|t| t.to_string()).unwrap_or_default();
-        let id = s.event_id.to_string();
-        spreadsheet::write_record(&mut w, &[&s.subject, &since, &until, &id]).map_err(io)?;
-    }
-    let (at, n) = (c.at.to_string(), c.subjects.len().to_string());
-    let known = c.as_known_at.to_string();
-    let recipient = c.recipient.as_deref().unwrap_or_default();
-    let trailer = [
-        "# purpose",
-        &c.purpose,
-        "at",
-        &at,
-        "subjects",
-        &n,
-        "recipient",
-        recipient,
-        "as_known_at",
-        &known,
-    ];
-    spreadsheet::write_record(&mut w, &trailer).map_err(io)?;
-    spreadsheet::write_record(&mut w, &["# head", &c.head.to_string()]).map_err(io)?;
-    let body = w.into_inner().map_err(|e| Failure::usage(e.to_string()))?;
-    output::emit(&String::from_utf8_lossy(&body))
-}
-
 fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
     let ledger = ctx.open()?;
     let events = ledger.changes_since(since, limit)?;
@@ -1226,16 +1219,7 @@ fn verify(ctx: &Ctx, against: Option<&str>, trust: &crate::checkpoint::TrustArgs
         }
         None => {
             let size = ledger.head()?.size;
-            let bar = (output::interactive() && size > 1 << 16).then(|| {
-                let b = indicatif::ProgressBar::new(size);
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "verifying {bar:40} {pos}/{len} events ({eta})",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                b
-            });
+            let bar = output::progress(size, "verifying", size >= output::PROGRESS_MIN);
             let r = ledger.verify_with_progress(|done, _| {
                 if let Some(b) = &bar {
                     b.set_position(done);

@@ -48,8 +48,14 @@ fn open_source(from: &Location) -> CliResult<Ledger> {
 /// Runs `consent copy FROM TO`.
 pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
     let source = open_source(from)?;
+    let size = source.head()?.size;
+    let bar = crate::output::progress(size, "copying", size >= crate::output::PROGRESS_MIN);
     let report = source
-        .copy_to(to.as_path(), &LedgerOptions::default())
+        .copy_to_with_progress(to.as_path(), &LedgerOptions::default(), |done, _| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        })
         .map_err(|e| {
             // Say where the copy was going, unless the core's message already does.
             let f = Failure::from(e);
@@ -60,6 +66,9 @@ pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
                 f.prefixed(&format!("copy to {shown}"))
             }
         })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let rows = TABLES.iter().zip(report.rows);
     if ctx.json {
         let counts: serde_json::Map<String, serde_json::Value> =

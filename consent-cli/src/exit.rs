@@ -37,6 +37,10 @@ pub const ERASURE_PENDING: u8 = 10;
 /// force, or an objection); with `--from-file`, some answer is no. Only with --check;
 /// errors keep their own codes.
 pub const NOT_PERMITTED: u8 = 11;
+/// `overdue`: some withdrawal, revocation or objection is past its effect deadline
+/// without its downstream's acknowledgement (the list is printed). For monitoring:
+/// errors keep their own codes.
+pub const OVERDUE: u8 = 12;
 /// Stdout was closed before all output was written (`consent … | head`). The status a
 /// shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would
 /// give: cut-short output is never reported as success, yet nothing is printed.
@@ -71,8 +75,10 @@ Exit codes:
      run `consent complete-erasures`
  11  status --check: not permitted (the state printed is not given/not_consent_based;
      with --from-file: some answer is not)
+ 12  overdue: a withdrawal, revocation or objection is past its effect deadline
+     without the downstream's acknowledgement (the list is printed)
 141  stdout was closed early (e.g. `| head`): output cut short, quietly; what the
-     command recorded stays recorded, and codes 1, 5 and 11 take precedence";
+     command recorded stays recorded, and codes 1, 5, 11 and 12 take precedence";
 
 /// The exit code of a core error.
 pub fn code_of(e: &Error) -> u8 {

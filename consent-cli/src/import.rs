@@ -64,7 +64,7 @@ fn read_rows(file: &Path, format: ImportFormat) -> CliResult<(Rows, Vec<Rejected
 
 /// Splits the text of an extract into rows as (line, object) pairs (lines 1-based);
 /// malformed lines become rejections with their line number. The only error is a CSV
-/// header that cannot be read. Turn each row into an event with [`row_to_event`].
+/// header that cannot be read or names a column not in [`COLUMNS`]. Turn each row into an event with [`row_to_event`].
 pub fn parse_rows(text: &str, format: ImportFormat) -> Result<(Rows, Vec<Rejected>), String> {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
@@ -94,6 +94,15 @@ pub fn parse_rows(text: &str, format: ImportFormat) -> Result<(Rows, Vec<Rejecte
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
             let headers = rdr.headers().map_err(|e| format!("header: {e}"))?.clone();
+            // A column the import does not know is refused at the header line, before
+            // any row: its values would otherwise be dropped without a word.
+            if let Some(k) = headers.iter().find(|k| !COLUMNS.contains(k)) {
+                return Err(format!(
+                    "line 1: unknown column `{}` (the columns are: {})",
+                    k.chars().take(64).collect::<String>(),
+                    COLUMNS.join(", ")
+                ));
+            }
             let mut lines = LineCounter::new(text);
             let mut rec = csv::StringRecord::new();
             loop {
@@ -224,7 +233,11 @@ pub fn row_to_event(m: &Map<String, Value>) -> Result<NewEvent, String> {
 /// [`row_to_event`] reading times without an offset in `cal` (the ledger's calendar).
 pub fn row_to_event_in(m: &Map<String, Value>, cal: &Calendar) -> Result<NewEvent, String> {
     if let Some(k) = m.keys().find(|k| !COLUMNS.contains(&k.as_str())) {
-        return Err(format!("unknown column `{k}`"));
+        return Err(format!(
+            "unknown column `{}` (the columns are: {})",
+            k.chars().take(64).collect::<String>(),
+            COLUMNS.join(", ")
+        ));
     }
     let subject = text(m, "subject")?.ok_or("`subject` is missing")?;
     let purpose = text(m, "purpose")?.ok_or("`purpose` is missing")?;
@@ -321,14 +334,7 @@ pub fn run(ledger: &Ledger, args: &ImportArgs, cal: &Calendar) -> CliResult<Impo
     };
     let (rows, mut rejected) = read_rows(&args.file, format)?;
     let total = rows.len() + rejected.len();
-    let bar = (crate::output::interactive() && rows.len() >= 1000).then(|| {
-        let b = indicatif::ProgressBar::new(rows.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = crate::output::progress(rows.len() as u64, "importing", rows.len() >= 1000);
     let before = ledger.head()?.size;
     let mut seen = HashSet::new();
     let (mut new, mut already) = (0, 0);

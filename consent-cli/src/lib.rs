@@ -15,7 +15,10 @@
 mod checkpoint;
 mod cli;
 mod commands;
+mod completions;
+mod consenting;
 mod copy;
+mod downstream;
 mod erasure;
 mod exit;
 mod grants;
@@ -27,6 +30,7 @@ mod output;
 mod questions;
 mod receipt;
 mod registry;
+mod report;
 mod spreadsheet;
 mod terminal;
 mod witness;

@@ -14,10 +14,9 @@ use serde_json::{json, Value};
 
 use crate::cli::AnswersFormat;
 use crate::commands::Ctx;
-use crate::exit::{code_of, CliResult, Failure, NOT_FOUND, NOT_PERMITTED, STORAGE, USAGE};
+use crate::exit::{code_of, CliResult, Failure, NOT_FOUND, NOT_PERMITTED, USAGE};
 use crate::import::LineCounter;
 use crate::output::{self, outln, print_json, Table};
-use crate::spreadsheet;
 
 /// One question of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,37 +262,35 @@ const CSV_HEADER: &[&str] = &[
 ];
 
 fn print_csv(questions: &[Question], answers: &[Status]) -> CliResult {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let io = |e: csv::Error| Failure::new(STORAGE, e.to_string());
-    spreadsheet::write_record(&mut w, CSV_HEADER).map_err(io)?;
     let time = |t: Option<consent_core::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
-    for (q, s) in questions.iter().zip(answers) {
-        let row = [
-            q.subject.clone(),
-            s.purpose.clone(),
-            q.recipient.clone().unwrap_or_default(),
-            s.state.to_string(),
-            s.permits().to_string(),
-            time(s.since),
-            time(s.until),
-            time(s.effect_deadline),
-            s.purpose_version.to_string(),
-            s.granted_under_version
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            s.event_seq.map(|n| n.to_string()).unwrap_or_default(),
-            s.event_id.map(|id| id.to_string()).unwrap_or_default(),
-            s.notice
-                .as_ref()
-                .map(|n| format!("{}@{}", n.id, n.version))
-                .unwrap_or_default(),
-            s.at.to_string(),
-        ];
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        spreadsheet::write_record(&mut w, &cells).map_err(io)?;
-    }
-    let body = w.into_inner().map_err(|e| Failure::usage(e.to_string()))?;
-    output::emit(&String::from_utf8_lossy(&body))
+    let rows: Vec<[String; 14]> = questions
+        .iter()
+        .zip(answers)
+        .map(|(q, s)| {
+            [
+                q.subject.clone(),
+                s.purpose.clone(),
+                q.recipient.clone().unwrap_or_default(),
+                s.state.to_string(),
+                s.permits().to_string(),
+                time(s.since),
+                time(s.until),
+                time(s.effect_deadline),
+                s.purpose_version.to_string(),
+                s.granted_under_version
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                s.event_seq.map(|n| n.to_string()).unwrap_or_default(),
+                s.event_id.map(|id| id.to_string()).unwrap_or_default(),
+                s.notice
+                    .as_ref()
+                    .map(|n| format!("{}@{}", n.id, n.version))
+                    .unwrap_or_default(),
+                s.at.to_string(),
+            ]
+        })
+        .collect();
+    output::emit(&output::csv(CSV_HEADER, &rows)?)
 }
 
 /// An answer as JSON: the status (as `consent status --json` prints it) with the

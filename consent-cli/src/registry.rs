@@ -29,6 +29,9 @@ pub struct Loaded {
     /// For notices: how the hash was established.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash: Option<HashCheck>,
+    /// What the load did not do: `retired, not reactivated` for a retired downstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The exit code of an error met while reading the registry (before any write).
@@ -56,6 +59,7 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
                 detail: e.sha256.map(hex::encode).unwrap_or_default(),
                 new: e.new,
                 hash: e.hash,
+                note: e.note,
             },
             RegistryEntryKind::Purpose => Loaded {
                 what: "purpose",
@@ -63,6 +67,15 @@ pub fn load(ledger: &Ledger, file: &Path, texts: Option<&Path>) -> CliResult<Vec
                 detail: format!("v{}", e.purpose_version.unwrap_or_default()),
                 new: e.new,
                 hash: None,
+                note: e.note,
+            },
+            RegistryEntryKind::Downstream => Loaded {
+                what: "downstream",
+                id: e.id,
+                detail: format!("v{}", e.purpose_version.unwrap_or_default()),
+                new: e.new,
+                hash: None,
+                note: e.note,
             },
         })
         .collect())

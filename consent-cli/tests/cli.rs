@@ -875,7 +875,9 @@ fn consenting_feed_and_changes() {
         &["consenting", "jmsu.data-sharing", "--recipient", "jmsu"],
     );
     let feed = ["consenting", "jmsu.data-sharing", "--recipient", "JMSU"];
-    let csv = l.ok("2025-03-03T12:00:00Z", &feed);
+    let out = l.run("2025-03-03T12:00:00Z", &feed);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "subject,since,until,event_id");
     // "now" was the local day 16 September (BST): the feed's times are UTC.
@@ -883,14 +885,30 @@ fn consenting_feed_and_changes() {
         lines[1].starts_with("s1,2024-09-15T23:00:00.000Z,"),
         "{csv}"
     );
+    // Nothing but the header and the rows: what answered is on stderr...
+    assert_eq!(lines.len(), 2, "{csv}");
+    let said = String::from_utf8(out.stderr).unwrap();
     assert!(
-        lines[2].starts_with("# purpose,jmsu.data-sharing,at,2025-03-03T12:00:00.000Z,subjects,1,recipient,JMSU,as_known_at,"),
-        "{csv}"
+        said.starts_with(
+            "consenting jmsu.data-sharing → JMSU at 2025-03-03T12:00:00.000Z as known at "
+        ) && said.contains(": 1 subjects; head ")
+            && said.trim_end().ends_with(&l.head()),
+        "{said}"
     );
-    assert_eq!(lines.len(), 4, "{csv}");
-    assert!(
-        lines[3].starts_with("# head,") && lines[3].ends_with(&l.head()),
-        "{csv}"
+    // ...or in a file of its own.
+    let side = l.file("feed-head.csv");
+    let again = l.ok(
+        "2025-03-03T12:00:00Z",
+        &with(&feed, &["--head-file", side.to_str().unwrap()]),
+    );
+    assert_eq!(again, csv);
+    let side = std::fs::read_to_string(&side).unwrap();
+    assert_eq!(
+        side,
+        format!(
+            "purpose,recipient,at,as_known_at,subjects,head\njmsu.data-sharing,JMSU,2025-03-03T12:00:00.000Z,2025-03-03T12:00:00.000Z,1,{}\n",
+            l.head()
+        )
     );
     // at a past time, both
     let past = l.ok("2025-03-04", &with(&feed, &["--at", "2025-01-01"]));
@@ -1667,7 +1685,7 @@ fn demo_script_plays_the_scenario() {
         "imported 4 new events",
         "4 already on record",
         // The JMSU feed names its recipient; without it the question is refused.
-        "# purpose,jmsu.data-sharing,at,2024-09-20T06:00:00.000Z,subjects,3,recipient,JMSU",
+        "jmsu.data-sharing,JMSU,2024-09-20T06:00:00.000Z,2024-09-20T06:00:00.000Z,3,",
         "lists recipients: ask about one of them",
         "(exit 3, as expected)",
         "never_asked",
@@ -1705,21 +1723,24 @@ fn demo_script_plays_the_scenario() {
         "(exit 5, as expected)",
         "readmitted 770002",
         "subject_readmitted",
-        "ok: 39 events, every hash recomputed",
+        "ok: 41 events, every hash recomputed",
         "SIMULATED: this ledger was created with a simulated clock",
         "the log still extends",
         // Issue 13: keys, a checkpoint cosigned by two witnesses and published, an
         // insider's rewrite caught by the published copy and by both witnesses.
         "first checkpoint of this log: taken on trust",
-        "(it extends size 28, cosigned before)",
+        "(it extends size 29, cosigned before)",
         "2 of the 2 witness cosignatures required",
         "ok: the log holds the published checkpoint",
         "cosigned by dpo.ljmu.ac.uk/witness and jmsu.org.uk/witness",
         "TAMPERED: the log does not hold the published checkpoint",
-        "the log was rewritten before size 40",
+        "the log was rewritten before size 42",
         "refused to publish",
-        "FORK: log `ljmu.ac.uk/consent` signed two trees of size 40",
+        "FORK: log `ljmu.ac.uk/consent` signed two trees of size 42",
         "evidence of refusals",
+        // Issue 15: the JMSU feed acts on the opt-out a day late.
+        "(exit 12, as expected)",
+        "acknowledged late: 1",
         "demo complete",
     ] {
         assert!(
@@ -1744,7 +1765,7 @@ fn demo_script_plays_the_scenario() {
         "receipt-770002-withdrawal.json",
         "keys/ljmu-log.key",
         "published/checkpoint",
-        "published/checkpoints/40",
+        "published/checkpoints/42",
     ] {
         assert!(out_dir.path().join(f).exists(), "demo did not write {f}");
     }
@@ -1772,10 +1793,8 @@ fn every_time_option_says_what_a_date_means() {
         (&["status"][..], &["--at", "--known-at"][..]),
         (&["consenting"][..], &["--at", "--known-at"][..]),
         (&["give"][..], &["--at", "--expires", "--validity-from"][..]),
-        (
-            &["withdraw"][..],
-            &["--at", "--expires", "--validity-from"][..],
-        ),
+        (&["withdraw"][..], &["--at"][..]),
+        (&["report"][..], &["--from", "--to"][..]),
     ] {
         let help = help_of(cmd);
         // ... and the global --now.
@@ -2986,4 +3005,173 @@ fn status_from_file_answers_many_questions_at_once() {
         &["status", "s1", "jmsu.marketing", "--format", "csv"],
     );
     l.fails(2, now, &["status", "s1"]);
+}
+
+/// The downstream systems on the command line: the registry registers JMSU's feed; the
+/// feed shows only its purpose and recipient; `ack` is refused with nothing written
+/// for what is not there; `overdue` exits 12 while a deadline has passed without an
+/// acknowledgement, 0 once acknowledged (late, and kept as such).
+#[test]
+fn downstream_feed_ack_and_overdue() {
+    let l = Ledger::ljmu();
+    let list = l.json("2024-09-01T09:00:00Z", &["downstream", "list"]);
+    assert_eq!(list[0]["def"]["id"], "jmsu.feed");
+    assert_eq!(list[0]["def"]["recipient"], "JMSU");
+    l.give(
+        "2024-09-20T10:00:00Z",
+        &with(
+            &["770001", "jmsu.data-sharing", "--recipient", "JMSU"],
+            NOTICE,
+        ),
+    );
+    l.give(
+        "2024-09-20T10:00:00Z",
+        &[
+            "770001",
+            "mobility.health",
+            "--notice",
+            "ljmu.international-relations@1",
+            "--method",
+            "web_form",
+            "--explicit",
+        ],
+    );
+    l.ok(
+        "2025-03-03T10:00:00Z",
+        &["withdraw", "770001", "jmsu.data-sharing"],
+    );
+    let feed = l.json("2025-03-03T10:05:00Z", &["feed", "jmsu.feed"]);
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{feed}");
+    assert!(items
+        .iter()
+        .all(|i| i["purpose"] == "jmsu.data-sharing" && i["subject"] == "770001"));
+    assert_eq!(items[1]["kind"], "withdrawn");
+    assert_eq!(items[1]["effect_deadline"], "2025-03-04T10:00:00.000Z");
+    let last = items[1]["seq"].as_u64().unwrap();
+    let table = l.ok("2025-03-03T10:05:00Z", &["feed", "jmsu.feed"]);
+    assert!(
+        table.contains("act by") && !table.contains("mobility"),
+        "{table}"
+    );
+
+    // Before the deadline: pending, exit 0.
+    let out = l.json("2025-03-03T12:00:00Z", &["overdue"]);
+    assert_eq!(out["pending"].as_array().unwrap().len(), 1, "{out}");
+    // After it: exit 12, naming the event.
+    let head = l.head();
+    let err = l.fails(12, "2025-03-04T11:00:00Z", &["overdue"]);
+    assert!(err.contains("past their deadline"), "{err}");
+    let run = l.run("2025-03-04T11:00:00Z", &["--json", "overdue"]);
+    assert_eq!(run.status.code(), Some(12));
+    let out: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(out["overdue"][0]["seq"], last);
+    assert_eq!(out["overdue"][0]["late_by_secs"], 3600);
+
+    // Refusals write nothing.
+    l.fails(
+        3,
+        "2025-03-04T11:10:00Z",
+        &["ack", "no.such", "--up-to", "1"],
+    );
+    l.fails(
+        2,
+        "2025-03-04T11:10:00Z",
+        &["ack", "jmsu.feed", "--up-to", "999999"],
+    );
+    l.fails(2, "2025-03-04T11:10:00Z", &["ack", "jmsu.feed"]);
+    l.fails(
+        2,
+        "2025-03-04T11:10:00Z",
+        &["ack", "jmsu.feed", "--event", "not-a-uuid"],
+    );
+    assert_eq!(l.head(), head, "a refused acknowledgement writes nothing");
+
+    // Acknowledged late: nothing overdue, the lateness kept.
+    let ack = l.json(
+        "2025-03-04T11:30:00Z",
+        &[
+            "ack",
+            "jmsu.feed",
+            "--up-to",
+            &last.to_string(),
+            "--recorded-by",
+            "system:jmsu-feed",
+        ],
+    );
+    assert_eq!(ack["up_to"], last);
+    let out = l.json("2025-03-04T11:35:00Z", &["overdue", "--all"]);
+    assert!(out["overdue"].as_array().unwrap().is_empty());
+    assert_eq!(out["acknowledged_late"][0]["seq"], last);
+    assert_eq!(out["acknowledged_late"][0]["late_by_secs"], 5400);
+    // The cursor: the feed continues after the acknowledged seq.
+    let feed = l.json("2025-03-04T11:40:00Z", &["feed", "jmsu.feed"]);
+    assert!(feed["items"].as_array().unwrap().is_empty());
+    assert_eq!(feed["since"], last + 1);
+    let show = l.json("2025-03-04T11:40:00Z", &["downstream", "show", "jmsu.feed"]);
+    assert_eq!(show["cursor"], last);
+
+    // Follow: a bounded wait ends quietly when nothing comes.
+    let started = std::time::Instant::now();
+    let out = l.ok(
+        "2025-03-04T11:45:00Z",
+        &["--json", "feed", "jmsu.feed", "--follow", "--wait", "1"],
+    );
+    assert!(out.is_empty(), "{out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // Registered on the command line, a second version, then retired.
+    l.ok(
+        "2025-03-05T09:00:00Z",
+        &[
+            "downstream",
+            "register",
+            "nhs.liaison",
+            "--name",
+            "NHS liaison",
+            "--controller",
+            "LJMU",
+            "--purpose",
+            "wellbeing.share-external",
+            "--recipient",
+            "nhs",
+            "--recorded-by",
+            "staff:dpo-01",
+        ],
+    );
+    l.fails(
+        3,
+        "2025-03-05T09:00:00Z",
+        &[
+            "downstream",
+            "register",
+            "x",
+            "--name",
+            "X",
+            "--controller",
+            "LJMU",
+            "--purpose",
+            "no.such",
+            "--recorded-by",
+            "staff:dpo-01",
+        ],
+    );
+    let retired = l.json(
+        "2025-03-05T09:10:00Z",
+        &[
+            "downstream",
+            "retire",
+            "nhs.liaison",
+            "--recorded-by",
+            "staff:dpo-01",
+        ],
+    );
+    assert_eq!(
+        (
+            retired["version"].as_u64(),
+            retired["def"]["retired"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
+    l.ok("2025-03-06", &["verify"]);
 }

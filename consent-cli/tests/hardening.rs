@@ -307,8 +307,15 @@ fn csv_feed_neutralises_formulas() {
         "--controller",
         "c",
     ]);
-    let csv = l.ok(&["consenting", "=HYPERLINK(x)"]);
-    assert!(csv.contains("# purpose,'=HYPERLINK(x),"), "{csv}");
+    let side = l.dir.path().join("head.csv");
+    l.ok(&[
+        "consenting",
+        "=HYPERLINK(x)",
+        "--head-file",
+        side.to_str().unwrap(),
+    ]);
+    let head = std::fs::read_to_string(&side).unwrap();
+    assert!(head.contains("\n'=HYPERLINK(x),"), "{head}");
     // JSON carries the ids as they are.
     let v = l.json(&["consenting", "jmsu.data-sharing", "--recipient", "JMSU"]);
     let ids: Vec<&str> = v["subjects"]

@@ -276,16 +276,19 @@ fn csv_line_numbers_count_blank_lines_and_crlf() {
     };
     let ok = true;
     let bad = false;
-    assert_eq!(lines("h\na\n\nb\n"), [(2, ok), (4, ok)]);
-    assert_eq!(lines("h\na\n\n\n\nb,c\n"), [(2, ok), (6, bad)]);
-    assert_eq!(lines("h\r\na\r\nb\r\n"), [(2, ok), (3, ok)]);
-    assert_eq!(lines("h\r\n\r\na,b\r\nc\r\n"), [(3, bad), (4, ok)]);
-    assert_eq!(lines("h\ra\r\rb\r"), [(2, ok), (4, ok)]);
-    assert_eq!(lines("h\n\"x\ny\"\nb\n"), [(2, ok), (4, ok)]);
-    assert_eq!(lines("h\n\"x\r\ny\"\r\n\r\nb\r\n"), [(2, ok), (5, ok)]);
-    assert_eq!(lines("\n\nh\na\n"), [(4, ok)]);
+    assert_eq!(lines("subject\na\n\nb\n"), [(2, ok), (4, ok)]);
+    assert_eq!(lines("subject\na\n\n\n\nb,c\n"), [(2, ok), (6, bad)]);
+    assert_eq!(lines("subject\r\na\r\nb\r\n"), [(2, ok), (3, ok)]);
+    assert_eq!(lines("subject\r\n\r\na,b\r\nc\r\n"), [(3, bad), (4, ok)]);
+    assert_eq!(lines("subject\ra\r\rb\r"), [(2, ok), (4, ok)]);
+    assert_eq!(lines("subject\n\"x\ny\"\nb\n"), [(2, ok), (4, ok)]);
+    assert_eq!(
+        lines("subject\n\"x\r\ny\"\r\n\r\nb\r\n"),
+        [(2, ok), (5, ok)]
+    );
+    assert_eq!(lines("\n\nsubject\na\n"), [(4, ok)]);
     // The message names no line of its own (csv's would be the wrong one).
-    let (_, rejected) = parse_rows("a,b\r\n1,2,3\r\n", ImportFormat::Csv).unwrap();
+    let (_, rejected) = parse_rows("subject,purpose\r\n1,2,3\r\n", ImportFormat::Csv).unwrap();
     assert_eq!(rejected[0].line, 2);
     assert_eq!(
         rejected[0].reason,

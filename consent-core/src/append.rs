@@ -28,9 +28,11 @@ impl Ledger {
             .as_ref()
             .map(|v| serde_json::to_string(v).map_err(|e| Error::invalid(e.to_string())))
             .transpose()?;
-        self.write(owner, |inner, now| {
-            inner.append_event(&event, evidence.as_deref(), now)
-        })
+        self.write_prefetching(
+            owner,
+            |inner| inner.prefetch_facts(&event),
+            |inner, now| inner.append_event(&event, evidence.as_deref(), now),
+        )
     }
 
     /// Records consent given.
@@ -62,6 +64,12 @@ impl Inner {
         };
         let purpose = facts.purpose.latest();
         let erased = facts.erased_marker.is_some();
+        // The materialized rows this event changes, read before anything is written
+        // (on PostgreSQL they came with the rules' reads).
+        let current = match erased {
+            true => None,
+            false => Some(self.store.current_rows(&e.subject, &purpose.def.id)?),
+        };
         let mut row = self.event_row(&mut recorded, purpose, evidence, erased, now);
         // The subject's pseudonym is hashed with the event: it binds the event to its
         // subject's erasure, if one ever comes.
@@ -73,10 +81,29 @@ impl Inner {
         );
         row.source_key = source_key.map(|k| k.to_vec());
         self.store.append(&mut row)?;
-        if !erased {
-            self.refresh_current(&recorded.event.subject, purpose, &row)?;
+        if let Some(rows) = current {
+            self.refresh_current(&e.subject, purpose, &row, rows)?;
         }
         row.to_event()
+    }
+
+    /// Asks ahead for everything [`Inner::append_event`] reads of the store about `e`,
+    /// so that on PostgreSQL it all comes in one round trip.
+    fn prefetch_facts(&self, e: &NewEvent) -> Result<()> {
+        let key = self.key()?;
+        self.store.prefetch_log_end()?;
+        self.store
+            .prefetch_is_erased_marker(&key.subject_key(&e.subject))?;
+        if self.legacy_markers {
+            self.store
+                .prefetch_is_erased_marker(&key.legacy_marker(&e.subject))?;
+        }
+        if let Some(source) = &e.source_id {
+            self.store
+                .prefetch_event_by_source(&key.source_key(source))?;
+        }
+        self.store.prefetch_data_version()?;
+        self.store.prefetch_current_rows(&e.subject, &e.purpose)
     }
 
     /// Everything the rules read about `e` from the ledger.
@@ -198,10 +225,16 @@ impl Inner {
         }
     }
 
-    /// Folds a new event into the materialized rows of its subject and purpose: reads
-    /// and writes only that group's few rows, never the subject's history.
-    fn refresh_current(&self, subject: &str, purpose: &Purpose, row: &RawRow) -> Result<()> {
-        let mut rows = self.store.current_rows(subject, &purpose.def.id)?;
+    /// Folds a new event into the materialized rows of its subject and purpose
+    /// (`rows`, as read before the event was written): writes only that group's few
+    /// rows, never reads the subject's history.
+    fn refresh_current(
+        &self,
+        subject: &str,
+        purpose: &Purpose,
+        row: &RawRow,
+        mut rows: Vec<crate::materialize::CurrentRow>,
+    ) -> Result<()> {
         let step = materialize::step_of(row)?;
         for recipient in materialize::apply(&mut rows, &step, purpose.def.lawful_basis) {
             if let Some(r) = rows.iter().find(|r| r.recipient == recipient) {

@@ -110,6 +110,16 @@ impl Ledger {
         self.register_notice_as(Some(token.id), def)
     }
 
+    /// Registers a downstream system inside the batch of `token`.
+    pub fn register_downstream_in(
+        &self,
+        token: &BatchToken,
+        def: crate::DownstreamDef,
+        recorded_by: crate::Actor,
+    ) -> Result<crate::Downstream> {
+        self.register_downstream_as(Some(token.id), def, recorded_by)
+    }
+
     /// The head inside the batch of `token` (its appends included).
     pub fn head_in(&self, token: &BatchToken) -> Result<Head> {
         self.read(Some(token.id), |inner, _| inner.head())
@@ -219,6 +229,27 @@ impl Batch<'_> {
     /// Registers a notice in the batch.
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
         self.ledger.register_notice_in(self.token(), def)
+    }
+
+    /// Registers a downstream system in the batch.
+    pub fn register_downstream(
+        &self,
+        def: crate::DownstreamDef,
+        recorded_by: crate::Actor,
+    ) -> Result<crate::Downstream> {
+        self.ledger
+            .register_downstream_in(self.token(), def, recorded_by)
+    }
+
+    /// The current version of a downstream as the batch sees it, if registered.
+    pub(crate) fn current_downstream(&self, id: &str) -> Result<Option<crate::Downstream>> {
+        self.ledger.read(Some(self.token().id), |inner, _| {
+            Ok(inner
+                .downstream_registry(None)?
+                .versions
+                .get(id)
+                .and_then(|v| v.last().cloned()))
+        })
     }
 
     /// The head including the batch's appends.

@@ -68,9 +68,20 @@ impl Ledger {
     /// [`Error::Corrupt`] (nothing left behind in the destination's transaction) if
     /// the copy's head differs from the source's.
     pub fn copy_to(&self, dest: impl AsRef<Path>, options: &LedgerOptions) -> Result<CopyReport> {
+        self.copy_to_with_progress(dest, options, |_, _| {})
+    }
+
+    /// [`Ledger::copy_to`], calling `progress(events copied, events)` every 4096 events.
+    pub fn copy_to_with_progress(
+        &self,
+        dest: impl AsRef<Path>,
+        options: &LedgerOptions,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<CopyReport> {
         let dest = dest.as_ref();
         self.read(None, |inner, _| {
             let from = &inner.store;
+            let total = from.size()?;
             let mut to = open_destination(dest, options)?;
             let copied = (|| {
                 to.create_schema()?;
@@ -84,8 +95,12 @@ impl Ledger {
                         )));
                     }
                     rows[0] += 1;
+                    if rows[0] % 4096 == 0 {
+                        progress(rows[0], total);
+                    }
                     Ok(true)
                 })?;
+                progress(rows[0], total);
                 copy_registry(from, &to, &mut rows)?;
                 let mut failed = None;
                 from.each_current_row(|r| {

@@ -84,6 +84,13 @@ text_enum! {
         /// The ledger's own first event (or the one a migration appends): the hashed
         /// commitment to its configuration — pseudonym key id, real or simulated clock.
         LedgerConfigured = "ledger_configured",
+        /// A downstream system (the students' union feed, an NHS liaison) was
+        /// registered, changed or retired: the purposes and recipient its feed may show
+        /// (registry event, no subject; `downstream.rs`).
+        DownstreamRegistered = "downstream_registered",
+        /// A downstream system acknowledged that it acted on the events of its feed up
+        /// to a sequence number, or on one event (no subject; `downstream.rs`).
+        DownstreamAcknowledged = "downstream_acknowledged",
     }
 }
 
@@ -101,6 +108,17 @@ impl EventKind {
         matches!(
             self,
             EventKind::LedgerConfigured | EventKind::PurposeDefined | EventKind::NoticeDefined
+        ) || self.is_downstream_event()
+    }
+
+    /// The downstream systems' events: a registration (or a new version of one) and an
+    /// acknowledgement. Ledger events: no subject, no personal field; appended only
+    /// through [`crate::Ledger::register_downstream`] and
+    /// [`crate::Ledger::acknowledge`].
+    pub fn is_downstream_event(self) -> bool {
+        matches!(
+            self,
+            EventKind::DownstreamRegistered | EventKind::DownstreamAcknowledged
         )
     }
 
@@ -503,6 +521,9 @@ mod kind_tests {
                 k.is_subject_event(),
             ];
             assert_eq!(classes.iter().filter(|c| **c).count(), 1, "{k}");
+            if k.is_downstream_event() {
+                assert!(k.is_ledger_event(), "{k}");
+            }
             if k.ends_consent() || k.is_answer() || k.needs_covering_notice() {
                 assert!(k.is_subject_event(), "{k}");
             }

@@ -313,6 +313,18 @@ impl Ledger {
         owner: Option<u64>,
         f: impl FnOnce(&Inner, Timestamp) -> Result<T>,
     ) -> Result<T> {
+        self.write_prefetching(owner, |_| Ok(()), f)
+    }
+
+    /// [`Ledger::write`], asking first (`prefetch`) for what `f` will read: on
+    /// PostgreSQL those reads travel in one round trip with the transaction's start
+    /// and lock, or in a batch with the previous operation's writes.
+    pub(crate) fn write_prefetching<T>(
+        &self,
+        owner: Option<u64>,
+        prefetch: impl FnOnce(&Inner) -> Result<()>,
+        f: impl FnOnce(&Inner, Timestamp) -> Result<T>,
+    ) -> Result<T> {
         self.with(owner, |inner| {
             if owner.is_some() {
                 if let Some(why) = &inner.batch_aborted {
@@ -330,7 +342,9 @@ impl Ledger {
                     ));
                 }
                 inner.store.savepoint()?;
-                let result = inner.record_time().and_then(|now| f(inner, now));
+                let result = prefetch(inner)
+                    .and_then(|()| inner.record_time())
+                    .and_then(|now| f(inner, now));
                 let store = &inner.store;
                 let undone = match &result {
                     Ok(_) => store.end_savepoint(true),
@@ -356,8 +370,8 @@ impl Ledger {
                 inner.store.begin_write()?;
                 let result = {
                     let tx = inner.store.write_tx();
-                    inner
-                        .record_time()
+                    prefetch(inner)
+                        .and_then(|()| inner.record_time())
                         .and_then(|now| f(inner, now))
                         .and_then(|v| tx.commit().map(|()| v))
                         // Committed into a WAL that was deleted under us: not recorded.

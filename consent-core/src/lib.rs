@@ -66,6 +66,7 @@
 //! | `materialize.rs` | the pure fold that keeps the materialized current state |
 //! | `export.rs`, `subject_copy/` | the subject-access copy, as data and as a web page |
 //! | `erase.rs` | erasure, readmission, WAL truncation |
+//! | `report.rs` | [`Ledger::report`]: the DPO's figures over a period (states over time, activity, erasures, verification) |
 //! | `proofs.rs` | [`Head`], inclusion and consistency proofs |
 //! | `checkpoint/` | signed checkpoints: [`Ledger::sign_checkpoint`], cosignatures merged, [`Ledger::check_checkpoint`], [`Ledger::verify_checkpoints`] |
 //! | `witness/` | [`Witness`]: cosigns a log's checkpoints, refuses forks and rollbacks |
@@ -81,6 +82,7 @@
 //! | `canonical.rs`, `merkle/` | the hashed encoding of an event, the Merkle tree and proofs |
 //! | `key.rs`, `lockfile.rs`, `options.rs`, `error.rs` | pseudonym key, writer lock, options, errors |
 //! | `registry_file.rs` | [`Registry`]: the TOML registry file |
+//! | `downstream.rs` | downstream systems: [`Ledger::register_downstream`], [`Ledger::feed`], [`Ledger::acknowledge`], [`Ledger::deadlines`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -93,6 +95,7 @@ mod calendar;
 pub mod canonical;
 mod checkpoint;
 mod copy;
+mod downstream;
 mod erase;
 mod error;
 mod event;
@@ -111,6 +114,7 @@ mod query;
 pub mod receipt;
 mod registry;
 mod registry_file;
+mod report;
 mod rules;
 mod setup;
 mod signing_key;
@@ -128,6 +132,10 @@ pub use checkpoint::{CheckpointFinding, CheckpointVerdict, CheckpointsReport, Si
 /// dependency is enough.
 pub use consent_note;
 pub use copy::CopyReport;
+pub use downstream::{
+    feed_cursor, Ack, Acknowledgement, Deadline, DeadlineState, Downstream, DownstreamDef, Feed,
+    FeedItem,
+};
 pub use erase::{
     BulkErasure, ErasureOptions, ErasureOutcome, ErasurePreview, ErasureReport, ErasureResult,
 };
@@ -145,6 +153,10 @@ pub use publish::{publish_checkpoint, read_published, read_published_size, Publi
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
 pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
+pub use report::{
+    Activity, CheckpointSummary, DownstreamDeadline, Period, PurposeStates, Report, ReportRange,
+    ReportStage, SpecialCategory, StateCounts, Step,
+};
 pub use signing_key::{
     generate_signing_key_file, parse_verifier_key, read_signing_key_file, KeyRole,
 };

@@ -18,6 +18,10 @@
 //! lawful_basis = "a"
 //! ```
 //!
+//! A `[[downstream]]` table (the students' union feed: `id`, `name`, `controller`,
+//! `purposes`, optional `recipient`) has the fields of [`crate::DownstreamDef`]
+//! but `retired`; it is registered after the purposes, by `system:consent-ledger`.
+//!
 //! A `[[purpose]]` table has exactly the fields of [`PurposeDef`]. A `[[notice]]` table
 //! has the fields of [`NoticeDef`], except that the hash may be given as `sha256`, as a
 //! `text_file` to hash, or both; when both are there and the text can be read they must
@@ -73,6 +77,8 @@ pub struct Registry {
     pub hash_checks: Vec<HashCheck>,
     /// The purposes, in file order.
     pub purposes: Vec<PurposeDef>,
+    /// The downstream systems, in file order (registered after the purposes).
+    pub downstreams: Vec<crate::DownstreamDef>,
 }
 
 /// The TOML document.
@@ -83,6 +89,20 @@ struct RegistryFile {
     notice: Vec<NoticeEntry>,
     #[serde(default)]
     purpose: Vec<PurposeDef>,
+    #[serde(default)]
+    downstream: Vec<DownstreamEntry>,
+}
+
+/// A `[[downstream]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DownstreamEntry {
+    id: String,
+    name: String,
+    controller: String,
+    purposes: Vec<String>,
+    #[serde(default)]
+    recipient: Option<String>,
 }
 
 /// A `[[notice]]` table.
@@ -189,6 +209,16 @@ impl Registry {
             def.validate().map_err(|e| about(&name, e))?;
             reg.purposes.push(def);
         }
+        for d in file.downstream {
+            let name = format!("downstream {}", d.id);
+            if reg.downstreams.iter().any(|o| o.id == d.id) {
+                return Err(Error::invalid(format!("{name} is listed twice")));
+            }
+            let mut def = crate::DownstreamDef::new(d.id, d.name, d.controller, d.purposes);
+            def.recipient = d.recipient;
+            def.validate().map_err(|e| about(&name, e))?;
+            reg.downstreams.push(def);
+        }
         Ok(reg)
     }
 }
@@ -273,14 +303,17 @@ pub enum RegistryEntryKind {
     Notice,
     /// A `[[purpose]]` entry.
     Purpose,
+    /// A `[[downstream]]` entry.
+    Downstream,
 }
 
 impl RegistryEntryKind {
-    /// `notice` or `purpose`.
+    /// `notice`, `purpose` or `downstream`.
     pub fn as_str(self) -> &'static str {
         match self {
             RegistryEntryKind::Notice => "notice",
             RegistryEntryKind::Purpose => "purpose",
+            RegistryEntryKind::Downstream => "downstream",
         }
     }
 }
@@ -301,7 +334,8 @@ pub struct RegistryEntry {
     /// For a notice: how its hash was established.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash: Option<HashCheck>,
-    /// For a purpose: the version the ledger now holds (a new one when it changed).
+    /// For a purpose or a downstream: the version the ledger now holds (a new one when
+    /// it changed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose_version: Option<u32>,
     /// Whether this load appended its `notice_defined` / `purpose_defined` event
@@ -309,7 +343,14 @@ pub struct RegistryEntry {
     pub new: bool,
     /// Sequence number of the event that registered it (earlier, when not new).
     pub seq: u64,
+    /// What the load did not do, and why: `retired, not reactivated` for a downstream
+    /// retired since (a load never reactivates one; register it again by hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// The note of a registry entry skipped because its downstream is retired.
+pub(crate) const RETIRED_NOT_REACTIVATED: &str = "retired, not reactivated";
 
 fn hex_opt<S: serde::Serializer>(h: &Option<Hash>, s: S) -> std::result::Result<S::Ok, S::Error> {
     match h {
@@ -338,7 +379,9 @@ impl Ledger {
     /// them or, on the first error, none. Entries the ledger already holds unchanged
     /// append nothing (so loading a registry twice is harmless); a changed purpose gets
     /// a new version; a notice id and version already registered with another text is
-    /// [`Error::Conflict`]. Errors name the entry (`purpose jmsu.marketing: …`).
+    /// [`Error::Conflict`]. A downstream retired since is skipped, never reactivated:
+    /// its entry's `note` says `retired, not reactivated`. Errors name the entry
+    /// (`purpose jmsu.marketing: …`).
     pub fn load_registry(&self, registry: &Registry) -> Result<RegistryReport> {
         let batch = self.batch()?;
         // On an error the batch is dropped, which rolls it back.
@@ -372,6 +415,7 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
             purpose_version: None,
             new: n.seq >= before,
             seq: n.seq,
+            note: None,
         });
     }
     for def in &registry.purposes {
@@ -389,6 +433,44 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
             purpose_version: Some(p.version),
             new: p.seq >= before,
             seq: p.seq,
+            note: None,
+        });
+    }
+    for def in &registry.downstreams {
+        let name = format!("downstream {}", def.id);
+        // A downstream retired since an earlier load stays retired: skipped, and said.
+        if let Some(d) = batch
+            .current_downstream(&def.id)
+            .map_err(|e| about(&name, e))?
+            .filter(|d| d.def.retired)
+        {
+            out.push(RegistryEntry {
+                kind: RegistryEntryKind::Downstream,
+                id: d.def.id.clone(),
+                notice_version: None,
+                sha256: None,
+                hash: None,
+                purpose_version: Some(d.version),
+                new: false,
+                seq: d.seq,
+                note: Some(RETIRED_NOT_REACTIVATED.into()),
+            });
+            continue;
+        }
+        let before = batch.head()?.size;
+        let d = batch
+            .register_downstream(def.clone(), crate::Actor::system("consent-ledger"))
+            .map_err(|e| about(&name, e))?;
+        out.push(RegistryEntry {
+            kind: RegistryEntryKind::Downstream,
+            id: d.def.id.clone(),
+            notice_version: None,
+            sha256: None,
+            hash: None,
+            purpose_version: Some(d.version),
+            new: d.seq >= before,
+            seq: d.seq,
+            note: None,
         });
     }
     Ok(out)

@@ -82,7 +82,8 @@ impl Inner {
                         me.store.check_schema(version)?;
                         match version {
                             1 => me.migrate_v1(options, key_path),
-                            _ => me.store.migrate_v2_tables(),
+                            2 => me.store.migrate_v2_tables(),
+                            _ => me.store.migrate_v3_tables(),
                         }
                     },
                     true,

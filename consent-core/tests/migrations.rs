@@ -464,3 +464,46 @@ fn a_migrated_ledger_has_the_current_schema_and_its_configuration_unchanged() {
     // The hashed configuration still names the schema the ledger was created under.
     assert_eq!(before.details.unwrap()["schema_version"], 2);
 }
+
+/// Schema 3 → 4 (issue 15) changes only the version number: a file of version 3 (the
+/// tables are the same; here a new ledger set back to 3, since a build of version 3
+/// wrote the same bytes) is refused read-only, migrated by its first opening for
+/// writing with the same head, and then refused by a reader that knows only version 3.
+#[test]
+fn version_3_becomes_4_with_the_same_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let l = Ledger::open(&path).unwrap();
+    l.register_purpose(PurposeDef::new("p", "P", "C")).unwrap();
+    let head = l.head().unwrap();
+    l.close().unwrap();
+    let set = |v: i64| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [v],
+            )
+            .unwrap();
+    };
+    set(3);
+    let read_only = LedgerOptions {
+        read_only: true,
+        ..LedgerOptions::default()
+    };
+    let refused = Ledger::open_with(&path, read_only).err().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::ReadOnly, "{refused}");
+    let l = Ledger::open(&path).unwrap();
+    assert_eq!(l.head().unwrap(), head);
+    assert!(l.verify().unwrap().ok);
+    l.close().unwrap();
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, 4);
+}

@@ -520,6 +520,42 @@ fn a_ledger_copies_between_backends_with_the_same_head() {
     assert_eq!(b.head().unwrap(), head);
 }
 
+/// A schema of version 3 (before the downstream events) is moved to version 4 by its
+/// first opening for writing: the version number only, the head unchanged; a read-only
+/// opening before that is refused (docs/FORMAT.md §2.1).
+#[test]
+#[ignore = "needs PostgreSQL: make test-postgres"]
+fn a_version_3_schema_is_migrated_to_4_with_its_head() {
+    let clock = Clock::new("2024-10-01T09:00:00Z");
+    let (l, at) = new_pg_ledger(&clock);
+    let head = l.head().unwrap();
+    l.close().unwrap();
+    let schema = schema_of(&at);
+    let mut admin = admin();
+    admin
+        .batch_execute(&format!(
+            "UPDATE {schema}.meta SET value = '3' WHERE key = 'schema_version'"
+        ))
+        .unwrap();
+    let read_only = LedgerOptions {
+        read_only: true,
+        ..options(&clock)
+    };
+    let refused = Ledger::open_with(&at, read_only).err().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::ReadOnly, "{refused}");
+    let l = Ledger::open_with(&at, options(&clock)).unwrap();
+    assert_eq!(l.head().unwrap(), head);
+    assert!(l.verify().unwrap().ok);
+    let version: String = admin
+        .query_one(
+            &format!("SELECT value FROM {schema}.meta WHERE key = 'schema_version'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION.to_string());
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: make test-postgres"]
 fn a_newer_schema_or_another_applications_tables_are_refused() {
@@ -530,7 +566,7 @@ fn a_newer_schema_or_another_applications_tables_are_refused() {
     let mut admin = admin();
     admin
         .batch_execute(&format!(
-            "UPDATE {schema}.meta SET value = '4' WHERE key = 'schema_version'"
+            "UPDATE {schema}.meta SET value = '5' WHERE key = 'schema_version'"
         ))
         .unwrap();
     let refused = Ledger::open_with(&at, options(&clock)).err().unwrap();
@@ -570,29 +606,40 @@ fn a_newer_schema_or_another_applications_tables_are_refused() {
 #[test]
 #[ignore = "needs PostgreSQL: make test-postgres"]
 fn verify_reads_one_snapshot_while_other_hosts_append() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let clock = Clock::new("2024-10-01T09:00:00Z");
     let (l, at) = new_pg_ledger(&clock);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let appended = Arc::new(AtomicUsize::new(0));
     let writer = {
-        let (at, clock, stop) = (at.clone(), clock.clone(), stop.clone());
+        let (at, clock, stop, appended) =
+            (at.clone(), clock.clone(), stop.clone(), appended.clone());
         std::thread::spawn(move || {
             let w = Ledger::open_with(&at, options(&clock)).unwrap();
-            let mut n = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) {
+                let n = appended.load(Ordering::SeqCst);
                 w.append(give(&format!("w{n}"), "jmsu.marketing")).unwrap();
-                n += 1;
+                appended.fetch_add(1, Ordering::SeqCst);
             }
-            n
         })
     };
-    for _ in 0..5 {
+    // Every verify runs while the other host appends: from its first append until at
+    // least 20 more went in, and at least 5 times.
+    let mut verified = 0;
+    while appended.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let first = appended.load(Ordering::SeqCst);
+    while verified < 5 || appended.load(Ordering::SeqCst) < first + 20 {
         let report = l.verify().unwrap();
         assert!(report.ok, "{report:?}");
+        verified += 1;
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(writer.join().unwrap() > 0);
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
     let report = l.verify().unwrap();
     assert!(report.ok, "{report:?}");
+    assert!(report.size as usize >= first + 20);
 }
 
 #[test]
@@ -687,6 +734,60 @@ fn an_appending_role_cannot_replace_a_tree_node() {
         .get(0);
     assert!(stored > 0, "the open block's low rows are still there");
     assert_eq!(owner.head().unwrap(), head);
+    let report = owner.verify().unwrap();
+    assert!(report.ok, "{report:?}");
+}
+
+/// An append's writes wait for the next round trip (`postgres/pipeline.rs`), so an
+/// append of a batch returns before the server has run them. When one of them then
+/// fails, nothing of the batch may be committed: not the events before it, which
+/// were acknowledged to the batch, nor those after. Here the appending role has lost
+/// INSERT on `current`, so every append's last write fails on the server.
+#[test]
+#[ignore = "needs PostgreSQL: make test-postgres"]
+fn a_write_that_fails_after_its_append_returned_loses_the_whole_batch() {
+    let clock = Clock::new("2024-10-01T09:00:00Z");
+    let (owner, at) = new_pg_ledger(&clock);
+    owner.append(give("880000", "jmsu.marketing")).unwrap();
+    let before = owner.head().unwrap();
+    let app = role_with(&at, "crippled", Access::Append);
+    admin()
+        .batch_execute(&format!(
+            "REVOKE INSERT ON {}.current FROM {app}",
+            schema_of(&at)
+        ))
+        .unwrap();
+    let l = Ledger::open_with(as_role(&at, &app), options(&clock)).unwrap();
+
+    // In a batch: the first append returns (its writes wait); the second append's round
+    // trip carries them, fails, and ends the transaction; the batch cannot commit.
+    let batch = l.batch().unwrap();
+    let first = batch.append(give("880001", "jmsu.marketing"));
+    let second = batch.append(give("880002", "jmsu.marketing"));
+    let failed = match (&first, &second) {
+        (Ok(_), Err(e)) | (Err(e), _) => e,
+        (Ok(_), Ok(_)) => panic!("both appends returned although no current row can be written"),
+    };
+    assert_eq!(failed.kind(), ErrorKind::ReadOnly, "{failed}");
+    let third = batch.append(give("880003", "jmsu.marketing")).unwrap_err();
+    assert_eq!(third.kind(), ErrorKind::Batch, "{third}");
+    assert!(
+        batch.commit().is_err(),
+        "a batch whose writes failed committed"
+    );
+    assert_eq!(owner.head().unwrap(), before);
+
+    // One append on its own learns of the failure before it returns (the commit travels
+    // with its writes).
+    let single = l.append(give("880004", "jmsu.marketing")).unwrap_err();
+    assert_eq!(single.kind(), ErrorKind::ReadOnly, "{single}");
+    assert_eq!(owner.head().unwrap(), before);
+
+    // The connection is usable afterwards, and the ledger is whole.
+    assert_eq!(l.head().unwrap(), before);
+    for subject in ["880001", "880002", "880003", "880004"] {
+        assert!(owner.history(subject).unwrap().is_empty(), "{subject}");
+    }
     let report = owner.verify().unwrap();
     assert!(report.ok, "{report:?}");
 }

@@ -128,6 +128,13 @@
 // CONSENT_VKEY_OVERHEAD` bytes always holds the key `consent_key_generate` writes.
 #define CONSENT_VKEY_OVERHEAD 55
 
+// Bytes of an event kind's name and its NUL in a `consent_feed_item`.
+#define CONSENT_KIND_LEN 32
+
+// The `since` of `consent_feed` that continues after the downstream's highest
+// acknowledged seq (its cursor, kept in the ledger), or from the start of the log.
+#define CONSENT_FEED_CURSOR UINT64_MAX
+
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 // whose message `consent_last_error_message` returns. The numbers are fixed and never
 // reused: 2..=23 mirror `consent_core::ErrorKind`, 100 and up belong to the C layer.
@@ -730,6 +737,54 @@ typedef struct consent_checkpoints_report {
   char problem[CONSENT_PROBLEM_LEN];
 } consent_checkpoints_report;
 
+// One item of a downstream's feed: what it needs to act, nothing more. The strings
+// belong to the `consent_feed_page` and live until `consent_feed_page_free`.
+typedef struct consent_feed_item {
+  // Position in the log: what an acknowledgement names.
+  uint64_t seq;
+  // The event id (a UUID, NUL-terminated).
+  char id[CONSENT_EVENT_ID_LEN];
+  // The kind's name (`given`, `withdrawn`, ..., or `subject_erased`), NUL-terminated.
+  char kind[CONSENT_KIND_LEN];
+  // The subject, or NULL once erased (and on an erasure item).
+  const char *subject;
+  // The purpose, or NULL on an erasure item.
+  const char *purpose;
+  // The recipient named, or NULL (purpose-wide).
+  const char *recipient;
+  // When it happened.
+  int64_t effective_at_ms;
+  // When the ledger learnt it.
+  int64_t recorded_at_ms;
+  // When a grant lapses, or `CONSENT_TIME_ABSENT`.
+  int64_t expires_at_ms;
+  // For a withdrawal, revocation or objection: when the downstream must have acted;
+  // else `CONSENT_TIME_ABSENT`.
+  int64_t effect_deadline_ms;
+  // Whether the subject's personal fields were erased.
+  bool erased;
+  // On an erasure item: the seqs of the events of this feed that were erased (delete
+  // what you hold from them; the subject is not named). NULL when none.
+  const uint64_t *erased_seqs;
+  // How many seqs `erased_seqs` holds.
+  size_t n_erased_seqs;
+} consent_feed_item;
+
+// A page of a downstream's feed, from `consent_feed`; release it with
+// `consent_feed_page_free`.
+typedef struct consent_feed_page {
+  // Where this page started.
+  uint64_t since;
+  // Where the next page starts: pass it as `since` to continue.
+  uint64_t next;
+  // The log's size when it was read.
+  uint64_t size;
+  // The items, in log order (NULL when none).
+  const struct consent_feed_item *items;
+  // How many items.
+  size_t n_items;
+} consent_feed_page;
+
 // What `consent_receipt_check` proved. The readable fields, the plain-words list of
 // what is proved and what is not, the purpose id and the cosignatures are in the JSON
 // that call can also write.
@@ -919,7 +974,9 @@ consent_result consent_notices_json(const struct consent_ledger *ledger, char **
 // (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
 // "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
 // "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
-// "new":false,"seq":N},..]}` (`new`: whether this load appended its event).
+// "new":false,"seq":N},..]}` (`new`: whether this load appended its event). A
+// downstream retired since is skipped, never reactivated: its entry has `"new":false`
+// and `"note":"retired, not reactivated"`.
 consent_result consent_registry_load(const struct consent_ledger *ledger,
                                      const char *path,
                                      const char *texts_dir,
@@ -1459,6 +1516,91 @@ consent_result consent_verify_checkpoints(const struct consent_ledger *ledger,
                                           size_t n_witnesses,
                                           size_t quorum,
                                           struct consent_checkpoints_report *out);
+
+// Registers a downstream system, or a new version of it, from a JSON object
+// `{"id", "name", "controller", "purposes": [...], "recipient"}` (`recipient`
+// optional; any other key is refused), recorded by `recorded_by` (`staff:ID` or `system:ID`; NULL is refused).
+// Registering it unchanged appends nothing. Writes the version now registered as JSON
+// to `*out_json` when it is not NULL; free it with `consent_string_free`. Refused: an
+// unknown purpose (`CONSENT_RESULT_UNKNOWN_PURPOSE`), a recipient a purpose does not
+// list (`CONSENT_RESULT_UNKNOWN_RECIPIENT`), malformed JSON or ids.
+consent_result consent_register_downstream_json(const struct consent_ledger *ledger,
+                                                const char *def_json,
+                                                const char *recorded_by,
+                                                char **out_json);
+
+// Retires the downstream `id`: its feed shows nothing from now on (acknowledgements
+// of earlier events are still accepted). `CONSENT_RESULT_NOT_FOUND` when it is not
+// registered.
+consent_result consent_retire_downstream(const struct consent_ledger *ledger,
+                                         const char *id,
+                                         const char *recorded_by);
+
+// The current version of every registered downstream as a JSON array, written to
+// `*out_json`; free with `consent_string_free`.
+consent_result consent_downstreams_json(const struct consent_ledger *ledger, char **out_json);
+
+// One downstream as JSON `{"id", "versions": [...], "cursor": SEQ|null,
+// "acknowledgements": [...]}`, written to `*out_json`; free with
+// `consent_string_free`. `CONSENT_RESULT_NOT_FOUND` when it is not registered.
+consent_result consent_downstream_json(const struct consent_ledger *ledger,
+                                       const char *id,
+                                       char **out_json);
+
+// Records that `downstream` acted on every event of its feed with a seq up to `up_to`
+// (inclusive), recorded by `recorded_by` (`staff:ID` or `system:ID`). Its feed then
+// continues after `up_to` (`CONSENT_FEED_CURSOR`). Writes the acknowledgement's
+// event to `*out` when it is not NULL. Refused, with nothing written: an unknown
+// downstream (`CONSENT_RESULT_NOT_FOUND`), an `up_to` beyond the log
+// (`CONSENT_RESULT_INVALID_ARGUMENT`).
+consent_result consent_acknowledge_up_to(const struct consent_ledger *ledger,
+                                         const char *downstream,
+                                         uint64_t up_to,
+                                         const char *recorded_by,
+                                         struct consent_event_ref *out);
+
+// Records that `downstream` acted on the one event `event_id` of its feed. Refused,
+// with nothing written: an unknown downstream or event (`CONSENT_RESULT_NOT_FOUND`),
+// an event its feed never showed (`CONSENT_RESULT_INVALID_ARGUMENT`).
+consent_result consent_acknowledge_event(const struct consent_ledger *ledger,
+                                         const char *downstream,
+                                         const char *event_id,
+                                         const char *recorded_by,
+                                         struct consent_event_ref *out);
+
+// A page of at most `limit` items of `downstream`'s feed from seq `since` on
+// (`CONSENT_FEED_CURSOR`: right after its highest acknowledged seq), written to
+// `*out`; release it with `consent_feed_page_free`. Only the grants of its purposes
+// (and recipient), the withdrawals, revocations, invalidations and objections that
+// follow a grant it showed, and erasure items listing the erased seqs of its feed.
+// With `wait_ms` > 0 and no item yet, waits up to that long for one (polling the
+// log's size with a growing pause); the page may still be empty. `limit` 0 is
+// `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_feed(const struct consent_ledger *ledger,
+                            const char *downstream,
+                            uint64_t since,
+                            size_t limit,
+                            uint64_t wait_ms,
+                            struct consent_feed_page **out);
+
+// Releases a page from `consent_feed`. NULL is fine; never twice.
+void consent_feed_page_free(struct consent_feed_page *feed);
+
+// Every deadline of every downstream's feed, as known at `at_ms`
+// (`CONSENT_TIME_ABSENT`: now), as a JSON array of `{"downstream", "seq", "event_id",
+// "kind", "purpose", "recipient", "deadline", "state" (pending, overdue, acknowledged,
+// acknowledged_late), "acknowledged_seq", "acknowledged_at", "late_by_secs"}`,
+// written to `*out_json`; free with `consent_string_free`.
+consent_result consent_deadlines_json(const struct consent_ledger *ledger,
+                                      int64_t at_ms,
+                                      char **out_json);
+
+// How many deadlines are overdue (passed without the downstream's acknowledgement)
+// and pending, as known at `at_ms` (`CONSENT_TIME_ABSENT`: now): for monitoring.
+consent_result consent_overdue_count(const struct consent_ledger *ledger,
+                                     int64_t at_ms,
+                                     size_t *out_overdue,
+                                     size_t *out_pending);
 
 // The receipt of event `event_id` (a UUID) in `layout` (a `consent_receipt_layout`),
 // as its JSON document (docs/FORMAT.md §12) written to `*out_json`; free with

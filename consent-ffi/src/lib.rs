@@ -37,6 +37,7 @@
 mod backend;
 mod boundary;
 mod checkpoint;
+mod downstream;
 mod receipt;
 mod witness;
 
@@ -64,6 +65,7 @@ pub use checkpoint::{
     consent_checkpoint_finding, consent_checkpoint_verdict, consent_checkpoints_report,
     consent_key_role, CONSENT_VKEY_OVERHEAD,
 };
+pub use downstream::{consent_feed_item, consent_feed_page, CONSENT_FEED_CURSOR, CONSENT_KIND_LEN};
 pub use receipt::{consent_checked_receipt, consent_receipt_layout};
 pub use witness::consent_witness;
 
@@ -527,7 +529,7 @@ fn state(s: State) -> consent_state {
     }
 }
 
-unsafe fn actor_arg(p: *const c_char, name: impl std::fmt::Display) -> FfiResult<Actor> {
+pub(crate) unsafe fn actor_arg(p: *const c_char, name: impl std::fmt::Display) -> FfiResult<Actor> {
     match unsafe { opt_str_arg(p, &name) }? {
         None => Ok(Actor::subject()),
         Some(text) => text
@@ -665,7 +667,10 @@ fn size_arg(v: u64) -> Option<u64> {
 }
 
 /// Writes an owned JSON string of `value` to the required out-parameter `out`.
-unsafe fn json_out<T: serde::Serialize>(out: NonNull<*mut c_char>, value: &T) -> FfiResult<()> {
+pub(crate) unsafe fn json_out<T: serde::Serialize>(
+    out: NonNull<*mut c_char>,
+    value: &T,
+) -> FfiResult<()> {
     let text = owned_json(value)?;
     unsafe { write_out(out, text) };
     Ok(())
@@ -1337,7 +1342,9 @@ pub unsafe extern "C" fn consent_notices_json(
 /// (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
 /// "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
 /// "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
-/// "new":false,"seq":N},..]}` (`new`: whether this load appended its event).
+/// "new":false,"seq":N},..]}` (`new`: whether this load appended its event). A
+/// downstream retired since is skipped, never reactivated: its entry has `"new":false`
+/// and `"note":"retired, not reactivated"`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_registry_load(
     ledger: *const consent_ledger,

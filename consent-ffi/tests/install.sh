@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make install`: builds libconsent in release and installs under PREFIX
 #   PREFIX/lib/libconsent.so, PREFIX/lib/libconsent.a, PREFIX/include/consent.h,
-#   PREFIX/lib/pkgconfig/consent.pc and, when built, PREFIX/bin/consent (the CLI).
+#   PREFIX/lib/pkgconfig/consent.pc and, when built, PREFIX/bin/consent (the CLI) with
+#   its manual pages (PREFIX/share/man/man1) and bash, zsh and fish completions.
 # Then: cc app.c $(pkg-config --cflags --libs consent)
 #   (with PKG_CONFIG_PATH=PREFIX/lib/pkgconfig when PREFIX is not searched by default).
 # Usage: install.sh PREFIX   (honours DESTDIR for staged installs, LIBDIR, CARGO_TARGET_DIR)
@@ -54,6 +55,16 @@ if [[ -x "$BUILT/consent" ]]; then
     install -d "$DEST$BINDIR"
     install -m 755 "$BUILT/consent" "$DEST$BINDIR/consent"
     echo "installed $DEST$BINDIR/consent"
+    # Its manual pages and shell completions, generated from its own definitions.
+    MANDIR="$DEST$PREFIX/share/man/man1"
+    SHARE="$DEST$PREFIX/share"
+    "$BUILT/consent" man --dir "$MANDIR" >/dev/null
+    chmod 644 "$MANDIR"/consent*.1
+    install -d "$SHARE/bash-completion/completions" "$SHARE/zsh/site-functions" "$SHARE/fish/vendor_completions.d"
+    "$BUILT/consent" completions bash > "$SHARE/bash-completion/completions/consent"
+    "$BUILT/consent" completions zsh > "$SHARE/zsh/site-functions/_consent"
+    "$BUILT/consent" completions fish > "$SHARE/fish/vendor_completions.d/consent.fish"
+    echo "installed the manual pages in $MANDIR and completions for bash, zsh and fish in $SHARE"
 else
     echo "no $BUILT/consent (build it with: cargo build --release -p consent-cli); CLI not installed"
 fi

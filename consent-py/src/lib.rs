@@ -755,6 +755,102 @@ impl NativeLedger {
         })
     }
 
+    /// Registers a downstream system (a JSON definition); returns the version as JSON.
+    fn register_downstream(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+        recorded_by: &str,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let mut def: consent_core::DownstreamDef = serde_json::from_str(definition)
+                .map_err(|e| invalid(format!("not a downstream definition: {e}")))?;
+            def.retired = false;
+            to_json(
+                &self
+                    .inner
+                    .register_downstream(def, Actor::from_str(recorded_by)?)?,
+            )
+        })
+    }
+
+    /// Retires a downstream; returns the new version as JSON.
+    fn retire_downstream(&self, py: Python<'_>, id: &str, recorded_by: &str) -> PyResult<String> {
+        detached(py, || {
+            to_json(
+                &self
+                    .inner
+                    .retire_downstream(id, Actor::from_str(recorded_by)?)?,
+            )
+        })
+    }
+
+    /// Every registered downstream (current versions), as a JSON list.
+    fn downstreams(&self, py: Python<'_>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.downstreams()?))
+    }
+
+    /// Every version of one downstream, as a JSON list.
+    fn downstream_versions(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.downstream_versions(id)?))
+    }
+
+    /// Every acknowledgement of one downstream, as a JSON list.
+    fn acknowledgements(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.acknowledgements(id)?))
+    }
+
+    /// Records an acknowledgement (`up_to` a seq, or one `event` id); returns it as JSON.
+    #[pyo3(signature = (downstream, recorded_by, *, up_to = None, event = None))]
+    fn acknowledge(
+        &self,
+        py: Python<'_>,
+        downstream: &str,
+        recorded_by: &str,
+        up_to: Option<u64>,
+        event: Option<&str>,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let what = match (up_to, event) {
+                (Some(n), None) => consent_core::Ack::UpTo(n),
+                (None, Some(id)) => consent_core::Ack::Event(parse_uuid(id)?),
+                _ => return Err(invalid("give exactly one of up_to and event")),
+            };
+            to_json(
+                &self
+                    .inner
+                    .acknowledge(downstream, what, Actor::from_str(recorded_by)?)?,
+            )
+        })
+    }
+
+    /// A page of a downstream's feed as JSON; `wait_ms` > 0 waits for an item.
+    #[pyo3(signature = (downstream, since = None, limit = 1000, wait_ms = 0))]
+    fn feed(
+        &self,
+        py: Python<'_>,
+        downstream: &str,
+        since: Option<u64>,
+        limit: usize,
+        wait_ms: u64,
+    ) -> PyResult<String> {
+        detached(py, || {
+            let page = if wait_ms == 0 {
+                self.inner.feed(downstream, since, limit)?
+            } else {
+                self.inner
+                    .feed_wait(downstream, since, limit, Duration::from_millis(wait_ms))?
+            };
+            to_json(&page)
+        })
+    }
+
+    /// Every deadline of every downstream's feed as known at `at`, as JSON.
+    #[pyo3(signature = (at = None))]
+    fn deadlines(&self, py: Python<'_>, at: Option<i64>) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.deadlines(ts(at)?)?))
+    }
+
     /// Erases a subject's personal fields; returns the report as JSON. An id with no
     /// events is refused (NotFound) unless `force`.
     #[pyo3(signature = (subject, reason, recorded_by, *, force = false))]

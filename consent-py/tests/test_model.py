@@ -38,7 +38,7 @@ def test_public_names() -> None:
     for name in consent_ledger.__all__:
         assert hasattr(consent_ledger, name), name
     assert consent_ledger.__version__ == "0.1.0"
-    assert consent_ledger.SCHEMA_VERSION == 3 and consent_ledger.MAX_ID_LEN == 1024
+    assert consent_ledger.SCHEMA_VERSION == 4 and consent_ledger.MAX_ID_LEN == 1024
 
 
 def test_enums_are_text() -> None:

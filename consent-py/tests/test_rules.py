@@ -490,7 +490,9 @@ def test_load_the_shipped_registry() -> None:
         report = ledger.load_registry(REGISTRY)
         notices = [e for e in report if e.kind is RegistryEntryKind.NOTICE]
         purposes = [e for e in report if e.kind is RegistryEntryKind.PURPOSE]
-        assert len(notices) == 5 and len(purposes) == len(report) - 5 >= 15
+        downstreams = [e for e in report if e.kind is RegistryEntryKind.DOWNSTREAM]
+        assert [d.id for d in downstreams] == ["jmsu.feed"]
+        assert len(notices) == 5 and len(purposes) == len(report) - 5 - len(downstreams) >= 15
         assert report.recorded == len(report) and all(e.new for e in report)
         assert all(e.hash is HashCheck.UNCHECKED and e.notice_version == "1" for e in notices)
         assert all(e.purpose_version == 1 and e.sha256 is None for e in purposes)

@@ -213,6 +213,13 @@ int main(int argc, char **argv) {
                                       projects_cover, 1),
          "notice projects");
     printf("  3 purposes, 3 notices (project purpose at version %u)\n", version);
+    /* The students' union feed is a registered downstream: its feed shows only
+     * jmsu.data-sharing events for JMSU, and the ledger watches its deadlines. */
+    must(consent_register_downstream_json(ledger,
+        "{\"id\":\"jmsu.feed\",\"name\":\"JMSU live feed\",\"controller\":\"JMSU\","
+        "\"purposes\":[\"jmsu.data-sharing\"],\"recipient\":\"JMSU\"}", "staff:dpo-01", NULL),
+         "register the JMSU feed");
+    printf("  downstream jmsu.feed registered: jmsu.data-sharing, recipient JMSU\n");
 
     consent_event_ref ev;
     consent_result r;
@@ -254,6 +261,32 @@ int main(int argc, char **argv) {
                  CONSENT_STATE_WITHDRAWN, "may LJMU share s-1001's data with JMSU now (after the opt-out)?");
     expect_listed(ledger, "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, "s-1001", 0,
                   "and in tonight's JMSU feed?");
+    /* JMSU's side of the loop: read its feed, act on the opt-out, acknowledge. */
+    {
+        consent_feed_page *page = NULL;
+        must(consent_feed(ledger, "jmsu.feed", CONSENT_FEED_CURSOR, 100, 0, &page), "read the JMSU feed");
+        uint64_t last = 0;
+        for (size_t i = 0; i < page->n_items; i++) {
+            const consent_feed_item *item = &page->items[i];
+            printf("  JMSU's feed: #%llu %s %s\n", (unsigned long long)item->seq, item->kind,
+                   item->subject ? item->subject : "[erased]");
+            if (strcmp(item->kind, "withdrawn") == 0) {
+                printf("    -> JMSU deletes s-1001's record, by %s\n", show(item->effect_deadline_ms));
+            }
+            last = item->seq;
+        }
+        if (page->n_items != 2) fail("JMSU's feed must show the opt-in and the opt-out, nothing else");
+        consent_feed_page_free(page);
+        size_t overdue = 0, pending = 0;
+        must(consent_overdue_count(ledger, CONSENT_TIME_ABSENT, &overdue, &pending), "overdue");
+        if (overdue != 0 || pending != 1) fail("the opt-out must be pending until JMSU acknowledges it");
+        scenario_now = utc(2025, 1, 15, 16, 0);
+        must(consent_acknowledge_up_to(ledger, "jmsu.feed", last, "system:jmsu-feed", &ev), "acknowledge");
+        must(consent_overdue_count(ledger, utc(2025, 1, 17, 0, 0), &overdue, &pending), "overdue");
+        printf("  %s: JMSU acknowledges up to #%llu; overdue two days later: %zu\n", show(scenario_now),
+               (unsigned long long)last, overdue);
+        if (overdue != 0 || pending != 0) fail("an acknowledged opt-out is neither overdue nor pending");
+    }
 
     /* ---- 2. explicit consent for special-category data ---- */
     printf("\n== 2. mobility programme, health data (Art. 9(2)(a))\n");
@@ -360,8 +393,9 @@ int main(int argc, char **argv) {
     must(consent_head_to_string(&report.head, head_text, sizeof head_text), "head");
     printf("  verify: %s, %llu events, head %s%s\n", report.ok ? "ok" : "TAMPERED", (unsigned long long)report.size,
            head_text, report.simulated ? " (a simulation)" : "");
-    if (!report.ok || report.size != 11) {
-        fail("the ledger must verify with 11 events (its configuration + 6 registry + 4 consent events)");
+    if (!report.ok || report.size != 13) {
+        fail("the ledger must verify with 13 events (its configuration + 6 registry + 1 downstream + 4 consent "
+             "events + 1 acknowledgement)");
     }
     if (!report.simulated) {
         fail("the verify report must say the ledger is a simulation");

@@ -22,7 +22,7 @@ SEEDS="${CONSENT_SEEDS:-$HERE/../../../shared/seeds}"
 if [ -d "$SEEDS" ]; then SEEDS="$(cd "$SEEDS" && pwd)"; fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt "$OUT"/*.key "$OUT"/*.note
+rm -f "$OUT"/ledger.db "$OUT"/ledger.db-* "$OUT"/*.json "$OUT"/*.html "$OUT"/*.txt "$OUT"/*.key "$OUT"/*.note "$OUT"/*.csv
 rm -rf "$OUT"/keys "$OUT"/published "$OUT"/witness-dpo "$OUT"/witness-jmsu "$OUT"/backup
 export CONSENT_LEDGER="$OUT/ledger.db"
 unset CONSENT_NOW
@@ -122,7 +122,9 @@ at 2024-09-18T23:00:00Z import "$HERE/registration-feed.csv"
 note "the same extract again changes nothing (idempotent by source id):"
 at 2024-09-19T23:00:00Z import "$HERE/registration-feed.csv"
 note "the JMSU feed asks about its recipient, JMSU (the purpose lists it):"
-at 2024-09-20T06:00:00Z consenting jmsu.data-sharing --recipient JMSU
+at 2024-09-20T06:00:00Z consenting jmsu.data-sharing --recipient JMSU --head-file "$OUT/jmsu-feed-head.csv"
+note "the feed is a plain CSV (spreadsheets and pandas read it as it is); what answered, kept beside it:"
+cat "$OUT/jmsu-feed-head.csv"
 note "a feed that leaves the recipient out is refused: it could hide a withdrawal from JMSU alone"
 refused 3 2024-09-20T06:00:00Z consenting jmsu.data-sharing
 
@@ -186,6 +188,21 @@ at 2025-03-03T12:05:00Z status 770002 jmsu.data-sharing --recipient JMSU --at 20
 note "a script asks by exit code: --check exits 0 when permitted, 11 when not"
 at 2025-03-03T12:06:00Z status 770001 jmsu.data-sharing --recipient JMSU --check
 refused 11 2025-03-03T12:06:00Z status 770002 jmsu.data-sharing --recipient JMSU --check
+
+heading "The students' union feed acts on the opt-out, and the ledger watches its deadline"
+note "jmsu.feed (registered by the registry) sees only jmsu.data-sharing events for JMSU:"
+note "never the mobility or wellbeing consents of the same students"
+at 2025-03-03T12:10:00Z feed jmsu.feed
+LAST_SEEN="$(quiet 2025-03-03T12:10:00Z --json feed jmsu.feed \
+    | sed -n 's/^  "next": \([0-9]*\),*$/\1/p')"
+note "a day later JMSU has not acknowledged the opt-out: for monitoring, exit 12"
+refused 12 2025-03-04T11:00:00Z overdue
+note "JMSU deletes 770002's data and acknowledges everything its feed showed:"
+at 2025-03-04T11:30:00Z ack jmsu.feed --up-to "$((LAST_SEEN - 1))" --recorded-by system:jmsu-feed
+note "nothing overdue now; the late acknowledgement stays on record for the DPO:"
+at 2025-03-04T11:35:00Z overdue --all
+note "the feed continues after what was acknowledged:"
+at 2025-03-04T11:40:00Z feed jmsu.feed
 
 heading "My Engagement: a 'withdrawal' from monitoring that rests on legitimate interests"
 note "engagement.monitoring is not consent-based (Art. 6(1)(f)): the request is an objection (Art. 21)"

@@ -1,6 +1,7 @@
 """The nightly LJMU -> JMSU feed: which students may be sent to the students' union,
 with the ledger head that answered, so the extract can later be shown to rest on
-consents in force; and the opt-outs the feed must honour within 24 hours.
+consents in force; and JMSU's side: its filtered feed, acting on the opt-outs it must
+honour within 24 hours, and acknowledging them (the ledger reports what is overdue).
 
 The purpose ``jmsu.data-sharing`` lists its recipient, ``JMSU``, so the feed asks about
 JMSU by name: a student who opted out of sharing *with JMSU* is then left out. Asking
@@ -71,10 +72,33 @@ def main() -> None:
         again = ledger.consenting(PURPOSE, JMSU, at=last_feed.at, as_known_at=last_feed.as_known_at)
         assert again.subject_ids == last_feed.subject_ids
 
-        # Changes since the last feed: the opt-outs to honour, with their deadlines.
-        for event in ledger.changes_since(last_feed.head):
-            if event.kind == "withdrawn":
-                print(f"opt-out: {event.subject} — JMSU must have acted by {event.effect_deadline:%Y-%m-%d %H:%M} UTC")
+        # JMSU's side of the loop: its own feed (registered as `jmsu.feed` by the
+        # registry) shows only jmsu.data-sharing events for JMSU, never other purposes.
+        # Read, act, acknowledge: the ledger keeps the cursor and watches the deadlines.
+        jmsu_system = Actor.system("jmsu-feed")
+        page = ledger.feed("jmsu.feed")
+        assert {item.purpose for item in page} == {PURPOSE}
+        deleted = []
+        for item in page:
+            if item.kind == "withdrawn":
+                print(f"opt-out: {item.subject} (legal effect deadline "
+                      f"{item.effect_deadline:%Y-%m-%d %H:%M} UTC)")
+                deleted.append(item.subject)  # (in real life: delete the student's record)
+        assert deleted == ["student-2", "student-4"]
+        # The opt-outs carry effective times long past, but JMSU could not act on them
+        # before the ledger knew them: its deadlines count from when they were
+        # recorded, so they are pending, not overdue (the events' legal effect
+        # deadlines stay as recorded). The monitoring watches them.
+        withdrawn = {item.seq for item in page if item.kind == "withdrawn"}
+        assert ledger.overdue() == []
+        assert {d.seq for d in ledger.pending()} == withdrawn
+        for d in ledger.pending():
+            print(f"JMSU must act on #{d.seq} by {d.deadline:%Y-%m-%d %H:%M} UTC")
+        ledger.acknowledge("jmsu.feed", up_to=page.items[-1].seq, recorded_by=jmsu_system)
+        assert ledger.pending() == [] and len(ledger.feed("jmsu.feed")) == 0
+        in_time = [d for d in ledger.deadlines() if d.state == "acknowledged"]
+        print(f"{len(in_time)} opt-outs acknowledged in time (kept for the DPO's report)")
+        assert {d.seq for d in in_time} == withdrawn
         assert opt_out.effect_deadline == datetime(2024, 10, 8, 18, 0, tzinfo=UTC)
         assert ledger.status("student-2", PURPOSE, JMSU).state is State.WITHDRAWN
 

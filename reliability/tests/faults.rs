@@ -122,7 +122,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
     std::fs::copy(&good, &newer).unwrap();
     Connection::open(&newer)
         .unwrap()
-        .execute("UPDATE meta SET value = 4 WHERE key = 'schema_version'", [])
+        .execute("UPDATE meta SET value = 5 WHERE key = 'schema_version'", [])
         .unwrap();
     assert_eq!(
         open_kind(&newer, LedgerOptions::default()),
@@ -146,7 +146,7 @@ fn damaged_and_foreign_files_are_refused_and_left_alone() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     println!(
         "bad files: {} damaged files and 3 foreign/newer ledgers refused with a clear error",
         tried

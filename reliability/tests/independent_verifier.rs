@@ -16,7 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use consent_core::{Actor, EventKind, Ledger, LedgerOptions, Method, NewEvent, Timestamp};
+use consent_core::{
+    Ack, Actor, DownstreamDef, EventKind, Ledger, LedgerOptions, Method, NewEvent, Timestamp,
+};
 use consent_reliability::{
     fixture::populate, give, python_verify, python_verify_with_key, register_all, PyVerdict,
 };
@@ -162,7 +164,7 @@ fn python_verifier_agrees_with_verify() {
     std::fs::copy(&path, &newer).unwrap();
     Connection::open(&newer)
         .unwrap()
-        .execute("UPDATE meta SET value = 4 WHERE key = 'schema_version'", [])
+        .execute("UPDATE meta SET value = 5 WHERE key = 'schema_version'", [])
         .unwrap();
     assert!(!py(&newer, None, None).ok);
 }
@@ -338,6 +340,29 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
     early.effective_at = Some(Timestamp::parse("2001-01-01").unwrap());
     let early = l.append(early).unwrap();
     l.append(give("stu-after", "jmsu.marketing")).unwrap();
+    assert!(l.verify().unwrap().ok);
+    l.close().unwrap();
+    // A ledger with a downstream system (FORMAT.md §13): its registration, a grant in
+    // its feed, and an acknowledgement of each form (a ledger of its own, so that the
+    // sizes the tree cases of `real` rely on stay as they are).
+    let fed_db = dir.path().join("fed.db");
+    let l = Ledger::open(&fed_db).unwrap();
+    register_all(&l).unwrap();
+    l.append(give("stu-other", "jmsu.marketing")).unwrap();
+    l.register_downstream(
+        DownstreamDef::new("jmsu.feed", "JMSU feed", "JMSU", ["jmsu.data-sharing"]),
+        Actor::staff("dpo"),
+    )
+    .unwrap();
+    let fed = l.append(give("stu-fed", "jmsu.data-sharing")).unwrap();
+    // A withdrawal with no grant on record: never in the feed (the student never
+    // opted in).
+    l.append(NewEvent::withdraw("stu-never", "jmsu.data-sharing"))
+        .unwrap();
+    l.acknowledge("jmsu.feed", Ack::UpTo(fed.seq), Actor::system("jmsu"))
+        .unwrap();
+    l.acknowledge("jmsu.feed", Ack::Event(fed.id), Actor::system("jmsu"))
+        .unwrap();
     assert!(l.verify().unwrap().ok);
     l.close().unwrap();
     let grant_0004 = query(
@@ -636,7 +661,7 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         case(
             "meta: schema version 4",
             &real,
-            "UPDATE meta SET value = 4 WHERE key = 'schema_version'",
+            "UPDATE meta SET value = 5 WHERE key = 'schema_version'",
             Want::Same,
         ),
         case(
@@ -802,6 +827,100 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
             &real,
             "UPDATE events SET explicit = 5 WHERE seq = 20; \
              UPDATE tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 2",
+            Want::Same,
+        ),
+        // §13, D1-D3: the downstream events, every hash recomputed.
+        rehashed(
+            "downstream: an acknowledgement names an unregistered downstream",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"jmsu.feed\"', '\"nobody\"') \
+             WHERE kind = 'downstream_acknowledged' AND target IS NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: up_to beyond the acknowledgement itself",
+            &fed_db,
+            "UPDATE events SET details = '{\"downstream\":\"jmsu.feed\",\"up_to\":999999}' \
+             WHERE kind = 'downstream_acknowledged' AND target IS NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a target its feed never showed",
+            &fed_db,
+            "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'given' \
+             AND purpose = 'jmsu.marketing' ORDER BY seq LIMIT 1) \
+             WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a target whose student never opted in",
+            &fed_db,
+            "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'withdrawn' \
+             ORDER BY seq LIMIT 1) WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: both up_to and a target",
+            &fed_db,
+            "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'given' \
+             ORDER BY seq DESC LIMIT 1) WHERE kind = 'downstream_acknowledged' AND target IS NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration skips a version",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"version\":1', '\"version\":2') \
+             WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration names an undefined purpose",
+            &fed_db,
+            "UPDATE events SET details = replace(details, 'jmsu.data-sharing', 'no.such') \
+             WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        // The same rules for ids (§5) and names as the library's: the checkers agree.
+        rehashed(
+            "downstream: a registration id with a control character",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"id\":\"jmsu.feed\"', \
+             '\"id\":\"jmsu\\u0007.feed\"') WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration id not in NFC",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"id\":\"jmsu.feed\"', \
+             '\"id\":\"jmsu.fe\\u0301ed\"') WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration recipient with a leading space",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"purposes\":[\"jmsu.data-sharing\"]', \
+             '\"purposes\":[\"jmsu.data-sharing\"],\"recipient\":\" JMSU\"') \
+             WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration name with a control character",
+            &fed_db,
+            "UPDATE events SET details = replace(details, '\"name\":\"JMSU feed\"', \
+             '\"name\":\"JMSU\\tfeed\"') WHERE kind = 'downstream_registered'",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: an acknowledgement by the subject",
+            &fed_db,
+            "UPDATE events SET recorded_by = 'subject' WHERE kind = 'downstream_acknowledged' \
+             AND target IS NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a registration with a purpose column",
+            &fed_db,
+            "UPDATE events SET purpose = 'jmsu.marketing' WHERE kind = 'downstream_registered'",
             Want::Same,
         ),
         // §8 step 3, values — with every hash recomputed, so that only the rule tells.

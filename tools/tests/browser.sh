@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The browser tests (`make test-browser`): headless Chromium from Debian's `chromium`
 # package, installed here when missing (as root, or through sudo), then the standalone
-# receipt verifier driven with real receipts. Artifacts (screenshots) go to
-# target/browser/.
+# receipt verifier driven with real receipts, and the DPO's report of a known ledger.
+# Artifacts (screenshots, the report and its printed PDF) go to target/browser/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -27,3 +27,4 @@ echo "== building the consent CLI (release)"
 $CARGO build --release -q -p consent-cli
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 python3 tools/tests/receipt_verifier_browser.py "$TARGET/release/consent" "$ROOT/target/browser"
+python3 tools/tests/report_browser.py "$TARGET/release/consent" "$ROOT/target/browser"

@@ -47,7 +47,7 @@ impl SignedHead {
 
 /// Reads the note stored under `size`. The table is the ledger's own: a note that does
 /// not parse, or states another size, was damaged after it was written.
-fn parse_stored(size: u64, text: &str) -> Result<(Note, Checkpoint)> {
+pub(crate) fn parse_stored(size: u64, text: &str) -> Result<(Note, Checkpoint)> {
     let damaged = |why: String| {
         Error::Corrupt(format!(
             "the checkpoint stored for size {size} is damaged: {why}"

@@ -84,25 +84,29 @@ fn text_ref<'r>(r: &'r Row<'_>, i: usize) -> Result<&'r str> {
     }
 }
 
+/// The materialized rows of one subject and purpose.
+const CURRENT_ROWS: &str = "SELECT recipient, state, seq, event_id, since, until, last_effective \
+     FROM current WHERE subject = ?1 AND purpose = ?2";
+
 impl Store {
+    /// Asks ahead for what [`Store::current_rows`] will read (PostgreSQL).
+    pub(crate) fn prefetch_current_rows(&self, subject: &str, purpose: &str) -> Result<()> {
+        self.prefetch(CURRENT_ROWS, params![subject, purpose])
+    }
+
     /// The materialized rows of one subject and purpose.
     pub(crate) fn current_rows(&self, subject: &str, purpose: &str) -> Result<Vec<CurrentRow>> {
-        let rows = self.query_map(
-            "SELECT recipient, state, seq, event_id, since, until, last_effective FROM current \
-             WHERE subject = ?1 AND purpose = ?2",
-            params![subject, purpose],
-            |r| {
-                Ok((
-                    r.get::<String>(0)?,
-                    r.get::<String>(1)?,
-                    r.get::<i64>(2)?,
-                    r.get::<Vec<u8>>(3)?,
-                    r.get::<i64>(4)?,
-                    r.get::<Option<i64>>(5)?,
-                    r.get::<i64>(6)?,
-                ))
-            },
-        )?;
+        let rows = self.query_map(CURRENT_ROWS, params![subject, purpose], |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<i64>(2)?,
+                r.get::<Vec<u8>>(3)?,
+                r.get::<i64>(4)?,
+                r.get::<Option<i64>>(5)?,
+                r.get::<i64>(6)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for (recipient, state, seq, id, since, until, last_effective) in rows {
             out.push(CurrentRow {
@@ -125,7 +129,7 @@ impl Store {
         purpose: &str,
         row: &CurrentRow,
     ) -> Result<()> {
-        self.execute(
+        self.execute_later(
             "INSERT INTO current(subject, purpose, recipient, state, seq, event_id, since, until, \
              last_effective) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT(purpose, subject, recipient) DO UPDATE SET state = excluded.state, \
@@ -142,8 +146,7 @@ impl Store {
                 row.until,
                 row.last_effective,
             ],
-        )?;
-        Ok(())
+        )
     }
 
     /// Drops the materialized rows of one purpose.

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub(crate) enum Db {
     /// SQLite through rusqlite.
     Lite(Connection),
-    /// PostgreSQL through the `postgres` crate.
+    /// PostgreSQL through tokio-postgres, statements pipelined (`postgres/pipeline.rs`).
     Pg(Box<PgConn>),
 }
 
@@ -191,6 +191,30 @@ impl Store {
         match &self.db {
             Db::Lite(c) => Ok(c.prepare_cached(sql)?.execute(params)?),
             Db::Pg(c) => c.execute(sql, params),
+        }
+    }
+
+    /// Runs a write whose count is not needed: on PostgreSQL, inside a transaction, it
+    /// waits for the next round trip (`postgres/pipeline.rs`; a failure then ends the
+    /// whole transaction); on SQLite, and outside a transaction, it runs now.
+    pub(crate) fn execute_later(&self, sql: &str, params: &[&dyn ToSql]) -> Result<()> {
+        match &self.db {
+            Db::Lite(c) => {
+                c.prepare_cached(sql)?.execute(params)?;
+                Ok(())
+            }
+            Db::Pg(c) => c.execute_later(sql, params),
+        }
+    }
+
+    /// Asks for a query's rows ahead: on PostgreSQL, inside a transaction, they come
+    /// with the next round trip, and a later query of the same SQL and parameters
+    /// takes them (unless something was written in between). On SQLite, whose reads
+    /// cost no round trip, nothing.
+    pub(crate) fn prefetch(&self, sql: &str, params: &[&dyn ToSql]) -> Result<()> {
+        match &self.db {
+            Db::Lite(_) => Ok(()),
+            Db::Pg(c) => c.prefetch(sql, params),
         }
     }
 }

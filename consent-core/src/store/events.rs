@@ -49,6 +49,19 @@ select!(
     "INDEXED BY events_by_subject WHERE purpose = ?1 AND subject IS NOT NULL ORDER BY subject, seq"
 );
 select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
+select!(
+    DOWNSTREAM,
+    ALL,
+    "WHERE kind IN ('downstream_registered', 'downstream_acknowledged') ORDER BY seq"
+);
+select!(
+    DEADLINES,
+    ALL,
+    "WHERE seq > ?1 AND effect_deadline IS NOT NULL ORDER BY seq"
+);
+
+/// The last event's position and record time.
+const LOG_END: &str = "SELECT seq, recorded_at FROM events ORDER BY seq DESC LIMIT 1";
 
 impl Store {
     /// Number of events (the next sequence number).
@@ -56,12 +69,7 @@ impl Store {
         if let Some(n) = self.known.borrow().size {
             return Ok(n);
         }
-        let n: Option<i64> = self.query_one("SELECT max(seq) FROM events", &[], |r| r.get(0))?;
-        let n = n.map_or(0, |n| n as u64 + 1);
-        if self.writing.get() {
-            self.known.borrow_mut().size = Some(n);
-        }
-        Ok(n)
+        Ok(self.log_end()?.0)
     }
 
     /// Record time of the last event.
@@ -69,15 +77,36 @@ impl Store {
         if let Some(at) = self.known.borrow().last_recorded {
             return Ok(at);
         }
-        let at = self.query_row(
-            "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
-            &[],
-            |r| r.get(0),
-        )?;
+        Ok(self.log_end()?.1)
+    }
+
+    /// The log's size and the record time of its last event, in one read (kept while
+    /// writing: [`super::Known`]).
+    fn log_end(&self) -> Result<(u64, Option<i64>)> {
+        let last: Option<(i64, i64)> =
+            self.query_row(LOG_END, &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let end = match last {
+            Some((seq, at)) => {
+                let seq = u64::try_from(seq).map_err(|_| Error::Corrupt("negative seq".into()))?;
+                (seq + 1, Some(at))
+            }
+            None => (0, None),
+        };
         if self.writing.get() {
-            self.known.borrow_mut().last_recorded = Some(at);
+            let mut known = self.known.borrow_mut();
+            known.size = Some(end.0);
+            known.last_recorded = Some(end.1);
         }
-        Ok(at)
+        Ok(end)
+    }
+
+    /// Asks ahead for what [`Store::size`] and [`Store::last_recorded`] will read
+    /// (PostgreSQL), unless this write transaction knows it already.
+    pub(crate) fn prefetch_log_end(&self) -> Result<()> {
+        if self.known.borrow().size.is_some() {
+            return Ok(());
+        }
+        self.prefetch(LOG_END, &[])
     }
 
     /// Assigns the next sequence number, inserts the row and its tree hashes. Runs
@@ -118,6 +147,11 @@ impl Store {
         self.query_row(&BY_KIND, params![kind.as_str()], RawRow::read)
     }
 
+    /// Asks ahead for what [`Store::event_by_source`] will read (PostgreSQL).
+    pub(crate) fn prefetch_event_by_source(&self, source_key: &[u8]) -> Result<()> {
+        self.prefetch(&BY_SOURCE, params![source_key])
+    }
+
     /// The row recorded under a source id's keyed pseudonym.
     pub(crate) fn event_by_source(&self, source_key: &[u8]) -> Result<Option<RawRow>> {
         self.query_row(&BY_SOURCE, params![source_key], RawRow::read)
@@ -128,6 +162,65 @@ impl Store {
         let since = i64::try_from(since).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.query_map(&SINCE, params![since, limit], event_from_row)
+    }
+
+    /// The downstream systems' events (registrations and acknowledgements), as
+    /// stored, in order: one scan of the log (they have no index of their own).
+    pub(crate) fn downstream_rows(&self) -> Result<Vec<RawRow>> {
+        self.query_map(&DOWNSTREAM, &[], RawRow::read)
+    }
+
+    /// The events with an effect deadline after `seq`, in order.
+    pub(crate) fn deadline_events_after(&self, seq: u64) -> Result<Vec<Event>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.query_map(&DEADLINES, params![seq], event_from_row)
+    }
+
+    /// The grants of one subject (not blanked) and purpose before `seq`: (seq,
+    /// recipient) in order, from the subject index (a downstream's feed shows an event
+    /// ending consent only after a grant it showed, docs/FORMAT.md §13).
+    pub(crate) fn grants_before(
+        &self,
+        subject: &str,
+        purpose: &str,
+        seq: u64,
+    ) -> Result<Vec<(u64, Option<String>)>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.query_map(
+            "SELECT seq, recipient FROM events WHERE subject = ?1 AND purpose = ?2 \
+             AND kind = 'given' AND seq < ?3 ORDER BY seq",
+            params![subject, purpose, seq],
+            |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?)),
+        )
+    }
+
+    /// For an erased subject (blanked rows under pseudonym `key`): the grants of
+    /// `purpose` before `seq` that follow the pseudonym's latest readmission before
+    /// `seq` (earlier ones belong to a life the feed was told to delete), from the
+    /// erased-key index: (seq, recipient) in order.
+    pub(crate) fn erased_grants_before(
+        &self,
+        key: &[u8],
+        purpose: &str,
+        seq: u64,
+    ) -> Result<Vec<(u64, Option<String>)>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        let rows: Vec<(u64, String, Option<String>)> = self.query_map(
+            "SELECT seq, kind, recipient FROM events WHERE subject IS NULL AND subject_key = ?1 \
+             AND seq < ?3 AND (kind = 'subject_readmitted' OR (kind = 'given' AND purpose = ?2)) \
+             ORDER BY seq",
+            params![key, purpose, seq],
+            |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut grants = Vec::new();
+        for (seq, kind, recipient) in rows {
+            if kind == EventKind::SubjectReadmitted.as_str() {
+                grants.clear();
+            } else {
+                grants.push((seq, recipient));
+            }
+        }
+        Ok(grants)
     }
 
     /// The events that still name `subject` (not blanked), in order.

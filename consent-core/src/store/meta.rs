@@ -12,6 +12,9 @@ use super::schema::{FORMAT_NAME, SCHEMA_VERSION};
 use super::Store;
 use crate::error::Result;
 
+/// Whether a pseudonym is the marker of an erasure in force.
+const IS_ERASED: &str = "SELECT 1 FROM erased WHERE subject_key = ?1";
+
 impl Store {
     /// The schema version `meta` records.
     pub(crate) fn schema_version(&self) -> Result<i64> {
@@ -77,12 +80,13 @@ impl Store {
     /// Whether an erasure marker is in force.
     pub(crate) fn is_erased_marker(&self, marker: &[u8]) -> Result<bool> {
         Ok(self
-            .query_row(
-                "SELECT 1 FROM erased WHERE subject_key = ?1",
-                params![marker],
-                |_| Ok(()),
-            )?
+            .query_row(IS_ERASED, params![marker], |_| Ok(()))?
             .is_some())
+    }
+
+    /// Asks ahead for what [`Store::is_erased_marker`] will read (PostgreSQL).
+    pub(crate) fn prefetch_is_erased_marker(&self, marker: &[u8]) -> Result<()> {
+        self.prefetch(IS_ERASED, params![marker])
     }
 
     /// The seq of the erasure a marker in force records.

@@ -38,6 +38,7 @@ mod schema;
 mod tree;
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -84,7 +85,20 @@ pub(crate) struct Store {
     /// What this connection's open write transaction has learned of the log's end
     /// (see [`Known`]).
     known: RefCell<Known>,
+    /// Tree nodes of complete subtrees that transactions of this connection stored or
+    /// read and then committed: a complete subtree's hash never changes, so the next
+    /// append needs not ask for them again (used by appends only: proofs, roots and
+    /// checks always read the table, so a rewritten row is seen there).
+    nodes: RefCell<HashMap<(u32, u64), crate::merkle::Hash>>,
 }
+
+/// The registry's version on PostgreSQL: the newest registry rows' positions (the
+/// tables only grow, so their sum moves with every registration).
+const REGISTRY_VERSION: &str = "SELECT (SELECT coalesce(max(seq), -1) FROM purposes) \
+     + (SELECT coalesce(max(seq), -1) FROM notices)";
+
+/// Nodes kept beyond this many are forgotten (all at once; they are read again).
+const MAX_KEPT_NODES: usize = 4096;
 
 /// The log's end as this connection's open write transaction left it: under the
 /// writer lock nobody else appends, so the next position, the last record time and
@@ -97,8 +111,12 @@ pub(crate) struct Known {
     pub size: Option<u64>,
     /// The record time of the last event (`Some(None)`: the log is empty).
     pub last_recorded: Option<Option<i64>>,
-    /// Tree nodes stored (or, below the stored level, computed) by this transaction.
-    pub nodes: std::collections::HashMap<(u32, u64), crate::merkle::Hash>,
+    /// Tree nodes stored or read (or, below the stored level, computed) by this
+    /// transaction.
+    pub nodes: HashMap<(u32, u64), crate::merkle::Hash>,
+    /// The registry's data version (on PostgreSQL a query; under the writer lock only
+    /// this transaction changes the registry, and it forgets its purposes when it does).
+    pub data_version: Option<i64>,
 }
 
 /// A transaction begun with cached statements; rolled back when dropped uncommitted
@@ -111,7 +129,7 @@ pub(crate) struct Tx<'s> {
 impl Tx<'_> {
     /// Commits the transaction.
     pub(crate) fn commit(mut self) -> Result<()> {
-        self.store.exec("COMMIT")?;
+        self.store.commit()?;
         self.open = false;
         Ok(())
     }
@@ -144,6 +162,7 @@ impl Store {
             writing: Cell::new(false),
             writes: Cell::new(0),
             known: RefCell::default(),
+            nodes: RefCell::default(),
         }
     }
 
@@ -209,14 +228,35 @@ impl Store {
         *self.known.borrow_mut() = Known::default();
     }
 
-    /// Runs one statement that returns no rows (transaction control).
+    /// Keeps the tree nodes of a transaction that committed (see [`Store::nodes`]).
+    fn keep_known_nodes(&self) {
+        let known = std::mem::take(&mut self.known.borrow_mut().nodes);
+        let mut kept = self.nodes.borrow_mut();
+        if kept.len() + known.len() > MAX_KEPT_NODES {
+            kept.clear();
+        }
+        kept.extend(known);
+    }
+
+    /// Forgets every kept tree node (the tables were created or rebuilt).
+    fn forget_nodes(&self) {
+        self.forget_known();
+        self.nodes.borrow_mut().clear();
+    }
+
+    /// Runs one statement of transaction control. On PostgreSQL all but `COMMIT` and
+    /// `ROLLBACK` travel with the next round trip (`postgres/pipeline.rs`).
     fn exec(&self, sql: &str) -> Result<()> {
         match &self.db {
             Db::Lite(c) => {
                 c.prepare_cached(sql)?.execute([])?;
                 Ok(())
             }
-            Db::Pg(c) => c.batch(sql),
+            Db::Pg(c) if sql == "COMMIT" || sql == "ROLLBACK" => c.batch(sql),
+            Db::Pg(c) => {
+                c.batch_later(sql);
+                Ok(())
+            }
         }
     }
 
@@ -232,7 +272,7 @@ impl Store {
     pub(crate) fn begin_read(&self) -> Result<Tx<'_>> {
         match &self.db {
             Db::Lite(_) => self.exec("BEGIN")?,
-            Db::Pg(c) => c.begin_read()?,
+            Db::Pg(c) => c.begin_read(),
         }
         Ok(Tx {
             store: self,
@@ -294,7 +334,9 @@ impl Store {
 
     /// Commits the open transaction.
     pub(crate) fn commit(&self) -> Result<()> {
-        self.exec("COMMIT")
+        self.exec("COMMIT")?;
+        self.keep_known_nodes();
+        Ok(())
     }
 
     /// Rolls back what SQLite has not already rolled back.
@@ -348,7 +390,7 @@ impl Store {
     /// Creates the current schema's tables and `meta` rows (inside the creating
     /// transaction).
     pub(crate) fn create_schema(&self) -> Result<()> {
-        self.forget_known();
+        self.forget_nodes();
         match &self.db {
             Db::Lite(c) => schema::create_schema(c),
             Db::Pg(c) => postgres::create_schema(c),
@@ -358,32 +400,54 @@ impl Store {
     /// Rebuilds version-1 tables as version 2 (inside the caller's transaction);
     /// returns the version-1 pepper, which leaves the file.
     pub(crate) fn migrate_v1_tables(&self) -> Result<Vec<u8>> {
-        self.forget_known();
+        self.forget_nodes();
         schema::migrate_v1_tables(self.lite()?)
     }
 
     /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
     /// log and its hashes untouched.
     pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
-        self.forget_known();
+        self.forget_nodes();
         schema::migrate_v2_tables(self.lite()?)
+    }
+
+    /// Version 3 to 4 (inside the caller's transaction): the version number only.
+    pub(crate) fn migrate_v3_tables(&self) -> Result<()> {
+        self.forget_known();
+        let version: Box<dyn rusqlite::ToSql> = match self.backend() {
+            db::Backend::Sqlite => Box::new(SCHEMA_VERSION),
+            // PostgreSQL's `meta.value` is text.
+            db::Backend::Postgres => Box::new(SCHEMA_VERSION.to_string()),
+        };
+        self.execute(schema::MIGRATE_V3, &[version.as_ref()])?;
+        Ok(())
     }
 
     /// Moves when another connection commits a change to the registry: SQLite's
     /// `data_version` (any commit); on PostgreSQL the newest registry rows' positions
     /// (the tables only grow, so their sum moves with every registration).
     pub(crate) fn data_version(&self) -> Result<i64> {
-        match &self.db {
-            Db::Lite(c) => Ok(c
-                .prepare_cached("PRAGMA data_version")?
-                .query_row([], |r| r.get(0))?),
-            Db::Pg(_) => self.query_one(
-                "SELECT (SELECT coalesce(max(seq), -1) FROM purposes) \
-                 + (SELECT coalesce(max(seq), -1) FROM notices)",
-                &[],
-                |r| r.get(0),
-            ),
+        if let Some(v) = self.known.borrow().data_version {
+            return Ok(v);
         }
+        let v = match &self.db {
+            Db::Lite(c) => c
+                .prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?,
+            Db::Pg(_) => self.query_one(REGISTRY_VERSION, &[], |r| r.get(0))?,
+        };
+        if self.writing.get() {
+            self.known.borrow_mut().data_version = Some(v);
+        }
+        Ok(v)
+    }
+
+    /// Asks ahead for what [`Store::data_version`] will read (PostgreSQL).
+    pub(crate) fn prefetch_data_version(&self) -> Result<()> {
+        if self.known.borrow().data_version.is_some() {
+            return Ok(());
+        }
+        self.prefetch(REGISTRY_VERSION, &[])
     }
 
     /// Checkpoints the WAL into the database file and truncates it, once, under the

@@ -274,8 +274,7 @@ macro_rules! event_columns {
             }
 
             pub(super) fn insert(&self, store: &Store) -> Result<()> {
-                store.execute(&INSERT, params![$(self.$field),+])?;
-                Ok(())
+                store.execute_later(&INSERT, params![$(self.$field),+])
             }
 
             /// The hashed view of the row (docs/FORMAT.md §3.3).

@@ -10,8 +10,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 
-/// Schema version written by this build.
-pub const SCHEMA_VERSION: i64 = 3;
+/// Schema version written by this build. Version 4 (issue 15) has the tables of
+/// version 3; it admits the downstream systems' events (`downstream_registered`,
+/// `downstream_acknowledged`), which a library of version 3 cannot check: it refuses
+/// the file ([`crate::Error::SchemaTooNew`]) instead of vouching for what it does not
+/// know.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Oldest SQLite accepted: older releases can corrupt a WAL database when writers race
 /// a WAL reset.
@@ -25,7 +29,7 @@ pub const TREE_MIN_LEVEL: u32 = 4;
 /// Value of the `meta.format` key: tells a consent ledger from any other SQLite file.
 pub const FORMAT_NAME: &str = "consent-ledger";
 
-/// The schema of version 3 (docs/FORMAT.md §2), designed from the measurements of
+/// The schema of versions 3 and 4 (docs/FORMAT.md §2), designed from the measurements of
 /// issue 12: `current` keyed by purpose first, so one b-tree serves a status (purpose
 /// and subject) and a feed (purpose) and no covering index doubles it; and no index of
 /// the events by purpose (the two scans that used it are rare). Issue 13 added
@@ -197,6 +201,7 @@ fn expected_master(version: i64) -> &'static [MasterRow] {
     let (cell, text) = match version {
         1 => (&V1, SCHEMA_V1),
         2 => (&V2, SCHEMA_V2),
+        // Versions 3 and 4 have the same tables.
         _ => (&V3, SCHEMA_V3),
     };
     cell.get_or_init(|| {
@@ -404,3 +409,9 @@ pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// The 3 → 4 migration on either database: the tables stay as they are; only the
+/// version moves, so that a library of version 3 refuses the file from now on (it
+/// would not know the downstream systems' events). The head is the same before and
+/// after.
+pub(crate) const MIGRATE_V3: &str = "UPDATE meta SET value = ?1 WHERE key = 'schema_version'";

@@ -26,17 +26,42 @@ static LEAVES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// `INSERT INTO tree` of 1, 2, … 64 rows (a leaf stores at most one row per level).
+static INSERT_NODES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    (1..=64)
+        .map(|n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            format!(
+                "INSERT INTO tree(level, idx, hash) VALUES {}",
+                rows.join(", ")
+            )
+        })
+        .collect()
+});
+
 /// The `tree` table as a [`HashStore`]: a stored row where there is one, else (below
 /// [`TREE_MIN_LEVEL`], outside the open block) the hash recomputed from the events.
-pub(crate) struct TreeTable<'s>(&'s Store);
+pub(crate) struct TreeTable<'s> {
+    store: &'s Store,
+    /// Whether the nodes kept from committed transactions may answer (appends).
+    kept: bool,
+}
 
 impl HashStore for TreeTable<'_> {
     type Error = Error;
     fn stored_hash(&mut self, level: u32, index: u64) -> Result<Hash> {
-        if let Some(h) = self.0.known.borrow().nodes.get(&(level, index)) {
+        let store = self.store;
+        if let Some(h) = store.known.borrow().nodes.get(&(level, index)) {
             return Ok(*h);
         }
-        let h: Option<Vec<u8>> = self.0.query_row(
+        if self.kept {
+            if let Some(h) = store.nodes.borrow().get(&(level, index)) {
+                return Ok(*h);
+            }
+        }
+        let h: Option<Vec<u8>> = store.query_row(
             "SELECT hash FROM tree WHERE level = ?1 AND idx = ?2",
             params![level, index as i64],
             |r| r.get(0),
@@ -46,7 +71,7 @@ impl HashStore for TreeTable<'_> {
             None if level < TREE_MIN_LEVEL => {
                 let first = index << level;
                 return Ok(merkle::complete_root(
-                    &self.0.leaf_hashes(first, first + (1 << level))?,
+                    &store.leaf_hashes(first, first + (1 << level))?,
                 ));
             }
             None => {
@@ -55,15 +80,23 @@ impl HashStore for TreeTable<'_> {
                 )))
             }
         };
-        h.try_into()
-            .map_err(|_| Error::Corrupt(format!("tree hash ({level}, {index}) is not 32 bytes")))
+        let h: Hash = h
+            .try_into()
+            .map_err(|_| Error::Corrupt(format!("tree hash ({level}, {index}) is not 32 bytes")))?;
+        if self.kept && store.writing.get() {
+            store.known.borrow_mut().nodes.insert((level, index), h);
+        }
+        Ok(h)
     }
 }
 
 impl Store {
     /// The stored tree, for the algorithms of [`crate::merkle`].
     pub(crate) fn tree(&self) -> TreeTable<'_> {
-        TreeTable(self)
+        TreeTable {
+            store: self,
+            kept: false,
+        }
     }
 
     /// The root of the tree of the first `size` events.
@@ -93,27 +126,36 @@ impl Store {
     /// [`TREE_MIN_LEVEL`] are rows of the open block). When it completes a block, the
     /// block's rows below that level give way to its node.
     pub(super) fn append_leaf(&self, seq: u64, leaf: Hash) -> Result<()> {
-        let rows = merkle::hashes_to_store(seq, leaf, &mut self.tree())?;
+        let mut tree = TreeTable {
+            store: self,
+            kept: true,
+        };
+        let rows = merkle::hashes_to_store(seq, leaf, &mut tree)?;
         let block = 1u64 << TREE_MIN_LEVEL;
         let completes = (seq + 1).is_multiple_of(block);
         if self.writing.get() {
             // A node's hash never changes once its subtree is complete; a rollback
             // forgets these with the rest (`Known`).
             let mut known = self.known.borrow_mut();
-            if known.nodes.len() > 4096 {
+            if known.nodes.len() > super::MAX_KEPT_NODES {
                 known.nodes.clear();
             }
             known
                 .nodes
                 .extend(rows.iter().map(|&(level, idx, hash)| ((level, idx), hash)));
         }
-        for (level, idx, hash) in rows {
-            if level >= TREE_MIN_LEVEL || !completes {
-                self.execute(
-                    "INSERT INTO tree(level, idx, hash) VALUES (?1, ?2, ?3)",
-                    params![level, idx as i64, &hash[..]],
-                )?;
-            }
+        // One statement for the leaf's rows (a round trip's worth of server work each).
+        let kept: Vec<(i64, i64, &[u8])> = rows
+            .iter()
+            .filter(|&&(level, _, _)| level >= TREE_MIN_LEVEL || !completes)
+            .map(|(level, idx, hash)| (i64::from(*level), *idx as i64, &hash[..]))
+            .collect();
+        if !kept.is_empty() {
+            let params: Vec<&dyn rusqlite::ToSql> = kept
+                .iter()
+                .flat_map(|(level, idx, hash)| [level as &dyn rusqlite::ToSql, idx, hash])
+                .collect();
+            self.execute_later(&INSERT_NODES[kept.len() - 1], &params)?;
         }
         if completes {
             let first = seq + 1 - block;
@@ -125,13 +167,10 @@ impl Store {
                     "DELETE FROM tree WHERE level < ?1 AND idx >= (?2 >> level) AND idx < (?3 >> level)",
                     params![TREE_MIN_LEVEL, first as i64, (seq + 1) as i64],
                 )?,
-                Backend::Postgres => self
-                    .query_one(
-                        "SELECT complete_block(?1)",
-                        params![first as i64],
-                        |r| r.get::<i64>(0),
-                    )
-                    .map(|n| n as usize)?,
+                Backend::Postgres => {
+                    self.execute_later("SELECT complete_block(?1)", params![first as i64])?;
+                    0
+                }
             };
         }
         Ok(())

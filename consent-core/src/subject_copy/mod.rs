@@ -40,8 +40,9 @@ impl Ledger {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML element content and quoted attribute values (also SVG): the
+/// one escaping of the pages the project writes (this copy, the DPO's report).
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

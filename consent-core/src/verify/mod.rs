@@ -228,6 +228,7 @@ fn verify_store(
     }
     let mut first = First::default();
     scan.check_erasures(&mut first);
+    scan.check_ack_targets(store, &mut first)?;
     derived::check_derived(store, &scan, &mut first)?;
     if let Some((seq, why)) = first.0 {
         return Ok(VerifyReport::bad(size, seq, why));

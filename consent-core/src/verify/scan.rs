@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::names::{FastMap, Names};
 use super::First;
 use crate::canonical::personal_digest;
+use crate::downstream::{StoredAck, StoredRegistration};
 use crate::event::EventKind;
 use crate::key::PseudonymKey;
 use crate::materialize::{self, step_of, CurrentRow};
@@ -13,6 +14,7 @@ use crate::merkle::Hash;
 use crate::purpose::{LawfulBasis, PurposeDef};
 use crate::setup::LedgerConfig;
 use crate::store::{RawRow, FORMAT_NAME, SCHEMA_VERSION};
+use crate::Downstream;
 
 /// A `subject_erased` event as the scan saw it.
 struct Erasure {
@@ -81,6 +83,10 @@ pub(super) struct Scan {
     /// Every erasure marker seen so far, with its standing.
     pub(super) markers: HashMap<Vec<u8>, Marker>,
     pub(super) simulated: bool,
+    /// Every registered version of every downstream system, in order.
+    pub(super) downstreams: HashMap<String, Vec<Downstream>>,
+    /// Acknowledgements of one event: (the acknowledgement's seq, downstream, target).
+    pub(super) ack_targets: Vec<(u64, String, uuid::Uuid)>,
 }
 
 /// Values every row must hold, whatever its place: known enumerations, times in
@@ -136,6 +142,25 @@ fn check_values(row: &RawRow, kind: EventKind) -> Option<&'static str> {
     }
     if kind.is_erasure_event() && personal {
         return Some("an erasure or readmission event carries personal fields");
+    }
+    if kind.is_downstream_event() {
+        if row.purpose.is_some()
+            || row.purpose_version.is_some()
+            || row.recipient.is_some()
+            || row.notice_id.is_some()
+            || row.notice_version.is_some()
+            || row.notice_sha256.is_some()
+            || row.explicit != 0
+            || row.method.is_some()
+            || row.expires_at.is_some()
+            || row.effect_deadline.is_some()
+            || (kind == EventKind::DownstreamRegistered && row.target.is_some())
+        {
+            return Some("a downstream event carries a field of a consent event");
+        }
+        if actor.kind == ActorKind::Subject {
+            return Some("a downstream event is recorded by staff or a system, never the subject");
+        }
     }
     // A schema-1 row got its source pseudonym from the migration, from its source id:
     // one without a source id has none (one erased later keeps the one it had).
@@ -326,6 +351,64 @@ impl Scan {
                     return bad(why);
                 }
             }
+            EventKind::DownstreamRegistered => {
+                let Some((def, version)) =
+                    row.details.as_deref().and_then(StoredRegistration::parse)
+                else {
+                    return bad("the downstream registration is malformed");
+                };
+                if let Some(p) = def.purposes.iter().find(|p| !self.basis.contains_key(*p)) {
+                    return bad(&format!(
+                        "the downstream registration names purpose `{p}`, which no earlier event defines"
+                    ));
+                }
+                let versions = self.downstreams.entry(def.id.clone()).or_default();
+                if version as usize != versions.len() + 1 {
+                    return bad("downstream versions must count up from 1");
+                }
+                let first_seq = versions.first().map_or(seq, |d| d.seq);
+                let Ok(recorded_by) = row.recorded_by.parse() else {
+                    return bad("bad recorded_by");
+                };
+                versions.push(Downstream {
+                    def,
+                    version,
+                    seq,
+                    registered_at: crate::Timestamp::from_millis(row.recorded_at)
+                        .unwrap_or(crate::Timestamp::from_millis(0).expect("0 is in range")),
+                    recorded_by,
+                    first_seq,
+                });
+            }
+            EventKind::DownstreamAcknowledged => {
+                let Some(ack) = row
+                    .details
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<StoredAck>(d).ok())
+                else {
+                    return bad("the acknowledgement is malformed");
+                };
+                if !self.downstreams.contains_key(&ack.downstream) {
+                    return bad(
+                        "the acknowledgement names a downstream no earlier event registers",
+                    );
+                }
+                match (ack.up_to, &row.target) {
+                    (Some(n), None) if n < seq => {}
+                    (Some(_), None) => {
+                        return bad("the acknowledgement's `up_to` is not an earlier event")
+                    }
+                    (None, Some(t)) => {
+                        let Ok(t) = uuid::Uuid::from_slice(t) else {
+                            return bad("an id or target is not 16 bytes");
+                        };
+                        self.ack_targets.push((seq, ack.downstream, t));
+                    }
+                    _ => {
+                        return bad("an acknowledgement names either `up_to` or a target, not both")
+                    }
+                }
+            }
             EventKind::LedgerConfigured => unreachable!("handled above"),
             _ => {
                 // A subject event.
@@ -409,6 +492,49 @@ impl Scan {
             }
         }
         None
+    }
+
+    /// An acknowledgement of one event names an earlier event that the downstream's
+    /// feed showed (docs/FORMAT.md §13).
+    pub(super) fn check_ack_targets(
+        &self,
+        store: &crate::store::Store,
+        first: &mut First,
+    ) -> crate::Result<()> {
+        for (seq, downstream, target) in &self.ack_targets {
+            let versions = &self.downstreams[downstream];
+            let found = store.event(*target)?;
+            let shown = match &found {
+                Some(e) if e.seq < *seq => {
+                    if e.kind == EventKind::SubjectErased {
+                        let listed = e
+                            .details
+                            .as_ref()
+                            .and_then(|d| d.get("erased_seqs"))
+                            .and_then(|v| v.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        let mut any = false;
+                        for n in listed.iter().filter_map(|x| x.as_u64()) {
+                            if let Some(row) = store.raw_event_at(n)? {
+                                any |= crate::downstream::shows(store, versions, &row.to_event()?)?;
+                            }
+                        }
+                        any
+                    } else {
+                        crate::downstream::shows(store, versions, e)?
+                    }
+                }
+                _ => false,
+            };
+            if !shown {
+                first.note(
+                    *seq,
+                    format!("event {seq}: the acknowledgement's target is no earlier event of the downstream's feed"),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// E8: a readmission names, in hashed fields, the erasure in force of its marker,

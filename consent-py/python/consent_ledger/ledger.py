@@ -30,8 +30,13 @@ from .trust import (
 )
 from .model import (
     AcademicYear,
+    Acknowledgement,
     Actor,
     BulkErasure,
+    Deadline,
+    DeadlineState,
+    Downstream,
+    FeedPage,
     Consenting,
     ConsistencyProof,
     CourseYear,
@@ -51,7 +56,11 @@ from .model import (
     SubjectExport,
     VerifyReport,
     _head,
+    acknowledgement_from,
     bulk_erasure_from,
+    deadline_from,
+    downstream_from,
+    feed_page_from,
     consenting_from_tuple,
     consistency_proof_from,
     erasure_preview_from,
@@ -1035,6 +1044,125 @@ class Ledger(_Recorder):
         # Past the largest sequence number there is nothing: no need to overflow.
         since, limit = min(since, 2**63 - 1), min(limit, 2**63 - 1)
         return self._native.changes_since(since, limit)
+
+    # ---- downstream systems (docs/FORMAT.md §13) --------------------------------
+
+    def register_downstream(
+        self,
+        id: str,
+        *,
+        name: str,
+        controller: str,
+        purposes: Iterable[str],
+        recipient: Optional[str] = None,
+        recorded_by: ActorLike,
+    ) -> Downstream:
+        """Registers a downstream system (the students' union feed, an NHS liaison), or a
+        new version of it: the purposes, and the recipient, its feed may show. The same
+        definition again appends nothing. :class:`UnknownPurpose`,
+        :class:`UnknownRecipient` for what the registry lacks."""
+        if isinstance(purposes, str):
+            raise TypeError("purposes must be an iterable of str, not a single str")
+        definition = {
+            "id": _str(id, "id"),
+            "name": _str(name, "name"),
+            "controller": _str(controller, "controller"),
+            "purposes": [_str(p, "purpose") for p in purposes],
+            "recipient": _opt_str(recipient, "recipient"),
+        }
+        text = self._native.register_downstream(json.dumps(definition), _actor_text(recorded_by))
+        return downstream_from(json.loads(text))
+
+    def retire_downstream(self, id: str, recorded_by: ActorLike) -> Downstream:
+        """Retires a downstream: its feed shows nothing from now on."""
+        text = self._native.retire_downstream(_str(id, "id"), _actor_text(recorded_by))
+        return downstream_from(json.loads(text))
+
+    def downstreams(self) -> List[Downstream]:
+        """Every registered downstream (its current version), by id."""
+        return [downstream_from(d) for d in json.loads(self._native.downstreams())]
+
+    def downstream(self, id: str) -> Downstream:
+        """The current version of one downstream; :class:`NotFound` if not registered."""
+        return self.downstream_versions(id)[-1]
+
+    def downstream_versions(self, id: str) -> List[Downstream]:
+        """Every version of one downstream, in order."""
+        return [downstream_from(d) for d in json.loads(self._native.downstream_versions(_str(id, "id")))]
+
+    def acknowledgements(self, downstream: str) -> List[Acknowledgement]:
+        """Every acknowledgement by one downstream, in log order."""
+        text = self._native.acknowledgements(_str(downstream, "downstream"))
+        return [acknowledgement_from(a) for a in json.loads(text)]
+
+    def acknowledge(
+        self,
+        downstream: str,
+        *,
+        up_to: Optional[int] = None,
+        event: Union[UUID, Event, None] = None,
+        recorded_by: ActorLike,
+    ) -> Acknowledgement:
+        """Records that a downstream acted on every event of its feed up to seq
+        ``up_to`` (its feed then continues after it), or on one ``event``. Refused,
+        with nothing written: an unknown downstream or event (:class:`NotFound`), an
+        ``up_to`` beyond the log or an event its feed never showed
+        (:class:`InvalidArgument`)."""
+        if (up_to is None) == (event is None):
+            raise InvalidArgument("give exactly one of up_to and event")
+        if up_to is not None and (not isinstance(up_to, int) or isinstance(up_to, bool)):
+            raise TypeError(f"up_to must be an int, not {type(up_to).__name__}")
+        if up_to is not None and up_to < 0:
+            raise InvalidArgument("up_to must not be negative")
+        text = self._native.acknowledge(
+            _str(downstream, "downstream"),
+            _actor_text(recorded_by),
+            up_to=None if up_to is None else min(up_to, 2**64 - 1),
+            event=None if event is None else _event_id(event),
+        )
+        return acknowledgement_from(json.loads(text))
+
+    def feed(
+        self,
+        downstream: str,
+        since: Optional[int] = None,
+        limit: int = 1000,
+        *,
+        wait: Union[timedelta, float] = 0,
+    ) -> FeedPage:
+        """A page of a downstream's feed: only the events of its purposes (and
+        recipient), and for an erasure only the seqs of its events to delete. By default
+        it continues after the downstream's highest acknowledged ``up_to``. With
+        ``wait`` (seconds or a timedelta) and nothing new yet, waits up to that long for
+        an item (the page may still be empty). Continue with ``since=page.next``."""
+        for value, what in ((since, "since"), (limit, "limit")):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+            if value is not None and value < 0:
+                raise InvalidArgument(f"{what} must not be negative")
+        wait_ms = int(_seconds(wait, "wait") * 1000)
+        text = self._native.feed(
+            _str(downstream, "downstream"),
+            None if since is None else min(since, 2**64 - 1),
+            min(limit, 2**63 - 1),
+            wait_ms,
+        )
+        return feed_page_from(json.loads(text))
+
+    def deadlines(self, at: Optional[datetime] = None) -> List[Deadline]:
+        """Every withdrawal, revocation or objection in a downstream's feed (appended
+        after its first registration), with where it stands, as known at ``at``
+        (default now)."""
+        text = self._native.deadlines(to_millis(at, "at"))
+        return [deadline_from(d) for d in json.loads(text)]
+
+    def overdue(self, at: Optional[datetime] = None) -> List[Deadline]:
+        """The deadlines passed without the downstream's acknowledgement."""
+        return [d for d in self.deadlines(at) if d.state is DeadlineState.OVERDUE]
+
+    def pending(self, at: Optional[datetime] = None) -> List[Deadline]:
+        """The deadlines not passed yet and not acknowledged."""
+        return [d for d in self.deadlines(at) if d.state is DeadlineState.PENDING]
 
     def iter_changes(self, since: Union[int, Head] = 0, page: int = 1000) -> Iterator[Event]:
         """Every event from ``since`` on, fetched ``page`` at a time."""

@@ -140,6 +140,10 @@ class EventKind(_TextEnum):
     SUBJECT_ERASED = "subject_erased"
     SUBJECT_READMITTED = "subject_readmitted"
     """An erased subject returned (a student enrolling again): the id may consent again."""
+    DOWNSTREAM_REGISTERED = "downstream_registered"
+    """A downstream system was registered (or a new version of it, or retired)."""
+    DOWNSTREAM_ACKNOWLEDGED = "downstream_acknowledged"
+    """A downstream system acknowledged acting on its feed (up to a seq, or one event)."""
 
 
 class Method(_TextEnum):
@@ -648,6 +652,7 @@ class RegistryEntryKind(_TextEnum):
 
     NOTICE = "notice"
     PURPOSE = "purpose"
+    DOWNSTREAM = "downstream"
 
 
 class HashCheck(_TextEnum):
@@ -698,6 +703,107 @@ class RegistryReport(Record):
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Downstream(Record):
+    """One version of a registered downstream system (:meth:`Ledger.register_downstream`):
+    the purposes and recipient its feed may show."""
+
+    id: str
+    name: str
+    controller: str
+    purposes: Tuple[str, ...]
+    recipient: Optional[str]
+    """Its feed shows only purpose-wide events and those naming this recipient."""
+    retired: bool
+    """A retired version shows nothing."""
+    version: int
+    seq: int
+    """The event that registered this version."""
+    registered_at: datetime
+    recorded_by: Actor
+    first_seq: int
+    """The seq of its first registration: deadlines are tracked from there."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Acknowledgement(Record):
+    """A downstream's acknowledgement (:meth:`Ledger.acknowledge`): it acted on every event
+    of its feed up to :attr:`up_to`, or on the one event :attr:`target`."""
+
+    downstream: str
+    seq: int
+    id: UUID
+    up_to: Optional[int]
+    target: Optional[UUID]
+    recorded_at: datetime
+    recorded_by: Actor
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class FeedItem(Record):
+    """One item of a downstream's feed: what it needs to act, nothing more. On an
+    erasure item (``kind`` ``subject_erased``), :attr:`erased_seqs` lists the events of
+    this feed that were erased: delete what you hold from them (the subject is not named)."""
+
+    seq: int
+    id: UUID
+    kind: EventKind
+    subject: Optional[str]
+    purpose: Optional[str]
+    recipient: Optional[str]
+    effective_at: datetime
+    recorded_at: datetime
+    expires_at: Optional[datetime]
+    effect_deadline: Optional[datetime]
+    erased: bool
+    erased_seqs: Tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class FeedPage(Record):
+    """A page of a downstream's feed (:meth:`Ledger.feed`); continue with ``since=next``."""
+
+    downstream: str
+    since: int
+    next: int
+    size: int
+    items: Tuple[FeedItem, ...]
+
+    def __iter__(self) -> Iterator[FeedItem]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class DeadlineState(_TextEnum):
+    """Where a downstream's deadline stands (:attr:`Deadline.state`)."""
+
+    PENDING = "pending"
+    OVERDUE = "overdue"
+    ACKNOWLEDGED = "acknowledged"
+    ACKNOWLEDGED_LATE = "acknowledged_late"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Deadline(Record):
+    """A withdrawal, revocation or objection in a downstream's feed, and whether the
+    downstream acted on it by its effect deadline (:meth:`Ledger.deadlines`)."""
+
+    downstream: str
+    seq: int
+    event_id: UUID
+    kind: EventKind
+    purpose: str
+    recipient: Optional[str]
+    deadline: datetime
+    state: DeadlineState
+    acknowledged_seq: Optional[int]
+    acknowledged_at: Optional[datetime]
+    late_by: Optional[timedelta]
+    """Overdue: by how long now; acknowledged late: by how long then."""
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -910,3 +1016,79 @@ def subject_export_from(t: Tuple[str, List[Event], List[Status]]) -> SubjectExpo
     )
 
 
+
+
+def _opt_time(v: Optional[str]) -> Optional[datetime]:
+    return None if v is None else from_text(v)
+
+
+def downstream_from(d: Mapping[str, Any]) -> Downstream:
+    df = d["def"]
+    return Downstream(
+        id=df["id"],
+        name=df["name"],
+        controller=df["controller"],
+        purposes=tuple(df["purposes"]),
+        recipient=df.get("recipient"),
+        retired=df.get("retired", False),
+        version=d["version"],
+        seq=d["seq"],
+        registered_at=from_text(d["registered_at"]),
+        recorded_by=Actor.parse(d["recorded_by"]),
+        first_seq=d["first_seq"],
+    )
+
+
+def acknowledgement_from(d: Mapping[str, Any]) -> Acknowledgement:
+    return Acknowledgement(
+        downstream=d["downstream"],
+        seq=d["seq"],
+        id=UUID(d["id"]),
+        up_to=d.get("up_to"),
+        target=None if d.get("target") is None else UUID(d["target"]),
+        recorded_at=from_text(d["recorded_at"]),
+        recorded_by=Actor.parse(d["recorded_by"]),
+    )
+
+
+def feed_page_from(d: Mapping[str, Any]) -> FeedPage:
+    return FeedPage(
+        downstream=d["downstream"],
+        since=d["since"],
+        next=d["next"],
+        size=d["size"],
+        items=tuple(
+            FeedItem(
+                seq=i["seq"],
+                id=UUID(i["id"]),
+                kind=EventKind(i["kind"]),
+                subject=i.get("subject"),
+                purpose=i.get("purpose"),
+                recipient=i.get("recipient"),
+                effective_at=from_text(i["effective_at"]),
+                recorded_at=from_text(i["recorded_at"]),
+                expires_at=_opt_time(i.get("expires_at")),
+                effect_deadline=_opt_time(i.get("effect_deadline")),
+                erased=i["erased"],
+                erased_seqs=tuple(i["erased_seqs"]),
+            )
+            for i in d["items"]
+        ),
+    )
+
+
+def deadline_from(d: Mapping[str, Any]) -> Deadline:
+    late = d.get("late_by_secs")
+    return Deadline(
+        downstream=d["downstream"],
+        seq=d["seq"],
+        event_id=UUID(d["event_id"]),
+        kind=EventKind(d["kind"]),
+        purpose=d["purpose"],
+        recipient=d.get("recipient"),
+        deadline=from_text(d["deadline"]),
+        state=DeadlineState(d["state"]),
+        acknowledged_seq=d.get("acknowledged_seq"),
+        acknowledged_at=_opt_time(d.get("acknowledged_at")),
+        late_by=None if late is None else timedelta(seconds=late),
+    )

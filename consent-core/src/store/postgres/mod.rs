@@ -16,6 +16,7 @@
 //! with retries was the alternative; under contention every append but one would be
 //! retried, redoing its hashing, where the lock queues them once.
 
+mod pipeline;
 mod schema;
 mod tls;
 mod value;
@@ -25,13 +26,15 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use postgres::{Client, Statement};
 use rusqlite::types::Value;
 use rusqlite::ToSql;
+use tokio::runtime::Runtime;
+use tokio_postgres::{Client, Statement};
 
+use pipeline::{Answer, Outcome, Pending, Pipeline};
 pub use schema::{apply_grants, grants_sql, Access};
 pub(crate) use schema::{check as check_schema, create as create_schema, is_empty};
-use value::{translate, Param};
+use value::translate;
 
 use super::Found;
 use crate::error::{Error, Result};
@@ -50,10 +53,21 @@ pub fn is_postgres_url(location: &str) -> bool {
 }
 
 /// A connection to the ledger's schema on a PostgreSQL server.
+///
+/// Inside a transaction, statements whose answer is not needed at once (the writes
+/// of an append, savepoints, the lock) and reads asked for ahead ([`PgConn::prefetch`])
+/// wait in a [`Pipeline`] and travel with the next statement that must be answered,
+/// in one round trip (`pipeline.rs` says what happens when one of them fails).
 pub(crate) struct PgConn {
-    client: RefCell<Client>,
+    /// Drives the connection, on this thread, while a request is waited for.
+    rt: Runtime,
+    client: Client,
+    /// The connection's task, run to its end on close.
+    task: Option<tokio::task::JoinHandle<()>>,
     /// Statements prepared on this connection, by their SQL as the store writes it.
     statements: RefCell<HashMap<String, Statement>>,
+    /// What waits for the next round trip, and reads answered ahead.
+    pipeline: RefCell<Pipeline>,
     /// Whether a transaction is open (begun by the store).
     in_tx: Cell<bool>,
     /// Names the next cursor.
@@ -62,7 +76,7 @@ pub(crate) struct PgConn {
     pub(crate) schema: String,
 }
 
-/// A URL taken apart: what the `postgres` crate parses, the ledger's schema, and the
+/// A URL taken apart: what tokio-postgres parses, the ledger's schema, and the
 /// TLS settings (which the crate would not honour as libpq does: `tls.rs`).
 #[derive(Debug)]
 struct Location {
@@ -168,7 +182,7 @@ impl PgConn {
     /// be created: the caller does, under the lock) or a ledger whose schema checked.
     pub(crate) fn connect(url: &str, opts: &LedgerOptions) -> Result<(PgConn, Found)> {
         let Location { url, schema, tls } = split_url(url)?;
-        let mut config = postgres::Config::from_str(&url)
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| Error::invalid(format!("PostgreSQL URL {}: {e}", redact_url(&url))))?;
         if config.get_application_name().is_none() {
             config.application_name("consent-ledger");
@@ -176,13 +190,20 @@ impl PgConn {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(opts.busy_timeout.min(Duration::from_secs(30)));
         }
-        let client = tls::connect(&mut config, &tls).map_err(|e| match e {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Storage(format!("cannot start the PostgreSQL client: {e}")))?;
+        let (client, task) = tls::connect(&rt, &mut config, &tls).map_err(|e| match e {
             Error::Storage(m) => Error::Storage(format!("{} ({m})", redact_url(&url))),
             other => other,
         })?;
         let conn = PgConn {
-            client: RefCell::new(client),
+            rt,
+            client,
+            task: Some(task),
             statements: RefCell::default(),
+            pipeline: RefCell::default(),
             in_tx: Cell::new(false),
             cursors: Cell::new(0),
             schema,
@@ -218,9 +239,8 @@ impl PgConn {
             return Ok(s.clone());
         }
         let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(&translate(sql))
+            .rt
+            .block_on(self.client.prepare(&translate(sql)))
             .map_err(pg_error)?;
         self.statements
             .borrow_mut()
@@ -228,55 +248,117 @@ impl PgConn {
         Ok(stmt)
     }
 
-    /// Runs `f` with the parameters as PostgreSQL takes them.
-    fn with_params<T>(
-        params: &[&dyn ToSql],
-        f: impl FnOnce(&[&(dyn postgres::types::ToSql + Sync)]) -> Result<T>,
-    ) -> Result<T> {
+    /// The parameters as owned values (to wait in the pipeline).
+    fn owned(params: &[&dyn ToSql]) -> Result<Vec<Value>> {
         use rusqlite::types::ToSqlOutput;
-        let outputs = params
+        params
             .iter()
-            .map(|p| p.to_sql())
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let values = outputs
-            .iter()
-            .map(|o| match o {
-                ToSqlOutput::Borrowed(v) => Ok(Param(*v)),
-                ToSqlOutput::Owned(v) => Ok(Param(v.into())),
+            .map(|p| match p.to_sql()? {
+                ToSqlOutput::Borrowed(v) => Value::try_from(v).map_err(|e| {
+                    Error::Storage(format!("a parameter PostgreSQL cannot take: {e}"))
+                }),
+                ToSqlOutput::Owned(v) => Ok(v),
                 _ => Err(Error::Storage("a parameter PostgreSQL cannot take".into())),
             })
-            .collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        f(&refs)
+            .collect()
     }
 
-    /// The rows of a query, each as its values (at most `limit`).
+    /// Sends what waits in the pipeline and then `last`, in one round trip, and
+    /// returns `last`'s rows (see [`Pipeline`] for a failure among the waiting).
+    fn round_trip(&self, last: Pending) -> Result<Answer> {
+        let waiting = self.pipeline.borrow_mut().take();
+        let answers = self
+            .rt
+            .block_on(pipeline::send(&self.client, &waiting, &last));
+        let outcome = self.pipeline.borrow_mut().settle(waiting, answers);
+        match outcome {
+            Outcome::Answered(Ok(answer)) => Ok(answer),
+            Outcome::Answered(Err(e)) if self.in_tx.get() => {
+                if self.pipeline.borrow().savepoint_sent() {
+                    // The caller rolls back to the savepoint; until then the server
+                    // ignores every statement.
+                    self.pipeline.borrow_mut().failed = true;
+                    Err(e)
+                } else {
+                    Err(self.lose_transaction(e))
+                }
+            }
+            Outcome::Answered(Err(e)) => Err(e),
+            // The server aborted the transaction for a statement sent ahead of an
+            // answer (`pipeline.rs`).
+            Outcome::TransactionLost(e) => Err(self.lose_transaction(e)),
+        }
+    }
+
+    /// Ends a transaction the server aborted, so that nothing of it can be committed
+    /// (no savepoint on the server could undo the failed statement alone): the caller
+    /// sees no transaction any more, as after SQLite rolled one back on a full disk.
+    fn lose_transaction(&self, e: Error) -> Error {
+        self.pipeline.borrow_mut().discard();
+        let _ = self.rt.block_on(self.client.batch_execute("ROLLBACK"));
+        self.in_tx.set(false);
+        e
+    }
+
+    /// The rows of a query, each as its values (at most `limit`): answered ahead if
+    /// it was prefetched (and nothing written since), else in a round trip.
     pub(crate) fn query(
         &self,
         sql: &str,
         params: &[&dyn ToSql],
         limit: Option<usize>,
     ) -> Result<Vec<Vec<Value>>> {
+        let values = Self::owned(params)?;
+        let awaited = self.pipeline.borrow().awaits(sql, &values);
+        if awaited {
+            self.round_trip(Pending::Nothing)?;
+        }
+        let answered = self.pipeline.borrow_mut().answered(sql, &values);
+        let rows = match answered {
+            Some(rows) => rows,
+            None => {
+                let stmt = self.statement(sql)?;
+                self.round_trip(Pending::Query(stmt, values))?.rows()
+            }
+        };
+        Ok(rows.into_iter().take(limit.unwrap_or(usize::MAX)).collect())
+    }
+
+    /// Asks for a query's rows ahead, inside a transaction: they come with the next
+    /// round trip, and a [`PgConn::query`] of the same SQL and parameters takes them
+    /// (unless something was written in between). Outside a transaction, nothing.
+    pub(crate) fn prefetch(&self, sql: &str, params: &[&dyn ToSql]) -> Result<()> {
+        if !self.in_tx.get() {
+            return Ok(());
+        }
         let stmt = self.statement(sql)?;
-        let rows = Self::with_params(params, |p| {
-            self.client.borrow_mut().query(&stmt, p).map_err(pg_error)
-        })?;
-        rows.iter()
-            .take(limit.unwrap_or(usize::MAX))
-            .map(values_of)
-            .collect()
+        let values = Self::owned(params)?;
+        self.pipeline.borrow_mut().prefetch(sql, stmt, values);
+        Ok(())
     }
 
     /// Runs a statement; returns how many rows it changed.
     pub(crate) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
         let stmt = self.statement(sql)?;
-        let n = Self::with_params(params, |p| {
-            self.client.borrow_mut().execute(&stmt, p).map_err(pg_error)
-        })?;
-        Ok(n as usize)
+        let values = Self::owned(params)?;
+        self.pipeline.borrow_mut().wrote();
+        let answer = self.round_trip(Pending::Execute(stmt, values))?;
+        Ok(answer.count() as usize)
+    }
+
+    /// Runs a write whose count is not needed: inside a transaction it waits for the
+    /// next round trip (a failure then ends the transaction); outside, at once.
+    pub(crate) fn execute_later(&self, sql: &str, params: &[&dyn ToSql]) -> Result<()> {
+        if !self.in_tx.get() {
+            return self.execute(sql, params).map(|_| ());
+        }
+        let stmt = self.statement(sql)?;
+        let values = Self::owned(params)?;
+        let full = self.pipeline.borrow_mut().write(stmt, values);
+        if full {
+            self.round_trip(Pending::Nothing)?;
+        }
+        Ok(())
     }
 
     /// Calls `f` on every row in order until it returns false: inside a transaction
@@ -300,21 +382,21 @@ impl PgConn {
         self.cursors.set(n);
         let cursor = format!("consent_scan_{n}");
         let declare = format!("DECLARE {cursor} NO SCROLL CURSOR FOR {}", translate(sql));
-        Self::with_params(params, |p| {
-            self.client
-                .borrow_mut()
-                .execute(declare.as_str(), p)
-                .map_err(pg_error)
-        })?;
-        let fetch = format!("FETCH {FETCH} FROM {cursor}");
+        let stmt = self
+            .rt
+            .block_on(self.client.prepare(&declare))
+            .map_err(pg_error)?;
+        self.round_trip(Pending::Execute(stmt, Self::owned(params)?))?;
+        let fetch = self
+            .rt
+            .block_on(self.client.prepare(&format!("FETCH {FETCH} FROM {cursor}")))
+            .map_err(pg_error)?;
         let scanned: Result<()> = (|| loop {
             let rows = self
-                .client
-                .borrow_mut()
-                .query(fetch.as_str(), &[])
-                .map_err(pg_error)?;
+                .round_trip(Pending::Query(fetch.clone(), Vec::new()))?
+                .rows();
             for row in &rows {
-                if !f(&values_of(row)?)? {
+                if !f(row)? {
                     return Ok(());
                 }
             }
@@ -324,37 +406,60 @@ impl PgConn {
         })();
         // A failed statement aborts the transaction, which the caller rolls back (the
         // cursor with it); otherwise close it now.
-        let closed = self
-            .client
-            .borrow_mut()
-            .batch_execute(&format!("CLOSE {cursor}"));
+        let closed = self.batch(&format!("CLOSE {cursor}"));
         scanned?;
-        closed.map_err(pg_error)
+        closed
     }
 
     /// Runs statements without parameters (schema text, transaction control), keeping
     /// track of whether a transaction is open.
     pub(crate) fn batch(&self, sql: &str) -> Result<()> {
-        let result = self
-            .client
-            .borrow_mut()
-            .batch_execute(sql)
-            .map_err(pg_error);
         let first = sql.trim_start().to_ascii_uppercase();
+        if first.starts_with("ROLLBACK") && !first.starts_with("ROLLBACK TO") {
+            // Nothing waiting matters any more; a BEGIN still waiting was never sent.
+            let begun = self.pipeline.borrow_mut().discard();
+            self.in_tx.set(false);
+            if !begun {
+                return Ok(());
+            }
+            return self
+                .rt
+                .block_on(self.client.batch_execute(sql))
+                .map_err(pg_error);
+        }
+        if first.starts_with("COMMIT") && self.pipeline.borrow().failed {
+            // The server would answer `ROLLBACK`: say so instead of `COMMIT`.
+            return Err(self.lose_transaction(Error::Storage(
+                "a statement of this transaction failed and was not rolled back to its savepoint: nothing of it was committed".into(),
+            )));
+        }
+        self.pipeline.borrow_mut().wrote();
+        let result = self
+            .round_trip(Pending::Simple(sql.to_string()))
+            .map(|_| ());
         if first.starts_with("BEGIN") || first.starts_with("START TRANSACTION") {
             self.in_tx.set(result.is_ok());
-        } else if (first.starts_with("COMMIT") || first.starts_with("ROLLBACK"))
-            && !first.starts_with("ROLLBACK TO")
-        {
+        } else if first.starts_with("COMMIT") {
             // Whatever happened, the server ended the transaction (or the connection).
             self.in_tx.set(false);
         }
         result
     }
 
+    /// Transaction control whose outcome can wait for the next round trip (`BEGIN`,
+    /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`): sent with it, inside a transaction
+    /// or beginning one.
+    pub(crate) fn batch_later(&self, sql: &str) {
+        let first = sql.trim_start().to_ascii_uppercase();
+        if first.starts_with("BEGIN") {
+            self.in_tx.set(true);
+        }
+        self.pipeline.borrow_mut().control(sql);
+    }
+
     /// Whether a transaction is open.
     pub(crate) fn in_transaction(&self) -> bool {
-        self.in_tx.get() && !self.client.borrow().is_closed()
+        self.in_tx.get() && !self.client.is_closed()
     }
 
     /// Begins the write transaction and takes the ledger's lock: the one writer of
@@ -362,21 +467,18 @@ impl PgConn {
     /// commit waits for the disk while it holds the lock: docs/POSTGRES.md "Many
     /// writers" says what releasing it earlier would take).
     pub(crate) fn begin_write(&self) -> Result<()> {
-        self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-        let locked = self.execute(
+        // Sent with the first statement that needs an answer: a lock that times out
+        // fails that statement's round trip, and the transaction with it.
+        self.batch_later("BEGIN ISOLATION LEVEL READ COMMITTED");
+        self.execute_later(
             "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
             rusqlite::params![LOCK_CLASS, self.schema],
-        );
-        if let Err(e) = locked {
-            let _ = self.batch("ROLLBACK");
-            return Err(e);
-        }
-        Ok(())
+        )
     }
 
     /// Begins a read transaction: one snapshot for every read until its end.
-    pub(crate) fn begin_read(&self) -> Result<()> {
-        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    pub(crate) fn begin_read(&self) {
+        self.batch_later("BEGIN ISOLATION LEVEL REPEATABLE READ");
     }
 
     /// After an erasure has committed: vacuums the tables that held the subject's
@@ -433,7 +535,18 @@ impl PgConn {
         if self.in_transaction() {
             let _ = self.batch("ROLLBACK");
         }
-        self.client.into_inner().close().map_err(pg_error)
+        Ok(())
+    }
+}
+
+impl Drop for PgConn {
+    /// Says goodbye to the server (a `Terminate` message, as the `postgres` crate's
+    /// client does on drop) and lets the connection's task finish sending it.
+    fn drop(&mut self) {
+        self.client.__private_api_close();
+        if let Some(task) = self.task.take() {
+            let _ = self.rt.block_on(task);
+        }
     }
 }
 
@@ -448,7 +561,7 @@ fn first_is(rows: &[Vec<Value>], want: i64) -> bool {
 }
 
 /// A fetched row as SQLite storage classes.
-fn values_of(row: &postgres::Row) -> Result<Vec<Value>> {
+fn values_of(row: &tokio_postgres::Row) -> Result<Vec<Value>> {
     (0..row.len())
         .map(|i| {
             row.try_get::<_, value::Cell>(i)
@@ -459,7 +572,7 @@ fn values_of(row: &postgres::Row) -> Result<Vec<Value>> {
 }
 
 /// A PostgreSQL error as the ledger's kind of error.
-pub(crate) fn pg_error(e: postgres::Error) -> Error {
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> Error {
     let msg = match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
         None => format!("PostgreSQL: {e}"),
@@ -494,7 +607,7 @@ mod tests {
             (l.url.as_str(), l.schema.as_str()),
             ("postgresql://u@/db?host=/tmp&port=5433", "uni_a")
         );
-        assert_eq!(l.tls.mode, postgres::config::SslMode::Require);
+        assert_eq!(l.tls.mode, tokio_postgres::config::SslMode::Require);
         let l = split_url("postgresql://u@h/db").unwrap();
         assert_eq!(
             (l.url.as_str(), l.schema.as_str()),

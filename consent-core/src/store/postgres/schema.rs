@@ -179,9 +179,10 @@ fn describe(conn: &PgConn) -> Result<Vec<String>> {
 /// Refuses a schema whose catalog is not exactly the one this library creates for
 /// `version`: names the first object that differs.
 pub(crate) fn check(conn: &PgConn, version: i64) -> Result<()> {
-    if version != SCHEMA_VERSION {
+    // Versions 3 and 4 have the same tables (4 admits the downstream events).
+    if !(3..=SCHEMA_VERSION).contains(&version) {
         return Err(Error::Corrupt(format!(
-            "schema version {version}: PostgreSQL ledgers begin at version {SCHEMA_VERSION}"
+            "schema version {version}: PostgreSQL ledgers begin at version 3"
         )));
     }
     let have = describe(conn)?;

@@ -11,7 +11,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use postgres::config::{Host, SslMode};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{Error, Result};
@@ -90,7 +93,13 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Connects with TLS as `tls` says (none to Unix sockets, where TLS does not apply).
-pub(super) fn connect(config: &mut postgres::Config, tls: &Tls) -> Result<postgres::Client> {
+/// The connection's task is spawned on `rt`, which drives it whenever the caller
+/// blocks on a request.
+pub(super) fn connect(
+    rt: &Runtime,
+    config: &mut tokio_postgres::Config,
+    tls: &Tls,
+) -> Result<(Client, JoinHandle<()>)> {
     // As libpq: TLS does not apply to a Unix socket, whatever `sslmode` says.
     let only_sockets = config
         .get_hosts()
@@ -98,14 +107,27 @@ pub(super) fn connect(config: &mut postgres::Config, tls: &Tls) -> Result<postgr
         .all(|h| matches!(h, Host::Unix(_)));
     if tls.mode == SslMode::Disable || only_sockets {
         config.ssl_mode(SslMode::Disable);
-        return config.connect(postgres::NoTls).map_err(connect_error);
+        let (client, connection) = rt
+            .block_on(config.connect(tokio_postgres::NoTls))
+            .map_err(connect_error)?;
+        return Ok((client, rt.spawn(drive(connection))));
     }
     config.ssl_mode(tls.mode);
     let connector = MakeRustlsConnect::new(client_config(tls)?);
-    config.connect(connector).map_err(connect_error)
+    let (client, connection) = rt
+        .block_on(config.connect(connector))
+        .map_err(connect_error)?;
+    Ok((client, rt.spawn(drive(connection))))
 }
 
-fn connect_error(e: postgres::Error) -> Error {
+/// Runs a connection until it ends (its errors reach the requests that wait on it).
+async fn drive(
+    connection: impl std::future::Future<Output = std::result::Result<(), tokio_postgres::Error>>,
+) {
+    let _ = connection.await;
+}
+
+fn connect_error(e: tokio_postgres::Error) -> Error {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {

@@ -5,8 +5,8 @@
 
 use std::error::Error as StdError;
 
-use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use rusqlite::types::{Value, ValueRef};
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 

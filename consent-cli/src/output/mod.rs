@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::exit::{CliResult, Failure, STORAGE, USAGE};
 use crate::terminal;
 
+pub mod chart;
+
 /// `println!` for people: through [`print`], so escaped, and an error instead of a panic.
 macro_rules! outln {
     ($($arg:tt)*) => {
@@ -135,6 +137,21 @@ pub fn warn(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{}", terminal::text(line));
 }
 
+/// CSV text: a header and the rows, every cell neutralised for spreadsheets
+/// ([`crate::spreadsheet`]) and nothing else (no comment or trailer line), so that
+/// spreadsheets and `pandas.read_csv` read it as it is.
+pub fn csv<R: AsRef<[String]>>(header: &[&str], rows: &[R]) -> CliResult<String> {
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
+    let io = |e: ::csv::Error| Failure::new(STORAGE, e.to_string());
+    crate::spreadsheet::write_record(&mut w, header).map_err(io)?;
+    for row in rows {
+        let cells: Vec<&str> = row.as_ref().iter().map(String::as_str).collect();
+        crate::spreadsheet::write_record(&mut w, &cells).map_err(io)?;
+    }
+    let body = w.into_inner().map_err(|e| Failure::usage(e.to_string()))?;
+    String::from_utf8(body).map_err(|e| Failure::usage(e.to_string()))
+}
+
 /// Pretty JSON on stdout.
 pub fn print_json<T: Serialize>(v: &T) -> CliResult {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::new(USAGE, e.to_string()))?;
@@ -153,6 +170,26 @@ pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
 /// Whether progress bars may be drawn (stderr is a terminal).
 pub fn interactive() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// The amount of work (events, rows) from which a long command shows its progress.
+pub const PROGRESS_MIN: u64 = 10_000;
+
+/// A progress bar on stderr for `len` units of work, labelled `what`, drawn only when
+/// `worth` it and stderr is a terminal: piped or redirected, a command stays quiet,
+/// so logs and scripts get no progress noise.
+pub fn progress(len: u64, what: &str, worth: bool) -> Option<indicatif::ProgressBar> {
+    if !worth || !interactive() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{msg}} {{bar:40}} {{pos}}/{{len}} ({{eta}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 #[cfg(test)]
