@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check lint bench bench-compare bench-latency fuzz soak install develop clean
+.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check lint bench bench-compare bench-latency bench-downstream fuzz soak install develop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-compare: ## One run: ledger vs plain SQLite vs a Python sqlite3 script, fr
 bench-latency: ## Withdrawal latency during a long import (CONSENT_LATENCY_ROWS, default 200000; LATENCY_RUNS)
 	$(CARGO) build --release -p consent-cli -p consent-benches
 	$(CARGO) run --release -p consent-benches --bin lock_latency -- $(LATENCY_RUNS)
+
+bench-downstream: ## A downstream's feed, acknowledgement and deadlines on large ledgers (SIZES, default 100000 1000000)
+	$(CARGO) run --release -p consent-benches --bin downstream_latency -- $(SIZES)
 
 fuzz: ## cargo-fuzz (nightly): canonical decoder, parsers, import rows; FUZZ_SECONDS each (default 60)
 	bash fuzz/fuzz.sh

@@ -71,6 +71,8 @@ CREATE TABLE events(
 CREATE INDEX events_by_subject ON events(subject, purpose) WHERE subject IS NOT NULL;
 CREATE INDEX events_by_erased_key ON events(subject_key) WHERE subject IS NULL AND subject_key IS NOT NULL;
 CREATE UNIQUE INDEX events_by_source ON events(source_key) WHERE source_key IS NOT NULL;
+CREATE INDEX events_of_downstreams ON events(seq) WHERE kind IN ('downstream_registered', 'downstream_acknowledged');
+CREATE INDEX events_with_deadline ON events(seq) WHERE effect_deadline IS NOT NULL;
 CREATE TABLE tree(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
                   PRIMARY KEY(level, idx)) WITHOUT ROWID;
 CREATE TABLE purposes(id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -794,16 +796,27 @@ class Checker:
         return findings
 
     @staticmethod
-    def feed_admits(versions, seq, kind, purpose, recipient):
-        """§13: whether the version in force at `seq` (the last registered before it, or
-        the first) admits an event of this kind, purpose and recipient: a grant, or an
-        event ending consent; never anything of a retired version."""
-        in_force = [d for s, d in versions if s < seq] or [versions[0][1]]
-        d = in_force[-1]
+    def feed_covers(d, purpose, recipient):
+        """§13: whether version `d`, retired or not, covers an event of this purpose and
+        recipient: one of its purposes, and no recipient of its own, or the event's
+        recipient NULL or equal to it."""
         mine = d.get("recipient")
-        return ((kind == "given" or kind in ENDS_A_GRANT) and not d.get("retired", False)
-                and purpose is not None and purpose.decode("utf-8") in d["purposes"]
+        return (purpose is not None and purpose.decode("utf-8") in d["purposes"]
                 and (mine is None or recipient is None or recipient.decode("utf-8") == mine))
+
+    @staticmethod
+    def in_force(versions, seq):
+        """§13: the version in force at `seq`: the last registered before it, or the
+        first."""
+        return ([d for s, d in versions if s < seq] or [versions[0][1]])[-1]
+
+    def feed_admits(self, versions, seq, kind, purpose, recipient):
+        """§13: whether the version in force at `seq` admits an event of this kind,
+        purpose and recipient: a grant, or an event ending consent, that it covers;
+        never anything of a retired version."""
+        d = self.in_force(versions, seq)
+        return ((kind == "given" or kind in ENDS_A_GRANT) and not d.get("retired", False)
+                and self.feed_covers(d, purpose, recipient))
 
     def earlier_grants(self, e):
         """§13: the grants before `e` of its subject and purpose: by subject while `e`
@@ -833,15 +846,20 @@ class Checker:
 
     def feed_shows(self, versions, e):
         """§13: whether the downstream with these versions shows the subject event `e`:
-        a grant its version in force admits; an event ending consent that its version
-        admits, after a grant of the same subject, purpose and recipient scope that the
-        feed showed. Never a refusal, a served notice or an overruled objection."""
-        if not self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient):
-            return False
+        a grant its version in force admits; an event ending consent after a grant G of
+        the same subject, purpose and recipient scope that the feed showed, when its own
+        version in force admits it or G's version covers it (a downstream retired or
+        narrowed since still hears of the end of a grant it got). Never a refusal, a
+        served notice or an overruled objection."""
         if e.kind == "given":
-            return True
+            return self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient)
+        if e.kind not in ENDS_A_GRANT:
+            return False
+        now = self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient)
         return any((g.recipient is None or e.recipient is None or g.recipient == e.recipient)
                    and self.feed_admits(versions, g.seq, "given", g.purpose, g.recipient)
+                   and (now or self.feed_covers(self.in_force(versions, g.seq),
+                                                e.purpose, e.recipient))
                    for g in self.earlier_grants(e))
 
     def check_notice_defined(self, ev, v, state):

@@ -19,8 +19,8 @@ pub enum DownstreamCmd {
     /// Register a downstream system (or a new version of it): the purposes and the
     /// recipient its feed may show. Registering it unchanged appends nothing.
     Register(RegisterArgs),
-    /// Retire a downstream: its feed shows nothing from now on (its acknowledgements
-    /// of earlier events are still accepted).
+    /// Retire a downstream: its feed shows no new grant from now on, only the
+    /// withdrawals and erasures of grants it was shown (it still holds their data).
     Retire {
         /// Downstream id.
         id: String,
@@ -245,7 +245,7 @@ fn item_row(ctx: &Ctx, i: &FeedItem) -> Vec<String> {
         if let Some(r) = &i.recipient {
             parts.push(format!("recipient {}", terminal::text(r)));
         }
-        if let Some(d) = i.effect_deadline {
+        if let Some(d) = i.act_by {
             parts.push(format!("act by {}", ctx.time(d)));
         }
         if let Some(x) = i.expires_at {

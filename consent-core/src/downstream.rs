@@ -4,7 +4,8 @@
 //!
 //! - **Registration** is an event (`downstream_registered`), versioned like a purpose:
 //!   the purposes and the recipient a downstream's feed may show. A new version
-//!   replaces the old for the events after it; a retired version shows nothing.
+//!   replaces the old for the events after it; a retired version shows no new grant,
+//!   only the end of the grants it showed.
 //! - **The feed** ([`Ledger::feed`]) shows a downstream only students who opted in:
 //!   the grants of its purposes, purpose-wide or naming its recipient, and a
 //!   withdrawal, revocation, invalidation or objection only after a grant it showed
@@ -20,8 +21,9 @@
 //!   after its first registration, is pending, overdue, acknowledged, or acknowledged
 //!   late.
 //!
-//! The registrations and acknowledgements are read from the log itself (one scan of
-//! its downstream events per call): they are few, and no table has to agree with them.
+//! The registrations and acknowledgements are read from the log itself, through a
+//! partial index of their events (schema 4): they are few, and no table has to agree
+//! with them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -54,7 +56,9 @@ pub struct DownstreamDef {
     /// recipient (a recipient the purposes list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
-    /// A retired downstream's feed shows nothing after the retirement.
+    /// A retired downstream's feed shows no grant after the retirement, only the
+    /// withdrawals, revocations and objections of grants it showed before (and the
+    /// erasure of what it holds): it still holds their data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retired: bool,
 }
@@ -114,16 +118,23 @@ impl DownstreamDef {
 
     /// Whether this version admits an event of this kind, purpose and recipient to
     /// its feed: a grant ([`EventKind::Given`]) or an event ending consent (withdrawn,
-    /// revoked, invalidated, objected) of one of its purposes, purpose-wide or naming its recipient
-    /// (any recipient when it has none); never a refusal, a served notice or an
-    /// overruled objection, nothing of a retired version. The feed shows an event
-    /// ending consent only when it showed an earlier grant of the same subject,
-    /// purpose and recipient scope ([`Ledger::feed`], docs/FORMAT.md §13): that needs
-    /// the log, not only the version.
+    /// revoked, invalidated, objected) that it [covers](DownstreamDef::covers); never a
+    /// refusal, a served notice or an overruled objection, nothing of a retired
+    /// version. The feed shows an event ending consent only when it showed an earlier
+    /// grant of the same subject, purpose and recipient scope — and then also when this
+    /// version is retired or narrower, if the grant's version covers it
+    /// ([`Ledger::feed`], docs/FORMAT.md §13): that needs the log, not only the version.
     pub fn shows(&self, kind: EventKind, purpose: Option<&str>, recipient: Option<&str>) -> bool {
         !self.retired
             && (kind == EventKind::Given || ends_a_grant(kind))
-            && purpose.is_some_and(|p| self.purposes.iter().any(|q| q == p))
+            && self.covers(purpose, recipient)
+    }
+
+    /// Whether an event of this purpose and recipient is within what this version
+    /// sees, retired or not: one of its purposes, purpose-wide or naming its recipient
+    /// (any recipient when it has none).
+    pub fn covers(&self, purpose: Option<&str>, recipient: Option<&str>) -> bool {
+        purpose.is_some_and(|p| self.purposes.iter().any(|q| q == p))
             && match (&self.recipient, recipient) {
                 (Some(mine), Some(theirs)) => mine == theirs,
                 _ => true,
@@ -252,11 +263,13 @@ pub struct FeedItem {
     pub recorded_at: Timestamp,
     /// When a grant lapses.
     pub expires_at: Option<Timestamp>,
-    /// For a withdrawal, revocation or objection: its effect deadline as recorded
-    /// (effective time + the purpose's effect delay). For one entered late, the
-    /// downstream's own deadline counts from the record time instead
-    /// ([`Deadline::deadline`]).
+    /// For a withdrawal, revocation or objection: its legal effect deadline as
+    /// recorded (effective time + the purpose's effect delay).
     pub effect_deadline: Option<Timestamp>,
+    /// For a withdrawal, revocation or objection: when the downstream must have acted
+    /// ([`Deadline::deadline`]): the effect deadline, or for an event entered late the
+    /// same delay after the ledger learnt it. What a consumer schedules by.
+    pub act_by: Option<Timestamp>,
     /// Whether the subject's personal fields were erased.
     pub erased: bool,
     /// On an erasure item: the seqs of the events of this feed that were erased.
@@ -277,6 +290,7 @@ impl FeedItem {
             recorded_at: e.recorded_at,
             expires_at: e.expires_at,
             effect_deadline: e.effect_deadline,
+            act_by: act_by(e),
             erased: e.erased,
             erased_seqs: Vec::new(),
         }
@@ -481,21 +495,27 @@ fn same_scope(granted: Option<&str>, ended: Option<&str>) -> bool {
 
 /// Whether the subject event `e` is in the feed of the downstream with these versions
 /// (erasure items are judged by the events they list): a grant its version in force
-/// admits; an event ending consent that its version admits, after a grant of the same
-/// subject, purpose and recipient scope that the feed showed. The earlier grants come
-/// from an index (the subject's, or for an erased subject the pseudonym's), never a
-/// scan.
+/// admits; an event ending consent after a grant of the same subject, purpose and
+/// recipient scope that the feed showed, when its own version in force admits it or
+/// the grant's version covers it. A downstream retired or narrowed since still hears
+/// of the withdrawal of a grant it received (GDPR Art. 19: each recipient is told).
+/// The earlier grants come from an index (the subject's, or for an erased subject the
+/// pseudonym's), never a scan.
 pub(crate) fn shows(store: &Store, versions: &[Downstream], e: &Event) -> Result<bool> {
     let (purpose, recipient) = (e.purpose.as_deref(), e.recipient.as_deref());
-    if !admits(versions, e.seq, e.kind, purpose, recipient) {
-        return Ok(false);
-    }
     if e.kind == EventKind::Given {
-        return Ok(true);
+        return Ok(admits(versions, e.seq, e.kind, purpose, recipient));
     }
-    let Some(purpose) = purpose else {
+    let Some(purpose) = purpose.filter(|_| ends_a_grant(e.kind)) else {
         return Ok(false);
     };
+    if !versions
+        .iter()
+        .any(|d| d.def.covers(Some(purpose), recipient))
+    {
+        return Ok(false);
+    }
+    let admitted_now = admits(versions, e.seq, e.kind, Some(purpose), recipient);
     let grants = match &e.subject {
         Some(subject) => store.grants_before(subject, purpose, e.seq)?,
         None => match store.raw_event_at(e.seq)?.and_then(|r| r.subject_key) {
@@ -504,14 +524,12 @@ pub(crate) fn shows(store: &Store, versions: &[Downstream], e: &Event) -> Result
         },
     };
     Ok(grants.iter().any(|(seq, granted)| {
-        same_scope(granted.as_deref(), recipient)
-            && admits(
-                versions,
-                *seq,
-                EventKind::Given,
-                Some(purpose),
-                granted.as_deref(),
-            )
+        let granted = granted.as_deref();
+        same_scope(granted, recipient)
+            && in_force(versions, *seq).is_some_and(|d| {
+                d.def.shows(EventKind::Given, Some(purpose), granted)
+                    && (admitted_now || d.def.covers(Some(purpose), recipient))
+            })
     }))
 }
 
@@ -524,8 +542,15 @@ const MAX_POLL: Duration = Duration::from_millis(500);
 impl Ledger {
     /// Registers a downstream system, or a new version of it (its purposes, recipient
     /// or name changed, or `retired` set). Registering an unchanged definition returns
-    /// the current version and appends nothing. The purposes must be registered, and
-    /// the recipient, when set, one that each of its purposes listing recipients lists.
+    /// the current version and appends nothing; registering a retired one with
+    /// `retired` unset returns it to service, as a new version on the record (loading a
+    /// registry file never does: [`crate::Registry`]). The purposes must be registered
+    /// ([`Error::UnknownPurpose`]); the recipient, when set, one that each of its
+    /// purposes listing recipients lists ([`Error::UnknownRecipient`]); and a purpose
+    /// that lists recipients, when another controller's, is seen only as one of them
+    /// ([`Error::InvalidArgument`] without a recipient): the JMSU feed sees LJMU's
+    /// sharing purpose as its recipient `JMSU`, and a landlord scheme never sees the
+    /// shares with the NHS.
     pub fn register_downstream(
         &self,
         def: DownstreamDef,
@@ -547,7 +572,22 @@ impl Ledger {
                 let purpose = inner
                     .purpose(p)?
                     .ok_or_else(|| Error::UnknownPurpose(p.clone()))?;
-                let listed = &purpose.latest().def.recipients;
+                let latest = &purpose.latest().def;
+                let listed = &latest.recipients;
+                // A sharing purpose of another controller is seen only as one of its
+                // recipients: a landlord scheme must not see the NHS shares.
+                if def.recipient.is_none()
+                    && !listed.is_empty()
+                    && latest.controller != def.controller
+                {
+                    return Err(Error::invalid(format!(
+                        "purpose `{p}` is {}'s and shares with {}: a downstream of {} \
+                         sees it only as one of those recipients (set its recipient)",
+                        latest.controller,
+                        listed.join(", "),
+                        def.controller,
+                    )));
+                }
                 if let Some(r) = &def.recipient {
                     if !listed.is_empty() && !purpose.ever_lists(r) {
                         return Err(Error::UnknownRecipient {
@@ -592,8 +632,10 @@ impl Ledger {
         })
     }
 
-    /// Retires a downstream: a new version whose feed shows nothing from now on (its
-    /// acknowledgements of earlier events are still accepted).
+    /// Retires a downstream: a new version whose feed shows no new grant from now on,
+    /// but still the withdrawals, revocations, objections and erasures of the grants it
+    /// showed, with their deadlines: it still holds that data. Its acknowledgements
+    /// are accepted as before.
     pub fn retire_downstream(&self, id: &str, recorded_by: Actor) -> Result<Downstream> {
         let mut def = self.downstream(id)?.def;
         def.retired = true;
@@ -774,6 +816,15 @@ impl Ledger {
     }
 }
 
+/// When a downstream must have acted on an event ending consent: max(effective,
+/// recorded) + the effect delay as recorded, i.e. the effect deadline moved by how late
+/// the event was entered (docs/FORMAT.md §13 "Deadlines"). `None` for other events.
+fn act_by(e: &Event) -> Option<Timestamp> {
+    let entered_late = e.recorded_at.as_millis() - e.effective_at.as_millis();
+    e.effect_deadline
+        .map(|legal| legal.saturating_add_millis(entered_late.max(0)))
+}
+
 /// A page holds at least one item: a limit of 0 would only ever wait for nothing.
 fn check_limit(limit: usize) -> Result<()> {
     if limit == 0 {
@@ -916,12 +967,9 @@ impl Inner {
                 reach.push(best);
             }
             for e in events.iter().filter(|e| e.seq > first) {
-                let Some(legal) = e.effect_deadline else {
+                let Some(deadline) = act_by(e) else {
                     continue;
                 };
-                // max(effective, recorded) + delay, the delay being the one recorded.
-                let entered_late = e.recorded_at.as_millis() - e.effective_at.as_millis();
-                let deadline = legal.saturating_add_millis(entered_late.max(0));
                 if !shows(&self.store, versions, e)? {
                     continue;
                 }

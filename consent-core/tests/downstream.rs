@@ -72,7 +72,6 @@ fn registration_is_a_versioned_event() {
 #[test]
 fn registration_refuses_what_the_registry_lacks() {
     let (l, _clock) = ledger_at("2024-09-20T10:00:00Z");
-    let size = l.head().unwrap().size;
     let unknown = DownstreamDef::new("x", "X", "JMSU", ["no.such.purpose"]);
     assert_eq!(
         l.register_downstream(unknown, dpo()).unwrap_err().kind(),
@@ -85,6 +84,22 @@ fn registration_refuses_what_the_registry_lacks() {
             .kind(),
         ErrorKind::UnknownRecipient
     );
+    // A sharing purpose of another controller is seen only as one of its recipients:
+    // a landlord scheme registered on it without one would see the NHS shares.
+    let landlords = DownstreamDef::new(
+        "landlords",
+        "Landlord scheme",
+        "Liverpool Landlords",
+        ["wellbeing.share-external"],
+    );
+    let err = l.register_downstream(landlords.clone(), dpo()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("NHS, SFE, landlord"), "{err}");
+    let size_before_landlords = l.head().unwrap().size;
+    l.register_downstream(landlords.recipient("landlord"), dpo())
+        .unwrap();
+    assert_eq!(l.head().unwrap().size, size_before_landlords + 1);
+    let size = l.head().unwrap().size;
     let no_purposes = DownstreamDef::new("x", "X", "JMSU", Vec::<String>::new());
     assert_eq!(
         l.register_downstream(no_purposes, dpo())
@@ -474,9 +489,12 @@ fn deadlines_across_time() {
     assert!(l.verify().unwrap().ok);
 }
 
+/// A downstream retired (or narrowed) still holds the data of the grants it was shown:
+/// it must still hear of their withdrawal and act on it in time (GDPR Art. 19), but
+/// it is shown no new grant.
 #[test]
-fn a_retired_downstream_sees_nothing_after_and_a_new_version_applies_after_it() {
-    let (l, _clock) = ledger_at("2024-10-01T09:00:00Z");
+fn a_retired_downstream_sees_no_new_grant_but_the_end_of_those_it_got() {
+    let (l, clock) = ledger_at("2024-10-01T09:00:00Z");
     l.register_downstream(jmsu_feed(), dpo()).unwrap();
     l.append(give("770001", "jmsu.data-sharing")).unwrap();
     let m1 = l.append(give("770001", "jmsu.marketing")).unwrap();
@@ -493,19 +511,52 @@ fn a_retired_downstream_sees_nothing_after_and_a_new_version_applies_after_it() 
         .collect();
     assert!(!seqs.contains(&m1.seq), "version 1 did not show marketing");
     assert!(seqs.contains(&m2.seq), "version 2 does");
-    l.retire_downstream("jmsu.feed", dpo()).unwrap();
+    let retired = l.retire_downstream("jmsu.feed", dpo()).unwrap();
+    // After retirement: a new student's grant is not shown; the withdrawals of grants
+    // it was shown are, whichever version showed them; a withdrawal of a grant it was
+    // never shown (marketing under version 1) is not.
+    let new_grant = l.append(give("770003", "jmsu.data-sharing")).unwrap();
     let w = l
         .append(NewEvent::withdraw("770001", "jmsu.data-sharing"))
         .unwrap();
-    let page = l.feed("jmsu.feed", Some(m2.seq + 1), 100).unwrap();
-    assert!(page.items.is_empty());
-    assert!(l.deadlines(None).unwrap().is_empty());
+    let w_unseen = l
+        .append(NewEvent::withdraw("770001", "jmsu.marketing"))
+        .unwrap();
+    let w2 = l
+        .append(NewEvent::withdraw("770002", "jmsu.marketing"))
+        .unwrap();
+    let page = l.feed("jmsu.feed", Some(retired.seq), 100).unwrap();
+    let seqs: Vec<u64> = page.items.iter().map(|i| i.seq).collect();
+    assert_eq!(seqs, vec![w.seq, w2.seq]);
+    assert!(!seqs.contains(&new_grant.seq) && !seqs.contains(&w_unseen.seq));
+    // Their deadlines run as for any downstream, and can be met.
+    let deadlines = l.deadlines(None).unwrap();
+    let tracked: Vec<u64> = deadlines.iter().map(|d| d.seq).collect();
+    assert_eq!(tracked, vec![w.seq, w2.seq]);
+    l.acknowledge("jmsu.feed", Ack::Event(w.id), feed_system())
+        .unwrap();
     assert_eq!(
-        l.acknowledge("jmsu.feed", Ack::Event(w.id), feed_system())
+        l.acknowledge("jmsu.feed", Ack::Event(new_grant.id), feed_system())
             .unwrap_err()
             .kind(),
-        ErrorKind::InvalidArgument
+        ErrorKind::InvalidArgument,
+        "a grant after retirement was never in its feed"
     );
+    clock.set("2024-10-04T09:00:00Z");
+    let states: Vec<(u64, DeadlineState)> = l
+        .deadlines(None)
+        .unwrap()
+        .iter()
+        .map(|d| (d.seq, d.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (w.seq, DeadlineState::Acknowledged),
+            (w2.seq, DeadlineState::Overdue)
+        ]
+    );
+    assert!(l.verify().unwrap().ok);
 }
 
 #[test]
@@ -907,6 +958,16 @@ fn a_late_entered_withdrawal_counts_from_when_the_ledger_learnt_it() {
     assert_eq!(
         (d.seq, d.deadline, d.state),
         (paper.seq, t("2024-10-06T09:00:00Z"), DeadlineState::Pending)
+    );
+    // The feed item says the same: the legal deadline as recorded, and when to act.
+    let item = l
+        .feed("jmsu.feed", Some(paper.seq), 1)
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(
+        (item.seq, item.effect_deadline, item.act_by),
+        (paper.seq, Some(t("2024-10-02T09:00:00Z")), Some(d.deadline))
     );
     assert!(l.overdue(None).unwrap().is_empty());
     clock.set("2024-10-05T15:00:00Z");

@@ -465,10 +465,11 @@ fn a_migrated_ledger_has_the_current_schema_and_its_configuration_unchanged() {
     assert_eq!(before.details.unwrap()["schema_version"], 2);
 }
 
-/// Schema 3 → 4 (issue 15) changes only the version number: a file of version 3 (the
-/// tables are the same; here a new ledger set back to 3, since a build of version 3
-/// wrote the same bytes) is refused read-only, migrated by its first opening for
-/// writing with the same head, and then refused by a reader that knows only version 3.
+/// Schema 3 → 4 (issue 15) adds two indexes and changes the version number: a file of
+/// version 3 (the tables are the same; here a new ledger set back to 3, without the
+/// indexes, since a build of version 3 wrote the same bytes) is refused read-only,
+/// migrated by its first opening for writing with the same head, and then refused by
+/// a reader that knows only version 3.
 #[test]
 fn version_3_becomes_4_with_the_same_head() {
     let dir = tempfile::tempdir().unwrap();
@@ -477,16 +478,13 @@ fn version_3_becomes_4_with_the_same_head() {
     l.register_purpose(PurposeDef::new("p", "P", "C")).unwrap();
     let head = l.head().unwrap();
     l.close().unwrap();
-    let set = |v: i64| {
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-                [v],
-            )
-            .unwrap();
-    };
-    set(3);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX events_of_downstreams; DROP INDEX events_with_deadline;
+             UPDATE meta SET value = 3 WHERE key = 'schema_version';",
+        )
+        .unwrap();
     let read_only = LedgerOptions {
         read_only: true,
         ..LedgerOptions::default()
@@ -506,4 +504,14 @@ fn version_3_becomes_4_with_the_same_head() {
         )
         .unwrap();
     assert_eq!(version, 4);
+    let indexes: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN \
+             ('events_of_downstreams', 'events_with_deadline')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2);
 }

@@ -521,8 +521,8 @@ fn a_ledger_copies_between_backends_with_the_same_head() {
 }
 
 /// A schema of version 3 (before the downstream events) is moved to version 4 by its
-/// first opening for writing: the version number only, the head unchanged; a read-only
-/// opening before that is refused (docs/FORMAT.md §2.1).
+/// first opening for writing: two indexes and the version number, the head unchanged;
+/// a read-only opening before that is refused (docs/FORMAT.md §2.1).
 #[test]
 #[ignore = "needs PostgreSQL: make test-postgres"]
 fn a_version_3_schema_is_migrated_to_4_with_its_head() {
@@ -534,7 +534,8 @@ fn a_version_3_schema_is_migrated_to_4_with_its_head() {
     let mut admin = admin();
     admin
         .batch_execute(&format!(
-            "UPDATE {schema}.meta SET value = '3' WHERE key = 'schema_version'"
+            "UPDATE {schema}.meta SET value = '3' WHERE key = 'schema_version'; \
+             DROP INDEX {schema}.events_of_downstreams; DROP INDEX {schema}.events_with_deadline"
         ))
         .unwrap();
     let read_only = LedgerOptions {
@@ -554,6 +555,15 @@ fn a_version_3_schema_is_migrated_to_4_with_its_head() {
         .unwrap()
         .get(0);
     assert_eq!(version, SCHEMA_VERSION.to_string());
+    let indexes: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 \
+             AND indexname IN ('events_of_downstreams', 'events_with_deadline')",
+            &[&schema],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(indexes, 2);
 }
 
 #[test]

@@ -758,9 +758,15 @@ typedef struct consent_feed_item {
   int64_t recorded_at_ms;
   // When a grant lapses, or `CONSENT_TIME_ABSENT`.
   int64_t expires_at_ms;
-  // For a withdrawal, revocation or objection: when the downstream must have acted;
-  // else `CONSENT_TIME_ABSENT`.
+  // For a withdrawal, revocation or objection: its legal effect deadline as
+  // recorded (effective time + the purpose's effect delay); else
+  // `CONSENT_TIME_ABSENT`.
   int64_t effect_deadline_ms;
+  // For a withdrawal, revocation or objection: when the downstream must have acted
+  // (the effect deadline, or for an event entered late the same delay after the
+  // ledger learnt it: what `consent_deadlines_json` judges by); else
+  // `CONSENT_TIME_ABSENT`.
+  int64_t act_by_ms;
   // Whether the subject's personal fields were erased.
   bool erased;
   // On an erasure item: the seqs of the events of this feed that were erased (delete
@@ -1529,8 +1535,8 @@ consent_result consent_register_downstream_json(const struct consent_ledger *led
                                                 const char *recorded_by,
                                                 char **out_json);
 
-// Retires the downstream `id`: its feed shows nothing from now on (acknowledgements
-// of earlier events are still accepted). `CONSENT_RESULT_NOT_FOUND` when it is not
+// Retires the downstream `id`: its feed shows no new grant from now on, only the
+// withdrawals and erasures of grants it was shown (it still holds their data). `CONSENT_RESULT_NOT_FOUND` when it is not
 // registered.
 consent_result consent_retire_downstream(const struct consent_ledger *ledger,
                                          const char *id,
@@ -1639,6 +1645,22 @@ consent_result consent_receipt_check(const char *receipt_json,
                                      size_t quorum,
                                      struct consent_checked_receipt *out,
                                      char **out_json);
+
+// The data-protection officer's figures for `[from_ms, to_ms)` (`CONSENT_TIME_ABSENT`:
+// from the start of the local month of the first event; up to now) as JSON, the
+// document `consent report --json` prints: the state of each consent purpose per
+// period, grants and withdrawals per month, special-category consents, the
+// downstream deadlines, erasures, and the verification with the latest signed
+// checkpoint. Written to `*out_json`; free with [`consent_string_free`]. An empty range
+// (`from_ms` not before `to_ms`) is `CONSENT_RESULT_INVALID_ARGUMENT`; a time outside the
+// years 1..9999 `CONSENT_RESULT_INVALID_TIME`. It recomputes every hash (a full
+// `verify`): seconds on a ledger of millions of events.
+//
+// [`consent_string_free`]: crate::consent_string_free
+consent_result consent_report_json(const struct consent_ledger *ledger,
+                                   int64_t from_ms,
+                                   int64_t to_ms,
+                                   char **out_json);
 
 // Opens a witness keeping its state in the directory `state_dir` (created, owner-only,
 // when missing), cosigning with the witness key in the file `key_path` (a

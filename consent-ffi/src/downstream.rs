@@ -44,9 +44,15 @@ pub struct consent_feed_item {
     pub recorded_at_ms: i64,
     /// When a grant lapses, or `CONSENT_TIME_ABSENT`.
     pub expires_at_ms: i64,
-    /// For a withdrawal, revocation or objection: when the downstream must have acted;
-    /// else `CONSENT_TIME_ABSENT`.
+    /// For a withdrawal, revocation or objection: its legal effect deadline as
+    /// recorded (effective time + the purpose's effect delay); else
+    /// `CONSENT_TIME_ABSENT`.
     pub effect_deadline_ms: i64,
+    /// For a withdrawal, revocation or objection: when the downstream must have acted
+    /// (the effect deadline, or for an event entered late the same delay after the
+    /// ledger learnt it: what `consent_deadlines_json` judges by); else
+    /// `CONSENT_TIME_ABSENT`.
+    pub act_by_ms: i64,
     /// Whether the subject's personal fields were erased.
     pub erased: bool,
     /// On an erasure item: the seqs of the events of this feed that were erased (delete
@@ -145,6 +151,7 @@ fn item(
         recorded_at_ms: i.recorded_at.as_millis(),
         expires_at_ms: time_out(i.expires_at),
         effect_deadline_ms: time_out(i.effect_deadline),
+        act_by_ms: time_out(i.act_by),
         erased: i.erased,
         erased_seqs,
         n_erased_seqs,
@@ -184,8 +191,8 @@ pub unsafe extern "C" fn consent_register_downstream_json(
     })
 }
 
-/// Retires the downstream `id`: its feed shows nothing from now on (acknowledgements
-/// of earlier events are still accepted). `CONSENT_RESULT_NOT_FOUND` when it is not
+/// Retires the downstream `id`: its feed shows no new grant from now on, only the
+/// withdrawals and erasures of grants it was shown (it still holds their data). `CONSENT_RESULT_NOT_FOUND` when it is not
 /// registered.
 #[no_mangle]
 pub unsafe extern "C" fn consent_retire_downstream(

@@ -39,6 +39,7 @@ mod boundary;
 mod checkpoint;
 mod downstream;
 mod receipt;
+mod report;
 mod witness;
 
 use std::ffi::{c_char, c_void};

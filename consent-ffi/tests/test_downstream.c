@@ -56,6 +56,9 @@ int main(void) {
         CHECK(page->items[0].recipient == NULL && page->items[0].effect_deadline_ms == CONSENT_TIME_ABSENT);
         CHECK(strcmp(page->items[1].kind, "withdrawn") == 0);
         CHECK(page->items[1].effect_deadline_ms == w.effect_deadline_ms);
+        /* Entered when it happened: the downstream's deadline is the legal one. */
+        CHECK(page->items[1].act_by_ms == w.effect_deadline_ms);
+        CHECK(page->items[0].act_by_ms == CONSENT_TIME_ABSENT);
         CHECK(strcmp(page->items[1].purpose, "jmsu.data-sharing") == 0);
         CHECK(page->items[1].n_erased_seqs == 0 && page->items[1].erased_seqs == NULL);
     }
@@ -98,6 +101,14 @@ int main(void) {
     size_t overdue = 99, pending = 99;
     EXPECT_OK(consent_overdue_count(l, CONSENT_TIME_ABSENT, &overdue, &pending));
     CHECK(overdue == 1 && pending == 0);
+    /* The DPO's report carries it, as data. */
+    EXPECT_OK(consent_report_json(l, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
+    CHECK(json && strstr(json, "\"downstream\":[{\"downstream\":\"jmsu.feed\"")
+          && strstr(json, "\"state\":\"overdue\"") && strstr(json, "\"verification\":{\"size\":") && strstr(json, "\"first_bad_seq\":null"));
+    consent_string_free(json);
+    EXPECT(consent_report_json(l, now_ms, now_ms, &json), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_report_json(l, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
+           CONSENT_RESULT_INVALID_ARGUMENT);
     /* As known before the deadline it was pending. */
     EXPECT_OK(consent_overdue_count(l, w.effect_deadline_ms - 1, &overdue, &pending));
     CHECK(overdue == 0 && pending == 1);

@@ -22,7 +22,7 @@ use std::time::Duration;
 use consent_core::{
     Actor, BatchToken, ConsistencyProof, ErasureOptions, Error, ErrorKind, EventKind, Head,
     InclusionProof, KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef,
-    Registry, Synchronous, Timestamp,
+    Registry, ReportRange, Synchronous, Timestamp,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -849,6 +849,19 @@ impl NativeLedger {
     #[pyo3(signature = (at = None))]
     fn deadlines(&self, py: Python<'_>, at: Option<i64>) -> PyResult<String> {
         detached(py, || to_json(&self.inner.deadlines(ts(at)?)?))
+    }
+
+    /// The data-protection officer's report (`Ledger::report`) for `[from, to)` in
+    /// milliseconds (None: the defaults), as JSON.
+    #[pyo3(signature = (from_ms=None, to_ms=None))]
+    fn report(&self, py: Python<'_>, from_ms: Option<i64>, to_ms: Option<i64>) -> PyResult<String> {
+        detached(py, || {
+            let range = ReportRange {
+                from: ts(from_ms)?,
+                to: ts(to_ms)?,
+            };
+            to_json(&self.inner.report(range)?)
+        })
     }
 
     /// Erases a subject's personal fields; returns the report as JSON. An id with no

@@ -90,6 +90,9 @@ def test_a_withdrawal_typed_in_late_is_pending_then_acknowledged_late():
                 effective_at=now - timedelta(days=3))
     w = ledger.withdraw("770001", "jmsu.data-sharing", effective_at=now - timedelta(days=2))
     assert w.effect_deadline == now - timedelta(days=1)
+    # The feed item says when the downstream must act: from when the ledger learnt it.
+    [item] = [i for i in ledger.feed("jmsu.feed") if i.seq == w.seq]
+    assert item.effect_deadline == w.effect_deadline and item.act_by == now + timedelta(days=1)
     assert ledger.overdue() == []
     [pending] = ledger.pending()
     assert pending.seq == w.seq and pending.deadline == now + timedelta(days=1)
@@ -97,6 +100,13 @@ def test_a_withdrawal_typed_in_late_is_pending_then_acknowledged_late():
     [overdue] = ledger.overdue()
     assert overdue.seq == w.seq and overdue.state is DeadlineState.OVERDUE
     assert overdue.late_by == timedelta(hours=12)
+    # The DPO's report carries it, as data.
+    report = ledger.report()
+    assert report["verification"]["ok"] is True
+    [row] = report["downstream"]
+    assert (row["downstream"], row["event_seq"], row["state"]) == ("jmsu.feed", w.seq, "overdue")
+    with pytest.raises(InvalidArgument):
+        ledger.report(now, now)
     ledger.acknowledge("jmsu.feed", event=w, recorded_by="system:jmsu-feed")
     assert ledger.overdue() == []
     [late] = ledger.deadlines()

@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
             printf("  JMSU's feed: #%llu %s %s\n", (unsigned long long)item->seq, item->kind,
                    item->subject ? item->subject : "[erased]");
             if (strcmp(item->kind, "withdrawn") == 0) {
-                printf("    -> JMSU deletes s-1001's record, by %s\n", show(item->effect_deadline_ms));
+                printf("    -> JMSU deletes s-1001's record, by %s\n", show(item->act_by_ms));
             }
             last = item->seq;
         }

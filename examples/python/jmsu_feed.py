@@ -81,8 +81,8 @@ def main() -> None:
         deleted = []
         for item in page:
             if item.kind == "withdrawn":
-                print(f"opt-out: {item.subject} (legal effect deadline "
-                      f"{item.effect_deadline:%Y-%m-%d %H:%M} UTC)")
+                print(f"opt-out: {item.subject}: act by {item.act_by:%Y-%m-%d %H:%M} UTC "
+                      f"(legal effect deadline {item.effect_deadline:%Y-%m-%d %H:%M} UTC)")
                 deleted.append(item.subject)  # (in real life: delete the student's record)
         assert deleted == ["student-2", "student-4"]
         # The opt-outs carry effective times long past, but JMSU could not act on them
@@ -92,8 +92,10 @@ def main() -> None:
         withdrawn = {item.seq for item in page if item.kind == "withdrawn"}
         assert ledger.overdue() == []
         assert {d.seq for d in ledger.pending()} == withdrawn
+        act_by = {item.seq: item.act_by for item in page if item.kind == "withdrawn"}
         for d in ledger.pending():
             print(f"JMSU must act on #{d.seq} by {d.deadline:%Y-%m-%d %H:%M} UTC")
+            assert d.deadline == act_by[d.seq], "the feed item says when, as the deadline"
         ledger.acknowledge("jmsu.feed", up_to=page.items[-1].seq, recorded_by=jmsu_system)
         assert ledger.pending() == [] and len(ledger.feed("jmsu.feed")) == 0
         in_time = [d for d in ledger.deadlines() if d.state == "acknowledged"]

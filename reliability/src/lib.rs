@@ -21,6 +21,9 @@ pub const PURPOSES: [&str; 4] = [
     "wellbeing.share-external",
 ];
 
+/// The downstream the crash test registers and its writers acknowledge for.
+pub const CRASH_FEED: &str = "crash.feed";
+
 /// Reads a count from the environment (`soak.sh` raises them), else `default`.
 pub fn count(var: &str, default: u64) -> u64 {
     std::env::var(var)

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use consent_core::{Ledger, State};
-use consent_reliability::{count, register_all, Ack};
+use consent_core::{Actor, DownstreamDef, Ledger, State};
+use consent_reliability::{count, register_all, Ack, CRASH_FEED, PURPOSES};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rusqlite::Connection;
 
@@ -51,6 +51,17 @@ fn killed_writers_lose_no_acknowledged_event() {
     {
         let l = Ledger::open(&ledger).unwrap();
         register_all(&l).unwrap();
+        // The writers also acknowledge for a downstream, as feed consumers would.
+        l.register_downstream(
+            DownstreamDef::new(
+                CRASH_FEED,
+                "Crash feed",
+                "JMSU",
+                PURPOSES[..3].iter().copied(),
+            ),
+            Actor::staff("dpo"),
+        )
+        .unwrap();
     }
     let logs: Vec<_> = (0..writers)
         .map(|w| dir.path().join(format!("w{w}.log")))
@@ -123,8 +134,30 @@ fn killed_writers_lose_no_acknowledged_event() {
             );
             let e = l.event(a.id).unwrap();
             assert_eq!(e.kind.as_str(), a.kind);
-            assert_eq!(e.subject.as_deref(), Some(a.subject.as_str()));
+            assert_eq!(e.subject.unwrap_or_default(), a.subject);
         }
+        // Every logged acknowledgement of the downstream is one of its recorded ones,
+        // and its feed continues after the highest `up_to` recorded.
+        let recorded = l.acknowledgements(CRASH_FEED).unwrap();
+        let recorded_ids: HashSet<_> = recorded.iter().map(|a| a.id).collect();
+        let logged_acks: Vec<&Ack> = acks
+            .iter()
+            .filter(|a| a.kind == "downstream_acknowledged")
+            .collect();
+        for a in &logged_acks {
+            assert!(
+                recorded_ids.contains(&a.id),
+                "round {round}: acknowledgement {} lost",
+                a.id
+            );
+        }
+        let cursor = recorded.iter().filter_map(|a| a.up_to).max();
+        assert_eq!(
+            l.feed(CRASH_FEED, None, 1).unwrap().since,
+            cursor.map_or(0, |c| c + 1),
+            "round {round}: the cursor"
+        );
+        l.deadlines(None).unwrap();
         // Every subject event in the ledger was acknowledged, except those of the one
         // operation per writer that the kill cut between commit and log.
         let in_db: i64 = conn
@@ -134,7 +167,7 @@ fn killed_writers_lose_no_acknowledged_event() {
                 |r| r.get(0),
             )
             .unwrap();
-        let unlogged = in_db as u64 - acks.len() as u64;
+        let unlogged = in_db as u64 - (acks.len() - logged_acks.len()) as u64;
         assert!(
             unlogged <= writers * 5 * (round + 1),
             "round {round}: {unlogged} events were never acknowledged"
@@ -142,7 +175,7 @@ fn killed_writers_lose_no_acknowledged_event() {
         unlogged_total = unlogged;
         // An acknowledged withdrawal that is the subject's last event decides its status.
         let mut last: HashMap<(String, String), (u64, &Ack)> = HashMap::new();
-        for a in &acks {
+        for a in acks.iter().filter(|a| !a.subject.is_empty()) {
             let seq = l.event(a.id).unwrap().seq;
             let k = (a.subject.clone(), a.purpose.clone());
             if last.get(&k).is_none_or(|(s, _)| *s < seq) {
@@ -171,12 +204,21 @@ fn killed_writers_lose_no_acknowledged_event() {
     }
     let l = Ledger::open(&ledger).unwrap();
     let size = l.verify().unwrap().size;
-    let acks: usize = logs
+    let all: Vec<Ack> = logs
         .iter()
-        .map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default()).len())
-        .sum();
+        .flat_map(|p| Ack::parse_log(&std::fs::read_to_string(p).unwrap_or_default()))
+        .collect();
+    let acks = all.len();
+    let downstream = all
+        .iter()
+        .filter(|a| a.kind == "downstream_acknowledged")
+        .count();
+    assert!(
+        rounds < 5 || downstream > 0,
+        "no writer ever acknowledged for the downstream"
+    );
     println!(
         "crash test: {rounds} rounds survived, {killed_mid_run} writers killed mid-run, {acks} acknowledged events all present once \
-         ({unlogged_total} committed but cut before logging), ledger size {size}"
+         ({downstream} of them a downstream's acknowledgements; {unlogged_total} committed but cut before logging), ledger size {size}"
     );
 }

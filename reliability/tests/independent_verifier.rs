@@ -363,6 +363,16 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         .unwrap();
     l.acknowledge("jmsu.feed", Ack::Event(fed.id), Actor::system("jmsu"))
         .unwrap();
+    // Retired, the feed shows no new grant but still the end of one it showed: an
+    // acknowledgement of that withdrawal is sound to both checkers.
+    l.retire_downstream("jmsu.feed", Actor::staff("dpo"))
+        .unwrap();
+    l.append(give("stu-late", "jmsu.data-sharing")).unwrap();
+    let ended = l
+        .append(NewEvent::withdraw("stu-fed", "jmsu.data-sharing"))
+        .unwrap();
+    l.acknowledge("jmsu.feed", Ack::Event(ended.id), Actor::system("jmsu"))
+        .unwrap();
     assert!(l.verify().unwrap().ok);
     l.close().unwrap();
     let grant_0004 = query(
@@ -850,6 +860,13 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
             "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'given' \
              AND purpose = 'jmsu.marketing' ORDER BY seq LIMIT 1) \
              WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a target granted after the downstream retired",
+            &fed_db,
+            "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'given' \
+             AND subject = 'stu-late') WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
             Want::Same,
         ),
         rehashed(

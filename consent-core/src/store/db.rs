@@ -194,6 +194,14 @@ impl Store {
         }
     }
 
+    /// Runs statements without parameters (a migration's schema changes).
+    pub(crate) fn batch(&self, sql: &str) -> Result<()> {
+        match &self.db {
+            Db::Lite(c) => Ok(c.execute_batch(sql)?),
+            Db::Pg(c) => c.batch(sql),
+        }
+    }
+
     /// Runs a write whose count is not needed: on PostgreSQL, inside a transaction, it
     /// waits for the next round trip (`postgres/pipeline.rs`; a failure then ends the
     /// whole transaction); on SQLite, and outside a transaction, it runs now.

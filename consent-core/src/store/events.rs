@@ -52,12 +52,13 @@ select!(LOG, ALL, "NOT INDEXED ORDER BY seq");
 select!(
     DOWNSTREAM,
     ALL,
-    "WHERE kind IN ('downstream_registered', 'downstream_acknowledged') ORDER BY seq"
+    "INDEXED BY events_of_downstreams \
+     WHERE kind IN ('downstream_registered', 'downstream_acknowledged') ORDER BY seq"
 );
 select!(
     DEADLINES,
     ALL,
-    "WHERE seq > ?1 AND effect_deadline IS NOT NULL ORDER BY seq"
+    "INDEXED BY events_with_deadline WHERE seq > ?1 AND effect_deadline IS NOT NULL ORDER BY seq"
 );
 
 /// The last event's position and record time.
@@ -165,12 +166,13 @@ impl Store {
     }
 
     /// The downstream systems' events (registrations and acknowledgements), as
-    /// stored, in order: one scan of the log (they have no index of their own).
+    /// stored, in order, from their own index (`events_of_downstreams`).
     pub(crate) fn downstream_rows(&self) -> Result<Vec<RawRow>> {
         self.query_map(&DOWNSTREAM, &[], RawRow::read)
     }
 
-    /// The events with an effect deadline after `seq`, in order.
+    /// The events with an effect deadline after `seq`, in order, from their own index
+    /// (`events_with_deadline`).
     pub(crate) fn deadline_events_after(&self, seq: u64) -> Result<Vec<Event>> {
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         self.query_map(&DEADLINES, params![seq], event_from_row)

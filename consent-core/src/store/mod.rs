@@ -404,16 +404,19 @@ impl Store {
         schema::migrate_v1_tables(self.lite()?)
     }
 
-    /// Rebuilds version-2 tables as version 3 (inside the caller's transaction), the
-    /// log and its hashes untouched.
+    /// Rebuilds version-2 tables as version 3, then on to 4 (inside the caller's
+    /// transaction), the log and its hashes untouched.
     pub(crate) fn migrate_v2_tables(&self) -> Result<()> {
         self.forget_nodes();
-        schema::migrate_v2_tables(self.lite()?)
+        schema::migrate_v2_tables(self.lite()?)?;
+        self.migrate_v3_tables()
     }
 
-    /// Version 3 to 4 (inside the caller's transaction): the version number only.
+    /// Version 3 to 4 (inside the caller's transaction): two indexes and the version
+    /// number.
     pub(crate) fn migrate_v3_tables(&self) -> Result<()> {
         self.forget_known();
+        self.batch(schema::INDEXES_V4)?;
         let version: Box<dyn rusqlite::ToSql> = match self.backend() {
             db::Backend::Sqlite => Box::new(SCHEMA_VERSION),
             // PostgreSQL's `meta.value` is text.

@@ -11,10 +11,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// Schema version written by this build. Version 4 (issue 15) has the tables of
-/// version 3; it admits the downstream systems' events (`downstream_registered`,
-/// `downstream_acknowledged`), which a library of version 3 cannot check: it refuses
-/// the file ([`crate::Error::SchemaTooNew`]) instead of vouching for what it does not
-/// know.
+/// version 3 and two small partial indexes (`events_of_downstreams`,
+/// `events_with_deadline`); it admits the downstream
+/// systems' events (`downstream_registered`, `downstream_acknowledged`), which a
+/// library of version 3 cannot check: it refuses the file
+/// ([`crate::Error::SchemaTooNew`]) instead of vouching for what it does not know.
 pub const SCHEMA_VERSION: i64 = 4;
 
 /// Oldest SQLite accepted: older releases can corrupt a WAL database when writers race
@@ -188,6 +189,16 @@ CREATE INDEX current_by_purpose ON current(purpose, subject, recipient, state, s
 CREATE TABLE erased(subject_key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
+/// What version 4 adds to version 3 (on both databases): the downstream systems'
+/// registrations and acknowledgements, and the events that carry an effect deadline,
+/// each reachable without reading the whole log — a feed, an acknowledgement (under
+/// the writer lock) and the deadlines read them on every call. Entries are positions
+/// only; `verify` compares them with the table as it does every index.
+pub(crate) const INDEXES_V4: &str = "
+CREATE INDEX events_of_downstreams ON events(seq) WHERE kind IN ('downstream_registered', 'downstream_acknowledged');
+CREATE INDEX events_with_deadline ON events(seq) WHERE effect_deadline IS NOT NULL;
+";
+
 /// One `sqlite_master` row: type, name, table, SQL text.
 type MasterRow = (String, String, String, Option<String>);
 
@@ -198,15 +209,17 @@ fn expected_master(version: i64) -> &'static [MasterRow] {
     static V1: OnceLock<Vec<MasterRow>> = OnceLock::new();
     static V2: OnceLock<Vec<MasterRow>> = OnceLock::new();
     static V3: OnceLock<Vec<MasterRow>> = OnceLock::new();
-    let (cell, text) = match version {
-        1 => (&V1, SCHEMA_V1),
-        2 => (&V2, SCHEMA_V2),
-        // Versions 3 and 4 have the same tables.
-        _ => (&V3, SCHEMA_V3),
+    static V4: OnceLock<Vec<MasterRow>> = OnceLock::new();
+    let (cell, text, indexes) = match version {
+        1 => (&V1, SCHEMA_V1, ""),
+        2 => (&V2, SCHEMA_V2, ""),
+        3 => (&V3, SCHEMA_V3, ""),
+        _ => (&V4, SCHEMA_V3, INDEXES_V4),
     };
     cell.get_or_init(|| {
         let c = Connection::open_in_memory().expect("in-memory SQLite");
         c.execute_batch(text).expect("the schema text is valid");
+        c.execute_batch(indexes).expect("the index text is valid");
         read_master(&c).expect("sqlite_master is readable")
     })
 }
@@ -299,6 +312,7 @@ pub(super) fn identify(conn: &Connection) -> Result<Found> {
 /// creating transaction; the ledger then appends its `ledger_configured` event.
 pub(crate) fn create_schema(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA_V3)?;
+    conn.execute_batch(INDEXES_V4)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
         params![FORMAT_NAME, SCHEMA_VERSION],
@@ -410,8 +424,9 @@ pub(crate) fn migrate_v2_tables(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The 3 → 4 migration on either database: the tables stay as they are; only the
-/// version moves, so that a library of version 3 refuses the file from now on (it
-/// would not know the downstream systems' events). The head is the same before and
-/// after.
+/// The 3 → 4 migration on either database, after [`INDEXES_V4`] is created: the
+/// tables stay as they are; the version moves, so that a library of version 3 refuses
+/// the file from now on (it would not know the downstream systems' events; on SQLite
+/// the new indexes also move the schema cookie, which a running process of version 3
+/// notices). The head is the same before and after.
 pub(crate) const MIGRATE_V3: &str = "UPDATE meta SET value = ?1 WHERE key = 'schema_version'";

@@ -1074,7 +1074,8 @@ class Ledger(_Recorder):
         return downstream_from(json.loads(text))
 
     def retire_downstream(self, id: str, recorded_by: ActorLike) -> Downstream:
-        """Retires a downstream: its feed shows nothing from now on."""
+        """Retires a downstream: its feed shows no new grant from now on, only the
+        withdrawals and erasures of the grants it showed (it still holds their data)."""
         text = self._native.retire_downstream(_str(id, "id"), _actor_text(recorded_by))
         return downstream_from(json.loads(text))
 
@@ -1163,6 +1164,18 @@ class Ledger(_Recorder):
     def pending(self, at: Optional[datetime] = None) -> List[Deadline]:
         """The deadlines not passed yet and not acknowledged."""
         return [d for d in self.deadlines(at) if d.state is DeadlineState.PENDING]
+
+    def report(
+        self, start: Optional[datetime] = None, end: Optional[datetime] = None
+    ) -> Dict[str, Any]:
+        """The data-protection officer's figures for ``[start, end)`` (default: from the
+        month of the first event to now), as ``consent report --json`` prints them: the
+        state of each consent purpose per period, grants and withdrawals per month,
+        special-category consents, downstream deadlines, erasures, and the verification
+        (with the latest signed checkpoint). Instants are UTC milliseconds, as in
+        every JSON of the ledger."""
+        text = self._native.report(to_millis(start, "start"), to_millis(end, "end"))
+        return json.loads(text)
 
     def iter_changes(self, since: Union[int, Head] = 0, page: int = 1000) -> Iterator[Event]:
         """Every event from ``since`` on, fetched ``page`` at a time."""

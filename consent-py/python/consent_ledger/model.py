@@ -717,7 +717,7 @@ class Downstream(Record):
     recipient: Optional[str]
     """Its feed shows only purpose-wide events and those naming this recipient."""
     retired: bool
-    """A retired version shows nothing."""
+    """A retired version shows no new grant, only the end of the grants it showed."""
     version: int
     seq: int
     """The event that registered this version."""
@@ -745,7 +745,10 @@ class Acknowledgement(Record):
 class FeedItem(Record):
     """One item of a downstream's feed: what it needs to act, nothing more. On an
     erasure item (``kind`` ``subject_erased``), :attr:`erased_seqs` lists the events of
-    this feed that were erased: delete what you hold from them (the subject is not named)."""
+    this feed that were erased: delete what you hold from them (the subject is not named).
+    :attr:`effect_deadline` is the legal one (event time + the purpose's delay);
+    :attr:`act_by` is when this downstream must have acted (the same delay after the
+    ledger learnt of an event entered late): schedule by it."""
 
     seq: int
     id: UUID
@@ -757,6 +760,7 @@ class FeedItem(Record):
     recorded_at: datetime
     expires_at: Optional[datetime]
     effect_deadline: Optional[datetime]
+    act_by: Optional[datetime]
     erased: bool
     erased_seqs: Tuple[int, ...]
 
@@ -1069,6 +1073,7 @@ def feed_page_from(d: Mapping[str, Any]) -> FeedPage:
                 recorded_at=from_text(i["recorded_at"]),
                 expires_at=_opt_time(i.get("expires_at")),
                 effect_deadline=_opt_time(i.get("effect_deadline")),
+                act_by=_opt_time(i.get("act_by")),
                 erased=i["erased"],
                 erased_seqs=tuple(i["erased_seqs"]),
             )

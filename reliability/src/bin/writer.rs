@@ -1,14 +1,16 @@
 //! A writer process for the crash test: appends to a ledger until it is killed, and
 //! after every acknowledgement appends the acknowledged events to its own log and
 //! fsyncs it. An event is acknowledged when `append` returns (outside a batch), or
-//! when `commit_batch`/`append_many` returns.
+//! when `commit_batch`/`append_many` returns. Now and then it records that the
+//! downstream `crash.feed` acted up to a seq (an acknowledgement of its own, logged
+//! like an event with no subject), as a feed consumer on another host would.
 //!
 //! Usage: `writer LEDGER LOG TAG SEED`
 
 use std::io::Write;
 
-use consent_core::{Event, Ledger, NewEvent};
-use consent_reliability::{give, Ack, PURPOSES};
+use consent_core::{Actor, Event, Ledger, NewEvent};
+use consent_reliability::{give, Ack, CRASH_FEED, PURPOSES};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 fn ack_of(e: &Event) -> Ack {
@@ -33,8 +35,8 @@ fn main() {
         .append(true)
         .open(log)
         .expect("open log");
-    let mut record = |events: &[Event]| {
-        let text: String = events.iter().map(|e| ack_of(e).line()).collect();
+    let mut record = |acks: Vec<Ack>| {
+        let text: String = acks.iter().map(Ack::line).collect();
         log.write_all(text.as_bytes()).expect("write log");
         log.sync_data().expect("fsync log");
     };
@@ -45,18 +47,18 @@ fn main() {
         let subject = format!("{tag}-s{}", rng.random_range(0..8));
         let purpose = PURPOSES[rng.random_range(0..3)];
         let source = format!("{tag}-{seed}-{n}");
-        match rng.random_range(0..10) {
+        match rng.random_range(0..11) {
             0..=3 => {
                 let e = l
                     .append(give(&subject, purpose).source_id(source))
                     .expect("append grant");
-                record(&[e]);
+                record(vec![ack_of(&e)]);
             }
             4..=6 => {
                 let e = l
                     .append(NewEvent::withdraw(&subject, purpose).source_id(source))
                     .expect("append withdrawal");
-                record(&[e]);
+                record(vec![ack_of(&e)]);
             }
             7 => {
                 let k = rng.random_range(2..6);
@@ -71,7 +73,23 @@ fn main() {
                 let done = l
                     .append_many(events.collect::<Vec<_>>())
                     .expect("append_many");
-                record(&done);
+                record(done.iter().map(ack_of).collect());
+            }
+            10 => {
+                let size = l.head().expect("head").size;
+                let done = l
+                    .acknowledge(
+                        CRASH_FEED,
+                        consent_core::Ack::UpTo(rng.random_range(0..size)),
+                        Actor::system(tag.as_str()),
+                    )
+                    .expect("acknowledge");
+                record(vec![Ack {
+                    id: done.id,
+                    kind: "downstream_acknowledged".into(),
+                    subject: String::new(),
+                    purpose: String::new(),
+                }]);
             }
             _ => {
                 // A batch built by hand: nothing is acknowledged before the commit.
@@ -89,7 +107,7 @@ fn main() {
                     batch.rollback().expect("rollback");
                 } else {
                     batch.commit().expect("commit");
-                    record(&pending);
+                    record(pending.iter().map(ack_of).collect());
                 }
             }
         }

@@ -21,27 +21,43 @@ use crate::error::Result;
 use crate::store::db::Backend;
 use crate::store::Store;
 
-/// The columns of `events` the indexes hold, as the table scan selects them.
-const EVENT_COLUMNS: [&str; 6] = [
+/// The columns of `events` the indexes hold or filter on, as the table scan selects
+/// them.
+const EVENT_COLUMNS: [&str; 8] = [
     "seq",
     "id",
     "subject",
     "purpose",
     "subject_key",
     "source_key",
+    "kind",
+    "effect_deadline",
 ];
+/// How many columns the table scan reads.
+const N: usize = EVENT_COLUMNS.len();
 const SUBJECT: usize = 2;
 const SUBJECT_KEY: usize = 4;
 const SOURCE_KEY: usize = 5;
+const KIND: usize = 6;
+const EFFECT_DEADLINE: usize = 7;
+
+/// Whether a row's `kind` is a downstream system's (the `WHERE` of
+/// `events_of_downstreams`).
+fn of_downstreams(kind: ValueRef<'_>) -> bool {
+    matches!(
+        kind,
+        ValueRef::Text(b"downstream_registered" | b"downstream_acknowledged")
+    )
+}
 
 /// Rows of `events` sharing which index entries they have (two indexes hold the same
 /// columns of the same rows): the columns, in this order, and which rows.
 struct Group {
     cols: &'static [usize],
-    admits: fn(&[ValueRef<'_>; 6]) -> bool,
+    admits: fn(&[ValueRef<'_>; N]) -> bool,
 }
 
-const GROUPS: [Group; 4] = [
+const GROUPS: [Group; 6] = [
     Group {
         cols: &[1],
         admits: |_| true,
@@ -58,6 +74,14 @@ const GROUPS: [Group; 4] = [
         cols: &[5],
         admits: |v| v[SOURCE_KEY] != ValueRef::Null,
     },
+    Group {
+        cols: &[0],
+        admits: |v| of_downstreams(v[KIND]),
+    },
+    Group {
+        cols: &[0],
+        admits: |v| v[EFFECT_DEADLINE] != ValueRef::Null,
+    },
 ];
 
 /// An index of `events`: its name, its group, its key columns in index order, its
@@ -71,7 +95,7 @@ struct EventIndex {
 }
 
 /// Every index of `events` in the schema (a test holds this list to the schema's).
-const EVENT_INDEXES: [EventIndex; 4] = [
+const EVENT_INDEXES: [EventIndex; 6] = [
     EventIndex {
         name: "sqlite_autoindex_events_1",
         group: 0,
@@ -100,6 +124,20 @@ const EVENT_INDEXES: [EventIndex; 4] = [
         filter: "WHERE source_key IS NOT NULL",
         unique: true,
     },
+    EventIndex {
+        name: "events_of_downstreams",
+        group: 4,
+        cols: &[0],
+        filter: "WHERE kind IN ('downstream_registered', 'downstream_acknowledged')",
+        unique: false,
+    },
+    EventIndex {
+        name: "events_with_deadline",
+        group: 5,
+        cols: &[0],
+        filter: "WHERE effect_deadline IS NOT NULL",
+        unique: false,
+    },
 ];
 
 /// Every `WITHOUT ROWID` table of the schema and its primary key, in key order (a test
@@ -124,7 +162,7 @@ struct EventKeys {
     arena: Vec<u8>,
     /// Per group and position: where its key starts in `arena`, `usize::MAX` if the
     /// group does not admit the row.
-    starts: [Vec<usize>; 4],
+    starts: [Vec<usize>; GROUPS.len()],
 }
 
 impl EventKeys {
@@ -305,7 +343,7 @@ impl Store {
         let mut stmt = self.lite()?.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let v: [ValueRef<'_>; 6] = std::array::from_fn(|i| value(r, i));
+            let v: [ValueRef<'_>; N] = std::array::from_fn(|i| value(r, i));
             let rowid = match v[0] {
                 ValueRef::Integer(n) => n,
                 _ => i64::MIN,
@@ -325,7 +363,7 @@ impl Store {
                 keys.starts[g].push(start);
             }
         }
-        let admitted: [usize; 4] =
+        let admitted: [usize; GROUPS.len()] =
             std::array::from_fn(|g| keys.starts[g].iter().filter(|&&s| s != usize::MAX).count());
         for index in &EVENT_INDEXES {
             let names: Vec<&str> = index.cols.iter().map(|&c| EVENT_COLUMNS[c]).collect();
@@ -340,7 +378,7 @@ impl Store {
             let mut stmt = self.lite()?.prepare(&sql)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let mut v = [ValueRef::Null; 6];
+                let mut v = [ValueRef::Null; N];
                 for (i, &c) in index.cols.iter().enumerate() {
                     v[c] = value(r, i);
                     encode(v[c], &mut check.ordered);
@@ -474,6 +512,51 @@ mod tests {
         assert!(
             p[0].starts_with("index events_by_subject: wrong # of entries"),
             "{p:?}"
+        );
+    }
+
+    /// An insider who drops a withdrawal's entry from `events_with_deadline` (so that
+    /// no downstream deadline is ever computed for it) or an acknowledgement's from
+    /// `events_of_downstreams` (so that a feed's cursor moves back) is named.
+    #[test]
+    fn an_index_of_deadlines_or_downstream_events_missing_a_row_is_named() {
+        let deadline = rebuilt(
+            "events_with_deadline",
+            "events",
+            "seq",
+            " WHERE effect_deadline IS NOT NULL",
+            "kind != 'withdrawn'",
+        );
+        let p = tampered(&format!(
+            "UPDATE events SET effect_deadline = 5 WHERE seq = 2; {deadline}"
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("index events_with_deadline: wrong # of entries (0 for 1 rows)"),
+            "{p:?}"
+        );
+        let downstream = rebuilt(
+            "events_of_downstreams",
+            "events",
+            "seq",
+            " WHERE kind IN ('downstream_registered', 'downstream_acknowledged')",
+            "seq != 1",
+        );
+        let p = tampered(&format!(
+            "UPDATE events SET kind = 'downstream_acknowledged' WHERE seq = 1; {downstream}"
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("index events_of_downstreams: wrong # of entries (0 for 1 rows)"),
+            "{p:?}"
+        );
+        // Sound, both pass.
+        assert_eq!(
+            tampered(
+                "UPDATE events SET effect_deadline = 5 WHERE seq = 2;
+                 UPDATE events SET kind = 'downstream_acknowledged' WHERE seq = 1;"
+            ),
+            Vec::<String>::new()
         );
     }
 

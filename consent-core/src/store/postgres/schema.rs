@@ -15,7 +15,7 @@ use super::{first_is, PgConn};
 use crate::error::{Error, Result};
 use crate::options::LedgerOptions;
 use crate::store::row::COLUMNS;
-use crate::store::schema::{FORMAT_NAME, SCHEMA_VERSION};
+use crate::store::schema::{FORMAT_NAME, INDEXES_V4, SCHEMA_VERSION};
 use crate::store::Found;
 
 /// The tables other than `events` (whose columns come from `COLUMNS`), the indexes,
@@ -85,14 +85,14 @@ fn pg_type(sqlite: &str) -> String {
         .replace("TEXT", "TEXT COLLATE \"C\"")
 }
 
-/// The schema text of version 3 for schema `schema`.
+/// The schema text of the current version for schema `schema`.
 fn schema_text(schema: &str) -> String {
     let columns: Vec<String> = COLUMNS
         .iter()
         .map(|c| format!("    {} {}", c.name, pg_type(c.sql)))
         .collect();
     format!(
-        "CREATE TABLE events(\n{}\n);\n{TABLES_V3}{}",
+        "CREATE TABLE events(\n{}\n);\n{TABLES_V3}{INDEXES_V4}{}",
         columns.join(",\n"),
         BLANK_SUBJECT.replace("{schema}", schema)
     )
@@ -164,6 +164,13 @@ relation purposes: r (id text not null collate C, version bigint not null, seq b
 relation tree: r (level bigint not null, idx bigint not null, hash bytea not null)
 ";
 
+/// The lines version 4 adds to [`EXPECTED_V3`]: the indexes of
+/// [`crate::store::schema::INDEXES_V4`].
+const EXPECTED_V4_MORE: &str = "\
+index events_of_downstreams: CREATE INDEX events_of_downstreams ON events USING btree (seq) WHERE (kind = ANY (ARRAY['downstream_registered'::text, 'downstream_acknowledged'::text]))
+index events_with_deadline: CREATE INDEX events_with_deadline ON events USING btree (seq) WHERE (effect_deadline IS NOT NULL)
+";
+
 /// The catalog of `schema`, one line per object.
 fn describe(conn: &PgConn) -> Result<Vec<String>> {
     let rows = conn.query(DESCRIBE, params![conn.schema], None)?;
@@ -179,18 +186,23 @@ fn describe(conn: &PgConn) -> Result<Vec<String>> {
 /// Refuses a schema whose catalog is not exactly the one this library creates for
 /// `version`: names the first object that differs.
 pub(crate) fn check(conn: &PgConn, version: i64) -> Result<()> {
-    // Versions 3 and 4 have the same tables (4 admits the downstream events).
+    // Version 4 has the tables of 3, two more indexes, and admits the downstream
+    // events.
     if !(3..=SCHEMA_VERSION).contains(&version) {
         return Err(Error::Corrupt(format!(
             "schema version {version}: PostgreSQL ledgers begin at version 3"
         )));
     }
     let have = describe(conn)?;
-    let want: Vec<String> = EXPECTED_V3
+    let more = if version >= 4 { EXPECTED_V4_MORE } else { "" };
+    let mut want: Vec<String> = EXPECTED_V3
         .lines()
+        .chain(more.lines())
         .filter(|l| !l.is_empty())
         .map(|l| l.replace("{schema}", &conn.schema))
         .collect();
+    // As DESCRIBE orders them.
+    want.sort_unstable();
     if have == want {
         return Ok(());
     }
