@@ -468,9 +468,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// gets new fixtures.
 pub fn ledger_fixture(n: u64) -> PathBuf {
     let dir = fixture_dir();
-    // `t5`: format 3 as it now is (tree from level 4, the `checkpoints` table), changed
-    // before any release.
-    let tag = format!("w{WORKLOAD_VERSION}.s{}t5", consent_core::SCHEMA_VERSION);
+    // `t6`: format 4 with its two partial indexes (format 3 as it now is: tree from
+    // level 4, the `checkpoints` table), changed before any release.
+    let tag = format!("w{WORKLOAD_VERSION}.s{}t6", consent_core::SCHEMA_VERSION);
     let path = dir.join(format!("ledger-{n}.{tag}.db"));
     let done = dir.join(format!("ledger-{n}.{tag}.done"));
     if done.exists() && path.exists() {
