@@ -146,64 +146,71 @@ fn unknown_recipient_message(purpose: &str, recipient: Option<&str>, listed: &[S
     }
 }
 
-/// Stable numeric classification of [`Error`](enum@Error). The numbers are part of the C ABI and are
-/// never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[repr(i32)]
-pub enum ErrorKind {
-    /// See [`Error::InvalidArgument`].
-    InvalidArgument = 2,
-    /// See [`Error::InvalidTime`].
-    InvalidTime = 3,
-    /// See [`Error::UnknownPurpose`].
-    UnknownPurpose = 4,
-    /// See [`Error::UnknownNotice`].
-    UnknownNotice = 5,
-    /// See [`Error::UnknownRecipient`].
-    UnknownRecipient = 6,
-    /// See [`Error::InvalidConsent`].
-    InvalidConsent = 7,
-    /// See [`Error::SubjectErased`].
-    SubjectErased = 8,
-    /// See [`Error::Conflict`].
-    Conflict = 9,
-    /// See [`Error::NotFound`].
-    NotFound = 10,
-    /// See [`Error::Corrupt`].
-    Corrupt = 11,
-    /// See [`Error::SchemaTooNew`].
-    SchemaTooNew = 12,
-    /// See [`Error::SqliteTooOld`].
-    SqliteTooOld = 13,
-    /// See [`Error::ReadOnly`].
-    ReadOnly = 14,
-    /// See [`Error::Full`].
-    Full = 15,
-    /// See [`Error::Busy`].
-    Busy = 16,
-    /// See [`Error::Closed`].
-    Closed = 17,
-    /// See [`Error::Batch`].
-    Batch = 18,
-    /// See [`Error::Io`].
-    Io = 19,
-    /// See [`Error::Storage`].
-    Storage = 20,
-    /// See [`Error::ProofRejected`].
-    ProofRejected = 21,
-    /// See [`Error::NotALedger`].
-    NotALedger = 22,
-    /// See [`Error::Key`].
-    Key = 23,
-    /// See [`Error::Note`].
-    Note = 24,
-    /// See [`Error::QuorumNotMet`].
-    QuorumNotMet = 25,
-    /// See [`Error::WitnessRefused`].
-    WitnessRefused = 26,
-    /// See [`Error::ReceiptRejected`].
-    ReceiptRejected = 27,
+/// The one table of error kinds: each with its stable number (part of the C ABI, never
+/// reused) and its stable name (snake_case, as JSON and the bindings spell it). It
+/// makes [`ErrorKind`], [`ErrorKind::ALL`] and [`ErrorKind::name`], so that a kind added
+/// here is in the list every binding's tests walk (`consent_result` in C, the exception
+/// classes in Python, the CLI's exit codes) and fails them until each maps it.
+macro_rules! error_kinds {
+    ($($kind:ident = $code:literal => $name:literal,)*) => {
+        /// Stable numeric classification of [`Error`](enum@Error). The numbers are part
+        /// of the C ABI and are never reused.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        #[repr(i32)]
+        pub enum ErrorKind {
+            $(
+                #[doc = concat!("See [`Error::", stringify!($kind), "`].")]
+                $kind = $code,
+            )*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in numeric order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind,)*];
+
+            /// The kind's stable name: `invalid_argument`, `not_a_ledger`, ...
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                }
+            }
+
+            /// The kind with this stable number, if any.
+            pub fn from_code(code: i32) -> Option<ErrorKind> {
+                Self::ALL.iter().copied().find(|k| *k as i32 == code)
+            }
+        }
+    };
+}
+
+error_kinds! {
+    InvalidArgument = 2 => "invalid_argument",
+    InvalidTime = 3 => "invalid_time",
+    UnknownPurpose = 4 => "unknown_purpose",
+    UnknownNotice = 5 => "unknown_notice",
+    UnknownRecipient = 6 => "unknown_recipient",
+    InvalidConsent = 7 => "invalid_consent",
+    SubjectErased = 8 => "subject_erased",
+    Conflict = 9 => "conflict",
+    NotFound = 10 => "not_found",
+    Corrupt = 11 => "corrupt",
+    SchemaTooNew = 12 => "schema_too_new",
+    SqliteTooOld = 13 => "sqlite_too_old",
+    ReadOnly = 14 => "read_only",
+    Full = 15 => "full",
+    Busy = 16 => "busy",
+    Closed = 17 => "closed",
+    Batch = 18 => "batch",
+    Io = 19 => "io",
+    Storage = 20 => "storage",
+    ProofRejected = 21 => "proof_rejected",
+    NotALedger = 22 => "not_a_ledger",
+    Key = 23 => "key",
+    Note = 24 => "note",
+    QuorumNotMet = 25 => "quorum_not_met",
+    WitnessRefused = 26 => "witness_refused",
+    ReceiptRejected = 27 => "receipt_rejected",
 }
 
 impl Error {
@@ -262,5 +269,35 @@ impl From<rusqlite::Error> for Error {
             }
             _ => Error::Storage(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table's numbers run 2, 3, ... without a gap or a repeat (a number is never
+    /// reused, and the C enum and the Python table follow it), and its names are
+    /// distinct snake_case spellings of the variants.
+    #[test]
+    fn the_kinds_are_numbered_and_named_once() {
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as i32, i as i32 + 2, "{kind:?}");
+            assert_eq!(ErrorKind::from_code(*kind as i32), Some(*kind));
+            let camel: String = format!("{kind:?}")
+                .chars()
+                .flat_map(|c| {
+                    let lower = c.to_ascii_lowercase();
+                    (c.is_ascii_uppercase())
+                        .then_some('_')
+                        .into_iter()
+                        .chain([lower])
+                })
+                .skip(1)
+                .collect();
+            assert_eq!(kind.name(), camel, "{kind:?}");
+        }
+        assert_eq!(ErrorKind::from_code(0), None);
+        assert_eq!(ErrorKind::from_code(ErrorKind::ALL.len() as i32 + 2), None);
     }
 }

@@ -790,64 +790,28 @@ mod tests {
         assert_eq!(last_error_code(), consent_result::Ok);
     }
 
-    /// Every kind the core names, in its numeric order (`ErrorKind` is non-exhaustive:
-    /// a kind added there must be added here and to `consent_result`).
-    const KINDS: [ErrorKind; 26] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::InvalidTime,
-        ErrorKind::UnknownPurpose,
-        ErrorKind::UnknownNotice,
-        ErrorKind::UnknownRecipient,
-        ErrorKind::InvalidConsent,
-        ErrorKind::SubjectErased,
-        ErrorKind::Conflict,
-        ErrorKind::NotFound,
-        ErrorKind::Corrupt,
-        ErrorKind::SchemaTooNew,
-        ErrorKind::SqliteTooOld,
-        ErrorKind::ReadOnly,
-        ErrorKind::Full,
-        ErrorKind::Busy,
-        ErrorKind::Closed,
-        ErrorKind::Batch,
-        ErrorKind::Io,
-        ErrorKind::Storage,
-        ErrorKind::ProofRejected,
-        ErrorKind::NotALedger,
-        ErrorKind::Key,
-        ErrorKind::Note,
-        ErrorKind::QuorumNotMet,
-        ErrorKind::WitnessRefused,
-        ErrorKind::ReceiptRejected,
-    ];
-
+    /// Every kind of the core's one table ([`ErrorKind::ALL`]) has a code of its own,
+    /// the same number, named in the header as `CONSENT_RESULT_` and the kind's name in
+    /// capitals: a kind added to the core fails here until `consent_result` has it.
     #[test]
     fn every_core_kind_has_its_own_code() {
-        for (i, kind) in KINDS.into_iter().enumerate() {
+        for &kind in ErrorKind::ALL {
             let code = consent_result::from_kind(kind);
-            assert_eq!(
-                kind as i32,
-                i as i32 + 2,
-                "{kind:?}: the kinds are 2, 3, ..."
-            );
+            assert_ne!(code, consent_result::Other, "{kind:?} is not mapped");
             assert_eq!(code as i32, kind as i32, "{kind:?}");
             let name = consent_result::name(code as i32).to_str().unwrap();
-            assert!(name.starts_with("CONSENT_RESULT_"), "{kind:?}");
-            assert_ne!(name, "CONSENT_RESULT_UNKNOWN_CODE", "{kind:?}");
+            assert_eq!(
+                name,
+                format!("CONSENT_RESULT_{}", kind.name().to_ascii_uppercase()),
+                "{kind:?}"
+            );
         }
-        assert_eq!(
-            consent_result::name(consent_result::NotALedger as i32),
-            c"CONSENT_RESULT_NOT_A_LEDGER"
-        );
-        assert_eq!(
-            consent_result::name(consent_result::Key as i32),
-            c"CONSENT_RESULT_KEY"
-        );
-        for n in (0..=27).chain(100..=103) {
+        let last = ErrorKind::ALL.len() as i32 + 1;
+        for n in (0..=last).chain(100..=103) {
             let name = consent_result::name(n).to_str().unwrap();
             assert_ne!(name, "CONSENT_RESULT_UNKNOWN_CODE", "{n}");
         }
-        for n in [-1, 28, 99, 104] {
+        for n in [-1, last + 1, 99, 104] {
             assert_eq!(
                 consent_result::name(n),
                 c"CONSENT_RESULT_UNKNOWN_CODE",

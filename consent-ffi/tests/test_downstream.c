@@ -108,7 +108,7 @@ int main(void) {
     consent_string_free(json);
     EXPECT(consent_report_json(l, now_ms, now_ms, &json), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_report_json(l, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
-           CONSENT_RESULT_INVALID_ARGUMENT);
+           CONSENT_RESULT_NULL_ARGUMENT);
     /* As known before the deadline it was pending. */
     EXPECT_OK(consent_overdue_count(l, w.effect_deadline_ms - 1, &overdue, &pending));
     CHECK(overdue == 0 && pending == 1);

@@ -38,8 +38,9 @@ const ERRORS_MODULE: &str = "consent_ledger.errors";
 
 /// Every core error kind with its exception class in `consent_ledger/errors.py`: the
 /// one place where `ErrorKind` meets the Python hierarchy. Exported to Python as
-/// `ERROR_CLASSES` (code -> class name) so the tests can check that every kind has a
-/// class of its own.
+/// `ERROR_CLASSES` (code -> class name), beside the core's own table `ERROR_KINDS`
+/// (code -> name), so the tests can check that every kind has a class of its own; the
+/// module refuses to load when a kind of the core has none.
 const ERROR_CLASSES: &[(ErrorKind, &str)] = &[
     (ErrorKind::InvalidArgument, "InvalidArgument"),
     (ErrorKind::InvalidTime, "InvalidTime"),
@@ -1197,6 +1198,22 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .iter()
         .map(|(kind, name)| (*kind as i32, *name))
         .collect();
+    // The core's one table of kinds: a kind without a class here would surface as the
+    // bare base class; refuse to load instead (the tests load it first).
+    if let Some(kind) = ErrorKind::ALL
+        .iter()
+        .find(|k| !classes.contains_key(&(**k as i32)))
+    {
+        return Err(pyo3::exceptions::PyImportError::new_err(format!(
+            "consent_ledger._native: no exception class for the core's error kind `{}`",
+            kind.name()
+        )));
+    }
+    let kinds: std::collections::BTreeMap<i32, &str> = ErrorKind::ALL
+        .iter()
+        .map(|k| (*k as i32, k.name()))
+        .collect();
+    m.add("ERROR_KINDS", kinds)?;
     m.add("ERROR_CLASSES", classes)?;
     m.add_class::<NativeLedger>()?;
     m.add_class::<NativeBatch>()?;

@@ -417,11 +417,14 @@ def test_error_codes_and_hierarchy() -> None:
 
 
 def test_every_error_kind_maps_to_a_class_of_its_own() -> None:
-    """The native layer's one mapping table covers every kind the core has (2..27, the
-    numbers of the C ABI), each to a distinct ConsentError subclass — never the bare
-    base class, nor the RuntimeError the native layer raises if a class is missing."""
+    """The native layer's one mapping table covers every kind of the core's table
+    (``ERROR_KINDS``: the numbers of the C ABI and the kinds' names), each to a distinct
+    ConsentError subclass — never the bare base class, nor the RuntimeError the native
+    layer raises if a class is missing."""
     classes = _native.ERROR_CLASSES
-    assert set(classes) == set(range(2, 28))
+    kinds = _native.ERROR_KINDS
+    assert set(classes) == set(kinds) and set(kinds) >= set(range(2, 28))
+    assert kinds[2] == "invalid_argument" and kinds[22] == "not_a_ledger"
     storage = {19, 20}  # an I/O error and any other SQLite error are both StorageError
     for code, name in classes.items():
         cls = getattr(consent_ledger.errors, name, None)

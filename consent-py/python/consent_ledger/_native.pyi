@@ -16,6 +16,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "MAX_ID_LEN",
     "ERROR_CLASSES",
+    "ERROR_KINDS",
     "Ledger",
     "Batch",
     "Status",
@@ -35,6 +36,8 @@ SCHEMA_VERSION: int
 MAX_ID_LEN: int
 #: Every core error kind's stable number -> the name of its class in consent_ledger.errors.
 ERROR_CLASSES: dict[int, str]
+#: The core's table of error kinds: stable number -> name (``invalid_argument``, ...).
+ERROR_KINDS: dict[int, str]
 
 @final
 class Status:

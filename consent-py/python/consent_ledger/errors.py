@@ -5,10 +5,12 @@ means the same thing, the class also derives from it, so generic code keeps work
 a malformed argument is a :class:`ValueError`, an unknown purpose a
 :class:`LookupError`, a storage failure an :class:`OSError`.
 
-The Rust extension maps the core's error kind to these classes in one table
+The Rust extension maps the core's error kinds (its one table,
+``consent_ledger._native.ERROR_KINDS``: number -> name) to these classes in one table
 (``consent-py/src/lib.rs``, ``ERROR_CLASSES``, also importable as
-``consent_ledger._native.ERROR_CLASSES``); each instance carries that kind's stable
-number as :attr:`ConsentError.code` (the same numbers as the C ABI).
+``consent_ledger._native.ERROR_CLASSES``), and refuses to load if a kind has no class;
+each instance carries that kind's stable number as :attr:`ConsentError.code` (the same
+numbers as the C ABI).
 """
 
 from __future__ import annotations
