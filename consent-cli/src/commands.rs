@@ -573,14 +573,7 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
             Ok(())
         }
         PurposeCmd::Show { id } => {
-            let versions: Vec<Purpose> = ledger
-                .purposes()?
-                .into_iter()
-                .filter(|p| p.def.id == id)
-                .collect();
-            if versions.is_empty() {
-                return Err(consent_core::Error::UnknownPurpose(id).into());
-            }
+            let versions = ledger.purpose_versions(&id)?;
             if ctx.json {
                 return print_json(&versions);
             }
@@ -837,12 +830,11 @@ fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
     let ledger = ctx.open()?;
     let asked_recipient = a.common.recipient.clone();
     let e = new_event(ctx, kind, a)?;
-    let before = ledger.head()?.size;
-    let ev = ledger.append(e)?;
+    let appended = ledger.append_outcome(e)?;
+    let (ev, again) = (appended.event, !appended.new);
     if ctx.json {
         return print_json(&ev);
     }
-    let again = ev.seq < before;
     outln!(
         "{} {} · {} · event #{} {}",
         if again {
@@ -941,11 +933,7 @@ fn print_status(
         v["permits"] = json!(s.permits());
         return print_json(&v);
     }
-    let versions: Vec<Purpose> = ledger
-        .purposes()?
-        .into_iter()
-        .filter(|p| p.def.id == s.purpose)
-        .collect();
+    let versions = ledger.purpose_versions(&s.purpose)?;
     let p = versions
         .iter()
         .find(|p| p.version == s.purpose_version)

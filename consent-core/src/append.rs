@@ -13,15 +13,40 @@ use crate::rules::{self, check_new_event, Facts, OnRecord, Recorded, Verdict};
 use crate::store::RawRow;
 use crate::timestamp::Timestamp;
 
+/// What [`Ledger::append_outcome`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// The event: the one just recorded, or the one already on record.
+    pub event: Event,
+    /// Whether it was recorded by this call; `false`: the same event was already on
+    /// record under its source id (a retried import row, a resent message) and nothing
+    /// was written.
+    pub new: bool,
+}
+
 impl Ledger {
     /// Appends a consent event after checking it against the rules (see the crate docs).
     /// With a source id already on record, returns the existing event when the content
-    /// is the same and [`Error::Conflict`] when it is not.
+    /// is the same and [`Error::Conflict`] when it is not. Refused with nothing written:
+    /// a malformed event ([`Error::InvalidArgument`], [`Error::InvalidTime`]), an
+    /// unknown purpose, notice or recipient ([`Error::UnknownPurpose`],
+    /// [`Error::UnknownNotice`], [`Error::UnknownRecipient`]), a consent the rules
+    /// refuse ([`Error::InvalidConsent`]), a grant for an erased subject
+    /// ([`Error::SubjectErased`]); and the storage's errors ([`Error::Busy`],
+    /// [`Error::Full`], [`Error::ReadOnly`], [`Error::Storage`], [`Error::Closed`]).
     pub fn append(&self, event: NewEvent) -> Result<Event> {
+        self.append_outcome(event).map(|a| a.event)
+    }
+
+    /// [`Ledger::append`], saying whether the event is new or was already on record
+    /// under its source id — decided inside the append's transaction, so a concurrent
+    /// writer cannot make the answer wrong (a caller comparing the log's size before and
+    /// after could be).
+    pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
         self.append_as(None, event)
     }
 
-    pub(crate) fn append_as(&self, owner: Option<u64>, event: NewEvent) -> Result<Event> {
+    pub(crate) fn append_as(&self, owner: Option<u64>, event: NewEvent) -> Result<Appended> {
         check_new_event(&event)?;
         let evidence = event
             .evidence
@@ -51,14 +76,22 @@ impl Ledger {
 
 impl Inner {
     /// Load, decide, write.
-    fn append_event(&self, e: &NewEvent, evidence: Option<&str>, now: Timestamp) -> Result<Event> {
+    fn append_event(
+        &self,
+        e: &NewEvent,
+        evidence: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Appended> {
         let key = self.key()?;
         let source_key = e.source_id.as_deref().map(|s| key.source_key(s));
         let facts = self.load_facts(e, key, source_key.as_ref())?;
         let mut recorded = match rules::check_append(e, evidence, &facts, now, &self.calendar)? {
             Verdict::Retry => {
                 let on_record = facts.on_record.expect("a retry has an event on record");
-                return Ok(on_record.event);
+                return Ok(Appended {
+                    event: on_record.event,
+                    new: false,
+                });
             }
             Verdict::Record(r) => r,
         };
@@ -84,7 +117,10 @@ impl Inner {
         if let Some(rows) = current {
             self.refresh_current(&e.subject, purpose, &row, rows)?;
         }
-        row.to_event()
+        Ok(Appended {
+            event: row.to_event()?,
+            new: true,
+        })
     }
 
     /// Asks ahead for everything [`Inner::append_event`] reads of the store about `e`,

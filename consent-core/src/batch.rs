@@ -97,7 +97,7 @@ impl Ledger {
 
     /// Appends an event inside the batch of `token`.
     pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
-        self.append_as(Some(token.id), event)
+        self.append_as(Some(token.id), event).map(|a| a.event)
     }
 
     /// Registers a purpose inside the batch of `token`.

@@ -125,6 +125,7 @@ mod timestamp;
 mod verify;
 mod witness;
 
+pub use append::Appended;
 pub use batch::{Batch, BatchToken, ChunkedError, CHUNK_PAUSE};
 pub use calendar::{Calendar, DEFAULT_TIME_ZONE};
 pub use checkpoint::{CheckpointFinding, CheckpointVerdict, CheckpointsReport, SignedHead};

@@ -306,6 +306,11 @@ impl PurposeVersions {
         (!versions.is_empty()).then_some(PurposeVersions { versions })
     }
 
+    /// Every version, oldest first.
+    pub(crate) fn all(&self) -> &[Purpose] {
+        &self.versions
+    }
+
     /// The newest version: the one appends are checked against.
     pub(crate) fn latest(&self) -> &Purpose {
         self.versions.last().expect("at least one version")

@@ -110,6 +110,37 @@ impl Ledger {
         })
     }
 
+    /// Every version of one purpose, oldest first ([`Error::UnknownPurpose`] when none
+    /// is registered).
+    pub fn purpose_versions(&self, id: &str) -> Result<Vec<Purpose>> {
+        self.read(None, |inner, _| {
+            inner
+                .purpose(id)?
+                .map(|p| p.all().to_vec())
+                .ok_or_else(|| Error::UnknownPurpose(id.into()))
+        })
+    }
+
+    /// One version of a purpose: what a status or an event names by
+    /// `purpose_version`. [`Error::UnknownPurpose`] for an id never registered,
+    /// [`Error::NotFound`] for a version it does not have.
+    pub fn purpose_version(&self, id: &str, version: u32) -> Result<Purpose> {
+        self.purpose_versions(id)?
+            .into_iter()
+            .find(|p| p.version == version)
+            .ok_or_else(|| Error::NotFound(format!("purpose `{id}` has no version {version}")))
+    }
+
+    /// One notice by id and version ([`Error::UnknownNotice`] when it is not
+    /// registered).
+    pub fn notice(&self, id: &str, version: &str) -> Result<Notice> {
+        self.read(None, |inner, _| {
+            inner
+                .notice(id, version)?
+                .ok_or_else(|| Error::UnknownNotice(format!("{id} version {version}")))
+        })
+    }
+
     /// Every version of every purpose, by id then version.
     pub fn purposes(&self) -> Result<Vec<Purpose>> {
         self.read(None, |inner, _| inner.all_purposes(None))

@@ -445,6 +445,36 @@ fn a_purpose_changed_by_another_connection_is_seen_at_once() {
         ErrorKind::InvalidConsent
     );
     assert!(a.verify().unwrap().ok);
+    // Each version is there to look up by number, from either connection.
+    let versions = a.purpose_versions("jmsu.marketing").unwrap();
+    assert_eq!(
+        versions.iter().map(|p| p.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        a.purpose_version("jmsu.marketing", 1)
+            .unwrap()
+            .def
+            .lawful_basis,
+        LawfulBasis::Consent
+    );
+    assert_eq!(
+        a.purpose_version("jmsu.marketing", 3).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        b.purpose_versions("no.such").unwrap_err().kind(),
+        ErrorKind::UnknownPurpose
+    );
+    let notice = a.notice(NOTICE.0, NOTICE.1).unwrap();
+    assert_eq!(
+        (notice.def.id.as_str(), notice.def.version.as_str()),
+        NOTICE
+    );
+    assert_eq!(
+        a.notice(NOTICE.0, "no such version").unwrap_err().kind(),
+        ErrorKind::UnknownNotice
+    );
 }
 
 /// The tree keeps rows below level 4 only in the open block (docs/FORMAT.md §2): every

@@ -180,12 +180,16 @@ fn an_identical_retry_is_the_event_on_record_and_appends_nothing() {
     let (l, a, b) = ledger();
     for (i, Case { what, first, .. }) in cases(a, b).into_iter().enumerate() {
         let source = format!("form-{i}");
-        let stored = l.append(first.clone().source_id(&source)).unwrap();
+        let stored = l.append_outcome(first.clone().source_id(&source)).unwrap();
+        assert!(stored.new, "{what}: the first append is new");
+        let stored = stored.event;
         let size = l.head().unwrap().size;
         let history = l.history(&first.subject).unwrap().len();
         let again = l
-            .append(first.source_id(&source))
+            .append_outcome(first.source_id(&source))
             .unwrap_or_else(|e| panic!("{what}: an identical retry failed: {e}"));
+        assert!(!again.new, "{what}: the retry says it recorded nothing");
+        let again = again.event;
         assert_eq!(again.id, stored.id, "{what}: another event");
         assert_eq!(again, stored, "{what}: the stored event came back changed");
         assert_eq!(l.head().unwrap().size, size, "{what}: the retry appended");
