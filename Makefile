@@ -50,10 +50,11 @@ header: ## Regenerate consent-ffi/include/consent.h with cbindgen
 header-check: ## Fail when the checked-in header differs from a fresh cbindgen run
 	bash consent-ffi/tests/header.sh check
 
-lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings
+lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings, `cargo package` of the crates.io crates without a warning
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps --lib
+	CARGO="$(CARGO)" PYTHON="$(PYTHON)" bash tools/tests/package.sh
 
 bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 10M)
 	$(CARGO) bench -p consent-benches
