@@ -107,8 +107,7 @@ int main(void) {
           && strstr(json, "\"state\":\"overdue\"") && strstr(json, "\"verification\":{\"size\":") && strstr(json, "\"first_bad_seq\":null"));
     consent_string_free(json);
     EXPECT(consent_report_json(l, now_ms, now_ms, &json), CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_report_json(l, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
-           CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_report_json(l, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_NULL_ARGUMENT);
     /* As known before the deadline it was pending. */
     EXPECT_OK(consent_overdue_count(l, w.effect_deadline_ms - 1, &overdue, &pending));
     CHECK(overdue == 0 && pending == 1);
