@@ -135,7 +135,7 @@ awk -v growable="$GROWABLE" '
         }
         if (n > 0) {
             for (i = 1; i <= n; i++) print "incompatible: " breaks[i]
-            print "programs built against " old_soname " would break: bump the version (the minor while it is 0.x), so build.rs names a new SONAME, set CONSENT_SONAME in cbindgen.toml, `make header`, then `make abi-snapshot`"
+            print "programs built against " old_soname " would break: bump the version (the minor while it is 0.x), so build.rs names a new SONAME, set CONSENT_SONAME in cbindgen.toml, `make header`, then `make abi-snapshot`. (While no release has shipped " old_soname ", no program was built against it: then `make abi-snapshot` alone records the change.)"
         } else {
             print "compatible additions only: record them with `make abi-snapshot`"
         }
