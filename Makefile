@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check lint bench bench-compare bench-latency bench-downstream fuzz soak install develop clean
+.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check abi-snapshot lint bench bench-compare bench-latency bench-downstream fuzz soak install develop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ test-postgres: ## Rust, C and Python suites on a throwaway PostgreSQL cluster (i
 test-browser: ## The receipt verifier page and the DPO's report in headless Chromium (installs Debian's chromium if missing)
 	CARGO="$(CARGO)" bash tools/tests/browser.sh
 
-test-c: ## C example and C tests (valgrind), header compiled as C++
+test-c: ## C example and C tests (valgrind), header as C++, symbols, ABI snapshot, install (also into /usr/local in a mount namespace)
 	bash consent-ffi/tests/run.sh
 
 $(VENV)/bin/activate:
@@ -50,10 +50,15 @@ header: ## Regenerate consent-ffi/include/consent.h with cbindgen
 header-check: ## Fail when the checked-in header differs from a fresh cbindgen run
 	bash consent-ffi/tests/header.sh check
 
-lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings
+abi-snapshot: ## Record libconsent's ABI (consent-ffi/tests/abi/libconsent.abi) after a deliberate change; make test-c compares with it
+	$(CARGO) build --release -p consent-ffi
+	bash consent-ffi/tests/abi.sh write
+
+lint: ## rustfmt, clippy -D warnings, rustdoc -D warnings, `cargo package` of the crates.io crates without a warning
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps --lib
+	CARGO="$(CARGO)" PYTHON="$(PYTHON)" bash tools/tests/package.sh
 
 bench: ## Criterion benchmarks (10k, 100k, 1M events; CONSENT_BENCH_10M=1 adds 10M)
 	$(CARGO) bench -p consent-benches
@@ -74,7 +79,7 @@ fuzz: ## cargo-fuzz (nightly): canonical decoder, parsers, import rows; FUZZ_SEC
 soak: ## The reliability suite with hundreds of crash rounds and large tamper/fuzz counts
 	bash reliability/soak.sh
 
-install: ## Install libconsent, consent.h, consent.pc and the `consent` binary under PREFIX
+install: ## Build and install, stripped, libconsent (versioned .so and links, sealed .a), consent.h, consent.pc and the `consent` CLI under PREFIX (STRIP=true: keep debug info)
 	bash consent-ffi/tests/install.sh "$(PREFIX)"
 
 develop: $(VENV)/bin/activate ## Install the Python package into the local venv, editable

@@ -79,9 +79,12 @@ else
     if grep -q 'consent_get_status(' "$HEADER"; then STATUS_FN=consent_get_status; fi
     if grep -q 'consent_get_status_at(' "$HEADER"; then STATUS_AT_FN=consent_get_status_at; fi
     C_BIN="$CARGO_TARGET_DIR/bench_consent"
+    # The library under its SONAME, which the program asks the loader for.
+    C_LIB="$CARGO_TARGET_DIR/bench-lib"
+    (source "$ROOT/consent-ffi/tests/common.sh" && link_built_library "$CARGO_TARGET_DIR/release" "$C_LIB")
     if ! ${CC:-cc} -O2 -std=c11 -Wall -Wextra -DSTATUS_FN="$STATUS_FN" -DSTATUS_AT_FN="$STATUS_AT_FN" \
         -I "$ROOT/consent-ffi/include" benches/c/bench_consent.c -o "$C_BIN" \
-        -L "$CARGO_TARGET_DIR/release" -lconsent -Wl,-rpath,"$CARGO_TARGET_DIR/release" >&2; then
+        -L "$C_LIB" -lconsent -Wl,-rpath,"$C_LIB" >&2; then
         C_BIN="" C_WHY="benches/c/bench_consent.c does not compile against the current consent.h"
     fi
 fi

@@ -59,6 +59,33 @@
  * - consent_ledger_free() and consent_batch_free() must not run while another thread
  *   still uses that handle.
  * - The last error is per thread.
+ *
+ * The library's names and symbols
+ * - libconsent.so.X.Y.Z is the file. Its SONAME, CONSENT_SONAME (libconsent.so.0.Y
+ *   while X is 0, libconsent.so.X after), is the name a program linked with -lconsent
+ *   records and asks the loader for; `make install` creates the link of that name and
+ *   libconsent.so, the one -lconsent finds, and runs ldconfig in a prefix the loader
+ *   searches (/usr/local, /usr).
+ * - Only consent_* symbols are exported: by libconsent.so, and by the libconsent.a
+ *   `make install` writes, whose Rust code and SQLite are one object with every other
+ *   symbol local. A program may link the system SQLite (or another Rust static
+ *   library) beside it: neither sees the other's functions. Link it statically with
+ *   cc app.c PREFIX/lib/libconsent.a -lpthread -ldl -lm (add -Wl,--gc-sections to
+ *   leave out what the program never calls).
+ *
+ * Growing the ABI (within one SONAME, a program built against an older consent.h keeps
+ * working; consent-ffi/tests/abi/libconsent.abi records the ABI, and `make test-c`
+ * fails when the library no longer matches it, saying whether a new SONAME is needed)
+ * - Functions, constants, result codes and enum values are only ever added: never
+ *   removed, never changed, numbers never reused.
+ * - Structs the caller allocates, embeds or indexes in an array (every struct in this
+ *   header but consent_feed_page) never change, not even by a field added at the end:
+ *   the library would read or write past an older caller's struct (consent_options_init
+ *   writes the whole of it). Changing one means a new SONAME: the next minor version
+ *   while the major is 0, the next major after.
+ * - consent_feed_page, which only the library allocates and frees, may grow at the end;
+ *   never copy it by value. (Its items may not: a caller steps through them with the
+ *   size of consent_feed_item it was built with.)
  */
 
 
@@ -74,6 +101,12 @@
 // "No element": what consent_last_error_index() returns when the last call did not
 // fail on one element of an array argument.
 #define CONSENT_INDEX_NONE SIZE_MAX
+
+// The SONAME of the shared library this header belongs to: the name a program linked
+// with -lconsent asks the loader for. It changes whenever the ABI may break (see
+// "Growing the ABI" above): at every minor version while the major is 0, at every
+// major version after.
+#define CONSENT_SONAME "libconsent.so.0.1"
 
 // Major version of the library this header belongs to.
 #define CONSENT_VERSION_MAJOR 0
@@ -489,8 +522,8 @@ typedef struct consent_ledger consent_ledger;
 typedef struct consent_witness consent_witness;
 
 // Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
-// change what you need; NULL options mean the defaults. New fields are only ever
-// added at the end.
+// change what you need; NULL options mean the defaults. Its layout is fixed for a
+// SONAME (consent.h, "Growing the ABI").
 typedef struct consent_options {
   // A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
   int32_t synchronous;
@@ -777,7 +810,8 @@ typedef struct consent_feed_item {
 } consent_feed_item;
 
 // A page of a downstream's feed, from `consent_feed`; release it with
-// `consent_feed_page_free`.
+// `consent_feed_page_free`. The library allocates it, so it may grow at the end
+// within a SONAME (consent.h, "Growing the ABI"); never copy it by value.
 typedef struct consent_feed_page {
   // Where this page started.
   uint64_t since;

@@ -63,7 +63,8 @@ pub struct consent_feed_item {
 }
 
 /// A page of a downstream's feed, from `consent_feed`; release it with
-/// `consent_feed_page_free`.
+/// `consent_feed_page_free`. The library allocates it, so it may grow at the end
+/// within a SONAME (consent.h, "Growing the ABI"); never copy it by value.
 #[repr(C)]
 pub struct consent_feed_page {
     /// Where this page started.

@@ -5,33 +5,16 @@
 //! every doc comment here ends up in it.
 //!
 //! ## Rules of the ABI
-//! - Every symbol starts with `consent_`. A ledger is an opaque `consent_ledger *`
-//!   from [`consent_ledger_open`], released with [`consent_ledger_free`] (NULL is fine;
-//!   never twice, and never use a handle after freeing it). A batch is an opaque
-//!   `consent_batch *` from [`consent_batch_begin`], released with [`consent_batch_free`].
-//! - Fallible functions return a [`consent_result`]; 0 is success. Out-parameters are
-//!   written only on success. The message of the last failure on the calling thread is
-//!   copied out by [`consent_last_error_message`]; messages never contain a subject id.
-//! - Arrays in and out are a pointer and a count `n` (NULL is fine only when `n` is 0;
-//!   out-arrays have room for `n` entries). An error about one element names it in the
-//!   message (`events[3].subject`) and in [`consent_last_error_index`].
-//! - Strings in are NUL-terminated UTF-8; optional ones may be NULL. Strings out
-//!   (JSON) are owned by the caller and freed with [`consent_string_free`]; strings
-//!   returned as `const char *` are static and must not be freed.
-//! - Times are signed 64-bit milliseconds since 1970-01-01T00:00:00Z, between
-//!   [`CONSENT_TIME_MIN`] and [`CONSENT_TIME_MAX`]; [`CONSENT_TIME_ABSENT`] means
-//!   "not given" (inputs) or "none" (outputs).
-//! - Every entry point runs behind a panic boundary: whatever the arguments, no panic
-//!   crosses into C. (Pointers that are not NULL must still be valid: C cannot tell.)
-//! - A handle may be shared by any number of threads: every call is atomic. A batch
-//!   belongs to its `consent_batch *`, never to the ledger handle: while it is open,
-//!   other threads' calls on the ledger wait for it to end (at most the busy timeout)
-//!   and never join it, so a rollback only undoes what was appended through the batch.
+//! Written once, at the top of `include/consent.h` (from `cbindgen.toml`): handles and
+//! their lifetimes, result codes and out-parameters, arrays, strings, times, threads,
+//! the library's names and symbols, and how the ABI may grow within a SONAME. Every
+//! function's and struct's doc comment here adds only what is its own.
 
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
 // Every function's contract is the header's: pointers are NULL or valid, strings are
-// NUL-terminated. It is stated once above instead of in a `# Safety` section per function.
+// NUL-terminated. It is stated once, in the header's rules, instead of in a `# Safety`
+// section per function.
 #![allow(clippy::missing_safety_doc)]
 
 mod backend;
@@ -257,8 +240,8 @@ pub enum consent_state {
 }
 
 /// Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
-/// change what you need; NULL options mean the defaults. New fields are only ever
-/// added at the end.
+/// change what you need; NULL options mean the defaults. Its layout is fixed for a
+/// SONAME (consent.h, "Growing the ABI").
 #[repr(C)]
 pub struct consent_options {
     /// A `consent_synchronous` value (default `CONSENT_SYNCHRONOUS_FULL`).
