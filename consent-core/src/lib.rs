@@ -51,6 +51,24 @@
 //!
 //! The file format is specified in `docs/FORMAT.md`.
 //!
+//! ## The workspace, for a newcomer
+//! | where | what |
+//! |---|---|
+//! | `consent-core` (this crate) | the model, the rules, storage (SQLite, PostgreSQL), integrity: every answer |
+//! | `consent-note` | C2SP signed notes, checkpoints and cosignatures (Ed25519), no ledger inside |
+//! | `consent-ffi` | the C ABI (`libconsent`, `include/consent.h` by cbindgen; its rules at the top of the header) |
+//! | `consent-py` | the Python package `consent_ledger` (pyo3 + maturin) |
+//! | `consent-cli` | the `consent` command for data-protection staff: audit, export, verify, report |
+//! | `examples/` | the seeds' scenario (`make demo`), the C and Python examples |
+//! | `reliability/` | attacks, crashes, faults and the independent checker run against the library |
+//! | `benches/` | criterion and the comparison harnesses (`BENCHMARKS.md`) |
+//! | `fuzz/` | cargo-fuzz targets (nightly) |
+//! | `tools/` | `verify_ledger.py` (checks a file without this library), the receipt verifier page, test scripts |
+//! | `docs/` | `FORMAT.md` (the file format: the contract), `RULES.md` (the legal rules and their tests), `POSTGRES.md` |
+//!
+//! Every error a call returns is one of [`ErrorKind::ALL`]; the C codes, the Python
+//! exception classes and the CLI's exit codes are each checked against that one list.
+//!
 //! ## Where things are
 //! | file | holds |
 //! |---|---|
