@@ -846,21 +846,32 @@ class Checker:
 
     def feed_shows(self, versions, e):
         """§13: whether the downstream with these versions shows the subject event `e`:
-        a grant its version in force admits; an event ending consent after a grant G of
-        the same subject, purpose and recipient scope that the feed showed, when its own
-        version in force admits it or G's version covers it (a downstream retired or
-        narrowed since still hears of the end of a grant it got). Never a refusal, a
-        served notice or an overruled objection."""
+        a grant its version in force admits; an event ending consent that its version
+        in force admits, after a grant G of the same subject, purpose and recipient
+        scope that the feed showed; or, when its version in force does not admit it
+        (retired, narrowed), one that version's recipient filter lets through, ending a
+        grant the feed showed and still holds: per recipient scope, the latest grant
+        before it, shown, whose version covers it. Never a refusal, a served notice or
+        an overruled objection."""
         if e.kind == "given":
             return self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient)
         if e.kind not in ENDS_A_GRANT:
             return False
-        now = self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient)
-        return any((g.recipient is None or e.recipient is None or g.recipient == e.recipient)
-                   and self.feed_admits(versions, g.seq, "given", g.purpose, g.recipient)
-                   and (now or self.feed_covers(self.in_force(versions, g.seq),
-                                                e.purpose, e.recipient))
-                   for g in self.earlier_grants(e))
+        same_scope = [g for g in self.earlier_grants(e)
+                      if g.recipient is None or e.recipient is None or g.recipient == e.recipient]
+        if self.feed_admits(versions, e.seq, e.kind, e.purpose, e.recipient):
+            return any(self.feed_admits(versions, g.seq, "given", g.purpose, g.recipient)
+                       for g in same_scope)
+        now = self.in_force(versions, e.seq)
+        mine = now.get("recipient")
+        if mine is not None and e.recipient is not None and e.recipient.decode("utf-8") != mine:
+            return False
+        latest = {}
+        for g in same_scope:
+            latest[g.recipient] = g
+        return any(self.feed_admits(versions, g.seq, "given", g.purpose, g.recipient)
+                   and self.feed_covers(self.in_force(versions, g.seq), e.purpose, e.recipient)
+                   for g in latest.values())
 
     def check_notice_defined(self, ev, v, state):
         nid, version, details = v["notice_id"], v["notice_version"], v["details"]

@@ -135,10 +135,16 @@ impl DownstreamDef {
     /// (any recipient when it has none).
     pub fn covers(&self, purpose: Option<&str>, recipient: Option<&str>) -> bool {
         purpose.is_some_and(|p| self.purposes.iter().any(|q| q == p))
-            && match (&self.recipient, recipient) {
-                (Some(mine), Some(theirs)) => mine == theirs,
-                _ => true,
-            }
+            && self.covers_recipient(recipient)
+    }
+
+    /// Whether its recipient filter lets an event naming `recipient` through: it has
+    /// none, the event is purpose-wide, or it names this one.
+    pub fn covers_recipient(&self, recipient: Option<&str>) -> bool {
+        match (&self.recipient, recipient) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => true,
+        }
     }
 }
 
@@ -495,10 +501,13 @@ fn same_scope(granted: Option<&str>, ended: Option<&str>) -> bool {
 
 /// Whether the subject event `e` is in the feed of the downstream with these versions
 /// (erasure items are judged by the events they list): a grant its version in force
-/// admits; an event ending consent after a grant of the same subject, purpose and
-/// recipient scope that the feed showed, when its own version in force admits it or
-/// the grant's version covers it. A downstream retired or narrowed since still hears
-/// of the withdrawal of a grant it received (GDPR Art. 19: each recipient is told).
+/// admits; an event ending consent that its version in force admits, after a grant of
+/// the same subject, purpose and recipient scope that the feed showed; or, when its
+/// version in force does not admit it (retired, narrowed), one its recipient filter
+/// lets through that ends a grant the feed showed and still holds — the latest grant
+/// of its recipient scope — whose version covers it. A downstream retired or narrowed
+/// since still hears of the withdrawal of a grant it received (GDPR Art. 19: each
+/// recipient is told), and of nothing after it.
 /// The earlier grants come from an index (the subject's, or for an erased subject the
 /// pseudonym's), never a scan.
 pub(crate) fn shows(store: &Store, versions: &[Downstream], e: &Event) -> Result<bool> {
@@ -523,13 +532,37 @@ pub(crate) fn shows(store: &Store, versions: &[Downstream], e: &Event) -> Result
             None => Vec::new(),
         },
     };
-    Ok(grants.iter().any(|(seq, granted)| {
+    let shown = |seq: u64, granted: Option<&str>| {
+        in_force(versions, seq).filter(|d| d.def.shows(EventKind::Given, Some(purpose), granted))
+    };
+    if admitted_now {
+        return Ok(grants.iter().any(|(seq, granted)| {
+            same_scope(granted.as_deref(), recipient) && shown(*seq, granted.as_deref()).is_some()
+        }));
+    }
+    // Retired, or narrowed since: only the end of a grant it still holds — per recipient
+    // scope, the latest grant before the event, if the feed showed it and its version
+    // covers the event — and never a recipient its version in force filters out. A
+    // student who opted in again after the retirement is not shown, nor is a
+    // withdrawal naming a recipient a narrowed feed no longer sees.
+    let filtered_out =
+        in_force(versions, e.seq).is_some_and(|d| !d.def.covers_recipient(recipient));
+    if filtered_out {
+        return Ok(false);
+    }
+    let mut latest: Vec<(Option<&str>, u64)> = Vec::new();
+    for (seq, granted) in &grants {
         let granted = granted.as_deref();
-        same_scope(granted, recipient)
-            && in_force(versions, *seq).is_some_and(|d| {
-                d.def.shows(EventKind::Given, Some(purpose), granted)
-                    && (admitted_now || d.def.covers(Some(purpose), recipient))
-            })
+        if !same_scope(granted, recipient) {
+            continue;
+        }
+        match latest.iter_mut().find(|(r, _)| *r == granted) {
+            Some(slot) => slot.1 = *seq,
+            None => latest.push((granted, *seq)),
+        }
+    }
+    Ok(latest.iter().any(|(granted, seq)| {
+        shown(*seq, *granted).is_some_and(|d| d.def.covers(Some(purpose), recipient))
     }))
 }
 
@@ -568,10 +601,26 @@ impl Ledger {
         def.validate()?;
         check_actor(&recorded_by)?;
         self.write(owner, |inner, now| {
+            let reg = inner.downstream_registry(None)?;
+            let previous = reg.versions.get(&def.id);
+            if let Some(latest) = previous.and_then(|v| v.last()) {
+                if latest.def == def {
+                    return Ok(latest.clone());
+                }
+            } else if def.retired {
+                return Err(Error::NotFound(format!(
+                    "downstream `{}` is not registered: there is nothing to retire",
+                    def.id
+                )));
+            }
             for p in &def.purposes {
                 let purpose = inner
                     .purpose(p)?
                     .ok_or_else(|| Error::UnknownPurpose(p.clone()))?;
+                if def.retired {
+                    // Retiring is never refused: it only narrows what the feed shows.
+                    continue;
+                }
                 let latest = &purpose.latest().def;
                 let listed = &latest.recipients;
                 // A sharing purpose of another controller is seen only as one of its
@@ -597,18 +646,6 @@ impl Ledger {
                         });
                     }
                 }
-            }
-            let reg = inner.downstream_registry(None)?;
-            let previous = reg.versions.get(&def.id);
-            if let Some(latest) = previous.and_then(|v| v.last()) {
-                if latest.def == def {
-                    return Ok(latest.clone());
-                }
-            } else if def.retired {
-                return Err(Error::NotFound(format!(
-                    "downstream `{}` is not registered: there is nothing to retire",
-                    def.id
-                )));
             }
             let version = previous.map_or(1, |v| v.len() as u32 + 1);
             let details = StoredRegistration::text(&def, version)?;

@@ -542,6 +542,15 @@ fn a_retired_downstream_sees_no_new_grant_but_the_end_of_those_it_got() {
         ErrorKind::InvalidArgument,
         "a grant after retirement was never in its feed"
     );
+    // A student who opted in again after the retirement, and withdrew: the retired
+    // feed never received that grant, so it is not told of its end (and gets no
+    // deadline that could never be met).
+    l.append(give("770001", "jmsu.data-sharing")).unwrap();
+    let w_again = l
+        .append(NewEvent::withdraw("770001", "jmsu.data-sharing"))
+        .unwrap();
+    let page = l.feed("jmsu.feed", Some(w_again.seq), 100).unwrap();
+    assert!(page.items.is_empty(), "{:?}", page.items);
     clock.set("2024-10-04T09:00:00Z");
     let states: Vec<(u64, DeadlineState)> = l
         .deadlines(None)
@@ -990,4 +999,29 @@ fn a_late_entered_withdrawal_counts_from_when_the_ledger_learnt_it() {
         (prompt.seq, t("2024-10-06T15:00:00Z"), Some(1800))
     );
     assert!(l.verify().unwrap().ok);
+}
+
+/// Retiring is never refused, even when the downstream's definition no longer passes
+/// the registration rules (its purpose came to list recipients since), and an
+/// unchanged definition is never re-judged.
+#[test]
+fn retiring_is_never_refused() {
+    let (l, _clock) = ledger_at("2024-10-01T09:00:00Z");
+    let outsider = DownstreamDef::new("ext", "External", "Someone Else", ["jmsu.data-sharing"]);
+    l.register_downstream(outsider.clone(), dpo()).unwrap();
+    // The purpose now shares with named recipients: a new registration of `ext`
+    // without one would be refused ...
+    let mut def = l.purpose("jmsu.data-sharing").unwrap().def;
+    def.recipients = vec!["JMSU".into()];
+    l.register_purpose(def).unwrap();
+    let mut other = outsider.clone();
+    other.id = "ext2".into();
+    assert_eq!(
+        l.register_downstream(other, dpo()).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    // ... but `ext` unchanged is what it was, and it can be retired.
+    assert_eq!(l.register_downstream(outsider, dpo()).unwrap().version, 1);
+    let retired = l.retire_downstream("ext", dpo()).unwrap();
+    assert!(retired.def.retired && retired.version == 2);
 }

@@ -373,6 +373,11 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
         .unwrap();
     l.acknowledge("jmsu.feed", Ack::Event(ended.id), Actor::system("jmsu"))
         .unwrap();
+    // The student opts in again and out again: the retired feed never got that grant,
+    // so that withdrawal is not in its feed (a tampered acknowledgement of it, below).
+    l.append(give("stu-fed", "jmsu.data-sharing")).unwrap();
+    l.append(NewEvent::withdraw("stu-fed", "jmsu.data-sharing"))
+        .unwrap();
     assert!(l.verify().unwrap().ok);
     l.close().unwrap();
     let grant_0004 = query(
@@ -867,6 +872,14 @@ fn python_verifier_names_the_same_event_on_tampered_copies() {
             &fed_db,
             "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'given' \
              AND subject = 'stu-late') WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
+            Want::Same,
+        ),
+        rehashed(
+            "downstream: a target ending a grant made after the downstream retired",
+            &fed_db,
+            "UPDATE events SET target = (SELECT id FROM events WHERE kind = 'withdrawn' \
+             AND subject = 'stu-fed' ORDER BY seq DESC LIMIT 1) \
+             WHERE kind = 'downstream_acknowledged' AND target IS NOT NULL",
             Want::Same,
         ),
         rehashed(
