@@ -1175,7 +1175,8 @@ class Ledger(_Recorder):
         (with the latest signed checkpoint). Instants are UTC milliseconds, as in
         every JSON of the ledger."""
         text = self._native.report(to_millis(start, "start"), to_millis(end, "end"))
-        return json.loads(text)
+        report: Dict[str, Any] = json.loads(text)
+        return report
 
     def iter_changes(self, since: Union[int, Head] = 0, page: int = 1000) -> Iterator[Event]:
         """Every event from ``since`` on, fetched ``page`` at a time."""
