@@ -7,7 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PREFIX ?= /usr/local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check abi-snapshot lint bench bench-compare bench-latency bench-downstream fuzz soak install develop clean
+.PHONY: help demo test test-rust test-c test-py test-browser test-postgres header header-check abi-snapshot lint bench bench-compare bench-latency bench-downstream fuzz soak install develop wheel clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,12 +36,14 @@ test-browser: ## The receipt verifier page and the DPO's report in headless Chro
 test-c: ## C example and C tests (valgrind), header as C++, symbols, ABI snapshot, install (also into /usr/local in a mount namespace)
 	bash consent-ffi/tests/run.sh
 
-$(VENV)/bin/activate:
+# Made again (in place) when the pinned tools change, so an existing venv gets them too.
+$(VENV)/bin/activate: consent-py/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r consent-py/requirements-dev.txt
+	touch $@
 
-test-py: $(VENV)/bin/activate ## Build the wheel into a local venv and run pytest + stubtest
+test-py: $(VENV)/bin/activate ## Build and check the published wheel (tag, auditwheel, licences, stripped), install it into a local venv, run pytest + stubtest
 	VENV=$(VENV) bash consent-py/tests/run.sh
 
 header: ## Regenerate consent-ffi/include/consent.h with cbindgen
@@ -84,6 +86,9 @@ install: ## Build and install, stripped, libconsent (versioned .so and links, se
 
 develop: $(VENV)/bin/activate ## Install the Python package into the local venv, editable
 	$(VENV)/bin/maturin develop --release -m consent-py/Cargo.toml
+
+wheel: $(VENV)/bin/activate ## The Python wheel to publish, in target/wheels (abi3, manylinux_2_17, stripped; checked)
+	VENV=$(VENV) bash consent-py/tests/wheel.sh target/wheels
 
 clean: ## Remove build output and the venv
 	$(CARGO) clean

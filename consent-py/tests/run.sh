@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Python suite for consent-py, run by `make test-py` (which creates $VENV with
 # consent-py/requirements-dev.txt first). Steps:
-#   1. build the abi3 wheel (release) with maturin and install it into $VENV;
+#   1. build the wheel that is published (tests/wheel.sh: abi3, manylinux_2_17 through
+#      zig, stripped), check what an index and a packager would (tests/check_wheel.py:
+#      the tag `auditwheel show` agrees with, licence files in .dist-info, no debug
+#      info) and install it into $VENV: the rest of the suite tests that wheel;
 #   2. check that `pip install ./consent-py` works in a fresh, isolated venv and imports;
 #   3. python -m mypy.stubtest consent_ledger._native, and mypy --strict on the package
 #      and the examples;
@@ -35,22 +38,21 @@ started=$SECONDS
 step() { printf '\n== [%3ds] %s\n' "$((SECONDS - started))" "$*"; }
 
 # A fresh venv without system site-packages for the install check. Its interpreter also
-# builds the wheel for $VENV, and it lives at a fixed path: pyo3's build script keys on
+# builds the published wheel, and it lives at a fixed path: pyo3's build script keys on
 # the interpreter path, so both builds (and later runs) share one cargo cache.
 step "fresh venv for the install check"
 fresh_venv="$CARGO_TARGET_DIR/consent-py-fresh-venv"
 "${PYTHON:-python3}" -m venv --clear --without-pip "$fresh_venv"
 fresh="$fresh_venv/bin/python"
 
-step "maturin build --release (abi3 wheel)"
-"$VENV/bin/maturin" build --release --quiet -m "$crate/Cargo.toml" -i "$fresh" -o "$work/wheels"
-wheel="$(ls "$work"/wheels/consent_ledger-*.whl)"
-case "$wheel" in
-    *abi3*) ;;
-    *) echo "run.sh: $wheel is not an abi3 wheel" >&2; exit 1 ;;
-esac
-"$VENV/bin/pip" install --quiet --force-reinstall --no-deps "$wheel"
+step "the published wheel (tests/wheel.sh: maturin --zig, manylinux_2_17), checked"
+bash "$here/wheel.sh" "$work/wheels" "$fresh"
+"$VENV/bin/pip" install --quiet --force-reinstall --no-deps "$work"/wheels/consent_ledger-*.whl
 
+# A source install as a user without zig makes it: linked by the system's cc (cargo's
+# host folder; the published wheel's build is in the zig target's folder), tagged
+# `linux_*` (maturin's PEP 517 backend turns the manylinux audit off): fine for a local
+# install, refused by an index, which gets what `make wheel` builds.
 step "pip install ./consent-py into the fresh venv (PEP 517, maturin from PyPI)"
 "$VENV/bin/pip" --python "$fresh" install --quiet "$crate"
 (cd "$work" && "$fresh" -c '
