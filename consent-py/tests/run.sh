@@ -53,8 +53,10 @@ bash "$here/wheel.sh" "$work/wheels" "$fresh"
 # host folder; the published wheel's build is in the zig target's folder), tagged
 # `linux_*` (maturin's PEP 517 backend turns the manylinux audit off): fine for a local
 # install, refused by an index, which gets what `make wheel` builds.
+# With the workspace's own release profile (line tables kept), so that it reuses what
+# `make test-rust` built in the same folder instead of building every dependency again.
 step "pip install ./consent-py into the fresh venv (PEP 517, maturin from PyPI)"
-"$VENV/bin/pip" --python "$fresh" install --quiet "$crate"
+env -u CARGO_PROFILE_RELEASE_DEBUG "$VENV/bin/pip" --python "$fresh" install --quiet "$crate"
 (cd "$work" && "$fresh" -c '
 import consent_ledger as cl
 with cl.Ledger.in_memory() as ledger:
