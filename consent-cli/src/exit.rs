@@ -130,8 +130,8 @@ fn code_of_kind(kind: ErrorKind) -> Option<u8> {
 mod tests {
     use super::*;
 
-    /// Every kind of the core's one table has an exit code the table of `consent
-    /// help exit-codes` documents.
+    /// Every kind of the core's one table has an exit code that the table `consent
+    /// --help` ends with documents.
     #[test]
     fn every_core_kind_has_a_documented_exit_code() {
         for &kind in ErrorKind::ALL {

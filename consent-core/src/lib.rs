@@ -64,7 +64,7 @@
 //! | `benches/` | criterion and the comparison harnesses (`BENCHMARKS.md`) |
 //! | `fuzz/` | cargo-fuzz targets (nightly) |
 //! | `tools/` | `verify_ledger.py` (checks a file without this library), the receipt verifier page, test scripts |
-//! | `docs/` | `FORMAT.md` (the file format: the contract), `RULES.md` (the legal rules and their tests), `POSTGRES.md` |
+//! | `docs/` | `FORMAT.md` (the file format: the contract), `RULES.md` (the legal rules and their tests), `POSTGRES.md`, `NAMES.md` (one word per concept on every surface) |
 //!
 //! Every error a call returns is one of [`ErrorKind::ALL`]; the C codes, the Python
 //! exception classes and the CLI's exit codes are each checked against that one list.
