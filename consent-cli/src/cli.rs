@@ -364,8 +364,13 @@ the feed as it could have been extracted then.", local_time!()))]
         /// Why (e.g. "retention period ended").
         #[arg(long)]
         reason: String,
-        /// Who erased: staff:ID or system:ID.
-        #[arg(long, visible_alias = "by", default_value = "system:consent-cli")]
+        /// Who erased: staff:ID or system:ID (`--actor` and `--by` are older spellings).
+        #[arg(
+            long = "recorded-by",
+            visible_aliases = ["actor", "by"],
+            value_name = "ACTOR",
+            default_value = "system:consent-cli"
+        )]
         actor: String,
         /// Record the erasure even for an id with no events.
         #[arg(long)]
@@ -390,8 +395,9 @@ the feed as it could have been extracted then.", local_time!()))]
         /// Why (e.g. "re-enrolled for 2031/32").
         #[arg(long)]
         reason: String,
-        /// Who decided: staff:ID (or system:ID, the enrolment system).
-        #[arg(long, visible_alias = "actor", value_name = "ACTOR")]
+        /// Who decided: staff:ID (or system:ID, the enrolment system); `--by` and
+        /// `--actor` are older spellings.
+        #[arg(long = "recorded-by", visible_aliases = ["by", "actor"], value_name = "ACTOR")]
         by: String,
     },
     /// Finish erasures still pending because a reader held an old snapshot: waits for

@@ -267,8 +267,8 @@ if [ "$(quiet 2031-09-01T09:00:00Z head)" != "$HEAD_BEFORE" ]; then
 fi
 note "head unchanged: $HEAD_BEFORE"
 note "a mistyped id (a digit missing) is refused, not recorded as an erasure:"
-refused 3 2031-09-01T09:00:30Z erase 77002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
-at 2031-09-01T09:01:00Z erase 770002 --reason "retention period ended (six years after leaving)" --actor staff:dpo-01
+refused 3 2031-09-01T09:00:30Z erase 77002 --reason "retention period ended (six years after leaving)" --recorded-by staff:dpo-01
+at 2031-09-01T09:01:00Z erase 770002 --reason "retention period ended (six years after leaving)" --recorded-by staff:dpo-01
 at 2031-09-01T09:02:00Z history 770002
 note "the log keeps the erased events, their personal fields blank, so every hash still verifies:"
 at 2031-09-01T09:02:00Z changes --since 20 --limit 10
@@ -280,10 +280,10 @@ heading "The yearly retention run: a file of ids, one report"
 (umask 077 && printf '# left in 2025, retention ended\n770004\n77OO4\n' > "$OUT/retention-2031.txt")
 note "$OUT/retention-2031.txt holds 770004 and a garbled 77OO4; the run erases one, reports the other (exit 5):"
 refused 5 2031-09-03T09:00:00Z erase --from-file "$OUT/retention-2031.txt" --reason "retention period ended" \
-    --actor staff:dpo-01 --report "$OUT/retention-2031-report.json"
+    --recorded-by staff:dpo-01 --report "$OUT/retention-2031-report.json"
 
 heading "A returning student: 770002 enrols again in 2032"
-at 2032-09-10T09:00:00Z readmit 770002 --reason "re-enrolled for 2032/33" --by staff:registry-07
+at 2032-09-10T09:00:00Z readmit 770002 --reason "re-enrolled for 2032/33" --recorded-by staff:registry-07
 at 2032-09-16T09:30:00Z give 770002 jmsu.data-sharing --notice jmsu.privacy@1 --method portal --recorded-by system:it-registration
 at 2032-09-16T09:31:00Z status 770002 jmsu.data-sharing --recipient JMSU
 note "history shows the old, blanked events, the erasure, the readmission and the new grant:"
