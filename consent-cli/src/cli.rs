@@ -84,6 +84,9 @@ pub enum Command {
     Give(GiveArgs),
     /// Record that the subject was asked and said no.
     Refuse(ToldArgs),
+    /// Record that the subject was shown a notice about the purpose, with no answer
+    /// yet (the notice must cover the purpose).
+    ServeNotice(ToldArgs),
     /// Record a withdrawal (never refused, never retroactive).
     Withdraw(ToldArgs),
     /// Record that the controller stopped relying on a consent.

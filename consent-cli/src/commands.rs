@@ -204,6 +204,7 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Give(a) => record(&ctx, EventKind::Given, a.into()),
         Command::Refuse(a) => record(&ctx, EventKind::Refused, a.into()),
+        Command::ServeNotice(a) => record(&ctx, EventKind::NoticeServed, a.into()),
         Command::Withdraw(a) => record(&ctx, EventKind::Withdrawn, a.into()),
         Command::Revoke(a) => record(&ctx, EventKind::Revoked, a.into()),
         Command::Invalidate(a) => record(&ctx, EventKind::Invalidated, a.into()),

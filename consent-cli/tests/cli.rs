@@ -3175,3 +3175,26 @@ fn downstream_feed_ack_and_overdue() {
     );
     l.ok("2025-03-06", &["verify"]);
 }
+
+/// A notice shown with no answer yet (`serve-notice`): recorded as `notice_served`,
+/// which is no consent; refused (exit 4, nothing written) for a notice that does not
+/// cover the purpose.
+#[test]
+fn serve_notice_records_a_notice_shown_and_no_consent() {
+    let l = Ledger::ljmu();
+    let ev = l.json(
+        "2024-09-16",
+        &with(&["serve-notice", "s1", "jmsu.marketing"], NOTICE),
+    );
+    assert_eq!(ev["kind"], "notice_served");
+    assert_eq!(ev["notice"]["id"], "jmsu.privacy");
+    let status = l.json("2024-09-17", &["status", "s1", "jmsu.marketing"]);
+    assert_ne!(status["state"], "given", "{status}");
+    let head = l.head();
+    l.fails(
+        4,
+        "2024-09-16",
+        &with(&["serve-notice", "s1", "mobility.health"], NOTICE),
+    );
+    assert_eq!(l.head(), head, "nothing written");
+}

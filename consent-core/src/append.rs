@@ -68,6 +68,16 @@ impl Ledger {
         })
     }
 
+    /// Records that the subject was shown a notice about the purpose, with no answer
+    /// yet (`notice_served`): the event must name the notice, which must cover the
+    /// purpose (the rules of [`Ledger::append`]).
+    pub fn serve_notice(&self, event: NewEvent) -> Result<Event> {
+        self.append(NewEvent {
+            kind: EventKind::NoticeServed,
+            ..event
+        })
+    }
+
     /// Records a withdrawal: never refused ([`EventKind::is_withdrawal`]).
     pub fn withdraw(&self, subject: &str, purpose: &str, recorded_by: Actor) -> Result<Event> {
         self.append(NewEvent::withdraw(subject, purpose).recorded_by(recorded_by))

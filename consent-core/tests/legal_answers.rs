@@ -324,6 +324,25 @@ fn a_grant_must_name_a_notice_that_covers_its_purpose() {
         .unwrap();
 }
 
+/// A notice shown, with no answer yet: recorded as `notice_served`, which permits
+/// nothing; like a grant it must name a notice that covers its purpose.
+#[test]
+fn a_served_notice_is_no_consent_and_needs_a_covering_notice() {
+    let (l, _, _dir) = ledger();
+    let shown = |purpose: &str| {
+        NewEvent::new(EventKind::Given, "s1", purpose)
+            .notice(NOTICE.0, NOTICE.1)
+            .method(Method::Portal)
+    };
+    let served = l.serve_notice(shown("jmsu.marketing")).unwrap();
+    assert_eq!(served.kind, EventKind::NoticeServed);
+    assert!(!l.status("s1", "jmsu.marketing", None).unwrap().permits());
+    let size = l.head().unwrap().size;
+    let err = l.serve_notice(shown("mobility.health")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConsent, "{err}");
+    assert_eq!(l.head().unwrap().size, size, "nothing written");
+}
+
 #[test]
 fn erasure_mistakes_are_refused_previewed_and_undoable() {
     let (l, _, _dir) = ledger();

@@ -1075,6 +1075,19 @@ consent_result consent_give(const struct consent_ledger *ledger,
                             const char *recorded_by,
                             struct consent_event_ref *out);
 
+// Records that `subject` was shown the notice `notice_id`/`notice_version` about
+// `purpose`, with no answer yet, by `method` (a `consent_method`), recorded by
+// `recorded_by` (NULL = the subject), effective now. The notice must cover the
+// purpose (`CONSENT_RESULT_INVALID_CONSENT`, or `CONSENT_RESULT_UNKNOWN_NOTICE`).
+consent_result consent_serve_notice(const struct consent_ledger *ledger,
+                                    const char *subject,
+                                    const char *purpose,
+                                    const char *notice_id,
+                                    const char *notice_version,
+                                    int32_t method,
+                                    const char *recorded_by,
+                                    struct consent_event_ref *out);
+
 // Records that `subject` was asked about `purpose` and said no, collected by
 // `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
 consent_result consent_refuse(const struct consent_ledger *ledger,

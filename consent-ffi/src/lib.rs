@@ -1539,6 +1539,40 @@ pub unsafe extern "C" fn consent_give(
     }
 }
 
+/// Records that `subject` was shown the notice `notice_id`/`notice_version` about
+/// `purpose`, with no answer yet, by `method` (a `consent_method`), recorded by
+/// `recorded_by` (NULL = the subject), effective now. The notice must cover the
+/// purpose (`CONSENT_RESULT_INVALID_CONSENT`, or `CONSENT_RESULT_UNKNOWN_NOTICE`).
+#[no_mangle]
+pub unsafe extern "C" fn consent_serve_notice(
+    ledger: *const consent_ledger,
+    subject: *const c_char,
+    purpose: *const c_char,
+    notice_id: *const c_char,
+    notice_version: *const c_char,
+    method: i32,
+    recorded_by: *const c_char,
+    out: *mut consent_event_ref,
+) -> consent_result {
+    unsafe {
+        append_simple(
+            ledger,
+            EventKind::NoticeServed,
+            subject,
+            purpose,
+            recorded_by,
+            out,
+            |e| {
+                let id = str_arg(notice_id, "notice_id")?;
+                let version = str_arg(notice_version, "notice_version")?;
+                e.notice = Some((id.into(), version.into()));
+                e.method = self::method(method, "method")?;
+                Ok(())
+            },
+        )
+    }
+}
+
 /// Records that `subject` was asked about `purpose` and said no, collected by
 /// `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
 #[no_mangle]

@@ -159,7 +159,7 @@ foreign_sqlite_static() {
 pkg_config_build() {
     PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig" "$CC" -std=c99 "$ROOT/examples/c/scenario.c" -o "$OUT/scenario-pkg" \
         $(PKG_CONFIG_PATH="$PREFIX_DIR/lib/pkgconfig" pkg-config --cflags --libs consent) &&
-        "${READELF:-readelf}" -d "$OUT/scenario-pkg" | grep -q "NEEDED.*\[$(header_soname)\]" &&
+        grep -q "NEEDED.*\[$(header_soname)\]" <<<"$("${READELF:-readelf}" -d "$OUT/scenario-pkg")" &&
         LD_LIBRARY_PATH="$PREFIX_DIR/lib" "$OUT/scenario-pkg" >/dev/null
 }
 if [[ "$on_postgres" == 0 ]]; then

@@ -45,8 +45,11 @@ if "${READELF:-readelf}" -d "$bin" | grep -q 'RPATH\|RUNPATH'; then
     echo "the program carries an rpath: the test proves nothing" >&2
     exit 1
 fi
-env -u LD_LIBRARY_PATH ldd "$bin" | grep "$soname"
-env -u LD_LIBRARY_PATH ldd "$bin" | grep -q "$soname => /usr/local/lib/$soname"
-(cd "$scratch" && env -u LD_LIBRARY_PATH "$bin" >/dev/null)
+# Read whole before matching: `grep -q` would stop reading at its match, and under
+# pipefail the writer's SIGPIPE would fail the line now and then.
+resolved="$(env -u LD_LIBRARY_PATH ldd "$bin")"
+grep "$soname" <<<"$resolved"
+grep -q "$soname => /usr/local/lib/$soname" <<<"$resolved"
+(cd "$scratch" && env -u LD_LIBRARY_PATH "$bin" > "$scratch/scenario.out") || { tail -20 "$scratch/scenario.out"; exit 1; }
 echo "the scenario runs against /usr/local/lib/$soname with no LD_LIBRARY_PATH"
 env -u LD_LIBRARY_PATH /usr/local/bin/consent --version

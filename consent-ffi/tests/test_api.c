@@ -897,6 +897,18 @@ int main(void) {
     /* ---- refuse, withdraw, revoke, object ---- */
     /* Without a recipient, an event covers every recipient the purpose lists; a
      * question about it names one of them. */
+    /* A notice shown, no answer yet: no consent; a notice this ledger does not hold
+     * is refused (one that does not cover the purpose too: the Rust and CLI tests). */
+    consent_event_ref served;
+    EXPECT_OK(consent_serve_notice(l, "s-3", "wellbeing.share-external", "ljmu.wellbeing", "2024-09",
+                                   CONSENT_METHOD_PORTAL, NULL, &served));
+    EXPECT_OK(consent_event_json(l, served.id, &json));
+    CHECK(json && strstr(json, "\"kind\":\"notice_served\""));
+    consent_string_free(json);
+    EXPECT(consent_serve_notice(l, "s-3", "wellbeing.share-external", "jmsu.privacy", "1",
+                                CONSENT_METHOD_PORTAL, NULL, NULL), CONSENT_RESULT_UNKNOWN_NOTICE);
+    EXPECT(consent_serve_notice(l, "s-3", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, NULL, NULL),
+           CONSENT_RESULT_NULL_ARGUMENT);
     EXPECT_OK(consent_refuse(l, "s-3", "wellbeing.share-external", CONSENT_METHOD_PHONE, NULL, NULL));
     expect_state(l, "s-3", "wellbeing.share-external", "NHS", CONSENT_STATE_REFUSED);
     EXPECT_OK(consent_withdraw(l, "s-4", "wellbeing.share-external", NULL, NULL)); /* nothing to withdraw: recorded */
