@@ -1583,8 +1583,8 @@ consent_result consent_register_downstream_json(const struct consent_ledger *led
                                                 char **out_json);
 
 // Retires the downstream `id`: its feed shows no new grant from now on, only the
-// withdrawals and erasures of grants it was shown (it still holds their data). `CONSENT_RESULT_NOT_FOUND` when it is not
-// registered.
+// withdrawals and erasures of grants it was shown (it still holds their data).
+// `CONSENT_RESULT_NOT_FOUND` when it is not registered.
 consent_result consent_retire_downstream(const struct consent_ledger *ledger,
                                          const char *id,
                                          const char *recorded_by);

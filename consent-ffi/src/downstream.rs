@@ -193,8 +193,8 @@ pub unsafe extern "C" fn consent_register_downstream_json(
 }
 
 /// Retires the downstream `id`: its feed shows no new grant from now on, only the
-/// withdrawals and erasures of grants it was shown (it still holds their data). `CONSENT_RESULT_NOT_FOUND` when it is not
-/// registered.
+/// withdrawals and erasures of grants it was shown (it still holds their data).
+/// `CONSENT_RESULT_NOT_FOUND` when it is not registered.
 #[no_mangle]
 pub unsafe extern "C" fn consent_retire_downstream(
     ledger: *const consent_ledger,

@@ -1478,6 +1478,21 @@ unsafe fn refused_event(
     }
 }
 
+/// Sets the notice shown (`notice_id`/`notice_version`) and how the answer was
+/// collected (`method`, a `consent_method`): what a grant and a served notice share.
+unsafe fn told(
+    e: &mut NewEvent,
+    notice_id: *const c_char,
+    notice_version: *const c_char,
+    method: i32,
+) -> FfiResult<()> {
+    let id = unsafe { str_arg(notice_id, "notice_id") }?;
+    let version = unsafe { str_arg(notice_version, "notice_version") }?;
+    e.notice = Some((id.into(), version.into()));
+    e.method = self::method(method, "method")?;
+    Ok(())
+}
+
 unsafe fn append_simple(
     ledger: *const consent_ledger,
     kind: EventKind,
@@ -1528,10 +1543,7 @@ pub unsafe extern "C" fn consent_give(
             recorded_by,
             out,
             |e| {
-                let id = str_arg(notice_id, "notice_id")?;
-                let version = str_arg(notice_version, "notice_version")?;
-                e.notice = Some((id.into(), version.into()));
-                e.method = self::method(method, "method")?;
+                told(e, notice_id, notice_version, method)?;
                 e.explicit = explicit_consent;
                 Ok(())
             },
@@ -1562,13 +1574,7 @@ pub unsafe extern "C" fn consent_serve_notice(
             purpose,
             recorded_by,
             out,
-            |e| {
-                let id = str_arg(notice_id, "notice_id")?;
-                let version = str_arg(notice_version, "notice_version")?;
-                e.notice = Some((id.into(), version.into()));
-                e.method = self::method(method, "method")?;
-                Ok(())
-            },
+            |e| told(e, notice_id, notice_version, method),
         )
     }
 }
