@@ -19,6 +19,9 @@ use crate::timestamp::Timestamp;
 
 impl Ledger {
     /// The event with this id.
+    ///
+    /// # Errors
+    /// [`NotFound`](crate::ErrorKind::NotFound) when no event has it; the [ledger's errors](crate#errors).
     pub fn event(&self, id: Uuid) -> Result<Event> {
         self.read(None, |inner, _| {
             inner
@@ -30,6 +33,9 @@ impl Ledger {
 
     /// The `ledger_configured` event: the hashed commitment to the pseudonym key's id
     /// and to whether the clock is simulated (receipts carry it with its proof).
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors) ([`Corrupt`](crate::ErrorKind::Corrupt) if the event is missing).
     pub fn configuration_event(&self) -> Result<Event> {
         self.read(None, |inner, _| {
             inner
@@ -46,6 +52,13 @@ impl Ledger {
     /// in-process cache of answers while nothing was committed since it was filled
     /// (`status_cache.rs`; coherent with other connections and processes through
     /// `store/changes.rs`).
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the subject, purpose and recipient;
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose);
+    /// [`UnknownRecipient`](crate::ErrorKind::UnknownRecipient) for a recipient the
+    /// purpose has never listed, or none for a purpose that lists some; the
+    /// [ledger's and subject errors](crate#errors).
     pub fn status(&self, subject: &str, purpose: &str, recipient: Option<&str>) -> Result<Status> {
         check_question(subject, purpose, recipient)?;
         self.read_single(None, |inner, now| {
@@ -70,6 +83,9 @@ impl Ledger {
     /// a call per question would pay the crossing and the locking each time. The first
     /// question that is invalid (an unknown purpose, an unlisted recipient) fails the
     /// call with that question's error.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::status`], for the first question that has one.
     pub fn status_many(&self, questions: &[(&str, &str, Option<&str>)]) -> Result<Vec<Status>> {
         for &(s, p, r) in questions {
             check_question(s, p, r)?;
@@ -129,6 +145,13 @@ impl Ledger {
 
     /// Status at `at` as the ledger knew it at `as_known_at` (default: now). Reads only
     /// the events of this subject and purpose.
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the subject, purpose and recipient;
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose);
+    /// [`UnknownRecipient`](crate::ErrorKind::UnknownRecipient) for a recipient the
+    /// purpose has never listed, or none for a purpose that lists some; the
+    /// [ledger's and subject errors](crate#errors).
     pub fn status_at(
         &self,
         subject: &str,
@@ -151,6 +174,10 @@ impl Ledger {
 
     /// Every event about a subject, in sequence order (erased events included, with
     /// their personal fields blank, when the subject is erased).
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the subject; the
+    /// [ledger's and subject errors](crate#errors).
     pub fn history(&self, subject: &str) -> Result<Vec<Event>> {
         check_id("subject", subject)?;
         self.read(None, |inner, _| inner.history(subject))
@@ -163,6 +190,12 @@ impl Ledger {
     /// A purpose that lists recipients must be asked about one of them
     /// ([`Error::UnknownRecipient`] otherwise): a feed that left the recipient out
     /// would not see a withdrawal that named it.
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the purpose and recipient;
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose);
+    /// [`UnknownRecipient`](crate::ErrorKind::UnknownRecipient) as for
+    /// [`Ledger::status`]; the [ledger's errors](crate#errors).
     pub fn consenting(
         &self,
         purpose: &str,
@@ -196,6 +229,9 @@ impl Ledger {
 
     /// Events with `seq >= since`, at most `limit` of them: a change feed. Pass the
     /// `seq + 1` of the last event seen (or a head's size) to continue.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
         self.read(None, |inner, _| inner.store.events_since(since, limit))
     }

@@ -27,13 +27,32 @@ pub struct Appended {
 impl Ledger {
     /// Appends a consent event after checking it against the rules (see the crate docs).
     /// With a source id already on record, returns the existing event when the content
-    /// is the same and [`Error::Conflict`] when it is not. Refused with nothing written:
-    /// a malformed event ([`Error::InvalidArgument`], [`Error::InvalidTime`]), an
-    /// unknown purpose, notice or recipient ([`Error::UnknownPurpose`],
-    /// [`Error::UnknownNotice`], [`Error::UnknownRecipient`]), a consent the rules
-    /// refuse ([`Error::InvalidConsent`]), a grant for an erased subject
-    /// ([`Error::SubjectErased`]); and the storage's errors ([`Error::Busy`],
-    /// [`Error::Full`], [`Error::ReadOnly`], [`Error::Storage`], [`Error::Closed`]).
+    /// is the same.
+    ///
+    /// # Errors
+    /// Refused with nothing written:
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): a malformed event (the
+    ///   [id errors](crate#errors), a kind the ledger appends itself, a `recorded_by`
+    ///   that does not read back as itself, evidence that is not a JSON object, an
+    ///   expiry on anything but a grant, a target on anything but an invalidation, a
+    ///   `notice_served` without its notice, an invalidation whose target is missing or
+    ///   not the subject's, an overruling not by staff or with no objection in force);
+    /// - [`InvalidTime`](crate::ErrorKind::InvalidTime): an event time too far ahead of
+    ///   its record time, or an expiry or validity start out of order;
+    /// - [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose),
+    ///   [`UnknownNotice`](crate::ErrorKind::UnknownNotice),
+    ///   [`UnknownRecipient`](crate::ErrorKind::UnknownRecipient): not registered, or
+    ///   not a recipient the purpose lists (of these a withdrawal is refused only for
+    ///   an unknown purpose);
+    /// - [`InvalidConsent`](crate::ErrorKind::InvalidConsent): a consent the rules
+    ///   refuse (an answer for a purpose that does not rest on consent or without its
+    ///   method, a grant without a notice or not explicit where it must be, a notice
+    ///   that does not cover the purpose, an objection overruled under consent);
+    /// - [`SubjectErased`](crate::ErrorKind::SubjectErased): anything but a kind that
+    ///   ends consent, about an erased subject;
+    /// - [`Conflict`](crate::ErrorKind::Conflict): the source id is on record with
+    ///   other content;
+    /// - the [ledger's, write and subject errors](crate#errors).
     pub fn append(&self, event: NewEvent) -> Result<Event> {
         self.append_outcome(event).map(|a| a.event)
     }
@@ -42,6 +61,9 @@ impl Ledger {
     /// under its source id — decided inside the append's transaction, so a concurrent
     /// writer cannot make the answer wrong (a caller comparing the log's size before and
     /// after could be).
+    ///
+    /// # Errors
+    /// As [`Ledger::append`].
     pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
         self.append_as(None, event)
     }
@@ -61,6 +83,9 @@ impl Ledger {
     }
 
     /// Records consent given.
+    ///
+    /// # Errors
+    /// As [`Ledger::append`].
     pub fn give(&self, event: NewEvent) -> Result<Event> {
         self.append(NewEvent {
             kind: EventKind::Given,
@@ -71,6 +96,9 @@ impl Ledger {
     /// Records that the subject was shown a notice about the purpose, with no answer
     /// yet (`notice_served`): the event must name the notice, which must cover the
     /// purpose (the rules of [`Ledger::append`]).
+    ///
+    /// # Errors
+    /// As [`Ledger::append`].
     pub fn serve_notice(&self, event: NewEvent) -> Result<Event> {
         self.append(NewEvent {
             kind: EventKind::NoticeServed,
@@ -78,7 +106,12 @@ impl Ledger {
         })
     }
 
-    /// Records a withdrawal: never refused ([`EventKind::is_withdrawal`]).
+    /// Records a withdrawal: never refused by the rules ([`EventKind::is_withdrawal`]).
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a malformed subject,
+    /// purpose or `recorded_by`; [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose);
+    /// the [ledger's, write and subject errors](crate#errors).
     pub fn withdraw(&self, subject: &str, purpose: &str, recorded_by: Actor) -> Result<Event> {
         self.append(NewEvent::withdraw(subject, purpose).recorded_by(recorded_by))
     }

@@ -38,6 +38,9 @@ impl Ledger {
     /// is open other threads' calls on this ledger wait (at most the busy timeout);
     /// a call on the ledger itself from the thread that holds the batch is refused
     /// rather than left to deadlock.
+    ///
+    /// # Errors
+    /// As [`Ledger::begin_batch`].
     pub fn batch(&self) -> Result<Batch<'_>> {
         Ok(Batch {
             ledger: self,
@@ -48,6 +51,13 @@ impl Ledger {
     /// The low-level form of [`Ledger::batch`] for bindings that keep the batch in a
     /// handle of their own: returns the token that [`Ledger::append_in`],
     /// [`Ledger::commit_batch`] and [`Ledger::rollback_batch`] take.
+    ///
+    /// # Errors
+    /// [`Batch`](crate::ErrorKind::Batch) when this thread already holds an open batch
+    /// on this ledger; [`Busy`](crate::ErrorKind::Busy) when another caller's batch or
+    /// another process's writer keeps the ledger past the busy timeout; the
+    /// [ledger's errors](crate#errors). (On a ledger opened read-only the batch opens,
+    /// and its writes fail with [`ReadOnly`](crate::ErrorKind::ReadOnly).)
     pub fn begin_batch(&self) -> Result<BatchToken> {
         let mut slot = self.wait_turn(None)?;
         let inner = slot.inner.as_mut().ok_or(Error::Closed)?;
@@ -65,11 +75,21 @@ impl Ledger {
 
     /// Commits the batch of `token`. A failed commit rolls the batch back: nothing of
     /// it lands, and the token is spent either way.
+    ///
+    /// # Errors
+    /// [`Batch`](crate::ErrorKind::Batch) when the batch was aborted by an earlier
+    /// failure or has already ended; the [ledger's and write errors](crate#errors) of
+    /// the commit itself.
     pub fn commit_batch(&self, token: BatchToken) -> Result<()> {
         self.end_batch(token, true)
     }
 
     /// Discards the batch of `token`.
+    ///
+    /// # Errors
+    /// [`Batch`](crate::ErrorKind::Batch) when the batch has already ended;
+    /// [`Closed`](crate::ErrorKind::Closed) after [`Ledger::close`] (which rolled it
+    /// back).
     pub fn rollback_batch(&self, token: BatchToken) -> Result<()> {
         self.end_batch(token, false)
     }
@@ -96,21 +116,34 @@ impl Ledger {
     }
 
     /// Appends an event inside the batch of `token`.
+    ///
+    /// # Errors
+    /// As [`Ledger::append`]; a refused event leaves the batch's other appends as
+    /// they were.
     pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
         self.append_as(Some(token.id), event).map(|a| a.event)
     }
 
     /// Registers a purpose inside the batch of `token`.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_purpose`].
     pub fn register_purpose_in(&self, token: &BatchToken, def: PurposeDef) -> Result<Purpose> {
         self.register_purpose_as(Some(token.id), def)
     }
 
     /// Registers a notice inside the batch of `token`.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_notice`].
     pub fn register_notice_in(&self, token: &BatchToken, def: NoticeDef) -> Result<Notice> {
         self.register_notice_as(Some(token.id), def)
     }
 
     /// Registers a downstream system inside the batch of `token`.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_downstream`].
     pub fn register_downstream_in(
         &self,
         token: &BatchToken,
@@ -121,11 +154,18 @@ impl Ledger {
     }
 
     /// The head inside the batch of `token` (its appends included).
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn head_in(&self, token: &BatchToken) -> Result<Head> {
         self.read(Some(token.id), |inner, _| inner.head())
     }
 
     /// Appends every event or none: the batch API for imports.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::begin_batch`]; then those of [`Ledger::append`] for the first
+    /// event refused, or of [`Ledger::commit_batch`]. Either way nothing was written.
     pub fn append_many(&self, events: impl IntoIterator<Item = NewEvent>) -> Result<Vec<Event>> {
         let batch = self.batch()?;
         let mut out = Vec::new();
@@ -141,6 +181,10 @@ impl Ledger {
     /// other writers (a withdrawal from the portal) get in. Readers see whole chunks
     /// appear. Stops at the first error; the events of earlier chunks stay committed
     /// and are returned in the error's place by [`ChunkedError`].
+    ///
+    /// # Errors
+    /// A [`ChunkedError`]: in its `error`, why the failing chunk was refused (as
+    /// [`Ledger::append_many`]); in its `committed`, the events that landed before.
     pub fn append_chunked(
         &self,
         events: impl IntoIterator<Item = NewEvent>,
@@ -217,21 +261,33 @@ impl Batch<'_> {
     }
 
     /// Appends an event to the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::append_in`].
     pub fn append(&self, event: NewEvent) -> Result<Event> {
         self.ledger.append_in(self.token(), event)
     }
 
     /// Registers a purpose in the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_purpose`].
     pub fn register_purpose(&self, def: PurposeDef) -> Result<Purpose> {
         self.ledger.register_purpose_in(self.token(), def)
     }
 
     /// Registers a notice in the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_notice`].
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
         self.ledger.register_notice_in(self.token(), def)
     }
 
     /// Registers a downstream system in the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::register_downstream`].
     pub fn register_downstream(
         &self,
         def: crate::DownstreamDef,
@@ -253,17 +309,26 @@ impl Batch<'_> {
     }
 
     /// The head including the batch's appends.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn head(&self) -> Result<Head> {
         self.ledger.head_in(self.token())
     }
 
     /// Commits every append of the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::commit_batch`]: on an error nothing of the batch landed.
     pub fn commit(mut self) -> Result<()> {
         let token = self.token.take().expect("live");
         self.ledger.commit_batch(token)
     }
 
     /// Discards every append of the batch.
+    ///
+    /// # Errors
+    /// As [`Ledger::rollback_batch`].
     pub fn rollback(mut self) -> Result<()> {
         let token = self.token.take().expect("live");
         self.ledger.rollback_batch(token)

@@ -92,6 +92,11 @@ impl DownstreamDef {
     }
 
     /// Checks the ids and texts (not against the registry).
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument): the
+    /// [id errors](crate#errors) for its id, purposes and recipient; an empty name or
+    /// controller or one with a control character; no purpose, or one listed twice.
     pub fn validate(&self) -> Result<()> {
         check_id("downstream id", &self.id)?;
         for (what, text) in [("name", &self.name), ("controller", &self.controller)] {
@@ -577,13 +582,21 @@ impl Ledger {
     /// or name changed, or `retired` set). Registering an unchanged definition returns
     /// the current version and appends nothing; registering a retired one with
     /// `retired` unset returns it to service, as a new version on the record (loading a
-    /// registry file never does: [`crate::Registry`]). The purposes must be registered
-    /// ([`Error::UnknownPurpose`]); the recipient, when set, one that each of its
-    /// purposes listing recipients lists ([`Error::UnknownRecipient`]); and a purpose
-    /// that lists recipients, when another controller's, is seen only as one of them
-    /// ([`Error::InvalidArgument`] without a recipient): the JMSU feed sees LJMU's
-    /// sharing purpose as its recipient `JMSU`, and a landlord scheme never sees the
-    /// shares with the NHS.
+    /// registry file never does: [`crate::Registry`]). A purpose that lists
+    /// recipients, when another controller's, is seen only as one of them: the JMSU
+    /// feed sees LJMU's sharing purpose as its recipient `JMSU`, and a landlord scheme
+    /// never sees the shares with the NHS.
+    ///
+    /// # Errors
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): those of
+    ///   [`DownstreamDef::validate`]; a `recorded_by` that does not read back as
+    ///   itself; no recipient for another controller's purpose that lists recipients;
+    /// - [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose): a purpose not registered;
+    /// - [`UnknownRecipient`](crate::ErrorKind::UnknownRecipient): a recipient that a
+    ///   purpose listing recipients has never listed;
+    /// - [`NotFound`](crate::ErrorKind::NotFound): retiring a downstream never
+    ///   registered;
+    /// - the [ledger's and write errors](crate#errors).
     pub fn register_downstream(
         &self,
         def: DownstreamDef,
@@ -673,6 +686,10 @@ impl Ledger {
     /// but still the withdrawals, revocations, objections and erasures of the grants it
     /// showed, with their deadlines: it still holds that data. Its acknowledgements
     /// are accepted as before.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::downstream`] (an unknown one is
+    /// [`NotFound`](crate::ErrorKind::NotFound)) and of [`Ledger::register_downstream`].
     pub fn retire_downstream(&self, id: &str, recorded_by: Actor) -> Result<Downstream> {
         let mut def = self.downstream(id)?.def;
         def.retired = true;
@@ -680,6 +697,9 @@ impl Ledger {
     }
 
     /// The current version of every registered downstream, by id.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn downstreams(&self) -> Result<Vec<Downstream>> {
         self.read(None, |inner, _| {
             let reg = inner.downstream_registry(None)?;
@@ -694,12 +714,23 @@ impl Ledger {
     }
 
     /// The current version of one downstream.
+    ///
+    /// # Errors
+    /// As [`Ledger::downstream_versions`].
+    ///
+    /// # Panics
+    /// Never: a registered downstream has at least one version.
     pub fn downstream(&self, id: &str) -> Result<Downstream> {
         self.downstream_versions(id)
             .map(|mut v| v.pop().expect("a registered downstream has a version"))
     }
 
     /// Every version of one downstream, in order.
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for `id`;
+    /// [`NotFound`](crate::ErrorKind::NotFound) when it is not registered (the message
+    /// lists those that are); the [ledger's errors](crate#errors).
     pub fn downstream_versions(&self, id: &str) -> Result<Vec<Downstream>> {
         check_id("downstream id", id)?;
         self.read(None, |inner, _| {
@@ -708,6 +739,9 @@ impl Ledger {
     }
 
     /// Every acknowledgement by one downstream, in log order.
+    ///
+    /// # Errors
+    /// As [`Ledger::downstream_versions`].
     pub fn acknowledgements(&self, id: &str) -> Result<Vec<Acknowledgement>> {
         check_id("downstream id", id)?;
         self.read(None, |inner, _| {
@@ -722,9 +756,15 @@ impl Ledger {
     }
 
     /// Records that a downstream acted on the events of its feed up to a seq, or on
-    /// one event. Refused, with nothing written: an unknown downstream
-    /// ([`Error::NotFound`]), an `up_to` beyond the log or an event its feed never
-    /// showed ([`Error::InvalidArgument`]), an unknown event ([`Error::NotFound`]).
+    /// one event.
+    ///
+    /// # Errors
+    /// Refused, with nothing written:
+    /// - [`NotFound`](crate::ErrorKind::NotFound): an unknown downstream or event;
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): the
+    ///   [id errors](crate#errors) for the downstream id, a `recorded_by` that does not
+    ///   read back as itself, an `up_to` beyond the log, an event its feed never showed;
+    /// - the [ledger's and write errors](crate#errors).
     pub fn acknowledge(
         &self,
         downstream: &str,
@@ -790,8 +830,13 @@ impl Ledger {
     /// A page of a downstream's feed: at most `limit` items from seq `since` on —
     /// by default right after its highest acknowledged `up_to` (the cursor kept in the
     /// ledger), else from the start of the log. Only the subject events its version in
-    /// force shows, and erasure items listing the erased seqs of its feed. A `limit` of
-    /// 0 is [`Error::InvalidArgument`].
+    /// force shows, and erasure items listing the erased seqs of its feed.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument): the
+    /// [id errors](crate#errors) for `downstream`, a `limit` of 0, a `since` beyond the
+    /// log; [`NotFound`](crate::ErrorKind::NotFound) for a downstream not registered;
+    /// the [ledger's errors](crate#errors).
     pub fn feed(&self, downstream: &str, since: Option<u64>, limit: usize) -> Result<Feed> {
         check_id("downstream id", downstream)?;
         check_limit(limit)?;
@@ -802,6 +847,9 @@ impl Ledger {
     /// (`tail -f`): it looks at the log's size with a growing pause (up to half a
     /// second) and reads again when the log has grown. Returns an empty page when the
     /// wait ends without one.
+    ///
+    /// # Errors
+    /// As [`Ledger::feed`].
     pub fn feed_wait(
         &self,
         downstream: &str,
@@ -830,11 +878,17 @@ impl Ledger {
     /// Every deadline of every downstream's feed as known at `at` (now when `None`):
     /// the withdrawals, revocations and objections appended after the downstream's
     /// first registration, with where each stands, by downstream then seq.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn deadlines(&self, at: Option<Timestamp>) -> Result<Vec<Deadline>> {
         self.read(None, |inner, now| inner.deadlines(at.unwrap_or(now), at))
     }
 
     /// The deadlines passed without an acknowledgement ([`DeadlineState::Overdue`]).
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn overdue(&self, at: Option<Timestamp>) -> Result<Vec<Deadline>> {
         Ok(self
             .deadlines(at)?
@@ -844,6 +898,9 @@ impl Ledger {
     }
 
     /// The deadlines not passed and not acknowledged ([`DeadlineState::Pending`]).
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn pending(&self, at: Option<Timestamp>) -> Result<Vec<Deadline>> {
         Ok(self
             .deadlines(at)?

@@ -101,8 +101,21 @@ impl Ledger {
     /// connection holds an old snapshot; [`ErasureReport::wal_truncated`] says whether
     /// the erasure is complete or still pending.
     ///
-    /// An id the ledger holds no event about is refused ([`Error::NotFound`]): use
+    /// An id the ledger holds no event about is refused: use
     /// [`Ledger::erase_subject_with`] and [`ErasureOptions::force`] to erase it anyway.
+    ///
+    /// # Errors
+    /// Refused with nothing written:
+    /// - [`NotFound`](crate::ErrorKind::NotFound): no event names the subject (and the
+    ///   erasure is not forced);
+    /// - [`SubjectErased`](crate::ErrorKind::SubjectErased): erased already;
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): the
+    ///   [id errors](crate#errors) for the subject, an `actor` that does not read back
+    ///   as itself, an empty reason;
+    /// - the [ledger's, write and subject errors](crate#errors).
+    ///
+    /// A WAL that could not be truncated is no error: the erasure is recorded, and
+    /// [`ErasureReport::wal_truncated`] is false.
     pub fn erase_subject(
         &self,
         subject: &str,
@@ -113,6 +126,9 @@ impl Ledger {
     }
 
     /// [`Ledger::erase_subject`] with options.
+    ///
+    /// # Errors
+    /// As [`Ledger::erase_subject`].
     pub fn erase_subject_with(
         &self,
         subject: &str,
@@ -136,6 +152,10 @@ impl Ledger {
     }
 
     /// What erasing `subject` would blank, without writing anything (a dry run).
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the subject; the
+    /// [ledger's and subject errors](crate#errors).
     pub fn erasure_preview(&self, subject: &str) -> Result<ErasurePreview> {
         check_id("subject", subject)?;
         self.read(None, |inner, _| {
@@ -149,6 +169,14 @@ impl Ledger {
     /// Erases many subjects (a retention run from a file of ids), each in its own
     /// transaction, and reports every id: erased, unknown (refused unless forced),
     /// already erased, or failed. One truncation of the WAL follows.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for an `actor` that does
+    /// not read back as itself or an empty reason, before any id is tried. An id's own
+    /// refusal (unknown, erased already, malformed) is reported in its outcome, not
+    /// returned. When the ledger itself fails (the [ledger's, write and subject
+    /// errors](crate#errors)) the run stops: on the first id that error is returned;
+    /// later, it is that id's [`ErasureResult::Failed`] and the report ends there.
     pub fn erase_subjects<S: AsRef<str>>(
         &self,
         subjects: &[S],
@@ -200,6 +228,12 @@ impl Ledger {
     /// `subject_readmitted` event (the erasure's marker, the reason and the erasure
     /// it ends; no personal field) and lifts the refusal of new grants. The old events
     /// stay blanked; [`Ledger::history`] shows them and the new ones.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument): the subject is not
+    /// erased; the [id errors](crate#errors) for it, an `actor` that is the subject or
+    /// does not read back as itself, an empty reason. And the
+    /// [ledger's, write and subject errors](crate#errors).
     pub fn readmit_subject(&self, subject: &str, reason: &str, actor: Actor) -> Result<Event> {
         check_readmission(subject, &actor, reason)?;
         self.write(None, |inner, now| {
@@ -288,6 +322,10 @@ impl Ledger {
     /// On PostgreSQL: vacuums the tables that held erased values, retrying while an
     /// older snapshot keeps old row versions alive; a role that does not own the
     /// tables gets [`Error::ReadOnly`] at once (docs/POSTGRES.md "Erasure").
+    ///
+    /// # Errors
+    /// As [`Ledger::checkpoint`]. A reader or writer elsewhere that outlasts `wait` is
+    /// no error: the answer is `false`.
     pub fn complete_erasures(&self, wait: Duration) -> Result<bool> {
         let deadline = Instant::now() + wait;
         loop {
@@ -307,12 +345,20 @@ impl Ledger {
     /// the tables' owner may); on SQLite, which zeroes freed space as it frees it, the
     /// same as [`Ledger::checkpoint`]. Returns whether nothing erased is left in the
     /// tables' files (docs/POSTGRES.md "Erasure": the WAL and backups are the DBA's).
+    ///
+    /// # Errors
+    /// As [`Ledger::checkpoint`].
     pub fn rewrite_erased(&self) -> Result<bool> {
         self.with(None, |inner| inner.store.rewrite_erased())
     }
 
     /// Checkpoints the WAL into the database file and truncates it, once. Returns
     /// whether the checkpoint completed (false if another connection kept a read open).
+    ///
+    /// # Errors
+    /// [`ReadOnly`](crate::ErrorKind::ReadOnly) on PostgreSQL for a role that does not
+    /// own the ledger's tables; the [ledger's errors](crate#errors) (not [`Busy`](crate::ErrorKind::Busy) for
+    /// another connection's lock or snapshot: that is `false`).
     pub fn checkpoint(&self) -> Result<bool> {
         self.with(None, |inner| inner.store.checkpoint())
     }

@@ -104,6 +104,9 @@ pub(crate) struct PurposeCache {
 impl Ledger {
     /// Opens the ledger file at `path` with default options, creating it if the path
     /// does not exist.
+    ///
+    /// # Errors
+    /// As [`Ledger::open_with`].
     pub fn open(path: impl AsRef<Path>) -> Result<Ledger> {
         Self::open_with(path, LedgerOptions::default())
     }
@@ -115,6 +118,32 @@ impl Ledger {
     /// the ledger then lives in that schema of that database, shared by every host
     /// that opens it (docs/POSTGRES.md). It keeps no files: its pseudonym key comes
     /// from `options.pseudonym_key` as a file or bytes.
+    ///
+    /// # Errors
+    /// Nothing is written to a file that fails these checks:
+    /// - [`NotFound`](crate::ErrorKind::NotFound): no ledger there and `options.create`
+    ///   is false or `options.read_only` is set (a PostgreSQL schema, likewise).
+    /// - [`NotALedger`](crate::ErrorKind::NotALedger): a folder, another application's
+    ///   database, not a SQLite file, or an empty one that only creating may fill.
+    /// - [`SchemaTooNew`](crate::ErrorKind::SchemaTooNew): written by a newer version;
+    ///   [`SqliteTooOld`](crate::ErrorKind::SqliteTooOld): the linked SQLite is too old.
+    /// - [`Key`](crate::ErrorKind::Key): the pseudonym key is missing, unreadable or
+    ///   not the one the ledger committed to; for PostgreSQL, [`KeySource::Beside`].
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): a `time_zone` other
+    ///   than the ledger's (or unknown, for a new one); a clock on a ledger not created
+    ///   as a simulation; `max_pages` or a malformed URL for PostgreSQL.
+    /// - [`ReadOnly`](crate::ErrorKind::ReadOnly): an older schema opened read-only
+    ///   (it must be migrated once, for writing).
+    /// - [`Conflict`](crate::ErrorKind::Conflict): a new PostgreSQL ledger in a schema
+    ///   another role owns.
+    /// - [`Io`](crate::ErrorKind::Io): the path could not be read or the new file
+    ///   created.
+    /// - [`Storage`](crate::ErrorKind::Storage): the lock file beside it could not be
+    ///   opened (a read-only folder), the server could not be reached, and any other
+    ///   failure of the database.
+    /// - [`Busy`](crate::ErrorKind::Busy), [`Full`](crate::ErrorKind::Full),
+    ///   [`Corrupt`](crate::ErrorKind::Corrupt) while creating, migrating or reading the
+    ///   configuration.
     pub fn open_with(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Ledger> {
         if let Some(url) = path.as_ref().to_str().filter(|p| is_postgres_url(p)) {
             return Self::open_postgres(url, options);
@@ -156,11 +185,22 @@ impl Ledger {
     }
 
     /// A ledger that lives in memory only.
+    ///
+    /// # Errors
+    /// [`SqliteTooOld`](crate::ErrorKind::SqliteTooOld), or
+    /// [`Storage`](crate::ErrorKind::Storage) if SQLite cannot allocate it.
     pub fn in_memory() -> Result<Ledger> {
         Self::in_memory_with(LedgerOptions::default())
     }
 
     /// A ledger in memory with options (e.g. a simulated clock).
+    ///
+    /// # Errors
+    /// As [`Ledger::in_memory`], and [`Key`](crate::ErrorKind::Key) when
+    /// `options.pseudonym_key` is [`KeySource::None`] (a file source is ignored: the
+    /// key of a ledger in memory is made afresh);
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for an unknown
+    /// `time_zone`.
     pub fn in_memory_with(options: LedgerOptions) -> Result<Ledger> {
         let store = Store::open_memory(&options)?;
         Self::start(store, Found::Fresh, options, None, None)
@@ -203,11 +243,17 @@ impl Ledger {
 
     /// The ledger's "now": the system clock, or a simulation's clock.
     /// Callers asking "as known now" about a past moment pass this as `as_known_at`.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn now(&self) -> Result<Timestamp> {
         self.with(None, |inner| Ok(inner.now()))
     }
 
     /// Whether this ledger was created as a simulation (its clock is not the system's).
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn is_simulated(&self) -> Result<bool> {
         self.with(None, |inner| Ok(inner.simulated))
     }
@@ -219,16 +265,27 @@ impl Ledger {
 
     /// The institution's time zone (IANA name) the ledger committed to in its first
     /// event: academic years end at midnight there.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn time_zone(&self) -> Result<String> {
         self.with(None, |inner| Ok(inner.calendar.name().to_string()))
     }
 
     /// The ledger's calendar, to read and show local times as the ledger counts them.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn calendar(&self) -> Result<Calendar> {
         self.with(None, |inner| Ok(inner.calendar.clone()))
     }
 
     /// Closes the ledger; later calls return [`Error::Closed`]. An open batch is rolled back.
+    ///
+    /// # Errors
+    /// [`Storage`](crate::ErrorKind::Storage) or [`Busy`](crate::ErrorKind::Busy) if
+    /// SQLite could not close the file cleanly; the handle is closed all the same.
+    /// Closing twice is no error.
     pub fn close(&self) -> Result<()> {
         let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         slot.batch = None;

@@ -45,6 +45,48 @@
 //!   ([`EventKind::accepted_after_erasure`]) until [`Ledger::readmit_subject`] lets a
 //!   returning student consent again.
 //!
+//! ## Errors
+//! Every fallible call returns one [`Error`](enum@Error). Read it in three parts:
+//! - **kind**: [`Error::kind`] gives its [`ErrorKind`], a stable number and name (one
+//!   of [`ErrorKind::ALL`]): the C result code, the Python exception class and the
+//!   CLI's exit code are each that kind. Decide what to do from the kind, never from
+//!   the message.
+//! - **message**: its `Display`, written for a person (a log, a support ticket). It
+//!   never contains a subject id, since logs outlive an erasure; it may name a
+//!   purpose, notice, recipient or file.
+//! - **index**: the core error carries none. A call over many items stops at the first
+//!   one that fails, with that item's error: [`Ledger::status_many`] and
+//!   [`Ledger::append_many`] leave nothing to undo; [`Ledger::append_chunked`] says in
+//!   [`ChunkedError::committed`] what landed before. The C layer adds the failing
+//!   element's index (`consent_last_error_index`); Python prefixes the message with
+//!   it (`events[3]: ...`).
+//!
+//! Each function's `# Errors` section lists what is particular to it. What many share
+//! is written once, here, and referred to by these names:
+//! - **the ledger's errors**, which every call on an open [`Ledger`] can return:
+//!   [`Closed`](ErrorKind::Closed) after [`Ledger::close`];
+//!   [`Busy`](ErrorKind::Busy) when another caller's batch, another process's write or
+//!   (on PostgreSQL) a lock or serialization conflict outlasted the busy timeout;
+//!   [`Batch`](ErrorKind::Batch) when the thread that holds an open batch calls the
+//!   ledger instead of the batch, or calls through a batch that has ended;
+//!   [`Storage`](ErrorKind::Storage) for any other failure of the database (a lost
+//!   connection, the ledger's WAL deleted under the process);
+//!   [`Corrupt`](ErrorKind::Corrupt) when what was read is structurally damaged.
+//! - **the write errors**, which every call that records something can return as
+//!   well: [`ReadOnly`](ErrorKind::ReadOnly) (opened read-only, a read-only file or
+//!   folder, a PostgreSQL role without the right); [`Full`](ErrorKind::Full) (the
+//!   disk, the `max_pages` cap or the database's quota; nothing was written); inside a
+//!   batch, [`Batch`](ErrorKind::Batch) once the batch was aborted by an earlier
+//!   failure (roll it back).
+//! - **the subject errors**, of every call that names or finds a subject:
+//!   [`Key`](ErrorKind::Key) when the ledger was opened without its pseudonym key
+//!   (an erased subject could not be recognised, so it fails closed).
+//! - **the id errors**, of every id a call takes (subject, purpose, recipient, notice,
+//!   source id, downstream): [`InvalidArgument`](ErrorKind::InvalidArgument) when it
+//!   is empty, longer than [`MAX_ID_LEN`], holds a control character, begins or ends
+//!   with white space, or is not in Unicode NFC. Ids are compared exactly, so another
+//!   spelling is refused rather than answered "never asked".
+//!
 //! ## Threads and processes
 //! [`Ledger`] is `Send + Sync`; share it with an `Arc`. Many processes may open one
 //! file: appends are serialised by SQLite's write lock.

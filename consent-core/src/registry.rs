@@ -15,6 +15,12 @@ use crate::store::RawRow;
 impl Ledger {
     /// Registers a purpose or a new version of it. Registering an unchanged definition
     /// returns the current version and appends nothing.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a definition that
+    /// is malformed (a bad id or recipient id, a recipient listed twice, no title or
+    /// controller, a special category outside a..j, an impossible validity), checked
+    /// before anything is read; the [ledger's errors](crate#errors) and [write errors](crate#errors).
     pub fn register_purpose(&self, def: PurposeDef) -> Result<Purpose> {
         self.register_purpose_as(None, def)
     }
@@ -64,6 +70,12 @@ impl Ledger {
     }
 
     /// Registers a notice. The same id and version with a different text hash is a conflict.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a malformed
+    /// definition (a bad id or version, no title, controller or purposes, a wildcard
+    /// other than a trailing `.*`); [`Conflict`](crate::ErrorKind::Conflict) when the
+    /// id and version are registered with other content; the [ledger's errors](crate#errors) and [write errors](crate#errors).
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
         self.register_notice_as(None, def)
     }
@@ -101,6 +113,10 @@ impl Ledger {
     }
 
     /// The current version of a purpose.
+    ///
+    /// # Errors
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose) when the id is not
+    /// registered; the [ledger's errors](crate#errors).
     pub fn purpose(&self, id: &str) -> Result<Purpose> {
         self.read(None, |inner, _| {
             inner
@@ -110,8 +126,11 @@ impl Ledger {
         })
     }
 
-    /// Every version of one purpose, oldest first ([`Error::UnknownPurpose`] when none
-    /// is registered).
+    /// Every version of one purpose, oldest first.
+    ///
+    /// # Errors
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose) when the id is not
+    /// registered; the [ledger's errors](crate#errors).
     pub fn purpose_versions(&self, id: &str) -> Result<Vec<Purpose>> {
         self.read(None, |inner, _| {
             inner
@@ -122,8 +141,12 @@ impl Ledger {
     }
 
     /// One version of a purpose: what a status or an event names by
-    /// `purpose_version`. [`Error::UnknownPurpose`] for an id never registered,
-    /// [`Error::NotFound`] for a version it does not have.
+    /// `purpose_version`.
+    ///
+    /// # Errors
+    /// [`UnknownPurpose`](crate::ErrorKind::UnknownPurpose) for an id never
+    /// registered, [`NotFound`](crate::ErrorKind::NotFound) for a version it does not
+    /// have; the [ledger's errors](crate#errors).
     pub fn purpose_version(&self, id: &str, version: u32) -> Result<Purpose> {
         self.purpose_versions(id)?
             .into_iter()
@@ -131,8 +154,11 @@ impl Ledger {
             .ok_or_else(|| Error::NotFound(format!("purpose `{id}` has no version {version}")))
     }
 
-    /// One notice by id and version ([`Error::UnknownNotice`] when it is not
-    /// registered).
+    /// One notice by id and version.
+    ///
+    /// # Errors
+    /// [`UnknownNotice`](crate::ErrorKind::UnknownNotice) when that id and version
+    /// are not registered; the [ledger's errors](crate#errors).
     pub fn notice(&self, id: &str, version: &str) -> Result<Notice> {
         self.read(None, |inner, _| {
             inner
@@ -142,11 +168,17 @@ impl Ledger {
     }
 
     /// Every version of every purpose, by id then version.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn purposes(&self) -> Result<Vec<Purpose>> {
         self.read(None, |inner, _| inner.all_purposes(None))
     }
 
     /// Every registered notice.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn notices(&self) -> Result<Vec<Notice>> {
         self.read(None, |inner, _| inner.store.notices())
     }
