@@ -64,14 +64,23 @@ impl Ledger {
     /// timeout, durability); the pseudonym key is not needed and not copied — it is
     /// the same key for the copy, kept where the institution keeps it.
     ///
-    /// Fails with [`Error::Conflict`] if `dest` already holds a ledger, and with
-    /// [`Error::Corrupt`] (nothing left behind in the destination's transaction) if
-    /// the copy's head differs from the source's.
+    /// # Errors
+    /// - [`Conflict`](crate::ErrorKind::Conflict): `dest` already holds a ledger;
+    /// - [`Corrupt`](crate::ErrorKind::Corrupt): the copy's head differs from the
+    ///   source's (nothing is left behind in the destination's transaction);
+    /// - opening the destination: as [`Ledger::open_with`] for a new ledger
+    ///   ([`NotALedger`](crate::ErrorKind::NotALedger), [`Io`](crate::ErrorKind::Io),
+    ///   [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a malformed URL,
+    ///   ...), and the destination's write errors;
+    /// - the source's [ledger's errors](crate#errors).
     pub fn copy_to(&self, dest: impl AsRef<Path>, options: &LedgerOptions) -> Result<CopyReport> {
         self.copy_to_with_progress(dest, options, |_, _| {})
     }
 
     /// [`Ledger::copy_to`], calling `progress(events copied, events)` every 4096 events.
+    ///
+    /// # Errors
+    /// As [`Ledger::copy_to`].
     pub fn copy_to_with_progress(
         &self,
         dest: impl AsRef<Path>,

@@ -35,6 +35,10 @@ pub struct SubjectExport {
 impl Ledger {
     /// The subject-access copy: every event, the purposes and notices they refer to,
     /// the current statuses and the head.
+    ///
+    /// # Errors
+    /// The [id errors](crate#errors) for the subject; the
+    /// [ledger's and subject errors](crate#errors).
     pub fn export_subject(&self, subject: &str) -> Result<SubjectExport> {
         check_id("subject", subject)?;
         self.read(None, |inner, now| {

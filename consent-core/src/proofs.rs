@@ -79,8 +79,12 @@ impl InclusionProof {
     /// head is `head`. The proof is bound to its event: the leaf hash is recomputed
     /// from the bytes and the leaf index must equal the event's `seq`, so the proof
     /// of one event can never be taken for another's.
-    /// A head of another size is an [`Error::InvalidArgument`]; anything that does not
-    /// hold is [`Error::ProofRejected`].
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `event` is not one
+    /// well-formed canonical encoding or `head` is of another size than the proof's
+    /// tree; [`ProofRejected`](crate::ErrorKind::ProofRejected) when anything else
+    /// does not hold (the bytes, the leaf index, the path, the root).
     pub fn verify(&self, event: &[u8], head: &Head) -> Result<()> {
         let decoded = crate::canonical::decode(event)?;
         if merkle::leaf_hash(event) != self.leaf_hash {
@@ -123,8 +127,11 @@ pub struct ConsistencyProof {
 
 impl ConsistencyProof {
     /// Checks the proof between two heads.
-    /// Heads of other sizes are an [`Error::InvalidArgument`]; a failing proof is
-    /// [`Error::ProofRejected`].
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when the heads' sizes are
+    /// not the proof's; [`ProofRejected`](crate::ErrorKind::ProofRejected) when the
+    /// proof does not lead from one root to the other.
     pub fn verify(&self, old: &Head, new: &Head) -> Result<()> {
         if old.size != self.old_size || new.size != self.new_size {
             return Err(Error::invalid("the heads' sizes differ from the proof's"));
@@ -152,11 +159,19 @@ mod hex_hashes {
 
 impl Ledger {
     /// The current head: (size, root). Keep it elsewhere to detect a rewritten tail later.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors).
     pub fn head(&self) -> Result<Head> {
         self.read(None, |inner, _| inner.head())
     }
 
     /// Inclusion proof of an event in the tree of `tree_size` (default: the current head).
+    ///
+    /// # Errors
+    /// [`NotFound`](crate::ErrorKind::NotFound) for an unknown event;
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `tree_size` is
+    /// beyond the log or does not include the event; the [ledger's errors](crate#errors).
     pub fn prove_inclusion(&self, event: Uuid, tree_size: Option<u64>) -> Result<InclusionProof> {
         self.read(None, |inner, _| {
             let store = &inner.store;
@@ -185,6 +200,9 @@ impl Ledger {
 
     /// The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
     /// covers. A receipt can carry them so its readable fields can be checked.
+    ///
+    /// # Errors
+    /// [`NotFound`](crate::ErrorKind::NotFound) for an unknown event; the [ledger's errors](crate#errors).
     pub fn canonical_event(&self, event: Uuid) -> Result<Vec<u8>> {
         self.read(None, |inner, _| {
             Ok(raw_row(inner, event)?.canonical().encode())
@@ -193,6 +211,13 @@ impl Ledger {
 
     /// Consistency proof from an earlier head to `new_size` (default: now). Fails if
     /// the ledger's root at the old size differs from the old head's.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `old` is larger than
+    /// `new_size` or `new_size` is beyond the log;
+    /// [`Corrupt`](crate::ErrorKind::Corrupt) when the log's root at `old.size` is not
+    /// `old.root` (the log was rewritten, or the head is not this ledger's); the
+    /// [ledger's errors](crate#errors).
     pub fn prove_consistency(
         &self,
         old: &Head,

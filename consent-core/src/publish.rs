@@ -94,10 +94,20 @@ fn read_published_note(path: &Path) -> Result<Option<(Note, Checkpoint)>> {
 ///
 /// Publishing a note of a size already published merges its signature lines into
 /// the file (cosignatures arriving after the log's signature); the checkpoint text
-/// and the lines already there never change. Refused ([`Error::Conflict`]): another
-/// checkpoint text under a published size; a note smaller than the latest — unless it
-/// is already published under its size, when only its file gains lines. Not a
-/// checkpoint note: [`Error::Note`].
+/// and the lines already there never change. A note smaller than the latest is
+/// refused unless it is already published under its size, when only its file gains
+/// lines.
+///
+/// # Errors
+/// - [`Note`](crate::ErrorKind::Note): not a checkpoint note, or the merged note would
+///   carry too many signature lines;
+/// - [`Conflict`](crate::ErrorKind::Conflict): another checkpoint text under a
+///   published size, or a note that would move the latest back;
+/// - [`Corrupt`](crate::ErrorKind::Corrupt): a published file is not a checkpoint note
+///   (of its size), naming it;
+/// - [`Busy`](crate::ErrorKind::Busy): another publisher held the folder's lock too
+///   long; [`Io`](crate::ErrorKind::Io), [`Storage`](crate::ErrorKind::Storage): the
+///   folder or its lock file could not be created, read or written.
 pub fn publish_checkpoint(dir: &Path, note: &str) -> Result<Published> {
     let (new, checkpoint) = parse(note)?;
     let size = checkpoint.size;
@@ -165,6 +175,11 @@ pub fn publish_checkpoint(dir: &Path, note: &str) -> Result<Published> {
 
 /// The latest published note in `dir` (the `checkpoint` file), checked to parse as a
 /// checkpoint note — not verified: the reader verifies it with the log's key.
+///
+/// # Errors
+/// [`NotFound`](crate::ErrorKind::NotFound) when nothing is published there;
+/// [`Corrupt`](crate::ErrorKind::Corrupt) when the file is not a checkpoint note;
+/// [`Io`](crate::ErrorKind::Io) when it cannot be read.
 pub fn read_published(dir: &Path) -> Result<String> {
     let path = dir.join("checkpoint");
     match read_published_note(&path)? {
@@ -178,6 +193,10 @@ pub fn read_published(dir: &Path) -> Result<String> {
 
 /// The note published for tree size `size` (`checkpoints/<size>`), checked to parse
 /// as a checkpoint note of that size — not verified.
+///
+/// # Errors
+/// As [`read_published`]; also [`Corrupt`](crate::ErrorKind::Corrupt) when the file
+/// holds a checkpoint of another size.
 pub fn read_published_size(dir: &Path, size: u64) -> Result<String> {
     let path = dir.join("checkpoints").join(size.to_string());
     match read_published_note(&path)? {

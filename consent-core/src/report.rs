@@ -315,11 +315,21 @@ pub struct Report {
 
 impl Ledger {
     /// The report's figures over `range`: see the module documentation.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `from` is not
+    /// before `to`; [`InvalidTime`](crate::ErrorKind::InvalidTime) when its periods
+    /// would run outside the supported years; the
+    /// [ledger's errors](crate#errors). A ledger that does not verify is reported
+    /// (`verification`), not an error.
     pub fn report(&self, range: ReportRange) -> Result<Report> {
         self.report_with_progress(range, |_, _, _| {})
     }
 
     /// [`Ledger::report`], calling `progress(stage, done, total)` as it goes.
+    ///
+    /// # Errors
+    /// As [`Ledger::report`].
     pub fn report_with_progress(
         &self,
         range: ReportRange,

@@ -161,12 +161,18 @@ impl Ledger {
     ///
     /// The note must be a checkpoint for origin `log_key.name()`, signed by `log_key`,
     /// with valid cosignatures by at least `quorum` distinct witnesses among
-    /// `witnesses`; a cosignature by a key not given is ignored. Otherwise:
-    /// [`Error::Note`] (forged, malformed, another key with the right name, a trusted
-    /// line that does not verify) or [`Error::QuorumNotMet`].
+    /// `witnesses`; a cosignature by a key not given is ignored.
     ///
     /// An authentic note gives a verdict: the ledger holds it, or it was truncated or
     /// rewritten before the checkpoint's size ([`CheckpointFinding`]).
+    ///
+    /// # Errors
+    /// [`Note`](crate::ErrorKind::Note) when the note is not authentic (forged,
+    /// malformed, for another origin, another key with the right name, a trusted line
+    /// that does not verify: [`consent_note::Error::kind`] says which);
+    /// [`QuorumNotMet`](crate::ErrorKind::QuorumNotMet) when fewer than `quorum`
+    /// distinct witnesses cosigned it; the [ledger's errors](crate#errors). A ledger that does not hold the
+    /// checkpoint is a verdict, not an error.
     pub fn check_checkpoint(
         &self,
         note: &str,
@@ -196,6 +202,10 @@ impl Ledger {
     /// ledger's tree at that size is the one signed, so the log extends it.
     /// Checkpoints signed before a change of log key do not verify under the new key:
     /// they are reported, not skipped.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors) only: a checkpoint that does not hold (forged, not witnessed enough,
+    /// damaged, no longer held by the log) is the report's `problem`.
     pub fn verify_checkpoints(
         &self,
         log_key: &VerifierKey,

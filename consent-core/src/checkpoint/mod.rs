@@ -93,10 +93,15 @@ impl Ledger {
     /// at the same size merges: the checkpoint text is the same, the key's signature
     /// line is added (or left as it is) and cosignatures already merged are kept.
     ///
-    /// Refused: a key that is not Ed25519 ([`Error::Note`]); a size already signed
-    /// under another origin ([`Error::Conflict`] — one ledger, one origin: keep the key
-    /// name when rotating keys); a log that no longer extends the largest checkpoint
-    /// it signed ([`Error::Corrupt`]).
+    /// # Errors
+    /// Refused, with nothing stored:
+    /// - [`Note`](crate::ErrorKind::Note): a key that is not Ed25519 (a witness's
+    ///   cosigner key, say);
+    /// - [`Conflict`](crate::ErrorKind::Conflict): the size was signed under another
+    ///   origin (one ledger, one origin: keep the key name when rotating keys);
+    /// - [`Corrupt`](crate::ErrorKind::Corrupt): the log no longer extends the largest
+    ///   checkpoint it signed, or a stored checkpoint is damaged;
+    /// - the [ledger's and write errors](crate#errors).
     ///
     /// ```
     /// use consent_core::consent_note::{SignatureType, SigningKey};
@@ -118,6 +123,10 @@ impl Ledger {
     }
 
     /// Every checkpoint the ledger keeps, in size order.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors) ([`Corrupt`](crate::ErrorKind::Corrupt) for a stored note that is
+    /// not a checkpoint of its size).
     pub fn checkpoints(&self) -> Result<Vec<SignedHead>> {
         self.read(None, |inner, _| {
             inner
@@ -133,6 +142,9 @@ impl Ledger {
     }
 
     /// The checkpoint of the largest size the ledger keeps, if it signed any.
+    ///
+    /// # Errors
+    /// As [`Ledger::checkpoints`].
     pub fn latest_checkpoint(&self) -> Result<Option<SignedHead>> {
         self.read(None, |inner, _| {
             inner
@@ -150,14 +162,24 @@ impl Ledger {
     /// `note` (as a witness returns it) that the stored note lacks, and returns the
     /// merged checkpoint.
     ///
-    /// Only a note whose checkpoint text is byte-identical to the stored one is merged
-    /// ([`Error::Conflict`] otherwise; [`Error::NotFound`] when the ledger signed no
-    /// checkpoint of that size). A line by a key (name and key id) already on the
+    /// Only a note whose checkpoint text is byte-identical to the stored one is merged.
+    /// A line by a key (name and key id) already on the
     /// stored note is kept as stored, so a merge never drops or changes a signature.
     /// The lines are not verified here — the ledger holds no witness keys — but a
     /// line that claims a trusted witness's key and does not verify makes
     /// [`Ledger::check_checkpoint`] and [`Ledger::verify_checkpoints`] refuse the
     /// note, so a forged line is found, not trusted.
+    ///
+    /// # Errors
+    /// Refused, with nothing merged:
+    /// - [`Note`](crate::ErrorKind::Note): `note` is not a signed note holding a
+    ///   checkpoint, or the merged note would pass [`consent_note::MAX_SIGNATURES`] or
+    ///   [`consent_note::MAX_NOTE_BYTES`];
+    /// - [`NotFound`](crate::ErrorKind::NotFound): the ledger signed no checkpoint of
+    ///   that size;
+    /// - [`Conflict`](crate::ErrorKind::Conflict): its checkpoint text is not the one
+    ///   the ledger signed;
+    /// - the [ledger's and write errors](crate#errors).
     pub fn add_cosignatures(&self, note: &str) -> Result<SignedHead> {
         let incoming = Note::parse(note.as_bytes())?;
         let checkpoint = Checkpoint::parse(incoming.text())?;

@@ -19,13 +19,17 @@ impl Ledger {
     /// not checked here (the ledger holds no verifier key); its tree is: the checkpoint
     /// must name at least one event, and the ledger's root at its size must be its root.
     ///
-    /// Errors: [`Error::InvalidArgument`] for a note that is not a signed checkpoint, a
-    /// checkpoint of size 0, an event that is not a consent decision
-    /// (`EventKind::is_subject_event`) or was appended after the checkpoint (sign a
-    /// newer one); [`Error::NotFound`] for an unknown event; [`Error::Corrupt`] when the
-    /// checkpoint names more events than the ledger holds or another root at its size:
-    /// the ledger was truncated or rewritten since it was signed (or the checkpoint is
-    /// another ledger's).
+    /// # Errors
+    /// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): a note that is not a
+    ///   signed checkpoint, a checkpoint of size 0, an event that is not a consent
+    ///   decision ([`EventKind::is_subject_event`]) or was appended after the checkpoint
+    ///   (sign a newer one);
+    /// - [`NotFound`](crate::ErrorKind::NotFound): an unknown event;
+    /// - [`Corrupt`](crate::ErrorKind::Corrupt): the checkpoint names more events than
+    ///   the ledger holds or another root at its size (the ledger was truncated or
+    ///   rewritten since it was signed, or the checkpoint is another ledger's), or an
+    ///   entry the receipt needs is missing from the log;
+    /// - the [ledger's errors](crate#errors).
     pub fn receipt(&self, event: Uuid, checkpoint_note: &str, layout: Layout) -> Result<Receipt> {
         let invalid = |e: consent_note::Error| Error::invalid(format!("the checkpoint note: {e}"));
         let note = Note::parse(checkpoint_note.as_bytes()).map_err(invalid)?;

@@ -58,9 +58,12 @@ pub struct CheckedReceipt {
 /// between the entries and the personal digest; then the readable fields and the
 /// `not_proved` list, rebuilt from the proved bytes alone and compared exactly.
 ///
-/// Errors: [`Error::InvalidArgument`] when the text is not JSON or `quorum` exceeds
-/// the witness keys given; [`Error::ReceiptRejected`], naming the first thing that
-/// does not hold, for everything else.
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when the text is not JSON
+/// or `quorum` exceeds the witness keys given;
+/// [`ReceiptRejected`](crate::ErrorKind::ReceiptRejected), naming the first thing that
+/// does not hold, for everything else (the checkpoint's signatures included). Nothing
+/// else: the check reads no ledger.
 pub fn check(
     json: &str,
     log_key: &VerifierKey,

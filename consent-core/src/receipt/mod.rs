@@ -225,6 +225,10 @@ impl Entry {
 
 impl Receipt {
     /// The receipt as a JSON document (pretty-printed, ending in a newline).
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: every field is a string, a number or JSON already"
+    )]
     pub fn to_json(&self) -> String {
         let wire = Wire {
             format: FORMAT.into(),
@@ -252,6 +256,11 @@ impl Receipt {
     /// could see the first value and a parser keep the last); canonical base64;
     /// `format` [`FORMAT`]. A version-1 receipt is refused: its readable fields
     /// were not all proved.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when the text is not
+    /// JSON; [`ReceiptRejected`](crate::ErrorKind::ReceiptRejected) for everything
+    /// above (too large, a key twice, missing or extra, another format, bad base64).
     pub fn from_json(json: &str) -> Result<Receipt> {
         if json.len() > MAX_RECEIPT_BYTES {
             return Err(rejected(format!(

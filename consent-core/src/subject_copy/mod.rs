@@ -33,6 +33,9 @@ impl Ledger {
     /// The subject-access copy of [`Ledger::export_subject`] as a readable,
     /// self-contained HTML page (see [`render_html`]), with times in the ledger's
     /// time zone.
+    ///
+    /// # Errors
+    /// As [`Ledger::export_subject`].
     pub fn export_subject_html(&self, subject: &str) -> Result<String> {
         let export = self.export_subject(subject)?;
         let calendar = self.calendar()?;

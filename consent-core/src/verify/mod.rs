@@ -72,11 +72,18 @@ impl First {
 impl Ledger {
     /// Recomputes every leaf from its row and every stored tree hash from the leaves,
     /// and names the first bad sequence number. One pass over the rows, constant memory.
+    ///
+    /// # Errors
+    /// The [ledger's errors](crate#errors) only: what does not verify is reported in the [`VerifyReport`], not
+    /// returned as an error.
     pub fn verify(&self) -> Result<VerifyReport> {
         self.verify_with_progress(|_, _| {})
     }
 
     /// [`Ledger::verify`] calling `progress(done, total)` every 64k events.
+    ///
+    /// # Errors
+    /// As [`Ledger::verify`].
     pub fn verify_with_progress(&self, mut progress: impl FnMut(u64, u64)) -> Result<VerifyReport> {
         self.read(None, |inner, _| {
             verify_store(&inner.store, inner.key.as_ref(), &mut progress)
@@ -85,6 +92,10 @@ impl Ledger {
 
     /// [`Ledger::verify`], and also checks that the log still extends `head`: catches
     /// a truncated tail or a tail rewritten with a consistent new chain.
+    ///
+    /// # Errors
+    /// As [`Ledger::verify`]: a log that no longer extends `head` is a report, not an
+    /// error.
     pub fn verify_against(&self, head: &Head) -> Result<VerifyReport> {
         self.read(None, |inner, _| {
             let store = &inner.store;

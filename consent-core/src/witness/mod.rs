@@ -149,8 +149,13 @@ impl Witness {
     /// cosigning with `key` (type 0x04, cosignature/v1) for the logs `logs`: each an
     /// origin and the log's verifier key (Ed25519).
     ///
-    /// Refused: a key of another type ([`Error::Note`]), an origin given twice or one
-    /// that cannot name a state file ([`Error::InvalidArgument`]).
+    /// # Errors
+    /// [`Note`](crate::ErrorKind::Note) for a key of another type (the witness's not
+    /// cosignature/v1, a log's not Ed25519);
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for an origin given twice
+    /// or one that cannot name a state file; [`Io`](crate::ErrorKind::Io) when the
+    /// state folder cannot be created; [`Storage`](crate::ErrorKind::Storage) when its
+    /// lock file cannot be opened.
     pub fn open(
         state_dir: &Path,
         key: SigningKey,
@@ -203,6 +208,12 @@ impl Witness {
 
     /// The last checkpoint this witness cosigned for `origin` (what a log proves
     /// consistency from), `None` before the first.
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for an origin that
+    /// cannot name a state file; [`Corrupt`](crate::ErrorKind::Corrupt) when its state
+    /// file is damaged or not this witness's; [`Io`](crate::ErrorKind::Io) when it
+    /// cannot be read.
     pub fn latest(&self, origin: &str) -> Result<Option<Checkpoint>> {
         Ok(self
             .dir
@@ -214,11 +225,18 @@ impl Witness {
     /// the last one cosigned for that log; `proof` proves the new tree extends it
     /// (needed when the size grew). See the module documentation for the rules.
     ///
-    /// Errors: [`Error::Note`] (not a checkpoint note, or not signed by the log's
-    /// key), [`Error::WitnessRefused`] (unknown log, fork, rollback, missing or bad
-    /// proof), [`Error::Corrupt`] (the state file is damaged: nothing is cosigned
-    /// until it is restored), [`Error::Busy`] (another witness process held the
-    /// state for more than 10 s).
+    /// # Errors
+    /// - [`Note`](crate::ErrorKind::Note): not a checkpoint note, or not signed by the
+    ///   log's key;
+    /// - [`WitnessRefused`](crate::ErrorKind::WitnessRefused): an unknown log, a fork,
+    ///   a rollback, a missing or bad proof (the [`Refusal`] says which, with the
+    ///   evidence file it wrote);
+    /// - [`Corrupt`](crate::ErrorKind::Corrupt): the state file is damaged: nothing is
+    ///   cosigned until it is restored;
+    /// - [`Busy`](crate::ErrorKind::Busy): another witness process held the state for
+    ///   more than 10 s;
+    /// - [`Io`](crate::ErrorKind::Io), [`Storage`](crate::ErrorKind::Storage): the
+    ///   state or evidence could not be read or written (nothing was cosigned).
     pub fn cosign(&self, note: &str, proof: Option<&ConsistencyProof>) -> Result<Cosigned> {
         let parsed = Note::parse(note.as_bytes())?;
         let claimed = Checkpoint::parse(parsed.text())?;
