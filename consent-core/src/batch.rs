@@ -320,6 +320,10 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// As [`Ledger::commit_batch`]: on an error nothing of the batch landed.
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: only commit and rollback take the token, and they consume the batch"
+    )]
     pub fn commit(mut self) -> Result<()> {
         let token = self.token.take().expect("live");
         self.ledger.commit_batch(token)
@@ -329,6 +333,10 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// As [`Ledger::rollback_batch`].
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: only commit and rollback take the token, and they consume the batch"
+    )]
     pub fn rollback(mut self) -> Result<()> {
         let token = self.token.take().expect("live");
         self.ledger.rollback_batch(token)

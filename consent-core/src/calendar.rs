@@ -36,6 +36,10 @@ fn bundled() -> &'static TimeZoneDatabase {
 
 impl Calendar {
     /// The calendar of an IANA time-zone name (`Europe/London`, `UTC`, ...).
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a name the bundled
+    /// time-zone database does not hold.
     pub fn new(name: &str) -> Result<Calendar> {
         let tz = bundled().get(name).map_err(|_| {
             Error::invalid(format!(
@@ -50,6 +54,10 @@ impl Calendar {
     }
 
     /// Europe/London.
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: the time-zone database is bundled in the build, Europe/London with it"
+    )]
     pub fn default_zone() -> Calendar {
         Calendar::new(DEFAULT_TIME_ZONE).expect("the bundled database has Europe/London")
     }
@@ -70,6 +78,10 @@ impl Calendar {
     }
 
     /// The instant a local day begins (midnight, or the first instant after a gap).
+    ///
+    /// # Errors
+    /// [`InvalidTime`](crate::ErrorKind::InvalidTime) when that instant is outside the
+    /// years 1..=9999.
     pub fn start_of(&self, day: Date) -> Result<Timestamp> {
         let z = day
             .to_zoned(self.tz.clone())
@@ -81,6 +93,10 @@ impl Calendar {
     /// `2024-10-01T10:30:00+01:00`); a bare date (`2024-10-01`), meaning the start of that
     /// day in this zone; or a local date and time without offset (`2024-10-01T09:30`,
     /// `2024-10-01T09:30:00`), in this zone.
+    ///
+    /// # Errors
+    /// [`InvalidTime`](crate::ErrorKind::InvalidTime) for text in none of these forms,
+    /// or a time outside the years 1..=9999.
     pub fn parse(&self, text: &str) -> Result<Timestamp> {
         let text = text.trim();
         if let Ok(ts) = text.parse::<jiff::Timestamp>() {

@@ -24,7 +24,10 @@ pub fn sha256(data: &[u8]) -> Hash {
     Sha256::digest(data).into()
 }
 
-/// Parses 64 hex digits into a hash.
+/// Parses 64 hex digits into a hash (white space around them ignored).
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for anything else.
 pub fn parse_hash(text: &str) -> Result<Hash> {
     let bytes = hex::decode(text.trim())
         .map_err(|_| Error::invalid("a hash must be 64 hexadecimal digits"))?;
@@ -174,6 +177,16 @@ impl CanonicalEvent<'_> {
 /// [`CanonicalEvent::encode`]. Lets a receipt holder check that the readable fields of
 /// a receipt are the ones its leaf hash covers. Rejects anything that is not exactly
 /// one well-formed version-1 encoding.
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) (`not a canonical event:
+/// ...`) for empty input, an unknown version, a truncated or malformed field, a
+/// required field absent, text that is not UTF-8, an integer that is not 8 bytes, or
+/// bytes left over.
+#[allow(
+    clippy::missing_panics_doc,
+    reason = "never panics: its one `expect` converts a slice already cut to 4 bytes"
+)]
 pub fn decode(bytes: &[u8]) -> Result<CanonicalEvent<'_>> {
     let bad = |why: &str| Error::invalid(format!("not a canonical event: {why}"));
     let (&version, mut rest) = bytes.split_first().ok_or_else(|| bad("empty"))?;

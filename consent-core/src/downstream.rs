@@ -717,9 +717,10 @@ impl Ledger {
     ///
     /// # Errors
     /// As [`Ledger::downstream_versions`].
-    ///
-    /// # Panics
-    /// Never: a registered downstream has at least one version.
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: a registered downstream has at least one version"
+    )]
     pub fn downstream(&self, id: &str) -> Result<Downstream> {
         self.downstream_versions(id)
             .map(|mut v| v.pop().expect("a registered downstream has a version"))

@@ -47,6 +47,9 @@ impl LawfulBasis {
     }
 
     /// Parses a letter (`a`..`f`) or a name (`consent`, `public_task`, ...).
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for anything else.
     pub fn parse(text: &str) -> Result<Self> {
         serde_json::from_value(serde_json::Value::String(text.trim().to_ascii_lowercase()))
             .map_err(|_| Error::invalid(format!("unknown lawful basis `{text}` (a..f)")))

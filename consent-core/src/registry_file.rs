@@ -143,10 +143,13 @@ impl Registry {
     /// otherwise from the registry's own folder, where a missing text only leaves the
     /// stated `sha256` unchecked.
     ///
-    /// Errors: [`Error::Io`] when the file or a text cannot be read;
-    /// [`Error::InvalidArgument`] for malformed TOML, an unknown field or an invalid
-    /// entry; [`Error::Conflict`] when a text does not hash to the `sha256` the
-    /// registry states. Messages name the entry (`notice ljmu.wellbeing@1: …`).
+    /// # Errors
+    /// [`Io`](crate::ErrorKind::Io) when the file or a text cannot be read;
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for malformed TOML, an
+    /// unknown field, an entry listed twice or an invalid one;
+    /// [`Conflict`](crate::ErrorKind::Conflict) when a text does not hash to the
+    /// `sha256` the registry states. Messages name the entry
+    /// (`notice ljmu.wellbeing@1: …`).
     pub fn from_file(path: &Path, texts: Option<&Path>) -> Result<Registry> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Io(std::io::Error::new(
@@ -173,8 +176,10 @@ impl Registry {
 
     /// Reads a registry from TOML text. With `base_dir`, every `text_file` is read from
     /// that folder and must be readable; without it no text is read, and every notice
-    /// needs its `sha256` (which then stays unchecked). Errors as
-    /// [`Registry::from_file`].
+    /// needs its `sha256` (which then stays unchecked).
+    ///
+    /// # Errors
+    /// As [`Registry::from_file`].
     pub fn from_toml_str(text: &str, base_dir: Option<&Path>) -> Result<Registry> {
         let base = Texts {
             dir: base_dir,
@@ -378,10 +383,16 @@ impl Ledger {
     /// Registers every notice, then every purpose, of `registry` in one batch: all of
     /// them or, on the first error, none. Entries the ledger already holds unchanged
     /// append nothing (so loading a registry twice is harmless); a changed purpose gets
-    /// a new version; a notice id and version already registered with another text is
-    /// [`Error::Conflict`]. A downstream retired since is skipped, never reactivated:
-    /// its entry's `note` says `retired, not reactivated`. Errors name the entry
-    /// (`purpose jmsu.marketing: …`).
+    /// a new version. A downstream retired since is skipped, never reactivated: its
+    /// entry's `note` says `retired, not reactivated`.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::begin_batch`]; then, for the first entry refused, those of
+    /// [`Ledger::register_notice`] (a notice id and version already registered with
+    /// another text is [`Conflict`](crate::ErrorKind::Conflict)),
+    /// [`Ledger::register_purpose`] or [`Ledger::register_downstream`], its message
+    /// naming the entry (`purpose jmsu.marketing: …`); or those of
+    /// [`Ledger::commit_batch`]. Either way nothing was written.
     pub fn load_registry(&self, registry: &Registry) -> Result<RegistryReport> {
         let batch = self.batch()?;
         // On an error the batch is dropped, which rolls it back.

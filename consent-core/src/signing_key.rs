@@ -40,6 +40,12 @@ fn key_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 
 /// Generates a key named `name` for `role`, writes its private key to `path` (a new
 /// file, mode 0600, never replacing one) and returns the verifier key to publish.
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `name` cannot name a
+/// key (empty, a space, a plus sign, a control character) or the system's random
+/// number generator fails; [`Key`](crate::ErrorKind::Key) when the file exists already
+/// or cannot be created.
 pub fn generate_signing_key_file(path: &Path, name: &str, role: KeyRole) -> Result<VerifierKey> {
     let key = SigningKey::generate(name, role.signature_type())
         .map_err(|e| Error::invalid(format!("cannot make a key named {name:?}: {e}")))?;
@@ -53,6 +59,10 @@ pub fn generate_signing_key_file(path: &Path, name: &str, role: KeyRole) -> Resu
 /// Reads a private key file written by [`generate_signing_key_file`] (or any file
 /// holding a `consent_note` private key string), refusing a file others can read and a
 /// key of the wrong role.
+///
+/// # Errors
+/// [`Key`](crate::ErrorKind::Key), naming the file: it cannot be read, others can read
+/// it, it holds no private key string, or the key is of the other role.
 pub fn read_signing_key_file(path: &Path, role: KeyRole) -> Result<SigningKey> {
     let text = Zeroizing::new(
         crate::atomic_file::read_private(path)
@@ -75,6 +85,10 @@ pub fn read_signing_key_file(path: &Path, role: KeyRole) -> Result<SigningKey> {
 }
 
 /// Parses a verifier key string, with the error kind of bad input.
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) when `text` (trimmed) is not
+/// a verifier key string (`<name>+<key id>+<base64>`) of a supported type.
 pub fn parse_verifier_key(text: &str) -> Result<VerifierKey> {
     text.trim()
         .parse()

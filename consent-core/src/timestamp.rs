@@ -28,11 +28,17 @@ impl Timestamp {
     pub const MAX: Timestamp = Timestamp(MAX_MS);
 
     /// The current time, truncated to the millisecond.
+    ///
+    /// # Panics
+    /// If the system clock reads a time outside the years 1..=9999.
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc()).expect("the clock is within years 1..9999")
     }
 
-    /// From milliseconds since the epoch; errors outside the years 1..=9999.
+    /// From milliseconds since the epoch.
+    ///
+    /// # Errors
+    /// [`InvalidTime`](crate::ErrorKind::InvalidTime) outside the years 1..=9999.
     pub fn from_millis(ms: i64) -> Result<Self> {
         if (MIN_MS..=MAX_MS).contains(&ms) {
             Ok(Timestamp(ms))
@@ -49,6 +55,9 @@ impl Timestamp {
     }
 
     /// From a `time` date-time (any offset); sub-millisecond precision is dropped.
+    ///
+    /// # Errors
+    /// [`InvalidTime`](crate::ErrorKind::InvalidTime) outside the years 1..=9999.
     pub fn from_datetime(dt: OffsetDateTime) -> Result<Self> {
         let ms = dt.unix_timestamp_nanos().div_euclid(1_000_000);
         let ms = i64::try_from(ms).map_err(|_| Error::InvalidTime("out of range".into()))?;
@@ -56,6 +65,10 @@ impl Timestamp {
     }
 
     /// As a UTC `time` date-time.
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "never panics: every Timestamp is within the years 1..=9999, which `time` holds"
+    )]
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
             .expect("range checked on construction")
@@ -63,6 +76,10 @@ impl Timestamp {
 
     /// Parses RFC 3339 (`2024-10-01T09:30:00Z`, any offset) or a plain date
     /// (`2024-10-01`, meaning midnight UTC).
+    ///
+    /// # Errors
+    /// [`InvalidTime`](crate::ErrorKind::InvalidTime) for text in neither form, or a
+    /// time outside the years 1..=9999.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
         if let Ok(dt) = OffsetDateTime::parse(text, &Rfc3339) {

@@ -90,6 +90,10 @@ pub trait HashStore {
     /// Error type of the store.
     type Error;
     /// Hash of the complete subtree at (level, index). Only called for subtrees that exist.
+    ///
+    /// # Errors
+    /// The store's own, when it cannot read the hash; they are passed on unchanged by
+    /// every function of this module.
     fn stored_hash(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error>;
 }
 
@@ -99,6 +103,9 @@ pub trait HashStore {
 /// A node `(L, k)` becomes complete exactly when its last leaf arrives, i.e. when the
 /// new leaf is the right child of a right child … of it; so one row is added per
 /// trailing one bit of `n`, and each costs one read (its left sibling).
+///
+/// # Errors
+/// Only the store's: whatever [`HashStore::stored_hash`] returns, passed on.
 pub fn hashes_to_store<S: HashStore>(
     n: u64,
     leaf: Hash,
@@ -121,6 +128,9 @@ pub fn hashes_to_store<S: HashStore>(
 /// Root hash of the first `size` leaves.
 ///
 /// Reads one stored subtree per one bit of `size` (at most 64), and none for size 0.
+///
+/// # Errors
+/// Only the store's: whatever [`HashStore::stored_hash`] returns, passed on.
 pub fn root<S: HashStore>(size: u64, store: &mut S) -> Result<Hash, S::Error> {
     subtree_hash(0, size, store)
 }
@@ -132,6 +142,9 @@ pub fn root<S: HashStore>(size: u64, store: &mut S) -> Result<Hash, S::Error> {
 /// `lo = 0` — costs at most `popcount(hi - lo)` reads. Other ranges are answered
 /// correctly too, but their MTH does not line up with the stored subtrees and may need
 /// up to `hi - lo` reads; this module never asks for one.
+///
+/// # Errors
+/// Only the store's: whatever [`HashStore::stored_hash`] returns, passed on.
 ///
 /// # Panics
 ///

@@ -59,6 +59,10 @@ pub enum ProofError {
 /// `index >= size` gives [`ProofError::IndexOutOfRange`]; this function never panics
 /// (beyond what the store does when `size` exceeds the log). Hashes are ordered from the
 /// leaf's sibling up to the child of the root, as RFC 9162 §2.1.3.1 prescribes.
+///
+/// # Errors
+/// The outer error is the store's ([`HashStore::stored_hash`]); the inner is
+/// [`ProofError::IndexOutOfRange`].
 pub fn inclusion_proof<S: HashStore>(
     index: u64,
     size: u64,
@@ -78,6 +82,10 @@ pub fn inclusion_proof<S: HashStore>(
 /// gives [`ProofError::EmptyOldTree`], since [`verify_consistency`] would reject any
 /// such proof. Equal sizes give an empty proof. Never panics (beyond what the store
 /// does when `new_size` exceeds the log).
+///
+/// # Errors
+/// The outer error is the store's ([`HashStore::stored_hash`]); the inner is
+/// [`ProofError::SizeOrder`] or [`ProofError::EmptyOldTree`].
 pub fn consistency_proof<S: HashStore>(
     old_size: u64,
     new_size: u64,
@@ -100,6 +108,11 @@ pub fn consistency_proof<S: HashStore>(
 /// `index` in the tree of `size` leaves whose root is `root`.
 ///
 /// A tree of one leaf needs an empty proof and `root == leaf`.
+///
+/// # Errors
+/// [`ProofError::IndexOutOfRange`] when `index >= size`;
+/// [`ProofError::WrongProofLength`] when the proof has more or fewer hashes than the
+/// sizes call for; [`ProofError::RootMismatch`] when it does not lead to `root`.
 pub fn verify_inclusion(
     index: u64,
     size: u64,
@@ -158,6 +171,11 @@ pub fn verify_inclusion(
 ///   [`empty_root`], the only root an empty tree has;
 /// - `0 == old_size < new_size` is [`ProofError::EmptyOldTree`], whatever the proof:
 ///   a client that trusts only the empty tree has nothing to check and needs no proof.
+///
+/// # Errors
+/// Those above, and [`ProofError::WrongProofLength`] for a proof of the wrong number
+/// of hashes, [`ProofError::OldRootMismatch`] or [`ProofError::RootMismatch`] when it
+/// does not reproduce `old_root` or lead to `new_root`.
 pub fn verify_consistency(
     old_size: u64,
     new_size: u64,

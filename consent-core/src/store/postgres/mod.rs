@@ -130,7 +130,13 @@ fn check_schema_name(name: &str) -> Result<()> {
 }
 
 /// The schema a PostgreSQL ledger URL names: its `schema=` parameter, or
-/// [`DEFAULT_SCHEMA`]. Fails on a name the ledger does not accept.
+/// [`DEFAULT_SCHEMA`].
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a schema name the ledger
+/// does not accept (lower-case letters, digits and `_`, not starting with a digit or
+/// `pg_`, at most 63 bytes), an unknown `sslmode`, or a client-certificate parameter
+/// (not supported).
 pub fn url_schema(url: &str) -> Result<String> {
     split_url(url).map(|l| l.schema)
 }

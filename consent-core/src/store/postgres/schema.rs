@@ -318,6 +318,10 @@ pub enum Access {
 
 /// The SQL that grants `role` `access` to the ledger in `schema` (run by the schema's
 /// owner). The role must exist.
+///
+/// # Errors
+/// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) for a schema name the ledger
+/// does not accept, or a role name that is not letters, digits and `_`.
 pub fn grants_sql(schema: &str, role: &str, access: Access) -> Result<String> {
     super::check_schema_name(schema)?;
     if role.is_empty() || !role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -354,6 +358,17 @@ pub fn grants_sql(schema: &str, role: &str, access: Access) -> Result<String> {
 /// grant by anyone else would be cut down with a mere warning. Refuses a schema that
 /// is not a consent ledger (as opening one does) and a role that does not exist.
 /// Returns the SQL it ran.
+///
+/// # Errors
+/// - [`InvalidArgument`](crate::ErrorKind::InvalidArgument): as [`grants_sql`], or a
+///   malformed URL;
+/// - [`NotFound`](crate::ErrorKind::NotFound): no ledger in the schema, or no such
+///   role; [`NotALedger`](crate::ErrorKind::NotALedger): the schema holds something
+///   else;
+/// - [`ReadOnly`](crate::ErrorKind::ReadOnly): the URL's user does not own the
+///   ledger's tables;
+/// - [`Storage`](crate::ErrorKind::Storage), [`Busy`](crate::ErrorKind::Busy): the
+///   server could not be reached, or refused the grants.
 pub fn apply_grants(url: &str, role: &str, access: Access) -> Result<String> {
     let opts = LedgerOptions {
         create: false,
