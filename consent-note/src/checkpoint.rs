@@ -89,10 +89,14 @@ fn parse_root(line: &str) -> Result<[u8; 32]> {
 impl Checkpoint {
     /// Parses checkpoint note text (as [`Note::text`] returns it).
     ///
-    /// Refused: text that is not note text (no final newline, control characters such
-    /// as a carriage return), fewer than three lines, an empty or white-space-padded
-    /// origin, a size with a sign, a leading zero, spaces or more than 64 bits, a root
-    /// that is not the canonical base64 of 32 bytes, an empty extension line.
+    /// # Errors
+    /// Text that is not note text, as [`Note::new`] ([`NoteTooLarge`](crate::ErrorKind::NoteTooLarge),
+    /// [`ControlCharacter`](crate::ErrorKind::ControlCharacter) such as a carriage return, [`MissingFinalNewline`](crate::ErrorKind::MissingFinalNewline));
+    /// [`CheckpointTooShort`](crate::ErrorKind::CheckpointTooShort): fewer than three lines; [`InvalidOrigin`](crate::ErrorKind::InvalidOrigin): an
+    /// empty or white-space-padded origin; [`InvalidTreeSize`](crate::ErrorKind::InvalidTreeSize): a size with a sign,
+    /// a leading zero, spaces or more than 64 bits; [`InvalidRootHash`](crate::ErrorKind::InvalidRootHash): a root that
+    /// is not the canonical base64 of 32 bytes; [`InvalidExtensionLine`](crate::ErrorKind::InvalidExtensionLine): an empty
+    /// extension line.
     pub fn parse(text: &str) -> Result<Self> {
         note::check_text(text)?;
         let body = &text[..text.len() - 1];
@@ -120,7 +124,12 @@ impl Checkpoint {
     }
 
     /// The note text: origin, size, base64 root, extension lines, each ending in a
-    /// newline. Fails if a field could not be read back ([`Checkpoint::parse`]).
+    /// newline.
+    ///
+    /// # Errors
+    /// When a field could not be read back by [`Checkpoint::parse`]:
+    /// [`InvalidOrigin`](crate::ErrorKind::InvalidOrigin), [`InvalidExtensionLine`](crate::ErrorKind::InvalidExtensionLine) (empty, or a character below
+    /// U+0020), [`NoteTooLarge`](crate::ErrorKind::NoteTooLarge).
     pub fn to_text(&self) -> Result<String> {
         check_origin(&self.origin)?;
         for (index, line) in self.extensions.iter().enumerate() {
@@ -148,6 +157,10 @@ impl Checkpoint {
     ///
     /// The specification recommends that the key name be the origin; this is not
     /// enforced, so that a log can rotate keys.
+    ///
+    /// # Errors
+    /// Those of [`Checkpoint::to_text`]; [`WrongKeyType`](crate::ErrorKind::WrongKeyType) for a key that is not
+    /// Ed25519 (a cosigner's).
     pub fn sign(&self, log_key: &SigningKey) -> Result<Note> {
         let mut note = Note::new(self.to_text()?)?;
         note.add_signature(log_key.sign(note.text())?)?;
@@ -158,12 +171,17 @@ impl Checkpoint {
     /// checkpoint, and verifies the log's signature and every line by a trusted
     /// cosigner.
     ///
-    /// Refused: any parse error; a checkpoint for another origin
-    /// ([`Error::OriginMismatch`]); a log key that is not Ed25519 or a cosigner key that
-    /// is not cosignature/v1 ([`Error::WrongKeyType`]); a trusted line that does not
-    /// verify ([`Error::BadSignature`]); no line by the log key
-    /// ([`Error::MissingLogSignature`]). Lines by unknown keys are kept in the note.
-    /// How many cosignatures make a quorum is the caller's policy.
+    /// Lines by unknown keys are kept in the note. How many cosignatures make a quorum
+    /// is the caller's policy.
+    ///
+    /// # Errors
+    /// - [`WrongKeyType`](crate::ErrorKind::WrongKeyType): a log key that is not Ed25519 or a cosigner key that is
+    ///   not cosignature/v1 (checked first, before the note is read);
+    /// - any error of [`Note::parse`] and [`Checkpoint::parse`];
+    /// - [`OriginMismatch`](crate::ErrorKind::OriginMismatch): a checkpoint for another origin;
+    /// - the errors of [`Note::verify`] for a trusted line: [`AmbiguousKey`](crate::ErrorKind::AmbiguousKey),
+    ///   [`BadSignature`](crate::ErrorKind::BadSignature), [`InvalidTimestamp`](crate::ErrorKind::InvalidTimestamp);
+    /// - [`MissingLogSignature`](crate::ErrorKind::MissingLogSignature): no line by the log key that verifies.
     pub fn open(
         msg: &[u8],
         origin: &str,

@@ -58,7 +58,10 @@ impl SignatureType {
         }
     }
 
-    /// The type for an identifier byte, or [`Error::UnsupportedSignatureType`].
+    /// The type for an identifier byte.
+    ///
+    /// # Errors
+    /// [`UnsupportedSignatureType`](crate::ErrorKind::UnsupportedSignatureType) for a byte other than 0x01 and 0x04.
     pub fn from_byte(byte: u8) -> Result<Self> {
         match byte {
             0x01 => Ok(SignatureType::Ed25519),
@@ -135,6 +138,9 @@ impl fmt::Display for KeyId {
 
 /// Checks a key name: non-empty, no Unicode white space, no `+` (the separator of a
 /// verifier key), no control characters (which a note could not carry).
+///
+/// # Errors
+/// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName), saying which rule the name breaks.
 pub fn check_key_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::InvalidKeyName { reason: "empty" });
@@ -210,7 +216,9 @@ pub struct VerifierKey {
 impl VerifierKey {
     /// A verifier key from its parts; the key id is computed.
     ///
-    /// Refuses an invalid name, and a public key that is not a point or is of small
+    /// # Errors
+    /// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName) for a name [`check_key_name`] refuses;
+    /// [`InvalidPublicKey`](crate::ErrorKind::InvalidPublicKey) for a public key that is not a point or is of small
     /// order (such a key would accept signatures nobody made).
     pub fn new(name: &str, kind: SignatureType, public_key: &[u8; 32]) -> Result<Self> {
         check_key_name(name)?;
@@ -229,6 +237,13 @@ impl VerifierKey {
 
     /// Reads a verifier key `<name>+<hex key id>+<base64(type || public key)>`,
     /// checking that the key id is the one the name, type and key give.
+    ///
+    /// # Errors
+    /// [`MalformedKey`](crate::ErrorKind::MalformedKey): not three `+`-separated parts, a key id that is not eight
+    /// lower-case hex digits, material that is not canonical base64 or not 33 bytes;
+    /// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName); [`UnsupportedSignatureType`](crate::ErrorKind::UnsupportedSignatureType);
+    /// [`InvalidPublicKey`](crate::ErrorKind::InvalidPublicKey); [`KeyIdMismatch`](crate::ErrorKind::KeyIdMismatch): the written id is not the
+    /// computed one.
     pub fn parse(vkey: &str) -> Result<Self> {
         let (name, written, bytes) = split_key_string(vkey)?;
         let (kind, public) = split_material(&bytes)?;
@@ -264,10 +279,12 @@ impl VerifierKey {
 
     /// Checks one signature line against `text`, the note text it is on.
     ///
-    /// The line must name this key ([`Error::KeyMismatch`] otherwise) and verify
-    /// ([`Error::BadSignature`]); a cosignature's timestamp must not exceed 2^63 - 1
-    /// ([`Error::InvalidTimestamp`]). Verification is RFC 8032 strict: no malleable
-    /// signatures, no small-order keys.
+    /// Verification is RFC 8032 strict: no malleable signatures, no small-order keys.
+    ///
+    /// # Errors
+    /// [`KeyMismatch`](crate::ErrorKind::KeyMismatch): the line names another key (name or key id);
+    /// [`BadSignature`](crate::ErrorKind::BadSignature): it does not verify (or is of the wrong length);
+    /// [`InvalidTimestamp`](crate::ErrorKind::InvalidTimestamp): a cosignature's timestamp exceeds 2^63 - 1.
     pub fn verify(&self, text: &str, signature: &NoteSignature) -> Result<VerifiedSignature> {
         if signature.name() != self.name || signature.key_id() != self.id {
             return Err(Error::KeyMismatch {
@@ -344,6 +361,10 @@ pub struct SigningKey {
 
 impl SigningKey {
     /// A new key from the operating system's CSPRNG (`getrandom`).
+    ///
+    /// # Errors
+    /// [`Random`](crate::ErrorKind::Random) when the operating system's generator fails;
+    /// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName) for a name [`check_key_name`] refuses.
     pub fn generate(name: &str, kind: SignatureType) -> Result<Self> {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut()).map_err(|e| Error::Random(e.to_string()))?;
@@ -352,6 +373,9 @@ impl SigningKey {
 
     /// The key whose RFC 8032 private key is the 32-byte `seed`. The same seed gives the
     /// same key: for tests, and for keys derived or stored elsewhere.
+    ///
+    /// # Errors
+    /// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName) for a name [`check_key_name`] refuses.
     pub fn from_seed(name: &str, kind: SignatureType, seed: &[u8; 32]) -> Result<Self> {
         check_key_name(name)?;
         let key = ed25519_dalek::SigningKey::from_bytes(seed);
@@ -367,6 +391,11 @@ impl SigningKey {
     /// Reads a private key string
     /// `PRIVATE+KEY+<name>+<hex key id>+<base64(type || seed)>` (the format of Go's
     /// `sumdb/note`), checking the key id against the public key the seed gives.
+    ///
+    /// # Errors
+    /// [`MalformedKey`](crate::ErrorKind::MalformedKey) without the `PRIVATE+KEY+` prefix; otherwise those of
+    /// [`VerifierKey::parse`] but [`InvalidPublicKey`](crate::ErrorKind::InvalidPublicKey) (every seed gives a valid
+    /// key).
     pub fn from_private_key(s: &str) -> Result<Self> {
         let rest = s.strip_prefix(PRIVATE_PREFIX).ok_or(Error::MalformedKey {
             reason: "a private key starts with PRIVATE+KEY+",
@@ -428,9 +457,11 @@ impl SigningKey {
     /// Signs a note text with an [`SignatureType::Ed25519`] key.
     ///
     /// `text` must be valid note text (ends with a newline, no control characters but
-    /// newline, within the size limit). A cosigner key is refused
-    /// ([`Error::WrongKeyType`]): its signatures must commit to a time, see
-    /// [`SigningKey::cosign`].
+    /// newline, within the size limit).
+    ///
+    /// # Errors
+    /// [`WrongKeyType`](crate::ErrorKind::WrongKeyType) for a cosigner key: its signatures must commit to a time,
+    /// see [`SigningKey::cosign`]. Text that is not note text, as [`Note::new`](crate::Note::new).
     pub fn sign(&self, text: &str) -> Result<NoteSignature> {
         self.expect_kind(SignatureType::Ed25519)?;
         note::check_text(text)?;
@@ -448,7 +479,11 @@ impl SigningKey {
     /// `timestamp (8 bytes, big-endian) || signature`.
     ///
     /// The time is a parameter, not read from a clock, so that a witness decides it
-    /// (and tests can fix it). Above 2^63 - 1 it is refused.
+    /// (and tests can fix it).
+    ///
+    /// # Errors
+    /// [`WrongKeyType`](crate::ErrorKind::WrongKeyType) for a key that is not cosignature/v1;
+    /// [`InvalidTimestamp`](crate::ErrorKind::InvalidTimestamp) above 2^63 - 1; those of [`Checkpoint::to_text`].
     pub fn cosign(&self, checkpoint: &Checkpoint, timestamp: u64) -> Result<NoteSignature> {
         self.expect_kind(SignatureType::CosignatureV1)?;
         if timestamp > cosignature::MAX_TIMESTAMP {

@@ -51,6 +51,15 @@
 //! signature lines (the specification requires accepting at least 16); parsing stops at
 //! either, before any signature is checked.
 //!
+//! ## Errors
+//! Every refusal is an [`Error`] variant of its own, with a stable [`ErrorKind`]
+//! ([`Error::kind`], one of [`ErrorKind::ALL`]): decide from the kind, show the
+//! message. Each function's `# Errors` section lists the kinds it returns; reading a
+//! note ([`Note::parse`]) and reading a checkpoint ([`Checkpoint::parse`]) list theirs
+//! once, and the functions built on them refer there. Nothing here does I/O, so
+//! [`ErrorKind::Random`] (from [`SigningKey::generate`]) is the only failure that is
+//! not about the input.
+//!
 //! ## Threads
 //! Every type is `Send + Sync` and immutable once built; signing and verifying take
 //! `&self`.
@@ -66,6 +75,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 mod checkpoint;
 pub mod cosignature;

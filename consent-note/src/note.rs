@@ -67,6 +67,12 @@ pub struct NoteSignature {
 impl NoteSignature {
     /// A signature line from its parts: a valid key name and at least one signature
     /// byte (the specification's minimum line is `key id || 1 byte`).
+    ///
+    /// # Errors
+    /// [`InvalidKeyName`](crate::ErrorKind::InvalidKeyName) for a name
+    /// [`check_key_name`](crate::check_key_name) refuses;
+    /// [`MalformedSignatureLine`](crate::ErrorKind::MalformedSignatureLine) (line 0)
+    /// for no signature bytes.
     pub fn new(name: &str, key_id: KeyId, signature: Vec<u8>) -> Result<Self> {
         check_key_name(name)?;
         if signature.is_empty() {
@@ -184,6 +190,11 @@ pub struct Verification {
 impl Note {
     /// An unsigned note with `text` (which must end with a newline and hold no control
     /// character but newline).
+    ///
+    /// # Errors
+    /// [`NoteTooLarge`](crate::ErrorKind::NoteTooLarge) beyond [`MAX_NOTE_BYTES`];
+    /// [`ControlCharacter`](crate::ErrorKind::ControlCharacter) for a byte below 0x20
+    /// but newline; [`MissingFinalNewline`](crate::ErrorKind::MissingFinalNewline).
     pub fn new(text: impl Into<String>) -> Result<Self> {
         let text = text.into();
         check_text(&text)?;
@@ -195,13 +206,23 @@ impl Note {
 
     /// Parses a signed note, strictly, without checking any signature.
     ///
-    /// Refused: more than [`MAX_NOTE_BYTES`]; invalid UTF-8; a control character but
-    /// newline (so CRLF line ends); no blank line followed by signature lines; a
-    /// signature block not ending in a newline; a line that is not
-    /// `— <name> <canonical base64 of at least 5 bytes>`; more than
-    /// [`MAX_SIGNATURES`] lines; two lines by the same name and key id.
-    ///
     /// The text ends at the *last* blank line, so the text itself may hold blank lines.
+    ///
+    /// # Errors
+    /// Each refusal has its kind, checked in this order:
+    /// [`NoteTooLarge`](crate::ErrorKind::NoteTooLarge) (more than
+    /// [`MAX_NOTE_BYTES`]); [`InvalidUtf8`](crate::ErrorKind::InvalidUtf8);
+    /// [`ControlCharacter`](crate::ErrorKind::ControlCharacter) (any but newline, so
+    /// CRLF line ends too); [`NoSignatureBlock`](crate::ErrorKind::NoSignatureBlock)
+    /// (no blank line followed by signature lines);
+    /// [`MissingFinalNewline`](crate::ErrorKind::MissingFinalNewline) (the signature
+    /// block);
+    /// [`TooManySignatures`](crate::ErrorKind::TooManySignatures) (more than
+    /// [`MAX_SIGNATURES`] lines);
+    /// [`MalformedSignatureLine`](crate::ErrorKind::MalformedSignatureLine) (a line
+    /// that is not `— <name> <canonical base64 of at least 5 bytes>`, numbered);
+    /// [`DuplicateSignature`](crate::ErrorKind::DuplicateSignature) (two lines by the
+    /// same name and key id).
     pub fn parse(msg: &[u8]) -> Result<Self> {
         if msg.len() > MAX_NOTE_BYTES {
             return Err(Error::NoteTooLarge {
@@ -260,6 +281,11 @@ impl Note {
     /// name and key id (a re-signature supersedes the old one, as in Go's `note.Sign`).
     ///
     /// The signature is not checked here; [`Note::verify`] does that.
+    ///
+    /// # Errors
+    /// [`TooManySignatures`](crate::ErrorKind::TooManySignatures) or
+    /// [`NoteTooLarge`](crate::ErrorKind::NoteTooLarge) when the note would pass
+    /// [`MAX_SIGNATURES`] or [`MAX_NOTE_BYTES`]; the note is then unchanged.
     pub fn add_signature(&mut self, signature: NoteSignature) -> Result<()> {
         let replaced = self
             .signatures
@@ -293,12 +319,18 @@ impl Note {
     /// Verifies the note against the keys the reader trusts.
     ///
     /// A signature line whose (name, key id) matches a trusted key must verify, or the
-    /// whole note is refused ([`Error::BadSignature`]) — this is how a key-id collision
-    /// by an impostor key, a changed text or a changed cosignature time is caught.
-    /// Lines by other keys, even with a trusted name or a trusted id (but not both), are
-    /// returned unverified. At least one line must verify
-    /// ([`Error::NoVerifiedSignature`]). Two trusted keys with one name and id make
-    /// attribution impossible ([`Error::AmbiguousKey`]).
+    /// whole note is refused — this is how a key-id collision by an impostor key, a
+    /// changed text or a changed cosignature time is caught. Lines by other keys, even
+    /// with a trusted name or a trusted id (but not both), are returned unverified.
+    ///
+    /// # Errors
+    /// [`AmbiguousKey`](crate::ErrorKind::AmbiguousKey) when two trusted keys share a
+    /// name and key id (attribution is impossible);
+    /// [`BadSignature`](crate::ErrorKind::BadSignature) when a line by a trusted key
+    /// does not verify; [`InvalidTimestamp`](crate::ErrorKind::InvalidTimestamp) for a
+    /// trusted cosignature dated above 2^63 - 1;
+    /// [`NoVerifiedSignature`](crate::ErrorKind::NoVerifiedSignature) when no line is
+    /// by a trusted key.
     pub fn verify(&self, trusted: &[VerifierKey]) -> Result<Verification> {
         for (i, a) in trusted.iter().enumerate() {
             if trusted[..i]
