@@ -10,6 +10,10 @@ use thiserror::Error;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in the ledger.
+///
+/// How to read one (kind, message, index) and the sets of kinds many calls share:
+/// the crate docs' [Errors](crate#errors); what a function returns besides: its own
+/// `# Errors` section.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -73,14 +73,15 @@
 //!   connection, the ledger's WAL deleted under the process);
 //!   [`Corrupt`](ErrorKind::Corrupt) when what was read is structurally damaged.
 //! - **the write errors**, which every call that records something can return as
-//!   well: [`ReadOnly`](ErrorKind::ReadOnly) (opened read-only, a read-only file or
-//!   folder, a PostgreSQL role without the right); [`Full`](ErrorKind::Full) (the
+//!   well: [`ReadOnly`](ErrorKind::ReadOnly) (opened read-only, a read-only file, a
+//!   PostgreSQL role without the right); [`Full`](ErrorKind::Full) (the
 //!   disk, the `max_pages` cap or the database's quota; nothing was written); inside a
 //!   batch, [`Batch`](ErrorKind::Batch) once the batch was aborted by an earlier
 //!   failure (roll it back).
-//! - **the subject errors**, of every call that names or finds a subject:
-//!   [`Key`](ErrorKind::Key) when the ledger was opened without its pseudonym key
-//!   (an erased subject could not be recognised, so it fails closed).
+//! - **the subject errors**, of every call that takes a subject id (a question, an
+//!   append, an erasure, an export): [`Key`](ErrorKind::Key) when the ledger was
+//!   opened read-only without its pseudonym key (an erased subject could not be
+//!   recognised, so it fails closed).
 //! - **the id errors**, of every id a call takes (subject, purpose, recipient, notice,
 //!   source id, downstream): [`InvalidArgument`](ErrorKind::InvalidArgument) when it
 //!   is empty, longer than [`MAX_ID_LEN`], holds a control character, begins or ends
