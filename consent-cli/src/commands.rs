@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use consent_core::{
     Actor, Calendar, ConsistencyProof, Event, EventKind, Head, LawfulBasis, Ledger, LedgerOptions,
-    Method, NewEvent, NoticeDef, Purpose, PurposeDef, Status, Timestamp, Validity, VerifyReport,
+    Method, NewEvent, NoticeDef, Purpose, PurposeDef, Registered, Status, Timestamp, Validity,
+    VerifyReport,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -531,12 +532,11 @@ fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
     match cmd {
         PurposeCmd::Add(a) => {
             let def = purpose_def(a)?;
-            let before = ledger.head()?.size;
-            let p = ledger.register_purpose(def)?;
+            let Registered { value: p, new } = ledger.register_purpose_outcome(def)?;
             if ctx.json {
                 return print_json(&p);
             }
-            if p.seq >= before {
+            if new {
                 outln!(
                     "registered purpose {} version {} (event #{})",
                     p.def.id,
@@ -677,12 +677,11 @@ fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
                 controller,
                 purposes,
             };
-            let before = ledger.head()?.size;
-            let n = ledger.register_notice(def)?;
+            let Registered { value: n, new } = ledger.register_notice_outcome(def)?;
             if ctx.json {
                 return print_json(&n);
             }
-            let what = if n.seq >= before {
+            let what = if new {
                 "registered"
             } else {
                 "already registered:"
