@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::cli::FeedFormat;
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
 use crate::output::{self, print_json};
 

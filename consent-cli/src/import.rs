@@ -267,7 +267,7 @@ pub fn row_to_event_in(m: &Map<String, Value>, cal: &Calendar) -> Result<NewEven
             Some((id.to_string(), v.to_string()))
         }
         (_, None, None) => text(m, "notice")?
-            .map(crate::commands::split_notice)
+            .map(crate::cli::split_notice)
             .transpose()?,
         _ => {
             return Err(
@@ -333,7 +333,7 @@ pub fn run(ledger: &Ledger, args: &ImportArgs, cal: &Calendar) -> CliResult<Impo
     };
     let (rows, mut rejected) = read_rows(&args.file, format)?;
     let total = rows.len() + rejected.len();
-    let bar = crate::output::progress(rows.len() as u64, "importing", rows.len() >= 1000);
+    let bar = crate::progress::bar(rows.len() as u64, "importing", rows.len() >= 1000);
     let (mut new, mut already) = (0, 0);
     let chunk = args.chunk as usize;
     // A short file is one transaction: all or nothing. A long one is cut into chunks,

@@ -1,8 +1,15 @@
 //! The command line, as clap sees it.
 
+pub mod checkpoint;
+pub mod downstream;
+pub mod witness;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+use crate::exit::{CliResult, Failure};
 
 const ABOUT: &str = "A tamper-evident ledger of per-purpose consent.\n\n\
 Times are read in the ledger's time zone (Europe/London unless set by `init --time-zone`):\n\
@@ -197,15 +204,15 @@ the feed as it could have been extracted then.", local_time!()))]
     /// Downstream systems (the students' union feed, an NHS liaison): register, retire,
     /// list and show the purposes and recipient each one's feed may show.
     #[command(subcommand)]
-    Downstream(crate::downstream::DownstreamCmd),
+    Downstream(downstream::DownstreamCmd),
     /// A downstream's feed: only the events of its purposes (and recipient), and for
     /// an erasure only the seqs of its events to delete. Continues after its last
     /// `consent ack --up-to` unless --since is given; --follow waits for new events.
-    Feed(crate::downstream::FeedArgs),
+    Feed(downstream::FeedArgs),
     /// Record that a downstream acted on its feed up to a seq, or on one event.
     /// Refused (nothing written) for an unknown downstream (exit 3), a seq beyond the
     /// log or an event its feed never showed (exit 2).
-    Ack(crate::downstream::AckArgs),
+    Ack(downstream::AckArgs),
     /// Withdrawals, revocations and objections past their effect deadline without
     /// their downstream's acknowledgement; then those pending. For monitoring: exit 12
     /// when something is overdue, 0 when nothing is.
@@ -278,15 +285,15 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long, value_name = "HEAD")]
         against: Option<String>,
         #[command(flatten)]
-        trust: crate::checkpoint::TrustArgs,
+        trust: checkpoint::TrustArgs,
     },
     /// Signed checkpoints: sign the current head with the log key (no subcommand),
     /// list and show those kept, merge the witnesses' cosignatures.
-    Checkpoint(crate::checkpoint::CheckpointArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
     /// A witness of a log (the DPO's office, the students' union): cosign its
     /// checkpoints, refuse forks and rollbacks.
     #[command(subcommand)]
-    Witness(crate::witness::WitnessCmd),
+    Witness(witness::WitnessCmd),
     /// Print the current head (SIZE:ROOT). Keep it elsewhere.
     Head,
     /// Produce proofs about the log.
@@ -867,4 +874,18 @@ pub enum ReceiptFormat {
     Iso27560,
     /// The Kantara Initiative Consent Receipt v1.1 layout.
     Kantara,
+}
+
+/// `ID@VERSION` → (id, version).
+pub fn split_notice(s: &str) -> Result<(String, String), String> {
+    match s.rsplit_once('@') {
+        Some((id, v)) if !id.is_empty() && !v.is_empty() => Ok((id.to_string(), v.to_string())),
+        _ => Err(format!("a notice is written ID@VERSION, not `{s}`")),
+    }
+}
+
+pub(crate) fn parse_uuid(what: &str, s: &str) -> CliResult<Uuid> {
+    s.trim()
+        .parse()
+        .map_err(|_| Failure::usage(format!("{what}: `{s}` is not an event id (UUID)")))
 }
