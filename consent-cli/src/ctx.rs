@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use consent_core::{Calendar, Ledger, LedgerOptions, Timestamp};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, TimeArg};
 use crate::exit::{CliResult, Failure, NOT_FOUND};
 use crate::location::Location;
 use crate::output::Times;
@@ -23,7 +23,7 @@ pub(crate) struct Ctx {
     ledger: Option<Location>,
     pub(crate) key_file: Option<PathBuf>,
     /// `--now` as given: read again in the ledger's time zone once it is open.
-    now_text: Option<String>,
+    now_text: Option<TimeArg>,
     /// The simulated clock's reading (ms since the epoch), shared with the ledger.
     now_ms: Option<Arc<AtomicI64>>,
     /// The time zone of a ledger `init` creates.
@@ -45,7 +45,7 @@ impl Ctx {
             Command::Init { time_zone } => time_zone.clone(),
             _ => None,
         };
-        let now_ms = match cli.now.as_deref() {
+        let now_ms = match &cli.now {
             Some(text) => {
                 let cal = match (&time_zone, cli.utc) {
                     (_, true) => utc_calendar()?,
@@ -54,8 +54,8 @@ impl Ctx {
                     }
                     (None, false) => Calendar::default_zone(),
                 };
-                let t = cal
-                    .parse(text)
+                let t = text
+                    .in_calendar(&cal)
                     .map_err(|e| Failure::usage(format!("--now: {e}")))?;
                 Some(Arc::new(AtomicI64::new(t.as_millis())))
             }
@@ -137,8 +137,8 @@ impl Ctx {
             ledger.calendar()?
         };
         if let (Some(text), Some(cell)) = (&self.now_text, &self.now_ms) {
-            let t = cal
-                .parse(text)
+            let t = text
+                .in_calendar(&cal)
                 .map_err(|e| Failure::usage(format!("--now: {e}")))?;
             cell.store(t.as_millis(), Ordering::SeqCst);
         }
@@ -154,15 +154,15 @@ impl Ctx {
             .unwrap_or_else(Calendar::default_zone)
     }
 
-    /// Reads a time option: RFC 3339, or a date or time local to the ledger.
-    pub(crate) fn parse_time(&self, what: &str, s: &str) -> CliResult<Timestamp> {
-        self.calendar()
-            .parse(s)
-            .map_err(|e| Failure::usage(format!("{what}: {e}")))
-    }
-
-    pub(crate) fn opt_time(&self, what: &str, s: Option<&String>) -> CliResult<Option<Timestamp>> {
-        s.map(|s| self.parse_time(what, s)).transpose()
+    /// A time option as an instant: RFC 3339 as given, a date or local time in the
+    /// ledger's zone (clap checked the form; a local time the zone skips, in the
+    /// spring-forward hour, is refused here).
+    pub(crate) fn opt_time(&self, what: &str, t: Option<&TimeArg>) -> CliResult<Option<Timestamp>> {
+        t.map(|t| {
+            t.in_calendar(&self.calendar())
+                .map_err(|e| Failure::usage(format!("{what}: {e}")))
+        })
+        .transpose()
     }
 
     /// A time for people: local with its offset (`2025-08-01 00:30+01:00`), or UTC

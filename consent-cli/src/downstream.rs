@@ -8,15 +8,11 @@ use consent_core::{Ack, Actor, Deadline, DeadlineState, Downstream, DownstreamDe
 use serde_json::json;
 
 use crate::cli::downstream::{AckArgs, DownstreamCmd, FeedArgs};
+use crate::cli::TimeArg;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, OVERDUE};
 use crate::output::{self, fields, outln, print_json, Table};
 use crate::terminal;
-
-fn actor(s: &str) -> CliResult<Actor> {
-    s.parse()
-        .map_err(|e: consent_core::Error| Failure::usage(format!("--recorded-by: {e}")))
-}
 
 /// Runs `consent downstream …`.
 pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
@@ -25,11 +21,11 @@ pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
         DownstreamCmd::Register(a) => {
             let mut def = DownstreamDef::new(a.id, a.name, a.controller, a.purposes);
             def.recipient = a.recipient;
-            let d = ledger.register_downstream(def, actor(&a.recorded_by)?)?;
+            let d = ledger.register_downstream(def, a.recorded_by)?;
             show_one(ctx, &d)
         }
         DownstreamCmd::Retire { id, recorded_by } => {
-            let d = ledger.retire_downstream(&id, actor(&recorded_by)?)?;
+            let d = ledger.retire_downstream(&id, recorded_by)?;
             show_one(ctx, &d)
         }
         DownstreamCmd::List => {
@@ -242,16 +238,13 @@ pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
 /// Runs `consent ack`.
 pub(crate) fn ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     let ledger = ctx.open()?;
-    let what =
-        match (a.up_to, &a.event) {
-            (Some(n), None) => Ack::UpTo(n),
-            (None, Some(id)) => Ack::Event(id.trim().parse().map_err(|_| {
-                Failure::usage(format!("--event: `{id}` is not an event id (UUID)"))
-            })?),
-            _ => return Err(Failure::usage("give --up-to SEQ or --event ID")),
-        };
-    let by = match &a.recorded_by {
-        Some(s) => actor(s)?,
+    let what = match (a.up_to, &a.event) {
+        (Some(n), None) => Ack::UpTo(n),
+        (None, Some(id)) => Ack::Event(*id),
+        _ => return Err(Failure::usage("give --up-to SEQ or --event ID")),
+    };
+    let by = match a.recorded_by {
+        Some(by) => by,
         None => Actor::system(a.downstream.clone()),
     };
     let done = ledger.acknowledge(&a.downstream, what, by)?;
@@ -294,7 +287,7 @@ fn human_duration(secs: u64) -> String {
 }
 
 /// Runs `consent overdue`: exit 12 when some deadline passed unacknowledged.
-pub(crate) fn overdue(ctx: &Ctx, at: Option<&String>, all: bool) -> CliResult {
+pub(crate) fn overdue(ctx: &Ctx, at: Option<&TimeArg>, all: bool) -> CliResult {
     let ledger = ctx.open()?;
     let at = ctx.opt_time("--at", at)?;
     let deadlines = ledger.deadlines(at)?;

@@ -23,7 +23,7 @@ pub struct How {
     /// Why (recorded, hashed).
     pub reason: String,
     /// Who: staff:ID or system:ID.
-    pub actor: String,
+    pub actor: Actor,
     /// Record the erasure even for an id with no events.
     pub force: bool,
     /// Show what would happen; write nothing.
@@ -51,7 +51,7 @@ pub(crate) fn pending_warning(ctx: &Ctx) {
 /// `consent erase SUBJECT`.
 pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = how.actor.parse()?;
+    let actor = how.actor.clone();
     if how.reason.trim().is_empty() {
         return Err(Failure::usage("an erasure needs a reason (--reason)"));
     }
@@ -155,7 +155,7 @@ fn read_ids(file: &Path) -> CliResult<Vec<String>> {
 /// `consent erase --from-file IDS`: each id in its own transaction, each reported.
 pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = how.actor.parse()?;
+    let actor = how.actor.clone();
     if how.reason.trim().is_empty() {
         return Err(Failure::usage("an erasure needs a reason (--reason)"));
     }
@@ -302,9 +302,9 @@ fn print_bulk(
 }
 
 /// `consent readmit SUBJECT --reason R --by ACTOR`.
-pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &str) -> CliResult {
+pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &Actor) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = by.parse()?;
+    let actor = by.clone();
     let ev = ledger.readmit_subject(subject, reason, actor)?;
     if ctx.json {
         return print_json(&ev);

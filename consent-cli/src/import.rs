@@ -267,7 +267,7 @@ pub fn row_to_event_in(m: &Map<String, Value>, cal: &Calendar) -> Result<NewEven
             Some((id.to_string(), v.to_string()))
         }
         (_, None, None) => text(m, "notice")?
-            .map(crate::cli::split_notice)
+            .map(crate::cli::values::notice)
             .transpose()?,
         _ => {
             return Err(

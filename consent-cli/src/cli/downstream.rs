@@ -1,6 +1,10 @@
 //! The arguments of `consent downstream`, `feed` and `ack`.
 
 use clap::{Args, Subcommand};
+use consent_core::Actor;
+use uuid::Uuid;
+
+use super::values;
 
 /// `consent downstream …`.
 #[derive(Debug, Subcommand)]
@@ -14,8 +18,8 @@ pub enum DownstreamCmd {
         /// Downstream id.
         id: String,
         /// Who retires it: staff:ID or system:ID.
-        #[arg(long, value_name = "ACTOR")]
-        recorded_by: String,
+        #[arg(long, value_name = "ACTOR", value_parser = values::actor)]
+        recorded_by: Actor,
     },
     /// Every registered downstream (its current version).
     List,
@@ -46,8 +50,8 @@ pub struct RegisterArgs {
     #[arg(long)]
     pub recipient: Option<String>,
     /// Who registers it: staff:ID or system:ID.
-    #[arg(long, value_name = "ACTOR")]
-    pub recorded_by: String,
+    #[arg(long, value_name = "ACTOR", value_parser = values::actor)]
+    pub recorded_by: Actor,
 }
 
 /// `consent feed`.
@@ -83,9 +87,9 @@ pub struct AckArgs {
     #[arg(long, value_name = "SEQ")]
     pub up_to: Option<u64>,
     /// It acted on this one event of its feed (an event id).
-    #[arg(long, value_name = "ID")]
-    pub event: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = values::event_id)]
+    pub event: Option<Uuid>,
     /// Who acknowledges: staff:ID or system:ID (default: system:DOWNSTREAM).
-    #[arg(long, value_name = "ACTOR")]
-    pub recorded_by: Option<String>,
+    #[arg(long, value_name = "ACTOR", value_parser = values::actor)]
+    pub recorded_by: Option<Actor>,
 }

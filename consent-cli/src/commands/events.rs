@@ -2,11 +2,11 @@
 //! `serve-notice`, `withdraw`, `revoke`, `invalidate`, `object`,
 //! `overrule-objection`.
 
-use consent_core::{Actor, EventKind, Method, NewEvent};
+use consent_core::{EventKind, NewEvent};
 
 use crate::cli::EventArgs;
 use crate::ctx::Ctx;
-use crate::exit::{CliResult, Failure};
+use crate::exit::CliResult;
 use crate::output::{self, outln, print_json};
 use crate::terminal;
 
@@ -15,34 +15,19 @@ fn new_event(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     let mut e = NewEvent::new(kind, c.subject, c.purpose);
     e.recipient = c.recipient;
     e.notice = match (told.notice, told.notice_id, told.notice_version) {
-        (Some(n), _, _) => Some(crate::cli::split_notice(&n).map_err(Failure::usage)?),
+        (Some(n), _, _) => Some(n),
         (None, Some(id), Some(v)) => Some((id, v)),
         _ => None,
     };
     e.explicit = a.explicit;
-    e.method = told
-        .method
-        .as_deref()
-        .map(str::parse::<Method>)
-        .transpose()?;
-    e.recorded_by = c.recorded_by.parse::<Actor>()?;
+    e.method = told.method;
+    e.recorded_by = c.recorded_by;
     e.effective_at = ctx.opt_time("--at", c.at.as_ref())?;
     e.expires_at = ctx.opt_time("--expires", a.expires.as_ref())?;
     e.validity_from = ctx.opt_time("--validity-from", a.validity_from.as_ref())?;
     e.source_id = c.source_id;
-    e.evidence = c
-        .evidence
-        .as_deref()
-        .map(|s| {
-            serde_json::from_str(s)
-                .map_err(|err| Failure::usage(format!("--evidence is not JSON: {err}")))
-        })
-        .transpose()?;
-    e.target = a
-        .target
-        .as_deref()
-        .map(|s| crate::cli::parse_uuid("--target", s))
-        .transpose()?;
+    e.evidence = c.evidence;
+    e.target = a.target;
     Ok(e)
 }
 

@@ -12,17 +12,13 @@ use crate::receipt;
 
 pub(super) fn verify(
     ctx: &Ctx,
-    against: Option<&str>,
+    against: Option<&Head>,
     trust: &crate::cli::checkpoint::TrustArgs,
 ) -> CliResult {
     let ledger = ctx.open()?;
+    let against_text = against.map(Head::to_string);
     let report = match against {
-        Some(h) => {
-            let head: Head = h
-                .parse()
-                .map_err(|e: consent_core::Error| Failure::usage(format!("--against: {e}")))?;
-            ledger.verify_against(&head)?
-        }
+        Some(head) => ledger.verify_against(head)?,
         None => {
             let size = ledger.head()?.size;
             let bar =
@@ -40,10 +36,16 @@ pub(super) fn verify(
     };
     if report.ok && trust.given() {
         // Every hash holds: now the checkpoints, printed with the report.
-        return crate::checkpoint::verify_trust(ctx, &ledger, &report, against, trust);
+        return crate::checkpoint::verify_trust(
+            ctx,
+            &ledger,
+            &report,
+            against_text.as_deref(),
+            trust,
+        );
     }
     // A reader that closed stdout early must not turn tampering into exit 141.
-    let printed = print_verify(ctx, &report, against);
+    let printed = print_verify(ctx, &report, against_text.as_deref());
     if report.ok {
         printed
     } else {
@@ -66,12 +68,9 @@ pub(crate) fn print_verify(ctx: &Ctx, report: &VerifyReport, against: Option<&st
     }
 }
 
-pub(super) fn prove_consistency(ctx: &Ctx, old: &str, output: Option<&Path>) -> CliResult {
+pub(super) fn prove_consistency(ctx: &Ctx, old: &Head, output: Option<&Path>) -> CliResult {
     let ledger = ctx.open()?;
-    let old: Head = old
-        .parse()
-        .map_err(|e: consent_core::Error| Failure::usage(format!("OLD_HEAD: {e}")))?;
-    let (proof, new): (ConsistencyProof, Head) = ledger.prove_consistency(&old, None)?;
+    let (proof, new): (ConsistencyProof, Head) = ledger.prove_consistency(old, None)?;
     let file = receipt::ConsistencyFile {
         format: receipt::CONSISTENCY_FORMAT.into(),
         old_head: old.to_string(),

@@ -99,7 +99,7 @@ pub fn run(cli: Cli) -> CliResult {
             output,
         } => {
             let ledger = ctx.open()?;
-            let id = crate::cli::parse_uuid("EVENT_ID", &event_id)?;
+            let id = event_id;
             let source = match (&checkpoint, &sign_with) {
                 (Some(c), _) if c.as_os_str() == "latest" => receipt::CheckpointSource::Latest,
                 (Some(c), _) => receipt::CheckpointSource::File(c),
@@ -113,7 +113,7 @@ pub fn run(cli: Cli) -> CliResult {
             }
             Ok(())
         }
-        Command::Verify { against, trust } => integrity::verify(&ctx, against.as_deref(), &trust),
+        Command::Verify { against, trust } => integrity::verify(&ctx, against.as_ref(), &trust),
         Command::Checkpoint(a) => crate::checkpoint::run(&ctx, a),
         Command::Witness(c) => crate::witness::run(&ctx, c),
         Command::Head => {

@@ -31,7 +31,7 @@ pub(super) fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
                     })?;
                     consent_core::canonical::sha256(&bytes)
                 }
-                (None, Some(h)) => consent_core::canonical::parse_hash(&h)?,
+                (None, Some(h)) => h,
                 (None, None) => return Err(Failure::usage("give --text-file or --sha256")),
             };
             let def = NoticeDef {

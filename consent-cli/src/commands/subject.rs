@@ -7,6 +7,7 @@ use consent_core::{Ledger, Status};
 use serde_json::json;
 
 use crate::cli::ExportFormat;
+use crate::cli::TimeArg;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_PERMITTED};
 use crate::output::{self, outln, print_json};
@@ -18,8 +19,8 @@ pub(super) fn status(
     subject: &str,
     purpose: &str,
     recipient: Option<&str>,
-    at: Option<&String>,
-    known_at: Option<&String>,
+    at: Option<&TimeArg>,
+    known_at: Option<&TimeArg>,
     check: bool,
 ) -> CliResult {
     let ledger = ctx.open()?;
