@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// A time as given: RFC 3339 with an offset, or a date or local time, which means a
 /// time in the ledger's zone and so becomes a [`Timestamp`] only once the ledger is
-/// open ([`crate::ctx::Ctx::opt_time`]). clap checks its form; only the zone comes
+/// open (`Ctx::opt_time` in `ctx.rs`). clap checks its form; only the zone comes
 /// later.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeArg(String);

@@ -1,5 +1,12 @@
 //! Output for people (aligned tables, short times) and for scripts (JSON).
 //!
+//! Every rendering for people lives here, whatever command prints it: the primitives
+//! below ([`Table`], [`fields`], [`short_hash`], [`Times`]) and one submodule per kind
+//! of thing shown (`events`, `registry`, `status`, `integrity`, `downstream`, `chart`). One module
+//! rather than a separate `render` one, because rendering and printing share those
+//! primitives and the terminal escaping, and the renderers take plain values (a
+//! [`Times`], not the command context), so this module depends on no command.
+//!
 //! Everything reaches stdout through [`print`] (people: escaped, see
 //! [`crate::terminal`]) or [`emit`] (scripts: as is), never `println!`, which panics
 //! when the reader has gone (`consent consenting … | head`). A closed stdout becomes
@@ -14,6 +21,7 @@ use crate::exit::{CliResult, Failure, STORAGE, USAGE};
 use crate::terminal;
 
 pub mod chart;
+pub mod downstream;
 pub mod events;
 pub mod integrity;
 pub mod registry;
