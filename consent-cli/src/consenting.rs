@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use crate::cli::FeedFormat;
-use crate::commands::Ctx;
+use crate::cli::TimeArg;
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
 use crate::output::{self, print_json};
 
@@ -19,7 +20,7 @@ pub(crate) fn consenting(
     ctx: &Ctx,
     purpose: &str,
     recipient: Option<&str>,
-    (at, known_at): (Option<&String>, Option<&String>),
+    (at, known_at): (Option<&TimeArg>, Option<&TimeArg>),
     format: FeedFormat,
     head_file: Option<&Path>,
 ) -> CliResult {

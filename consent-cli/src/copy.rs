@@ -10,7 +10,7 @@
 use consent_core::{Error, KeySource, Ledger, LedgerOptions};
 use serde_json::json;
 
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND};
 use crate::location::Location;
 use crate::output::{outln, print_json};
@@ -49,7 +49,7 @@ fn open_source(from: &Location) -> CliResult<Ledger> {
 pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
     let source = open_source(from)?;
     let size = source.head()?.size;
-    let bar = crate::output::progress(size, "copying", size >= crate::output::PROGRESS_MIN);
+    let bar = crate::progress::bar(size, "copying", size >= crate::progress::PROGRESS_MIN);
     let report = source
         .copy_to_with_progress(to.as_path(), &LedgerOptions::default(), |done, _| {
             if let Some(b) = &bar {

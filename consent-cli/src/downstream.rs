@@ -4,107 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
-use consent_core::{Ack, Actor, Deadline, DeadlineState, Downstream, DownstreamDef, FeedItem};
+use consent_core::{Ack, Actor, Deadline, DeadlineState, Downstream, DownstreamDef};
 use serde_json::json;
 
-use crate::commands::Ctx;
+use crate::cli::downstream::{AckArgs, DownstreamCmd, FeedArgs};
+use crate::cli::TimeArg;
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, OVERDUE};
-use crate::output::{self, fields, outln, print_json, Table};
+use crate::output::{self, outln, print_json};
 use crate::terminal;
-
-/// `consent downstream …`.
-#[derive(Debug, Subcommand)]
-pub enum DownstreamCmd {
-    /// Register a downstream system (or a new version of it): the purposes and the
-    /// recipient its feed may show. Registering it unchanged appends nothing.
-    Register(RegisterArgs),
-    /// Retire a downstream: its feed shows no new grant from now on, only the
-    /// withdrawals and erasures of grants it was shown (it still holds their data).
-    Retire {
-        /// Downstream id.
-        id: String,
-        /// Who retires it: staff:ID or system:ID.
-        #[arg(long, value_name = "ACTOR")]
-        recorded_by: String,
-    },
-    /// Every registered downstream (its current version).
-    List,
-    /// One downstream: every version, its cursor (highest acknowledged seq) and its
-    /// acknowledgements.
-    Show {
-        /// Downstream id.
-        id: String,
-    },
-}
-
-/// `consent downstream register`.
-#[derive(Debug, Args)]
-pub struct RegisterArgs {
-    /// Downstream id, e.g. jmsu.feed.
-    pub id: String,
-    /// A name for people.
-    #[arg(long)]
-    pub name: String,
-    /// The controller that runs it (e.g. JMSU).
-    #[arg(long)]
-    pub controller: String,
-    /// A purpose its feed shows; repeat for several.
-    #[arg(long = "purpose", value_name = "PURPOSE", required = true)]
-    pub purposes: Vec<String>,
-    /// Show only purpose-wide events and those naming this recipient (a registry id
-    /// the purposes list, spelt exactly).
-    #[arg(long)]
-    pub recipient: Option<String>,
-    /// Who registers it: staff:ID or system:ID.
-    #[arg(long, value_name = "ACTOR")]
-    pub recorded_by: String,
-}
-
-/// `consent feed`.
-#[derive(Debug, Args)]
-pub struct FeedArgs {
-    /// Downstream id.
-    pub downstream: String,
-    /// First seq to show (default: right after the highest seq the downstream
-    /// acknowledged with `consent ack --up-to`, else the start of the log).
-    #[arg(long, value_name = "SEQ")]
-    pub since: Option<u64>,
-    /// At most this many items (per page with --follow).
-    #[arg(long, default_value_t = 1000)]
-    pub limit: usize,
-    /// Keep printing new items as they are appended (as `tail -f` does); with --json,
-    /// one JSON object a line. Stops after --wait seconds without a new item, or when
-    /// interrupted.
-    #[arg(long)]
-    pub follow: bool,
-    /// With --follow: stop after this many seconds without a new item (default: wait
-    /// for ever).
-    #[arg(long, value_name = "SECS", requires = "follow")]
-    pub wait: Option<u64>,
-}
-
-/// `consent ack`.
-#[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["up_to", "event"]))]
-pub struct AckArgs {
-    /// Downstream id.
-    pub downstream: String,
-    /// It acted on every event of its feed up to this seq (inclusive).
-    #[arg(long, value_name = "SEQ")]
-    pub up_to: Option<u64>,
-    /// It acted on this one event of its feed (an event id).
-    #[arg(long, value_name = "ID")]
-    pub event: Option<String>,
-    /// Who acknowledges: staff:ID or system:ID (default: system:DOWNSTREAM).
-    #[arg(long, value_name = "ACTOR")]
-    pub recorded_by: Option<String>,
-}
-
-fn actor(s: &str) -> CliResult<Actor> {
-    s.parse()
-        .map_err(|e: consent_core::Error| Failure::usage(format!("--recorded-by: {e}")))
-}
 
 /// Runs `consent downstream …`.
 pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
@@ -113,11 +21,11 @@ pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
         DownstreamCmd::Register(a) => {
             let mut def = DownstreamDef::new(a.id, a.name, a.controller, a.purposes);
             def.recipient = a.recipient;
-            let d = ledger.register_downstream(def, actor(&a.recorded_by)?)?;
+            let d = ledger.register_downstream(def, a.recorded_by)?;
             show_one(ctx, &d)
         }
         DownstreamCmd::Retire { id, recorded_by } => {
-            let d = ledger.retire_downstream(&id, actor(&recorded_by)?)?;
+            let d = ledger.retire_downstream(&id, recorded_by)?;
             show_one(ctx, &d)
         }
         DownstreamCmd::List => {
@@ -125,31 +33,7 @@ pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
             if ctx.json {
                 return print_json(&all);
             }
-            let mut t = Table::new(&[
-                "ID",
-                "VERSION",
-                "NAME",
-                "CONTROLLER",
-                "PURPOSES",
-                "RECIPIENT",
-                "STATE",
-            ]);
-            for d in &all {
-                t.row(vec![
-                    terminal::text(&d.def.id).into_owned(),
-                    d.version.to_string(),
-                    terminal::text(&d.def.name).into_owned(),
-                    terminal::text(&d.def.controller).into_owned(),
-                    terminal::text(&d.def.purposes.join(", ")).into_owned(),
-                    d.def
-                        .recipient
-                        .as_deref()
-                        .map_or("(any)".into(), |r| terminal::text(r).into_owned()),
-                    if d.def.retired { "retired" } else { "active" }.into(),
-                ]);
-            }
-            output::print(&t.render())?;
-            outln!("{} downstreams", all.len())
+            output::downstream::list(&all)
         }
         DownstreamCmd::Show { id } => {
             let versions = ledger.downstream_versions(&id)?;
@@ -163,109 +47,17 @@ pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
                     "acknowledgements": acks,
                 }));
             }
-            for d in &versions {
-                show_fields(ctx, d)?;
-                outln!("")?;
-            }
-            outln!(
-                "cursor: {}",
-                cursor.map_or(
-                    "none (the feed starts at the beginning)".into(),
-                    |n| format!("acted up to #{n}; the feed continues at #{}", n + 1)
-                )
-            )?;
-            let mut t = Table::new(&["SEQ", "RECORDED", "BY", "ACTED ON"]);
-            for a in &acks {
-                t.row(vec![
-                    a.seq.to_string(),
-                    ctx.time(a.recorded_at),
-                    terminal::text(&a.recorded_by.to_string()).into_owned(),
-                    match (a.up_to, a.target) {
-                        (Some(n), _) => format!("up to #{n}"),
-                        (None, Some(t)) => format!("event {t}"),
-                        (None, None) => "-".into(),
-                    },
-                ]);
-            }
-            output::print(&t.render())?;
-            outln!("{} acknowledgements", acks.len())
+            output::downstream::versions(ctx.times(), &versions, cursor, &acks)
         }
     }
-}
-
-fn show_fields(ctx: &Ctx, d: &Downstream) -> CliResult {
-    output::print(&fields(&[
-        ("id", terminal::text(&d.def.id).into_owned()),
-        ("version", d.version.to_string()),
-        ("name", terminal::text(&d.def.name).into_owned()),
-        ("controller", terminal::text(&d.def.controller).into_owned()),
-        (
-            "purposes",
-            terminal::text(&d.def.purposes.join(", ")).into_owned(),
-        ),
-        (
-            "recipient",
-            d.def
-                .recipient
-                .as_deref()
-                .map_or("(any: no recipient filter)".into(), |r| {
-                    terminal::text(r).into_owned()
-                }),
-        ),
-        (
-            "state",
-            if d.def.retired { "retired" } else { "active" }.into(),
-        ),
-        (
-            "registered",
-            format!("{} (event #{})", ctx.time(d.registered_at), d.seq),
-        ),
-        ("by", d.recorded_by.to_string()),
-    ]))
 }
 
 fn show_one(ctx: &Ctx, d: &Downstream) -> CliResult {
     if ctx.json {
         return print_json(d);
     }
-    show_fields(ctx, d)
+    output::downstream::fields_of(ctx.times(), d)
 }
-
-fn item_row(ctx: &Ctx, i: &FeedItem) -> Vec<String> {
-    let subject = match (&i.subject, i.erased) {
-        (Some(s), _) => terminal::value(s).into_owned(),
-        (None, true) => "[erased]".into(),
-        (None, false) => "-".into(),
-    };
-    let detail = if i.kind == consent_core::EventKind::SubjectErased {
-        let seqs: Vec<String> = i.erased_seqs.iter().map(|n| format!("#{n}")).collect();
-        format!("delete what you hold from {}", seqs.join(", "))
-    } else {
-        let mut parts = Vec::new();
-        if let Some(r) = &i.recipient {
-            parts.push(format!("recipient {}", terminal::text(r)));
-        }
-        if let Some(d) = i.act_by {
-            parts.push(format!("act by {}", ctx.time(d)));
-        }
-        if let Some(x) = i.expires_at {
-            parts.push(format!("lapses {}", ctx.time(x)));
-        }
-        parts.join(" · ")
-    };
-    vec![
-        i.seq.to_string(),
-        i.kind.to_string(),
-        subject,
-        i.purpose
-            .as_deref()
-            .map_or("-".into(), |p| terminal::text(p).into_owned()),
-        ctx.time(i.effective_at),
-        detail,
-    ]
-}
-
-const FEED_HEADER: [&str; 6] = ["SEQ", "KIND", "SUBJECT", "PURPOSE", "EFFECTIVE", "DETAIL"];
 
 /// Runs `consent feed`.
 pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
@@ -278,11 +70,7 @@ pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
         if ctx.json {
             return print_json(&page);
         }
-        let mut t = Table::new(&FEED_HEADER);
-        for i in &page.items {
-            t.row(item_row(ctx, i));
-        }
-        output::print(&t.render())?;
+        output::print(&output::downstream::feed_table(ctx.times(), &page.items))?;
         return outln!(
             "{} items; continue with --since {}; acknowledge with `consent ack {} --up-to SEQ`",
             page.items.len(),
@@ -315,13 +103,7 @@ pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
                     serde_json::to_string(i).map_err(|e| Failure::usage(e.to_string()))?
                 ))?;
             } else {
-                let mut t = Table::new(&FEED_HEADER);
-                t.row(item_row(ctx, i));
-                // One line per item: the table's row without its header.
-                let rendered = t.render();
-                if let Some(line) = rendered.lines().nth(1) {
-                    outln!("{line}")?;
-                }
+                output::downstream::feed_line(ctx.times(), i)?;
             }
         }
     }
@@ -330,16 +112,13 @@ pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
 /// Runs `consent ack`.
 pub(crate) fn ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     let ledger = ctx.open()?;
-    let what =
-        match (a.up_to, &a.event) {
-            (Some(n), None) => Ack::UpTo(n),
-            (None, Some(id)) => Ack::Event(id.trim().parse().map_err(|_| {
-                Failure::usage(format!("--event: `{id}` is not an event id (UUID)"))
-            })?),
-            _ => return Err(Failure::usage("give --up-to SEQ or --event ID")),
-        };
-    let by = match &a.recorded_by {
-        Some(s) => actor(s)?,
+    let what = match (a.up_to, &a.event) {
+        (Some(n), None) => Ack::UpTo(n),
+        (None, Some(id)) => Ack::Event(*id),
+        _ => return Err(Failure::usage("give --up-to SEQ or --event ID")),
+    };
+    let by = match a.recorded_by {
+        Some(by) => by,
         None => Actor::system(a.downstream.clone()),
     };
     let done = ledger.acknowledge(&a.downstream, what, by)?;
@@ -358,31 +137,8 @@ pub(crate) fn ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     )
 }
 
-fn deadline_row(ctx: &Ctx, d: &Deadline) -> Vec<String> {
-    vec![
-        terminal::text(&d.downstream).into_owned(),
-        d.seq.to_string(),
-        d.kind.to_string(),
-        terminal::text(&d.purpose).into_owned(),
-        d.recipient
-            .as_deref()
-            .map_or("-".into(), |r| terminal::text(r).into_owned()),
-        ctx.time(d.deadline),
-        d.late_by_secs.map_or("-".into(), human_duration),
-    ]
-}
-
-fn human_duration(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h) {
-        (0, 0) => format!("{m}m"),
-        (0, _) => format!("{h}h{m:02}m"),
-        _ => format!("{d}d{h:02}h"),
-    }
-}
-
 /// Runs `consent overdue`: exit 12 when some deadline passed unacknowledged.
-pub(crate) fn overdue(ctx: &Ctx, at: Option<&String>, all: bool) -> CliResult {
+pub(crate) fn overdue(ctx: &Ctx, at: Option<&TimeArg>, all: bool) -> CliResult {
     let ledger = ctx.open()?;
     let at = ctx.opt_time("--at", at)?;
     let deadlines = ledger.deadlines(at)?;
@@ -407,33 +163,15 @@ pub(crate) fn overdue(ctx: &Ctx, at: Option<&String>, all: bool) -> CliResult {
         }
         print_json(&v)?;
     } else {
-        let header = [
-            "DOWNSTREAM",
-            "SEQ",
-            "KIND",
-            "PURPOSE",
-            "RECIPIENT",
-            "DEADLINE",
-            "LATE BY",
-        ];
-        let sections: [(&str, &[&Deadline]); 3] = [
-            ("overdue", &overdue),
-            ("pending", &pending),
-            ("acknowledged late", &late),
-        ];
-        for (name, list) in sections {
-            if list.is_empty() && name != "overdue" && !all {
-                continue;
-            }
-            outln!("{name}: {}", list.len())?;
-            if !list.is_empty() {
-                let mut t = Table::new(&header);
-                for d in list {
-                    t.row(deadline_row(ctx, d));
-                }
-                output::print(&t.render())?;
-            }
-        }
+        output::downstream::deadlines(
+            ctx.times(),
+            [
+                ("overdue", &overdue),
+                ("pending", &pending),
+                ("acknowledged late", &late),
+            ],
+            all,
+        )?;
         if all {
             let acked = of(DeadlineState::Acknowledged).len();
             outln!("acknowledged in time: {acked}")?;

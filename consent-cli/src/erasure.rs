@@ -10,7 +10,7 @@ use std::path::Path;
 use consent_core::{Actor, ErasureOptions, Error, Ledger};
 use serde_json::{json, Value};
 
-use crate::commands::{event_table, Ctx};
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, ERASURE_PENDING, NOT_FOUND, REFUSED, REJECTED, USAGE};
 use crate::output::{self, outln, print_json, Table};
 use crate::terminal;
@@ -23,7 +23,7 @@ pub struct How {
     /// Why (recorded, hashed).
     pub reason: String,
     /// Who: staff:ID or system:ID.
-    pub actor: String,
+    pub actor: Actor,
     /// Record the erasure even for an id with no events.
     pub force: bool,
     /// Show what would happen; write nothing.
@@ -51,7 +51,7 @@ pub(crate) fn pending_warning(ctx: &Ctx) {
 /// `consent erase SUBJECT`.
 pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = how.actor.parse()?;
+    let actor = how.actor.clone();
     if how.reason.trim().is_empty() {
         return Err(Failure::usage("an erasure needs a reason (--reason)"));
     }
@@ -119,7 +119,7 @@ fn dry_run_one(ctx: &Ctx, ledger: &Ledger, subject: &str, how: &How) -> CliResul
             _ if preview.events.is_empty() => outln!(
                 "dry run: no event names {who}; with --force an erasure marker would be recorded, nothing blanked. Nothing written."
             ),
-            _ => output::print(&event_table(ctx, &preview.events)).and_then(|()| {
+            _ => output::print(&output::events::event_table(ctx.times(), &preview.events)).and_then(|()| {
                 outln!(
                     "dry run: erasing {who} would blank the subject, source id and evidence of these {} events (their hashes stay verifiable) and record a subject_erased event. Nothing written.",
                     preview.events.len()
@@ -155,7 +155,7 @@ fn read_ids(file: &Path) -> CliResult<Vec<String>> {
 /// `consent erase --from-file IDS`: each id in its own transaction, each reported.
 pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = how.actor.parse()?;
+    let actor = how.actor.clone();
     if how.reason.trim().is_empty() {
         return Err(Failure::usage("an erasure needs a reason (--reason)"));
     }
@@ -302,9 +302,9 @@ fn print_bulk(
 }
 
 /// `consent readmit SUBJECT --reason R --by ACTOR`.
-pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &str) -> CliResult {
+pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &Actor) -> CliResult {
     let ledger = ctx.open()?;
-    let actor: Actor = by.parse()?;
+    let actor = by.clone();
     let ev = ledger.readmit_subject(subject, reason, actor)?;
     if ctx.json {
         return print_json(&ev);
@@ -315,5 +315,34 @@ pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &str) -> CliResult {
         ev.seq,
         ev.id
     )?;
+    Ok(())
+}
+
+/// `consent complete-erasures`: waits until no file holds an erased value.
+pub(crate) fn complete_erasures(ctx: &Ctx, wait: u64, rewrite: bool) -> CliResult {
+    let ledger = ctx.open()?;
+    let mut done = ledger.complete_erasures(std::time::Duration::from_secs(wait))?;
+    if done && rewrite {
+        done = ledger.rewrite_erased()?;
+    }
+    if ctx.json {
+        print_json(
+            &json!({ "complete": done, "rewritten": done && rewrite && ctx.is_postgres() }),
+        )?;
+    } else if done && ctx.is_postgres() && rewrite {
+        outln!("erasures complete: the ledger's tables were vacuumed and rewritten into new files; no row, index entry or page of them holds an erased value (the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
+    } else if done && ctx.is_postgres() {
+        outln!("erasures complete: the ledger's tables are vacuumed, no row or index entry holds an erased value (freed space in their pages may until reused: --rewrite rewrites them; the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
+    } else if done {
+        outln!("erasures complete: the WAL is empty, erased values are gone from every file")?;
+    }
+    if !done && ctx.is_postgres() {
+        pending_warning(ctx);
+        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
+    }
+    if !done {
+        output::warn("erasure still PENDING: a reader still holds an old snapshot; try again when it has finished");
+        return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
+    }
     Ok(())
 }

@@ -9,7 +9,7 @@
 use consent_core::{apply_grants, grants_sql, url_schema, Access};
 use serde_json::json;
 
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure};
 use crate::location::Location;
 use crate::output::{emit, print_json};

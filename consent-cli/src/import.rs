@@ -9,7 +9,6 @@
 //! Every row is tried inside one batch, so the report names every bad row; then the
 //! batch is committed only if no row failed (or `--skip-invalid` was given).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use consent_core::{Actor, Calendar, EventKind, Ledger, Method, NewEvent, Timestamp};
@@ -268,7 +267,7 @@ pub fn row_to_event_in(m: &Map<String, Value>, cal: &Calendar) -> Result<NewEven
             Some((id.to_string(), v.to_string()))
         }
         (_, None, None) => text(m, "notice")?
-            .map(crate::commands::split_notice)
+            .map(crate::cli::values::notice)
             .transpose()?,
         _ => {
             return Err(
@@ -334,9 +333,7 @@ pub fn run(ledger: &Ledger, args: &ImportArgs, cal: &Calendar) -> CliResult<Impo
     };
     let (rows, mut rejected) = read_rows(&args.file, format)?;
     let total = rows.len() + rejected.len();
-    let bar = crate::output::progress(rows.len() as u64, "importing", rows.len() >= 1000);
-    let before = ledger.head()?.size;
-    let mut seen = HashSet::new();
+    let bar = crate::progress::bar(rows.len() as u64, "importing", rows.len() >= 1000);
     let (mut new, mut already) = (0, 0);
     let chunk = args.chunk as usize;
     // A short file is one transaction: all or nothing. A long one is cut into chunks,
@@ -365,9 +362,11 @@ pub fn run(ledger: &Ledger, args: &ImportArgs, cal: &Calendar) -> CliResult<Impo
                 b.inc(1);
             }
             let result = row_to_event_in(m, cal)
-                .and_then(|e| batch.append(e).map_err(|err| err.to_string()));
+                .and_then(|e| batch.append_outcome(e).map_err(|err| err.to_string()));
             match result {
-                Ok(ev) if ev.seq < before || !seen.insert(ev.seq) => part_already += 1,
+                // Already on record: before the import, or earlier in it (a row given
+                // twice with one source id).
+                Ok(a) if !a.new => part_already += 1,
                 Ok(_) => part_new += 1,
                 Err(reason) => {
                     rejected.push(Rejected {

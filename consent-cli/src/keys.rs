@@ -4,7 +4,7 @@ use consent_core::{generate_signing_key_file, read_signing_key_file, KeyRole};
 use serde_json::json;
 
 use crate::cli::KeyCmd;
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
 use crate::output::{emit, print_json};
 

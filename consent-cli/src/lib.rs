@@ -6,6 +6,15 @@
 //! JSON with `--json`, writes errors to stderr and exits with a code from the table at
 //! the end of `consent --help`.
 //!
+//! The crate's layout, one concern per module and no cycle between them: `cli/` is what
+//! clap parses (its value parsers, `cli/values.rs`, turn each argument into the core's
+//! type); `ctx.rs` is what every command shares (the ledger's location, its calendar,
+//! `--now`); `commands/` dispatches each subcommand to its group's file (the larger
+//! groups — `checkpoint`, `downstream`, `erasure`, `witness`, `report`, ... — have
+//! their own files here); `output/` renders everything printed for people (tables,
+//! fields, times, plain-words lines); `import.rs`, `registry.rs` and `receipt.rs` are
+//! the engines the commands drive, and print nothing.
+//!
 //! The import parser ([`parse_rows`], [`row_to_event`]) is public so that the fuzz
 //! targets (`fuzz/`) and the property tests can call it in-process; it is not a stable
 //! API.
@@ -18,6 +27,7 @@ mod commands;
 mod completions;
 mod consenting;
 mod copy;
+mod ctx;
 mod downstream;
 mod erasure;
 mod exit;
@@ -27,6 +37,7 @@ mod keys;
 mod location;
 mod outfile;
 mod output;
+mod progress;
 mod questions;
 mod receipt;
 mod registry;

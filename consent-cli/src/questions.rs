@@ -13,7 +13,7 @@ use consent_core::{Error, ErrorKind, Ledger, Status};
 use serde_json::{json, Value};
 
 use crate::cli::AnswersFormat;
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{code_of, CliResult, Failure, NOT_FOUND, NOT_PERMITTED, USAGE};
 use crate::import::LineCounter;
 use crate::output::{self, outln, print_json, Table};

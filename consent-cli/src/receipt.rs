@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use consent_core::receipt::{self, CheckedReceipt, Layout};
-use consent_core::{ConsistencyProof, Head, Ledger, State};
+use consent_core::{ConsistencyProof, Head, Ledger};
 use consent_note::{Checkpoint, SignatureType, SigningKey, VerifierKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -245,23 +245,4 @@ fn check_later(head: &Head, later: &Head, consistency: Option<&str>) -> CliResul
     file.proof
         .verify(&old, &new)
         .map_err(|e| bad(format!("the consistency proof does not check out: {e}")))
-}
-
-/// State shown for people.
-pub fn describe_state(s: State) -> &'static str {
-    match s {
-        State::Given => "consent in force: processing may go ahead",
-        State::Refused => "refused: do not process",
-        State::Withdrawn => "withdrawn: stop processing (earlier use stays lawful)",
-        State::Revoked => "revoked by the controller: do not rely on it",
-        State::Invalidated => "invalidated: the grant was never valid",
-        State::Expired => "expired: the grant has lapsed",
-        State::Objected => "objected: the subject objected to this processing",
-        State::NeverAsked => "never asked: no decision on record",
-        State::NotConsentBased => "not consent-based: see the lawful basis",
-        State::NeedsRenewal => {
-            "needs renewal: the purpose changed materially since the grant; ask again before processing"
-        }
-        State::Erased => "erased: the subject's records were erased",
-    }
 }

@@ -13,7 +13,7 @@ use consent_core::{
 };
 
 use crate::cli::ReportArgs;
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, TAMPER};
 use crate::output::chart::{esc, Chart, Kind, Series};
 use crate::output::{self, outln, Table};
@@ -96,7 +96,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ReportArgs) -> CliResult {
 /// The figures, with a progress bar on a terminal.
 fn compute(ledger: &Ledger, range: ReportRange) -> CliResult<Report> {
     let size = ledger.head()?.size;
-    let bar = output::progress(size, "report", size >= output::PROGRESS_MIN);
+    let bar = crate::progress::bar(size, "report", size >= crate::progress::PROGRESS_MIN);
     let report = ledger.report_with_progress(range, |stage, done, total| {
         if let Some(b) = &bar {
             b.set_message(match stage {

@@ -3198,3 +3198,67 @@ fn serve_notice_records_a_notice_shown_and_no_consent() {
     );
     assert_eq!(l.head(), head, "nothing written");
 }
+
+/// Values are parsed by clap before anything else: a malformed one is a usage error
+/// (exit 2) naming its option, even where no ledger exists (not "not found", 3), and a
+/// ledger that does exist is left untouched.
+#[test]
+fn a_malformed_value_is_a_usage_error_before_the_ledger_is_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("absent.db");
+    let missing = Ledger { dir, path };
+    let l = Ledger::ljmu();
+    let head = l.head();
+    // Each command line (split at spaces) with the option its error must name.
+    let cases = [
+        ("give s1 jmsu.marketing --method carrier-pigeon", "--method"),
+        (
+            "give s1 jmsu.marketing --recorded-by robot",
+            "--recorded-by",
+        ),
+        ("give s1 jmsu.marketing --at yesterday", "--at"),
+        ("give s1 jmsu.marketing --expires 31/07/2025", "--expires"),
+        ("give s1 jmsu.marketing --notice no-version", "--notice"),
+        ("give s1 jmsu.marketing --evidence {", "--evidence"),
+        ("invalidate s1 jmsu.marketing --target 42", "--target"),
+        ("status s1 jmsu.marketing --known-at soon", "--known-at"),
+        ("consenting jmsu.marketing --at soon", "--at"),
+        ("receipt not-a-uuid --checkpoint latest", "EVENT_ID"),
+        ("verify --against nonsense", "--against"),
+        ("prove consistency nonsense", "OLD_HEAD"),
+        (
+            "purpose add p.x --title X --controller J --effect-delay 1y",
+            "--effect-delay",
+        ),
+        (
+            "purpose add p.x --title X --controller J --validity weekly",
+            "--validity",
+        ),
+        (
+            "purpose add p.x --title X --controller J --basis z",
+            "--basis",
+        ),
+        ("notice add n.x 1 --title X --sha256 abc", "--sha256"),
+        ("erase s1 --reason r --recorded-by nobody", "--recorded-by"),
+        ("readmit s1 --reason r --by nobody", "--recorded-by"),
+        (
+            "downstream retire jmsu.crm --recorded-by nobody",
+            "--recorded-by",
+        ),
+        ("ack jmsu.crm --event 42", "--event"),
+        ("overdue --at tomorrow", "--at"),
+        ("report --from someday", "--from"),
+    ];
+    for (line, option) in cases {
+        let args: Vec<&str> = line.split(' ').collect();
+        for ledger in [&missing, &l] {
+            let err = ledger.fails(2, "2024-10-01", &args);
+            assert!(
+                err.contains(option),
+                "{line}: the error should name {option}: {err}"
+            );
+        }
+    }
+    assert_eq!(l.head(), head, "a refused value wrote something");
+    assert!(!missing.path.exists(), "a refused value created a ledger");
+}

@@ -5,12 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::append::Appended;
 use crate::error::{Error, Result};
 use crate::event::{Event, NewEvent};
 use crate::ledger::{thread_mark, BatchOwner, Ledger};
 use crate::notice::{Notice, NoticeDef};
 use crate::proofs::Head;
 use crate::purpose::{Purpose, PurposeDef};
+use crate::registry::Registered;
 
 /// The right to act inside one open batch; see [`Ledger::begin_batch`]. Not `Clone`:
 /// whoever holds it owns the batch.
@@ -130,6 +132,7 @@ impl Ledger {
     /// As [`Ledger::register_purpose`].
     pub fn register_purpose_in(&self, token: &BatchToken, def: PurposeDef) -> Result<Purpose> {
         self.register_purpose_as(Some(token.id), def)
+            .map(|r| r.value)
     }
 
     /// Registers a notice inside the batch of `token`.
@@ -138,6 +141,7 @@ impl Ledger {
     /// As [`Ledger::register_notice`].
     pub fn register_notice_in(&self, token: &BatchToken, def: NoticeDef) -> Result<Notice> {
         self.register_notice_as(Some(token.id), def)
+            .map(|r| r.value)
     }
 
     /// Registers a downstream system inside the batch of `token`.
@@ -151,6 +155,7 @@ impl Ledger {
         recorded_by: crate::Actor,
     ) -> Result<crate::Downstream> {
         self.register_downstream_as(Some(token.id), def, recorded_by)
+            .map(|r| r.value)
     }
 
     /// The head inside the batch of `token` (its appends included).
@@ -167,10 +172,24 @@ impl Ledger {
     /// Those of [`Ledger::begin_batch`]; then those of [`Ledger::append`] for the first
     /// event refused, or of [`Ledger::commit_batch`]. Either way nothing was written.
     pub fn append_many(&self, events: impl IntoIterator<Item = NewEvent>) -> Result<Vec<Event>> {
+        self.append_many_outcome(events)
+            .map(|all| all.into_iter().map(|a| a.event).collect())
+    }
+
+    /// [`Ledger::append_many`], saying of each event whether it is new or was already
+    /// on record under its source id (a retried import: every one `new: false`).
+    ///
+    /// # Errors
+    /// Those of [`Ledger::append`] for the first event refused (nothing is written),
+    /// [`Error::Batch`] when the commit fails, and those of [`Ledger::batch`].
+    pub fn append_many_outcome(
+        &self,
+        events: impl IntoIterator<Item = NewEvent>,
+    ) -> Result<Vec<Appended>> {
         let batch = self.batch()?;
         let mut out = Vec::new();
         for e in events {
-            out.push(batch.append(e)?);
+            out.push(batch.append_outcome(e)?);
         }
         batch.commit()?;
         Ok(out)
@@ -190,14 +209,35 @@ impl Ledger {
         events: impl IntoIterator<Item = NewEvent>,
         chunk: usize,
     ) -> std::result::Result<Vec<Event>, ChunkedError> {
-        let mut done: Vec<Event> = Vec::new();
+        let events_of = |all: Vec<Appended>| all.into_iter().map(|a| a.event).collect();
+        self.append_chunked_outcome(events, chunk)
+            .map(events_of)
+            .map_err(|e| ChunkedError {
+                committed: events_of(e.committed),
+                error: e.error,
+            })
+    }
+
+    /// [`Ledger::append_chunked`], saying of each event whether it is new or was
+    /// already on record under its source id, so a retried import can count what it
+    /// added.
+    ///
+    /// # Errors
+    /// A [`ChunkedError`] with the outcomes of the chunks committed before the failure
+    /// and the error of [`Ledger::append_many`] that stopped the next chunk.
+    pub fn append_chunked_outcome(
+        &self,
+        events: impl IntoIterator<Item = NewEvent>,
+        chunk: usize,
+    ) -> std::result::Result<Vec<Appended>, ChunkedError<Appended>> {
+        let mut done: Vec<Appended> = Vec::new();
         let mut iter = events.into_iter();
         loop {
             let part: Vec<NewEvent> = iter.by_ref().take(chunk.max(1)).collect();
             if part.is_empty() {
                 return Ok(done);
             }
-            match self.append_many(part) {
+            match self.append_many_outcome(part) {
                 Ok(evs) => done.extend(evs),
                 Err(error) => {
                     return Err(ChunkedError {
@@ -218,16 +258,17 @@ impl Ledger {
 /// least every millisecond, to take the lock.
 pub const CHUNK_PAUSE: Duration = Duration::from_millis(2);
 
-/// The error of [`Ledger::append_chunked`]: what failed, and what was committed first.
+/// The error of [`Ledger::append_chunked`] (and, with `T` = [`Appended`], of
+/// [`Ledger::append_chunked_outcome`]): what failed, and what was committed first.
 #[derive(Debug)]
-pub struct ChunkedError {
+pub struct ChunkedError<T = Event> {
     /// The events of the chunks committed before the failure.
-    pub committed: Vec<Event>,
+    pub committed: Vec<T>,
     /// Why the next chunk failed (none of it was committed).
     pub error: Error,
 }
 
-impl std::fmt::Display for ChunkedError {
+impl<T> std::fmt::Display for ChunkedError<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -238,7 +279,7 @@ impl std::fmt::Display for ChunkedError {
     }
 }
 
-impl std::error::Error for ChunkedError {}
+impl<T: std::fmt::Debug> std::error::Error for ChunkedError<T> {}
 
 /// A batch owned by its caller (see [`Ledger::batch`]). Dropped without
 /// [`Batch::commit`], it rolls back.
@@ -268,6 +309,15 @@ impl Batch<'_> {
         self.ledger.append_in(self.token(), event)
     }
 
+    /// [`Batch::append`], saying whether the event is new or already on record under
+    /// its source id (before the batch, or earlier in it).
+    ///
+    /// # Errors
+    /// Those of [`Ledger::append`]; an error aborts the batch (its commit fails).
+    pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
+        self.ledger.append_as(Some(self.token().id), event)
+    }
+
     /// Registers a purpose in the batch.
     ///
     /// # Errors
@@ -282,6 +332,35 @@ impl Batch<'_> {
     /// As [`Ledger::register_notice`].
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
         self.ledger.register_notice_in(self.token(), def)
+    }
+
+    /// [`Batch::register_purpose`], saying whether a new version was appended.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_purpose`].
+    pub fn register_purpose_outcome(&self, def: PurposeDef) -> Result<Registered<Purpose>> {
+        self.ledger.register_purpose_as(Some(self.token().id), def)
+    }
+
+    /// [`Batch::register_notice`], saying whether the notice was appended.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_notice`].
+    pub fn register_notice_outcome(&self, def: NoticeDef) -> Result<Registered<Notice>> {
+        self.ledger.register_notice_as(Some(self.token().id), def)
+    }
+
+    /// [`Batch::register_downstream`], saying whether a new version was appended.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_downstream`].
+    pub fn register_downstream_outcome(
+        &self,
+        def: crate::DownstreamDef,
+        recorded_by: crate::Actor,
+    ) -> Result<Registered<crate::Downstream>> {
+        self.ledger
+            .register_downstream_as(Some(self.token().id), def, recorded_by)
     }
 
     /// Registers a downstream system in the batch.

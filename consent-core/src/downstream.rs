@@ -34,6 +34,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::event::{check_id, Actor, ActorKind, Event, EventKind};
 use crate::ledger::{Inner, Ledger};
+use crate::registry::Registered;
 use crate::store::{RawRow, Store};
 use crate::timestamp::Timestamp;
 
@@ -603,6 +604,25 @@ impl Ledger {
         recorded_by: Actor,
     ) -> Result<Downstream> {
         self.register_downstream_as(None, def, recorded_by)
+            .map(|r| r.value)
+    }
+
+    /// [`Ledger::register_downstream`], saying whether a new version was appended or
+    /// the unchanged definition was already current.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_downstream`]: a malformed definition or actor, or a
+    /// purpose shared with recipients seen without one ([`Error::InvalidArgument`]); an
+    /// unregistered purpose ([`Error::UnknownPurpose`]) or recipient
+    /// ([`Error::UnknownRecipient`]); retiring a downstream never registered
+    /// ([`Error::NotFound`]); and the storage's errors ([`Error::Busy`],
+    /// [`Error::Full`], [`Error::ReadOnly`], [`Error::Storage`], [`Error::Closed`]).
+    pub fn register_downstream_outcome(
+        &self,
+        def: DownstreamDef,
+        recorded_by: Actor,
+    ) -> Result<Registered<Downstream>> {
+        self.register_downstream_as(None, def, recorded_by)
     }
 
     pub(crate) fn register_downstream_as(
@@ -610,7 +630,7 @@ impl Ledger {
         owner: Option<u64>,
         def: DownstreamDef,
         recorded_by: Actor,
-    ) -> Result<Downstream> {
+    ) -> Result<Registered<Downstream>> {
         def.validate()?;
         check_actor(&recorded_by)?;
         self.write(owner, |inner, now| {
@@ -618,7 +638,7 @@ impl Ledger {
             let previous = reg.versions.get(&def.id);
             if let Some(latest) = previous.and_then(|v| v.last()) {
                 if latest.def == def {
-                    return Ok(latest.clone());
+                    return Ok(Registered::unchanged(latest.clone()));
                 }
             } else if def.retired {
                 return Err(Error::NotFound(format!(
@@ -669,7 +689,7 @@ impl Ledger {
             };
             row.recorded_by = recorded_by.to_string();
             let seq = inner.store.append(&mut row)?;
-            Ok(Downstream {
+            Ok(Registered::new(Downstream {
                 def,
                 version,
                 seq,
@@ -678,7 +698,7 @@ impl Ledger {
                 first_seq: previous
                     .and_then(|v| v.first())
                     .map_or(seq, |d| d.first_seq),
-            })
+            }))
         })
     }
 

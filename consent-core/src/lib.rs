@@ -215,6 +215,7 @@ pub use proofs::{ConsistencyProof, Head, InclusionProof};
 pub use publish::{publish_checkpoint, read_published, read_published_size, Published};
 pub use purpose::{LawfulBasis, Purpose, PurposeDef, Validity};
 pub use query::{Consenting, ConsentingSubject, State, Status};
+pub use registry::Registered;
 pub use registry_file::{HashCheck, Registry, RegistryEntry, RegistryEntryKind, RegistryReport};
 pub use report::{
     Activity, CheckpointSummary, DownstreamDeadline, Period, PurposeStates, Report, ReportRange,

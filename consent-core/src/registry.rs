@@ -12,6 +12,32 @@ use crate::notice::{Notice, NoticeDef};
 use crate::purpose::{Purpose, PurposeDef, PurposeVersions};
 use crate::store::RawRow;
 
+/// What a registration did ([`Ledger::register_purpose_outcome`],
+/// [`Ledger::register_notice_outcome`], [`Ledger::register_downstream_outcome`], and
+/// the same on a [`crate::Batch`]): the definition on record, and whether this call
+/// appended it — decided inside the registration's transaction, so a concurrent writer
+/// cannot make the answer wrong (a caller comparing the log's size before and after
+/// could be). The registration's counterpart of [`crate::Appended`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registered<T> {
+    /// What is on record: the version just registered, or the unchanged one already
+    /// current.
+    pub value: T,
+    /// Whether this call appended it; `false`: the same definition was already current
+    /// and nothing was written.
+    pub new: bool,
+}
+
+impl<T> Registered<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Registered { value, new: true }
+    }
+
+    pub(crate) fn unchanged(value: T) -> Self {
+        Registered { value, new: false }
+    }
+}
+
 impl Ledger {
     /// Registers a purpose or a new version of it. Registering an unchanged definition
     /// returns the current version and appends nothing.
@@ -22,6 +48,17 @@ impl Ledger {
     /// controller, a special category outside a..j, an impossible validity), checked
     /// before anything is read; the [ledger's errors](crate#errors) and [write errors](crate#errors).
     pub fn register_purpose(&self, def: PurposeDef) -> Result<Purpose> {
+        self.register_purpose_as(None, def).map(|r| r.value)
+    }
+
+    /// [`Ledger::register_purpose`], saying whether a new version was appended or the
+    /// unchanged definition was already current.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_purpose`]: a malformed definition
+    /// ([`Error::InvalidArgument`]) and the storage's errors ([`Error::Busy`],
+    /// [`Error::Full`], [`Error::ReadOnly`], [`Error::Storage`], [`Error::Closed`]).
+    pub fn register_purpose_outcome(&self, def: PurposeDef) -> Result<Registered<Purpose>> {
         self.register_purpose_as(None, def)
     }
 
@@ -29,13 +66,13 @@ impl Ledger {
         &self,
         owner: Option<u64>,
         def: PurposeDef,
-    ) -> Result<Purpose> {
+    ) -> Result<Registered<Purpose>> {
         def.validate()?;
         self.write(owner, |inner, now| {
             let previous = inner.purpose(&def.id)?;
             if let Some(p) = &previous {
                 if p.latest().def == def {
-                    return Ok(p.latest().clone());
+                    return Ok(Registered::unchanged(p.latest().clone()));
                 }
             }
             let store = &inner.store;
@@ -65,7 +102,7 @@ impl Ledger {
                 // A new basis changes what every subject's events mean.
                 inner.rematerialize(&purpose)?;
             }
-            Ok(purpose)
+            Ok(Registered::new(purpose))
         })
     }
 
@@ -77,15 +114,31 @@ impl Ledger {
     /// other than a trailing `.*`); [`Conflict`](crate::ErrorKind::Conflict) when the
     /// id and version are registered with other content; the [ledger's errors](crate#errors) and [write errors](crate#errors).
     pub fn register_notice(&self, def: NoticeDef) -> Result<Notice> {
+        self.register_notice_as(None, def).map(|r| r.value)
+    }
+
+    /// [`Ledger::register_notice`], saying whether the notice was appended or the same
+    /// one was already registered.
+    ///
+    /// # Errors
+    /// Those of [`Ledger::register_notice`]: a malformed definition
+    /// ([`Error::InvalidArgument`]), the same id and version with different content
+    /// ([`Error::Conflict`]), and the storage's errors ([`Error::Busy`],
+    /// [`Error::Full`], [`Error::ReadOnly`], [`Error::Storage`], [`Error::Closed`]).
+    pub fn register_notice_outcome(&self, def: NoticeDef) -> Result<Registered<Notice>> {
         self.register_notice_as(None, def)
     }
 
-    pub(crate) fn register_notice_as(&self, owner: Option<u64>, def: NoticeDef) -> Result<Notice> {
+    pub(crate) fn register_notice_as(
+        &self,
+        owner: Option<u64>,
+        def: NoticeDef,
+    ) -> Result<Registered<Notice>> {
         def.validate()?;
         self.write(owner, |inner, now| {
             if let Some(n) = inner.notice(&def.id, &def.version)? {
                 if n.def == def {
-                    return Ok(n);
+                    return Ok(Registered::unchanged(n));
                 }
                 return Err(Error::Conflict(format!(
                     "notice {} version {} is already registered with different content",
@@ -104,11 +157,11 @@ impl Ledger {
             inner
                 .store
                 .insert_notice(&def.id, &def.version, seq, now, &details)?;
-            Ok(Notice {
+            Ok(Registered::new(Notice {
                 def,
                 seq,
                 registered_at: now,
-            })
+            }))
         })
     }
 

@@ -42,6 +42,7 @@ use crate::ledger::Ledger;
 use crate::merkle::Hash;
 use crate::notice::NoticeDef;
 use crate::purpose::PurposeDef;
+use crate::registry::Registered;
 
 /// How a notice's hash was established when the registry was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -407,9 +408,8 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
     let mut out = Vec::with_capacity(registry.notices.len() + registry.purposes.len());
     for (i, def) in registry.notices.iter().enumerate() {
         let name = format!("notice {}@{}", def.id, def.version);
-        let before = batch.head()?.size;
-        let n = batch
-            .register_notice(def.clone())
+        let Registered { value: n, new } = batch
+            .register_notice_outcome(def.clone())
             .map_err(|e| about(&name, e))?;
         out.push(RegistryEntry {
             kind: RegistryEntryKind::Notice,
@@ -424,16 +424,15 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
                     .unwrap_or(HashCheck::Unchecked),
             ),
             purpose_version: None,
-            new: n.seq >= before,
+            new,
             seq: n.seq,
             note: None,
         });
     }
     for def in &registry.purposes {
         let name = format!("purpose {}", def.id);
-        let before = batch.head()?.size;
-        let p = batch
-            .register_purpose(def.clone())
+        let Registered { value: p, new } = batch
+            .register_purpose_outcome(def.clone())
             .map_err(|e| about(&name, e))?;
         out.push(RegistryEntry {
             kind: RegistryEntryKind::Purpose,
@@ -442,7 +441,7 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
             sha256: None,
             hash: None,
             purpose_version: Some(p.version),
-            new: p.seq >= before,
+            new,
             seq: p.seq,
             note: None,
         });
@@ -468,9 +467,8 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
             });
             continue;
         }
-        let before = batch.head()?.size;
-        let d = batch
-            .register_downstream(def.clone(), crate::Actor::system("consent-ledger"))
+        let Registered { value: d, new } = batch
+            .register_downstream_outcome(def.clone(), crate::Actor::system("consent-ledger"))
             .map_err(|e| about(&name, e))?;
         out.push(RegistryEntry {
             kind: RegistryEntryKind::Downstream,
@@ -479,7 +477,7 @@ fn register(batch: &Batch<'_>, registry: &Registry) -> Result<Vec<RegistryEntry>
             sha256: None,
             hash: None,
             purpose_version: Some(d.version),
-            new: d.seq >= before,
+            new,
             seq: d.seq,
             note: None,
         });

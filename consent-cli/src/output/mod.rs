@@ -1,11 +1,18 @@
 //! Output for people (aligned tables, short times) and for scripts (JSON).
 //!
+//! Every rendering for people lives here, whatever command prints it: the primitives
+//! below ([`Table`], [`fields`], [`short_hash`], [`Times`]) and one submodule per kind
+//! of thing shown (`events`, `registry`, `status`, `integrity`, `downstream`, `chart`). One module
+//! rather than a separate `render` one, because rendering and printing share those
+//! primitives and the terminal escaping, and the renderers take plain values (a
+//! [`Times`], not the command context), so this module depends on no command.
+//!
 //! Everything reaches stdout through [`print`] (people: escaped, see
 //! [`crate::terminal`]) or [`emit`] (scripts: as is), never `println!`, which panics
 //! when the reader has gone (`consent consenting … | head`). A closed stdout becomes
 //! [`Failure::closed_pipe`]: a quiet exit 141, like any tool killed by SIGPIPE.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use consent_core::{Calendar, Timestamp};
 use serde::Serialize;
@@ -14,6 +21,11 @@ use crate::exit::{CliResult, Failure, STORAGE, USAGE};
 use crate::terminal;
 
 pub mod chart;
+pub mod downstream;
+pub mod events;
+pub mod integrity;
+pub mod registry;
+pub mod status;
 
 /// `println!` for people: through [`print`], so escaped, and an error instead of a panic.
 macro_rules! outln {
@@ -42,6 +54,25 @@ pub fn local_time(cal: &Calendar, t: Timestamp) -> String {
     match s.get(16..19) {
         Some(":00") if s.len() == 25 => format!("{}{}", &s[..16], &s[19..]),
         _ => s,
+    }
+}
+
+/// How times are shown to people: in a ledger's calendar with its offset
+/// ([`local_time`]), or in UTC ([`time`]) before a ledger is open and with `--utc`.
+/// What the renderers take instead of the whole command context.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Times<'c> {
+    /// The calendar of the open ledger; `None`: UTC.
+    pub zone: Option<&'c Calendar>,
+}
+
+impl Times<'_> {
+    /// `t` for people.
+    pub fn show(&self, t: Timestamp) -> String {
+        match self.zone {
+            Some(c) => local_time(c, t),
+            None => time(t),
+        }
     }
 }
 
@@ -165,31 +196,6 @@ pub fn write_out(path: Option<&std::path::Path>, text: &str) -> CliResult {
         Some(p) => crate::outfile::write(p, text.as_bytes()),
         None => emit(text),
     }
-}
-
-/// Whether progress bars may be drawn (stderr is a terminal).
-pub fn interactive() -> bool {
-    std::io::stderr().is_terminal()
-}
-
-/// The amount of work (events, rows) from which a long command shows its progress.
-pub const PROGRESS_MIN: u64 = 10_000;
-
-/// A progress bar on stderr for `len` units of work, labelled `what`, drawn only when
-/// `worth` it and stderr is a terminal: piped or redirected, a command stays quiet,
-/// so logs and scripts get no progress noise.
-pub fn progress(len: u64, what: &str, worth: bool) -> Option<indicatif::ProgressBar> {
-    if !worth || !interactive() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} {{msg}} {{bar:40}} {{pos}}/{{len}} ({{eta}})"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
 }
 
 #[cfg(test)]

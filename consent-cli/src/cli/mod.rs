@@ -1,8 +1,17 @@
 //! The command line, as clap sees it.
 
+pub mod checkpoint;
+pub mod downstream;
+pub mod values;
+pub mod witness;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use consent_core::{Actor, Hash, Head, LawfulBasis, Method, Validity};
+use uuid::Uuid;
+
+pub use values::TimeArg;
 
 const ABOUT: &str = "A tamper-evident ledger of per-purpose consent.\n\n\
 Times are read in the ledger's time zone (Europe/London unless set by `init --time-zone`):\n\
@@ -46,11 +55,11 @@ pub struct Cli {
     /// offset as UTC.
     #[arg(long, global = true)]
     pub utc: bool,
-    #[arg(long, env = "CONSENT_NOW", global = true, value_name = "TIME",
+    #[arg(long, env = "CONSENT_NOW", global = true, value_name = "TIME", value_parser = values::time,
           help = concat!("Simulated time (demos and tests). Only for a ledger that `consent init` \
 created as a simulation (with --now given to `init`); a real ledger refuses it, since its \
 record times come from the system clock.", local_time!()))]
-    pub now: Option<String>,
+    pub now: Option<TimeArg>,
     /// The ledger's pseudonym key file (default for a ledger file: its path + `.key`;
     /// required for a PostgreSQL ledger, the same file on every host). Keep it apart
     /// from the ledger: without it, nothing in the ledger identifies an erased student.
@@ -133,12 +142,12 @@ pub enum Command {
         /// Recipient asked about (required when the purpose lists recipients).
         #[arg(long, conflicts_with = "from_file")]
         recipient: Option<String>,
-        #[arg(long, value_name = "TIME", conflicts_with = "from_file",
+        #[arg(long, value_name = "TIME", value_parser = values::time, conflicts_with = "from_file",
               help = concat!("The moment asked about (default: now).", local_time!()))]
-        at: Option<String>,
-        #[arg(long, visible_alias = "as-known-at", value_name = "TIME", conflicts_with = "from_file",
+        at: Option<TimeArg>,
+        #[arg(long, visible_alias = "as-known-at", value_name = "TIME", value_parser = values::time, conflicts_with = "from_file",
               help = concat!("Answer with what the ledger knew at this time (default: now).", local_time!()))]
-        known_at: Option<String>,
+        known_at: Option<TimeArg>,
         /// Exit 0 only if processing is permitted, 11 if it is not (see above); the
         /// answer is still printed. With --from-file: 0 only if every answer permits.
         #[arg(long)]
@@ -179,13 +188,13 @@ pub enum Command {
         /// Recipient asked about (required when the purpose lists recipients).
         #[arg(long)]
         recipient: Option<String>,
-        #[arg(long, value_name = "TIME",
+        #[arg(long, value_name = "TIME", value_parser = values::time,
               help = concat!("The moment asked about (default: now).", local_time!()))]
-        at: Option<String>,
-        #[arg(long, visible_alias = "as-known-at", value_name = "TIME",
+        at: Option<TimeArg>,
+        #[arg(long, visible_alias = "as-known-at", value_name = "TIME", value_parser = values::time,
               help = concat!("Answer with what the ledger knew at this time (default: now): \
 the feed as it could have been extracted then.", local_time!()))]
-        known_at: Option<String>,
+        known_at: Option<TimeArg>,
         /// Output format (`--json` also selects json).
         #[arg(long, value_enum, default_value_t = FeedFormat::Csv)]
         format: FeedFormat,
@@ -197,22 +206,22 @@ the feed as it could have been extracted then.", local_time!()))]
     /// Downstream systems (the students' union feed, an NHS liaison): register, retire,
     /// list and show the purposes and recipient each one's feed may show.
     #[command(subcommand)]
-    Downstream(crate::downstream::DownstreamCmd),
+    Downstream(downstream::DownstreamCmd),
     /// A downstream's feed: only the events of its purposes (and recipient), and for
     /// an erasure only the seqs of its events to delete. Continues after its last
     /// `consent ack --up-to` unless --since is given; --follow waits for new events.
-    Feed(crate::downstream::FeedArgs),
+    Feed(downstream::FeedArgs),
     /// Record that a downstream acted on its feed up to a seq, or on one event.
     /// Refused (nothing written) for an unknown downstream (exit 3), a seq beyond the
     /// log or an event its feed never showed (exit 2).
-    Ack(crate::downstream::AckArgs),
+    Ack(downstream::AckArgs),
     /// Withdrawals, revocations and objections past their effect deadline without
     /// their downstream's acknowledgement; then those pending. For monitoring: exit 12
     /// when something is overdue, 0 when nothing is.
     Overdue {
-        #[arg(long, value_name = "TIME",
+        #[arg(long, value_name = "TIME", value_parser = values::time,
               help = concat!("As known at this time (default: now).", local_time!()))]
-        at: Option<String>,
+        at: Option<TimeArg>,
         /// Also list every deadline acknowledged (in time or late).
         #[arg(long)]
         all: bool,
@@ -248,7 +257,8 @@ the feed as it could have been extracted then.", local_time!()))]
     /// ledger (`check-receipt`).
     Receipt {
         /// Event id (UUID).
-        event_id: String,
+        #[arg(value_parser = values::event_id)]
+        event_id: Uuid,
         /// Receipt layout.
         #[arg(long, value_enum, default_value_t = ReceiptFormat::Iso27560)]
         format: ReceiptFormat,
@@ -275,18 +285,18 @@ the feed as it could have been extracted then.", local_time!()))]
     /// first that the log no longer holds.
     Verify {
         /// Also check that the log still extends this earlier head (SIZE:ROOT).
-        #[arg(long, value_name = "HEAD")]
-        against: Option<String>,
+        #[arg(long, value_name = "HEAD", value_parser = values::head)]
+        against: Option<Head>,
         #[command(flatten)]
-        trust: crate::checkpoint::TrustArgs,
+        trust: checkpoint::TrustArgs,
     },
     /// Signed checkpoints: sign the current head with the log key (no subcommand),
     /// list and show those kept, merge the witnesses' cosignatures.
-    Checkpoint(crate::checkpoint::CheckpointArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
     /// A witness of a log (the DPO's office, the students' union): cosign its
     /// checkpoints, refuse forks and rollbacks.
     #[command(subcommand)]
-    Witness(crate::witness::WitnessCmd),
+    Witness(witness::WitnessCmd),
     /// Print the current head (SIZE:ROOT). Keep it elsewhere.
     Head,
     /// Produce proofs about the log.
@@ -372,9 +382,10 @@ the feed as it could have been extracted then.", local_time!()))]
             long = "recorded-by",
             visible_aliases = ["actor", "by"],
             value_name = "ACTOR",
-            default_value = "system:consent-cli"
+            default_value = "system:consent-cli",
+            value_parser = values::actor
         )]
-        actor: String,
+        actor: Actor,
         /// Record the erasure even for an id with no events.
         #[arg(long)]
         force: bool,
@@ -400,8 +411,9 @@ the feed as it could have been extracted then.", local_time!()))]
         reason: String,
         /// Who decided: staff:ID (or system:ID, the enrolment system); `--by` and
         /// `--actor` are older spellings.
-        #[arg(long = "recorded-by", visible_aliases = ["by", "actor"], value_name = "ACTOR")]
-        by: String,
+        #[arg(long = "recorded-by", visible_aliases = ["by", "actor"], value_name = "ACTOR",
+              value_parser = values::actor)]
+        by: Actor,
     },
     /// Finish erasures still pending because a reader held an old snapshot: waits for
     /// the readers, then truncates the WAL so the erased values are gone from every file.
@@ -508,19 +520,19 @@ pub struct PurposeAddArgs {
     pub controller: String,
     /// Art. 6(1) basis: a..f or consent, contract, legal_obligation, vital_interests,
     /// public_task, legitimate_interests.
-    #[arg(long, default_value = "a")]
-    pub basis: String,
+    #[arg(long, default_value = "a", value_parser = values::lawful_basis)]
+    pub basis: LawfulBasis,
     /// Art. 9(2) letter for special-category data (grants must then be explicit).
     #[arg(long, value_name = "LETTER")]
     pub special_category: Option<char>,
     /// Default validity: none, academic-year (to 31 July), academic-year:MM-DD,
     /// course-year (a year from the grant's --validity-from, e.g. a course start),
     /// days:N. Years end at midnight in the ledger's time zone.
-    #[arg(long, default_value = "none")]
-    pub validity: String,
+    #[arg(long, default_value = "none", value_parser = values::validity)]
+    pub validity: Validity,
     /// How long downstream systems may take to honour a withdrawal: 24h, 30m, 2d, 86400.
-    #[arg(long, default_value = "0")]
-    pub effect_delay: String,
+    #[arg(long, default_value = "0", value_name = "DURATION", value_parser = values::duration_secs)]
+    pub effect_delay: u64,
     /// How to withdraw, as told to the subject.
     #[arg(long, default_value = "")]
     pub withdrawal_method: String,
@@ -563,8 +575,8 @@ pub enum NoticeCmd {
         )]
         text_file: Option<PathBuf>,
         /// The SHA-256 of the text, as 64 hex digits.
-        #[arg(long)]
-        sha256: Option<String>,
+        #[arg(long, value_parser = values::sha256)]
+        sha256: Option<Hash>,
         /// BCP 47 language tag.
         #[arg(long, default_value = "en-GB")]
         language: String,
@@ -622,7 +634,8 @@ pub enum ProveCmd {
     /// Prove the current log extends OLD_HEAD; prints a proof file (JSON).
     Consistency {
         /// The earlier head, SIZE:ROOT.
-        old_head: String,
+        #[arg(value_parser = values::head)]
+        old_head: Head,
         /// Write to FILE instead of stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -630,7 +643,7 @@ pub enum ProveCmd {
 }
 
 /// What every event command takes: who, about what, and the record's own fields.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct EventCommon {
     /// Data subject (student id).
     pub subject: String,
@@ -641,25 +654,26 @@ pub struct EventCommon {
     #[arg(long)]
     pub recipient: Option<String>,
     /// Who recorded it: subject, staff:ID or system:ID.
-    #[arg(long, default_value = "subject", value_name = "ACTOR")]
-    pub recorded_by: String,
-    #[arg(long, value_name = "TIME",
+    #[arg(long, default_value = "subject", value_name = "ACTOR", value_parser = values::actor)]
+    pub recorded_by: Actor,
+    #[arg(long, value_name = "TIME", value_parser = values::time,
           help = concat!("When it happened (default: now); e.g. the date a paper form was signed.", local_time!()))]
-    pub at: Option<String>,
+    pub at: Option<TimeArg>,
     /// Idempotency key (form number, feed row id).
     #[arg(long)]
     pub source_id: Option<String>,
     /// Evidence, a JSON object.
-    #[arg(long, value_name = "JSON")]
-    pub evidence: Option<String>,
+    #[arg(long, value_name = "JSON", value_parser = values::evidence)]
+    pub evidence: Option<serde_json::Value>,
 }
 
 /// What the subject was told and how it was collected.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Told {
     /// Notice shown, as ID@VERSION.
-    #[arg(long, value_name = "ID@VERSION", conflicts_with_all = ["notice_id", "notice_version"])]
-    pub notice: Option<String>,
+    #[arg(long, value_name = "ID@VERSION", conflicts_with_all = ["notice_id", "notice_version"],
+          value_parser = values::notice)]
+    pub notice: Option<(String, String)>,
     /// Notice id (with --notice-version).
     #[arg(long, requires = "notice_version")]
     pub notice_id: Option<String>,
@@ -667,12 +681,12 @@ pub struct Told {
     #[arg(long, requires = "notice_id")]
     pub notice_version: Option<String>,
     /// How it was collected: portal, web_form, paper, email, feed, in_person, phone, api.
-    #[arg(long)]
-    pub method: Option<String>,
+    #[arg(long, value_parser = values::method)]
+    pub method: Option<Method>,
 }
 
 /// `consent give`: a grant.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct GiveArgs {
     #[command(flatten)]
     pub common: EventCommon,
@@ -681,19 +695,19 @@ pub struct GiveArgs {
     /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
     #[arg(long)]
     pub explicit: bool,
-    #[arg(long, value_name = "TIME",
+    #[arg(long, value_name = "TIME", value_parser = values::time,
           help = concat!("When the grant lapses (default: the purpose's validity rule).", local_time!()))]
-    pub expires: Option<String>,
-    #[arg(long, value_name = "TIME",
+    pub expires: Option<TimeArg>,
+    #[arg(long, value_name = "TIME", value_parser = values::time,
           help = concat!("The start the grant's validity is counted from, when not the time it \
 was given, e.g. a course rep's course start (--validity-from 2025-01-13 with a course-year purpose \
 lapses at the start of 13 January 2026).", local_time!()))]
-    pub validity_from: Option<String>,
+    pub validity_from: Option<TimeArg>,
 }
 
 /// `refuse`, `withdraw`, `object`: an answer or a stop, with what the subject was told
 /// and how it reached us.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct ToldArgs {
     #[command(flatten)]
     pub common: EventCommon,
@@ -702,25 +716,39 @@ pub struct ToldArgs {
 }
 
 /// `consent invalidate`: a grant that was never valid.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub common: EventCommon,
     /// The grant that was never valid (event id; default: the grant in force before
     /// this invalidation).
-    #[arg(long, value_name = "EVENT_ID")]
-    pub target: Option<String>,
+    #[arg(long, value_name = "EVENT_ID", value_parser = values::event_id)]
+    pub target: Option<Uuid>,
 }
 
 /// Everything an event command may set, whichever command set it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EventArgs {
     pub common: EventCommon,
     pub told: Told,
     pub explicit: bool,
-    pub expires: Option<String>,
-    pub validity_from: Option<String>,
-    pub target: Option<String>,
+    pub expires: Option<TimeArg>,
+    pub validity_from: Option<TimeArg>,
+    pub target: Option<Uuid>,
+}
+
+impl EventArgs {
+    /// Only the fields every event command has.
+    fn about(common: EventCommon) -> Self {
+        EventArgs {
+            common,
+            told: Told::default(),
+            explicit: false,
+            expires: None,
+            validity_from: None,
+            target: None,
+        }
+    }
 }
 
 impl From<GiveArgs> for EventArgs {
@@ -739,9 +767,8 @@ impl From<GiveArgs> for EventArgs {
 impl From<ToldArgs> for EventArgs {
     fn from(a: ToldArgs) -> Self {
         EventArgs {
-            common: a.common,
             told: a.told,
-            ..EventArgs::default()
+            ..EventArgs::about(a.common)
         }
     }
 }
@@ -749,19 +776,15 @@ impl From<ToldArgs> for EventArgs {
 impl From<InvalidateArgs> for EventArgs {
     fn from(a: InvalidateArgs) -> Self {
         EventArgs {
-            common: a.common,
             target: a.target,
-            ..EventArgs::default()
+            ..EventArgs::about(a.common)
         }
     }
 }
 
 impl From<EventCommon> for EventArgs {
     fn from(common: EventCommon) -> Self {
-        EventArgs {
-            common,
-            ..EventArgs::default()
-        }
+        EventArgs::about(common)
     }
 }
 
@@ -793,12 +816,12 @@ pub struct ReportArgs {
     /// Write the report as one self-contained HTML page to FILE (0600).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    #[arg(long, value_name = "TIME",
+    #[arg(long, value_name = "TIME", value_parser = values::time,
           help = concat!("The first instant covered (default: the start of the month of the first event).", local_time!()))]
-    pub from: Option<String>,
-    #[arg(long, value_name = "TIME",
+    pub from: Option<TimeArg>,
+    #[arg(long, value_name = "TIME", value_parser = values::time,
           help = concat!("The end of the range, not included (default: now, included): `--from 2024-08-01 --to 2025-08-01` is one academic year.", local_time!()))]
-    pub to: Option<String>,
+    pub to: Option<TimeArg>,
     /// With --json: write the figures to FILE instead of stdout (`-`: stdout).
     #[arg(value_name = "FILE")]
     pub json_file: Option<PathBuf>,
