@@ -8,9 +8,10 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from datetime import date, datetime, time, timedelta
 from types import TracebackType
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, Type, Union
 from uuid import UUID
 
 from . import _native
@@ -32,6 +33,7 @@ from .model import (
     AcademicYear,
     Acknowledgement,
     Actor,
+    Appended,
     BulkErasure,
     Deadline,
     DeadlineState,
@@ -75,7 +77,7 @@ from .model import (
     verify_report_from,
 )
 
-__all__ = ["Batch", "Ledger", "NewEvent", "NoticeLike", "MethodLike", "ActorLike", "Question"]
+__all__ = ["Batch", "Ledger", "NewEvent", "NoticeLike", "MethodLike", "ActorLike", "Question", "Synchronous"]
 
 #: A notice as events name it: ``(id, version)``, a registered :class:`Notice` or a :class:`NoticeRef`.
 NoticeLike = Union[Tuple[str, str], Notice, NoticeRef]
@@ -85,13 +87,17 @@ MethodLike = Union[Method, str]
 ActorLike = Union[Actor, str]
 #: A filesystem path.
 StrPath = Union[str, "os.PathLike[str]"]
+#: How durable a commit is (``LedgerOptions::synchronous`` in Rust, ``consent_options.synchronous``
+#: in C): ``"full"`` syncs every commit to disk, ``"normal"`` only at checkpoints.
+Synchronous = Literal["full", "normal"]
 #: A question for :meth:`Ledger.status_many`: ``(subject, purpose)`` or ``(subject, purpose, recipient)``.
 Question = Union[Tuple[str, str], Tuple[str, str, Optional[str]]]
 
 
 @dataclasses.dataclass(frozen=True)
 class NewEvent:
-    """An event to record with :meth:`Ledger.append_many`: the arguments of
+    """An event to record with :meth:`Ledger.append_many` or
+    :meth:`Ledger.append_outcome`: the arguments of
     :meth:`Ledger.append`, with the same defaults and the same checks. From a row of
     keyword arguments: ``NewEvent(**row)``."""
 
@@ -150,6 +156,14 @@ def _plain_event(
     }
 
 
+def _plain_new_event(e: NewEvent) -> Dict[str, Any]:
+    """The native layer's arguments for a :class:`NewEvent`, checked."""
+    return _plain_event(
+        e.kind, e.subject, e.purpose, e.recipient, e.notice, e.explicit, e.method, e.recorded_by,
+        e.effective_at, e.expires_at, e.validity_from, e.source_id, e.evidence, e.target,
+    )
+
+
 def _plain_events(events: Iterable[NewEvent]) -> List[Dict[str, Any]]:
     """Every event of an ``append_many`` call, checked; a bad one raises its error with
     its index (``events[3]: ...``), and nothing is written."""
@@ -161,10 +175,7 @@ def _plain_events(events: Iterable[NewEvent]) -> List[Dict[str, Any]]:
             hint = ": NewEvent(**row)" if isinstance(e, Mapping) else ""
             raise TypeError(f"events[{i}] must be a NewEvent, not {type(e).__name__}{hint}")
         try:
-            plain.append(_plain_event(
-                e.kind, e.subject, e.purpose, e.recipient, e.notice, e.explicit, e.method, e.recorded_by,
-                e.effective_at, e.expires_at, e.validity_from, e.source_id, e.evidence, e.target,
-            ))
+            plain.append(_plain_new_event(e))
         except (TypeError, ValueError) as error:
             raise type(error)(f"events[{i}]: {error}") from error
     return plain
@@ -186,6 +197,27 @@ def _actor_text(actor: ActorLike) -> str:
     if isinstance(actor, str):
         return actor
     raise TypeError(f"recorded_by must be an Actor or str, not {type(actor).__name__}")
+
+
+def _synchronous(synchronous: Optional[Synchronous], durable: Optional[bool]) -> str:
+    """The durability to open with, from ``synchronous=`` or the deprecated ``durable=``
+    (one release: a :class:`DeprecationWarning` pointing at the caller's call)."""
+    if durable is None:
+        name = "full" if synchronous is None else synchronous
+        if not isinstance(name, str):
+            raise TypeError(f"synchronous must be \"full\" or \"normal\", not {type(name).__name__}")
+        if name not in ("full", "normal"):
+            raise InvalidArgument(f"synchronous must be \"full\" or \"normal\", not {name!r}")
+        return name
+    if synchronous is not None:
+        raise TypeError("give synchronous= (\"full\" or \"normal\") or the deprecated durable=, not both")
+    warnings.warn(
+        "durable= is deprecated (it goes in the next release): use synchronous=\"full\" "
+        "(durable=True) or synchronous=\"normal\" (durable=False)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return "full" if _bool(durable, "durable") else "normal"
 
 
 def _opt_str(value: Optional[str], what: str) -> Optional[str]:
@@ -745,12 +777,13 @@ class Ledger(_Recorder):
         read_only: bool = False,
         create: bool = True,
         busy_timeout: Union[timedelta, float] = 30.0,
-        durable: bool = True,
+        synchronous: Optional[Synchronous] = None,
         max_pages: Optional[int] = None,
         key_file: Optional[StrPath] = None,
         key: Optional[bytes] = None,
         erasure_wait: Union[timedelta, float] = 2.0,
         time_zone: Optional[str] = None,
+        durable: Optional[bool] = None,
     ) -> None:
         """Opens the ledger file at ``path``. With ``create=True`` (the default) a new
         ledger is created when the path does not exist or is an empty file; tools that
@@ -777,9 +810,12 @@ class Ledger(_Recorder):
         :class:`PseudonymKeyError`.
 
         ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
-        writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
-        survives a crash of the process but not a power cut (in PostgreSQL,
-        ``synchronous_commit = off``: a client's crash, not the server's).
+        writer's lock. ``synchronous`` is how durable a commit is: ``"full"`` (the
+        default) syncs every commit to disk; ``"normal"`` syncs at checkpoints only: a
+        commit then survives a crash of the process but not a power cut (in PostgreSQL,
+        ``synchronous_commit = off``: a client's crash, not the server's). The older
+        ``durable=True``/``False`` still works for this release, with a
+        :class:`DeprecationWarning`; giving both is a :class:`TypeError`.
         ``max_pages`` caps the file at that many database pages: an append beyond it
         raises :class:`StorageFull` and writes nothing (a quota, and a way to test for
         a full disk).
@@ -797,6 +833,7 @@ class Ledger(_Recorder):
         if not isinstance(fspath, str):
             raise TypeError("path must be a text path, not bytes")
         busy_ms = _millis(busy_timeout, "busy_timeout")
+        sync = _synchronous(synchronous, durable)
         erasure_ms = _millis(erasure_wait, "erasure_wait")
         if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool)):
             raise TypeError(f"max_pages must be an int or None, not {type(max_pages).__name__}")
@@ -812,7 +849,7 @@ class Ledger(_Recorder):
             if not isinstance(key_path, str):
                 raise TypeError("key_file must be a text path, not bytes")
         self._native = _native.Ledger.open(
-            fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, durable=durable,
+            fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, synchronous=sync,
             max_pages=max_pages, key_file=key_path, key=_key_bytes(key), erasure_wait_ms=erasure_ms,
             time_zone=_opt_str(time_zone, "time_zone"),
         )
@@ -925,6 +962,26 @@ class Ledger(_Recorder):
         """
         return Batch(self, self._native.batch())
 
+    # ---- recording decisions ---------------------------------------------------------
+
+    def append_outcome(self, event: NewEvent) -> Appended:
+        """Appends ``event`` as :meth:`append` would, and says whether it is new:
+        returns ``Appended(event, new)``, ``new`` false when the same event was already
+        on record under its ``source_id`` and nothing was written (a retried import
+        row). Decided inside the append's transaction, so a concurrent writer cannot
+        make it wrong, as comparing :meth:`head` before and after could::
+
+            stored, new = ledger.append_outcome(NewEvent("given", "s1", purpose, ...))
+
+        Raises as :meth:`append` does; a ``TypeError`` when ``event`` is not a
+        :class:`NewEvent`.
+        """
+        if not isinstance(event, NewEvent):
+            hint = ": NewEvent(**row)" if isinstance(event, Mapping) else ""
+            raise TypeError(f"event must be a NewEvent, not {type(event).__name__}{hint}")
+        stored, new = self._native.append_outcome(_plain_new_event(event))
+        return Appended(stored, new)
+
     # ---- registry --------------------------------------------------------------------
 
     def load_registry(self, path: StrPath, texts: Optional[StrPath] = None) -> RegistryReport:
@@ -945,9 +1002,35 @@ class Ledger(_Recorder):
             json.loads(self._native.load_registry(_path(path, "path"), None if texts is None else _path(texts, "texts")))
         )
 
-    def purpose(self, id: str) -> Purpose:
-        """The current version of a purpose (:class:`UnknownPurpose` if none)."""
-        return purpose_from(json.loads(self._native.purpose(_str(id, "id"))))
+    def purpose(self, id: str, version: Optional[int] = None) -> Purpose:
+        """A purpose: its current version, or the ``version`` a status or an event
+        names (their ``purpose_version``).
+
+        Raises :class:`UnknownPurpose` for an id never registered, :class:`NotFound`
+        for a version it does not have, :class:`InvalidArgument` for a negative one.
+        """
+        if version is not None:
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise TypeError(f"version must be an int or None, not {type(version).__name__}")
+            if version < 0:
+                raise InvalidArgument("a purpose version must not be negative")
+            # Past the largest u64 nothing exists either; the native layer says so.
+            version = min(version, 2**64 - 1)
+        return purpose_from(json.loads(self._native.purpose(_str(id, "id"), version)))
+
+    def purpose_versions(self, id: str) -> List[Purpose]:
+        """Every version of one purpose, oldest first.
+
+        Raises :class:`UnknownPurpose` for an id never registered.
+        """
+        return [purpose_from(p) for p in json.loads(self._native.purpose_versions(_str(id, "id")))]
+
+    def notice(self, id: str, version: str) -> Notice:
+        """One notice by id and version (as an event or a status names it).
+
+        Raises :class:`UnknownNotice` when that id and version are not registered.
+        """
+        return notice_from(json.loads(self._native.notice(_str(id, "id"), _str(version, "version"))))
 
     def purposes(self) -> List[Purpose]:
         """Every version of every purpose, by id then version."""
@@ -1210,14 +1293,20 @@ class Ledger(_Recorder):
         return Head.parse(self._native.head())
 
     def copy_to(
-        self, dest: StrPath, *, busy_timeout: Union[timedelta, float] = 30.0, durable: bool = True
+        self,
+        dest: StrPath,
+        *,
+        busy_timeout: Union[timedelta, float] = 30.0,
+        synchronous: Optional[Synchronous] = None,
+        durable: Optional[bool] = None,
     ) -> Head:
         """Copies the ledger, as stored, into a new ledger at ``dest``: a file path or a
         PostgreSQL URL (see :class:`Ledger`). A file's ledger moves into PostgreSQL, and
         a PostgreSQL ledger into a file that the independent checker of
         docs/FORMAT.md reads. Every row is copied from one snapshot; the copy rebuilds
         its tree and is kept only if its head equals this ledger's, which is returned.
-        ``busy_timeout`` and ``durable`` open the destination as in :class:`Ledger`.
+        ``busy_timeout`` and ``synchronous`` (or the deprecated ``durable``) open the
+        destination as in :class:`Ledger`.
         No key is copied or needed: the copy's pseudonym key is this ledger's.
 
         Raises :class:`Conflict` when ``dest`` already holds a ledger and
@@ -1227,7 +1316,7 @@ class Ledger(_Recorder):
         """
         head = self._native.copy_to(
             _path(dest, "dest"), busy_timeout_ms=_millis(busy_timeout, "busy_timeout"),
-            durable=_bool(durable, "durable"),
+            synchronous=_synchronous(synchronous, durable),
         )
         return Head.parse(head)
 

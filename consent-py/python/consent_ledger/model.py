@@ -18,7 +18,7 @@ import dataclasses
 import enum
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 from uuid import UUID
 
 from . import _native
@@ -32,6 +32,7 @@ __all__ = [
     "AcademicYear",
     "Actor",
     "ActorKind",
+    "Appended",
     "BulkErasure",
     "ConsentingSubject",
     "Consenting",
@@ -419,6 +420,17 @@ ledger knew it at ``as_known_at``?" (native; see ``_native.pyi`` for its fields)
 
 Record.register(Event)
 Record.register(Status)
+
+
+class Appended(NamedTuple):
+    """What :meth:`Ledger.append_outcome` did (``Appended { event, new }`` in Rust):
+    ``event, new = ledger.append_outcome(...)``."""
+
+    #: The event: the one just recorded, or the one already on record.
+    event: Event
+    #: Whether this call recorded it; ``False``: the same event was already on record
+    #: under its source id (a retried import row, a resent message) and nothing was written.
+    new: bool
 
 _EVENT_REPR_FIELDS = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
                       "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
