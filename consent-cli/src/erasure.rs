@@ -212,6 +212,9 @@ pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>)
         "dry_run": how.dry_run,
         "force": how.force,
         "reason": how.reason,
+        "recorded_by": actor.to_string(),
+        // Deprecated: the same value under its older name, for readers of 0.1's
+        // report; gone in the next release (docs/NAMES.md).
         "actor": actor.to_string(),
         "at": at,
         "ids": ids.len(),

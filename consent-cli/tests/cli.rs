@@ -2574,6 +2574,7 @@ fn bulk_erasure_reports_every_id() {
     assert_eq!(l.head(), head);
     let dry: Value = serde_json::from_str(&std::fs::read_to_string(&dry_report).unwrap()).unwrap();
     assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["recorded_by"], "staff:dpo-01");
     assert_eq!(dry["outcomes"][0]["outcome"], "would_erase");
     assert_eq!(dry["outcomes"][4]["outcome"], "already_erased", "s1 twice");
     assert_eq!(dry["summary"]["would_erase"], 2);
@@ -2599,6 +2600,11 @@ fn bulk_erasure_reports_every_id() {
     assert_eq!(r["format"], "consent-ledger/erasure-report/v1");
     assert_eq!(r["ids"], 6);
     assert_eq!(r["reason"], "retention period ended");
+    assert_eq!(r["recorded_by"], "staff:dpo-01");
+    assert_eq!(
+        r["actor"], r["recorded_by"],
+        "the deprecated name, kept one release"
+    );
     assert_eq!(r["wal_truncated"], true);
     let outcomes: Vec<(&str, &str)> = r["outcomes"]
         .as_array()

@@ -178,18 +178,29 @@ fn key_source(key_file: Option<PathBuf>, key: Option<&[u8]>) -> consent_core::Re
     }
 }
 
-/// The default options with a writer's wait for the lock and durability (`durable`:
-/// every commit synced), as `open` and `copy_to` take them.
-fn writer_options(busy_timeout_ms: u64, durable: bool) -> LedgerOptions {
-    LedgerOptions {
-        synchronous: if durable {
-            Synchronous::Full
-        } else {
-            Synchronous::Normal
-        },
+/// The durability named as on every surface (`docs/NAMES.md`): `"full"` (every commit
+/// synced) or `"normal"` (synced at checkpoints).
+fn synchronous(name: &str) -> consent_core::Result<Synchronous> {
+    match name {
+        "full" => Ok(Synchronous::Full),
+        "normal" => Ok(Synchronous::Normal),
+        other => Err(invalid(format!(
+            "synchronous must be \"full\" or \"normal\", not {other:?}"
+        ))),
+    }
+}
+
+/// The default options with a writer's wait for the lock and its durability, as `open`
+/// and `copy_to` take them.
+fn writer_options(
+    busy_timeout_ms: u64,
+    synchronous_name: &str,
+) -> consent_core::Result<LedgerOptions> {
+    Ok(LedgerOptions {
+        synchronous: synchronous(synchronous_name)?,
         busy_timeout: Duration::from_millis(busy_timeout_ms),
         ..LedgerOptions::default()
-    }
+    })
 }
 
 /// The event of an `append` call, from its plain arguments (shared by the ledger and
@@ -230,7 +241,8 @@ fn new_event(
     Ok(event)
 }
 
-/// One event of an `append_many` call: a dict with every argument of `append`.
+/// One event of an `append_many` or `append_outcome` call: a dict with every argument
+/// of `append`.
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 struct PlainEvent {
@@ -250,30 +262,31 @@ struct PlainEvent {
     target: Option<String>,
 }
 
+impl PlainEvent {
+    fn into_new_event(self) -> consent_core::Result<NewEvent> {
+        new_event(
+            &self.kind,
+            self.subject,
+            self.purpose,
+            self.recipient,
+            self.notice,
+            self.explicit,
+            self.method.as_deref(),
+            self.recorded_by.as_deref(),
+            self.effective_at,
+            self.expires_at,
+            self.validity_from,
+            self.source_id,
+            self.evidence.as_deref(),
+            self.target.as_deref(),
+        )
+    }
+}
+
 /// The events of an `append_many` call; the first malformed one fails the call
 /// before anything is written.
 fn new_events(events: Vec<PlainEvent>) -> consent_core::Result<Vec<NewEvent>> {
-    events
-        .into_iter()
-        .map(|e| {
-            new_event(
-                &e.kind,
-                e.subject,
-                e.purpose,
-                e.recipient,
-                e.notice,
-                e.explicit,
-                e.method.as_deref(),
-                e.recorded_by.as_deref(),
-                e.effective_at,
-                e.expires_at,
-                e.validity_from,
-                e.source_id,
-                e.evidence.as_deref(),
-                e.target.as_deref(),
-            )
-        })
-        .collect()
+    events.into_iter().map(PlainEvent::into_new_event).collect()
 }
 
 /// The questions of a `status_many` call: any iterable of `(subject, purpose)` or
@@ -356,7 +369,7 @@ impl NativeLedger {
     /// `path` names as a `postgresql://` URL.
     #[staticmethod]
     #[pyo3(signature = (
-        path, *, read_only = false, create = true, busy_timeout_ms = 30000, durable = true, max_pages = None,
+        path, *, read_only = false, create = true, busy_timeout_ms = 30000, synchronous = "full", max_pages = None,
         key_file = None, key = None, erasure_wait_ms = 2000, time_zone = None,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -366,7 +379,7 @@ impl NativeLedger {
         read_only: bool,
         create: bool,
         busy_timeout_ms: u64,
-        durable: bool,
+        synchronous: &str,
         max_pages: Option<u64>,
         key_file: Option<PathBuf>,
         key: Option<&[u8]>,
@@ -381,7 +394,7 @@ impl NativeLedger {
                 pseudonym_key: key_source(key_file, key)?,
                 erasure_wait: Duration::from_millis(erasure_wait_ms),
                 time_zone,
-                ..writer_options(busy_timeout_ms, durable)
+                ..writer_options(busy_timeout_ms, synchronous)?
             };
             Ledger::open_with(path, options)
         })?;
@@ -492,9 +505,32 @@ impl NativeLedger {
         })
     }
 
-    /// The current version of a purpose, as JSON.
-    fn purpose(&self, py: Python<'_>, id: &str) -> PyResult<String> {
-        detached(py, || to_json(&self.inner.purpose(id)?))
+    /// A purpose as JSON: its current version, or the one `version` names.
+    #[pyo3(signature = (id, version = None))]
+    fn purpose(&self, py: Python<'_>, id: &str, version: Option<u64>) -> PyResult<String> {
+        detached(py, || match version {
+            None => to_json(&self.inner.purpose(id)?),
+            Some(v) => match u32::try_from(v) {
+                Ok(v) => to_json(&self.inner.purpose_version(id, v)?),
+                // No purpose has that many versions; an unknown id still says so first.
+                Err(_) => {
+                    self.inner.purpose_versions(id)?;
+                    Err(Error::NotFound(format!(
+                        "purpose `{id}` has no version {v}"
+                    )))
+                }
+            },
+        })
+    }
+
+    /// Every version of one purpose, oldest first, as a JSON list.
+    fn purpose_versions(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.purpose_versions(id)?))
+    }
+
+    /// One notice by id and version, as JSON.
+    fn notice(&self, py: Python<'_>, id: &str, version: &str) -> PyResult<String> {
+        detached(py, || to_json(&self.inner.notice(id, version)?))
     }
 
     /// Every version of every purpose, as a JSON list.
@@ -551,6 +587,17 @@ impl NativeLedger {
                 target,
             )?;
             self.inner.append(event).map(NativeEvent)
+        })
+    }
+
+    /// `append`, saying whether the event is new (`Ledger::append_outcome`): the event
+    /// a dict of `append`'s arguments (every key present, as for `append_many`); returns
+    /// `(event, new)`, `new` false when the same event was already on record under its
+    /// source id and nothing was written.
+    fn append_outcome(&self, py: Python<'_>, event: PlainEvent) -> PyResult<(NativeEvent, bool)> {
+        detached(py, || {
+            let appended = self.inner.append_outcome(event.into_new_event()?)?;
+            Ok((NativeEvent(appended.event), appended.new))
         })
     }
 
@@ -704,16 +751,16 @@ impl NativeLedger {
 
     /// Copies the ledger, as stored, into a new ledger at `dest` (a file path or a
     /// PostgreSQL URL); returns the copy's head, the same as the source's.
-    #[pyo3(signature = (dest, *, busy_timeout_ms = 30000, durable = true))]
+    #[pyo3(signature = (dest, *, busy_timeout_ms = 30000, synchronous = "full"))]
     fn copy_to(
         &self,
         py: Python<'_>,
         dest: PathBuf,
         busy_timeout_ms: u64,
-        durable: bool,
+        synchronous: &str,
     ) -> PyResult<String> {
         detached(py, || {
-            let options = writer_options(busy_timeout_ms, durable);
+            let options = writer_options(busy_timeout_ms, synchronous)?;
             Ok(self.inner.copy_to(&dest, &options)?.head.to_string())
         })
     }

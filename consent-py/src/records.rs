@@ -310,6 +310,9 @@ impl NativeStatus {
     }
 
     /// The record as a plain `dict` (see `Record.to_dict`).
+    ///
+    /// Raises:
+    ///     nothing: it only reads the record.
     #[pyo3(signature = (*, json_safe = false))]
     fn to_dict<'py>(slf: &Bound<'py, Self>, json_safe: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
@@ -542,6 +545,9 @@ impl NativeEvent {
     }
 
     /// The record as a plain `dict` (see `Record.to_dict`).
+    ///
+    /// Raises:
+    ///     nothing: it only reads the record.
     #[pyo3(signature = (*, json_safe = false))]
     fn to_dict<'py>(slf: &Bound<'py, Self>, json_safe: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();

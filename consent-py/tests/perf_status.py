@@ -37,7 +37,7 @@ Question = Tuple[str, str, Optional[str]]
 def build(path: str, events: int) -> None:
     subjects = max(events // 4, 1)
     rng = random.Random(12)
-    with Ledger(path, durable=False) as ledger:
+    with Ledger(path, synchronous="normal") as ledger:
         for p in PURPOSES:
             ledger.register_purpose(p, p, "Perf")
         ledger.register_purpose(SHARED, SHARED, "Perf", recipients=RECIPIENTS)

@@ -46,7 +46,7 @@ def test_a_copy_has_the_same_head_and_answers_the_same(ledger_at: str, tmp_path:
         # Another file on SQLite; on PostgreSQL a new schema, then a file from it.
         dests = [ledger_location(tmp_path, "copy.db"), str(tmp_path / "copy-file.db")]
         for dest in dests:
-            copied = ledger.copy_to(dest, busy_timeout=5, durable=False)
+            copied = ledger.copy_to(dest, busy_timeout=5, synchronous="normal")
             assert isinstance(copied, Head) and copied == head
             with pytest.raises(Conflict):
                 ledger.copy_to(dest)
@@ -92,7 +92,7 @@ def test_copy_to_refuses_what_is_not_a_place_for_a_ledger(ledger_at: str, tmp_pa
         with pytest.raises(TypeError):
             ledger.copy_to(tmp_path / "x.db", busy_timeout="soon")  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            ledger.copy_to(tmp_path / "x.db", durable=None)  # type: ignore[arg-type]
+            ledger.copy_to(tmp_path / "x.db", synchronous=False)  # type: ignore[arg-type]
     assert not (tmp_path / "x.db").exists()
 
 

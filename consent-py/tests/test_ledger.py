@@ -60,7 +60,7 @@ def test_a_ledger_persists_and_context_manager_closes(tmp_path: Path) -> None:
     with pytest.raises(LedgerClosed):
         with ledger:
             pass
-    with open_ledger(str(path), busy_timeout=timedelta(seconds=5), durable=False) as again:
+    with open_ledger(str(path), busy_timeout=timedelta(seconds=5), synchronous="normal") as again:
         assert again.purpose("p").version == 1
 
 

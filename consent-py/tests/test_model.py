@@ -156,3 +156,11 @@ def test_package_docstring_example_runs() -> None:
 
     result = doctest.testmod(consent_ledger)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_an_actor_parses_from_text_only() -> None:
+    assert Actor.parse("staff:dpo") == Actor.staff("dpo")
+    with pytest.raises(TypeError, match="not int"):
+        Actor.parse(7)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="actor kind"):
+        Actor.parse("boss")

@@ -30,7 +30,7 @@ def main(folder: Path) -> None:
         ledger.load_registry(REGISTRY, texts=os.environ.get("CONSENT_SEEDS"))
         purpose = ledger.purpose(PURPOSE)
         print(f"{purpose.id}: {purpose.title} ({purpose.controller}); recipients {', '.join(purpose.recipients)}")
-        (notice,) = [n for n in ledger.notices() if n.id == "ljmu.wellbeing" and n.version == "1"]
+        notice = ledger.notice("ljmu.wellbeing", "1")
         assert notice.covers(PURPOSE)
 
         # 1 October: at an appointment the student signs a consent form naming the NHS;
@@ -67,6 +67,8 @@ def main(folder: Path) -> None:
         print(f"share with the NHS on {shared:%d %B %Y}: {then.state} -> lawful: {then.permits}")
         assert then.state is State.GIVEN and then.permits
         assert then.event_id == grant.id and then.notice == notice.ref
+        # The purpose as it stood when the grant was given: the version the answer names.
+        assert ledger.purpose(PURPOSE, version=then.granted_under_version) == purpose
 
         # And a share on 15 October?
         later = ledger.status("student-4711", PURPOSE, recipient=NHS, at=datetime(2024, 10, 15, tzinfo=UTC))

@@ -55,12 +55,13 @@ from .trust import (
     generate_signing_key,
     signing_key_verifier,
 )
-from .ledger import ActorLike, Batch, Ledger, MethodLike, NewEvent, NoticeLike, Question
+from .ledger import ActorLike, Batch, Ledger, MethodLike, NewEvent, NoticeLike, Question, Synchronous
 from .model import (
     AcademicYear,
     Acknowledgement,
     Actor,
     ActorKind,
+    Appended,
     BulkErasure,
     Consenting,
     ConsentingSubject,
@@ -111,6 +112,8 @@ __all__ = [
     "NoticeLike",
     "MethodLike",
     "ActorLike",
+    "Synchronous",
+    "Appended",
     # enums
     "State",
     "EventKind",

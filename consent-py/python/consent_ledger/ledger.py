@@ -8,9 +8,10 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from datetime import date, datetime, time, timedelta
 from types import TracebackType
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, Type, Union
 from uuid import UUID
 
 from . import _native
@@ -32,6 +33,7 @@ from .model import (
     AcademicYear,
     Acknowledgement,
     Actor,
+    Appended,
     BulkErasure,
     Deadline,
     DeadlineState,
@@ -75,7 +77,7 @@ from .model import (
     verify_report_from,
 )
 
-__all__ = ["Batch", "Ledger", "NewEvent", "NoticeLike", "MethodLike", "ActorLike", "Question"]
+__all__ = ["Batch", "Ledger", "NewEvent", "NoticeLike", "MethodLike", "ActorLike", "Question", "Synchronous"]
 
 #: A notice as events name it: ``(id, version)``, a registered :class:`Notice` or a :class:`NoticeRef`.
 NoticeLike = Union[Tuple[str, str], Notice, NoticeRef]
@@ -85,13 +87,17 @@ MethodLike = Union[Method, str]
 ActorLike = Union[Actor, str]
 #: A filesystem path.
 StrPath = Union[str, "os.PathLike[str]"]
+#: How durable a commit is (``LedgerOptions::synchronous`` in Rust, ``consent_options.synchronous``
+#: in C): ``"full"`` syncs every commit to disk, ``"normal"`` only at checkpoints.
+Synchronous = Literal["full", "normal"]
 #: A question for :meth:`Ledger.status_many`: ``(subject, purpose)`` or ``(subject, purpose, recipient)``.
 Question = Union[Tuple[str, str], Tuple[str, str, Optional[str]]]
 
 
 @dataclasses.dataclass(frozen=True)
 class NewEvent:
-    """An event to record with :meth:`Ledger.append_many`: the arguments of
+    """An event to record with :meth:`Ledger.append_many` or
+    :meth:`Ledger.append_outcome`: the arguments of
     :meth:`Ledger.append`, with the same defaults and the same checks. From a row of
     keyword arguments: ``NewEvent(**row)``."""
 
@@ -150,6 +156,14 @@ def _plain_event(
     }
 
 
+def _plain_new_event(e: NewEvent) -> Dict[str, Any]:
+    """The native layer's arguments for a :class:`NewEvent`, checked."""
+    return _plain_event(
+        e.kind, e.subject, e.purpose, e.recipient, e.notice, e.explicit, e.method, e.recorded_by,
+        e.effective_at, e.expires_at, e.validity_from, e.source_id, e.evidence, e.target,
+    )
+
+
 def _plain_events(events: Iterable[NewEvent]) -> List[Dict[str, Any]]:
     """Every event of an ``append_many`` call, checked; a bad one raises its error with
     its index (``events[3]: ...``), and nothing is written."""
@@ -161,10 +175,7 @@ def _plain_events(events: Iterable[NewEvent]) -> List[Dict[str, Any]]:
             hint = ": NewEvent(**row)" if isinstance(e, Mapping) else ""
             raise TypeError(f"events[{i}] must be a NewEvent, not {type(e).__name__}{hint}")
         try:
-            plain.append(_plain_event(
-                e.kind, e.subject, e.purpose, e.recipient, e.notice, e.explicit, e.method, e.recorded_by,
-                e.effective_at, e.expires_at, e.validity_from, e.source_id, e.evidence, e.target,
-            ))
+            plain.append(_plain_new_event(e))
         except (TypeError, ValueError) as error:
             raise type(error)(f"events[{i}]: {error}") from error
     return plain
@@ -186,6 +197,27 @@ def _actor_text(actor: ActorLike) -> str:
     if isinstance(actor, str):
         return actor
     raise TypeError(f"recorded_by must be an Actor or str, not {type(actor).__name__}")
+
+
+def _synchronous(synchronous: Optional[Synchronous], durable: Optional[bool]) -> str:
+    """The durability to open with, from ``synchronous=`` or the deprecated ``durable=``
+    (one release: a :class:`DeprecationWarning` pointing at the caller's call)."""
+    if durable is None:
+        name = "full" if synchronous is None else synchronous
+        if not isinstance(name, str):
+            raise TypeError(f"synchronous must be \"full\" or \"normal\", not {type(name).__name__}")
+        if name not in ("full", "normal"):
+            raise InvalidArgument(f"synchronous must be \"full\" or \"normal\", not {name!r}")
+        return name
+    if synchronous is not None:
+        raise TypeError("give synchronous= (\"full\" or \"normal\") or the deprecated durable=, not both")
+    warnings.warn(
+        "durable= is deprecated (it goes in the next release): use synchronous=\"full\" "
+        "(durable=True) or synchronous=\"normal\" (durable=False)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return "full" if _bool(durable, "durable") else "normal"
 
 
 def _opt_str(value: Optional[str], what: str) -> Optional[str]:
@@ -389,6 +421,12 @@ class _Recorder:
         a recipient, or ``renew_consent=True`` declares one the fields do not show:
         grants given before then stop permitting (:attr:`State.NEEDS_RENEWAL`) until the
         subject consents again. :attr:`Purpose.material_change` says why.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed definition (an id, a letter, a validity, a delay).
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
         """
         basis = LawfulBasis._coerce(lawful_basis, "lawful basis")
         if special_category is not None and (not isinstance(special_category, str) or len(special_category) != 1):
@@ -442,6 +480,14 @@ class _Recorder:
         are required (an empty one raises :class:`InvalidArgument`): a grant, refusal or
         notice served naming a notice that does not cover its purpose raises
         :class:`InvalidConsent`.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed definition (an empty ``controller`` or
+                ``purposes``, a bad hash).
+            Conflict: the id and version are registered with other content.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
         """
         if (text is None) == (sha256 is None):
             raise TypeError("register_notice() needs exactly one of text= or sha256=")
@@ -502,6 +548,19 @@ class _Recorder:
         say (give ``value.isoformat()``) — raises :class:`InvalidArgument` naming where
         it is (a naive datetime :class:`InvalidTime`, as everywhere). ``effective_at``
         may not be more than 366 days after the time of recording (:class:`InvalidTime`).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument, InvalidTime: a malformed value (an id, a kind, a method, the
+                evidence) or time.
+            UnknownPurpose, UnknownNotice, UnknownRecipient: a purpose, notice or recipient
+                the registry lacks (the error lists the valid recipients).
+            InvalidConsent: the rules refuse it (a notice that does not cover the purpose,
+                a special-category grant that is not explicit...).
+            SubjectErased: a grant for an erased subject.
+            Conflict: other content already on record under the same ``source_id``.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
         """
         plain = _plain_event(kind, subject, purpose, recipient, notice, explicit, method, recorded_by,
                              effective_at, expires_at, validity_from, source_id, evidence, target)
@@ -517,6 +576,13 @@ class _Recorder:
         :class:`Batch` the events join the batch, stopping at the first that is refused
         (the earlier ones stay in the batch, which lands or not as a whole: a ``with``
         block that lets the error through rolls it back).
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
         """
         return self._native.append_many(_plain_events(events))
 
@@ -546,6 +612,13 @@ class _Recorder:
         validity rule; ``validity_from`` is the start the rule counts from instead of
         ``effective_at`` (a course rep elected in October for a course year that began
         in September). A grant whose rule would run past the year 9999 is refused.
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
         """
         return self.append(
             EventKind.GIVEN, subject, purpose, recipient=recipient, notice=notice, explicit=explicit,
@@ -566,7 +639,15 @@ class _Recorder:
         source_id: Optional[str] = None,
         evidence: Optional[Mapping[str, Any]] = None,
     ) -> Event:
-        """Records that the subject was asked and said no."""
+        """Records that the subject was asked and said no.
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.REFUSED, subject, purpose, recipient=recipient, notice=notice, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -592,7 +673,14 @@ class _Recorder:
         recipient the purpose does not list is recorded for every recipient too (the
         returned event's ``recipient`` is ``None``; its ``details`` keep the text as
         written). For a purpose not based on consent it is recorded as an objection
-        (kind :attr:`EventKind.OBJECTED`)."""
+        (kind :attr:`EventKind.OBJECTED`).
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, Conflict: as
+                :meth:`append` (the rules never refuse it).
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.WITHDRAWN, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -610,7 +698,15 @@ class _Recorder:
         source_id: Optional[str] = None,
         evidence: Optional[Mapping[str, Any]] = None,
     ) -> Event:
-        """Records that the controller stopped relying on the consent (not retroactive)."""
+        """Records that the controller stopped relying on the consent (not retroactive).
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.REVOKED, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -631,7 +727,15 @@ class _Recorder:
     ) -> Event:
         """Records that a grant was never valid (retroactive): ``target`` names the grant
         (an :class:`Event` or its id); without it, every earlier grant of the subject for
-        the purpose (and recipient)."""
+        the purpose (and recipient).
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.INVALIDATED, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -651,7 +755,15 @@ class _Recorder:
         source_id: Optional[str] = None,
         evidence: Optional[Mapping[str, Any]] = None,
     ) -> Event:
-        """Records that a notice was shown to the subject (no decision)."""
+        """Records that a notice was shown to the subject (no decision).
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.NOTICE_SERVED, subject, purpose, recipient=recipient, notice=notice, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -671,7 +783,14 @@ class _Recorder:
         evidence: Optional[Mapping[str, Any]] = None,
     ) -> Event:
         """Records an objection (Art. 21) to processing under legitimate interests or a
-        public task; like a withdrawal, it is never refused."""
+        public task; like a withdrawal, it is never refused.
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, Conflict: as
+                :meth:`append` (the rules never refuse it).
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.OBJECTED, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -694,7 +813,15 @@ class _Recorder:
         (Art. 21(1)): processing may go on (:attr:`State.NOT_CONSENT_BASED`, with this
         event). Only for a purpose not based on consent, with an objection in force;
         otherwise :class:`InvalidArgument` or :class:`InvalidConsent`. Keep the reasons
-        in ``evidence``."""
+        in ``evidence``.
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self.append(
             EventKind.OBJECTION_OVERRULED, subject, purpose, recipient=recipient, method=method,
             recorded_by=recorded_by, effective_at=effective_at, source_id=source_id, evidence=evidence,
@@ -732,6 +859,22 @@ class Ledger(_Recorder):
     :class:`InvalidTime` (a :class:`ValueError`), wherever it is given — evidence
     included. The ledger keeps milliseconds. Calendar rules (the end of an academic
     year) are counted in the ledger's :attr:`time_zone`.
+
+    Every method says what it raises in its ``Raises:`` section; these, any call may:
+
+    - :class:`LedgerClosed`: after :meth:`close`.
+    - :class:`BatchError`: a call on the ``Ledger`` from the thread that has a
+      :meth:`batch` open (make it through the batch); a call on a :class:`Batch` that
+      has ended.
+    - :class:`StorageError`: the storage failed (an unreadable file, a lost PostgreSQL
+      connection).
+
+    and these, any write (an append, a registration, an erasure, a checkpoint signed):
+
+    - :class:`LedgerBusy`: another writer held the lock longer than ``busy_timeout``.
+    - :class:`StorageFull`: the disk, or ``max_pages``, is full; nothing is written.
+    - :class:`LedgerReadOnly`: the ledger was opened ``read_only`` (or, on PostgreSQL,
+      by a role that may not write).
     """
 
     _native: _native.Ledger
@@ -745,12 +888,13 @@ class Ledger(_Recorder):
         read_only: bool = False,
         create: bool = True,
         busy_timeout: Union[timedelta, float] = 30.0,
-        durable: bool = True,
+        synchronous: Optional[Synchronous] = None,
         max_pages: Optional[int] = None,
         key_file: Optional[StrPath] = None,
         key: Optional[bytes] = None,
         erasure_wait: Union[timedelta, float] = 2.0,
         time_zone: Optional[str] = None,
+        durable: Optional[bool] = None,
     ) -> None:
         """Opens the ledger file at ``path``. With ``create=True`` (the default) a new
         ledger is created when the path does not exist or is an empty file; tools that
@@ -777,9 +921,12 @@ class Ledger(_Recorder):
         :class:`PseudonymKeyError`.
 
         ``busy_timeout`` (a timedelta or seconds) is how long a write waits for another
-        writer's lock. ``durable=False`` syncs to disk at checkpoints only: a commit then
-        survives a crash of the process but not a power cut (in PostgreSQL,
-        ``synchronous_commit = off``: a client's crash, not the server's).
+        writer's lock. ``synchronous`` is how durable a commit is: ``"full"`` (the
+        default) syncs every commit to disk; ``"normal"`` syncs at checkpoints only: a
+        commit then survives a crash of the process but not a power cut (in PostgreSQL,
+        ``synchronous_commit = off``: a client's crash, not the server's). The older
+        ``durable=True``/``False`` still works for this release, with a
+        :class:`DeprecationWarning`; giving both is a :class:`TypeError`.
         ``max_pages`` caps the file at that many database pages: an append beyond it
         raises :class:`StorageFull` and writes nothing (a quota, and a way to test for
         a full disk).
@@ -790,6 +937,22 @@ class Ledger(_Recorder):
         created (default ``"Europe/London"``): academic years end at midnight there.
         Opening an existing ledger with another zone raises :class:`InvalidArgument`;
         ``None`` takes the ledger's own.
+
+        Raises:
+            TypeError: an argument of the wrong type. Also ``synchronous=`` and
+                ``durable=`` together.
+            InvalidArgument: a malformed option (``synchronous``, ``max_pages``, a key's
+                length, a PostgreSQL schema name, another ``time_zone`` than the ledger's).
+            NotFound, NotALedger: with ``create=False`` no ledger at ``path``; something
+                else than a ledger there.
+            PseudonymKeyError: the pseudonym key is missing, unreadable or another
+                ledger's.
+            SchemaTooNew, SqliteTooOld: a ledger of a newer format; an SQLite too old to
+                open it.
+            LedgerCorrupt: the file is damaged beyond opening.
+            LedgerBusy: another writer held the lock longer than ``busy_timeout``.
+            StorageError: the file cannot be read or created; the PostgreSQL server cannot
+                be reached.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
@@ -797,6 +960,7 @@ class Ledger(_Recorder):
         if not isinstance(fspath, str):
             raise TypeError("path must be a text path, not bytes")
         busy_ms = _millis(busy_timeout, "busy_timeout")
+        sync = _synchronous(synchronous, durable)
         erasure_ms = _millis(erasure_wait, "erasure_wait")
         if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool)):
             raise TypeError(f"max_pages must be an int or None, not {type(max_pages).__name__}")
@@ -812,7 +976,7 @@ class Ledger(_Recorder):
             if not isinstance(key_path, str):
                 raise TypeError("key_file must be a text path, not bytes")
         self._native = _native.Ledger.open(
-            fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, durable=durable,
+            fspath, read_only=read_only, create=create, busy_timeout_ms=busy_ms, synchronous=sync,
             max_pages=max_pages, key_file=key_path, key=_key_bytes(key), erasure_wait_ms=erasure_ms,
             time_zone=_opt_str(time_zone, "time_zone"),
         )
@@ -836,7 +1000,13 @@ class Ledger(_Recorder):
         :meth:`set_simulated_now` moves it (say, to 00:45 BST on 1 August to see an
         academic year end). A simulation says so in its first, hashed event,
         :attr:`is_simulated` and :meth:`verify`: it is no evidence of when anything was
-        recorded."""
+        recorded.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a key that is not 32 bytes, an unknown time zone.
+            InvalidTime: a naive or out-of-range time.
+        """
         self = cls.__new__(cls)
         self._native = _native.Ledger.in_memory(
             key=_key_bytes(key),
@@ -875,7 +1045,13 @@ class Ledger(_Recorder):
     def set_simulated_now(self, now: datetime) -> None:
         """Moves a simulation's clock (see :meth:`in_memory`) to ``now``, an aware
         datetime; it may go back. :class:`InvalidArgument` on a real ledger, whose
-        record times come from the system clock."""
+        record times come from the system clock.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidTime: a naive or out-of-range time.
+            InvalidArgument: the ledger is not a simulation.
+        """
         if not isinstance(now, datetime):
             raise TypeError(f"now must be a timezone-aware datetime, not {type(now).__name__}")
         millis = to_millis(now, "now")
@@ -884,7 +1060,11 @@ class Ledger(_Recorder):
 
     def close(self) -> None:
         """Closes the ledger; an open batch is rolled back. Later calls raise
-        :class:`LedgerClosed`. Closing twice is fine."""
+        :class:`LedgerClosed`. Closing twice is fine.
+
+        Raises:
+            StorageError: the storage failed while rolling back an open batch.
+        """
         self._native.close()
         self._closed = True
 
@@ -922,8 +1102,38 @@ class Ledger(_Recorder):
         appends. A call on the ``Ledger`` itself from the thread that opened the batch
         would wait for ever, so it raises :class:`BatchError` instead: make it through
         the batch, or end the batch first. Batches do not nest.
+
+        Raises:
+            BatchError: this thread already has a batch open (batches do not nest).
+            LedgerClosed: the ledger is closed.
+            LedgerBusy: another writer held the lock longer than ``busy_timeout``.
+            StorageError: the storage failed.
         """
         return Batch(self, self._native.batch())
+
+    # ---- recording decisions ---------------------------------------------------------
+
+    def append_outcome(self, event: NewEvent) -> Appended:
+        """Appends ``event`` as :meth:`append` would, and says whether it is new:
+        returns ``Appended(event, new)``, ``new`` false when the same event was already
+        on record under its ``source_id`` and nothing was written (a retried import
+        row). Decided inside the append's transaction, so a concurrent writer cannot
+        make it wrong, as comparing :meth:`head` before and after could::
+
+            stored, new = ledger.append_outcome(NewEvent("given", "s1", purpose, ...))
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
+        if not isinstance(event, NewEvent):
+            hint = ": NewEvent(**row)" if isinstance(event, Mapping) else ""
+            raise TypeError(f"event must be a NewEvent, not {type(event).__name__}{hint}")
+        stored, new = self._native.append_outcome(_plain_new_event(event))
+        return Appended(stored, new)
 
     # ---- registry --------------------------------------------------------------------
 
@@ -940,21 +1150,75 @@ class Ledger(_Recorder):
         text that does not hash to the stated ``sha256`` raises :class:`Conflict`; a
         malformed file or entry :class:`InvalidArgument`, naming the entry; an
         unreadable one :class:`StorageError`.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed file or entry (named).
+            Conflict: a notice text that does not hash to its ``sha256``, or a notice
+                registered with other content.
+            StorageError: a file that cannot be read; and the storage's failures.
+            LedgerClosed, BatchError: as any call (see :class:`Ledger`).
+            LedgerBusy: another writer held the lock longer than ``busy_timeout``.
+            StorageFull, LedgerReadOnly: as any write (see :class:`Ledger`).
         """
         return registry_report_from(
             json.loads(self._native.load_registry(_path(path, "path"), None if texts is None else _path(texts, "texts")))
         )
 
-    def purpose(self, id: str) -> Purpose:
-        """The current version of a purpose (:class:`UnknownPurpose` if none)."""
-        return purpose_from(json.loads(self._native.purpose(_str(id, "id"))))
+    def purpose(self, id: str, version: Optional[int] = None) -> Purpose:
+        """A purpose: its current version, or the ``version`` a status or an event
+        names (their ``purpose_version``).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            UnknownPurpose: an id never registered.
+            NotFound: a version the purpose does not have.
+            InvalidArgument: a negative version.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
+        if version is not None:
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise TypeError(f"version must be an int or None, not {type(version).__name__}")
+            if version < 0:
+                raise InvalidArgument("a purpose version must not be negative")
+            # Past the largest u64 nothing exists either; the native layer says so.
+            version = min(version, 2**64 - 1)
+        return purpose_from(json.loads(self._native.purpose(_str(id, "id"), version)))
+
+    def purpose_versions(self, id: str) -> List[Purpose]:
+        """Every version of one purpose, oldest first.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            UnknownPurpose: an id never registered.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
+        return [purpose_from(p) for p in json.loads(self._native.purpose_versions(_str(id, "id")))]
+
+    def notice(self, id: str, version: str) -> Notice:
+        """One notice by id and version (as an event or a status names it).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            UnknownNotice: that id and version are not registered.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
+        return notice_from(json.loads(self._native.notice(_str(id, "id"), _str(version, "version"))))
 
     def purposes(self) -> List[Purpose]:
-        """Every version of every purpose, by id then version."""
+        """Every version of every purpose, by id then version.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [purpose_from(p) for p in json.loads(self._native.purposes())]
 
     def notices(self) -> List[Notice]:
-        """Every registered notice, by id then version."""
+        """Every registered notice, by id then version.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [notice_from(n) for n in json.loads(self._native.notices())]
 
     # ---- questions -------------------------------------------------------------------
@@ -976,6 +1240,14 @@ class Ledger(_Recorder):
         must be one of them, spelt exactly: otherwise :class:`UnknownRecipient`, whose
         message (and ``listed``) gives the valid ids — an answer without the recipient
         could hide a withdrawal that named it.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            InvalidTime: a naive or out-of-range time.
+            UnknownPurpose: the purpose is not registered.
+            UnknownRecipient: a recipient the purpose does not list (or none it needs).
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
         """
         return self._native.status(
             _str(subject, "subject"),
@@ -995,15 +1267,35 @@ class Ledger(_Recorder):
         :class:`UnknownRecipient`, :class:`InvalidArgument`...). A question that is not
         a tuple (or list) of two or three, or whose subject or purpose is not a str (or
         recipient not a str or ``None``), raises :class:`TypeError` naming its index.
+
+        Raises:
+            TypeError: an argument of the wrong type. Names the question's index.
+            InvalidArgument: a malformed id (empty, not NFC, too long...).
+            UnknownPurpose, UnknownRecipient: as :meth:`status`, for the first question
+                that has it.
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
         """
         return self._native.status_many(questions)
 
     def event(self, id: Union[UUID, Event]) -> Event:
-        """The event with this id (:class:`NotFound` if none)."""
+        """The event with this id (:class:`NotFound` if none).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            NotFound: no event has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.event(_event_id(id))
 
     def history(self, subject: str) -> List[Event]:
-        """Every event about a subject, in order (blanked once the subject is erased)."""
+        """Every event about a subject, in order (blanked once the subject is erased).
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.history(_str(subject, "subject"))
 
     def consenting(
@@ -1020,6 +1312,14 @@ class Ledger(_Recorder):
         A purpose that lists recipients must be asked about one of them
         (:class:`UnknownRecipient` otherwise): the answer for ``"JMSU"`` leaves out a
         student who withdrew naming JMSU, an answer for no recipient could not.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            InvalidTime: a naive or out-of-range time.
+            UnknownPurpose: the purpose is not registered.
+            UnknownRecipient: a recipient the purpose does not list (or none it needs).
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
         """
         return consenting_from_tuple(
             self._native.consenting(
@@ -1032,7 +1332,13 @@ class Ledger(_Recorder):
 
     def changes_since(self, since: Union[int, Head] = 0, limit: int = 1000) -> List[Event]:
         """Events with ``seq >= since`` (a sequence number or a :class:`Head`: events
-        after it), at most ``limit``. Continue from the last event's ``seq + 1``."""
+        after it), at most ``limit``. Continue from the last event's ``seq + 1``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a negative ``since`` or ``limit``.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         if isinstance(since, Head):
             since = since.size
         if not isinstance(since, int) or isinstance(since, bool):
@@ -1060,7 +1366,14 @@ class Ledger(_Recorder):
         """Registers a downstream system (the students' union feed, an NHS liaison), or a
         new version of it: the purposes, and the recipient, its feed may show. The same
         definition again appends nothing. :class:`UnknownPurpose`,
-        :class:`UnknownRecipient` for what the registry lacks."""
+        :class:`UnknownRecipient` for what the registry lacks.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            UnknownPurpose, UnknownRecipient: a purpose or recipient the registry lacks.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         if isinstance(purposes, str):
             raise TypeError("purposes must be an iterable of str, not a single str")
         definition = {
@@ -1075,24 +1388,53 @@ class Ledger(_Recorder):
 
     def retire_downstream(self, id: str, recorded_by: ActorLike) -> Downstream:
         """Retires a downstream: its feed shows no new grant from now on, only the
-        withdrawals and erasures of the grants it showed (it still holds their data)."""
+        withdrawals and erasures of the grants it showed (it still holds their data).
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            NotFound: no downstream has that id.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         text = self._native.retire_downstream(_str(id, "id"), _actor_text(recorded_by))
         return downstream_from(json.loads(text))
 
     def downstreams(self) -> List[Downstream]:
-        """Every registered downstream (its current version), by id."""
+        """Every registered downstream (its current version), by id.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [downstream_from(d) for d in json.loads(self._native.downstreams())]
 
     def downstream(self, id: str) -> Downstream:
-        """The current version of one downstream; :class:`NotFound` if not registered."""
+        """The current version of one downstream; :class:`NotFound` if not registered.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            NotFound: no downstream has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self.downstream_versions(id)[-1]
 
     def downstream_versions(self, id: str) -> List[Downstream]:
-        """Every version of one downstream, in order."""
+        """Every version of one downstream, in order.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            NotFound: no downstream has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [downstream_from(d) for d in json.loads(self._native.downstream_versions(_str(id, "id")))]
 
     def acknowledgements(self, downstream: str) -> List[Acknowledgement]:
-        """Every acknowledgement by one downstream, in log order."""
+        """Every acknowledgement by one downstream, in log order.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            NotFound: no downstream has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         text = self._native.acknowledgements(_str(downstream, "downstream"))
         return [acknowledgement_from(a) for a in json.loads(text)]
 
@@ -1108,7 +1450,16 @@ class Ledger(_Recorder):
         ``up_to`` (its feed then continues after it), or on one ``event``. Refused,
         with nothing written: an unknown downstream or event (:class:`NotFound`), an
         ``up_to`` beyond the log or an event its feed never showed
-        (:class:`InvalidArgument`)."""
+        (:class:`InvalidArgument`).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: not exactly one of ``up_to`` and ``event``; an ``up_to``
+                beyond the log; an event the feed never showed.
+            NotFound: an unknown downstream or event.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         if (up_to is None) == (event is None):
             raise InvalidArgument("give exactly one of up_to and event")
         if up_to is not None and (not isinstance(up_to, int) or isinstance(up_to, bool)):
@@ -1135,7 +1486,14 @@ class Ledger(_Recorder):
         recipient), and for an erasure only the seqs of its events to delete. By default
         it continues after the downstream's highest acknowledged ``up_to``. With
         ``wait`` (seconds or a timedelta) and nothing new yet, waits up to that long for
-        an item (the page may still be empty). Continue with ``since=page.next``."""
+        an item (the page may still be empty). Continue with ``since=page.next``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a negative ``since``, ``limit`` or ``wait``; a ``limit`` of 0.
+            NotFound: no downstream has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         for value, what in ((since, "since"), (limit, "limit")):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise TypeError(f"{what} must be an int, not {type(value).__name__}")
@@ -1153,16 +1511,31 @@ class Ledger(_Recorder):
     def deadlines(self, at: Optional[datetime] = None) -> List[Deadline]:
         """Every withdrawal, revocation or objection in a downstream's feed (appended
         after its first registration), with where it stands, as known at ``at``
-        (default now)."""
+        (default now).
+
+        Raises:
+            InvalidTime: a naive or out-of-range time.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         text = self._native.deadlines(to_millis(at, "at"))
         return [deadline_from(d) for d in json.loads(text)]
 
     def overdue(self, at: Optional[datetime] = None) -> List[Deadline]:
-        """The deadlines passed without the downstream's acknowledgement."""
+        """The deadlines passed without the downstream's acknowledgement.
+
+        Raises:
+            InvalidTime: a naive or out-of-range time.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [d for d in self.deadlines(at) if d.state is DeadlineState.OVERDUE]
 
     def pending(self, at: Optional[datetime] = None) -> List[Deadline]:
-        """The deadlines not passed yet and not acknowledged."""
+        """The deadlines not passed yet and not acknowledged.
+
+        Raises:
+            InvalidTime: a naive or out-of-range time.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return [d for d in self.deadlines(at) if d.state is DeadlineState.PENDING]
 
     def report(
@@ -1173,13 +1546,25 @@ class Ledger(_Recorder):
         state of each consent purpose per period, grants and withdrawals per month,
         special-category consents, downstream deadlines, erasures, and the verification
         (with the latest signed checkpoint). Instants are UTC milliseconds, as in
-        every JSON of the ledger."""
+        every JSON of the ledger.
+
+        Raises:
+            InvalidTime: a naive or out-of-range time.
+            InvalidArgument: a period that ends before it starts.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         text = self._native.report(to_millis(start, "start"), to_millis(end, "end"))
         figures: Dict[str, Any] = json.loads(text)
         return figures
 
     def iter_changes(self, since: Union[int, Head] = 0, page: int = 1000) -> Iterator[Event]:
-        """Every event from ``since`` on, fetched ``page`` at a time."""
+        """Every event from ``since`` on, fetched ``page`` at a time.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a negative ``since`` or ``page``.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         start = since.size if isinstance(since, Head) else since
         while True:
             events = self.changes_since(start, page)
@@ -1191,7 +1576,13 @@ class Ledger(_Recorder):
     def export_subject(self, subject: str) -> SubjectExport:
         """The subject-access copy: every event about the subject, the purposes and
         notices they refer to, the current statuses and the head.
-        ``export.to_dict(json_safe=True)`` is the portable document."""
+        ``export.to_dict(json_safe=True)`` is the portable document.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return subject_export_from(self._native.export_subject(_str(subject, "subject")))
 
     def export_subject_html(self, subject: str) -> str:
@@ -1199,46 +1590,86 @@ class Ledger(_Recorder):
         the purposes (with titles and controllers) and notices (title, version,
         SHA-256, controller), every event in plain words with times in the ledger's
         :attr:`time_zone`, the current statuses and the head. Everything from the
-        ledger is escaped; the page loads nothing from elsewhere."""
+        ledger is escaped; the page loads nothing from elsewhere.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.export_subject_html(_str(subject, "subject"))
 
     # ---- integrity -------------------------------------------------------------------
 
     def head(self) -> Head:
         """The current head (size and Merkle root); keep ``str(head)`` elsewhere to
-        detect a rewritten log later with :meth:`verify_against`."""
+        detect a rewritten log later with :meth:`verify_against`.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return Head.parse(self._native.head())
 
     def copy_to(
-        self, dest: StrPath, *, busy_timeout: Union[timedelta, float] = 30.0, durable: bool = True
+        self,
+        dest: StrPath,
+        *,
+        busy_timeout: Union[timedelta, float] = 30.0,
+        synchronous: Optional[Synchronous] = None,
+        durable: Optional[bool] = None,
     ) -> Head:
         """Copies the ledger, as stored, into a new ledger at ``dest``: a file path or a
         PostgreSQL URL (see :class:`Ledger`). A file's ledger moves into PostgreSQL, and
         a PostgreSQL ledger into a file that the independent checker of
         docs/FORMAT.md reads. Every row is copied from one snapshot; the copy rebuilds
         its tree and is kept only if its head equals this ledger's, which is returned.
-        ``busy_timeout`` and ``durable`` open the destination as in :class:`Ledger`.
+        ``busy_timeout`` and ``synchronous`` (or the deprecated ``durable``) open the
+        destination as in :class:`Ledger`.
         No key is copied or needed: the copy's pseudonym key is this ledger's.
 
         Raises :class:`Conflict` when ``dest`` already holds a ledger and
         :class:`NotALedger` when it holds something else (a file of another kind, a
         schema with other tables), leaving either as it was; :class:`LedgerCorrupt`
         when the copy's head differs (nothing is left in a PostgreSQL destination).
+
+        Raises:
+            TypeError: an argument of the wrong type. Also ``synchronous=`` and
+                ``durable=`` together.
+            InvalidArgument: an unknown ``synchronous``, a malformed PostgreSQL schema
+                name.
+            Conflict, NotALedger: ``dest`` already holds a ledger; it holds something else.
+            LedgerCorrupt: the copy's head differs from this ledger's.
+            LedgerBusy: another writer held the lock longer than ``busy_timeout``.
+            StorageError: ``dest`` cannot be written or reached; and the storage's
+                failures.
+            LedgerClosed, BatchError: the ledger is closed; this thread has a batch open.
         """
         head = self._native.copy_to(
             _path(dest, "dest"), busy_timeout_ms=_millis(busy_timeout, "busy_timeout"),
-            durable=_bool(durable, "durable"),
+            synchronous=_synchronous(synchronous, durable),
         )
         return Head.parse(head)
 
     def verify(self, raise_on_failure: bool = False) -> VerifyReport:
         """Recomputes every hash from the stored rows. Returns the report (true when
-        intact); with ``raise_on_failure=True`` a failure raises :class:`TamperDetected`."""
+        intact); with ``raise_on_failure=True`` a failure raises :class:`TamperDetected`.
+
+        Raises:
+            TamperDetected: with ``raise_on_failure=True``, when the report is not ok.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._checked(verify_report_from(json.loads(self._native.verify())), raise_on_failure)
 
     def verify_against(self, head: Union[Head, str], raise_on_failure: bool = False) -> VerifyReport:
         """:meth:`verify`, and checks that the log still extends ``head``: catches a
-        truncated tail or a rewritten history."""
+        truncated tail or a rewritten history.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed head.
+            TamperDetected: with ``raise_on_failure=True``, when the report is not ok.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         report = verify_report_from(json.loads(self._native.verify_against(str(_head(head)))))
         return self._checked(report, raise_on_failure)
 
@@ -1255,13 +1686,25 @@ class Ledger(_Recorder):
         :meth:`canonical_event` bytes, against a head of that size::
 
             proof.verify(ledger.canonical_event(event), head)
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            NotFound: no event has that id.
+            InvalidArgument: a ``tree_size`` beyond the log or before the event.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
         """
         return inclusion_proof_from(json.loads(self._native.prove_inclusion(_event_id(event), tree_size)))
 
     def canonical_event(self, event: Union[UUID, Event]) -> bytes:
         """The canonical bytes of an event (docs/FORMAT.md §3.3): what its leaf hash
         covers. :meth:`InclusionProof.verify` checks a proof against them, so a proof is
-        bound to its event; keep them with a receipt."""
+        bound to its event; keep them with a receipt.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            NotFound: no event has that id.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.canonical_event(_event_id(event))
 
 
@@ -1269,7 +1712,14 @@ class Ledger(_Recorder):
         self, old: Union[Head, str], new_size: Optional[int] = None
     ) -> Tuple[ConsistencyProof, Head]:
         """Proof that the log at ``old`` is a prefix of the log now (or at ``new_size``),
-        with the new head. :class:`LedgerCorrupt` if the log no longer extends ``old``."""
+        with the new head. :class:`LedgerCorrupt` if the log no longer extends ``old``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed head, or a size beyond the log.
+            LedgerCorrupt: the log no longer extends ``old``.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         proof, head = json.loads(self._native.prove_consistency(str(_head(old)), new_size))
         return consistency_proof_from(proof), head_from(head)
 
@@ -1281,22 +1731,48 @@ class Ledger(_Recorder):
         it, and returns it. Signing again at the same size merges into the stored note.
         Refused: an unusable key file (:class:`PseudonymKeyError`), a size signed under
         another origin (:class:`Conflict`), a log that no longer extends the largest
-        checkpoint it signed (:class:`LedgerCorrupt`)."""
+        checkpoint it signed (:class:`LedgerCorrupt`).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            PseudonymKeyError: an unusable key file.
+            Conflict: that size signed under another origin.
+            LedgerCorrupt: the log no longer extends the largest checkpoint signed.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return signed_checkpoint_from(json.loads(self._native.sign_checkpoint(_path(key_path, "key_path"))))
 
     def add_cosignatures(self, note: str) -> SignedCheckpoint:
         """Merges the cosignature lines of ``note`` (as :meth:`Witness.cosign` returned
         it) into the stored checkpoint of the same size, and returns it. Only a note
         whose checkpoint text is the one signed is merged (:class:`Conflict`;
-        :class:`NotFound` when no checkpoint of that size was signed)."""
+        :class:`NotFound` when no checkpoint of that size was signed).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            SignedNoteRejected: a note that is not a signed checkpoint.
+            Conflict: the note's checkpoint text is not the one signed.
+            NotFound: no checkpoint of that size was signed.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return signed_checkpoint_from(json.loads(self._native.add_cosignatures(_str(note, "note"))))
 
     def checkpoints(self) -> Tuple[SignedCheckpoint, ...]:
-        """Every checkpoint the ledger keeps, in size order."""
+        """Every checkpoint the ledger keeps, in size order.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return tuple(signed_checkpoint_from(d) for d in json.loads(self._native.checkpoints()))
 
     def latest_checkpoint(self) -> Optional[SignedCheckpoint]:
-        """The checkpoint of the largest size the ledger keeps, ``None`` before the first."""
+        """The checkpoint of the largest size the ledger keeps, ``None`` before the first.
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         text = self._native.latest_checkpoint()
         return None if text is None else signed_checkpoint_from(json.loads(text))
 
@@ -1309,7 +1785,15 @@ class Ledger(_Recorder):
         cosignatures by at least ``quorum`` distinct witnesses among ``witness_keys``:
         else :class:`SignedNoteRejected` or :class:`QuorumNotMet`. An authentic note
         gives a verdict: the ledger holds it, or was truncated or rewritten before its
-        size (the verdict is then false)."""
+        size (the verdict is then false).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed key or quorum.
+            SignedNoteRejected: the note is not signed by ``log_key``.
+            QuorumNotMet: fewer than ``quorum`` valid cosignatures.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         text = note.note if isinstance(note, SignedCheckpoint) else _str(note, "note")
         keys = _keys(witness_keys, "witness_keys")
         return verdict_from(json.loads(self._native.check_checkpoint(text, _str(log_key, "log_key"), keys, _quorum(quorum))))
@@ -1319,7 +1803,13 @@ class Ledger(_Recorder):
     ) -> CheckpointsReport:
         """Checks every checkpoint the ledger keeps, in size order, as
         :meth:`check_checkpoint` does (``quorum=0``: the log's signature alone), and
-        names the first (smallest size) that does not hold, and why."""
+        names the first (smallest size) that does not hold, and why.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed key or quorum.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         keys = _keys(witness_keys, "witness_keys")
         report = self._native.verify_checkpoints(_str(log_key, "log_key"), keys, _quorum(quorum))
         return checkpoints_report_from(json.loads(report))
@@ -1335,7 +1825,15 @@ class Ledger(_Recorder):
         checkpoint the ledger keeps; :class:`NotFound` when none), or a signed note —
         ideally cosigned, since a receipt is only as good as the signatures its checker
         can verify. ``layout`` is ``"iso27560"`` or ``"kantara"``. Check it anywhere
-        with :func:`check_receipt`."""
+        with :func:`check_receipt`.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: an unknown ``layout``, a malformed note.
+            NotFound: no such event, or ``"latest"`` and no checkpoint kept.
+            SignedNoteRejected: a note that is not a signed checkpoint of this log.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         if isinstance(checkpoint, SignedCheckpoint):
             note: Optional[str] = checkpoint.note
         else:
@@ -1360,7 +1858,17 @@ class Ledger(_Recorder):
 
         The erased values are gone from every file once the write-ahead log is
         truncated: the report's ``complete`` says whether that happened within
-        ``erasure_wait``; if not, call :meth:`complete_erasures` later."""
+        ``erasure_wait``; if not, call :meth:`complete_erasures` later.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a malformed id, an empty reason, an actor that is not staff or
+                a system.
+            NotFound: no event names the subject (``force=True`` erases anyway).
+            SubjectErased: the subject is erased already.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         text = self._native.erase_subject(
             _str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by), force=_bool(force, "force")
         )
@@ -1368,7 +1876,13 @@ class Ledger(_Recorder):
 
     def erasure_preview(self, subject: str) -> ErasurePreview:
         """What :meth:`erase_subject` would blank — the events naming the subject, and
-        whether it is erased already — without writing anything."""
+        whether it is erased already — without writing anything.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            PseudonymKeyError: opened read-only without the pseudonym key.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return erasure_preview_from(self._native.erasure_preview(_str(subject, "subject")))
 
     def erase_subjects(
@@ -1379,7 +1893,15 @@ class Ledger(_Recorder):
         with ``force=True``), already erased, or failed (a malformed id). Then one
         truncation of the write-ahead log (:attr:`BulkErasure.complete`). A failure of
         the ledger itself stops the run: raised if nothing was erased yet, otherwise
-        reported as the last outcome."""
+        reported as the last outcome.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: an empty reason, an actor that is not staff or a system.
+            StorageError, LedgerBusy, StorageFull, LedgerReadOnly: a failure of the ledger
+                before the first erasure (later ones are reported as the last outcome).
+            LedgerClosed, BatchError: the ledger is closed; this thread has a batch open.
+        """
         if isinstance(subjects, str):
             raise TypeError("subjects must be an iterable of str, not a single str")
         ids = [_str(s, "subject") for s in subjects]
@@ -1392,12 +1914,23 @@ class Ledger(_Recorder):
         """A returning student: lets an erased id consent again. Records a
         ``subject_readmitted`` event (recorded by staff or a system; no personal field)
         and returns it. The old events stay blanked; :meth:`history` shows both, and the
-        id can be erased again. :class:`InvalidArgument` if the subject is not erased."""
+        id can be erased again. :class:`InvalidArgument` if the subject is not erased.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: the subject is not erased; a malformed id, reason or actor.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         return self._native.readmit_subject(_str(subject, "subject"), _str(reason, "reason"), _actor_text(recorded_by))
 
     def checkpoint(self) -> bool:
         """Folds the write-ahead log into the file and truncates it; false if another
-        connection kept a read open (try again later)."""
+        connection kept a read open (try again later).
+
+        Raises:
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.checkpoint()
 
 
@@ -1406,7 +1939,14 @@ class Ledger(_Recorder):
         erased values when :meth:`erase_subject` reported ``complete=False`` (another
         connection kept an old snapshot open). Keeps trying for up to ``wait`` (a
         timedelta or seconds); returns whether every erasure is now complete. Safe to
-        call at any time."""
+        call at any time.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: a negative ``wait``.
+            LedgerReadOnly: on PostgreSQL, a role that does not own the tables.
+            LedgerClosed, BatchError, StorageError: as any call (see :class:`Ledger`).
+        """
         return self._native.complete_erasures(_millis(wait, "wait"))
 
 
@@ -1426,7 +1966,11 @@ class Batch(_Recorder):
     _ledger: Ledger
 
     def __init__(self, ledger: Ledger, native: _NativeBatch) -> None:
-        """Use :meth:`Ledger.batch`."""
+        """Use :meth:`Ledger.batch`.
+
+        Raises:
+            nothing: use :meth:`Ledger.batch`.
+        """
         self._ledger = ledger
         self._native = native
 
@@ -1442,16 +1986,34 @@ class Batch(_Recorder):
         return self._native.ended()
 
     def head(self) -> Head:
-        """The head including the batch's appends so far."""
+        """The head including the batch's appends so far.
+
+        Raises:
+            BatchError: the batch has ended.
+            LedgerClosed: the ledger is closed.
+            StorageError: the storage failed.
+        """
         return Head.parse(self._native.head())
 
     def commit(self) -> None:
         """Commits every append of the batch. If the commit fails nothing of the batch
-        lands; the batch is over either way. :class:`BatchError` if it had ended."""
+        lands; the batch is over either way. :class:`BatchError` if it had ended.
+
+        Raises:
+            BatchError: the batch had ended.
+            LedgerClosed: the ledger is closed.
+            StorageFull, StorageError: the commit failed (nothing of the batch lands).
+        """
         self._native.commit()
 
     def rollback(self) -> None:
-        """Discards every append of the batch. :class:`BatchError` if it had ended."""
+        """Discards every append of the batch. :class:`BatchError` if it had ended.
+
+        Raises:
+            BatchError: the batch had ended.
+            LedgerClosed: the ledger is closed.
+            StorageError: the storage failed.
+        """
         self._native.rollback()
 
     def __enter__(self) -> Batch:

@@ -18,7 +18,7 @@ import dataclasses
 import enum
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 from uuid import UUID
 
 from . import _native
@@ -32,6 +32,7 @@ __all__ = [
     "AcademicYear",
     "Actor",
     "ActorKind",
+    "Appended",
     "BulkErasure",
     "ConsentingSubject",
     "Consenting",
@@ -256,6 +257,9 @@ class Record(metaclass=abc.ABCMeta):
         With ``json_safe=True`` times become RFC 3339 strings (``...Z``), UUIDs strings and
         durations seconds, so ``json.dumps(record.to_dict(json_safe=True))`` works.
         Without it times stay ``datetime`` objects, which pandas turns into UTC columns.
+
+        Raises:
+            nothing: it only reads the record.
         """
         return _record_dict(self, (f.name for f in dataclasses.fields(self)), json_safe)
 
@@ -288,22 +292,41 @@ class Actor(Record):
 
     @classmethod
     def subject(cls) -> Actor:
-        """The subject themselves."""
+        """The subject themselves.
+
+        Raises:
+            nothing: the subject needs no id.
+        """
         return cls(ActorKind.SUBJECT)
 
     @classmethod
     def staff(cls, id: str) -> Actor:
-        """A member of staff acting on the subject's behalf."""
+        """A member of staff acting on the subject's behalf.
+
+        Raises:
+            nothing: the id is checked where the actor is used (:class:`InvalidArgument`).
+        """
         return cls(ActorKind.STAFF, id)
 
     @classmethod
     def system(cls, id: str) -> Actor:
-        """A system (a feed, an integration) acting on the subject's behalf."""
+        """A system (a feed, an integration) acting on the subject's behalf.
+
+        Raises:
+            nothing: the id is checked where the actor is used (:class:`InvalidArgument`).
+        """
         return cls(ActorKind.SYSTEM, id)
 
     @classmethod
     def parse(cls, text: str) -> Actor:
-        """From ``subject``, ``staff:<id>`` or ``system:<id>``."""
+        """From ``subject``, ``staff:<id>`` or ``system:<id>``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: not ``subject``, ``staff:<id>`` or ``system:<id>``.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"an actor is written subject, staff:<id> or system:<id>, not {type(text).__name__}")
         kind, sep, id = text.partition(":")
         return cls(ActorKind._coerce(kind, "actor kind"), id if sep else None)
 
@@ -397,7 +420,11 @@ class Notice(Record):
     registered_at: datetime
 
     def covers(self, purpose: str) -> bool:
-        """Whether a grant for ``purpose`` may name this notice."""
+        """Whether a grant for ``purpose`` may name this notice.
+
+        Raises:
+            nothing: it only reads the record.
+        """
         return not self.purposes or any(
             purpose.startswith(p[:-1]) if p.endswith(".*") else p == purpose for p in self.purposes
         )
@@ -419,6 +446,17 @@ ledger knew it at ``as_known_at``?" (native; see ``_native.pyi`` for its fields)
 
 Record.register(Event)
 Record.register(Status)
+
+
+class Appended(NamedTuple):
+    """What :meth:`Ledger.append_outcome` did (``Appended { event, new }`` in Rust):
+    ``event, new = ledger.append_outcome(...)``."""
+
+    #: The event: the one just recorded, or the one already on record.
+    event: Event
+    #: Whether this call recorded it; ``False``: the same event was already on record
+    #: under its source id (a retried import row, a resent message) and nothing was written.
+    new: bool
 
 _EVENT_REPR_FIELDS = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
                       "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
@@ -448,7 +486,12 @@ class Head(Record):
 
     @classmethod
     def parse(cls, text: str) -> Head:
-        """From ``SIZE:ROOTHEX``."""
+        """From ``SIZE:ROOTHEX``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: not ``SIZE:ROOTHEX``.
+        """
         if not isinstance(text, str):
             raise TypeError(f"a head is written SIZE:ROOTHEX, not {type(text).__name__}")
         size, sep, root = text.strip().partition(":")
@@ -545,6 +588,13 @@ class InclusionProof(Record):
         Raises :class:`ProofRejected` when the bytes are not the proof's event or the
         proof does not lead to the head's root, and :class:`InvalidArgument` for a head
         of another size (or bytes that are not a canonical event).
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            ProofRejected: the bytes are not the proof's event, or the proof does not lead
+                to the head's root.
+            InvalidArgument: a head of another size, or bytes that are not a canonical
+                event.
         """
         if not isinstance(event, (bytes, bytearray, memoryview)):
             raise TypeError(
@@ -562,7 +612,13 @@ class ConsistencyProof(Record):
     path: Tuple[str, ...]
 
     def verify(self, old: Union[Head, str], new: Union[Head, str]) -> None:
-        """Checks the proof between two heads; raises :class:`ProofRejected` if it fails."""
+        """Checks the proof between two heads; raises :class:`ProofRejected` if it fails.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            ProofRejected: the proof does not lead from ``old`` to ``new``.
+            InvalidArgument: a malformed head.
+        """
         _native.verify_consistency(_proof_json(self), str(_head(old)), str(_head(new)))
 
 
@@ -642,7 +698,12 @@ class BulkErasure(Record):
         return len(self.outcomes)
 
     def subjects(self, result: Union[ErasureResult, str]) -> Tuple[str, ...]:
-        """The ids with this result, in order: ``report.subjects("unknown")``."""
+        """The ids with this result, in order: ``report.subjects("unknown")``.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            InvalidArgument: not an :class:`ErasureResult` or its text.
+        """
         wanted = ErasureResult._coerce(result, "erasure result")
         return tuple(o.subject for o in self.outcomes if o.result is wanted)
 

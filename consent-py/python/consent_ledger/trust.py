@@ -203,13 +203,25 @@ def generate_signing_key(path: StrPath, name: str, witness: bool = False) -> str
     """Generates a signing key named ``name`` — the log's (its name is the log's origin,
     e.g. ``"ljmu.ac.uk/consent"``) or, with ``witness=True``, a witness's — writes its
     private key to a new file at ``path`` (0600; an existing file is never replaced:
-    :class:`PseudonymKeyError`) and returns the verifier key to publish."""
+    :class:`PseudonymKeyError`) and returns the verifier key to publish.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        InvalidArgument: a malformed name.
+        PseudonymKeyError: ``path`` exists already, or the key file cannot be written.
+    """
     return _native.generate_signing_key(os.fspath(path), _text(name, "name"), bool(witness))
 
 
 def signing_key_verifier(path: StrPath, witness: bool = False) -> str:
     """The verifier key of the private key file at ``path`` (refused when others can
-    read the file, or when it holds a key of the other role)."""
+    read the file, or when it holds a key of the other role).
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        PseudonymKeyError: the file is missing, readable by others, or holds a key of the
+            other role.
+    """
     return _native.signing_key_verifier(os.fspath(path), bool(witness))
 
 
@@ -221,7 +233,14 @@ def check_receipt(
     of them). No ledger needed. Raises :class:`ReceiptRejected`, naming the first check
     that failed, when it does not check out (a forged or re-rooted checkpoint, a proof
     that does not lead to the root, a changed readable field, too few cosignatures), and
-    :class:`InvalidArgument` for text that is not JSON or a malformed key."""
+    :class:`InvalidArgument` for text that is not JSON or a malformed key.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ReceiptRejected: the receipt does not check out (names the first check that
+            failed).
+        InvalidArgument: text that is not JSON, a malformed key or quorum.
+    """
     keys = _keys(witness_keys, "witness_keys")
     q = len(keys) if quorum is None else _quorum(quorum)
     text = _native.check_receipt(_text(receipt, "receipt"), _text(log_key, "log_key"), keys, q)
@@ -245,6 +264,14 @@ class Witness:
     _native: _native.Witness
 
     def __init__(self, state_dir: StrPath, key_path: StrPath, logs: Union[Mapping[str, str], Iterable[str]]) -> None:
+        """Opens (or starts) the witness's state in ``state_dir``.
+
+        Raises:
+            TypeError: an argument of the wrong type (``logs`` a single string).
+            InvalidArgument: a malformed log key.
+            PseudonymKeyError: an unusable witness key file.
+            StorageError: the state directory cannot be used.
+        """
         if isinstance(logs, str):
             raise TypeError("logs must be {origin: verifier key} or a sequence of verifier keys, not one string")
         pairs: List[Tuple[str, str]]
@@ -261,7 +288,12 @@ class Witness:
 
     def latest(self, origin: str) -> Optional[Head]:
         """The last checkpoint cosigned for ``origin`` (what the log proves consistency
-        from, with :meth:`Ledger.prove_consistency`), ``None`` before the first."""
+        from, with :meth:`Ledger.prove_consistency`), ``None`` before the first.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            StorageError: the state directory cannot be read.
+        """
         head = self._native.latest(_text(origin, "origin"))
         return None if head is None else Head.parse(head)
 
@@ -270,7 +302,15 @@ class Witness:
         returns it with the witness's cosignature line added (give it to
         :meth:`Ledger.add_cosignatures`). ``proof`` proves that the log grew from the
         last checkpoint cosigned (:meth:`latest`): needed when its size grew. The
-        first checkpoint of a log is taken on trust."""
+        first checkpoint of a log is taken on trust.
+
+        Raises:
+            TypeError: an argument of the wrong type.
+            SignedNoteRejected: the note is not signed by a log the witness watches.
+            WitnessRefused: a fork, a rollback, a missing or bad proof (``kind`` says
+                which).
+            StorageError: the state directory cannot be written.
+        """
         text = note.note if isinstance(note, SignedCheckpoint) else _text(note, "note")
         if proof is not None and not isinstance(proof, ConsistencyProof):
             raise TypeError(f"proof must be a ConsistencyProof, not {type(proof).__name__}")
