@@ -108,50 +108,6 @@
 // major version after.
 #define CONSENT_SONAME "libconsent.so.0.1"
 
-// Major version of the library this header belongs to.
-#define CONSENT_VERSION_MAJOR 0
-
-// Minor version of the library this header belongs to.
-#define CONSENT_VERSION_MINOR 1
-
-// Patch version of the library this header belongs to.
-#define CONSENT_VERSION_PATCH 0
-
-// "No time": an optional time that is not given, or an output time that does not exist.
-#define CONSENT_TIME_ABSENT INT64_MIN
-
-// The earliest time accepted: 0001-01-01T00:00:00.000Z.
-#define CONSENT_TIME_MIN -62135596800000
-
-// The latest time accepted: 9999-12-31T23:59:59.999Z.
-#define CONSENT_TIME_MAX 253402300799999
-
-// "The ledger's current size", where a tree size is optional.
-#define CONSENT_SIZE_CURRENT UINT64_MAX
-
-// Bytes in an event id buffer: a hyphenated UUID (36 characters) and its NUL.
-#define CONSENT_EVENT_ID_LEN 37
-
-// Bytes always enough for a head written `SIZE:ROOTHEX` and its NUL.
-#define CONSENT_HEAD_STRING_LEN 86
-
-// Bytes of the problem text in a [`consent_verify_report`] (longer text is cut).
-#define CONSENT_PROBLEM_LEN 256
-
-// Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
-#define CONSENT_KEY_LEN 32
-
-// Bytes always enough for a ledger's time-zone name and its NUL
-// ([`consent_ledger_time_zone`]): every IANA name is shorter.
-#define CONSENT_TIME_ZONE_LEN 64
-
-// A flag of the erasure functions ([`consent_erase_subject_with`],
-// [`consent_erase_subjects_json`]): record the erasure of an id the ledger holds no
-// event about (without it such an id is `CONSENT_RESULT_NOT_FOUND`, or `unknown` in a
-// bulk report: most likely a mistyped id, and an erased id cannot consent again until
-// it is readmitted).
-#define CONSENT_ERASE_FORCE 1
-
 // Bytes always enough for the SQL of `consent_grants_sql` and its NUL (a schema and
 // a role of at most 63 bytes each, PostgreSQL's longest names).
 #define CONSENT_GRANTS_SQL_LEN 2048
@@ -167,6 +123,50 @@
 // The `since` of `consent_feed` that continues after the downstream's highest
 // acknowledged seq (its cursor, kept in the ledger), or from the start of the log.
 #define CONSENT_FEED_CURSOR UINT64_MAX
+
+// A flag of the erasure functions ([`consent_erase_subject_with`],
+// [`consent_erase_subjects_json`]): record the erasure of an id the ledger holds no
+// event about (without it such an id is `CONSENT_RESULT_NOT_FOUND`, or `unknown` in a
+// bulk report: most likely a mistyped id, and an erased id cannot consent again until
+// it is readmitted).
+#define CONSENT_ERASE_FORCE 1
+
+// Major version of the library this header belongs to.
+#define CONSENT_VERSION_MAJOR 0
+
+// Minor version of the library this header belongs to.
+#define CONSENT_VERSION_MINOR 1
+
+// Patch version of the library this header belongs to.
+#define CONSENT_VERSION_PATCH 0
+
+// Bytes in an event id buffer: a hyphenated UUID (36 characters) and its NUL.
+#define CONSENT_EVENT_ID_LEN 37
+
+// "The ledger's current size", where a tree size is optional.
+#define CONSENT_SIZE_CURRENT UINT64_MAX
+
+// Bytes always enough for a head written `SIZE:ROOTHEX` and its NUL.
+#define CONSENT_HEAD_STRING_LEN 86
+
+// Bytes of the problem text in a [`consent_verify_report`] (longer text is cut).
+#define CONSENT_PROBLEM_LEN 256
+
+// Bytes of a pseudonym key ([`consent_options::pseudonym_key`]).
+#define CONSENT_KEY_LEN 32
+
+// Bytes always enough for a ledger's time-zone name and its NUL
+// ([`consent_ledger_time_zone`]): every IANA name is shorter.
+#define CONSENT_TIME_ZONE_LEN 64
+
+// "No time": an optional time that is not given, or an output time that does not exist.
+#define CONSENT_TIME_ABSENT INT64_MIN
+
+// The earliest time accepted: 0001-01-01T00:00:00.000Z.
+#define CONSENT_TIME_MIN -62135596800000
+
+// The latest time accepted: 9999-12-31T23:59:59.999Z.
+#define CONSENT_TIME_MAX 253402300799999
 
 // What a call did. `CONSENT_RESULT_OK` (0) is success; every other value is an error
 // whose message `consent_last_error_message` returns. The numbers are fixed and never
@@ -260,6 +260,28 @@ typedef int32_t consent_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a ledger fails an authentic checkpoint ([`consent_checkpoint_verdict::finding`]).
+enum consent_checkpoint_finding
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The ledger holds the checkpoint.
+  CONSENT_CHECKPOINT_FINDING_NONE = 0,
+  // The ledger has fewer events than the checkpoint: its tail was removed.
+  CONSENT_CHECKPOINT_FINDING_TRUNCATED = 1,
+  // The ledger's root at the checkpoint's size differs: an event before that size
+  // was changed, removed or inserted and the tree recomputed.
+  CONSENT_CHECKPOINT_FINDING_REWRITTEN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum consent_checkpoint_finding consent_checkpoint_finding;
+#else
+typedef int32_t consent_checkpoint_finding;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The state of consent in a [`consent_status`].
 enum consent_state
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -299,28 +321,6 @@ enum consent_state
 typedef enum consent_state consent_state;
 #else
 typedef int32_t consent_state;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// How a ledger fails an authentic checkpoint ([`consent_checkpoint_verdict::finding`]).
-enum consent_checkpoint_finding
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // The ledger holds the checkpoint.
-  CONSENT_CHECKPOINT_FINDING_NONE = 0,
-  // The ledger has fewer events than the checkpoint: its tail was removed.
-  CONSENT_CHECKPOINT_FINDING_TRUNCATED = 1,
-  // The ledger's root at the checkpoint's size differs: an event before that size
-  // was changed, removed or inserted and the tree recomputed.
-  CONSENT_CHECKPOINT_FINDING_REWRITTEN = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum consent_checkpoint_finding consent_checkpoint_finding;
-#else
-typedef int32_t consent_checkpoint_finding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -573,6 +573,15 @@ typedef struct consent_options {
   const char *time_zone;
 } consent_options;
 
+// A head of the log: its size and Merkle root. Keep one elsewhere to detect a
+// rewritten or truncated log later ([`consent_verify_against`]).
+typedef struct consent_head {
+  // Number of events.
+  uint64_t size;
+  // RFC 9162 Merkle tree hash of those events.
+  uint8_t root[32];
+} consent_head;
+
 // The parameters of an event for [`consent_append`]. Fill with
 // [`consent_event_params_init`] first (it sets every time to `CONSENT_TIME_ABSENT`,
 // which zero-filling would not), then set what you need. Strings may be NULL when
@@ -632,103 +641,6 @@ typedef struct consent_event_ref {
   // acted (effective time plus the purpose's effect delay); else `CONSENT_TIME_ABSENT`.
   int64_t effect_deadline_ms;
 } consent_event_ref;
-
-// The answer of [`consent_get_status`] and [`consent_get_status_at`]. The full answer (with
-// the notice id and version) is available as JSON from [`consent_get_status_json`].
-typedef struct consent_status {
-  // The state.
-  consent_state state;
-  // Whether processing may go ahead: consent in force, or a purpose that does not
-  // rest on consent and was not objected to.
-  bool permits;
-  // The purpose's lawful basis as the letter of Art. 6(1): 'a' (consent) .. 'f'.
-  char lawful_basis;
-  // The purpose's current version.
-  uint32_t purpose_version;
-  // Whether an event decided the state (then `event_id` and `event_seq` are set).
-  bool has_event;
-  // The deciding event's id, or "" when none.
-  char event_id[CONSENT_EVENT_ID_LEN];
-  // The deciding event's sequence number (0 when none).
-  uint64_t event_seq;
-  // Since when this state holds, or `CONSENT_TIME_ABSENT`.
-  int64_t since_ms;
-  // Until when (a grant's expiry), or `CONSENT_TIME_ABSENT`.
-  int64_t until_ms;
-  // For a withdrawal: when downstream systems must have acted, or `CONSENT_TIME_ABSENT`.
-  int64_t effect_deadline_ms;
-  // The moment asked about.
-  int64_t at_ms;
-  // The knowledge time asked about.
-  int64_t as_known_at_ms;
-  // Whether the deciding event names a notice (then `notice_sha256` is set).
-  bool has_notice;
-  // SHA-256 of the notice text shown.
-  uint8_t notice_sha256[32];
-  // The purpose version the deciding grant was given under, or 0 when the deciding
-  // event is not a grant. Differs from `purpose_version` after a change (then
-  // `state` may be `CONSENT_STATE_NEEDS_RENEWAL`).
-  uint32_t granted_under_version;
-} consent_status;
-
-// One question of [`consent_status_many`]: the arguments of [`consent_get_status`].
-// The strings are only read during the call.
-typedef struct consent_question {
-  // The data subject (student id). Required.
-  const char *subject;
-  // The purpose id. Required.
-  const char *purpose;
-  // The recipient asked about, or NULL: as `recipient` of [`consent_get_status`]
-  // (required when the purpose lists recipients).
-  const char *recipient;
-} consent_question;
-
-// A head of the log: its size and Merkle root. Keep one elsewhere to detect a
-// rewritten or truncated log later ([`consent_verify_against`]).
-typedef struct consent_head {
-  // Number of events.
-  uint64_t size;
-  // RFC 9162 Merkle tree hash of those events.
-  uint8_t root[32];
-} consent_head;
-
-// The result of [`consent_verify`] and [`consent_verify_against`].
-typedef struct consent_verify_report {
-  // Whether every hash matched (and, against a head, the log still extends it).
-  bool ok;
-  // Events checked.
-  uint64_t size;
-  // Whether `first_bad_seq` is set.
-  bool has_first_bad_seq;
-  // The first sequence number found bad.
-  uint64_t first_bad_seq;
-  // Whether `head` is set (the log is intact).
-  bool has_head;
-  // The head recomputed from the rows.
-  struct consent_head head;
-  // Why the log is bad ("" when ok), NUL-terminated, cut to fit.
-  char problem[CONSENT_PROBLEM_LEN];
-  // Whether the ledger was created as a simulation: its record times come from a
-  // simulated clock ([`consent_options::clock`]), not the system's.
-  bool simulated;
-} consent_verify_report;
-
-// What [`consent_erase_subject`] did.
-typedef struct consent_erasure_report {
-  // The `subject_erased` event.
-  char event_id[CONSENT_EVENT_ID_LEN];
-  // Its sequence number.
-  uint64_t seq;
-  // Number of events whose personal fields were blanked.
-  uint64_t events_erased;
-  // Whether the erasure is complete: the WAL was checkpointed and truncated, so the
-  // erased values are gone from every file. False ("pending") when another
-  // connection kept an old snapshot open for longer than the erasure wait; finish it
-  // with [`consent_complete_erasures`]. In PostgreSQL: the tables were vacuumed,
-  // which only their owner may do (false for another role; docs/POSTGRES.md says
-  // what the server's WAL and backups still hold).
-  bool wal_truncated;
-} consent_erasure_report;
 
 // What `consent_checkpoint_check` found for an authentic checkpoint (signed by the
 // log key, with the quorum of cosignatures). A checkpoint the ledger no longer holds
@@ -825,6 +737,94 @@ typedef struct consent_feed_page {
   size_t n_items;
 } consent_feed_page;
 
+// What [`consent_erase_subject`] did.
+typedef struct consent_erasure_report {
+  // The `subject_erased` event.
+  char event_id[CONSENT_EVENT_ID_LEN];
+  // Its sequence number.
+  uint64_t seq;
+  // Number of events whose personal fields were blanked.
+  uint64_t events_erased;
+  // Whether the erasure is complete: the WAL was checkpointed and truncated, so the
+  // erased values are gone from every file. False ("pending") when another
+  // connection kept an old snapshot open for longer than the erasure wait; finish it
+  // with [`consent_complete_erasures`]. In PostgreSQL: the tables were vacuumed,
+  // which only their owner may do (false for another role; docs/POSTGRES.md says
+  // what the server's WAL and backups still hold).
+  bool wal_truncated;
+} consent_erasure_report;
+
+// The result of [`consent_verify`] and [`consent_verify_against`].
+typedef struct consent_verify_report {
+  // Whether every hash matched (and, against a head, the log still extends it).
+  bool ok;
+  // Events checked.
+  uint64_t size;
+  // Whether `first_bad_seq` is set.
+  bool has_first_bad_seq;
+  // The first sequence number found bad.
+  uint64_t first_bad_seq;
+  // Whether `head` is set (the log is intact).
+  bool has_head;
+  // The head recomputed from the rows.
+  struct consent_head head;
+  // Why the log is bad ("" when ok), NUL-terminated, cut to fit.
+  char problem[CONSENT_PROBLEM_LEN];
+  // Whether the ledger was created as a simulation: its record times come from a
+  // simulated clock ([`consent_options::clock`]), not the system's.
+  bool simulated;
+} consent_verify_report;
+
+// The answer of [`consent_get_status`] and [`consent_get_status_at`]. The full answer (with
+// the notice id and version) is available as JSON from [`consent_get_status_json`].
+typedef struct consent_status {
+  // The state.
+  consent_state state;
+  // Whether processing may go ahead: consent in force, or a purpose that does not
+  // rest on consent and was not objected to.
+  bool permits;
+  // The purpose's lawful basis as the letter of Art. 6(1): 'a' (consent) .. 'f'.
+  char lawful_basis;
+  // The purpose's current version.
+  uint32_t purpose_version;
+  // Whether an event decided the state (then `event_id` and `event_seq` are set).
+  bool has_event;
+  // The deciding event's id, or "" when none.
+  char event_id[CONSENT_EVENT_ID_LEN];
+  // The deciding event's sequence number (0 when none).
+  uint64_t event_seq;
+  // Since when this state holds, or `CONSENT_TIME_ABSENT`.
+  int64_t since_ms;
+  // Until when (a grant's expiry), or `CONSENT_TIME_ABSENT`.
+  int64_t until_ms;
+  // For a withdrawal: when downstream systems must have acted, or `CONSENT_TIME_ABSENT`.
+  int64_t effect_deadline_ms;
+  // The moment asked about.
+  int64_t at_ms;
+  // The knowledge time asked about.
+  int64_t as_known_at_ms;
+  // Whether the deciding event names a notice (then `notice_sha256` is set).
+  bool has_notice;
+  // SHA-256 of the notice text shown.
+  uint8_t notice_sha256[32];
+  // The purpose version the deciding grant was given under, or 0 when the deciding
+  // event is not a grant. Differs from `purpose_version` after a change (then
+  // `state` may be `CONSENT_STATE_NEEDS_RENEWAL`).
+  uint32_t granted_under_version;
+} consent_status;
+
+// One question of [`consent_status_many`]: the arguments of [`consent_get_status`].
+// The strings are only read during the call.
+typedef struct consent_question {
+  // The data subject (student id). Required.
+  const char *subject;
+  // The purpose id. Required.
+  const char *purpose;
+  // The recipient asked about, or NULL: as `recipient` of [`consent_get_status`]
+  // (required when the purpose lists recipients).
+  const char *recipient;
+} consent_question;
+
 // What `consent_receipt_check` proved. The readable fields, the plain-words list of
 // what is proved and what is not, the purpose id and the cosignatures are in the JSON
 // that call can also write.
@@ -854,536 +854,37 @@ typedef struct consent_checked_receipt {
 extern "C" {
 #endif // __cplusplus
 
-// The library version, e.g. "0.1.0". Static: do not free.
-const char *consent_version(void);
+// Copies the ledger, as stored, into a new ledger at `dest`: a file path or a
+// PostgreSQL URL (`postgresql://user@host/db?schema=name`), so that a file's ledger
+// moves into PostgreSQL, or a PostgreSQL ledger into a file that the independent
+// checker of docs/FORMAT.md reads. Every event, registry row, materialized row,
+// erasure marker and signed checkpoint is copied from one snapshot; the copy rebuilds
+// its tree and is kept only if its head equals the source's, which is written to
+// `*out_head` (NULL = not wanted). `options` (NULL = the defaults) open the
+// destination: its `synchronous` and `busy_timeout_ms` apply; a new file gets no key
+// file and a copy needs none (it is the same pseudonym key as the source's, kept
+// where the institution keeps it). `dest` already holding a ledger is
+// `CONSENT_RESULT_CONFLICT`, holding anything else (a file of another kind, a schema
+// with other tables) `CONSENT_RESULT_NOT_A_LEDGER`; either is left as it was. A copy
+// whose head differs is `CONSENT_RESULT_CORRUPT` and leaves nothing in a PostgreSQL
+// destination. On Unix a file path is taken as bytes.
+consent_result consent_ledger_copy_to(const struct consent_ledger *ledger,
+                                      const char *dest,
+                                      const struct consent_options *options,
+                                      struct consent_head *out_head);
 
-// The name of a result code, e.g. "CONSENT_RESULT_CLOSED" ("CONSENT_RESULT_UNKNOWN_CODE"
-// for a number that is not a code). Static: do not free.
-const char *consent_result_name(int32_t code);
-
-// The result of the last call made on this thread (`CONSENT_RESULT_OK` after a success).
-consent_result consent_last_error_code(void);
-
-// The index of the element of an array argument the last failed call on this thread
-// was about (`events[i]` of [`consent_append_many`], `questions[i]` of
-// [`consent_status_many`], ...; the message names it too), or [`CONSENT_INDEX_NONE`]
-// when the call succeeded or its error was not about one element (a NULL array, a
-// busy ledger).
-size_t consent_last_error_index(void);
-
-// Copies the message of the last failed call on this thread ("" after a success) into
-// `buf`, NUL-terminated and cut at a character boundary if `len` is too small.
-// Returns the buffer size the whole message needs, NUL included; nothing is written
-// when `buf` is NULL or `len` is 0 (call once that way to size the buffer).
-size_t consent_last_error_message(char *buf, size_t len);
-
-// Frees a string this library returned as `char *` (JSON). NULL is fine; never twice.
-void consent_string_free(char *s);
-
-// Fills `out` with the default options: full durability, 30 s busy timeout,
-// read-write, create when missing, system clock, the key file beside the ledger,
-// 2 s erasure wait, the default time zone (NULL: Europe/London for a new ledger).
-consent_result consent_options_init(struct consent_options *out);
-
-// Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
-// not explicit, no method, every time `CONSENT_TIME_ABSENT`.
-consent_result consent_event_params_init(struct consent_event_params *out);
-
-// Opens (or creates) the ledger file at `path` with `options` (NULL = defaults) and
-// writes the handle to `*out`. On Unix the path is taken as bytes; elsewhere it must
-// be UTF-8. A new ledger is created only when the path does not exist or is an empty
-// file, and `create` is true; its pseudonym key file is created with it (see
-// [`consent_options::pseudonym_key_source`]). A missing path with `create` false or
-// `read_only` true is `CONSENT_RESULT_NOT_FOUND`; an empty file then, or a file that
-// is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
-// ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
-// key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
-//
-// `path` may instead be a PostgreSQL URL, `postgresql://user@host/db?schema=name`
-// (libpq's form; `host=/socket/dir` for a Unix socket; `schema` defaults to
-// `consent`): the ledger then lives in that schema, shared by every host and handle
-// that opens it, and no file is made (docs/POSTGRES.md). Its pseudonym key must be
-// given as a file or as bytes (`CONSENT_KEY_SOURCE_BESIDE` is `CONSENT_RESULT_KEY`:
-// nothing lies beside a database). A schema name that is not lower-case letters,
-// digits and `_` is `CONSENT_RESULT_INVALID_ARGUMENT`; a server that cannot be
-// reached (an unknown host, no socket, refused credentials) is
-// `CONSENT_RESULT_STORAGE`, within `busy_timeout_ms` (at most 30 s); an empty schema
-// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`, one holding
-// other tables `CONSENT_RESULT_NOT_A_LEDGER`. Messages never show the URL's password.
-consent_result consent_ledger_open(const char *path,
-                                   const struct consent_options *options,
-                                   struct consent_ledger **out);
-
-// Creates a ledger that lives in memory only (tests, examples), with `options`
-// (NULL = defaults; `clock` makes it a simulation, the key source may be
-// `CONSENT_KEY_SOURCE_BESIDE` (a random key) or `CONSENT_KEY_SOURCE_BYTES`), and
-// writes the handle to `*out`.
-consent_result consent_ledger_open_in_memory(const struct consent_options *options,
-                                             struct consent_ledger **out);
-
-// Closes the ledger: an open batch is rolled back and the file is released. Later
-// calls on the handle (and on its batches) return `CONSENT_RESULT_CLOSED`; closing
-// twice is fine. The handle must still be freed with [`consent_ledger_free`].
-consent_result consent_ledger_close(const struct consent_ledger *ledger);
-
-// Frees a ledger handle, closing the ledger unless a batch begun on it has not been
-// freed yet (the batch keeps it open; the last of them to be freed closes it). NULL
-// is fine; never twice, and no call may use the handle afterwards (or be running on
-// another thread meanwhile).
-void consent_ledger_free(struct consent_ledger *ledger);
-
-// Whether the ledger was created as a simulation (with a clock, see
-// [`consent_options::clock`]), written to `*out`.
-consent_result consent_ledger_is_simulated(const struct consent_ledger *ledger, bool *out);
-
-// Writes the ledger's time zone (an IANA name such as "Europe/London", committed to
-// when the ledger was created) and a NUL into `buf` of `len` bytes
-// (`CONSENT_TIME_ZONE_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL` (and
-// nothing written) if it does not fit. Academic years end at local midnight there.
-consent_result consent_ledger_time_zone(const struct consent_ledger *ledger, char *buf, size_t len);
-
-// Registers a purpose (or a new version of it) from its JSON definition, e.g.
-// `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
-// "special_category":null,"validity":{"kind":"academic_year"},"effect_delay_secs":0,
-// "withdrawal_method":"My LJMU","recipients":[],"renew_consent":false}` (`lawful_basis`
-// is the Art. 6(1) letter; `special_category` an Art. 9(2) letter; `validity.kind` is
-// `none`, `days` (with `days`), `academic_year` (with optional `end_month`/`end_day`,
-// ending at local midnight in the ledger's time zone) or `course_year` (one year from
-// the grant's `validity_from_ms`, else its effective time, to local midnight);
-// `recipients` are the ids events and questions may
-// name, spelt exactly). An unchanged definition appends nothing. A new version that
-// changes the lawful basis or the controller, makes the data special-category, adds a
-// recipient, or sets `renew_consent` is a material change: earlier grants then answer
-// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
-// not wanted).
-consent_result consent_register_purpose_json(const struct consent_ledger *ledger,
-                                             const char *purpose_json,
-                                             uint32_t *out_version);
-
-// Registers a privacy notice from its JSON definition:
-// `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
-// "title":"JMSU privacy notice","url":"https://...","controller":"JMSU",
-// "purposes":["jmsu.marketing","jmsu.project.*"]}` (`language` and `url` optional).
-// `controller` and `purposes` (ids, or a prefix ending in `.*`) are required: without
-// them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
-// notice_served naming a notice that does not cover its purpose is
-// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
-// `CONSENT_RESULT_CONFLICT`.
-consent_result consent_register_notice_json(const struct consent_ledger *ledger,
-                                            const char *notice_json);
-
-// Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
-// shown (language "en-GB", no URL), published by `controller`, covering the
-// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
-// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
-consent_result consent_register_notice_text(const struct consent_ledger *ledger,
-                                            const char *id,
-                                            const char *version,
-                                            const char *title,
-                                            const char *text,
-                                            const char *controller,
-                                            const char *const *purposes,
-                                            size_t n_purposes);
-
-// The current version of a purpose as JSON (its definition plus `version`, `seq`,
-// `registered_at`), written to `*out_json`; free with [`consent_string_free`].
-consent_result consent_purpose_json(const struct consent_ledger *ledger,
-                                    const char *purpose,
-                                    char **out_json);
-
-// Every version of every purpose as a JSON array, written to `*out_json`; free with
-// [`consent_string_free`].
-consent_result consent_purposes_json(const struct consent_ledger *ledger, char **out_json);
-
-// Every registered notice as a JSON array, written to `*out_json`; free with
-// [`consent_string_free`].
-consent_result consent_notices_json(const struct consent_ledger *ledger, char **out_json);
-
-// Loads the registry file at `path` (TOML: `[[notice]]` and `[[purpose]]` tables, as
-// `examples/ljmu/registry.toml`; a notice gives its hash as `sha256`, as a `text_file`
-// to hash, or both) into the ledger: every notice, then every purpose, in one batch,
-// all of them or none. Definitions the ledger already holds append nothing (loading
-// twice is harmless); a changed purpose gets a new version. The notices' `text_file`s
-// are read from the folder `texts_dir`, where every text named must then be readable,
-// or (NULL) from the registry's own folder, where a missing text leaves the stated
-// `sha256` unchecked. A text that does not hash to the stated `sha256`, or a notice
-// version already registered with another text, is `CONSENT_RESULT_CONFLICT`; a file
-// that cannot be read `CONSENT_RESULT_IO`; malformed TOML, an unknown field or an
-// invalid entry `CONSENT_RESULT_INVALID_ARGUMENT`; messages name the entry. On Unix
-// both paths are taken as bytes. Writes the report as JSON to `*out_report_json`
-// (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
-// "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
-// "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
-// "new":false,"seq":N},..]}` (`new`: whether this load appended its event). A
-// downstream retired since is skipped, never reactivated: its entry has `"new":false`
-// and `"note":"retired, not reactivated"`.
-consent_result consent_registry_load(const struct consent_ledger *ledger,
-                                     const char *path,
-                                     const char *texts_dir,
-                                     char **out_report_json);
-
-// Appends an event after checking it against the consent rules. Writes what was
-// recorded to `*out` (NULL = not wanted). A recipient must be one the purpose lists,
-// spelt exactly (else `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message lists them);
-// a grant without one covers every recipient the purpose lists. A withdrawal or
-// objection is never refused: one naming a recipient the purpose does not list is
-// recorded purpose-wide (no recipient; the text as written kept in its details), and a
-// withdrawal for a purpose that does not rest on consent is recorded as an objection
-// (Art. 21). A grant naming a notice that does not cover its purpose is
-// `CONSENT_RESULT_INVALID_CONSENT`. Events dated more than 366 days after now are
-// `CONSENT_RESULT_INVALID_TIME`.
-// Identifiers (subject, purpose, recipient, notice id and version, source id, the id
-// in `recorded_by`) must be Unicode NFC without control characters or white space at
-// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
-// changed), here and in every question.
-consent_result consent_append(const struct consent_ledger *ledger,
-                              const struct consent_event_params *params,
-                              struct consent_event_ref *out);
-
-// The event appended by [`consent_append`] (or already recorded under the same
-// source id) as full JSON, written to `*out_json`; free with [`consent_string_free`].
-consent_result consent_append_json(const struct consent_ledger *ledger,
-                                   const struct consent_event_params *params,
-                                   char **out_json);
-
-// Appends `n` events at `events` (each as [`consent_append`] would), all or none: one
-// transaction, so either every event is recorded, in order, or (on any error) none is.
-// Each event is checked against the rules as they stand with the events before it in
-// the array. Writes what was recorded to `out[0..n]` (NULL = not wanted; else room for
-// `n` entries). `n` = 0 does nothing (`events` and `out` may then be NULL).
-//
-// An error about one event (a NULL or malformed field, an unknown purpose, a broken
-// rule) names it in the message (`events[3]: ...`) and in
-// [`consent_last_error_index`]. The strings are read straight from the array: no JSON.
-// `out` must not overlap `events`.
-consent_result consent_append_many(const struct consent_ledger *ledger,
-                                   const struct consent_event_params *events,
-                                   size_t n,
-                                   struct consent_event_ref *out);
-
-// Records consent given by `subject` for `purpose`, having been shown the notice
-// `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
-// or not, recorded by `recorded_by` (NULL = the subject), effective now. For a
-// recipient, an event time or an idempotency key use [`consent_append`].
-consent_result consent_give(const struct consent_ledger *ledger,
-                            const char *subject,
-                            const char *purpose,
-                            const char *notice_id,
-                            const char *notice_version,
-                            int32_t method,
-                            bool explicit_consent,
-                            const char *recorded_by,
-                            struct consent_event_ref *out);
-
-// Records that `subject` was shown the notice `notice_id`/`notice_version` about
-// `purpose`, with no answer yet, by `method` (a `consent_method`), recorded by
-// `recorded_by` (NULL = the subject), effective now. The notice must cover the
-// purpose (`CONSENT_RESULT_INVALID_CONSENT`, or `CONSENT_RESULT_UNKNOWN_NOTICE`).
-consent_result consent_serve_notice(const struct consent_ledger *ledger,
-                                    const char *subject,
-                                    const char *purpose,
-                                    const char *notice_id,
-                                    const char *notice_version,
-                                    int32_t method,
-                                    const char *recorded_by,
-                                    struct consent_event_ref *out);
-
-// Records that `subject` was asked about `purpose` and said no, collected by
-// `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
-consent_result consent_refuse(const struct consent_ledger *ledger,
-                              const char *subject,
-                              const char *purpose,
-                              int32_t method,
-                              const char *recorded_by,
-                              struct consent_event_ref *out);
-
-// Records a withdrawal by `subject` of consent for `purpose` (every recipient),
-// effective now; never refused, even with no grant on record. For a purpose that does
-// not rest on consent it is recorded as an objection (Art. 21). `out->effect_deadline_ms`
-// says when downstream systems must have acted. For one recipient, use
-// [`consent_append`].
-consent_result consent_withdraw(const struct consent_ledger *ledger,
-                                const char *subject,
-                                const char *purpose,
-                                const char *recorded_by,
-                                struct consent_event_ref *out);
-
-// Records that the controller stopped relying on the consent of `subject` for
-// `purpose` (not retroactive).
-consent_result consent_revoke(const struct consent_ledger *ledger,
-                              const char *subject,
-                              const char *purpose,
-                              const char *recorded_by,
-                              struct consent_event_ref *out);
-
-// Records that a grant of `subject` for `purpose` was never valid (retroactive):
-// the grant `target_event_id`, or every earlier grant when NULL.
-consent_result consent_invalidate(const struct consent_ledger *ledger,
-                                  const char *subject,
-                                  const char *purpose,
-                                  const char *target_event_id,
-                                  const char *recorded_by,
-                                  struct consent_event_ref *out);
-
-// Records an objection by `subject` to processing for `purpose` (legitimate interests
-// or public task); never refused.
-consent_result consent_object(const struct consent_ledger *ledger,
-                              const char *subject,
-                              const char *purpose,
-                              const char *recorded_by,
-                              struct consent_event_ref *out);
-
-// May `subject`'s data be used for `purpose` (and `recipient`) now? Writes the
-// answer to `*out`. `recipient` must be one the purpose lists, spelt exactly, and a
-// purpose that lists recipients must be asked about one of them; NULL is for a
-// purpose that lists none. Otherwise `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message
-// lists the valid ids.
-consent_result consent_get_status(const struct consent_ledger *ledger,
-                                  const char *subject,
-                                  const char *purpose,
-                                  const char *recipient,
-                                  struct consent_status *out);
-
-// The answers of [`consent_get_status`] to `n` questions at `questions`, all read from
-// one snapshot of the ledger (no append lands between two answers), written to
-// `out[0..n]` (room for `n` entries, required when `n` > 0). `n` = 0 does nothing
-// (`questions` and `out` may then be NULL). The first question that is invalid (a NULL
-// or non-UTF-8 field, an unknown purpose, an unlisted or missing recipient) fails the
-// call: its message names it (`questions[2]: ...`), as does
-// [`consent_last_error_index`], and nothing in `out` is written. `out` must not overlap
-// `questions` or its strings.
-consent_result consent_status_many(const struct consent_ledger *ledger,
-                                   const struct consent_question *questions,
-                                   size_t n,
-                                   struct consent_status *out);
-
-// Could `subject`'s data be used for `purpose` (and `recipient`, as in
-// [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
-// (`CONSENT_TIME_ABSENT` = now)? `at_ms` is required (`CONSENT_RESULT_INVALID_TIME` if
-// absent).
-consent_result consent_get_status_at(const struct consent_ledger *ledger,
-                                     const char *subject,
-                                     const char *purpose,
-                                     const char *recipient,
-                                     int64_t at_ms,
-                                     int64_t as_known_at_ms,
-                                     struct consent_status *out);
-
-// The full status (with the notice id and version) as JSON, written to `*out_json`:
-// now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
-// [`consent_get_status_at`]. Free with [`consent_string_free`].
-consent_result consent_get_status_json(const struct consent_ledger *ledger,
-                                       const char *subject,
-                                       const char *purpose,
-                                       const char *recipient,
-                                       int64_t at_ms,
-                                       int64_t as_known_at_ms,
-                                       char **out_json);
-
-// Every event about `subject`, in order, as a JSON array written to `*out_json`;
-// free with [`consent_string_free`].
-consent_result consent_history_json(const struct consent_ledger *ledger,
-                                    const char *subject,
-                                    char **out_json);
-
-// One event by id as JSON, written to `*out_json`; free with [`consent_string_free`].
-consent_result consent_event_json(const struct consent_ledger *ledger,
-                                  const char *event_id,
-                                  char **out_json);
-
-// Every subject with consent in force for `purpose` (and `recipient`) at `at_ms`
-// (`CONSENT_TIME_ABSENT` = now), as the ledger knew it at `as_known_at_ms`
-// (`CONSENT_TIME_ABSENT` = now: a past extract reproduced as it was known then), with
-// the head that answered, as JSON (`{"purpose":..,"recipient":..,"at":..,
-// "as_known_at":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
-// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`]. A purpose
-// that lists recipients must be asked about one of them (a feed that left the
-// recipient out would miss a withdrawal naming it): NULL is then
-// `CONSENT_RESULT_UNKNOWN_RECIPIENT`, as is a recipient the purpose does not list.
-consent_result consent_consenting_json(const struct consent_ledger *ledger,
-                                       const char *purpose,
-                                       const char *recipient,
-                                       int64_t at_ms,
-                                       int64_t as_known_at_ms,
-                                       char **out_json);
-
-// A change feed: events with `seq >= since`, at most `limit`, as a JSON array
-// written to `*out_json`; free with [`consent_string_free`]. Continue from the last
-// event's `seq + 1`.
-consent_result consent_changes_since_json(const struct consent_ledger *ledger,
-                                          uint64_t since,
-                                          size_t limit,
-                                          char **out_json);
-
-// The subject-access copy of `subject` (every event, the purposes and notices they
-// refer to, current statuses and the head) as JSON written to `*out_json`; free with
-// [`consent_string_free`]. [`consent_export_subject_html`] is the same copy for a person
-// to read.
-consent_result consent_export_subject_json(const struct consent_ledger *ledger,
-                                           const char *subject,
-                                           char **out_json);
-
-// The subject's copy as a self-contained HTML page, for the person to read: the
-// purposes (titles, controllers), the notices they were shown (title, version, SHA-256,
-// controller), every event in plain words with local times in the ledger's time zone,
-// the current statuses and the head. Written to `*out_html`; free with
-// [`consent_string_free`].
-consent_result consent_export_subject_html(const struct consent_ledger *ledger,
-                                           const char *subject,
-                                           char **out_html);
-
-// The current head (size and Merkle root), written to `*out`.
-consent_result consent_get_head(const struct consent_ledger *ledger, struct consent_head *out);
-
-// Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
-// (`CONSENT_HEAD_STRING_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL`
-// (and nothing written) if it does not fit.
-consent_result consent_head_to_string(const struct consent_head *head, char *buf, size_t len);
-
-// Parses a head written `SIZE:ROOTHEX` into `*out`.
-consent_result consent_head_parse(const char *text, struct consent_head *out);
-
-// Recomputes every hash from the stored rows and writes the report to `*out`. A
-// tampered log is not an error: the call succeeds with `out->ok` false and
-// `out->first_bad_seq` naming the first bad event.
-consent_result consent_verify(const struct consent_ledger *ledger,
-                              struct consent_verify_report *out);
-
-// [`consent_verify`], and also checks that the log still extends `head` (catches a
-// truncated or rewritten tail).
-consent_result consent_verify_against(const struct consent_ledger *ledger,
-                                      const struct consent_head *head,
-                                      struct consent_verify_report *out);
-
-// A proof that event `event_id` is in the tree of `tree_size` events
-// (`CONSENT_SIZE_CURRENT` = the current head), as JSON (`leaf_index`, `tree_size`,
-// `leaf_hash`, `path`, `root`) written to `*out_json`; free with
-// [`consent_string_free`]. Whoever checks it ([`consent_check_inclusion_proof`]) also
-// needs the event's canonical bytes ([`consent_event_canonical`]).
-consent_result consent_prove_inclusion_json(const struct consent_ledger *ledger,
-                                            const char *event_id,
-                                            uint64_t tree_size,
-                                            char **out_json);
-
-// A proof that the log at `old_head` is a prefix of the log at `new_size` events
-// (`CONSENT_SIZE_CURRENT` = now), as JSON (`old_size`, `new_size`, `path`) written to
-// `*out_json` (free with [`consent_string_free`]), and the head at `new_size` written to
-// `*out_new_head` (NULL = not wanted). A log rewritten since `old_head` is
-// `CONSENT_RESULT_CORRUPT`.
-consent_result consent_prove_consistency_json(const struct consent_ledger *ledger,
-                                              const struct consent_head *old_head,
-                                              uint64_t new_size,
-                                              char **out_json,
-                                              struct consent_head *out_new_head);
-
-// The canonical bytes of event `event_id` (docs/FORMAT.md §3.3): exactly what its
-// Merkle leaf hash covers, and what [`consent_check_inclusion_proof`] checks a proof
-// against. Writes a new buffer to `*out_bytes` and its length to `*out_len`; free it
-// with [`consent_bytes_free`] and that same length.
-consent_result consent_event_canonical(const struct consent_ledger *ledger,
-                                       const char *event_id,
-                                       uint8_t **out_bytes,
-                                       size_t *out_len);
-
-// Frees a buffer of `len` bytes this library returned (from
-// [`consent_event_canonical`]), with the length it returned. NULL is fine; never twice.
-void consent_bytes_free(uint8_t *bytes, size_t len);
-
-// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) of the event
-// whose canonical bytes are the `event_len` bytes at `event` (from
-// [`consent_event_canonical`], e.g. kept in a receipt) against a head of the same
-// size. No ledger needed. The proof is bound to its event: the leaf hash is recomputed
-// from the bytes and the leaf index must be the event's sequence number.
-// `CONSENT_RESULT_PROOF_REJECTED` if the proof is another event's or does not lead to
-// the head's root; a head of another size, or bytes that are not a canonical event,
-// are `CONSENT_RESULT_INVALID_ARGUMENT`.
-consent_result consent_check_inclusion_proof(const char *proof_json,
-                                             const uint8_t *event,
-                                             size_t event_len,
-                                             const struct consent_head *head);
-
-// Checks a consistency proof (JSON from [`consent_prove_consistency_json`]) between
-// two heads. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it fails.
-consent_result consent_check_consistency_proof(const char *proof_json,
-                                               const struct consent_head *old_head,
-                                               const struct consent_head *new_head);
-
-// Erases `subject` at the end of retention: blanks their personal fields in every
-// event (every hash still verifies), records a `subject_erased` event with `reason`,
-// recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
-// truncates the WAL so the erased values leave every file, retrying for up to the
-// erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
-// old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
-// it with [`consent_complete_erasures`]). Later grants for the subject are refused
-// (until [`consent_readmit_subject`]); withdrawals are still recorded. An id the
-// ledger holds no event about is `CONSENT_RESULT_NOT_FOUND` (most likely a mistyped
-// id; [`consent_erase_subject_with`] and `CONSENT_ERASE_FORCE` record it anyway); an
-// erased one `CONSENT_RESULT_SUBJECT_ERASED`. Writes the report to `*out` (NULL = not
-// wanted). [`consent_erasure_preview_json`] shows what would be blanked.
-consent_result consent_erase_subject(const struct consent_ledger *ledger,
-                                     const char *subject,
-                                     const char *reason,
-                                     const char *recorded_by,
-                                     struct consent_erasure_report *out);
-
-// [`consent_erase_subject`] with `flags`: 0, or `CONSENT_ERASE_FORCE` to record the
-// erasure of an id the ledger holds no event about (so that it cannot be used later
-// without a readmission). Other bits are `CONSENT_RESULT_INVALID_ARGUMENT`.
-consent_result consent_erase_subject_with(const struct consent_ledger *ledger,
-                                          const char *subject,
-                                          const char *reason,
-                                          const char *recorded_by,
-                                          uint32_t flags,
-                                          struct consent_erasure_report *out);
-
-// What erasing `subject` would blank, without writing anything (a dry run), as JSON
-// (`{"already_erased":false,"events":[..]}`: the events whose personal fields would be
-// blanked, in order) written to `*out_json`; free with [`consent_string_free`].
-consent_result consent_erasure_preview_json(const struct consent_ledger *ledger,
-                                            const char *subject,
-                                            char **out_json);
-
-// Erases the `n_subjects` ids at `subjects` (a retention run), each in its own
-// transaction, with `reason`, recorded by `recorded_by` (as [`consent_erase_subject`])
-// and `flags` (as [`consent_erase_subject_with`]); one WAL truncation follows. The
-// call succeeds when the run was made, whatever happened to each id: the report,
-// written as JSON to `*out_json` (free with [`consent_string_free`]), says it id by id,
-// in the order given: `{"outcomes":[{"subject":"..","outcome":"erased","seq":N,
-// "events_erased":N} | {"subject":"..","outcome":"unknown"} | {"subject":"..",
-// "outcome":"already_erased"} | {"subject":"..","outcome":"failed","error":".."}],
-// "wal_truncated":true}`. A failure of the ledger itself stops the run at that id (the
-// report says which); on the first id it is the call's error.
-consent_result consent_erase_subjects_json(const struct consent_ledger *ledger,
-                                           const char *const *subjects,
-                                           size_t n_subjects,
-                                           const char *reason,
-                                           const char *recorded_by,
-                                           uint32_t flags,
-                                           char **out_json);
-
-// A returning student: the erased `subject` may consent again. Records a
-// `subject_readmitted` event (no personal field: the erasure's pseudonym, `reason` and
-// the erasure it ends), recorded by `recorded_by` (`staff:<id>` or `system:<id>`;
-// NULL = `subject`, which is refused). The old events stay blanked; the history shows
-// them and the new ones; the id can be erased again. An id that is not erased is
-// `CONSENT_RESULT_INVALID_ARGUMENT`. Writes the event to `*out` (NULL = not wanted).
-consent_result consent_readmit_subject(const struct consent_ledger *ledger,
-                                       const char *subject,
-                                       const char *reason,
-                                       const char *recorded_by,
-                                       struct consent_event_ref *out);
-
-// Finishes pending erasures: checkpoints the WAL into the file and truncates it,
-// retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
-// snapshot. Writes whether every erasure is now complete (the WAL is empty) to
-// `*out_done` (NULL = not wanted). Safe to call at any time.
-consent_result consent_complete_erasures(const struct consent_ledger *ledger,
-                                         int64_t wait_ms,
-                                         bool *out_done);
-
-// Checkpoints the WAL into the file and truncates it, once; writes whether it completed
-// to `*out_done` (NULL = not wanted; false when another connection kept a read open).
-consent_result consent_checkpoint(const struct consent_ledger *ledger, bool *out_done);
+// Writes the SQL that grants the existing PostgreSQL role `role` `access` (a
+// `consent_access` value) to the ledger in the schema `schema`, and a NUL, into
+// `buf` of `len` bytes (`CONSENT_GRANTS_SQL_LEN` is always enough;
+// `CONSENT_RESULT_BUFFER_TOO_SMALL` and nothing written when it does not fit). The
+// schema's owner runs it (`psql -f`). A schema name that is not lower-case letters,
+// digits and `_`, a role name with other characters than letters, digits and `_` or
+// longer than 63 bytes, or another `access` is `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_grants_sql(const char *schema,
+                                  const char *role,
+                                  int32_t access,
+                                  char *buf,
+                                  size_t len);
 
 // Begins a batch on `ledger` and writes its handle to `*out`: every append made
 // through it ([`consent_batch_append`], [`consent_batch_register_purpose_json`], ...)
@@ -1455,38 +956,6 @@ consent_result consent_batch_rollback(struct consent_batch *batch);
 // ledger if its handle was already freed). NULL is fine; never twice, and no call may
 // use the handle afterwards (or be running on another thread meanwhile).
 void consent_batch_free(struct consent_batch *batch);
-
-// Copies the ledger, as stored, into a new ledger at `dest`: a file path or a
-// PostgreSQL URL (`postgresql://user@host/db?schema=name`), so that a file's ledger
-// moves into PostgreSQL, or a PostgreSQL ledger into a file that the independent
-// checker of docs/FORMAT.md reads. Every event, registry row, materialized row,
-// erasure marker and signed checkpoint is copied from one snapshot; the copy rebuilds
-// its tree and is kept only if its head equals the source's, which is written to
-// `*out_head` (NULL = not wanted). `options` (NULL = the defaults) open the
-// destination: its `synchronous` and `busy_timeout_ms` apply; a new file gets no key
-// file and a copy needs none (it is the same pseudonym key as the source's, kept
-// where the institution keeps it). `dest` already holding a ledger is
-// `CONSENT_RESULT_CONFLICT`, holding anything else (a file of another kind, a schema
-// with other tables) `CONSENT_RESULT_NOT_A_LEDGER`; either is left as it was. A copy
-// whose head differs is `CONSENT_RESULT_CORRUPT` and leaves nothing in a PostgreSQL
-// destination. On Unix a file path is taken as bytes.
-consent_result consent_ledger_copy_to(const struct consent_ledger *ledger,
-                                      const char *dest,
-                                      const struct consent_options *options,
-                                      struct consent_head *out_head);
-
-// Writes the SQL that grants the existing PostgreSQL role `role` `access` (a
-// `consent_access` value) to the ledger in the schema `schema`, and a NUL, into
-// `buf` of `len` bytes (`CONSENT_GRANTS_SQL_LEN` is always enough;
-// `CONSENT_RESULT_BUFFER_TOO_SMALL` and nothing written when it does not fit). The
-// schema's owner runs it (`psql -f`). A schema name that is not lower-case letters,
-// digits and `_`, a role name with other characters than letters, digits and `_` or
-// longer than 63 bytes, or another `access` is `CONSENT_RESULT_INVALID_ARGUMENT`.
-consent_result consent_grants_sql(const char *schema,
-                                  const char *role,
-                                  int32_t access,
-                                  char *buf,
-                                  size_t len);
 
 // Generates a signing key named `name` for `role` (a `consent_key_role`), writes its
 // private key to a new file at `path` (mode 0600; an existing file is never replaced:
@@ -1655,6 +1124,457 @@ consent_result consent_overdue_count(const struct consent_ledger *ledger,
                                      size_t *out_overdue,
                                      size_t *out_pending);
 
+// Erases `subject` at the end of retention: blanks their personal fields in every
+// event (every hash still verifies), records a `subject_erased` event with `reason`,
+// recorded by `recorded_by` (`staff:<id>` or `system:<id>`; NULL = `subject`), and
+// truncates the WAL so the erased values leave every file, retrying for up to the
+// erasure wait ([`consent_options::erasure_wait_ms`]) while another connection holds an
+// old snapshot; `out->wal_truncated` says whether the erasure is complete (else finish
+// it with [`consent_complete_erasures`]). Later grants for the subject are refused
+// (until [`consent_readmit_subject`]); withdrawals are still recorded. An id the
+// ledger holds no event about is `CONSENT_RESULT_NOT_FOUND` (most likely a mistyped
+// id; [`consent_erase_subject_with`] and `CONSENT_ERASE_FORCE` record it anyway); an
+// erased one `CONSENT_RESULT_SUBJECT_ERASED`. Writes the report to `*out` (NULL = not
+// wanted). [`consent_erasure_preview_json`] shows what would be blanked.
+consent_result consent_erase_subject(const struct consent_ledger *ledger,
+                                     const char *subject,
+                                     const char *reason,
+                                     const char *recorded_by,
+                                     struct consent_erasure_report *out);
+
+// [`consent_erase_subject`] with `flags`: 0, or `CONSENT_ERASE_FORCE` to record the
+// erasure of an id the ledger holds no event about (so that it cannot be used later
+// without a readmission). Other bits are `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_erase_subject_with(const struct consent_ledger *ledger,
+                                          const char *subject,
+                                          const char *reason,
+                                          const char *recorded_by,
+                                          uint32_t flags,
+                                          struct consent_erasure_report *out);
+
+// What erasing `subject` would blank, without writing anything (a dry run), as JSON
+// (`{"already_erased":false,"events":[..]}`: the events whose personal fields would be
+// blanked, in order) written to `*out_json`; free with [`consent_string_free`].
+consent_result consent_erasure_preview_json(const struct consent_ledger *ledger,
+                                            const char *subject,
+                                            char **out_json);
+
+// Erases the `n_subjects` ids at `subjects` (a retention run), each in its own
+// transaction, with `reason`, recorded by `recorded_by` (as [`consent_erase_subject`])
+// and `flags` (as [`consent_erase_subject_with`]); one WAL truncation follows. The
+// call succeeds when the run was made, whatever happened to each id: the report,
+// written as JSON to `*out_json` (free with [`consent_string_free`]), says it id by id,
+// in the order given: `{"outcomes":[{"subject":"..","outcome":"erased","seq":N,
+// "events_erased":N} | {"subject":"..","outcome":"unknown"} | {"subject":"..",
+// "outcome":"already_erased"} | {"subject":"..","outcome":"failed","error":".."}],
+// "wal_truncated":true}`. A failure of the ledger itself stops the run at that id (the
+// report says which); on the first id it is the call's error.
+consent_result consent_erase_subjects_json(const struct consent_ledger *ledger,
+                                           const char *const *subjects,
+                                           size_t n_subjects,
+                                           const char *reason,
+                                           const char *recorded_by,
+                                           uint32_t flags,
+                                           char **out_json);
+
+// A returning student: the erased `subject` may consent again. Records a
+// `subject_readmitted` event (no personal field: the erasure's pseudonym, `reason` and
+// the erasure it ends), recorded by `recorded_by` (`staff:<id>` or `system:<id>`;
+// NULL = `subject`, which is refused). The old events stay blanked; the history shows
+// them and the new ones; the id can be erased again. An id that is not erased is
+// `CONSENT_RESULT_INVALID_ARGUMENT`. Writes the event to `*out` (NULL = not wanted).
+consent_result consent_readmit_subject(const struct consent_ledger *ledger,
+                                       const char *subject,
+                                       const char *reason,
+                                       const char *recorded_by,
+                                       struct consent_event_ref *out);
+
+// Finishes pending erasures: checkpoints the WAL into the file and truncates it,
+// retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
+// snapshot. Writes whether every erasure is now complete (the WAL is empty) to
+// `*out_done` (NULL = not wanted). Safe to call at any time.
+consent_result consent_complete_erasures(const struct consent_ledger *ledger,
+                                         int64_t wait_ms,
+                                         bool *out_done);
+
+// Checkpoints the WAL into the file and truncates it, once; writes whether it completed
+// to `*out_done` (NULL = not wanted; false when another connection kept a read open).
+consent_result consent_checkpoint(const struct consent_ledger *ledger, bool *out_done);
+
+// The library version, e.g. "0.1.0". Static: do not free.
+const char *consent_version(void);
+
+// The name of a result code, e.g. "CONSENT_RESULT_CLOSED" ("CONSENT_RESULT_UNKNOWN_CODE"
+// for a number that is not a code). Static: do not free.
+const char *consent_result_name(int32_t code);
+
+// The result of the last call made on this thread (`CONSENT_RESULT_OK` after a success).
+consent_result consent_last_error_code(void);
+
+// The index of the element of an array argument the last failed call on this thread
+// was about (`events[i]` of [`consent_append_many`], `questions[i]` of
+// [`consent_status_many`], ...; the message names it too), or [`CONSENT_INDEX_NONE`]
+// when the call succeeded or its error was not about one element (a NULL array, a
+// busy ledger).
+size_t consent_last_error_index(void);
+
+// Copies the message of the last failed call on this thread ("" after a success) into
+// `buf`, NUL-terminated and cut at a character boundary if `len` is too small.
+// Returns the buffer size the whole message needs, NUL included; nothing is written
+// when `buf` is NULL or `len` is 0 (call once that way to size the buffer).
+size_t consent_last_error_message(char *buf, size_t len);
+
+// Frees a string this library returned as `char *` (JSON). NULL is fine; never twice.
+void consent_string_free(char *s);
+
+// Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
+// not explicit, no method, every time `CONSENT_TIME_ABSENT`.
+consent_result consent_event_params_init(struct consent_event_params *out);
+
+// Appends an event after checking it against the consent rules. Writes what was
+// recorded to `*out` (NULL = not wanted). A recipient must be one the purpose lists,
+// spelt exactly (else `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message lists them);
+// a grant without one covers every recipient the purpose lists. A withdrawal or
+// objection is never refused: one naming a recipient the purpose does not list is
+// recorded purpose-wide (no recipient; the text as written kept in its details), and a
+// withdrawal for a purpose that does not rest on consent is recorded as an objection
+// (Art. 21). A grant naming a notice that does not cover its purpose is
+// `CONSENT_RESULT_INVALID_CONSENT`. Events dated more than 366 days after now are
+// `CONSENT_RESULT_INVALID_TIME`.
+// Identifiers (subject, purpose, recipient, notice id and version, source id, the id
+// in `recorded_by`) must be Unicode NFC without control characters or white space at
+// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
+// changed), here and in every question.
+consent_result consent_append(const struct consent_ledger *ledger,
+                              const struct consent_event_params *params,
+                              struct consent_event_ref *out);
+
+// The event appended by [`consent_append`] (or already recorded under the same
+// source id) as full JSON, written to `*out_json`; free with [`consent_string_free`].
+consent_result consent_append_json(const struct consent_ledger *ledger,
+                                   const struct consent_event_params *params,
+                                   char **out_json);
+
+// Appends `n` events at `events` (each as [`consent_append`] would), all or none: one
+// transaction, so either every event is recorded, in order, or (on any error) none is.
+// Each event is checked against the rules as they stand with the events before it in
+// the array. Writes what was recorded to `out[0..n]` (NULL = not wanted; else room for
+// `n` entries). `n` = 0 does nothing (`events` and `out` may then be NULL).
+//
+// An error about one event (a NULL or malformed field, an unknown purpose, a broken
+// rule) names it in the message (`events[3]: ...`) and in
+// [`consent_last_error_index`]. The strings are read straight from the array: no JSON.
+// `out` must not overlap `events`.
+consent_result consent_append_many(const struct consent_ledger *ledger,
+                                   const struct consent_event_params *events,
+                                   size_t n,
+                                   struct consent_event_ref *out);
+
+// Records consent given by `subject` for `purpose`, having been shown the notice
+// `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
+// or not, recorded by `recorded_by` (NULL = the subject), effective now. For a
+// recipient, an event time or an idempotency key use [`consent_append`].
+consent_result consent_give(const struct consent_ledger *ledger,
+                            const char *subject,
+                            const char *purpose,
+                            const char *notice_id,
+                            const char *notice_version,
+                            int32_t method,
+                            bool explicit_consent,
+                            const char *recorded_by,
+                            struct consent_event_ref *out);
+
+// Records that `subject` was shown the notice `notice_id`/`notice_version` about
+// `purpose`, with no answer yet, by `method` (a `consent_method`), recorded by
+// `recorded_by` (NULL = the subject), effective now. The notice must cover the
+// purpose (`CONSENT_RESULT_INVALID_CONSENT`, or `CONSENT_RESULT_UNKNOWN_NOTICE`).
+consent_result consent_serve_notice(const struct consent_ledger *ledger,
+                                    const char *subject,
+                                    const char *purpose,
+                                    const char *notice_id,
+                                    const char *notice_version,
+                                    int32_t method,
+                                    const char *recorded_by,
+                                    struct consent_event_ref *out);
+
+// Records that `subject` was asked about `purpose` and said no, collected by
+// `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
+consent_result consent_refuse(const struct consent_ledger *ledger,
+                              const char *subject,
+                              const char *purpose,
+                              int32_t method,
+                              const char *recorded_by,
+                              struct consent_event_ref *out);
+
+// Records a withdrawal by `subject` of consent for `purpose` (every recipient),
+// effective now; never refused, even with no grant on record. For a purpose that does
+// not rest on consent it is recorded as an objection (Art. 21). `out->effect_deadline_ms`
+// says when downstream systems must have acted. For one recipient, use
+// [`consent_append`].
+consent_result consent_withdraw(const struct consent_ledger *ledger,
+                                const char *subject,
+                                const char *purpose,
+                                const char *recorded_by,
+                                struct consent_event_ref *out);
+
+// Records that the controller stopped relying on the consent of `subject` for
+// `purpose` (not retroactive).
+consent_result consent_revoke(const struct consent_ledger *ledger,
+                              const char *subject,
+                              const char *purpose,
+                              const char *recorded_by,
+                              struct consent_event_ref *out);
+
+// Records that a grant of `subject` for `purpose` was never valid (retroactive):
+// the grant `target_event_id`, or every earlier grant when NULL.
+consent_result consent_invalidate(const struct consent_ledger *ledger,
+                                  const char *subject,
+                                  const char *purpose,
+                                  const char *target_event_id,
+                                  const char *recorded_by,
+                                  struct consent_event_ref *out);
+
+// Records an objection by `subject` to processing for `purpose` (legitimate interests
+// or public task); never refused.
+consent_result consent_object(const struct consent_ledger *ledger,
+                              const char *subject,
+                              const char *purpose,
+                              const char *recorded_by,
+                              struct consent_event_ref *out);
+
+// The current head (size and Merkle root), written to `*out`.
+consent_result consent_get_head(const struct consent_ledger *ledger, struct consent_head *out);
+
+// Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
+// (`CONSENT_HEAD_STRING_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL`
+// (and nothing written) if it does not fit.
+consent_result consent_head_to_string(const struct consent_head *head, char *buf, size_t len);
+
+// Parses a head written `SIZE:ROOTHEX` into `*out`.
+consent_result consent_head_parse(const char *text, struct consent_head *out);
+
+// Recomputes every hash from the stored rows and writes the report to `*out`. A
+// tampered log is not an error: the call succeeds with `out->ok` false and
+// `out->first_bad_seq` naming the first bad event.
+consent_result consent_verify(const struct consent_ledger *ledger,
+                              struct consent_verify_report *out);
+
+// [`consent_verify`], and also checks that the log still extends `head` (catches a
+// truncated or rewritten tail).
+consent_result consent_verify_against(const struct consent_ledger *ledger,
+                                      const struct consent_head *head,
+                                      struct consent_verify_report *out);
+
+// A proof that event `event_id` is in the tree of `tree_size` events
+// (`CONSENT_SIZE_CURRENT` = the current head), as JSON (`leaf_index`, `tree_size`,
+// `leaf_hash`, `path`, `root`) written to `*out_json`; free with
+// [`consent_string_free`]. Whoever checks it ([`consent_check_inclusion_proof`]) also
+// needs the event's canonical bytes ([`consent_event_canonical`]).
+consent_result consent_prove_inclusion_json(const struct consent_ledger *ledger,
+                                            const char *event_id,
+                                            uint64_t tree_size,
+                                            char **out_json);
+
+// A proof that the log at `old_head` is a prefix of the log at `new_size` events
+// (`CONSENT_SIZE_CURRENT` = now), as JSON (`old_size`, `new_size`, `path`) written to
+// `*out_json` (free with [`consent_string_free`]), and the head at `new_size` written to
+// `*out_new_head` (NULL = not wanted). A log rewritten since `old_head` is
+// `CONSENT_RESULT_CORRUPT`.
+consent_result consent_prove_consistency_json(const struct consent_ledger *ledger,
+                                              const struct consent_head *old_head,
+                                              uint64_t new_size,
+                                              char **out_json,
+                                              struct consent_head *out_new_head);
+
+// The canonical bytes of event `event_id` (docs/FORMAT.md §3.3): exactly what its
+// Merkle leaf hash covers, and what [`consent_check_inclusion_proof`] checks a proof
+// against. Writes a new buffer to `*out_bytes` and its length to `*out_len`; free it
+// with [`consent_bytes_free`] and that same length.
+consent_result consent_event_canonical(const struct consent_ledger *ledger,
+                                       const char *event_id,
+                                       uint8_t **out_bytes,
+                                       size_t *out_len);
+
+// Frees a buffer of `len` bytes this library returned (from
+// [`consent_event_canonical`]), with the length it returned. NULL is fine; never twice.
+void consent_bytes_free(uint8_t *bytes, size_t len);
+
+// Checks an inclusion proof (JSON from [`consent_prove_inclusion_json`]) of the event
+// whose canonical bytes are the `event_len` bytes at `event` (from
+// [`consent_event_canonical`], e.g. kept in a receipt) against a head of the same
+// size. No ledger needed. The proof is bound to its event: the leaf hash is recomputed
+// from the bytes and the leaf index must be the event's sequence number.
+// `CONSENT_RESULT_PROOF_REJECTED` if the proof is another event's or does not lead to
+// the head's root; a head of another size, or bytes that are not a canonical event,
+// are `CONSENT_RESULT_INVALID_ARGUMENT`.
+consent_result consent_check_inclusion_proof(const char *proof_json,
+                                             const uint8_t *event,
+                                             size_t event_len,
+                                             const struct consent_head *head);
+
+// Checks a consistency proof (JSON from [`consent_prove_consistency_json`]) between
+// two heads. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it fails.
+consent_result consent_check_consistency_proof(const char *proof_json,
+                                               const struct consent_head *old_head,
+                                               const struct consent_head *new_head);
+
+// Fills `out` with the default options: full durability, 30 s busy timeout,
+// read-write, create when missing, system clock, the key file beside the ledger,
+// 2 s erasure wait, the default time zone (NULL: Europe/London for a new ledger).
+consent_result consent_options_init(struct consent_options *out);
+
+// Opens (or creates) the ledger file at `path` with `options` (NULL = defaults) and
+// writes the handle to `*out`. On Unix the path is taken as bytes; elsewhere it must
+// be UTF-8. A new ledger is created only when the path does not exist or is an empty
+// file, and `create` is true; its pseudonym key file is created with it (see
+// [`consent_options::pseudonym_key_source`]). A missing path with `create` false or
+// `read_only` true is `CONSENT_RESULT_NOT_FOUND`; an empty file then, or a file that
+// is not a consent ledger, is `CONSENT_RESULT_NOT_A_LEDGER` (left unchanged); a
+// ledger whose schema was altered is `CONSENT_RESULT_CORRUPT`; a missing or different
+// key is `CONSENT_RESULT_KEY`. The writer lock file `<path>-lock` is created beside it.
+//
+// `path` may instead be a PostgreSQL URL, `postgresql://user@host/db?schema=name`
+// (libpq's form; `host=/socket/dir` for a Unix socket; `schema` defaults to
+// `consent`): the ledger then lives in that schema, shared by every host and handle
+// that opens it, and no file is made (docs/POSTGRES.md). Its pseudonym key must be
+// given as a file or as bytes (`CONSENT_KEY_SOURCE_BESIDE` is `CONSENT_RESULT_KEY`:
+// nothing lies beside a database). A schema name that is not lower-case letters,
+// digits and `_` is `CONSENT_RESULT_INVALID_ARGUMENT`; a server that cannot be
+// reached (an unknown host, no socket, refused credentials) is
+// `CONSENT_RESULT_STORAGE`, within `busy_timeout_ms` (at most 30 s); an empty schema
+// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`, one holding
+// other tables `CONSENT_RESULT_NOT_A_LEDGER`. Messages never show the URL's password.
+consent_result consent_ledger_open(const char *path,
+                                   const struct consent_options *options,
+                                   struct consent_ledger **out);
+
+// Creates a ledger that lives in memory only (tests, examples), with `options`
+// (NULL = defaults; `clock` makes it a simulation, the key source may be
+// `CONSENT_KEY_SOURCE_BESIDE` (a random key) or `CONSENT_KEY_SOURCE_BYTES`), and
+// writes the handle to `*out`.
+consent_result consent_ledger_open_in_memory(const struct consent_options *options,
+                                             struct consent_ledger **out);
+
+// Closes the ledger: an open batch is rolled back and the file is released. Later
+// calls on the handle (and on its batches) return `CONSENT_RESULT_CLOSED`; closing
+// twice is fine. The handle must still be freed with [`consent_ledger_free`].
+consent_result consent_ledger_close(const struct consent_ledger *ledger);
+
+// Frees a ledger handle, closing the ledger unless a batch begun on it has not been
+// freed yet (the batch keeps it open; the last of them to be freed closes it). NULL
+// is fine; never twice, and no call may use the handle afterwards (or be running on
+// another thread meanwhile).
+void consent_ledger_free(struct consent_ledger *ledger);
+
+// Whether the ledger was created as a simulation (with a clock, see
+// [`consent_options::clock`]), written to `*out`.
+consent_result consent_ledger_is_simulated(const struct consent_ledger *ledger, bool *out);
+
+// Writes the ledger's time zone (an IANA name such as "Europe/London", committed to
+// when the ledger was created) and a NUL into `buf` of `len` bytes
+// (`CONSENT_TIME_ZONE_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL` (and
+// nothing written) if it does not fit. Academic years end at local midnight there.
+consent_result consent_ledger_time_zone(const struct consent_ledger *ledger, char *buf, size_t len);
+
+// May `subject`'s data be used for `purpose` (and `recipient`) now? Writes the
+// answer to `*out`. `recipient` must be one the purpose lists, spelt exactly, and a
+// purpose that lists recipients must be asked about one of them; NULL is for a
+// purpose that lists none. Otherwise `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message
+// lists the valid ids.
+consent_result consent_get_status(const struct consent_ledger *ledger,
+                                  const char *subject,
+                                  const char *purpose,
+                                  const char *recipient,
+                                  struct consent_status *out);
+
+// The answers of [`consent_get_status`] to `n` questions at `questions`, all read from
+// one snapshot of the ledger (no append lands between two answers), written to
+// `out[0..n]` (room for `n` entries, required when `n` > 0). `n` = 0 does nothing
+// (`questions` and `out` may then be NULL). The first question that is invalid (a NULL
+// or non-UTF-8 field, an unknown purpose, an unlisted or missing recipient) fails the
+// call: its message names it (`questions[2]: ...`), as does
+// [`consent_last_error_index`], and nothing in `out` is written. `out` must not overlap
+// `questions` or its strings.
+consent_result consent_status_many(const struct consent_ledger *ledger,
+                                   const struct consent_question *questions,
+                                   size_t n,
+                                   struct consent_status *out);
+
+// Could `subject`'s data be used for `purpose` (and `recipient`, as in
+// [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
+// (`CONSENT_TIME_ABSENT` = now)? `at_ms` is required (`CONSENT_RESULT_INVALID_TIME` if
+// absent).
+consent_result consent_get_status_at(const struct consent_ledger *ledger,
+                                     const char *subject,
+                                     const char *purpose,
+                                     const char *recipient,
+                                     int64_t at_ms,
+                                     int64_t as_known_at_ms,
+                                     struct consent_status *out);
+
+// The full status (with the notice id and version) as JSON, written to `*out_json`:
+// now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
+// [`consent_get_status_at`]. Free with [`consent_string_free`].
+consent_result consent_get_status_json(const struct consent_ledger *ledger,
+                                       const char *subject,
+                                       const char *purpose,
+                                       const char *recipient,
+                                       int64_t at_ms,
+                                       int64_t as_known_at_ms,
+                                       char **out_json);
+
+// Every event about `subject`, in order, as a JSON array written to `*out_json`;
+// free with [`consent_string_free`].
+consent_result consent_history_json(const struct consent_ledger *ledger,
+                                    const char *subject,
+                                    char **out_json);
+
+// One event by id as JSON, written to `*out_json`; free with [`consent_string_free`].
+consent_result consent_event_json(const struct consent_ledger *ledger,
+                                  const char *event_id,
+                                  char **out_json);
+
+// Every subject with consent in force for `purpose` (and `recipient`) at `at_ms`
+// (`CONSENT_TIME_ABSENT` = now), as the ledger knew it at `as_known_at_ms`
+// (`CONSENT_TIME_ABSENT` = now: a past extract reproduced as it was known then), with
+// the head that answered, as JSON (`{"purpose":..,"recipient":..,"at":..,
+// "as_known_at":..,"subjects":[{"subject":..,"event_id":..,"since":..,"until":..}],
+// "head":{..}}`) written to `*out_json`; free with [`consent_string_free`]. A purpose
+// that lists recipients must be asked about one of them (a feed that left the
+// recipient out would miss a withdrawal naming it): NULL is then
+// `CONSENT_RESULT_UNKNOWN_RECIPIENT`, as is a recipient the purpose does not list.
+consent_result consent_consenting_json(const struct consent_ledger *ledger,
+                                       const char *purpose,
+                                       const char *recipient,
+                                       int64_t at_ms,
+                                       int64_t as_known_at_ms,
+                                       char **out_json);
+
+// A change feed: events with `seq >= since`, at most `limit`, as a JSON array
+// written to `*out_json`; free with [`consent_string_free`]. Continue from the last
+// event's `seq + 1`.
+consent_result consent_changes_since_json(const struct consent_ledger *ledger,
+                                          uint64_t since,
+                                          size_t limit,
+                                          char **out_json);
+
+// The subject-access copy of `subject` (every event, the purposes and notices they
+// refer to, current statuses and the head) as JSON written to `*out_json`; free with
+// [`consent_string_free`]. [`consent_export_subject_html`] is the same copy for a person
+// to read.
+consent_result consent_export_subject_json(const struct consent_ledger *ledger,
+                                           const char *subject,
+                                           char **out_json);
+
+// The subject's copy as a self-contained HTML page, for the person to read: the
+// purposes (titles, controllers), the notices they were shown (title, version, SHA-256,
+// controller), every event in plain words with local times in the ledger's time zone,
+// the current statuses and the head. Written to `*out_html`; free with
+// [`consent_string_free`].
+consent_result consent_export_subject_html(const struct consent_ledger *ledger,
+                                           const char *subject,
+                                           char **out_html);
+
 // The receipt of event `event_id` (a UUID) in `layout` (a `consent_receipt_layout`),
 // as its JSON document (docs/FORMAT.md §12) written to `*out_json`; free with
 // [`consent_string_free`]. `note` is the signed checkpoint it is proved against
@@ -1692,6 +1612,86 @@ consent_result consent_receipt_check(const char *receipt_json,
                                      size_t quorum,
                                      struct consent_checked_receipt *out,
                                      char **out_json);
+
+// Registers a purpose (or a new version of it) from its JSON definition, e.g.
+// `{"id":"jmsu.marketing","title":"Marketing","controller":"JMSU","lawful_basis":"a",
+// "special_category":null,"validity":{"kind":"academic_year"},"effect_delay_secs":0,
+// "withdrawal_method":"My LJMU","recipients":[],"renew_consent":false}` (`lawful_basis`
+// is the Art. 6(1) letter; `special_category` an Art. 9(2) letter; `validity.kind` is
+// `none`, `days` (with `days`), `academic_year` (with optional `end_month`/`end_day`,
+// ending at local midnight in the ledger's time zone) or `course_year` (one year from
+// the grant's `validity_from_ms`, else its effective time, to local midnight);
+// `recipients` are the ids events and questions may
+// name, spelt exactly). An unchanged definition appends nothing. A new version that
+// changes the lawful basis or the controller, makes the data special-category, adds a
+// recipient, or sets `renew_consent` is a material change: earlier grants then answer
+// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
+// not wanted).
+consent_result consent_register_purpose_json(const struct consent_ledger *ledger,
+                                             const char *purpose_json,
+                                             uint32_t *out_version);
+
+// Registers a privacy notice from its JSON definition:
+// `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
+// "title":"JMSU privacy notice","url":"https://...","controller":"JMSU",
+// "purposes":["jmsu.marketing","jmsu.project.*"]}` (`language` and `url` optional).
+// `controller` and `purposes` (ids, or a prefix ending in `.*`) are required: without
+// them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
+// notice_served naming a notice that does not cover its purpose is
+// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
+// `CONSENT_RESULT_CONFLICT`.
+consent_result consent_register_notice_json(const struct consent_ledger *ledger,
+                                            const char *notice_json);
+
+// Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
+// shown (language "en-GB", no URL), published by `controller`, covering the
+// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
+// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
+consent_result consent_register_notice_text(const struct consent_ledger *ledger,
+                                            const char *id,
+                                            const char *version,
+                                            const char *title,
+                                            const char *text,
+                                            const char *controller,
+                                            const char *const *purposes,
+                                            size_t n_purposes);
+
+// The current version of a purpose as JSON (its definition plus `version`, `seq`,
+// `registered_at`), written to `*out_json`; free with [`consent_string_free`].
+consent_result consent_purpose_json(const struct consent_ledger *ledger,
+                                    const char *purpose,
+                                    char **out_json);
+
+// Every version of every purpose as a JSON array, written to `*out_json`; free with
+// [`consent_string_free`].
+consent_result consent_purposes_json(const struct consent_ledger *ledger, char **out_json);
+
+// Every registered notice as a JSON array, written to `*out_json`; free with
+// [`consent_string_free`].
+consent_result consent_notices_json(const struct consent_ledger *ledger, char **out_json);
+
+// Loads the registry file at `path` (TOML: `[[notice]]` and `[[purpose]]` tables, as
+// `examples/ljmu/registry.toml`; a notice gives its hash as `sha256`, as a `text_file`
+// to hash, or both) into the ledger: every notice, then every purpose, in one batch,
+// all of them or none. Definitions the ledger already holds append nothing (loading
+// twice is harmless); a changed purpose gets a new version. The notices' `text_file`s
+// are read from the folder `texts_dir`, where every text named must then be readable,
+// or (NULL) from the registry's own folder, where a missing text leaves the stated
+// `sha256` unchecked. A text that does not hash to the stated `sha256`, or a notice
+// version already registered with another text, is `CONSENT_RESULT_CONFLICT`; a file
+// that cannot be read `CONSENT_RESULT_IO`; malformed TOML, an unknown field or an
+// invalid entry `CONSENT_RESULT_INVALID_ARGUMENT`; messages name the entry. On Unix
+// both paths are taken as bytes. Writes the report as JSON to `*out_report_json`
+// (NULL = not wanted; free with [`consent_string_free`]): `{"entries":[{"kind":
+// "notice","id":..,"notice_version":..,"sha256":..,"hash":"checked"|"computed"|
+// "unchecked","new":true,"seq":N},{"kind":"purpose","id":..,"purpose_version":N,
+// "new":false,"seq":N},..]}` (`new`: whether this load appended its event). A
+// downstream retired since is skipped, never reactivated: its entry has `"new":false`
+// and `"note":"retired, not reactivated"`.
+consent_result consent_registry_load(const struct consent_ledger *ledger,
+                                     const char *path,
+                                     const char *texts_dir,
+                                     char **out_report_json);
 
 // The data-protection officer's figures for `[from_ms, to_ms)` (`CONSENT_TIME_ABSENT`:
 // from the start of the local month of the first event; up to now) as JSON, the

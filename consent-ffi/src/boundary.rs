@@ -699,6 +699,16 @@ pub(crate) fn owned_json<T: serde::Serialize>(v: &T) -> FfiResult<*mut c_char> {
     owned_string(text)
 }
 
+/// Writes an owned JSON string of `value` to the required out-parameter `out`.
+pub(crate) unsafe fn json_out<T: serde::Serialize>(
+    out: NonNull<*mut c_char>,
+    value: &T,
+) -> FfiResult<()> {
+    let text = owned_json(value)?;
+    unsafe { write_out(out, text) };
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

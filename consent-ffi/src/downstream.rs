@@ -8,12 +8,11 @@ use consent_core::{Ack, Acknowledgement, DeadlineState, DownstreamDef, Feed, Fee
 use serde_json::json;
 
 use crate::boundary::{
-    fixed_text, guard, ledger_arg, opt_out_arg, out_arg, str_arg, time_arg, time_out, write_out,
-    FfiError, FfiResult,
+    fixed_text, guard, json_out, ledger_arg, opt_out_arg, out_arg, str_arg, time_arg, time_out,
+    write_out, FfiError, FfiResult,
 };
 use crate::{
-    actor_arg, consent_event_ref, consent_ledger, consent_result, json_out, uuid_arg,
-    CONSENT_EVENT_ID_LEN,
+    actor_arg, consent_event_ref, consent_ledger, consent_result, uuid_arg, CONSENT_EVENT_ID_LEN,
 };
 
 /// Bytes of an event kind's name and its NUL in a `consent_feed_item`.

@@ -5,8 +5,9 @@ use std::ffi::c_char;
 
 use consent_core::ReportRange;
 
+use crate::boundary::json_out;
 use crate::boundary::{guard, ledger_arg, out_arg, time_arg};
-use crate::{consent_ledger, consent_result, json_out};
+use crate::{consent_ledger, consent_result};
 
 /// The data-protection officer's figures for `[from_ms, to_ms)` (`CONSENT_TIME_ABSENT`:
 /// from the start of the local month of the first event; up to now) as JSON, the

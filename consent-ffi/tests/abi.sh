@@ -94,7 +94,10 @@ fi
     echo "soname $(soname_of "$library")"
     cat "$work/functions"
     "$work/layout" | grep -v '^struct\|^field' | sort
-    "$work/layout" | grep '^struct\|^field'
+    # Structs by name (each with its fields in order), so that the snapshot does not
+    # depend on the order cbindgen writes the header in.
+    "$work/layout" | grep '^struct\|^field' | awk '$1 == "struct" { s = $2 } { print s "\t" $0 }' |
+        sort -s -t$'\t' -k1,1 | cut -f2-
 } >"$work/now"
 
 if [[ "$mode" == write ]]; then
