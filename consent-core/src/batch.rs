@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::append::Appended;
 use crate::error::{Error, Result};
 use crate::event::{Event, NewEvent};
 use crate::ledger::{thread_mark, BatchOwner, Ledger};
@@ -97,7 +98,14 @@ impl Ledger {
 
     /// Appends an event inside the batch of `token`.
     pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
-        self.append_as(Some(token.id), event).map(|a| a.event)
+        self.append_outcome_in(token, event).map(|a| a.event)
+    }
+
+    /// [`Ledger::append_in`], saying whether the event is new or was already on record
+    /// under its source id (in the ledger, or earlier in the batch), as
+    /// [`Ledger::append_outcome`] does.
+    pub fn append_outcome_in(&self, token: &BatchToken, event: NewEvent) -> Result<Appended> {
+        self.append_as(Some(token.id), event)
     }
 
     /// Registers a purpose inside the batch of `token`.

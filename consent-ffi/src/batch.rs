@@ -88,6 +88,9 @@ pub(crate) unsafe fn end_batch(batch: *const consent_batch, commit: bool) -> Ffi
 /// is a second batch begun on that thread. Keep batches short. The batch handle may be
 /// used from any thread, one call at a time, and keeps the ledger open until it is
 /// freed.
+///
+/// Errors: a batch already open on this thread `CONSENT_RESULT_BATCH`; another writer
+/// holding the lock past the busy timeout `CONSENT_RESULT_BUSY`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_begin(
     ledger: *const consent_ledger,
@@ -110,6 +113,8 @@ pub unsafe extern "C" fn consent_batch_begin(
 /// stand with the batch's earlier appends; writes what was recorded to `*out` (NULL =
 /// not wanted). It lands only when the batch is committed. A failed append leaves the
 /// batch as it was.
+///
+/// Errors: as `consent_append`; a batch that has ended `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_append(
     batch: *mut consent_batch,
@@ -125,6 +130,8 @@ pub unsafe extern "C" fn consent_batch_append(
 /// which failed. (The batch, not this call, is what lands or not: roll it back to drop
 /// them.) On success writes what was recorded to `out[0..n]` (NULL = not wanted). `n` =
 /// 0 does nothing.
+///
+/// Errors: as `consent_append_many`; a batch that has ended `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_append_many(
     batch: *mut consent_batch,
@@ -139,11 +146,11 @@ pub unsafe extern "C" fn consent_batch_append_many(
             let mut recorded = Vec::new();
             for (i, p) in params.iter().enumerate() {
                 let at = ArgName::element("events", i);
-                let event = to
+                let appended = to
                     .append(new_event(p, at)?)
                     .map_err(|e| FfiError::from(e).about(at))?;
                 if out.is_some() {
-                    recorded.push(event_ref(&event));
+                    recorded.push(appended_ref(&appended));
                 }
             }
             if let Some(out) = out {
@@ -155,6 +162,9 @@ pub unsafe extern "C" fn consent_batch_append_many(
 }
 
 /// [`consent_register_purpose_json`] inside the batch.
+///
+/// Errors: as `consent_register_purpose_json`; a batch that has ended
+/// `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_register_purpose_json(
     batch: *mut consent_batch,
@@ -169,6 +179,9 @@ pub unsafe extern "C" fn consent_batch_register_purpose_json(
 }
 
 /// [`consent_register_notice_json`] inside the batch.
+///
+/// Errors: as `consent_register_notice_json`; a batch that has ended
+/// `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_register_notice_json(
     batch: *mut consent_batch,
@@ -178,6 +191,9 @@ pub unsafe extern "C" fn consent_batch_register_notice_json(
 }
 
 /// [`consent_register_notice_text`] inside the batch.
+///
+/// Errors: as `consent_register_notice_text`; a batch that has ended
+/// `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_register_notice_text(
     batch: *mut consent_batch,
@@ -200,6 +216,8 @@ pub unsafe extern "C" fn consent_batch_register_notice_text(
 
 /// The head as it would be if the batch were committed now (its appends included),
 /// written to `*out`.
+///
+/// Errors: a batch that has ended `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_get_head(
     batch: *mut consent_batch,
@@ -211,6 +229,10 @@ pub unsafe extern "C" fn consent_batch_get_head(
 /// Commits the batch: all of its appends land, or (on an error) none of them. Either
 /// way the batch has ended: later calls on it return `CONSENT_RESULT_BATCH`, and the
 /// handle must still be freed with [`consent_batch_free`].
+///
+/// Errors: a batch that has ended, or was aborted by a failed write (then nothing
+/// lands), `CONSENT_RESULT_BATCH`; a failed commit is the storage's error, and nothing
+/// of the batch lands.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_commit(batch: *mut consent_batch) -> consent_result {
     guard(|| unsafe { end_batch(batch, true) })
@@ -219,6 +241,8 @@ pub unsafe extern "C" fn consent_batch_commit(batch: *mut consent_batch) -> cons
 /// Rolls the batch back: none of its appends land. The batch has ended: later calls on
 /// it return `CONSENT_RESULT_BATCH`, and the handle must still be freed with
 /// [`consent_batch_free`].
+///
+/// Errors: a batch that has ended `CONSENT_RESULT_BATCH`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_rollback(batch: *mut consent_batch) -> consent_result {
     guard(|| unsafe { end_batch(batch, false) })
@@ -227,6 +251,8 @@ pub unsafe extern "C" fn consent_batch_rollback(batch: *mut consent_batch) -> co
 /// Frees a batch handle, rolling the batch back if it is still open (and closing the
 /// ledger if its handle was already freed). NULL is fine; never twice, and no call may
 /// use the handle afterwards (or be running on another thread meanwhile).
+///
+/// Errors: none (a void function; NULL is fine).
 #[no_mangle]
 pub unsafe extern "C" fn consent_batch_free(batch: *mut consent_batch) {
     if batch.is_null() {
@@ -283,6 +309,8 @@ mod tests {
                 c"s-1".as_ptr(),
                 c"p".as_ptr(),
                 std::ptr::null(),
+                std::ptr::null(),
+                CONSENT_TIME_ABSENT,
                 std::ptr::null_mut(),
             )
         });

@@ -605,7 +605,16 @@ pub(crate) unsafe fn write_out<T>(p: NonNull<T>, value: T) {
 /// # Safety
 /// `p` is NULL or a handle from `consent_ledger_open*` not yet freed.
 pub(crate) unsafe fn ledger_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a Ledger> {
-    Ok(&unsafe { ref_arg(p, "ledger") }?.ledger)
+    Ok(&unsafe { handle_arg(p) }?.ledger)
+}
+
+/// The handle behind a required `ledger` argument, for what the handle keeps besides
+/// the ledger (the names a status points at).
+///
+/// # Safety
+/// As [`ledger_arg`].
+pub(crate) unsafe fn handle_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a consent_ledger> {
+    unsafe { ref_arg(p, "ledger") }
 }
 
 /// A required byte-array argument of `len` bytes at `p` (NULL is refused even when

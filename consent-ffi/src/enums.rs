@@ -160,6 +160,22 @@ pub(crate) fn method(v: i32, name: impl std::fmt::Display) -> FfiResult<Option<M
     }))
 }
 
+/// The `consent_method` value of a method (`CONSENT_METHOD_NONE` for none).
+pub(crate) fn method_out(m: Option<Method>) -> i32 {
+    let m = match m {
+        None => consent_method::None,
+        Some(Method::Portal) => consent_method::Portal,
+        Some(Method::WebForm) => consent_method::WebForm,
+        Some(Method::Paper) => consent_method::Paper,
+        Some(Method::Email) => consent_method::Email,
+        Some(Method::Feed) => consent_method::Feed,
+        Some(Method::InPerson) => consent_method::InPerson,
+        Some(Method::Phone) => consent_method::Phone,
+        Some(Method::Api) => consent_method::Api,
+    };
+    m as i32
+}
+
 pub(crate) fn state(s: State) -> consent_state {
     match s {
         State::Given => consent_state::Given,

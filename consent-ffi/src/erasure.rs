@@ -49,6 +49,10 @@ pub struct consent_erasure_report {
 /// id; [`consent_erase_subject_with`] and `CONSENT_ERASE_FORCE` record it anyway); an
 /// erased one `CONSENT_RESULT_SUBJECT_ERASED`. Writes the report to `*out` (NULL = not
 /// wanted). [`consent_erasure_preview_json`] shows what would be blanked.
+///
+/// Errors: an id the ledger holds no event about `CONSENT_RESULT_NOT_FOUND`; an id
+/// already erased `CONSENT_RESULT_SUBJECT_ERASED`; a malformed `recorded_by`
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_erase_subject(
     ledger: *const consent_ledger,
@@ -63,6 +67,9 @@ pub unsafe extern "C" fn consent_erase_subject(
 /// [`consent_erase_subject`] with `flags`: 0, or `CONSENT_ERASE_FORCE` to record the
 /// erasure of an id the ledger holds no event about (so that it cannot be used later
 /// without a readmission). Other bits are `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: as `consent_erase_subject`; unknown bits in `flags`
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_erase_subject_with(
     ledger: *const consent_ledger,
@@ -118,6 +125,8 @@ pub(crate) unsafe fn erase_subject(
 /// What erasing `subject` would blank, without writing anything (a dry run), as JSON
 /// (`{"already_erased":false,"events":[..]}`: the events whose personal fields would be
 /// blanked, in order) written to `*out_json`; free with [`consent_string_free`].
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_erasure_preview_json(
     ledger: *const consent_ledger,
@@ -142,6 +151,10 @@ pub unsafe extern "C" fn consent_erasure_preview_json(
 /// "outcome":"already_erased"} | {"subject":"..","outcome":"failed","error":".."}],
 /// "wal_truncated":true}`. A failure of the ledger itself stops the run at that id (the
 /// report says which); on the first id it is the call's error.
+///
+/// Errors: unknown bits in `flags` `CONSENT_RESULT_INVALID_ARGUMENT`; a failure of the
+/// ledger on the first id is the call's error. What happened to each id is in the
+/// report, not an error.
 #[no_mangle]
 pub unsafe extern "C" fn consent_erase_subjects_json(
     ledger: *const consent_ledger,
@@ -170,6 +183,9 @@ pub unsafe extern "C" fn consent_erase_subjects_json(
 /// NULL = `subject`, which is refused). The old events stay blanked; the history shows
 /// them and the new ones; the id can be erased again. An id that is not erased is
 /// `CONSENT_RESULT_INVALID_ARGUMENT`. Writes the event to `*out` (NULL = not wanted).
+///
+/// Errors: an id that is not erased, or a `recorded_by` that is the subject (NULL),
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_readmit_subject(
     ledger: *const consent_ledger,
@@ -186,7 +202,7 @@ pub unsafe extern "C" fn consent_readmit_subject(
         let out = opt_out_arg(out, "out")?;
         let event = ledger.readmit_subject(subject, reason, actor)?;
         if let Some(out) = out {
-            unsafe { write_out(out, event_ref(&event)) };
+            unsafe { write_out(out, event_ref(&event, true)) };
         }
         Ok(())
     })
@@ -196,6 +212,9 @@ pub unsafe extern "C" fn consent_readmit_subject(
 /// retrying for up to `wait_ms` ms (0 = once) while another connection holds an old
 /// snapshot. Writes whether every erasure is now complete (the WAL is empty) to
 /// `*out_done` (NULL = not wanted). Safe to call at any time.
+///
+/// Errors: the common ones only (another connection's snapshot is not an error:
+/// `*out_done` is false).
 #[no_mangle]
 pub unsafe extern "C" fn consent_complete_erasures(
     ledger: *const consent_ledger,
@@ -218,6 +237,8 @@ pub unsafe extern "C" fn consent_complete_erasures(
 
 /// Checkpoints the WAL into the file and truncates it, once; writes whether it completed
 /// to `*out_done` (NULL = not wanted; false when another connection kept a read open).
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_checkpoint(
     ledger: *const consent_ledger,

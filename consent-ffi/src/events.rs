@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use consent_core::{Actor, Event, EventKind, Ledger, NewEvent};
+use consent_core::{Actor, Appended, Event, EventKind, NewEvent};
 use uuid::Uuid;
 
 use crate::boundary::{
@@ -38,7 +38,8 @@ pub struct consent_event_params {
     /// See `notice_id`.
     pub notice_version: *const c_char,
     /// Explicit consent (Art. 9(2)(a)): the subject expressly confirmed a statement.
-    /// Required for grants of special-category purposes.
+    /// Required for grants of special-category purposes. (`explicit` elsewhere; a C++
+    /// keyword, so not a name this header can use.)
     pub explicit_consent: bool,
     /// A `consent_method` value; `CONSENT_METHOD_NONE` if not said. Required for
     /// grants and refusals.
@@ -63,7 +64,8 @@ pub struct consent_event_params {
     pub validity_from_ms: i64,
 }
 
-/// An event as appended: its id, sequence number and the times the ledger settled.
+/// An event as appended: its id, sequence number and the times the ledger settled, and
+/// whether this call recorded it.
 #[repr(C)]
 pub struct consent_event_ref {
     /// The event id (a UUID, NUL-terminated).
@@ -79,6 +81,10 @@ pub struct consent_event_ref {
     /// For withdrawals, revocations and objections: when downstream systems must have
     /// acted (effective time plus the purpose's effect delay); else `CONSENT_TIME_ABSENT`.
     pub effect_deadline_ms: i64,
+    /// Whether this call recorded the event: false when an idempotent retry (the same
+    /// source id with the same content) returned the event already on record, and
+    /// nothing was written.
+    pub is_new: bool,
 }
 
 pub(crate) unsafe fn actor_arg(p: *const c_char, name: impl std::fmt::Display) -> FfiResult<Actor> {
@@ -146,7 +152,8 @@ pub(crate) unsafe fn new_event_named(p: &consent_event_params, at: ArgName) -> F
     Ok(e)
 }
 
-pub(crate) fn event_ref(e: &Event) -> consent_event_ref {
+/// What [`consent_event_ref`] says of an event, recorded by this call or not (`is_new`).
+pub(crate) fn event_ref(e: &Event, is_new: bool) -> consent_event_ref {
     consent_event_ref {
         id: fixed_text(&e.id.hyphenated().to_string()),
         seq: e.seq,
@@ -154,7 +161,13 @@ pub(crate) fn event_ref(e: &Event) -> consent_event_ref {
         recorded_at_ms: e.recorded_at.as_millis(),
         expires_at_ms: time_out(e.expires_at),
         effect_deadline_ms: time_out(e.effect_deadline),
+        is_new,
     }
+}
+
+/// [`event_ref`] of what an append did.
+pub(crate) fn appended_ref(a: &Appended) -> consent_event_ref {
+    event_ref(&a.event, a.new)
 }
 
 /// [`consent_append`] and [`consent_batch_append`].
@@ -166,15 +179,17 @@ pub(crate) unsafe fn append_params(
     let params = unsafe { ref_arg(params, "params") }?;
     let out = opt_out_arg(out, "out")?;
     let event = unsafe { new_event(params, PARAMS) }?;
-    let recorded = to.append(event)?;
+    let appended = to.append(event)?;
     if let Some(out) = out {
-        unsafe { write_out(out, event_ref(&recorded)) };
+        unsafe { write_out(out, appended_ref(&appended)) };
     }
     Ok(())
 }
 
 /// Fills `out` with empty parameters: kind 0 (invalid until set), every string NULL,
 /// not explicit, no method, every time `CONSENT_TIME_ABSENT`.
+///
+/// Errors: a NULL `out` `CONSENT_RESULT_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_event_params_init(
     out: *mut consent_event_params,
@@ -218,6 +233,15 @@ pub unsafe extern "C" fn consent_event_params_init(
 /// in `recorded_by`) must be Unicode NFC without control characters or white space at
 /// either end: anything else is `CONSENT_RESULT_INVALID_ARGUMENT` (never silently
 /// changed), here and in every question.
+///
+/// Errors: a malformed field `CONSENT_RESULT_INVALID_ARGUMENT` (a notice id without its
+/// version, a bad kind or method, evidence that is not JSON); an unknown purpose,
+/// notice or recipient `CONSENT_RESULT_UNKNOWN_PURPOSE`,
+/// `CONSENT_RESULT_UNKNOWN_NOTICE`, `CONSENT_RESULT_UNKNOWN_RECIPIENT`; what the rules
+/// refuse `CONSENT_RESULT_INVALID_CONSENT`; a grant for an erased subject
+/// `CONSENT_RESULT_SUBJECT_ERASED`; a source id reused with other content
+/// `CONSENT_RESULT_CONFLICT`; a time out of range or too far ahead
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_append(
     ledger: *const consent_ledger,
@@ -232,6 +256,8 @@ pub unsafe extern "C" fn consent_append(
 
 /// The event appended by [`consent_append`] (or already recorded under the same
 /// source id) as full JSON, written to `*out_json`; free with [`consent_string_free`].
+///
+/// Errors: as `consent_append`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_append_json(
     ledger: *const consent_ledger,
@@ -258,6 +284,9 @@ pub unsafe extern "C" fn consent_append_json(
 /// rule) names it in the message (`events[3]: ...`) and in
 /// [`consent_last_error_index`]. The strings are read straight from the array: no JSON.
 /// `out` must not overlap `events`.
+///
+/// Errors: as `consent_append`, about one event (named by `consent_last_error_index`);
+/// then none of the events is recorded.
 #[no_mangle]
 pub unsafe extern "C" fn consent_append_many(
     ledger: *const consent_ledger,
@@ -277,58 +306,72 @@ pub unsafe extern "C" fn consent_append_many(
             .enumerate()
             .map(|(i, p)| unsafe { new_event(p, ArgName::element("events", i)) })
             .collect::<FfiResult<Vec<_>>>()?;
-        let recorded = ledger
-            .append_many(new)
-            .map_err(|e| unsafe { refused_event(ledger, params, e) })?;
+        // One batch, all or none; its appends say whether each event is new, and which
+        // one was refused.
+        let token = ledger.begin_batch()?;
+        let mut recorded = Vec::with_capacity(n);
+        for (i, event) in new.into_iter().enumerate() {
+            match ledger.append_outcome_in(&token, event) {
+                Ok(appended) => recorded.push(appended_ref(&appended)),
+                Err(e) => {
+                    let _ = ledger.rollback_batch(token);
+                    return Err(about_event(e, i));
+                }
+            }
+        }
+        ledger.commit_batch(token)?;
         if let Some(out) = out {
-            unsafe { out.write(recorded.iter().map(event_ref)) };
+            unsafe { out.write(recorded) };
         }
         Ok(())
     })
 }
 
-/// The error of a refused [`Ledger::append_many`], naming the event refused. The core
-/// fails the whole call with that event's error but does not say which it was, so when
-/// the error is about one event the events are tried again, one by one, in a batch
-/// that is then rolled back (only on this error path, and nothing of it lands).
-///
-/// # Safety
-/// `params` are the (valid) events of the call.
-pub(crate) unsafe fn refused_event(
-    ledger: &Ledger,
-    params: &[consent_event_params],
-    e: consent_core::Error,
-) -> FfiError {
-    let kind = e.kind();
+/// The error of `events[i]`, naming it when it is about that event (not, say, about a
+/// busy ledger).
+fn about_event(e: consent_core::Error, i: usize) -> FfiError {
+    let about_it = about_one_element(e.kind());
     let error = FfiError::from(e);
-    if !about_one_element(kind) {
-        return error;
+    if about_it {
+        error.about(ArgName::element("events", i))
+    } else {
+        error
     }
-    let Ok(token) = ledger.begin_batch() else {
-        return error;
-    };
-    let mut found = None;
-    for (i, p) in params.iter().enumerate() {
-        let Ok(event) = (unsafe { new_event(p, ArgName::element("events", i)) }) else {
-            break;
-        };
-        if let Err(again) = ledger.append_in(&token, event) {
-            if again.kind() == kind {
-                found = Some(i);
-            }
-            break;
+}
+
+/// What every typed append ([`consent_give`], [`consent_withdraw`], ...) takes, in the
+/// order they take it: the subject, the purpose and the recipient first; then what is
+/// the kind's own; then who recorded it and when it happened.
+#[derive(Clone, Copy)]
+pub(crate) struct Typed {
+    subject: *const c_char,
+    purpose: *const c_char,
+    recipient: *const c_char,
+    recorded_by: *const c_char,
+    effective_at_ms: i64,
+}
+
+impl Typed {
+    fn of(
+        subject: *const c_char,
+        purpose: *const c_char,
+        recipient: *const c_char,
+        recorded_by: *const c_char,
+        effective_at_ms: i64,
+    ) -> Self {
+        Typed {
+            subject,
+            purpose,
+            recipient,
+            recorded_by,
+            effective_at_ms,
         }
-    }
-    let _ = ledger.rollback_batch(token);
-    match found {
-        Some(i) => error.about(ArgName::element("events", i)),
-        None => error,
     }
 }
 
 /// Sets the notice shown (`notice_id`/`notice_version`) and how the answer was
 /// collected (`method`, a `consent_method`): what a grant and a served notice share.
-pub(crate) unsafe fn told(
+unsafe fn told(
     e: &mut NewEvent,
     notice_id: *const c_char,
     notice_version: *const c_char,
@@ -337,174 +380,183 @@ pub(crate) unsafe fn told(
     let id = unsafe { str_arg(notice_id, "notice_id") }?;
     let version = unsafe { str_arg(notice_version, "notice_version") }?;
     e.notice = Some((id.into(), version.into()));
-    e.method = self::method(method, "method")?;
+    e.method = crate::enums::method(method, "method")?;
     Ok(())
 }
 
-pub(crate) unsafe fn append_simple(
+/// A typed append: the event of `kind` that `args` and `customise` describe.
+unsafe fn append_typed(
     ledger: *const consent_ledger,
     kind: EventKind,
-    subject: *const c_char,
-    purpose: *const c_char,
-    recorded_by: *const c_char,
+    args: Typed,
     out: *mut consent_event_ref,
     customise: impl FnOnce(&mut NewEvent) -> FfiResult<()>,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        let subject = unsafe { str_arg(subject, "subject") }?;
-        let purpose = unsafe { str_arg(purpose, "purpose") }?;
-        let actor = unsafe { actor_arg(recorded_by, "recorded_by") }?;
+        let subject = unsafe { str_arg(args.subject, "subject") }?;
+        let purpose = unsafe { str_arg(args.purpose, "purpose") }?;
+        let actor = unsafe { actor_arg(args.recorded_by, "recorded_by") }?;
         let out = opt_out_arg(out, "out")?;
         let mut event = NewEvent::new(kind, subject, purpose).recorded_by(actor);
+        event.recipient = unsafe { opt_str_arg(args.recipient, "recipient") }?.map(Into::into);
+        event.effective_at = time_arg(args.effective_at_ms, "effective_at_ms")?;
         customise(&mut event)?;
-        let recorded = ledger.append(event)?;
+        let appended = ledger.append_outcome(event)?;
         if let Some(out) = out {
-            unsafe { write_out(out, event_ref(&recorded)) };
+            unsafe { write_out(out, appended_ref(&appended)) };
         }
         Ok(())
     })
 }
 
-/// Records consent given by `subject` for `purpose`, having been shown the notice
+/// Records consent given by `subject` for `purpose` and `recipient` (NULL = every
+/// recipient the purpose lists), having been shown the notice
 /// `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
-/// or not, recorded by `recorded_by` (NULL = the subject), effective now. For a
-/// recipient, an event time or an idempotency key use [`consent_append`].
+/// (`explicit_consent`, Art. 9(2)(a)) or not, recorded by `recorded_by` (NULL = the subject), effective at
+/// `effective_at_ms` (`CONSENT_TIME_ABSENT` = now), lapsing at `expires_at_ms`
+/// (`CONSENT_TIME_ABSENT` = the purpose's validity rule). For an idempotency key,
+/// evidence or a validity start, use [`consent_append`].
+///
+/// Errors: a NULL `notice_id` or `notice_version` is `CONSENT_RESULT_NULL_ARGUMENT`;
+/// an unknown purpose, notice or recipient `CONSENT_RESULT_UNKNOWN_PURPOSE`,
+/// `CONSENT_RESULT_UNKNOWN_NOTICE`, `CONSENT_RESULT_UNKNOWN_RECIPIENT`; a grant the
+/// rules refuse (no method, not explicit for special-category data, a notice that does
+/// not cover the purpose) `CONSENT_RESULT_INVALID_CONSENT`; an erased subject
+/// `CONSENT_RESULT_SUBJECT_ERASED`; a time out of range or too far ahead
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_give(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     notice_id: *const c_char,
     notice_version: *const c_char,
     method: i32,
     explicit_consent: bool,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
+    expires_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
     unsafe {
-        append_simple(
-            ledger,
-            EventKind::Given,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |e| {
-                told(e, notice_id, notice_version, method)?;
-                e.explicit = explicit_consent;
-                Ok(())
-            },
-        )
+        append_typed(ledger, EventKind::Given, args, out, |e| {
+            told(e, notice_id, notice_version, method)?;
+            e.explicit = explicit_consent;
+            e.expires_at = time_arg(expires_at_ms, "expires_at_ms")?;
+            Ok(())
+        })
     }
 }
 
 /// Records that `subject` was shown the notice `notice_id`/`notice_version` about
-/// `purpose`, with no answer yet, by `method` (a `consent_method`), recorded by
-/// `recorded_by` (NULL = the subject), effective now. The notice must cover the
-/// purpose (`CONSENT_RESULT_INVALID_CONSENT`, or `CONSENT_RESULT_UNKNOWN_NOTICE`).
+/// `purpose` (and `recipient`, or NULL), with no answer yet, by `method` (a
+/// `consent_method`), recorded by `recorded_by` (NULL = the subject), effective at
+/// `effective_at_ms` (`CONSENT_TIME_ABSENT` = now).
+///
+/// Errors: as [`consent_give`]; a notice that does not cover the purpose is
+/// `CONSENT_RESULT_INVALID_CONSENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_serve_notice(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     notice_id: *const c_char,
     notice_version: *const c_char,
     method: i32,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
     unsafe {
-        append_simple(
-            ledger,
-            EventKind::NoticeServed,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |e| told(e, notice_id, notice_version, method),
-        )
+        append_typed(ledger, EventKind::NoticeServed, args, out, |e| {
+            told(e, notice_id, notice_version, method)
+        })
     }
 }
 
-/// Records that `subject` was asked about `purpose` and said no, collected by
-/// `method` (a `consent_method`), recorded by `recorded_by` (NULL = the subject).
+/// Records that `subject` was asked about `purpose` (and `recipient`, or NULL) and
+/// said no, collected by `method` (a `consent_method`), recorded by `recorded_by`
+/// (NULL = the subject), effective at `effective_at_ms` (`CONSENT_TIME_ABSENT` = now).
+///
+/// Errors: an unknown purpose or recipient `CONSENT_RESULT_UNKNOWN_PURPOSE`,
+/// `CONSENT_RESULT_UNKNOWN_RECIPIENT`; no method `CONSENT_RESULT_INVALID_CONSENT`; a
+/// time out of range or too far ahead `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_refuse(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     method: i32,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
     unsafe {
-        append_simple(
-            ledger,
-            EventKind::Refused,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |e| {
-                e.method = self::method(method, "method")?;
-                Ok(())
-            },
-        )
+        append_typed(ledger, EventKind::Refused, args, out, |e| {
+            e.method = crate::enums::method(method, "method")?;
+            Ok(())
+        })
     }
 }
 
-/// Records a withdrawal by `subject` of consent for `purpose` (every recipient),
-/// effective now; never refused, even with no grant on record. For a purpose that does
-/// not rest on consent it is recorded as an objection (Art. 21). `out->effect_deadline_ms`
-/// says when downstream systems must have acted. For one recipient, use
-/// [`consent_append`].
+/// Records a withdrawal by `subject` of consent for `purpose` and `recipient` (NULL =
+/// every recipient), effective at `effective_at_ms` (`CONSENT_TIME_ABSENT` = now);
+/// never refused, even with no grant on record: a recipient the purpose does not list
+/// is recorded purpose-wide, and for a purpose that does not rest on consent the
+/// withdrawal is recorded as an objection (Art. 21). `out->effect_deadline_ms` says
+/// when downstream systems must have acted.
+///
+/// Errors: an unknown purpose `CONSENT_RESULT_UNKNOWN_PURPOSE`; a time out of range or
+/// too far ahead `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_withdraw(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe {
-        append_simple(
-            ledger,
-            EventKind::Withdrawn,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |_| Ok(()),
-        )
-    }
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
+    unsafe { append_typed(ledger, EventKind::Withdrawn, args, out, |_| Ok(())) }
 }
 
 /// Records that the controller stopped relying on the consent of `subject` for
-/// `purpose` (not retroactive).
+/// `purpose` and `recipient` (NULL = every recipient), from `effective_at_ms`
+/// (`CONSENT_TIME_ABSENT` = now; not retroactive).
+///
+/// Errors: an unknown purpose or recipient `CONSENT_RESULT_UNKNOWN_PURPOSE`,
+/// `CONSENT_RESULT_UNKNOWN_RECIPIENT`; what the rules refuse
+/// `CONSENT_RESULT_INVALID_CONSENT`; a time out of range or too far ahead
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_revoke(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe {
-        append_simple(
-            ledger,
-            EventKind::Revoked,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |_| Ok(()),
-        )
-    }
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
+    unsafe { append_typed(ledger, EventKind::Revoked, args, out, |_| Ok(())) }
 }
 
 /// Records that a grant of `subject` for `purpose` was never valid (retroactive):
 /// the grant `target_event_id`, or every earlier grant when NULL.
+///
+/// Errors: a `target_event_id` that is not a UUID `CONSENT_RESULT_INVALID_ARGUMENT`;
+/// an unknown purpose `CONSENT_RESULT_UNKNOWN_PURPOSE`; what the rules refuse (no such
+/// grant) `CONSENT_RESULT_INVALID_CONSENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_invalidate(
     ledger: *const consent_ledger,
@@ -514,45 +566,41 @@ pub unsafe extern "C" fn consent_invalidate(
     recorded_by: *const c_char,
     out: *mut consent_event_ref,
 ) -> consent_result {
+    let args = Typed {
+        subject,
+        purpose,
+        recipient: std::ptr::null(),
+        recorded_by,
+        effective_at_ms: CONSENT_TIME_ABSENT,
+    };
     unsafe {
-        append_simple(
-            ledger,
-            EventKind::Invalidated,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |e| {
-                if let Some(t) = opt_str_arg(target_event_id, "target_event_id")? {
-                    e.target = Some(uuid_arg(t, "target_event_id")?);
-                }
-                Ok(())
-            },
-        )
+        append_typed(ledger, EventKind::Invalidated, args, out, |e| {
+            if let Some(t) = opt_str_arg(target_event_id, "target_event_id")? {
+                e.target = Some(uuid_arg(t, "target_event_id")?);
+            }
+            Ok(())
+        })
     }
 }
 
-/// Records an objection by `subject` to processing for `purpose` (legitimate interests
-/// or public task); never refused.
+/// Records an objection by `subject` to processing for `purpose` and `recipient`
+/// (NULL = every recipient; legitimate interests or public task), effective at
+/// `effective_at_ms` (`CONSENT_TIME_ABSENT` = now); never refused.
+///
+/// Errors: an unknown purpose `CONSENT_RESULT_UNKNOWN_PURPOSE`; a time out of range or
+/// too far ahead `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_object(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
+    recipient: *const c_char,
     recorded_by: *const c_char,
+    effective_at_ms: i64,
     out: *mut consent_event_ref,
 ) -> consent_result {
-    unsafe {
-        append_simple(
-            ledger,
-            EventKind::Objected,
-            subject,
-            purpose,
-            recorded_by,
-            out,
-            |_| Ok(()),
-        )
-    }
+    let args = Typed::of(subject, purpose, recipient, recorded_by, effective_at_ms);
+    unsafe { append_typed(ledger, EventKind::Objected, args, out, |_| Ok(())) }
 }
 
 #[cfg(test)]

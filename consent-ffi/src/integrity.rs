@@ -99,6 +99,8 @@ pub(crate) unsafe fn head_into(from: Writer<'_>, out: *mut consent_head) -> FfiR
 }
 
 /// The current head (size and Merkle root), written to `*out`.
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_get_head(
     ledger: *const consent_ledger,
@@ -110,6 +112,8 @@ pub unsafe extern "C" fn consent_get_head(
 /// Writes `head` as `SIZE:ROOTHEX` and a NUL into `buf` of `len` bytes
 /// (`CONSENT_HEAD_STRING_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL`
 /// (and nothing written) if it does not fit.
+///
+/// Errors: a buffer too small `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written).
 #[no_mangle]
 pub unsafe extern "C" fn consent_head_to_string(
     head: *const consent_head,
@@ -140,6 +144,8 @@ pub unsafe extern "C" fn consent_head_to_string(
 }
 
 /// Parses a head written `SIZE:ROOTHEX` into `*out`.
+///
+/// Errors: text that is not `SIZE:ROOTHEX` `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_head_parse(
     text: *const c_char,
@@ -157,6 +163,8 @@ pub unsafe extern "C" fn consent_head_parse(
 /// Recomputes every hash from the stored rows and writes the report to `*out`. A
 /// tampered log is not an error: the call succeeds with `out->ok` false and
 /// `out->first_bad_seq` naming the first bad event.
+///
+/// Errors: the common ones only: a tampered log is the report's answer, not an error.
 #[no_mangle]
 pub unsafe extern "C" fn consent_verify(
     ledger: *const consent_ledger,
@@ -173,6 +181,8 @@ pub unsafe extern "C" fn consent_verify(
 
 /// [`consent_verify`], and also checks that the log still extends `head` (catches a
 /// truncated or rewritten tail).
+///
+/// Errors: as `consent_verify`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_verify_against(
     ledger: *const consent_ledger,
@@ -194,6 +204,9 @@ pub unsafe extern "C" fn consent_verify_against(
 /// `leaf_hash`, `path`, `root`) written to `*out_json`; free with
 /// [`consent_string_free`]. Whoever checks it ([`consent_check_inclusion_proof`]) also
 /// needs the event's canonical bytes ([`consent_event_canonical`]).
+///
+/// Errors: an unknown event `CONSENT_RESULT_NOT_FOUND`; an id that is not a UUID, or a
+/// tree size beyond the log, `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_prove_inclusion_json(
     ledger: *const consent_ledger,
@@ -214,6 +227,9 @@ pub unsafe extern "C" fn consent_prove_inclusion_json(
 /// `*out_json` (free with [`consent_string_free`]), and the head at `new_size` written to
 /// `*out_new_head` (NULL = not wanted). A log rewritten since `old_head` is
 /// `CONSENT_RESULT_CORRUPT`.
+///
+/// Errors: a size beyond the log `CONSENT_RESULT_INVALID_ARGUMENT`; a log rewritten
+/// since `old_head` `CONSENT_RESULT_CORRUPT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_prove_consistency_json(
     ledger: *const consent_ledger,
@@ -241,6 +257,9 @@ pub unsafe extern "C" fn consent_prove_consistency_json(
 /// Merkle leaf hash covers, and what [`consent_check_inclusion_proof`] checks a proof
 /// against. Writes a new buffer to `*out_bytes` and its length to `*out_len`; free it
 /// with [`consent_bytes_free`] and that same length.
+///
+/// Errors: an unknown event `CONSENT_RESULT_NOT_FOUND`; an id that is not a UUID
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_event_canonical(
     ledger: *const consent_ledger,
@@ -264,6 +283,8 @@ pub unsafe extern "C" fn consent_event_canonical(
 
 /// Frees a buffer of `len` bytes this library returned (from
 /// [`consent_event_canonical`]), with the length it returned. NULL is fine; never twice.
+///
+/// Errors: none (a void function; NULL is fine).
 #[no_mangle]
 pub unsafe extern "C" fn consent_bytes_free(bytes: *mut u8, len: usize) {
     if bytes.is_null() {
@@ -283,6 +304,10 @@ pub unsafe extern "C" fn consent_bytes_free(bytes: *mut u8, len: usize) {
 /// `CONSENT_RESULT_PROOF_REJECTED` if the proof is another event's or does not lead to
 /// the head's root; a head of another size, or bytes that are not a canonical event,
 /// are `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: a proof of another event, or one that does not lead to the root,
+/// `CONSENT_RESULT_PROOF_REJECTED`; malformed JSON, a head of another size or bytes
+/// that are not a canonical event `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_check_inclusion_proof(
     proof_json: *const c_char,
@@ -303,6 +328,9 @@ pub unsafe extern "C" fn consent_check_inclusion_proof(
 
 /// Checks a consistency proof (JSON from [`consent_prove_consistency_json`]) between
 /// two heads. No ledger needed. `CONSENT_RESULT_PROOF_REJECTED` if it fails.
+///
+/// Errors: a proof that fails `CONSENT_RESULT_PROOF_REJECTED`; malformed JSON
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_check_consistency_proof(
     proof_json: *const c_char,

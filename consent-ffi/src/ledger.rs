@@ -1,9 +1,10 @@
 //! A ledger handle and its options: open, close, free, and what a handle can say about its
 //! ledger (simulated, time zone).
 
-use std::ffi::{c_char, c_void};
+use std::collections::HashSet;
+use std::ffi::{c_char, c_void, CString};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use consent_core::{KeySource, Ledger, LedgerOptions, Synchronous, Timestamp};
@@ -25,6 +26,29 @@ pub const CONSENT_TIME_ZONE_LEN: usize = 64;
 pub struct consent_ledger {
     /// Shared with the batches begun on it, which keep it open.
     pub(crate) ledger: Arc<Ledger>,
+    /// The notice ids and versions its statuses point at.
+    pub(crate) names: Names,
+}
+
+/// Texts a handle hands out as `const char *` valid until `consent_ledger_free`: the
+/// notice ids and versions of a `consent_status`, so that a status needs no free of its
+/// own. Each text is kept once, so the set is bounded by the notices the registry
+/// holds; a `CString`'s buffer never moves, so a pointer handed out stays valid.
+#[derive(Default)]
+pub(crate) struct Names(Mutex<HashSet<CString>>);
+
+impl Names {
+    /// The handle's copy of `text`.
+    pub(crate) fn get(&self, text: &str) -> FfiResult<*const c_char> {
+        let text = CString::new(text).map_err(|_| FfiError::invalid("a name holds a NUL byte"))?;
+        let mut set = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = set.get(text.as_c_str()) {
+            return Ok(kept.as_ptr());
+        }
+        let p = text.as_ptr();
+        set.insert(text);
+        Ok(p)
+    }
 }
 
 /// Options for [`consent_ledger_open`]. Fill with [`consent_options_init`] first, then
@@ -188,6 +212,7 @@ pub(crate) unsafe fn options_arg(options: *const consent_options) -> FfiResult<L
 pub(crate) fn handle_out(out: NonNull<*mut consent_ledger>, ledger: Ledger) {
     let handle = Box::into_raw(Box::new(consent_ledger {
         ledger: Arc::new(ledger),
+        names: Names::default(),
     }));
     // SAFETY: `out` was checked by `out_arg`.
     unsafe { write_out(out, handle) };
@@ -196,6 +221,8 @@ pub(crate) fn handle_out(out: NonNull<*mut consent_ledger>, ledger: Ledger) {
 /// Fills `out` with the default options: full durability, 30 s busy timeout,
 /// read-write, create when missing, system clock, the key file beside the ledger,
 /// 2 s erasure wait, the default time zone (NULL: Europe/London for a new ledger).
+///
+/// Errors: a NULL `out` `CONSENT_RESULT_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> consent_result {
     guard(|| {
@@ -239,6 +266,12 @@ pub unsafe extern "C" fn consent_options_init(out: *mut consent_options) -> cons
 /// `CONSENT_RESULT_STORAGE`, within `busy_timeout_ms` (at most 30 s); an empty schema
 /// with `create` false or `read_only` true is `CONSENT_RESULT_NOT_FOUND`, one holding
 /// other tables `CONSENT_RESULT_NOT_A_LEDGER`. Messages never show the URL's password.
+///
+/// Errors: those above (`CONSENT_RESULT_NOT_FOUND`, `CONSENT_RESULT_NOT_A_LEDGER`,
+/// `CONSENT_RESULT_CORRUPT`, `CONSENT_RESULT_KEY`, `CONSENT_RESULT_STORAGE`); options
+/// out of range, or a clock on a real ledger, `CONSENT_RESULT_INVALID_ARGUMENT`; a file
+/// of a newer version `CONSENT_RESULT_SCHEMA_TOO_NEW`; a read-only folder
+/// `CONSENT_RESULT_READ_ONLY`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_open(
     path: *const c_char,
@@ -265,6 +298,9 @@ pub unsafe extern "C" fn consent_ledger_open(
 /// (NULL = defaults; `clock` makes it a simulation, the key source may be
 /// `CONSENT_KEY_SOURCE_BESIDE` (a random key) or `CONSENT_KEY_SOURCE_BYTES`), and
 /// writes the handle to `*out`.
+///
+/// Errors: options out of range, or a key file as the key source,
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_open_in_memory(
     options: *const consent_options,
@@ -287,6 +323,8 @@ pub unsafe extern "C" fn consent_ledger_open_in_memory(
 /// Closes the ledger: an open batch is rolled back and the file is released. Later
 /// calls on the handle (and on its batches) return `CONSENT_RESULT_CLOSED`; closing
 /// twice is fine. The handle must still be freed with [`consent_ledger_free`].
+///
+/// Errors: none of its own: closing twice is fine.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_close(ledger: *const consent_ledger) -> consent_result {
     guard(|| Ok(unsafe { ledger_arg(ledger) }?.close()?))
@@ -296,6 +334,8 @@ pub unsafe extern "C" fn consent_ledger_close(ledger: *const consent_ledger) -> 
 /// freed yet (the batch keeps it open; the last of them to be freed closes it). NULL
 /// is fine; never twice, and no call may use the handle afterwards (or be running on
 /// another thread meanwhile).
+///
+/// Errors: none (a void function; NULL is fine).
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_free(ledger: *mut consent_ledger) {
     if ledger.is_null() {
@@ -313,6 +353,8 @@ pub unsafe extern "C" fn consent_ledger_free(ledger: *mut consent_ledger) {
 
 /// Whether the ledger was created as a simulation (with a clock, see
 /// [`consent_options::clock`]), written to `*out`.
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_is_simulated(
     ledger: *const consent_ledger,
@@ -331,6 +373,8 @@ pub unsafe extern "C" fn consent_ledger_is_simulated(
 /// when the ledger was created) and a NUL into `buf` of `len` bytes
 /// (`CONSENT_TIME_ZONE_LEN` is always enough); `CONSENT_RESULT_BUFFER_TOO_SMALL` (and
 /// nothing written) if it does not fit. Academic years end at local midnight there.
+///
+/// Errors: a buffer too small `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written).
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_time_zone(
     ledger: *const consent_ledger,

@@ -24,7 +24,8 @@
 //! | `writer` | where a write goes: the ledger, or an open batch |
 //! | `registry` | purposes, notices, registry files |
 //! | `events` | appends: `consent_append*`, give, refuse, withdraw, ... |
-//! | `questions` | status, history, who consents, the change feed, subject-access copies |
+//! | `questions` | status, history as JSON, who consents, the change feed, subject-access copies |
+//! | `history` | a subject's history as `consent_event` structs |
 //! | `integrity` | head, verification, proofs, canonical bytes |
 //! | `erasure` | erasure, readmission, completing erasures |
 //! | `batch` | `consent_batch`: appends that land together |
@@ -32,6 +33,7 @@
 //! | `checkpoint` | signed checkpoints and their verification |
 //! | `witness` | a witness that cosigns checkpoints |
 //! | `downstream` | downstream systems, their feed as structs, acknowledgements |
+//! | `owned` | pages the library allocates and frees in one call (feed, history) |
 //! | `receipt` | receipts of an event, and checking one |
 //! | `report` | the DPO's report |
 
@@ -52,8 +54,10 @@ mod enums;
 mod erasure;
 mod errors;
 mod events;
+mod history;
 mod integrity;
 mod ledger;
+mod owned;
 mod questions;
 mod receipt;
 mod registry;
@@ -72,6 +76,7 @@ pub use enums::*;
 pub use erasure::*;
 pub use errors::*;
 pub use events::*;
+pub use history::*;
 pub use integrity::*;
 pub use ledger::*;
 pub use questions::*;

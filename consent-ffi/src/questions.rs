@@ -6,14 +6,15 @@ use std::ffi::c_char;
 use consent_core::Status;
 
 use crate::boundary::{
-    about_one_element, array_arg, fixed_text, guard, json_out, ledger_arg, opt_str_arg, out_arg,
-    out_array_arg, owned_string, str_arg, time_arg, time_out, write_out, ArgName, FfiError,
-    FfiResult,
+    about_one_element, array_arg, fixed_text, guard, handle_arg, json_out, ledger_arg, opt_str_arg,
+    out_arg, out_array_arg, owned_string, str_arg, time_arg, time_out, write_out, ArgName,
+    FfiError, FfiResult,
 };
 use crate::*;
 
-/// The answer of [`consent_get_status`] and [`consent_get_status_at`]. The full answer (with
-/// the notice id and version) is available as JSON from [`consent_get_status_json`].
+/// The answer of [`consent_status_get`], [`consent_status_get_at`] and
+/// [`consent_status_get_many`]; as JSON (with the recipient and purpose) from
+/// [`consent_status_get_json`]. Its strings belong to the ledger handle: nothing to free.
 #[repr(C)]
 pub struct consent_status {
     /// The state.
@@ -41,17 +42,24 @@ pub struct consent_status {
     pub at_ms: i64,
     /// The knowledge time asked about.
     pub as_known_at_ms: i64,
-    /// Whether the deciding event names a notice (then `notice_sha256` is set).
+    /// Whether the deciding event names a notice (then `notice_sha256`, `notice_id` and
+    /// `notice_version` are set).
     pub has_notice: bool,
     /// SHA-256 of the notice text shown.
     pub notice_sha256: [u8; 32],
+    /// The id of the notice shown, or NULL when none. Owned by the ledger handle (each
+    /// id kept once): valid until `consent_ledger_free`, whatever calls come between;
+    /// never free it.
+    pub notice_id: *const c_char,
+    /// The version of the notice shown, or NULL when none; owned as `notice_id`.
+    pub notice_version: *const c_char,
     /// The purpose version the deciding grant was given under, or 0 when the deciding
     /// event is not a grant. Differs from `purpose_version` after a change (then
     /// `state` may be `CONSENT_STATE_NEEDS_RENEWAL`).
     pub granted_under_version: u32,
 }
 
-/// One question of [`consent_status_many`]: the arguments of [`consent_get_status`].
+/// One question of [`consent_status_get_many`]: the arguments of [`consent_status_get`].
 /// The strings are only read during the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -60,13 +68,18 @@ pub struct consent_question {
     pub subject: *const c_char,
     /// The purpose id. Required.
     pub purpose: *const c_char,
-    /// The recipient asked about, or NULL: as `recipient` of [`consent_get_status`]
+    /// The recipient asked about, or NULL: as `recipient` of [`consent_status_get`]
     /// (required when the purpose lists recipients).
     pub recipient: *const c_char,
 }
 
-pub(crate) fn status_out(s: &Status) -> consent_status {
-    consent_status {
+/// The C form of `s`, its notice's id and version kept in `names` (the handle's).
+pub(crate) fn status_out(s: &Status, names: &Names) -> FfiResult<consent_status> {
+    let (notice_id, notice_version) = match &s.notice {
+        Some(n) => (names.get(&n.id)?, names.get(&n.version)?),
+        None => (std::ptr::null(), std::ptr::null()),
+    };
+    Ok(consent_status {
         state: state(s.state),
         permits: s.permits(),
         lawful_basis: s.lawful_basis.letter() as c_char,
@@ -85,8 +98,10 @@ pub(crate) fn status_out(s: &Status) -> consent_status {
         as_known_at_ms: s.as_known_at.as_millis(),
         has_notice: s.notice.is_some(),
         notice_sha256: s.notice.as_ref().map_or([0; 32], |n| n.sha256),
+        notice_id,
+        notice_version,
         granted_under_version: s.granted_under_version.unwrap_or(0),
-    }
+    })
 }
 
 /// May `subject`'s data be used for `purpose` (and `recipient`) now? Writes the
@@ -94,8 +109,12 @@ pub(crate) fn status_out(s: &Status) -> consent_status {
 /// purpose that lists recipients must be asked about one of them; NULL is for a
 /// purpose that lists none. Otherwise `CONSENT_RESULT_UNKNOWN_RECIPIENT`, whose message
 /// lists the valid ids.
+///
+/// Errors: an unknown purpose `CONSENT_RESULT_UNKNOWN_PURPOSE`; an unlisted or missing
+/// recipient `CONSENT_RESULT_UNKNOWN_RECIPIENT`; a ledger opened without its key
+/// `CONSENT_RESULT_KEY`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_get_status(
+pub unsafe extern "C" fn consent_status_get(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -103,18 +122,18 @@ pub unsafe extern "C" fn consent_get_status(
     out: *mut consent_status,
 ) -> consent_result {
     guard(|| {
-        let ledger = unsafe { ledger_arg(ledger) }?;
+        let handle = unsafe { handle_arg(ledger) }?;
         let subject = unsafe { str_arg(subject, "subject") }?;
         let purpose = unsafe { str_arg(purpose, "purpose") }?;
         let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
         let out = out_arg(out, "out")?;
-        let status = ledger.status(subject, purpose, recipient)?;
-        unsafe { write_out(out, status_out(&status)) };
+        let status = handle.ledger.status(subject, purpose, recipient)?;
+        unsafe { write_out(out, status_out(&status, &handle.names)?) };
         Ok(())
     })
 }
 
-/// The answers of [`consent_get_status`] to `n` questions at `questions`, all read from
+/// The answers of [`consent_status_get`] to `n` questions at `questions`, all read from
 /// one snapshot of the ledger (no append lands between two answers), written to
 /// `out[0..n]` (room for `n` entries, required when `n` > 0). `n` = 0 does nothing
 /// (`questions` and `out` may then be NULL). The first question that is invalid (a NULL
@@ -122,15 +141,19 @@ pub unsafe extern "C" fn consent_get_status(
 /// call: its message names it (`questions[2]: ...`), as does
 /// [`consent_last_error_index`], and nothing in `out` is written. `out` must not overlap
 /// `questions` or its strings.
+///
+/// Errors: as `consent_status_get`, about one question (named by
+/// `consent_last_error_index`); then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn consent_status_many(
+pub unsafe extern "C" fn consent_status_get_many(
     ledger: *const consent_ledger,
     questions: *const consent_question,
     n: usize,
     out: *mut consent_status,
 ) -> consent_result {
     guard(|| {
-        let ledger = unsafe { ledger_arg(ledger) }?;
+        let handle = unsafe { handle_arg(ledger) }?;
+        let ledger = &*handle.ledger;
         let items = unsafe { array_arg(questions, n, "questions") }?;
         let out = out_array_arg(out, n, "out")?;
         if n == 0 {
@@ -157,12 +180,16 @@ pub unsafe extern "C" fn consent_status_many(
                 None => error,
             }
         })?;
-        unsafe { out.write(answers.iter().map(status_out)) };
+        let answers = answers
+            .iter()
+            .map(|s| status_out(s, &handle.names))
+            .collect::<FfiResult<Vec<_>>>()?;
+        unsafe { out.write(answers) };
         Ok(())
     })
 }
 
-/// One question of [`consent_status_many`] as the core takes it.
+/// One question of [`consent_status_get_many`] as the core takes it.
 ///
 /// # Safety
 /// The strings of `q` are NULL or NUL-terminated, and outlive `'a`.
@@ -184,11 +211,14 @@ pub(crate) unsafe fn question<'a>(
 }
 
 /// Could `subject`'s data be used for `purpose` (and `recipient`, as in
-/// [`consent_get_status`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
+/// [`consent_status_get`]) at `at_ms`, as the ledger knew it at `as_known_at_ms`
 /// (`CONSENT_TIME_ABSENT` = now)? `at_ms` is required (`CONSENT_RESULT_INVALID_TIME` if
 /// absent).
+///
+/// Errors: as `consent_status_get`; `at_ms` absent or a time out of range
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_get_status_at(
+pub unsafe extern "C" fn consent_status_get_at(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -198,7 +228,7 @@ pub unsafe extern "C" fn consent_get_status_at(
     out: *mut consent_status,
 ) -> consent_result {
     guard(|| {
-        let ledger = unsafe { ledger_arg(ledger) }?;
+        let handle = unsafe { handle_arg(ledger) }?;
         let subject = unsafe { str_arg(subject, "subject") }?;
         let purpose = unsafe { str_arg(purpose, "purpose") }?;
         let recipient = unsafe { opt_str_arg(recipient, "recipient") }?;
@@ -206,21 +236,26 @@ pub unsafe extern "C" fn consent_get_status_at(
         let at = time_arg(at_ms, "at_ms")?.ok_or_else(|| {
             FfiError::new(
                 consent_result::InvalidTime,
-                "argument `at_ms` is required (use consent_get_status for now)",
+                "argument `at_ms` is required (use consent_status_get for now)",
             )
         })?;
         let known = time_arg(as_known_at_ms, "as_known_at_ms")?;
-        let status = ledger.status_at(subject, purpose, recipient, at, known)?;
-        unsafe { write_out(out, status_out(&status)) };
+        let status = handle
+            .ledger
+            .status_at(subject, purpose, recipient, at, known)?;
+        unsafe { write_out(out, status_out(&status, &handle.names)?) };
         Ok(())
     })
 }
 
 /// The full status (with the notice id and version) as JSON, written to `*out_json`:
 /// now when `at_ms` and `as_known_at_ms` are both `CONSENT_TIME_ABSENT`, else as
-/// [`consent_get_status_at`]. Free with [`consent_string_free`].
+/// [`consent_status_get_at`]. Free with [`consent_string_free`].
+///
+/// Errors: as `consent_status_get_at`; `as_known_at_ms` without `at_ms`
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
-pub unsafe extern "C" fn consent_get_status_json(
+pub unsafe extern "C" fn consent_status_get_json(
     ledger: *const consent_ledger,
     subject: *const c_char,
     purpose: *const c_char,
@@ -253,6 +288,8 @@ pub unsafe extern "C" fn consent_get_status_json(
 
 /// Every event about `subject`, in order, as a JSON array written to `*out_json`;
 /// free with [`consent_string_free`].
+///
+/// Errors: the common ones only; an unknown subject has an empty history.
 #[no_mangle]
 pub unsafe extern "C" fn consent_history_json(
     ledger: *const consent_ledger,
@@ -268,6 +305,9 @@ pub unsafe extern "C" fn consent_history_json(
 }
 
 /// One event by id as JSON, written to `*out_json`; free with [`consent_string_free`].
+///
+/// Errors: an unknown event `CONSENT_RESULT_NOT_FOUND`; an id that is not a UUID
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_event_json(
     ledger: *const consent_ledger,
@@ -291,6 +331,10 @@ pub unsafe extern "C" fn consent_event_json(
 /// that lists recipients must be asked about one of them (a feed that left the
 /// recipient out would miss a withdrawal naming it): NULL is then
 /// `CONSENT_RESULT_UNKNOWN_RECIPIENT`, as is a recipient the purpose does not list.
+///
+/// Errors: an unknown purpose `CONSENT_RESULT_UNKNOWN_PURPOSE`; an unlisted or missing
+/// recipient `CONSENT_RESULT_UNKNOWN_RECIPIENT`; a time out of range
+/// `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_consenting_json(
     ledger: *const consent_ledger,
@@ -314,6 +358,8 @@ pub unsafe extern "C" fn consent_consenting_json(
 /// A change feed: events with `seq >= since`, at most `limit`, as a JSON array
 /// written to `*out_json`; free with [`consent_string_free`]. Continue from the last
 /// event's `seq + 1`.
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_changes_since_json(
     ledger: *const consent_ledger,
@@ -332,6 +378,8 @@ pub unsafe extern "C" fn consent_changes_since_json(
 /// refer to, current statuses and the head) as JSON written to `*out_json`; free with
 /// [`consent_string_free`]. [`consent_export_subject_html`] is the same copy for a person
 /// to read.
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_export_subject_json(
     ledger: *const consent_ledger,
@@ -351,6 +399,8 @@ pub unsafe extern "C" fn consent_export_subject_json(
 /// controller), every event in plain words with local times in the ledger's time zone,
 /// the current statuses and the head. Written to `*out_html`; free with
 /// [`consent_string_free`].
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_export_subject_html(
     ledger: *const consent_ledger,

@@ -79,6 +79,8 @@ pub(crate) unsafe fn register_notice_text(
 /// recipient, or sets `renew_consent` is a material change: earlier grants then answer
 /// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
 /// not wanted).
+///
+/// Errors: malformed JSON or an invalid definition `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_purpose_json(
     ledger: *const consent_ledger,
@@ -100,6 +102,10 @@ pub unsafe extern "C" fn consent_register_purpose_json(
 /// notice_served naming a notice that does not cover its purpose is
 /// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
 /// `CONSENT_RESULT_CONFLICT`.
+///
+/// Errors: malformed JSON, or a notice without `controller` or `purposes`,
+/// `CONSENT_RESULT_INVALID_ARGUMENT`; the same id and version with another hash
+/// `CONSENT_RESULT_CONFLICT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_notice_json(
     ledger: *const consent_ledger,
@@ -115,6 +121,9 @@ pub unsafe extern "C" fn consent_register_notice_json(
 /// shown (language "en-GB", no URL), published by `controller`, covering the
 /// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
 /// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
+///
+/// Errors: no purpose, or an invalid id, `CONSENT_RESULT_INVALID_ARGUMENT`; the same id
+/// and version with another text `CONSENT_RESULT_CONFLICT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_notice_text(
     ledger: *const consent_ledger,
@@ -143,24 +152,56 @@ pub unsafe extern "C" fn consent_register_notice_text(
     })
 }
 
-/// The current version of a purpose as JSON (its definition plus `version`, `seq`,
-/// `registered_at`), written to `*out_json`; free with [`consent_string_free`].
+/// A version of a purpose as JSON (its definition plus `version`, `seq`,
+/// `registered_at`): `version` (from 1), or 0 for the current one; written to
+/// `*out_json`; free with [`consent_string_free`].
+///
+/// Errors: a purpose never registered is `CONSENT_RESULT_UNKNOWN_PURPOSE`; a version
+/// it does not have `CONSENT_RESULT_NOT_FOUND`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_purpose_json(
     ledger: *const consent_ledger,
     purpose: *const c_char,
+    version: u32,
     out_json: *mut *mut c_char,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let purpose = unsafe { str_arg(purpose, "purpose") }?;
         let out = out_arg(out_json, "out_json")?;
-        unsafe { json_out(out, &ledger.purpose(purpose)?) }
+        let found = match version {
+            0 => ledger.purpose(purpose)?,
+            v => ledger.purpose_version(purpose, v)?,
+        };
+        unsafe { json_out(out, &found) }
+    })
+}
+
+/// One notice, `id` at `version` (what a status or an event names), as JSON (its
+/// definition, as [`consent_register_notice_json`] takes it, plus `seq` and
+/// `registered_at`), written to `*out_json`; free with [`consent_string_free`].
+///
+/// Errors: an id and version not registered is `CONSENT_RESULT_UNKNOWN_NOTICE`.
+#[no_mangle]
+pub unsafe extern "C" fn consent_notice_json(
+    ledger: *const consent_ledger,
+    id: *const c_char,
+    version: *const c_char,
+    out_json: *mut *mut c_char,
+) -> consent_result {
+    guard(|| {
+        let ledger = unsafe { ledger_arg(ledger) }?;
+        let id = unsafe { str_arg(id, "id") }?;
+        let version = unsafe { str_arg(version, "version") }?;
+        let out = out_arg(out_json, "out_json")?;
+        unsafe { json_out(out, &ledger.notice(id, version)?) }
     })
 }
 
 /// Every version of every purpose as a JSON array, written to `*out_json`; free with
 /// [`consent_string_free`].
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_purposes_json(
     ledger: *const consent_ledger,
@@ -175,6 +216,8 @@ pub unsafe extern "C" fn consent_purposes_json(
 
 /// Every registered notice as a JSON array, written to `*out_json`; free with
 /// [`consent_string_free`].
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_notices_json(
     ledger: *const consent_ledger,
@@ -205,6 +248,11 @@ pub unsafe extern "C" fn consent_notices_json(
 /// "new":false,"seq":N},..]}` (`new`: whether this load appended its event). A
 /// downstream retired since is skipped, never reactivated: its entry has `"new":false`
 /// and `"note":"retired, not reactivated"`.
+///
+/// Errors: a text that does not hash to its `sha256`, or a notice version registered
+/// with another text, `CONSENT_RESULT_CONFLICT`; a file that cannot be read
+/// `CONSENT_RESULT_IO`; malformed TOML, an unknown field or an invalid entry
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_registry_load(
     ledger: *const consent_ledger,

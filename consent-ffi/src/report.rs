@@ -19,6 +19,10 @@ use crate::{consent_ledger, consent_result};
 /// years 1..9999 `CONSENT_RESULT_INVALID_TIME`. It recomputes every hash (a full
 /// `verify`): seconds on a ledger of millions of events.
 ///
+/// Errors: an empty range (`from_ms` not before `to_ms`)
+/// `CONSENT_RESULT_INVALID_ARGUMENT`; a time out of range
+/// `CONSENT_RESULT_INVALID_TIME`.
+///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]
 pub unsafe extern "C" fn consent_report_json(

@@ -2,7 +2,7 @@
 //! functions and the batch's share everything else.
 
 use consent_core::{
-    BatchToken, Event, Head, Ledger, NewEvent, Notice, NoticeDef, Purpose, PurposeDef,
+    Appended, BatchToken, Head, Ledger, NewEvent, Notice, NoticeDef, Purpose, PurposeDef,
 };
 
 /// Where a write goes: straight to the ledger (a transaction of its own), or into an
@@ -14,10 +14,10 @@ pub(crate) enum Writer<'a> {
 }
 
 impl Writer<'_> {
-    pub(crate) fn append(self, event: NewEvent) -> consent_core::Result<Event> {
+    pub(crate) fn append(self, event: NewEvent) -> consent_core::Result<Appended> {
         match self {
-            Writer::Ledger(l) => l.append(event),
-            Writer::Batch(l, token) => l.append_in(token, event),
+            Writer::Ledger(l) => l.append_outcome(event),
+            Writer::Batch(l, token) => l.append_outcome_in(token, event),
         }
     }
 

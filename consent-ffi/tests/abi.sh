@@ -25,7 +25,7 @@ library="$(target_dir)/release/libconsent.so"
 # The structs the library allocates and the caller only reads through a pointer: these
 # may grow at the end within a SONAME. Every other struct is the caller's to allocate
 # (or an array element, whose size the caller's indexing bakes in) and never changes.
-GROWABLE=" consent_feed_page "
+GROWABLE=" consent_feed_page consent_history_page "
 [[ -f "$library" ]] || { echo "$library not built (cargo build --release -p consent-ffi)" >&2; exit 1; }
 
 work="$(mktemp -d)"
