@@ -1486,10 +1486,10 @@ consent_result consent_append_many(const struct consent_ledger *ledger,
 // Records consent given by `subject` for `purpose` and `recipient` (NULL = every
 // recipient the purpose lists), having been shown the notice
 // `notice_id`/`notice_version`, collected by `method` (a `consent_method`), explicit
-// (`explicit_consent`, Art. 9(2)(a)) or not, recorded by `recorded_by` (NULL = the subject), effective at
-// `effective_at_ms` (`CONSENT_TIME_ABSENT` = now), lapsing at `expires_at_ms`
-// (`CONSENT_TIME_ABSENT` = the purpose's validity rule). For an idempotency key,
-// evidence or a validity start, use [`consent_append`].
+// (`explicit_consent`, Art. 9(2)(a)) or not, recorded by `recorded_by` (NULL = the
+// subject), effective at `effective_at_ms` (`CONSENT_TIME_ABSENT` = now), lapsing at
+// `expires_at_ms` (`CONSENT_TIME_ABSENT` = the purpose's validity rule). For an
+// idempotency key, evidence or a validity start, use [`consent_append`].
 //
 // Errors: a NULL `notice_id` or `notice_version` is `CONSENT_RESULT_NULL_ARGUMENT`;
 // an unknown purpose, notice or recipient `CONSENT_RESULT_UNKNOWN_PURPOSE`,
