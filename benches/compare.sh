@@ -76,6 +76,8 @@ elif [[ ! -f "$CARGO_TARGET_DIR/release/libconsent.so" ]]; then
     C_WHY="libconsent.so not built"
 else
     STATUS_FN=consent_status STATUS_AT_FN=consent_status_at
+    if grep -q 'consent_status_get(' "$HEADER"; then STATUS_FN=consent_status_get; fi
+    if grep -q 'consent_status_get_at(' "$HEADER"; then STATUS_AT_FN=consent_status_get_at; fi
     if grep -q 'consent_get_status(' "$HEADER"; then STATUS_FN=consent_get_status; fi
     if grep -q 'consent_get_status_at(' "$HEADER"; then STATUS_AT_FN=consent_get_status_at; fi
     C_BIN="$CARGO_TARGET_DIR/bench_consent"

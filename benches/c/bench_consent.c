@@ -6,7 +6,7 @@
  * Rust harness splits them); the figure is the median of the rounds' medians.
  * Built and run by benches/compare.sh against target-bench/release/libconsent.so and
  * consent-ffi/include/consent.h. STATUS_FN / STATUS_AT_FN name the status functions
- * (the header has used both consent_status and consent_get_status). Prints one JSON
+ * (the header has used both consent_status and consent_status_get). Prints one JSON
  * object.
  */
 #define _POSIX_C_SOURCE 200809L

@@ -123,7 +123,17 @@ impl Ledger {
     /// As [`Ledger::append`]; a refused event leaves the batch's other appends as
     /// they were.
     pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
-        self.append_as(Some(token.id), event).map(|a| a.event)
+        self.append_outcome_in(token, event).map(|a| a.event)
+    }
+
+    /// [`Ledger::append_in`], saying whether the event is new or was already on record
+    /// under its source id (in the ledger, or earlier in the batch), as
+    /// [`Ledger::append_outcome`] does.
+    ///
+    /// # Errors
+    /// As [`Ledger::append_in`].
+    pub fn append_outcome_in(&self, token: &BatchToken, event: NewEvent) -> Result<Appended> {
+        self.append_as(Some(token.id), event)
     }
 
     /// Registers a purpose inside the batch of `token`.
@@ -315,7 +325,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::append`]; an error aborts the batch (its commit fails).
     pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
-        self.ledger.append_as(Some(self.token().id), event)
+        self.ledger.append_outcome_in(self.token(), event)
     }
 
     /// Registers a purpose in the batch.

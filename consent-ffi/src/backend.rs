@@ -60,6 +60,10 @@ fn access_arg(v: i32) -> Result<Access, FfiError> {
 /// with other tables) `CONSENT_RESULT_NOT_A_LEDGER`; either is left as it was. A copy
 /// whose head differs is `CONSENT_RESULT_CORRUPT` and leaves nothing in a PostgreSQL
 /// destination. On Unix a file path is taken as bytes.
+///
+/// Errors: as `consent_ledger_open` for `dest`; `dest` already holding a ledger
+/// `CONSENT_RESULT_CONFLICT`, holding anything else `CONSENT_RESULT_NOT_A_LEDGER`; a
+/// copy whose head differs `CONSENT_RESULT_CORRUPT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_ledger_copy_to(
     ledger: *const consent_ledger,
@@ -87,6 +91,11 @@ pub unsafe extern "C" fn consent_ledger_copy_to(
 /// schema's owner runs it (`psql -f`). A schema name that is not lower-case letters,
 /// digits and `_`, a role name with other characters than letters, digits and `_` or
 /// longer than 63 bytes, or another `access` is `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: a schema or role name that is not lower-case letters, digits and `_` (or
+/// longer than 63 bytes), or an access that is not a `consent_access`,
+/// `CONSENT_RESULT_INVALID_ARGUMENT`; a buffer too small
+/// `CONSENT_RESULT_BUFFER_TOO_SMALL`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_grants_sql(
     schema: *const c_char,

@@ -605,7 +605,16 @@ pub(crate) unsafe fn write_out<T>(p: NonNull<T>, value: T) {
 /// # Safety
 /// `p` is NULL or a handle from `consent_ledger_open*` not yet freed.
 pub(crate) unsafe fn ledger_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a Ledger> {
-    Ok(&unsafe { ref_arg(p, "ledger") }?.ledger)
+    Ok(&unsafe { handle_arg(p) }?.ledger)
+}
+
+/// The handle behind a required `ledger` argument, for what the handle keeps besides
+/// the ledger (the names a status points at).
+///
+/// # Safety
+/// As [`ledger_arg`].
+pub(crate) unsafe fn handle_arg<'a>(p: *const consent_ledger) -> FfiResult<&'a consent_ledger> {
+    unsafe { ref_arg(p, "ledger") }
 }
 
 /// A required byte-array argument of `len` bytes at `p` (NULL is refused even when
@@ -697,6 +706,16 @@ pub(crate) fn owned_json<T: serde::Serialize>(v: &T) -> FfiResult<*mut c_char> {
     let text = serde_json::to_string(v)
         .map_err(|e| FfiError::new(consent_result::Other, format!("JSON: {e}")))?;
     owned_string(text)
+}
+
+/// Writes an owned JSON string of `value` to the required out-parameter `out`.
+pub(crate) unsafe fn json_out<T: serde::Serialize>(
+    out: NonNull<*mut c_char>,
+    value: &T,
+) -> FfiResult<()> {
+    let text = owned_json(value)?;
+    unsafe { write_out(out, text) };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -213,6 +213,11 @@ unsafe fn signed_out(
 /// origin (e.g. `ljmu.ac.uk/consent`). `strlen(name) + CONSENT_VKEY_OVERHEAD` bytes are
 /// always enough; with fewer, `CONSENT_RESULT_BUFFER_TOO_SMALL` and no file is made.
 /// A name that is empty or holds white space or `+` is `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: a name that is empty or holds white space or `+`, or a role that is not a
+/// `consent_key_role`, `CONSENT_RESULT_INVALID_ARGUMENT`; a key file that cannot be
+/// created (it exists, or its folder is not writable) `CONSENT_RESULT_KEY`; a buffer
+/// too small `CONSENT_RESULT_BUFFER_TOO_SMALL` (no file is made).
 #[no_mangle]
 pub unsafe extern "C" fn consent_key_generate(
     path: *const c_char,
@@ -249,6 +254,9 @@ pub unsafe extern "C" fn consent_key_generate(
 /// and writes its verifier key and a NUL into `buf` of `len` bytes;
 /// `CONSENT_RESULT_BUFFER_TOO_SMALL` (nothing written) if it does not fit
 /// (`strlen(name) + CONSENT_VKEY_OVERHEAD` bytes are always enough).
+///
+/// Errors: an unreadable key file, or one of another role, `CONSENT_RESULT_KEY`; a
+/// buffer too small `CONSENT_RESULT_BUFFER_TOO_SMALL`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_key_verifier(
     path: *const c_char,
@@ -292,6 +300,10 @@ pub unsafe extern "C" fn consent_key_verifier(
 /// size already signed under another origin (`CONSENT_RESULT_CONFLICT`), a log that no
 /// longer extends the largest checkpoint it signed (`CONSENT_RESULT_CORRUPT`).
 ///
+/// Errors: an unusable key file `CONSENT_RESULT_KEY`; a size already signed under
+/// another origin `CONSENT_RESULT_CONFLICT`; a log that no longer extends a checkpoint
+/// it signed `CONSENT_RESULT_CORRUPT`.
+///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]
 pub unsafe extern "C" fn consent_checkpoint_sign(
@@ -318,6 +330,9 @@ pub unsafe extern "C" fn consent_checkpoint_sign(
 /// (`CONSENT_RESULT_CONFLICT`; `CONSENT_RESULT_NOT_FOUND` when the ledger signed no
 /// checkpoint of that size); a malformed note is `CONSENT_RESULT_NOTE`.
 ///
+/// Errors: no stored checkpoint of that size `CONSENT_RESULT_NOT_FOUND`; another
+/// checkpoint text `CONSENT_RESULT_CONFLICT`; a malformed note `CONSENT_RESULT_NOTE`.
+///
 /// [`consent_witness_cosign`]: crate::witness::consent_witness_cosign
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]
@@ -342,6 +357,8 @@ pub unsafe extern "C" fn consent_checkpoint_add_cosignatures(
 /// Every checkpoint the ledger keeps, in size order, as a JSON array of `{"origin",
 /// "size", "root" (hex), "note"}` written to `*out_json`; free with
 /// [`consent_string_free`].
+///
+/// Errors: the common ones only.
 ///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]
@@ -368,6 +385,12 @@ pub unsafe extern "C" fn consent_checkpoints_json(
 /// `CONSENT_RESULT_QUORUM_NOT_MET`. An authentic note gives the verdict in `*out`: the
 /// ledger holds it, or was truncated or rewritten before its size. A malformed verifier
 /// key is `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: a note that is not authentic (forged, malformed, a trusted line that does
+/// not verify) `CONSENT_RESULT_NOTE`; too few distinct trusted cosignatures
+/// `CONSENT_RESULT_QUORUM_NOT_MET`; a malformed verifier key
+/// `CONSENT_RESULT_INVALID_ARGUMENT`. A ledger that fails an authentic checkpoint is
+/// not an error: it is the verdict.
 #[no_mangle]
 pub unsafe extern "C" fn consent_checkpoint_check(
     ledger: *const consent_ledger,
@@ -394,6 +417,9 @@ pub unsafe extern "C" fn consent_checkpoint_check(
 /// `consent_checkpoint_check` does (`quorum` 0 requires only the log's signature),
 /// and writes the report to `*out`: `ok`, or the first (smallest) size that does not
 /// hold and why. A forged or damaged stored note is reported, not an error.
+///
+/// Errors: a malformed verifier key `CONSENT_RESULT_INVALID_ARGUMENT`. A checkpoint the
+/// ledger fails, or a damaged stored note, is in the report, not an error.
 #[no_mangle]
 pub unsafe extern "C" fn consent_verify_checkpoints(
     ledger: *const consent_ledger,

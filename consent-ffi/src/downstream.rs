@@ -1,19 +1,19 @@
 //! Downstream systems (docs/FORMAT.md §13): registering one, its filtered feed as
 //! typed items, acknowledgements, and the deadlines it has met or missed.
 
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 use std::time::Duration;
 
 use consent_core::{Ack, Acknowledgement, DeadlineState, DownstreamDef, Feed, FeedItem};
 use serde_json::json;
 
 use crate::boundary::{
-    fixed_text, guard, ledger_arg, opt_out_arg, out_arg, str_arg, time_arg, time_out, write_out,
-    FfiError, FfiResult,
+    fixed_text, guard, json_out, ledger_arg, opt_out_arg, out_arg, str_arg, time_arg, time_out,
+    write_out, FfiError, FfiResult,
 };
+use crate::owned::{free_page, owned_page, Arena};
 use crate::{
-    actor_arg, consent_event_ref, consent_ledger, consent_result, json_out, uuid_arg,
-    CONSENT_EVENT_ID_LEN,
+    actor_arg, consent_event_ref, consent_ledger, consent_result, uuid_arg, CONSENT_EVENT_ID_LEN,
 };
 
 /// Bytes of an event kind's name and its NUL in a `consent_feed_item`.
@@ -79,75 +79,33 @@ pub struct consent_feed_page {
     pub n_items: usize,
 }
 
-/// The page and everything its pointers point into (heap buffers: moving this struct
-/// moves none of them). `page` comes first, so a `consent_feed_page *` is one of these.
-#[repr(C)]
-struct OwnedFeed {
-    page: consent_feed_page,
-    items: Vec<consent_feed_item>,
-    strings: Vec<CString>,
-    seqs: Vec<Vec<u64>>,
-}
-
 fn owned_feed(feed: &Feed) -> FfiResult<*mut consent_feed_page> {
-    let mut strings = Vec::new();
-    let mut seqs = Vec::new();
-    let mut text = |s: &Option<String>| -> FfiResult<*const c_char> {
-        match s {
-            None => Ok(std::ptr::null()),
-            Some(s) => {
-                let c = CString::new(s.as_str())
-                    .map_err(|_| FfiError::invalid("a feed text holds a NUL byte"))?;
-                let p = c.as_ptr();
-                strings.push(c);
-                Ok(p)
-            }
-        }
-    };
-    let mut items = Vec::with_capacity(feed.items.len());
-    for i in &feed.items {
-        items.push(item(i, &mut text, &mut seqs)?);
-    }
-    let owned = Box::new(OwnedFeed {
-        page: consent_feed_page {
+    let mut arena = Arena::default();
+    let items = feed
+        .items
+        .iter()
+        .map(|i| item(i, &mut arena))
+        .collect::<FfiResult<Vec<_>>>()?;
+    Ok(owned_page(items, arena, |items, n_items| {
+        consent_feed_page {
             since: feed.since,
             next: feed.next,
             size: feed.size,
-            items: if items.is_empty() {
-                std::ptr::null()
-            } else {
-                items.as_ptr()
-            },
-            n_items: items.len(),
-        },
-        items,
-        strings,
-        seqs,
-    });
-    Ok(Box::into_raw(owned).cast::<consent_feed_page>())
+            items,
+            n_items,
+        }
+    }))
 }
 
-fn item(
-    i: &FeedItem,
-    text: &mut impl FnMut(&Option<String>) -> FfiResult<*const c_char>,
-    seqs: &mut Vec<Vec<u64>>,
-) -> FfiResult<consent_feed_item> {
-    let (erased_seqs, n_erased_seqs) = if i.erased_seqs.is_empty() {
-        (std::ptr::null(), 0)
-    } else {
-        let v = i.erased_seqs.clone();
-        let p = v.as_ptr();
-        let n = v.len();
-        seqs.push(v);
-        (p, n)
-    };
+fn item(i: &FeedItem, arena: &mut Arena) -> FfiResult<consent_feed_item> {
+    let (erased_seqs, n_erased_seqs) = arena.seqs(&i.erased_seqs);
     Ok(consent_feed_item {
         seq: i.seq,
         id: fixed_text(&i.id.hyphenated().to_string()),
         kind: fixed_text(i.kind.as_str()),
-        subject: text(&i.subject)?,
-        purpose: text(&i.purpose)?,
-        recipient: text(&i.recipient)?,
+        subject: arena.text(i.subject.as_deref())?,
+        purpose: arena.text(i.purpose.as_deref())?,
+        recipient: arena.text(i.recipient.as_deref())?,
         effective_at_ms: i.effective_at.as_millis(),
         recorded_at_ms: i.recorded_at.as_millis(),
         expires_at_ms: time_out(i.expires_at),
@@ -166,6 +124,11 @@ fn item(
 /// to `*out_json` when it is not NULL; free it with `consent_string_free`. Refused: an
 /// unknown purpose (`CONSENT_RESULT_UNKNOWN_PURPOSE`), a recipient a purpose does not
 /// list (`CONSENT_RESULT_UNKNOWN_RECIPIENT`), malformed JSON or ids.
+///
+/// Errors: malformed JSON or ids, or a NULL `recorded_by`,
+/// `CONSENT_RESULT_INVALID_ARGUMENT`; an unknown purpose
+/// `CONSENT_RESULT_UNKNOWN_PURPOSE`; a recipient a purpose does not list
+/// `CONSENT_RESULT_UNKNOWN_RECIPIENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_register_downstream_json(
     ledger: *const consent_ledger,
@@ -195,6 +158,8 @@ pub unsafe extern "C" fn consent_register_downstream_json(
 /// Retires the downstream `id`: its feed shows no new grant from now on, only the
 /// withdrawals and erasures of grants it was shown (it still holds their data).
 /// `CONSENT_RESULT_NOT_FOUND` when it is not registered.
+///
+/// Errors: a downstream not registered `CONSENT_RESULT_NOT_FOUND`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_retire_downstream(
     ledger: *const consent_ledger,
@@ -212,6 +177,8 @@ pub unsafe extern "C" fn consent_retire_downstream(
 
 /// The current version of every registered downstream as a JSON array, written to
 /// `*out_json`; free with `consent_string_free`.
+///
+/// Errors: the common ones only.
 #[no_mangle]
 pub unsafe extern "C" fn consent_downstreams_json(
     ledger: *const consent_ledger,
@@ -227,6 +194,8 @@ pub unsafe extern "C" fn consent_downstreams_json(
 /// One downstream as JSON `{"id", "versions": [...], "cursor": SEQ|null,
 /// "acknowledgements": [...]}`, written to `*out_json`; free with
 /// `consent_string_free`. `CONSENT_RESULT_NOT_FOUND` when it is not registered.
+///
+/// Errors: a downstream not registered `CONSENT_RESULT_NOT_FOUND`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_downstream_json(
     ledger: *const consent_ledger,
@@ -257,6 +226,7 @@ fn ack_ref(a: &Acknowledgement) -> consent_event_ref {
         recorded_at_ms: a.recorded_at.as_millis(),
         expires_at_ms: time_out(None),
         effect_deadline_ms: time_out(None),
+        is_new: true,
     }
 }
 
@@ -286,6 +256,9 @@ unsafe fn acknowledge(
 /// event to `*out` when it is not NULL. Refused, with nothing written: an unknown
 /// downstream (`CONSENT_RESULT_NOT_FOUND`), an `up_to` beyond the log
 /// (`CONSENT_RESULT_INVALID_ARGUMENT`).
+///
+/// Errors: an unknown downstream `CONSENT_RESULT_NOT_FOUND`; an `up_to` beyond the log
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_acknowledge_up_to(
     ledger: *const consent_ledger,
@@ -308,6 +281,9 @@ pub unsafe extern "C" fn consent_acknowledge_up_to(
 /// Records that `downstream` acted on the one event `event_id` of its feed. Refused,
 /// with nothing written: an unknown downstream or event (`CONSENT_RESULT_NOT_FOUND`),
 /// an event its feed never showed (`CONSENT_RESULT_INVALID_ARGUMENT`).
+///
+/// Errors: an unknown downstream or event `CONSENT_RESULT_NOT_FOUND`; an event its feed
+/// never showed, or an id that is not a UUID, `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_acknowledge_event(
     ledger: *const consent_ledger,
@@ -338,6 +314,9 @@ pub unsafe extern "C" fn consent_acknowledge_event(
 /// With `wait_ms` > 0 and no item yet, waits up to that long for one (polling the
 /// log's size with a growing pause); the page may still be empty. `limit` 0 is
 /// `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: an unknown downstream `CONSENT_RESULT_NOT_FOUND`; `limit` 0
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_feed(
     ledger: *const consent_ledger,
@@ -364,15 +343,11 @@ pub unsafe extern "C" fn consent_feed(
 }
 
 /// Releases a page from `consent_feed`. NULL is fine; never twice.
+///
+/// Errors: none (a void function; NULL is fine).
 #[no_mangle]
 pub unsafe extern "C" fn consent_feed_page_free(feed: *mut consent_feed_page) {
-    if !feed.is_null() {
-        let _ = std::panic::catch_unwind(|| {
-            // SAFETY: made by `owned_feed` from a `Box<OwnedFeed>`, whose first field
-            // is the page.
-            drop(unsafe { Box::from_raw(feed.cast::<OwnedFeed>()) });
-        });
-    }
+    unsafe { free_page::<consent_feed_page, consent_feed_item>(feed) }
 }
 
 /// Every deadline of every downstream's feed, as known at `at_ms`
@@ -380,6 +355,8 @@ pub unsafe extern "C" fn consent_feed_page_free(feed: *mut consent_feed_page) {
 /// "kind", "purpose", "recipient", "deadline", "state" (pending, overdue, acknowledged,
 /// acknowledged_late), "acknowledged_seq", "acknowledged_at", "late_by_secs"}`,
 /// written to `*out_json`; free with `consent_string_free`.
+///
+/// Errors: a time out of range `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_deadlines_json(
     ledger: *const consent_ledger,
@@ -396,6 +373,8 @@ pub unsafe extern "C" fn consent_deadlines_json(
 
 /// How many deadlines are overdue (passed without the downstream's acknowledgement)
 /// and pending, as known at `at_ms` (`CONSENT_TIME_ABSENT`: now): for monitoring.
+///
+/// Errors: a time out of range `CONSENT_RESULT_INVALID_TIME`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_overdue_count(
     ledger: *const consent_ledger,

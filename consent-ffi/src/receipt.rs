@@ -142,6 +142,12 @@ fn checked_json(c: &CheckedReceipt) -> serde_json::Value {
 /// `CONSENT_RESULT_INVALID_ARGUMENT`; an unknown event `CONSENT_RESULT_NOT_FOUND`; a
 /// checkpoint the ledger no longer holds `CONSENT_RESULT_CORRUPT`.
 ///
+/// Errors: an unknown event, or no stored checkpoint, `CONSENT_RESULT_NOT_FOUND`; a
+/// note that is not a signed checkpoint or of size 0, a layout that is not a
+/// `consent_receipt_layout`, an event that is not a consent decision or was recorded
+/// after the checkpoint `CONSENT_RESULT_INVALID_ARGUMENT`; a checkpoint the ledger no
+/// longer holds `CONSENT_RESULT_CORRUPT`.
+///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]
 pub unsafe extern "C" fn consent_receipt(
@@ -188,6 +194,9 @@ pub unsafe extern "C" fn consent_receipt(
 /// A receipt that does not check out is `CONSENT_RESULT_RECEIPT_REJECTED`, the message
 /// naming the first check that failed; text that is not JSON, a `quorum` above
 /// `n_witnesses` or a malformed verifier key `CONSENT_RESULT_INVALID_ARGUMENT`.
+///
+/// Errors: a receipt that does not check out `CONSENT_RESULT_RECEIPT_REJECTED` (the
+/// message names the check); malformed JSON or keys `CONSENT_RESULT_INVALID_ARGUMENT`.
 ///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]

@@ -5,8 +5,9 @@ use std::ffi::c_char;
 
 use consent_core::ReportRange;
 
+use crate::boundary::json_out;
 use crate::boundary::{guard, ledger_arg, out_arg, time_arg};
-use crate::{consent_ledger, consent_result, json_out};
+use crate::{consent_ledger, consent_result};
 
 /// The data-protection officer's figures for `[from_ms, to_ms)` (`CONSENT_TIME_ABSENT`:
 /// from the start of the local month of the first event; up to now) as JSON, the
@@ -17,6 +18,10 @@ use crate::{consent_ledger, consent_result, json_out};
 /// (`from_ms` not before `to_ms`) is `CONSENT_RESULT_INVALID_ARGUMENT`; a time outside the
 /// years 1..9999 `CONSENT_RESULT_INVALID_TIME`. It recomputes every hash (a full
 /// `verify`): seconds on a ledger of millions of events.
+///
+/// Errors: an empty range (`from_ms` not before `to_ms`)
+/// `CONSENT_RESULT_INVALID_ARGUMENT`; a time out of range
+/// `CONSENT_RESULT_INVALID_TIME`.
 ///
 /// [`consent_string_free`]: crate::consent_string_free
 #[no_mangle]

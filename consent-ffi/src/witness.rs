@@ -29,6 +29,10 @@ pub struct consent_witness {
 /// unusable key file (`CONSENT_RESULT_KEY`), a log key that is not Ed25519
 /// (`CONSENT_RESULT_NOTE`), an origin given twice or a malformed verifier key
 /// (`CONSENT_RESULT_INVALID_ARGUMENT`).
+///
+/// Errors: an unusable key file `CONSENT_RESULT_KEY`; a log key that is not Ed25519
+/// `CONSENT_RESULT_NOTE`; an origin given twice or a malformed verifier key
+/// `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_witness_open(
     state_dir: *const c_char,
@@ -72,6 +76,10 @@ pub unsafe extern "C" fn consent_witness_open(
 /// evidence file written in the state directory. A note not signed by the log's key is
 /// `CONSENT_RESULT_NOTE`; a damaged state file `CONSENT_RESULT_CORRUPT` (nothing is
 /// cosigned until it is restored).
+///
+/// Errors: a refusal (an unknown log, a fork, a rollback, a missing or failing proof)
+/// `CONSENT_RESULT_WITNESS_REFUSED`; a note not signed by the log's key
+/// `CONSENT_RESULT_NOTE`; a damaged state file `CONSENT_RESULT_CORRUPT`.
 #[no_mangle]
 pub unsafe extern "C" fn consent_witness_cosign(
     witness: *const consent_witness,
@@ -100,6 +108,8 @@ pub unsafe extern "C" fn consent_witness_cosign(
 /// The last checkpoint the witness cosigned for the log `origin` (what the log proves
 /// consistency from): writes whether there is one to `*out_found` and, when there is,
 /// its size and root to `*out_head`.
+///
+/// Errors: the common ones only: no checkpoint for the log is `*out_found` false.
 #[no_mangle]
 pub unsafe extern "C" fn consent_witness_latest(
     witness: *const consent_witness,
@@ -130,6 +140,8 @@ pub unsafe extern "C" fn consent_witness_latest(
 }
 
 /// Releases a witness. NULL is fine; never twice, and not while another thread uses it.
+///
+/// Errors: none (a void function; NULL is fine).
 #[no_mangle]
 pub unsafe extern "C" fn consent_witness_free(witness: *mut consent_witness) {
     if witness.is_null() {

@@ -25,7 +25,7 @@ library="$(target_dir)/release/libconsent.so"
 # The structs the library allocates and the caller only reads through a pointer: these
 # may grow at the end within a SONAME. Every other struct is the caller's to allocate
 # (or an array element, whose size the caller's indexing bakes in) and never changes.
-GROWABLE=" consent_feed_page "
+GROWABLE=" consent_feed_page consent_history_page "
 [[ -f "$library" ]] || { echo "$library not built (cargo build --release -p consent-ffi)" >&2; exit 1; }
 
 work="$(mktemp -d)"
@@ -94,7 +94,10 @@ fi
     echo "soname $(soname_of "$library")"
     cat "$work/functions"
     "$work/layout" | grep -v '^struct\|^field' | sort
-    "$work/layout" | grep '^struct\|^field'
+    # Structs by name (each with its fields in order), so that the snapshot does not
+    # depend on the order cbindgen writes the header in.
+    "$work/layout" | grep '^struct\|^field' | awk '$1 == "struct" { s = $2 } { print s "\t" $0 }' |
+        sort -s -t$'\t' -k1,1 | cut -f2-
 } >"$work/now"
 
 if [[ "$mode" == write ]]; then

@@ -28,7 +28,7 @@ target_dir() {
     esac
 }
 
-# The version of the library, from the header's CONSENT_VERSION_* (lib.rs's test ties
+# The version of the library, from the header's CONSENT_VERSION_* (errors.rs's test ties
 # them to the crate's version).
 library_version() {
     local header="$FFI_DIR/include/consent.h" part version=""

@@ -3,6 +3,7 @@
 #   - checks its SONAME is consent.h's CONSENT_SONAME, that the shared library exports
 #     only consent_*, and that the static one, sealed (common.sh), defines no other
 #     global symbol; compares its ABI with the snapshot (tests/abi.sh);
+#   - checks that every function of consent.h has an "Errors:" line (tests/errors_doc.sh);
 #   - compiles and runs examples/c/scenario.c, linked against the shared and the
 #     static library;
 #   - every consent-ffi/tests/*.c (-std=c99 -Wall -Wextra -Werror -pedantic), plainly
@@ -103,6 +104,7 @@ step "SONAME of libconsent.so" soname_matches
 step "seal libconsent.a (only consent_* global)" seal_archive "$BUILT/libconsent.a" "$LIB_DIR/libconsent.a"
 step "only consent_ globals (counted with readelf: nm here may go through an LLVM plugin)" only_consent_symbols
 step "ABI snapshot (tests/abi.sh)" bash "$FFI_DIR/tests/abi.sh" check
+step "every function says its errors (tests/errors_doc.sh)" bash "$FFI_DIR/tests/errors_doc.sh"
 
 # The scenario, dynamically and statically linked.
 if [[ "$on_postgres" == 1 ]]; then

@@ -13,7 +13,7 @@
  *
  * Then issue 12 on a ledger of its own: many events in one call (consent_append_many, all or
  * none, and consent_batch_append_many) and many questions in one snapshot
- * (consent_status_many), with every bad input: NULL arrays, NULL and non-UTF-8 strings
+ * (consent_status_get_many), with every bad input: NULL arrays, NULL and non-UTF-8 strings
  * inside elements, unknown purposes, n = 0, impossible lengths; each error names the
  * element (consent_last_error_index) and leaves the caller's arrays untouched.
  */
@@ -39,7 +39,7 @@ static const int64_t DAY = 86400000;
 static void expect_state(consent_ledger *l, const char *subject, const char *purpose, const char *recipient,
                          consent_state want) {
     consent_status st;
-    EXPECT_OK(consent_get_status(l, subject, purpose, recipient, &st));
+    EXPECT_OK(consent_status_get(l, subject, purpose, recipient, &st));
     if (st.state != want) {
         fprintf(stderr, "  %s/%s: state %d, wanted %d\n", subject, purpose, (int)st.state, (int)want);
     }
@@ -74,7 +74,7 @@ static consent_ledger *simulation(const char *time_zone) {
 static consent_status status_of(consent_ledger *l, const char *subject, const char *purpose, const char *recipient) {
     consent_status st;
     memset(&st, 0, sizeof st);
-    EXPECT_OK(consent_get_status(l, subject, purpose, recipient, &st));
+    EXPECT_OK(consent_status_get(l, subject, purpose, recipient, &st));
     return st;
 }
 
@@ -114,9 +114,9 @@ static void registry_and_recipients(void) {
 
     /* A question naming `NHS`, or no recipient, is refused; the message lists the ids. */
     consent_status st;
-    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    EXPECT(consent_status_get(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(strstr(last_message(), "`NHS`") && strstr(last_message(), "student-finance-england, nhs, landlord"));
-    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", NULL, &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    EXPECT(consent_status_get(l, "770010", "wellbeing.share-external", NULL, &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(strstr(last_message(), "student-finance-england, nhs, landlord") != NULL);
 
     /* A grant and a withdrawal for `nhs`: the status for `nhs` says withdrawn. */
@@ -144,12 +144,12 @@ static void registry_and_recipients(void) {
     EXPECT_OK(consent_append(l, &p, &ref));
     st = status_of(l, "770010", "wellbeing.share-external", "nhs");
     CHECK(st.state == CONSENT_STATE_WITHDRAWN && !st.permits && st.event_seq == ref.seq);
-    EXPECT(consent_get_status(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    EXPECT(consent_status_get(l, "770010", "wellbeing.share-external", "NHS", &st), CONSENT_RESULT_UNKNOWN_RECIPIENT);
 
     /* A withdrawal naming `NHS` is never refused: it is recorded purpose-wide, ending
      * consent for every recipient, and keeps the text as written. */
-    EXPECT_OK(consent_give(l, "770011", "wellbeing.share-external", "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL,
-                           false, NULL, NULL));
+    EXPECT_OK(consent_give(l, "770011", "wellbeing.share-external", NULL, "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL,
+                           false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     CHECK(status_of(l, "770011", "wellbeing.share-external", "landlord").state == CONSENT_STATE_GIVEN);
     p.subject = "770011";
     p.recipient = "NHS";
@@ -161,13 +161,13 @@ static void registry_and_recipients(void) {
     CHECK(status_of(l, "770011", "wellbeing.share-external", "landlord").state == CONSENT_STATE_WITHDRAWN);
 
     /* The JMSU feed must ask with its recipient: without one it is refused. */
-    EXPECT_OK(consent_give(l, "770012", "jmsu.data-sharing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL,
+    EXPECT_OK(consent_give(l, "770012", "jmsu.data-sharing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                            NULL));
     EXPECT(consent_consenting_json(l, "jmsu.data-sharing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
            CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(strstr(last_message(), "ask about one of them") && strstr(last_message(), "JMSU"));
     /* A notice that does not cover the purpose cannot back a grant. */
-    EXPECT(consent_give(l, "770012", "jmsu.data-sharing", "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL, false, NULL,
+    EXPECT(consent_give(l, "770012", "jmsu.data-sharing", NULL, "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                         NULL),
            CONSENT_RESULT_INVALID_CONSENT);
     EXPECT_OK(consent_consenting_json(l, "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json));
@@ -187,7 +187,7 @@ static void registry_and_recipients(void) {
     CHECK(st.state == CONSENT_STATE_OBJECTED && !st.permits && st.lawful_basis == 'f');
     CHECK(st.granted_under_version == 0); /* the deciding event is not a grant */
     /* consent_withdraw does the same. */
-    EXPECT_OK(consent_withdraw(l, "770014", "engagement.monitoring", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "770014", "engagement.monitoring", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     CHECK(status_of(l, "770014", "engagement.monitoring", NULL).state == CONSENT_STATE_OBJECTED);
     /* A person may overrule the objection (compelling legitimate grounds); not the
      * subject, and never on a purpose that rests on consent. */
@@ -224,8 +224,8 @@ static void material_change(void) {
     EXPECT_OK(consent_register_notice_text(l, "jmsu.projects", "1", "JMSU projects", "We keep your details ...",
                                            "JMSU", projects, 1));
     consent_event_ref grant;
-    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
-                           NULL, &grant));
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", NULL, "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
+                           NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &grant));
     consent_status st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
     CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 1 && st.granted_under_version == 1);
 
@@ -246,7 +246,7 @@ static void material_change(void) {
         "\"lawful_basis\":\"a\",\"renew_consent\":true}", &version));
     CHECK(version == 3);
     char *json = NULL;
-    EXPECT_OK(consent_purpose_json(l, "jmsu.project.green-week", &json));
+    EXPECT_OK(consent_purpose_json(l, "jmsu.project.green-week", 0, &json));
     CHECK(json && strstr(json, "\"material_change\":[\"declared\"]"));
     consent_string_free(json);
     st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
@@ -254,12 +254,12 @@ static void material_change(void) {
     CHECK(st.state == CONSENT_STATE_NEEDS_RENEWAL && !st.permits);
     CHECK(st.purpose_version == 3 && st.granted_under_version == 1);
     CHECK(st.has_event && strcmp(st.event_id, grant.id) == 0 && st.since_ms == t11);
-    EXPECT_OK(consent_get_status_json(l, "s-1", "jmsu.project.green-week", NULL, CONSENT_TIME_ABSENT,
+    EXPECT_OK(consent_status_get_json(l, "s-1", "jmsu.project.green-week", NULL, CONSENT_TIME_ABSENT,
                                       CONSENT_TIME_ABSENT, &json));
     CHECK(has_all(json, (const char *const[]){"\"state\":\"needs_renewal\"", "\"granted_under_version\":1", NULL}));
     consent_string_free(json);
     /* Before the change it permitted, under version 2. */
-    EXPECT_OK(consent_get_status_at(l, "s-1", "jmsu.project.green-week", NULL, before_change, CONSENT_TIME_ABSENT,
+    EXPECT_OK(consent_status_get_at(l, "s-1", "jmsu.project.green-week", NULL, before_change, CONSENT_TIME_ABSENT,
                                     &st));
     CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 2 && st.granted_under_version == 1);
     EXPECT_OK(consent_consenting_json(l, "jmsu.project.green-week", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
@@ -268,8 +268,8 @@ static void material_change(void) {
     consent_string_free(json);
     /* A new grant renews. */
     t11 += 60000;
-    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
-                           NULL, &grant));
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", NULL, "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
+                           NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &grant));
     st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
     CHECK(st.state == CONSENT_STATE_GIVEN && st.permits && st.granted_under_version == 3);
 
@@ -346,7 +346,7 @@ static void time_zones(void) {
             "\"validity\":{\"kind\":\"academic_year\"}}", NULL));
         EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
         consent_event_ref ref;
-        EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL,
+        EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                                &ref));
         CHECK(ref.expires_at_ms == LAPSES[i]);
         consent_ledger_free(l);
@@ -361,9 +361,9 @@ static void erasure_and_readmission(void) {
         "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
     consent_event_ref a, b;
-    EXPECT_OK(consent_give(l, "s-a", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, &a));
-    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, &b));
-    EXPECT_OK(consent_withdraw(l, "s-b", "jmsu.marketing", NULL, NULL));
+    EXPECT_OK(consent_give(l, "s-a", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &a));
+    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &b));
+    EXPECT_OK(consent_withdraw(l, "s-b", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     uint64_t before = size_of(l);
 
     /* An id with no events: most likely mistyped, so refused unless forced. */
@@ -409,7 +409,7 @@ static void erasure_and_readmission(void) {
     CHECK(status_of(l, "s-a", "jmsu.marketing", NULL).state == CONSENT_STATE_GIVEN);
 
     /* A returning student: readmitted, they may consent again. */
-    EXPECT(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, NULL),
+    EXPECT(consent_give(l, "s-b", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
            CONSENT_RESULT_SUBJECT_ERASED);
     EXPECT(consent_readmit_subject(l, "s-b", "enrolled again", NULL, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_readmit_subject(l, "s-b", " ", "system:sis", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
@@ -419,7 +419,7 @@ static void erasure_and_readmission(void) {
     CHECK(strlen(back.id) == 36 && back.seq == size_of(l) - 1 && back.recorded_at_ms == t11);
     EXPECT(consent_readmit_subject(l, "s-b", "enrolled again", "system:sis", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(status_of(l, "s-b", "jmsu.marketing", NULL).state == CONSENT_STATE_NEVER_ASKED);
-    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, NULL));
+    EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     CHECK(status_of(l, "s-b", "jmsu.marketing", NULL).state == CONSENT_STATE_GIVEN);
     EXPECT_OK(consent_history_json(l, "s-b", &json));
     CHECK(has_all(json, (const char *const[]){"\"subject_erased\"", "\"subject_readmitted\"", "\"given\"", NULL}));
@@ -644,7 +644,7 @@ static void status_many(void) {
     };
     consent_event_ref refs[3];
     EXPECT_OK(consent_append_many(l, ev, 3, refs));
-    EXPECT_OK(consent_withdraw(l, "790001", "jmsu.marketing", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "790001", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
 
     consent_question qs[6] = {
         {"790001", "jmsu.marketing", NULL},
@@ -659,10 +659,10 @@ static void status_many(void) {
                                    CONSENT_STATE_NOT_CONSENT_BASED};
     consent_status answers[6];
     memset(answers, UNTOUCHED, sizeof answers);
-    EXPECT_OK(consent_status_many(l, qs, 6, answers));
+    EXPECT_OK(consent_status_get_many(l, qs, 6, answers));
     CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
     for (int i = 0; i < 6; i++) {
-        /* Each answer is what consent_get_status says. */
+        /* Each answer is what consent_status_get says. */
         consent_status one = status_of(l, qs[i].subject, qs[i].purpose, qs[i].recipient);
         CHECK(answers[i].state == want[i] && answers[i].state == one.state);
         CHECK(answers[i].permits == one.permits && answers[i].event_seq == one.event_seq);
@@ -680,61 +680,61 @@ static void status_many(void) {
         {"790002", "wellbeing.share-external", "NHS"},
     };
     memset(answers, UNTOUCHED, sizeof answers);
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
     CHECK(names_element("questions", 2) && strncmp(last_message(), "questions[2]: ", 14) == 0);
-    EXPECT(consent_status_many(l, &bad[1], 3, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_status_get_many(l, &bad[1], 3, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
     CHECK(names_element("questions", 1));
-    EXPECT(consent_status_many(l, &bad[3], 1, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    EXPECT(consent_status_get_many(l, &bad[3], 1, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(names_element("questions", 0) && strstr(last_message(), "student-finance-england, nhs, landlord"));
     bad[3].recipient = NULL; /* the feed trap: a purpose that lists recipients needs one */
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_PURPOSE);
     bad[2].purpose = "jmsu.marketing";
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(names_element("questions", 3));
     bad[3].recipient = "nhs";
     bad[1].subject = NULL;
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
     CHECK(names_element("questions", 1) && strstr(last_message(), "`questions[1].subject`"));
     bad[1].subject = "790002";
     bad[2].purpose = NULL;
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
     CHECK(names_element("questions", 2) && strstr(last_message(), "`questions[2].purpose`"));
     bad[2].purpose = "jmsu.marketing";
     bad[0].subject = "79\xff\xfe";
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
     CHECK(names_element("questions", 0) && strstr(last_message(), "`questions[0].subject`"));
     bad[0].subject = "790001";
     bad[3].recipient = "\xc3";
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_UTF8);
     CHECK(names_element("questions", 3) && strstr(last_message(), "`questions[3].recipient`"));
     bad[3].recipient = "nhs";
     bad[1].subject = "790002 "; /* not in its one spelling */
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(names_element("questions", 1));
     bad[1].subject = "790002";
     CHECK(untouched(answers, sizeof answers));
     /* Arrays: NULL with elements, a length no array can have, NULL handles. */
-    EXPECT(consent_status_many(l, NULL, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(l, NULL, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
     CHECK(consent_last_error_index() == CONSENT_INDEX_NONE && strstr(last_message(), "`questions`"));
-    EXPECT(consent_status_many(l, bad, 4, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, 4, NULL), CONSENT_RESULT_NULL_ARGUMENT);
     CHECK(strstr(last_message(), "`out`") != NULL);
-    EXPECT(consent_status_many(l, NULL, SIZE_MAX, NULL), CONSENT_RESULT_NULL_ARGUMENT);
-    EXPECT(consent_status_many(l, bad, SIZE_MAX, answers), CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_status_many(l, bad, SIZE_MAX / 2 / sizeof bad[0], answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_get_many(l, NULL, SIZE_MAX, NULL), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, SIZE_MAX, answers), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_get_many(l, bad, SIZE_MAX / 2 / sizeof bad[0], answers), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(strstr(last_message(), "`out`") != NULL); /* fits as questions, not as answers */
-    EXPECT(consent_status_many(NULL, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
+    EXPECT(consent_status_get_many(NULL, bad, 4, answers), CONSENT_RESULT_NULL_ARGUMENT);
     CHECK(untouched(answers, sizeof answers));
     /* n = 0 does nothing. */
-    EXPECT_OK(consent_status_many(l, NULL, 0, NULL));
-    EXPECT_OK(consent_status_many(l, bad, 0, answers));
+    EXPECT_OK(consent_status_get_many(l, NULL, 0, NULL));
+    EXPECT_OK(consent_status_get_many(l, bad, 0, answers));
     CHECK(untouched(answers, sizeof answers));
-    EXPECT_OK(consent_status_many(l, bad, 4, answers));
+    EXPECT_OK(consent_status_get_many(l, bad, 4, answers));
     CHECK(answers[0].state == CONSENT_STATE_WITHDRAWN && answers[3].state == CONSENT_STATE_GIVEN);
 
     /* In a batch, the ledger's answers wait for it: this thread's call is refused. */
     consent_batch *b = NULL;
     EXPECT_OK(consent_batch_begin(l, &b));
-    EXPECT(consent_status_many(l, bad, 4, answers), CONSENT_RESULT_BATCH);
+    EXPECT(consent_status_get_many(l, bad, 4, answers), CONSENT_RESULT_BATCH);
     CHECK(consent_last_error_index() == CONSENT_INDEX_NONE);
     consent_batch_free(b);
     consent_ledger_free(l);
@@ -828,7 +828,7 @@ int main(void) {
     EXPECT_OK(consent_purposes_json(l, &json));
     CHECK(json && strstr(json, "\"engagement\"") && strstr(json, "\"NHS\""));
     consent_string_free(json);
-    EXPECT_OK(consent_purpose_json(l, "engagement", &json));
+    EXPECT_OK(consent_purpose_json(l, "engagement", 0, &json));
     CHECK(json && strstr(json, "\"lawful_basis\":\"f\""));
     consent_string_free(json);
     EXPECT_OK(consent_notices_json(l, &json));
@@ -866,16 +866,16 @@ int main(void) {
     expect_state(l, "s-1", "wellbeing.share-external", "SFE", CONSENT_STATE_NEVER_ASKED);
 
     consent_status st;
-    EXPECT_OK(consent_get_status(l, "s-1", "wellbeing.share-external", "NHS", &st));
+    EXPECT_OK(consent_status_get(l, "s-1", "wellbeing.share-external", "NHS", &st));
     CHECK(st.permits && st.lawful_basis == 'a' && st.purpose_version == 1 && st.has_event);
     CHECK(strcmp(st.event_id, nhs.id) == 0 && st.event_seq == nhs.seq);
     CHECK(st.until_ms == now_ms + 30 * DAY && st.has_notice && st.notice_sha256[31] == 1);
     CHECK(st.granted_under_version == 1);
-    EXPECT_OK(consent_get_status_json(l, "s-1", "wellbeing.share-external", "NHS", CONSENT_TIME_ABSENT,
+    EXPECT_OK(consent_status_get_json(l, "s-1", "wellbeing.share-external", "NHS", CONSENT_TIME_ABSENT,
                                       CONSENT_TIME_ABSENT, &json));
     CHECK(json && strstr(json, "\"state\":\"given\"") && strstr(json, "\"version\":\"2024-09\""));
     consent_string_free(json);
-    EXPECT_OK(consent_get_status_at(l, "s-1", "wellbeing.share-external", "NHS", now_ms + 31 * DAY,
+    EXPECT_OK(consent_status_get_at(l, "s-1", "wellbeing.share-external", "NHS", now_ms + 31 * DAY,
                                     CONSENT_TIME_ABSENT, &st));
     CHECK(st.state == CONSENT_STATE_EXPIRED && !st.permits);
 
@@ -900,34 +900,34 @@ int main(void) {
     /* A notice shown, no answer yet: no consent; a notice this ledger does not hold
      * is refused (one that does not cover the purpose too: the Rust and CLI tests). */
     consent_event_ref served;
-    EXPECT_OK(consent_serve_notice(l, "s-3", "wellbeing.share-external", "ljmu.wellbeing", "2024-09",
-                                   CONSENT_METHOD_PORTAL, NULL, &served));
+    EXPECT_OK(consent_serve_notice(l, "s-3", "wellbeing.share-external", NULL, "ljmu.wellbeing", "2024-09",
+                                   CONSENT_METHOD_PORTAL, NULL, CONSENT_TIME_ABSENT, &served));
     EXPECT_OK(consent_event_json(l, served.id, &json));
     CHECK(json && strstr(json, "\"kind\":\"notice_served\""));
     consent_string_free(json);
-    EXPECT(consent_serve_notice(l, "s-3", "wellbeing.share-external", "jmsu.privacy", "1",
-                                CONSENT_METHOD_PORTAL, NULL, NULL), CONSENT_RESULT_UNKNOWN_NOTICE);
-    EXPECT(consent_serve_notice(l, "s-3", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, NULL, NULL),
+    EXPECT(consent_serve_notice(l, "s-3", "wellbeing.share-external", NULL, "jmsu.privacy", "1",
+                                CONSENT_METHOD_PORTAL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_UNKNOWN_NOTICE);
+    EXPECT(consent_serve_notice(l, "s-3", NULL, NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, NULL, CONSENT_TIME_ABSENT, NULL),
            CONSENT_RESULT_NULL_ARGUMENT);
-    EXPECT_OK(consent_refuse(l, "s-3", "wellbeing.share-external", CONSENT_METHOD_PHONE, NULL, NULL));
+    EXPECT_OK(consent_refuse(l, "s-3", "wellbeing.share-external", NULL, CONSENT_METHOD_PHONE, NULL, CONSENT_TIME_ABSENT, NULL));
     expect_state(l, "s-3", "wellbeing.share-external", "NHS", CONSENT_STATE_REFUSED);
-    EXPECT_OK(consent_withdraw(l, "s-4", "wellbeing.share-external", NULL, NULL)); /* nothing to withdraw: recorded */
+    EXPECT_OK(consent_withdraw(l, "s-4", "wellbeing.share-external", NULL, NULL, CONSENT_TIME_ABSENT, NULL)); /* nothing to withdraw: recorded */
     expect_state(l, "s-4", "wellbeing.share-external", "SFE", CONSENT_STATE_WITHDRAWN);
-    EXPECT_OK(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
-                           false, NULL, NULL));
+    EXPECT_OK(consent_give(l, "s-5", "wellbeing.share-external", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
+                           false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     expect_state(l, "s-5", "wellbeing.share-external", "SFE", CONSENT_STATE_GIVEN);
-    EXPECT_OK(consent_revoke(l, "s-5", "wellbeing.share-external", "system:sis", NULL));
+    EXPECT_OK(consent_revoke(l, "s-5", "wellbeing.share-external", NULL, "system:sis", CONSENT_TIME_ABSENT, NULL));
     expect_state(l, "s-5", "wellbeing.share-external", "NHS", CONSENT_STATE_REVOKED);
     expect_state(l, "s-6", "engagement", NULL, CONSENT_STATE_NOT_CONSENT_BASED);
-    EXPECT(consent_give(l, "s-6", "engagement", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, false, NULL,
+    EXPECT(consent_give(l, "s-6", "engagement", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                         NULL),
            CONSENT_RESULT_INVALID_CONSENT);
-    EXPECT_OK(consent_object(l, "s-6", "engagement", NULL, NULL));
+    EXPECT_OK(consent_object(l, "s-6", "engagement", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     expect_state(l, "s-6", "engagement", NULL, CONSENT_STATE_OBJECTED);
 
     /* ---- consenting, history, change feed, export ---- */
-    EXPECT_OK(consent_give(l, "s-7", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
-                           false, NULL, NULL));
+    EXPECT_OK(consent_give(l, "s-7", "wellbeing.share-external", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
+                           false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     EXPECT(consent_consenting_json(l, "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                                    &json),
            CONSENT_RESULT_UNKNOWN_RECIPIENT); /* the feed trap: ask about a recipient */
@@ -960,7 +960,7 @@ int main(void) {
     EXPECT_OK(consent_head_parse(text, &parsed));
     CHECK(parsed.size == old_head.size && memcmp(parsed.root, old_head.root, 32) == 0);
 
-    EXPECT_OK(consent_withdraw(l, "s-7", "wellbeing.share-external", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-7", "wellbeing.share-external", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     EXPECT_OK(consent_get_head(l, &head));
     CHECK(head.size == old_head.size + 1);
     consent_verify_report rep;
@@ -1041,7 +1041,7 @@ int main(void) {
     EXPECT_OK(consent_batch_get_head(b, &head));
     CHECK(head.size == before + 2);
     /* This thread holds the batch: calls on the ledger itself are refused, not deadlocked. */
-    EXPECT(consent_withdraw(l, "s-10", "wellbeing.share-external", NULL, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_withdraw(l, "s-10", "wellbeing.share-external", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_BATCH);
     EXPECT(consent_get_head(l, &head), CONSENT_RESULT_BATCH);
     consent_batch *second = NULL;
     EXPECT(consent_batch_begin(l, &second), CONSENT_RESULT_BATCH);
@@ -1101,10 +1101,10 @@ int main(void) {
     CHECK(er.events_erased == 2 && strlen(er.event_id) == 36 && er.seq == before + 4);
     CHECK(er.wal_truncated); /* nothing pins the erased values (in PostgreSQL: vacuumed, as the owner) */
     expect_state(l, "s-5", "wellbeing.share-external", "NHS", CONSENT_STATE_ERASED);
-    EXPECT(consent_give(l, "s-5", "wellbeing.share-external", "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
-                        false, NULL, NULL),
+    EXPECT(consent_give(l, "s-5", "wellbeing.share-external", NULL, "ljmu.wellbeing", "2024-09", CONSENT_METHOD_PORTAL,
+                        false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
            CONSENT_RESULT_SUBJECT_ERASED);
-    EXPECT_OK(consent_withdraw(l, "s-5", "wellbeing.share-external", NULL, NULL)); /* still recorded */
+    EXPECT_OK(consent_withdraw(l, "s-5", "wellbeing.share-external", NULL, NULL, CONSENT_TIME_ABSENT, NULL)); /* still recorded */
     EXPECT(consent_erase_subject(l, "s-5", "again", NULL, NULL), CONSENT_RESULT_SUBJECT_ERASED);
     EXPECT(consent_erase_subject(l, "s-6", " ", NULL, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT_OK(consent_history_json(l, "s-5", &json));

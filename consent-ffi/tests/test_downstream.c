@@ -38,12 +38,12 @@ int main(void) {
     consent_string_free(json);
 
     consent_event_ref grant, other, w;
-    EXPECT_OK(consent_give(l, "770001", "jmsu.data-sharing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL,
-                           false, NULL, &grant));
-    EXPECT_OK(consent_give(l, "770001", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL,
-                           false, NULL, &other));
+    EXPECT_OK(consent_give(l, "770001", "jmsu.data-sharing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL,
+                           false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &grant));
+    EXPECT_OK(consent_give(l, "770001", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL,
+                           false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &other));
     now_ms += 3600 * 1000;
-    EXPECT_OK(consent_withdraw(l, "770001", "jmsu.data-sharing", NULL, &w));
+    EXPECT_OK(consent_withdraw(l, "770001", "jmsu.data-sharing", NULL, NULL, CONSENT_TIME_ABSENT, &w));
     CHECK(w.effect_deadline_ms == now_ms + 86400 * 1000);
 
     /* The feed: typed items, only jmsu.data-sharing. */

@@ -32,8 +32,8 @@ static consent_ledger *fresh_ledger(void) {
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU",
                                            JMSU_PURPOSES, 1));
-    EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
-                           NULL, NULL));
+    EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
+                           NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     return l;
 }
 
@@ -79,9 +79,9 @@ static void null_arguments(consent_ledger *l) {
     const char *const with_null[] = {"jmsu.marketing", NULL};
     EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", with_null, 2), NUL_ARG);
     CHECK(strstr(last_message(), "purposes[1]") != NULL);
-    EXPECT(consent_purpose_json(NULL, "jmsu.marketing", &json), NUL_ARG);
-    EXPECT(consent_purpose_json(l, NULL, &json), NUL_ARG);
-    EXPECT(consent_purpose_json(l, "jmsu.marketing", NULL), NUL_ARG);
+    EXPECT(consent_purpose_json(NULL, "jmsu.marketing", 0, &json), NUL_ARG);
+    EXPECT(consent_purpose_json(l, NULL, 0, &json), NUL_ARG);
+    EXPECT(consent_purpose_json(l, "jmsu.marketing", 0, NULL), NUL_ARG);
     EXPECT(consent_purposes_json(NULL, &json), NUL_ARG);
     EXPECT(consent_purposes_json(l, NULL), NUL_ARG);
     EXPECT(consent_notices_json(NULL, &json), NUL_ARG);
@@ -101,39 +101,39 @@ static void null_arguments(consent_ledger *l) {
     p.purpose = NULL;
     EXPECT(consent_append(l, &p, &ref), NUL_ARG);
 
-    EXPECT(consent_give(NULL, "s", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
-    EXPECT(consent_give(l, NULL, "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
-    EXPECT(consent_give(l, "s", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, &ref), NUL_ARG);
-    EXPECT(consent_give(l, "s", "jmsu.marketing", NULL, "2024-09", 1, false, NULL, &ref), NUL_ARG);
-    EXPECT(consent_give(l, "s", "jmsu.marketing", "jmsu.privacy", NULL, 1, false, NULL, &ref), NUL_ARG);
-    EXPECT(consent_refuse(NULL, "s", "jmsu.marketing", 1, NULL, &ref), NUL_ARG);
-    EXPECT(consent_refuse(l, NULL, "jmsu.marketing", 1, NULL, &ref), NUL_ARG);
-    EXPECT(consent_refuse(l, "s", NULL, 1, NULL, &ref), NUL_ARG);
-    EXPECT(consent_withdraw(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_withdraw(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_withdraw(l, "s", NULL, NULL, &ref), NUL_ARG);
-    EXPECT(consent_revoke(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_revoke(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_revoke(l, "s", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_give(NULL, "s", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_give(l, NULL, "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", NULL, NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", "jmsu.marketing", NULL, NULL, "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_give(l, "s", "jmsu.marketing", NULL, "jmsu.privacy", NULL, 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_refuse(NULL, "s", "jmsu.marketing", NULL, 1, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_refuse(l, NULL, "jmsu.marketing", NULL, 1, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_refuse(l, "s", NULL, NULL, 1, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(NULL, "s", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(l, NULL, "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_withdraw(l, "s", NULL, NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_revoke(NULL, "s", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_revoke(l, NULL, "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_revoke(l, "s", NULL, NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
     EXPECT(consent_invalidate(NULL, "s", "jmsu.marketing", NULL, NULL, &ref), NUL_ARG);
     EXPECT(consent_invalidate(l, NULL, "jmsu.marketing", NULL, NULL, &ref), NUL_ARG);
     EXPECT(consent_invalidate(l, "s", NULL, NULL, NULL, &ref), NUL_ARG);
-    EXPECT(consent_object(NULL, "s", "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_object(l, NULL, "jmsu.marketing", NULL, &ref), NUL_ARG);
-    EXPECT(consent_object(l, "s", NULL, NULL, &ref), NUL_ARG);
+    EXPECT(consent_object(NULL, "s", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_object(l, NULL, "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
+    EXPECT(consent_object(l, "s", NULL, NULL, NULL, CONSENT_TIME_ABSENT, &ref), NUL_ARG);
 
-    EXPECT(consent_get_status(NULL, "s-1", "jmsu.marketing", NULL, &st), NUL_ARG);
-    EXPECT(consent_get_status(l, NULL, "jmsu.marketing", NULL, &st), NUL_ARG);
-    EXPECT(consent_get_status(l, "s-1", NULL, NULL, &st), NUL_ARG);
-    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", NULL, NULL), NUL_ARG);
-    EXPECT(consent_get_status_at(NULL, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
-    EXPECT(consent_get_status_at(l, NULL, "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
-    EXPECT(consent_get_status_at(l, "s-1", NULL, NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
-    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
-    EXPECT(consent_get_status_json(NULL, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
-    EXPECT(consent_get_status_json(l, NULL, "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
-    EXPECT(consent_get_status_json(l, "s-1", NULL, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
-    EXPECT(consent_get_status_json(l, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_status_get(NULL, "s-1", "jmsu.marketing", NULL, &st), NUL_ARG);
+    EXPECT(consent_status_get(l, NULL, "jmsu.marketing", NULL, &st), NUL_ARG);
+    EXPECT(consent_status_get(l, "s-1", NULL, NULL, &st), NUL_ARG);
+    EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", NULL, NULL), NUL_ARG);
+    EXPECT(consent_status_get_at(NULL, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_status_get_at(l, NULL, "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_status_get_at(l, "s-1", NULL, NULL, 0, CONSENT_TIME_ABSENT, &st), NUL_ARG);
+    EXPECT(consent_status_get_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
+    EXPECT(consent_status_get_json(NULL, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_status_get_json(l, NULL, "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_status_get_json(l, "s-1", NULL, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json), NUL_ARG);
+    EXPECT(consent_status_get_json(l, "s-1", "p", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL), NUL_ARG);
     EXPECT(consent_history_json(NULL, "s-1", &json), NUL_ARG);
     EXPECT(consent_history_json(l, NULL, &json), NUL_ARG);
     EXPECT(consent_history_json(l, "s-1", NULL), NUL_ARG);
@@ -247,14 +247,14 @@ static void bad_utf8_and_values(consent_ledger *l) {
     char *json = NULL;
     st.event_seq = 4242;
 
-    EXPECT(consent_give(l, BAD_UTF8, "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+    EXPECT(consent_give(l, BAD_UTF8, "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_INVALID_UTF8);
-    EXPECT(consent_get_status(l, "s-1", BAD_UTF8, NULL, &st), CONSENT_RESULT_INVALID_UTF8);
-    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", BAD_UTF8, &st), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_status_get(l, "s-1", BAD_UTF8, NULL, &st), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", BAD_UTF8, &st), CONSENT_RESULT_INVALID_UTF8);
     CHECK(st.event_seq == 4242);
     EXPECT(consent_history_json(l, BAD_UTF8, &json), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_register_purpose_json(l, "{\"id\":\"\xc3\x28\"}", NULL), CONSENT_RESULT_INVALID_UTF8);
-    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", BAD_UTF8, &ref), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, BAD_UTF8, CONSENT_TIME_ABSENT, &ref), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_head_parse(BAD_UTF8, &(consent_head){0, {0}}), CONSENT_RESULT_INVALID_UTF8);
     const char *const bad_purposes[] = {"jmsu.marketing", BAD_UTF8};
     EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", bad_purposes, 2), CONSENT_RESULT_INVALID_UTF8);
@@ -294,32 +294,32 @@ static void bad_utf8_and_values(consent_ledger *l) {
             "\"lawful_basis\":\"a\"}", NULL));
         EXPECT_OK(consent_register_notice_text(m, "jmsu.marketing-notice", "1", "Marketing", "We email offers.",
                                                "JMSU", only_marketing, 1));
-        EXPECT(consent_give(m, "s-1", "jmsu.course-rep", "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL, false,
-                            NULL, &ref),
+        EXPECT(consent_give(m, "s-1", "jmsu.course-rep", NULL, "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL, false,
+                            NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
                CONSENT_RESULT_INVALID_CONSENT);
         CHECK(strstr(last_message(), "does not cover") != NULL);
-        EXPECT_OK(consent_give(m, "s-1", "jmsu.marketing", "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL,
-                               false, NULL, &ref));
+        EXPECT_OK(consent_give(m, "s-1", "jmsu.marketing", NULL, "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL,
+                               false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref));
         consent_ledger_free(m);
     }
 
     /* Unknown purpose, notice, recipient, actor, and malformed values. */
-    EXPECT(consent_give(l, "s-2", "no.such.purpose", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+    EXPECT(consent_give(l, "s-2", "no.such.purpose", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_UNKNOWN_PURPOSE);
-    EXPECT(consent_get_status(l, "s-2", "no.such.purpose", NULL, &st), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_status_get(l, "s-2", "no.such.purpose", NULL, &st), CONSENT_RESULT_UNKNOWN_PURPOSE);
     EXPECT(consent_consenting_json(l, "no.such.purpose", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &json),
            CONSENT_RESULT_UNKNOWN_PURPOSE);
-    EXPECT(consent_purpose_json(l, "no.such.purpose", &json), CONSENT_RESULT_UNKNOWN_PURPOSE);
-    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "1999", 1, false, NULL, &ref),
+    EXPECT(consent_purpose_json(l, "no.such.purpose", 0, &json), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", NULL, "jmsu.privacy", "1999", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_UNKNOWN_NOTICE);
-    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, "teacher", &ref),
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, "teacher", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", 99, false, NULL, &ref),
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 99, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_give(l, "s-2", "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_NONE, false, NULL,
+    EXPECT(consent_give(l, "s-2", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_NONE, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                         &ref),
            CONSENT_RESULT_INVALID_CONSENT);
-    EXPECT(consent_give(l, "", "jmsu.marketing", "jmsu.privacy", "2024-09", 1, false, NULL, &ref),
+    EXPECT(consent_give(l, "", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_register_purpose_json(l, "{", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_register_purpose_json(l, "{\"id\":\"x\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"z\"}",
@@ -362,13 +362,13 @@ static void bad_utf8_and_values(consent_ledger *l) {
     p.effective_at_ms = CONSENT_TIME_ABSENT;
     p.expires_at_ms = INT64_MIN + 1;
     EXPECT(consent_append(l, &p, &ref), CONSENT_RESULT_INVALID_TIME);
-    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, INT64_MAX, CONSENT_TIME_ABSENT, &st),
+    EXPECT(consent_status_get_at(l, "s-1", "jmsu.marketing", NULL, INT64_MAX, CONSENT_TIME_ABSENT, &st),
            CONSENT_RESULT_INVALID_TIME);
-    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_MAX + 1, &st),
+    EXPECT(consent_status_get_at(l, "s-1", "jmsu.marketing", NULL, 0, CONSENT_TIME_MAX + 1, &st),
            CONSENT_RESULT_INVALID_TIME);
-    EXPECT(consent_get_status_at(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &st),
+    EXPECT(consent_status_get_at(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &st),
            CONSENT_RESULT_INVALID_TIME);
-    EXPECT(consent_get_status_json(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, 0, &json),
+    EXPECT(consent_status_get_json(l, "s-1", "jmsu.marketing", NULL, CONSENT_TIME_ABSENT, 0, &json),
            CONSENT_RESULT_INVALID_TIME);
     EXPECT(consent_consenting_json(l, "jmsu.marketing", NULL, -CONSENT_TIME_MAX, CONSENT_TIME_ABSENT, &json),
            CONSENT_RESULT_INVALID_TIME);
@@ -461,17 +461,17 @@ static void bad_utf8_and_values(consent_ledger *l) {
         " s-1", "s-1 ", "s-1\n", "\ts-1", "s\x01-1", "Jose\xcc\x81" /* NFD */, "s-1\xc2\xa0" /* NBSP */,
     };
     for (size_t i = 0; i < sizeof NOT_AN_ID / sizeof NOT_AN_ID[0]; i++) {
-        EXPECT(consent_withdraw(l, NOT_AN_ID[i], "jmsu.marketing", NULL, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
-        EXPECT(consent_get_status(l, NOT_AN_ID[i], "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
+        EXPECT(consent_withdraw(l, NOT_AN_ID[i], "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+        EXPECT(consent_status_get(l, NOT_AN_ID[i], "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
         EXPECT(consent_history_json(l, NOT_AN_ID[i], &json), CONSENT_RESULT_INVALID_ARGUMENT);
     }
-    EXPECT(consent_withdraw(l, "s-1", " jmsu.marketing", NULL, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", " NHS", &st), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_withdraw(l, "s-1", " jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", " NHS", &st), CONSENT_RESULT_INVALID_ARGUMENT);
     /* A purpose id in a question is looked up, not checked for its spelling: one with
      * white space is simply not registered. Either way it is refused. */
-    consent_result r = consent_get_status(l, "s-1", "jmsu.marketing ", NULL, &st);
+    consent_result r = consent_status_get(l, "s-1", "jmsu.marketing ", NULL, &st);
     CHECK(r == CONSENT_RESULT_INVALID_ARGUMENT || r == CONSENT_RESULT_UNKNOWN_PURPOSE);
-    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", "staff:dpo ", &ref), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, "staff:dpo ", CONSENT_TIME_ABSENT, &ref), CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(st.event_seq == 4242);
     CHECK(json == NULL);
 }
@@ -513,17 +513,17 @@ static void unknown_recipients(void) {
 
     static const char *const LISTED = "student-finance-england, nhs, landlord";
     /* Questions: another spelling, an unlisted id, or none at all. */
-    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.share-external", "NHS", &st), LISTED);
+    EXPECT_UNKNOWN_RECIPIENT(consent_status_get(l, "s-1", "wellbeing.share-external", "NHS", &st), LISTED);
     CHECK(strstr(last_message(), "`NHS`") != NULL);
-    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.share-external", NULL, &st), LISTED);
+    EXPECT_UNKNOWN_RECIPIENT(consent_status_get(l, "s-1", "wellbeing.share-external", NULL, &st), LISTED);
     CHECK(strstr(last_message(), "ask about one of them") != NULL);
     char message[512];
     CHECK(consent_last_error_code() == CONSENT_RESULT_UNKNOWN_RECIPIENT);
     CHECK(consent_last_error_message(message, sizeof message) > strlen(LISTED) && strstr(message, LISTED));
-    EXPECT_UNKNOWN_RECIPIENT(consent_get_status_at(l, "s-1", "wellbeing.share-external", "the police", 0,
+    EXPECT_UNKNOWN_RECIPIENT(consent_status_get_at(l, "s-1", "wellbeing.share-external", "the police", 0,
                                                    CONSENT_TIME_ABSENT, &st),
                              LISTED);
-    EXPECT_UNKNOWN_RECIPIENT(consent_get_status_json(l, "s-1", "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT,
+    EXPECT_UNKNOWN_RECIPIENT(consent_status_get_json(l, "s-1", "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT,
                                                      CONSENT_TIME_ABSENT, &json),
                              LISTED);
     EXPECT_UNKNOWN_RECIPIENT(consent_consenting_json(l, "wellbeing.share-external", NULL, CONSENT_TIME_ABSENT,
@@ -533,7 +533,7 @@ static void unknown_recipients(void) {
                                                      0, &json),
                              LISTED);
     /* A purpose that lists none accepts none. */
-    EXPECT_UNKNOWN_RECIPIENT(consent_get_status(l, "s-1", "wellbeing.special-category", "nhs", &st),
+    EXPECT_UNKNOWN_RECIPIENT(consent_status_get(l, "s-1", "wellbeing.special-category", "nhs", &st),
                              "lists none");
     /* Events: a grant naming an unlisted recipient is refused. */
     EXPECT_OK(consent_event_params_init(&p));
@@ -565,7 +565,7 @@ static void batches_out_of_turn(consent_ledger *l) {
     EXPECT_OK(consent_batch_begin(l, &b));
     EXPECT(consent_batch_begin(l, &again), CONSENT_RESULT_BATCH); /* one batch per thread */
     CHECK(again == NULL);
-    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_BATCH);
     EXPECT(consent_get_head(l, &head), CONSENT_RESULT_BATCH);
     EXPECT_OK(consent_batch_commit(b)); /* an empty batch commits */
     EXPECT(consent_batch_commit(b), CONSENT_RESULT_BATCH);
@@ -626,8 +626,8 @@ static void closed_ledger(void) {
     char *json = NULL;
     EXPECT_OK(consent_ledger_close(l));
     EXPECT_OK(consent_ledger_close(l)); /* twice is fine */
-    EXPECT(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st), CONSENT_RESULT_CLOSED);
-    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", NULL, &st), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_CLOSED);
     EXPECT(consent_register_purpose_json(l, PURPOSE, NULL), CONSENT_RESULT_CLOSED);
     EXPECT(consent_get_head(l, &head), CONSENT_RESULT_CLOSED);
     EXPECT(consent_verify(l, &rep), CONSENT_RESULT_CLOSED);
@@ -692,9 +692,9 @@ static void open_modes(void) {
     l = NULL;
     EXPECT_OK(consent_ledger_open(path, &ro, &l));
     consent_status st;
-    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "s-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_NEVER_ASKED);
-    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_READ_ONLY);
+    EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_READ_ONLY);
     EXPECT(consent_register_purpose_json(
                l, "{\"id\":\"other\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"a\"}", NULL),
            CONSENT_RESULT_READ_ONLY);
@@ -737,7 +737,7 @@ static void not_ledgers(const char *folder) {
         chmod(path, 0444);
         consent_result r = consent_ledger_open(path, NULL, &l);
         if (r == CONSENT_RESULT_OK) {
-            EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_READ_ONLY);
+            EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_READ_ONLY);
             consent_ledger_free(l);
             l = NULL;
         } else {
@@ -851,7 +851,7 @@ static void keys_beside(const char *folder) {
 
     EXPECT_OK(consent_ledger_open(path, NULL, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
     CHECK(file_exists(key));
@@ -872,7 +872,7 @@ static void keys_beside(const char *folder) {
     CHECK(rep.ok && rep.size == 3 && !rep.simulated);
     EXPECT(consent_history_json(l, "s-1", &(char *){NULL}), CONSENT_RESULT_KEY);
     /* Whether a subject with no events was erased takes the key to tell. */
-    EXPECT(consent_get_status(l, "s-404", "jmsu.marketing", NULL, &st), CONSENT_RESULT_KEY);
+    EXPECT(consent_status_get(l, "s-404", "jmsu.marketing", NULL, &st), CONSENT_RESULT_KEY);
     consent_ledger_free(l);
     l = NULL;
 
@@ -882,7 +882,7 @@ static void keys_beside(const char *folder) {
     o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
     o.pseudonym_key_path = moved;
     EXPECT_OK(consent_ledger_open(path, &o, &l));
-    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "s-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN);
     consent_ledger_free(l);
     remove_ledger(path);
@@ -908,7 +908,7 @@ static void keys_given(const char *folder) {
     }
     EXPECT_OK(consent_ledger_open(at, &o, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
     if (!test_on_postgres()) {
@@ -918,7 +918,7 @@ static void keys_given(const char *folder) {
     }
     o.create = false;
     EXPECT_OK(consent_ledger_open(at, &o, &l));
-    EXPECT_OK(consent_get_status(l, "s-2", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "s-2", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN);
     consent_ledger_free(l);
     l = NULL;
@@ -943,14 +943,14 @@ static void keys_given(const char *folder) {
     o.pseudonym_key_path = key_file;
     EXPECT_OK(consent_ledger_open(at, &o, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, NULL));
+    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
     struct stat info;
     CHECK(stat(key_file, &info) == 0 && (info.st_mode & 0077) == 0);
     o.create = false;
     EXPECT_OK(consent_ledger_open(at, &o, &l));
-    EXPECT_OK(consent_get_status(l, "s-3", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "s-3", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN);
     consent_ledger_free(l);
     unlink(key_file);
@@ -987,7 +987,7 @@ static void clocks(void) {
 
     EXPECT_OK(consent_ledger_open(sim, &o, &l));
     EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
-    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, &ref));
+    EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref));
     CHECK(ref.recorded_at_ms == fixed_now);
     consent_ledger_free(l);
     l = NULL;
@@ -997,10 +997,10 @@ static void clocks(void) {
     CHECK(simulated);
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.simulated && rep.size == 3);
-    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, &ref));
+    EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref));
     CHECK(ref.recorded_at_ms == fixed_now);
     fixed_now -= 60000; /* a simulation may travel back in time: it says it is one */
-    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, &ref));
+    EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref));
     CHECK(ref.recorded_at_ms == fixed_now);
     EXPECT_OK(consent_verify(l, &rep));
     CHECK(rep.ok && rep.simulated && rep.size == 5);
@@ -1119,7 +1119,7 @@ int main(void) {
     bad_utf8_and_values(l);
     batches_out_of_turn(l);
     consent_status st;
-    EXPECT_OK(consent_get_status(l, "s-1", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "s-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_GIVEN); /* nothing above changed the ledger */
     consent_head head;
     EXPECT_OK(consent_get_head(l, &head));

@@ -48,9 +48,9 @@ int main(void) {
     /* Always SQLite (in memory), whatever backend the other tests run on. */
     EXPECT_OK(consent_ledger_open_in_memory(NULL, &l));
     EXPECT_OK(consent_registry_load(l, CONSENT_EXAMPLES_DIR "/ljmu/registry.toml", NULL, NULL));
-    EXPECT_OK(consent_give(l, "student-1", "jmsu.marketing", "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false,
-                           NULL, &ref));
-    EXPECT_OK(consent_get_status(l, "student-1", "jmsu.marketing", NULL, &status));
+    EXPECT_OK(consent_give(l, "student-1", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false,
+                           NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref));
+    EXPECT_OK(consent_status_get(l, "student-1", "jmsu.marketing", NULL, &status));
     CHECK(status.state == CONSENT_STATE_GIVEN && status.permits);
     EXPECT_OK(consent_verify(l, &report));
     CHECK(report.ok && report.size > 0);

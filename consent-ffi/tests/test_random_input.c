@@ -193,7 +193,7 @@ static void random_appends(consent_ledger *l, int rounds) {
         }
         consent_status st;
         const char *subject = random_text(b[0], sizeof b[0]);
-        r = consent_get_status_at(l, subject, random_text(b[1], sizeof b[1]), random_text(b[2], sizeof b[2]),
+        r = consent_status_get_at(l, subject, random_text(b[1], sizeof b[1]), random_text(b[2], sizeof b[2]),
                                   random_time(), random_time(), &st);
         CHECK(known_code(r));
         if (subject && badly_spelt(subject)) {
@@ -220,26 +220,26 @@ static void identifier_spellings(consent_ledger *l) {
     };
     for (size_t i = 0; i < sizeof REFUSED / sizeof REFUSED[0]; i++) {
         uint64_t before = size_of(l);
-        EXPECT(consent_withdraw(l, REFUSED[i], "jmsu.marketing", NULL, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
-        EXPECT(consent_give(l, REFUSED[i], "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
-                            NULL, NULL),
+        EXPECT(consent_withdraw(l, REFUSED[i], "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+        EXPECT(consent_give(l, REFUSED[i], "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
+                            NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL),
                CONSENT_RESULT_INVALID_ARGUMENT);
-        EXPECT(consent_get_status(l, REFUSED[i], "jmsu.marketing", NULL, &(consent_status){0}),
+        EXPECT(consent_status_get(l, REFUSED[i], "jmsu.marketing", NULL, &(consent_status){0}),
                CONSENT_RESULT_INVALID_ARGUMENT);
         CHECK(size_of(l) == before);
     }
     for (size_t i = 0; i < sizeof ACCEPTED / sizeof ACCEPTED[0]; i++) {
         consent_event_ref ref;
-        EXPECT_OK(consent_give(l, ACCEPTED[i], "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL,
-                               false, NULL, &ref));
+        EXPECT_OK(consent_give(l, ACCEPTED[i], "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL,
+                               false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref));
         check_round_trip(l, &ref, ACCEPTED[i], "jmsu.marketing");
         consent_status st;
-        EXPECT_OK(consent_get_status(l, ACCEPTED[i], "jmsu.marketing", NULL, &st));
+        EXPECT_OK(consent_status_get(l, ACCEPTED[i], "jmsu.marketing", NULL, &st));
         CHECK(st.state == CONSENT_STATE_GIVEN && strcmp(st.event_id, ref.id) == 0);
     }
     /* "José" in NFD is refused, so it cannot name a second student beside the NFC one. */
     consent_status st;
-    EXPECT(consent_get_status(l, "Jose\xcc\x81", "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_status_get(l, "Jose\xcc\x81", "jmsu.marketing", NULL, &st), CONSENT_RESULT_INVALID_ARGUMENT);
 }
 
 /* Random notices (controller and an array of purposes, NULL elements included),
@@ -310,7 +310,7 @@ static void huge_values(consent_ledger *l) {
     memset(id, 'x', big);
     id[big] = '\0';
     /* A 1 MB subject id is refused clearly (ids are at most 1024 bytes)... */
-    EXPECT(consent_give(l, id, "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false, NULL,
+    EXPECT(consent_give(l, id, "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                         NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
     /* ...and 1 MB of evidence is stored and returned intact. */

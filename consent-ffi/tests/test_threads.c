@@ -38,10 +38,10 @@ static void *work(void *arg) {
         consent_result r;
         snprintf(subject, sizeof subject, "t%d-s%d", w->index, i / 2);
         if (i % 2 == 0) {
-            r = consent_give(w->ledger, subject, "jmsu.marketing", "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL,
-                             false, NULL, &ref);
+            r = consent_give(w->ledger, subject, "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL,
+                             false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref);
         } else {
-            r = consent_withdraw(w->ledger, subject, "jmsu.marketing", NULL, &ref);
+            r = consent_withdraw(w->ledger, subject, "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref);
         }
         if (r != CONSENT_RESULT_OK) {
             /* The message is per thread: it must be this thread's failure. */
@@ -52,13 +52,13 @@ static void *work(void *arg) {
         }
         w->seqs[i] = ref.seq;
         consent_status st;
-        if (consent_get_status(w->ledger, subject, "jmsu.marketing", NULL, &st) != CONSENT_RESULT_OK ||
+        if (consent_status_get(w->ledger, subject, "jmsu.marketing", NULL, &st) != CONSENT_RESULT_OK ||
             st.state != (i % 2 == 0 ? CONSENT_STATE_GIVEN : CONSENT_STATE_WITHDRAWN)) {
             w->failures++;
         }
     }
     /* An error on this thread does not disturb the others' messages. */
-    if (consent_get_status(w->ledger, subject, "no.such.purpose", NULL, &(consent_status){0}) !=
+    if (consent_status_get(w->ledger, subject, "no.such.purpose", NULL, &(consent_status){0}) !=
         CONSENT_RESULT_UNKNOWN_PURPOSE) {
         w->failures++;
     }
@@ -81,7 +81,7 @@ static void *withdraw_during_batch(void *arg) {
     b->started = 1;
     pthread_mutex_unlock(&b->lock);
     consent_event_ref ref;
-    consent_result r = consent_withdraw(b->ledger, "b-1", "jmsu.marketing", "system:portal", &ref);
+    consent_result r = consent_withdraw(b->ledger, "b-1", "jmsu.marketing", NULL, "system:portal", CONSENT_TIME_ABSENT, &ref);
     pthread_mutex_lock(&b->lock);
     b->result = r;
     b->ref = ref;
@@ -121,10 +121,10 @@ static void batch_against_another_thread(consent_ledger *l) {
     EXPECT_OK(consent_batch_append(batch, &p, &a_ref));
     CHECK(a_ref.seq == before.size);
     /* On the thread holding the batch, the ledger itself refuses: use the batch. */
-    EXPECT(consent_withdraw(l, "a-1", "jmsu.marketing", NULL, NULL), CONSENT_RESULT_BATCH);
+    EXPECT(consent_withdraw(l, "a-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_BATCH);
 
     /* Thread B appends a withdrawal on the ledger: it waits for the batch. */
-    struct withdrawer b = {l, PTHREAD_MUTEX_INITIALIZER, 0, 0, CONSENT_RESULT_OTHER, {{0}, 0, 0, 0, 0, 0}};
+    struct withdrawer b = {l, PTHREAD_MUTEX_INITIALIZER, 0, 0, CONSENT_RESULT_OTHER, {{0}, 0, 0, 0, 0, 0, false}};
     pthread_t thread;
     CHECK(pthread_create(&thread, NULL, withdraw_during_batch, &b) == 0);
     while (!flag(&b, &b.started)) {
@@ -152,9 +152,9 @@ static void batch_against_another_thread(consent_ledger *l) {
     CHECK(json && strcmp(json, "[]") == 0);
     consent_string_free(json);
     consent_status st;
-    EXPECT_OK(consent_get_status(l, "b-1", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "b-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_WITHDRAWN && st.event_seq == b.ref.seq);
-    EXPECT_OK(consent_get_status(l, "a-1", "jmsu.marketing", NULL, &st));
+    EXPECT_OK(consent_status_get(l, "a-1", "jmsu.marketing", NULL, &st));
     CHECK(st.state == CONSENT_STATE_NEVER_ASKED);
     pthread_mutex_destroy(&b.lock);
 }

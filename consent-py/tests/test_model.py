@@ -37,7 +37,7 @@ def test_public_names() -> None:
     assert sorted(consent_ledger.__all__) == sorted(set(consent_ledger.__all__))
     for name in consent_ledger.__all__:
         assert hasattr(consent_ledger, name), name
-    assert consent_ledger.__version__ == "0.1.0"
+    assert consent_ledger.__version__ == "0.2.0"
     assert consent_ledger.SCHEMA_VERSION == 4 and consent_ledger.MAX_ID_LEN == 1024
 
 

@@ -116,9 +116,9 @@ static void expect_state(consent_ledger *ledger, const char *subject, const char
                          int64_t at, int64_t known, consent_state want, const char *question) {
     consent_status st;
     if (at == CONSENT_TIME_ABSENT) {
-        must(consent_get_status(ledger, subject, purpose, recipient, &st), question);
+        must(consent_status_get(ledger, subject, purpose, recipient, &st), question);
     } else {
-        must(consent_get_status_at(ledger, subject, purpose, recipient, at, known, &st), question);
+        must(consent_status_get_at(ledger, subject, purpose, recipient, at, known, &st), question);
     }
     printf("  ? %s\n    -> %s%s (since %s, until %s)\n", question, state_name(st.state),
            st.permits ? ", processing permitted" : "", show(st.since_ms), show(st.until_ms));
@@ -227,12 +227,22 @@ int main(int argc, char **argv) {
     /* ---- 1. students' union data sharing: opt in, opt out, 24 h to take effect ---- */
     printf("\n== 1. JMSU data sharing\n");
     scenario_now = utc(2024, 9, 20, 10, 0);
-    must(consent_give(ledger, "s-1001", "jmsu.data-sharing", "ljmu.it-registration", "2024-09",
-                      CONSENT_METHOD_PORTAL, false, NULL, &ev), "opt in");
+    must(consent_give(ledger, "s-1001", "jmsu.data-sharing", NULL, "ljmu.it-registration", "2024-09",
+                      CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ev), "opt in");
     printf("  %s: s-1001 opts in at IT-account registration (event %llu)\n", show(scenario_now),
            (unsigned long long)ev.seq);
     expect_state(ledger, "s-1001", "jmsu.data-sharing", "JMSU", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN, "may LJMU share s-1001's data with JMSU now?");
+    {
+        /* The status names the notice shown; its strings belong to the ledger handle. */
+        consent_status st;
+        must(consent_status_get(ledger, "s-1001", "jmsu.data-sharing", "JMSU", &st), "status");
+        printf("  shown the notice %s version %s\n", st.notice_id ? st.notice_id : "(none)",
+               st.notice_version ? st.notice_version : "(none)");
+        if (!st.notice_id || strcmp(st.notice_id, "ljmu.it-registration") != 0) {
+            fail("the status must name the notice shown");
+        }
+    }
     /* The nightly feed extract asks about its recipient; leaving it out is refused, so
      * a withdrawal that named JMSU can never be missed. */
     {
@@ -251,7 +261,7 @@ int main(int argc, char **argv) {
                   "who goes into tonight's JMSU feed?");
 
     scenario_now = utc(2025, 1, 15, 9, 30);
-    must(consent_withdraw(ledger, "s-1001", "jmsu.data-sharing", NULL, &ev), "opt out");
+    must(consent_withdraw(ledger, "s-1001", "jmsu.data-sharing", NULL, NULL, CONSENT_TIME_ABSENT, &ev), "opt out");
     printf("  %s: s-1001 opts out in My LJMU; the feed must drop them by %s\n", show(ev.effective_at_ms),
            show(ev.effect_deadline_ms));
     if (ev.effect_deadline_ms - ev.effective_at_ms != 24LL * 3600 * 1000) {
@@ -291,8 +301,8 @@ int main(int argc, char **argv) {
     /* ---- 2. explicit consent for special-category data ---- */
     printf("\n== 2. mobility programme, health data (Art. 9(2)(a))\n");
     scenario_now = utc(2025, 2, 3, 14, 0);
-    r = consent_give(ledger, "s-1001", "mobility.health", "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
-                     false, NULL, NULL);
+    r = consent_give(ledger, "s-1001", "mobility.health", NULL, "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
+                     false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL);
     {
         char msg[512];
         consent_last_error_message(msg, sizeof msg);
@@ -303,8 +313,8 @@ int main(int argc, char **argv) {
     }
     expect_state(ledger, "s-1001", "mobility.health", "partner-university", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_NEVER_ASKED, "is the refused grant on record? (it must not be)");
-    must(consent_give(ledger, "s-1001", "mobility.health", "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
-                      true, NULL, &ev), "explicit grant");
+    must(consent_give(ledger, "s-1001", "mobility.health", NULL, "ljmu.mobility", "2024-09", CONSENT_METHOD_WEB_FORM,
+                      true, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ev), "explicit grant");
     printf("  the explicit grant is recorded (event %llu)\n", (unsigned long long)ev.seq);
     expect_state(ledger, "s-1001", "mobility.health", "partner-university", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                  CONSENT_STATE_GIVEN,
@@ -373,7 +383,7 @@ int main(int argc, char **argv) {
         };
         const consent_state expected[] = {CONSENT_STATE_WITHDRAWN, CONSENT_STATE_GIVEN, CONSENT_STATE_EXPIRED};
         consent_status answers[3];
-        must(consent_status_many(ledger, questions, 3, answers), "status_many");
+        must(consent_status_get_many(ledger, questions, 3, answers), "status_many");
         printf("  ? the nightly check, three questions in one call:\n");
         for (size_t i = 0; i < 3; i++) {
             printf("    %s / %s%s%s -> %s\n", questions[i].subject, questions[i].purpose,
