@@ -97,7 +97,7 @@ pub(super) fn check_receipt(
     ctx: &Ctx,
     file: &Path,
     keys: &ReceiptKeys<'_>,
-    head: Option<&str>,
+    head: Option<&Head>,
     consistency: Option<&Path>,
 ) -> CliResult {
     let read = |p: &Path| {

@@ -146,7 +146,7 @@ pub fn run(cli: Cli) -> CliResult {
                 witnesses: &witness_keys,
                 quorum,
             },
-            head.as_deref(),
+            head.as_ref(),
             consistency.as_deref(),
         ),
         Command::Import(args) => import::import(&ctx, &args),
