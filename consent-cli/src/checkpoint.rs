@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use consent_core::consent_note::{Checkpoint, Note};
 use consent_core::{
     publish_checkpoint, read_published, read_signing_key_file, CheckpointsReport, Error, KeyRole,
     Ledger, Published, SignedHead, VerifyReport,
@@ -20,27 +19,13 @@ use serde_json::{json, Value};
 use crate::cli::checkpoint::{CheckpointArgs, CheckpointCmd, TrustArgs};
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND, TAMPER};
-use crate::output::{emit, outln, print_json, warn, Table};
+use crate::output::checkpoint::{root_b64, signers};
+use crate::output::{self, emit, print_json};
 use crate::receipt::verifier_key;
 
 fn read(p: &Path) -> CliResult<String> {
     std::fs::read_to_string(p)
         .map_err(|e| Failure::new(NOT_FOUND, format!("cannot read {}: {e}", p.display())))
-}
-
-/// The names on a note's signature lines, the log's first as in the note.
-fn signers(note: &str) -> Vec<String> {
-    Note::parse(note.as_bytes())
-        .map(|n| n.signatures().iter().map(|s| s.name().to_owned()).collect())
-        .unwrap_or_default()
-}
-
-fn root_b64(c: &Checkpoint) -> String {
-    // The checkpoint text's lines are origin, size and the base64 root.
-    c.to_text()
-        .ok()
-        .and_then(|t| t.lines().nth(2).map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn summary(s: &SignedHead) -> Value {
@@ -67,12 +52,7 @@ fn publish(ctx: &Ctx, dir: &Path, note: &str) -> CliResult<Published> {
         e => Failure::from(e),
     })?;
     if !ctx.json {
-        let latest = if p.latest { ", the latest" } else { "" };
-        warn(&format!(
-            "published: {}/checkpoints/{}{latest}",
-            dir.display(),
-            p.size
-        ));
+        output::checkpoint::published(dir, &p);
     }
     Ok(p)
 }
@@ -120,20 +100,7 @@ fn list(ctx: &Ctx, ledger: &Ledger) -> CliResult {
     if ctx.json {
         return print_json(&all.iter().map(summary).collect::<Vec<_>>());
     }
-    if all.is_empty() {
-        outln!("no checkpoint signed yet (sign one with `consent checkpoint --key FILE`)")?;
-        return Ok(());
-    }
-    let mut t = Table::new(&["size", "origin", "root", "signature lines"]);
-    for s in &all {
-        t.row(vec![
-            s.checkpoint.size.to_string(),
-            s.checkpoint.origin.clone(),
-            root_b64(&s.checkpoint),
-            signers(&s.note).join(", "),
-        ]);
-    }
-    crate::output::print(&t.render())
+    output::checkpoint::list(&all)
 }
 
 fn show(ctx: &Ctx, ledger: &Ledger, which: &str) -> CliResult {
@@ -185,14 +152,7 @@ fn add_cosignatures(
         let notes: Vec<_> = merged.values().map(summary).collect();
         return print_json(&json!({ "merged": notes, "published": published }));
     }
-    for s in merged.values() {
-        outln!(
-            "checkpoint of size {} now carries signature lines by: {}",
-            s.checkpoint.size,
-            signers(&s.note).join(", ")
-        )?;
-    }
-    Ok(())
+    output::checkpoint::cosignatures_added(merged.values())
 }
 
 /// A note file, or the latest checkpoint of a publish directory.
@@ -260,29 +220,7 @@ pub(crate) fn verify_trust(
         print_json(&v)?;
     } else {
         crate::output::integrity::verified(report, against)?;
-        if stored.ok {
-            let sizes = match (stored.checked, stored.last_good_size) {
-                (0, _) | (_, None) => "none signed yet".to_owned(),
-                (n, Some(last)) => format!("{n}, the latest of size {last}"),
-            };
-            outln!(
-                "ok: the checkpoints the ledger signed hold, signed by {}: {sizes}",
-                log_key.name()
-            )?;
-        }
-        if let Some((what, verdict)) = outside.as_ref().filter(|(_, v)| v.holds()) {
-            let by: Vec<_> = verdict.witnesses.iter().map(|w| w.name.as_str()).collect();
-            let cosigned = if by.is_empty() {
-                String::new()
-            } else {
-                format!(", cosigned by {}", by.join(" and "))
-            };
-            outln!(
-                "ok: the log holds {what}: size {}, signed by {}{cosigned}",
-                verdict.checkpoint.size,
-                log_key.name()
-            )?;
-        }
+        output::checkpoint::trusted(log_key.name(), &stored, outside.as_ref())?;
     }
     if !stored.ok {
         let at = stored

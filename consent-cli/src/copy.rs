@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND};
 use crate::location::Location;
-use crate::output::{outln, print_json};
+use crate::output::{self, print_json};
 
 /// The tables `CopyReport::rows` counts, in its order.
 const TABLES: [&str; 6] = [
@@ -69,10 +69,12 @@ pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let rows = TABLES.iter().zip(report.rows);
+    let rows: Vec<(&str, u64)> = TABLES.into_iter().zip(report.rows).collect();
     if ctx.json {
-        let counts: serde_json::Map<String, serde_json::Value> =
-            rows.map(|(t, n)| (t.to_string(), json!(n))).collect();
+        let counts: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(t, n)| (t.to_string(), json!(n)))
+            .collect();
         return print_json(&json!({
             "from": from.to_string(),
             "to": to.to_string(),
@@ -82,15 +84,5 @@ pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
             "rows": counts,
         }));
     }
-    let counts: Vec<String> = rows.map(|(t, n)| format!("{n} {t}")).collect();
-    outln!("copied {from} → {to}")?;
-    outln!(
-        "head {} (the source's, recomputed from the copy's rows)",
-        report.head
-    )?;
-    outln!("rows: {}", counts.join(", "))?;
-    outln!(
-        "the pseudonym key is not copied: open the copy with the source's key file (--key-file)"
-    )?;
-    Ok(())
+    output::copy::copied(from, to, &report.head, &rows)
 }

@@ -165,13 +165,8 @@ impl Ctx {
         .transpose()
     }
 
-    /// A time for people: local with its offset (`2025-08-01 00:30+01:00`), or UTC
-    /// (`2025-07-31 23:30Z`) with --utc.
-    pub(crate) fn time(&self, t: Timestamp) -> String {
-        self.times().show(t)
-    }
-
-    /// How times are shown, for the renderers of [`crate::output`].
+    /// How times are shown, for the renderers of [`crate::output`]: local with its
+    /// offset (`2025-08-01 00:30+01:00`), or UTC (`2025-07-31 23:30Z`) with --utc.
     pub(crate) fn times(&self) -> Times<'_> {
         Times {
             zone: self.cal.get().filter(|_| !self.utc),

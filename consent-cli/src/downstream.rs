@@ -11,8 +11,7 @@ use crate::cli::downstream::{AckArgs, DownstreamCmd, FeedArgs};
 use crate::cli::TimeArg;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, OVERDUE};
-use crate::output::{self, outln, print_json};
-use crate::terminal;
+use crate::output::{self, print_json};
 
 /// Runs `consent downstream …`.
 pub(crate) fn downstream(ctx: &Ctx, cmd: DownstreamCmd) -> CliResult {
@@ -70,13 +69,7 @@ pub(crate) fn feed(ctx: &Ctx, a: FeedArgs) -> CliResult {
         if ctx.json {
             return print_json(&page);
         }
-        output::print(&output::downstream::feed_table(ctx.times(), &page.items))?;
-        return outln!(
-            "{} items; continue with --since {}; acknowledge with `consent ack {} --up-to SEQ`",
-            page.items.len(),
-            page.next,
-            terminal::text(&a.downstream)
-        );
+        return output::downstream::feed_page(ctx.times(), &a.downstream, &page);
     }
     // Follow: print each page as it comes; stop after --wait seconds without one.
     let wait = a.wait.map(Duration::from_secs);
@@ -125,16 +118,7 @@ pub(crate) fn ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     if ctx.json {
         return print_json(&done);
     }
-    let acted = match (done.up_to, done.target) {
-        (Some(n), _) => format!("every event of its feed up to #{n}"),
-        (None, Some(t)) => format!("event {t}"),
-        (None, None) => "-".into(),
-    };
-    outln!(
-        "acknowledged (event #{}): {} acted on {acted}",
-        done.seq,
-        terminal::text(&done.downstream)
-    )
+    output::downstream::acknowledged(&done)
 }
 
 /// Runs `consent overdue`: exit 12 when some deadline passed unacknowledged.
@@ -173,8 +157,7 @@ pub(crate) fn overdue(ctx: &Ctx, at: Option<&TimeArg>, all: bool) -> CliResult {
             all,
         )?;
         if all {
-            let acked = of(DeadlineState::Acknowledged).len();
-            outln!("acknowledged in time: {acked}")?;
+            output::downstream::acknowledged_in_time(of(DeadlineState::Acknowledged).len())?;
         }
     }
     if overdue.is_empty() {

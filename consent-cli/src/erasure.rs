@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, ERASURE_PENDING, NOT_FOUND, REFUSED, REJECTED, USAGE};
-use crate::output::{self, outln, print_json, Table};
+use crate::output::{self, print_json};
 use crate::terminal;
 
 /// Format marker of the bulk erasure report.
@@ -36,18 +36,6 @@ impl How {
     }
 }
 
-const UNKNOWN_HINT: &str =
-    "check the id; `consent erase --force` records the erasure of an id with no events anyway";
-
-/// What keeps an erasure pending and what finishes it, which depends on the backend.
-pub(crate) fn pending_warning(ctx: &Ctx) {
-    if ctx.is_postgres() {
-        output::warn("erasure PENDING: the erased values remain in old row versions until the ledger's tables are vacuumed, which only their owner may do, once no older snapshot needs them; run `consent complete-erasures` as the owner, or leave it to autovacuum (docs/POSTGRES.md \"Erasure\")");
-    } else {
-        output::warn("erasure PENDING: another connection held an old snapshot, so the erased values remain in the WAL; run `consent complete-erasures` once it has let go");
-    }
-}
-
 /// `consent erase SUBJECT`.
 pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
     let ledger = ctx.open()?;
@@ -63,8 +51,9 @@ pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
             return Err(Failure::new(
                 NOT_FOUND,
                 format!(
-                    "no event names {}: nothing erased ({UNKNOWN_HINT})",
-                    terminal::value(subject)
+                    "no event names {}: nothing erased ({})",
+                    terminal::value(subject),
+                    output::erasure::UNKNOWN_HINT
                 ),
             ))
         }
@@ -73,16 +62,10 @@ pub fn erase_one(ctx: &Ctx, subject: &str, how: &How) -> CliResult {
     if ctx.json {
         print_json(&r)?;
     } else {
-        outln!(
-            "erased {}: personal fields blanked in {} events; marker event #{} {}",
-            terminal::value(subject),
-            r.events_erased,
-            r.seq,
-            r.event_id
-        )?;
+        output::erasure::erased(subject, &r)?;
     }
     if !r.wal_truncated {
-        pending_warning(ctx);
+        output::erasure::pending(ctx.is_postgres());
         return Err(Failure::new(ERASURE_PENDING, ""));
     }
     Ok(())
@@ -98,7 +81,6 @@ fn dry_run_one(ctx: &Ctx, ledger: &Ledger, subject: &str, how: &How) -> CliResul
     } else {
         ("erase", None)
     };
-    let who = terminal::value(subject).into_owned();
     let printed = if ctx.json {
         print_json(&json!({
             "dry_run": true,
@@ -109,23 +91,7 @@ fn dry_run_one(ctx: &Ctx, ledger: &Ledger, subject: &str, how: &How) -> CliResul
             "events": preview.events,
         }))
     } else {
-        match would {
-            "already_erased" => {
-                outln!("dry run: {who} is erased already; an erasure would be refused. Nothing written.")
-            }
-            "unknown" => outln!(
-                "dry run: no event names {who}; the erasure would be refused ({UNKNOWN_HINT}). Nothing written."
-            ),
-            _ if preview.events.is_empty() => outln!(
-                "dry run: no event names {who}; with --force an erasure marker would be recorded, nothing blanked. Nothing written."
-            ),
-            _ => output::print(&output::events::event_table(ctx.times(), &preview.events)).and_then(|()| {
-                outln!(
-                    "dry run: erasing {who} would blank the subject, source id and evidence of these {} events (their hashes stay verifiable) and record a subject_erased event. Nothing written.",
-                    preview.events.len()
-                )
-            }),
-        }
+        output::erasure::dry_run(ctx.times(), subject, would, &preview.events)
     };
     match code {
         Some(c) => Err(Failure::new(c, "")),
@@ -233,10 +199,10 @@ pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>)
     let printed = if ctx.json {
         print_json(&report)
     } else {
-        print_bulk(&outcomes, &summary, how, report_path)
+        output::erasure::bulk(&outcomes, &summary, how.dry_run, report_path)
     };
     if wal_truncated == Some(false) {
-        pending_warning(ctx);
+        output::erasure::pending(ctx.is_postgres());
     }
     if not_erased > 0 {
         return Err(Failure::new(
@@ -253,57 +219,6 @@ pub fn erase_file(ctx: &Ctx, file: &Path, how: &How, report_path: Option<&Path>)
     printed
 }
 
-fn print_bulk(
-    outcomes: &[Value],
-    summary: &serde_json::Map<String, Value>,
-    how: &How,
-    report_path: Option<&Path>,
-) -> CliResult {
-    let mut t = Table::new(&["SUBJECT", "OUTCOME", "EVENTS", "DETAILS"]);
-    for o in outcomes {
-        let outcome = o["outcome"].as_str().unwrap_or("?");
-        let details = match outcome {
-            "erased" => format!("marker event #{}", o["seq"]),
-            "would_erase" => "would be erased".into(),
-            "unknown" => "no event names this id: not erased (check it; --force)".into(),
-            "already_erased" => "erased before: nothing to do".into(),
-            _ => o["error"].as_str().unwrap_or_default().to_string(),
-        };
-        t.row(vec![
-            o["subject"].as_str().unwrap_or_default().to_string(),
-            outcome.to_string(),
-            o.get("events_erased")
-                .and_then(Value::as_u64)
-                .map_or("-".into(), |n| n.to_string()),
-            details,
-        ]);
-    }
-    output::print(&t.render())?;
-    let n = |k: &str| summary.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let total = outcomes.len();
-    if how.dry_run {
-        outln!(
-            "dry run: {total} ids: {} would be erased, {} unknown, {} already erased, {} failed. Nothing written.",
-            n("would_erase"),
-            n("unknown"),
-            n("already_erased"),
-            n("failed")
-        )?;
-    } else {
-        outln!(
-            "{total} ids: {} erased, {} unknown (not erased), {} already erased, {} failed",
-            n("erased"),
-            n("unknown"),
-            n("already_erased"),
-            n("failed")
-        )?;
-    }
-    if let Some(p) = report_path {
-        outln!("report written to {} (0600)", p.display())?;
-    }
-    Ok(())
-}
-
 /// `consent readmit SUBJECT --reason R --by ACTOR`.
 pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &Actor) -> CliResult {
     let ledger = ctx.open()?;
@@ -312,13 +227,7 @@ pub fn readmit(ctx: &Ctx, subject: &str, reason: &str, by: &Actor) -> CliResult 
     if ctx.json {
         return print_json(&ev);
     }
-    outln!(
-        "readmitted {}: event #{} {}; the id may consent again (its erased events stay blank, and history shows both)",
-        terminal::value(subject),
-        ev.seq,
-        ev.id
-    )?;
-    Ok(())
+    output::erasure::readmitted(subject, &ev)
 }
 
 /// `consent complete-erasures`: waits until no file holds an erased value.
@@ -332,19 +241,15 @@ pub(crate) fn complete_erasures(ctx: &Ctx, wait: u64, rewrite: bool) -> CliResul
         print_json(
             &json!({ "complete": done, "rewritten": done && rewrite && ctx.is_postgres() }),
         )?;
-    } else if done && ctx.is_postgres() && rewrite {
-        outln!("erasures complete: the ledger's tables were vacuumed and rewritten into new files; no row, index entry or page of them holds an erased value (the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
-    } else if done && ctx.is_postgres() {
-        outln!("erasures complete: the ledger's tables are vacuumed, no row or index entry holds an erased value (freed space in their pages may until reused: --rewrite rewrites them; the server's WAL and backups keep them until recycled: docs/POSTGRES.md \"Erasure\")")?;
     } else if done {
-        outln!("erasures complete: the WAL is empty, erased values are gone from every file")?;
+        output::erasure::erasures_complete(ctx.is_postgres(), rewrite)?;
     }
     if !done && ctx.is_postgres() {
-        pending_warning(ctx);
+        output::erasure::pending(ctx.is_postgres());
         return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
     }
     if !done {
-        output::warn("erasure still PENDING: a reader still holds an old snapshot; try again when it has finished");
+        output::erasure::still_pending();
         return Err(Failure::new(crate::exit::ERASURE_PENDING, ""));
     }
     Ok(())

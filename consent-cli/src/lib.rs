@@ -11,9 +11,10 @@
 //! type); `ctx.rs` is what every command shares (the ledger's location, its calendar,
 //! `--now`); `commands/` dispatches each subcommand to its group's file (the larger
 //! groups — `checkpoint`, `downstream`, `erasure`, `witness`, `report`, ... — have
-//! their own files here); `output/` renders everything printed for people (tables,
-//! fields, times, plain-words lines); `import.rs`, `registry.rs` and `receipt.rs` are
-//! the engines the commands drive, and print nothing.
+//! their own files here; each computes, then calls `output`); `output/` renders
+//! everything shown to people (tables, fields, times, plain-words lines, the report's
+//! HTML page) and depends on no command; `import.rs`, `registry.rs` and `receipt.rs`
+//! are the engines the commands drive, and print nothing.
 //!
 //! The import parser ([`parse_rows`], [`row_to_event`]) is public so that the fuzz
 //! targets (`fuzz/`) and the property tests can call it in-process; it is not a stable

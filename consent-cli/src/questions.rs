@@ -16,7 +16,7 @@ use crate::cli::AnswersFormat;
 use crate::ctx::Ctx;
 use crate::exit::{code_of, CliResult, Failure, NOT_FOUND, NOT_PERMITTED, USAGE};
 use crate::import::LineCounter;
-use crate::output::{self, outln, print_json, Table};
+use crate::output::{self, print_json};
 
 /// One question of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn status_file(ctx: &Ctx, file: &Path, format: AnswersFormat, check: bool) -
     };
     // A reader that closed stdout early must not turn "not permitted" into exit 141.
     let printed = match format {
-        AnswersFormat::Table => print_table(ctx, &questions, &answers),
+        AnswersFormat::Table => output::status::answers(ctx.times(), &asked, &answers),
         AnswersFormat::Csv => print_csv(&questions, &answers),
         AnswersFormat::Json => print_json(
             &questions
@@ -196,50 +196,6 @@ fn refused(ledger: &Ledger, file: &Path, questions: &[Question], e: Error) -> Fa
     match line {
         Some(n) => Failure::new(code_of(&e), format!("{}, line {n}: {e}", name(file))),
         None => e.into(),
-    }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-fn print_table(ctx: &Ctx, questions: &[Question], answers: &[Status]) -> CliResult {
-    let mut t = Table::new(&[
-        "SUBJECT",
-        "PURPOSE",
-        "RECIPIENT",
-        "STATE",
-        "PERMITS",
-        "SINCE",
-        "UNTIL",
-        "DECIDED BY",
-    ]);
-    let opt_time = |t: Option<consent_core::Timestamp>| t.map_or("-".into(), |t| ctx.time(t));
-    for (q, s) in questions.iter().zip(answers) {
-        t.row(vec![
-            q.subject.clone(),
-            s.purpose.clone(),
-            q.recipient.clone().unwrap_or_else(|| "-".into()),
-            s.state.to_string(),
-            yes_no(s.permits()).into(),
-            opt_time(s.since),
-            opt_time(s.until),
-            s.event_seq.map_or("-".into(), |n| format!("#{n}")),
-        ]);
-    }
-    output::print(&t.render())?;
-    let permitted = answers.iter().filter(|s| s.permits()).count();
-    match answers.first() {
-        Some(s) => outln!(
-            "{} questions, {permitted} permitted; asked at {}",
-            answers.len(),
-            ctx.time(s.at)
-        ),
-        None => outln!("no questions"),
     }
 }
 

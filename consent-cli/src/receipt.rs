@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cli::ReceiptFormat;
-use crate::exit::{CliResult, Failure, NEEDS_PROOF, NOT_FOUND, TAMPER, USAGE};
+use crate::exit::{CliResult, Failure, NEEDS_PROOF, NOT_FOUND, TAMPER};
 
 /// A consistency proof file, as written by `consent prove consistency`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,7 +157,7 @@ pub fn check(
     log_key: &VerifierKey,
     witnesses: &[VerifierKey],
     quorum: usize,
-    later: Option<&str>,
+    later: Option<&Head>,
     consistency: Option<&str>,
 ) -> CliResult<CheckOutcome> {
     let c: CheckedReceipt = receipt::check(receipt_text, log_key, witnesses, quorum)?;
@@ -184,11 +184,8 @@ pub fn check(
         consistency_ok: None,
     };
     let Some(later) = later else { return Ok(out) };
-    let later: Head = later
-        .parse()
-        .map_err(|e: consent_core::Error| Failure::new(USAGE, format!("--head: {e}")))?;
     out.later_head = Some(later.to_string());
-    check_later(&head, &later, consistency)?;
+    check_later(&head, later, consistency)?;
     out.consistency_ok = Some(true);
     Ok(out)
 }

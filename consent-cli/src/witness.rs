@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::cli::witness::{CosignArgs, WitnessCmd};
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND};
-use crate::output::{outln, print_json, warn, write_out, Table};
+use crate::output::{self, print_json, write_out};
 use crate::receipt::{verifier_key, ConsistencyFile};
 
 fn read(p: &Path) -> CliResult<String> {
@@ -64,11 +64,6 @@ fn cosign(ctx: &Ctx, a: &CosignArgs) -> CliResult {
         .map_err(|e| refusal(e, a.checkpoint.is_some(), &witness, &note))?;
     write_out(a.output.as_deref(), &cosigned.note)?;
     let c = &cosigned.checkpoint;
-    let before = match cosigned.previous_size {
-        None => "first checkpoint of this log: taken on trust".to_owned(),
-        Some(p) if p == c.size => format!("size {p} again: the same tree"),
-        Some(p) => format!("it extends size {p}, cosigned before"),
-    };
     if ctx.json {
         return print_json(&json!({
             "origin": c.origin,
@@ -80,19 +75,11 @@ fn cosign(ctx: &Ctx, a: &CosignArgs) -> CliResult {
             "output": a.output,
         }));
     }
-    let line = format!(
-        "cosigned `{}` size {} as {} ({before})",
-        c.origin,
-        c.size,
-        witness.verifier_key().name()
-    );
-    match &a.output {
-        Some(p) => outln!("{line}; written to {}", p.display()),
-        None => {
-            warn(&line);
-            Ok(())
-        }
-    }
+    output::witness::cosigned(
+        &cosigned,
+        witness.verifier_key().name(),
+        a.output.as_deref(),
+    )
 }
 
 /// The ledger's latest checkpoint, and the proof that it extends what the witness
@@ -191,29 +178,7 @@ fn show(ctx: &Ctx, state: &Path, key: &Path) -> CliResult {
             .collect();
         return print_json(&json!({ "witness": name, "logs": logs, "evidence": evidence }));
     }
-    outln!("witness {name}, state in {}", state.display())?;
-    if logs.is_empty() {
-        outln!("no checkpoint cosigned yet")?;
-    } else {
-        let mut t = Table::new(&["log", "size", "last cosigned head (SIZE:ROOT)"]);
-        for c in &logs {
-            let head = Head {
-                size: c.size,
-                root: c.root,
-            };
-            t.row(vec![c.origin.clone(), c.size.to_string(), head.to_string()]);
-        }
-        crate::output::print(&t.render())?;
-    }
-    if evidence.is_empty() {
-        outln!("no refusal on record")?;
-    } else {
-        outln!("evidence of refusals (both notes and the proof, in each file):")?;
-        for e in &evidence {
-            outln!("  {}", e.display())?;
-        }
-    }
-    Ok(())
+    output::witness::state(&name, state, &logs, &evidence)
 }
 
 /// The files of a directory, by name; none when it does not exist.

@@ -3254,6 +3254,11 @@ fn a_malformed_value_is_a_usage_error_before_the_ledger_is_opened() {
         ("ack jmsu.crm --event 42", "--event"),
         ("overdue --at tomorrow", "--at"),
         ("report --from someday", "--from"),
+        ("status s1 jmsu.marketing --now soon", "--now"),
+        (
+            "check-receipt absent.json --log-key absent.vkey --head nonsense",
+            "--head",
+        ),
     ];
     for (line, option) in cases {
         let args: Vec<&str> = line.split(' ').collect();

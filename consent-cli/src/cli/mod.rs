@@ -322,8 +322,8 @@ the feed as it could have been extracted then.", local_time!()))]
         #[arg(long, value_name = "N")]
         quorum: Option<usize>,
         /// A later head (SIZE:ROOT) the receipt should still be part of.
-        #[arg(long, value_name = "HEAD")]
-        head: Option<String>,
+        #[arg(long, value_name = "HEAD", value_parser = values::head)]
+        head: Option<Head>,
         /// A consistency proof file (from `consent prove consistency`) from the
         /// receipt's head to --head.
         #[arg(long, value_name = "PROOF_FILE", requires = "head")]

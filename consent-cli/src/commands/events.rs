@@ -7,8 +7,7 @@ use consent_core::{EventKind, NewEvent};
 use crate::cli::EventArgs;
 use crate::ctx::Ctx;
 use crate::exit::CliResult;
-use crate::output::{self, outln, print_json};
-use crate::terminal;
+use crate::output::{self, print_json};
 
 fn new_event(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult<NewEvent> {
     let (c, told) = (a.common, a.told);
@@ -43,18 +42,10 @@ pub(super) fn record(ctx: &Ctx, kind: EventKind, a: EventArgs) -> CliResult {
     output::events::recorded(ctx.times(), &ev, again)?;
     if kind == EventKind::Withdrawn && ev.kind == EventKind::Objected {
         let p = ledger.purpose(ev.purpose.as_deref().unwrap_or_default())?;
-        outln!(
-            "note: {} does not rest on consent ({}), so the withdrawal is recorded as an objection (Art. 21); processing stops unless staff overrule it (`consent overrule-objection`)",
-            p.def.id,
-            p.def.lawful_basis.describe()
-        )?;
+        output::events::withdrawal_as_objection(&p)?;
     }
     if let (Some(r), None) = (&asked_recipient, &ev.recipient) {
-        outln!(
-            "note: `{}` is not a recipient the purpose lists, so the {} is recorded for the whole purpose: it ends consent for every recipient (the text as written is kept)",
-            terminal::value(r),
-            ev.kind
-        )?;
+        output::events::recipient_not_listed(r, ev.kind)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::exit::CliResult;
 use crate::location::Location;
-use crate::output::{outln, print_json};
+use crate::output::{self, print_json};
 
 pub(super) fn init(ctx: &Ctx) -> CliResult {
     let location = ctx.location()?;
@@ -39,24 +39,15 @@ pub(super) fn init(ctx: &Ctx) -> CliResult {
     // An existing file may have been empty (init writes the ledger into it); a schema
     // was told apart exactly above.
     let created = !existed || (!location.is_postgres() && created_now(&ledger, &head));
-    if !created {
-        outln!(
-            "ledger {location} already exists: {} events, head {head}, time zone {zone}",
-            head.size
-        )?;
-    } else {
-        outln!("created ledger {location} (time zone {zone})")?;
-        if let Some(key) = location.key_file(ctx.key_file.as_deref()) {
-            outln!(
-                "pseudonym key in {} (0600): keep it, apart from the ledger; without it the ledger cannot answer for erased students",
-                key.display()
-            )?;
-        }
-    }
-    if ledger.is_simulated()? {
-        outln!("SIMULATED: created with --now; its record times are simulated, and verify and receipts say so")?;
-    }
-    Ok(())
+    let key = location.key_file(ctx.key_file.as_deref());
+    output::ledger::initialised(
+        location,
+        created,
+        &head,
+        &zone,
+        key.as_deref(),
+        ledger.is_simulated()?,
+    )
 }
 
 /// Whether `init` just wrote the ledger into an empty file (only its first event).

@@ -7,7 +7,7 @@ use consent_core::{ConsistencyProof, Head, VerifyReport};
 
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND, TAMPER};
-use crate::output::{self, outln, print_json};
+use crate::output::{self, print_json};
 use crate::receipt;
 
 pub(super) fn verify(
@@ -81,7 +81,7 @@ pub(super) fn prove_consistency(ctx: &Ctx, old: &Head, output: Option<&Path>) ->
         serde_json::to_string_pretty(&file).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        outln!("consistency proof {old} → {new} written to {}", p.display())?;
+        output::integrity::consistency_written(old, &new, p)?;
     }
     Ok(())
 }
@@ -97,7 +97,7 @@ pub(super) fn check_receipt(
     ctx: &Ctx,
     file: &Path,
     keys: &ReceiptKeys<'_>,
-    head: Option<&str>,
+    head: Option<&Head>,
     consistency: Option<&Path>,
 ) -> CliResult {
     let read = |p: &Path| {

@@ -18,7 +18,7 @@ use crate::cli::{Cli, Command, ProveCmd, RegistryCmd};
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure};
 use crate::location::Location;
-use crate::output::{self, outln, print_json};
+use crate::output::{self, print_json};
 use crate::receipt;
 
 /// Runs the command line.
@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> CliResult {
             let text = receipt::build(&ledger, id, format, source)?;
             output::write_out(output.as_deref(), &text)?;
             if let Some(p) = output {
-                outln!("receipt for event {id} written to {}", p.display())?;
+                output::integrity::receipt_written(id, &p)?;
             }
             Ok(())
         }
@@ -123,8 +123,7 @@ pub fn run(cli: Cli) -> CliResult {
                     &json!({ "head": head.to_string(), "size": head.size, "root": hex::encode(head.root) }),
                 )
             } else {
-                outln!("{head}")?;
-                Ok(())
+                output::integrity::head(&head)
             }
         }
         Command::Prove(ProveCmd::Consistency { old_head, output }) => {
@@ -146,7 +145,7 @@ pub fn run(cli: Cli) -> CliResult {
                 witnesses: &witness_keys,
                 quorum,
             },
-            head.as_deref(),
+            head.as_ref(),
             consistency.as_deref(),
         ),
         Command::Import(args) => import::import(&ctx, &args),

@@ -5,7 +5,7 @@ use consent_core::{Purpose, PurposeDef, Registered};
 use crate::cli::{PurposeAddArgs, PurposeCmd};
 use crate::ctx::Ctx;
 use crate::exit::CliResult;
-use crate::output::{self, outln, print_json};
+use crate::output::{self, print_json};
 
 pub(super) fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
     let ledger = ctx.open()?;
@@ -16,27 +16,7 @@ pub(super) fn purpose(ctx: &Ctx, cmd: PurposeCmd) -> CliResult {
             if ctx.json {
                 return print_json(&p);
             }
-            if new {
-                outln!(
-                    "registered purpose {} version {} (event #{})",
-                    p.def.id,
-                    p.version,
-                    p.seq
-                )?;
-                if !p.material_change.is_empty() {
-                    outln!(
-                        "material change ({}): grants given under earlier versions no longer permit (needs_renewal) until the students are asked again",
-                        p.material_change.join(", ")
-                    )?;
-                }
-            } else {
-                outln!(
-                    "purpose {} version {} is unchanged; nothing recorded",
-                    p.def.id,
-                    p.version
-                )?;
-            }
-            Ok(())
+            output::registry::purpose_registered(&p, new)
         }
         PurposeCmd::List => {
             let all = ledger.purposes()?;

@@ -8,7 +8,7 @@ use consent_core::{NoticeDef, Registered};
 use crate::cli::NoticeCmd;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_FOUND};
-use crate::output::{self, outln, print_json};
+use crate::output::{self, print_json};
 
 pub(super) fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
     let ledger = ctx.open()?;
@@ -48,18 +48,7 @@ pub(super) fn notice(ctx: &Ctx, cmd: NoticeCmd) -> CliResult {
             if ctx.json {
                 return print_json(&n);
             }
-            let what = if new {
-                "registered"
-            } else {
-                "already registered:"
-            };
-            outln!(
-                "{what} notice {}@{} sha256 {}",
-                n.def.id,
-                n.def.version,
-                hex::encode(n.def.sha256)
-            )?;
-            Ok(())
+            output::registry::notice_registered(&n, new)
         }
         NoticeCmd::List => {
             let all = ledger.notices()?;

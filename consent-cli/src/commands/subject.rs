@@ -10,8 +10,7 @@ use crate::cli::ExportFormat;
 use crate::cli::TimeArg;
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Failure, NOT_PERMITTED};
-use crate::output::{self, outln, print_json};
-use crate::terminal;
+use crate::output::{self, print_json};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn status(
@@ -66,12 +65,7 @@ pub(super) fn history(ctx: &Ctx, subject: &str) -> CliResult {
     if ctx.json {
         return print_json(&events);
     }
-    if events.is_empty() {
-        outln!("no events about {}", terminal::value(subject))?;
-        return Ok(());
-    }
-    output::print(&output::events::event_table(ctx.times(), &events))?;
-    Ok(())
+    output::events::history(ctx.times(), subject, &events)
 }
 
 pub(super) fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
@@ -81,10 +75,8 @@ pub(super) fn changes(ctx: &Ctx, since: u64, limit: usize) -> CliResult {
         let next = events.last().map_or(since, |e| e.seq + 1);
         return print_json(&json!({ "since": since, "next": next, "events": events }));
     }
-    output::print(&output::events::changes_table(ctx.times(), &events))?;
     let next = events.last().map_or(since, |e| e.seq + 1);
-    outln!("{} events; continue with --since {next}", events.len())?;
-    Ok(())
+    output::events::changes(ctx.times(), &events, next)
 }
 
 pub(super) fn export(
@@ -98,12 +90,7 @@ pub(super) fn export(
         let html = ledger.export_subject_html(subject)?;
         output::write_out(output, &html)?;
         if let Some(p) = output {
-            outln!(
-                "subject's copy of {} (HTML, {} bytes) → {} (0600)",
-                terminal::value(subject),
-                html.len(),
-                p.display()
-            )?;
+            output::events::subject_copy_written(subject, html.len(), p)?;
         }
         return Ok(());
     }
@@ -111,15 +98,7 @@ pub(super) fn export(
     let text = serde_json::to_string_pretty(&x).map_err(|e| Failure::usage(e.to_string()))? + "\n";
     output::write_out(output, &text)?;
     if let Some(p) = output {
-        outln!(
-            "subject-access copy of {}: {} events, {} purposes, {} notices, head {} → {} (0600)",
-            terminal::value(subject),
-            x.events.len(),
-            x.purposes.len(),
-            x.notices.len(),
-            x.head,
-            p.display()
-        )?;
+        output::events::subject_access_written(subject, &x, p)?;
     }
     Ok(())
 }

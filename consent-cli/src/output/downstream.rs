@@ -1,7 +1,7 @@
 //! Downstream systems for people: the list, one downstream's versions and
 //! acknowledgements, the feed, and the deadlines of `consent overdue`.
 
-use consent_core::{Acknowledgement, Deadline, Downstream, FeedItem};
+use consent_core::{Acknowledgement, Deadline, Downstream, Feed, FeedItem};
 
 use super::{fields, outln, print, Table, Times};
 use crate::exit::CliResult;
@@ -213,4 +213,34 @@ fn human_duration(secs: u64) -> String {
         (0, _) => format!("{h}h{m:02}m"),
         _ => format!("{d}d{h:02}h"),
     }
+}
+
+/// One page of a downstream's feed, and how to go on (`consent feed`).
+pub(crate) fn feed_page(times: Times<'_>, downstream: &str, page: &Feed) -> CliResult {
+    print(&feed_table(times, &page.items))?;
+    outln!(
+        "{} items; continue with --since {}; acknowledge with `consent ack {} --up-to SEQ`",
+        page.items.len(),
+        page.next,
+        terminal::text(downstream)
+    )
+}
+
+/// An acknowledgement recorded (`consent ack`).
+pub(crate) fn acknowledged(done: &Acknowledgement) -> CliResult {
+    let acted = match (done.up_to, done.target) {
+        (Some(n), _) => format!("every event of its feed up to #{n}"),
+        (None, Some(t)) => format!("event {t}"),
+        (None, None) => "-".into(),
+    };
+    outln!(
+        "acknowledged (event #{}): {} acted on {acted}",
+        done.seq,
+        terminal::text(&done.downstream)
+    )
+}
+
+/// How many deadlines were met (`consent overdue --all`).
+pub(crate) fn acknowledged_in_time(n: usize) -> CliResult {
+    outln!("acknowledged in time: {n}")
 }

@@ -1,7 +1,9 @@
 //! Events for people: the history table (`history`, `changes`, an erasure's preview)
 //! and what a recording command recorded.
 
-use consent_core::{Event, EventKind, Timestamp};
+use std::path::Path;
+
+use consent_core::{Event, EventKind, Purpose, SubjectExport, Timestamp};
 
 use super::{fields, outln, print, short_hash, Table, Times};
 use crate::exit::CliResult;
@@ -199,4 +201,59 @@ pub(crate) fn recorded(times: Times<'_>, ev: &Event, again: bool) -> CliResult {
         ));
     }
     print(&fields(&lines))
+}
+
+/// A withdrawal recorded as an objection, because purpose `p` does not rest on
+/// consent (`consent withdraw`).
+pub(crate) fn withdrawal_as_objection(p: &Purpose) -> CliResult {
+    outln!(
+        "note: {} does not rest on consent ({}), so the withdrawal is recorded as an objection (Art. 21); processing stops unless staff overrule it (`consent overrule-objection`)",
+        p.def.id,
+        p.def.lawful_basis.describe()
+    )
+}
+
+/// An event of `kind` recorded for the whole purpose, because `asked` is not a
+/// recipient the purpose lists.
+pub(crate) fn recipient_not_listed(asked: &str, kind: EventKind) -> CliResult {
+    outln!(
+        "note: `{}` is not a recipient the purpose lists, so the {kind} is recorded for the whole purpose: it ends consent for every recipient (the text as written is kept)",
+        terminal::value(asked)
+    )
+}
+
+/// A subject's history (`consent history`).
+pub(crate) fn history(times: Times<'_>, subject: &str, events: &[Event]) -> CliResult {
+    if events.is_empty() {
+        return outln!("no events about {}", terminal::value(subject));
+    }
+    print(&event_table(times, events))
+}
+
+/// A page of the log's changes, and where the next one starts (`consent changes`).
+pub(crate) fn changes(times: Times<'_>, events: &[Event], next: u64) -> CliResult {
+    print(&changes_table(times, events))?;
+    outln!("{} events; continue with --since {next}", events.len())
+}
+
+/// The subject's copy in plain words written to `path` (`consent export --format html`).
+pub(crate) fn subject_copy_written(subject: &str, bytes: usize, path: &Path) -> CliResult {
+    outln!(
+        "subject's copy of {} (HTML, {bytes} bytes) → {} (0600)",
+        terminal::value(subject),
+        path.display()
+    )
+}
+
+/// A subject-access copy written to `path` (`consent export`).
+pub(crate) fn subject_access_written(subject: &str, x: &SubjectExport, path: &Path) -> CliResult {
+    outln!(
+        "subject-access copy of {}: {} events, {} purposes, {} notices, head {} → {} (0600)",
+        terminal::value(subject),
+        x.events.len(),
+        x.purposes.len(),
+        x.notices.len(),
+        x.head,
+        path.display()
+    )
 }

@@ -1,6 +1,9 @@
 //! Integrity and bulk work for people: a verification, a checked receipt, an import.
 
+use std::path::Path;
+
 use consent_core::{Head, VerifyReport};
+use uuid::Uuid;
 
 use super::{outln, warn};
 use crate::exit::CliResult;
@@ -84,4 +87,23 @@ pub(crate) fn imported(report: &ImportReport) -> CliResult {
         report.rejected.len()
     )?;
     Ok(())
+}
+
+/// The log's head, `SIZE:ROOT` (`consent head`).
+pub(crate) fn head(head: &Head) -> CliResult {
+    outln!("{head}")
+}
+
+/// A receipt for event `id` written to `path` (`consent receipt -o`).
+pub(crate) fn receipt_written(id: Uuid, path: &Path) -> CliResult {
+    outln!("receipt for event {id} written to {}", path.display())
+}
+
+/// A consistency proof from `old` to `new` written to `path` (`consent prove
+/// consistency -o`).
+pub(crate) fn consistency_written(old: &Head, new: &Head, path: &Path) -> CliResult {
+    outln!(
+        "consistency proof {old} → {new} written to {}",
+        path.display()
+    )
 }

@@ -2,7 +2,8 @@
 //!
 //! Every rendering for people lives here, whatever command prints it: the primitives
 //! below ([`Table`], [`fields`], [`short_hash`], [`Times`]) and one submodule per kind
-//! of thing shown (`events`, `registry`, `status`, `integrity`, `downstream`, `chart`). One module
+//! of thing shown (`events`, `registry`, `status`, `integrity`, `downstream`, `erasure`,
+//! `checkpoint`, `witness`, `copy`, `ledger`, and `report` with its `chart`s). One module
 //! rather than a separate `render` one, because rendering and printing share those
 //! primitives and the terminal escaping, and the renderers take plain values (a
 //! [`Times`], not the command context), so this module depends on no command.
@@ -21,11 +22,17 @@ use crate::exit::{CliResult, Failure, STORAGE, USAGE};
 use crate::terminal;
 
 pub mod chart;
+pub mod checkpoint;
+pub mod copy;
 pub mod downstream;
+pub mod erasure;
 pub mod events;
 pub mod integrity;
+pub mod ledger;
 pub mod registry;
+pub mod report;
 pub mod status;
+pub mod witness;
 
 /// `println!` for people: through [`print`], so escaped, and an error instead of a panic.
 macro_rules! outln {

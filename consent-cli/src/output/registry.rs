@@ -190,3 +190,43 @@ pub(crate) fn registry_loaded(loaded: &[Loaded]) -> CliResult {
     )?;
     Ok(())
 }
+
+/// A purpose registered by `consent purpose add` (`new`), or found unchanged, and
+/// what a material change does to earlier grants.
+pub(crate) fn purpose_registered(p: &Purpose, new: bool) -> CliResult {
+    if !new {
+        return outln!(
+            "purpose {} version {} is unchanged; nothing recorded",
+            p.def.id,
+            p.version
+        );
+    }
+    outln!(
+        "registered purpose {} version {} (event #{})",
+        p.def.id,
+        p.version,
+        p.seq
+    )?;
+    if !p.material_change.is_empty() {
+        outln!(
+            "material change ({}): grants given under earlier versions no longer permit (needs_renewal) until the students are asked again",
+            p.material_change.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// A notice registered by `consent notice add` (`new`), or on record already.
+pub(crate) fn notice_registered(n: &Notice, new: bool) -> CliResult {
+    let what = if new {
+        "registered"
+    } else {
+        "already registered:"
+    };
+    outln!(
+        "{what} notice {}@{} sha256 {}",
+        n.def.id,
+        n.def.version,
+        hex::encode(n.def.sha256)
+    )
+}

@@ -1,9 +1,9 @@
 //! One answer for people (`consent status`): the state in words, since and until
 //! when, the notice, and the purpose versions a grant was given under.
 
-use consent_core::{Purpose, State, Status};
+use consent_core::{Purpose, State, Status, Timestamp};
 
-use super::{fields, outln, print, short_hash, Times};
+use super::{fields, outln, print, short_hash, Table, Times};
 use crate::exit::{CliResult, Failure};
 use crate::terminal;
 
@@ -97,5 +97,48 @@ pub(crate) fn describe_state(s: State) -> &'static str {
             "needs renewal: the purpose changed materially since the grant; ask again before processing"
         }
         State::Erased => "erased: the subject's records were erased",
+    }
+}
+
+/// The answers to many questions, one row each, and how many permit processing
+/// (`consent status --from-file`); `asked` is each question's subject, purpose and
+/// recipient.
+pub(crate) fn answers(
+    times: Times<'_>,
+    asked: &[(&str, &str, Option<&str>)],
+    answers: &[Status],
+) -> CliResult {
+    let mut t = Table::new(&[
+        "SUBJECT",
+        "PURPOSE",
+        "RECIPIENT",
+        "STATE",
+        "PERMITS",
+        "SINCE",
+        "UNTIL",
+        "DECIDED BY",
+    ]);
+    let opt_time = |t: Option<Timestamp>| t.map_or("-".into(), |t| times.show(t));
+    for ((subject, _, recipient), s) in asked.iter().zip(answers) {
+        t.row(vec![
+            subject.to_string(),
+            s.purpose.clone(),
+            recipient.unwrap_or("-").to_string(),
+            s.state.to_string(),
+            if s.permits() { "yes" } else { "no" }.into(),
+            opt_time(s.since),
+            opt_time(s.until),
+            s.event_seq.map_or("-".into(), |n| format!("#{n}")),
+        ]);
+    }
+    print(&t.render())?;
+    let permitted = answers.iter().filter(|s| s.permits()).count();
+    match answers.first() {
+        Some(s) => outln!(
+            "{} questions, {permitted} permitted; asked at {}",
+            answers.len(),
+            times.show(s.at)
+        ),
+        None => outln!("no questions"),
     }
 }
