@@ -50,8 +50,12 @@ pub(crate) fn copy(ctx: &Ctx, from: &Location, to: &Location) -> CliResult {
     let source = open_source(from)?;
     let size = source.head()?.size;
     let bar = crate::progress::bar(size, "copying", size >= crate::progress::PROGRESS_MIN);
+    let dest = LedgerOptions {
+        synchronous: ctx.synchronous,
+        ..LedgerOptions::default()
+    };
     let report = source
-        .copy_to_with_progress(to.as_path(), &LedgerOptions::default(), |done, _| {
+        .copy_to_with_progress(to.as_path(), &dest, |done, _| {
             if let Some(b) = &bar {
                 b.set_position(done);
             }

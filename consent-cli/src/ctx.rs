@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use consent_core::{Calendar, Ledger, LedgerOptions, Timestamp};
+use consent_core::{Calendar, Ledger, LedgerOptions, Synchronous, Timestamp};
 
 use crate::cli::{Cli, Command, TimeArg};
 use crate::exit::{CliResult, Failure, NOT_FOUND};
@@ -22,6 +22,8 @@ pub(crate) struct Ctx {
     /// `--ledger`: a file or a PostgreSQL URL.
     ledger: Option<Location>,
     pub(crate) key_file: Option<PathBuf>,
+    /// `--synchronous`: how durable each commit is.
+    pub(crate) synchronous: Synchronous,
     /// `--now` as given: read again in the ledger's time zone once it is open.
     now_text: Option<TimeArg>,
     /// The simulated clock's reading (ms since the epoch), shared with the ledger.
@@ -66,6 +68,7 @@ impl Ctx {
             utc: cli.utc,
             ledger: cli.ledger.clone().map(Location::new),
             key_file: cli.key_file.clone(),
+            synchronous: cli.synchronous.into(),
             now_text: cli.now.clone(),
             now_ms,
             time_zone,
@@ -77,6 +80,7 @@ impl Ctx {
         let mut o = LedgerOptions {
             create,
             pseudonym_key: self.location()?.key_source(self.key_file.as_deref())?,
+            synchronous: self.synchronous,
             ..LedgerOptions::default()
         };
         if let Some(cell) = &self.now_ms {

@@ -3209,6 +3209,29 @@ fn serve_notice_records_a_notice_shown_and_no_consent() {
 /// (exit 2) naming its option, even where no ledger exists (not "not found", 3), and a
 /// ledger that does exist is left untouched.
 #[test]
+fn synchronous_normal_is_accepted_on_every_command_and_records_the_same() {
+    let l = Ledger::ljmu();
+    let mut args = vec!["--synchronous", "normal", "give", "s1", "jmsu.marketing"];
+    args.extend_from_slice(NOTICE);
+    l.ok("2024-10-01", &args);
+    let status = l.json(
+        "2024-10-02",
+        &["--synchronous", "full", "status", "s1", "jmsu.marketing"],
+    );
+    assert_eq!(status["state"], "given", "{status}");
+    let out = Command::new(BIN)
+        .args(["withdraw", "s1", "jmsu.marketing"])
+        .env("CONSENT_LEDGER", &l.path)
+        .env("CONSENT_NOW", "2024-10-03")
+        .env("CONSENT_SYNCHRONOUS", "normal")
+        .output()
+        .expect("run consent");
+    expect_ok(out, &["withdraw"]);
+    let status = l.json("2024-10-04", &["status", "s1", "jmsu.marketing"]);
+    assert_eq!(status["state"], "withdrawn", "{status}");
+}
+
+#[test]
 fn a_malformed_value_is_a_usage_error_before_the_ledger_is_opened() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("absent.db");
@@ -3255,6 +3278,10 @@ fn a_malformed_value_is_a_usage_error_before_the_ledger_is_opened() {
         ("overdue --at tomorrow", "--at"),
         ("report --from someday", "--from"),
         ("status s1 jmsu.marketing --now soon", "--now"),
+        (
+            "status s1 jmsu.marketing --synchronous sometimes",
+            "--synchronous",
+        ),
         (
             "check-receipt absent.json --log-key absent.vkey --head nonsense",
             "--head",

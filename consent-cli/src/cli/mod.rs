@@ -65,6 +65,13 @@ record times come from the system clock.", local_time!()))]
     /// from the ledger: without it, nothing in the ledger identifies an erased student.
     #[arg(long, env = "CONSENT_KEY_FILE", global = true, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
+    /// How durable each commit is: `full` syncs every commit to disk, so an event the
+    /// CLI reported survives a power cut; `normal` syncs at checkpoints only (faster
+    /// long imports; survives the process crashing, not the machine). On PostgreSQL,
+    /// `normal` is `synchronous_commit = off`.
+    #[arg(long, env = "CONSENT_SYNCHRONOUS", global = true, value_enum,
+          default_value_t = SynchronousArg::Full)]
+    pub synchronous: SynchronousArg,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -825,6 +832,24 @@ pub struct ReportArgs {
     /// With --json: write the figures to FILE instead of stdout (`-`: stdout).
     #[arg(value_name = "FILE")]
     pub json_file: Option<PathBuf>,
+}
+
+/// `--synchronous`: the words of [`consent_core::Synchronous`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SynchronousArg {
+    /// Sync every commit to disk (the default).
+    Full,
+    /// Sync at checkpoints only.
+    Normal,
+}
+
+impl From<SynchronousArg> for consent_core::Synchronous {
+    fn from(s: SynchronousArg) -> Self {
+        match s {
+            SynchronousArg::Full => consent_core::Synchronous::Full,
+            SynchronousArg::Normal => consent_core::Synchronous::Normal,
+        }
+    }
 }
 
 /// What `consent grants` lets a role do (docs/POSTGRES.md "Roles").
