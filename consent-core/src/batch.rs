@@ -123,7 +123,17 @@ impl Ledger {
     /// As [`Ledger::append`]; a refused event leaves the batch's other appends as
     /// they were.
     pub fn append_in(&self, token: &BatchToken, event: NewEvent) -> Result<Event> {
-        self.append_as(Some(token.id), event).map(|a| a.event)
+        self.append_outcome_in(token, event).map(|a| a.event)
+    }
+
+    /// [`Ledger::append_in`], saying whether the event is new or already on record
+    /// under its source id (before the batch, or earlier in it): the token form of
+    /// [`Batch::append_outcome`], for bindings that keep the token.
+    ///
+    /// # Errors
+    /// As [`Ledger::append_in`].
+    pub fn append_outcome_in(&self, token: &BatchToken, event: NewEvent) -> Result<Appended> {
+        self.append_as(Some(token.id), event)
     }
 
     /// Registers a purpose inside the batch of `token`.
@@ -131,8 +141,21 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::register_purpose`].
     pub fn register_purpose_in(&self, token: &BatchToken, def: PurposeDef) -> Result<Purpose> {
-        self.register_purpose_as(Some(token.id), def)
+        self.register_purpose_outcome_in(token, def)
             .map(|r| r.value)
+    }
+
+    /// [`Ledger::register_purpose_in`], saying whether a new version was appended:
+    /// the token form of [`Batch::register_purpose_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_purpose`].
+    pub fn register_purpose_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: PurposeDef,
+    ) -> Result<Registered<Purpose>> {
+        self.register_purpose_as(Some(token.id), def)
     }
 
     /// Registers a notice inside the batch of `token`.
@@ -140,8 +163,20 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::register_notice`].
     pub fn register_notice_in(&self, token: &BatchToken, def: NoticeDef) -> Result<Notice> {
+        self.register_notice_outcome_in(token, def).map(|r| r.value)
+    }
+
+    /// [`Ledger::register_notice_in`], saying whether the notice was appended: the
+    /// token form of [`Batch::register_notice_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_notice`].
+    pub fn register_notice_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: NoticeDef,
+    ) -> Result<Registered<Notice>> {
         self.register_notice_as(Some(token.id), def)
-            .map(|r| r.value)
     }
 
     /// Registers a downstream system inside the batch of `token`.
@@ -154,8 +189,22 @@ impl Ledger {
         def: crate::DownstreamDef,
         recorded_by: crate::Actor,
     ) -> Result<crate::Downstream> {
-        self.register_downstream_as(Some(token.id), def, recorded_by)
+        self.register_downstream_outcome_in(token, def, recorded_by)
             .map(|r| r.value)
+    }
+
+    /// [`Ledger::register_downstream_in`], saying whether a new version was appended:
+    /// the token form of [`Batch::register_downstream_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_downstream`].
+    pub fn register_downstream_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: crate::DownstreamDef,
+        recorded_by: crate::Actor,
+    ) -> Result<Registered<crate::Downstream>> {
+        self.register_downstream_as(Some(token.id), def, recorded_by)
     }
 
     /// The head inside the batch of `token` (its appends included).
@@ -315,7 +364,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::append`]; an error aborts the batch (its commit fails).
     pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
-        self.ledger.append_as(Some(self.token().id), event)
+        self.ledger.append_outcome_in(self.token(), event)
     }
 
     /// Registers a purpose in the batch.
@@ -339,7 +388,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::register_purpose`].
     pub fn register_purpose_outcome(&self, def: PurposeDef) -> Result<Registered<Purpose>> {
-        self.ledger.register_purpose_as(Some(self.token().id), def)
+        self.ledger.register_purpose_outcome_in(self.token(), def)
     }
 
     /// [`Batch::register_notice`], saying whether the notice was appended.
@@ -347,7 +396,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::register_notice`].
     pub fn register_notice_outcome(&self, def: NoticeDef) -> Result<Registered<Notice>> {
-        self.ledger.register_notice_as(Some(self.token().id), def)
+        self.ledger.register_notice_outcome_in(self.token(), def)
     }
 
     /// [`Batch::register_downstream`], saying whether a new version was appended.
@@ -360,7 +409,7 @@ impl Batch<'_> {
         recorded_by: crate::Actor,
     ) -> Result<Registered<crate::Downstream>> {
         self.ledger
-            .register_downstream_as(Some(self.token().id), def, recorded_by)
+            .register_downstream_outcome_in(self.token(), def, recorded_by)
     }
 
     /// Registers a downstream system in the batch.
