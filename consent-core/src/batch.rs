@@ -126,9 +126,9 @@ impl Ledger {
         self.append_outcome_in(token, event).map(|a| a.event)
     }
 
-    /// [`Ledger::append_in`], saying whether the event is new or was already on record
-    /// under its source id (in the ledger, or earlier in the batch), as
-    /// [`Ledger::append_outcome`] does.
+    /// [`Ledger::append_in`], saying whether the event is new or already on record
+    /// under its source id (before the batch, or earlier in it): the token form of
+    /// [`Batch::append_outcome`], for bindings that keep the token.
     ///
     /// # Errors
     /// As [`Ledger::append_in`].
@@ -141,8 +141,21 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::register_purpose`].
     pub fn register_purpose_in(&self, token: &BatchToken, def: PurposeDef) -> Result<Purpose> {
-        self.register_purpose_as(Some(token.id), def)
+        self.register_purpose_outcome_in(token, def)
             .map(|r| r.value)
+    }
+
+    /// [`Ledger::register_purpose_in`], saying whether a new version was appended:
+    /// the token form of [`Batch::register_purpose_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_purpose`].
+    pub fn register_purpose_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: PurposeDef,
+    ) -> Result<Registered<Purpose>> {
+        self.register_purpose_as(Some(token.id), def)
     }
 
     /// Registers a notice inside the batch of `token`.
@@ -150,8 +163,20 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::register_notice`].
     pub fn register_notice_in(&self, token: &BatchToken, def: NoticeDef) -> Result<Notice> {
+        self.register_notice_outcome_in(token, def).map(|r| r.value)
+    }
+
+    /// [`Ledger::register_notice_in`], saying whether the notice was appended: the
+    /// token form of [`Batch::register_notice_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_notice`].
+    pub fn register_notice_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: NoticeDef,
+    ) -> Result<Registered<Notice>> {
         self.register_notice_as(Some(token.id), def)
-            .map(|r| r.value)
     }
 
     /// Registers a downstream system inside the batch of `token`.
@@ -164,8 +189,22 @@ impl Ledger {
         def: crate::DownstreamDef,
         recorded_by: crate::Actor,
     ) -> Result<crate::Downstream> {
-        self.register_downstream_as(Some(token.id), def, recorded_by)
+        self.register_downstream_outcome_in(token, def, recorded_by)
             .map(|r| r.value)
+    }
+
+    /// [`Ledger::register_downstream_in`], saying whether a new version was appended:
+    /// the token form of [`Batch::register_downstream_outcome`].
+    ///
+    /// # Errors
+    /// As [`Ledger::register_downstream`].
+    pub fn register_downstream_outcome_in(
+        &self,
+        token: &BatchToken,
+        def: crate::DownstreamDef,
+        recorded_by: crate::Actor,
+    ) -> Result<Registered<crate::Downstream>> {
+        self.register_downstream_as(Some(token.id), def, recorded_by)
     }
 
     /// The head inside the batch of `token` (its appends included).
@@ -323,7 +362,8 @@ impl Batch<'_> {
     /// its source id (before the batch, or earlier in it).
     ///
     /// # Errors
-    /// Those of [`Ledger::append`]; an error aborts the batch (its commit fails).
+    /// As [`Ledger::append_in`]: a refused event leaves the batch's other appends as
+    /// they were; only a storage failure that ended the transaction aborts the batch.
     pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
         self.ledger.append_outcome_in(self.token(), event)
     }
@@ -349,7 +389,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::register_purpose`].
     pub fn register_purpose_outcome(&self, def: PurposeDef) -> Result<Registered<Purpose>> {
-        self.ledger.register_purpose_as(Some(self.token().id), def)
+        self.ledger.register_purpose_outcome_in(self.token(), def)
     }
 
     /// [`Batch::register_notice`], saying whether the notice was appended.
@@ -357,7 +397,7 @@ impl Batch<'_> {
     /// # Errors
     /// Those of [`Ledger::register_notice`].
     pub fn register_notice_outcome(&self, def: NoticeDef) -> Result<Registered<Notice>> {
-        self.ledger.register_notice_as(Some(self.token().id), def)
+        self.ledger.register_notice_outcome_in(self.token(), def)
     }
 
     /// [`Batch::register_downstream`], saying whether a new version was appended.
@@ -370,7 +410,7 @@ impl Batch<'_> {
         recorded_by: crate::Actor,
     ) -> Result<Registered<crate::Downstream>> {
         self.ledger
-            .register_downstream_as(Some(self.token().id), def, recorded_by)
+            .register_downstream_outcome_in(self.token(), def, recorded_by)
     }
 
     /// Registers a downstream system in the batch.

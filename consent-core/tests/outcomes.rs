@@ -170,3 +170,50 @@ fn a_stopped_chunked_run_reports_what_it_committed() {
         .unwrap_err();
     assert!(plain.committed.is_empty());
 }
+
+/// The token forms (for bindings that keep the batch in a handle of their own) say the
+/// same as [`Batch`]'s: a repeat inside the batch is not new, and after a rollback the
+/// same registration is new again.
+#[test]
+fn the_token_forms_say_what_the_batch_appended() {
+    let (l, _) = ledger_at("2024-10-02T10:00:00Z");
+    let def = PurposeDef::new("jmsu.events", "JMSU events", "JMSU");
+    let notice = NoticeDef::from_text("jmsu.events", "2024-10", "Events notice", "text")
+        .covering("JMSU", ["jmsu.*"]);
+    let by = Actor::staff("registry");
+    let token = l.begin_batch().unwrap();
+    assert!(
+        l.register_purpose_outcome_in(&token, def.clone())
+            .unwrap()
+            .new
+    );
+    assert!(
+        !l.register_purpose_outcome_in(&token, def.clone())
+            .unwrap()
+            .new
+    );
+    assert!(
+        l.register_notice_outcome_in(&token, notice.clone())
+            .unwrap()
+            .new
+    );
+    assert!(!l.register_notice_outcome_in(&token, notice).unwrap().new);
+    let crm = || downstream("jmsu.crm");
+    assert!(
+        l.register_downstream_outcome_in(&token, crm(), by.clone())
+            .unwrap()
+            .new
+    );
+    assert!(
+        !l.register_downstream_outcome_in(&token, crm(), by)
+            .unwrap()
+            .new
+    );
+    let row = give("s1", "jmsu.marketing").source_id("form-1");
+    let first = l.append_outcome_in(&token, row.clone()).unwrap();
+    let repeat = l.append_outcome_in(&token, row).unwrap();
+    assert!(first.new && !repeat.new);
+    assert_eq!(first.event, repeat.event);
+    l.rollback_batch(token).unwrap();
+    assert!(l.register_purpose_outcome(def).unwrap().new);
+}

@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use consent_core::{
-    Actor, BatchToken, ConsistencyProof, ErasureOptions, Error, ErrorKind, EventKind, Head,
-    InclusionProof, KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef, PurposeDef,
-    Registry, ReportRange, Synchronous, Timestamp,
+    Actor, Appended, BatchToken, ConsistencyProof, DownstreamDef, ErasureOptions, Error, ErrorKind,
+    EventKind, Head, InclusionProof, KeySource, Ledger, LedgerOptions, Method, NewEvent, NoticeDef,
+    PurposeDef, Registered, Registry, ReportRange, Synchronous, Timestamp,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -354,6 +354,25 @@ fn notice_def(definition: &str) -> consent_core::Result<NoticeDef> {
     serde_json::from_str(definition).map_err(|e| invalid(format!("notice definition: {e}")))
 }
 
+/// A downstream definition; registering never retires (that is `retire_downstream`).
+fn downstream_def(definition: &str) -> consent_core::Result<DownstreamDef> {
+    let mut def: DownstreamDef = serde_json::from_str(definition)
+        .map_err(|e| invalid(format!("not a downstream definition: {e}")))?;
+    def.retired = false;
+    Ok(def)
+}
+
+/// A registration's outcome as Python's `Registered(value, new)` takes it: the value
+/// as JSON, and whether this call appended it.
+fn registered<T: Serialize>(outcome: Registered<T>) -> consent_core::Result<(String, bool)> {
+    Ok((to_json(&outcome.value)?, outcome.new))
+}
+
+/// An append's outcome as Python's `Appended(event, new)` takes it.
+fn appended(outcome: Appended) -> (NativeEvent, bool) {
+    (NativeEvent(outcome.event), outcome.new)
+}
+
 /// A consent ledger on one SQLite file, in a PostgreSQL schema, or in memory. Use
 /// `consent_ledger.Ledger`.
 #[pyclass(module = "consent_ledger._native", name = "Ledger", frozen)]
@@ -475,17 +494,34 @@ impl NativeLedger {
         })
     }
 
-    /// Registers a purpose from its JSON definition; returns the purpose as JSON.
-    fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+    /// Registers a purpose from its JSON definition (`Ledger::register_purpose_outcome`);
+    /// returns `(purpose as JSON, new)`, `new` false when the unchanged definition was
+    /// already current and nothing was written.
+    fn register_purpose_outcome(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+    ) -> PyResult<(String, bool)> {
         detached(py, || {
-            to_json(&self.inner.register_purpose(purpose_def(definition)?)?)
+            registered(
+                self.inner
+                    .register_purpose_outcome(purpose_def(definition)?)?,
+            )
         })
     }
 
-    /// Registers a notice from its JSON definition; returns the notice as JSON.
-    fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+    /// Registers a notice from its JSON definition (`Ledger::register_notice_outcome`);
+    /// returns `(notice as JSON, new)`.
+    fn register_notice_outcome(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+    ) -> PyResult<(String, bool)> {
         detached(py, || {
-            to_json(&self.inner.register_notice(notice_def(definition)?)?)
+            registered(
+                self.inner
+                    .register_notice_outcome(notice_def(definition)?)?,
+            )
         })
     }
 
@@ -596,8 +632,9 @@ impl NativeLedger {
     /// source id and nothing was written.
     fn append_outcome(&self, py: Python<'_>, event: PlainEvent) -> PyResult<(NativeEvent, bool)> {
         detached(py, || {
-            let appended = self.inner.append_outcome(event.into_new_event()?)?;
-            Ok((NativeEvent(appended.event), appended.new))
+            Ok(appended(
+                self.inner.append_outcome(event.into_new_event()?)?,
+            ))
         })
     }
 
@@ -607,6 +644,20 @@ impl NativeLedger {
         detached(py, || {
             let events = new_events(events)?;
             self.inner.append_many(events).map(records::events)
+        })
+    }
+
+    /// `append_many`, saying of each event whether it is new
+    /// (`Ledger::append_many_outcome`): `[(event, new)]`, in order.
+    fn append_many_outcome(
+        &self,
+        py: Python<'_>,
+        events: Vec<PlainEvent>,
+    ) -> PyResult<Vec<(NativeEvent, bool)>> {
+        detached(py, || {
+            let events = new_events(events)?;
+            let outcomes = self.inner.append_many_outcome(events)?;
+            Ok(outcomes.into_iter().map(appended).collect())
         })
     }
 
@@ -803,21 +854,19 @@ impl NativeLedger {
         })
     }
 
-    /// Registers a downstream system (a JSON definition); returns the version as JSON.
-    fn register_downstream(
+    /// Registers a downstream system from its JSON definition
+    /// (`Ledger::register_downstream_outcome`); returns `(version as JSON, new)`.
+    fn register_downstream_outcome(
         &self,
         py: Python<'_>,
         definition: &str,
         recorded_by: &str,
-    ) -> PyResult<String> {
+    ) -> PyResult<(String, bool)> {
         detached(py, || {
-            let mut def: consent_core::DownstreamDef = serde_json::from_str(definition)
-                .map_err(|e| invalid(format!("not a downstream definition: {e}")))?;
-            def.retired = false;
-            to_json(
-                &self
-                    .inner
-                    .register_downstream(def, Actor::from_str(recorded_by)?)?,
+            let def = downstream_def(definition)?;
+            registered(
+                self.inner
+                    .register_downstream_outcome(def, Actor::from_str(recorded_by)?)?,
             )
         })
     }
@@ -1099,19 +1148,42 @@ impl NativeBatch {
         self.slot().is_none()
     }
 
-    /// Registers a purpose in the batch; returns the purpose as JSON.
-    fn register_purpose(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+    /// Registers a purpose in the batch; returns `(purpose as JSON, new)`, `new` false
+    /// when the definition was already current (before the batch, or earlier in it).
+    fn register_purpose_outcome(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+    ) -> PyResult<(String, bool)> {
         detached(py, || {
             let def = purpose_def(definition)?;
-            self.with_token(|t| to_json(&self.ledger.register_purpose_in(t, def)?))
+            self.with_token(|t| registered(self.ledger.register_purpose_outcome_in(t, def)?))
         })
     }
 
-    /// Registers a notice in the batch; returns the notice as JSON.
-    fn register_notice(&self, py: Python<'_>, definition: &str) -> PyResult<String> {
+    /// Registers a notice in the batch; returns `(notice as JSON, new)`.
+    fn register_notice_outcome(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+    ) -> PyResult<(String, bool)> {
         detached(py, || {
             let def = notice_def(definition)?;
-            self.with_token(|t| to_json(&self.ledger.register_notice_in(t, def)?))
+            self.with_token(|t| registered(self.ledger.register_notice_outcome_in(t, def)?))
+        })
+    }
+
+    /// Registers a downstream system in the batch; returns `(version as JSON, new)`.
+    fn register_downstream_outcome(
+        &self,
+        py: Python<'_>,
+        definition: &str,
+        recorded_by: &str,
+    ) -> PyResult<(String, bool)> {
+        detached(py, || {
+            let def = downstream_def(definition)?;
+            let by = Actor::from_str(recorded_by)?;
+            self.with_token(|t| registered(self.ledger.register_downstream_outcome_in(t, def, by)?))
         })
     }
 
@@ -1159,6 +1231,16 @@ impl NativeBatch {
                 target,
             )?;
             self.with_token(|t| self.ledger.append_in(t, event).map(NativeEvent))
+        })
+    }
+
+    /// `append` in the batch, saying whether the event is new (the event a dict, as for
+    /// `Ledger.append_outcome`): `(event, new)`, `new` false when the same event was
+    /// already on record under its source id, before the batch or earlier in it.
+    fn append_outcome(&self, py: Python<'_>, event: PlainEvent) -> PyResult<(NativeEvent, bool)> {
+        detached(py, || {
+            let event = event.into_new_event()?;
+            self.with_token(|t| self.ledger.append_outcome_in(t, event).map(appended))
         })
     }
 

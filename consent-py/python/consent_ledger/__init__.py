@@ -87,6 +87,7 @@ from .model import (
     NoticeRef,
     Purpose,
     Record,
+    Registered,
     RegistryEntry,
     RegistryEntryKind,
     RegistryReport,
@@ -114,6 +115,7 @@ __all__ = [
     "ActorLike",
     "Synchronous",
     "Appended",
+    "Registered",
     # enums
     "State",
     "EventKind",

@@ -53,6 +53,7 @@ from .model import (
     Notice,
     NoticeRef,
     Purpose,
+    Registered,
     RegistryReport,
     Status,
     SubjectExport,
@@ -428,6 +429,38 @@ class _Recorder:
             LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
                 StorageError: as any write (see :class:`Ledger`).
         """
+        return self.register_purpose_outcome(
+            id, title, controller, lawful_basis=lawful_basis, special_category=special_category, validity=validity,
+            effect_delay=effect_delay, withdrawal_method=withdrawal_method, recipients=recipients,
+            renew_consent=renew_consent,
+        ).value
+
+    def register_purpose_outcome(
+        self,
+        id: str,
+        title: str,
+        controller: str,
+        *,
+        lawful_basis: Union[LawfulBasis, str] = LawfulBasis.CONSENT,
+        special_category: Optional[str] = None,
+        validity: Union[None, timedelta, str, AcademicYear, CourseYear] = None,
+        effect_delay: timedelta = timedelta(0),
+        withdrawal_method: str = "",
+        recipients: Iterable[str] = (),
+        renew_consent: bool = False,
+    ) -> Registered[Purpose]:
+        """Registers a purpose as :meth:`register_purpose` does, and says whether a new
+        version was appended: returns ``Registered(purpose, new)``, ``new`` false when
+        the unchanged definition was already current (in a :class:`Batch`: before the
+        batch, or earlier in it) and nothing was written::
+
+            purpose, new = ledger.register_purpose_outcome("jmsu.events", "JMSU events", "JMSU")
+
+        Raises:
+            TypeError, InvalidArgument: as :meth:`register_purpose`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         basis = LawfulBasis._coerce(lawful_basis, "lawful basis")
         if special_category is not None and (not isinstance(special_category, str) or len(special_category) != 1):
             if not isinstance(special_category, str):
@@ -456,7 +489,8 @@ class _Recorder:
             definition["renew_consent"] = True
         if special_category is not None:
             definition["special_category"] = special_category.lower()
-        return purpose_from(json.loads(self._native.register_purpose(json.dumps(definition))))
+        text, new = self._native.register_purpose_outcome(json.dumps(definition))
+        return Registered(purpose_from(json.loads(text)), new)
 
     def register_notice(
         self,
@@ -489,6 +523,34 @@ class _Recorder:
             LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
                 StorageError: as any write (see :class:`Ledger`).
         """
+        return self.register_notice_outcome(
+            id, version, title, controller=controller, purposes=purposes, text=text, sha256=sha256,
+            language=language, url=url,
+        ).value
+
+    def register_notice_outcome(
+        self,
+        id: str,
+        version: str,
+        title: str,
+        *,
+        controller: str,
+        purposes: Iterable[str],
+        text: Optional[str] = None,
+        sha256: Union[str, bytes, None] = None,
+        language: str = "en-GB",
+        url: Optional[str] = None,
+    ) -> Registered[Notice]:
+        """Registers a notice as :meth:`register_notice` does, and says whether it was
+        appended: returns ``Registered(notice, new)``, ``new`` false when the same id,
+        version and content were already registered (in a :class:`Batch`: before the
+        batch, or earlier in it) and nothing was written.
+
+        Raises:
+            TypeError, InvalidArgument, Conflict: as :meth:`register_notice`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
         if (text is None) == (sha256 is None):
             raise TypeError("register_notice() needs exactly one of text= or sha256=")
         if text is not None:
@@ -514,7 +576,66 @@ class _Recorder:
         }
         if _opt_str(url, "url") is not None:
             definition["url"] = url
-        return notice_from(json.loads(self._native.register_notice(json.dumps(definition))))
+        notice_text, new = self._native.register_notice_outcome(json.dumps(definition))
+        return Registered(notice_from(json.loads(notice_text)), new)
+
+    def register_downstream(
+        self,
+        id: str,
+        *,
+        name: str,
+        controller: str,
+        purposes: Iterable[str],
+        recipient: Optional[str] = None,
+        recorded_by: ActorLike,
+    ) -> Downstream:
+        """Registers a downstream system (the students' union feed, an NHS liaison), or a
+        new version of it: the purposes, and the recipient, its feed may show. The same
+        definition again appends nothing. :class:`UnknownPurpose`,
+        :class:`UnknownRecipient` for what the registry lacks.
+
+        Raises:
+            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
+            UnknownPurpose, UnknownRecipient: a purpose or recipient the registry lacks.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
+        return self.register_downstream_outcome(
+            id, name=name, controller=controller, purposes=purposes, recipient=recipient, recorded_by=recorded_by,
+        ).value
+
+    def register_downstream_outcome(
+        self,
+        id: str,
+        *,
+        name: str,
+        controller: str,
+        purposes: Iterable[str],
+        recipient: Optional[str] = None,
+        recorded_by: ActorLike,
+    ) -> Registered[Downstream]:
+        """Registers a downstream system as :meth:`register_downstream` does, and says
+        whether a new version was appended: returns ``Registered(downstream, new)``,
+        ``new`` false when the same definition was already current (in a
+        :class:`Batch`: before the batch, or earlier in it) and nothing was written.
+
+        Raises:
+            TypeError, InvalidArgument, UnknownPurpose, UnknownRecipient: as
+                :meth:`register_downstream`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
+        if isinstance(purposes, str):
+            raise TypeError("purposes must be an iterable of str, not a single str")
+        definition = {
+            "id": _str(id, "id"),
+            "name": _str(name, "name"),
+            "controller": _str(controller, "controller"),
+            "purposes": [_str(p, "purpose") for p in purposes],
+            "recipient": _opt_str(recipient, "recipient"),
+        }
+        text, new = self._native.register_downstream_outcome(json.dumps(definition), _actor_text(recorded_by))
+        return Registered(downstream_from(json.loads(text)), new)
 
     # ---- recording decisions ---------------------------------------------------------
 
@@ -585,6 +706,28 @@ class _Recorder:
                 StorageError: as any write (see :class:`Ledger`).
         """
         return self._native.append_many(_plain_events(events))
+
+    def append_outcome(self, event: NewEvent) -> Appended:
+        """Appends ``event`` as :meth:`append` would, and says whether it is new:
+        returns ``Appended(event, new)``, ``new`` false when the same event was already
+        on record under its ``source_id`` (in a :class:`Batch`: before the batch, or
+        earlier in it) and nothing was written (a retried import row). Decided inside the append's transaction, so a concurrent writer cannot
+        make it wrong, as comparing :meth:`head` before and after could::
+
+            stored, new = ledger.append_outcome(NewEvent("given", "s1", purpose, ...))
+
+        Raises:
+            TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
+                UnknownRecipient, InvalidConsent, SubjectErased, Conflict: as
+                :meth:`append`.
+            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
+                StorageError: as any write (see :class:`Ledger`).
+        """
+        if not isinstance(event, NewEvent):
+            hint = ": NewEvent(**row)" if isinstance(event, Mapping) else ""
+            raise TypeError(f"event must be a NewEvent, not {type(event).__name__}{hint}")
+        stored, new = self._native.append_outcome(_plain_new_event(event))
+        return Appended(stored, new)
 
     def give(
         self,
@@ -1113,14 +1256,11 @@ class Ledger(_Recorder):
 
     # ---- recording decisions ---------------------------------------------------------
 
-    def append_outcome(self, event: NewEvent) -> Appended:
-        """Appends ``event`` as :meth:`append` would, and says whether it is new:
-        returns ``Appended(event, new)``, ``new`` false when the same event was already
-        on record under its ``source_id`` and nothing was written (a retried import
-        row). Decided inside the append's transaction, so a concurrent writer cannot
-        make it wrong, as comparing :meth:`head` before and after could::
-
-            stored, new = ledger.append_outcome(NewEvent("given", "s1", purpose, ...))
+    def append_many_outcome(self, events: Iterable[NewEvent]) -> List[Appended]:
+        """:meth:`append_many`, saying of each event whether it is new: returns
+        ``[Appended(event, new), ...]`` in order, ``new`` false for an event already on
+        record under its ``source_id`` (a retried import: every one false, nothing
+        written). All or nothing, in one transaction, as :meth:`append_many`.
 
         Raises:
             TypeError, InvalidArgument, InvalidTime, UnknownPurpose, UnknownNotice,
@@ -1129,11 +1269,7 @@ class Ledger(_Recorder):
             LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
                 StorageError: as any write (see :class:`Ledger`).
         """
-        if not isinstance(event, NewEvent):
-            hint = ": NewEvent(**row)" if isinstance(event, Mapping) else ""
-            raise TypeError(f"event must be a NewEvent, not {type(event).__name__}{hint}")
-        stored, new = self._native.append_outcome(_plain_new_event(event))
-        return Appended(stored, new)
+        return [Appended(event, new) for event, new in self._native.append_many_outcome(_plain_events(events))]
 
     # ---- registry --------------------------------------------------------------------
 
@@ -1352,39 +1488,6 @@ class Ledger(_Recorder):
         return self._native.changes_since(since, limit)
 
     # ---- downstream systems (docs/FORMAT.md §13) --------------------------------
-
-    def register_downstream(
-        self,
-        id: str,
-        *,
-        name: str,
-        controller: str,
-        purposes: Iterable[str],
-        recipient: Optional[str] = None,
-        recorded_by: ActorLike,
-    ) -> Downstream:
-        """Registers a downstream system (the students' union feed, an NHS liaison), or a
-        new version of it: the purposes, and the recipient, its feed may show. The same
-        definition again appends nothing. :class:`UnknownPurpose`,
-        :class:`UnknownRecipient` for what the registry lacks.
-
-        Raises:
-            TypeError, InvalidArgument: an argument of the wrong type; a malformed id.
-            UnknownPurpose, UnknownRecipient: a purpose or recipient the registry lacks.
-            LedgerClosed, BatchError, LedgerBusy, StorageFull, LedgerReadOnly,
-                StorageError: as any write (see :class:`Ledger`).
-        """
-        if isinstance(purposes, str):
-            raise TypeError("purposes must be an iterable of str, not a single str")
-        definition = {
-            "id": _str(id, "id"),
-            "name": _str(name, "name"),
-            "controller": _str(controller, "controller"),
-            "purposes": [_str(p, "purpose") for p in purposes],
-            "recipient": _opt_str(recipient, "recipient"),
-        }
-        text = self._native.register_downstream(json.dumps(definition), _actor_text(recorded_by))
-        return downstream_from(json.loads(text))
 
     def retire_downstream(self, id: str, recorded_by: ActorLike) -> Downstream:
         """Retires a downstream: its feed shows no new grant from now on, only the
@@ -1955,8 +2058,10 @@ class Batch(_Recorder):
     """An open batch of appends, from :meth:`Ledger.batch`: all or nothing.
 
     It offers the ledger's ways of recording (:meth:`append`, :meth:`give`,
-    :meth:`withdraw`..., :meth:`register_purpose`, :meth:`register_notice`) and
-    :meth:`head`; the events it returns are final once :meth:`commit` succeeds. As a
+    :meth:`withdraw`..., :meth:`register_purpose`, :meth:`register_notice`,
+    :meth:`register_downstream`, and the ``_outcome`` forms that say whether each was
+    new — counting what the batch itself appended, so a repeat inside the batch is not
+    new) and :meth:`head`; the events it returns are final once :meth:`commit` succeeds. As a
     context manager it commits on a normal exit and rolls back on an exception. A batch
     dropped without being ended is rolled back. An append that raises inside the batch
     leaves the batch's earlier appends in place (catch it and carry on, or roll back).

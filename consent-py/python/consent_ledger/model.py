@@ -16,9 +16,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import sys
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING, Any, Dict, Generic, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union,
+)
 from uuid import UUID
 
 from . import _native
@@ -53,6 +56,7 @@ __all__ = [
     "NoticeRef",
     "Purpose",
     "Record",
+    "Registered",
     "RegistryEntry",
     "RegistryEntryKind",
     "RegistryReport",
@@ -449,7 +453,8 @@ Record.register(Status)
 
 
 class Appended(NamedTuple):
-    """What :meth:`Ledger.append_outcome` did (``Appended { event, new }`` in Rust):
+    """What :meth:`Ledger.append_outcome` (and :meth:`Batch.append_outcome`,
+    :meth:`Ledger.append_many_outcome`) did (``Appended { event, new }`` in Rust):
     ``event, new = ledger.append_outcome(...)``."""
 
     #: The event: the one just recorded, or the one already on record.
@@ -457,6 +462,34 @@ class Appended(NamedTuple):
     #: Whether this call recorded it; ``False``: the same event was already on record
     #: under its source id (a retried import row, a resent message) and nothing was written.
     new: bool
+
+
+_Value = TypeVar("_Value")
+
+if TYPE_CHECKING or sys.version_info >= (3, 11):
+
+    class Registered(NamedTuple, Generic[_Value]):
+        """What a registration did (``Registered { value, new }`` in Rust):
+        ``purpose, new = ledger.register_purpose_outcome(...)``, the same for
+        :meth:`Ledger.register_notice_outcome` and
+        :meth:`Ledger.register_downstream_outcome`, and on a :class:`Batch`.
+        Decided inside the registration's transaction, so a concurrent writer cannot
+        make it wrong, as comparing :meth:`Ledger.head` before and after could."""
+
+        #: What is on record: the :class:`Purpose`, :class:`Notice` or
+        #: :class:`Downstream` version just registered, or the unchanged one already current.
+        value: _Value
+        #: Whether this call appended it; ``False``: the same definition was already
+        #: current (before a batch, or earlier in it) and nothing was written.
+        new: bool
+
+else:  # pragma: no cover - before 3.11 a NamedTuple cannot also be Generic: the same tuple, untyped
+
+    class Registered(NamedTuple):
+        """What a registration did: ``Registered(value, new)`` (typed on 3.11 and later)."""
+
+        value: Any
+        new: bool
 
 _EVENT_REPR_FIELDS = ("seq", "kind", "subject", "purpose", "recipient", "explicit", "method", "recorded_by",
                       "effective_at", "recorded_at", "expires_at", "effect_deadline", "erased")
