@@ -199,14 +199,19 @@ fn a_refused_append_in_a_batch_leaves_the_batch_usable() {
     assert_eq!(l.head().unwrap().size, size + 2);
 }
 
-/// Two connections to one ledger file (two processes, as far as SQLite can tell)
-/// register the same definitions and append the same source id at the same moment:
-/// each time exactly one of them says it appended, and the log holds one copy.
+/// Two connections to one ledger (two processes, as far as SQLite or PostgreSQL can
+/// tell) register the same definitions and append the same source id at the same
+/// moment: each time exactly one of them says it appended, and the log holds one copy.
 #[test]
 fn two_connections_racing_on_one_definition_agree_on_who_appended_it() {
     use std::sync::{Arc, Barrier};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("race.ledger");
+    let path = pg_location().unwrap_or_else(|| {
+        dir.path()
+            .join("race.ledger")
+            .to_string_lossy()
+            .into_owned()
+    });
     let opts = || LedgerOptions {
         pseudonym_key: KeySource::Bytes([7; 32]),
         ..LedgerOptions::default()
