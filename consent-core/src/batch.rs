@@ -229,8 +229,9 @@ impl Ledger {
     /// on record under its source id (a retried import: every one `new: false`).
     ///
     /// # Errors
-    /// Those of [`Ledger::append`] for the first event refused (nothing is written),
-    /// [`Error::Batch`] when the commit fails, and those of [`Ledger::batch`].
+    /// As [`Ledger::append_many`]: those of [`Ledger::batch`], then those of
+    /// [`Ledger::append`] for the first event refused or of [`Ledger::commit_batch`];
+    /// either way nothing was written.
     pub fn append_many_outcome(
         &self,
         events: impl IntoIterator<Item = NewEvent>,
@@ -362,8 +363,9 @@ impl Batch<'_> {
     /// its source id (before the batch, or earlier in it).
     ///
     /// # Errors
-    /// As [`Ledger::append_in`]: a refused event leaves the batch's other appends as
-    /// they were; only a storage failure that ended the transaction aborts the batch.
+    /// As [`Ledger::append_in`]: a refused event is undone on its own and the batch
+    /// goes on (only a failure that ends SQLite's transaction aborts the batch, and
+    /// then its commit fails with [`Batch`](crate::ErrorKind::Batch)).
     pub fn append_outcome(&self, event: NewEvent) -> Result<Appended> {
         self.ledger.append_outcome_in(self.token(), event)
     }

@@ -217,3 +217,104 @@ fn the_token_forms_say_what_the_batch_appended() {
     l.rollback_batch(token).unwrap();
     assert!(l.register_purpose_outcome(def).unwrap().new);
 }
+
+/// A refused append inside a batch is undone on its own: the batch goes on, and what
+/// it appended before and after lands on commit (what [`Batch::append_outcome`] and
+/// [`Ledger::append_in`] promise alike).
+#[test]
+fn a_refused_append_in_a_batch_leaves_the_batch_usable() {
+    let (l, _) = ledger_at("2024-10-02T10:00:00Z");
+    let size = l.head().unwrap().size;
+    let batch = l.batch().unwrap();
+    assert!(
+        batch
+            .append_outcome(give("s1", "jmsu.marketing"))
+            .unwrap()
+            .new
+    );
+    let err = batch
+        .append_outcome(give("s2", "no.such.purpose"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownPurpose);
+    assert!(
+        batch
+            .append_outcome(give("s3", "jmsu.marketing"))
+            .unwrap()
+            .new
+    );
+    batch.commit().unwrap();
+    assert_eq!(l.head().unwrap().size, size + 2);
+}
+
+/// Two connections to one ledger (two processes, as far as SQLite or PostgreSQL can
+/// tell) register the same definitions and append the same source id at the same
+/// moment: each time exactly one of them says it appended, and the log holds one copy.
+#[test]
+fn two_connections_racing_on_one_definition_agree_on_who_appended_it() {
+    use std::sync::{Arc, Barrier};
+    let dir = tempfile::tempdir().unwrap();
+    let path = pg_location().unwrap_or_else(|| {
+        dir.path()
+            .join("race.ledger")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let opts = || LedgerOptions {
+        pseudonym_key: KeySource::Bytes([7; 32]),
+        ..LedgerOptions::default()
+    };
+    let setup = Ledger::open_with(&path, opts()).unwrap();
+    register_all(&setup);
+    let ledgers = [
+        Arc::new(setup),
+        Arc::new(Ledger::open_with(&path, opts()).unwrap()),
+    ];
+    for round in 0..20 {
+        let barrier = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = ledgers
+            .iter()
+            .map(|l| {
+                let (l, barrier) = (Arc::clone(l), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    // Each connection has read (and cached) the registry before the race.
+                    l.purposes().unwrap();
+                    barrier.wait();
+                    let purpose = l
+                        .register_purpose_outcome(PurposeDef::new(
+                            format!("race.p{round}"),
+                            "Raced",
+                            "JMSU",
+                        ))
+                        .unwrap();
+                    let notice = l
+                        .register_notice_outcome(
+                            NoticeDef::from_text(
+                                format!("race.n{round}"),
+                                "1",
+                                "Raced notice",
+                                "text",
+                            )
+                            .covering("JMSU", ["race.*"]),
+                        )
+                        .unwrap();
+                    let event = l
+                        .append_outcome(
+                            give(&format!("s{round}"), "jmsu.marketing")
+                                .source_id(format!("race-{round}")),
+                        )
+                        .unwrap();
+                    (purpose.new, notice.new, event.new)
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let count = |f: fn(&(bool, bool, bool)) -> bool| results.iter().filter(|r| f(r)).count();
+        assert_eq!(count(|r| r.0), 1, "round {round}: purpose {results:?}");
+        assert_eq!(count(|r| r.1), 1, "round {round}: notice {results:?}");
+        assert_eq!(count(|r| r.2), 1, "round {round}: event {results:?}");
+        let versions = ledgers[0]
+            .purpose_versions(&format!("race.p{round}"))
+            .unwrap();
+        assert_eq!(versions.len(), 1, "round {round}: one version on record");
+    }
+}

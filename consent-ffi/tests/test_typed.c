@@ -256,6 +256,89 @@ static void history_as_structs(consent_ledger *l) {
     CHECK(h == NULL);
 }
 
+
+/* Review (issue 16): is_new through consent_append_many when the call fails part-way
+ * (nothing lands, so a retry of the same events is new again), and across a batch
+ * rolled back. */
+static void is_new_after_a_failed_call_and_a_rollback(consent_ledger *l) {
+    consent_event_params p[3];
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(consent_event_params_init(&p[i]));
+        p[i].kind = CONSENT_EVENT_KIND_WITHDRAWN;
+        p[i].subject = "s-rb";
+        p[i].purpose = SHARE;
+        p[i].source_id = "rb-1";
+    }
+    p[2].purpose = "no.such.purpose";
+    p[2].source_id = NULL;
+    consent_head before, after;
+    EXPECT_OK(consent_get_head(l, &before));
+    EXPECT(consent_append_many(l, p, 3, NULL), CONSENT_RESULT_UNKNOWN_PURPOSE);
+    CHECK(consent_last_error_index() == 2);
+    EXPECT_OK(consent_get_head(l, &after));
+    CHECK(after.size == before.size);
+    consent_event_ref refs[2];
+    EXPECT_OK(consent_append_many(l, p, 2, refs));
+    CHECK(refs[0].is_new && !refs[1].is_new && refs[0].seq == refs[1].seq);
+
+    consent_batch *b = NULL;
+    consent_event_ref in_batch, outside;
+    p[0].source_id = "rb-2";
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT_OK(consent_batch_append(b, &p[0], &in_batch));
+    CHECK(in_batch.is_new);
+    EXPECT_OK(consent_batch_rollback(b));
+    consent_batch_free(b);
+    EXPECT_OK(consent_append(l, &p[0], &outside));
+    CHECK(outside.is_new && strcmp(outside.id, in_batch.id) != 0);
+}
+
+/* Review (issue 16): a status's notice id and version belong to the handle, valid until
+ * consent_ledger_free: still readable after consent_ledger_close, and the same pointer
+ * for the same text however often it is asked (the set does not grow). */
+static void status_names_outlive_close(void) {
+    consent_ledger *l = new_ledger();
+    EXPECT_OK(consent_give(l, "s-c", SHARE, NULL, "ljmu.wellbeing", "1", CONSENT_METHOD_PORTAL, false, NULL,
+                           CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
+    consent_status first = status(l, "s-c", "NHS");
+    for (int i = 0; i < 100; i++) {
+        consent_status again = status(l, "s-c", "NHS");
+        CHECK(again.notice_id == first.notice_id && again.notice_version == first.notice_version);
+    }
+    EXPECT_OK(consent_ledger_close(l));
+    consent_status st;
+    EXPECT(consent_status_get(l, "s-c", SHARE, "NHS", &st), CONSENT_RESULT_CLOSED);
+    CHECK(first.notice_id && strcmp(first.notice_id, "ljmu.wellbeing") == 0);
+    CHECK(first.notice_version && strcmp(first.notice_version, "1") == 0);
+    consent_ledger_free(l);
+}
+
+/* Review (issue 16): an erased subject's history as structs: the personal fields NULL
+ * (as the struct's doc says), the erasure itself listed, the page freed as any other. */
+static void history_of_an_erased_subject(consent_ledger *l) {
+    EXPECT_OK(consent_give(l, "s-e", SHARE, "NHS", "ljmu.wellbeing", "2", CONSENT_METHOD_PORTAL, false,
+                           "staff:kim", CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
+    EXPECT_OK(consent_erase_subject(l, "s-e", "retention ended", "staff:dpo", NULL));
+    consent_history_page *h = NULL;
+    consent_result r = consent_history(l, "s-e", &h);
+    EXPECT_OK(r);
+    CHECK(h != NULL);
+    if (h) {
+        CHECK(h->n_events == 2);
+        for (size_t i = 0; i < h->n_events; i++) {
+            const consent_event *e = &h->events[i];
+            CHECK(e->subject == NULL);
+            CHECK(e->source_id == NULL);
+            if (strcmp(e->kind, "given") == 0) {
+                CHECK(e->purpose != NULL && strcmp(e->purpose, SHARE) == 0);
+            } else {
+                CHECK(strcmp(e->kind, "subject_erased") == 0 && e->purpose == NULL);
+            }
+        }
+    }
+    consent_history_page_free(h);
+}
+
 int main(void) {
     consent_ledger *l = new_ledger();
     is_new_on_a_retry(l);
@@ -263,6 +346,9 @@ int main(void) {
     status_names_its_notice(l);
     by_version(l);
     history_as_structs(l);
+    is_new_after_a_failed_call_and_a_rollback(l);
+    history_of_an_erased_subject(l);
     consent_ledger_free(l);
+    status_names_outlive_close();
     return finish("test_typed");
 }

@@ -23,7 +23,7 @@ export PROPTEST_CASES="${PROPTEST_CASES:-24}"
 cd "$ROOT"
 
 # `--workspace`, as `make test-rust` builds: the same features, so nothing is rebuilt.
-SHARED=(legal_answers model rules idempotency receipts receipt_attacks checkpoints witness status_cache attacks downstream report)
+SHARED=(legal_answers model rules idempotency receipts receipt_attacks checkpoints witness status_cache attacks downstream report outcomes)
 args=()
 for t in "${SHARED[@]}"; do args+=(--test "$t"); done
 echo "== the core suite on PostgreSQL (${SHARED[*]})"
