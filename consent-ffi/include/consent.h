@@ -1012,20 +1012,23 @@ consent_result consent_batch_append_many(struct consent_batch *batch,
                                          size_t n,
                                          struct consent_event_ref *out);
 
-// [`consent_register_purpose_json`] inside the batch.
+// [`consent_register_purpose_json`] inside the batch: `*out_is_new` is false when the
+// same definition is already current, counting what the batch itself registered.
 //
 // Errors: as `consent_register_purpose_json`; a batch that has ended
 // `CONSENT_RESULT_BATCH`.
 consent_result consent_batch_register_purpose_json(struct consent_batch *batch,
                                                    const char *purpose_json,
-                                                   uint32_t *out_version);
+                                                   uint32_t *out_version,
+                                                   bool *out_is_new);
 
 // [`consent_register_notice_json`] inside the batch.
 //
 // Errors: as `consent_register_notice_json`; a batch that has ended
 // `CONSENT_RESULT_BATCH`.
 consent_result consent_batch_register_notice_json(struct consent_batch *batch,
-                                                  const char *notice_json);
+                                                  const char *notice_json,
+                                                  bool *out_is_new);
 
 // [`consent_register_notice_text`] inside the batch.
 //
@@ -1038,7 +1041,8 @@ consent_result consent_batch_register_notice_text(struct consent_batch *batch,
                                                   const char *text,
                                                   const char *controller,
                                                   const char *const *purposes,
-                                                  size_t n_purposes);
+                                                  size_t n_purposes,
+                                                  bool *out_is_new);
 
 // The head as it would be if the batch were committed now (its appends included),
 // written to `*out`.
@@ -1181,7 +1185,9 @@ consent_result consent_verify_checkpoints(const struct consent_ledger *ledger,
 // `{"id", "name", "controller", "purposes": [...], "recipient"}` (`recipient`
 // optional; any other key is refused), recorded by `recorded_by` (`staff:ID` or `system:ID`; NULL is refused).
 // Registering it unchanged appends nothing. Writes the version now registered as JSON
-// to `*out_json` when it is not NULL; free it with `consent_string_free`. Refused: an
+// to `*out_json` (free it with `consent_string_free`), and to `*out_is_new` whether
+// this call appended it (false: the same definition was already current); NULL = not
+// wanted. Refused: an
 // unknown purpose (`CONSENT_RESULT_UNKNOWN_PURPOSE`), a recipient a purpose does not
 // list (`CONSENT_RESULT_UNKNOWN_RECIPIENT`), malformed JSON or ids.
 //
@@ -1192,7 +1198,8 @@ consent_result consent_verify_checkpoints(const struct consent_ledger *ledger,
 consent_result consent_register_downstream_json(const struct consent_ledger *ledger,
                                                 const char *def_json,
                                                 const char *recorded_by,
-                                                char **out_json);
+                                                char **out_json,
+                                                bool *out_is_new);
 
 // Retires the downstream `id`: its feed shows no new grant from now on, only the
 // withdrawals and erasures of grants it was shown (it still holds their data).
@@ -1987,13 +1994,15 @@ consent_result consent_receipt_check(const char *receipt_json,
 // name, spelt exactly). An unchanged definition appends nothing. A new version that
 // changes the lawful basis or the controller, makes the data special-category, adds a
 // recipient, or sets `renew_consent` is a material change: earlier grants then answer
-// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
-// not wanted).
+// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version`, and to
+// `*out_is_new` whether this call appended it (false: the same definition was already
+// current and nothing was written); NULL = not wanted.
 //
 // Errors: malformed JSON or an invalid definition `CONSENT_RESULT_INVALID_ARGUMENT`.
 consent_result consent_register_purpose_json(const struct consent_ledger *ledger,
                                              const char *purpose_json,
-                                             uint32_t *out_version);
+                                             uint32_t *out_version,
+                                             bool *out_is_new);
 
 // Registers a privacy notice from its JSON definition:
 // `{"id":"jmsu.privacy","version":"2024-09","language":"en-GB","sha256":"<64 hex>",
@@ -2003,18 +2012,22 @@ consent_result consent_register_purpose_json(const struct consent_ledger *ledger
 // them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
 // notice_served naming a notice that does not cover its purpose is
 // `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
-// `CONSENT_RESULT_CONFLICT`.
+// `CONSENT_RESULT_CONFLICT`. Registering it again unchanged appends nothing. Writes to
+// `*out_is_new` whether this call appended it (NULL = not wanted).
 //
 // Errors: malformed JSON, or a notice without `controller` or `purposes`,
 // `CONSENT_RESULT_INVALID_ARGUMENT`; the same id and version with another hash
 // `CONSENT_RESULT_CONFLICT`.
 consent_result consent_register_notice_json(const struct consent_ledger *ledger,
-                                            const char *notice_json);
+                                            const char *notice_json,
+                                            bool *out_is_new);
 
 // Registers a privacy notice whose SHA-256 is computed from `text`, the exact text
 // shown (language "en-GB", no URL), published by `controller`, covering the
 // `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
 // `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
+// Registering it again unchanged appends nothing. Writes to `*out_is_new` whether this
+// call appended it (NULL = not wanted).
 //
 // Errors: no purpose, or an invalid id, `CONSENT_RESULT_INVALID_ARGUMENT`; the same id
 // and version with another text `CONSENT_RESULT_CONFLICT`.
@@ -2025,7 +2038,8 @@ consent_result consent_register_notice_text(const struct consent_ledger *ledger,
                                             const char *text,
                                             const char *controller,
                                             const char *const *purposes,
-                                            size_t n_purposes);
+                                            size_t n_purposes,
+                                            bool *out_is_new);
 
 // A version of a purpose as JSON (its definition plus `version`, `seq`,
 // `registered_at`): `version` (from 1), or 0 for the current one; written to

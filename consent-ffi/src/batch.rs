@@ -161,7 +161,8 @@ pub unsafe extern "C" fn consent_batch_append_many(
     })
 }
 
-/// [`consent_register_purpose_json`] inside the batch.
+/// [`consent_register_purpose_json`] inside the batch: `*out_is_new` is false when the
+/// same definition is already current, counting what the batch itself registered.
 ///
 /// Errors: as `consent_register_purpose_json`; a batch that has ended
 /// `CONSENT_RESULT_BATCH`.
@@ -170,10 +171,11 @@ pub unsafe extern "C" fn consent_batch_register_purpose_json(
     batch: *mut consent_batch,
     purpose_json: *const c_char,
     out_version: *mut u32,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| unsafe {
         with_batch(batch, |to| {
-            register_purpose_json(to, purpose_json, out_version)
+            register_purpose_json(to, purpose_json, out_version, out_is_new)
         })
     })
 }
@@ -186,8 +188,13 @@ pub unsafe extern "C" fn consent_batch_register_purpose_json(
 pub unsafe extern "C" fn consent_batch_register_notice_json(
     batch: *mut consent_batch,
     notice_json: *const c_char,
+    out_is_new: *mut bool,
 ) -> consent_result {
-    guard(|| unsafe { with_batch(batch, |to| register_notice_json(to, notice_json)) })
+    guard(|| unsafe {
+        with_batch(batch, |to| {
+            register_notice_json(to, notice_json, out_is_new)
+        })
+    })
 }
 
 /// [`consent_register_notice_text`] inside the batch.
@@ -204,11 +211,12 @@ pub unsafe extern "C" fn consent_batch_register_notice_text(
     controller: *const c_char,
     purposes: *const *const c_char,
     n_purposes: usize,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| unsafe {
         with_batch(batch, |to| {
             register_notice_text(
-                to, id, version, title, text, controller, purposes, n_purposes,
+                to, id, version, title, text, controller, purposes, n_purposes, out_is_new,
             )
         })
     })
@@ -297,7 +305,12 @@ mod tests {
         let purpose = c"{\"id\":\"p\",\"title\":\"P\",\"controller\":\"C\",\"lawful_basis\":\"a\"}";
         assert_eq!(
             unsafe {
-                consent_batch_register_purpose_json(batch, purpose.as_ptr(), std::ptr::null_mut())
+                consent_batch_register_purpose_json(
+                    batch,
+                    purpose.as_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
             },
             consent_result::Ok
         );

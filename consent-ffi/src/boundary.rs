@@ -600,6 +600,16 @@ pub(crate) unsafe fn write_out<T>(p: NonNull<T>, value: T) {
     unsafe { p.as_ptr().write(value) }
 }
 
+/// Writes an optional out-parameter, if the caller wanted it (see [`opt_out_arg`]).
+///
+/// # Safety
+/// As [`write_out`].
+pub(crate) unsafe fn write_opt_out<T>(p: Option<NonNull<T>>, value: T) {
+    if let Some(p) = p {
+        unsafe { write_out(p, value) }
+    }
+}
+
 /// The ledger behind a handle.
 ///
 /// # Safety

@@ -9,11 +9,12 @@ use serde_json::json;
 
 use crate::boundary::{
     fixed_text, guard, json_out, ledger_arg, opt_out_arg, out_arg, str_arg, time_arg, time_out,
-    write_out, FfiError, FfiResult,
+    write_opt_out, write_out, FfiError, FfiResult,
 };
 use crate::owned::{free_page, owned_page, Arena};
 use crate::{
-    actor_arg, consent_event_ref, consent_ledger, consent_result, uuid_arg, CONSENT_EVENT_ID_LEN,
+    actor_arg, consent_event_ref, consent_ledger, consent_result, uuid_arg, Writer,
+    CONSENT_EVENT_ID_LEN,
 };
 
 /// Bytes of an event kind's name and its NUL in a `consent_feed_item`.
@@ -121,7 +122,9 @@ fn item(i: &FeedItem, arena: &mut Arena) -> FfiResult<consent_feed_item> {
 /// `{"id", "name", "controller", "purposes": [...], "recipient"}` (`recipient`
 /// optional; any other key is refused), recorded by `recorded_by` (`staff:ID` or `system:ID`; NULL is refused).
 /// Registering it unchanged appends nothing. Writes the version now registered as JSON
-/// to `*out_json` when it is not NULL; free it with `consent_string_free`. Refused: an
+/// to `*out_json` (free it with `consent_string_free`), and to `*out_is_new` whether
+/// this call appended it (false: the same definition was already current); NULL = not
+/// wanted. Refused: an
 /// unknown purpose (`CONSENT_RESULT_UNKNOWN_PURPOSE`), a recipient a purpose does not
 /// list (`CONSENT_RESULT_UNKNOWN_RECIPIENT`), malformed JSON or ids.
 ///
@@ -135,23 +138,26 @@ pub unsafe extern "C" fn consent_register_downstream_json(
     def_json: *const c_char,
     recorded_by: *const c_char,
     out_json: *mut *mut c_char,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
         let text = unsafe { str_arg(def_json, "def_json") }?;
         let by = unsafe { actor_arg(recorded_by, "recorded_by") }?;
         let out = opt_out_arg(out_json, "out_json")?;
+        let out_is_new = opt_out_arg(out_is_new, "out_is_new")?;
         let mut def: DownstreamDef = serde_json::from_str(text).map_err(|e| {
             FfiError::invalid(format!(
                 "argument `def_json` is not a downstream definition: {e}"
             ))
         })?;
         def.retired = false;
-        let d = ledger.register_downstream(def, by)?;
-        match out {
-            Some(o) => unsafe { json_out(o, &d) },
-            None => Ok(()),
+        let registered = Writer::Ledger(ledger).register_downstream(def, by)?;
+        if let Some(o) = out {
+            unsafe { json_out(o, &registered.value) }?;
         }
+        unsafe { write_opt_out(out_is_new, registered.new) };
+        Ok(())
     })
 }
 

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use consent_core::{NoticeDef, PurposeDef};
 
 use crate::boundary::{
-    guard, json_out, ledger_arg, opt_out_arg, out_arg, path_arg, str_arg, str_array_arg, write_out,
-    FfiError, FfiResult,
+    guard, json_out, ledger_arg, opt_out_arg, out_arg, path_arg, str_arg, str_array_arg,
+    write_opt_out, FfiError, FfiResult,
 };
 use crate::*;
 
@@ -16,16 +16,17 @@ pub(crate) unsafe fn register_purpose_json(
     to: Writer<'_>,
     purpose_json: *const c_char,
     out_version: *mut u32,
+    out_is_new: *mut bool,
 ) -> FfiResult<()> {
     let text = unsafe { str_arg(purpose_json, "purpose_json") }?;
     let out = opt_out_arg(out_version, "out_version")?;
+    let out_is_new = opt_out_arg(out_is_new, "out_is_new")?;
     let def: PurposeDef = serde_json::from_str(text).map_err(|e| {
         FfiError::invalid(format!("`purpose_json` is not a purpose definition: {e}"))
     })?;
-    let purpose = to.register_purpose(def)?;
-    if let Some(out) = out {
-        unsafe { write_out(out, purpose.version) };
-    }
+    let registered = to.register_purpose(def)?;
+    unsafe { write_opt_out(out, registered.value.version) };
+    unsafe { write_opt_out(out_is_new, registered.new) };
     Ok(())
 }
 
@@ -33,11 +34,14 @@ pub(crate) unsafe fn register_purpose_json(
 pub(crate) unsafe fn register_notice_json(
     to: Writer<'_>,
     notice_json: *const c_char,
+    out_is_new: *mut bool,
 ) -> FfiResult<()> {
     let text = unsafe { str_arg(notice_json, "notice_json") }?;
+    let out_is_new = opt_out_arg(out_is_new, "out_is_new")?;
     let def: NoticeDef = serde_json::from_str(text)
         .map_err(|e| FfiError::invalid(format!("`notice_json` is not a notice definition: {e}")))?;
-    to.register_notice(def)?;
+    let registered = to.register_notice(def)?;
+    unsafe { write_opt_out(out_is_new, registered.new) };
     Ok(())
 }
 
@@ -52,6 +56,7 @@ pub(crate) unsafe fn register_notice_text(
     controller: *const c_char,
     purposes: *const *const c_char,
     n_purposes: usize,
+    out_is_new: *mut bool,
 ) -> FfiResult<()> {
     let id = unsafe { str_arg(id, "id") }?;
     let version = unsafe { str_arg(version, "version") }?;
@@ -59,9 +64,11 @@ pub(crate) unsafe fn register_notice_text(
     let text = unsafe { str_arg(text, "text") }?;
     let controller = unsafe { str_arg(controller, "controller") }?;
     let purposes = unsafe { str_array_arg(purposes, n_purposes, "purposes") }?;
-    to.register_notice(
+    let out_is_new = opt_out_arg(out_is_new, "out_is_new")?;
+    let registered = to.register_notice(
         NoticeDef::from_text(id, version, title, text).covering(controller, purposes),
     )?;
+    unsafe { write_opt_out(out_is_new, registered.new) };
     Ok(())
 }
 
@@ -77,8 +84,9 @@ pub(crate) unsafe fn register_notice_text(
 /// name, spelt exactly). An unchanged definition appends nothing. A new version that
 /// changes the lawful basis or the controller, makes the data special-category, adds a
 /// recipient, or sets `renew_consent` is a material change: earlier grants then answer
-/// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version` (NULL =
-/// not wanted).
+/// `CONSENT_STATE_NEEDS_RENEWAL`. Writes the version in force to `*out_version`, and to
+/// `*out_is_new` whether this call appended it (false: the same definition was already
+/// current and nothing was written); NULL = not wanted.
 ///
 /// Errors: malformed JSON or an invalid definition `CONSENT_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
@@ -86,10 +94,18 @@ pub unsafe extern "C" fn consent_register_purpose_json(
     ledger: *const consent_ledger,
     purpose_json: *const c_char,
     out_version: *mut u32,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        unsafe { register_purpose_json(Writer::Ledger(ledger), purpose_json, out_version) }
+        unsafe {
+            register_purpose_json(
+                Writer::Ledger(ledger),
+                purpose_json,
+                out_version,
+                out_is_new,
+            )
+        }
     })
 }
 
@@ -101,7 +117,8 @@ pub unsafe extern "C" fn consent_register_purpose_json(
 /// them the notice is `CONSENT_RESULT_INVALID_ARGUMENT`. A grant, refusal or
 /// notice_served naming a notice that does not cover its purpose is
 /// `CONSENT_RESULT_INVALID_CONSENT`. The same id and version with another hash is
-/// `CONSENT_RESULT_CONFLICT`.
+/// `CONSENT_RESULT_CONFLICT`. Registering it again unchanged appends nothing. Writes to
+/// `*out_is_new` whether this call appended it (NULL = not wanted).
 ///
 /// Errors: malformed JSON, or a notice without `controller` or `purposes`,
 /// `CONSENT_RESULT_INVALID_ARGUMENT`; the same id and version with another hash
@@ -110,10 +127,11 @@ pub unsafe extern "C" fn consent_register_purpose_json(
 pub unsafe extern "C" fn consent_register_notice_json(
     ledger: *const consent_ledger,
     notice_json: *const c_char,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
-        unsafe { register_notice_json(Writer::Ledger(ledger), notice_json) }
+        unsafe { register_notice_json(Writer::Ledger(ledger), notice_json, out_is_new) }
     })
 }
 
@@ -121,6 +139,8 @@ pub unsafe extern "C" fn consent_register_notice_json(
 /// shown (language "en-GB", no URL), published by `controller`, covering the
 /// `n_purposes` purposes at `purposes` (ids, or a prefix ending in `.*` such as
 /// `jmsu.project.*`; at least one, else `CONSENT_RESULT_INVALID_ARGUMENT`).
+/// Registering it again unchanged appends nothing. Writes to `*out_is_new` whether this
+/// call appended it (NULL = not wanted).
 ///
 /// Errors: no purpose, or an invalid id, `CONSENT_RESULT_INVALID_ARGUMENT`; the same id
 /// and version with another text `CONSENT_RESULT_CONFLICT`.
@@ -134,6 +154,7 @@ pub unsafe extern "C" fn consent_register_notice_text(
     controller: *const c_char,
     purposes: *const *const c_char,
     n_purposes: usize,
+    out_is_new: *mut bool,
 ) -> consent_result {
     guard(|| {
         let ledger = unsafe { ledger_arg(ledger) }?;
@@ -147,6 +168,7 @@ pub unsafe extern "C" fn consent_register_notice_text(
                 controller,
                 purposes,
                 n_purposes,
+                out_is_new,
             )
         }
     })

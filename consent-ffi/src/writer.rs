@@ -2,7 +2,8 @@
 //! functions and the batch's share everything else.
 
 use consent_core::{
-    Appended, BatchToken, Head, Ledger, NewEvent, Notice, NoticeDef, Purpose, PurposeDef,
+    Actor, Appended, BatchToken, Downstream, DownstreamDef, Head, Ledger, NewEvent, Notice,
+    NoticeDef, Purpose, PurposeDef, Registered,
 };
 
 /// Where a write goes: straight to the ledger (a transaction of its own), or into an
@@ -21,17 +22,34 @@ impl Writer<'_> {
         }
     }
 
-    pub(crate) fn register_purpose(self, def: PurposeDef) -> consent_core::Result<Purpose> {
+    pub(crate) fn register_purpose(
+        self,
+        def: PurposeDef,
+    ) -> consent_core::Result<Registered<Purpose>> {
         match self {
-            Writer::Ledger(l) => l.register_purpose(def),
-            Writer::Batch(l, token) => l.register_purpose_in(token, def),
+            Writer::Ledger(l) => l.register_purpose_outcome(def),
+            Writer::Batch(l, token) => l.register_purpose_outcome_in(token, def),
         }
     }
 
-    pub(crate) fn register_notice(self, def: NoticeDef) -> consent_core::Result<Notice> {
+    pub(crate) fn register_notice(
+        self,
+        def: NoticeDef,
+    ) -> consent_core::Result<Registered<Notice>> {
         match self {
-            Writer::Ledger(l) => l.register_notice(def),
-            Writer::Batch(l, token) => l.register_notice_in(token, def),
+            Writer::Ledger(l) => l.register_notice_outcome(def),
+            Writer::Batch(l, token) => l.register_notice_outcome_in(token, def),
+        }
+    }
+
+    pub(crate) fn register_downstream(
+        self,
+        def: DownstreamDef,
+        recorded_by: Actor,
+    ) -> consent_core::Result<Registered<Downstream>> {
+        match self {
+            Writer::Ledger(l) => l.register_downstream_outcome(def, recorded_by),
+            Writer::Batch(l, token) => l.register_downstream_outcome_in(token, def, recorded_by),
         }
     }
 

@@ -16,6 +16,9 @@
  * (consent_status_get_many), with every bad input: NULL arrays, NULL and non-UTF-8 strings
  * inside elements, unknown purposes, n = 0, impossible lengths; each error names the
  * element (consent_last_error_index) and leaves the caller's arrays untouched.
+ *
+ * Then issue 16: every registration, on the ledger or in a batch, says whether it
+ * appended its event (`out_is_new`).
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <stdint.h>
@@ -219,10 +222,10 @@ static void material_change(void) {
     uint32_t version = 0;
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}",
-        &version));
+        &version, NULL));
     CHECK(version == 1);
     EXPECT_OK(consent_register_notice_text(l, "jmsu.projects", "1", "JMSU projects", "We keep your details ...",
-                                           "JMSU", projects, 1));
+                                           "JMSU", projects, 1, NULL));
     consent_event_ref grant;
     EXPECT_OK(consent_give(l, "s-1", "jmsu.project.green-week", NULL, "jmsu.projects", "1", CONSENT_METHOD_WEB_FORM, false,
                            NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &grant));
@@ -233,7 +236,7 @@ static void material_change(void) {
     t11 += DAY;
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
-        "\"lawful_basis\":\"a\"}", &version));
+        "\"lawful_basis\":\"a\"}", &version, NULL));
     CHECK(version == 2);
     st = status_of(l, "s-1", "jmsu.project.green-week", NULL);
     CHECK(st.state == CONSENT_STATE_GIVEN && st.purpose_version == 2 && st.granted_under_version == 1);
@@ -243,7 +246,7 @@ static void material_change(void) {
     t11 += DAY;
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
-        "\"lawful_basis\":\"a\",\"renew_consent\":true}", &version));
+        "\"lawful_basis\":\"a\",\"renew_consent\":true}", &version, NULL));
     CHECK(version == 3);
     char *json = NULL;
     EXPECT_OK(consent_purpose_json(l, "jmsu.project.green-week", 0, &json));
@@ -277,7 +280,7 @@ static void material_change(void) {
     t11 += DAY;
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week 2024\",\"controller\":\"JMSU\","
-        "\"lawful_basis\":\"a\",\"recipients\":[\"merseyside-recycling\"]}", &version));
+        "\"lawful_basis\":\"a\",\"recipients\":[\"merseyside-recycling\"]}", &version, NULL));
     CHECK(version == 4);
     st = status_of(l, "s-1", "jmsu.project.green-week", "merseyside-recycling");
     CHECK(st.state == CONSENT_STATE_NEEDS_RENEWAL && st.purpose_version == 4 && st.granted_under_version == 3);
@@ -290,8 +293,8 @@ static void consenting_as_known_at(void) {
     const char *const reps[] = {"jmsu.course-rep"};
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"jmsu.course-rep\",\"title\":\"Course reps\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\","
-        "\"validity\":{\"kind\":\"course_year\"}}", NULL));
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", reps, 1));
+        "\"validity\":{\"kind\":\"course_year\"}}", NULL, NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", reps, 1, NULL));
     /* A paper form signed on 1 October, typed in on 5 October. */
     t11 = 1728126000000; /* 2024-10-05T11:00:00Z */
     consent_event_params p;
@@ -343,8 +346,8 @@ static void time_zones(void) {
         const char *const marketing[] = {"jmsu.marketing"};
         EXPECT_OK(consent_register_purpose_json(l,
             "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\","
-            "\"validity\":{\"kind\":\"academic_year\"}}", NULL));
-        EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
+            "\"validity\":{\"kind\":\"academic_year\"}}", NULL, NULL));
+        EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1, NULL));
         consent_event_ref ref;
         EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT,
                                &ref));
@@ -358,8 +361,8 @@ static void erasure_and_readmission(void) {
     consent_ledger *l = simulation(NULL);
     const char *const marketing[] = {"jmsu.marketing"};
     EXPECT_OK(consent_register_purpose_json(l,
-        "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1));
+        "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL, NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "1", "JMSU privacy", "text", "JMSU", marketing, 1, NULL));
     consent_event_ref a, b;
     EXPECT_OK(consent_give(l, "s-a", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &a));
     EXPECT_OK(consent_give(l, "s-b", "jmsu.marketing", NULL, "jmsu.privacy", "1", CONSENT_METHOD_PORTAL, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &b));
@@ -740,6 +743,143 @@ static void status_many(void) {
     consent_ledger_free(l);
 }
 
+/* ---- issue 16: registrations say whether they were new --------------------------- */
+
+/* The head's size inside the batch `b` (the ledger's own head waits for the batch). */
+static uint64_t batch_size_of(consent_batch *b) {
+    consent_head h;
+    EXPECT_OK(consent_batch_get_head(b, &h));
+    return h.size;
+}
+
+/* Every registration writes `*out_is_new`, decided inside its own transaction: true
+ * when it appended its event, false when the same definition was already current (and
+ * nothing was appended, so the log keeps its size). A changed definition is new; in a
+ * batch, what the batch itself registered counts; a rolled-back registration is new
+ * again. On an error `*out_is_new` is left as it was; NULL means not wanted. */
+static void registrations_say_if_new(void) {
+    consent_ledger *l = simulation(NULL);
+    const char *purpose = "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\","
+                          "\"lawful_basis\":\"a\"}";
+    const char *changed = "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing 2024\",\"controller\":\"JMSU\","
+                          "\"lawful_basis\":\"a\"}";
+    const char *notice = "{\"id\":\"jmsu.privacy\",\"version\":\"1\",\"title\":\"JMSU privacy\","
+                         "\"controller\":\"JMSU\",\"purposes\":[\"jmsu.marketing\"],"
+                         "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}";
+    const char *downstream = "{\"id\":\"jmsu.mailer\",\"name\":\"Mailer\",\"controller\":\"JMSU\","
+                             "\"purposes\":[\"jmsu.marketing\"]}";
+    const char *const marketing[] = {"jmsu.marketing"};
+    bool is_new = false;
+    uint32_t version = 0;
+    uint64_t size = size_of(l);
+
+    /* A purpose: first new, the same again not new (and nothing appended), changed new. */
+    EXPECT_OK(consent_register_purpose_json(l, purpose, &version, &is_new));
+    CHECK(is_new && version == 1 && size_of(l) == ++size);
+    is_new = true;
+    EXPECT_OK(consent_register_purpose_json(l, purpose, &version, &is_new));
+    CHECK(!is_new && version == 1 && size_of(l) == size);
+    EXPECT_OK(consent_register_purpose_json(l, changed, &version, &is_new));
+    CHECK(is_new && version == 2 && size_of(l) == ++size);
+    EXPECT_OK(consent_register_purpose_json(l, changed, &version, NULL)); /* not wanted */
+    CHECK(version == 2 && size_of(l) == size);
+
+    /* A notice from its JSON, then one from its text. */
+    EXPECT_OK(consent_register_notice_json(l, notice, &is_new));
+    CHECK(is_new && size_of(l) == ++size);
+    is_new = true;
+    EXPECT_OK(consent_register_notice_json(l, notice, &is_new));
+    CHECK(!is_new && size_of(l) == size);
+    EXPECT_OK(consent_register_notice_json(l, notice, NULL));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.marketing-notice", "1", "Marketing", "We email offers.", "JMSU",
+                                           marketing, 1, &is_new));
+    CHECK(is_new && size_of(l) == ++size);
+    is_new = true;
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.marketing-notice", "1", "Marketing", "We email offers.", "JMSU",
+                                           marketing, 1, &is_new));
+    CHECK(!is_new && size_of(l) == size);
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.marketing-notice", "2", "Marketing", "We email offers weekly.",
+                                           "JMSU", marketing, 1, &is_new));
+    CHECK(is_new && size_of(l) == ++size);
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.marketing-notice", "2", "Marketing", "We email offers weekly.",
+                                           "JMSU", marketing, 1, NULL));
+    CHECK(size_of(l) == size);
+
+    /* A refused registration leaves `*out_is_new` as it was. */
+    memset(&is_new, UNTOUCHED, sizeof is_new);
+    EXPECT(consent_register_notice_text(l, "jmsu.marketing-notice", "1", "Marketing", "Another text.", "JMSU",
+                                        marketing, 1, &is_new),
+           CONSENT_RESULT_CONFLICT);
+    CHECK(untouched(&is_new, sizeof is_new));
+    EXPECT(consent_register_purpose_json(l, "{", &version, &is_new), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_json(l, "{}", &is_new), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_downstream_json(l, "{\"id\":\"x\"}", "staff:dpo-01", NULL, &is_new),
+           CONSENT_RESULT_INVALID_ARGUMENT);
+    CHECK(untouched(&is_new, sizeof is_new) && size_of(l) == size);
+
+    /* A downstream: first new, the same again not new, renamed new. */
+    char *json = NULL;
+    EXPECT_OK(consent_register_downstream_json(l, downstream, "staff:dpo-01", &json, &is_new));
+    CHECK(is_new && json && strstr(json, "\"jmsu.mailer\"") && size_of(l) == ++size);
+    consent_string_free(json);
+    is_new = true;
+    EXPECT_OK(consent_register_downstream_json(l, downstream, "staff:dpo-01", NULL, &is_new));
+    CHECK(!is_new && size_of(l) == size);
+    EXPECT_OK(consent_register_downstream_json(l,
+        "{\"id\":\"jmsu.mailer\",\"name\":\"JMSU mailer\",\"controller\":\"JMSU\",\"purposes\":[\"jmsu.marketing\"]}",
+        "staff:dpo-01", NULL, &is_new));
+    CHECK(is_new && size_of(l) == ++size);
+    EXPECT_OK(consent_register_downstream_json(l, downstream, "staff:dpo-01", NULL, NULL)); /* back: new */
+    CHECK(size_of(l) == ++size);
+
+    /* In a batch: what is already current is not new; what the batch registered is
+     * current for the rest of the batch. */
+    consent_batch *b = NULL;
+    EXPECT_OK(consent_batch_begin(l, &b));
+    is_new = true;
+    EXPECT_OK(consent_batch_register_purpose_json(b, changed, &version, &is_new));
+    CHECK(!is_new && version == 2 && batch_size_of(b) == size);
+    EXPECT_OK(consent_batch_register_purpose_json(b, purpose, &version, &is_new));
+    CHECK(is_new && version == 3 && batch_size_of(b) == size + 1);
+    is_new = true;
+    EXPECT_OK(consent_batch_register_purpose_json(b, purpose, &version, &is_new));
+    CHECK(!is_new && version == 3 && batch_size_of(b) == size + 1);
+    is_new = true;
+    EXPECT_OK(consent_batch_register_notice_json(b, notice, &is_new));
+    CHECK(!is_new);
+    EXPECT_OK(consent_batch_register_notice_text(b, "jmsu.marketing-notice", "3", "Marketing", "Offers, monthly.",
+                                                 "JMSU", marketing, 1, &is_new));
+    CHECK(is_new && batch_size_of(b) == size + 2);
+    is_new = true;
+    EXPECT_OK(consent_batch_register_notice_text(b, "jmsu.marketing-notice", "3", "Marketing", "Offers, monthly.",
+                                                 "JMSU", marketing, 1, &is_new));
+    CHECK(!is_new && batch_size_of(b) == size + 2);
+    EXPECT_OK(consent_batch_register_notice_json(b, notice, NULL));
+    EXPECT_OK(consent_batch_register_notice_text(b, "jmsu.marketing-notice", "3", "Marketing", "Offers, monthly.",
+                                                 "JMSU", marketing, 1, NULL));
+    EXPECT_OK(consent_batch_register_purpose_json(b, purpose, NULL, NULL));
+    memset(&is_new, UNTOUCHED, sizeof is_new);
+    EXPECT(consent_batch_register_notice_text(b, "jmsu.marketing-notice", "3", "Marketing", "Another text.", "JMSU",
+                                              marketing, 1, &is_new),
+           CONSENT_RESULT_CONFLICT);
+    CHECK(untouched(&is_new, sizeof is_new));
+    EXPECT_OK(consent_batch_commit(b));
+    consent_batch_free(b);
+    size += 2;
+    CHECK(size_of(l) == size);
+
+    /* A registration rolled back never happened: the same call is new again. */
+    EXPECT_OK(consent_batch_begin(l, &b));
+    EXPECT_OK(consent_batch_register_purpose_json(b, changed, &version, &is_new));
+    CHECK(is_new && version == 4);
+    EXPECT_OK(consent_batch_rollback(b));
+    consent_batch_free(b);
+    CHECK(size_of(l) == size);
+    EXPECT_OK(consent_register_purpose_json(l, changed, &version, &is_new));
+    CHECK(is_new && version == 4 && size_of(l) == ++size);
+    consent_ledger_free(l);
+}
+
 /* ---- copies between backends ----------------------------------------------------- */
 
 /* `l` copied as stored into a new ledger: a file (from memory on SQLite), and on
@@ -808,22 +948,22 @@ int main(void) {
     uint32_t version = 0;
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing with external bodies\",\"controller\":\"LJMU\","
-        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", &version));
+        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", &version, NULL));
     CHECK(version == 1);
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing with external bodies\",\"controller\":\"LJMU\","
-        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", &version));
+        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", &version, NULL));
     CHECK(version == 1); /* unchanged: nothing appended */
     EXPECT_OK(consent_register_purpose_json(l,
-        "{\"id\":\"engagement\",\"title\":\"My Engagement\",\"controller\":\"LJMU\",\"lawful_basis\":\"f\"}", NULL));
+        "{\"id\":\"engagement\",\"title\":\"My Engagement\",\"controller\":\"LJMU\",\"lawful_basis\":\"f\"}", NULL, NULL));
     EXPECT_OK(consent_register_notice_json(l,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
         "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
-        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"));
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}", NULL));
     EXPECT(consent_register_notice_json(l,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
         "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
-        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000002\"}"),
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000002\"}", NULL),
         CONSENT_RESULT_CONFLICT);
     EXPECT_OK(consent_purposes_json(l, &json));
     CHECK(json && strstr(json, "\"engagement\"") && strstr(json, "\"NHS\""));
@@ -1059,15 +1199,15 @@ int main(void) {
     EXPECT_OK(consent_batch_begin(l, &b));
     EXPECT_OK(consent_batch_register_purpose_json(b,
         "{\"id\":\"alumni.news\",\"title\":\"Alumni newsletter\",\"controller\":\"LJMU\",\"lawful_basis\":\"a\"}",
-        &version));
+        &version, NULL));
     CHECK(version == 1);
     const char *const alumni[] = {"alumni.news"};
     EXPECT_OK(consent_batch_register_notice_text(b, "ljmu.alumni", "2024-09", "Alumni notice", "We will email you.",
-                                                 "LJMU", alumni, 1));
+                                                 "LJMU", alumni, 1, NULL));
     EXPECT(consent_batch_register_notice_json(b,
         "{\"id\":\"ljmu.wellbeing\",\"version\":\"2024-09\",\"title\":\"Wellbeing notice\","
         "\"controller\":\"LJMU\",\"purposes\":[\"wellbeing.share-external\"],"
-        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000003\"}"),
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000003\"}", NULL),
         CONSENT_RESULT_CONFLICT);
     EXPECT_OK(consent_event_params_init(&p));
     p.kind = CONSENT_EVENT_KIND_GIVEN;
@@ -1150,5 +1290,6 @@ int main(void) {
     erasure_and_readmission();
     append_many();
     status_many();
+    registrations_say_if_new();
     return finish("test_api");
 }

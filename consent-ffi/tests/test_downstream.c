@@ -84,15 +84,15 @@ int main(void) {
     EXPECT(consent_feed(NULL, "jmsu.feed", CONSENT_FEED_CURSOR, 10, 0, &page), CONSENT_RESULT_NULL_ARGUMENT);
     /* A limit of 0 is refused at once, never a wait for nothing. */
     EXPECT(consent_feed(l, "jmsu.feed", CONSENT_FEED_CURSOR, 0, 60000, &page), CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_register_downstream_json(l, "{\"id\":\"x\"}", "staff:dpo-01", NULL),
+    EXPECT(consent_register_downstream_json(l, "{\"id\":\"x\"}", "staff:dpo-01", NULL, NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_register_downstream_json(l,
-        "{\"id\":\"x\",\"name\":\"X\",\"controller\":\"C\",\"purposes\":[\"no.such\"]}", "staff:dpo-01", NULL),
+        "{\"id\":\"x\",\"name\":\"X\",\"controller\":\"C\",\"purposes\":[\"no.such\"]}", "staff:dpo-01", NULL, NULL),
         CONSENT_RESULT_UNKNOWN_PURPOSE);
     /* A misspelt key is refused, not registered without the filter it meant. */
     EXPECT(consent_register_downstream_json(l,
         "{\"id\":\"nhs.x\",\"name\":\"X\",\"controller\":\"C\",\"purposes\":[\"wellbeing.share-external\"],"
-        "\"recipients\":\"NHS\"}", "staff:dpo-01", NULL),
+        "\"recipients\":\"NHS\"}", "staff:dpo-01", NULL, NULL),
         CONSENT_RESULT_INVALID_ARGUMENT);
     CHECK(size_of(l) == size);
 

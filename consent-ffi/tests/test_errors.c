@@ -29,9 +29,9 @@ static const char *const JMSU_PURPOSES[] = {"jmsu.*"};
 static consent_ledger *fresh_ledger(void) {
     consent_ledger *l = NULL;
     EXPECT_OK(test_ledger_new(NULL, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU",
-                                           JMSU_PURPOSES, 1));
+                                           JMSU_PURPOSES, 1, NULL));
     EXPECT_OK(consent_give(l, "s-1", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", CONSENT_METHOD_PORTAL, false,
                            NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, NULL));
     return l;
@@ -64,20 +64,20 @@ static void null_arguments(consent_ledger *l) {
     consent_ledger_free(NULL);
     consent_string_free(NULL);
 
-    EXPECT(consent_register_purpose_json(NULL, PURPOSE, &version), NUL_ARG);
-    EXPECT(consent_register_purpose_json(l, NULL, &version), NUL_ARG);
+    EXPECT(consent_register_purpose_json(NULL, PURPOSE, &version, NULL), NUL_ARG);
+    EXPECT(consent_register_purpose_json(l, NULL, &version, NULL), NUL_ARG);
     CHECK(version == 77);
-    EXPECT(consent_register_notice_json(NULL, "{}"), NUL_ARG);
-    EXPECT(consent_register_notice_json(l, NULL), NUL_ARG);
-    EXPECT(consent_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 1), NUL_ARG);
+    EXPECT(consent_register_notice_json(NULL, "{}", NULL), NUL_ARG);
+    EXPECT(consent_register_notice_json(l, NULL, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 1, NULL), NUL_ARG);
     const char *const with_null[] = {"jmsu.marketing", NULL};
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", with_null, 2), NUL_ARG);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", with_null, 2, NULL), NUL_ARG);
     CHECK(strstr(last_message(), "purposes[1]") != NULL);
     EXPECT(consent_purpose_json(NULL, "jmsu.marketing", 0, &json), NUL_ARG);
     EXPECT(consent_purpose_json(l, NULL, 0, &json), NUL_ARG);
@@ -216,23 +216,23 @@ static void null_arguments(consent_ledger *l) {
     EXPECT(consent_batch_begin(l, NULL), NUL_ARG);
     CHECK(batch == (consent_batch *)(uintptr_t)0x1);
     EXPECT(consent_batch_append(NULL, &p, &ref), NUL_ARG);
-    EXPECT(consent_batch_register_purpose_json(NULL, PURPOSE, &version), NUL_ARG);
-    EXPECT(consent_batch_register_notice_json(NULL, "{}"), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
+    EXPECT(consent_batch_register_purpose_json(NULL, PURPOSE, &version, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_json(NULL, "{}", NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(NULL, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
     EXPECT(consent_batch_get_head(NULL, &head), NUL_ARG);
     EXPECT(consent_batch_commit(NULL), NUL_ARG);
     EXPECT(consent_batch_rollback(NULL), NUL_ARG);
     consent_batch_free(NULL);
     EXPECT_OK(consent_batch_begin(l, &batch));
     EXPECT(consent_batch_append(batch, NULL, &ref), NUL_ARG);
-    EXPECT(consent_batch_register_purpose_json(batch, NULL, &version), NUL_ARG);
-    EXPECT(consent_batch_register_notice_json(batch, NULL), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1), NUL_ARG);
-    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", "JMSU", NULL, 1), NUL_ARG);
+    EXPECT(consent_batch_register_purpose_json(batch, NULL, &version, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_json(batch, NULL, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, NULL, "1", "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", NULL, "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", NULL, "x", "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", NULL, "JMSU", JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", NULL, JMSU_PURPOSES, 1, NULL), NUL_ARG);
+    EXPECT(consent_batch_register_notice_text(batch, "n", "1", "t", "x", "JMSU", NULL, 1, NULL), NUL_ARG);
     EXPECT(consent_batch_get_head(batch, NULL), NUL_ARG);
     EXPECT_OK(consent_batch_rollback(batch));
     consent_batch_free(batch);
@@ -253,12 +253,12 @@ static void bad_utf8_and_values(consent_ledger *l) {
     EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", BAD_UTF8, &st), CONSENT_RESULT_INVALID_UTF8);
     CHECK(st.event_seq == 4242);
     EXPECT(consent_history_json(l, BAD_UTF8, &json), CONSENT_RESULT_INVALID_UTF8);
-    EXPECT(consent_register_purpose_json(l, "{\"id\":\"\xc3\x28\"}", NULL), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_register_purpose_json(l, "{\"id\":\"\xc3\x28\"}", NULL, NULL), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, BAD_UTF8, CONSENT_TIME_ABSENT, &ref), CONSENT_RESULT_INVALID_UTF8);
     EXPECT(consent_head_parse(BAD_UTF8, &(consent_head){0, {0}}), CONSENT_RESULT_INVALID_UTF8);
     const char *const bad_purposes[] = {"jmsu.marketing", BAD_UTF8};
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", bad_purposes, 2), CONSENT_RESULT_INVALID_UTF8);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", BAD_UTF8, JMSU_PURPOSES, 1),
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", bad_purposes, 2, NULL), CONSENT_RESULT_INVALID_UTF8);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", BAD_UTF8, JMSU_PURPOSES, 1, NULL),
            CONSENT_RESULT_INVALID_UTF8);
     const char *const bad_ids[] = {BAD_UTF8};
     EXPECT(consent_erase_subjects_json(l, bad_ids, 1, "retention", "system:ret", 0, &json),
@@ -269,31 +269,31 @@ static void bad_utf8_and_values(consent_ledger *l) {
 
     /* A notice must say whose it is and which purposes it covers; a grant may only name
      * a notice that covers its purpose. */
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 0),
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 0, NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 0), CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", " ", JMSU_PURPOSES, 1),
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", NULL, 0, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", " ", JMSU_PURPOSES, 1, NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
     const char *const star[] = {"jmsu*"};
-    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", star, 1), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_notice_text(l, "n", "1", "t", "x", "JMSU", star, 1, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_register_notice_json(l,
         "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"purposes\":[\"jmsu.marketing\"],"
-        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"),
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}", NULL),
         CONSENT_RESULT_INVALID_ARGUMENT); /* no controller */
     EXPECT(consent_register_notice_json(l,
         "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"controller\":\"JMSU\",\"purposes\":[],"
-        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}"),
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000001\"}", NULL),
         CONSENT_RESULT_INVALID_ARGUMENT); /* no purposes */
     {
         consent_ledger *m = NULL;
         const char *const only_marketing[] = {"jmsu.marketing"};
         EXPECT_OK(test_ledger_new(NULL, &m));
-        EXPECT_OK(consent_register_purpose_json(m, PURPOSE, NULL));
+        EXPECT_OK(consent_register_purpose_json(m, PURPOSE, NULL, NULL));
         EXPECT_OK(consent_register_purpose_json(m,
             "{\"id\":\"jmsu.course-rep\",\"title\":\"Course reps\",\"controller\":\"JMSU\","
-            "\"lawful_basis\":\"a\"}", NULL));
+            "\"lawful_basis\":\"a\"}", NULL, NULL));
         EXPECT_OK(consent_register_notice_text(m, "jmsu.marketing-notice", "1", "Marketing", "We email offers.",
-                                               "JMSU", only_marketing, 1));
+                                               "JMSU", only_marketing, 1, NULL));
         EXPECT(consent_give(m, "s-1", "jmsu.course-rep", NULL, "jmsu.marketing-notice", "1", CONSENT_METHOD_PORTAL, false,
                             NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
                CONSENT_RESULT_INVALID_CONSENT);
@@ -321,11 +321,11 @@ static void bad_utf8_and_values(consent_ledger *l) {
            CONSENT_RESULT_INVALID_CONSENT);
     EXPECT(consent_give(l, "", "jmsu.marketing", NULL, "jmsu.privacy", "2024-09", 1, false, NULL, CONSENT_TIME_ABSENT, CONSENT_TIME_ABSENT, &ref),
            CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_register_purpose_json(l, "{", NULL), CONSENT_RESULT_INVALID_ARGUMENT);
+    EXPECT(consent_register_purpose_json(l, "{", NULL, NULL), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_register_purpose_json(l, "{\"id\":\"x\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"z\"}",
-                                         NULL),
+                                         NULL, NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
-    EXPECT(consent_register_notice_json(l, "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"sha256\":\"00\"}"),
+    EXPECT(consent_register_notice_json(l, "{\"id\":\"n\",\"version\":\"1\",\"title\":\"t\",\"sha256\":\"00\"}", NULL),
            CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_event_json(l, "not-a-uuid", &json), CONSENT_RESULT_INVALID_ARGUMENT);
     EXPECT(consent_event_json(l, "00000000-0000-0000-0000-000000000000", &json), CONSENT_RESULT_NOT_FOUND);
@@ -503,13 +503,13 @@ static void unknown_recipients(void) {
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing with an organisation outside the University\","
         "\"controller\":\"LJMU Student Advice and Wellbeing\",\"lawful_basis\":\"a\","
-        "\"recipients\":[\"student-finance-england\",\"nhs\",\"landlord\"]}", NULL));
+        "\"recipients\":[\"student-finance-england\",\"nhs\",\"landlord\"]}", NULL, NULL));
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.special-category\",\"title\":\"Medical information\","
         "\"controller\":\"LJMU Student Advice and Wellbeing\",\"lawful_basis\":\"a\",\"special_category\":\"a\"}",
-        NULL));
+        NULL, NULL));
     EXPECT_OK(consent_register_notice_text(l, "ljmu.wellbeing", "1", "Wellbeing notice", "text",
-                                           "LJMU Student Advice and Wellbeing", covers, 1));
+                                           "LJMU Student Advice and Wellbeing", covers, 1, NULL));
 
     static const char *const LISTED = "student-finance-england, nhs, landlord";
     /* Questions: another spelling, an unlisted id, or none at all. */
@@ -570,7 +570,7 @@ static void batches_out_of_turn(consent_ledger *l) {
     EXPECT_OK(consent_batch_commit(b)); /* an empty batch commits */
     EXPECT(consent_batch_commit(b), CONSENT_RESULT_BATCH);
     EXPECT(consent_batch_rollback(b), CONSENT_RESULT_BATCH);
-    EXPECT(consent_batch_register_notice_text(b, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1), CONSENT_RESULT_BATCH);
+    EXPECT(consent_batch_register_notice_text(b, "n", "1", "t", "x", "JMSU", JMSU_PURPOSES, 1, NULL), CONSENT_RESULT_BATCH);
     consent_batch_free(b);
     EXPECT_OK(consent_get_head(l, &head)); /* the ledger is free again */
 }
@@ -628,7 +628,7 @@ static void closed_ledger(void) {
     EXPECT_OK(consent_ledger_close(l)); /* twice is fine */
     EXPECT(consent_status_get(l, "s-1", "jmsu.marketing", NULL, &st), CONSENT_RESULT_CLOSED);
     EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_CLOSED);
-    EXPECT(consent_register_purpose_json(l, PURPOSE, NULL), CONSENT_RESULT_CLOSED);
+    EXPECT(consent_register_purpose_json(l, PURPOSE, NULL, NULL), CONSENT_RESULT_CLOSED);
     EXPECT(consent_get_head(l, &head), CONSENT_RESULT_CLOSED);
     EXPECT(consent_verify(l, &rep), CONSENT_RESULT_CLOSED);
     EXPECT(consent_history_json(l, "s-1", &json), CONSENT_RESULT_CLOSED);
@@ -686,7 +686,7 @@ static void open_modes(void) {
 
     /* A ledger opened read-only answers but does not write. */
     EXPECT_OK(consent_ledger_open(path, &defaults, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_ledger_close(l));
     consent_ledger_free(l);
     l = NULL;
@@ -696,7 +696,7 @@ static void open_modes(void) {
     CHECK(st.state == CONSENT_STATE_NEVER_ASKED);
     EXPECT(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL), CONSENT_RESULT_READ_ONLY);
     EXPECT(consent_register_purpose_json(
-               l, "{\"id\":\"other\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"a\"}", NULL),
+               l, "{\"id\":\"other\",\"title\":\"t\",\"controller\":\"c\",\"lawful_basis\":\"a\"}", NULL, NULL),
            CONSENT_RESULT_READ_ONLY);
     consent_ledger_free(l); /* free without close */
     l = NULL;
@@ -728,7 +728,7 @@ static void not_ledgers(const char *folder) {
     EXPECT_OK(consent_options_init(&nocreate));
     nocreate.create = false;
     EXPECT_OK(consent_ledger_open(path, NULL, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     consent_ledger_free(l);
     l = NULL;
 
@@ -850,7 +850,7 @@ static void keys_beside(const char *folder) {
     consent_verify_report rep;
 
     EXPECT_OK(consent_ledger_open(path, NULL, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
@@ -907,7 +907,7 @@ static void keys_given(const char *folder) {
         o.pseudonym_key[i] = (uint8_t)(i * 7);
     }
     EXPECT_OK(consent_ledger_open(at, &o, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_withdraw(l, "s-2", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
@@ -942,7 +942,7 @@ static void keys_given(const char *folder) {
     o.pseudonym_key_source = CONSENT_KEY_SOURCE_FILE;
     o.pseudonym_key_path = key_file;
     EXPECT_OK(consent_ledger_open(at, &o, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_withdraw(l, "s-3", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, NULL));
     consent_ledger_free(l);
     l = NULL;
@@ -986,7 +986,7 @@ static void clocks(void) {
     CHECK(l == NULL);
 
     EXPECT_OK(consent_ledger_open(sim, &o, &l));
-    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL));
+    EXPECT_OK(consent_register_purpose_json(l, PURPOSE, NULL, NULL));
     EXPECT_OK(consent_withdraw(l, "s-1", "jmsu.marketing", NULL, NULL, CONSENT_TIME_ABSENT, &ref));
     CHECK(ref.recorded_at_ms == fixed_now);
     consent_ledger_free(l);

@@ -256,7 +256,7 @@ static void random_surfaces(consent_ledger *l, int rounds) {
         }
         consent_result r = consent_register_notice_text(l, random_text(b[4], sizeof b[4]), "1", "t", "x",
                                                         random_text(b[5], sizeof b[5]),
-                                                        next_random() % 8 ? items : NULL, n);
+                                                        next_random() % 8 ? items : NULL, n, NULL);
         CHECK(known_code(r));
         if (r != CONSENT_RESULT_OK) {
             CHECK(consent_last_error_message(NULL, 0) > 1);
@@ -340,9 +340,9 @@ int main(void) {
     EXPECT_OK(test_ledger_new(NULL, &l)); /* in memory, or a schema on PostgreSQL */
     EXPECT_OK(consent_register_purpose_json(
         l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}",
-        NULL));
+        NULL, NULL));
     const char *const covers[] = {"jmsu.*"};
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1, NULL));
     identifier_spellings(l);
     random_appends(l, 400);
     printf("test_random_input: %d of 400 random appends accepted\n", accepted);

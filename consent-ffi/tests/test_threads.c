@@ -162,9 +162,9 @@ static void batch_against_another_thread(consent_ledger *l) {
 /* Registers what the workers append under. */
 static void registry(consent_ledger *l) {
     EXPECT_OK(consent_register_purpose_json(
-        l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
+        l, "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL, NULL));
     const char *const covers[] = {"jmsu.*"};
-    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1));
+    EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy", "text", "JMSU", covers, 1, NULL));
 }
 
 /* THREADS workers, worker t on handles[t % n_handles], on a ledger holding `base`

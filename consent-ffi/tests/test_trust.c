@@ -57,10 +57,10 @@ static void grant(consent_ledger *l, const char *subject, char event_id[CONSENT_
 /* The purpose and the notice the grants name. */
 static void registry(consent_ledger *l) {
     EXPECT_OK(consent_register_purpose_json(l,
-        "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL));
+        "{\"id\":\"jmsu.marketing\",\"title\":\"Marketing\",\"controller\":\"JMSU\",\"lawful_basis\":\"a\"}", NULL, NULL));
     const char *purposes[] = {"jmsu.*"};
     EXPECT_OK(consent_register_notice_text(l, "jmsu.privacy", "2024-09", "JMSU privacy notice", "We write to you.",
-                                           "JMSU", purposes, 1));
+                                           "JMSU", purposes, 1, NULL));
 }
 
 /* Generates a key into the test folder; its verifier key goes to `vkey`. */

@@ -25,11 +25,11 @@ static consent_ledger *new_ledger(void) {
     EXPECT_OK(test_ledger_new(&o, &l));
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing\",\"controller\":\"LJMU\","
-        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", NULL));
+        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", NULL, NULL));
     EXPECT_OK(consent_register_notice_text(l, "ljmu.wellbeing", "1", "Wellbeing", "First text.", "LJMU",
-                                           &SHARE, 1));
+                                           &SHARE, 1, NULL));
     EXPECT_OK(consent_register_notice_text(l, "ljmu.wellbeing", "2", "Wellbeing", "Second text.", "LJMU",
-                                           &SHARE, 1));
+                                           &SHARE, 1, NULL));
     return l;
 }
 
@@ -170,7 +170,7 @@ static void status_names_its_notice(consent_ledger *l) {
 static void by_version(consent_ledger *l) {
     EXPECT_OK(consent_register_purpose_json(l,
         "{\"id\":\"wellbeing.share-external\",\"title\":\"Sharing, renamed\",\"controller\":\"LJMU\","
-        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", NULL));
+        "\"lawful_basis\":\"a\",\"recipients\":[\"NHS\",\"SFE\"]}", NULL, NULL));
     char *json = NULL;
     EXPECT_OK(consent_purpose_json(l, SHARE, 1, &json));
     CHECK(json && strstr(json, "\"version\":1") && strstr(json, "\"Sharing\""));

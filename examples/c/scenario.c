@@ -183,41 +183,52 @@ int main(int argc, char **argv) {
     must(consent_register_purpose_json(ledger,
         "{\"id\":\"jmsu.data-sharing\",\"title\":\"Share my student record with the students' union (live feed)\","
         "\"controller\":\"LJMU\",\"lawful_basis\":\"a\",\"effect_delay_secs\":86400,"
-        "\"withdrawal_method\":\"Opt out at any time in the My LJMU portal\",\"recipients\":[\"JMSU\"]}", NULL),
+        "\"withdrawal_method\":\"Opt out at any time in the My LJMU portal\",\"recipients\":[\"JMSU\"]}", NULL, NULL),
          "purpose data-sharing");
     must(consent_register_purpose_json(ledger,
         "{\"id\":\"mobility.health\",\"title\":\"Health information for a mobility programme\","
         "\"controller\":\"LJMU International Relations\",\"lawful_basis\":\"a\",\"special_category\":\"a\","
         "\"withdrawal_method\":\"Email GoAbroad@ljmu.ac.uk.\",\"recipients\":[\"dfe\",\"british-council\","
-        "\"european-commission\",\"partner-university\",\"placement-provider\",\"travel-provider\"]}", NULL),
+        "\"european-commission\",\"partner-university\",\"placement-provider\",\"travel-provider\"]}", NULL, NULL),
          "purpose mobility.health");
     uint32_t version = 0;
     must(consent_register_purpose_json(ledger,
         "{\"id\":\"jmsu.project.green-week\",\"title\":\"Green Week volunteering project\","
         "\"controller\":\"JMSU\",\"lawful_basis\":\"a\",\"validity\":{\"kind\":\"academic_year\"}}",
-        &version), "purpose project");
+        &version, NULL), "purpose project");
     /* Each notice says whose it is and which purposes it covers: a grant may only
      * name a notice that covers its purpose. */
     const char *const it_covers[] = {"jmsu.data-sharing"};
     const char *const mobility_covers[] = {"mobility.*"};
     const char *const projects_cover[] = {"jmsu.project.*"};
     must(consent_register_notice_text(ledger, "ljmu.it-registration", "2024-09", "IT account registration",
-                                      "We share your details with JMSU if you opt in ...", "LJMU", it_covers, 1),
+                                      "We share your details with JMSU if you opt in ...", "LJMU", it_covers, 1, NULL),
          "notice it");
     must(consent_register_notice_text(ledger, "ljmu.mobility", "2024-09", "International Relations privacy notice",
                                       "For some mobility programmes, we process special category data ...",
-                                      "LJMU International Relations", mobility_covers, 1),
+                                      "LJMU International Relations", mobility_covers, 1, NULL),
          "notice mobility");
     must(consent_register_notice_text(ledger, "jmsu.projects", "2024-09", "JMSU Data Protection Statement",
                                       "We keep your details for the remainder of the academic year ...", "JMSU",
-                                      projects_cover, 1),
+                                      projects_cover, 1, NULL),
          "notice projects");
     printf("  3 purposes, 3 notices (project purpose at version %u)\n", version);
+    /* Registering a definition that is already current appends nothing, and says so:
+     * a deployment script can run its registrations on every start. */
+    bool is_new = true;
+    must(consent_register_notice_text(ledger, "jmsu.projects", "2024-09", "JMSU Data Protection Statement",
+                                      "We keep your details for the remainder of the academic year ...", "JMSU",
+                                      projects_cover, 1, &is_new),
+         "notice projects, again");
+    if (is_new) {
+        fail("the same notice registered again is not new");
+    }
+    printf("  jmsu.projects registered again: unchanged, nothing appended\n");
     /* The students' union feed is a registered downstream: its feed shows only
      * jmsu.data-sharing events for JMSU, and the ledger watches its deadlines. */
     must(consent_register_downstream_json(ledger,
         "{\"id\":\"jmsu.feed\",\"name\":\"JMSU live feed\",\"controller\":\"JMSU\","
-        "\"purposes\":[\"jmsu.data-sharing\"],\"recipient\":\"JMSU\"}", "staff:dpo-01", NULL),
+        "\"purposes\":[\"jmsu.data-sharing\"],\"recipient\":\"JMSU\"}", "staff:dpo-01", NULL, NULL),
          "register the JMSU feed");
     printf("  downstream jmsu.feed registered: jmsu.data-sharing, recipient JMSU\n");
 
