@@ -9,9 +9,8 @@
 //! The crate's layout, one concern per module and no cycle between them: `cli/` is what
 //! clap parses (its value parsers, `cli/values.rs`, turn each argument into the core's
 //! type); `ctx.rs` is what every command shares (the ledger's location, its calendar,
-//! `--now`); `commands/` dispatches each subcommand to its group's file (the larger
-//! groups — `checkpoint`, `downstream`, `erasure`, `witness`, `report`, ... — have
-//! their own files here; each computes, then calls `output`); `output/` renders
+//! `--now`); `commands/` dispatches each subcommand to its group's file there (each
+//! computes, then calls `output`); `output/` renders
 //! everything shown to people (tables, fields, times, plain-words lines, the report's
 //! HTML page) and depends on no command; `import.rs`, `registry.rs` and `receipt.rs`
 //! are the engines the commands drive, and print nothing.
@@ -22,30 +21,19 @@
 
 #![forbid(unsafe_code)]
 
-mod checkpoint;
 mod cli;
 mod commands;
-mod completions;
-mod consenting;
-mod copy;
 mod ctx;
-mod downstream;
-mod erasure;
 mod exit;
-mod grants;
 mod import;
-mod keys;
 mod location;
 mod outfile;
 mod output;
 mod progress;
-mod questions;
 mod receipt;
 mod registry;
-mod report;
 mod spreadsheet;
 mod terminal;
-mod witness;
 
 use std::process::ExitCode;
 

@@ -36,7 +36,7 @@ pub(super) fn verify(
     };
     if report.ok && trust.given() {
         // Every hash holds: now the checkpoints, printed with the report.
-        return crate::checkpoint::verify_trust(
+        return super::checkpoint::verify_trust(
             ctx,
             &ledger,
             &report,

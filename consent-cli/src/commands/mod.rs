@@ -1,15 +1,25 @@
 //! The command line's dispatch: which function runs each subcommand. The commands
-//! live in one file per group (here, and at the crate's top level for the groups that
-//! have more than a command: `checkpoint`, `downstream`, `erasure`, `witness`, ...);
-//! each prints for people through [`crate::output`], or JSON with `--json`.
+//! live here, one file per group; each computes, then prints for people through
+//! [`crate::output`], or JSON with `--json`.
 
+mod checkpoint;
+mod completions;
+mod consenting;
+mod copy;
+mod downstream;
+mod erasure;
 mod events;
+mod grants;
 mod import;
 mod init;
 mod integrity;
+mod keys;
 mod purpose;
+mod questions;
 mod registry;
+mod report;
 mod subject;
+mod witness;
 
 use consent_core::EventKind;
 use serde_json::json;
@@ -51,7 +61,7 @@ pub fn run(cli: Cli) -> CliResult {
             from_file,
             format,
         } => match (from_file, subject, purpose) {
-            (Some(file), _, _) => crate::questions::status_file(&ctx, &file, format, check),
+            (Some(file), _, _) => questions::status_file(&ctx, &file, format, check),
             (None, Some(subject), Some(purpose)) => subject::status(
                 &ctx,
                 &subject,
@@ -73,7 +83,7 @@ pub fn run(cli: Cli) -> CliResult {
             known_at,
             format,
             head_file,
-        } => crate::consenting::consenting(
+        } => consenting::consenting(
             &ctx,
             &purpose,
             recipient.as_deref(),
@@ -82,10 +92,10 @@ pub fn run(cli: Cli) -> CliResult {
             head_file.as_deref(),
         ),
         Command::Changes { since, limit } => subject::changes(&ctx, since, limit),
-        Command::Downstream(c) => crate::downstream::downstream(&ctx, c),
-        Command::Feed(a) => crate::downstream::feed(&ctx, a),
-        Command::Ack(a) => crate::downstream::ack(&ctx, a),
-        Command::Overdue { at, all } => crate::downstream::overdue(&ctx, at.as_ref(), all),
+        Command::Downstream(c) => downstream::downstream(&ctx, c),
+        Command::Feed(a) => downstream::feed(&ctx, a),
+        Command::Ack(a) => downstream::ack(&ctx, a),
+        Command::Overdue { at, all } => downstream::overdue(&ctx, at.as_ref(), all),
         Command::Export {
             subject,
             format,
@@ -114,8 +124,8 @@ pub fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Verify { against, trust } => integrity::verify(&ctx, against.as_ref(), &trust),
-        Command::Checkpoint(a) => crate::checkpoint::run(&ctx, a),
-        Command::Witness(c) => crate::witness::run(&ctx, c),
+        Command::Checkpoint(a) => checkpoint::run(&ctx, a),
+        Command::Witness(c) => witness::run(&ctx, c),
         Command::Head => {
             let head = ctx.open()?.head()?;
             if ctx.json {
@@ -129,7 +139,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Prove(ProveCmd::Consistency { old_head, output }) => {
             integrity::prove_consistency(&ctx, &old_head, output.as_deref())
         }
-        Command::Key(c) => crate::keys::key(&ctx, c),
+        Command::Key(c) => keys::key(&ctx, c),
         Command::CheckReceipt {
             file,
             log_key,
@@ -158,15 +168,15 @@ pub fn run(cli: Cli) -> CliResult {
             dry_run,
             report,
         } => {
-            let how = crate::erasure::How {
+            let how = erasure::How {
                 reason,
                 actor,
                 force,
                 dry_run,
             };
             match (subject, from_file) {
-                (_, Some(file)) => crate::erasure::erase_file(&ctx, &file, &how, report.as_deref()),
-                (Some(subject), None) => crate::erasure::erase_one(&ctx, &subject, &how),
+                (_, Some(file)) => erasure::erase_file(&ctx, &file, &how, report.as_deref()),
+                (Some(subject), None) => erasure::erase_one(&ctx, &subject, &how),
                 (None, None) => Err(Failure::usage("give SUBJECT or --from-file FILE")),
             }
         }
@@ -174,21 +184,19 @@ pub fn run(cli: Cli) -> CliResult {
             subject,
             reason,
             by,
-        } => crate::erasure::readmit(&ctx, &subject, &reason, &by),
+        } => erasure::readmit(&ctx, &subject, &reason, &by),
         Command::CompleteErasures { wait, rewrite } => {
-            crate::erasure::complete_erasures(&ctx, wait, rewrite)
+            erasure::complete_erasures(&ctx, wait, rewrite)
         }
-        Command::Report(a) => crate::report::run(&ctx, &a),
-        Command::Completions { shell } => crate::completions::completions(shell),
-        Command::Man { dir } => crate::completions::man(dir.as_deref()),
-        Command::Copy { from, to } => {
-            crate::copy::copy(&ctx, &Location::new(from), &Location::new(to))
-        }
+        Command::Report(a) => report::run(&ctx, &a),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { dir } => completions::man(dir.as_deref()),
+        Command::Copy { from, to } => copy::copy(&ctx, &Location::new(from), &Location::new(to)),
         Command::Grants {
             schema,
             role,
             access,
             apply,
-        } => crate::grants::grants(&ctx, schema.as_deref(), &role, access.into(), apply),
+        } => grants::grants(&ctx, schema.as_deref(), &role, access.into(), apply),
     }
 }
