@@ -201,10 +201,17 @@ impl Ledger {
     /// registered, [`NotFound`](crate::ErrorKind::NotFound) for a version it does not
     /// have; the [ledger's errors](crate#errors).
     pub fn purpose_version(&self, id: &str, version: u32) -> Result<Purpose> {
-        self.purpose_versions(id)?
-            .into_iter()
-            .find(|p| p.version == version)
-            .ok_or_else(|| Error::NotFound(format!("purpose `{id}` has no version {version}")))
+        self.read(None, |inner, _| {
+            let versions = inner
+                .purpose(id)?
+                .ok_or_else(|| Error::UnknownPurpose(id.into()))?;
+            versions
+                .all()
+                .iter()
+                .find(|p| p.version == version)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("purpose `{id}` has no version {version}")))
+        })
     }
 
     /// One notice by id and version.
