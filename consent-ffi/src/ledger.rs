@@ -1,7 +1,7 @@
 //! A ledger handle and its options: open, close, free, and what a handle can say about its
 //! ledger (simulated, time zone).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,20 +33,21 @@ pub struct consent_ledger {
 /// Texts a handle hands out as `const char *` valid until `consent_ledger_free`: the
 /// notice ids and versions of a `consent_status`, so that a status needs no free of its
 /// own. Each text is kept once, so the set is bounded by the notices the registry
-/// holds; a `CString`'s buffer never moves, so a pointer handed out stays valid.
+/// holds; a `CString`'s buffer never moves, so a pointer handed out stays valid. Keyed
+/// by the Rust text, so that a status naming a notice already kept allocates nothing.
 #[derive(Default)]
-pub(crate) struct Names(Mutex<HashSet<CString>>);
+pub(crate) struct Names(Mutex<HashMap<Box<str>, CString>>);
 
 impl Names {
     /// The handle's copy of `text`.
     pub(crate) fn get(&self, text: &str) -> FfiResult<*const c_char> {
-        let text = CString::new(text).map_err(|_| FfiError::invalid("a name holds a NUL byte"))?;
-        let mut set = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = set.get(text.as_c_str()) {
-            return Ok(kept.as_ptr());
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = kept.get(text) {
+            return Ok(c.as_ptr());
         }
-        let p = text.as_ptr();
-        set.insert(text);
+        let c = CString::new(text).map_err(|_| FfiError::invalid("a name holds a NUL byte"))?;
+        let p = c.as_ptr();
+        kept.insert(text.into(), c);
         Ok(p)
     }
 }
