@@ -7,6 +7,15 @@ CBINDGEN_VERSION="0.29.4"
 # Project-local tool root (gitignored): a fresh machine installs cbindgen here once.
 TOOLS_ROOT="${CONSENT_TOOLS_ROOT:-$FFI_DIR/.tools}"
 
+# The mode of a script that writes a checked-in file or checks it: prints "write" or
+# "check", or exits 2 with the script's usage.
+write_or_check() {
+    case "$1" in
+        write | check) echo "$1" ;;
+        *) echo "usage: $0 write|check" >&2; exit 2 ;;
+    esac
+}
+
 # Prints the path of cbindgen $CBINDGEN_VERSION, installing it first if needed.
 ensure_cbindgen() {
     local bin="$TOOLS_ROOT/bin/cbindgen"

@@ -5,11 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-mode="${1:-}"
-case "$mode" in
-    write | check) ;;
-    *) echo "usage: $0 write|check" >&2; exit 2 ;;
-esac
+mode="$(write_or_check "${1:-}")"
 
 cbindgen="$(ensure_cbindgen)"
 header="$FFI_DIR/include/consent.h"
